@@ -1,0 +1,231 @@
+/* tg_cat: the node's data catalog: DCAT-AP 3.0.1 dataset validation and
+ * canonical JSON-LD, ODRL access decisions, the SQLite dataset store with its
+ * change feed, and local search that works for Japanese. No networking here;
+ * connector/ turns these calls into HTTP endpoints. */
+#ifndef TG_CAT_H
+#define TG_CAT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tg_err;
+
+/* ---- limits ---------------------------------------------------------- */
+
+#define TG_CAT_MAX_DOC_BYTES (256u * 1024u) /* serialised input document */
+#define TG_CAT_MAX_DEPTH 16                 /* nesting of JSON objects/arrays */
+#define TG_CAT_MAX_KEYWORDS 100
+#define TG_CAT_MAX_THEMES 50
+#define TG_CAT_MAX_DISTRIBUTIONS 100
+#define TG_CAT_MAX_LITERAL_BYTES 20000 /* one literal (descriptions) */
+#define TG_CAT_MAX_TITLE_BYTES 1000    /* one title, keyword, name */
+#define TG_CAT_MAX_PERMISSIONS 50
+#define TG_CAT_MAX_ASSIGNEES 500
+
+/* ---- validation and canonical form ---------------------------------- */
+
+/* Options for validation; a NULL pointer means the defaults. */
+struct tg_cat_vopts {
+  /* Theme concept IRIs must start with one of these prefixes. Borrowed;
+   * NULL means the defaults (urn:tsunagu:vocab:theme: and the EU data-theme
+   * authority table http://publications.europa.eu/resource/authority/data-theme/). */
+  const char *const *theme_schemes;
+  size_t n_theme_schemes;
+};
+
+/* Parses TEXT (LEN bytes, untrusted) as a dataset document: refuses more than
+ * TG_CAT_MAX_DOC_BYTES or invalid JSON. On success *OUT gets a new reference.
+ * On failure returns TG_ETOOBIG or TG_EINVAL and, if PROBLEMS is not NULL,
+ * *PROBLEMS gets a new array of {"pointer", "detail"} objects. */
+int tg_cat_parse(const char *text, size_t len, json_t **out, json_t **problems);
+
+/* Validates dataset document IN (borrowed): a JSON-LD dcat:Dataset in compact
+ * form with prefixed terms (dct:, dcat:, ... declared in @context) and/or the
+ * DCAT-AP 3.0.1 context's terms. Every failing field is reported.
+ * On success returns 0 and, if CANONICAL is not NULL, *CANONICAL gets a new
+ * reference to the canonical document (owner view: fixed prefix @context,
+ * full IRIs compacted with it, typed dates, class-typed references, inferred
+ * tsunagu:mode). On failure returns TG_EINVAL (bad fields), TG_EUNSUP (a
+ * JSON-LD feature or @context the node does not understand) or TG_ETOOBIG,
+ * and *PROBLEMS (if PROBLEMS is not NULL) gets a new array of
+ * {"pointer": RFC 6901 pointer into IN, "detail": text}. A missing property
+ * is reported at the pointer where it belongs, e.g. "/dct:title".
+ * Outputs are set to NULL when not produced. */
+int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
+                    json_t **problems);
+
+/* Returns a new reference to the public view of canonical document DOC
+ * (borrowed): every property in the tsunagu: namespace (urn:tsunagu:ns:, i.e.
+ * tsunagu:mode, tsunagu:backend and any credentials) is removed at every
+ * depth. NULL on ENOMEM. */
+json_t *tg_cat_public_view(const json_t *doc);
+
+/* The fixed @context (prefix -> namespace) of canonical documents: a new
+ * reference. */
+json_t *tg_cat_context(void);
+
+/* ---- ODRL policies ---------------------------------------------------- */
+
+/* Who asks to use a dataset's data. Strings are borrowed. */
+struct tg_cat_access {
+  const char *node_id;      /* asking node, bare id ("c-village"), never NULL */
+  const char *subject;      /* end user on whose behalf, or NULL */
+  const char *purpose;      /* declared purpose IRI or word, or NULL */
+  const char *action;       /* "use" (default when NULL) or "read" */
+  int64_t now;              /* seconds since the epoch, UTC */
+  int is_federation_member; /* node_id is an active member of the federation */
+  int is_owner;             /* node_id is the node that owns the dataset */
+};
+
+enum tg_cat_verdict { TG_CAT_DENY = 0, TG_CAT_PERMIT = 1 };
+
+struct tg_cat_decision {
+  enum tg_cat_verdict verdict;
+  int permission; /* index of the granting permission, -1 if none */
+  char reason[256];
+};
+
+/* Decides whether REQ may use a dataset whose policy is POLICY (borrowed;
+ * the "odrl:hasPolicy" value of a canonical document). A permission grants
+ * when its action covers REQ->action (odrl:use covers read), one of its
+ * assignees names the node (urn:tsunagu:node:<id>) or is urn:tsunagu:federation
+ * while REQ->is_federation_member, and every constraint holds (odrl:purpose
+ * eq/isAnyOf, odrl:dateTime lt/lteq/gt/gteq/eq against REQ->now). The owner is
+ * always permitted. A NULL or malformed policy denies. Returns 0 (the verdict
+ * is in *OUT with a human reason) or TG_EINVAL if REQ or OUT is NULL. */
+int tg_cat_policy_decide(const json_t *policy, const struct tg_cat_access *req,
+                         struct tg_cat_decision *out);
+
+/* Returns a new reference to the default policy for a dataset without one:
+ * an odrl:Offer permitting odrl:use to urn:tsunagu:federation. UID (borrowed,
+ * may be NULL) becomes its @id. */
+json_t *tg_cat_policy_default(const char *uid);
+
+/* ---- store ------------------------------------------------------------ */
+
+struct tg_cat_store;
+
+enum tg_cat_view { TG_CAT_VIEW_PUBLIC = 0, TG_CAT_VIEW_OWNER = 1 };
+
+/* Opens the catalog on DB (borrowed; must outlive the store; one store per
+ * connection and thread) for node NODE_ID (copied; a valid node id), bringing
+ * the "catalog" schema up to date. *OUT is freed with tg_cat_store_free(). */
+int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
+                      struct tg_err *err);
+/* Frees S (not the database); NULL is a no-op. */
+void tg_cat_store_free(struct tg_cat_store *s);
+/* Replaces the accepted theme scheme prefixes (copied); N == 0 restores the
+ * defaults. Returns 0 or TG_ENOMEM. */
+int tg_cat_store_set_theme_schemes(struct tg_cat_store *s, const char *const *prefixes, size_t n);
+/* Returns the store's node id (borrowed). */
+const char *tg_cat_store_node_id(const struct tg_cat_store *s);
+
+/* Result of a write. ID is from malloc() and freed by the caller. */
+struct tg_cat_write {
+  char *id;        /* urn:tsunagu:<node-id>:dataset:<local-id> */
+  int64_t version; /* new version (the ETag), starts at 1 */
+  int64_t seq;     /* change-feed sequence number of this write */
+  int created;     /* 1 if the dataset did not exist before */
+};
+
+/* Creates a dataset from IN (borrowed). The local id comes from SLUG
+ * (borrowed, may be NULL; 1-64 of [A-Za-z0-9._-]), else from an input @id
+ * urn:tsunagu:<this-node>:dataset:<local-id>, else 16 random hex digits.
+ * A dataset without odrl:hasPolicy gets the default policy; the policy's @id
+ * becomes <dataset-id>:policy. Returns 0 (*W filled), TG_EINVAL/TG_EUNSUP/
+ * TG_ETOOBIG with *PROBLEMS (new reference, see tg_cat_validate), TG_EEXIST if
+ * the id is taken by a live dataset, TG_EDB. One durable transaction. */
+int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *slug,
+                          struct tg_cat_write *w, json_t **problems, struct tg_err *err);
+
+/* Replaces dataset ID (borrowed) with IN (borrowed). IF_MATCH >= 0 demands
+ * that the current version equal it (TG_ECONFLICT otherwise, TG_ENOENT if
+ * absent); IF_MATCH < 0 creates the dataset when it does not exist (ID must
+ * then be this node's). An input @id other than ID is a problem. Returns as
+ * tg_cat_dataset_create. */
+int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
+                       int64_t if_match, struct tg_cat_write *w, json_t **problems,
+                       struct tg_err *err);
+
+/* Gets dataset ID: *DOC (new reference) in VIEW, *VERSION (may be NULL).
+ * Returns 0, TG_ENOENT (never existed or deleted) or TG_EDB. */
+int tg_cat_dataset_get(struct tg_cat_store *s, const char *id, enum tg_cat_view view,
+                       json_t **doc, int64_t *version, struct tg_err *err);
+
+/* Deletes dataset ID, leaving a tombstone in the change feed. IF_MATCH as in
+ * tg_cat_dataset_put. Returns 0 (*W filled if W not NULL), TG_ENOENT,
+ * TG_ECONFLICT or TG_EDB. */
+int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_match,
+                          struct tg_cat_write *w, struct tg_err *err);
+
+/* Frees the members of W (not W itself); NULL is a no-op. */
+void tg_cat_write_clear(struct tg_cat_write *w);
+
+/* Decides access to dataset ID with its stored policy (see
+ * tg_cat_policy_decide). TG_ENOENT if the dataset does not exist. */
+int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct tg_cat_access *req,
+                          struct tg_cat_decision *out, struct tg_err *err);
+
+/* Lists live datasets ordered by id: *OUT gets a new object
+ * {"total": n, "offset": o, "limit": l, "datasets": [doc...]} in VIEW. */
+int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t offset,
+                        int64_t limit, json_t **out, struct tg_err *err);
+
+/* The change feed: changes with a sequence number > SINCE, oldest first, at
+ * most LIMIT (1..1000; clamped). Only the latest change of each dataset is
+ * kept, so replaying the feed in order reproduces the catalog exactly.
+ * *OUT gets a new object {"changes": [{"seq", "op": "upsert", "id",
+ * "version", "dataset": public view} | {"seq", "op": "delete", "id",
+ * "version"}], "last_seq": highest seq returned (or SINCE), "more": bool}. */
+int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t **out,
+                   struct tg_err *err);
+
+/* ---- search ----------------------------------------------------------- */
+
+enum tg_cat_sort { TG_CAT_SORT_RELEVANCE = 0, TG_CAT_SORT_MODIFIED, TG_CAT_SORT_TITLE };
+
+/* A local search. Every string is borrowed and may be NULL (no filter). */
+struct tg_cat_query {
+  const char *q;            /* words, "quoted phrases", -excluded, a OR b */
+  const char *theme;        /* theme concept IRI */
+  const char *keyword;      /* keyword (compared normalised) */
+  const char *publisher;    /* publisher name or IRI */
+  const char *spatial;      /* spatial IRI (e.g. municipality code URI) */
+  int has_bbox;             /* filter on bbox[] = min lon, min lat, max lon, max lat */
+  double bbox[4];
+  int64_t modified_since;   /* epoch seconds; <= 0 for none */
+  enum tg_cat_sort sort;
+  int64_t offset;           /* >= 0 */
+  int64_t limit;            /* 1..100; 0 means 20 */
+  int facets;               /* compute facet counts */
+};
+
+/* Searches the local catalog. *OUT gets a new object:
+ * {"total": n, "offset", "limit", "items": [{"id", "score", "version",
+ *  "highlight": {"title": "..<mark>..</mark>..", "description": ...},
+ *  "dataset": public view}], "facets": {"theme"|"publisher"|"format"|
+ *  "keyword": [{"value", "count"}]}, "facets_partial": bool}.
+ * Highlights are HTML-escaped text with <mark> around matches. Facets count
+ * the whole match set up to 10000 matches (then facets_partial is true).
+ * Results are ordered by SORT with ties broken by id, so paging is stable.
+ * Returns 0, TG_EINVAL (bad query; detail in ERR) or TG_EDB. */
+int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t **out,
+                  struct tg_err *err);
+
+/* Compiles query text Q (LEN bytes, untrusted) into an FTS5 MATCH expression
+ * over the catalog's search terms. *MATCH gets a malloc()ed expression or
+ * NULL when Q has no positive term; *EXCLUDE gets a malloc()ed expression
+ * for the excluded terms or NULL. Either output pointer may be NULL when
+ * not wanted. Returns 0, TG_EINVAL (query too long or too many terms) or
+ * TG_ENOMEM. */
+int tg_cat_query_compile(const char *q, size_t len, char **match, char **exclude,
+                         struct tg_err *err);
+
+/* Parses an xsd:date ("2024-04-01", optional zone) or xsd:dateTime
+ * ("2024-04-01T09:00:00+09:00"; no zone means UTC) with a calendar check
+ * into epoch seconds. Returns 0 or TG_EINVAL. */
+int tg_cat_parse_time(const char *s, int64_t *out);
+
+#endif
