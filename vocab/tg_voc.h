@@ -55,6 +55,11 @@ int tg_voc_iso_parse(const char *s, size_t len, struct tg_voc_date *out, struct 
  * (48 bytes always suffice). */
 int tg_voc_iso_format(const struct tg_voc_date *d, char *out, size_t n);
 
+/* Moves the date-time D, which must have a time and a UTC offset, to the same instant
+ * at offset TZ_MIN (e.g. 540 for +09:00), carrying over midnight, month and year ends.
+ * Returns 0 or TG_EINVAL (no time or offset, or out of range). */
+int tg_voc_date_to_offset(struct tg_voc_date *d, int tz_min);
+
 /* Returns 1 if Y-M-D is a valid proleptic Gregorian date (year 1-9999), else 0. */
 int tg_voc_date_valid(int y, int m, int d);
 

@@ -51,6 +51,46 @@ int tg_voc_date_valid(int y, int m, int d) {
   return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static long days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  long era = (y >= 0 ? y : y - 399) / 400;
+  long yoe = y - era * 400;
+  long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long z, int *y, int *m, int *d) {
+  z += 719468;
+  long era = (z >= 0 ? z : z - 146096) / 146097;
+  long doe = z - era * 146097;
+  long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  long mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int tg_voc_date_to_offset(struct tg_voc_date *d, int tz_min) {
+  if (!d->has_time || !d->has_tz || tz_min < -1439 || tz_min > 1439 ||
+      !tg_voc_date_valid(d->year, d->month, d->day))
+    return TG_EINVAL;
+  long mins = days_from_civil(d->year, d->month, d->day) * 1440L + d->hour * 60 + d->minute -
+              d->tz_min + tz_min;
+  long days = mins >= 0 ? mins / 1440 : -((-mins + 1439) / 1440);
+  int y, m, dd;
+  civil_from_days(days, &y, &m, &dd);
+  if (!tg_voc_date_valid(y, m, dd))
+    return TG_EINVAL;
+  mins -= days * 1440;
+  d->year = y, d->month = m, d->day = dd;
+  d->hour = (int)(mins / 60), d->minute = (int)(mins % 60);
+  d->tz_min = tz_min;
+  return 0;
+}
+
 /* The era in force on Y-M-D, or -1 before 1873-01-01. */
 static int era_of(int y, int m, int d) {
   long k = date_key(y, m, d);

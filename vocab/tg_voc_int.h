@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 struct tg_buf;
+struct json_t;
+struct tg_voc_conv_issue;
 
 /* Decodes the UTF-8 sequence at S[*POS] (LEN bytes in all), advances *POS past it and
  * returns the code point, or -1 for an invalid, overlong or truncated sequence. */
@@ -23,5 +25,15 @@ uint32_t tg__voc_fold(uint32_t cp);
  * white space to one space and trimming both ends. Invalid UTF-8 bytes become
  * U+FFFD. Returns 0 or TG_ENOMEM. */
 int tg__voc_normalize(const char *s, size_t len, struct tg_buf *out);
+
+/* For the streaming converter: converts REC (still the caller's to release, but
+ * modified and possibly shared with the output) with profile P into *OUT (new
+ * reference). Returns 0, TG_EINVAL if the record is
+ * refused, or TG_ENOMEM. */
+struct tg_voc_profile;
+int tg__voc_profile_apply_take(const struct tg_voc_profile *p, struct json_t *rec,
+                               size_t record, struct json_t **out,
+                               void (*report)(void *, const struct tg_voc_conv_issue *),
+                               void *ud);
 
 #endif
