@@ -1,0 +1,767 @@
+/* cat_store: the dataset store on SQLite: schema migrations for component
+ * "catalog", versioned writes (If-Match), one durable transaction per write,
+ * the change feed with tombstones, and the search index rows kept in step. */
+#include "cat_int.h"
+#include "cat_store.h"
+#include "tg_buf.h"
+#include "tg_db.h"
+#include "tg_err.h"
+#include "tg_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct tg_db_migration migrations[] = {
+    {1,
+     "CREATE TABLE cat_dataset("
+     " rid INTEGER PRIMARY KEY,"
+     " id TEXT NOT NULL UNIQUE,"
+     " local_id TEXT NOT NULL,"
+     " version INTEGER NOT NULL,"
+     " seq INTEGER NOT NULL UNIQUE,"
+     " deleted INTEGER NOT NULL DEFAULT 0,"
+     " doc TEXT,"    /* owner view, NULL once deleted */
+     " pub TEXT,"    /* public view, NULL once deleted */
+     " created INTEGER NOT NULL,"
+     " modified INTEGER NOT NULL,"
+     " dmod INTEGER NOT NULL," /* dct:modified (or the record's time), epoch s */
+     " title_key TEXT NOT NULL DEFAULT '',"
+     " minx REAL, miny REAL, maxx REAL, maxy REAL);"
+     "CREATE INDEX cat_dataset_dmod ON cat_dataset(deleted, dmod);"
+     "CREATE INDEX cat_dataset_title ON cat_dataset(deleted, title_key, id);"
+     "CREATE TABLE cat_facet(kind TEXT NOT NULL, value TEXT NOT NULL, rid INTEGER NOT NULL,"
+     " PRIMARY KEY(kind, value, rid)) WITHOUT ROWID;"
+     "CREATE INDEX cat_facet_rid ON cat_facet(rid);"
+     "CREATE VIRTUAL TABLE cat_fts USING fts5(title, body, kw, content='',"
+     " tokenize='unicode61 remove_diacritics 0');"},
+};
+
+int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
+                      struct tg_err *err) {
+  if (db == NULL || node_id == NULL || !tg_node_id_valid(node_id))
+    return tg_err_set(err, TG_EINVAL, "catalog: invalid node id");
+  int rc = tg_db_migrate(db, "catalog", migrations,
+                         (int)(sizeof(migrations) / sizeof(migrations[0])), err);
+  if (rc)
+    return rc;
+  struct tg_cat_store *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  s->db = db;
+  snprintf(s->node_id, sizeof(s->node_id), "%s", node_id);
+  *out = s;
+  return 0;
+}
+
+static void free_schemes(struct tg_cat_store *s) {
+  for (size_t i = 0; i < s->nschemes; i++)
+    free(s->schemes[i]);
+  free(s->schemes);
+  s->schemes = NULL;
+  s->nschemes = 0;
+}
+
+void tg_cat_store_free(struct tg_cat_store *s) {
+  if (s == NULL)
+    return;
+  free_schemes(s);
+  free(s);
+}
+
+const char *tg_cat_store_node_id(const struct tg_cat_store *s) { return s->node_id; }
+
+int tg_cat_store_set_theme_schemes(struct tg_cat_store *s, const char *const *prefixes, size_t n) {
+  free_schemes(s);
+  if (n == 0)
+    return 0;
+  s->schemes = calloc(n, sizeof(*s->schemes));
+  if (s->schemes == NULL)
+    return TG_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    if ((s->schemes[i] = strdup(prefixes[i])) == NULL) {
+      s->nschemes = i;
+      free_schemes(s);
+      return TG_ENOMEM;
+    }
+  }
+  s->nschemes = n;
+  return 0;
+}
+
+void tg_cat_write_clear(struct tg_cat_write *w) {
+  if (w == NULL)
+    return;
+  free(w->id);
+  memset(w, 0, sizeof(*w));
+}
+
+/* ---- helpers ---- */
+
+static int db_err(struct tg_cat_store *s, struct tg_err *err) {
+  return tg_err_set(err, TG_EDB, "catalog database: %s", sqlite3_errmsg(s->db));
+}
+
+static int prepare(struct tg_cat_store *s, const char *sql, sqlite3_stmt **st, struct tg_err *err) {
+  if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+    return db_err(s, err);
+  return 0;
+}
+
+static int local_id_ok(const char *l) {
+  size_t n = strlen(l);
+  if (n == 0 || n > 64)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = l[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      return 0;
+  }
+  return l[0] != '.';
+}
+
+/* Returns the local id if ID is urn:tsunagu:<this node>:dataset:<local>. */
+static const char *our_local_id(const struct tg_cat_store *s, const char *id) {
+  size_t n = strlen(s->node_id);
+  if (strncmp(id, "urn:tsunagu:", 12) != 0 || strncmp(id + 12, s->node_id, n) != 0 ||
+      strncmp(id + 12 + n, ":dataset:", 9) != 0)
+    return NULL;
+  const char *l = id + 12 + n + 9;
+  return local_id_ok(l) ? l : NULL;
+}
+
+static char *make_id(const struct tg_cat_store *s, const char *local) {
+  struct tg_buf b;
+  tg_buf_init(&b);
+  if (tg_buf_printf(&b, "urn:tsunagu:%s:dataset:%s", s->node_id, local)) {
+    tg_buf_close(&b);
+    return NULL;
+  }
+  return tg_buf_take(&b);
+}
+
+/* Text of a canonical literal (string or {"@value"}). */
+static const char *lit_text(const json_t *j) {
+  return json_is_string(j) ? json_string_value(j) : json_string_value(json_object_get(j, "@value"));
+}
+
+static size_t count(const json_t *j) { return j == NULL ? 0 : json_is_array(j) ? json_array_size(j) : 1; }
+static const json_t *nth(const json_t *j, size_t i) {
+  return json_is_array(j) ? json_array_get(j, i) : i == 0 ? j : NULL;
+}
+
+/* Appends the index terms of every literal of property KEY of NODE. */
+static int terms_of(struct tg_buf *b, const json_t *node, const char *key) {
+  const json_t *v = json_object_get(node, key);
+  int rc = 0;
+  for (size_t i = 0; i < count(v) && rc == 0; i++) {
+    const char *t = lit_text(nth(v, i));
+    if (t != NULL)
+      rc = tg__cat_index_terms(b, t, strlen(t));
+  }
+  return rc;
+}
+
+int tg__cat_doc_terms(const json_t *doc, struct tg_buf *title, struct tg_buf *body,
+                      struct tg_buf *kw) {
+  int rc = terms_of(title, doc, "dct:title");
+  rc |= terms_of(body, doc, "dct:description");
+  rc |= terms_of(kw, doc, "dcat:keyword");
+  const json_t *pub = json_object_get(doc, "dct:publisher");
+  rc |= terms_of(kw, pub, "foaf:name");
+  const json_t *th = json_object_get(doc, "dcat:theme");
+  for (size_t i = 0; i < count(th) && rc == 0; i++)
+    rc = terms_of(kw, nth(th, i), "skos:prefLabel");
+  /* FTS5 needs some text in every row; an empty string is fine. */
+  rc |= tg_buf_puts(title, "");
+  rc |= tg_buf_puts(body, "");
+  rc |= tg_buf_puts(kw, "");
+  return rc ? TG_ENOMEM : 0;
+}
+
+/* Normalised form of a keyword for facets and the keyword filter. */
+char *tg__cat_norm_keyword(const char *s) {
+  uint32_t *cps;
+  size_t n;
+  struct tg_buf b;
+  if (tg__cat_normalise(s, strlen(s), &cps, NULL, NULL, &n))
+    return NULL;
+  tg_buf_init(&b);
+  int rc = tg_buf_puts(&b, "");
+  int space = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (cps[i] == ' ' || cps[i] == '\t' || cps[i] == '\n') {
+      space = b.len > 0;
+      continue;
+    }
+    if (space)
+      rc |= tg_buf_puts(&b, " ");
+    space = 0;
+    rc |= tg__cat_put_utf8(&b, cps[i]);
+  }
+  free(cps);
+  if (rc) {
+    tg_buf_close(&b);
+    return NULL;
+  }
+  return tg_buf_take(&b);
+}
+
+/* Derived columns of a document. */
+struct derived {
+  int64_t dmod;
+  char *title_key;
+  double box[4];
+};
+
+static void derive(const json_t *doc, int64_t now, struct derived *d) {
+  d->dmod = now;
+  const char *m = lit_text(json_object_get(doc, "dct:modified"));
+  int64_t t;
+  if (m != NULL && tg_cat_parse_time(m, &t) == 0)
+    d->dmod = t;
+  /* Sort by the Japanese title when there is one, else the first. */
+  const json_t *titles = json_object_get(doc, "dct:title");
+  const char *title = lit_text(nth(titles, 0));
+  for (size_t i = 0; i < count(titles); i++) {
+    const char *l = json_string_value(json_object_get(nth(titles, i), "@language"));
+    if (l != NULL && strncmp(l, "ja", 2) == 0) {
+      title = lit_text(nth(titles, i));
+      break;
+    }
+  }
+  d->title_key = tg__cat_norm_keyword(title ? title : "");
+  tg__cat_box_empty(d->box);
+  const json_t *sp = json_object_get(doc, "dct:spatial");
+  for (size_t i = 0; i < count(sp); i++) {
+    static const char *const geo[] = {"dcat:bbox", "locn:geometry", "dcat:centroid"};
+    for (size_t k = 0; k < 3; k++) {
+      const char *w = lit_text(json_object_get(nth(sp, i), geo[k]));
+      double b[4];
+      tg__cat_box_empty(b);
+      if (w != NULL && tg__cat_wkt_bbox(w, b) == 0) {
+        d->box[0] = fmin(d->box[0], b[0]);
+        d->box[1] = fmin(d->box[1], b[1]);
+        d->box[2] = fmax(d->box[2], b[2]);
+        d->box[3] = fmax(d->box[3], b[3]);
+      }
+    }
+  }
+}
+
+/* ---- index maintenance (inside the write transaction) ---- */
+
+static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int del,
+                     struct tg_err *err) {
+  struct tg_buf t, b, k;
+  tg_buf_init(&t);
+  tg_buf_init(&b);
+  tg_buf_init(&k);
+  int rc = tg__cat_doc_terms(doc, &t, &b, &k);
+  sqlite3_stmt *st = NULL;
+  if (rc == 0)
+    rc = prepare(s,
+                 del ? "INSERT INTO cat_fts(cat_fts, rowid, title, body, kw) "
+                       "VALUES('delete', ?1, ?2, ?3, ?4)"
+                     : "INSERT INTO cat_fts(rowid, title, body, kw) VALUES(?1, ?2, ?3, ?4)",
+                 &st, err);
+  if (rc == 0) {
+    sqlite3_bind_int64(st, 1, rid);
+    sqlite3_bind_text(st, 2, t.data, (int)t.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, b.data, (int)b.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, k.data, (int)k.len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db_err(s, err);
+  }
+  sqlite3_finalize(st);
+  tg_buf_close(&t);
+  tg_buf_close(&b);
+  tg_buf_close(&k);
+  return rc;
+}
+
+static int facet_add(sqlite3_stmt *st, int64_t rid, const char *kind, const char *value) {
+  if (value == NULL || *value == '\0')
+    return 0;
+  sqlite3_reset(st);
+  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 3, rid);
+  return sqlite3_step(st) == SQLITE_DONE ? 0 : TG_EDB;
+}
+
+static const char *id_text(const json_t *j) { return json_string_value(json_object_get(j, "@id")); }
+
+static int facets_write(struct tg_cat_store *s, int64_t rid, const json_t *doc,
+                        struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(s, "DELETE FROM cat_facet WHERE rid = ?1", &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, rid);
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = db_err(s, err);
+  sqlite3_finalize(st);
+  if (rc || doc == NULL)
+    return rc;
+  if ((rc = prepare(s, "INSERT OR IGNORE INTO cat_facet(kind, value, rid) VALUES(?1, ?2, ?3)", &st,
+                    err)))
+    return rc;
+  const json_t *v = json_object_get(doc, "dcat:theme");
+  for (size_t i = 0; i < count(v) && rc == 0; i++)
+    rc = facet_add(st, rid, "theme", id_text(nth(v, i)));
+  v = json_object_get(doc, "dcat:keyword");
+  for (size_t i = 0; i < count(v) && rc == 0; i++) {
+    char *k = lit_text(nth(v, i)) ? tg__cat_norm_keyword(lit_text(nth(v, i))) : NULL;
+    rc = facet_add(st, rid, "keyword", k);
+    free(k);
+  }
+  const json_t *pub = json_object_get(doc, "dct:publisher");
+  v = json_object_get(pub, "foaf:name");
+  for (size_t i = 0; i < count(v) && rc == 0; i++)
+    rc = facet_add(st, rid, "publisher", lit_text(nth(v, i)));
+  if (rc == 0)
+    rc = facet_add(st, rid, "publisher_id", id_text(pub));
+  v = json_object_get(doc, "dct:spatial");
+  for (size_t i = 0; i < count(v) && rc == 0; i++)
+    rc = facet_add(st, rid, "spatial", id_text(nth(v, i)));
+  v = json_object_get(doc, "dcat:distribution");
+  for (size_t i = 0; i < count(v) && rc == 0; i++) {
+    const char *mt = id_text(json_object_get(nth(v, i), "dcat:mediaType"));
+    static const char iana[] = "https://www.iana.org/assignments/media-types/";
+    if (mt != NULL && strncmp(mt, iana, sizeof(iana) - 1) == 0)
+      mt += sizeof(iana) - 1;
+    rc = facet_add(st, rid, "format", mt);
+    if (rc == 0)
+      rc = facet_add(st, rid, "format", id_text(json_object_get(nth(v, i), "dct:format")));
+  }
+  if (rc)
+    rc = db_err(s, err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* ---- writes ---- */
+
+struct current {
+  int exists; /* a row (live or tombstone) */
+  int live;
+  int64_t rid, version;
+  json_t *doc; /* owner view of the live row */
+};
+
+static int load_current(struct tg_cat_store *s, const char *id, struct current *c,
+                        struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  memset(c, 0, sizeof(*c));
+  int rc = prepare(s, "SELECT rid, version, deleted, doc FROM cat_dataset WHERE id = ?1", &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    c->exists = 1;
+    c->rid = sqlite3_column_int64(st, 0);
+    c->version = sqlite3_column_int64(st, 1);
+    c->live = sqlite3_column_int(st, 2) == 0;
+    const char *doc = (const char *)sqlite3_column_text(st, 3);
+    if (c->live && doc != NULL) {
+      c->doc = json_loads(doc, 0, NULL);
+      if (c->doc == NULL)
+        rc = tg_err_set(err, TG_EDB, "catalog: stored document of %s is unreadable", id);
+    }
+  } else if (step != SQLITE_DONE) {
+    rc = db_err(s, err);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int next_seq(struct tg_cat_store *s, int64_t *seq, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(s, "SELECT coalesce(max(seq), 0) + 1 FROM cat_dataset", &st, err);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    *seq = sqlite3_column_int64(st, 0);
+  else
+    rc = db_err(s, err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static void bind_box(sqlite3_stmt *st, int first, const double box[4]) {
+  for (int i = 0; i < 4; i++) {
+    if (isfinite(box[i]))
+      sqlite3_bind_double(st, first + i, box[i]);
+    else
+      sqlite3_bind_null(st, first + i);
+  }
+}
+
+/* Writes DOC as the new state of ID inside an open transaction. */
+static int store_doc(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
+                     const struct current *cur, struct tg_cat_write *w, struct tg_err *err) {
+  int64_t now = tg_time_now(), seq = 0;
+  struct derived d;
+  json_t *pub = tg_cat_public_view(doc);
+  char *doc_s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+  char *pub_s = pub ? json_dumps(pub, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(pub);
+  derive(doc, now, &d);
+  int rc = doc_s && pub_s && d.title_key ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+  if (rc == 0)
+    rc = next_seq(s, &seq, err);
+  sqlite3_stmt *st = NULL;
+  if (rc == 0)
+    rc = prepare(s,
+                 cur->exists
+                     ? "UPDATE cat_dataset SET version = ?2, seq = ?3, deleted = 0, doc = ?4,"
+                       " pub = ?5, modified = ?6, dmod = ?7, title_key = ?8, minx = ?9,"
+                       " miny = ?10, maxx = ?11, maxy = ?12 WHERE id = ?1"
+                     : "INSERT INTO cat_dataset(id, version, seq, deleted, doc, pub, created,"
+                       " modified, dmod, title_key, minx, miny, maxx, maxy, local_id)"
+                       " VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 &st, err);
+  int64_t version = cur->exists ? cur->version + 1 : 1;
+  if (rc == 0) {
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, version);
+    sqlite3_bind_int64(st, 3, seq);
+    sqlite3_bind_text(st, 4, doc_s, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, pub_s, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, d.dmod);
+    sqlite3_bind_text(st, 8, d.title_key, -1, SQLITE_STATIC);
+    bind_box(st, 9, d.box);
+    if (!cur->exists)
+      sqlite3_bind_text(st, 13, local, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db_err(s, err);
+  }
+  sqlite3_finalize(st);
+  int64_t rid = cur->exists ? cur->rid : sqlite3_last_insert_rowid(s->db);
+  if (rc == 0 && cur->live && cur->doc != NULL)
+    rc = fts_write(s, rid, cur->doc, 1, err);
+  if (rc == 0)
+    rc = fts_write(s, rid, doc, 0, err);
+  if (rc == 0)
+    rc = facets_write(s, rid, doc, err);
+  if (rc == 0 && w != NULL) {
+    w->id = strdup(id);
+    w->version = version;
+    w->seq = seq;
+    w->created = !cur->live;
+    if (w->id == NULL)
+      rc = tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  free(doc_s);
+  free(pub_s);
+  free(d.title_key);
+  return rc;
+}
+
+static int begin(struct tg_cat_store *s, struct tg_err *err) {
+  return tg_db_exec(s->db, "BEGIN IMMEDIATE", err);
+}
+
+static int finish(struct tg_cat_store *s, int rc, struct tg_err *err) {
+  if (rc == 0) {
+    rc = tg_db_exec(s->db, "COMMIT", err);
+    if (rc == 0)
+      return 0;
+  }
+  tg_db_exec(s->db, "ROLLBACK", NULL);
+  return rc;
+}
+
+/* Validates IN for dataset ID: *DOC gets the canonical owner view with its
+ * @id and policy uid set. */
+static int prepare_doc(struct tg_cat_store *s, const json_t *in, const char *id, json_t **doc,
+                       json_t **problems) {
+  struct tg_cat_vopts o = {(const char *const *)s->schemes, s->nschemes};
+  int rc = tg_cat_validate(in, s->nschemes ? &o : NULL, doc, problems);
+  if (rc)
+    return rc;
+  const char *given = json_string_value(json_object_get(*doc, "@id"));
+  if (given != NULL && strcmp(given, id) != 0) {
+    json_decref(*doc);
+    *doc = NULL;
+    if (problems != NULL) {
+      *problems = json_array();
+      tg__cat_problem(*problems, "/@id", "@id must be %s (the node assigns dataset ids)", id);
+    }
+    return TG_EINVAL;
+  }
+  json_object_set_new(*doc, "@id", json_string(id));
+  json_t *pol = json_object_get(*doc, "odrl:hasPolicy");
+  if (pol != NULL && json_object_get(pol, "@id") == NULL) {
+    struct tg_buf b;
+    tg_buf_init(&b);
+    if (tg_buf_printf(&b, "%s:policy", id) == 0)
+      json_object_set_new(pol, "@id", json_string(b.data));
+    tg_buf_close(&b);
+  }
+  return 0;
+}
+
+int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *slug,
+                          struct tg_cat_write *w, json_t **problems, struct tg_err *err) {
+  char local[80];
+  if (problems != NULL)
+    *problems = NULL;
+  if (w != NULL)
+    memset(w, 0, sizeof(*w));
+  const char *given = json_string_value(json_object_get(in, "@id"));
+  if (slug != NULL) {
+    if (!local_id_ok(slug))
+      return tg_err_set(err, TG_EINVAL, "slug must be 1-64 of A-Z a-z 0-9 . _ -");
+    snprintf(local, sizeof(local), "%s", slug);
+  } else if (given != NULL && our_local_id(s, given) != NULL) {
+    snprintf(local, sizeof(local), "%s", our_local_id(s, given));
+  } else {
+    unsigned char r[8];
+    if (tg_random_bytes(r, sizeof(r)))
+      return tg_err_set(err, TG_EIO, "no randomness");
+    tg_hex(r, sizeof(r), local);
+  }
+  char *id = make_id(s, local);
+  if (id == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  json_t *doc = NULL;
+  int rc = prepare_doc(s, in, id, &doc, problems);
+  if (rc) {
+    free(id);
+    return tg_err_set(err, rc, "the dataset document has problems");
+  }
+  struct current cur;
+  rc = begin(s, err);
+  if (rc == 0) {
+    rc = load_current(s, id, &cur, err);
+    if (rc == 0 && cur.live)
+      rc = tg_err_set(err, TG_EEXIST, "dataset %s already exists", id);
+    if (rc == 0)
+      rc = store_doc(s, id, local, doc, &cur, w, err);
+    json_decref(cur.doc);
+    rc = finish(s, rc, err);
+  }
+  if (rc && w != NULL)
+    tg_cat_write_clear(w);
+  json_decref(doc);
+  free(id);
+  return rc;
+}
+
+int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
+                       int64_t if_match, struct tg_cat_write *w, json_t **problems,
+                       struct tg_err *err) {
+  if (problems != NULL)
+    *problems = NULL;
+  if (w != NULL)
+    memset(w, 0, sizeof(*w));
+  json_t *doc = NULL;
+  int rc = prepare_doc(s, in, id, &doc, problems);
+  if (rc)
+    return tg_err_set(err, rc, "the dataset document has problems");
+  struct current cur;
+  rc = begin(s, err);
+  if (rc == 0) {
+    rc = load_current(s, id, &cur, err);
+    if (rc == 0 && if_match >= 0 && !cur.live)
+      rc = tg_err_set(err, TG_ENOENT, "no dataset %s", id);
+    else if (rc == 0 && if_match >= 0 && cur.version != if_match)
+      rc = tg_err_set(err, TG_ECONFLICT, "dataset %s is at version %lld, not %lld", id,
+                      (long long)cur.version, (long long)if_match);
+    else if (rc == 0 && !cur.live && our_local_id(s, id) == NULL)
+      rc = tg_err_set(err, TG_EPERM, "%s is not a dataset id of node %s", id, s->node_id);
+    if (rc == 0)
+      rc = store_doc(s, id, our_local_id(s, id) ? our_local_id(s, id) : id, doc, &cur, w, err);
+    json_decref(cur.doc);
+    rc = finish(s, rc, err);
+  }
+  if (rc && w != NULL)
+    tg_cat_write_clear(w);
+  json_decref(doc);
+  return rc;
+}
+
+int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_match,
+                          struct tg_cat_write *w, struct tg_err *err) {
+  struct current cur;
+  int64_t seq = 0;
+  if (w != NULL)
+    memset(w, 0, sizeof(*w));
+  int rc = begin(s, err);
+  if (rc)
+    return rc;
+  rc = load_current(s, id, &cur, err);
+  if (rc == 0 && !cur.live)
+    rc = tg_err_set(err, TG_ENOENT, "no dataset %s", id);
+  else if (rc == 0 && if_match >= 0 && cur.version != if_match)
+    rc = tg_err_set(err, TG_ECONFLICT, "dataset %s is at version %lld, not %lld", id,
+                    (long long)cur.version, (long long)if_match);
+  if (rc == 0)
+    rc = next_seq(s, &seq, err);
+  sqlite3_stmt *st = NULL;
+  if (rc == 0)
+    rc = prepare(s,
+                 "UPDATE cat_dataset SET deleted = 1, doc = NULL, pub = NULL, version = ?2,"
+                 " seq = ?3, modified = ?4, minx = NULL, miny = NULL, maxx = NULL, maxy = NULL"
+                 " WHERE rid = ?1",
+                 &st, err);
+  if (rc == 0) {
+    sqlite3_bind_int64(st, 1, cur.rid);
+    sqlite3_bind_int64(st, 2, cur.version + 1);
+    sqlite3_bind_int64(st, 3, seq);
+    sqlite3_bind_int64(st, 4, tg_time_now());
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db_err(s, err);
+  }
+  sqlite3_finalize(st);
+  if (rc == 0 && cur.doc != NULL)
+    rc = fts_write(s, cur.rid, cur.doc, 1, err);
+  if (rc == 0)
+    rc = facets_write(s, cur.rid, NULL, err);
+  json_decref(cur.doc);
+  rc = finish(s, rc, err);
+  if (rc == 0 && w != NULL) {
+    w->id = strdup(id);
+    w->version = cur.version + 1;
+    w->seq = seq;
+    if (w->id == NULL)
+      rc = tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  return rc;
+}
+
+/* ---- reads ---- */
+
+int tg_cat_dataset_get(struct tg_cat_store *s, const char *id, enum tg_cat_view view,
+                       json_t **doc, int64_t *version, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  *doc = NULL;
+  int rc = prepare(s,
+                   view == TG_CAT_VIEW_OWNER
+                       ? "SELECT doc, version FROM cat_dataset WHERE id = ?1 AND deleted = 0"
+                       : "SELECT pub, version FROM cat_dataset WHERE id = ?1 AND deleted = 0",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    *doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    if (version != NULL)
+      *version = sqlite3_column_int64(st, 1);
+    if (*doc == NULL)
+      rc = tg_err_set(err, TG_EDB, "catalog: stored document of %s is unreadable", id);
+  } else if (step == SQLITE_DONE) {
+    rc = tg_err_set(err, TG_ENOENT, "no dataset %s", id);
+  } else {
+    rc = db_err(s, err);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct tg_cat_access *req,
+                          struct tg_cat_decision *out, struct tg_err *err) {
+  json_t *doc = NULL;
+  int rc = tg_cat_dataset_get(s, id, TG_CAT_VIEW_PUBLIC, &doc, NULL, err);
+  if (rc)
+    return rc;
+  rc = tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), req, out);
+  json_decref(doc);
+  return rc ? tg_err_set(err, rc, "invalid access request") : 0;
+}
+
+int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t offset,
+                        int64_t limit, json_t **out, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int64_t total = 0;
+  if (limit <= 0 || limit > 1000)
+    limit = 100;
+  if (offset < 0)
+    offset = 0;
+  int rc = prepare(s, "SELECT count(*) FROM cat_dataset WHERE deleted = 0", &st, err);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    total = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  rc = prepare(s,
+               view == TG_CAT_VIEW_OWNER
+                   ? "SELECT doc FROM cat_dataset WHERE deleted = 0 ORDER BY id LIMIT ?1 OFFSET ?2"
+                   : "SELECT pub FROM cat_dataset WHERE deleted = 0 ORDER BY id LIMIT ?1 OFFSET ?2",
+               &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, limit);
+  sqlite3_bind_int64(st, 2, offset);
+  json_t *arr = json_array();
+  int step;
+  while (arr != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *d = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    if (d != NULL)
+      json_array_append_new(arr, d);
+  }
+  if (arr == NULL || step != SQLITE_DONE)
+    rc = arr == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(s, err);
+  sqlite3_finalize(st);
+  if (rc) {
+    json_decref(arr);
+    return rc;
+  }
+  *out = json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total, "offset",
+                   (json_int_t)offset, "limit", (json_int_t)limit, "datasets", arr);
+  return *out ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+}
+
+int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t **out,
+                   struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  if (limit < 1)
+    limit = 1;
+  if (limit > 1000)
+    limit = 1000;
+  int rc = prepare(s,
+                   "SELECT seq, id, version, deleted, pub FROM cat_dataset WHERE seq > ?1"
+                   " ORDER BY seq LIMIT ?2",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, limit + 1);
+  json_t *arr = json_array();
+  int64_t last = since, n = 0;
+  int more = 0, step;
+  while (arr != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n == limit) {
+      more = 1;
+      continue;
+    }
+    int64_t seq = sqlite3_column_int64(st, 0);
+    int del = sqlite3_column_int(st, 3);
+    json_t *c = json_pack("{s:I, s:s, s:s, s:I}", "seq", (json_int_t)seq, "op",
+                          del ? "delete" : "upsert", "id", (const char *)sqlite3_column_text(st, 1),
+                          "version", (json_int_t)sqlite3_column_int64(st, 2));
+    if (c != NULL && !del) {
+      json_t *d = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+      json_object_set_new(c, "dataset", d ? d : json_null());
+    }
+    json_array_append_new(arr, c);
+    last = seq;
+    n++;
+  }
+  if (arr == NULL || (step != SQLITE_DONE && step != SQLITE_ROW))
+    rc = arr == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(s, err);
+  sqlite3_finalize(st);
+  if (rc) {
+    json_decref(arr);
+    return rc;
+  }
+  *out = json_pack("{s:o, s:I, s:b}", "changes", arr, "last_seq", (json_int_t)last, "more", more);
+  return *out ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+}

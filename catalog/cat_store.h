@@ -1,0 +1,23 @@
+/* cat_store: the store's internals shared by cat_store.c and cat_search.c. */
+#ifndef TG_CAT_STORE_H
+#define TG_CAT_STORE_H
+
+#include "tg_cat.h"
+
+struct tg_buf;
+
+struct tg_cat_store {
+  sqlite3 *db;      /* borrowed from the caller */
+  char node_id[64];
+  char **schemes;   /* from malloc(); NULL means the default theme schemes */
+  size_t nschemes;
+};
+
+/* Appends the index terms of canonical document DOC's title, description and
+ * keyword columns (keywords, publisher names, theme labels). */
+int tg__cat_doc_terms(const json_t *doc, struct tg_buf *title, struct tg_buf *body,
+                      struct tg_buf *kw);
+/* Normalised keyword / facet value: a new heap string, or NULL on ENOMEM. */
+char *tg__cat_norm_keyword(const char *s);
+
+#endif
