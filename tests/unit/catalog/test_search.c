@@ -1,0 +1,395 @@
+/* test_search: local catalog search: Japanese one- and two-character words,
+ * mixed scripts, full-width and half-width forms, English case and stems,
+ * phrases, OR and exclusion, filters, sorting, facets, highlights, stable
+ * paging and the index following updates and deletions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tg_buf.h"
+#include "tg_cat.h"
+#include "tg_db.h"
+#include "tg_err.h"
+
+static char dir[64], path[128];
+static sqlite3 *db;
+static struct tg_cat_store *store;
+
+#define CTX                                                                                        \
+  "\"@context\": {\"dct\": \"http://purl.org/dc/terms/\", \"dcat\": "                              \
+  "\"http://www.w3.org/ns/dcat#\", \"foaf\": \"http://xmlns.com/foaf/0.1/\", \"xsd\": "            \
+  "\"http://www.w3.org/2001/XMLSchema#\"}, \"@type\": \"dcat:Dataset\""
+
+static void put(const char *slug, const char *ja, const char *en, const char *desc,
+                const char *extra) {
+  char buf[8192];
+  snprintf(buf, sizeof(buf),
+           "{" CTX ", \"dct:title\": [{\"@value\": \"%s\", \"@language\": \"ja\"}%s%s%s],"
+           " \"dct:description\": \"%s\"%s%s}",
+           ja, en ? ", {\"@value\": \"" : "", en ? en : "", en ? "\", \"@language\": \"en\"}" : "",
+           desc, extra ? ", " : "", extra ? extra : "");
+  json_error_t je;
+  json_t *in = json_loads(buf, 0, &je);
+  if (in == NULL)
+    fail_msg("bad fixture %s: %s", slug, je.text);
+  char id[128];
+  snprintf(id, sizeof(id), "urn:tsunagu:a-city:dataset:%s", slug);
+  json_t *problems = NULL;
+  int rc = tg_cat_dataset_put(store, id, in, -1, NULL, &problems, NULL);
+  if (rc) {
+    char *p = json_dumps(problems, 0);
+    fail_msg("fixture %s: %s", slug, p);
+  }
+  json_decref(in);
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(dir, sizeof(dir), "/tmp/tg-cat-search-XXXXXX");
+  if (mkdtemp(dir) == NULL)
+    return -1;
+  snprintf(path, sizeof(path), "%s/node.db", dir);
+  if (tg_db_open(path, 1, &db, NULL) || tg_cat_store_open(db, "a-city", &store, NULL))
+    return -1;
+  put("river", "河川水位観測", "River water level observation",
+      "A市の河川の水位を10分毎に観測しています",
+      "\"dcat:keyword\": [\"水位\", \"河川\"], \"dcat:theme\": {\"@id\": "
+      "\"urn:tsunagu:vocab:theme:water\"}, \"dct:publisher\": {\"foaf:name\": \"A市\"},"
+      " \"dct:modified\": {\"@value\": \"2024-04-01\", \"@type\": \"xsd:date\"},"
+      " \"dct:spatial\": {\"dcat:bbox\": \"POLYGON((141.2 43.0, 141.5 43.0, 141.5 43.2, 141.2 "
+      "43.2, 141.2 43.0))\"},"
+      " \"dcat:distribution\": {\"dcat:accessURL\": {\"@id\": \"https://a.example/r\"},"
+      " \"dcat:mediaType\": \"application/json\"}");
+  put("dam", "ダム放流情報", "Dam discharge information", "B町のダムの放流量",
+      "\"dcat:keyword\": \"ダム\", \"dcat:theme\": {\"@id\": \"urn:tsunagu:vocab:theme:disaster\"},"
+      " \"dct:publisher\": {\"@id\": \"urn:tsunagu:node:b-town\", \"foaf:name\": \"B町\"},"
+      " \"dct:modified\": {\"@value\": \"2024-05-01T10:00:00+09:00\", \"@type\": "
+      "\"xsd:dateTime\"}, \"dcat:distribution\": {\"dcat:accessURL\": {\"@id\": "
+      "\"https://b.example/d\"}, \"dcat:mediaType\": \"text/csv\"}");
+  put("rain", "雨量観測データ", "Rainfall observations", "Ｃ村の雨量計　２０２４年から",
+      "\"dcat:keyword\": [\"雨量\", \"Rain\"], \"dcat:theme\": {\"@id\": "
+      "\"urn:tsunagu:vocab:theme:water\"}, \"dct:publisher\": {\"foaf:name\": \"C村\"},"
+      " \"dct:modified\": {\"@value\": \"2024-03-01\", \"@type\": \"xsd:date\"},"
+      " \"dcat:distribution\": {\"dcat:accessURL\": {\"@id\": \"https://c.example/r\"},"
+      " \"dcat:mediaType\": \"application/json\"}");
+  put("kana", "ｶﾜﾃﾞｰﾀ 一覧", NULL, "半角カナの題名", NULL);
+  put("traffic", "交通量", "Traffic counts", "Vehicles counted at <b>intersections</b> & more",
+      "\"dcat:keyword\": \"traffic\"");
+  put("desc-only", "観光案内", "Tourist guide", "水位の話はここでは説明だけに出てくる", NULL);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  tg_cat_store_free(store);
+  tg_db_close(db);
+  char p[256];
+  static const char *const files[] = {"node.db", "node.db-wal", "node.db-shm"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+    unlink(p);
+  }
+  rmdir(dir);
+  return 0;
+}
+
+/* Runs a query; returns the hit slugs, space separated, in result order. */
+static char *search_q(const struct tg_cat_query *q, json_t **res_out) {
+  json_t *res = NULL;
+  struct tg_err err;
+  int rc = tg_cat_search(store, q, &res, &err);
+  if (rc)
+    fail_msg("search %s: %s", q->q ? q->q : "", err.msg);
+  struct tg_buf b;
+  tg_buf_init(&b);
+  tg_buf_puts(&b, "");
+  json_t *items = json_object_get(res, "items");
+  for (size_t i = 0; i < json_array_size(items); i++) {
+    const char *id = json_string_value(json_object_get(json_array_get(items, i), "id"));
+    const char *slug = strrchr(id, ':') + 1;
+    tg_buf_printf(&b, "%s%s", i ? " " : "", slug);
+  }
+  if (res_out)
+    *res_out = res;
+  else
+    json_decref(res);
+  return tg_buf_take(&b);
+}
+
+static int cmp_str(const void *x, const void *y) {
+  return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Writes the space-separated words of S, sorted, into OUT. */
+static void sorted_words(const char *s, char *out, size_t n) {
+  char buf[512], *w[64];
+  size_t k = 0;
+  snprintf(buf, sizeof(buf), "%s", s);
+  for (char *p = buf; *p && k < 64;) {
+    while (*p == ' ')
+      *p++ = '\0';
+    if (*p == '\0')
+      break;
+    w[k++] = p;
+    while (*p && *p != ' ')
+      p++;
+  }
+  qsort(w, k, sizeof(*w), cmp_str);
+  out[0] = '\0';
+  for (size_t i = 0; i < k; i++) {
+    strncat(out, w[i], n - strlen(out) - 1);
+    strncat(out, " ", n - strlen(out) - 1);
+  }
+}
+
+/* Checks that query Q finds exactly WANT (slugs, space separated, sorted by relevance
+ * then id when ORDERED, else compared as sets). */
+static void expect(const char *qtext, const char *want, int ordered) {
+  struct tg_cat_query q = {.q = qtext};
+  char *got = search_q(&q, NULL);
+  if (!ordered) {
+    char a[512], b[512];
+    sorted_words(got, a, sizeof(a));
+    sorted_words(want, b, sizeof(b));
+    if (strcmp(a, b) != 0)
+      fail_msg("query [%s]: got [%s], want [%s]", qtext, got, want);
+  } else if (strcmp(got, want) != 0) {
+    fail_msg("query [%s]: got [%s], want [%s]", qtext, got, want);
+  }
+  free(got);
+}
+
+static void test_japanese_short_words(void **state) {
+  (void)state;
+  expect("水位", "river desc-only", 0);
+  expect("雨量", "rain", 0);
+  expect("ダム", "dam", 0);
+  expect("水", "river desc-only", 0); /* one character */
+  expect("観測", "river rain", 0);
+  expect("河川水位観測", "river", 0); /* a longer run: a phrase of bigrams */
+  expect("水位観河", "", 0);
+  expect("データ", "rain kana", 0);
+  expect("ﾀﾞﾑ", "dam", 0);      /* half-width katakana with a voiced mark */
+  expect("カワデータ", "kana", 0); /* indexed from half-width */
+}
+
+static void test_english_and_widths(void **state) {
+  (void)state;
+  expect("RIVER", "river", 0);
+  expect("rivers", "river", 0);       /* stemmed */
+  expect("observ", "river rain", 0);  /* prefix */
+  expect("ＲＩＶＥＲ", "river", 0);   /* full-width letters */
+  expect("２０２４", "rain", 0);       /* full-width digits in the text and the query */
+  expect("2024", "rain", 0);
+  expect("water level", "river", 0);
+  expect("\"water level\"", "river", 0);
+  expect("\"level water\"", "", 0);
+  expect("ダム discharge", "dam", 0); /* mixed scripts */
+  expect("ダムdischarge", "dam", 0);
+  expect("水位 OR 雨量", "river desc-only rain", 0);
+  expect("観測 -雨量", "river", 0);
+  expect("rain", "rain", 0);
+}
+
+static void test_ranking_and_exclusion_only(void **state) {
+  (void)state;
+  /* The title match ranks above the description-only match. */
+  expect("水位", "river desc-only", 1);
+  struct tg_cat_query q = {.q = "-雨量"};
+  json_t *res = NULL;
+  char *got = search_q(&q, &res);
+  assert_int_equal(json_integer_value(json_object_get(res, "total")), 5);
+  assert_null(strstr(got, "rain"));
+  free(got);
+  json_decref(res);
+}
+
+static void test_filters_and_sort(void **state) {
+  (void)state;
+  struct tg_cat_query q = {.theme = "urn:tsunagu:vocab:theme:water", .sort = TG_CAT_SORT_MODIFIED};
+  char *got = search_q(&q, NULL);
+  assert_string_equal(got, "river rain");
+  free(got);
+  struct tg_cat_query q2 = {.q = "観測", .keyword = "ＲＡＩＮ"};
+  got = search_q(&q2, NULL);
+  assert_string_equal(got, "rain");
+  free(got);
+  struct tg_cat_query q3 = {.publisher = "urn:tsunagu:node:b-town"};
+  got = search_q(&q3, NULL);
+  assert_string_equal(got, "dam");
+  free(got);
+  q3.publisher = "A市";
+  got = search_q(&q3, NULL);
+  assert_string_equal(got, "river");
+  free(got);
+  int64_t since;
+  assert_int_equal(tg_cat_parse_time("2024-04-15", &since), 0);
+  /* Datasets without dct:modified count from their record's time (now). */
+  struct tg_cat_query q4 = {.q = "観測 OR ダム", .modified_since = since};
+  got = search_q(&q4, NULL);
+  assert_string_equal(got, "dam");
+  free(got);
+  struct tg_cat_query q5 = {.has_bbox = 1, .bbox = {141.4, 43.1, 142.0, 44.0}};
+  got = search_q(&q5, NULL);
+  assert_string_equal(got, "river");
+  free(got);
+  struct tg_cat_query q6 = {.has_bbox = 1, .bbox = {130.0, 33.0, 131.0, 34.0}};
+  got = search_q(&q6, NULL);
+  assert_string_equal(got, "");
+  free(got);
+  struct tg_cat_query q7 = {.q = "観測", .sort = TG_CAT_SORT_TITLE};
+  got = search_q(&q7, NULL);
+  assert_string_equal(got, "river rain"); /* 河 (U+6CB3) sorts before 雨 (U+96E8) */
+  free(got);
+  struct tg_cat_query bad = {.has_bbox = 1, .bbox = {10, 10, 0, 0}};
+  json_t *res = NULL;
+  assert_int_equal(tg_cat_search(store, &bad, &res, NULL), TG_EINVAL);
+  assert_null(res);
+  struct tg_cat_query bad2 = {.limit = 1000};
+  assert_int_equal(tg_cat_search(store, &bad2, &res, NULL), TG_EINVAL);
+}
+
+static int64_t facet_count(json_t *res, const char *kind, const char *value) {
+  json_t *arr = json_object_get(json_object_get(res, "facets"), kind);
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    json_t *f = json_array_get(arr, i);
+    if (strcmp(json_string_value(json_object_get(f, "value")), value) == 0)
+      return json_integer_value(json_object_get(f, "count"));
+  }
+  return 0;
+}
+
+static void test_facets_and_highlight(void **state) {
+  (void)state;
+  struct tg_cat_query q = {.q = "観測 OR ダム", .facets = 1};
+  json_t *res = NULL;
+  char *got = search_q(&q, &res);
+  free(got);
+  assert_int_equal(json_integer_value(json_object_get(res, "total")), 3);
+  assert_int_equal(facet_count(res, "theme", "urn:tsunagu:vocab:theme:water"), 2);
+  assert_int_equal(facet_count(res, "theme", "urn:tsunagu:vocab:theme:disaster"), 1);
+  assert_int_equal(facet_count(res, "publisher", "B町"), 1);
+  assert_int_equal(facet_count(res, "format", "application/json"), 2);
+  assert_int_equal(facet_count(res, "format", "text/csv"), 1);
+  assert_int_equal(facet_count(res, "keyword", "rain"), 1);
+  assert_false(json_is_true(json_object_get(res, "facets_partial")));
+  json_decref(res);
+
+  struct tg_cat_query h = {.q = "水位"};
+  free(search_q(&h, &res));
+  json_t *first = json_array_get(json_object_get(res, "items"), 0);
+  json_t *hl = json_object_get(first, "highlight");
+  assert_string_equal(json_string_value(json_object_get(hl, "title")),
+                      "河川<mark>水位</mark>観測");
+  assert_non_null(strstr(json_string_value(json_object_get(hl, "description")),
+                         "<mark>水位</mark>"));
+  /* The public document rides along. */
+  assert_non_null(json_object_get(json_object_get(first, "dataset"), "dct:title"));
+  json_decref(res);
+  free(search_q(&h, NULL));
+
+  /* Highlights are HTML-escaped around the marks; stems mark whole words. */
+  struct tg_cat_query e = {.q = "intersection"};
+  free(search_q(&e, &res));
+  hl = json_object_get(json_array_get(json_object_get(res, "items"), 0), "highlight");
+  assert_string_equal(json_string_value(json_object_get(hl, "description")),
+                      "Vehicles counted at &lt;b&gt;<mark>intersections</mark>&lt;/b&gt; &amp; more");
+  json_decref(res);
+  struct tg_cat_query w = {.q = "ｶﾜ"};
+  free(search_q(&w, &res));
+  hl = json_object_get(json_array_get(json_object_get(res, "items"), 0), "highlight");
+  /* the mark is placed on the original half-width text */
+  assert_string_equal(json_string_value(json_object_get(hl, "title")), "<mark>ｶﾜ</mark>ﾃﾞｰﾀ 一覧");
+  json_decref(res);
+}
+
+static void test_paging_stable(void **state) {
+  (void)state;
+  char slug[32];
+  for (int i = 0; i < 23; i++) {
+    snprintf(slug, sizeof(slug), "same-%02d", (i * 7) % 23);
+    put(slug, "同一の題名", NULL, "同じ説明", NULL);
+  }
+  char seen[23] = {0};
+  char prev[64] = "";
+  for (int64_t off = 0; off < 30; off += 5) {
+    struct tg_cat_query q = {.q = "同一", .limit = 5, .offset = off};
+    json_t *res = NULL;
+    char *got = search_q(&q, &res);
+    assert_int_equal(json_integer_value(json_object_get(res, "total")), 23);
+    json_t *items = json_object_get(res, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+      const char *id = json_string_value(json_object_get(json_array_get(items, i), "id"));
+      int n = (int)strtol(strrchr(id, '-') + 1, NULL, 10);
+      assert_false(seen[n]);
+      seen[n] = 1;
+      assert_true(strcmp(prev, id) < 0); /* equal scores: ordered by id */
+      snprintf(prev, sizeof(prev), "%s", id);
+    }
+    free(got);
+    json_decref(res);
+  }
+  for (int i = 0; i < 23; i++)
+    assert_true(seen[i]);
+}
+
+static void test_index_follows_writes(void **state) {
+  (void)state;
+  put("dam", "堰の放流情報", NULL, "B町の堰", NULL);
+  expect("ダム", "", 0);
+  expect("堰", "dam", 0);
+  assert_int_equal(tg_cat_dataset_delete(store, "urn:tsunagu:a-city:dataset:rain", -1, NULL, NULL),
+                   0);
+  expect("雨量", "", 0);
+  expect("観測", "river", 0);
+  struct tg_cat_query q = {.keyword = "雨量"};
+  char *got = search_q(&q, NULL);
+  assert_string_equal(got, "");
+  free(got);
+}
+
+static void test_hostile_queries(void **state) {
+  (void)state;
+  static const char *const qs[] = {
+      "\"", "\"\"", "-", "--x", "OR", "OR OR", "a OR", "* NEAR(a b)", "col:x", "^x", "x AND",
+      "\")(\" OR \"", "NOT", "'; DROP TABLE cat_dataset; --", "ｘ", "\xff\xfe", "水位 OR -ダム",
+      "(((", "a\"b\"c", "+++"};
+  for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+    struct tg_cat_query q = {.q = qs[i]};
+    json_t *res = NULL;
+    struct tg_err err;
+    int rc = tg_cat_search(store, &q, &res, &err);
+    if (rc != 0)
+      fail_msg("query [%s]: %s", qs[i], err.msg);
+    json_decref(res);
+  }
+  char *m = NULL, *x = NULL;
+  assert_int_equal(tg_cat_query_compile("水位 -ダム river", 21, &m, &x, NULL), 0);
+  assert_string_equal(m, "((\"水位\")) AND ((\"river\"*))");
+  assert_string_equal(x, "(\"ダム\")");
+  free(m);
+  free(x);
+  char big[2000];
+  memset(big, 'a', sizeof(big));
+  assert_int_equal(tg_cat_query_compile(big, sizeof(big), &m, &x, NULL), TG_EINVAL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_japanese_short_words),
+      cmocka_unit_test(test_english_and_widths),
+      cmocka_unit_test(test_ranking_and_exclusion_only),
+      cmocka_unit_test(test_filters_and_sort),
+      cmocka_unit_test(test_facets_and_highlight),
+      cmocka_unit_test(test_paging_stable),
+      cmocka_unit_test(test_index_follows_writes),
+      cmocka_unit_test(test_hostile_queries),
+  };
+  return cmocka_run_group_tests_name("catalog_search", tests, setup, teardown);
+}
