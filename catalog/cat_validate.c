@@ -530,6 +530,7 @@ static void v_policy(struct val *v, json_t *d) {
     json_decref(def);
     if (e != NULL) {
       json_object_del(e, "@ptr");
+      ensure_type(e, NS_ODRL "Policy");
       json_object_set_new(d, NS_ODRL "hasPolicy", json_pack("[o]", e));
     }
     return;
