@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* URLs of the DCAT-AP 3.0.1 context that the node knows without fetching. */
 static const char *const dcatap_urls[] = {
@@ -321,8 +322,11 @@ static char *expand_iri(const struct ctx *c, const char *s, int vocab, struct td
     }
   }
   if (!tg__cat_iri_ok(s)) {
-    snprintf(why, whyn, "'%.80s' is neither a defined term, a declared prefix nor an absolute IRI",
-             s);
+    if (strstr(s, "://") != NULL || (plen >= 4 && strncasecmp(s, "http", 4) == 0))
+      snprintf(why, whyn, "'%.80s' is not a well-formed IRI", s);
+    else
+      snprintf(why, whyn, "'%.80s' is neither a defined term, a declared prefix nor an absolute IRI",
+               s);
     return NULL;
   }
   return strdup(s);
@@ -603,8 +607,8 @@ static json_t *expand_item(struct exp *x, const json_t *in, const char *ptr, con
       char *iri = expand_iri(c, s, 0, NULL, 0, why, sizeof(why));
       if (iri == NULL) {
         tg__cat_problem(x->problems, ptr, "%s", why);
-        json_decref(o);
-        return NULL;
+        json_object_set_new(o, "@badid", json_true());
+        return o;
       }
       json_object_set_new(o, "@id", json_string(iri));
       free(iri);
@@ -762,6 +766,8 @@ static json_t *expand_node(struct exp *x, const json_t *in, const char *ptr, con
         tg__cat_problem(x->problems, kps, "%s", why);
       else
         json_object_set_new(out, "@id", json_string(iri));
+      if (iri == NULL) /* reported once here; validators stay quiet about it */
+        json_object_set_new(out, "@badid", json_true());
       free(iri);
     } else if (strcmp(k, "@graph") == 0 || strcmp(k, "@reverse") == 0 ||
                strcmp(k, "@included") == 0 || strcmp(k, "@nest") == 0 ||

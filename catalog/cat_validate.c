@@ -130,6 +130,8 @@ static void v_literals(struct val *v, json_t *node, const char *iri, const char 
 /* IRI-valued property: each item a reference or node with an absolute IRI. */
 static int v_iri_item(struct val *v, json_t *it, const char *cname) {
   const char *id = id_of(it);
+  if (json_object_get(it, "@badid") != NULL)
+    return 0; /* already reported by the reader */
   if (is_literal(it)) {
     tg__cat_problem(v->problems, ptr_of(it),
                     "%s must be an IRI reference {\"@id\": \"...\"}, not a text value", cname);
@@ -281,6 +283,8 @@ static void v_spatial(struct val *v, json_t *d) {
                       "dct:spatial must be a place IRI {\"@id\": ...} or a dct:Location node");
       continue;
     }
+    if (json_object_get(it, "@badid") != NULL)
+      continue;
     int geo = nprop(it, NS_DCAT "bbox") + nprop(it, NS_LOCN "geometry") +
               nprop(it, NS_DCAT "centroid");
     if (!geo && (id_of(it) == NULL || strncmp(id_of(it), "_:", 2) == 0)) {

@@ -222,6 +222,17 @@ static void test_parse_limits(void **state) {
   json_decref(problems);
   assert_int_equal(tg_cat_parse(big, 100, &out, &problems), TG_EINVAL);
   json_decref(problems);
+  /* The same limit applies to an already parsed document. */
+  json_t *doc = json_pack("{s:s, s:s}", "@type", "x", "d", "");
+  char *pad = calloc(TG_CAT_MAX_DOC_BYTES + 2, 1);
+  memset(pad, 'x', TG_CAT_MAX_DOC_BYTES + 1);
+  json_object_set_new(doc, "d", json_string(pad));
+  free(pad);
+  assert_int_equal(tg_cat_validate(doc, NULL, &out, &problems), TG_ETOOBIG);
+  assert_null(out);
+  assert_true(has_pointer(problems, ""));
+  json_decref(problems);
+  json_decref(doc);
   assert_int_equal(tg_cat_parse("{\"a\": 1}", 8, &out, &problems), 0);
   assert_non_null(out);
   json_decref(out);
