@@ -33,6 +33,8 @@ struct tg_voc_conv;
                      offset are moved to it before being written as era dates (without
                      tz such a value is reported, not guessed)
      "code": {"table": "NAME"} | {"lgcode": true}      table lookup / JIS X 0402 check
+           | {"map": {"from": SCHEME, "to": SCHEME}}   notations mapped by skos:exactMatch
+                                                        (filled by tg_voc_store_bind_profile)
      "const": VALUE                                    needs "to", no "from"
      "drop": true                                      needs "from", no "to"
    With none of them the rule renames (or copies) "from" to "to". "required": true

@@ -22,6 +22,8 @@ struct rule {
   char unit_from[24], unit_to[24];
   int date_from, date_to, style, has_tz, tz_min;
   json_t *table;            /* borrowed from the profile's tables */
+  char *map_from, *map_to;  /* "code": {"map": …} schemes, from malloc(), or NULL */
+  char *table_name;         /* from malloc(), the table's name in the profile */
   int lgcode;
   json_t *constant;         /* owned */
 };
@@ -230,18 +232,35 @@ static int parse_unit_rule(struct rule *r, const json_t *u, size_t i, struct tg_
 
 static int parse_code_rule(struct tg_voc_profile *p, struct rule *r, const json_t *c, size_t i,
                            struct tg_err *err) {
-  static const char *const keys[] = {"table", "lgcode", NULL};
+  static const char *const keys[] = {"table", "lgcode", "map", NULL};
   const char *table = json_string_value(json_object_get(c, "table"));
+  const json_t *map = json_object_get(c, "map");
   const char *bad;
+  char mapname[600];
   if (!json_is_object(c))
     return tg_err_set(err, TG_EINVAL, "fields[%zu].code: must be an object", i);
   if ((bad = unknown_key(c, keys)) != NULL)
     return tg_err_set(err, TG_EINVAL, "fields[%zu].code: unknown member '%s'", i, bad);
   r->lgcode = json_is_true(json_object_get(c, "lgcode"));
-  if ((table == NULL) == (r->lgcode == 0))
-    return tg_err_set(err, TG_EINVAL, "fields[%zu].code: needs one of \"table\" or \"lgcode\"",
-                      i);
+  if ((table != NULL) + (r->lgcode != 0) + (map != NULL) != 1)
+    return tg_err_set(err, TG_EINVAL,
+                      "fields[%zu].code: needs one of \"table\", \"lgcode\" or \"map\"", i);
+  if (map != NULL) {
+    const char *mf = json_string_value(json_object_get(map, "from"));
+    const char *mt = json_string_value(json_object_get(map, "to"));
+    if (!json_is_object(map) || json_object_size(map) != 2 || mf == NULL || mt == NULL ||
+        strlen(mf) > 256 || strlen(mt) > 256)
+      return tg_err_set(err, TG_EINVAL, "fields[%zu].code.map: {\"from\": scheme, \"to\": "
+                                        "scheme}", i);
+    /* Filled from concept mappings by tg_voc_store_bind_profile(). */
+    snprintf(mapname, sizeof(mapname), "@map %s %s", mf, mt);
+    table = mapname;
+    if ((r->map_from = strdup(mf)) == NULL || (r->map_to = strdup(mt)) == NULL)
+      return tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
   if (table != NULL) {
+    if ((r->table_name = strdup(table)) == NULL)
+      return tg_err_set(err, TG_ENOMEM, "out of memory");
     r->table = json_object_get(p->tables, table);
     if (r->table == NULL) {
       /* A table filled later with tg_voc_profile_table_set() starts empty. */
@@ -404,6 +423,9 @@ void tg_voc_profile_free(struct tg_voc_profile *p) {
   for (size_t i = 0; i < p->n; i++) {
     free(p->rules[i].from);
     free(p->rules[i].to);
+    free(p->rules[i].map_from);
+    free(p->rules[i].map_to);
+    free(p->rules[i].table_name);
     json_decref(p->rules[i].constant);
   }
   free(p->rules);
@@ -423,6 +445,21 @@ int tg_voc_profile_table_set(struct tg_voc_profile *p, const char *name, const c
     /* Rules naming this table were bound to it at parse time, so none can exist. */
   }
   return json_object_set_new(t, key, json_string(value)) ? TG_ENOMEM : 0;
+}
+
+int tg__voc_profile_map(const struct tg_voc_profile *p, size_t i, const char **from,
+                        const char **to, const char **table) {
+  for (size_t k = 0; k < p->n; k++) {
+    if (p->rules[k].map_from == NULL)
+      continue;
+    if (i-- == 0) {
+      *from = p->rules[k].map_from;
+      *to = p->rules[k].map_to;
+      *table = p->rules[k].table_name;
+      return 0;
+    }
+  }
+  return TG_ENOENT;
 }
 
 /* ---- applying a profile to one record --------------------------------- */

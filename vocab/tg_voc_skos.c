@@ -1,0 +1,665 @@
+/* tg_voc_skos: SKOS JSON-LD <-> a flat set of triples, and the validation of a
+ * concept scheme against the SKOS reference shapes (S13, S14, S27, S46, disjoint
+ * Concept/ConceptScheme, relation targets that are concepts). No database here. */
+#include "tg_voc_int.h"
+#include "tg_voc_store.h"
+
+#include "tg_err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SKOS TG_VOC_NS_SKOS
+#define DCT TG_VOC_NS_DCT
+#define T_CONCEPT SKOS "Concept"
+#define T_SCHEME SKOS "ConceptScheme"
+
+const struct tg__voc_prop tg__voc_props[TG__VOC_P_N] = {
+  [TG__VOC_P_TYPE] = {"type", 'r', 1},
+  [TG__VOC_P_PREF] = {"prefLabel", 's', 0},
+  [TG__VOC_P_ALT] = {"altLabel", 's', 0},
+  [TG__VOC_P_HIDDEN] = {"hiddenLabel", 's', 0},
+  [TG__VOC_P_NOTATION] = {"notation", 's', 0},
+  [TG__VOC_P_DEFINITION] = {"definition", 's', 0},
+  [TG__VOC_P_SCOPENOTE] = {"scopeNote", 's', 0},
+  [TG__VOC_P_NOTE] = {"note", 's', 0},
+  [TG__VOC_P_EXAMPLE] = {"example", 's', 0},
+  [TG__VOC_P_BROADER] = {"broader", 's', 1},
+  [TG__VOC_P_NARROWER] = {"narrower", 's', 1},
+  [TG__VOC_P_RELATED] = {"related", 's', 1},
+  [TG__VOC_P_BROADERT] = {"broaderTransitive", 's', 1},
+  [TG__VOC_P_NARROWERT] = {"narrowerTransitive", 's', 1},
+  [TG__VOC_P_EXACT] = {"exactMatch", 's', 1},
+  [TG__VOC_P_CLOSE] = {"closeMatch", 's', 1},
+  [TG__VOC_P_BROADM] = {"broadMatch", 's', 1},
+  [TG__VOC_P_NARROWM] = {"narrowMatch", 's', 1},
+  [TG__VOC_P_RELATEDM] = {"relatedMatch", 's', 1},
+  [TG__VOC_P_INSCHEME] = {"inScheme", 's', 1},
+  [TG__VOC_P_TOPOF] = {"topConceptOf", 's', 1},
+  [TG__VOC_P_HASTOP] = {"hasTopConcept", 's', 1},
+  [TG__VOC_P_TITLE] = {"title", 'd', 0},
+  [TG__VOC_P_DESC] = {"description", 'd', 0},
+  [TG__VOC_P_IDENT] = {"identifier", 'd', 0},
+  [TG__VOC_P_CREATED] = {"created", 'd', 0},
+  [TG__VOC_P_MODIFIED] = {"modified", 'd', 0},
+  [TG__VOC_P_LICENSE] = {"license", 'd', 1},
+  [TG__VOC_P_PUBLISHER] = {"publisher", 'd', 1},
+};
+
+enum { MAX_TRIPLES = 500000, MAX_VISIT = 100000 };
+
+int tg__voc_prop_find(const char *name) {
+  for (int i = 0; i < TG__VOC_P_N; i++)
+    if (strcmp(tg__voc_props[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
+/* The property a JSON-LD key names, or -1 for keys we do not keep. */
+static int prop_of_key(const char *k) {
+  static const char *const skos_pfx[] = {"skos:", SKOS, NULL};
+  static const char *const dct_pfx[] = {"dct:", "dcterms:", DCT, NULL};
+  if (strcmp(k, "@type") == 0 || strcmp(k, "type") == 0 || strcmp(k, "rdf:type") == 0)
+    return TG__VOC_P_TYPE;
+  for (int i = 0; skos_pfx[i]; i++) {
+    size_t n = strlen(skos_pfx[i]);
+    if (strncmp(k, skos_pfx[i], n) == 0) {
+      int p = tg__voc_prop_find(k + n);
+      return p >= 0 && tg__voc_props[p].ns == 's' ? p : -1;
+    }
+  }
+  for (int i = 0; dct_pfx[i]; i++) {
+    size_t n = strlen(dct_pfx[i]);
+    if (strncmp(k, dct_pfx[i], n) == 0) {
+      int p = tg__voc_prop_find(k + n);
+      return p >= 0 && tg__voc_props[p].ns == 'd' ? p : -1;
+    }
+  }
+  int p = tg__voc_prop_find(k); /* bare terms, as a context would define them */
+  return p >= 0 && p != TG__VOC_P_TYPE ? p : -1;
+}
+
+/* ---- building the graph ----------------------------------------------- */
+
+void tg__voc_graph_init(struct tg__voc_graph *g) { memset(g, 0, sizeof(*g)); }
+
+void tg__voc_graph_close(struct tg__voc_graph *g) {
+  for (size_t i = 0; i < g->n; i++) {
+    free(g->t[i].s);
+    free(g->t[i].o);
+    free(g->t[i].lang);
+  }
+  free(g->t);
+  free(g->scheme);
+  tg__voc_graph_init(g);
+}
+
+int tg__voc_graph_add(struct tg__voc_graph *g, const char *s, int p, const char *o,
+                      const char *lang, int iri) {
+  if (g->n == MAX_TRIPLES)
+    return TG_ETOOBIG;
+  if (g->n == g->cap) {
+    size_t cap = g->cap ? g->cap * 2 : 64;
+    struct tg__voc_triple *t = realloc(g->t, cap * sizeof(*t));
+    if (t == NULL)
+      return TG_ENOMEM;
+    g->t = t;
+    g->cap = cap;
+  }
+  struct tg__voc_triple *t = &g->t[g->n];
+  t->s = strdup(s);
+  t->o = strdup(o);
+  t->lang = strdup(lang ? lang : "");
+  t->p = p;
+  t->iri = iri;
+  if (!t->s || !t->o || !t->lang) {
+    free(t->s);
+    free(t->o);
+    free(t->lang);
+    return TG_ENOMEM;
+  }
+  g->n++;
+  return 0;
+}
+
+static int valid_iri(const char *s) {
+  const char *colon = strchr(s, ':');
+  if (colon == NULL || colon == s || strlen(s) > 2048)
+    return 0;
+  for (const char *p = s; p < colon; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (p > s && ((*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.'))))
+      return 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p <= 0x20 || strchr("<>\"{}|\\^`", *p) != NULL)
+      return 0;
+  return 1;
+}
+
+static int valid_lang(const char *s) {
+  size_t run = 0, total = 0;
+  for (; *s; s++, total++) {
+    if (*s == '-') {
+      if (run == 0)
+        return 0;
+      run = 0;
+    } else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+               (total > 0 && *s >= '0' && *s <= '9')) {
+      if (++run > 8)
+        return 0;
+    } else {
+      return 0;
+    }
+  }
+  return run > 0 && total <= 35;
+}
+
+/* The type IRI a JSON-LD @type value names (compact skos: forms expanded). */
+static const char *type_iri(const char *v, char *buf, size_t n) {
+  if (strcmp(v, "skos:Concept") == 0 || strcmp(v, "Concept") == 0)
+    return T_CONCEPT;
+  if (strcmp(v, "skos:ConceptScheme") == 0 || strcmp(v, "ConceptScheme") == 0)
+    return T_SCHEME;
+  if (strncmp(v, "skos:", 5) == 0 && strlen(v) + sizeof(SKOS) < n) {
+    memcpy(buf, SKOS, sizeof(SKOS) - 1);
+    memcpy(buf + sizeof(SKOS) - 1, v + 5, strlen(v + 5) + 1);
+    return buf;
+  }
+  return v;
+}
+
+static int parse_node(struct tg__voc_graph *g, const json_t *node, int depth,
+                      struct tg_err *err);
+
+static int add_iri_values(struct tg__voc_graph *g, const char *s, int p, const json_t *v,
+                          int depth, struct tg_err *err) {
+  char buf[512];
+  if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+      if (json_is_array(x))
+        return tg_err_set(err, TG_EINVAL, "%s: nested arrays in %s", s, tg__voc_props[p].name);
+      int rc = add_iri_values(g, s, p, x, depth, err);
+      if (rc)
+        return rc;
+    }
+    return 0;
+  }
+  const char *o = NULL;
+  if (json_is_string(v)) {
+    o = json_string_value(v);
+  } else if (json_is_object(v) && json_is_string(json_object_get(v, "@id"))) {
+    o = json_string_value(json_object_get(v, "@id"));
+    if (json_object_size(v) > 1) { /* an embedded node: describe it too */
+      int rc = parse_node(g, v, depth + 1, err);
+      if (rc)
+        return rc;
+    }
+  } else {
+    return tg_err_set(err, TG_EINVAL, "%s: value of %s must be an IRI or {\"@id\": IRI}", s,
+                      tg__voc_props[p].name);
+  }
+  if (p == TG__VOC_P_TYPE)
+    o = type_iri(o, buf, sizeof(buf));
+  if (!valid_iri(o))
+    return tg_err_set(err, TG_EINVAL, "%s: %s value '%.200s' is not an absolute IRI", s,
+                      tg__voc_props[p].name, o);
+  int rc = tg__voc_graph_add(g, s, p, o, NULL, 1);
+  return rc ? tg_err_set(err, rc, "%s: %s", s, tg_strerror(rc)) : 0;
+}
+
+static int add_literal_values(struct tg__voc_graph *g, const char *s, int p, const json_t *v,
+                              const char *maplang, struct tg_err *err) {
+  const char *val = NULL, *lang = maplang, *k;
+  json_t *x;
+  size_t i;
+  char num[64];
+  if (json_is_array(v)) {
+    json_array_foreach(v, i, x) {
+      if (json_is_array(x))
+        return tg_err_set(err, TG_EINVAL, "%s: nested arrays in %s", s, tg__voc_props[p].name);
+      int rc = add_literal_values(g, s, p, x, maplang, err);
+      if (rc)
+        return rc;
+    }
+    return 0;
+  }
+  if (json_is_string(v)) {
+    val = json_string_value(v);
+  } else if (json_is_object(v) && json_object_get(v, "@value") != NULL) {
+    json_t *jv = json_object_get(v, "@value"), *jl = json_object_get(v, "@language");
+    if (json_is_string(jv))
+      val = json_string_value(jv);
+    else if (json_is_integer(jv))
+      snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(jv)), val = num;
+    if (val == NULL)
+      return tg_err_set(err, TG_EINVAL, "%s: %s @value must be a string", s,
+                        tg__voc_props[p].name);
+    if (jl != NULL && !json_is_string(jl))
+      return tg_err_set(err, TG_EINVAL, "%s: %s @language must be a string", s,
+                        tg__voc_props[p].name);
+    if (jl != NULL)
+      lang = json_string_value(jl);
+  } else if (json_is_object(v) && maplang == NULL) { /* a language map */
+    json_object_foreach((json_t *)v, k, x) {
+      if (k[0] == '@')
+        return tg_err_set(err, TG_EINVAL, "%s: unexpected %s in %s", s, k, tg__voc_props[p].name);
+      int rc = add_literal_values(g, s, p, x, k, err);
+      if (rc)
+        return rc;
+    }
+    return 0;
+  } else if (json_is_integer(v) && p == TG__VOC_P_NOTATION) {
+    snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    val = num;
+  } else {
+    return tg_err_set(err, TG_EINVAL, "%s: value of %s must be a string or a language-tagged "
+                                      "literal", s, tg__voc_props[p].name);
+  }
+  if (lang != NULL && !valid_lang(lang))
+    return tg_err_set(err, TG_EINVAL, "%s: '%.40s' is not a language tag (BCP 47)", s, lang);
+  int rc = tg__voc_graph_add(g, s, p, val, lang, 0);
+  return rc ? tg_err_set(err, rc, "%s: %s", s, tg_strerror(rc)) : 0;
+}
+
+static int parse_node(struct tg__voc_graph *g, const json_t *node, int depth,
+                      struct tg_err *err) {
+  const char *k, *s;
+  json_t *v;
+  if (depth > 16)
+    return tg_err_set(err, TG_EINVAL, "nodes nested too deeply");
+  if (!json_is_object(node))
+    return tg_err_set(err, TG_EINVAL, "a graph node must be a JSON object");
+  s = json_string_value(json_object_get(node, "@id"));
+  if (s == NULL)
+    s = json_string_value(json_object_get(node, "id"));
+  if (s == NULL)
+    return tg_err_set(err, TG_EINVAL, "a node without \"@id\" (blank nodes are not supported)");
+  if (!valid_iri(s))
+    return tg_err_set(err, TG_EINVAL, "'%.200s' is not an absolute IRI", s);
+  json_object_foreach((json_t *)node, k, v) {
+    int p = prop_of_key(k), rc;
+    if (p < 0)
+      continue;
+    if (tg__voc_props[p].iri)
+      rc = add_iri_values(g, s, p, v, depth, err);
+    else
+      rc = add_literal_values(g, s, p, v, NULL, err);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* ---- sorting and lookup ----------------------------------------------- */
+
+static int cmp_triple(const void *a, const void *b) {
+  const struct tg__voc_triple *x = a, *y = b;
+  int c = strcmp(x->s, y->s);
+  if (c == 0)
+    c = x->p - y->p;
+  if (c == 0)
+    c = strcmp(x->lang, y->lang);
+  if (c == 0)
+    c = strcmp(x->o, y->o);
+  if (c == 0)
+    c = x->iri - y->iri;
+  return c;
+}
+
+void tg__voc_graph_sort(struct tg__voc_graph *g) {
+  size_t w = 0;
+  if (g->n == 0)
+    return;
+  qsort(g->t, g->n, sizeof(*g->t), cmp_triple);
+  for (size_t i = 1; i < g->n; i++) { /* drop duplicates */
+    if (cmp_triple(&g->t[w], &g->t[i]) == 0) {
+      free(g->t[i].s);
+      free(g->t[i].o);
+      free(g->t[i].lang);
+    } else {
+      g->t[++w] = g->t[i];
+    }
+  }
+  g->n = w + 1;
+}
+
+/* Index of the first triple with subject S and property P (or any property if P < 0),
+ * or g->n. The graph must be sorted. */
+static size_t first_of(const struct tg__voc_graph *g, const char *s, int p) {
+  size_t lo = 0, hi = g->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(g->t[mid].s, s);
+    if (c == 0 && p >= 0)
+      c = g->t[mid].p - p;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < g->n && strcmp(g->t[lo].s, s) == 0 && (p < 0 || g->t[lo].p == p))
+    return lo;
+  return g->n;
+}
+
+/* 1 if (S P O) with language LANG (NULL: any) is in the sorted graph. */
+static int has(const struct tg__voc_graph *g, const char *s, int p, const char *o,
+               const char *lang) {
+  for (size_t i = first_of(g, s, p); i < g->n && g->t[i].p == p && strcmp(g->t[i].s, s) == 0;
+       i++)
+    if (strcmp(g->t[i].o, o) == 0 && (lang == NULL || strcmp(g->t[i].lang, lang) == 0))
+      return 1;
+  return 0;
+}
+
+static int is_concept(const struct tg__voc_graph *g, const char *s) {
+  return has(g, s, TG__VOC_P_TYPE, T_CONCEPT, NULL);
+}
+
+/* 1 if TARGET is reachable from FROM going to broader concepts (skos:broader,
+ * skos:broaderTransitive, or skos:narrower / narrowerTransitive stated the other way). */
+static int reaches_up(const struct tg__voc_graph *g, const char *from, const char *target) {
+  const char **stack = malloc(sizeof(*stack) * 64), **seen = NULL;
+  size_t sp = 0, cap = 64, nseen = 0, seencap = 0;
+  int found = 0;
+  if (stack == NULL)
+    return 0;
+  stack[sp++] = from;
+  while (sp > 0 && !found && nseen < MAX_VISIT) {
+    const char *x = stack[--sp];
+    size_t j;
+    for (j = 0; j < nseen && strcmp(seen[j], x) != 0; j++)
+      ;
+    if (j < nseen)
+      continue;
+    if (nseen == seencap) {
+      size_t nc = seencap ? seencap * 2 : 64;
+      const char **ns = realloc(seen, nc * sizeof(*ns));
+      if (ns == NULL)
+        break;
+      seen = ns;
+      seencap = nc;
+    }
+    seen[nseen++] = x;
+    for (size_t i = 0; i < g->n && !found; i++) {
+      const struct tg__voc_triple *t = &g->t[i];
+      const char *up = NULL;
+      if ((t->p == TG__VOC_P_BROADER || t->p == TG__VOC_P_BROADERT) && strcmp(t->s, x) == 0)
+        up = t->o;
+      else if ((t->p == TG__VOC_P_NARROWER || t->p == TG__VOC_P_NARROWERT) &&
+               strcmp(t->o, x) == 0)
+        up = t->s;
+      if (up == NULL)
+        continue;
+      if (strcmp(up, target) == 0) {
+        found = 1;
+      } else {
+        if (sp == cap) {
+          const char **ns = realloc(stack, cap * 2 * sizeof(*ns));
+          if (ns == NULL)
+            break;
+          stack = ns;
+          cap *= 2;
+        }
+        stack[sp++] = up;
+      }
+    }
+  }
+  free(stack);
+  free(seen);
+  return found;
+}
+
+int tg__voc_is_stub(const struct tg__voc_graph *g, size_t i) {
+  const struct tg__voc_triple *t = &g->t[i];
+  return t->p == TG__VOC_P_TYPE && strcmp(t->o, T_CONCEPT) == 0 &&
+         (i == 0 || strcmp(g->t[i - 1].s, t->s) != 0) &&
+         (i + 1 == g->n || strcmp(g->t[i + 1].s, t->s) != 0);
+}
+
+/* ---- validation ------------------------------------------------------- */
+
+static int check_node_types(struct tg__voc_graph *g, struct tg_err *err) {
+  const char *scheme = NULL;
+  for (size_t i = 0; i < g->n;) {
+    const char *s = g->t[i].s;
+    int c = is_concept(g, s), sc = has(g, s, TG__VOC_P_TYPE, T_SCHEME, NULL);
+    if (c && sc)
+      return tg_err_set(err, TG_EINVAL, "%s: skos:Concept and skos:ConceptScheme are disjoint "
+                                        "classes; the node is typed as both", s);
+    if (!c && !sc)
+      return tg_err_set(err, TG_EINVAL, "%s: needs \"@type\": skos:Concept or "
+                                        "skos:ConceptScheme", s);
+    if (sc) {
+      if (scheme != NULL)
+        return tg_err_set(err, TG_EINVAL, "%s: a document holds one skos:ConceptScheme (also "
+                                          "%s)", s, scheme);
+      scheme = s;
+    }
+    while (i < g->n && strcmp(g->t[i].s, s) == 0)
+      i++;
+  }
+  if (scheme == NULL)
+    return tg_err_set(err, TG_EINVAL, "no skos:ConceptScheme in the document");
+  g->scheme = strdup(scheme);
+  return g->scheme ? 0 : TG_ENOMEM;
+}
+
+static int check_triple(const struct tg__voc_graph *g, size_t i, struct tg_err *err) {
+  const struct tg__voc_triple *t = &g->t[i];
+  const char *pn = tg__voc_props[t->p].name;
+  switch (t->p) {
+  case TG__VOC_P_PREF:
+    if (t->lang[0] == '\0')
+      return tg_err_set(err, TG_EINVAL, "%s: S14: skos:prefLabel \"%.100s\" needs a language "
+                                        "tag (rdf:langString)", t->s, t->o);
+    if (i + 1 < g->n && g->t[i + 1].p == t->p && strcmp(g->t[i + 1].s, t->s) == 0 &&
+        strcmp(g->t[i + 1].lang, t->lang) == 0)
+      return tg_err_set(err, TG_EINVAL, "%s: S14: more than one skos:prefLabel in language "
+                                        "'%s' (\"%.100s\", \"%.100s\")", t->s, t->lang, t->o,
+                        g->t[i + 1].o);
+    break;
+  case TG__VOC_P_ALT:
+  case TG__VOC_P_HIDDEN:
+    if (has(g, t->s, TG__VOC_P_PREF, t->o, t->lang) ||
+        (t->p == TG__VOC_P_HIDDEN && has(g, t->s, TG__VOC_P_ALT, t->o, t->lang)))
+      return tg_err_set(err, TG_EINVAL, "%s: S13: \"%.100s\"@%s is both skos:%s and another "
+                                        "label; prefLabel, altLabel and hiddenLabel are "
+                                        "pairwise disjoint", t->s, t->o, t->lang, pn);
+    break;
+  case TG__VOC_P_EXACT:
+    if (has(g, t->s, TG__VOC_P_BROADM, t->o, NULL) ||
+        has(g, t->s, TG__VOC_P_NARROWM, t->o, NULL) ||
+        has(g, t->s, TG__VOC_P_RELATEDM, t->o, NULL))
+      return tg_err_set(err, TG_EINVAL, "%s: S46: skos:exactMatch %s is disjoint with "
+                                        "skos:broadMatch, narrowMatch and relatedMatch", t->s,
+                        t->o);
+    break;
+  case TG__VOC_P_RELATED:
+    if (strcmp(t->s, t->o) == 0 || reaches_up(g, t->s, t->o) || reaches_up(g, t->o, t->s))
+      return tg_err_set(err, TG_EINVAL, "%s: S27: skos:related %s, which is also broader or "
+                                        "narrower (transitively); related is disjoint with "
+                                        "broaderTransitive", t->s, t->o);
+    break;
+  default:
+    break;
+  }
+  switch (t->p) {
+  case TG__VOC_P_BROADER:
+  case TG__VOC_P_NARROWER:
+  case TG__VOC_P_RELATED:
+  case TG__VOC_P_BROADERT:
+  case TG__VOC_P_NARROWERT:
+    if (!is_concept(g, t->o))
+      return tg_err_set(err, TG_EINVAL, "%s: skos:%s %s: the target must be a skos:Concept of "
+                                        "this scheme", t->s, pn, t->o);
+    /* the subject must be a concept too, as for the mapping properties */
+    __attribute__((fallthrough));
+  case TG__VOC_P_EXACT:
+  case TG__VOC_P_CLOSE:
+  case TG__VOC_P_BROADM:
+  case TG__VOC_P_NARROWM:
+  case TG__VOC_P_RELATEDM:
+  case TG__VOC_P_TOPOF:
+  case TG__VOC_P_INSCHEME:
+    if (!is_concept(g, t->s))
+      return tg_err_set(err, TG_EINVAL, "%s: skos:%s is a property of concepts", t->s, pn);
+    if ((t->p == TG__VOC_P_TOPOF || t->p == TG__VOC_P_INSCHEME) && strcmp(t->o, g->scheme))
+      return tg_err_set(err, TG_EINVAL, "%s: skos:%s %s, but this document's scheme is %s",
+                        t->s, pn, t->o, g->scheme);
+    break;
+  case TG__VOC_P_HASTOP:
+    if (strcmp(t->s, g->scheme) != 0 || !is_concept(g, t->o))
+      return tg_err_set(err, TG_EINVAL, "%s: skos:hasTopConcept %s: needs the scheme as "
+                                        "subject and a concept as object", t->s, t->o);
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+/* Every concept is in the scheme (added when missing); top concepts both ways. */
+static int complete_scheme(struct tg__voc_graph *g) {
+  size_t n = g->n;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const struct tg__voc_triple *t = &g->t[i];
+    if (t->p == TG__VOC_P_TYPE && strcmp(t->o, T_CONCEPT) == 0 && !tg__voc_is_stub(g, i) &&
+        !has(g, t->s, TG__VOC_P_INSCHEME, g->scheme, NULL))
+      rc = tg__voc_graph_add(g, t->s, TG__VOC_P_INSCHEME, g->scheme, NULL, 1);
+    else if (t->p == TG__VOC_P_TOPOF && !has(g, g->scheme, TG__VOC_P_HASTOP, t->s, NULL))
+      rc = tg__voc_graph_add(g, g->scheme, TG__VOC_P_HASTOP, t->s, NULL, 1);
+    else if (t->p == TG__VOC_P_HASTOP && !has(g, t->o, TG__VOC_P_TOPOF, g->scheme, NULL))
+      rc = tg__voc_graph_add(g, t->o, TG__VOC_P_TOPOF, g->scheme, NULL, 1);
+  }
+  if (rc == 0)
+    tg__voc_graph_sort(g);
+  return rc;
+}
+
+int tg__voc_graph_from_jsonld(const json_t *doc, struct tg__voc_graph *g, struct tg_err *err) {
+  const json_t *nodes = doc;
+  int rc = 0;
+  size_t i;
+  json_t *x;
+  tg__voc_graph_init(g);
+  if (json_is_object(doc) && json_object_get(doc, "@graph") != NULL)
+    nodes = json_object_get(doc, "@graph");
+  if (json_is_object(nodes)) {
+    rc = parse_node(g, nodes, 0, err);
+  } else if (json_is_array(nodes)) {
+    json_array_foreach(nodes, i, x) {
+      if ((rc = parse_node(g, x, 0, err)) != 0)
+        break;
+    }
+  } else {
+    rc = tg_err_set(err, TG_EINVAL, "expected a JSON-LD node, an array of nodes or @graph");
+  }
+  if (rc == 0) {
+    tg__voc_graph_sort(g);
+    rc = check_node_types(g, err);
+  }
+  for (i = 0; rc == 0 && i < g->n; i++)
+    rc = check_triple(g, i, err);
+  if (rc == 0 && (rc = complete_scheme(g)) != 0)
+    tg_err_set(err, rc, "%s", tg_strerror(rc));
+  if (rc != 0)
+    tg__voc_graph_close(g);
+  return rc;
+}
+
+int tg_voc_scheme_validate(const json_t *doc, struct tg_err *err) {
+  struct tg__voc_graph g;
+  int rc = tg__voc_graph_from_jsonld(doc, &g, err);
+  if (rc == 0)
+    tg__voc_graph_close(&g);
+  return rc;
+}
+
+/* ---- export ----------------------------------------------------------- */
+
+static json_t *term_value(const struct tg__voc_triple *t) {
+  if (t->iri)
+    return json_pack("{s:s}", "@id", t->o);
+  if (t->lang[0])
+    return json_pack("{s:s, s:s}", "@value", t->o, "@language", t->lang);
+  return json_string(t->o);
+}
+
+static const char *compact_type(const char *iri) {
+  if (strcmp(iri, T_CONCEPT) == 0)
+    return "skos:Concept";
+  if (strcmp(iri, T_SCHEME) == 0)
+    return "skos:ConceptScheme";
+  return iri;
+}
+
+/* The node for subject range [A, B) of the sorted graph (new reference). */
+json_t *tg__voc_node_json(const struct tg__voc_graph *g, size_t a, size_t b) {
+  json_t *node = json_pack("{s:s}", "@id", g->t[a].s), *types = json_array();
+  char key[64];
+  if (node == NULL || types == NULL) {
+    json_decref(node);
+    json_decref(types);
+    return NULL;
+  }
+  json_object_set_new(node, "@type", types);
+  for (size_t i = a; i < b; i++) {
+    const struct tg__voc_triple *t = &g->t[i];
+    if (t->p == TG__VOC_P_TYPE) {
+      json_array_append_new(types, json_string(compact_type(t->o)));
+      continue;
+    }
+    snprintf(key, sizeof(key), "%s:%s", tg__voc_props[t->p].ns == 'd' ? "dct" : "skos",
+             tg__voc_props[t->p].name);
+    json_t *arr = json_object_get(node, key);
+    if (arr == NULL) {
+      arr = json_array();
+      json_object_set_new(node, key, arr);
+    }
+    json_array_append_new(arr, term_value(t));
+  }
+  if (json_array_size(types) == 1)
+    json_object_set(node, "@type", json_array_get(types, 0));
+  return node;
+}
+
+json_t *tg__voc_graph_to_jsonld(const struct tg__voc_graph *g) {
+  json_t *doc = json_pack("{s:{s:s, s:s}, s:[]}", "@context", "skos", SKOS, "dct", DCT,
+                          "@graph");
+  json_t *graph = json_object_get(doc, "@graph"), *stubs = json_object();
+  if (doc == NULL || stubs == NULL) {
+    json_decref(doc);
+    json_decref(stubs);
+    return NULL;
+  }
+  /* The scheme first, then the concepts in URI order. */
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < g->n;) {
+      size_t j = i;
+      while (j < g->n && strcmp(g->t[j].s, g->t[i].s) == 0)
+        j++;
+      int is_scheme = g->scheme && strcmp(g->t[i].s, g->scheme) == 0;
+      if (is_scheme == (pass == 0))
+        json_array_append_new(graph, tg__voc_node_json(g, i, j));
+      for (size_t k = i; pass == 1 && k < j; k++) {
+        int p = g->t[k].p;
+        if (p >= TG__VOC_P_BROADER && p <= TG__VOC_P_RELATEDM &&
+            first_of(g, g->t[k].o, -1) == g->n)
+          json_object_set_new(stubs, g->t[k].o, json_true());
+      }
+      i = j;
+    }
+  }
+  /* Mapping targets in other schemes are typed, as the shapes expect of them. */
+  const char *k;
+  json_t *v;
+  json_object_foreach(stubs, k, v) {
+    json_array_append_new(graph, json_pack("{s:s, s:s}", "@id", k, "@type", "skos:Concept"));
+  }
+  json_decref(stubs);
+  return doc;
+}
