@@ -1,1 +1,45 @@
-int main(void) { return 0; }
+/* tsunagud: the tsunagu node daemon. `tsunagud -D DIR` serves the node whose
+ * state lives in DIR until SIGTERM. */
+#include "config.h"
+#include "tg_log.h"
+#include "tg_server.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: tsunagud -D DIR\n"
+             "Runs the tsunagu node whose state lives in DIR (made by `tsunagu init`).\n"
+             "  -D, --dir DIR   the node's state directory\n"
+             "  -h, --help      this help\n"
+             "  -V, --version   print the version\n"
+             "Signals: SIGTERM drains and exits 0; SIGHUP reloads the configuration and "
+             "certificates.\n");
+}
+
+int main(int argc, char **argv) {
+  const char *dir = NULL;
+  for (int i = 1; i < argc; i++) {
+    if ((strcmp(argv[i], "-D") == 0 || strcmp(argv[i], "--dir") == 0) && i + 1 < argc) {
+      dir = argv[++i];
+    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+      printf("tsunagud %s\n", PACKAGE_VERSION);
+      return 0;
+    } else {
+      fprintf(stderr, "tsunagud: unknown argument '%s' (try --help)\n", argv[i]);
+      return 2;
+    }
+  }
+  if (dir == NULL) {
+    fprintf(stderr, "tsunagud: missing -D DIR (try --help)\n");
+    return 2;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int rc = tg_server_run(dir);
+  curl_global_cleanup();
+  return rc;
+}

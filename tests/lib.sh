@@ -1,0 +1,82 @@
+# tests/lib.sh: helpers for integration tests that run real tsunagud processes
+# on 127.0.0.1 (port 0, real port read back) in a fresh temporary directory.
+# Source it from a TAP test script: plan N; ...; ok/fail; done_testing.
+
+set -u
+: "${top_builddir:?run through make check}"
+: "${top_srcdir:?run through make check}"
+TSUNAGU="$top_builddir/tsunagu"
+TSUNAGUD="$top_builddir/tsunagud"
+TG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tsunagu-test.XXXXXX")
+TG_PIDS=""
+_tap_n=0
+_tap_fail=0
+
+tg_cleanup() {
+  for p in $TG_PIDS; do kill -TERM "$p" 2>/dev/null; done
+  for p in $TG_PIDS; do
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null
+  done
+  if [ "${TG_KEEP:-0}" = 1 ]; then echo "# kept $TG_TMP"; else rm -rf "$TG_TMP"; fi
+}
+trap tg_cleanup EXIT
+
+plan() { echo "1..$1"; }
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+fail() { _tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $*"; }
+# check DESC COMMAND...: ok if the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+diag() { echo "$*" | sed 's/^/# /'; }
+
+# tg_node_new NAME [CONF-LINES]: a node directory $TG_TMP/NAME listening on port 0.
+tg_node_new() {
+  local name=$1 extra=${2:-}
+  "$TSUNAGU" init --dir "$TG_TMP/$name" --id "$name" --listen 127.0.0.1:0 >/dev/null || return 1
+  if [ -n "$extra" ]; then printf '%s\n' "$extra" >>"$TG_TMP/$name/tsunagu.conf"; fi
+}
+
+# tg_node_start NAME: starts tsunagud; sets NODE_URL_<name> and returns when it answers.
+tg_node_start() {
+  local name=$1 dir=$TG_TMP/$1 i
+  rm -f "$dir/tsunagud.addr"
+  "$TSUNAGUD" -D "$dir" 2>>"$dir/tsunagud.log" &
+  local pid=$!
+  TG_PIDS="$TG_PIDS $pid"
+  echo "$pid" >"$dir/pid"
+  for i in $(seq 1 100); do
+    if [ -s "$dir/tsunagud.addr" ]; then
+      local url="https://$(cat "$dir/tsunagud.addr")"
+      if curl -fsS --cacert "$dir/node.crt" "$url/healthz" >/dev/null 2>&1; then
+        eval "NODE_URL_$(echo "$name" | tr - _)=\$url"
+        return 0
+      fi
+    fi
+    kill -0 "$pid" 2>/dev/null || { diag "tsunagud $name exited:"; diag "$(tail -5 "$dir/tsunagud.log")"; return 1; }
+    sleep 0.05
+  done
+  return 1
+}
+
+tg_node_pid() { cat "$TG_TMP/$1/pid"; }
+tg_node_url() { echo "https://$(cat "$TG_TMP/$1/tsunagud.addr")"; }
+tg_node_addr() { cat "$TG_TMP/$1/tsunagud.addr"; }
+
+# tg_curl NAME ARGS...: curl that trusts NAME's certificate.
+tg_curl() { local n=$1; shift; curl -sS --cacert "$TG_TMP/$n/node.crt" "$@"; }
+
+# tg_wait_exit PID SECONDS: waits for a process to exit; prints its status.
+tg_wait_exit() {
+  local pid=$1 t=$(( $2 * 10 )) i
+  for i in $(seq 1 "$t"); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; echo $?; return 0; }
+    sleep 0.1
+  done
+  echo timeout
+  return 1
+}
+
+done_testing() { [ "$_tap_fail" -eq 0 ]; }

@@ -1,0 +1,2 @@
+/* Compiles llhttp's llhttp.c from the system copy (see connector/Makefile.inc). */
+#include "llhttp.c"

@@ -1,0 +1,205 @@
+/* tg_cli: the CLI's shared plumbing and the node commands (init, info,
+ * health, metrics). */
+#include "tg_cli.h"
+#include "tg_client.h"
+#include "tg_err.h"
+#include "tg_node.h"
+#include "tg_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tg_cli_fail(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "tsunagu: %s\n", msg);
+  return 1;
+}
+
+int tg_cli_resolve(struct tg_cli *cli) {
+  char path[4096];
+  if (cli->url == NULL) {
+    char *addr = NULL;
+    if (cli->dir == NULL)
+      return tg_cli_fail("no node given: use --dir DIR or --url URL");
+    tg_node_path(path, sizeof(path), cli->dir, TG_NODE_ADDR);
+    if (tg_file_read(path, 512, &addr, NULL, NULL) != 0)
+      return tg_cli_fail("the node in %s is not running (no %s); start it with tsunagud -D %s",
+                         cli->dir, TG_NODE_ADDR, cli->dir);
+    addr[strcspn(addr, "\r\n")] = '\0';
+    snprintf(cli->url_buf, sizeof(cli->url_buf), "https://%s", addr);
+    free(addr);
+    cli->url = cli->url_buf;
+  }
+  if (cli->cacert == NULL && cli->dir != NULL) {
+    tg_node_path(cli->ca_buf, sizeof(cli->ca_buf), cli->dir, TG_NODE_CERT);
+    cli->cacert = cli->ca_buf;
+  }
+  if (cli->token_file == NULL && cli->dir != NULL) {
+    tg_node_path(path, sizeof(path), cli->dir, TG_NODE_TOKEN);
+    cli->token_file = path;
+  }
+  if (cli->token_file != NULL) {
+    char *tok = NULL;
+    if (tg_file_read(cli->token_file, 256, &tok, NULL, NULL) == 0) {
+      tok[strcspn(tok, "\r\n")] = '\0';
+      snprintf(cli->token, sizeof(cli->token), "%s", tok);
+      free(tok);
+    }
+    if (cli->token_file == path)
+      cli->token_file = NULL;
+  }
+  return 0;
+}
+
+static void print_problem(int status, json_t *p, const char *raw) {
+  const char *title = json_string_value(json_object_get(p, "title"));
+  const char *detail = json_string_value(json_object_get(p, "detail"));
+  if (title || detail)
+    fprintf(stderr, "tsunagu: %d %s%s%s\n", status, title ? title : "", detail ? ": " : "",
+            detail ? detail : "");
+  else
+    fprintf(stderr, "tsunagu: the node answered %d %.200s\n", status, raw ? raw : "");
+  json_t *errs = json_object_get(p, "errors");
+  size_t i;
+  json_t *e;
+  json_array_foreach(errs, i, e) {
+    fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "pointer")) ?: "",
+            json_string_value(json_object_get(e, "detail")) ?: "");
+  }
+}
+
+int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,
+                size_t body_len, int *status, json_t **out, char **raw) {
+  char url[1024], auth[200];
+  const char *hdrs[4] = {NULL, NULL, NULL, NULL};
+  int nh = 0;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (tg_cli_resolve(cli))
+    return 1;
+  snprintf(url, sizeof(url), "%s%s", cli->url, path);
+  if (cli->token[0]) {
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cli->token);
+    hdrs[nh++] = auth;
+  }
+  if (body)
+    hdrs[nh++] = "Content-Type: application/ld+json";
+  hdrs[nh++] = "Accept: application/json, application/ld+json, application/problem+json, */*";
+  struct tg_client_tls tls = {.ca_file = cli->cacert};
+  struct tg_client_opts o = {.method = method, .url = url, .headers = hdrs, .body = body,
+                             .body_len = body_len, .timeout_ms = 30000,
+                             .max_response = 256u << 20};
+  char *resp = NULL;
+  size_t len = 0;
+  int rc = tg_client_fetch(&tls, &o, status, &resp, &len, &err);
+  if (rc)
+    return tg_cli_fail("cannot reach %s: %s", cli->url, tg_err_msg(&err, rc));
+  json_t *j = json_loadb(resp, len, 0, NULL);
+  if (*status >= 400) {
+    print_problem(*status, j, resp);
+    json_decref(j);
+    free(resp);
+    return 1;
+  }
+  if (out)
+    *out = j;
+  else
+    json_decref(j);
+  if (raw)
+    *raw = resp;
+  else
+    free(resp);
+  return 0;
+}
+
+int tg_cli_init(struct tg_cli *cli, int argc, char **argv) {
+  struct tg_node_init_opts o = {.dir = cli->dir};
+  struct tg_err err;
+  tg_err_clear(&err);
+  for (int i = 0; i < argc; i++) {
+    const char **slot = strcmp(argv[i], "--id") == 0       ? &o.id
+                        : strcmp(argv[i], "--name") == 0   ? &o.name
+                        : strcmp(argv[i], "--listen") == 0 ? &o.listen
+                        : strcmp(argv[i], "--hosts") == 0  ? &o.hosts
+                                                           : NULL;
+    if (slot == NULL)
+      return tg_cli_fail("init: unknown argument '%s' (try tsunagu init --help)", argv[i]);
+    if (i + 1 >= argc)
+      return tg_cli_fail("init: %s needs a value", argv[i]);
+    *slot = argv[++i];
+  }
+  if (o.dir == NULL || o.id == NULL)
+    return tg_cli_fail("init: --dir DIR and --id NODE-ID are required");
+  int rc = tg_node_init(&o, &err);
+  if (rc)
+    return tg_cli_fail("init: %s", tg_err_msg(&err, rc));
+  if (cli->json)
+    printf("{\"dir\":\"%s\",\"node_id\":\"%s\"}\n", o.dir, o.id);
+  else
+    printf("created node %s in %s\nstart it with: tsunagud -D %s\n", o.id, o.dir, o.dir);
+  return 0;
+}
+
+int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
+  int status;
+  json_t *j = NULL;
+  if (argc > 0)
+    return tg_cli_fail("info: unexpected argument '%s'", argv[0]);
+  if (tg_cli_call(cli, "GET", "/.well-known/tsunagu", NULL, 0, &status, &j, NULL))
+    return 1;
+  if (!json_is_object(j)) {
+    json_decref(j);
+    return tg_cli_fail("info: the node's answer is not JSON");
+  }
+  if (cli->json) {
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    putchar('\n');
+  } else {
+    printf("node:        %s (%s)\n", json_string_value(json_object_get(j, "node_id")) ?: "?",
+           json_string_value(json_object_get(j, "name")) ?: "?");
+    printf("uri:         %s\n", json_string_value(json_object_get(j, "node_uri")) ?: "?");
+    const char *fed = json_string_value(json_object_get(j, "federation"));
+    printf("federation:  %s\n", fed && *fed ? fed : "(none yet)");
+    printf("version:     %s\n", json_string_value(json_object_get(j, "version")) ?: "?");
+    printf("url:         %s\n", cli->url);
+    printf("certificate: sha256 %s\n",
+           json_string_value(json_object_get(json_object_get(j, "certificate"), "sha256")) ?: "?");
+  }
+  json_decref(j);
+  return 0;
+}
+
+int tg_cli_health(struct tg_cli *cli, int argc, char **argv) {
+  int status;
+  json_t *j = NULL;
+  if (argc > 0)
+    return tg_cli_fail("health: unexpected argument '%s'", argv[0]);
+  if (tg_cli_call(cli, "GET", "/healthz", NULL, 0, &status, &j, NULL))
+    return 1;
+  const char *s = json_string_value(json_object_get(j, "status"));
+  int ok = s && strcmp(s, "ok") == 0;
+  if (cli->json)
+    printf("{\"status\":\"%s\"}\n", ok ? "ok" : "bad");
+  else
+    printf("%s: %s\n", cli->url, ok ? "ok" : "not healthy");
+  json_decref(j);
+  return ok ? 0 : 1;
+}
+
+int tg_cli_metrics(struct tg_cli *cli, int argc, char **argv) {
+  int status;
+  char *raw = NULL;
+  if (argc > 0)
+    return tg_cli_fail("metrics: unexpected argument '%s'", argv[0]);
+  if (tg_cli_call(cli, "GET", "/metrics", NULL, 0, &status, NULL, &raw))
+    return 1;
+  fputs(raw, stdout);
+  free(raw);
+  return 0;
+}

@@ -1,0 +1,45 @@
+/* tg_cli: shared parts of the tsunagu command-line client: global options,
+ * finding the node (URL, CA, admin token) and calling it over HTTPS. */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Options every command understands. */
+struct tg_cli {
+  const char *dir;        /* --dir: the node's state directory */
+  const char *url;        /* --url: the node's base URL (default from DIR) */
+  const char *cacert;     /* --cacert: trust anchor (default DIR/node.crt) */
+  const char *token_file; /* --token-file (default DIR/admin.token) */
+  int json;               /* --json: machine-readable output */
+  char url_buf[512];
+  char ca_buf[4096];
+  char token[128];        /* the admin token, or "" */
+};
+
+/* One subcommand. RUN gets the arguments after the command name. */
+struct tg_cli_cmd {
+  const char *name;
+  const char *summary;
+  const char *usage;
+  int (*run)(struct tg_cli *cli, int argc, char **argv);
+};
+
+/* Prints "tsunagu: MESSAGE" to stderr and returns 1 (the exit status). */
+int tg_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Resolves the node's URL, CA and token from the options. */
+int tg_cli_resolve(struct tg_cli *cli);
+/* Calls the node: METHOD PATH with an optional JSON body; on success *OUT gets
+ * the parsed JSON answer (new reference) or NULL for non-JSON, *STATUS the
+ * status. Problems (4xx/5xx with problem+json) are printed and give 1. */
+int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,
+                size_t body_len, int *status, json_t **out, char **raw);
+
+/* Commands. */
+int tg_cli_init(struct tg_cli *cli, int argc, char **argv);
+int tg_cli_info(struct tg_cli *cli, int argc, char **argv);
+int tg_cli_health(struct tg_cli *cli, int argc, char **argv);
+int tg_cli_metrics(struct tg_cli *cli, int argc, char **argv);
+
+#endif

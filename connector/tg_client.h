@@ -1,0 +1,80 @@
+/* tg_client: outgoing HTTP(S) for the node: libcurl's multi interface driven
+ * by a worker's libuv loop (nothing blocks the loop), connection reuse,
+ * client certificates for mutual TLS, per-request deadlines, and streaming in
+ * both directions with pause/resume for back-pressure. */
+#ifndef TG_CLIENT_H
+#define TG_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct tg_err;
+struct tg_client;
+struct tg_client_req;
+
+/* TLS material used for every request of a client (paths are copied). */
+struct tg_client_tls {
+  const char *ca_file;   /* trust anchors for the server (federation CA); NULL: system store */
+  const char *cert_file; /* client certificate for mutual TLS, or NULL */
+  const char *key_file;  /* its private key, or NULL */
+  const char *crl_file;  /* CRL to check the server against, or NULL */
+};
+
+/* Callbacks of one request. All run on the client's loop thread. */
+struct tg_client_cb {
+  /* The response status and headers have arrived. HEADERS is a NULL-terminated
+   * array of "Name: value" strings, borrowed for the call. Return 0 to go on,
+   * or a negative TG_E* code to abort the request (then DONE is called with it). */
+  int (*on_head)(void *ud, int status, const char *const *headers);
+  /* A span of response body (borrowed). Return 0 to go on, TG_EAGAIN to pause
+   * receiving (the span counts as consumed; call tg_client_req_resume later),
+   * or another negative code to abort. */
+  int (*on_data)(void *ud, const char *data, size_t len);
+  /* Fills BUF (up to N bytes) with request body; returns the byte count, 0 at
+   * the end, or TG_EAGAIN to pause sending until tg_client_req_resume. Used only
+   * when the options give no fixed body. */
+  long (*read_body)(void *ud, char *buf, size_t n);
+  /* Always called exactly once, unless the request was canceled or
+   * tg_client_request failed: RC is 0 for a complete response, or a negative
+   * TG_E* code (TG_ETIMEDOUT for the deadline, TG_EPEER for a connection or TLS
+   * failure, including a body cut short); ERR describes it (borrowed). */
+  void (*on_done)(void *ud, int rc, int status, const struct tg_err *err);
+};
+
+struct tg_client_opts {
+  const char *method;            /* "GET" (default), "POST", … */
+  const char *url;               /* http:// or https:// */
+  const char *const *headers;    /* NULL-terminated "Name: value" strings, or NULL (copied) */
+  const char *body;              /* a fixed request body (borrowed until DONE), or NULL */
+  size_t body_len;
+  int stream_body;               /* 1: take the body from cb.read_body (chunked upload) */
+  uint64_t timeout_ms;           /* whole-request deadline; 0 means 30 s */
+  uint64_t connect_timeout_ms;   /* 0 means 5 s */
+  size_t max_response;           /* abort with TG_ETOOBIG past this many body bytes; 0: no limit */
+};
+
+/* Creates a client on LOOP (which must outlive it). TLS may be NULL. */
+int tg_client_new(uv_loop_t *loop, const struct tg_client_tls *tls, struct tg_client **out,
+                  struct tg_err *err);
+/* Cancels every pending request (their DONE callbacks are NOT called) and
+ * frees the client once its handles have closed; NULL is a no-op. The loop
+ * must be run afterwards for the handles to close. */
+void tg_client_free(struct tg_client *c);
+/* Starts a request. On success *OUT (may be NULL) identifies it until DONE.
+ * If this returns an error, no callback is ever called. */
+int tg_client_request(struct tg_client *c, const struct tg_client_opts *o,
+                      const struct tg_client_cb *cb, void *ud, struct tg_client_req **out,
+                      struct tg_err *err);
+/* Resumes a request paused by ON_DATA or READ_BODY returning TG_EAGAIN. */
+void tg_client_req_resume(struct tg_client_req *r);
+/* Cancels a request: no callback is called after this returns. */
+void tg_client_req_cancel(struct tg_client_req *r);
+
+/* Blocking request for command-line tools (not for use on a loop): sends O,
+ * stores the status in *STATUS and the body (NUL-terminated, from malloc) in
+ * *BODY / *LEN. Returns 0 or a TG_E* code with ERR set. */
+int tg_client_fetch(const struct tg_client_tls *tls, const struct tg_client_opts *o, int *status,
+                    char **body, size_t *len, struct tg_err *err);
+
+#endif

@@ -1,0 +1,948 @@
+/* tg_conn: one HTTPS connection: TLS through the custom BIO, strict request
+ * parsing, routing, keep-alive and pipelining (answered in order), streaming
+ * with back-pressure both ways, limits and timeouts, the access log. */
+#include "tg_err.h"
+#include "tg_http.h"
+#include "tg_http_parse.h"
+#include "tg_log.h"
+#include "tg_server.h"
+#include "tg_tls.h"
+#include "tg_util.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define TG_HIGH_WATER (256 * 1024) /* pending output above which handlers should wait */
+#define TG_LOW_WATER (64 * 1024)   /* drain callbacks fire below this */
+#define TG_IN_BACKLOG (64 * 1024)  /* unparsed plaintext above which reading stops */
+
+struct tg_conn;
+
+struct tg_http_req {
+  struct tg_conn *conn;
+  const struct tg_route *route;
+  char *target;            /* from malloc(): path, NUL, query */
+  const char *query;       /* into target */
+  const char *rest;        /* into target */
+  char method[16];
+  struct tg_buf body;      /* buffered request body */
+  struct tg_buf reshdr;    /* extra response header lines */
+  void *data;
+  void (*on_abort)(struct tg_http_req *);
+  tg_http_body_cb on_body;
+  tg_http_handler on_end;
+  tg_http_handler on_drain;
+  char subject[128];
+  int status, res_started, res_chunked, res_done, req_done, paused, is_head, has_body;
+  int early;               /* answered before the body was read */
+  uint64_t bytes_in, bytes_out, start_ns;
+};
+
+struct tg_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  struct tg_worker *w;
+  struct tg_settings *st;  /* reference taken at accept */
+  struct tg_conn *prev, *next;
+  SSL *ssl;
+  struct tg_tls_io io;
+  struct tg_buf eout;      /* encrypted output not yet handed to uv_write */
+  struct tg_buf ein;       /* encrypted input OpenSSL has not read yet */
+  struct tg_buf in;        /* plaintext not yet parsed, from in_off */
+  size_t in_off;
+  struct tg_http_parser hp;
+  struct tg_http_req *req; /* the request being read or answered */
+  size_t inflight;         /* bytes in uv_write requests */
+  uint64_t head_start, last_io;
+  int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
+  int parse_more, reject_status, handles_open, peer_ok, eof;
+  char peer[64];
+  char addr[64];
+};
+
+struct tg_wr {
+  uv_write_t w;
+  uv_buf_t b;
+  struct tg_conn *c;
+};
+
+static void conn_close(struct tg_conn *c);
+static void conn_process(struct tg_conn *c);
+static void conn_arm(struct tg_conn *c);
+static void conn_update_reading(struct tg_conn *c);
+static void req_finish(struct tg_conn *c);
+
+/* --- per-client connection counts, shared by all workers --- */
+
+struct tg_client_count {
+  char addr[64];
+  unsigned n;
+  struct tg_client_count *next;
+};
+static pthread_mutex_t tg__cc_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_client_count *tg__cc[1024];
+static _Atomic uint64_t tg__total_conns;
+
+static unsigned cc_hash(const char *s) {
+  unsigned h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % 1024;
+}
+
+/* Adds DELTA to ADDR's count and returns the new count. */
+static unsigned cc_add(const char *addr, int delta) {
+  unsigned h = cc_hash(addr), n = 0;
+  pthread_mutex_lock(&tg__cc_lock);
+  struct tg_client_count **pp = &tg__cc[h], *e;
+  while ((e = *pp) != NULL && strcmp(e->addr, addr) != 0)
+    pp = &e->next;
+  if (e == NULL && delta > 0 && (e = calloc(1, sizeof(*e))) != NULL) {
+    snprintf(e->addr, sizeof(e->addr), "%s", addr);
+    *pp = e;
+  }
+  if (e != NULL) {
+    e->n = (unsigned)((int)e->n + delta);
+    n = e->n;
+    if (e->n == 0) {
+      *pp = e->next;
+      free(e);
+    }
+  }
+  pthread_mutex_unlock(&tg__cc_lock);
+  return n;
+}
+
+/* --- output --- */
+
+static void on_write(uv_write_t *w, int status) {
+  struct tg_wr *wr = (struct tg_wr *)w;
+  struct tg_conn *c = wr->c;
+  c->inflight -= wr->b.len;
+  free(wr->b.base);
+  free(wr);
+  if (c->closing)
+    return;
+  if (status < 0) {
+    conn_close(c);
+    return;
+  }
+  c->last_io = tg_now_ms();
+  if (c->close_after_write && c->inflight == 0) {
+    conn_close(c);
+    return;
+  }
+  if (c->req && c->req->on_drain && c->inflight < TG_LOW_WATER) {
+    tg_http_handler cb = c->req->on_drain;
+    c->req->on_drain = NULL;
+    cb(c->req);
+  }
+  if (!c->closing)
+    conn_arm(c);
+}
+
+static void conn_flush(struct tg_conn *c) {
+  if (c->closing || c->eout.len == 0)
+    return;
+  struct tg_wr *wr = malloc(sizeof(*wr));
+  if (wr == NULL) {
+    conn_close(c);
+    return;
+  }
+  size_t len = c->eout.len;
+  wr->b = uv_buf_init(tg_buf_take(&c->eout), (unsigned)len);
+  wr->c = c;
+  c->inflight += len;
+  tg_metrics_request(-2, 0, 0, 0, len);
+  if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &wr->b, 1, on_write) != 0) {
+    c->inflight -= len;
+    free(wr->b.base);
+    free(wr);
+    conn_close(c);
+  }
+}
+
+static int conn_send(struct tg_conn *c, const void *data, size_t len) {
+  if (c->closing)
+    return TG_EIO;
+  while (len > 0) {
+    int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+    int n = SSL_write(c->ssl, data, chunk);
+    if (n <= 0) {
+      ERR_clear_error();
+      conn_close(c);
+      return TG_EIO;
+    }
+    data = (const char *)data + n;
+    len -= (size_t)n;
+  }
+  if (c->eout.len >= 16384)
+    conn_flush(c);
+  return 0;
+}
+
+/* --- the response API --- */
+
+const char *tg_http_reason(int s) {
+  switch (s) {
+  case 100: return "Continue";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 304: return "Not Modified";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 411: return "Length Required";
+  case 412: return "Precondition Failed";
+  case 413: return "Content Too Large";
+  case 415: return "Unsupported Media Type";
+  case 417: return "Expectation Failed";
+  case 422: return "Unprocessable Content";
+  case 428: return "Precondition Required";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+static const char *http_date(void) {
+  static _Thread_local char buf[40];
+  static _Thread_local time_t last;
+  time_t now = time(NULL);
+  if (now != last) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    last = now;
+  }
+  return buf;
+}
+
+int tg_http_res_header(struct tg_http_req *req, const char *name, const char *value) {
+  /* Header text must not smuggle line breaks into the response. */
+  if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+    return TG_EINVAL;
+  return tg_buf_printf(&req->reshdr, "%s: %s\r\n", name, value);
+}
+
+int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, int64_t length) {
+  struct tg_conn *c = req->conn;
+  struct tg_buf h;
+  if (req->res_started)
+    return TG_EINVAL;
+  req->res_started = 1;
+  req->status = status;
+  if (c->w->draining || req->early || (!req->req_done && !req->route))
+    c->keep_alive = 0;
+  if (length < 0 && c->hp.http_minor == 0)
+    c->keep_alive = 0; /* HTTP/1.0: the body ends at close */
+  req->res_chunked = length < 0 && c->hp.http_minor == 1 && status != 204 && status != 304;
+  tg_buf_init(&h);
+  tg_buf_printf(&h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: tsunagu\r\n", status,
+                tg_http_reason(status), http_date());
+  if (ctype)
+    tg_buf_printf(&h, "Content-Type: %s\r\n", ctype);
+  if (req->res_chunked)
+    tg_buf_puts(&h, "Transfer-Encoding: chunked\r\n");
+  else if (length >= 0 && status != 204 && status != 304)
+    tg_buf_printf(&h, "Content-Length: %lld\r\n", (long long)length);
+  if (!c->keep_alive)
+    tg_buf_puts(&h, "Connection: close\r\n");
+  else if (c->hp.http_minor == 0)
+    tg_buf_puts(&h, "Connection: keep-alive\r\n");
+  if (req->reshdr.len)
+    tg_buf_append(&h, req->reshdr.data, req->reshdr.len);
+  int rc = tg_buf_puts(&h, "\r\n");
+  if (rc == 0)
+    rc = conn_send(c, h.data, h.len);
+  tg_buf_close(&h);
+  return rc;
+}
+
+int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len) {
+  struct tg_conn *c = req->conn;
+  if (!req->res_started || req->res_done)
+    return TG_EINVAL;
+  if (len == 0 || req->is_head)
+    return 0;
+  req->bytes_out += len;
+  if (!req->res_chunked)
+    return conn_send(c, data, len);
+  char sz[24];
+  int n = snprintf(sz, sizeof(sz), "%zx\r\n", len);
+  if (len <= 8192) {
+    char frame[8192 + 32];
+    memcpy(frame, sz, (size_t)n);
+    memcpy(frame + n, data, len);
+    memcpy(frame + n + len, "\r\n", 2);
+    return conn_send(c, frame, (size_t)n + len + 2);
+  }
+  int rc = conn_send(c, sz, (size_t)n);
+  if (rc == 0)
+    rc = conn_send(c, data, len);
+  if (rc == 0)
+    rc = conn_send(c, "\r\n", 2);
+  return rc;
+}
+
+int tg_http_res_end(struct tg_http_req *req) {
+  struct tg_conn *c = req->conn;
+  if (!req->res_started || req->res_done)
+    return TG_EINVAL;
+  if (req->res_chunked && !req->is_head)
+    conn_send(c, "0\r\n\r\n", 5);
+  req->res_done = 1;
+  conn_flush(c);
+  if (c->closing)
+    return 0;
+  if (!req->req_done) {
+    /* Answered before the whole body arrived: the rest is not read. */
+    c->keep_alive = 0;
+    c->close_after_write = 1;
+    if (c->inflight == 0)
+      conn_close(c);
+    return 0;
+  }
+  req_finish(c);
+  return 0;
+}
+
+size_t tg_http_res_pending(const struct tg_http_req *req) {
+  return req->conn->inflight + req->conn->eout.len;
+}
+
+void tg_http_res_on_drain(struct tg_http_req *req, tg_http_handler cb) {
+  req->on_drain = cb;
+  if (req->conn->inflight < TG_LOW_WATER) {
+    req->on_drain = NULL;
+    cb(req);
+  }
+}
+
+int tg_http_res_send(struct tg_http_req *req, int status, const char *ctype, const void *body,
+                     size_t len) {
+  int rc = tg_http_res_start(req, status, ctype, (int64_t)len);
+  if (rc == 0)
+    rc = tg_http_res_write(req, body, len);
+  if (rc == 0 || req->res_started)
+    rc = tg_http_res_end(req);
+  return rc;
+}
+
+int tg_http_res_json(struct tg_http_req *req, int status, json_t *json, const char *ctype) {
+  char *s = json_dumps(json, JSON_COMPACT);
+  json_decref(json);
+  if (s == NULL)
+    return tg_http_res_problem(req, 500, "internal", "Internal error", NULL, "out of memory");
+  int rc = tg_http_res_send(req, status, ctype ? ctype : "application/json", s, strlen(s));
+  free(s);
+  return rc;
+}
+
+int tg_http_res_problem(struct tg_http_req *req, int status, const char *slug, const char *title,
+                        json_t *extra, const char *fmt, ...) {
+  char detail[1024], type[128];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof(detail), fmt, ap);
+  va_end(ap);
+  snprintf(type, sizeof(type), "urn:tsunagu:problem:%s", slug);
+  json_t *p = extra && json_is_object(extra) ? extra : json_object();
+  if (extra && !json_is_object(extra))
+    json_decref(extra);
+  json_object_set_new(p, "type", json_string(type));
+  json_object_set_new(p, "title", json_string(title));
+  json_object_set_new(p, "status", json_integer(status));
+  json_object_set_new(p, "detail", json_string(detail));
+  if (req->target)
+    json_object_set_new(p, "instance", json_string(req->target));
+  return tg_http_res_json(req, status, p, "application/problem+json");
+}
+
+/* --- the request API --- */
+
+const char *tg_http_req_method(const struct tg_http_req *r) { return r->method; }
+const char *tg_http_req_path(const struct tg_http_req *r) { return r->target; }
+const char *tg_http_req_query(const struct tg_http_req *r) { return r->query; }
+const char *tg_http_req_rest(const struct tg_http_req *r) { return r->rest ? r->rest : ""; }
+const char *tg_http_req_header(const struct tg_http_req *r, const char *name) {
+  return tg_http_parse_header(&r->conn->hp, name);
+}
+const char *tg_http_req_body(const struct tg_http_req *r, size_t *len) {
+  *len = r->body.len;
+  return r->body.data ? r->body.data : "";
+}
+const char *tg_http_req_peer(const struct tg_http_req *r) {
+  return r->conn->peer_ok ? r->conn->peer : NULL;
+}
+struct tg_worker *tg_http_req_worker(const struct tg_http_req *r) { return r->conn->w; }
+void tg_http_req_set_data(struct tg_http_req *r, void *data) { r->data = data; }
+void *tg_http_req_get_data(const struct tg_http_req *r) { return r->data; }
+void tg_http_req_on_abort(struct tg_http_req *r, void (*cb)(struct tg_http_req *)) {
+  r->on_abort = cb;
+}
+void tg_http_req_on_body(struct tg_http_req *r, tg_http_body_cb body, tg_http_handler end) {
+  r->on_body = body;
+  r->on_end = end;
+}
+void tg_http_req_pause(struct tg_http_req *r) {
+  r->paused = 1;
+  conn_update_reading(r->conn);
+}
+void tg_http_req_resume(struct tg_http_req *r) {
+  struct tg_conn *c = r->conn;
+  if (!r->paused)
+    return;
+  r->paused = 0;
+  conn_update_reading(c);
+  conn_process(c);
+}
+void tg_http_req_set_subject(struct tg_http_req *r, const char *subject) {
+  snprintf(r->subject, sizeof(r->subject), "%s", subject ? subject : "");
+}
+
+static void req_free(struct tg_http_req *r) {
+  if (r == NULL)
+    return;
+  free(r->target);
+  tg_buf_close(&r->body);
+  tg_buf_close(&r->reshdr);
+  free(r);
+}
+
+static void req_finish(struct tg_conn *c) {
+  struct tg_http_req *r = c->req;
+  uint64_t usec = (uv_hrtime() - r->start_ns) / 1000;
+  tg_metrics_request(tg_router_index(r->route), r->status, usec, r->bytes_in, 0);
+  if (c->st->access_log)
+    tg_log_info("access %s %s %s %s \"%s %s\" %d %llu %llu.%03llums", c->st->node_id,
+                c->peer_ok ? c->peer : "-", r->subject[0] ? r->subject : "-", c->addr, r->method,
+                r->target, r->status, (unsigned long long)r->bytes_out,
+                (unsigned long long)(usec / 1000), (unsigned long long)(usec % 1000));
+  c->req = NULL;
+  req_free(r);
+  c->head_start = 0;
+  if (!c->keep_alive) {
+    c->close_after_write = 1;
+    if (c->inflight == 0 && c->eout.len == 0)
+      conn_close(c);
+    return;
+  }
+  if (!c->closing) {
+    conn_update_reading(c);
+    conn_process(c); /* the next pipelined request may be waiting */
+  }
+}
+
+/* --- request phases --- */
+
+static void req_early(struct tg_http_req *r, int status, const char *slug, const char *title,
+                      const char *detail) {
+  r->early = r->has_body;
+  tg_http_res_problem(r, status, slug, title, NULL, "%s", detail);
+}
+
+static int conn_want_keepalive(const struct tg_http_parser *hp) {
+  const char *conn = tg_http_parse_header(hp, "connection");
+  if (hp->http_minor == 0)
+    return conn && strcasestr(conn, "keep-alive") != NULL;
+  return !(conn && strcasestr(conn, "close") != NULL);
+}
+
+static void on_head(struct tg_conn *c) {
+  struct tg_http_req *r = calloc(1, sizeof(*r));
+  const char *target = tg_http_parse_target(&c->hp);
+  int allowed = 0;
+  if (r == NULL || (r->target = strdup(target)) == NULL) {
+    free(r);
+    conn_close(c);
+    return;
+  }
+  r->conn = c;
+  r->start_ns = uv_hrtime();
+  tg_buf_init(&r->body);
+  tg_buf_init(&r->reshdr);
+  snprintf(r->method, sizeof(r->method), "%s", c->hp.method);
+  char *q = strchr(r->target, '?');
+  r->query = "";
+  if (q) {
+    *q = '\0';
+    r->query = q + 1;
+  }
+  r->is_head = strcmp(r->method, "HEAD") == 0;
+  r->has_body = c->hp.chunked || c->hp.content_length > 0;
+  c->req = r;
+  c->keep_alive = conn_want_keepalive(&c->hp) && !c->w->draining;
+  if (r->target[0] != '/') {
+    req_early(r, 400, "bad-target", "Bad request target", "the request target must be a path");
+    return;
+  }
+  r->route = tg_router_match(r->is_head ? "GET" : r->method, r->target, &allowed, &r->rest);
+  if (r->route == NULL) {
+    if (allowed)
+      req_early(r, 405, "method-not-allowed", "Method not allowed",
+                "this resource does not support that method");
+    else
+      req_early(r, 404, "not-found", "Not found", "no such resource");
+    return;
+  }
+  uint64_t limit = r->route->max_body;
+  if (r->has_body && limit == 0) {
+    req_early(r, 413, "body-too-large", "Content too large", "this resource takes no request body");
+    return;
+  }
+  if (c->hp.content_length > 0 && (uint64_t)c->hp.content_length > limit) {
+    req_early(r, 413, "body-too-large", "Content too large",
+              "the request body is larger than this resource accepts");
+    return;
+  }
+  if (r->route->peer_only && !c->peer_ok) {
+    req_early(r, 403, "peer-certificate-required", "Peer certificate required",
+              "this endpoint is for federation nodes: present a valid federation certificate");
+    return;
+  }
+  const char *expect = tg_http_parse_header(&c->hp, "expect");
+  if (expect && r->has_body) {
+    if (strcasecmp(expect, "100-continue") != 0) {
+      req_early(r, 417, "expectation-failed", "Expectation failed",
+                "only Expect: 100-continue is supported");
+      return;
+    }
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    conn_send(c, cont, sizeof(cont) - 1);
+    conn_flush(c);
+  }
+  if (r->route->stream_body)
+    r->route->handler(r);
+}
+
+static void on_body(struct tg_conn *c, const char *data, size_t len) {
+  struct tg_http_req *r = c->req;
+  r->bytes_in += len;
+  if (r->res_done || r->early)
+    return;
+  if (r->bytes_in > r->route->max_body) {
+    if (!r->res_started)
+      req_early(r, 413, "body-too-large", "Content too large",
+                "the request body is larger than this resource accepts");
+    else
+      conn_close(c);
+    return;
+  }
+  if (r->route->stream_body) {
+    if (r->on_body)
+      r->on_body(r, data, len);
+  } else if (tg_buf_append(&r->body, data, len)) {
+    req_early(r, 503, "out-of-memory", "Service unavailable", "out of memory");
+  }
+}
+
+static void on_end(struct tg_conn *c) {
+  struct tg_http_req *r = c->req;
+  r->req_done = 1;
+  if (r->res_done) {
+    req_finish(c);
+    return;
+  }
+  if (r->res_started && !r->route)
+    return;
+  if (!r->route->stream_body)
+    r->route->handler(r);
+  else if (r->on_end)
+    r->on_end(r);
+}
+
+static void conn_reject(struct tg_conn *c, int status, const char *reason) {
+  /* A parse error or a limit: answer if nothing else is being answered, then close. */
+  c->keep_alive = 0;
+  if (c->req && c->req->res_started) {
+    conn_close(c);
+    return;
+  }
+  if (c->req == NULL) {
+    c->req = calloc(1, sizeof(*c->req));
+    if (c->req == NULL) {
+      conn_close(c);
+      return;
+    }
+    c->req->conn = c;
+    c->req->start_ns = uv_hrtime();
+    tg_buf_init(&c->req->body);
+    tg_buf_init(&c->req->reshdr);
+    snprintf(c->req->method, sizeof(c->req->method), "-");
+  }
+  c->req->early = 1;
+  c->req->req_done = 1;
+  const char *slug = status == 408 ? "timeout" : status == 431 ? "headers-too-large"
+                   : status == 413 ? "body-too-large" : status == 503 ? "unavailable"
+                   : "bad-request";
+  c->close_after_write = 1;
+  tg_http_res_problem(c->req, status, slug, tg_http_reason(status), NULL, "%s", reason);
+}
+
+static void conn_process(struct tg_conn *c) {
+  if (c->in_process) {
+    c->again = 1;
+    return;
+  }
+  c->in_process = 1;
+  do {
+    c->again = 0;
+    while (!c->closing && !c->close_after_write) {
+      struct tg_http_req *r = c->req;
+      if (r && (r->req_done || r->paused))
+        break;
+      size_t avail = c->in.len - c->in_off, used = 0;
+      if (avail == 0 && !c->parse_more)
+        break;
+      const char *body = NULL;
+      size_t blen = 0;
+      int ev;
+      const char *base = c->in.data ? c->in.data + c->in_off : "";
+      int rc = tg_http_parse_next(&c->hp, base, avail, &used, &ev, &body, &blen);
+      c->in_off += used;
+      if (rc) {
+        conn_reject(c, c->hp.status, c->hp.reason);
+        break;
+      }
+      c->parse_more = ev != TG_HP_MORE;
+      if (ev == TG_HP_HEAD)
+        on_head(c);
+      else if (ev == TG_HP_BODY)
+        on_body(c, body, blen);
+      else if (ev == TG_HP_END)
+        on_end(c);
+      if (ev == TG_HP_MORE)
+        break;
+    }
+  } while (c->again && !c->closing);
+  c->in_process = 0;
+  if (c->closing)
+    return;
+  /* Keep idle connections small: no buffers while there is nothing to parse. */
+  if (c->in_off == c->in.len) {
+    tg_buf_close(&c->in);
+    c->in_off = 0;
+  } else if (c->in_off > 32768) {
+    tg_buf_consume(&c->in, c->in_off);
+    c->in_off = 0;
+  }
+  conn_update_reading(c);
+  conn_arm(c);
+}
+
+/* --- TLS input --- */
+
+static void conn_handshaken(struct tg_conn *c) {
+  c->handshaken = 1;
+  X509 *peer = SSL_get0_peer_certificate(c->ssl);
+  if (peer != NULL && SSL_get_verify_result(c->ssl) == X509_V_OK &&
+      tg_tls_cert_node_id(peer, c->peer, sizeof(c->peer)) == 0)
+    c->peer_ok = 1;
+  if (c->reject_status)
+    conn_reject(c, c->reject_status, "too many connections");
+}
+
+static void conn_pump(struct tg_conn *c) {
+  if (!c->handshaken) {
+    int r = SSL_do_handshake(c->ssl);
+    conn_flush(c);
+    if (r != 1) {
+      int e = SSL_get_error(c->ssl, r);
+      ERR_clear_error();
+      if (e != SSL_ERROR_WANT_READ)
+        conn_close(c);
+      return;
+    }
+    conn_handshaken(c);
+    if (c->closing || c->close_after_write)
+      return;
+  }
+  while (!c->closing && c->in.len - c->in_off < TG_IN_BACKLOG) {
+    if (tg_buf_reserve(&c->in, 16384)) {
+      conn_close(c);
+      return;
+    }
+    int n = SSL_read(c->ssl, c->in.data + c->in.len, 16384);
+    if (n > 0) {
+      if (c->req == NULL && c->head_start == 0)
+        c->head_start = tg_now_ms();
+      c->in.len += (size_t)n;
+      c->in.data[c->in.len] = '\0';
+      continue;
+    }
+    int e = SSL_get_error(c->ssl, n);
+    ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN)
+      c->eof = 1;
+    else if (e != SSL_ERROR_WANT_READ)
+      conn_close(c);
+    break;
+  }
+  conn_flush(c);
+  if (!c->closing)
+    conn_process(c);
+  if (!c->closing && c->eof && c->req == NULL)
+    conn_close(c);
+}
+
+/* Feeds encrypted bytes to OpenSSL; keeps what it does not take yet. */
+static void conn_feed(struct tg_conn *c, const char *data, size_t len) {
+  if (c->ein.len > 0) {
+    if (tg_buf_append(&c->ein, data, len)) {
+      conn_close(c);
+      return;
+    }
+    c->io.in = c->ein.data;
+    c->io.in_len = c->ein.len;
+  } else {
+    c->io.in = data;
+    c->io.in_len = len;
+  }
+  conn_pump(c);
+  if (c->closing)
+    return;
+  size_t left = c->io.in_len;
+  if (c->ein.len > 0) {
+    tg_buf_consume(&c->ein, c->ein.len - left);
+    if (c->ein.len == 0)
+      tg_buf_close(&c->ein);
+  } else if (left > 0 && tg_buf_append(&c->ein, c->io.in, left)) {
+    conn_close(c);
+    return;
+  }
+  c->io.in = NULL;
+  c->io.in_len = 0;
+  conn_update_reading(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct tg_conn *c = h->data;
+  *buf = uv_buf_init(c->w->readbuf, sizeof(c->w->readbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  struct tg_conn *c = s->data;
+  if (nread < 0) {
+    conn_close(c);
+    return;
+  }
+  if (nread == 0)
+    return;
+  c->last_io = tg_now_ms();
+  tg_metrics_request(-2, 0, 0, (uint64_t)nread, 0);
+  conn_feed(c, buf->base, (size_t)nread);
+}
+
+static void conn_update_reading(struct tg_conn *c) {
+  if (c->closing)
+    return;
+  int want = !c->close_after_write && !(c->req && c->req->paused) &&
+             c->in.len - c->in_off < TG_IN_BACKLOG && c->ein.len < TG_IN_BACKLOG;
+  if (want && !c->reading) {
+    if (c->ein.len > 0 && !c->in_process) {
+      /* Records held back while we were not reading: decrypt them first. */
+      c->reading = 1;
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+      conn_feed(c, "", 0);
+      return;
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    c->reading = 1;
+  } else if (!want && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  }
+}
+
+/* --- timers --- */
+
+static void on_timer(uv_timer_t *t);
+
+/* Picks the deadline that applies in the connection's state and what happens
+ * then: 1 = close quietly, 2 = answer 408 and close. */
+static uint64_t conn_deadline(struct tg_conn *c, int *action) {
+  struct tg_settings *st = c->st;
+  *action = 1;
+  if (!c->handshaken)
+    return c->last_io + st->header_timeout_ms;
+  if (c->req == NULL && c->head_start == 0)
+    return c->last_io + st->idle_timeout_ms;
+  if (c->req == NULL) {
+    *action = 2;
+    return c->head_start + st->header_timeout_ms;
+  }
+  if (!c->req->req_done && !c->req->paused && !c->req->res_started) {
+    *action = 2;
+    return c->last_io + st->body_timeout_ms;
+  }
+  if (c->inflight > 0)
+    return c->last_io + st->idle_timeout_ms; /* a reader that stopped reading */
+  return 0;
+}
+
+static void conn_arm(struct tg_conn *c) {
+  int action;
+  if (c->closing)
+    return;
+  uint64_t d = conn_deadline(c, &action), now = tg_now_ms();
+  if (d == 0) {
+    uv_timer_stop(&c->timer);
+    return;
+  }
+  uv_timer_start(&c->timer, on_timer, d > now ? d - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct tg_conn *c = t->data;
+  int action;
+  uint64_t d = conn_deadline(c, &action);
+  if (d == 0)
+    return;
+  if (tg_now_ms() < d) {
+    conn_arm(c);
+    return;
+  }
+  if (action == 2 && c->handshaken && !c->close_after_write)
+    conn_reject(c, 408, "the request took too long to arrive");
+  else
+    conn_close(c);
+}
+
+/* --- lifecycle --- */
+
+static void on_handle_closed(uv_handle_t *h) {
+  struct tg_conn *c = h->data;
+  if (--c->handles_open > 0)
+    return;
+  cc_add(c->addr, -1);
+  atomic_fetch_sub(&tg__total_conns, 1);
+  tg_metrics_conn(-1);
+  SSL_free(c->ssl);
+  tg_buf_close(&c->eout);
+  tg_buf_close(&c->ein);
+  tg_buf_close(&c->in);
+  tg_http_parse_close(&c->hp);
+  tg_settings_put(c->st);
+  free(c);
+}
+
+static void conn_close(struct tg_conn *c) {
+  if (c->closing)
+    return;
+  c->closing = 1;
+  struct tg_http_req *r = c->req;
+  c->req = NULL;
+  if (r != NULL) {
+    if (!r->res_done && r->on_abort)
+      r->on_abort(r);
+    req_free(r);
+  }
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->w->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  c->w->nconns--;
+  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+void tg_conn_on_connection(uv_stream_t *server, int status) {
+  struct tg_worker *w = server->data;
+  if (status < 0)
+    return;
+  struct tg_conn *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return;
+  c->w = w;
+  c->st = tg_settings_get();
+  uv_tcp_init(&w->loop, &c->tcp);
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    c->handles_open = 1;
+    c->tcp.data = c;
+    snprintf(c->addr, sizeof(c->addr), "-");
+    cc_add(c->addr, 1);
+    atomic_fetch_add(&tg__total_conns, 1);
+    tg_metrics_conn(1);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    return;
+  }
+  c->tcp.data = c;
+  uv_timer_init(&w->loop, &c->timer);
+  c->timer.data = c;
+  c->handles_open = 2;
+  uv_tcp_nodelay(&c->tcp, 1);
+  struct sockaddr_storage ss;
+  int sl = sizeof(ss);
+  snprintf(c->addr, sizeof(c->addr), "-");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+    if (ss.ss_family == AF_INET)
+      uv_ip4_name((struct sockaddr_in *)&ss, c->addr, sizeof(c->addr));
+    else if (ss.ss_family == AF_INET6)
+      uv_ip6_name((struct sockaddr_in6 *)&ss, c->addr, sizeof(c->addr));
+  }
+  unsigned per = cc_add(c->addr, 1);
+  uint64_t total = atomic_fetch_add(&tg__total_conns, 1) + 1;
+  tg_metrics_conn(1);
+  c->next = w->conns;
+  if (c->next)
+    c->next->prev = c;
+  w->conns = c;
+  w->nconns++;
+  tg_buf_init(&c->eout);
+  tg_buf_init(&c->ein);
+  tg_buf_init(&c->in);
+  tg_http_parse_init(&c->hp, c->st->max_header_bytes);
+  c->io.out = &c->eout;
+  c->last_io = tg_now_ms();
+  c->keep_alive = 1;
+  c->ssl = SSL_new(c->st->tls);
+  BIO *bio = c->ssl ? tg_tls_bio_new(&c->io) : NULL;
+  if (bio == NULL) {
+    conn_close(c);
+    return;
+  }
+  SSL_set_bio(c->ssl, bio, bio);
+  SSL_set_accept_state(c->ssl);
+  if (total > c->st->max_conns || per > c->st->max_conns_per_client)
+    c->reject_status = 503;
+  conn_update_reading(c);
+  conn_arm(c);
+}
+
+void tg_conn_drain_all(struct tg_worker *w) {
+  struct tg_conn *c = w->conns, *next;
+  for (; c != NULL; c = next) {
+    next = c->next;
+    c->keep_alive = 0;
+    if (c->req == NULL && c->in.len == c->in_off)
+      conn_close(c);
+  }
+}
+
+void tg_conn_close_all(struct tg_worker *w) {
+  while (w->conns != NULL)
+    conn_close(w->conns);
+}

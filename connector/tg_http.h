@@ -1,0 +1,89 @@
+/* tg_http: the HTTPS server's request/response API, as route handlers see it.
+ * A handler gets a request once its body is in (or at the head, for streaming
+ * routes) and answers with tg_http_res_*; it may answer later, from another
+ * callback on the same loop, as long as the request was not aborted. */
+#ifndef TG_HTTP_H
+#define TG_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tg_http_req;
+struct tg_worker;
+
+typedef void (*tg_http_handler)(struct tg_http_req *req);
+/* Streaming request bodies: called for each span of body bytes (borrowed). */
+typedef void (*tg_http_body_cb)(struct tg_http_req *req, const char *data, size_t len);
+
+/* One entry of the routing table. PATTERN is an exact path, or a prefix when
+ * it ends in '*'. */
+struct tg_route {
+  const char *method;      /* "GET", "POST", … */
+  const char *pattern;
+  const char *name;        /* label in metrics */
+  tg_http_handler handler;
+  size_t max_body;         /* bytes; 0 means the route takes no body */
+  int stream_body;         /* call HANDLER at the head and stream the body */
+  int peer_only;           /* callers must present a valid federation certificate */
+};
+
+/* --- the request --- */
+const char *tg_http_req_method(const struct tg_http_req *req);
+/* Path without the query, percent-encoding kept. Borrowed. */
+const char *tg_http_req_path(const struct tg_http_req *req);
+/* The text after '?', or "" (borrowed). */
+const char *tg_http_req_query(const struct tg_http_req *req);
+/* For prefix routes: the part of the path the '*' matched (borrowed). */
+const char *tg_http_req_rest(const struct tg_http_req *req);
+/* First header named NAME (case-insensitive), or NULL. Borrowed. */
+const char *tg_http_req_header(const struct tg_http_req *req, const char *name);
+/* The buffered body (non-streaming routes) and its length; never NULL. */
+const char *tg_http_req_body(const struct tg_http_req *req, size_t *len);
+/* The calling node's id from a verified federation certificate, or NULL. */
+const char *tg_http_req_peer(const struct tg_http_req *req);
+/* The worker whose loop serves this request. */
+struct tg_worker *tg_http_req_worker(const struct tg_http_req *req);
+/* Handler-owned pointer for asynchronous answers. */
+void tg_http_req_set_data(struct tg_http_req *req, void *data);
+void *tg_http_req_get_data(const struct tg_http_req *req);
+/* Called once if the connection dies before the response ends; after it the
+ * handler must not touch REQ. */
+void tg_http_req_on_abort(struct tg_http_req *req, void (*cb)(struct tg_http_req *));
+/* Streaming routes: set at the head; END is called when the body is complete. */
+void tg_http_req_on_body(struct tg_http_req *req, tg_http_body_cb body, tg_http_handler end);
+/* Stops / restarts reading the request body (back-pressure). */
+void tg_http_req_pause(struct tg_http_req *req);
+void tg_http_req_resume(struct tg_http_req *req);
+/* The subject (user) the request is made for, for the access log. Copied. */
+void tg_http_req_set_subject(struct tg_http_req *req, const char *subject);
+
+/* --- the response --- */
+/* Adds a header to the response (before tg_http_res_start). Copied. */
+int tg_http_res_header(struct tg_http_req *req, const char *name, const char *value);
+/* Sends the status line and headers. LENGTH -1 means chunked. */
+int tg_http_res_start(struct tg_http_req *req, int status, const char *content_type,
+                      int64_t length);
+/* Queues body bytes (copied). */
+int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len);
+/* Finishes the response. The request must not be touched afterwards. */
+int tg_http_res_end(struct tg_http_req *req);
+/* Bytes accepted but not yet handed to the kernel. */
+size_t tg_http_res_pending(const struct tg_http_req *req);
+/* Calls CB once pending output falls under the low-water mark (64 KiB). */
+void tg_http_res_on_drain(struct tg_http_req *req, tg_http_handler cb);
+/* A whole response at once; ends it. */
+int tg_http_res_send(struct tg_http_req *req, int status, const char *content_type,
+                     const void *body, size_t len);
+/* A JSON response (the reference to JSON is stolen); ends it. */
+int tg_http_res_json(struct tg_http_req *req, int status, json_t *json, const char *content_type);
+/* An RFC 9457 problem: type "urn:tsunagu:problem:SLUG"; EXTRA (stolen, may be
+ * NULL) adds members such as "errors". Ends the response. */
+int tg_http_res_problem(struct tg_http_req *req, int status, const char *slug, const char *title,
+                        json_t *extra, const char *detail_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Reason phrase for STATUS. */
+const char *tg_http_reason(int status);
+
+#endif

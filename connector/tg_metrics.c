@@ -1,0 +1,104 @@
+/* tg_metrics: process-wide counters shared by the workers (atomics), rendered
+ * in the Prometheus text format for GET /metrics. */
+#include "tg_buf.h"
+#include "tg_server.h"
+
+#include <stdatomic.h>
+
+#define TG_MAX_ROUTES 128
+static const int tg__codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 408, 409,
+                                410, 412, 413, 415, 417, 422, 428, 429, 431, 500, 502, 503,
+                                504, 505, 0};
+#define TG_NCODES (int)(sizeof(tg__codes) / sizeof(tg__codes[0]))
+static const double tg__buckets_ms[] = {0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
+#define TG_NBUCKETS (int)(sizeof(tg__buckets_ms) / sizeof(tg__buckets_ms[0]))
+
+/* Route index +1 (0 = no route matched). */
+static _Atomic uint64_t tg__req[TG_MAX_ROUTES + 1][TG_NCODES];
+static _Atomic uint64_t tg__hist[TG_NBUCKETS + 1];
+static _Atomic uint64_t tg__lat_sum_us, tg__lat_count;
+static _Atomic uint64_t tg__bytes_in, tg__bytes_out;
+static _Atomic long tg__open_conns;
+static _Atomic uint64_t tg__conns_total;
+
+void tg_metrics_request(int route, int status, uint64_t usec, uint64_t in, uint64_t out) {
+  /* route -2: byte counts only (socket reads and writes). */
+  if (in)
+    atomic_fetch_add_explicit(&tg__bytes_in, in, memory_order_relaxed);
+  if (out)
+    atomic_fetch_add_explicit(&tg__bytes_out, out, memory_order_relaxed);
+  if (route == -2)
+    return;
+  int r = route + 1, k = TG_NCODES - 1;
+  if (r < 0 || r > TG_MAX_ROUTES)
+    r = 0;
+  for (int i = 0; i < TG_NCODES - 1; i++)
+    if (tg__codes[i] == status) {
+      k = i;
+      break;
+    }
+  atomic_fetch_add_explicit(&tg__req[r][k], 1, memory_order_relaxed);
+  int b = TG_NBUCKETS;
+  for (int i = 0; i < TG_NBUCKETS; i++)
+    if ((double)usec <= tg__buckets_ms[i] * 1000.0) {
+      b = i;
+      break;
+    }
+  atomic_fetch_add_explicit(&tg__hist[b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&tg__lat_sum_us, usec, memory_order_relaxed);
+  atomic_fetch_add_explicit(&tg__lat_count, 1, memory_order_relaxed);
+}
+
+void tg_metrics_conn(int delta) {
+  atomic_fetch_add(&tg__open_conns, delta);
+  if (delta > 0)
+    atomic_fetch_add(&tg__conns_total, (uint64_t)delta);
+}
+
+long tg_metrics_open_conns(void) { return atomic_load(&tg__open_conns); }
+
+void tg_metrics_render(struct tg_buf *o) {
+  tg_buf_puts(o, "# HELP tsunagu_http_requests_total HTTP requests answered, by route and status.\n"
+                 "# TYPE tsunagu_http_requests_total counter\n");
+  for (int r = 0; r <= TG_MAX_ROUTES && r <= tg_router_count(); r++) {
+    const char *name = r == 0 ? "none" : tg_router_name(r - 1);
+    for (int k = 0; k < TG_NCODES; k++) {
+      uint64_t v = atomic_load(&tg__req[r][k]);
+      if (v == 0)
+        continue;
+      if (tg__codes[k])
+        tg_buf_printf(o, "tsunagu_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", name,
+                      tg__codes[k], (unsigned long long)v);
+      else
+        tg_buf_printf(o, "tsunagu_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                      name, (unsigned long long)v);
+    }
+  }
+  tg_buf_puts(o, "# HELP tsunagu_http_request_duration_seconds Time from request head to response end.\n"
+                 "# TYPE tsunagu_http_request_duration_seconds histogram\n");
+  uint64_t cum = 0;
+  for (int i = 0; i < TG_NBUCKETS; i++) {
+    cum += atomic_load(&tg__hist[i]);
+    tg_buf_printf(o, "tsunagu_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                  tg__buckets_ms[i] / 1000.0, (unsigned long long)cum);
+  }
+  cum += atomic_load(&tg__hist[TG_NBUCKETS]);
+  tg_buf_printf(o, "tsunagu_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                (unsigned long long)cum);
+  tg_buf_printf(o, "tsunagu_http_request_duration_seconds_sum %.6f\n",
+                (double)atomic_load(&tg__lat_sum_us) / 1e6);
+  tg_buf_printf(o, "tsunagu_http_request_duration_seconds_count %llu\n",
+                (unsigned long long)atomic_load(&tg__lat_count));
+  tg_buf_printf(o, "# HELP tsunagu_open_connections Client connections open now.\n"
+                   "# TYPE tsunagu_open_connections gauge\ntsunagu_open_connections %ld\n",
+                atomic_load(&tg__open_conns));
+  tg_buf_printf(o, "# HELP tsunagu_connections_total Client connections accepted.\n"
+                   "# TYPE tsunagu_connections_total counter\ntsunagu_connections_total %llu\n",
+                (unsigned long long)atomic_load(&tg__conns_total));
+  tg_buf_printf(o, "# HELP tsunagu_bytes_received_total Bytes read from client sockets.\n"
+                   "# TYPE tsunagu_bytes_received_total counter\ntsunagu_bytes_received_total %llu\n",
+                (unsigned long long)atomic_load(&tg__bytes_in));
+  tg_buf_printf(o, "# HELP tsunagu_bytes_sent_total Bytes written to client sockets.\n"
+                   "# TYPE tsunagu_bytes_sent_total counter\ntsunagu_bytes_sent_total %llu\n",
+                (unsigned long long)atomic_load(&tg__bytes_out));
+}

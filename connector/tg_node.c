@@ -1,0 +1,165 @@
+/* tg_node: creating and opening a node's state directory. */
+#include "tg_node.h"
+#include "tg_cert.h"
+#include "tg_db.h"
+#include "tg_err.h"
+#include "tg_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The connector's own tables. Other components migrate their own. */
+static const struct tg_db_migration tg__node_schema[] = {
+  {1, "CREATE TABLE node_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE peers(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
+      " fingerprint TEXT, added_at INTEGER NOT NULL, last_contact INTEGER,"
+      " latency_ms INTEGER, status TEXT NOT NULL DEFAULT 'active');"},
+};
+
+int tg_node_path(char *out, size_t n, const char *dir, const char *file) {
+  return tg_path_join(out, n, dir, file);
+}
+
+int tg_node_split_hostport(const char *s, char *host, size_t hn, int *port) {
+  const char *colon;
+  uint64_t p;
+  if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':')
+      return TG_EINVAL;
+    if ((size_t)(close - s - 1) >= hn)
+      return TG_EINVAL;
+    memcpy(host, s + 1, (size_t)(close - s - 1));
+    host[close - s - 1] = '\0';
+    colon = close + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (colon == NULL || (size_t)(colon - s) >= hn || colon == s)
+      return TG_EINVAL;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+  }
+  if (tg_parse_u64(colon + 1, 65535, &p))
+    return TG_EINVAL;
+  *port = (int)p;
+  return 0;
+}
+
+int tg_node_db_open(const char *dir, sqlite3 **out, struct tg_err *err) {
+  char path[4096];
+  sqlite3 *db;
+  if (tg_node_path(path, sizeof(path), dir, TG_NODE_DB))
+    return tg_err_set(err, TG_ETOOBIG, "path too long");
+  int rc = tg_db_open(path, 1, &db, err);
+  if (rc)
+    return rc;
+  rc = tg_db_migrate(db, "node", tg__node_schema,
+                     (int)(sizeof(tg__node_schema) / sizeof(tg__node_schema[0])), err);
+  if (rc) {
+    tg_db_close(db);
+    return rc;
+  }
+  *out = db;
+  return 0;
+}
+
+static int write_conf(const struct tg_node_init_opts *o, const char *host, int port,
+                      struct tg_err *err) {
+  char path[4096], text[4096];
+  tg_node_path(path, sizeof(path), o->dir, TG_NODE_CONF);
+  int n = snprintf(text, sizeof(text),
+                   "# tsunagu node configuration (see tsunagud(8)).\n"
+                   "[node]\n"
+                   "id = %s\n"
+                   "name = %s\n"
+                   "# federation = river-basin\n"
+                   "\n"
+                   "[http]\n"
+                   "listen = %s%s%s:%d\n"
+                   "# workers = 0        # 0: one per CPU core\n"
+                   "\n"
+                   "[limits]\n"
+                   "# header_bytes = 16k\n"
+                   "# body_bytes = 1m\n"
+                   "# header_timeout = 10s\n"
+                   "# body_timeout = 30s\n"
+                   "# idle_timeout = 60s\n"
+                   "# connections = 20000\n"
+                   "# connections_per_client = 256\n"
+                   "# drain_timeout = 10s\n"
+                   "\n"
+                   "[log]\n"
+                   "# level = info\n"
+                   "# access = on\n",
+                   o->id, o->name ? o->name : o->id, strchr(host, ':') ? "[" : "", host,
+                   strchr(host, ':') ? "]" : "", port);
+  if (n < 0 || (size_t)n >= sizeof(text))
+    return tg_err_set(err, TG_ETOOBIG, "configuration too long");
+  return tg_file_write(path, text, (size_t)n, 0644, 1, err);
+}
+
+int tg_node_init(const struct tg_node_init_opts *o, struct tg_err *err) {
+  char path[4096], host[256], hosts[1024];
+  int port = 8443, rc;
+  struct stat st;
+  if (!tg_node_id_valid(o->id))
+    return tg_err_set(err, TG_EINVAL,
+                      "invalid node id '%s': use 1-63 lowercase letters, digits and '-', "
+                      "not starting or ending with '-'",
+                      o->id);
+  if (o->name && (strchr(o->name, '\n') || strlen(o->name) > 120))
+    return tg_err_set(err, TG_EINVAL, "invalid node name");
+  snprintf(host, sizeof(host), "127.0.0.1");
+  if (o->listen && tg_node_split_hostport(o->listen, host, sizeof(host), &port))
+    return tg_err_set(err, TG_EINVAL, "invalid --listen '%s': expected HOST:PORT", o->listen);
+  if (mkdir(o->dir, 0700) != 0 && errno != EEXIST)
+    return tg_err_set(err, TG_EIO, "cannot create %s: %s", o->dir, strerror(errno));
+  if (tg_node_path(path, sizeof(path), o->dir, TG_NODE_CONF))
+    return tg_err_set(err, TG_ETOOBIG, "path too long");
+  if (stat(path, &st) == 0)
+    return tg_err_set(err, TG_EEXIST, "%s already holds a node (%s exists); refusing to overwrite",
+                      o->dir, path);
+  tg_node_path(path, sizeof(path), o->dir, TG_NODE_KEY);
+  if (stat(path, &st) == 0)
+    return tg_err_set(err, TG_EEXIST, "%s already holds a node key; refusing to overwrite", o->dir);
+
+  EVP_PKEY *key = NULL;
+  X509 *cert = NULL;
+  if ((rc = tg_cert_key_new(&key, err)) != 0)
+    return rc;
+  snprintf(hosts, sizeof(hosts), "localhost,%s%s%s", strcmp(host, "localhost") ? host : "127.0.0.1",
+           o->hosts ? "," : "", o->hosts ? o->hosts : "");
+  if ((rc = tg_cert_key_save(key, path, err)) != 0)
+    goto out;
+  if ((rc = tg_cert_self_signed(key, o->id, hosts, 365, &cert, err)) != 0)
+    goto out;
+  tg_node_path(path, sizeof(path), o->dir, TG_NODE_CERT);
+  if ((rc = tg_cert_save(cert, path, err)) != 0)
+    goto out;
+
+  unsigned char raw[32];
+  char token[65];
+  if (tg_random_bytes(raw, sizeof(raw))) {
+    rc = tg_err_set(err, TG_EIO, "no randomness for the admin token");
+    goto out;
+  }
+  tg_hex(raw, sizeof(raw), token);
+  token[64] = '\n';
+  tg_node_path(path, sizeof(path), o->dir, TG_NODE_TOKEN);
+  if ((rc = tg_file_write(path, token, 65, 0600, 1, err)) != 0)
+    goto out;
+
+  sqlite3 *db = NULL;
+  if ((rc = tg_node_db_open(o->dir, &db, err)) != 0)
+    goto out;
+  tg_db_close(db);
+  /* The configuration goes last: its presence marks a complete node. */
+  rc = write_conf(o, host, port, err);
+out:
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return rc;
+}

@@ -1,0 +1,58 @@
+/* tg_router: the node's routing table and its matcher. Paths are matched
+ * exactly, or by prefix for patterns ending in '*'. */
+#include "tg_routes.h"
+#include "tg_server.h"
+
+#include <string.h>
+
+#define KiB 1024
+#define MiB (1024 * 1024)
+
+static const struct tg_route tg__routes[] = {
+  {"GET", "/.well-known/tsunagu", "well_known", tg_route_well_known, 0, 0, 0},
+  {"GET", "/healthz", "healthz", tg_route_healthz, 0, 0, 0},
+  {"GET", "/metrics", "metrics", tg_route_metrics, 0, 0, 0},
+  {"GET", "/api/v1/peer/whoami", "peer_whoami", tg_route_peer_whoami, 0, 0, 1},
+  /* Test-only routes; answer 404 unless [debug] test_routes = on. */
+  {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0},
+  {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0},
+};
+#define TG_NROUTES (int)(sizeof(tg__routes) / sizeof(tg__routes[0]))
+
+static int route_path_matches(const struct tg_route *r, const char *path, const char **rest) {
+  size_t n = strlen(r->pattern);
+  if (n > 0 && r->pattern[n - 1] == '*') {
+    if (strncmp(path, r->pattern, n - 1) != 0)
+      return 0;
+    *rest = path + n - 1;
+    return 1;
+  }
+  *rest = NULL;
+  return strcmp(path, r->pattern) == 0;
+}
+
+const struct tg_route *tg_router_match(const char *method, const char *path, int *allowed,
+                                       const char **rest) {
+  *allowed = 0;
+  for (int i = 0; i < TG_NROUTES; i++) {
+    const char *rs;
+    if (!route_path_matches(&tg__routes[i], path, &rs))
+      continue;
+    if (strcmp(tg__routes[i].method, method) == 0) {
+      *rest = rs;
+      return &tg__routes[i];
+    }
+    *allowed = 1;
+  }
+  return NULL;
+}
+
+int tg_router_index(const struct tg_route *route) {
+  if (route == NULL)
+    return -1;
+  return (int)(route - tg__routes);
+}
+
+int tg_router_count(void) { return TG_NROUTES; }
+
+const char *tg_router_name(int i) { return i >= 0 && i < TG_NROUTES ? tg__routes[i].name : "none"; }

@@ -1,0 +1,132 @@
+/* tg_routes_node: what every node serves about itself: /.well-known/tsunagu,
+ * /healthz, /metrics, the peer identity check, and test-only streaming routes. */
+#include "config.h"
+#include "tg_buf.h"
+#include "tg_routes.h"
+#include "tg_server.h"
+#include "tg_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int tg_server_debug_routes(void);
+
+void tg_route_well_known(struct tg_http_req *req) {
+  struct tg_settings *s = tg_settings_get();
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}}",
+                        "node_id", s->node_id, "node_uri", "", "name", s->node_name, "federation",
+                        s->federation, "version", PACKAGE_VERSION, "endpoints", "health",
+                        "/healthz", "metrics", "/metrics", "dsp_version",
+                        "/.well-known/dspace-version", "api", "/api/v1", "certificate",
+                        "sha256", s->fingerprint, "algorithm", "ECDSA P-256");
+  char uri[128];
+  snprintf(uri, sizeof(uri), "urn:tsunagu:node:%s", s->node_id);
+  json_object_set_new(o, "node_uri", json_string(uri));
+  tg_settings_put(s);
+  tg_http_res_header(req, "Cache-Control", "no-cache");
+  tg_http_res_json(req, 200, o, NULL);
+}
+
+void tg_route_healthz(struct tg_http_req *req) {
+  static const char ok[] = "{\"status\":\"ok\"}";
+  tg_http_res_header(req, "Cache-Control", "no-store");
+  tg_http_res_send(req, 200, "application/json", ok, sizeof(ok) - 1);
+}
+
+void tg_route_metrics(struct tg_http_req *req) {
+  struct tg_buf b;
+  tg_buf_init(&b);
+  tg_metrics_render(&b);
+  tg_http_res_send(req, 200, "text/plain; version=0.0.4", b.data, b.len);
+  tg_buf_close(&b);
+}
+
+void tg_route_peer_whoami(struct tg_http_req *req) {
+  json_t *o = json_pack("{s:s}", "node_id", tg_http_req_peer(req));
+  tg_http_res_json(req, 200, o, NULL);
+}
+
+/* --- test-only: a large streamed response, and a streaming echo --- */
+
+struct tg_stream {
+  uint64_t left;
+  char block[16384];
+};
+
+static void stream_more(struct tg_http_req *req) {
+  struct tg_stream *st = tg_http_req_get_data(req);
+  /* Produce only while the connection keeps up: memory stays bounded. */
+  while (st->left > 0 && tg_http_res_pending(req) < 256 * 1024) {
+    size_t n = st->left < sizeof(st->block) ? (size_t)st->left : sizeof(st->block);
+    tg_http_res_write(req, st->block, n);
+    st->left -= n;
+  }
+  if (st->left > 0) {
+    tg_http_res_on_drain(req, stream_more);
+    return;
+  }
+  tg_http_req_set_data(req, NULL);
+  free(st);
+  tg_http_res_end(req);
+}
+
+static void stream_abort(struct tg_http_req *req) { free(tg_http_req_get_data(req)); }
+
+static uint64_t query_u64(const char *q, const char *key, uint64_t def) {
+  size_t kl = strlen(key);
+  for (const char *p = q; p && *p;) {
+    if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+      char num[24];
+      size_t i = 0;
+      for (p += kl + 1; *p && *p != '&' && i + 1 < sizeof(num); p++)
+        num[i++] = *p;
+      num[i] = '\0';
+      uint64_t v;
+      return tg_parse_u64(num, UINT64_MAX, &v) ? def : v;
+    }
+    p = strchr(p, '&');
+    p = p ? p + 1 : NULL;
+  }
+  return def;
+}
+
+void tg_route_debug_stream(struct tg_http_req *req) {
+  if (!tg_server_debug_routes()) {
+    tg_http_res_problem(req, 404, "not-found", "Not found", NULL, "no such resource");
+    return;
+  }
+  struct tg_stream *st = malloc(sizeof(*st));
+  if (st == NULL) {
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return;
+  }
+  st->left = query_u64(tg_http_req_query(req), "bytes", 1024 * 1024);
+  memset(st->block, 'x', sizeof(st->block));
+  tg_http_req_set_data(req, st);
+  tg_http_req_on_abort(req, stream_abort);
+  tg_http_res_start(req, 200, "application/octet-stream",
+                    query_u64(tg_http_req_query(req), "chunked", 0) ? -1 : (int64_t)st->left);
+  stream_more(req);
+}
+
+static void echo_drained(struct tg_http_req *req) { tg_http_req_resume(req); }
+
+static void echo_body(struct tg_http_req *req, const char *data, size_t len) {
+  tg_http_res_write(req, data, len);
+  if (tg_http_res_pending(req) > 256 * 1024) {
+    /* The client is not reading our answer: stop reading its body. */
+    tg_http_req_pause(req);
+    tg_http_res_on_drain(req, echo_drained);
+  }
+}
+
+static void echo_end(struct tg_http_req *req) { tg_http_res_end(req); }
+
+void tg_route_debug_echo(struct tg_http_req *req) {
+  if (!tg_server_debug_routes()) {
+    tg_http_res_problem(req, 404, "not-found", "Not found", NULL, "no such resource");
+    return;
+  }
+  tg_http_req_on_body(req, echo_body, echo_end);
+  tg_http_res_start(req, 200, "application/octet-stream", -1);
+}

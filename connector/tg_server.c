@@ -1,0 +1,359 @@
+/* tg_server: process setup for tsunagud: settings, TLS context, one listening
+ * socket and libuv loop per worker thread (SO_REUSEPORT spreads connections),
+ * SIGTERM drain and SIGHUP reload handled on the main thread's loop. */
+#include "tg_server.h"
+#include "tg_conf.h"
+#include "tg_err.h"
+#include "tg_log.h"
+#include "tg_node.h"
+#include "tg_tls.h"
+#include "tg_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static pthread_mutex_t tg__settings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_settings *tg__settings;
+
+struct tg_settings *tg_settings_get(void) {
+  pthread_mutex_lock(&tg__settings_lock);
+  struct tg_settings *s = tg__settings;
+  atomic_fetch_add(&s->refs, 1);
+  pthread_mutex_unlock(&tg__settings_lock);
+  return s;
+}
+
+void tg_settings_put(struct tg_settings *s) {
+  if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+    return;
+  SSL_CTX_free(s->tls);
+  free(s);
+}
+
+static void settings_swap(struct tg_settings *s) {
+  pthread_mutex_lock(&tg__settings_lock);
+  struct tg_settings *old = tg__settings;
+  tg__settings = s;
+  pthread_mutex_unlock(&tg__settings_lock);
+  tg_settings_put(old);
+}
+
+static int conf_str(const struct tg_conf *c, const char *sec, const char *key, char *out, size_t n,
+                    const char *def) {
+  const char *v = tg_conf_get(c, sec, key);
+  if (v == NULL)
+    v = def;
+  if (strlen(v) >= n)
+    return TG_EINVAL;
+  memcpy(out, v, strlen(v) + 1);
+  return 0;
+}
+
+static int load_limits(struct tg_settings *s, const struct tg_conf *c, struct tg_err *err) {
+  uint64_t workers;
+  int rc = 0;
+  rc = rc ? rc : tg_conf_get_u64(c, "http", "workers", 0, 0, 256, &workers, err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "header_bytes", 16 * 1024, &s->max_header_bytes, err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "body_bytes", 1024 * 1024, &s->max_body_bytes, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "header_timeout", 10000, &s->header_timeout_ms, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "body_timeout", 30000, &s->body_timeout_ms, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "idle_timeout", 60000, &s->idle_timeout_ms, err);
+  rc = rc ? rc : tg_conf_get_u64(c, "limits", "connections", 20000, 1, 10000000, &s->max_conns, err);
+  rc = rc ? rc : tg_conf_get_u64(c, "limits", "connections_per_client", 256, 1, 10000000,
+                                 &s->max_conns_per_client, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "drain_timeout", 10000, &s->drain_timeout_ms, err);
+  if (rc)
+    return rc;
+  if (s->max_header_bytes < 1024 || s->max_header_bytes > 1024 * 1024)
+    return tg_err_set(err, TG_EINVAL, "[limits] header_bytes must be between 1k and 1m");
+  if (s->header_timeout_ms == 0 || s->body_timeout_ms == 0 || s->idle_timeout_ms == 0)
+    return tg_err_set(err, TG_EINVAL, "[limits] timeouts must be positive");
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  s->workers = workers ? (int)workers : (int)(cores > 0 ? cores : 1);
+  const char *access = tg_conf_get(c, "log", "access");
+  s->access_log = !(access && (strcmp(access, "off") == 0 || strcmp(access, "no") == 0));
+  const char *lvl = tg_conf_get(c, "log", "level");
+  enum tg_log_level level = TG_LOG_INFO;
+  if (lvl && tg_log_parse_level(lvl, &level))
+    return tg_err_set(err, TG_EINVAL, "[log] level = %s: expected error, warn, info or debug", lvl);
+  tg_log_set_level(level);
+  return 0;
+}
+
+int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *err) {
+  char path[4096], key[4096], cert[4096], ca[4096], crl[4096], listen[300];
+  struct tg_conf *c = NULL;
+  struct tg_settings *s = calloc(1, sizeof(*s));
+  int rc;
+  if (s == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  atomic_init(&s->refs, 1);
+  if (tg_node_path(path, sizeof(path), dir, TG_NODE_CONF)) {
+    rc = tg_err_set(err, TG_ETOOBIG, "path too long");
+    goto fail;
+  }
+  if ((rc = tg_conf_load(path, &c, err)) != 0)
+    goto fail;
+  const char *id = tg_conf_get(c, "node", "id");
+  if (id == NULL || !tg_node_id_valid(id)) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: [node] id is missing or invalid", path);
+    goto fail;
+  }
+  snprintf(s->node_id, sizeof(s->node_id), "%s", id);
+  if (conf_str(c, "node", "name", s->node_name, sizeof(s->node_name), id) ||
+      conf_str(c, "node", "federation", s->federation, sizeof(s->federation), "") ||
+      conf_str(c, "http", "listen", listen, sizeof(listen), "127.0.0.1:8443") ||
+      tg_node_split_hostport(listen, s->listen_host, sizeof(s->listen_host), &s->listen_port)) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: bad [node] name, federation or [http] listen", path);
+    goto fail;
+  }
+  if ((rc = load_limits(s, c, err)) != 0)
+    goto fail;
+  tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);
+  tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
+  tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
+  tg_node_path(crl, sizeof(crl), dir, TG_NODE_CRL);
+  struct tg_tls_files f = {key, cert, ca, crl};
+  if ((rc = tg_tls_server_ctx(&f, &s->tls, err)) != 0)
+    goto fail;
+  if ((rc = tg_tls_cert_fingerprint(cert, s->fingerprint, err)) != 0)
+    goto fail;
+  tg_conf_free(c);
+  *out = s;
+  return 0;
+fail:
+  tg_conf_free(c);
+  SSL_CTX_free(s->tls);
+  free(s);
+  return rc;
+}
+
+/* Debug routes are off unless the configuration turns them on. */
+static _Atomic int tg__debug_routes;
+int tg_server_debug_routes(void);
+int tg_server_debug_routes(void) { return atomic_load(&tg__debug_routes); }
+
+static void read_debug_flag(const char *dir) {
+  char path[4096];
+  struct tg_conf *c = NULL;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  if (tg_conf_load(path, &c, NULL) == 0) {
+    const char *v = tg_conf_get(c, "debug", "test_routes");
+    atomic_store(&tg__debug_routes, v && strcmp(v, "on") == 0);
+    tg_conf_free(c);
+  }
+}
+
+/* --- listening sockets --- */
+
+static int listen_socket(const char *host, int port, int *out_fd, int *out_port, struct tg_err *err) {
+  struct addrinfo hints = {0}, *ai = NULL;
+  char portstr[16];
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  snprintf(portstr, sizeof(portstr), "%d", port);
+  int g = getaddrinfo(host, portstr, &hints, &ai);
+  if (g != 0)
+    return tg_err_set(err, TG_EINVAL, "cannot resolve listen address %s: %s", host, gai_strerror(g));
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+      bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    freeaddrinfo(ai);
+    return tg_err_set(err, TG_EIO, "cannot listen on %s:%d: %s", host, port, strerror(e));
+  }
+  freeaddrinfo(ai);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  *out_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+  *out_fd = fd;
+  return 0;
+}
+
+/* --- workers --- */
+
+enum { TG_WAKE_NONE, TG_WAKE_DRAIN, TG_WAKE_STOP };
+static _Atomic int tg__wake_what;
+
+static void worker_stop_timer_cb(uv_timer_t *t) {
+  struct tg_worker *w = t->data;
+  tg_conn_close_all(w);
+  uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+static void worker_on_wake(uv_async_t *a) {
+  struct tg_worker *w = a->data;
+  int what = atomic_load(&tg__wake_what);
+  if (what == TG_WAKE_NONE || w->draining)
+    return;
+  w->draining = 1;
+  uv_close((uv_handle_t *)&w->listener, NULL);
+  uv_close((uv_handle_t *)&w->wake, NULL);
+  tg_conn_drain_all(w);
+  if (w->conns != NULL) {
+    struct tg_settings *s = tg_settings_get();
+    uv_timer_t *t = malloc(sizeof(*t));
+    if (t != NULL) {
+      uv_timer_init(&w->loop, t);
+      t->data = w;
+      uv_timer_start(t, worker_stop_timer_cb, s->drain_timeout_ms, 0);
+      uv_unref((uv_handle_t *)t);
+    }
+    tg_settings_put(s);
+  }
+}
+
+static void close_left(uv_handle_t *h, void *arg) {
+  if (!uv_is_closing(h))
+    uv_close(h, h->type == UV_TIMER ? (uv_close_cb)free : NULL);
+}
+
+static void worker_main(void *arg) {
+  struct tg_worker *w = arg;
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  /* Close what is left (the drain timer if connections ended first). */
+  uv_walk(&w->loop, close_left, NULL);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static int worker_init(struct tg_worker *w, int index, int fd, struct tg_err *err) {
+  w->index = index;
+  w->listen_fd = fd;
+  if (uv_loop_init(&w->loop) != 0)
+    return tg_err_set(err, TG_EIO, "cannot create an event loop");
+  uv_tcp_init(&w->loop, &w->listener);
+  w->listener.data = w;
+  if (uv_tcp_open(&w->listener, fd) != 0)
+    return tg_err_set(err, TG_EIO, "cannot adopt the listening socket");
+  int r = uv_listen((uv_stream_t *)&w->listener, 4096, tg_conn_on_connection);
+  if (r != 0)
+    return tg_err_set(err, TG_EIO, "listen: %s", uv_strerror(r));
+  uv_async_init(&w->loop, &w->wake, worker_on_wake);
+  w->wake.data = w;
+  return 0;
+}
+
+/* --- main thread: signals --- */
+
+struct tg_main {
+  struct tg_server *srv;
+  uv_signal_t sigterm, sigint, sighup;
+};
+
+static void on_sigterm(uv_signal_t *h, int signum) {
+  struct tg_main *m = h->data;
+  tg_log_info("signal %d: draining and exiting", signum);
+  atomic_store(&tg__wake_what, TG_WAKE_DRAIN);
+  for (int i = 0; i < m->srv->nworkers; i++)
+    uv_async_send(&m->srv->workers[i].wake);
+  uv_close((uv_handle_t *)&m->sigterm, NULL);
+  uv_close((uv_handle_t *)&m->sigint, NULL);
+  uv_close((uv_handle_t *)&m->sighup, NULL);
+}
+
+static void on_sighup(uv_signal_t *h, int signum) {
+  struct tg_main *m = h->data;
+  struct tg_settings *s = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_settings_load(m->srv->dir, &s, &err);
+  if (rc) {
+    tg_log_error("reload failed, keeping the running configuration: %s", tg_err_msg(&err, rc));
+    return;
+  }
+  struct tg_settings *cur = tg_settings_get();
+  if (strcmp(cur->listen_host, s->listen_host) != 0 || cur->listen_port != s->listen_port ||
+      cur->workers != s->workers)
+    tg_log_warn("reload: listen address and workers change only on restart");
+  tg_settings_put(cur);
+  read_debug_flag(m->srv->dir);
+  settings_swap(s);
+  tg_log_info("reloaded configuration and certificates");
+}
+
+static int write_addr_file(const char *dir, const char *host, int port) {
+  char path[4096], text[300];
+  tg_node_path(path, sizeof(path), dir, TG_NODE_ADDR);
+  int n = snprintf(text, sizeof(text), "%s%s%s:%d\n", strchr(host, ':') ? "[" : "", host,
+                   strchr(host, ':') ? "]" : "", port);
+  return tg_file_write(path, text, (size_t)n, 0644, 0, NULL);
+}
+
+int tg_server_run(const char *dir) {
+  struct tg_server srv;
+  struct tg_settings *s = NULL;
+  struct tg_err err;
+  int rc, port;
+  memset(&srv, 0, sizeof(srv));
+  tg_err_clear(&err);
+  snprintf(srv.dir, sizeof(srv.dir), "%s", dir);
+  signal(SIGPIPE, SIG_IGN);
+  if ((rc = tg_settings_load(dir, &s, &err)) != 0) {
+    tg_log_error("cannot start: %s", tg_err_msg(&err, rc));
+    return 1;
+  }
+  settings_swap(s);
+  read_debug_flag(dir);
+  srv.nworkers = s->workers;
+  srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
+  if (srv.workers == NULL)
+    return 1;
+  int fd;
+  if ((rc = listen_socket(s->listen_host, s->listen_port, &fd, &port, &err)) != 0) {
+    tg_log_error("cannot start: %s", tg_err_msg(&err, rc));
+    return 1;
+  }
+  srv.port = port;
+  for (int i = 0; i < srv.nworkers; i++) {
+    int wfd = fd, p2;
+    if (i > 0 && (rc = listen_socket(s->listen_host, port, &wfd, &p2, &err)) != 0) {
+      tg_log_error("cannot start worker %d: %s", i, tg_err_msg(&err, rc));
+      return 1;
+    }
+    if ((rc = worker_init(&srv.workers[i], i, wfd, &err)) != 0) {
+      tg_log_error("cannot start worker %d: %s", i, tg_err_msg(&err, rc));
+      return 1;
+    }
+  }
+  for (int i = 0; i < srv.nworkers; i++)
+    uv_thread_create(&srv.workers[i].thread, worker_main, &srv.workers[i]);
+  write_addr_file(dir, s->listen_host, port);
+  tg_log_info("node %s listening on https://%s:%d with %d workers", s->node_id, s->listen_host,
+              port, srv.nworkers);
+
+  uv_loop_t loop;
+  struct tg_main m = {.srv = &srv};
+  uv_loop_init(&loop);
+  uv_signal_init(&loop, &m.sigterm);
+  uv_signal_init(&loop, &m.sigint);
+  uv_signal_init(&loop, &m.sighup);
+  m.sigterm.data = m.sigint.data = m.sighup.data = &m;
+  uv_signal_start(&m.sigterm, on_sigterm, SIGTERM);
+  uv_signal_start(&m.sigint, on_sigterm, SIGINT);
+  uv_signal_start(&m.sighup, on_sighup, SIGHUP);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  for (int i = 0; i < srv.nworkers; i++) {
+    uv_thread_join(&srv.workers[i].thread);
+    uv_loop_close(&srv.workers[i].loop);
+  }
+  uv_loop_close(&loop);
+  free(srv.workers);
+  settings_swap(NULL);
+  tg_log_info("stopped");
+  return 0;
+}

@@ -1,0 +1,100 @@
+/* tg_server: the daemon's process: settings from tsunagu.conf, worker threads
+ * each with its own libuv loop and listening socket (SO_REUSEPORT), signals
+ * (SIGTERM drains, SIGHUP reloads), and the shared state workers read. */
+#ifndef TG_SERVER_H
+#define TG_SERVER_H
+
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "tg_http.h"
+
+struct tg_err;
+struct tg_conf;
+struct tg_client;
+struct tg_buf;
+
+/* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
+struct tg_settings {
+  _Atomic int refs;
+  char node_id[64];
+  char node_name[128];
+  char federation[128];
+  char listen_host[256];
+  int listen_port;
+  int workers;
+  uint64_t max_header_bytes;   /* [limits] header_bytes */
+  uint64_t max_body_bytes;     /* [limits] body_bytes: default per-route ceiling */
+  uint64_t header_timeout_ms;  /* [limits] header_timeout */
+  uint64_t body_timeout_ms;    /* [limits] body_timeout: between body bytes */
+  uint64_t idle_timeout_ms;    /* [limits] idle_timeout: keep-alive */
+  uint64_t max_conns;          /* [limits] connections */
+  uint64_t max_conns_per_client; /* [limits] connections_per_client */
+  uint64_t drain_timeout_ms;   /* [limits] drain_timeout */
+  int access_log;              /* [log] access = on|off */
+  char fingerprint[65];        /* SHA-256 of node.crt */
+  SSL_CTX *tls;                /* owned: SSL_CTX_free on release */
+};
+
+/* Takes a reference to the current settings (release with tg_settings_put). */
+struct tg_settings *tg_settings_get(void);
+void tg_settings_put(struct tg_settings *s);
+
+/* Per-worker state; everything here belongs to the worker's thread. */
+struct tg_worker {
+  int index;
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  uv_async_t wake;        /* the main thread asks for drain/stop */
+  pthread_t thread;
+  int listen_fd;
+  int draining;
+  uint64_t nconns;
+  void *conns;            /* list head of open connections (tg_conn.c) */
+  char readbuf[65536];    /* shared read buffer: connections keep only leftovers */
+  sqlite3 *db;            /* this worker's connection to the node database */
+  struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
+};
+
+/* The server as a whole. */
+struct tg_server {
+  char dir[4096];
+  int nworkers;
+  struct tg_worker *workers;
+  uv_loop_t *main_loop;
+  int port;               /* the real port bound */
+};
+
+/* Reads DIR/tsunagu.conf and the TLS material into new settings. */
+int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *err);
+/* Runs the node in DIR until SIGTERM; returns the exit status. */
+int tg_server_run(const char *dir);
+
+/* Routing (tg_router.c): the route for METHOD and PATH, or NULL. *ALLOWED is
+ * set when the path exists under another method (405). */
+const struct tg_route *tg_router_match(const char *method, const char *path, int *allowed,
+                                       const char **rest);
+/* Index of ROUTE in the table (for metrics); -1 for none. */
+int tg_router_index(const struct tg_route *route);
+/* Number of routes and the name of route I. */
+int tg_router_count(void);
+const char *tg_router_name(int i);
+
+/* Connections (tg_conn.c). */
+void tg_conn_on_connection(uv_stream_t *server, int status);
+/* Closes idle connections and marks busy ones to close after their response. */
+void tg_conn_drain_all(struct tg_worker *w);
+/* Closes every connection at once. */
+void tg_conn_close_all(struct tg_worker *w);
+
+/* Metrics (tg_metrics.c). */
+void tg_metrics_request(int route, int status, uint64_t usec, uint64_t in, uint64_t out);
+void tg_metrics_conn(int delta);
+void tg_metrics_render(struct tg_buf *out);
+long tg_metrics_open_conns(void);
+
+#endif

@@ -1,0 +1,103 @@
+/* tsunagu: the command-line client for operators and users. It talks to a
+ * node over its HTTPS API, never to the node's database while it runs. */
+#include "config.h"
+#include "tg_cli.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct tg_cli_cmd tg__cmds[] = {
+  {"init", "create a node's state directory",
+   "tsunagu init --dir DIR --id NODE-ID [--name NAME] [--listen HOST:PORT] [--hosts LIST]\n"
+   "  Creates DIR with the node key (0600), a bootstrap certificate, tsunagu.conf,\n"
+   "  the database and an admin token (0600). Refuses to overwrite a node.\n"
+   "  NODE-ID is a DNS label: lowercase letters, digits and '-'.\n"
+   "  --hosts adds DNS names or IP addresses (comma-separated) to the certificate.\n",
+   tg_cli_init},
+  {"info", "show what a node says about itself", "tsunagu info [--dir DIR | --url URL] [--json]\n"
+   "  Prints the node's /.well-known/tsunagu: id, name, version, federation,\n"
+   "  endpoints and certificate fingerprint.\n", tg_cli_info},
+  {"health", "check that a node answers", "tsunagu health [--dir DIR | --url URL] [--json]\n"
+   "  Exits 0 when the node answers /healthz with ok.\n", tg_cli_health},
+  {"metrics", "print a node's Prometheus metrics", "tsunagu metrics [--dir DIR | --url URL]\n",
+   tg_cli_metrics},
+};
+#define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: tsunagu [OPTIONS] COMMAND [ARGS]\n\n"
+             "The tsunagu command-line client.\n\nCommands:\n");
+  for (int i = 0; i < TG_NCMDS; i++)
+    fprintf(f, "  %-10s %s\n", tg__cmds[i].name, tg__cmds[i].summary);
+  fprintf(f, "\nOptions (before or after COMMAND):\n"
+             "  --dir DIR          the node's state directory (URL, CA and admin token from it)\n"
+             "  --url URL          the node's base URL, e.g. https://127.0.0.1:8443\n"
+             "  --cacert FILE      certificate to trust for the node (default DIR/node.crt)\n"
+             "  --token-file FILE  admin token file (default DIR/admin.token)\n"
+             "  --json             machine-readable output\n"
+             "  -h, --help         help (also: tsunagu COMMAND --help)\n"
+             "  -V, --version      print the version\n");
+}
+
+/* Takes the global options out of ARGV (in place); returns the new argc or -1. */
+static int take_globals(struct tg_cli *cli, int argc, char **argv) {
+  int o = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const char **slot = strcmp(a, "--dir") == 0        ? &cli->dir
+                        : strcmp(a, "--url") == 0      ? &cli->url
+                        : strcmp(a, "--cacert") == 0   ? &cli->cacert
+                        : strcmp(a, "--token-file") == 0 ? &cli->token_file
+                                                       : NULL;
+    if (slot) {
+      if (i + 1 >= argc) {
+        tg_cli_fail("option %s needs a value", a);
+        return -1;
+      }
+      *slot = argv[++i];
+    } else if (strcmp(a, "--json") == 0) {
+      cli->json = 1;
+    } else {
+      argv[o++] = argv[i];
+    }
+  }
+  return o;
+}
+
+int main(int argc, char **argv) {
+  struct tg_cli cli;
+  memset(&cli, 0, sizeof(cli));
+  argc = take_globals(&cli, argc - 1, argv + 1);
+  argv++;
+  if (argc < 0)
+    return 2;
+  if (argc == 0) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[0], "-V") == 0 || strcmp(argv[0], "--version") == 0) {
+    printf("tsunagu %s\n", PACKAGE_VERSION);
+    return 0;
+  }
+  for (int i = 0; i < TG_NCMDS; i++) {
+    if (strcmp(argv[0], tg__cmds[i].name) != 0)
+      continue;
+    for (int j = 1; j < argc; j++)
+      if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
+        fputs("usage: ", stdout);
+        fputs(tg__cmds[i].usage, stdout);
+        return 0;
+      }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = tg__cmds[i].run(&cli, argc - 1, argv + 1);
+    curl_global_cleanup();
+    return rc;
+  }
+  fprintf(stderr, "tsunagu: unknown command '%s' (try tsunagu --help)\n", argv[0]);
+  return 2;
+}
