@@ -17,8 +17,15 @@ enum {
   CP_NICHI = 0x65E5, /* 日 */
   CP_JI = 0x6642,    /* 時 */
   CP_FUN = 0x5206,   /* 分 */
-  CP_BYO = 0x79D2    /* 秒 */
+  CP_BYO = 0x79D2,   /* 秒 */
+  CP_GO = 0x5348,    /* 午 (午前 / 午後) */
+  CP_ZEN = 0x524D,   /* 前 */
+  CP_KO = 0x5F8C,    /* 後 */
+  CP_YO = 0x66DC     /* 曜 */
 };
+
+/* 日月火水木金土: weekday names, Sunday first. */
+static const uint32_t weekdays[7] = {0x65E5, 0x6708, 0x706B, 0x6C34, 0x6728, 0x91D1, 0x571F};
 
 /* Eras in order; each ends the day before the next begins. For Meiji the first
  * supported day (Gregorian calendar adopted) is given instead of the era's start. */
@@ -172,9 +179,19 @@ static int read_era(struct cps *t) {
 
 /* Time of day: 14時30分[5秒] or 14:30[:05]. */
 static int read_time(struct cps *t, struct tg_voc_date *out, struct tg_err *err) {
-  int h, mi = 0, se = 0;
+  int h, mi = 0, se = 0, half = 0; /* half: 1 午前, 2 午後 */
+  if (peek(t) == CP_GO && t->i + 1 < t->n && (t->c[t->i + 1] == CP_ZEN || t->c[t->i + 1] == CP_KO)) {
+    half = t->c[t->i + 1] == CP_ZEN ? 1 : 2;
+    t->i += 2;
+    skip_spaces(t);
+  }
   if (!read_num(t, 2, &h))
     return tg_err_set(err, TG_EINVAL, "expected a time of day after the date");
+  if (half && (h > 11 || peek(t) != CP_JI))
+    return tg_err_set(err, TG_EINVAL, "午前/午後 take 0-11時 (午前12時 and 午後12時 are "
+                                      "ambiguous)");
+  if (half == 2)
+    h += 12;
   out->has_time = 1;
   if (peek(t) == CP_JI) {
     t->i++;
@@ -234,10 +251,37 @@ static int read_month_day(struct cps *t, int *m, int *d, struct tg_err *err) {
   return 0;
 }
 
+/* An optional weekday after the date: (月) （月） (月曜) (月曜日); *WD gets 0-6 (Sunday 0). */
+static int read_weekday(struct cps *t, int *wd, struct tg_err *err) {
+  size_t save = t->i;
+  skip_spaces(t);
+  uint32_t open = peek(t);
+  if (open != '(' && open != 0xFF08) {
+    t->i = save;
+    return 0;
+  }
+  t->i++;
+  for (int k = 0; k < 7; k++)
+    if (peek(t) == weekdays[k])
+      *wd = k;
+  if (*wd < 0)
+    return tg_err_set(err, TG_EINVAL, "expected a weekday (日月火水木金土) in parentheses");
+  t->i++;
+  if (peek(t) == CP_YO) {
+    t->i++;
+    if (peek(t) == CP_NICHI)
+      t->i++;
+  }
+  if (peek(t) != (open == '(' ? ')' : 0xFF09))
+    return tg_err_set(err, TG_EINVAL, "unclosed weekday parenthesis");
+  t->i++;
+  return 0;
+}
+
 int tg_voc_era_parse(const char *s, size_t len, struct tg_voc_date *out, struct tg_err *err) {
   struct cps t;
   struct tg_voc_date r;
-  int e, ey, m, d, rc;
+  int e, ey, m, d, rc, wd = -1;
   memset(&r, 0, sizeof(r));
   if ((rc = cps_load(&t, s, len, err)) != 0)
     return rc;
@@ -251,6 +295,8 @@ int tg_voc_era_parse(const char *s, size_t len, struct tg_voc_date *out, struct 
     return tg_err_set(err, TG_EINVAL, "expected the era year (1-9999 or 元)");
   }
   if ((rc = read_month_day(&t, &m, &d, err)) != 0)
+    return rc;
+  if ((rc = read_weekday(&t, &wd, err)) != 0)
     return rc;
   if (t.i < t.n) {
     skip_spaces(&t);
@@ -272,6 +318,10 @@ int tg_voc_era_parse(const char *s, size_t len, struct tg_voc_date *out, struct 
   if (era_of(r.year, m, d) != e)
     return tg_err_set(err, TG_EINVAL, "%s%d年%d月%d日 (%04d-%02d-%02d) is outside the %s era",
                       eras[e].kanji, ey, m, d, r.year, m, d, eras[e].kanji);
+  /* 1970-01-01 was a Thursday. */
+  long dow = ((days_from_civil(r.year, m, d) % 7) + 11) % 7;
+  if (wd >= 0 && wd != dow)
+    return tg_err_set(err, TG_EINVAL, "%04d-%02d-%02d is not the weekday written", r.year, m, d);
   *out = r;
   return 0;
 }

@@ -358,58 +358,80 @@ static int is_concept(const struct tg__voc_graph *g, const char *s) {
   return has(g, s, TG__VOC_P_TYPE, T_CONCEPT, NULL);
 }
 
+/* Triples stating skos:narrower(Transitive), ordered by object, to walk them upwards. */
+struct up_index {
+  size_t *idx; /* from malloc(): indices into the graph */
+  size_t n;
+};
+
+static int cmp_by_object(const void *a, const void *b, void *ud) {
+  const struct tg__voc_graph *g = ud;
+  return strcmp(g->t[*(const size_t *)a].o, g->t[*(const size_t *)b].o);
+}
+
+static int up_index_build(const struct tg__voc_graph *g, struct up_index *ix) {
+  ix->n = 0;
+  if ((ix->idx = malloc((g->n ? g->n : 1) * sizeof(*ix->idx))) == NULL)
+    return TG_ENOMEM;
+  for (size_t i = 0; i < g->n; i++)
+    if (g->t[i].p == TG__VOC_P_NARROWER || g->t[i].p == TG__VOC_P_NARROWERT)
+      ix->idx[ix->n++] = i;
+  qsort_r(ix->idx, ix->n, sizeof(*ix->idx), cmp_by_object, (void *)g);
+  return 0;
+}
+
+/* Pushes X onto the stack of concepts to visit; 0 or TG_ENOMEM. */
+static int push(const char ***stack, size_t *sp, size_t *cap, const char *x) {
+  if (*sp == *cap) {
+    size_t nc = *cap ? *cap * 2 : 64;
+    const char **ns = realloc(*stack, nc * sizeof(*ns));
+    if (ns == NULL)
+      return TG_ENOMEM;
+    *stack = ns;
+    *cap = nc;
+  }
+  (*stack)[(*sp)++] = x;
+  return 0;
+}
+
 /* 1 if TARGET is reachable from FROM going to broader concepts (skos:broader,
- * skos:broaderTransitive, or skos:narrower / narrowerTransitive stated the other way). */
-static int reaches_up(const struct tg__voc_graph *g, const char *from, const char *target) {
-  const char **stack = malloc(sizeof(*stack) * 64), **seen = NULL;
-  size_t sp = 0, cap = 64, nseen = 0, seencap = 0;
-  int found = 0;
-  if (stack == NULL)
-    return 0;
-  stack[sp++] = from;
-  while (sp > 0 && !found && nseen < MAX_VISIT) {
+ * skos:broaderTransitive, or skos:narrower / narrowerTransitive stated the other way),
+ * 0 if not, TG_ENOMEM. Cycles are allowed in SKOS and are walked once. */
+static int reaches_up(const struct tg__voc_graph *g, const struct up_index *ix,
+                      const char *from, const char *target) {
+  const char **stack = NULL, **seen = NULL;
+  size_t sp = 0, cap = 0, nseen = 0, seencap = 0;
+  int found = 0, rc = push(&stack, &sp, &cap, from);
+  while (rc == 0 && sp > 0 && !found && nseen < MAX_VISIT) {
     const char *x = stack[--sp];
     size_t j;
     for (j = 0; j < nseen && strcmp(seen[j], x) != 0; j++)
       ;
-    if (j < nseen)
+    if (j < nseen || (rc = push(&seen, &nseen, &seencap, x)) != 0)
       continue;
-    if (nseen == seencap) {
-      size_t nc = seencap ? seencap * 2 : 64;
-      const char **ns = realloc(seen, nc * sizeof(*ns));
-      if (ns == NULL)
-        break;
-      seen = ns;
-      seencap = nc;
-    }
-    seen[nseen++] = x;
-    for (size_t i = 0; i < g->n && !found; i++) {
-      const struct tg__voc_triple *t = &g->t[i];
-      const char *up = NULL;
-      if ((t->p == TG__VOC_P_BROADER || t->p == TG__VOC_P_BROADERT) && strcmp(t->s, x) == 0)
-        up = t->o;
-      else if ((t->p == TG__VOC_P_NARROWER || t->p == TG__VOC_P_NARROWERT) &&
-               strcmp(t->o, x) == 0)
-        up = t->s;
-      if (up == NULL)
-        continue;
-      if (strcmp(up, target) == 0) {
-        found = 1;
-      } else {
-        if (sp == cap) {
-          const char **ns = realloc(stack, cap * 2 * sizeof(*ns));
-          if (ns == NULL)
-            break;
-          stack = ns;
-          cap *= 2;
-        }
-        stack[sp++] = up;
+    static const int ups[] = {TG__VOC_P_BROADER, TG__VOC_P_BROADERT};
+    for (size_t u = 0; u < 2 && rc == 0; u++)
+      for (size_t i = first_of(g, x, ups[u]), p = (size_t)ups[u];
+           rc == 0 && i < g->n && (size_t)g->t[i].p == p && strcmp(g->t[i].s, x) == 0; i++) {
+        found |= strcmp(g->t[i].o, target) == 0;
+        rc = push(&stack, &sp, &cap, g->t[i].o);
       }
+    size_t lo = 0, hi = ix->n; /* first narrower statement whose object is X */
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (strcmp(g->t[ix->idx[mid]].o, x) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    for (; rc == 0 && lo < ix->n && strcmp(g->t[ix->idx[lo]].o, x) == 0; lo++) {
+      found |= strcmp(g->t[ix->idx[lo]].s, target) == 0;
+      rc = push(&stack, &sp, &cap, g->t[ix->idx[lo]].s);
     }
   }
   free(stack);
   free(seen);
-  return found;
+  return rc ? rc : found;
 }
 
 int tg__voc_is_stub(const struct tg__voc_graph *g, size_t i) {
@@ -447,7 +469,8 @@ static int check_node_types(struct tg__voc_graph *g, struct tg_err *err) {
   return g->scheme ? 0 : TG_ENOMEM;
 }
 
-static int check_triple(const struct tg__voc_graph *g, size_t i, struct tg_err *err) {
+static int check_triple(const struct tg__voc_graph *g, const struct up_index *ix, size_t i,
+                        struct tg_err *err) {
   const struct tg__voc_triple *t = &g->t[i];
   const char *pn = tg__voc_props[t->p].name;
   switch (t->p) {
@@ -477,12 +500,18 @@ static int check_triple(const struct tg__voc_graph *g, size_t i, struct tg_err *
                                         "skos:broadMatch, narrowMatch and relatedMatch", t->s,
                         t->o);
     break;
-  case TG__VOC_P_RELATED:
-    if (strcmp(t->s, t->o) == 0 || reaches_up(g, t->s, t->o) || reaches_up(g, t->o, t->s))
+  case TG__VOC_P_RELATED: {
+    int up = strcmp(t->s, t->o) == 0 ? 1 : reaches_up(g, ix, t->s, t->o);
+    if (up == 0)
+      up = reaches_up(g, ix, t->o, t->s);
+    if (up < 0)
+      return tg_err_set(err, up, "out of memory");
+    if (up)
       return tg_err_set(err, TG_EINVAL, "%s: S27: skos:related %s, which is also broader or "
                                         "narrower (transitively); related is disjoint with "
                                         "broaderTransitive", t->s, t->o);
     break;
+  }
   default:
     break;
   }
@@ -562,8 +591,14 @@ int tg__voc_graph_from_jsonld(const json_t *doc, struct tg__voc_graph *g, struct
     tg__voc_graph_sort(g);
     rc = check_node_types(g, err);
   }
-  for (i = 0; rc == 0 && i < g->n; i++)
-    rc = check_triple(g, i, err);
+  if (rc == 0) {
+    struct up_index ix;
+    if ((rc = up_index_build(g, &ix)) != 0)
+      tg_err_set(err, rc, "out of memory");
+    for (i = 0; rc == 0 && i < g->n; i++)
+      rc = check_triple(g, &ix, i, err);
+    free(ix.idx);
+  }
   if (rc == 0 && (rc = complete_scheme(g)) != 0)
     tg_err_set(err, rc, "%s", tg_strerror(rc));
   if (rc != 0)

@@ -251,6 +251,8 @@ static int import_tx(struct tg_voc_store *s, const struct tg__voc_graph *g, cons
   }
   if (sid > 0 && !(flags & TG_VOC_IMPORT_REPLACE))
     rc = tg_err_set(err, TG_EEXIST, "scheme %s already exists", g->scheme);
+  else if (sid == 0 && if_match)
+    rc = tg_err_set(err, TG_ECONFLICT, "scheme %s does not exist (If-Match)", g->scheme);
   else if (sid > 0 && if_match && strcmp(if_match, old_etag) != 0)
     rc = tg_err_set(err, TG_ECONFLICT, "scheme %s has changed (ETag %s)", g->scheme, old_etag);
   free(old_etag);
@@ -624,9 +626,9 @@ int tg_voc_profile_put(struct tg_voc_store *s, const json_t *doc, int replace,
     rc = db_fail(s, err);
   } else if (old && !replace) {
     rc = tg_err_set(err, TG_EEXIST, "profile %s already exists", tg_voc_profile_id(p));
-  } else if (old && if_match && strcmp(old, if_match) != 0) {
+  } else if (if_match && (old == NULL || strcmp(old, if_match) != 0)) {
     rc = tg_err_set(err, TG_ECONFLICT, "profile %s has changed (ETag %s)", tg_voc_profile_id(p),
-                    old);
+                    old ? old : "none");
   } else {
     st = prep(s, "INSERT OR REPLACE INTO voc_profile(id, doc, etag, updated) "
                  "VALUES (?1, ?2, ?3, ?4)", tg_voc_profile_id(p), text, etag, NULL);

@@ -36,8 +36,8 @@ int tg_voc_scheme_validate(const json_t *doc, struct tg_err *err);
 enum { TG_VOC_IMPORT_REPLACE = 1 /* replace a stored scheme with the same URI */ };
 
 /* Validates and stores DOC (borrowed). A scheme with the same URI is refused with
- * TG_EEXIST unless FLAGS has TG_VOC_IMPORT_REPLACE; then IF_MATCH (optional) must
- * equal its current ETag or TG_ECONFLICT is returned. A concept URI that another
+ * TG_EEXIST unless FLAGS has TG_VOC_IMPORT_REPLACE; IF_MATCH (optional) must
+ * equal the current ETag of an existing scheme, else TG_ECONFLICT. A concept URI that another
  * scheme already holds is refused (TG_EEXIST). On success *URI_OUT (optional) gets
  * the scheme URI and *ETAG_OUT (optional) its new ETag, both new heap strings the
  * caller frees. Returns 0, TG_EINVAL, TG_EEXIST, TG_ECONFLICT, TG_EDB or TG_ENOMEM. */

@@ -311,6 +311,9 @@ static void replace_and_conflicts(void **state) {
   char *etag = NULL, *uri = NULL;
   json_t *doc = json_loads(city_scheme, 0, NULL);
   fix_open(&f);
+  /* If-Match on a scheme that does not exist yet fails */
+  assert_int_equal(tg_voc_scheme_import(f.st, doc, TG_VOC_IMPORT_REPLACE, "abc", NULL, NULL,
+                                        &err), TG_ECONFLICT);
   assert_int_equal(tg_voc_scheme_import(f.st, doc, 0, NULL, &uri, &etag, NULL), 0);
   assert_string_equal(uri, "urn:a-city:vocab:stations");
   /* again without REPLACE: exists */
