@@ -550,19 +550,28 @@ static int check_triple(const struct tg__voc_graph *g, const struct up_index *ix
   return 0;
 }
 
-/* Every concept is in the scheme (added when missing); top concepts both ways. */
+/* Top concepts are stated both ways, then every concept described here is put in
+ * the scheme (added when missing). A bare typed reference (a stub) is a concept of
+ * another scheme and stays out; a top concept never is one. */
 static int complete_scheme(struct tg__voc_graph *g) {
   size_t n = g->n;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     const struct tg__voc_triple *t = &g->t[i];
-    if (t->p == TG__VOC_P_TYPE && strcmp(t->o, T_CONCEPT) == 0 && !tg__voc_is_stub(g, i) &&
-        !has(g, t->s, TG__VOC_P_INSCHEME, g->scheme, NULL))
-      rc = tg__voc_graph_add(g, t->s, TG__VOC_P_INSCHEME, g->scheme, NULL, 1);
-    else if (t->p == TG__VOC_P_TOPOF && !has(g, g->scheme, TG__VOC_P_HASTOP, t->s, NULL))
+    if (t->p == TG__VOC_P_TOPOF && !has(g, g->scheme, TG__VOC_P_HASTOP, t->s, NULL))
       rc = tg__voc_graph_add(g, g->scheme, TG__VOC_P_HASTOP, t->s, NULL, 1);
     else if (t->p == TG__VOC_P_HASTOP && !has(g, t->o, TG__VOC_P_TOPOF, g->scheme, NULL))
       rc = tg__voc_graph_add(g, t->o, TG__VOC_P_TOPOF, g->scheme, NULL, 1);
+  }
+  if (rc != 0)
+    return rc;
+  tg__voc_graph_sort(g);
+  n = g->n;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const struct tg__voc_triple *t = &g->t[i];
+    if (t->p == TG__VOC_P_TYPE && strcmp(t->o, T_CONCEPT) == 0 && !tg__voc_is_stub(g, i) &&
+        !has(g, t->s, TG__VOC_P_INSCHEME, g->scheme, NULL))
+      rc = tg__voc_graph_add(g, t->s, TG__VOC_P_INSCHEME, g->scheme, NULL, 1);
   }
   if (rc == 0)
     tg__voc_graph_sort(g);
