@@ -280,8 +280,10 @@ static int req_setopt_tls(CURL *e, const struct tg_client_tls *tls, struct tg_er
   SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
   if (tls == NULL)
     return 0;
-  if (tls->ca_file != NULL)
+  if (tls->ca_file != NULL) { /* only the federation's anchors, not also the system's */
     SETOPT(CURLOPT_CAINFO, tls->ca_file);
+    SETOPT(CURLOPT_CAPATH, (char *)NULL);
+  }
   if (tls->cert_file != NULL) {
     SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
     SETOPT(CURLOPT_SSLCERT, tls->cert_file);

@@ -55,6 +55,7 @@ static void watchdog_cb(uv_timer_t *t) {
 /* Runs the loop until *COUNT reaches WANT or LIMIT_MS pass; returns 0 if reached. */
 static int run_until(const int *count, int want, uint64_t limit_ms) {
   watchdog_fired = 0;
+  uv_update_time(&loop); /* blocking fetches may have passed since */
   uv_timer_start(&watchdog, watchdog_cb, limit_ms, 0);
   while (*count < want && !watchdog_fired)
     uv_run(&loop, UV_RUN_ONCE);
@@ -195,6 +196,7 @@ static void rq_close(struct rq *q) {
 
 /* Starts a request; returns tg_client_request's code. */
 static int rq_start(struct tg_client *c, struct rq *q, const struct tg_client_opts *o) {
+  uv_update_time(&loop);
   q->t0 = uv_now(&loop);
   int rc = tg_client_request(c, o, &rq_cb, q, &q->req, &q->err);
   if (rc != 0)
@@ -687,6 +689,77 @@ static void case_free_in_done(void) {
   rq_close(&b);
 }
 
+static struct tg_client *chain_client;
+static struct rq chained;
+
+/* Starts a second request from inside the first one's on_head. */
+static int chain_on_head(void *ud, int status, const char *const *h) {
+  char u[512];
+  url(u, sizeof(u), "/healthz");
+  struct tg_client_opts o = {.url = u};
+  if (rq_start(chain_client, &chained, &o) != 0)
+    chained.bad++;
+  return on_head(ud, status, h);
+}
+
+static void case_chain(struct tg_client *c) {
+  char u[512];
+  url(u, sizeof(u), "/api/v1/debug/stream?bytes=1000");
+  struct tg_client_opts o = {.url = u};
+  struct tg_client_cb cb = rq_cb;
+  cb.on_head = chain_on_head;
+  struct rq q;
+  struct tg_err err;
+  rq_init(&q);
+  rq_init(&chained);
+  chain_client = c;
+  int st = tg_client_request(c, &o, &cb, &q, &q.req, &err) == 0;
+  run_until(&q.done, 1, 10000);
+  run_until(&chained.done, 1, 10000);
+  tap(st && q.rc == 0 && q.got == 1000 && chained.done == 1 && chained.rc == 0 &&
+          chained.status == 200 && !chained.bad,
+      "a request started from inside on_head completes (rc %d, status %d)", chained.rc,
+      chained.status);
+  rq_close(&q);
+  rq_close(&chained);
+}
+
+static struct tg_client *freed_in_data;
+
+static int free_on_data(void *ud, const char *d, size_t n) {
+  struct rq *q = ud;
+  (void)d;
+  q->got += n;
+  tg_client_free(freed_in_data);
+  return 0;
+}
+
+/* on_data may free the client: the teardown waits until curl has returned. */
+static void case_free_in_data(void) {
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
+  struct tg_err err;
+  if (tg_client_new(&loop, &tls, &freed_in_data, &err) != 0) {
+    tap(0, "client");
+    return;
+  }
+  char u[512];
+  url(u, sizeof(u), "/api/v1/debug/stream?bytes=10000000");
+  struct tg_client_opts o = {.url = u};
+  struct tg_client_cb cb = rq_cb;
+  cb.on_data = free_on_data;
+  struct rq q;
+  rq_init(&q);
+  int st = tg_client_request(freed_in_data, &o, &cb, &q, &q.req, &err) == 0;
+  uint64_t one = 0;
+  while (q.got == 0 && one++ < 100)
+    run_for(20);
+  run_for(100);
+  tap(st && q.got > 0 && q.got < 10000000 && q.done == 0,
+      "on_data may free its client: no DONE, transfer stopped (got %llu)",
+      (unsigned long long)q.got);
+  rq_close(&q);
+}
+
 static void case_bad_args(struct tg_client *c) {
   struct tg_client_opts o = {.url = "ftp://127.0.0.1/x"};
   struct rq q;
@@ -736,6 +809,8 @@ int main(int argc, char **argv) {
   case_fetch();
   case_free_in_flight();
   case_free_in_done();
+  case_free_in_data();
+  case_chain(c);
   case_bad_args(c);
   case_fixed_post(c); /* last: a node that hangs on it would fail the cases after it */
 
