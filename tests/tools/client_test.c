@@ -1,7 +1,9 @@
 /* client_test: drives tg_client against a real tsunagud (base URL and CA file
  * from the command line, test routes on) and against small libuv TCP servers
  * of its own (silent, body cut short); prints TAP. Run by
- * tests/integration/client.sh. Usage: client_test BASE_URL CA_FILE WRONG_CA_FILE */
+ * tests/integration/client.sh. Usage: client_test BASE_URL CA_FILE WRONG_CA_FILE
+ * [CLIENT_CERT CLIENT_KEY EMPTY_CRL REVOKING_CRL] (the CRLs of the CA that
+ * issued the node's certificate; the second revokes it). */
 #include "tg_client.h"
 #include "tg_err.h"
 
@@ -15,6 +17,7 @@
 
 static uv_loop_t loop;
 static const char *base_url, *ca_file, *wrong_ca;
+static const char *client_cert, *client_key, *empty_crl, *revoking_crl;
 static int n_tests, n_failed;
 
 static void tap(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -85,6 +88,7 @@ struct rq {
   uint64_t cancel_after; /* cancel from inside on_data after this many bytes */
   int abort_data_rc, abort_head_rc;
   int saw_ctype;
+  char body[256]; /* the first bytes of the body, NUL-terminated */
   uint64_t t0, t_done;
   struct tg_client_req *req;
   uv_timer_t resume;
@@ -126,6 +130,8 @@ static int on_data(void *ud, const char *d, size_t n) {
     if (q->expect_pattern && (uint8_t)d[i] != pattern_byte(q->got + i))
       q->bad++;
   }
+  size_t room = sizeof(q->body) - 1 - strlen(q->body);
+  strncat(q->body, d, n < room ? n : room);
   q->got += n;
   q->spans++;
   if (q->abort_data_rc)
@@ -760,6 +766,67 @@ static void case_free_in_data(void) {
   rq_close(&q);
 }
 
+/* GET PATH with a fresh client using TLS; fills Q. */
+static void get_with(const struct tg_client_tls *tls, const char *path, struct rq *q) {
+  struct tg_client *c;
+  struct tg_err err;
+  rq_init(q);
+  if (tg_client_new(&loop, tls, &c, &err) != 0) {
+    q->err = err;
+    q->rc = 1;
+    return;
+  }
+  char u[512];
+  url(u, sizeof(u), path);
+  struct tg_client_opts o = {.url = u};
+  if (rq_start(c, q, &o) == 0)
+    run_until(&q->done, 1, 10000);
+  tg_client_free(c);
+  run_for(1);
+}
+
+static void case_mtls_and_crl(struct tg_client *c) {
+  struct tg_client_tls mtls = {ca_file, client_cert, client_key, NULL};
+  struct rq q;
+  get_with(&mtls, "/api/v1/peer/whoami", &q);
+  tap(q.done == 1 && q.rc == 0 && q.status == 200 && strstr(q.body, "peer1") != NULL,
+      "with a client certificate the node sees who we are: status %d, %s", q.status, q.body);
+  rq_close(&q);
+
+  char u[512];
+  url(u, sizeof(u), "/api/v1/peer/whoami");
+  struct tg_client_opts o = {.url = u};
+  rq_init(&q);
+  if (rq_start(c, &q, &o) == 0)
+    run_until(&q.done, 1, 10000);
+  tap(q.done == 1 && q.rc == 0 && (q.status == 401 || q.status == 403),
+      "without one the peer route refuses: status %d", q.status);
+  rq_close(&q);
+
+  struct tg_client_opts fo = {.url = u};
+  int status = 0;
+  char *body = NULL;
+  size_t len;
+  struct tg_err err;
+  int rc = tg_client_fetch(&mtls, &fo, &status, &body, &len, &err);
+  tap(rc == 0 && status == 200 && body && strstr(body, "peer1"),
+      "tg_client_fetch presents the client certificate too: rc %d, status %d", rc, status);
+  free(body);
+
+  struct tg_client_tls crl_ok = {ca_file, NULL, NULL, empty_crl};
+  get_with(&crl_ok, "/healthz", &q);
+  tap(q.done == 1 && q.rc == 0 && q.status == 200,
+      "a CRL that does not list the node's certificate: rc %d status %d (%s)", q.rc, q.status,
+      q.err.msg);
+  rq_close(&q);
+
+  struct tg_client_tls crl_rev = {ca_file, NULL, NULL, revoking_crl};
+  get_with(&crl_rev, "/healthz", &q);
+  tap(q.done == 1 && q.rc == TG_EPEER && q.heads == 0,
+      "a CRL that revokes the node's certificate gives TG_EPEER: rc %d (%s)", q.rc, q.err.msg);
+  rq_close(&q);
+}
+
 static void case_bad_args(struct tg_client *c) {
   struct tg_client_opts o = {.url = "ftp://127.0.0.1/x"};
   struct rq q;
@@ -777,13 +844,21 @@ static void case_bad_args(struct tg_client *c) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s BASE_URL CA_FILE WRONG_CA_FILE\n", argv[0]);
+  if (argc != 4 && argc != 8) {
+    fprintf(stderr,
+            "usage: %s BASE_URL CA_FILE WRONG_CA_FILE [CERT KEY EMPTY_CRL REVOKING_CRL]\n",
+            argv[0]);
     return 2;
   }
   base_url = argv[1];
   ca_file = argv[2];
   wrong_ca = argv[3];
+  if (argc == 8) {
+    client_cert = argv[4];
+    client_key = argv[5];
+    empty_crl = argv[6];
+    revoking_crl = argv[7];
+  }
   uv_loop_init(&loop);
   uv_timer_init(&loop, &watchdog);
   struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
@@ -812,6 +887,8 @@ int main(int argc, char **argv) {
   case_free_in_data();
   case_chain(c);
   case_bad_args(c);
+  if (client_cert != NULL)
+    case_mtls_and_crl(c);
   case_fixed_post(c); /* last: a node that hangs on it would fail the cases after it */
 
   tg_client_free(c);
