@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FACET_CAP 10000
+#define FACET_CAP 2000        /* facets count at most this many matches */
+#define COUNT_CAP 10000       /* totals are exact up to this */
+#define RANK_CANDIDATES 5000  /* relevance ranks at most the newest this many matches */
 #define FACET_TOP 20
 #define SNIPPET_CP 160
 
@@ -56,7 +58,9 @@ static int build_from(struct tg_buf *sql, struct binds *b, const struct tg_cat_q
   int rc = 0;
   if (match != NULL) {
     rc |= tg_buf_printf(sql,
-                        " FROM cat_fts JOIN cat_dataset d ON d.rid = cat_fts.rowid"
+                        /* CROSS JOIN keeps FTS5 as the outer loop: the other
+                         * order would run the MATCH once per dataset row. */
+                        " FROM cat_fts CROSS JOIN cat_dataset d ON d.rid = cat_fts.rowid"
                         " WHERE cat_fts MATCH ?%d AND d.deleted = 0",
                         add_text(b, match));
   } else {
@@ -103,11 +107,15 @@ static int build_from(struct tg_buf *sql, struct binds *b, const struct tg_cat_q
   return rc ? TG_ENOMEM : 0;
 }
 
+/* Counts matches up to COUNT_CAP (a count over a huge match set would cost
+ * as much as the search itself); *TOTAL is then COUNT_CAP + 1. */
 static int count_total(sqlite3 *db, const char *from, const struct binds *b, int64_t *total) {
   struct tg_buf sql;
   sqlite3_stmt *st = NULL;
   tg_buf_init(&sql);
-  int rc = tg_buf_printf(&sql, "SELECT count(*)%s", from) ? TG_ENOMEM : 0;
+  int rc = tg_buf_printf(&sql, "SELECT count(*) FROM (SELECT 1%s LIMIT %d)", from, COUNT_CAP + 1)
+               ? TG_ENOMEM
+               : 0;
   if (rc == 0 && sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK)
     rc = TG_EDB;
   if (rc == 0) {
@@ -120,6 +128,23 @@ static int count_total(sqlite3 *db, const char *from, const struct binds *b, int
   sqlite3_finalize(st);
   tg_buf_close(&sql);
   return rc;
+}
+
+/* The rowid of the RANK_CANDIDATES-th newest match of MATCH (0 if fewer). */
+static int64_t rank_floor(sqlite3 *db, const char *match) {
+  sqlite3_stmt *st = NULL;
+  int64_t floor = 0;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1 ORDER BY rowid DESC"
+                         " LIMIT 1 OFFSET ?2",
+                         -1, &st, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, RANK_CANDIDATES - 1);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    floor = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return floor;
 }
 
 static int facets(sqlite3 *db, const char *from, const struct binds *b, json_t *out) {
@@ -192,10 +217,47 @@ static json_t *highlight(const json_t *doc, const char *key, const char *words, 
 
 static const char *order_by(const struct tg_cat_query *q, int has_match) {
   switch (q->sort) {
-  case TG_CAT_SORT_MODIFIED: return " ORDER BY d.dmod DESC, d.id";
-  case TG_CAT_SORT_TITLE: return " ORDER BY d.title_key, d.id";
-  default: return has_match ? " ORDER BY score, d.id" : " ORDER BY d.dmod DESC, d.id";
+  case TG_CAT_SORT_MODIFIED: return " ORDER BY d.dmod DESC, d.rid";
+  case TG_CAT_SORT_TITLE: return " ORDER BY d.title_key, d.rid";
+  default: return has_match ? " ORDER BY score, d.rid" : " ORDER BY d.dmod DESC, d.rid";
   }
+}
+
+/* Appends one result row to ITEMS. */
+static void add_item(sqlite3_stmt *st, const char *words, size_t nwords, json_t *items) {
+  json_t *doc = tg__cat_load_doc((const char *)sqlite3_column_text(st, 2));
+  if (doc == NULL)
+    return;
+  json_t *hl = json_object();
+  if (nwords > 0) {
+    json_t *t = highlight(doc, "dct:title", words, nwords);
+    json_t *d = highlight(doc, "dct:description", words, nwords);
+    if (t)
+      json_object_set_new(hl, "title", t);
+    if (d)
+      json_object_set_new(hl, "description", d);
+  }
+  double score = -sqlite3_column_double(st, 3);
+  json_array_append_new(
+      items, json_pack("{s:s, s:I, s:f, s:o, s:o}", "id", (const char *)sqlite3_column_text(st, 0),
+                       "version", (json_int_t)sqlite3_column_int64(st, 1), "score",
+                       round(score * 1e4) / 1e4 + 0.0, "highlight", hl, "dataset", doc));
+}
+
+/* Runs SQL (a page query) and adds its rows. */
+static int run_page(struct tg_cat_store *s, const char *sql, const struct binds *b,
+                    const char *words, size_t nwords, json_t *items, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
+  bind_all(st, b);
+  int step, rc = 0;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW)
+    add_item(st, words, nwords, items);
+  if (step != SQLITE_DONE)
+    rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
+  sqlite3_finalize(st);
+  return rc;
 }
 
 static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, const char *from,
@@ -203,7 +265,6 @@ static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, con
                        int64_t limit, json_t *items, struct tg_err *err) {
   struct binds b = *b0;
   struct tg_buf sql;
-  sqlite3_stmt *st = NULL;
   tg_buf_init(&sql);
   int lim = add_int(&b, limit), off = add_int(&b, q->offset);
   int rc = tg_buf_printf(&sql, "SELECT d.id, d.version, d.pub, %s AS score%s%s LIMIT ?%d OFFSET ?%d",
@@ -211,36 +272,29 @@ static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, con
                          order_by(q, has_match), lim, off)
                ? TG_ENOMEM
                : 0;
-  if (rc == 0 && sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK)
-    rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
+  if (rc == 0)
+    rc = run_page(s, sql.data, &b, words, nwords, items, err);
   tg_buf_close(&sql);
-  if (rc)
-    return rc;
-  bind_all(st, &b);
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    json_t *doc = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
-    if (doc == NULL)
-      continue;
-    json_t *hl = json_object();
-    if (nwords > 0) {
-      json_t *t = highlight(doc, "dct:title", words, nwords);
-      json_t *d = highlight(doc, "dct:description", words, nwords);
-      if (t)
-        json_object_set_new(hl, "title", t);
-      if (d)
-        json_object_set_new(hl, "description", d);
-    }
-    double score = -sqlite3_column_double(st, 3);
-    json_array_append_new(
-        items, json_pack("{s:s, s:I, s:f, s:o, s:o}", "id", (const char *)sqlite3_column_text(st, 0),
-                         "version", (json_int_t)sqlite3_column_int64(st, 1), "score",
-                         round(score * 1e4) / 1e4 + 0.0, "highlight", hl, "dataset", doc));
-  }
-  if (step != SQLITE_DONE)
-    rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
-  sqlite3_finalize(st);
   return rc;
+}
+
+/* The common case, words and nothing else: rank inside FTS5 alone (over the
+ * newest RANK_CANDIDATES matches at most), then join only the page's rows. */
+static int fetch_ranked(struct tg_cat_store *s, const struct tg_cat_query *q, const char *match,
+                        int64_t floor, const char *words, size_t nwords, int64_t limit,
+                        json_t *items, struct tg_err *err) {
+  struct binds b;
+  memset(&b, 0, sizeof(b));
+  add_text(&b, match);
+  add_int(&b, floor);
+  add_int(&b, limit);
+  add_int(&b, q->offset);
+  return run_page(s,
+                  "SELECT d.id, d.version, d.pub, m.score FROM"
+                  " (SELECT rowid AS rid, rank AS score FROM cat_fts WHERE cat_fts MATCH ?1"
+                  "  AND rowid >= ?2 ORDER BY rank, rowid LIMIT ?3 OFFSET ?4) m"
+                  " CROSS JOIN cat_dataset d ON d.rid = m.rid ORDER BY m.score, m.rid",
+                  &b, words, nwords, items, err);
 }
 
 int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t **out,
@@ -271,14 +325,25 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
   json_t *res = json_object(), *items = json_array(), *fac = json_object();
   if (rc == 0 && (res == NULL || items == NULL || fac == NULL))
     rc = TG_ENOMEM;
-  if (rc == 0 && count_total(s->db, from.data, &b, &total) != 0)
+  int fast = match != NULL && exclude == NULL && q->sort == TG_CAT_SORT_RELEVANCE &&
+             q->theme == NULL && keyword == NULL && q->publisher == NULL && q->spatial == NULL &&
+             !q->has_bbox && q->modified_since <= 0;
+  int64_t floor = 0;
+  if (rc == 0 && count_total(s->db, fast ? " FROM cat_fts WHERE cat_fts MATCH ?1" : from.data, &b,
+                             &total) != 0)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
-  if (rc == 0)
+  if (rc == 0 && fast && total > RANK_CANDIDATES)
+    floor = rank_floor(s->db, match);
+  if (rc == 0 && fast)
+    rc = fetch_ranked(s, q, match, floor, words.data, nwords, limit, items, err);
+  else if (rc == 0)
     rc = fetch_items(s, q, from.data, &b, match != NULL, words.data, nwords, limit, items, err);
   if (rc == 0 && q->facets && facets(s->db, from.data, &b, fac) != 0)
     rc = tg_err_set(err, TG_EDB, "catalog facets: %s", sqlite3_errmsg(s->db));
   if (rc == 0) {
-    json_object_set_new(res, "total", json_integer(total));
+    json_object_set_new(res, "total", json_integer(total > COUNT_CAP ? COUNT_CAP : total));
+    json_object_set_new(res, "total_exact", json_boolean(total <= COUNT_CAP));
+    json_object_set_new(res, "ranked_partial", json_boolean(floor > 0));
     json_object_set_new(res, "offset", json_integer(q->offset));
     json_object_set_new(res, "limit", json_integer(limit));
     json_object_set(res, "items", items);

@@ -30,12 +30,13 @@ static const struct tg_db_migration migrations[] = {
      " title_key TEXT NOT NULL DEFAULT '',"
      " minx REAL, miny REAL, maxx REAL, maxy REAL);"
      "CREATE INDEX cat_dataset_dmod ON cat_dataset(deleted, dmod);"
-     "CREATE INDEX cat_dataset_title ON cat_dataset(deleted, title_key, id);"
+     "CREATE INDEX cat_dataset_title ON cat_dataset(deleted, title_key);"
      "CREATE TABLE cat_facet(kind TEXT NOT NULL, value TEXT NOT NULL, rid INTEGER NOT NULL,"
      " PRIMARY KEY(kind, value, rid)) WITHOUT ROWID;"
      "CREATE INDEX cat_facet_rid ON cat_facet(rid);"
      "CREATE VIRTUAL TABLE cat_fts USING fts5(title, body, kw, content='',"
-     " tokenize='unicode61 remove_diacritics 0');"},
+     " tokenize='unicode61 remove_diacritics 0');"
+     "INSERT INTO cat_fts(cat_fts, rank) VALUES('rank', 'bm25(5.0, 1.0, 3.0)');"},
 };
 
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
@@ -66,6 +67,7 @@ static void free_schemes(struct tg_cat_store *s) {
 void tg_cat_store_free(struct tg_cat_store *s) {
   if (s == NULL)
     return;
+  tg_cat_batch_rollback(s);
   free_schemes(s);
   free(s);
 }
@@ -98,6 +100,24 @@ void tg_cat_write_clear(struct tg_cat_write *w) {
 }
 
 /* ---- helpers ---- */
+
+json_t *tg__cat_load_doc(const char *text) {
+  json_t *d = text ? json_loads(text, 0, NULL) : NULL;
+  if (d != NULL) /* stored without the fixed @context: it is the same for every row */
+    json_object_set_new(d, "@context", tg_cat_context());
+  return d;
+}
+
+/* Serialises DOC for storage, leaving out its fixed @context. */
+static char *dump_doc(const json_t *doc) {
+  json_t *c = json_copy((json_t *)doc);
+  if (c == NULL)
+    return NULL;
+  json_object_del(c, "@context");
+  char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(c);
+  return s;
+}
 
 static int db_err(struct tg_cat_store *s, struct tg_err *err) {
   return tg_err_set(err, TG_EDB, "catalog database: %s", sqlite3_errmsg(s->db));
@@ -368,7 +388,7 @@ static int load_current(struct tg_cat_store *s, const char *id, struct current *
     c->live = sqlite3_column_int(st, 2) == 0;
     const char *doc = (const char *)sqlite3_column_text(st, 3);
     if (c->live && doc != NULL) {
-      c->doc = json_loads(doc, 0, NULL);
+      c->doc = tg__cat_load_doc(doc);
       if (c->doc == NULL)
         rc = tg_err_set(err, TG_EDB, "catalog: stored document of %s is unreadable", id);
     }
@@ -407,8 +427,8 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
   int64_t now = tg_time_now(), seq = 0;
   struct derived d;
   json_t *pub = tg_cat_public_view(doc);
-  char *doc_s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-  char *pub_s = pub ? json_dumps(pub, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  char *doc_s = dump_doc(doc);
+  char *pub_s = pub ? dump_doc(pub) : NULL;
   json_decref(pub);
   derive(doc, now, &d);
   int rc = doc_s && pub_s && d.title_key ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
@@ -464,17 +484,46 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
 }
 
 static int begin(struct tg_cat_store *s, struct tg_err *err) {
-  return tg_db_exec(s->db, "BEGIN IMMEDIATE", err);
+  return tg_db_exec(s->db, s->in_batch ? "SAVEPOINT cat_write" : "BEGIN IMMEDIATE", err);
 }
 
 static int finish(struct tg_cat_store *s, int rc, struct tg_err *err) {
   if (rc == 0) {
-    rc = tg_db_exec(s->db, "COMMIT", err);
+    rc = tg_db_exec(s->db, s->in_batch ? "RELEASE cat_write" : "COMMIT", err);
     if (rc == 0)
       return 0;
   }
-  tg_db_exec(s->db, "ROLLBACK", NULL);
+  if (s->in_batch)
+    tg_db_exec(s->db, "ROLLBACK TO cat_write; RELEASE cat_write", NULL);
+  else
+    tg_db_exec(s->db, "ROLLBACK", NULL);
   return rc;
+}
+
+int tg_cat_batch_begin(struct tg_cat_store *s, struct tg_err *err) {
+  if (s->in_batch)
+    return tg_err_set(err, TG_EINVAL, "a catalog batch is already open");
+  int rc = tg_db_exec(s->db, "BEGIN IMMEDIATE", err);
+  if (rc == 0)
+    s->in_batch = 1;
+  return rc;
+}
+
+int tg_cat_batch_commit(struct tg_cat_store *s, struct tg_err *err) {
+  if (!s->in_batch)
+    return tg_err_set(err, TG_EINVAL, "no catalog batch is open");
+  s->in_batch = 0;
+  int rc = tg_db_exec(s->db, "COMMIT", err);
+  if (rc)
+    tg_db_exec(s->db, "ROLLBACK", NULL);
+  return rc;
+}
+
+void tg_cat_batch_rollback(struct tg_cat_store *s) {
+  if (s == NULL || !s->in_batch)
+    return;
+  s->in_batch = 0;
+  tg_db_exec(s->db, "ROLLBACK", NULL);
 }
 
 /* Validates IN for dataset ID: *DOC gets the canonical owner view with its
@@ -652,7 +701,7 @@ int tg_cat_dataset_get(struct tg_cat_store *s, const char *id, enum tg_cat_view 
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   int step = sqlite3_step(st);
   if (step == SQLITE_ROW) {
-    *doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    *doc = tg__cat_load_doc((const char *)sqlite3_column_text(st, 0));
     if (version != NULL)
       *version = sqlite3_column_int64(st, 1);
     if (*doc == NULL)
@@ -703,7 +752,7 @@ int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t o
   json_t *arr = json_array();
   int step;
   while (arr != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    json_t *d = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    json_t *d = tg__cat_load_doc((const char *)sqlite3_column_text(st, 0));
     if (d != NULL)
       json_array_append_new(arr, d);
   }
@@ -748,7 +797,7 @@ int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t 
                           del ? "delete" : "upsert", "id", (const char *)sqlite3_column_text(st, 1),
                           "version", (json_int_t)sqlite3_column_int64(st, 2));
     if (c != NULL && !del) {
-      json_t *d = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+      json_t *d = tg__cat_load_doc((const char *)sqlite3_column_text(st, 4));
       json_object_set_new(c, "dataset", d ? d : json_null());
     }
     json_array_append_new(arr, c);

@@ -11,12 +11,16 @@ struct tg_cat_store {
   char node_id[64];
   char **schemes;   /* from malloc(); NULL means the default theme schemes */
   size_t nschemes;
+  int in_batch;     /* inside tg_cat_batch_begin(): writes use savepoints */
 };
 
 /* Appends the index terms of canonical document DOC's title, description and
  * keyword columns (keywords, publisher names, theme labels). */
 int tg__cat_doc_terms(const json_t *doc, struct tg_buf *title, struct tg_buf *body,
                       struct tg_buf *kw);
+/* Parses a stored document and puts back its fixed @context: a new
+ * reference, or NULL. */
+json_t *tg__cat_load_doc(const char *text);
 /* Normalised keyword / facet value: a new heap string, or NULL on ENOMEM. */
 char *tg__cat_norm_keyword(const char *s);
 

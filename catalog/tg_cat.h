@@ -114,7 +114,7 @@ enum tg_cat_view { TG_CAT_VIEW_PUBLIC = 0, TG_CAT_VIEW_OWNER = 1 };
  * the "catalog" schema up to date. *OUT is freed with tg_cat_store_free(). */
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
                       struct tg_err *err);
-/* Frees S (not the database); NULL is a no-op. */
+/* Frees S (not the database), rolling back an open batch; NULL is a no-op. */
 void tg_cat_store_free(struct tg_cat_store *s);
 /* Replaces the accepted theme scheme prefixes (copied); N == 0 restores the
  * defaults. Returns 0 or TG_ENOMEM. */
@@ -163,6 +163,17 @@ int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_mat
 /* Frees the members of W (not W itself); NULL is a no-op. */
 void tg_cat_write_clear(struct tg_cat_write *w);
 
+/* Bulk loads: groups the writes that follow into one transaction. Each write
+ * still succeeds or fails on its own (a savepoint) but none is durable until
+ * tg_cat_batch_commit(). Returns 0, TG_EINVAL if a batch is already open, or
+ * TG_EDB. */
+int tg_cat_batch_begin(struct tg_cat_store *s, struct tg_err *err);
+/* Commits the open batch durably; 0, TG_EINVAL (no batch) or TG_EDB (then
+ * the batch is rolled back). */
+int tg_cat_batch_commit(struct tg_cat_store *s, struct tg_err *err);
+/* Abandons the open batch (no-op without one). */
+void tg_cat_batch_rollback(struct tg_cat_store *s);
+
 /* Decides access to dataset ID with its stored policy (see
  * tg_cat_policy_decide). TG_ENOENT if the dataset does not exist. */
 int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct tg_cat_access *req,
@@ -203,14 +214,19 @@ struct tg_cat_query {
 };
 
 /* Searches the local catalog. *OUT gets a new object:
- * {"total": n, "offset", "limit", "items": [{"id", "score", "version",
- *  "highlight": {"title": "..<mark>..</mark>..", "description": ...},
- *  "dataset": public view}], "facets": {"theme"|"publisher"|"format"|
- *  "keyword": [{"value", "count"}]}, "facets_partial": bool}.
- * Highlights are HTML-escaped text with <mark> around matches. Facets count
- * the whole match set up to 10000 matches (then facets_partial is true).
- * Results are ordered by SORT with ties broken by id, so paging is stable.
- * Returns 0, TG_EINVAL (bad query; detail in ERR) or TG_EDB. */
+ * {"total": n, "total_exact": bool, "ranked_partial": bool, "offset", "limit",
+ *  "items": [{"id", "score", "version", "highlight": {"title":
+ *  "..<mark>..</mark>..", "description": ...}, "dataset": public view}],
+ *  "facets": {"theme"|"publisher"|"format"|"keyword": [{"value", "count"}]},
+ *  "facets_partial": bool}.
+ * Built to stay fast on a million datasets: "total" is exact up to 10000
+ * (then 10000 with total_exact false); relevance over plain words ranks the
+ * newest 5000 matches at most (ranked_partial says when it did); facets
+ * count at most 2000 matches (facets_partial). Highlights are HTML-escaped
+ * text with <mark> around matches on the original text. Results are ordered
+ * by SORT with ties broken by the dataset's record number (creation order),
+ * so limit/offset paging is stable. Returns 0, TG_EINVAL (bad query; detail
+ * in ERR) or TG_EDB. */
 int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t **out,
                   struct tg_err *err);
 
