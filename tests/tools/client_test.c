@@ -827,6 +827,25 @@ static void case_mtls_and_crl(struct tg_client *c) {
   rq_close(&q);
 }
 
+/* A host name goes through curl's resolver (a thread): still nothing blocks. */
+static void case_hostname(struct tg_client *c) {
+  const char *ip = strstr(base_url, "127.0.0.1");
+  if (ip == NULL) {
+    tap(1, "# SKIP base URL has no 127.0.0.1");
+    return;
+  }
+  char u[512];
+  snprintf(u, sizeof(u), "%.*slocalhost%s/healthz", (int)(ip - base_url), base_url, ip + 9);
+  struct tg_client_opts o = {.url = u};
+  struct rq q;
+  rq_init(&q);
+  if (rq_start(c, &q, &o) == 0)
+    run_until(&q.done, 1, 10000);
+  tap(q.done == 1 && q.rc == 0 && q.status == 200, "GET %s: rc %d status %d %s", u, q.rc,
+      q.status, q.err.msg);
+  rq_close(&q);
+}
+
 static void case_bad_args(struct tg_client *c) {
   struct tg_client_opts o = {.url = "ftp://127.0.0.1/x"};
   struct rq q;
@@ -887,6 +906,7 @@ int main(int argc, char **argv) {
   case_free_in_data();
   case_chain(c);
   case_bad_args(c);
+  case_hostname(c);
   if (client_cert != NULL)
     case_mtls_and_crl(c);
   case_fixed_post(c); /* last: a node that hangs on it would fail the cases after it */
