@@ -4,6 +4,7 @@
  * converted with the profile and written out. Also the JSON writer it uses. */
 #include "tg_voc_conv.h"
 #include "tg_voc_int.h"
+#include "tg_voc_prof.h"
 
 #include "tg_buf.h"
 #include "tg_err.h"
@@ -35,6 +36,7 @@ struct tg_voc_conv {
   void *ud;
   struct tg_buf rec;  /* the current record's bytes */
   struct tg_buf out;  /* output not yet written */
+  struct tg_buf scratch; /* the fast path's generated values */
   int depth, in_str, esc, scalar, too_big;
   int wrote_elem;     /* array output: an element was written */
   int werr;           /* the write callback's error, once it failed */
@@ -43,12 +45,25 @@ struct tg_voc_conv {
 
 /* ---- JSON writer ------------------------------------------------------ */
 
-static int write_string(struct tg_buf *b, const char *s, size_t n) {
+int tg__voc_json_string(struct tg_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  size_t start = 0;
+  size_t start = 0, i = 0;
+  /* The common case, nothing to escape: one reservation, one copy. */
+  while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+    i++;
+  if (i == n) {
+    if (tg_buf_reserve(b, n + 2))
+      return TG_ENOMEM;
+    b->data[b->len] = '"';
+    memcpy(b->data + b->len + 1, s, n);
+    b->data[b->len + n + 1] = '"';
+    b->len += n + 2;
+    b->data[b->len] = '\0';
+    return 0;
+  }
   if (tg_buf_append(b, "\"", 1))
     return TG_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
+  for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     const char *esc = NULL;
     char u[7];
@@ -101,7 +116,7 @@ int tg_voc_json_write(struct tg_buf *b, const json_t *v) {
     if (tg_buf_append(b, "{", 1))
       return TG_ENOMEM;
     json_object_foreach((json_t *)v, k, x) {
-      if ((!first && tg_buf_append(b, ",", 1)) || write_string(b, k, strlen(k)) ||
+      if ((!first && tg_buf_append(b, ",", 1)) || tg__voc_json_string(b, k, strlen(k)) ||
           tg_buf_append(b, ":", 1) || tg_voc_json_write(b, x))
         return TG_ENOMEM;
       first = 0;
@@ -116,7 +131,7 @@ int tg_voc_json_write(struct tg_buf *b, const json_t *v) {
     }
     return tg_buf_append(b, "]", 1);
   case JSON_STRING:
-    return write_string(b, json_string_value(v), json_string_length(v));
+    return tg__voc_json_string(b, json_string_value(v), json_string_length(v));
   case JSON_INTEGER:
     return tg_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
   case JSON_REAL:
@@ -181,16 +196,43 @@ static int emit(struct tg_voc_conv *c, const json_t *v) {
 }
 
 /* One complete record is in c->rec: parse, convert, write. */
-static int record_done(struct tg_voc_conv *c) {
+/* One complete record of LEN bytes at TEXT (the record buffer, or the caller's input
+ * when a whole line arrived in one piece): parse, convert, write. */
+static int record_text(struct tg_voc_conv *c, const char *text, size_t len) {
   json_error_t je;
   json_t *in, *out = NULL;
   char why[300];
   int rc = 0;
+  if (!c->too_big && c->p->fast) {
+    struct relay r = {c};
+    size_t mark = c->out.len;
+    if (c->in_array && tg_buf_puts(&c->out, c->wrote_elem ? ",\n" : "\n"))
+      return TG_ENOMEM;
+    int fr = tg__voc_fast_apply(c->p, text, len, c->st.records, &c->out, &c->scratch,
+                                relay_issue, &r);
+    if (fr == 0) {
+      if (!c->in_array && tg_buf_append(&c->out, "\n", 1))
+        return TG_ENOMEM;
+      c->wrote_elem = 1;
+      c->st.written++;
+      if (c->out.len >= OUT_FLUSH)
+        rc = flush(c);
+      goto done;
+    }
+    c->out.len = mark; /* nothing of this record stays */
+    if (c->out.data)
+      c->out.data[mark] = '\0';
+    if (fr == TG_ENOMEM)
+      return TG_ENOMEM;
+    if (fr != TG__VOC_FALLBACK) {
+      c->st.skipped++;
+      goto done;
+    }
+  }
   if (c->too_big) {
     snprintf(why, sizeof(why), "record larger than %zu bytes", c->max_record);
     issue(c, why);
-  } else if ((in = json_loadb(c->rec.data ? c->rec.data : "", c->rec.len, JSON_DECODE_ANY,
-                              &je)) == NULL) {
+  } else if ((in = json_loadb(text, len, JSON_DECODE_ANY, &je)) == NULL) {
     snprintf(why, sizeof(why), "invalid JSON: %s", je.text);
     issue(c, why);
   } else if (!json_is_object(in)) {
@@ -209,10 +251,15 @@ static int record_done(struct tg_voc_conv *c) {
       json_decref(out);
     }
   }
+done:
   c->st.records++;
   tg_buf_reset(&c->rec);
   c->depth = c->in_str = c->esc = c->scalar = c->too_big = 0;
   return rc;
+}
+
+static int record_done(struct tg_voc_conv *c) {
+  return record_text(c, c->rec.data ? c->rec.data : "", c->rec.len);
 }
 
 static int rec_add(struct tg_voc_conv *c, const char *p, size_t n) {
@@ -277,6 +324,19 @@ static int feed_ndjson(struct tg_voc_conv *c, const char *d, size_t n) {
   while (i < n) {
     const char *nl = memchr(d + i, '\n', n - i);
     size_t end = nl ? (size_t)(nl - d) : n;
+    if (nl != NULL && c->rec.len == 0 && !c->too_big && end - i <= c->max_record) {
+      /* The whole line is here: convert it in place, without copying. */
+      const char *a = d + i, *b = d + end;
+      while (a < b && is_ws(*a))
+        a++;
+      i = end + 1;
+      if (a == b)
+        continue;
+      int rc = record_text(c, a, (size_t)(b - a));
+      if (rc != 0)
+        return rc;
+      continue;
+    }
     if (rec_add(c, d + i, end - i) != 0)
       return TG_ENOMEM;
     i = end;
@@ -423,6 +483,7 @@ int tg_voc_conv_new(const struct tg_voc_profile *p, int format, size_t max_recor
   c->ud = ud;
   tg_buf_init(&c->rec);
   tg_buf_init(&c->out);
+  tg_buf_init(&c->scratch);
   *out = c;
   return 0;
 }
@@ -434,5 +495,6 @@ void tg_voc_conv_free(struct tg_voc_conv *c) {
     return;
   tg_buf_close(&c->rec);
   tg_buf_close(&c->out);
+  tg_buf_close(&c->scratch);
   free(c);
 }

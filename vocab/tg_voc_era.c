@@ -453,33 +453,57 @@ int tg_voc_iso_parse(const char *s, size_t len, struct tg_voc_date *out, struct 
   return 0;
 }
 
+/* Writes V as exactly W digits at P (V fits). */
+static char *put_digits(char *p, long v, int w) {
+  for (int k = w - 1; k >= 0; k--, v /= 10)
+    p[k] = (char)('0' + v % 10);
+  return p + w;
+}
+
 int tg_voc_iso_format(const struct tg_voc_date *d, char *out, size_t n) {
-  char frac[16] = "", zone[16] = "";
-  int w;
+  char buf[48], *p = buf;
   if (!tg_voc_date_valid(d->year, d->month, d->day))
     return TG_EINVAL;
-  if (!d->has_time) {
-    w = snprintf(out, n, "%04d-%02d-%02d", d->year, d->month, d->day);
-    return w < 0 || (size_t)w >= n ? TG_ETOOBIG : 0;
-  }
-  if (d->has_time < 0 || d->has_time > 2 || d->hour < 0 || d->hour > 23 || d->minute < 0 ||
-      d->minute > 59 || d->second < 0 || d->second > 59 || d->nsec < 0 ||
-      d->nsec > 999999999L || d->frac_digits < 0 || d->frac_digits > 9 ||
-      (d->has_tz && (d->tz_min < -1439 || d->tz_min > 1439)))
+  if (d->has_time &&
+      (d->has_time < 0 || d->has_time > 2 || d->hour < 0 || d->hour > 23 || d->minute < 0 ||
+       d->minute > 59 || d->second < 0 || d->second > 59 || d->nsec < 0 ||
+       d->nsec > 999999999L || d->frac_digits < 0 || d->frac_digits > 9 ||
+       (d->has_tz && (d->tz_min < -1439 || d->tz_min > 1439))))
     return TG_EINVAL;
-  if (d->frac_digits > 0) {
-    long f = d->nsec;
-    for (int k = d->frac_digits; k < 9; k++)
-      f /= 10;
-    snprintf(frac, sizeof(frac), ".%0*ld", d->frac_digits, f);
+  /* Formatted by hand: this runs once per converted value. */
+  p = put_digits(p, d->year, 4);
+  *p++ = '-';
+  p = put_digits(p, d->month, 2);
+  *p++ = '-';
+  p = put_digits(p, d->day, 2);
+  if (d->has_time) {
+    *p++ = 'T';
+    p = put_digits(p, d->hour, 2);
+    *p++ = ':';
+    p = put_digits(p, d->minute, 2);
+    *p++ = ':';
+    p = put_digits(p, d->second, 2);
+    if (d->frac_digits > 0) {
+      long f = d->nsec;
+      for (int k = d->frac_digits; k < 9; k++)
+        f /= 10;
+      *p++ = '.';
+      p = put_digits(p, f, d->frac_digits);
+    }
+    if (d->has_tz && d->tz_min == 0) {
+      *p++ = 'Z';
+    } else if (d->has_tz) {
+      int a = d->tz_min < 0 ? -d->tz_min : d->tz_min;
+      *p++ = d->tz_min < 0 ? '-' : '+';
+      p = put_digits(p, a / 60, 2);
+      *p++ = ':';
+      p = put_digits(p, a % 60, 2);
+    }
   }
-  if (d->has_tz && d->tz_min == 0)
-    snprintf(zone, sizeof(zone), "Z");
-  else if (d->has_tz)
-    snprintf(zone, sizeof(zone), "%c%02d:%02d", d->tz_min < 0 ? '-' : '+',
-             (d->tz_min < 0 ? -d->tz_min : d->tz_min) / 60,
-             (d->tz_min < 0 ? -d->tz_min : d->tz_min) % 60);
-  w = snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d%s%s", d->year, d->month, d->day, d->hour,
-               d->minute, d->second, frac, zone);
-  return w < 0 || (size_t)w >= n ? TG_ETOOBIG : 0;
+  size_t len = (size_t)(p - buf);
+  if (len >= n)
+    return TG_ETOOBIG;
+  memcpy(out, buf, len);
+  out[len] = '\0';
+  return 0;
 }

@@ -42,6 +42,12 @@ int tg__voc_profile_apply_take(const struct tg_voc_profile *p, struct json_t *re
 int tg__voc_profile_map(const struct tg_voc_profile *p, size_t i, const char **from,
                         const char **to, const char **table);
 
+/* Index of unit CODE in the unit table, or -1; and tg_voc_unit_convert() with units
+ * given by index (both valid), for callers that resolved them once. */
+int tg__voc_unit_index(const char *code);
+int tg__voc_unit_convert_ix(const char *value, int from, int to, char *out, size_t n,
+                            int *inexact, struct tg_err *err);
+
 /* ---- SKOS graphs (tg_voc_skos.c) ---- */
 
 /* Properties kept from SKOS JSON-LD, in this order (ranges below rely on it). */

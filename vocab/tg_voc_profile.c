@@ -3,6 +3,7 @@
 #include "tg_voc_conv.h"
 #include "tg_voc.h"
 #include "tg_voc_int.h"
+#include "tg_voc_prof.h"
 
 #include "tg_buf.h"
 #include "tg_err.h"
@@ -11,31 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { K_COPY, K_UNIT, K_DATE, K_CODE, K_CONST, K_DROP };
-enum { D_ERA, D_ISO, D_ANY };
-
-struct rule {
-  int kind;
-  char *from, *to;          /* from malloc(); NULL when absent */
-  int required;
-  char unit_from[24], unit_to[24];
-  int date_from, date_to, style, has_tz, tz_min;
-  json_t *table;            /* borrowed from the profile's tables */
-  char *map_from, *map_to;  /* "code": {"map": …} schemes, from malloc(), or NULL */
-  char *table_name;         /* from malloc(), the table's name in the profile */
-  int lgcode;
-  json_t *constant;         /* owned */
-};
-
-struct tg_voc_profile {
-  char *id;          /* from malloc() */
-  int lenient;
-  int drop_unmapped;
-  json_t *tables;    /* owned: name -> object */
-  struct rule *rules; /* from malloc() */
-  size_t n;
-};
 
 /* ---- JSON pointers ---------------------------------------------------- */
 
@@ -227,6 +203,8 @@ static int parse_unit_rule(struct rule *r, const json_t *u, size_t i, struct tg_
                       i, from, to);
   snprintf(r->unit_from, sizeof(r->unit_from), "%s", from);
   snprintf(r->unit_to, sizeof(r->unit_to), "%s", to);
+  r->unit_from_ix = tg__voc_unit_index(from);
+  r->unit_to_ix = tg__voc_unit_index(to);
   return 0;
 }
 
@@ -308,9 +286,14 @@ static int parse_rule(struct tg_voc_profile *p, struct rule *r, const json_t *f,
       return err ? err->code : TG_EINVAL;
   }
   if ((v = json_object_get(f, "const")) != NULL) {
+    struct tg_buf b;
     kinds++, r->kind = K_CONST;
-    if ((r->constant = json_deep_copy(v)) == NULL)
+    tg_buf_init(&b);
+    if ((r->constant = json_deep_copy(v)) == NULL || tg_voc_json_write(&b, v) != 0 ||
+        (r->const_text = tg_buf_take(&b)) == NULL) {
+      tg_buf_close(&b);
       return tg_err_set(err, TG_ENOMEM, "out of memory");
+    }
   }
   if ((v = json_object_get(f, "drop")) != NULL) {
     if (!json_is_true(v))
@@ -394,12 +377,18 @@ int tg_voc_profile_new(const json_t *doc, struct tg_voc_profile **out, struct tg
     tg_voc_profile_free(p);
     return rc;
   }
+  p->fast = 1;
   for (size_t i = 0; i < json_array_size(fields); i++) {
+    struct rule *r = &p->rules[i];
     p->n++;
-    if ((rc = parse_rule(p, &p->rules[i], json_array_get(fields, i), i, err)) != 0) {
+    if ((rc = parse_rule(p, r, json_array_get(fields, i), i, err)) != 0) {
       tg_voc_profile_free(p);
       return rc;
     }
+    if ((r->from && r->from[0] == '/') || (r->to && r->to[0] == '/'))
+      p->fast = 0;
+    r->from_len = r->from ? strlen(r->from) : 0;
+    r->to_len = r->to ? strlen(r->to) : 0;
   }
   *out = p;
   return 0;
@@ -426,6 +415,7 @@ void tg_voc_profile_free(struct tg_voc_profile *p) {
     free(p->rules[i].map_from);
     free(p->rules[i].map_to);
     free(p->rules[i].table_name);
+    free(p->rules[i].const_text);
     json_decref(p->rules[i].constant);
   }
   free(p->rules);
@@ -435,6 +425,15 @@ void tg_voc_profile_free(struct tg_voc_profile *p) {
 }
 
 const char *tg_voc_profile_id(const struct tg_voc_profile *p) { return p->id; }
+
+void tg__voc_profile_set_fast(struct tg_voc_profile *p, int on) {
+  size_t i;
+  for (i = 0; on && i < p->n; i++)
+    if ((p->rules[i].from && p->rules[i].from[0] == '/') ||
+        (p->rules[i].to && p->rules[i].to[0] == '/'))
+      break;
+  p->fast = on && i == p->n;
+}
 
 int tg_voc_profile_table_set(struct tg_voc_profile *p, const char *name, const char *key,
                              const char *value) {
@@ -464,155 +463,195 @@ int tg__voc_profile_map(const struct tg_voc_profile *p, size_t i, const char **f
 
 /* ---- applying a profile to one record --------------------------------- */
 
-/* The value as decimal text for unit conversion: numbers, or strings holding one
- * (full-width digits allowed). Returns 0 or TG_EINVAL. */
-static int value_text(const json_t *v, char *out, size_t n) {
-  if (json_is_integer(v)) {
-    snprintf(out, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    return 0;
+/* Folds the string S (LEN bytes) into ASCII decimal text for unit conversion
+ * (full-width digits allowed, surrounding spaces dropped). Returns 0 or TG_EINVAL. */
+static int fold_number(const char *s, size_t len, char *out, size_t n) {
+  size_t pos = 0, w = 0;
+  while (pos < len) {
+    int32_t c = tg__voc_utf8_next(s, len, &pos);
+    if (c < 0)
+      return TG_EINVAL;
+    uint32_t f = tg__voc_fold((uint32_t)c);
+    if (f == ' ' && (w == 0 || pos == len))
+      continue;
+    if (f >= 0x80 || f == 0 || w + 1 >= n)
+      return TG_EINVAL;
+    out[w++] = (char)f;
   }
-  if (json_is_real(v)) {
-    struct tg_buf b;
-    tg_buf_init(&b);
-    int rc = tg_voc_json_write(&b, v);
-    if (rc == 0 && b.len < n)
-      memcpy(out, b.data, b.len + 1);
-    else
-      rc = TG_EINVAL;
-    tg_buf_close(&b);
-    return rc;
-  }
-  if (json_is_string(v)) {
-    const char *s = json_string_value(v);
-    size_t len = json_string_length(v), pos = 0, w = 0;
-    while (pos < len) {
-      int32_t c = tg__voc_utf8_next(s, len, &pos);
-      if (c < 0)
-        return TG_EINVAL;
-      uint32_t f = tg__voc_fold((uint32_t)c);
-      if (f == ' ' && (w == 0 || pos == len))
-        continue;
-      if (f >= 0x80 || w + 1 >= n)
-        return TG_EINVAL;
-      out[w++] = (char)f;
-    }
-    out[w] = '\0';
-    return w ? 0 : TG_EINVAL;
-  }
-  return TG_EINVAL;
+  out[w] = '\0';
+  return w ? 0 : TG_EINVAL;
 }
 
-/* A number json_t for the decimal text S: an integer when it is one and fits. */
-static json_t *number_from_text(const char *s) {
-  if (strchr(s, '.') == NULL && strlen(s) <= 18)
-    return json_integer((json_int_t)strtoll(s, NULL, 10));
-  return json_real(strtod(s, NULL));
-}
-
-static json_t *conv_unit(const struct rule *r, const json_t *v, char *why, size_t wn) {
-  char in[160], out[640];
+static int conv_unit(const struct rule *r, const struct tg__voc_view *v, struct tg__voc_result *res,
+                     char *why, size_t wn) {
+  char in[160];
   struct tg_err err;
-  if (value_text(v, in, sizeof(in)) != 0) {
+  int ok = 0;
+  if (v->kind == 's')
+    ok = fold_number(v->text, v->len, in, sizeof(in)) == 0;
+  else if ((v->kind == 'n' || v->kind == 'i') && v->len < sizeof(in))
+    ok = (memcpy(in, v->text, v->len), in[v->len] = '\0', 1);
+  if (!ok) {
     snprintf(why, wn, "not a number: cannot convert %s to %s", r->unit_from, r->unit_to);
-    return NULL;
+    return -1;
   }
   tg_err_clear(&err);
-  if (tg_voc_unit_convert(in, r->unit_from, r->unit_to, out, sizeof(out), NULL, &err) != 0) {
+  if (tg__voc_unit_convert_ix(in, r->unit_from_ix, r->unit_to_ix, res->buf, sizeof(res->buf),
+                              NULL, &err) != 0) {
     snprintf(why, wn, "%s", err.msg);
-    return NULL;
+    return -1;
   }
-  return json_is_string(v) ? json_string(out) : number_from_text(out);
+  res->kind = v->kind == 's' ? 's' : 'n';
+  return 0;
 }
 
-static json_t *conv_date(const struct rule *r, const json_t *v, char *why, size_t wn) {
+static int conv_date(const struct rule *r, const struct tg__voc_view *v, struct tg__voc_result *res,
+                     char *why, size_t wn) {
   struct tg_voc_date d;
   struct tg_err err;
-  char out[64];
   int rc = TG_EINVAL, from_era = 0;
-  if (!json_is_string(v)) {
+  if (v->kind != 's') {
     snprintf(why, wn, "a date must be a string");
-    return NULL;
+    return -1;
   }
-  const char *s = json_string_value(v);
-  size_t len = json_string_length(v);
   tg_err_clear(&err);
   if (r->date_from == D_ERA || r->date_from == D_ANY) {
-    rc = tg_voc_era_parse(s, len, &d, &err);
+    rc = tg_voc_era_parse(v->text, v->len, &d, &err);
     from_era = rc == 0;
   }
   if (r->date_from == D_ISO || (r->date_from == D_ANY && rc == TG_EINVAL &&
-                                tg_voc_iso_parse(s, len, &d, NULL) == 0)) {
+                                tg_voc_iso_parse(v->text, v->len, &d, NULL) == 0)) {
     if (r->date_from == D_ANY)
       rc = 0;
     else
-      rc = tg_voc_iso_parse(s, len, &d, &err);
+      rc = tg_voc_iso_parse(v->text, v->len, &d, &err);
   }
   if (rc != 0) {
     snprintf(why, wn, "%s", err.msg[0] ? err.msg : "not a date");
-    return NULL;
+    return -1;
   }
   if (r->date_to == D_ISO) {
     if (from_era && d.has_time && r->has_tz)
       d.has_tz = 1, d.tz_min = r->tz_min;
-    rc = tg_voc_iso_format(&d, out, sizeof(out));
+    rc = tg_voc_iso_format(&d, res->buf, sizeof(res->buf));
   } else {
     /* Era dates are local: an instant with an offset is moved to the profile's offset,
      * and without one we refuse rather than present UTC as local time. */
     if (d.has_time && d.has_tz) {
       if (!r->has_tz || tg_voc_date_to_offset(&d, r->tz_min) != 0) {
         snprintf(why, wn, "time has a UTC offset; the rule needs date.tz to write local time");
-        return NULL;
+        return -1;
       }
     }
-    rc = tg_voc_era_format(&d, r->style, out, sizeof(out));
+    rc = tg_voc_era_format(&d, r->style, res->buf, sizeof(res->buf));
     if (rc == TG_EUNSUP) {
       snprintf(why, wn, "%04d-%02d-%02d is before 1873-01-01 (明治6年): no Gregorian era date",
                d.year, d.month, d.day);
-      return NULL;
+      return -1;
     }
   }
   if (rc != 0) {
     snprintf(why, wn, "date cannot be written (%s)", tg_strerror(rc));
-    return NULL;
+    return -1;
   }
-  return json_string(out);
+  res->kind = 's';
+  return 0;
 }
 
-static json_t *conv_code(const struct rule *r, const json_t *v, char *why, size_t wn) {
+static int conv_code(const struct rule *r, const struct tg__voc_view *v, struct tg__voc_result *res,
+                     char *why, size_t wn) {
   char key[128];
-  if (json_is_integer(v) && r->lgcode) {
+  if (v->kind == 'i' && r->lgcode) {
     snprintf(why, wn, "local government code given as a number (leading zeros may be lost); "
                       "it must be a string");
-    return NULL;
+    return -1;
   }
-  if (json_is_integer(v)) {
-    snprintf(key, sizeof(key), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-  } else if (json_is_string(v) && json_string_length(v) < sizeof(key)) {
-    snprintf(key, sizeof(key), "%s", json_string_value(v));
-  } else {
+  if ((v->kind != 'i' && v->kind != 's') || v->len >= sizeof(key) ||
+      memchr(v->text, '\0', v->len) != NULL) {
     snprintf(why, wn, "a code must be a string or an integer");
-    return NULL;
+    return -1;
   }
+  memcpy(key, v->text, v->len);
+  key[v->len] = '\0';
   if (r->lgcode) {
-    char code[7];
     struct tg_err err;
     tg_err_clear(&err);
-    if (tg_voc_lgcode_normalize(key, strlen(key), code, &err) != 0) {
+    if (tg_voc_lgcode_normalize(key, v->len, res->buf, &err) != 0) {
       snprintf(why, wn, "%s", err.msg);
-      return NULL;
+      return -1;
     }
-    return json_string(code);
+    res->kind = 's';
+    return 0;
   }
-  json_t *m = json_object_get(r->table, key);
-  if (m == NULL) {
+  res->j = json_object_get(r->table, key);
+  if (res->j == NULL) {
     snprintf(why, wn, "no mapping for code '%.100s'", key);
-    return NULL;
+    return -1;
   }
-  return json_deep_copy(m);
+  res->kind = 'j';
+  return 0;
 }
 
-static void report(tg_voc_conv_report_cb cb, void *ud, size_t record, const char *path,
-                   const char *target, const char *reason, int skipped) {
+int tg__voc_convert_view(const struct rule *r, const struct tg__voc_view *v,
+                         struct tg__voc_result *res, char *why, size_t wn) {
+  res->j = NULL;
+  res->buf[0] = '\0';
+  if (r->kind == K_UNIT)
+    return conv_unit(r, v, res, why, wn);
+  if (r->kind == K_DATE)
+    return conv_date(r, v, res, why, wn);
+  return conv_code(r, v, res, why, wn);
+}
+
+/* The view of a jansson value (NUMBUF holds a number's text). */
+static void view_of(const json_t *v, struct tg__voc_view *w, char *numbuf, size_t n) {
+  w->text = numbuf;
+  w->len = 0;
+  if (json_is_string(v)) {
+    w->kind = 's';
+    w->text = json_string_value(v);
+    w->len = json_string_length(v);
+  } else if (json_is_integer(v)) {
+    w->kind = 'i';
+    w->len = (size_t)snprintf(numbuf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+  } else if (json_is_real(v)) {
+    struct tg_buf b;
+    tg_buf_init(&b);
+    w->kind = 'o';
+    if (tg_voc_json_write(&b, v) == 0 && b.len < n) {
+      memcpy(numbuf, b.data, b.len + 1);
+      w->kind = 'n';
+      w->len = b.len;
+    }
+    tg_buf_close(&b);
+  } else {
+    w->kind = 'o';
+  }
+}
+
+/* The converted value as a new jansson value, or NULL (out of memory). */
+static json_t *result_json(const struct tg__voc_result *res) {
+  if (res->kind == 'j')
+    return json_deep_copy(res->j);
+  if (res->kind == 's')
+    return json_string(res->buf);
+  if (strpbrk(res->buf, ".eE") == NULL && strlen(res->buf) <= 18)
+    return json_integer((json_int_t)strtoll(res->buf, NULL, 10));
+  return json_real(strtod(res->buf, NULL));
+}
+
+static json_t *convert_json(const struct rule *r, const json_t *src, char *why, size_t wn) {
+  struct tg__voc_view v;
+  struct tg__voc_result res;
+  char num[64];
+  view_of(src, &v, num, sizeof(num));
+  if (tg__voc_convert_view(r, &v, &res, why, wn) != 0)
+    return NULL;
+  return result_json(&res);
+}
+
+void tg__voc_report(tg_voc_conv_report_cb cb, void *ud, size_t record, const char *path,
+                    const char *target, const char *reason, int skipped) {
   char ptr[600];
   struct tg_voc_conv_issue is = {record, ptr, target ? target : "", reason, skipped};
   if (cb == NULL)
@@ -657,7 +696,7 @@ static int convert_values(const struct tg_voc_profile *p, json_t *rec, json_t **
       continue;
     if (src == NULL) {
       if (r->required) {
-        report(cb, ud, record, r->from, r->to, "required field is missing", !p->lenient);
+        tg__voc_report(cb, ud, record, r->from, r->to, "required field is missing", !p->lenient);
         nfail++;
       }
       continue;
@@ -667,16 +706,11 @@ static int convert_values(const struct tg_voc_profile *p, json_t *rec, json_t **
       continue;
     }
     why[0] = '\0';
-    if (r->kind == K_UNIT)
-      v[i] = conv_unit(r, src, why, sizeof(why));
-    else if (r->kind == K_DATE)
-      v[i] = conv_date(r, src, why, sizeof(why));
-    else
-      v[i] = conv_code(r, src, why, sizeof(why));
+    v[i] = convert_json(r, src, why, sizeof(why));
     if (v[i] == NULL) {
       if (why[0] == '\0')
         return TG_ENOMEM;
-      report(cb, ud, record, r->from, r->to, why, !p->lenient);
+      tg__voc_report(cb, ud, record, r->from, r->to, why, !p->lenient);
       failed[i] = 1;
       nfail++;
     }
@@ -712,7 +746,7 @@ static int assemble(const struct tg_voc_profile *p, json_t *rec, json_t **v, con
     }
     rc = path_set(out, where, val); /* steals VAL */
     if (rc == TG_EINVAL) {
-      report(cb, ud, record, where, r->to, "cannot write the target: its parent is not an object",
+      tg__voc_report(cb, ud, record, where, r->to, "cannot write the target: its parent is not an object",
              1);
     }
   }

@@ -2,6 +2,7 @@
  * as the rational n / (10^e * d) with a big-integer n and a small d, so "1" [in_i]
  * becomes exactly "0.0254" m and nothing passes through floating point. */
 #include "tg_voc.h"
+#include "tg_voc_int.h"
 
 #include "tg_err.h"
 
@@ -202,9 +203,19 @@ static void big_str(const struct big *b, char *out) {
     out[0] = '0', out[1] = '\0';
     return;
   }
-  int w = snprintf(out, 16, "%u", b->l[b->n - 1]);
-  for (int i = b->n - 2; i >= 0; i--)
-    w += snprintf(out + w, 16, "%09u", b->l[i]);
+  char top[10];
+  int t = 0, w = 0;
+  for (uint32_t x = b->l[b->n - 1]; x; x /= 10) /* the top limb without leading zeros */
+    top[t++] = (char)('0' + x % 10);
+  while (t > 0)
+    out[w++] = top[--t];
+  for (int i = b->n - 2; i >= 0; i--) {
+    uint32_t x = b->l[i];
+    for (int k = 8; k >= 0; k--, x /= 10)
+      out[w + k] = (char)('0' + x % 10);
+    w += 9;
+  }
+  out[w] = '\0';
 }
 
 /* ---- signed rationals n / (10^e * d) ---------------------------------- */
@@ -425,18 +436,30 @@ static int rat_format(struct rat *r, char *out, size_t n, int *inexact) {
   return put_scaled(r->neg, digits, r->e + m, out, n);
 }
 
+int tg__voc_unit_index(const char *code) {
+  const struct unit *u = unit_find(code);
+  return u ? (int)(u - units) : -1;
+}
+
 int tg_voc_unit_convert(const char *value, const char *from, const char *to, char *out,
                         size_t n, int *inexact, struct tg_err *err) {
   const struct unit *uf = unit_find(from), *ut = unit_find(to);
+  if (uf == NULL || ut == NULL)
+    return tg_err_set(err, TG_ENOENT, "unknown unit '%s'", uf == NULL ? from : to);
+  return tg__voc_unit_convert_ix(value, (int)(uf - units), (int)(ut - units), out, n, inexact,
+                                 err);
+}
+
+int tg__voc_unit_convert_ix(const char *value, int from, int to, char *out, size_t n,
+                            int *inexact, struct tg_err *err) {
+  const struct unit *uf = &units[from], *ut = &units[to];
   struct rat r;
   int rc, dummy;
   if (inexact == NULL)
     inexact = &dummy;
-  if (uf == NULL || ut == NULL)
-    return tg_err_set(err, TG_ENOENT, "unknown unit '%s'", uf == NULL ? from : to);
-  if (strcmp(uf->dim, ut->dim) != 0)
-    return tg_err_set(err, TG_EINVAL, "cannot convert %s (%s) to %s (%s)", from, uf->dim, to,
-                      ut->dim);
+  if (uf->dim != ut->dim && strcmp(uf->dim, ut->dim) != 0)
+    return tg_err_set(err, TG_EINVAL, "cannot convert %s (%s) to %s (%s)", uf->code, uf->dim,
+                      ut->code, ut->dim);
   if (value == NULL || (rc = rat_parse(value, &r, err)) != 0)
     return value == NULL ? tg_err_set(err, TG_EINVAL, "no value") : rc;
   /* To the base unit: (v + offset) * factor; then back: base / factor - offset. */

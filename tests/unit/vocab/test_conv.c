@@ -6,6 +6,7 @@
 #include "tg_buf.h"
 #include "tg_err.h"
 #include "tg_voc_conv.h"
+#include "tg_voc_prof.h" /* to compare the fast path with the jansson path */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,53 @@ static void check_issues(const char *got, const char *want) {
     fail_msg("unexpected issues:\n%s", g);
 }
 
+/* 1 if texts A and B hold the same JSON values (one array, or one value per line). */
+static int same_json(const char *a, const char *b) {
+  if (a[0] == '[' || b[0] == '[') {
+    json_t *x = json_loads(a, 0, NULL), *y = json_loads(b, 0, NULL);
+    int eq = x && y && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return eq;
+  }
+  while (*a || *b) {
+    const char *ae = strchr(a, '\n'), *be = strchr(b, '\n');
+    if (!ae || !be)
+      return 0;
+    json_t *x = json_loadb(a, (size_t)(ae - a), 0, NULL), *y = json_loadb(b, (size_t)(be - b), 0, NULL);
+    int eq = x && y && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    if (!eq)
+      return 0;
+    a = ae + 1;
+    b = be + 1;
+  }
+  return 1;
+}
+
+/* Runs the converter over IN in chunks of STEP into S. */
+static void run_conv(const struct tg_voc_profile *p, int fmt, const char *in, size_t step,
+                     struct sink *s) {
+  struct tg_voc_conv *cv;
+  struct tg_err err;
+  size_t len = strlen(in);
+  tg_buf_init(&s->out);
+  tg_buf_init(&s->issues);
+  assert_int_equal(tg_voc_conv_new(p, fmt, 0, sink_write, sink_report, s, &cv, NULL), 0);
+  for (size_t off = 0; off < len; off += step) {
+    size_t n = len - off < step ? len - off : step;
+    if (tg_voc_conv_feed(cv, in + off, n, &err) != 0)
+      fail_msg("feed: %s", err.msg);
+  }
+  if (tg_voc_conv_finish(cv, &err) != 0)
+    fail_msg("finish: %s", err.msg);
+  struct tg_voc_conv_stats st;
+  tg_voc_conv_stats(cv, &st);
+  assert_int_equal(st.records, st.written + st.skipped);
+  tg_voc_conv_free(cv);
+}
+
 static void conv_case(void **state) {
   const struct tcase *c = *state;
   assert_int_equal(c->nf, 5);
@@ -79,28 +127,27 @@ static void conv_case(void **state) {
   static const size_t chunks[] = {1, 2, 7, 64, 0};
   for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
     struct sink s = {0};
-    struct tg_voc_conv *cv;
-    size_t len = strlen(in), step = chunks[k] ? chunks[k] : len;
-    tg_buf_init(&s.out);
-    tg_buf_init(&s.issues);
-    assert_int_equal(tg_voc_conv_new(p, fmt, 0, sink_write, sink_report, &s, &cv, NULL), 0);
-    for (size_t off = 0; off < len; off += step) {
-      size_t n = len - off < step ? len - off : step;
-      if (tg_voc_conv_feed(cv, in + off, n, &err) != 0)
-        fail_msg("feed: %s", err.msg);
-    }
-    if (tg_voc_conv_finish(cv, &err) != 0)
-      fail_msg("finish: %s", err.msg);
+    size_t step = chunks[k] ? chunks[k] : strlen(in);
+    run_conv(p, fmt, in, step, &s);
     if (strcmp(s.out.data ? s.out.data : "", want) != 0)
       fail_msg("chunk %zu: output\n%s\nwant\n%s", step, s.out.data ? s.out.data : "", want);
     check_issues(s.issues.data ? s.issues.data : "", want_issues);
-    struct tg_voc_conv_stats st;
-    tg_voc_conv_stats(cv, &st);
-    assert_int_equal(st.records, st.written + st.skipped);
-    tg_voc_conv_free(cv);
     tg_buf_close(&s.out);
     tg_buf_close(&s.issues);
   }
+  /* The jansson path agrees with the fast path: same values, same issues. */
+  struct sink fast = {0}, slow = {0};
+  run_conv(p, fmt, in, 4096, &fast);
+  tg__voc_profile_set_fast(p, 0);
+  run_conv(p, fmt, in, 4096, &slow);
+  if (!same_json(fast.out.data ? fast.out.data : "", slow.out.data ? slow.out.data : ""))
+    fail_msg("paths differ:\n%s\n%s", fast.out.data, slow.out.data);
+  assert_string_equal(fast.issues.data ? fast.issues.data : "",
+                      slow.issues.data ? slow.issues.data : "");
+  tg_buf_close(&fast.out);
+  tg_buf_close(&fast.issues);
+  tg_buf_close(&slow.out);
+  tg_buf_close(&slow.issues);
   tg_voc_profile_free(p);
   free(ptext);
   free(in);
