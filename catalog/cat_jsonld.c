@@ -313,8 +313,15 @@ static char *expand_iri(const struct ctx *c, const char *s, int vocab, struct td
       memcpy(prefix, s, plen);
       prefix[plen] = '\0';
       int r = ctx_lookup(c, prefix, &d, skip_unresolved);
-      if (r > 0)
-        return concat(d.iri, colon + 1);
+      if (r > 0) {
+        char *full = concat(d.iri, colon + 1);
+        if (full != NULL && !tg__cat_iri_ok(full)) {
+          snprintf(why, whyn, "'%.80s' does not expand to a well-formed IRI", s);
+          free(full);
+          return NULL;
+        }
+        return full;
+      }
     }
     if (is_well_known(s, plen)) {
       snprintf(why, whyn, "prefix '%.*s:' is not declared in the @context", (int)plen, s);
