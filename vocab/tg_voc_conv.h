@@ -101,8 +101,9 @@ struct tg_voc_conv_stats {
 };
 
 /* Creates a converter applying P (borrowed: it must outlive the converter) to input in
- * FORMAT. Output mirrors the input: an array for an array, one JSON text per line
- * otherwise. WRITE receives output in chunks of up to about 64 KiB; REPORT (optional)
+ * FORMAT. Output mirrors the input: an array for an array, one compact JSON text per
+ * line otherwise. Values no rule converts keep their text as written where possible
+ * (34.70 stays 34.70); converted numbers are written exactly (250 cm -> 2.5). WRITE receives output in chunks of up to about 64 KiB; REPORT (optional)
  * receives issues; UD is passed to both. Records larger than MAX_RECORD bytes (0: 1 MiB)
  * are skipped and reported. Returns 0 or TG_ENOMEM / TG_EINVAL. */
 int tg_voc_conv_new(const struct tg_voc_profile *p, int format, size_t max_record,
