@@ -310,8 +310,10 @@ static int req_setopt_method(struct tg_client_req *r, const struct tg_client_opt
     SETOPT(CURLOPT_READDATA, r);
   } else if (o->body != NULL) {
     SETOPT(CURLOPT_POST, 1L);
+    /* Copied: a request canceled from inside a curl callback is only
+     * detached later, and curl could still read a borrowed body then. */
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-    SETOPT(CURLOPT_POSTFIELDS, o->body);
+    SETOPT(CURLOPT_COPYPOSTFIELDS, o->body);
   } else if (strcmp(m, "GET") == 0) {
     SETOPT(CURLOPT_HTTPGET, 1L);
   }

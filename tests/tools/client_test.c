@@ -434,13 +434,14 @@ static void case_fixed_post(struct tg_client *c) {
   struct rq q;
   rq_init(&q);
   q.expect_pattern = 1;
-  if (rq_start(c, &q, &o) == 0)
+  int st = rq_start(c, &q, &o);
+  free(body); /* tg_client copies a fixed body (ASan would see a borrowed one) */
+  if (st == 0)
     run_until(&q.done, 1, 30000);
   tap(q.done == 1 && q.rc == 0 && q.status == 200 && q.got == n && !q.bad && q.saw_ctype,
       "POST with a fixed body of %zu bytes echoes it (got %llu, rc %d)", n,
       (unsigned long long)q.got, q.rc);
   rq_close(&q);
-  free(body);
 }
 
 static void case_deadline(struct tg_client *c, const char *scheme) {
