@@ -12,7 +12,7 @@
 
 #define FACET_CAP 2000        /* facets count at most this many matches */
 #define COUNT_CAP 10000       /* totals are exact up to this */
-#define RANK_CANDIDATES 5000  /* relevance ranks at most the newest this many matches */
+#define RANK_CANDIDATES 1000  /* relevance ranks at most the newest this many matches */
 #define FACET_TOP 20
 #define SNIPPET_CP 160
 
@@ -225,7 +225,7 @@ static const char *order_by(const struct tg_cat_query *q, int has_match) {
 
 /* Appends one result row to ITEMS. */
 static void add_item(sqlite3_stmt *st, const char *words, size_t nwords, json_t *items) {
-  json_t *doc = tg__cat_load_doc((const char *)sqlite3_column_text(st, 2));
+  json_t *doc = tg__cat_load_view((const char *)sqlite3_column_text(st, 2), TG_CAT_VIEW_PUBLIC);
   if (doc == NULL)
     return;
   json_t *hl = json_object();
@@ -267,7 +267,7 @@ static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, con
   struct tg_buf sql;
   tg_buf_init(&sql);
   int lim = add_int(&b, limit), off = add_int(&b, q->offset);
-  int rc = tg_buf_printf(&sql, "SELECT d.id, d.version, d.pub, %s AS score%s%s LIMIT ?%d OFFSET ?%d",
+  int rc = tg_buf_printf(&sql, "SELECT d.id, d.version, d.doc, %s AS score%s%s LIMIT ?%d OFFSET ?%d",
                          has_match ? "bm25(cat_fts, 5.0, 1.0, 3.0)" : "0.0", from,
                          order_by(q, has_match), lim, off)
                ? TG_ENOMEM
@@ -290,7 +290,7 @@ static int fetch_ranked(struct tg_cat_store *s, const struct tg_cat_query *q, co
   add_int(&b, limit);
   add_int(&b, q->offset);
   return run_page(s,
-                  "SELECT d.id, d.version, d.pub, m.score FROM"
+                  "SELECT d.id, d.version, d.doc, m.score FROM"
                   " (SELECT rowid AS rid, rank AS score FROM cat_fts WHERE cat_fts MATCH ?1"
                   "  AND rowid >= ?2 ORDER BY rank, rowid LIMIT ?3 OFFSET ?4) m"
                   " CROSS JOIN cat_dataset d ON d.rid = m.rid ORDER BY m.score, m.rid",
@@ -313,6 +313,22 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
   int rc = tg_cat_query_compile(qt, strlen(qt), &match, &exclude, err);
   if (rc)
     return rc;
+  if (match != NULL && exclude != NULL) {
+    /* FTS5 excludes inside the index: far cheaper than NOT IN over rows. */
+    struct tg_buf m;
+    tg_buf_init(&m);
+    if (tg_buf_printf(&m, "(%s) NOT (%s)", match, exclude) == 0) {
+      free(match);
+      free(exclude);
+      exclude = NULL;
+      match = tg_buf_take(&m);
+    }
+    tg_buf_close(&m);
+    if (match == NULL) {
+      free(exclude);
+      return tg_err_set(err, TG_ENOMEM, "out of memory");
+    }
+  }
   memset(&b, 0, sizeof(b));
   tg_buf_init(&from);
   tg_buf_init(&words);

@@ -22,8 +22,7 @@ static const struct tg_db_migration migrations[] = {
      " version INTEGER NOT NULL,"
      " seq INTEGER NOT NULL UNIQUE,"
      " deleted INTEGER NOT NULL DEFAULT 0,"
-     " doc TEXT,"    /* owner view, NULL once deleted */
-     " pub TEXT,"    /* public view, NULL once deleted */
+     " doc TEXT," /* owner view without @context, NULL once deleted */
      " created INTEGER NOT NULL,"
      " modified INTEGER NOT NULL,"
      " dmod INTEGER NOT NULL," /* dct:modified (or the record's time), epoch s */
@@ -47,6 +46,9 @@ int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **ou
                          (int)(sizeof(migrations) / sizeof(migrations[0])), err);
   if (rc)
     return rc;
+  /* Search reads many index pages: map the file instead of copying each page
+   * through read(), and give this connection a larger page cache. */
+  tg_db_exec(db, "PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -65536;", NULL);
   struct tg_cat_store *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
@@ -106,6 +108,16 @@ json_t *tg__cat_load_doc(const char *text) {
   if (d != NULL) /* stored without the fixed @context: it is the same for every row */
     json_object_set_new(d, "@context", tg_cat_context());
   return d;
+}
+
+json_t *tg__cat_load_view(const char *text, enum tg_cat_view view) {
+  json_t *d = tg__cat_load_doc(text);
+  if (d == NULL || view == TG_CAT_VIEW_OWNER)
+    return d;
+  /* One stored copy (the owner's); the public view is derived on read. */
+  json_t *pub = tg_cat_public_view(d);
+  json_decref(d);
+  return pub;
 }
 
 /* Serialises DOC for storage, leaving out its fixed @context. */
@@ -426,12 +438,9 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
                      const struct current *cur, struct tg_cat_write *w, struct tg_err *err) {
   int64_t now = tg_time_now(), seq = 0;
   struct derived d;
-  json_t *pub = tg_cat_public_view(doc);
   char *doc_s = dump_doc(doc);
-  char *pub_s = pub ? dump_doc(pub) : NULL;
-  json_decref(pub);
   derive(doc, now, &d);
-  int rc = doc_s && pub_s && d.title_key ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+  int rc = doc_s && d.title_key ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
   if (rc == 0)
     rc = next_seq(s, &seq, err);
   sqlite3_stmt *st = NULL;
@@ -439,11 +448,11 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
     rc = prepare(s,
                  cur->exists
                      ? "UPDATE cat_dataset SET version = ?2, seq = ?3, deleted = 0, doc = ?4,"
-                       " pub = ?5, modified = ?6, dmod = ?7, title_key = ?8, minx = ?9,"
+                       " modified = ?6, dmod = ?7, title_key = ?8, minx = ?9,"
                        " miny = ?10, maxx = ?11, maxy = ?12 WHERE id = ?1"
-                     : "INSERT INTO cat_dataset(id, version, seq, deleted, doc, pub, created,"
+                     : "INSERT INTO cat_dataset(id, version, seq, deleted, doc, created,"
                        " modified, dmod, title_key, minx, miny, maxx, maxy, local_id)"
-                       " VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                       " VALUES(?1, ?2, ?3, 0, ?4, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                  &st, err);
   int64_t version = cur->exists ? cur->version + 1 : 1;
   if (rc == 0) {
@@ -451,7 +460,6 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
     sqlite3_bind_int64(st, 2, version);
     sqlite3_bind_int64(st, 3, seq);
     sqlite3_bind_text(st, 4, doc_s, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, pub_s, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
     sqlite3_bind_int64(st, 7, d.dmod);
     sqlite3_bind_text(st, 8, d.title_key, -1, SQLITE_STATIC);
@@ -478,7 +486,6 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
       rc = tg_err_set(err, TG_ENOMEM, "out of memory");
   }
   free(doc_s);
-  free(pub_s);
   free(d.title_key);
   return rc;
 }
@@ -517,6 +524,10 @@ int tg_cat_batch_commit(struct tg_cat_store *s, struct tg_err *err) {
   if (rc)
     tg_db_exec(s->db, "ROLLBACK", NULL);
   return rc;
+}
+
+int tg_cat_store_optimize(struct tg_cat_store *s, struct tg_err *err) {
+  return tg_db_exec(s->db, "INSERT INTO cat_fts(cat_fts) VALUES('optimize')", err);
 }
 
 void tg_cat_batch_rollback(struct tg_cat_store *s) {
@@ -656,7 +667,7 @@ int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_mat
   sqlite3_stmt *st = NULL;
   if (rc == 0)
     rc = prepare(s,
-                 "UPDATE cat_dataset SET deleted = 1, doc = NULL, pub = NULL, version = ?2,"
+                 "UPDATE cat_dataset SET deleted = 1, doc = NULL, version = ?2,"
                  " seq = ?3, modified = ?4, minx = NULL, miny = NULL, maxx = NULL, maxy = NULL"
                  " WHERE rid = ?1",
                  &st, err);
@@ -692,16 +703,14 @@ int tg_cat_dataset_get(struct tg_cat_store *s, const char *id, enum tg_cat_view 
   sqlite3_stmt *st = NULL;
   *doc = NULL;
   int rc = prepare(s,
-                   view == TG_CAT_VIEW_OWNER
-                       ? "SELECT doc, version FROM cat_dataset WHERE id = ?1 AND deleted = 0"
-                       : "SELECT pub, version FROM cat_dataset WHERE id = ?1 AND deleted = 0",
+                   "SELECT doc, version FROM cat_dataset WHERE id = ?1 AND deleted = 0",
                    &st, err);
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   int step = sqlite3_step(st);
   if (step == SQLITE_ROW) {
-    *doc = tg__cat_load_doc((const char *)sqlite3_column_text(st, 0));
+    *doc = tg__cat_load_view((const char *)sqlite3_column_text(st, 0), view);
     if (version != NULL)
       *version = sqlite3_column_int64(st, 1);
     if (*doc == NULL)
@@ -741,9 +750,7 @@ int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t o
     total = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   rc = prepare(s,
-               view == TG_CAT_VIEW_OWNER
-                   ? "SELECT doc FROM cat_dataset WHERE deleted = 0 ORDER BY id LIMIT ?1 OFFSET ?2"
-                   : "SELECT pub FROM cat_dataset WHERE deleted = 0 ORDER BY id LIMIT ?1 OFFSET ?2",
+               "SELECT doc FROM cat_dataset WHERE deleted = 0 ORDER BY id LIMIT ?1 OFFSET ?2",
                &st, err);
   if (rc)
     return rc;
@@ -752,7 +759,7 @@ int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t o
   json_t *arr = json_array();
   int step;
   while (arr != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    json_t *d = tg__cat_load_doc((const char *)sqlite3_column_text(st, 0));
+    json_t *d = tg__cat_load_view((const char *)sqlite3_column_text(st, 0), view);
     if (d != NULL)
       json_array_append_new(arr, d);
   }
@@ -776,7 +783,7 @@ int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t 
   if (limit > 1000)
     limit = 1000;
   int rc = prepare(s,
-                   "SELECT seq, id, version, deleted, pub FROM cat_dataset WHERE seq > ?1"
+                   "SELECT seq, id, version, deleted, doc FROM cat_dataset WHERE seq > ?1"
                    " ORDER BY seq LIMIT ?2",
                    &st, err);
   if (rc)
@@ -797,7 +804,7 @@ int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t 
                           del ? "delete" : "upsert", "id", (const char *)sqlite3_column_text(st, 1),
                           "version", (json_int_t)sqlite3_column_int64(st, 2));
     if (c != NULL && !del) {
-      json_t *d = tg__cat_load_doc((const char *)sqlite3_column_text(st, 4));
+      json_t *d = tg__cat_load_view((const char *)sqlite3_column_text(st, 4), TG_CAT_VIEW_PUBLIC);
       json_object_set_new(c, "dataset", d ? d : json_null());
     }
     json_array_append_new(arr, c);

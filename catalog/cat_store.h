@@ -21,6 +21,8 @@ int tg__cat_doc_terms(const json_t *doc, struct tg_buf *title, struct tg_buf *bo
 /* Parses a stored document and puts back its fixed @context: a new
  * reference, or NULL. */
 json_t *tg__cat_load_doc(const char *text);
+/* Like tg__cat_load_doc, in VIEW (the public view strips tsunagu: terms). */
+json_t *tg__cat_load_view(const char *text, enum tg_cat_view view);
 /* Normalised keyword / facet value: a new heap string, or NULL on ENOMEM. */
 char *tg__cat_norm_keyword(const char *s);
 

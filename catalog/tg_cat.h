@@ -174,6 +174,10 @@ int tg_cat_batch_commit(struct tg_cat_store *s, struct tg_err *err);
 /* Abandons the open batch (no-op without one). */
 void tg_cat_batch_rollback(struct tg_cat_store *s);
 
+/* Merges the search index into one segment (FTS5 'optimize'): worth doing
+ * after a bulk load; takes a write lock for a while. Returns 0 or TG_EDB. */
+int tg_cat_store_optimize(struct tg_cat_store *s, struct tg_err *err);
+
 /* Decides access to dataset ID with its stored policy (see
  * tg_cat_policy_decide). TG_ENOENT if the dataset does not exist. */
 int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct tg_cat_access *req,
@@ -221,7 +225,7 @@ struct tg_cat_query {
  *  "facets_partial": bool}.
  * Built to stay fast on a million datasets: "total" is exact up to 10000
  * (then 10000 with total_exact false); relevance over plain words ranks the
- * newest 5000 matches at most (ranked_partial says when it did); facets
+ * newest 1000 matches at most (ranked_partial says when it did); facets
  * count at most 2000 matches (facets_partial). Highlights are HTML-escaped
  * text with <mark> around matches on the original text. Results are ordered
  * by SORT with ties broken by the dataset's record number (creation order),

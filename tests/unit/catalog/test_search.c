@@ -346,6 +346,8 @@ static void test_paging_stable(void **state) {
 
 static void test_index_follows_writes(void **state) {
   (void)state;
+  assert_int_equal(tg_cat_store_optimize(store, NULL), 0);
+  expect("水位", "river desc-only", 0);
   put("dam", "堰の放流情報", NULL, "B町の堰", NULL);
   expect("ダム", "", 0);
   expect("堰", "dam", 0);
