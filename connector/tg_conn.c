@@ -41,6 +41,7 @@ struct tg_http_req {
   char subject[128];
   int status, res_started, res_chunked, res_done, req_done, paused, is_head, has_body;
   int early;               /* answered before the body was read */
+  uint64_t limit;          /* body bytes this request may send */
   uint64_t bytes_in, bytes_out, start_ns;
 };
 
@@ -252,7 +253,7 @@ int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, in
     return TG_EINVAL;
   req->res_started = 1;
   req->status = status;
-  if (c->w->draining || req->early || (!req->req_done && !req->route))
+  if (c->w->draining || req->early)
     c->keep_alive = 0;
   if (length < 0 && c->hp.http_minor == 0)
     c->keep_alive = 0; /* HTTP/1.0: the body ends at close */
@@ -316,6 +317,9 @@ int tg_http_res_end(struct tg_http_req *req) {
   if (c->closing)
     return 0;
   if (!req->req_done) {
+    /* Without a body, the request's end is a formality on_end completes. */
+    if (!req->has_body)
+      return 0;
     /* Answered before the whole body arrived: the rest is not read. */
     c->keep_alive = 0;
     c->close_after_write = 1;
@@ -437,7 +441,7 @@ static void req_finish(struct tg_conn *c) {
   if (c->st->access_log)
     tg_log_info("access %s %s %s %s \"%s %s\" %d %llu %llu.%03llums", c->st->node_id,
                 c->peer_ok ? c->peer : "-", r->subject[0] ? r->subject : "-", c->addr, r->method,
-                r->target, r->status, (unsigned long long)r->bytes_out,
+                r->target ? r->target : "-", r->status, (unsigned long long)r->bytes_out,
                 (unsigned long long)(usec / 1000), (unsigned long long)(usec % 1000));
   c->req = NULL;
   req_free(r);
@@ -506,7 +510,11 @@ static void on_head(struct tg_conn *c) {
       req_early(r, 404, "not-found", "Not found", "no such resource");
     return;
   }
+  /* [limits] body_bytes caps every buffered body; streaming routes keep their own. */
   uint64_t limit = r->route->max_body;
+  if (!r->route->stream_body && c->st->max_body_bytes < limit)
+    limit = c->st->max_body_bytes;
+  r->limit = limit;
   if (r->has_body && limit == 0) {
     req_early(r, 413, "body-too-large", "Content too large", "this resource takes no request body");
     return;
@@ -541,7 +549,7 @@ static void on_body(struct tg_conn *c, const char *data, size_t len) {
   r->bytes_in += len;
   if (r->res_done || r->early)
     return;
-  if (r->bytes_in > r->route->max_body) {
+  if (r->bytes_in > r->limit) {
     if (!r->res_started)
       req_early(r, 413, "body-too-large", "Content too large",
                 "the request body is larger than this resource accepts");

@@ -16,6 +16,7 @@ static const struct tg_route tg__routes[] = {
   /* Test-only routes; answer 404 unless [debug] test_routes = on. */
   {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0},
   {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0},
+  {"POST", "/api/v1/debug/sink", "debug_sink", tg_route_debug_sink, 1 * MiB, 0, 0},
 };
 #define TG_NROUTES (int)(sizeof(tg__routes) / sizeof(tg__routes[0]))
 

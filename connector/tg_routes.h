@@ -10,5 +10,6 @@ void tg_route_metrics(struct tg_http_req *req);
 void tg_route_peer_whoami(struct tg_http_req *req);
 void tg_route_debug_stream(struct tg_http_req *req);
 void tg_route_debug_echo(struct tg_http_req *req);
+void tg_route_debug_sink(struct tg_http_req *req);
 
 #endif

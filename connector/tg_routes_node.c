@@ -6,6 +6,7 @@
 #include "tg_server.h"
 #include "tg_util.h"
 
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,4 +130,19 @@ void tg_route_debug_echo(struct tg_http_req *req) {
   }
   tg_http_req_on_body(req, echo_body, echo_end);
   tg_http_res_start(req, 200, "application/octet-stream", -1);
+}
+
+void tg_route_debug_sink(struct tg_http_req *req) {
+  unsigned char md[32];
+  char hex[65];
+  size_t len;
+  if (!tg_server_debug_routes()) {
+    tg_http_res_problem(req, 404, "not-found", "Not found", NULL, "no such resource");
+    return;
+  }
+  const char *body = tg_http_req_body(req, &len);
+  EVP_Digest(body, len, md, NULL, EVP_sha256(), NULL);
+  tg_hex(md, sizeof(md), hex);
+  tg_http_res_json(req, 200, json_pack("{s:I, s:s}", "bytes", (json_int_t)len, "sha256", hex),
+                   NULL);
 }

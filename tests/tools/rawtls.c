@@ -8,9 +8,11 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "-k") == 0)
       key = argv[i + 1];
   }
+  signal(SIGPIPE, SIG_IGN);
   static char req[1 << 20];
   size_t rn = fread(req, 1, sizeof(req), stdin);
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -81,16 +84,26 @@ int main(int argc, char **argv) {
     printf("handshake-failed\n");
     return 0;
   }
-  /* Send; with a delay, one byte at a time (a slow client). */
-  for (size_t off = 0; off < rn;) {
-    size_t n = delay ? 1 : rn - off;
-    int w = SSL_write(ssl, req + off, (int)n);
-    if (w <= 0)
+  /* Send; with a delay, one byte at a time (a slow client). Input beyond the
+   * first buffer streams on (blocking when the server stops reading). */
+  for (;;) {
+    for (size_t off = 0; off < rn;) {
+      size_t n = delay ? 1 : rn - off;
+      int w = SSL_write(ssl, req + off, (int)n);
+      if (w <= 0)
+        goto sent;
+      off += (size_t)w;
+      if (delay) {
+        /* A slow client; stop sending once the server has answered. */
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)delay) > 0)
+          goto sent;
+      }
+    }
+    if (rn < sizeof(req) || (rn = fread(req, 1, sizeof(req), stdin)) == 0)
       break;
-    off += (size_t)w;
-    if (delay)
-      usleep((useconds_t)delay * 1000);
   }
+sent:;
   char buf[65536];
   size_t total = 0;
   static char acc[1 << 20];
@@ -114,9 +127,37 @@ int main(int argc, char **argv) {
     }
   }
   acc[total] = '\0';
-  for (char *p = acc; (p = strstr(p, "HTTP/1.1 ")) != NULL; p += 9) {
-    if (p == acc || p[-1] == '\n')
-      printf("status %.3s\n", p + 9);
+  /* Walk the responses one after the other (this tool reads only what
+   * tsunagud writes: Content-Length or chunked bodies). */
+  for (char *p = acc; p < acc + total && strncmp(p, "HTTP/1.1 ", 9) == 0;) {
+    char *end = strstr(p, "\r\n\r\n");
+    printf("status %.3s\n", p + 9);
+    if (end == NULL)
+      break;
+    *end = '\0';
+    char *cl = strcasestr(p, "\r\ncontent-length:");
+    int chunked = strcasestr(p, "\r\ntransfer-encoding: chunked") != NULL;
+    int head100 = strncmp(p + 9, "100", 3) == 0;
+    p = end + 4;
+    if (head100)
+      continue;
+    if (cl != NULL) {
+      p += strtol(cl + 17, NULL, 10);
+    } else if (chunked) {
+      for (;;) {
+        long n = strtol(p, NULL, 16);
+        char *eol = strstr(p, "\r\n");
+        if (eol == NULL)
+          break;
+        p = eol + 2 + n + 2;
+        if (n == 0)
+          break;
+        if (p > acc + total)
+          break;
+      }
+    } else {
+      break;
+    }
   }
   printf("%s\n", closed ? "closed" : "open");
   if (getenv("RAWTLS_DUMP"))

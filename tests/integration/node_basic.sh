@@ -1,0 +1,58 @@
+#!/bin/bash
+# tsunagu init and tsunagud: the state directory, what the node serves over
+# HTTPS (/.well-known/tsunagu, /healthz, /metrics), TLS settings, keep-alive,
+# pipelining, chunked bodies and problem+json errors.
+. "$top_srcdir/tests/lib.sh"
+RAW="$top_builddir/tests/tools/rawtls"
+plan 27
+
+dir=$TG_TMP/a-city
+"$TSUNAGU" init --dir "$dir" --id a-city --name "A City" --listen 127.0.0.1:0 >/dev/null
+check "init creates node.key 0600" [ "$(stat -c %a "$dir/node.key")" = 600 ]
+check "init creates admin.token 0600" [ "$(stat -c %a "$dir/admin.token")" = 600 ]
+check "init creates the config, certificate and database" test -s "$dir/tsunagu.conf" -a -s "$dir/node.crt" -a -s "$dir/tsunagu.db"
+check "the key is ECDSA P-256" grep -q "prime256v1\|P-256" <<<"$(openssl pkey -in "$dir/node.key" -noout -text 2>&1)"
+check "the certificate names the node in a SAN URI" grep -q "URI:urn:tsunagu:node:a-city" <<<"$(openssl x509 -in "$dir/node.crt" -noout -ext subjectAltName)"
+check "the database has the node schema at version 1" [ "$(sqlite3 "$dir/tsunagu.db" "SELECT version FROM tg_schema WHERE component='node'")" = 1 ]
+check "the database is in WAL mode" [ "$(sqlite3 "$dir/tsunagu.db" "PRAGMA journal_mode")" = wal ]
+before=$(sha256sum "$dir/node.key")
+out=$("$TSUNAGU" init --dir "$dir" --id a-city 2>&1); rc=$?
+check "init refuses to overwrite a node (exit $rc)" [ $rc -ne 0 ]
+check "the refusal is one clear line" [ "$(echo "$out" | wc -l)" = 1 -a -n "$(grep -i 'refusing' <<<"$out")" ]
+check "the key is untouched" [ "$before" = "$(sha256sum "$dir/node.key")" ]
+out=$("$TSUNAGU" init --dir "$TG_TMP/bad" --id "Bad_ID" 2>&1); rc=$?
+check "a bad node id is refused" [ $rc -ne 0 -a -n "$(grep 'invalid node id' <<<"$out")" ]
+
+printf '[debug]\ntest_routes = on\n' >>"$dir/tsunagu.conf"
+tg_node_start a-city || { echo "Bail out! node did not start"; exit 1; }
+url=$(tg_node_url a-city)
+wk=$(tg_curl a-city "$url/.well-known/tsunagu")
+check "well-known names the node" [ "$(jq -r .node_id <<<"$wk")" = a-city ]
+fp=$(openssl x509 -in "$dir/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+check "well-known gives the certificate's SHA-256 fingerprint" [ "$(jq -r .certificate.sha256 <<<"$wk")" = "$fp" ]
+check "well-known lists endpoints and version" [ "$(jq -r '.endpoints.health + " " + .version' <<<"$wk")" = "/healthz 0.1.0" ]
+check "healthz says ok" [ "$(tg_curl a-city "$url/healthz" | jq -r .status)" = ok ]
+m=$(tg_curl a-city "$url/metrics")
+check "metrics count requests by route and status" grep -q 'tsunagu_http_requests_total{route="healthz",status="200"} [1-9]' <<<"$m"
+check "metrics have a latency histogram and open connections" grep -q 'tsunagu_http_request_duration_seconds_bucket{le="+Inf"}' <<<"$m"
+check "metrics count bytes" grep -q '^tsunagu_bytes_sent_total [1-9]' <<<"$m"
+
+v=$(tg_curl a-city -v "$url/healthz" 2>&1 >/dev/null)
+check "TLS 1.3 is negotiated" grep -q "TLSv1.3" <<<"$v"
+check "ALPN selects http/1.1" grep -qi "ALPN.*accepted.*http/1.1" <<<"$v"
+check "TLS 1.1 is refused" [ -z "$(echo | openssl s_client -connect "$(tg_node_addr a-city)" -tls1_1 2>/dev/null | grep 'Cipher is ECDHE')" ]
+v=$(tg_curl a-city -v "$url/healthz" "$url/healthz" 2>&1 >/dev/null)
+check "keep-alive: the second request reuses the connection" grep -qi "Re-using existing connection" <<<"$v"
+
+out=$(printf 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\nGET /.well-known/tsunagu HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' | "$RAW" "$(tg_node_addr a-city)" "$dir/node.crt" -t 2000)
+check "pipelined requests are answered in order" [ "$(echo $out)" = "status 200 status 404 status 200 closed" ]
+
+head -c 300000 /dev/urandom >"$TG_TMP/blob"
+want=$(sha256sum <"$TG_TMP/blob" | cut -d' ' -f1)
+got=$(tg_curl a-city -H 'Content-Type: application/octet-stream' -H 'Transfer-Encoding: chunked' --data-binary @"$TG_TMP/blob" "$url/api/v1/debug/sink" | jq -r .sha256)
+check "a chunked request body arrives intact" [ "$got" = "$want" ]
+p=$(tg_curl a-city -i "$url/nope")
+check "unknown paths get 404 problem+json" grep -q 'application/problem+json' <<<"$p"
+check "the problem has type, title, status" [ "$(tail -1 <<<"$p" | jq -r '.type + " " + (.status|tostring)')" = "urn:tsunagu:problem:not-found 404" ]
+check "a wrong method gets 405" [ "$(tg_curl a-city -o /dev/null -w '%{http_code}' -X DELETE "$url/healthz")" = 405 ]
+done_testing
