@@ -317,7 +317,8 @@ static int req_setopt_method(struct tg_client_req *r, const struct tg_client_opt
   } else if (strcmp(m, "GET") == 0) {
     SETOPT(CURLOPT_HTTPGET, 1L);
   }
-  if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "POST") != 0)
+  int has_body = o->stream_body || o->body != NULL; /* then curl would say POST */
+  if (strcmp(m, "POST") != 0 && (has_body || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)))
     SETOPT(CURLOPT_CUSTOMREQUEST, m);
   return 0;
 }

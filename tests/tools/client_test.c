@@ -828,6 +828,31 @@ static void case_mtls_and_crl(struct tg_client *c) {
   rq_close(&q);
 }
 
+/* Other methods reach the node as themselves (the routes answer 405). */
+static void case_methods(struct tg_client *c) {
+  char u1[512], u2[512];
+  url(u1, sizeof(u1), "/api/v1/debug/echo");
+  url(u2, sizeof(u2), "/healthz");
+  struct tg_client_opts put = {.method = "PUT", .url = u1, .body = "abc", .body_len = 3};
+  struct tg_client_opts del = {.method = "DELETE", .url = u2};
+  struct tg_client_opts head = {.method = "HEAD", .url = u2};
+  struct rq a, b, h;
+  rq_init(&a);
+  rq_init(&b);
+  rq_init(&h);
+  int done = 0;
+  a.counter = b.counter = h.counter = &done;
+  int st = rq_start(c, &a, &put) == 0 && rq_start(c, &b, &del) == 0 && rq_start(c, &h, &head) == 0;
+  run_until(&done, 3, 10000);
+  tap(st && a.rc == 0 && a.status == 405 && b.rc == 0 && b.status == 405 && h.rc == 0 &&
+          h.status == 200 && h.got == 0,
+      "PUT with a body and DELETE are sent as such (status %d, %d); HEAD gets no body (%d, %llu)",
+      a.status, b.status, h.status, (unsigned long long)h.got);
+  rq_close(&a);
+  rq_close(&b);
+  rq_close(&h);
+}
+
 /* A host name goes through curl's resolver (a thread): still nothing blocks. */
 static void case_hostname(struct tg_client *c) {
   const char *ip = strstr(base_url, "127.0.0.1");
@@ -908,6 +933,7 @@ int main(int argc, char **argv) {
   case_chain(c);
   case_bad_args(c);
   case_hostname(c);
+  case_methods(c);
   if (client_cert != NULL)
     case_mtls_and_crl(c);
   case_fixed_post(c); /* last: a node that hangs on it would fail the cases after it */
