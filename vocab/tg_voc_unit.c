@@ -436,6 +436,65 @@ static int rat_format(struct rat *r, char *out, size_t n, int *inexact) {
   return put_scaled(r->neg, digits, r->e + m, out, n);
 }
 
+/* Units related by a power of ten (cm -> m, L/s -> m3/s) need no arithmetic: the decimal
+ * point moves. Returns 1 when V (plain digits with an optional sign and point, at most
+ * 60 digits) was written to OUT with *RC set, 0 to leave it to the general path. */
+static int shift_decimal(const char *v, int shift, char *out, size_t n, int *rc) {
+  char d[64];
+  int nd = 0, point = -1, neg = 0, lead = 0;
+  const char *p = v;
+  if (*p == '+' || *p == '-')
+    neg = *p++ == '-';
+  for (; *p; p++) {
+    if (*p == '.' && point < 0)
+      point = nd;
+    else if (*p >= '0' && *p <= '9' && nd < 60)
+      d[nd++] = *p;
+    else
+      return 0;
+  }
+  if (nd == 0)
+    return 0;
+  if (point < 0)
+    point = nd;
+  point += shift;
+  while (lead < nd && d[lead] == '0') /* leading zeros */
+    lead++, point--;
+  while (nd > lead && nd - lead > point && d[nd - 1] == '0') /* zeros after the point */
+    nd--;
+  char buf[200];
+  size_t w = 0;
+  if (nd == lead) {
+    buf[w++] = '0';
+  } else {
+    if (neg)
+      buf[w++] = '-';
+    if (point <= 0) {
+      buf[w++] = '0', buf[w++] = '.';
+      for (int k = 0; k < -point; k++)
+        buf[w++] = '0';
+      for (int k = lead; k < nd; k++)
+        buf[w++] = d[k];
+    } else {
+      for (int k = 0; k < point; k++)
+        buf[w++] = lead + k < nd ? d[lead + k] : '0';
+      if (lead + point < nd) {
+        buf[w++] = '.';
+        for (int k = lead + point; k < nd; k++)
+          buf[w++] = d[k];
+      }
+    }
+  }
+  *rc = 0;
+  if (w >= n) {
+    *rc = TG_ETOOBIG;
+    return 1;
+  }
+  memcpy(out, buf, w);
+  out[w] = '\0';
+  return 1;
+}
+
 int tg__voc_unit_index(const char *code) {
   const struct unit *u = unit_find(code);
   return u ? (int)(u - units) : -1;
@@ -460,6 +519,11 @@ int tg__voc_unit_convert_ix(const char *value, int from, int to, char *out, size
   if (uf->dim != ut->dim && strcmp(uf->dim, ut->dim) != 0)
     return tg_err_set(err, TG_EINVAL, "cannot convert %s (%s) to %s (%s)", uf->code, uf->dim,
                       ut->code, ut->dim);
+  if (value != NULL && uf->fnum == 1 && uf->fden == 1 && uf->onum == 0 && ut->fnum == 1 &&
+      ut->fden == 1 && ut->onum == 0 && shift_decimal(value, uf->fexp - ut->fexp, out, n, &rc)) {
+    *inexact = 0;
+    return rc ? tg_err_set(err, rc, "result does not fit the output buffer") : 0;
+  }
   if (value == NULL || (rc = rat_parse(value, &r, err)) != 0)
     return value == NULL ? tg_err_set(err, TG_EINVAL, "no value") : rc;
   /* To the base unit: (v + offset) * factor; then back: base / factor - offset. */
