@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FACET_CAP 2000        /* facets count at most this many matches */
+#define FACET_CAP 1000        /* facets count at most this many matches */
 #define COUNT_CAP 10000       /* totals are exact up to this */
 #define RANK_CANDIDATES 1000  /* relevance ranks at most the newest this many matches */
 #define FACET_TOP 20
@@ -147,17 +147,18 @@ static int64_t rank_floor(sqlite3 *db, const char *match) {
   return floor;
 }
 
-static int facets(sqlite3 *db, const char *from, const struct binds *b, json_t *out) {
+static int facets(sqlite3 *db, const char *from, const struct binds *b, json_t *out,
+                  const char *ridcol) {
   struct tg_buf sql;
   sqlite3_stmt *st = NULL;
   tg_buf_init(&sql);
   int rc = tg_buf_printf(&sql,
-                         "WITH m AS (SELECT d.rid AS rid%s LIMIT %d)"
+                         "WITH m AS (SELECT %s AS rid%s LIMIT %d)"
                          " SELECT f.kind, f.value, count(*) AS n FROM m"
                          " JOIN cat_facet f ON f.rid = m.rid"
                          " WHERE f.kind IN ('theme', 'publisher', 'format', 'keyword')"
                          " GROUP BY f.kind, f.value ORDER BY f.kind, n DESC, f.value",
-                         from, FACET_CAP)
+                         ridcol, from, FACET_CAP)
                ? TG_ENOMEM
                : 0;
   if (rc == 0 && sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK)
@@ -354,7 +355,11 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
     rc = fetch_ranked(s, q, match, floor, words.data, nwords, limit, items, err);
   else if (rc == 0)
     rc = fetch_items(s, q, from.data, &b, match != NULL, words.data, nwords, limit, items, err);
-  if (rc == 0 && q->facets && facets(s->db, from.data, &b, fac) != 0)
+  /* Facet rows exist only for live datasets, so plain word queries count
+   * them straight from the index without joining the dataset rows. */
+  if (rc == 0 && q->facets &&
+      facets(s->db, fast ? " FROM cat_fts WHERE cat_fts MATCH ?1 ORDER BY rowid DESC" : from.data,
+             &b, fac, fast ? "rowid" : "d.rid") != 0)
     rc = tg_err_set(err, TG_EDB, "catalog facets: %s", sqlite3_errmsg(s->db));
   if (rc == 0) {
     json_object_set_new(res, "total", json_integer(total > COUNT_CAP ? COUNT_CAP : total));

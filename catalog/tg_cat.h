@@ -226,7 +226,7 @@ struct tg_cat_query {
  * Built to stay fast on a million datasets: "total" is exact up to 10000
  * (then 10000 with total_exact false); relevance over plain words ranks the
  * newest 1000 matches at most (ranked_partial says when it did); facets
- * count at most 2000 matches (facets_partial). Highlights are HTML-escaped
+ * count at most 1000 matches (facets_partial). Highlights are HTML-escaped
  * text with <mark> around matches on the original text. Results are ordered
  * by SORT with ties broken by the dataset's record number (creation order),
  * so limit/offset paging is stable. Returns 0, TG_EINVAL (bad query; detail
