@@ -101,9 +101,10 @@ static int write_real(struct tg_buf *b, double d) {
       break;
   }
   /* Keep it a real for readers that care: 3.0 stays "3.0". */
-  if (strspn(t, "-0123456789") == strlen(t) && strlen(t) + 2 < sizeof(t))
-    strcat(t, ".0");
-  return tg_buf_puts(b, t);
+  size_t n = strlen(t);
+  if (tg_buf_append(b, t, n))
+    return TG_ENOMEM;
+  return strspn(t, "-0123456789") == n ? tg_buf_puts(b, ".0") : 0;
 }
 
 int tg_voc_json_write(struct tg_buf *b, const json_t *v) {
@@ -185,17 +186,25 @@ static void relay_issue(void *ud, const struct tg_voc_conv_issue *is) {
     c->report(c->ud, &copy);
 }
 
-static int emit(struct tg_voc_conv *c, const json_t *v) {
-  if (c->in_array && tg_buf_puts(&c->out, c->wrote_elem ? ",\n" : "\n"))
-    return TG_ENOMEM;
-  if (tg_voc_json_write(&c->out, v) || (!c->in_array && tg_buf_append(&c->out, "\n", 1)))
+/* What goes before and after each record written: separators, counters, flushing. */
+static int out_begin(struct tg_voc_conv *c) {
+  return c->in_array && tg_buf_puts(&c->out, c->wrote_elem ? ",\n" : "\n") ? TG_ENOMEM : 0;
+}
+
+static int out_end(struct tg_voc_conv *c) {
+  if (!c->in_array && tg_buf_append(&c->out, "\n", 1))
     return TG_ENOMEM;
   c->wrote_elem = 1;
   c->st.written++;
   return c->out.len >= OUT_FLUSH ? flush(c) : 0;
 }
 
-/* One complete record is in c->rec: parse, convert, write. */
+static int emit(struct tg_voc_conv *c, const json_t *v) {
+  if (out_begin(c) || tg_voc_json_write(&c->out, v))
+    return TG_ENOMEM;
+  return out_end(c);
+}
+
 /* One complete record of LEN bytes at TEXT (the record buffer, or the caller's input
  * when a whole line arrived in one piece): parse, convert, write. */
 static int record_text(struct tg_voc_conv *c, const char *text, size_t len) {
@@ -206,17 +215,12 @@ static int record_text(struct tg_voc_conv *c, const char *text, size_t len) {
   if (!c->too_big && c->p->fast) {
     struct relay r = {c};
     size_t mark = c->out.len;
-    if (c->in_array && tg_buf_puts(&c->out, c->wrote_elem ? ",\n" : "\n"))
+    if (out_begin(c))
       return TG_ENOMEM;
     int fr = tg__voc_fast_apply(c->p, text, len, c->st.records, &c->out, &c->scratch,
                                 relay_issue, &r);
     if (fr == 0) {
-      if (!c->in_array && tg_buf_append(&c->out, "\n", 1))
-        return TG_ENOMEM;
-      c->wrote_elem = 1;
-      c->st.written++;
-      if (c->out.len >= OUT_FLUSH)
-        rc = flush(c);
+      rc = out_end(c);
       goto done;
     }
     c->out.len = mark; /* nothing of this record stays */

@@ -71,7 +71,7 @@ int tg_voc_concept_get(struct tg_voc_store *s, const char *uri, json_t **out,
  * matches if it contains Q, so 水位 finds 河川水位. LANG (optional) limits labels to
  * one language tag; SCHEME (optional, URI or id) to one scheme. Best matches first
  * (exact, then prefix, prefLabel before altLabel, shorter first), one hit per
- * concept, at most LIMIT (1-1000). *OUT (new reference) is an array of
+ * concept, at most LIMIT (0 means 20; at most 1000). *OUT (new reference) is an array of
  * {"uri","scheme","prefLabel":{lang:text},"matched":{"property","value","lang"}}.
  * Returns 0, TG_EINVAL (empty Q), TG_EDB or TG_ENOMEM. */
 int tg_voc_search(struct tg_voc_store *s, const char *q, const char *lang, const char *scheme,
