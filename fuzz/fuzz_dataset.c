@@ -1,6 +1,6 @@
 /* fuzz_dataset: feeds untrusted bytes to the catalog's dataset reader
  * (tg_cat_parse + tg_cat_validate) and checks that a canonical document
- * validates again to itself and that its public view has no tsunagu: terms. */
+ * validates again to itself and that its public view has no tsunagu: properties. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,25 @@
 #include "tg_cat.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* 1 if any member name at any depth is a tsunagu: (private) property. */
+static int has_private_key(const json_t *j) {
+  const char *k;
+  json_t *v;
+  if (json_is_array(j)) {
+    for (size_t i = 0; i < json_array_size(j); i++)
+      if (has_private_key(json_array_get(j, i)))
+        return 1;
+    return 0;
+  }
+  if (!json_is_object(j))
+    return 0;
+  json_object_foreach((json_t *)j, k, v) {
+    if (strncmp(k, "tsunagu:", 8) == 0 || has_private_key(v))
+      return 1;
+  }
+  return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *in = NULL, *problems = NULL, *canon = NULL;
@@ -22,10 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort(); /* the canonical form must be a fixed point */
     json_decref(again);
     json_t *pub = tg_cat_public_view(canon);
-    char *s = json_dumps(pub, 0);
-    if (s == NULL || strstr(s, "\"tsunagu:") != NULL)
+    if (pub == NULL || has_private_key(pub))
       abort();
-    free(s);
     json_decref(pub);
   } else if (json_array_size(problems) == 0) {
     abort(); /* a refusal always says why */
