@@ -23,7 +23,8 @@ int tg__voc_utf8_put(struct tg_buf *b, uint32_t cp);
 uint32_t tg__voc_fold(uint32_t cp);
 
 /* Appends the folded form of S (LEN bytes of UTF-8) to OUT, collapsing runs of
- * white space to one space and trimming both ends. Invalid UTF-8 bytes become
+ * white space to one space and trimming both ends; half-width katakana become
+ * full-width, with ﾞ and ﾟ joined to the kana before them (ｶﾞ -> ガ), as NFKC does. Invalid UTF-8 bytes become
  * U+FFFD. Returns 0 or TG_ENOMEM. */
 int tg__voc_normalize(const char *s, size_t len, struct tg_buf *out);
 

@@ -64,12 +64,34 @@ uint32_t tg__voc_fold(uint32_t cp) {
   return cp;
 }
 
+/* Half-width katakana U+FF61-FF9F and their full-width forms (NFKC). */
+static const uint16_t halfwidth_kana[0x3F] = {
+  0x3002, 0x300C, 0x300D, 0x3001, 0x30FB, 0x30F2, 0x30A1, 0x30A3, 0x30A5, 0x30A7, 0x30A9,
+  0x30E3, 0x30E5, 0x30E7, 0x30C3, 0x30FC, 0x30A2, 0x30A4, 0x30A6, 0x30A8, 0x30AA, 0x30AB,
+  0x30AD, 0x30AF, 0x30B1, 0x30B3, 0x30B5, 0x30B7, 0x30B9, 0x30BB, 0x30BD, 0x30BF, 0x30C1,
+  0x30C4, 0x30C6, 0x30C8, 0x30CA, 0x30CB, 0x30CC, 0x30CD, 0x30CE, 0x30CF, 0x30D2, 0x30D5,
+  0x30D8, 0x30DB, 0x30DE, 0x30DF, 0x30E0, 0x30E1, 0x30E2, 0x30E4, 0x30E6, 0x30E8, 0x30E9,
+  0x30EA, 0x30EB, 0x30EC, 0x30ED, 0x30EF, 0x30F3, 0x309B, 0x309C};
+
+/* The full-width kana BASE with a (semi-)voiced sound mark, or 0 if it takes none. */
+static uint32_t voiced(uint32_t base, int semi) {
+  if (semi)
+    return (base >= 0x30CF && base <= 0x30DB && (base - 0x30CF) % 3 == 0) ? base + 2 : 0;
+  if (base == 0x30A6)
+    return 0x30F4; /* ウ゛ -> ヴ */
+  if ((base >= 0x30AB && base <= 0x30C1 && (base - 0x30AB) % 2 == 0) || base == 0x30C4 ||
+      base == 0x30C6 || base == 0x30C8 || (base >= 0x30CF && base <= 0x30DB && (base - 0x30CF) % 3 == 0))
+    return base + 1;
+  return 0;
+}
+
 static int is_space(uint32_t cp) {
   return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == '\v';
 }
 
 int tg__voc_normalize(const char *s, size_t len, struct tg_buf *out) {
-  size_t pos = 0;
+  size_t pos = 0, last_at = 0;
+  uint32_t last = 0;
   int pending_space = 0, any = 0;
   while (pos < len) {
     int32_t c = tg__voc_utf8_next(s, len, &pos);
@@ -84,10 +106,20 @@ int tg__voc_normalize(const char *s, size_t len, struct tg_buf *out) {
       pending_space = any;
       continue;
     }
+    if (cp >= 0xFF61 && cp <= 0xFF9F) {
+      cp = halfwidth_kana[cp - 0xFF61];
+      uint32_t v = (cp == 0x309B || cp == 0x309C) && !pending_space ? voiced(last, cp == 0x309C) : 0;
+      if (v != 0) { /* ｶﾞ -> ガ: replace the kana just written */
+        out->len = last_at;
+        cp = v;
+      }
+    }
     if (pending_space && tg_buf_append(out, " ", 1) != 0)
       return TG_ENOMEM;
     pending_space = 0;
     any = 1;
+    last_at = out->len;
+    last = cp;
     if (tg__voc_utf8_put(out, cp) != 0)
       return TG_ENOMEM;
   }

@@ -210,6 +210,13 @@ static void search(void **state) {
   assert_int_equal(tg_voc_search(f.st, "ＷＡＴＥＲ　Ｌｅｖｅｌ", "en", NULL, 5, &h, NULL), 0);
   assert_string_equal(hit_uri(h, 0), "urn:tsunagu:vocab:properties:water-level");
   json_decref(h);
+  /* half-width katakana, with voiced marks, find full-width labels */
+  assert_int_equal(tg_voc_search(f.st, "ﾓﾋﾞﾘﾃｨ", NULL, NULL, 5, &h, NULL), 0);
+  assert_string_equal(hit_uri(h, 0), "urn:tsunagu:vocab:themes:mobility");
+  json_decref(h);
+  assert_int_equal(tg_voc_search(f.st, "ｴﾈﾙｷﾞｰ", "ja", NULL, 5, &h, NULL), 0);
+  assert_string_equal(hit_uri(h, 0), "urn:tsunagu:vocab:themes:environment-energy");
+  json_decref(h);
   /* one-character Japanese word */
   assert_int_equal(tg_voc_search(f.st, "雨", "ja", NULL, 5, &h, NULL), 0);
   assert_true(json_array_size(h) >= 1);
