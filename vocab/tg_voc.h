@@ -30,7 +30,7 @@ enum {
 
 /* Parses a Japanese era date of LEN bytes (UTF-8) into *OUT (Gregorian).
  * Forms: 令和6年4月1日, 令和元年5月1日, R6.4.1, R06.04.01, r6/4/1, H31-4-30, full-width
- * digits and letters, the ligatures ㍾㍽㍼㍻㋿, letters M/T/S/H/R, an optional weekday
+ * digits and letters, kanji numerals (令和六年四月一日, 平成三十一年四月三十日), the ligatures ㍾㍽㍼㍻㋿, letters M/T/S/H/R, an optional weekday
  * ((月), （月曜日）: checked against the date), and an optional time of day
  * (14時30分[5秒], 午後2時30分, or 14:30[:05]). Surrounding spaces are ignored.
  * Returns 0; TG_EINVAL for malformed input, an impossible date (2月30日) or a date

@@ -24,6 +24,18 @@ enum {
   CP_YO = 0x66DC     /* 曜 */
 };
 
+/* Kanji numerals 〇一二三四五六七八九, and 十. */
+static const uint32_t kanji_digits[10] = {0x3007, 0x4E00, 0x4E8C, 0x4E09, 0x56DB,
+                                          0x4E94, 0x516D, 0x4E03, 0x516B, 0x4E5D};
+enum { CP_JUU = 0x5341 };
+
+static int kanji_digit(uint32_t c) {
+  for (int d = 0; d < 10; d++)
+    if (kanji_digits[d] == c)
+      return d;
+  return -1;
+}
+
 /* 日月火水木金土: weekday names, Sunday first. */
 static const uint32_t weekdays[7] = {0x65E5, 0x6708, 0x706B, 0x6C34, 0x6728, 0x91D1, 0x571F};
 
@@ -148,9 +160,46 @@ static void skip_spaces(struct cps *t) {
 
 static int is_digit(uint32_t c) { return c >= '0' && c <= '9'; }
 
-/* Reads 1..MAXD digits into *V; returns how many, or 0 if none or too many. */
+/* Reads a number in kanji numerals: 六, 十二, 三十一, 二十 (with 十), or digit by digit
+ * (二〇, at most MAXD). Returns the characters read, or 0. */
+static int read_kanji_num(struct cps *t, int maxd, int *v) {
+  int k[8], n = 0, juu = -1, x = 0;
+  while (t->i + (size_t)n < t->n && n < 8) {
+    uint32_t c = t->c[t->i + (size_t)n];
+    int d = c == CP_JUU ? 10 : kanji_digit(c);
+    if (d < 0)
+      break;
+    if (d == 10) {
+      if (juu >= 0)
+        return 0;
+      juu = n;
+    }
+    k[n++] = d;
+  }
+  if (n == 0 || n == 8 || is_digit(peek(t)))
+    return 0;
+  if (juu >= 0) { /* [d]十[d]: at most one digit each side, 1-9 */
+    if (juu > 1 || n - juu > 2 || (juu == 1 && (k[0] == 0 || k[0] == 1)) ||
+        (n - juu == 2 && k[juu + 1] == 0))
+      return 0;
+    x = (juu == 1 ? k[0] : 1) * 10 + (n - juu == 2 ? k[juu + 1] : 0);
+  } else {
+    if (n > maxd)
+      return 0;
+    for (int i = 0; i < n; i++)
+      x = x * 10 + k[i];
+  }
+  t->i += (size_t)n;
+  *v = x;
+  return n;
+}
+
+/* Reads 1..MAXD digits (or kanji numerals) into *V; returns how many characters, or 0
+ * if none or too many. */
 static int read_num(struct cps *t, int maxd, int *v) {
   int n = 0, x = 0;
+  if (peek(t) == CP_JUU || kanji_digit(peek(t)) >= 0)
+    return read_kanji_num(t, maxd, v);
   while (is_digit(peek(t)) && n < maxd) {
     x = x * 10 + (int)(peek(t) - '0');
     t->i++, n++;
