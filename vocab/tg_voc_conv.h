@@ -22,6 +22,11 @@ struct tg_voc_conv;
      "mode": "strict" | "lenient",          default strict
      "unmapped": "keep" | "drop",           fields no rule names; default keep
      "tables": {"NAME": {"local": "national", …}, …},   optional code tables
+     "renames": {"table": {"old": "new", …}}             optional: members no rule
+              | {"map": {"from": SCHEME, "to": SCHEME}}  reads get new names; with map,
+                                            from notations linked by skos:exactMatch
+                                            (filled by tg_voc_store_bind_profile); kept
+                                            even when unmapped is drop
      "fields": [ RULE, … ]                  applied in order
    }
    RULE is an object with "from" and/or "to" (a member name, or a JSON pointer such

@@ -360,9 +360,12 @@ int tg__voc_fast_apply(const struct tg_voc_profile *p, const char *rec, size_t l
   if (rc == 0 && nfail > 0 && !p->lenient)
     rc = TG_EINVAL;
   if (rc == 0) {
+    const char *renamed[MAX_MEMBERS] = {0};
+    for (int i = 0; p->renames && i < n; i++)
+      renamed[i] = tg__voc_rename(p, m[i].key.p, m[i].key.n);
     if (!p->drop_unmapped)
       for (int i = 0; i < n; i++)
-        if (!consumed[i]) {
+        if (!consumed[i] && !renamed[i]) {
           o[no].key = NULL;
           o[no].keyspan = m[i].key;
           o[no].val = m[i].val;
@@ -370,6 +373,11 @@ int tg__voc_fast_apply(const struct tg_voc_profile *p, const char *rec, size_t l
           o[no].genlen = 0;
           no++;
         }
+    for (int i = 0; i < n; i++) /* renamed members, in their order */
+      if (renamed[i]) {
+        struct outm x = {renamed[i], strlen(renamed[i]), {NULL, 0}, m[i].val, -1, 0};
+        set_out(o, &no, &x);
+      }
     for (size_t i = 0; i < p->n; i++)
       if (conv[i].key != NULL)
         set_out(o, &no, &conv[i]);

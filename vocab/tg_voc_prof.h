@@ -35,6 +35,8 @@ struct tg_voc_profile {
   struct rule *rules; /* from malloc() */
   size_t n;
   int fast;           /* 1 if every from/to is a plain member name: tg__voc_fast_apply works */
+  json_t *renames;    /* borrowed from TABLES: member name -> new name, or NULL */
+  char *renames_from, *renames_to; /* "renames": {"map": …} schemes, from malloc(), or NULL */
 };
 
 /* A source value as text: kind 's' a string (TEXT its unescaped bytes), 'i' an integer,
@@ -75,6 +77,10 @@ enum { TG__VOC_FALLBACK = 1 };
 int tg__voc_fast_apply(const struct tg_voc_profile *p, const char *rec, size_t len,
                        size_t record, struct tg_buf *out, struct tg_buf *scratch,
                        tg_voc_conv_report_cb cb, void *ud);
+
+/* The new name of member KEY (LEN bytes) under the profile's renames when no rule reads
+ * it, else NULL (borrowed from P). */
+const char *tg__voc_rename(const struct tg_voc_profile *p, const char *key, size_t len);
 
 /* Turns the fast path off for P (tests compare both paths). */
 void tg__voc_profile_set_fast(struct tg_voc_profile *p, int on);

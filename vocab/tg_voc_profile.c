@@ -335,10 +335,48 @@ static int parse_tables(struct tg_voc_profile *p, json_t *tables, struct tg_err 
   return p->tables ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
 }
 
+/* "renames": {"table": {"old": "new", …}} or {"map": {"from": SCHEME, "to": SCHEME}}
+ * (notations linked by skos:exactMatch, filled by tg_voc_store_bind_profile()). */
+static int parse_renames(struct tg_voc_profile *p, json_t *rn, struct tg_err *err) {
+  static const char *const keys[] = {"table", "map", NULL};
+  json_t *table, *map, *t;
+  const char *bad, *k;
+  json_t *v;
+  if (rn == NULL)
+    return 0;
+  table = json_object_get(rn, "table");
+  map = json_object_get(rn, "map");
+  if (!json_is_object(rn) || (bad = unknown_key(rn, keys)) != NULL || (table == NULL) == (map == NULL))
+    return tg_err_set(err, TG_EINVAL, "renames: {\"table\": {old: new}} or {\"map\": {\"from\": "
+                                      "scheme, \"to\": scheme}}");
+  if (map != NULL) {
+    const char *mf = json_string_value(json_object_get(map, "from"));
+    const char *mt = json_string_value(json_object_get(map, "to"));
+    if (!json_is_object(map) || json_object_size(map) != 2 || mf == NULL || mt == NULL)
+      return tg_err_set(err, TG_EINVAL, "renames.map: {\"from\": scheme, \"to\": scheme}");
+    if ((p->renames_from = strdup(mf)) == NULL || (p->renames_to = strdup(mt)) == NULL)
+      return tg_err_set(err, TG_ENOMEM, "out of memory");
+    t = json_object();
+  } else {
+    if (!json_is_object(table))
+      return tg_err_set(err, TG_EINVAL, "renames.table: an object of names");
+    json_object_foreach(table, k, v) {
+      if (!json_is_string(v) || json_string_length(v) == 0 || k[0] == '\0' || k[0] == '/' ||
+          json_string_value(v)[0] == '/')
+        return tg_err_set(err, TG_EINVAL, "renames.table.%s: a new member name", k);
+    }
+    t = json_deep_copy(table);
+  }
+  if (t == NULL || json_object_set_new(p->tables, "@renames", t) != 0)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  p->renames = t;
+  return 0;
+}
+
 int tg_voc_profile_new(const json_t *doc, struct tg_voc_profile **out, struct tg_err *err) {
   static const char *const keys[] = {"id", "title", "description", "mode", "unmapped",
-                                     "tables", "fields", "@context", "source", "target",
-                                     NULL};
+                                     "tables", "fields", "renames", "@context", "source",
+                                     "target", NULL};
   struct tg_voc_profile *p;
   const char *id, *mode, *unmapped, *bad;
   json_t *fields;
@@ -373,7 +411,8 @@ int tg_voc_profile_new(const json_t *doc, struct tg_voc_profile **out, struct tg
     tg_voc_profile_free(p);
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   }
-  if ((rc = parse_tables(p, json_object_get(doc, "tables"), err)) != 0) {
+  if ((rc = parse_tables(p, json_object_get(doc, "tables"), err)) != 0 ||
+      (rc = parse_renames(p, json_object_get(doc, "renames"), err)) != 0) {
     tg_voc_profile_free(p);
     return rc;
   }
@@ -419,6 +458,8 @@ void tg_voc_profile_free(struct tg_voc_profile *p) {
     json_decref(p->rules[i].constant);
   }
   free(p->rules);
+  free(p->renames_from);
+  free(p->renames_to);
   json_decref(p->tables);
   free(p->id);
   free(p);
@@ -435,6 +476,23 @@ void tg__voc_profile_set_fast(struct tg_voc_profile *p, int on) {
   p->fast = on && i == p->n;
 }
 
+/* The new name of member KEY (LEN bytes) if the profile renames it and no rule reads it,
+ * else NULL (borrowed). */
+const char *tg__voc_rename(const struct tg_voc_profile *p, const char *key, size_t len) {
+  char buf[256];
+  const char *to;
+  if (p->renames == NULL || len >= sizeof(buf))
+    return NULL;
+  memcpy(buf, key, len);
+  buf[len] = '\0';
+  if ((to = json_string_value(json_object_get(p->renames, buf))) == NULL)
+    return NULL;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->rules[i].from && p->rules[i].from_len == len && memcmp(p->rules[i].from, key, len) == 0)
+      return NULL;
+  return to;
+}
+
 int tg_voc_profile_table_set(struct tg_voc_profile *p, const char *name, const char *key,
                              const char *value) {
   json_t *t = json_object_get(p->tables, name);
@@ -448,6 +506,12 @@ int tg_voc_profile_table_set(struct tg_voc_profile *p, const char *name, const c
 
 int tg__voc_profile_map(const struct tg_voc_profile *p, size_t i, const char **from,
                         const char **to, const char **table) {
+  if (p->renames_from != NULL && i-- == 0) {
+    *from = p->renames_from;
+    *to = p->renames_to;
+    *table = "@renames";
+    return 0;
+  }
   for (size_t k = 0; k < p->n; k++) {
     if (p->rules[k].map_from == NULL)
       continue;
@@ -718,6 +782,31 @@ static int convert_values(const struct tg_voc_profile *p, json_t *rec, json_t **
   return nfail;
 }
 
+/* Moves members the profile renames (and no rule reads) to their new names, in their
+ * order, after the members that stay; a new name that exists is replaced in place. */
+static int apply_renames(const struct tg_voc_profile *p, json_t *rec, json_t *out) {
+  const char *k, *to;
+  json_t *v, *moved = json_array(), *names = json_array();
+  int rc = moved && names ? 0 : TG_ENOMEM;
+  json_object_foreach(rec, k, v) {
+    if (rc == 0 && (to = tg__voc_rename(p, k, strlen(k))) != NULL &&
+        (json_array_append(moved, v) || json_array_append_new(names, json_string(k))))
+      rc = TG_ENOMEM;
+  }
+  for (size_t i = 0; rc == 0 && i < json_array_size(names); i++)
+    if (!p->drop_unmapped)
+      json_object_del(out, json_string_value(json_array_get(names, i)));
+  for (size_t i = 0; rc == 0 && i < json_array_size(names); i++) {
+    const char *name = json_string_value(json_array_get(names, i));
+    to = tg__voc_rename(p, name, strlen(name));
+    if (json_object_set(out, to, json_array_get(moved, i)) != 0)
+      rc = TG_ENOMEM;
+  }
+  json_decref(moved);
+  json_decref(names);
+  return rc;
+}
+
 /* Builds the output from REC (ours: it may be reused as the output) and the values V
  * (stolen). Failed values stay where they were (lenient mode). */
 static int assemble(const struct tg_voc_profile *p, json_t *rec, json_t **v, const char *failed,
@@ -729,6 +818,8 @@ static int assemble(const struct tg_voc_profile *p, json_t *rec, json_t **v, con
     if (r->from && !failed[i] && (v[i] != NULL || r->kind == K_DROP))
       path_del(out, r->from);
   }
+  if (rc == 0 && p->renames != NULL)
+    rc = apply_renames(p, rec, out);
   for (size_t i = 0; i < p->n; i++) {
     const struct rule *r = &p->rules[i];
     json_t *val = v[i];

@@ -107,7 +107,8 @@ int tg_voc_profile_get(struct tg_voc_store *s, const char *id, json_t **doc,
 /* Lists stored profiles: an array of {"id","etag","title"} (new reference). */
 int tg_voc_profile_list(struct tg_voc_store *s, json_t **out, struct tg_err *err);
 
-/* Fills the "code": {"map": {"from": A, "to": B}} tables of P from the store: every
+/* Fills the "code": {"map": {"from": A, "to": B}} tables and the "renames": {"map": …}
+ * table of P from the store: every
  * concept of scheme A with a skos:notation and a skos:exactMatch to a concept of
  * scheme B with a notation maps the first notation to the second. Returns 0,
  * TG_EDB or TG_ENOMEM. */

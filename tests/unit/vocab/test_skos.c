@@ -434,6 +434,37 @@ static void stored_profile_with_mapped_codes(void **state) {
   fix_close(&f);
 }
 
+/* Member names renamed through concept mappings: the city's property notation maps by
+ * skos:exactMatch to the national property's notation. */
+static void stored_profile_with_mapped_renames(void **state) {
+  (void)state;
+  struct fix f;
+  struct tg_err err;
+  struct tg_voc_profile *p;
+  fix_open(&f);
+  import_shipped(&f);
+  import_text(&f, "{\"@graph\":[{\"@id\":\"urn:a-city:props\",\"@type\":\"skos:ConceptScheme\"},"
+                  "{\"@id\":\"urn:a-city:props:suii\",\"@type\":\"skos:Concept\","
+                  "\"skos:prefLabel\":{\"@value\":\"水位\",\"@language\":\"ja\"},"
+                  "\"skos:notation\":\"suii\",\"skos:exactMatch\":"
+                  "{\"@id\":\"urn:tsunagu:vocab:properties:water-level\"}}]}");
+  json_t *doc = json_pack("{s:s, s:{s:{s:s, s:s}}, s:[]}", "id", "a-city-props", "renames",
+                          "map", "from", "urn:a-city:props", "to", "properties", "fields");
+  assert_int_equal(tg_voc_profile_put(f.st, doc, 0, NULL, NULL, &err), 0);
+  if (tg_voc_profile_get(f.st, "a-city-props", NULL, &p, NULL, &err) != 0)
+    fail_msg("get: %s", err.msg);
+  json_t *in = json_pack("{s:f, s:i}", "suii", 1.5, "x", 1), *out = NULL;
+  assert_int_equal(tg_voc_profile_apply(p, in, 0, &out, NULL, NULL), 0);
+  assert_true(json_real_value(json_object_get(out, "waterLevel")) == 1.5);
+  assert_null(json_object_get(out, "suii"));
+  assert_int_equal(json_integer_value(json_object_get(out, "x")), 1);
+  json_decref(out);
+  json_decref(in);
+  tg_voc_profile_free(p);
+  json_decref(doc);
+  fix_close(&f);
+}
+
 int main(void) {
   tcase_add_file("skos.tsv", skos_case);
   tcase_add("shipped_round_trip", shipped_round_trip);
@@ -442,5 +473,6 @@ int main(void) {
   tcase_add("mappings_and_hierarchy", mappings_and_hierarchy);
   tcase_add("replace_and_conflicts", replace_and_conflicts);
   tcase_add("stored_profile_with_mapped_codes", stored_profile_with_mapped_codes);
+  tcase_add("stored_profile_with_mapped_renames", stored_profile_with_mapped_renames);
   return tcase_run_all("skos");
 }
