@@ -40,6 +40,7 @@ struct tg_voc_conv {
   int depth, in_str, esc, scalar, too_big;
   int wrote_elem;     /* array output: an element was written */
   int werr;           /* the write callback's error, once it failed */
+  int bom;            /* bytes of a leading UTF-8 byte-order mark seen; 3 once decided */
   struct tg_voc_conv_stats st;
 };
 
@@ -373,6 +374,17 @@ int tg_voc_conv_feed(struct tg_voc_conv *c, const void *data, size_t len, struct
     return tg_err_set(err, TG_EINVAL, "converter stopped after an earlier error");
   if (c->werr)
     return c->werr;
+  /* Files saved by some editors start with a byte-order mark; skip it, split or not. */
+  while (c->bom < 3 && len > 0) {
+    static const char bom[3] = {'\xEF', '\xBB', '\xBF'};
+    if (*d == bom[c->bom]) {
+      c->bom++, d++, len--;
+    } else if (c->bom > 0) {
+      return fatal(c, err, "input starts with a broken byte-order mark");
+    } else {
+      c->bom = 3;
+    }
+  }
   if (c->format == TG_VOC_FMT_NDJSON) {
     rc = feed_ndjson(c, d, len);
     return rc ? rc : c->werr;

@@ -183,7 +183,8 @@ static const char *simple_profile =
 static void broken_structure(void **state) {
   (void)state;
   static const char *bad[] = {"[{\"l\":1} {\"l\":2}]", "[{\"l\":1},]", "[{\"l\":1}] x",
-                              "[{\"l\":1}", "{\"l\":1", "[{\"l\":1},", "}"};
+                              "[{\"l\":1}", "{\"l\":1", "[{\"l\":1},", "}",
+                              "\xef\xbb[{\"l\":1}]"};
   struct tg_voc_profile *p;
   assert_int_equal(tg_voc_profile_load(simple_profile, strlen(simple_profile), &p, NULL), 0);
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
