@@ -689,6 +689,17 @@ int tg_voc_profile_get(struct tg_voc_store *s, const char *id, json_t **doc,
   return rc;
 }
 
+int tg_voc_profile_delete(struct tg_voc_store *s, const char *id, struct tg_err *err) {
+  sqlite3_stmt *st = prep(s, "DELETE FROM voc_profile WHERE id = ?1", id, NULL);
+  int rc = 0;
+  if (st == NULL || sqlite3_step(st) != SQLITE_DONE)
+    rc = db_fail(s, err);
+  else if (sqlite3_changes(s->db) == 0)
+    rc = tg_err_set(err, TG_ENOENT, "no profile '%s'", id);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int tg_voc_profile_list(struct tg_voc_store *s, json_t **out, struct tg_err *err) {
   sqlite3_stmt *st = prep(s, "SELECT id, etag, doc FROM voc_profile ORDER BY id", NULL);
   json_t *arr = json_array();

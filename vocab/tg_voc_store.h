@@ -104,6 +104,9 @@ int tg_voc_profile_put(struct tg_voc_store *s, const json_t *doc, int replace,
 int tg_voc_profile_get(struct tg_voc_store *s, const char *id, json_t **doc,
                        struct tg_voc_profile **p, char **etag_out, struct tg_err *err);
 
+/* Deletes stored profile ID. Returns 0, TG_ENOENT or TG_EDB. */
+int tg_voc_profile_delete(struct tg_voc_store *s, const char *id, struct tg_err *err);
+
 /* Lists stored profiles: an array of {"id","etag","title"} (new reference). */
 int tg_voc_profile_list(struct tg_voc_store *s, json_t **out, struct tg_err *err);
 

@@ -427,6 +427,9 @@ static void stored_profile_with_mapped_codes(void **state) {
   json_decref(in);
   tg_voc_profile_free(p);
   assert_int_equal(tg_voc_profile_get(f.st, "nope", NULL, NULL, NULL, NULL), TG_ENOENT);
+  assert_int_equal(tg_voc_profile_delete(f.st, "a-city", NULL), 0);
+  assert_int_equal(tg_voc_profile_delete(f.st, "a-city", NULL), TG_ENOENT);
+  assert_int_equal(tg_voc_profile_get(f.st, "a-city", NULL, NULL, NULL, NULL), TG_ENOENT);
   json_decref(stored);
   json_decref(doc);
   free(etag);
