@@ -2,7 +2,10 @@
  * socket and libuv loop per worker thread (SO_REUSEPORT spreads connections),
  * SIGTERM drain and SIGHUP reload handled on the main thread's loop. */
 #include "tg_server.h"
+#include "tg_cat.h"
+#include "tg_client.h"
 #include "tg_conf.h"
+#include "tg_db.h"
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_node.h"
@@ -10,6 +13,7 @@
 #include "tg_util.h"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -126,6 +130,16 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
     goto fail;
   if ((rc = tg_tls_cert_fingerprint(cert, s->fingerprint, err)) != 0)
     goto fail;
+  snprintf(s->dir, sizeof(s->dir), "%s", dir);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_TOKEN);
+  char *tok = NULL;
+  if (tg_file_read(path, 256, &tok, NULL, NULL) == 0) {
+    size_t tl = strcspn(tok, "\r\n");
+    s->has_admin_token = tl > 0 && EVP_Digest(tok, tl, s->admin_token_sha256, NULL,
+                                              EVP_sha256(), NULL) == 1;
+    OPENSSL_cleanse(tok, strlen(tok));
+    free(tok);
+  }
   tg_conf_free(c);
   *out = s;
   return 0;
@@ -204,6 +218,8 @@ static void worker_on_wake(uv_async_t *a) {
   w->draining = 1;
   uv_close((uv_handle_t *)&w->listener, NULL);
   uv_close((uv_handle_t *)&w->wake, NULL);
+  tg_client_free(w->client);
+  w->client = NULL;
   tg_conn_drain_all(w);
   if (w->conns != NULL) {
     struct tg_settings *s = tg_settings_get();
@@ -231,11 +247,20 @@ static void worker_main(void *arg) {
   uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
-static int worker_init(struct tg_worker *w, int index, int fd, struct tg_err *err) {
+static int worker_init(struct tg_worker *w, const char *dir, const struct tg_settings *s,
+                       int index, int fd, struct tg_err *err) {
+  int rc;
   w->index = index;
   w->listen_fd = fd;
   if (uv_loop_init(&w->loop) != 0)
     return tg_err_set(err, TG_EIO, "cannot create an event loop");
+  /* Each worker has its own database connection (WAL lets them read at once). */
+  if ((rc = tg_node_db_open(dir, &w->db, err)) != 0)
+    return rc;
+  if ((rc = tg_cat_store_open(w->db, s->node_id, &w->cat, err)) != 0)
+    return rc;
+  if ((rc = tg_client_new(&w->loop, NULL, &w->client, err)) != 0)
+    return rc;
   uv_tcp_init(&w->loop, &w->listener);
   w->listener.data = w;
   if (uv_tcp_open(&w->listener, fd) != 0)
@@ -325,7 +350,7 @@ int tg_server_run(const char *dir) {
       tg_log_error("cannot start worker %d: %s", i, tg_err_msg(&err, rc));
       return 1;
     }
-    if ((rc = worker_init(&srv.workers[i], i, wfd, &err)) != 0) {
+    if ((rc = worker_init(&srv.workers[i], dir, s, i, wfd, &err)) != 0) {
       tg_log_error("cannot start worker %d: %s", i, tg_err_msg(&err, rc));
       return 1;
     }
@@ -350,6 +375,8 @@ int tg_server_run(const char *dir) {
   for (int i = 0; i < srv.nworkers; i++) {
     uv_thread_join(&srv.workers[i].thread);
     uv_loop_close(&srv.workers[i].loop);
+    tg_cat_store_free(srv.workers[i].cat);
+    tg_db_close(srv.workers[i].db);
   }
   uv_loop_close(&loop);
   free(srv.workers);

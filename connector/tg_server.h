@@ -17,6 +17,7 @@ struct tg_err;
 struct tg_conf;
 struct tg_client;
 struct tg_buf;
+struct tg_cat_store;
 
 /* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
 struct tg_settings {
@@ -37,6 +38,9 @@ struct tg_settings {
   uint64_t drain_timeout_ms;   /* [limits] drain_timeout */
   int access_log;              /* [log] access = on|off */
   char fingerprint[65];        /* SHA-256 of node.crt */
+  char dir[4096];              /* the node's state directory */
+  int has_admin_token;
+  unsigned char admin_token_sha256[32]; /* of DIR/admin.token's token */
   SSL_CTX *tls;                /* owned: SSL_CTX_free on release */
 };
 
@@ -57,6 +61,7 @@ struct tg_worker {
   void *conns;            /* list head of open connections (tg_conn.c) */
   char readbuf[65536];    /* shared read buffer: connections keep only leftovers */
   sqlite3 *db;            /* this worker's connection to the node database */
+  struct tg_cat_store *cat; /* the catalog on DB */
   struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
 };
 
