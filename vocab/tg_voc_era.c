@@ -378,7 +378,7 @@ int tg_voc_era_parse(const char *s, size_t len, struct tg_voc_date *out, struct 
 /* ---- era formatting --------------------------------------------------- */
 
 int tg_voc_era_format(const struct tg_voc_date *d, int style, char *out, size_t n) {
-  char year[8], time[32] = "";
+  char year[16], time[48] = "";
   int e, ey, w;
   if (!tg_voc_date_valid(d->year, d->month, d->day) || d->has_time < 0 || d->has_time > 2 ||
       (d->has_time && (d->hour < 0 || d->hour > 23 || d->minute < 0 || d->minute > 59 ||
