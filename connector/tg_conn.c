@@ -33,6 +33,7 @@ struct tg_http_req {
   char method[16];
   struct tg_buf body;      /* buffered request body */
   struct tg_buf reshdr;    /* extra response header lines */
+  struct tg_buf head;      /* status line and headers not yet sent */
   void *data;
   void (*on_abort)(struct tg_http_req *);
   tg_http_body_cb on_body;
@@ -248,7 +249,7 @@ int tg_http_res_header(struct tg_http_req *req, const char *name, const char *va
 
 int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, int64_t length) {
   struct tg_conn *c = req->conn;
-  struct tg_buf h;
+  struct tg_buf *h = &req->head;
   if (req->res_started)
     return TG_EINVAL;
   req->res_started = 1;
@@ -258,37 +259,49 @@ int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, in
   if (length < 0 && c->hp.http_minor == 0)
     c->keep_alive = 0; /* HTTP/1.0: the body ends at close */
   req->res_chunked = length < 0 && c->hp.http_minor == 1 && status != 204 && status != 304;
-  tg_buf_init(&h);
-  tg_buf_printf(&h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: tsunagu\r\n", status,
+  tg_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: tsunagu\r\n", status,
                 tg_http_reason(status), http_date());
   if (ctype)
-    tg_buf_printf(&h, "Content-Type: %s\r\n", ctype);
+    tg_buf_printf(h, "Content-Type: %s\r\n", ctype);
   if (req->res_chunked)
-    tg_buf_puts(&h, "Transfer-Encoding: chunked\r\n");
+    tg_buf_puts(h, "Transfer-Encoding: chunked\r\n");
   else if (length >= 0 && status != 204 && status != 304)
-    tg_buf_printf(&h, "Content-Length: %lld\r\n", (long long)length);
+    tg_buf_printf(h, "Content-Length: %lld\r\n", (long long)length);
   if (!c->keep_alive)
-    tg_buf_puts(&h, "Connection: close\r\n");
+    tg_buf_puts(h, "Connection: close\r\n");
   else if (c->hp.http_minor == 0)
-    tg_buf_puts(&h, "Connection: keep-alive\r\n");
+    tg_buf_puts(h, "Connection: keep-alive\r\n");
   if (req->reshdr.len)
-    tg_buf_append(&h, req->reshdr.data, req->reshdr.len);
-  int rc = tg_buf_puts(&h, "\r\n");
-  if (rc == 0)
-    rc = conn_send(c, h.data, h.len);
-  tg_buf_close(&h);
-  return rc;
+    tg_buf_append(h, req->reshdr.data, req->reshdr.len);
+  /* Sent with the first body bytes, so a small response is one TLS record. */
+  return tg_buf_puts(h, "\r\n");
+}
+
+/* Sends DATA, preceded by the response head if it is still pending. */
+static int req_emit(struct tg_http_req *req, const void *data, size_t len) {
+  struct tg_conn *c = req->conn;
+  int rc = 0;
+  if (req->head.len > 0) {
+    if (req->head.len + len <= 16384) {
+      tg_buf_append(&req->head, data, len);
+      rc = conn_send(c, req->head.data, req->head.len);
+      tg_buf_close(&req->head);
+      return rc;
+    }
+    rc = conn_send(c, req->head.data, req->head.len);
+    tg_buf_close(&req->head);
+  }
+  return rc == 0 && len > 0 ? conn_send(c, data, len) : rc;
 }
 
 int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len) {
-  struct tg_conn *c = req->conn;
   if (!req->res_started || req->res_done)
     return TG_EINVAL;
   if (len == 0 || req->is_head)
     return 0;
   req->bytes_out += len;
   if (!req->res_chunked)
-    return conn_send(c, data, len);
+    return req_emit(req, data, len);
   char sz[24];
   int n = snprintf(sz, sizeof(sz), "%zx\r\n", len);
   if (len <= 8192) {
@@ -296,13 +309,13 @@ int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len) {
     memcpy(frame, sz, (size_t)n);
     memcpy(frame + n, data, len);
     memcpy(frame + n + len, "\r\n", 2);
-    return conn_send(c, frame, (size_t)n + len + 2);
+    return req_emit(req, frame, (size_t)n + len + 2);
   }
-  int rc = conn_send(c, sz, (size_t)n);
+  int rc = req_emit(req, sz, (size_t)n);
   if (rc == 0)
-    rc = conn_send(c, data, len);
+    rc = req_emit(req, data, len);
   if (rc == 0)
-    rc = conn_send(c, "\r\n", 2);
+    rc = req_emit(req, "\r\n", 2);
   return rc;
 }
 
@@ -311,9 +324,13 @@ int tg_http_res_end(struct tg_http_req *req) {
   if (!req->res_started || req->res_done)
     return TG_EINVAL;
   if (req->res_chunked && !req->is_head)
-    conn_send(c, "0\r\n\r\n", 5);
+    req_emit(req, "0\r\n\r\n", 5);
+  else if (req->head.len > 0)
+    req_emit(req, NULL, 0);
   req->res_done = 1;
-  conn_flush(c);
+  /* Inside the parse loop, pipelined answers leave together at its end. */
+  if (!c->in_process)
+    conn_flush(c);
   if (c->closing)
     return 0;
   if (!req->req_done) {
@@ -323,7 +340,7 @@ int tg_http_res_end(struct tg_http_req *req) {
     /* Answered before the whole body arrived: the rest is not read. */
     c->keep_alive = 0;
     c->close_after_write = 1;
-    if (c->inflight == 0)
+    if (c->inflight == 0 && c->eout.len == 0)
       conn_close(c);
     return 0;
   }
@@ -431,6 +448,7 @@ static void req_free(struct tg_http_req *r) {
   free(r->target);
   tg_buf_close(&r->body);
   tg_buf_close(&r->reshdr);
+  tg_buf_close(&r->head);
   free(r);
 }
 
@@ -486,6 +504,7 @@ static void on_head(struct tg_conn *c) {
   r->start_ns = uv_hrtime();
   tg_buf_init(&r->body);
   tg_buf_init(&r->reshdr);
+  tg_buf_init(&r->head);
   snprintf(r->method, sizeof(r->method), "%s", c->hp.method);
   char *q = strchr(r->target, '?');
   r->query = "";
@@ -597,6 +616,7 @@ static void conn_reject(struct tg_conn *c, int status, const char *reason) {
     c->req->start_ns = uv_hrtime();
     tg_buf_init(&c->req->body);
     tg_buf_init(&c->req->reshdr);
+    tg_buf_init(&c->req->head);
     snprintf(c->req->method, sizeof(c->req->method), "-");
   }
   c->req->early = 1;
@@ -647,6 +667,13 @@ static void conn_process(struct tg_conn *c) {
   c->in_process = 0;
   if (c->closing)
     return;
+  conn_flush(c);
+  if (c->closing)
+    return;
+  if (c->close_after_write && c->inflight == 0) {
+    conn_close(c);
+    return;
+  }
   /* Keep idle connections small: no buffers while there is nothing to parse. */
   if (c->in_off == c->in.len) {
     tg_buf_close(&c->in);

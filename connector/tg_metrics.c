@@ -3,7 +3,10 @@
 #include "tg_buf.h"
 #include "tg_server.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
 
 #define TG_MAX_ROUTES 128
 static const int tg__codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 408, 409,
@@ -13,20 +16,58 @@ static const int tg__codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405
 static const double tg__buckets_ms[] = {0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
 #define TG_NBUCKETS (int)(sizeof(tg__buckets_ms) / sizeof(tg__buckets_ms[0]))
 
-/* Route index +1 (0 = no route matched). */
-static _Atomic uint64_t tg__req[TG_MAX_ROUTES + 1][TG_NCODES];
-static _Atomic uint64_t tg__hist[TG_NBUCKETS + 1];
-static _Atomic uint64_t tg__lat_sum_us, tg__lat_count;
-static _Atomic uint64_t tg__bytes_in, tg__bytes_out;
+/* Counters live per thread, written only by their thread (no contention on
+ * the request path) and summed when /metrics is rendered. */
+struct tg_mblock {
+  _Atomic uint64_t req[TG_MAX_ROUTES + 1][TG_NCODES]; /* route index +1; 0 = none */
+  _Atomic uint64_t hist[TG_NBUCKETS + 1];
+  _Atomic uint64_t lat_sum_us, lat_count, bytes_in, bytes_out;
+  struct tg_mblock *next;
+};
+static pthread_mutex_t tg__mlock = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_mblock *tg__mblocks;
+static _Thread_local struct tg_mblock *tg__mine;
 static _Atomic long tg__open_conns;
 static _Atomic uint64_t tg__conns_total;
 
+static struct tg_mblock *mine(void) {
+  if (tg__mine == NULL) {
+    /* One block per thread for the life of the process. */
+    struct tg_mblock *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+      abort();
+    pthread_mutex_lock(&tg__mlock);
+    b->next = tg__mblocks;
+    tg__mblocks = b;
+    pthread_mutex_unlock(&tg__mlock);
+    tg__mine = b;
+  }
+  return tg__mine;
+}
+
+/* Only the owning thread writes: a relaxed load and store is enough. */
+static inline void bump(_Atomic uint64_t *x, uint64_t n) {
+  atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
+
+static uint64_t sum(size_t off) {
+  uint64_t v = 0;
+  pthread_mutex_lock(&tg__mlock);
+  for (struct tg_mblock *b = tg__mblocks; b; b = b->next)
+    v += atomic_load_explicit((_Atomic uint64_t *)((char *)b + off), memory_order_relaxed);
+  pthread_mutex_unlock(&tg__mlock);
+  return v;
+}
+#define SUM(field) sum(offsetof(struct tg_mblock, field))
+
 void tg_metrics_request(int route, int status, uint64_t usec, uint64_t in, uint64_t out) {
+  struct tg_mblock *b = mine();
   /* route -2: byte counts only (socket reads and writes). */
   if (in)
-    atomic_fetch_add_explicit(&tg__bytes_in, in, memory_order_relaxed);
+    bump(&b->bytes_in, in);
   if (out)
-    atomic_fetch_add_explicit(&tg__bytes_out, out, memory_order_relaxed);
+    bump(&b->bytes_out, out);
   if (route == -2)
     return;
   int r = route + 1, k = TG_NCODES - 1;
@@ -37,16 +78,16 @@ void tg_metrics_request(int route, int status, uint64_t usec, uint64_t in, uint6
       k = i;
       break;
     }
-  atomic_fetch_add_explicit(&tg__req[r][k], 1, memory_order_relaxed);
-  int b = TG_NBUCKETS;
+  bump(&b->req[r][k], 1);
+  int h = TG_NBUCKETS;
   for (int i = 0; i < TG_NBUCKETS; i++)
     if ((double)usec <= tg__buckets_ms[i] * 1000.0) {
-      b = i;
+      h = i;
       break;
     }
-  atomic_fetch_add_explicit(&tg__hist[b], 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&tg__lat_sum_us, usec, memory_order_relaxed);
-  atomic_fetch_add_explicit(&tg__lat_count, 1, memory_order_relaxed);
+  bump(&b->hist[h], 1);
+  bump(&b->lat_sum_us, usec);
+  bump(&b->lat_count, 1);
 }
 
 void tg_metrics_conn(int delta) {
@@ -63,7 +104,7 @@ void tg_metrics_render(struct tg_buf *o) {
   for (int r = 0; r <= TG_MAX_ROUTES && r <= tg_router_count(); r++) {
     const char *name = r == 0 ? "none" : tg_router_name(r - 1);
     for (int k = 0; k < TG_NCODES; k++) {
-      uint64_t v = atomic_load(&tg__req[r][k]);
+      uint64_t v = SUM(req[r][k]);
       if (v == 0)
         continue;
       if (tg__codes[k])
@@ -78,17 +119,17 @@ void tg_metrics_render(struct tg_buf *o) {
                  "# TYPE tsunagu_http_request_duration_seconds histogram\n");
   uint64_t cum = 0;
   for (int i = 0; i < TG_NBUCKETS; i++) {
-    cum += atomic_load(&tg__hist[i]);
+    cum += SUM(hist[i]);
     tg_buf_printf(o, "tsunagu_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
                   tg__buckets_ms[i] / 1000.0, (unsigned long long)cum);
   }
-  cum += atomic_load(&tg__hist[TG_NBUCKETS]);
+  cum += SUM(hist[TG_NBUCKETS]);
   tg_buf_printf(o, "tsunagu_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
                 (unsigned long long)cum);
   tg_buf_printf(o, "tsunagu_http_request_duration_seconds_sum %.6f\n",
-                (double)atomic_load(&tg__lat_sum_us) / 1e6);
+                (double)SUM(lat_sum_us) / 1e6);
   tg_buf_printf(o, "tsunagu_http_request_duration_seconds_count %llu\n",
-                (unsigned long long)atomic_load(&tg__lat_count));
+                (unsigned long long)SUM(lat_count));
   tg_buf_printf(o, "# HELP tsunagu_open_connections Client connections open now.\n"
                    "# TYPE tsunagu_open_connections gauge\ntsunagu_open_connections %ld\n",
                 atomic_load(&tg__open_conns));
@@ -97,8 +138,8 @@ void tg_metrics_render(struct tg_buf *o) {
                 (unsigned long long)atomic_load(&tg__conns_total));
   tg_buf_printf(o, "# HELP tsunagu_bytes_received_total Bytes read from client sockets.\n"
                    "# TYPE tsunagu_bytes_received_total counter\ntsunagu_bytes_received_total %llu\n",
-                (unsigned long long)atomic_load(&tg__bytes_in));
+                (unsigned long long)SUM(bytes_in));
   tg_buf_printf(o, "# HELP tsunagu_bytes_sent_total Bytes written to client sockets.\n"
                    "# TYPE tsunagu_bytes_sent_total counter\ntsunagu_bytes_sent_total %llu\n",
-                (unsigned long long)atomic_load(&tg__bytes_out));
+                (unsigned long long)SUM(bytes_out));
 }

@@ -127,6 +127,8 @@ sent:;
     }
   }
   acc[total] = '\0';
+  if (getenv("RAWTLS_DUMP"))
+    fwrite(acc, 1, total, stderr);
   /* Walk the responses one after the other (this tool reads only what
    * tsunagud writes: Content-Length or chunked bodies). */
   for (char *p = acc; p < acc + total && strncmp(p, "HTTP/1.1 ", 9) == 0;) {
@@ -160,8 +162,6 @@ sent:;
     }
   }
   printf("%s\n", closed ? "closed" : "open");
-  if (getenv("RAWTLS_DUMP"))
-    fwrite(acc, 1, total, stderr);
   SSL_free(ssl);
   SSL_CTX_free(ctx);
   close(fd);
