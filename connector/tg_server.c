@@ -11,6 +11,7 @@
 #include "tg_node.h"
 #include "tg_tls.h"
 #include "tg_util.h"
+#include "tg_voc_store.h"
 
 #include <arpa/inet.h>
 #include <openssl/evp.h>
@@ -259,6 +260,8 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return rc;
   if ((rc = tg_cat_store_open(w->db, s->node_id, &w->cat, err)) != 0)
     return rc;
+  if ((rc = tg_voc_store_open(w->db, &w->voc, err)) != 0)
+    return rc;
   if ((rc = tg_client_new(&w->loop, NULL, &w->client, err)) != 0)
     return rc;
   uv_tcp_init(&w->loop, &w->listener);
@@ -376,6 +379,7 @@ int tg_server_run(const char *dir) {
     uv_thread_join(&srv.workers[i].thread);
     uv_loop_close(&srv.workers[i].loop);
     tg_cat_store_free(srv.workers[i].cat);
+    tg_voc_store_close(srv.workers[i].voc);
     tg_db_close(srv.workers[i].db);
   }
   uv_loop_close(&loop);

@@ -18,6 +18,7 @@ struct tg_conf;
 struct tg_client;
 struct tg_buf;
 struct tg_cat_store;
+struct tg_voc_store;
 
 /* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
 struct tg_settings {
@@ -62,6 +63,7 @@ struct tg_worker {
   char readbuf[65536];    /* shared read buffer: connections keep only leftovers */
   sqlite3 *db;            /* this worker's connection to the node database */
   struct tg_cat_store *cat; /* the catalog on DB */
+  struct tg_voc_store *voc; /* the vocabularies on DB */
   struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
 };
 
