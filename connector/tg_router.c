@@ -13,6 +13,18 @@ static const struct tg_route tg__routes[] = {
   {"GET", "/healthz", "healthz", tg_route_healthz, 0, 0, 0},
   {"GET", "/metrics", "metrics", tg_route_metrics, 0, 0, 0},
   {"GET", "/api/v1/peer/whoami", "peer_whoami", tg_route_peer_whoami, 0, 0, 1},
+  /* The catalog (tg_routes_catalog.c). */
+  {"POST", "/api/v1/datasets", "datasets_post", tg_route_datasets_post, 256 * KiB, 0, 0},
+  {"GET", "/api/v1/datasets", "datasets_list", tg_route_datasets_list, 0, 0, 0},
+  {"GET", "/api/v1/datasets/*", "dataset_get", tg_route_dataset_get, 0, 0, 0},
+  {"PUT", "/api/v1/datasets/*", "dataset_put", tg_route_dataset_put, 256 * KiB, 0, 0},
+  {"DELETE", "/api/v1/datasets/*", "dataset_delete", tg_route_dataset_delete, 0, 0, 0},
+  {"GET", "/api/v1/catalog", "catalog", tg_route_catalog, 0, 0, 0},
+  {"GET", "/api/v1/catalog/changes", "catalog_changes", tg_route_catalog_changes, 0, 0, 0},
+  {"GET", "/api/v1/search", "search", tg_route_search, 0, 0, 0},
+  {"GET", "/.well-known/dspace-version", "dsp_version", tg_route_dsp_version, 0, 0, 0},
+  {"POST", "/dsp/catalog/request", "dsp_catalog", tg_route_dsp_catalog_request, 64 * KiB, 0, 0},
+  {"GET", "/dsp/catalog/datasets/*", "dsp_dataset", tg_route_dsp_dataset, 0, 0, 0},
   /* Test-only routes; answer 404 unless [debug] test_routes = on. */
   {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0},
   {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0},

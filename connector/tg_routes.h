@@ -12,4 +12,18 @@ void tg_route_debug_stream(struct tg_http_req *req);
 void tg_route_debug_echo(struct tg_http_req *req);
 void tg_route_debug_sink(struct tg_http_req *req);
 
+/* The catalog (tg_routes_catalog.c): datasets, catalog, changes, search, and
+ * the Dataspace Protocol 2025-1 catalog binding. */
+void tg_route_datasets_post(struct tg_http_req *req);
+void tg_route_datasets_list(struct tg_http_req *req);
+void tg_route_dataset_get(struct tg_http_req *req);
+void tg_route_dataset_put(struct tg_http_req *req);
+void tg_route_dataset_delete(struct tg_http_req *req);
+void tg_route_catalog(struct tg_http_req *req);
+void tg_route_catalog_changes(struct tg_http_req *req);
+void tg_route_search(struct tg_http_req *req);
+void tg_route_dsp_version(struct tg_http_req *req);
+void tg_route_dsp_catalog_request(struct tg_http_req *req);
+void tg_route_dsp_dataset(struct tg_http_req *req);
+
 #endif

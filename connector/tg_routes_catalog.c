@@ -1,0 +1,1065 @@
+/* tg_routes_catalog: the catalog over HTTP: dataset CRUD with ETags, the
+ * node's dcat:Catalog, local search, the change feed, and the Dataspace
+ * Protocol 2025-1 catalog binding (/.well-known/dspace-version, /dsp/...).
+ * The catalog library (catalog/tg_cat.h) does the work; this file maps HTTP
+ * onto it: strict query-string and path decoding, problems, paging links. */
+#include "tg_auth.h"
+#include "tg_buf.h"
+#include "tg_cat.h"
+#include "tg_err.h"
+#include "tg_routes.h"
+#include "tg_server.h"
+#include "tg_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define QS_MAX_BYTES 4096 /* a query string longer than this is refused */
+#define QS_MAX_PARAMS 32
+#define ID_MAX_BYTES 512 /* a decoded dataset id */
+#define DSP_CONTEXT "https://w3id.org/dspace/2025/1/context.jsonld"
+#define DSP_VERSION "2025-1"
+#define DSP_PATH "/dsp"
+
+/* ---- strict percent-decoding ----------------------------------------- */
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes IN[0..N) into OUT (CAP bytes incl. the NUL). '%' must be followed
+ * by two hex digits; %00 and raw control bytes are refused; PLUS_SPACE turns
+ * '+' into ' ' (query strings). Returns the decoded length or -1. */
+static long pct_decode(const char *in, size_t n, char *out, size_t cap, int plus_space) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int c = (unsigned char)in[i];
+    if (c == '%') {
+      if (i + 2 >= n)
+        return -1;
+      int h = hexval((unsigned char)in[i + 1]), l = h < 0 ? -1 : hexval((unsigned char)in[i + 2]);
+      if (h < 0 || l < 0)
+        return -1;
+      c = h * 16 + l;
+      i += 2;
+      if (c == 0)
+        return -1;
+    } else if (c == '+' && plus_space) {
+      c = ' ';
+    } else if (c < 0x20 || c == 0x7f) {
+      return -1;
+    }
+    if (o + 1 >= cap)
+      return -1;
+    out[o++] = (char)c;
+  }
+  out[o] = '\0';
+  return (long)o;
+}
+
+/* Percent-encodes S for use as one path segment (RFC 3986 unreserved kept). */
+static int pct_encode(struct tg_buf *b, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+      if (tg_buf_append(b, (const char *)p, 1))
+        return TG_ENOMEM;
+    } else {
+      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      if (tg_buf_append(b, e, 3))
+        return TG_ENOMEM;
+    }
+  }
+  return 0;
+}
+
+/* A parsed query string: decoded keys and values in one buffer. */
+struct qs {
+  size_t n;
+  const char *key[QS_MAX_PARAMS];
+  const char *val[QS_MAX_PARAMS];
+  char buf[QS_MAX_BYTES + QS_MAX_PARAMS * 2];
+  char bad[64]; /* the offending parameter, on failure */
+};
+
+/* Parses the request's query string strictly. Returns 0 or -1 with
+ * Q->bad naming the problem parameter. Empty pairs ("a=1&&b=2") are skipped. */
+static int qs_parse(const char *query, struct qs *q) {
+  size_t len = strlen(query), used = 0;
+  q->n = 0;
+  q->bad[0] = '\0';
+  if (len > QS_MAX_BYTES) {
+    snprintf(q->bad, sizeof(q->bad), "(query string)");
+    return -1;
+  }
+  const char *p = query, *end = query + len;
+  while (p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    const char *pe = amp ? amp : end;
+    if (pe > p) {
+      const char *eq = memchr(p, '=', (size_t)(pe - p));
+      const char *ke = eq ? eq : pe;
+      if (q->n >= QS_MAX_PARAMS) {
+        snprintf(q->bad, sizeof(q->bad), "(too many parameters)");
+        return -1;
+      }
+      long kl = pct_decode(p, (size_t)(ke - p), q->buf + used, sizeof(q->buf) - used, 1);
+      if (kl <= 0) {
+        snprintf(q->bad, sizeof(q->bad), "%.*s", (int)((ke - p) < 40 ? (ke - p) : 40), p);
+        return -1;
+      }
+      q->key[q->n] = q->buf + used;
+      used += (size_t)kl + 1;
+      const char *vs = eq ? eq + 1 : pe;
+      long vl = pct_decode(vs, (size_t)(pe - vs), q->buf + used, sizeof(q->buf) - used, 1);
+      if (vl < 0) {
+        snprintf(q->bad, sizeof(q->bad), "%s", q->key[q->n]);
+        return -1;
+      }
+      q->val[q->n] = q->buf + used;
+      used += (size_t)vl + 1;
+      for (size_t i = 0; i < q->n; i++)
+        if (strcmp(q->key[i], q->key[q->n]) == 0) {
+          snprintf(q->bad, sizeof(q->bad), "%s", q->key[q->n]);
+          return -1; /* repeated parameter: ambiguous */
+        }
+      q->n++;
+    }
+    p = pe + 1;
+  }
+  return 0;
+}
+
+static const char *qs_get(const struct qs *q, const char *key) {
+  for (size_t i = 0; i < q->n; i++)
+    if (strcmp(q->key[i], key) == 0)
+      return q->val[i];
+  return NULL;
+}
+
+/* Answers 400 naming parameter NAME. */
+static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
+  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "pointer",
+                            name, "detail", detail);
+  tg_http_res_problem(req, 400, "bad-parameter", "Bad query parameter", extra,
+                      "query parameter '%s': %s", name, detail);
+}
+
+/* Checks that every parameter of Q is in ALLOWED (NULL-terminated). */
+static int qs_only(struct tg_http_req *req, const struct qs *q, const char *const *allowed) {
+  for (size_t i = 0; i < q->n; i++) {
+    int ok = 0;
+    for (const char *const *a = allowed; *a && !ok; a++)
+      ok = strcmp(*a, q->key[i]) == 0;
+    if (!ok) {
+      bad_param(req, q->key[i], "unknown parameter");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Reads integer parameter NAME in [MIN, MAX] into *OUT (DEF when absent). */
+static int qs_int(struct tg_http_req *req, const struct qs *q, const char *name, int64_t min,
+                  int64_t max, int64_t def, int64_t *out) {
+  const char *v = qs_get(q, name);
+  uint64_t u;
+  *out = def;
+  if (v == NULL)
+    return 0;
+  if (tg_parse_u64(v, (uint64_t)max, &u) != 0 || (int64_t)u < min) {
+    char d[96];
+    snprintf(d, sizeof(d), "must be an integer from %lld to %lld", (long long)min, (long long)max);
+    bad_param(req, name, d);
+    return -1;
+  }
+  *out = (int64_t)u;
+  return 0;
+}
+
+static int qs_parse_or_400(struct tg_http_req *req, struct qs *q) {
+  if (qs_parse(tg_http_req_query(req), q) == 0)
+    return 0;
+  bad_param(req, q->bad, "bad percent-encoding, repeated, too long or too many parameters");
+  return -1;
+}
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+static struct tg_cat_store *cat_of(struct tg_http_req *req) {
+  return tg_http_req_worker(req)->cat;
+}
+
+/* "https://HOST" from the Host header when it looks like a host, else "". */
+static void base_url(struct tg_http_req *req, char *out, size_t cap) {
+  const char *h = tg_http_req_header(req, "Host");
+  out[0] = '\0';
+  if (h == NULL || *h == '\0' || strlen(h) > 255)
+    return;
+  for (const char *p = h; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
+      return;
+  snprintf(out, cap, "https://%s", h);
+}
+
+static void node_uri(char *out, size_t cap) {
+  struct tg_settings *s = tg_settings_get();
+  snprintf(out, cap, "urn:tsunagu:node:%s", s->node_id);
+  tg_settings_put(s);
+}
+
+static void internal(struct tg_http_req *req, int rc, const struct tg_err *err) {
+  tg_http_res_problem(req, rc == TG_EDB ? 503 : 500, rc == TG_EDB ? "unavailable" : "internal",
+                      rc == TG_EDB ? "Catalog unavailable" : "Internal error", NULL, "%s",
+                      tg_err_msg(err, rc));
+}
+
+static void set_etag(struct tg_http_req *req, int64_t version) {
+  char e[40];
+  snprintf(e, sizeof(e), "\"%lld\"", (long long)version);
+  tg_http_res_header(req, "ETag", e);
+}
+
+/* Does the If-None-Match header HDR list entity tag TAG (with quotes)? */
+static int etag_listed(const char *hdr, const char *tag) {
+  size_t tl = strlen(tag);
+  for (const char *p = hdr; *p;) {
+    while (*p == ' ' || *p == '\t' || *p == ',')
+      p++;
+    if (*p == '*')
+      return 1;
+    if (strncmp(p, "W/", 2) == 0)
+      p += 2; /* weak comparison for If-None-Match */
+    if (strncmp(p, tag, tl) == 0 && (p[tl] == '\0' || p[tl] == ',' || p[tl] == ' '))
+      return 1;
+    const char *c = strchr(p, ',');
+    if (c == NULL)
+      break;
+    p = c + 1;
+  }
+  return 0;
+}
+
+/* Parses If-Match: -1 absent, -2 "*", -3 unparseable, else the version. */
+static int64_t if_match(struct tg_http_req *req) {
+  const char *h = tg_http_req_header(req, "If-Match");
+  if (h == NULL)
+    return -1;
+  while (*h == ' ')
+    h++;
+  if (strcmp(h, "*") == 0)
+    return -2;
+  size_t n = strlen(h);
+  while (n > 0 && h[n - 1] == ' ')
+    n--;
+  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n - 2 > 19)
+    return -3;
+  char num[24];
+  memcpy(num, h + 1, n - 2);
+  num[n - 2] = '\0';
+  uint64_t v;
+  if (tg_parse_u64(num, INT64_MAX, &v) != 0)
+    return -3;
+  return (int64_t)v;
+}
+
+/* Sends J (stolen) with an ETag over its serialisation; 304 when the
+ * client's If-None-Match names it. */
+static void send_hashed(struct tg_http_req *req, json_t *j, const char *ctype) {
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (s == NULL) {
+    tg_http_res_problem(req, 500, "internal", "Internal error", NULL, "out of memory");
+    return;
+  }
+  unsigned char md[32];
+  char hex[65], tag[80];
+  EVP_Digest(s, strlen(s), md, NULL, EVP_sha256(), NULL);
+  tg_hex(md, 8, hex);
+  snprintf(tag, sizeof(tag), "\"h%s\"", hex);
+  tg_http_res_header(req, "ETag", tag);
+  const char *inm = tg_http_req_header(req, "If-None-Match");
+  if (inm && etag_listed(inm, tag))
+    tg_http_res_send(req, 304, NULL, NULL, 0);
+  else
+    tg_http_res_send(req, 200, ctype, s, strlen(s));
+  free(s);
+}
+
+/* Adds Link headers for offset/limit paging of PATH (with EXTRA query). */
+static void paging_links(struct tg_http_req *req, const char *path, const char *extra,
+                         int64_t offset, int64_t limit, int has_next) {
+  char base[300], link[1024];
+  base_url(req, base, sizeof(base));
+  if (has_next) {
+    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"next\"", base, path,
+             extra, (long long)(offset + limit), (long long)limit);
+    tg_http_res_header(req, "Link", link);
+  }
+  if (offset > 0) {
+    int64_t prev = offset > limit ? offset - limit : 0;
+    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"prev\"", base, path,
+             extra, (long long)prev, (long long)limit);
+    tg_http_res_header(req, "Link", link);
+  }
+}
+
+/* The dataset id from the path rest (percent-decoded), or NULL after a 400. */
+static int path_id(struct tg_http_req *req, char *id, size_t cap) {
+  const char *rest = tg_http_req_rest(req);
+  if (*rest == '\0' || strchr(rest, '/') != NULL ||
+      pct_decode(rest, strlen(rest), id, cap, 0) <= 0) {
+    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id", NULL,
+                        "the dataset id in the path is empty or badly percent-encoded");
+    return -1;
+  }
+  return 0;
+}
+
+static int json_body_ok(struct tg_http_req *req) {
+  const char *ct = tg_http_req_header(req, "Content-Type");
+  if (ct != NULL) {
+    size_t n = strcspn(ct, "; \t");
+    if ((n == 19 && strncasecmp(ct, "application/ld+json", n) == 0) ||
+        (n == 16 && strncasecmp(ct, "application/json", n) == 0))
+      return 1;
+  }
+  tg_http_res_header(req, "Accept-Post", "application/ld+json, application/json");
+  tg_http_res_problem(req, 415, "unsupported-media-type", "Unsupported media type", NULL,
+                      "send the dataset as application/ld+json or application/json");
+  return 0;
+}
+
+/* Answers a failed validation or write with a problem. PROBLEMS is stolen. */
+static void write_failed(struct tg_http_req *req, int rc, json_t *problems,
+                         const struct tg_err *err) {
+  json_t *extra = json_object();
+  json_object_set_new(extra, "errors", problems ? problems : json_array());
+  switch (rc) {
+  case TG_ETOOBIG:
+    tg_http_res_problem(req, 413, "dataset-too-large", "Dataset too large", extra,
+                        "the dataset document is over a size limit");
+    return;
+  case TG_EUNSUP:
+    tg_http_res_problem(req, 400, "unsupported-jsonld", "Unsupported JSON-LD", extra,
+                        "the document uses a JSON-LD feature or @context this node does not read");
+    return;
+  case TG_EINVAL:
+    tg_http_res_problem(req, 400, "invalid-dataset", "Invalid dataset", extra,
+                        "the dataset has %zu invalid field(s)", json_array_size(problems));
+    return;
+  case TG_EEXIST:
+    tg_http_res_problem(req, 409, "dataset-exists", "Dataset exists", extra, "%s",
+                        tg_err_msg(err, rc));
+    return;
+  case TG_ECONFLICT:
+    tg_http_res_problem(req, 412, "precondition-failed", "Precondition failed", extra,
+                        "the dataset's current version does not match If-Match");
+    return;
+  case TG_ENOENT:
+    tg_http_res_problem(req, 404, "not-found", "Not found", extra, "no such dataset");
+    return;
+  default:
+    json_decref(extra);
+    internal(req, rc, err);
+  }
+}
+
+/* Answers with dataset ID in the owner view (after a write). */
+static void send_dataset_after_write(struct tg_http_req *req, const struct tg_cat_write *w) {
+  struct tg_err err;
+  json_t *doc = NULL;
+  int64_t ver = 0;
+  tg_err_clear(&err);
+  int rc = tg_cat_dataset_get(cat_of(req), w->id, TG_CAT_VIEW_OWNER, &doc, &ver, &err);
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  struct tg_buf loc;
+  tg_buf_init(&loc);
+  if (tg_buf_printf(&loc, "/api/v1/datasets/") == 0 && pct_encode(&loc, w->id) == 0 &&
+      tg_buf_append(&loc, "", 1) == 0)
+    tg_http_res_header(req, "Location", loc.data);
+  tg_buf_close(&loc);
+  set_etag(req, ver);
+  tg_http_res_header(req, "Cache-Control", "no-store");
+  tg_http_res_json(req, w->created ? 201 : 200, doc, "application/ld+json");
+}
+
+/* ---- /api/v1/datasets ---------------------------------------------------- */
+
+void tg_route_datasets_post(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_WRITE) || !json_body_ok(req))
+    return;
+  size_t len;
+  const char *body = tg_http_req_body(req, &len);
+  json_t *in = NULL, *problems = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_parse(body, len, &in, &problems);
+  if (rc) {
+    write_failed(req, rc, problems, &err);
+    return;
+  }
+  const char *slug = tg_http_req_header(req, "Slug");
+  struct tg_cat_write w;
+  memset(&w, 0, sizeof(w));
+  rc = tg_cat_dataset_create(cat_of(req), in, slug, &w, &problems, &err);
+  json_decref(in);
+  if (rc) {
+    if (rc == TG_EINVAL && problems == NULL)
+      problems = json_pack("[{s:s, s:s}]", "pointer", "", "detail", tg_err_msg(&err, rc));
+    write_failed(req, rc, problems, &err);
+    tg_cat_write_clear(&w);
+    return;
+  }
+  json_decref(problems);
+  w.created = 1;
+  send_dataset_after_write(req, &w);
+  tg_cat_write_clear(&w);
+}
+
+void tg_route_datasets_list(struct tg_http_req *req) {
+  static const char *const allowed[] = {"limit", "offset", NULL};
+  struct qs q;
+  int64_t limit, offset;
+  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
+      qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
+      qs_int(req, &q, "offset", 0, INT32_MAX, 0, &offset))
+    return;
+  enum tg_cat_view view =
+      tg_auth_has(req, TG_SCOPE_CATALOG_WRITE) ? TG_CAT_VIEW_OWNER : TG_CAT_VIEW_PUBLIC;
+  json_t *out = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_dataset_list(cat_of(req), view, offset, limit, &out, &err);
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  int64_t total = json_integer_value(json_object_get(out, "total"));
+  paging_links(req, "/api/v1/datasets", "", offset, limit, offset + limit < total);
+  tg_http_res_header(req, "Vary", "Authorization");
+  tg_http_res_json(req, 200, out, NULL);
+}
+
+void tg_route_dataset_get(struct tg_http_req *req) {
+  char id[ID_MAX_BYTES];
+  if (path_id(req, id, sizeof(id)))
+    return;
+  enum tg_cat_view view =
+      tg_auth_has(req, TG_SCOPE_CATALOG_WRITE) ? TG_CAT_VIEW_OWNER : TG_CAT_VIEW_PUBLIC;
+  json_t *doc = NULL;
+  int64_t ver = 0;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_dataset_get(cat_of(req), id, view, &doc, &ver, &err);
+  if (rc == TG_ENOENT) {
+    tg_http_res_problem(req, 404, "not-found", "Not found", NULL, "no dataset %s", id);
+    return;
+  }
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  char tag[40];
+  snprintf(tag, sizeof(tag), "\"%lld\"", (long long)ver);
+  tg_http_res_header(req, "ETag", tag);
+  tg_http_res_header(req, "Vary", "Authorization");
+  const char *inm = tg_http_req_header(req, "If-None-Match");
+  if (inm && etag_listed(inm, tag)) {
+    json_decref(doc);
+    tg_http_res_send(req, 304, NULL, NULL, 0);
+    return;
+  }
+  tg_http_res_json(req, 200, doc, "application/ld+json");
+}
+
+void tg_route_dataset_put(struct tg_http_req *req) {
+  char id[ID_MAX_BYTES];
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_WRITE) || path_id(req, id, sizeof(id)) ||
+      !json_body_ok(req))
+    return;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int64_t im = if_match(req);
+  if (im == -3) {
+    tg_http_res_problem(req, 412, "precondition-failed", "Precondition failed", NULL,
+                        "If-Match must be \"*\" or one strong entity tag such as \"3\"");
+    return;
+  }
+  if (im == -2) { /* "*": the dataset must exist; pin its current version */
+    int64_t cur;
+    json_t *doc = NULL;
+    int rc = tg_cat_dataset_get(cat_of(req), id, TG_CAT_VIEW_PUBLIC, &doc, &cur, &err);
+    json_decref(doc);
+    if (rc) {
+      write_failed(req, rc == TG_ENOENT ? TG_ECONFLICT : rc, NULL, &err);
+      return;
+    }
+    im = cur;
+  }
+  size_t len;
+  const char *body = tg_http_req_body(req, &len);
+  json_t *in = NULL, *problems = NULL;
+  int rc = tg_cat_parse(body, len, &in, &problems);
+  if (rc) {
+    write_failed(req, rc, problems, &err);
+    return;
+  }
+  struct tg_cat_write w;
+  memset(&w, 0, sizeof(w));
+  rc = tg_cat_dataset_put(cat_of(req), id, in, im, &w, &problems, &err);
+  json_decref(in);
+  if (rc == TG_ENOENT && im >= 0)
+    rc = TG_ECONFLICT; /* If-Match on a missing resource */
+  if (rc) {
+    if (rc == TG_EINVAL && problems == NULL)
+      problems = json_pack("[{s:s, s:s}]", "pointer", "", "detail", tg_err_msg(&err, rc));
+    write_failed(req, rc, problems, &err);
+    tg_cat_write_clear(&w);
+    return;
+  }
+  json_decref(problems);
+  send_dataset_after_write(req, &w);
+  tg_cat_write_clear(&w);
+}
+
+void tg_route_dataset_delete(struct tg_http_req *req) {
+  char id[ID_MAX_BYTES];
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_WRITE) || path_id(req, id, sizeof(id)))
+    return;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int64_t im = if_match(req);
+  if (im == -3) {
+    tg_http_res_problem(req, 412, "precondition-failed", "Precondition failed", NULL,
+                        "If-Match must be \"*\" or one strong entity tag such as \"3\"");
+    return;
+  }
+  int rc = tg_cat_dataset_delete(cat_of(req), id, im == -2 ? -1 : im, NULL, &err);
+  if (rc == TG_ENOENT && im >= 0)
+    rc = TG_ECONFLICT;
+  if (rc) {
+    write_failed(req, rc, NULL, &err);
+    return;
+  }
+  tg_http_res_send(req, 204, NULL, NULL, 0);
+}
+
+/* ---- /api/v1/catalog ------------------------------------------------------ */
+
+/* The node's catalog header (title, description, publisher, service). */
+static json_t *catalog_head(struct tg_http_req *req) {
+  char base[300], uri[128], sid[160], ep[400];
+  struct tg_settings *s = tg_settings_get();
+  base_url(req, base, sizeof(base));
+  snprintf(uri, sizeof(uri), "urn:tsunagu:node:%s", s->node_id);
+  snprintf(sid, sizeof(sid), "%s:service:api", uri);
+  snprintf(ep, sizeof(ep), "%s/api/v1", base[0] ? base : "https://localhost");
+  const char *name = s->node_name[0] ? s->node_name : s->node_id;
+  char title[300], desc[600];
+  snprintf(title, sizeof(title), "%s catalog", name);
+  snprintf(desc, sizeof(desc),
+           "Datasets published by %s (node %s) through tsunagu, as DCAT-AP 3.0.1.", name,
+           s->node_id);
+  json_t *c = json_pack(
+      "{s:o, s:s+, s:s, s:[{s:s}], s:[{s:s}], s:{s:s, s:s, s:[{s:s}]}, s:[], s:[{s:s, s:s, "
+      "s:[{s:s}], s:{s:s}, s:[]}]}",
+      "@context", tg_cat_context(), "@id", uri, ":catalog", "@type", "dcat:Catalog", "dct:title",
+      "@value", title, "dct:description", "@value", desc, "dct:publisher", "@id", uri, "@type",
+      "foaf:Agent", "foaf:name", "@value", name, "dcat:dataset", "dcat:service", "@id", sid,
+      "@type", "dcat:DataService", "dct:title", "@value", "tsunagu catalog API",
+      "dcat:endpointURL", "@id", ep, "dcat:servesDataset");
+  tg_settings_put(s);
+  if (c == NULL)
+    return NULL;
+  return c; /* dcat:dataset and dcat:servesDataset are filled per page */
+}
+
+void tg_route_catalog(struct tg_http_req *req) {
+  static const char *const allowed[] = {"limit", "offset", NULL};
+  struct qs q;
+  int64_t limit, offset;
+  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
+      qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
+      qs_int(req, &q, "offset", 0, INT32_MAX, 0, &offset))
+    return;
+  json_t *list = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_dataset_list(cat_of(req), TG_CAT_VIEW_PUBLIC, offset, limit, &list, &err);
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  json_t *c = catalog_head(req);
+  if (c == NULL) {
+    json_decref(list);
+    tg_http_res_problem(req, 500, "internal", "Internal error", NULL, "out of memory");
+    return;
+  }
+  json_t *ds = json_object_get(c, "dcat:dataset");
+  json_t *svc = json_array_get(json_object_get(c, "dcat:service"), 0);
+  json_t *serves = json_object_get(svc, "dcat:servesDataset");
+  size_t i;
+  json_t *d;
+  json_array_foreach(json_object_get(list, "datasets"), i, d) {
+    json_object_del(d, "@context");
+    json_array_append(ds, d);
+    json_t *ref = json_object_get(d, "@id");
+    if (json_is_string(ref))
+      json_array_append_new(serves, json_pack("{s:O}", "@id", ref));
+  }
+  if (json_array_size(serves) == 0)
+    json_object_del(svc, "dcat:servesDataset");
+  int64_t total = json_integer_value(json_object_get(list, "total"));
+  json_decref(list);
+  paging_links(req, "/api/v1/catalog", "", offset, limit, offset + limit < total);
+  char t[32];
+  snprintf(t, sizeof(t), "%lld", (long long)total);
+  tg_http_res_header(req, "X-Total-Count", t);
+  send_hashed(req, c, "application/ld+json");
+}
+
+void tg_route_catalog_changes(struct tg_http_req *req) {
+  static const char *const allowed[] = {"since", "limit", NULL};
+  struct qs q;
+  int64_t since, limit;
+  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
+      qs_int(req, &q, "since", 0, INT64_MAX, 0, &since) ||
+      qs_int(req, &q, "limit", 1, 1000, 100, &limit))
+    return;
+  json_t *out = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_changes(cat_of(req), since, limit, &out, &err);
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  if (json_is_true(json_object_get(out, "more"))) {
+    char base[300], link[512];
+    base_url(req, base, sizeof(base));
+    snprintf(link, sizeof(link), "<%s/api/v1/catalog/changes?since=%lld&limit=%lld>; rel=\"next\"",
+             base, (long long)json_integer_value(json_object_get(out, "last_seq")),
+             (long long)limit);
+    tg_http_res_header(req, "Link", link);
+  }
+  tg_http_res_header(req, "Cache-Control", "no-cache");
+  tg_http_res_json(req, 200, out, NULL);
+}
+
+/* ---- /api/v1/search --------------------------------------------------------- */
+
+static int parse_bool(const char *v, int *out) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0 || *v == '\0')
+    *out = 1;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0)
+    *out = 0;
+  else
+    return -1;
+  return 0;
+}
+
+/* "minlon,minlat,maxlon,maxlat" in degrees. */
+static int parse_bbox(const char *v, double out[4]) {
+  const char *p = v;
+  for (int i = 0; i < 4; i++) {
+    char *end;
+    if (*p == '\0' || isspace((unsigned char)*p))
+      return -1;
+    errno = 0;
+    out[i] = strtod(p, &end);
+    if (end == p || errno != 0 || !isfinite(out[i]))
+      return -1;
+    p = end;
+    if (i < 3) {
+      if (*p != ',')
+        return -1;
+      p++;
+    }
+  }
+  if (*p != '\0')
+    return -1;
+  if (out[0] < -180 || out[2] > 180 || out[1] < -90 || out[3] > 90 || out[0] > out[2] ||
+      out[1] > out[3])
+    return -1;
+  return 0;
+}
+
+void tg_route_search(struct tg_http_req *req) {
+  static const char *const allowed[] = {"q",       "theme",          "keyword", "publisher",
+                                        "spatial", "bbox",           "limit",   "offset",
+                                        "sort",    "modified_since", "facets",  NULL};
+  struct qs q;
+  struct tg_cat_query cq;
+  int64_t limit, offset;
+  memset(&cq, 0, sizeof(cq));
+  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
+      qs_int(req, &q, "limit", 1, 100, 20, &limit) ||
+      qs_int(req, &q, "offset", 0, 1000000, 0, &offset))
+    return;
+  cq.limit = limit;
+  cq.offset = offset;
+  cq.q = qs_get(&q, "q");
+  cq.theme = qs_get(&q, "theme");
+  cq.keyword = qs_get(&q, "keyword");
+  cq.publisher = qs_get(&q, "publisher");
+  cq.spatial = qs_get(&q, "spatial");
+  const char *v = qs_get(&q, "bbox");
+  if (v != NULL) {
+    if (parse_bbox(v, cq.bbox)) {
+      bad_param(req, "bbox", "must be minlon,minlat,maxlon,maxlat in degrees");
+      return;
+    }
+    cq.has_bbox = 1;
+  }
+  v = qs_get(&q, "modified_since");
+  if (v != NULL && (tg_cat_parse_time(v, &cq.modified_since) != 0)) {
+    bad_param(req, "modified_since", "must be an xsd:date or xsd:dateTime such as 2024-04-01");
+    return;
+  }
+  v = qs_get(&q, "sort");
+  if (v == NULL || strcmp(v, "relevance") == 0)
+    cq.sort = TG_CAT_SORT_RELEVANCE;
+  else if (strcmp(v, "modified") == 0)
+    cq.sort = TG_CAT_SORT_MODIFIED;
+  else if (strcmp(v, "title") == 0)
+    cq.sort = TG_CAT_SORT_TITLE;
+  else {
+    bad_param(req, "sort", "must be relevance, modified or title");
+    return;
+  }
+  v = qs_get(&q, "facets");
+  if (v != NULL && parse_bool(v, &cq.facets)) {
+    bad_param(req, "facets", "must be true or false");
+    return;
+  }
+  json_t *out = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_search(cat_of(req), &cq, &out, &err);
+  if (rc == TG_EINVAL) {
+    bad_param(req, "q", tg_err_msg(&err, rc));
+    return;
+  }
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  /* Link to the next page with the same parameters. */
+  int64_t total = json_integer_value(json_object_get(out, "total"));
+  if (offset + limit < total) {
+    struct tg_buf ex;
+    tg_buf_init(&ex);
+    for (size_t i = 0; i < q.n; i++) {
+      if (strcmp(q.key[i], "offset") == 0 || strcmp(q.key[i], "limit") == 0)
+        continue;
+      if (tg_buf_printf(&ex, "%s=", q.key[i]) || pct_encode(&ex, q.val[i]) ||
+          tg_buf_append(&ex, "&", 1))
+        break;
+    }
+    if (tg_buf_append(&ex, "", 1) == 0)
+      paging_links(req, "/api/v1/search", ex.data, offset, limit, 1);
+    tg_buf_close(&ex);
+  }
+  tg_http_res_json(req, 200, out, NULL);
+}
+
+/* ---- Dataspace Protocol 2025-1 ------------------------------------------------ */
+
+void tg_route_dsp_version(struct tg_http_req *req) {
+  char uri[128], sid[160];
+  node_uri(uri, sizeof(uri));
+  snprintf(sid, sizeof(sid), "%s:dsp", uri);
+  json_t *o = json_pack("{s:[{s:s, s:s, s:s, s:s}]}", "protocolVersions", "version", DSP_VERSION,
+                        "path", DSP_PATH, "binding", "HTTPS", "serviceId", sid);
+  tg_http_res_header(req, "Cache-Control", "no-cache");
+  tg_http_res_json(req, 200, o, NULL);
+}
+
+/* A DSP CatalogError (also an RFC 9457 problem). */
+static void dsp_error(struct tg_http_req *req, int status, const char *slug, const char *reason) {
+  char code[8];
+  snprintf(code, sizeof(code), "%d", status);
+  json_t *extra = json_pack("{s:[s], s:s, s:s, s:[s]}", "@context", DSP_CONTEXT, "@type",
+                            "CatalogError", "code", code, "reason", reason);
+  tg_http_res_problem(req, status, slug, tg_http_reason(status), extra, "%s", reason);
+}
+
+/* The bare ODRL term of "odrl:use" or {"@id": "odrl:use"}. */
+static json_t *odrl_term(json_t *v) {
+  if (json_is_object(v) && json_object_get(v, "@id"))
+    v = json_object_get(v, "@id");
+  if (json_is_object(v) && json_object_get(v, "@value"))
+    v = json_object_get(v, "@value");
+  if (!json_is_string(v))
+    return json_incref(v);
+  const char *s = json_string_value(v);
+  if (strncmp(s, "odrl:", 5) == 0)
+    return json_string(s + 5);
+  return json_string(s);
+}
+
+/* Converts a canonical odrl: structure to the DSP context's bare terms. */
+static json_t *dsp_odrl(json_t *v) {
+  if (json_is_array(v)) {
+    json_t *a = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) json_array_append_new(a, dsp_odrl(e));
+    return a;
+  }
+  if (!json_is_object(v))
+    return json_incref(v);
+  if (json_object_size(v) == 1 && (json_object_get(v, "@id") || json_object_get(v, "@value")))
+    return odrl_term(v);
+  json_t *o = json_object();
+  const char *k;
+  json_t *e;
+  json_object_foreach(v, k, e) {
+    if (strcmp(k, "@type") == 0) {
+      int offer = 0;
+      if (json_is_string(e))
+        offer = strcmp(json_string_value(e), "odrl:Offer") == 0;
+      for (size_t i = 0; json_is_array(e) && i < json_array_size(e); i++)
+        offer |= strcmp(json_string_value(json_array_get(e, i)) ?: "", "odrl:Offer") == 0;
+      json_object_set_new(o, "@type", json_string(offer ? "Offer" : "Set"));
+      continue;
+    }
+    const char *bare = strncmp(k, "odrl:", 5) == 0 ? k + 5 : k;
+    if (strcmp(bare, "action") == 0 || strcmp(bare, "leftOperand") == 0 ||
+        strcmp(bare, "operator") == 0)
+      json_object_set_new(o, bare, odrl_term(json_is_array(e) && json_array_size(e) == 1
+                                                 ? json_array_get(e, 0)
+                                                 : e));
+    else
+      json_object_set_new(o, bare, dsp_odrl(e));
+  }
+  return o;
+}
+
+/* Rewrites, in V (owned, modified in place), every "@id"/"@type" value that
+ * is a compact IRI of the canonical context to the full IRI: the DSP context
+ * does not declare the catalog's prefixes. */
+static void expand_curies(json_t *v, json_t *ctx) {
+  if (json_is_array(v)) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) expand_curies(e, ctx);
+    return;
+  }
+  if (!json_is_object(v))
+    return;
+  const char *k;
+  json_t *e;
+  json_object_foreach(v, k, e) {
+    int iri_key = strcmp(k, "@id") == 0 || strcmp(k, "@type") == 0;
+    json_t *one = e;
+    for (size_t i = 0; iri_key && i < (json_is_array(e) ? json_array_size(e) : 1); i++) {
+      if (json_is_array(e))
+        one = json_array_get(e, i);
+      const char *sv = json_string_value(one);
+      const char *colon = sv ? strchr(sv, ':') : NULL;
+      if (colon == NULL || colon - sv > 15 || strncmp(colon + 1, "//", 2) == 0)
+        continue;
+      char pre[16];
+      memcpy(pre, sv, (size_t)(colon - sv));
+      pre[colon - sv] = '\0';
+      const char *ns = json_string_value(json_object_get(ctx, pre));
+      if (ns == NULL)
+        continue;
+      struct tg_buf b;
+      tg_buf_init(&b);
+      if (tg_buf_printf(&b, "%s%s", ns, colon + 1) == 0 && tg_buf_append(&b, "", 1) == 0)
+        json_string_set(one, b.data);
+      tg_buf_close(&b);
+    }
+    if (!iri_key)
+      expand_curies(e, ctx);
+  }
+}
+
+/* A DSP Dataset from public view DOC (borrowed). */
+static json_t *dsp_dataset(json_t *doc, const char *service_id, const char *endpoint) {
+  json_t *d = json_object();
+  json_t *id = json_object_get(doc, "@id");
+  if (id != NULL)
+    json_object_set(d, "@id", id);
+  json_object_set_new(d, "@type", json_string("Dataset"));
+  static const struct {
+    const char *in, *out;
+  } keep[] = {
+      {"dct:title", "http://purl.org/dc/terms/title"},
+      {"dct:description", "http://purl.org/dc/terms/description"},
+      {"dcat:keyword", "http://www.w3.org/ns/dcat#keyword"},
+      {"dct:modified", "http://purl.org/dc/terms/modified"},
+  };
+  for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+    json_t *v = json_object_get(doc, keep[i].in);
+    if (v != NULL)
+      json_object_set_new(d, keep[i].out, json_deep_copy(v));
+  }
+  json_t *pol = json_object_get(doc, "odrl:hasPolicy");
+  json_t *hp = json_array();
+  if (json_is_array(pol)) {
+    size_t i;
+    json_t *p;
+    json_array_foreach(pol, i, p) json_array_append_new(hp, dsp_odrl(p));
+  } else if (json_is_object(pol)) {
+    json_array_append_new(hp, dsp_odrl(pol));
+  }
+  json_object_set_new(d, "hasPolicy", hp);
+  json_t *dist = json_array();
+  json_t *src = json_object_get(doc, "dcat:distribution");
+  size_t n = json_is_array(src) ? json_array_size(src) : 0;
+  for (size_t i = 0; i < (n ? n : 1); i++) {
+    json_t *sd = json_array_get(src, i);
+    json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "@type", "Distribution", "format",
+                          "HttpData-PULL", "accessService", "@id", service_id, "@type",
+                          "DataService", "endpointURL", endpoint);
+    json_t *mt = json_object_get(sd, "dcat:mediaType");
+    if (mt != NULL)
+      json_object_set_new(o, "http://www.w3.org/ns/dcat#mediaType", json_deep_copy(mt));
+    json_array_append_new(dist, o);
+  }
+  json_object_set_new(d, "distribution", dist);
+  json_t *ctx = tg_cat_context();
+  expand_curies(d, ctx);
+  json_decref(ctx);
+  return d;
+}
+
+static void dsp_ids(struct tg_http_req *req, char *uri, size_t ucap, char *sid, size_t scap,
+                    char *ep, size_t ecap) {
+  char base[300];
+  node_uri(uri, ucap);
+  snprintf(sid, scap, "%s:dsp", uri);
+  base_url(req, base, sizeof(base));
+  snprintf(ep, ecap, "%s%s", base[0] ? base : "https://localhost", DSP_PATH);
+}
+
+/* Is V a non-empty filter? Absent, null, [] and {} are empty. */
+static int filter_present(json_t *v) {
+  if (v == NULL || json_is_null(v))
+    return 0;
+  if (json_is_array(v))
+    return json_array_size(v) > 0;
+  if (json_is_object(v))
+    return json_object_size(v) > 0;
+  if (json_is_string(v))
+    return json_string_length(v) > 0;
+  return 1;
+}
+
+static int type_is(json_t *t, const char *want) {
+  char pre[128], iri[160];
+  snprintf(pre, sizeof(pre), "dspace:%s", want);
+  snprintf(iri, sizeof(iri), "https://w3id.org/dspace/v0.8/%s", want);
+  if (json_is_array(t) && json_array_size(t) == 1)
+    t = json_array_get(t, 0);
+  const char *s = json_string_value(t);
+  return s && (strcmp(s, want) == 0 || strcmp(s, pre) == 0 || strcmp(s, iri) == 0);
+}
+
+void tg_route_dsp_catalog_request(struct tg_http_req *req) {
+  static const char *const allowed[] = {"limit", "offset", NULL};
+  struct qs q;
+  int64_t limit, offset;
+  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
+      qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
+      qs_int(req, &q, "offset", 0, INT32_MAX, 0, &offset))
+    return;
+  size_t len;
+  const char *body = tg_http_req_body(req, &len);
+  json_error_t jerr;
+  json_t *msg = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!json_is_object(msg)) {
+    json_decref(msg);
+    dsp_error(req, 400, "bad-message", "the body must be a CatalogRequestMessage JSON object");
+    return;
+  }
+  if (!type_is(json_object_get(msg, "@type"), "CatalogRequestMessage")) {
+    json_decref(msg);
+    dsp_error(req, 400, "bad-message", "@type must be CatalogRequestMessage");
+    return;
+  }
+  json_t *f = json_object_get(msg, "filter");
+  if (f == NULL)
+    f = json_object_get(msg, "dspace:filter");
+  int has_filter = filter_present(f);
+  json_decref(msg);
+  if (has_filter) {
+    dsp_error(req, 400, "unsupported-filter", "this catalog service supports no filter expressions");
+    return;
+  }
+  json_t *list = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_dataset_list(cat_of(req), TG_CAT_VIEW_PUBLIC, offset, limit, &list, &err);
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  char uri[128], sid[160], ep[400], cid[160];
+  dsp_ids(req, uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
+  snprintf(cid, sizeof(cid), "%s:catalog", uri);
+  json_t *ds = json_array();
+  size_t i;
+  json_t *d;
+  json_array_foreach(json_object_get(list, "datasets"), i, d)
+      json_array_append_new(ds, dsp_dataset(d, sid, ep));
+  int64_t total = json_integer_value(json_object_get(list, "total"));
+  json_decref(list);
+  json_t *cat = json_pack("{s:[s], s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:o}", "@context",
+                          DSP_CONTEXT, "@id", cid, "@type", "Catalog", "participantId", uri,
+                          "service", "@id", sid, "@type", "DataService", "endpointURL", ep,
+                          "dataset", ds);
+  paging_links(req, DSP_PATH "/catalog/request", "", offset, limit, offset + limit < total);
+  tg_http_res_json(req, 200, cat, NULL);
+}
+
+void tg_route_dsp_dataset(struct tg_http_req *req) {
+  char id[ID_MAX_BYTES];
+  const char *rest = tg_http_req_rest(req);
+  if (*rest == '\0' || strchr(rest, '/') != NULL ||
+      pct_decode(rest, strlen(rest), id, sizeof(id), 0) <= 0) {
+    dsp_error(req, 400, "bad-dataset-id", "the dataset id is empty or badly percent-encoded");
+    return;
+  }
+  json_t *doc = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cat_dataset_get(cat_of(req), id, TG_CAT_VIEW_PUBLIC, &doc, NULL, &err);
+  if (rc == TG_ENOENT) {
+    dsp_error(req, 404, "not-found", "no such dataset");
+    return;
+  }
+  if (rc) {
+    internal(req, rc, &err);
+    return;
+  }
+  char uri[128], sid[160], ep[400];
+  dsp_ids(req, uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
+  json_t *out = dsp_dataset(doc, sid, ep);
+  json_decref(doc);
+  json_t *ctx = json_pack("[s]", DSP_CONTEXT);
+  json_t *o = json_object();
+  json_object_set_new(o, "@context", ctx);
+  json_object_update(o, out);
+  json_decref(out);
+  tg_http_res_json(req, 200, o, NULL);
+}
