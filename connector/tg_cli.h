@@ -41,5 +41,8 @@ int tg_cli_init(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_info(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_health(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_metrics(struct tg_cli *cli, int argc, char **argv);
+/* Catalog commands (tg_cli_catalog.c): dataset add|list|show|rm, search. */
+int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv);
+int tg_cli_search(struct tg_cli *cli, int argc, char **argv);
 
 #endif

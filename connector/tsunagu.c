@@ -22,6 +22,16 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "  Exits 0 when the node answers /healthz with ok.\n", tg_cli_health},
   {"metrics", "print a node's Prometheus metrics", "tsunagu metrics [--dir DIR | --url URL]\n",
    tg_cli_metrics},
+  {"dataset", "add, list, show or remove datasets in the node's catalog",
+   "tsunagu dataset add FILE|-      publish a DCAT-AP JSON-LD dataset (- reads stdin)\n"
+   "       tsunagu dataset list            list the catalog's datasets\n"
+   "       tsunagu dataset show ID         show one dataset (--json: the document)\n"
+   "       tsunagu dataset rm ID           delete a dataset\n"
+   "  Options: --dir DIR | --url URL, --token-file FILE, --json.\n", tg_cli_dataset},
+  {"search", "search the catalog",
+   "tsunagu search [--scope local] [--theme THEME-IRI] [--json] WORDS...\n"
+   "  Ranked search of the node's catalog; Japanese words of one or two characters work.\n",
+   tg_cli_search},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
 

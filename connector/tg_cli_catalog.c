@@ -1,0 +1,336 @@
+/* tg_cli_catalog: the CLI's catalog commands: tsunagu dataset add|list|show|rm
+ * and tsunagu search, over the node's HTTPS API (/api/v1/datasets, /search). */
+#include "tg_buf.h"
+#include "tg_cli.h"
+#include "tg_err.h"
+#include "tg_util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DATASET_MAX_BYTES (256u * 1024u)
+
+/* Appends S percent-encoded (RFC 3986 unreserved characters kept). */
+static int url_encode(struct tg_buf *b, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+      if (tg_buf_append(b, p, 1))
+        return TG_ENOMEM;
+    } else {
+      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      if (tg_buf_append(b, e, 3))
+        return TG_ENOMEM;
+    }
+  }
+  return 0;
+}
+
+/* The path /api/v1/datasets/<encoded ID> in a new string, or NULL. */
+static char *dataset_path(const char *id) {
+  struct tg_buf b;
+  tg_buf_init(&b);
+  if (tg_buf_puts(&b, "/api/v1/datasets/") || url_encode(&b, id) || tg_buf_append(&b, "", 1)) {
+    tg_buf_close(&b);
+    return NULL;
+  }
+  return tg_buf_take(&b);
+}
+
+/* The text of a language-tagged literal array: LANG first, then any. */
+static const char *literal(json_t *v, const char *lang) {
+  if (json_is_string(v))
+    return json_string_value(v);
+  if (json_is_object(v))
+    return json_string_value(json_object_get(v, "@value"));
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    const char *l = json_string_value(json_object_get(e, "@language"));
+    if (l && strcmp(l, lang) == 0)
+      return json_string_value(json_object_get(e, "@value"));
+  }
+  return literal(json_array_get(v, 0), lang);
+}
+
+/* Prints S cut to at most W display columns (CJK counted as two), padded. */
+static void print_cell(const char *s, int w) {
+  int cols = 0;
+  const unsigned char *p = (const unsigned char *)(s ? s : "");
+  while (*p) {
+    int len = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
+    int cw = len >= 3 ? 2 : 1;
+    if (cols + cw > w)
+      break;
+    for (int i = 0; i < len && p[i]; i++)
+      putchar(p[i]);
+    cols += cw;
+    p += len;
+  }
+  for (; cols < w; cols++)
+    putchar(' ');
+}
+
+static const char *modified_of(json_t *d) {
+  json_t *m = json_object_get(d, "dct:modified");
+  return json_string_value(json_is_object(m) ? json_object_get(m, "@value") : m);
+}
+
+static void print_dataset_row(json_t *d, int idw) {
+  print_cell(json_string_value(json_object_get(d, "@id")), idw);
+  putchar(' ');
+  print_cell(modified_of(d) ?: "-", 25);
+  putchar(' ');
+  fputs(literal(json_object_get(d, "dct:title"), "ja") ?: "", stdout);
+  putchar('\n');
+}
+
+static int dataset_add(struct tg_cli *cli, int argc, char **argv) {
+  if (argc != 1)
+    return tg_cli_fail("dataset add: give one FILE, or - for standard input");
+  char *text = NULL;
+  size_t len = 0;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (strcmp(argv[0], "-") == 0) {
+    struct tg_buf b;
+    char chunk[8192];
+    size_t n;
+    tg_buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
+      if (b.len + n > DATASET_MAX_BYTES || tg_buf_append(&b, chunk, n)) {
+        tg_buf_close(&b);
+        return tg_cli_fail("dataset add: the document is over %u bytes", DATASET_MAX_BYTES);
+      }
+    }
+    len = b.len;
+    if (tg_buf_append(&b, "", 1)) {
+      tg_buf_close(&b);
+      return tg_cli_fail("dataset add: out of memory");
+    }
+    text = tg_buf_take(&b);
+  } else {
+    int rc = tg_file_read(argv[0], DATASET_MAX_BYTES, &text, &len, &err);
+    if (rc)
+      return tg_cli_fail("dataset add: cannot read %s: %s", argv[0], tg_err_msg(&err, rc));
+  }
+  int status;
+  json_t *j = NULL;
+  int rc = tg_cli_call(cli, "POST", "/api/v1/datasets", text, len, &status, &j, NULL);
+  free(text);
+  if (rc)
+    return 1;
+  if (cli->json) {
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    putchar('\n');
+  } else {
+    printf("created %s\n", json_string_value(json_object_get(j, "@id")) ?: "?");
+  }
+  json_decref(j);
+  return 0;
+}
+
+static int dataset_list(struct tg_cli *cli, int argc, char **argv) {
+  if (argc > 0)
+    return tg_cli_fail("dataset list: unexpected argument '%s'", argv[0]);
+  json_t *all = json_array();
+  for (long offset = 0;;) {
+    char path[96];
+    int status;
+    json_t *j = NULL;
+    snprintf(path, sizeof(path), "/api/v1/datasets?limit=1000&offset=%ld", offset);
+    if (tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL)) {
+      json_decref(all);
+      return 1;
+    }
+    json_t *ds = json_object_get(j, "datasets");
+    json_array_extend(all, ds);
+    offset += (long)json_array_size(ds);
+    long total = (long)json_integer_value(json_object_get(j, "total"));
+    size_t got = json_array_size(ds);
+    json_decref(j);
+    if (got == 0 || offset >= total)
+      break;
+  }
+  if (cli->json) {
+    json_dumpf(all, stdout, JSON_INDENT(2));
+    putchar('\n');
+  } else {
+    size_t i;
+    json_t *d;
+    int idw = 10;
+    json_array_foreach(all, i, d) {
+      int l = (int)strlen(json_string_value(json_object_get(d, "@id")) ?: "");
+      idw = l > idw ? (l > 80 ? 80 : l) : idw;
+    }
+    print_cell("ID", idw);
+    putchar(' ');
+    print_cell("MODIFIED", 25);
+    puts(" TITLE");
+    json_array_foreach(all, i, d) print_dataset_row(d, idw);
+    printf("%zu dataset(s)\n", json_array_size(all));
+  }
+  json_decref(all);
+  return 0;
+}
+
+static void print_texts(const char *label, json_t *v) {
+  size_t i;
+  json_t *e;
+  if (!json_is_array(v))
+    v = json_is_null(v) || v == NULL ? NULL : json_pack("[O]", v);
+  else
+    json_incref(v);
+  json_array_foreach(v, i, e) {
+    const char *lang = json_string_value(json_object_get(e, "@language"));
+    const char *val = json_is_string(e) ? json_string_value(e)
+                      : json_object_get(e, "@value") ? json_string_value(json_object_get(e, "@value"))
+                                                     : json_string_value(json_object_get(e, "@id"));
+    printf("%-12s %s%s%s%s\n", i == 0 ? label : "", val ?: "", lang ? " (" : "", lang ?: "",
+           lang ? ")" : "");
+  }
+  json_decref(v);
+}
+
+static int dataset_show(struct tg_cli *cli, int argc, char **argv) {
+  if (argc != 1)
+    return tg_cli_fail("dataset show: give one dataset ID");
+  char *path = dataset_path(argv[0]);
+  int status;
+  json_t *j = NULL;
+  if (path == NULL)
+    return tg_cli_fail("dataset show: out of memory");
+  int rc = tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL);
+  free(path);
+  if (rc)
+    return 1;
+  if (cli->json) {
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    putchar('\n');
+  } else {
+    printf("%-12s %s\n", "id:", json_string_value(json_object_get(j, "@id")) ?: "?");
+    print_texts("title:", json_object_get(j, "dct:title"));
+    print_texts("description:", json_object_get(j, "dct:description"));
+    print_texts("keywords:", json_object_get(j, "dcat:keyword"));
+    print_texts("themes:", json_object_get(j, "dcat:theme"));
+    printf("%-12s %s\n", "modified:", modified_of(j) ?: "-");
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(j, "dcat:distribution"), i, d) {
+      json_t *u = json_object_get(d, "dcat:accessURL");
+      printf("%-12s %s (%s)\n", i == 0 ? "distribution:" : "",
+             json_string_value(json_object_get(u, "@id")) ?: "?",
+             json_string_value(json_object_get(d, "tsunagu:mode")) ?: "-");
+    }
+  }
+  json_decref(j);
+  return 0;
+}
+
+static int dataset_rm(struct tg_cli *cli, int argc, char **argv) {
+  if (argc != 1)
+    return tg_cli_fail("dataset rm: give one dataset ID");
+  char *path = dataset_path(argv[0]);
+  int status;
+  if (path == NULL)
+    return tg_cli_fail("dataset rm: out of memory");
+  int rc = tg_cli_call(cli, "DELETE", path, NULL, 0, &status, NULL, NULL);
+  free(path);
+  if (rc)
+    return 1;
+  if (cli->json)
+    printf("{\"deleted\":true}\n");
+  else
+    printf("deleted %s\n", argv[0]);
+  return 0;
+}
+
+int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
+  if (argc < 1)
+    return tg_cli_fail("dataset: give a subcommand: add, list, show or rm");
+  if (strcmp(argv[0], "add") == 0)
+    return dataset_add(cli, argc - 1, argv + 1);
+  if (strcmp(argv[0], "list") == 0 || strcmp(argv[0], "ls") == 0)
+    return dataset_list(cli, argc - 1, argv + 1);
+  if (strcmp(argv[0], "show") == 0)
+    return dataset_show(cli, argc - 1, argv + 1);
+  if (strcmp(argv[0], "rm") == 0)
+    return dataset_rm(cli, argc - 1, argv + 1);
+  return tg_cli_fail("dataset: unknown subcommand '%s' (add, list, show, rm)", argv[0]);
+}
+
+int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
+  const char *scope = "local", *theme = NULL;
+  struct tg_buf words, path;
+  tg_buf_init(&words);
+  tg_buf_init(&path);
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--scope") == 0 || strcmp(argv[i], "--theme") == 0) {
+      if (i + 1 >= argc) {
+        tg_buf_close(&words);
+        return tg_cli_fail("search: %s needs a value", argv[i]);
+      }
+      *(argv[i][2] == 's' ? &scope : &theme) = argv[i + 1];
+      i++;
+    } else if (strncmp(argv[i], "--", 2) == 0) {
+      tg_buf_close(&words);
+      return tg_cli_fail("search: unknown option '%s' (try tsunagu search --help)", argv[i]);
+    } else if ((words.len && tg_buf_append(&words, " ", 1)) || tg_buf_puts(&words, argv[i])) {
+      tg_buf_close(&words);
+      return tg_cli_fail("search: out of memory");
+    }
+  }
+  if (strcmp(scope, "local") != 0) {
+    tg_buf_close(&words);
+    return tg_cli_fail("search: scope '%s' is not available yet; use --scope local", scope);
+  }
+  if (words.len == 0 && theme == NULL) {
+    tg_buf_close(&words);
+    return tg_cli_fail("search: give words to search for, or --theme");
+  }
+  tg_buf_append(&words, "", 1);
+  int bad = tg_buf_puts(&path, "/api/v1/search?limit=100&q=") || url_encode(&path, words.data);
+  if (theme)
+    bad = bad || tg_buf_puts(&path, "&theme=") || url_encode(&path, theme);
+  bad = bad || tg_buf_append(&path, "", 1);
+  tg_buf_close(&words);
+  if (bad) {
+    tg_buf_close(&path);
+    return tg_cli_fail("search: out of memory");
+  }
+  int status;
+  json_t *j = NULL;
+  int rc = tg_cli_call(cli, "GET", path.data, NULL, 0, &status, &j, NULL);
+  tg_buf_close(&path);
+  if (rc)
+    return 1;
+  if (cli->json) {
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    putchar('\n');
+  } else {
+    json_t *items = json_object_get(j, "items");
+    size_t i;
+    json_t *it;
+    int idw = 10;
+    json_array_foreach(items, i, it) {
+      int l = (int)strlen(json_string_value(json_object_get(it, "id")) ?: "");
+      idw = l > idw ? (l > 80 ? 80 : l) : idw;
+    }
+    if (json_array_size(items) > 0) {
+      print_cell("ID", idw);
+      puts(" TITLE");
+    }
+    json_array_foreach(items, i, it) {
+      print_cell(json_string_value(json_object_get(it, "id")), idw);
+      putchar(' ');
+      puts(literal(json_object_get(json_object_get(it, "dataset"), "dct:title"), "ja") ?: "");
+    }
+    long long total = (long long)json_integer_value(json_object_get(j, "total"));
+    printf("%lld match(es)%s\n", total,
+           json_is_false(json_object_get(j, "total_exact")) ? " (at least)" : "");
+  }
+  json_decref(j);
+  return 0;
+}
