@@ -38,6 +38,27 @@ static int hexval(int c) {
   return -1;
 }
 
+/* Is S[0..N) well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
+static int utf8_ok(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n)
+      return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return 0;
+    i += len;
+  }
+  return 1;
+}
+
 /* Decodes IN[0..N) into OUT (CAP bytes incl. the NUL). '%' must be followed
  * by two hex digits; %00 and raw control bytes are refused; PLUS_SPACE turns
  * '+' into ' ' (query strings). Returns the decoded length or -1. */
@@ -65,6 +86,8 @@ static long pct_decode(const char *in, size_t n, char *out, size_t cap, int plus
     out[o++] = (char)c;
   }
   out[o] = '\0';
+  if (!utf8_ok((const unsigned char *)out, o))
+    return -1;
   return (long)o;
 }
 
