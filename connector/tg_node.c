@@ -4,7 +4,9 @@
 #include "tg_db.h"
 #include "tg_err.h"
 #include "tg_util.h"
+#include "tg_voc_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,78 @@ static int write_conf(const struct tg_node_init_opts *o, const char *host, int p
   return tg_file_write(path, text, (size_t)n, 0644, 1, err);
 }
 
+/* The shipped concept schemes (vocab/schemes/NAME.jsonld): the first directory of
+ * $TSUNAGU_DATADIR/schemes, the installed $(pkgdatadir)/schemes and, for builds
+ * that are not installed, the source tree's vocab/schemes that holds any. */
+static int find_schemes_dir(char *out, size_t n) {
+  const char *env = getenv("TSUNAGU_DATADIR");
+  const char *cand[3] = {NULL, TG_DATADIR "/schemes", NULL};
+  char envdir[4096];
+  if (env && *env && tg_path_join(envdir, sizeof(envdir), env, "schemes") == 0)
+    cand[0] = envdir;
+#ifdef TG_SRCDIR
+  cand[2] = TG_SRCDIR "/vocab/schemes";
+#endif
+  for (int i = 0; i < 3; i++) {
+    struct dirent **names = NULL;
+    if (cand[i] == NULL)
+      continue;
+    int k = scandir(cand[i], &names, NULL, alphasort), found = 0;
+    for (int j = 0; j < k; j++) {
+      size_t l = strlen(names[j]->d_name);
+      found |= l > 7 && strcmp(names[j]->d_name + l - 7, ".jsonld") == 0;
+      free(names[j]);
+    }
+    free(names);
+    if (found) {
+      snprintf(out, n, "%s", cand[i]);
+      return 0;
+    }
+  }
+  return TG_ENOENT;
+}
+
+/* Imports every shipped scheme into the new node's database DB. */
+static int import_shipped_schemes(sqlite3 *db, struct tg_err *err) {
+  char dir[4096], path[4096];
+  struct tg_voc_store *vs = NULL;
+  struct dirent **names = NULL;
+  if (find_schemes_dir(dir, sizeof(dir)))
+    return tg_err_set(err, TG_ENOENT,
+                      "the shipped vocabularies are not in %s/schemes; set TSUNAGU_DATADIR to "
+                      "the directory that holds schemes/",
+                      TG_DATADIR);
+  int rc = tg_voc_store_open(db, &vs, err);
+  int k = rc ? 0 : scandir(dir, &names, NULL, alphasort);
+  for (int j = 0; j < k; j++) {
+    const char *f = names[j]->d_name;
+    size_t l = strlen(f);
+    if (rc == 0 && l > 7 && strcmp(f + l - 7, ".jsonld") == 0) {
+      char *text = NULL;
+      size_t len = 0;
+      json_error_t je;
+      json_t *doc = NULL;
+      if (tg_path_join(path, sizeof(path), dir, f))
+        rc = tg_err_set(err, TG_ETOOBIG, "path too long");
+      else if ((rc = tg_file_read(path, 64u << 20, &text, &len, err)) == 0 &&
+               (doc = json_loadb(text, len, 0, &je)) == NULL)
+        rc = tg_err_set(err, TG_EINVAL, "%s: %s", path, je.text);
+      if (rc == 0 && (rc = tg_voc_scheme_import(vs, doc, 0, NULL, NULL, NULL, err)) != 0) {
+        if (err) {
+          struct tg_err why = *err;
+          tg_err_set(err, rc, "%s: %s", path, tg_err_msg(&why, rc));
+        }
+      }
+      json_decref(doc);
+      free(text);
+    }
+    free(names[j]);
+  }
+  free(names);
+  tg_voc_store_close(vs);
+  return rc;
+}
+
 int tg_node_init(const struct tg_node_init_opts *o, struct tg_err *err) {
   char path[4096], host[256], hosts[1024];
   int port = 8443, rc;
@@ -155,7 +229,10 @@ int tg_node_init(const struct tg_node_init_opts *o, struct tg_err *err) {
   sqlite3 *db = NULL;
   if ((rc = tg_node_db_open(o->dir, &db, err)) != 0)
     goto out;
+  rc = import_shipped_schemes(db, err);
   tg_db_close(db);
+  if (rc)
+    goto out;
   /* The configuration goes last: its presence marks a complete node. */
   rc = write_conf(o, host, port, err);
 out:

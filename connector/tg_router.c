@@ -3,10 +3,13 @@
 #include "tg_routes.h"
 #include "tg_server.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define KiB 1024
 #define MiB (1024 * 1024)
+/* A streamed conversion body: 4 GiB where size_t allows. */
+#define TG_VOC_CONVERT_MAX (SIZE_MAX > 0xffffffffu ? (size_t)0x100000000ull : SIZE_MAX)
 
 static const struct tg_route tg__routes[] = {
   {"GET", "/.well-known/tsunagu", "well_known", tg_route_well_known, 0, 0, 0},
@@ -25,6 +28,21 @@ static const struct tg_route tg__routes[] = {
   {"GET", "/.well-known/dspace-version", "dsp_version", tg_route_dsp_version, 0, 0, 0},
   {"POST", "/dsp/catalog/request", "dsp_catalog", tg_route_dsp_catalog_request, 64 * KiB, 0, 0},
   {"GET", "/dsp/catalog/datasets/*", "dsp_dataset", tg_route_dsp_dataset, 0, 0, 0},
+  /* Vocabularies and conversion (tg_routes_vocab.c). */
+  {"GET", "/api/v1/vocab/schemes", "vocab_schemes", tg_route_vocab_schemes, 0, 0, 0},
+  {"POST", "/api/v1/vocab/schemes", "vocab_scheme_post", tg_route_vocab_scheme_post, 32 * MiB, 0, 0},
+  {"GET", "/api/v1/vocab/schemes/*", "vocab_scheme_get", tg_route_vocab_scheme_get, 0, 0, 0},
+  {"DELETE", "/api/v1/vocab/schemes/*", "vocab_scheme_delete", tg_route_vocab_scheme_delete, 0, 0, 0},
+  {"GET", "/api/v1/vocab/concepts", "vocab_concept", tg_route_vocab_concept, 0, 0, 0},
+  {"GET", "/api/v1/vocab/search", "vocab_search", tg_route_vocab_search, 0, 0, 0},
+  {"GET", "/api/v1/vocab/mappings", "vocab_mappings", tg_route_vocab_mappings, 0, 0, 0},
+  {"GET", "/api/v1/vocab/broader", "vocab_broader", tg_route_vocab_broader, 0, 0, 0},
+  {"GET", "/api/v1/vocab/narrower", "vocab_narrower", tg_route_vocab_narrower, 0, 0, 0},
+  {"GET", "/api/v1/vocab/profiles", "vocab_profiles", tg_route_vocab_profiles, 0, 0, 0},
+  {"GET", "/api/v1/vocab/profiles/*", "vocab_profile_get", tg_route_vocab_profile_get, 0, 0, 0},
+  {"PUT", "/api/v1/vocab/profiles/*", "vocab_profile_put", tg_route_vocab_profile_put, 4 * MiB, 0, 0},
+  {"DELETE", "/api/v1/vocab/profiles/*", "vocab_profile_delete", tg_route_vocab_profile_delete, 0, 0, 0},
+  {"POST", "/api/v1/vocab/convert", "vocab_convert", tg_route_vocab_convert, TG_VOC_CONVERT_MAX, 1, 0},
   /* Test-only routes; answer 404 unless [debug] test_routes = on. */
   {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0},
   {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0},

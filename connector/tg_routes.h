@@ -26,4 +26,21 @@ void tg_route_dsp_version(struct tg_http_req *req);
 void tg_route_dsp_catalog_request(struct tg_http_req *req);
 void tg_route_dsp_dataset(struct tg_http_req *req);
 
+/* Vocabularies (tg_routes_vocab.c): SKOS schemes, concepts, search, mappings,
+ * hierarchy, conversion profiles and the streaming converter. */
+void tg_route_vocab_schemes(struct tg_http_req *req);
+void tg_route_vocab_scheme_get(struct tg_http_req *req);
+void tg_route_vocab_scheme_post(struct tg_http_req *req);
+void tg_route_vocab_scheme_delete(struct tg_http_req *req);
+void tg_route_vocab_concept(struct tg_http_req *req);
+void tg_route_vocab_search(struct tg_http_req *req);
+void tg_route_vocab_mappings(struct tg_http_req *req);
+void tg_route_vocab_broader(struct tg_http_req *req);
+void tg_route_vocab_narrower(struct tg_http_req *req);
+void tg_route_vocab_profiles(struct tg_http_req *req);
+void tg_route_vocab_profile_get(struct tg_http_req *req);
+void tg_route_vocab_profile_put(struct tg_http_req *req);
+void tg_route_vocab_profile_delete(struct tg_http_req *req);
+void tg_route_vocab_convert(struct tg_http_req *req);
+
 #endif

@@ -1,0 +1,856 @@
+/* tg_routes_vocab: vocabularies over HTTP (Skosmos-like): SKOS schemes (list, JSON-LD
+ * export with ETag, validated import, replace with If-Match), concepts, label search,
+ * mappings, hierarchy, conversion profiles, and POST /api/v1/vocab/convert, which
+ * streams a request body through a profile with back-pressure both ways. The vocab
+ * library (vocab/tg_voc_store.h, tg_voc_conv.h) does the work; this file maps HTTP on it. */
+#include "tg_auth.h"
+#include "tg_buf.h"
+#include "tg_err.h"
+#include "tg_routes.h"
+#include "tg_server.h"
+#include "tg_util.h"
+#include "tg_voc_conv.h"
+#include "tg_voc_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define VQ_MAX_BYTES 4096  /* a longer query string is refused */
+#define VQ_MAX_PARAMS 8
+#define VID_MAX 1024       /* a decoded id or URI in the path */
+#define CONV_HIGH_WATER (256 * 1024) /* pause reading the request above this much output */
+#define CONV_MAX_ERRORS 1000 /* issues kept in detail for the summary; all are counted */
+
+/* ---- strict, bounded query strings ------------------------------------- */
+
+static int hexdigit(int c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  c |= 0x20;
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* 1 if S[0..N) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+static int utf8_ok(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = s[i];
+    size_t k;
+    unsigned min, v;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      k = 1, min = 0x80, v = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      k = 2, min = 0x800, v = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      k = 3, min = 0x10000, v = c & 0x07;
+    } else {
+      return 0;
+    }
+    for (size_t j = 1; j <= k; j++) {
+      if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+        return 0;
+      v = (v << 6) | (s[i + j] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+      return 0;
+    i += k + 1;
+  }
+  return 1;
+}
+
+/* Decodes IN[0..N) into OUT (CAP bytes with the NUL): "%XX" needs two hex digits,
+ * PLUS turns '+' into a space; NUL, control bytes and invalid UTF-8 are refused.
+ * Returns the length, or -1. */
+static long vq_decode(const char *in, size_t n, char *out, size_t cap, int plus) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int c = (unsigned char)in[i];
+    if (c == '%') {
+      if (i + 2 >= n)
+        return -1;
+      int h = hexdigit((unsigned char)in[i + 1]), l = hexdigit((unsigned char)in[i + 2]);
+      if (h < 0 || l < 0)
+        return -1;
+      c = h * 16 + l;
+      i += 2;
+    } else if (c == '+' && plus) {
+      c = ' ';
+    }
+    if (c < 0x20 || c == 0x7f)
+      return -1;
+    if (o + 1 >= cap)
+      return -1;
+    out[o++] = (char)c;
+  }
+  out[o] = '\0';
+  return utf8_ok((const unsigned char *)out, o) ? (long)o : -1;
+}
+
+struct vq {
+  size_t n;
+  const char *key[VQ_MAX_PARAMS];
+  const char *val[VQ_MAX_PARAMS];
+  char buf[VQ_MAX_BYTES + 2 * VQ_MAX_PARAMS];
+};
+
+static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
+  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "parameter",
+                            name, "detail", detail);
+  tg_http_res_problem(req, 400, "bad-parameter", "Bad query parameter", extra,
+                      "query parameter '%s': %s", name, detail);
+}
+
+/* Parses the query string of REQ into Q; every key must be in ALLOWED (NULL-ended),
+ * none repeated. Answers 400 and returns -1 otherwise. */
+static int vq_parse(struct tg_http_req *req, struct vq *q, const char *const *allowed) {
+  const char *s = tg_http_req_query(req), *end = s + strlen(s);
+  size_t used = 0;
+  q->n = 0;
+  if ((size_t)(end - s) > VQ_MAX_BYTES) {
+    bad_param(req, "(query)", "the query string is too long");
+    return -1;
+  }
+  while (s < end) {
+    const char *amp = memchr(s, '&', (size_t)(end - s)), *pe = amp ? amp : end;
+    if (pe > s) {
+      const char *eq = memchr(s, '=', (size_t)(pe - s)), *ke = eq ? eq : pe;
+      char shown[48];
+      snprintf(shown, sizeof(shown), "%.*s", (int)((ke - s) > 40 ? 40 : (ke - s)), s);
+      if (q->n == VQ_MAX_PARAMS) {
+        bad_param(req, shown, "too many parameters");
+        return -1;
+      }
+      long kl = vq_decode(s, (size_t)(ke - s), q->buf + used, sizeof(q->buf) - used, 1);
+      if (kl <= 0) {
+        bad_param(req, shown, "bad percent-encoding in the name");
+        return -1;
+      }
+      const char *key = q->buf + used;
+      used += (size_t)kl + 1;
+      int known = 0;
+      for (const char *const *a = allowed; *a && !known; a++)
+        known = strcmp(*a, key) == 0;
+      if (!known) {
+        bad_param(req, key, "unknown parameter");
+        return -1;
+      }
+      for (size_t i = 0; i < q->n; i++)
+        if (strcmp(q->key[i], key) == 0) {
+          bad_param(req, key, "given more than once");
+          return -1;
+        }
+      const char *vs = eq ? eq + 1 : pe;
+      long vl = vq_decode(vs, (size_t)(pe - vs), q->buf + used, sizeof(q->buf) - used, 1);
+      if (vl < 0) {
+        bad_param(req, key, "bad percent-encoding, a control character or invalid UTF-8");
+        return -1;
+      }
+      q->key[q->n] = key;
+      q->val[q->n++] = q->buf + used;
+      used += (size_t)vl + 1;
+    }
+    s = pe + 1;
+  }
+  return 0;
+}
+
+static const char *vq_get(const struct vq *q, const char *key) {
+  for (size_t i = 0; i < q->n; i++)
+    if (strcmp(q->key[i], key) == 0)
+      return q->val[i];
+  return NULL;
+}
+
+/* A required, non-empty parameter; answers 400 and returns NULL when missing. */
+static const char *vq_need(struct tg_http_req *req, const struct vq *q, const char *key) {
+  const char *v = vq_get(q, key);
+  if (v == NULL || *v == '\0') {
+    bad_param(req, key, "required");
+    return NULL;
+  }
+  return v;
+}
+
+/* The id or URI in the path after the route's prefix, percent-decoded into OUT;
+ * answers 400 and returns -1 when empty, nested or badly encoded. */
+static int path_id(struct tg_http_req *req, char *out, size_t cap) {
+  const char *rest = tg_http_req_rest(req);
+  if (*rest == '\0' || strchr(rest, '/') || vq_decode(rest, strlen(rest), out, cap, 0) <= 0) {
+    tg_http_res_problem(req, 400, "bad-id", "Bad identifier", NULL,
+                        "the id in the path is empty, has a '/' or is badly percent-encoded");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- shared answers ------------------------------------------------------ */
+
+static struct tg_voc_store *voc_of(struct tg_http_req *req) {
+  return tg_http_req_worker(req)->voc;
+}
+
+/* Answers a store error RC: ENOENT as 404 with NOTFOUND_SLUG, the rest generically. */
+static void store_fail(struct tg_http_req *req, int rc, const struct tg_err *err,
+                       const char *notfound_slug) {
+  const char *msg = tg_err_msg(err, rc);
+  switch (rc) {
+  case TG_ENOENT:
+    tg_http_res_problem(req, 404, notfound_slug, "Not found", NULL, "%s", msg);
+    break;
+  case TG_EINVAL:
+    tg_http_res_problem(req, 422, "invalid", "Unprocessable content", NULL, "%s", msg);
+    break;
+  case TG_EEXIST:
+    tg_http_res_problem(req, 409, "vocab-conflict", "Conflict", NULL, "%s", msg);
+    break;
+  case TG_ECONFLICT:
+    tg_http_res_problem(req, 412, "precondition-failed", "Precondition failed", NULL, "%s", msg);
+    break;
+  case TG_EDB:
+    tg_http_res_problem(req, 503, "unavailable", "Vocabularies unavailable", NULL, "%s", msg);
+    break;
+  default:
+    tg_http_res_problem(req, 500, "internal", "Internal error", NULL, "%s", msg);
+  }
+}
+
+/* ETag header from the store's tag (which is unquoted). */
+static void set_etag(struct tg_http_req *req, const char *etag) {
+  char t[160];
+  snprintf(t, sizeof(t), "\"%s\"", etag);
+  tg_http_res_header(req, "ETag", t);
+}
+
+/* If-Match: 0 absent, 1 one strong tag copied unquoted into OUT, 2 "*", -1 after a 400. */
+static int if_match(struct tg_http_req *req, char *out, size_t cap) {
+  const char *h = tg_http_req_header(req, "If-Match");
+  if (h == NULL)
+    return 0;
+  while (*h == ' ' || *h == '\t')
+    h++;
+  size_t n = strlen(h);
+  while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+    n--;
+  if (n == 1 && h[0] == '*')
+    return 2;
+  if (n < 3 || n - 2 >= cap || h[0] != '"' || h[n - 1] != '"' || memchr(h + 1, '"', n - 2)) {
+    tg_http_res_problem(req, 400, "bad-if-match", "Bad If-Match", NULL,
+                        "If-Match must be \"*\" or one strong entity tag");
+    return -1;
+  }
+  memcpy(out, h + 1, n - 2);
+  out[n - 2] = '\0';
+  return 1;
+}
+
+/* 1 if the If-None-Match header lists ETAG (unquoted) or is "*". */
+static int none_match(struct tg_http_req *req, const char *etag) {
+  const char *h = tg_http_req_header(req, "If-None-Match");
+  size_t n = strlen(etag);
+  for (const char *p = h; p && *p;) {
+    p += strspn(p, " \t,");
+    if (*p == '*')
+      return 1;
+    if (strncmp(p, "W/", 2) == 0)
+      p += 2;
+    if (*p == '"' && strncmp(p + 1, etag, n) == 0 && p[n + 1] == '"')
+      return 1;
+    p = strchr(p, ',');
+  }
+  return 0;
+}
+
+static void send_json(struct tg_http_req *req, int status, json_t *j, const char *ctype) {
+  if (j == NULL) {
+    tg_http_res_problem(req, 500, "internal", "Internal error", NULL, "out of memory");
+    return;
+  }
+  tg_http_res_json(req, status, j, ctype);
+}
+
+/* Parses the buffered request body as JSON; answers 400 and returns NULL if it is not. */
+static json_t *body_json(struct tg_http_req *req) {
+  size_t len;
+  const char *b = tg_http_req_body(req, &len);
+  json_error_t je;
+  json_t *j = json_loadb(b, len, JSON_REJECT_DUPLICATES, &je);
+  if (j == NULL)
+    tg_http_res_problem(req, 400, "bad-json", "Bad JSON", NULL, "the body is not JSON: %s (line %d)",
+                        je.text, je.line);
+  return j;
+}
+
+/* ---- schemes ------------------------------------------------------------- */
+
+void tg_route_vocab_schemes(struct tg_http_req *req) {
+  static const char *const allowed[] = {NULL};
+  struct vq q;
+  json_t *list = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (vq_parse(req, &q, allowed))
+    return;
+  int rc = tg_voc_scheme_list(voc_of(req), &list, &err);
+  if (rc) {
+    store_fail(req, rc, &err, "not-found");
+    return;
+  }
+  send_json(req, 200, json_pack("{s:o}", "schemes", list), NULL);
+}
+
+void tg_route_vocab_scheme_get(struct tg_http_req *req) {
+  char id[VID_MAX];
+  json_t *doc = NULL;
+  char *etag = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (path_id(req, id, sizeof(id)))
+    return;
+  int rc = tg_voc_scheme_export(voc_of(req), id, &doc, &etag, &err);
+  if (rc) {
+    store_fail(req, rc, &err, "unknown-scheme");
+    return;
+  }
+  set_etag(req, etag);
+  tg_http_res_header(req, "Cache-Control", "no-cache");
+  if (none_match(req, etag)) {
+    json_decref(doc);
+    tg_http_res_send(req, 304, NULL, NULL, 0);
+  } else {
+    send_json(req, 200, doc, "application/ld+json");
+  }
+  free(etag);
+}
+
+/* Splits a refusal "NODE: RULE: text" into a problem's errors entry naming the concept
+ * and the rule (the SKOS integrity condition, S9 for disjoint classes, else "structure"). */
+static json_t *refusal_errors(const char *msg) {
+  const char *sep = strstr(msg, ": ");
+  char concept[VID_MAX] = "", rule[16] = "structure";
+  const char *text = msg;
+  if (sep && (size_t)(sep - msg) < sizeof(concept) && memchr(msg, ' ', (size_t)(sep - msg)) == NULL &&
+      memchr(msg, ':', (size_t)(sep - msg)) != NULL) {
+    memcpy(concept, msg, (size_t)(sep - msg));
+    concept[sep - msg] = '\0';
+    text = sep + 2;
+  }
+  if (text[0] == 'S' && text[1] >= '0' && text[1] <= '9') {
+    size_t k = 1 + strspn(text + 1, "0123456789");
+    if (text[k] == ':' && k < sizeof(rule)) {
+      memcpy(rule, text, k);
+      rule[k] = '\0';
+    }
+  } else if (strstr(text, "skos:Concept and skos:ConceptScheme are disjoint")) {
+    snprintf(rule, sizeof(rule), "S9");
+  }
+  json_t *e = json_pack("{s:s, s:s}", "rule", rule, "detail", msg);
+  if (e && concept[0])
+    json_object_set_new(e, "concept", json_string(concept));
+  return json_pack("{s:[o]}", "errors", e);
+}
+
+/* The short id of the scheme URI (from the list), into OUT. */
+static void scheme_short_id(struct tg_voc_store *s, const char *uri, char *out, size_t cap) {
+  json_t *list = NULL, *e;
+  size_t i;
+  snprintf(out, cap, "%s", uri);
+  if (tg_voc_scheme_list(s, &list, NULL))
+    return;
+  json_array_foreach(list, i, e) {
+    const char *u = json_string_value(json_object_get(e, "uri"));
+    const char *id = json_string_value(json_object_get(e, "id"));
+    if (u && id && strcmp(u, uri) == 0)
+      snprintf(out, cap, "%s", id);
+  }
+  json_decref(list);
+}
+
+void tg_route_vocab_scheme_post(struct tg_http_req *req) {
+  char tag[128], id[VID_MAX], loc[VID_MAX + 64];
+  char *uri = NULL, *etag = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
+    return;
+  int im = if_match(req, tag, sizeof(tag));
+  if (im < 0)
+    return;
+  json_t *doc = body_json(req);
+  if (doc == NULL)
+    return;
+  struct tg_voc_store *s = voc_of(req);
+  int rc;
+  if (im == 2) {
+    /* If-Match: * replaces a scheme that exists: without REPLACE an existing one is
+     * TG_EEXIST, a missing one (with an If-Match) TG_ECONFLICT. */
+    rc = tg_voc_scheme_import(s, doc, 0, "*", &uri, &etag, &err);
+    if (rc == TG_EEXIST && strstr(err.msg, "already exists")) {
+      tg_err_clear(&err);
+      rc = tg_voc_scheme_import(s, doc, TG_VOC_IMPORT_REPLACE, NULL, &uri, &etag, &err);
+    } else if (rc == 0) {
+      rc = TG_EINVAL; /* not reached: the store refuses If-Match on a new scheme */
+    }
+  } else {
+    rc = tg_voc_scheme_import(s, doc, im ? TG_VOC_IMPORT_REPLACE : 0, im ? tag : NULL, &uri,
+                              &etag, &err);
+  }
+  json_decref(doc);
+  if (rc == TG_EINVAL) {
+    tg_http_res_problem(req, 422, "invalid-scheme", "SKOS import refused",
+                        refusal_errors(tg_err_msg(&err, rc)), "%s", tg_err_msg(&err, rc));
+  } else if (rc == TG_EEXIST) {
+    tg_http_res_problem(req, 409, "scheme-exists", "Conflict", NULL,
+                        "%s (replace it with If-Match: its ETag)", tg_err_msg(&err, rc));
+  } else if (rc) {
+    store_fail(req, rc, &err, "unknown-scheme");
+  } else {
+    scheme_short_id(s, uri, id, sizeof(id));
+    set_etag(req, etag);
+    snprintf(loc, sizeof(loc), "/api/v1/vocab/schemes/%s", id);
+    tg_http_res_header(req, "Location", loc);
+    send_json(req, im ? 200 : 201, json_pack("{s:s, s:s, s:s}", "uri", uri, "id", id, "etag", etag),
+              NULL);
+  }
+  free(uri);
+  free(etag);
+}
+
+void tg_route_vocab_scheme_delete(struct tg_http_req *req) {
+  char id[VID_MAX];
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN) || path_id(req, id, sizeof(id)))
+    return;
+  int rc = tg_voc_scheme_delete(voc_of(req), id, &err);
+  if (rc)
+    store_fail(req, rc, &err, "unknown-scheme");
+  else
+    tg_http_res_send(req, 204, NULL, NULL, 0);
+}
+
+/* ---- concepts, search, mappings, hierarchy ------------------------------ */
+
+void tg_route_vocab_concept(struct tg_http_req *req) {
+  static const char *const allowed[] = {"uri", NULL};
+  struct vq q;
+  const char *uri;
+  json_t *node = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (vq_parse(req, &q, allowed) || (uri = vq_need(req, &q, "uri")) == NULL)
+    return;
+  int rc = tg_voc_concept_get(voc_of(req), uri, &node, &err);
+  if (rc) {
+    store_fail(req, rc, &err, "unknown-concept");
+    return;
+  }
+  if (json_object_get(node, "@context") == NULL)
+    json_object_set_new(node, "@context",
+                        json_pack("{s:s, s:s}", "skos", TG_VOC_NS_SKOS, "dct", TG_VOC_NS_DCT));
+  send_json(req, 200, node, "application/ld+json");
+}
+
+void tg_route_vocab_search(struct tg_http_req *req) {
+  static const char *const allowed[] = {"q", "lang", "scheme", "limit", NULL};
+  struct vq q;
+  const char *text, *lim;
+  uint64_t limit = 20;
+  json_t *out = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (vq_parse(req, &q, allowed) || (text = vq_need(req, &q, "q")) == NULL)
+    return;
+  if ((lim = vq_get(&q, "limit")) != NULL && (tg_parse_u64(lim, 1000, &limit) || limit == 0)) {
+    bad_param(req, "limit", "must be an integer from 1 to 1000");
+    return;
+  }
+  const char *lang = vq_get(&q, "lang"), *scheme = vq_get(&q, "scheme");
+  int rc = tg_voc_search(voc_of(req), text, lang && *lang ? lang : NULL,
+                         scheme && *scheme ? scheme : NULL, (size_t)limit, &out, &err);
+  if (rc == TG_EINVAL) {
+    bad_param(req, "q", tg_err_msg(&err, rc));
+    return;
+  }
+  if (rc) {
+    store_fail(req, rc, &err, "not-found");
+    return;
+  }
+  send_json(req, 200, json_pack("{s:s, s:I, s:o}", "q", text, "count",
+                                (json_int_t)json_array_size(out), "results", out),
+            NULL);
+}
+
+typedef int (*uri_query_fn)(struct tg_voc_store *, const char *, json_t **, struct tg_err *);
+
+/* GET ...?uri=U answered as {"uri": U, MEMBER: FN(U)}. */
+static void uri_query(struct tg_http_req *req, uri_query_fn fn, const char *member) {
+  static const char *const allowed[] = {"uri", NULL};
+  struct vq q;
+  const char *uri;
+  json_t *out = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (vq_parse(req, &q, allowed) || (uri = vq_need(req, &q, "uri")) == NULL)
+    return;
+  int rc = fn(voc_of(req), uri, &out, &err);
+  if (rc) {
+    store_fail(req, rc, &err, "unknown-concept");
+    return;
+  }
+  send_json(req, 200, json_pack("{s:s, s:o}", "uri", uri, member, out), NULL);
+}
+
+void tg_route_vocab_mappings(struct tg_http_req *req) {
+  uri_query(req, tg_voc_mappings, "mappings");
+}
+void tg_route_vocab_broader(struct tg_http_req *req) { uri_query(req, tg_voc_broader, "broader"); }
+void tg_route_vocab_narrower(struct tg_http_req *req) {
+  uri_query(req, tg_voc_narrower, "narrower");
+}
+
+/* ---- profiles ------------------------------------------------------------ */
+
+void tg_route_vocab_profiles(struct tg_http_req *req) {
+  static const char *const allowed[] = {NULL};
+  struct vq q;
+  json_t *list = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (vq_parse(req, &q, allowed))
+    return;
+  int rc = tg_voc_profile_list(voc_of(req), &list, &err);
+  if (rc)
+    store_fail(req, rc, &err, "not-found");
+  else
+    send_json(req, 200, json_pack("{s:o}", "profiles", list), NULL);
+}
+
+void tg_route_vocab_profile_get(struct tg_http_req *req) {
+  char id[VID_MAX];
+  json_t *doc = NULL;
+  char *etag = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (path_id(req, id, sizeof(id)))
+    return;
+  int rc = tg_voc_profile_get(voc_of(req), id, &doc, NULL, &etag, &err);
+  if (rc) {
+    store_fail(req, rc, &err, "unknown-profile");
+    return;
+  }
+  set_etag(req, etag);
+  tg_http_res_header(req, "Cache-Control", "no-cache");
+  if (none_match(req, etag)) {
+    json_decref(doc);
+    tg_http_res_send(req, 304, NULL, NULL, 0);
+  } else {
+    send_json(req, 200, doc, NULL);
+  }
+  free(etag);
+}
+
+void tg_route_vocab_profile_put(struct tg_http_req *req) {
+  char id[VID_MAX], tag[128];
+  char *old = NULL, *etag = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN) || path_id(req, id, sizeof(id)))
+    return;
+  int im = if_match(req, tag, sizeof(tag));
+  if (im < 0)
+    return;
+  json_t *doc = body_json(req);
+  if (doc == NULL)
+    return;
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    tg_http_res_problem(req, 422, "invalid-profile", "Invalid profile", NULL,
+                        "a profile is a JSON object");
+    return;
+  }
+  const char *did = json_string_value(json_object_get(doc, "id"));
+  if (did == NULL) {
+    json_object_set_new(doc, "id", json_string(id));
+  } else if (strcmp(did, id) != 0) {
+    json_decref(doc);
+    tg_http_res_problem(req, 422, "profile-id-mismatch", "Profile id mismatch", NULL,
+                        "the profile's \"id\" differs from the id in the path");
+    return;
+  }
+  struct tg_voc_store *s = voc_of(req);
+  int rc = tg_voc_profile_get(s, id, NULL, NULL, &old, &err);
+  int existed = rc == 0;
+  if (rc && rc != TG_ENOENT) {
+    json_decref(doc);
+    store_fail(req, rc, &err, "unknown-profile");
+    return;
+  }
+  tg_err_clear(&err);
+  if (im && !existed)
+    rc = tg_err_set(&err, TG_ECONFLICT, "profile %s does not exist (If-Match)", id);
+  else
+    rc = tg_voc_profile_put(s, doc, 1, im == 1 ? tag : NULL, &etag, &err);
+  json_decref(doc);
+  free(old);
+  if (rc == TG_EINVAL) {
+    json_t *extra = json_pack("{s:[{s:s}]}", "errors", "detail", tg_err_msg(&err, rc));
+    tg_http_res_problem(req, 422, "invalid-profile", "Invalid profile", extra, "%s",
+                        tg_err_msg(&err, rc));
+  } else if (rc) {
+    store_fail(req, rc, &err, "unknown-profile");
+  } else {
+    set_etag(req, etag);
+    send_json(req, existed ? 200 : 201, json_pack("{s:s, s:s}", "id", id, "etag", etag), NULL);
+  }
+  free(etag);
+}
+
+void tg_route_vocab_profile_delete(struct tg_http_req *req) {
+  char id[VID_MAX], tag[128];
+  char *etag = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN) || path_id(req, id, sizeof(id)))
+    return;
+  int im = if_match(req, tag, sizeof(tag));
+  if (im < 0)
+    return;
+  struct tg_voc_store *s = voc_of(req);
+  int rc = tg_voc_profile_get(s, id, NULL, NULL, &etag, &err);
+  if (rc == 0 && im == 1 && strcmp(tag, etag) != 0)
+    rc = tg_err_set(&err, TG_ECONFLICT, "profile %s has changed (ETag %s)", id, etag);
+  else if (rc == TG_ENOENT && im)
+    rc = tg_err_set(&err, TG_ECONFLICT, "profile %s does not exist (If-Match)", id);
+  free(etag);
+  if (rc == 0)
+    rc = tg_voc_profile_delete(s, id, &err);
+  if (rc)
+    store_fail(req, rc, &err, "unknown-profile");
+  else
+    tg_http_res_send(req, 204, NULL, NULL, 0);
+}
+
+/* ---- streaming conversion --------------------------------------------------
+
+   POST /api/v1/vocab/convert?profile=ID[&mode=strict|lenient][&format=auto|ndjson]
+   Body: one JSON document, a JSON array of records, or NDJSON (format=ndjson, or a
+   Content-Type of application/x-ndjson or application/ndjson, makes a bad line spoil
+   only itself). Any size: the body is converted as it arrives and the answer streams
+   back (chunked); reading pauses while more than 256 KiB of answer waits for the client.
+
+   Answer: 200, Content-Type application/x-ndjson. The body is the converted data
+   exactly as the converter writes it (an array for an array, one record per line
+   otherwise), always followed by ONE summary line, which is the last line of the body:
+     {"@type":"tsunagu:ConversionSummary","profile":ID,"mode":"strict"|"lenient",
+      "complete":true|false,"records":N,"written":N,"skipped":N,"issues":N,
+      "errors":[{"record":i,"pointer":"/i/field","target":"to","detail":"why",
+                 "skipped":true|false}, ...],      at most 1000, in input order
+      "errors_truncated":true|false, ["error":"why the input could not be read on"]}
+   A client strips the last line to get the data; a body without a summary line was
+   cut short. "complete" is false when the input broke beyond one record (then the
+   data before it was converted and "error" says why). Strict mode leaves a record
+   with a bad value out ("skipped": true) and goes on; lenient mode keeps the value
+   as it was and reports it ("skipped": false). Before any output, an unknown profile
+   is 404 (unknown-profile), bad parameters 400, and input broken before the first
+   record 422 (invalid-input, with the summary's members). */
+
+struct vconv {
+  struct tg_http_req *req;
+  struct tg_voc_profile *p;
+  struct tg_voc_conv *c;
+  char profile[129];
+  int lenient;
+  int started;
+  int werr;
+  json_t *errors;
+  size_t nerrors;
+};
+
+static void vconv_free(struct vconv *v) {
+  if (v == NULL)
+    return;
+  tg_voc_conv_free(v->c);
+  tg_voc_profile_free(v->p);
+  json_decref(v->errors);
+  free(v);
+}
+
+static void vconv_start(struct vconv *v) {
+  if (v->started)
+    return;
+  v->started = 1;
+  tg_http_res_header(v->req, "Cache-Control", "no-store");
+  tg_http_res_start(v->req, 200, "application/x-ndjson", -1);
+}
+
+static int vconv_write(void *ud, const char *data, size_t len) {
+  struct vconv *v = ud;
+  vconv_start(v);
+  if (tg_http_res_write(v->req, data, len) != 0) {
+    v->werr = 1;
+    return TG_EIO;
+  }
+  return 0;
+}
+
+static void vconv_report(void *ud, const struct tg_voc_conv_issue *is) {
+  struct vconv *v = ud;
+  v->nerrors++;
+  if (json_array_size(v->errors) >= CONV_MAX_ERRORS)
+    return;
+  json_array_append_new(v->errors,
+                        json_pack("{s:I, s:s, s:s, s:s, s:b}", "record", (json_int_t)is->record,
+                                  "pointer", is->pointer ? is->pointer : "", "target",
+                                  is->target ? is->target : "", "detail",
+                                  is->reason ? is->reason : "", "skipped", is->skipped));
+}
+
+static json_t *vconv_summary(struct vconv *v, int rc, const struct tg_err *err) {
+  struct tg_voc_conv_stats st;
+  tg_voc_conv_stats(v->c, &st);
+  json_t *s = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:O, s:b}", "@type",
+                        "tsunagu:ConversionSummary", "profile", v->profile, "mode",
+                        v->lenient ? "lenient" : "strict", "complete", rc == 0, "records",
+                        (json_int_t)st.records, "written", (json_int_t)st.written, "skipped",
+                        (json_int_t)st.skipped, "issues", (json_int_t)v->nerrors, "errors",
+                        v->errors, "errors_truncated", v->nerrors > json_array_size(v->errors));
+  if (s && rc)
+    json_object_set_new(s, "error", json_string(tg_err_msg(err, rc)));
+  return s;
+}
+
+/* Ends the answer: the summary line, or a 422 when nothing was written yet and the
+ * input was broken. Frees V. */
+static void vconv_done(struct vconv *v, int rc, const struct tg_err *err) {
+  struct tg_http_req *req = v->req;
+  tg_http_req_set_data(req, NULL);
+  json_t *sum = vconv_summary(v, rc, err);
+  if (rc && !v->started) {
+    json_object_del(sum, "@type");
+    tg_http_res_problem(req, 422, "invalid-input", "Input cannot be converted", sum, "%s",
+                        tg_err_msg(err, rc));
+    vconv_free(v);
+    return;
+  }
+  vconv_start(v);
+  char *line = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
+  json_decref(sum);
+  if (line) {
+    tg_http_res_write(req, line, strlen(line));
+    tg_http_res_write(req, "\n", 1);
+  }
+  free(line);
+  vconv_free(v);
+  tg_http_res_end(req);
+}
+
+static void vconv_abort(struct tg_http_req *req) {
+  vconv_free(tg_http_req_get_data(req));
+  tg_http_req_set_data(req, NULL);
+}
+
+static void vconv_drained(struct tg_http_req *req) { tg_http_req_resume(req); }
+
+static void vconv_body(struct tg_http_req *req, const char *data, size_t len) {
+  struct vconv *v = tg_http_req_get_data(req);
+  struct tg_err err;
+  if (v == NULL)
+    return; /* answered already */
+  tg_err_clear(&err);
+  int rc = tg_voc_conv_feed(v->c, data, len, &err);
+  if (rc) {
+    if (v->werr)
+      return; /* the connection is going; on_abort frees V */
+    vconv_done(v, rc, &err);
+    return;
+  }
+  if (tg_http_res_pending(req) > CONV_HIGH_WATER) {
+    /* The client is not keeping up with the answer: stop reading its body. */
+    tg_http_req_pause(req);
+    tg_http_res_on_drain(req, vconv_drained);
+  }
+}
+
+static void vconv_end(struct tg_http_req *req) {
+  struct vconv *v = tg_http_req_get_data(req);
+  struct tg_err err;
+  if (v == NULL)
+    return;
+  tg_err_clear(&err);
+  int rc = tg_voc_conv_finish(v->c, &err);
+  if (rc && v->werr)
+    return;
+  vconv_done(v, rc, &err);
+}
+
+/* 1 if the Content-Type names NDJSON. */
+static int ctype_ndjson(struct tg_http_req *req) {
+  const char *ct = tg_http_req_header(req, "Content-Type");
+  if (ct == NULL)
+    return 0;
+  size_t n = strcspn(ct, "; \t");
+  return (n == 20 && strncasecmp(ct, "application/x-ndjson", n) == 0) ||
+         (n == 18 && strncasecmp(ct, "application/ndjson", n) == 0);
+}
+
+void tg_route_vocab_convert(struct tg_http_req *req) {
+  static const char *const allowed[] = {"profile", "mode", "format", NULL};
+  struct vq q;
+  const char *pid, *mode, *format;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (vq_parse(req, &q, allowed) || (pid = vq_need(req, &q, "profile")) == NULL)
+    return;
+  mode = vq_get(&q, "mode");
+  format = vq_get(&q, "format");
+  if (mode && strcmp(mode, "strict") != 0 && strcmp(mode, "lenient") != 0) {
+    bad_param(req, "mode", "must be strict or lenient");
+    return;
+  }
+  if (format && strcmp(format, "auto") != 0 && strcmp(format, "ndjson") != 0) {
+    bad_param(req, "format", "must be auto or ndjson");
+    return;
+  }
+  if (strlen(pid) > 128) {
+    bad_param(req, "profile", "too long");
+    return;
+  }
+  int fmt = (format ? strcmp(format, "ndjson") == 0 : ctype_ndjson(req)) ? TG_VOC_FMT_NDJSON
+                                                                         : TG_VOC_FMT_AUTO;
+  struct vconv *v = calloc(1, sizeof(*v));
+  if (v == NULL || (v->errors = json_array()) == NULL) {
+    free(v);
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return;
+  }
+  v->req = req;
+  snprintf(v->profile, sizeof(v->profile), "%s", pid);
+  struct tg_voc_store *s = voc_of(req);
+  json_t *doc = NULL;
+  int rc = tg_voc_profile_get(s, pid, &doc, NULL, NULL, &err);
+  if (rc == 0) {
+    if (mode)
+      json_object_set_new(doc, "mode", json_string(mode));
+    const char *m = json_string_value(json_object_get(doc, "mode"));
+    v->lenient = m && strcmp(m, "lenient") == 0;
+    rc = tg_voc_profile_new(doc, &v->p, &err);
+    if (rc == 0)
+      rc = tg_voc_store_bind_profile(s, v->p, &err);
+  }
+  json_decref(doc);
+  if (rc == 0)
+    rc = tg_voc_conv_new(v->p, fmt, 0, vconv_write, vconv_report, v, &v->c, &err);
+  if (rc) {
+    vconv_free(v);
+    store_fail(req, rc, &err, "unknown-profile");
+    return;
+  }
+  tg_http_req_set_data(req, v);
+  tg_http_req_on_abort(req, vconv_abort);
+  tg_http_req_on_body(req, vconv_body, vconv_end);
+}
