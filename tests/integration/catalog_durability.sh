@@ -29,11 +29,11 @@ ACK=$TG_TMP/acked
 ) &
 writer=$!
 # Let a good number of writes through, then kill the node in the middle of the stream.
-for _ in $(seq 1 100); do [ "$(wc -l <"$ACK")" -ge 40 ] && break; sleep 0.05; done
+for _ in $(seq 1 100); do [ "$(wc -l <"$ACK")" -ge 25 ] && break; sleep 0.05; done
 kill -KILL "$(tg_node_pid a-city)"
 wait "$writer"
 n=$(wc -l <"$ACK")
-check "the writer had writes acknowledged before the kill ($n)" [ "$n" -ge 40 ]
+check "the writer had writes acknowledged before the kill ($n)" [ "$n" -ge 25 ]
 
 tg_node_start a-city || { echo "Bail out! node did not restart"; exit 1; }
 url=$(tg_node_url a-city)
