@@ -63,7 +63,7 @@ struct tg_conn {
   size_t inflight;         /* bytes in uv_write requests */
   uint64_t head_start, last_io;
   int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
-  int parse_more, reject_status, handles_open, peer_ok, eof;
+  int parse_more, reject_status, handles_open, peer_ok, eof, in_pump;
   char peer[64];
   char addr[64];
 };
@@ -78,6 +78,7 @@ static void conn_close(struct tg_conn *c);
 static void conn_process(struct tg_conn *c);
 static void conn_arm(struct tg_conn *c);
 static void conn_update_reading(struct tg_conn *c);
+static void conn_feed(struct tg_conn *c, const char *data, size_t len);
 static void req_finish(struct tg_conn *c);
 
 /* --- per-client connection counts, shared by all workers --- */
@@ -684,6 +685,10 @@ static void conn_process(struct tg_conn *c) {
   }
   conn_update_reading(c);
   conn_arm(c);
+  /* Records held back while parsing was blocked: decrypt them now. */
+  if (!c->in_pump && c->ein.len > 0 && c->in.len - c->in_off < TG_IN_BACKLOG &&
+      !(c->req && (c->req->paused || c->req->req_done)))
+    conn_feed(c, "", 0);
 }
 
 /* --- TLS input --- */
@@ -713,30 +718,42 @@ static void conn_pump(struct tg_conn *c) {
     if (c->closing || c->close_after_write)
       return;
   }
-  while (!c->closing && c->in.len - c->in_off < TG_IN_BACKLOG) {
-    if (tg_buf_reserve(&c->in, 16384)) {
-      conn_close(c);
-      return;
+  c->in_pump = 1;
+  for (;;) {
+    int starved = 0;
+    while (!c->closing && c->in.len - c->in_off < TG_IN_BACKLOG) {
+      if (tg_buf_reserve(&c->in, 16384)) {
+        conn_close(c);
+        break;
+      }
+      int n = SSL_read(c->ssl, c->in.data + c->in.len, 16384);
+      if (n > 0) {
+        if (c->req == NULL && c->head_start == 0)
+          c->head_start = tg_now_ms();
+        c->in.len += (size_t)n;
+        c->in.data[c->in.len] = '\0';
+        continue;
+      }
+      int e = SSL_get_error(c->ssl, n);
+      ERR_clear_error();
+      if (e == SSL_ERROR_ZERO_RETURN)
+        c->eof = 1;
+      else if (e != SSL_ERROR_WANT_READ)
+        conn_close(c);
+      starved = 1;
+      break;
     }
-    int n = SSL_read(c->ssl, c->in.data + c->in.len, 16384);
-    if (n > 0) {
-      if (c->req == NULL && c->head_start == 0)
-        c->head_start = tg_now_ms();
-      c->in.len += (size_t)n;
-      c->in.data[c->in.len] = '\0';
-      continue;
-    }
-    int e = SSL_get_error(c->ssl, n);
-    ERR_clear_error();
-    if (e == SSL_ERROR_ZERO_RETURN)
-      c->eof = 1;
-    else if (e != SSL_ERROR_WANT_READ)
-      conn_close(c);
-    break;
-  }
-  conn_flush(c);
-  if (!c->closing)
+    conn_flush(c);
+    if (c->closing)
+      break;
+    size_t before = c->in.len - c->in_off;
     conn_process(c);
+    /* Stop when OpenSSL has nothing more, or when parsing could not make room
+     * (a response is pending): conn_process pumps again once it can. */
+    if (starved || c->closing || c->in.len - c->in_off >= before)
+      break;
+  }
+  c->in_pump = 0;
   if (!c->closing && c->eof && c->req == NULL)
     conn_close(c);
 }
@@ -795,13 +812,6 @@ static void conn_update_reading(struct tg_conn *c) {
   int want = !c->close_after_write && !(c->req && c->req->paused) &&
              c->in.len - c->in_off < TG_IN_BACKLOG && c->ein.len < TG_IN_BACKLOG;
   if (want && !c->reading) {
-    if (c->ein.len > 0 && !c->in_process) {
-      /* Records held back while we were not reading: decrypt them first. */
-      c->reading = 1;
-      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-      conn_feed(c, "", 0);
-      return;
-    }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     c->reading = 1;
   } else if (!want && c->reading) {
