@@ -7,6 +7,7 @@
 #include "tg_buf.h"
 #include "tg_cat.h"
 #include "tg_err.h"
+#include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_server.h"
 #include "tg_util.h"
@@ -19,157 +20,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define QS_MAX_BYTES 4096 /* a query string longer than this is refused */
-#define QS_MAX_PARAMS 32
 #define ID_MAX_BYTES 512 /* a decoded dataset id */
 #define DSP_CONTEXT "https://w3id.org/dspace/2025/1/context.jsonld"
 #define DSP_VERSION "2025-1"
 #define DSP_PATH "/dsp"
-
-/* ---- strict percent-decoding ----------------------------------------- */
-
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Is S[0..N) well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
-static int utf8_ok(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > n)
-      return 0;
-    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return 0;
-    i += len;
-  }
-  return 1;
-}
-
-/* Decodes IN[0..N) into OUT (CAP bytes incl. the NUL). '%' must be followed
- * by two hex digits; %00 and raw control bytes are refused; PLUS_SPACE turns
- * '+' into ' ' (query strings). Returns the decoded length or -1. */
-static long pct_decode(const char *in, size_t n, char *out, size_t cap, int plus_space) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    int c = (unsigned char)in[i];
-    if (c == '%') {
-      if (i + 2 >= n)
-        return -1;
-      int h = hexval((unsigned char)in[i + 1]), l = h < 0 ? -1 : hexval((unsigned char)in[i + 2]);
-      if (h < 0 || l < 0)
-        return -1;
-      c = h * 16 + l;
-      i += 2;
-      if (c == 0)
-        return -1;
-    } else if (c == '+' && plus_space) {
-      c = ' ';
-    } else if (c < 0x20 || c == 0x7f) {
-      return -1;
-    }
-    if (o + 1 >= cap)
-      return -1;
-    out[o++] = (char)c;
-  }
-  out[o] = '\0';
-  if (!utf8_ok((const unsigned char *)out, o))
-    return -1;
-  return (long)o;
-}
-
-/* Percent-encodes S for use as one path segment (RFC 3986 unreserved kept). */
-static int pct_encode(struct tg_buf *b, const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-      if (tg_buf_append(b, (const char *)p, 1))
-        return TG_ENOMEM;
-    } else {
-      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      if (tg_buf_append(b, e, 3))
-        return TG_ENOMEM;
-    }
-  }
-  return 0;
-}
-
-/* A parsed query string: decoded keys and values in one buffer. */
-struct qs {
-  size_t n;
-  const char *key[QS_MAX_PARAMS];
-  const char *val[QS_MAX_PARAMS];
-  char buf[QS_MAX_BYTES + QS_MAX_PARAMS * 2];
-  char bad[64]; /* the offending parameter, on failure */
-};
-
-/* Parses the request's query string strictly. Returns 0 or -1 with
- * Q->bad naming the problem parameter. Empty pairs ("a=1&&b=2") are skipped. */
-static int qs_parse(const char *query, struct qs *q) {
-  size_t len = strlen(query), used = 0;
-  q->n = 0;
-  q->bad[0] = '\0';
-  if (len > QS_MAX_BYTES) {
-    snprintf(q->bad, sizeof(q->bad), "(query string)");
-    return -1;
-  }
-  const char *p = query, *end = query + len;
-  while (p < end) {
-    const char *amp = memchr(p, '&', (size_t)(end - p));
-    const char *pe = amp ? amp : end;
-    if (pe > p) {
-      const char *eq = memchr(p, '=', (size_t)(pe - p));
-      const char *ke = eq ? eq : pe;
-      if (q->n >= QS_MAX_PARAMS) {
-        snprintf(q->bad, sizeof(q->bad), "(too many parameters)");
-        return -1;
-      }
-      long kl = pct_decode(p, (size_t)(ke - p), q->buf + used, sizeof(q->buf) - used, 1);
-      if (kl <= 0) {
-        snprintf(q->bad, sizeof(q->bad), "%.*s", (int)((ke - p) < 40 ? (ke - p) : 40), p);
-        return -1;
-      }
-      q->key[q->n] = q->buf + used;
-      used += (size_t)kl + 1;
-      const char *vs = eq ? eq + 1 : pe;
-      long vl = pct_decode(vs, (size_t)(pe - vs), q->buf + used, sizeof(q->buf) - used, 1);
-      if (vl < 0) {
-        snprintf(q->bad, sizeof(q->bad), "%s", q->key[q->n]);
-        return -1;
-      }
-      q->val[q->n] = q->buf + used;
-      used += (size_t)vl + 1;
-      for (size_t i = 0; i < q->n; i++)
-        if (strcmp(q->key[i], q->key[q->n]) == 0) {
-          snprintf(q->bad, sizeof(q->bad), "%s", q->key[q->n]);
-          return -1; /* repeated parameter: ambiguous */
-        }
-      q->n++;
-    }
-    p = pe + 1;
-  }
-  return 0;
-}
-
-static const char *qs_get(const struct qs *q, const char *key) {
-  for (size_t i = 0; i < q->n; i++)
-    if (strcmp(q->key[i], key) == 0)
-      return q->val[i];
-  return NULL;
-}
 
 /* Answers 400 naming parameter NAME. */
 static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
@@ -180,7 +34,7 @@ static void bad_param(struct tg_http_req *req, const char *name, const char *det
 }
 
 /* Checks that every parameter of Q is in ALLOWED (NULL-terminated). */
-static int qs_only(struct tg_http_req *req, const struct qs *q, const char *const *allowed) {
+static int qs_only(struct tg_http_req *req, const struct tg_qs *q, const char *const *allowed) {
   for (size_t i = 0; i < q->n; i++) {
     int ok = 0;
     for (const char *const *a = allowed; *a && !ok; a++)
@@ -194,9 +48,9 @@ static int qs_only(struct tg_http_req *req, const struct qs *q, const char *cons
 }
 
 /* Reads integer parameter NAME in [MIN, MAX] into *OUT (DEF when absent). */
-static int qs_int(struct tg_http_req *req, const struct qs *q, const char *name, int64_t min,
+static int qs_int(struct tg_http_req *req, const struct tg_qs *q, const char *name, int64_t min,
                   int64_t max, int64_t def, int64_t *out) {
-  const char *v = qs_get(q, name);
+  const char *v = tg_qs_get(q, name);
   uint64_t u;
   *out = def;
   if (v == NULL)
@@ -211,8 +65,8 @@ static int qs_int(struct tg_http_req *req, const struct qs *q, const char *name,
   return 0;
 }
 
-static int qs_parse_or_400(struct tg_http_req *req, struct qs *q) {
-  if (qs_parse(tg_http_req_query(req), q) == 0)
+static int qs_parse_or_400(struct tg_http_req *req, struct tg_qs *q) {
+  if (tg_qs_parse(tg_http_req_query(req), q) == 0)
     return 0;
   bad_param(req, q->bad, "bad percent-encoding, repeated, too long or too many parameters");
   return -1;
@@ -342,7 +196,7 @@ static void paging_links(struct tg_http_req *req, const char *path, const char *
 static int path_id(struct tg_http_req *req, char *id, size_t cap) {
   const char *rest = tg_http_req_rest(req);
   if (*rest == '\0' || strchr(rest, '/') != NULL ||
-      pct_decode(rest, strlen(rest), id, cap, 0) <= 0) {
+      tg_qs_decode(rest, strlen(rest), id, cap, 0) <= 0) {
     tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id", NULL,
                         "the dataset id in the path is empty or badly percent-encoded");
     return -1;
@@ -412,7 +266,7 @@ static void send_dataset_after_write(struct tg_http_req *req, const struct tg_ca
   }
   struct tg_buf loc;
   tg_buf_init(&loc);
-  if (tg_buf_printf(&loc, "/api/v1/datasets/") == 0 && pct_encode(&loc, w->id) == 0 &&
+  if (tg_buf_printf(&loc, "/api/v1/datasets/") == 0 && tg_qs_encode(&loc, w->id) == 0 &&
       tg_buf_append(&loc, "", 1) == 0)
     tg_http_res_header(req, "Location", loc.data);
   tg_buf_close(&loc);
@@ -456,7 +310,7 @@ void tg_route_datasets_post(struct tg_http_req *req) {
 
 void tg_route_datasets_list(struct tg_http_req *req) {
   static const char *const allowed[] = {"limit", "offset", NULL};
-  struct qs q;
+  struct tg_qs q;
   int64_t limit, offset;
   if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
       qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
@@ -614,7 +468,7 @@ static json_t *catalog_head(struct tg_http_req *req) {
 
 void tg_route_catalog(struct tg_http_req *req) {
   static const char *const allowed[] = {"limit", "offset", NULL};
-  struct qs q;
+  struct tg_qs q;
   int64_t limit, offset;
   if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
       qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
@@ -659,7 +513,7 @@ void tg_route_catalog(struct tg_http_req *req) {
 
 void tg_route_catalog_changes(struct tg_http_req *req) {
   static const char *const allowed[] = {"since", "limit", NULL};
-  struct qs q;
+  struct tg_qs q;
   int64_t since, limit;
   if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
       qs_int(req, &q, "since", 0, INT64_MAX, 0, &since) ||
@@ -727,7 +581,7 @@ void tg_route_search(struct tg_http_req *req) {
   static const char *const allowed[] = {"q",       "theme",          "keyword", "publisher",
                                         "spatial", "bbox",           "limit",   "offset",
                                         "sort",    "modified_since", "facets",  NULL};
-  struct qs q;
+  struct tg_qs q;
   struct tg_cat_query cq;
   int64_t limit, offset;
   memset(&cq, 0, sizeof(cq));
@@ -737,12 +591,12 @@ void tg_route_search(struct tg_http_req *req) {
     return;
   cq.limit = limit;
   cq.offset = offset;
-  cq.q = qs_get(&q, "q");
-  cq.theme = qs_get(&q, "theme");
-  cq.keyword = qs_get(&q, "keyword");
-  cq.publisher = qs_get(&q, "publisher");
-  cq.spatial = qs_get(&q, "spatial");
-  const char *v = qs_get(&q, "bbox");
+  cq.q = tg_qs_get(&q, "q");
+  cq.theme = tg_qs_get(&q, "theme");
+  cq.keyword = tg_qs_get(&q, "keyword");
+  cq.publisher = tg_qs_get(&q, "publisher");
+  cq.spatial = tg_qs_get(&q, "spatial");
+  const char *v = tg_qs_get(&q, "bbox");
   if (v != NULL) {
     if (parse_bbox(v, cq.bbox)) {
       bad_param(req, "bbox", "must be minlon,minlat,maxlon,maxlat in degrees");
@@ -750,12 +604,12 @@ void tg_route_search(struct tg_http_req *req) {
     }
     cq.has_bbox = 1;
   }
-  v = qs_get(&q, "modified_since");
+  v = tg_qs_get(&q, "modified_since");
   if (v != NULL && (tg_cat_parse_time(v, &cq.modified_since) != 0)) {
     bad_param(req, "modified_since", "must be an xsd:date or xsd:dateTime such as 2024-04-01");
     return;
   }
-  v = qs_get(&q, "sort");
+  v = tg_qs_get(&q, "sort");
   if (v == NULL || strcmp(v, "relevance") == 0)
     cq.sort = TG_CAT_SORT_RELEVANCE;
   else if (strcmp(v, "modified") == 0)
@@ -766,7 +620,7 @@ void tg_route_search(struct tg_http_req *req) {
     bad_param(req, "sort", "must be relevance, modified or title");
     return;
   }
-  v = qs_get(&q, "facets");
+  v = tg_qs_get(&q, "facets");
   if (v != NULL && parse_bool(v, &cq.facets)) {
     bad_param(req, "facets", "must be true or false");
     return;
@@ -791,7 +645,7 @@ void tg_route_search(struct tg_http_req *req) {
     for (size_t i = 0; i < q.n; i++) {
       if (strcmp(q.key[i], "offset") == 0 || strcmp(q.key[i], "limit") == 0)
         continue;
-      if (tg_buf_printf(&ex, "%s=", q.key[i]) || pct_encode(&ex, q.val[i]) ||
+      if (tg_buf_printf(&ex, "%s=", q.key[i]) || tg_qs_encode(&ex, q.val[i]) ||
           tg_buf_append(&ex, "&", 1))
         break;
     }
@@ -1000,7 +854,7 @@ static int type_is(json_t *t, const char *want) {
 
 void tg_route_dsp_catalog_request(struct tg_http_req *req) {
   static const char *const allowed[] = {"limit", "offset", NULL};
-  struct qs q;
+  struct tg_qs q;
   int64_t limit, offset;
   if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
       qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
@@ -1059,7 +913,7 @@ void tg_route_dsp_dataset(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
   const char *rest = tg_http_req_rest(req);
   if (*rest == '\0' || strchr(rest, '/') != NULL ||
-      pct_decode(rest, strlen(rest), id, sizeof(id), 0) <= 0) {
+      tg_qs_decode(rest, strlen(rest), id, sizeof(id), 0) <= 0) {
     dsp_error(req, 400, "bad-dataset-id", "the dataset id is empty or badly percent-encoded");
     return;
   }
