@@ -427,8 +427,8 @@ void tg_route_dataset_delete(struct tg_http_req *req) {
     return;
   }
   int rc = tg_cat_dataset_delete(cat_of(req), id, im == -2 ? -1 : im, NULL, &err);
-  if (rc == TG_ENOENT && im >= 0)
-    rc = TG_ECONFLICT;
+  if (rc == TG_ENOENT && im != -1)
+    rc = TG_ECONFLICT; /* If-Match on a missing resource fails (RFC 9110 13.1.1) */
   if (rc) {
     write_failed(req, rc, NULL, &err);
     return;

@@ -88,6 +88,10 @@ check "the old ETag no longer gives 304" [ "$(req GET "$rp" -H 'If-None-Match: "
 s=$(req PUT "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:made-by-put)" "${auth[@]}" "${ld[@]}" --data-binary @"$CASES/bus.json")
 check "PUT without If-Match creates a new dataset (201)" [ "$s" = 201 ]
 check "PUT with If-Match on a missing dataset is 412" [ "$(req PUT "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:nothing)" "${auth[@]}" "${ld[@]}" -H 'If-Match: "1"' --data-binary @"$CASES/bus.json")" = 412 ]
+check "DELETE with If-Match: * on a missing dataset is 412" [ "$(req DELETE "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:nothing)" "${auth[@]}" -H 'If-Match: *')" = 412 ]
+check "the id may also be sent with its colons unencoded" [ "$(req GET "/api/v1/datasets/${ID[river]}")" = 200 -a "$(jq -r '.["@id"]' "$O")" = "${ID[river]}" ]
+head -c 300000 /dev/zero | tr '\0' ' ' >"$TG_TMP/big.json"
+check "a body over 256 KiB is 413" [ "$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary @"$TG_TMP/big.json")" = 413 ]
 check "an unknown dataset is 404" [ "$(req GET "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:nothing)")" = 404 ]
 check "a bad percent-encoding in the id is 400" [ "$(req GET "/api/v1/datasets/urn%3Atsunagu%zz")" = 400 -a "$(jq -r .type "$O")" = urn:tsunagu:problem:bad-dataset-id ]
 check "an encoded NUL in the id is 400" [ "$(req GET "/api/v1/datasets/urn%00x")" = 400 ]
