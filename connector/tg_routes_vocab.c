@@ -667,6 +667,7 @@ struct vconv {
   int lenient;
   int started;
   int werr;
+  int midline; /* the output so far does not end with a newline */
   json_t *errors;
   size_t nerrors;
 };
@@ -691,10 +692,13 @@ static void vconv_start(struct vconv *v) {
 static int vconv_write(void *ud, const char *data, size_t len) {
   struct vconv *v = ud;
   vconv_start(v);
+  if (len == 0)
+    return 0;
   if (tg_http_res_write(v->req, data, len) != 0) {
     v->werr = 1;
     return TG_EIO;
   }
+  v->midline = data[len - 1] != '\n';
   return 0;
 }
 
@@ -741,6 +745,8 @@ static void vconv_done(struct vconv *v, int rc, const struct tg_err *err) {
   char *line = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
   json_decref(sum);
   if (line) {
+    if (v->midline) /* input cut inside a record or array: the summary gets its own line */
+      tg_http_res_write(req, "\n", 1);
     tg_http_res_write(req, line, strlen(line));
     tg_http_res_write(req, "\n", 1);
   }
