@@ -228,6 +228,19 @@ const char *tg_http_reason(int s) {
   }
 }
 
+/* Writes N in decimal into OUT (at least 21 bytes); returns the length. */
+static size_t fmt_u64(char *out, uint64_t n) {
+  char tmp[24];
+  size_t i = 0, len;
+  do {
+    tmp[i++] = (char)('0' + n % 10);
+    n /= 10;
+  } while (n > 0);
+  for (len = 0; i > 0; len++)
+    out[len] = tmp[--i];
+  return len;
+}
+
 static const char *http_date(void) {
   static _Thread_local char buf[40];
   static _Thread_local time_t last;
@@ -245,7 +258,10 @@ int tg_http_res_header(struct tg_http_req *req, const char *name, const char *va
   /* Header text must not smuggle line breaks into the response. */
   if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
     return TG_EINVAL;
-  return tg_buf_printf(&req->reshdr, "%s: %s\r\n", name, value);
+  if (tg_buf_puts(&req->reshdr, name) || tg_buf_puts(&req->reshdr, ": ") ||
+      tg_buf_puts(&req->reshdr, value) || tg_buf_puts(&req->reshdr, "\r\n"))
+    return TG_ENOMEM;
+  return 0;
 }
 
 int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, int64_t length) {
@@ -260,14 +276,28 @@ int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, in
   if (length < 0 && c->hp.http_minor == 0)
     c->keep_alive = 0; /* HTTP/1.0: the body ends at close */
   req->res_chunked = length < 0 && c->hp.http_minor == 1 && status != 204 && status != 304;
-  tg_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: tsunagu\r\n", status,
-                tg_http_reason(status), http_date());
-  if (ctype)
-    tg_buf_printf(h, "Content-Type: %s\r\n", ctype);
-  if (req->res_chunked)
+  /* Built without printf: this runs once per response. */
+  char num[24];
+  tg_buf_reserve(h, 256 + req->reshdr.len);
+  tg_buf_puts(h, "HTTP/1.1 ");
+  tg_buf_append(h, num, fmt_u64(num, (uint64_t)status));
+  tg_buf_puts(h, " ");
+  tg_buf_puts(h, tg_http_reason(status));
+  tg_buf_puts(h, "\r\nDate: ");
+  tg_buf_puts(h, http_date());
+  tg_buf_puts(h, "\r\nServer: tsunagu\r\n");
+  if (ctype) {
+    tg_buf_puts(h, "Content-Type: ");
+    tg_buf_puts(h, ctype);
+    tg_buf_puts(h, "\r\n");
+  }
+  if (req->res_chunked) {
     tg_buf_puts(h, "Transfer-Encoding: chunked\r\n");
-  else if (length >= 0 && status != 204 && status != 304)
-    tg_buf_printf(h, "Content-Length: %lld\r\n", (long long)length);
+  } else if (length >= 0 && status != 204 && status != 304) {
+    tg_buf_puts(h, "Content-Length: ");
+    tg_buf_append(h, num, fmt_u64(num, (uint64_t)length));
+    tg_buf_puts(h, "\r\n");
+  }
   if (!c->keep_alive)
     tg_buf_puts(h, "Connection: close\r\n");
   else if (c->hp.http_minor == 0)
@@ -506,7 +536,7 @@ static void on_head(struct tg_conn *c) {
   tg_buf_init(&r->body);
   tg_buf_init(&r->reshdr);
   tg_buf_init(&r->head);
-  snprintf(r->method, sizeof(r->method), "%s", c->hp.method);
+  memcpy(r->method, c->hp.method, sizeof(r->method));
   char *q = strchr(r->target, '?');
   r->query = "";
   if (q) {
@@ -677,7 +707,15 @@ static void conn_process(struct tg_conn *c) {
   }
   /* Keep idle connections small: no buffers while there is nothing to parse. */
   if (c->in_off == c->in.len) {
-    tg_buf_close(&c->in);
+    /* The worker keeps one spare buffer, so busy connections do not
+     * allocate per request and idle ones hold nothing. */
+    if (c->w->spare_in == NULL && c->in.data != NULL) {
+      c->w->spare_in = c->in.data;
+      c->w->spare_cap = c->in.cap;
+      tg_buf_init(&c->in);
+    } else {
+      tg_buf_close(&c->in);
+    }
     c->in_off = 0;
   } else if (c->in_off > 32768) {
     tg_buf_consume(&c->in, c->in_off);
@@ -722,6 +760,12 @@ static void conn_pump(struct tg_conn *c) {
   for (;;) {
     int starved = 0;
     while (!c->closing && c->in.len - c->in_off < TG_IN_BACKLOG) {
+      if (c->in.data == NULL && c->w->spare_in != NULL) {
+        c->in.data = c->w->spare_in;
+        c->in.cap = c->w->spare_cap;
+        c->in.len = 0;
+        c->w->spare_in = NULL;
+      }
       if (tg_buf_reserve(&c->in, 16384)) {
         conn_close(c);
         break;

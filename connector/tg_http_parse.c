@@ -138,7 +138,12 @@ static int hp_on_headers_complete(llhttp_t *p) {
     return hp_fail(hp, 400, "more than one Transfer-Encoding header");
   if (hosts > 1 || (hosts == 0 && p->http_minor == 1))
     return hp_fail(hp, 400, "an HTTP/1.1 request needs exactly one Host header");
-  snprintf(hp->method, sizeof(hp->method), "%s", llhttp_method_name((llhttp_method_t)p->method));
+  const char *m = llhttp_method_name((llhttp_method_t)p->method);
+  size_t ml = strlen(m);
+  if (ml >= sizeof(hp->method))
+    ml = sizeof(hp->method) - 1;
+  memcpy(hp->method, m, ml);
+  hp->method[ml] = '\0';
   hp->http_minor = p->http_minor;
   hp->chunked = (p->flags & F_CHUNKED) != 0;
   hp->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;

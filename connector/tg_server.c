@@ -380,6 +380,7 @@ int tg_server_run(const char *dir) {
     uv_loop_close(&srv.workers[i].loop);
     tg_cat_store_free(srv.workers[i].cat);
     tg_voc_store_close(srv.workers[i].voc);
+    free(srv.workers[i].spare_in);
     tg_db_close(srv.workers[i].db);
   }
   uv_loop_close(&loop);

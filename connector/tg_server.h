@@ -61,6 +61,8 @@ struct tg_worker {
   uint64_t nconns;
   void *conns;            /* list head of open connections (tg_conn.c) */
   char readbuf[65536];    /* shared read buffer: connections keep only leftovers */
+  char *spare_in;         /* one idle plaintext buffer for reuse, from malloc() */
+  size_t spare_cap;
   sqlite3 *db;            /* this worker's connection to the node database */
   struct tg_cat_store *cat; /* the catalog on DB */
   struct tg_voc_store *voc; /* the vocabularies on DB */
