@@ -44,5 +44,7 @@ int tg_cli_metrics(struct tg_cli *cli, int argc, char **argv);
 /* Catalog commands (tg_cli_catalog.c): dataset add|list|show|rm, search. */
 int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_search(struct tg_cli *cli, int argc, char **argv);
+/* tsunagu vocab import|export|schemes|search|convert|profile (tg_cli_vocab.c). */
+int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv);
 
 #endif

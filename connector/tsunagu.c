@@ -32,6 +32,20 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "tsunagu search [--scope local] [--theme THEME-IRI] [--json] WORDS...\n"
    "  Ranked search of the node's catalog; Japanese words of one or two characters work.\n",
    tg_cli_search},
+  {"vocab", "vocabularies (SKOS) and API conversion",
+   "tsunagu vocab import FILE|-           import a SKOS JSON-LD concept scheme\n"
+   "       tsunagu vocab export ID               print a scheme as SKOS JSON-LD\n"
+   "       tsunagu vocab schemes                 list the node's schemes\n"
+   "       tsunagu vocab search [--lang L] [--scheme ID] [--limit N] WORDS...\n"
+   "                                             search labels and notations\n"
+   "       tsunagu vocab convert --profile ID [--lenient|--strict] [--ndjson] < IN > OUT\n"
+   "                                             stream IN through the node's profile ID;\n"
+   "                                             each value it could not convert goes to\n"
+   "                                             stderr with its JSON pointer; exits 1 if a\n"
+   "                                             record was left out (strict) or the input broke\n"
+   "       tsunagu vocab profile put FILE|-      store a conversion profile (by its \"id\")\n"
+   "       tsunagu vocab profile list            list the stored profiles\n"
+   "  Options: --dir DIR | --url URL, --token-file FILE, --json.\n", tg_cli_vocab},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
 

@@ -1,0 +1,464 @@
+/* tg_cli_vocab: the CLI's vocabulary commands: tsunagu vocab import|export|search|
+ * schemes|convert|profile, over the node's HTTPS API (/api/v1/vocab/...). convert
+ * streams stdin to the node and the answer to stdout, problems to stderr. */
+#include "tg_buf.h"
+#include "tg_cli.h"
+#include "tg_client.h"
+#include "tg_err.h"
+#include "tg_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define VOC_FILE_MAX (64u << 20) /* a scheme or profile file */
+#define VOC_HOLD_MAX (8u << 20)  /* the answer's last line(s) held back while streaming */
+
+/* Appends S percent-encoded (RFC 3986 unreserved characters kept). */
+static int pct(struct tg_buf *b, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+    int keep = isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~';
+    if (tg_buf_append(b, keep ? (const char *)p : e, keep ? 1 : 3))
+      return TG_ENOMEM;
+  }
+  return 0;
+}
+
+/* Reads FILE ("-" for stdin) whole into *OUT (NUL-terminated) and *LEN. */
+static int slurp(const char *file, char **out, size_t *len) {
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (strcmp(file, "-") != 0) {
+    int rc = tg_file_read(file, VOC_FILE_MAX, out, len, &err);
+    return rc ? tg_cli_fail("cannot read %s: %s", file, tg_err_msg(&err, rc)) : 0;
+  }
+  struct tg_buf b;
+  char chunk[65536];
+  size_t n;
+  tg_buf_init(&b);
+  while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+    if (b.len + n > VOC_FILE_MAX || tg_buf_append(&b, chunk, n)) {
+      tg_buf_close(&b);
+      return tg_cli_fail("standard input is too large");
+    }
+  if (tg_buf_append(&b, "", 1)) {
+    tg_buf_close(&b);
+    return tg_cli_fail("out of memory");
+  }
+  *len = b.len - 1;
+  *out = tg_buf_take(&b);
+  return 0;
+}
+
+/* The text in LANG of a {lang: text} object, else any. */
+static const char *label(json_t *m, const char *lang) {
+  const char *t = json_string_value(json_object_get(m, lang));
+  if (t == NULL) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(m, k, v) { return json_string_value(v); }
+  }
+  return t;
+}
+
+static void print_json(json_t *j) {
+  json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  putchar('\n');
+}
+
+/* ---- import, export, schemes, search ------------------------------------ */
+
+static int vocab_import(struct tg_cli *cli, int argc, char **argv) {
+  const char *file = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (file == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+      file = argv[i];
+    else
+      return tg_cli_fail("vocab import: unexpected argument '%s'", argv[i]);
+  }
+  if (file == NULL)
+    return tg_cli_fail("vocab import: which file? (tsunagu vocab import FILE|-)");
+  char *text = NULL;
+  size_t len = 0;
+  int status;
+  json_t *j = NULL;
+  if (slurp(file, &text, &len))
+    return 1;
+  int rc = tg_cli_call(cli, "POST", "/api/v1/vocab/schemes", text, len, &status, &j, NULL);
+  free(text);
+  if (rc)
+    return 1;
+  if (cli->json)
+    print_json(j);
+  else
+    printf("imported scheme %s (%s), ETag %s\n", json_string_value(json_object_get(j, "id")) ?: "?",
+           json_string_value(json_object_get(j, "uri")) ?: "?",
+           json_string_value(json_object_get(j, "etag")) ?: "?");
+  json_decref(j);
+  return 0;
+}
+
+static int vocab_export(struct tg_cli *cli, int argc, char **argv) {
+  if (argc != 1)
+    return tg_cli_fail("vocab export: give one scheme id or URI");
+  struct tg_buf p;
+  int status;
+  json_t *j = NULL;
+  tg_buf_init(&p);
+  if (tg_buf_puts(&p, "/api/v1/vocab/schemes/") || pct(&p, argv[0])) {
+    tg_buf_close(&p);
+    return tg_cli_fail("out of memory");
+  }
+  int rc = tg_cli_call(cli, "GET", p.data, NULL, 0, &status, &j, NULL);
+  tg_buf_close(&p);
+  if (rc)
+    return 1;
+  print_json(j); /* the export is the data: JSON-LD either way */
+  json_decref(j);
+  return 0;
+}
+
+static int vocab_schemes(struct tg_cli *cli, int argc, char **argv) {
+  int status;
+  json_t *j = NULL, *e;
+  size_t i;
+  if (argc > 0)
+    return tg_cli_fail("vocab schemes: unexpected argument '%s'", argv[0]);
+  if (tg_cli_call(cli, "GET", "/api/v1/vocab/schemes", NULL, 0, &status, &j, NULL))
+    return 1;
+  if (cli->json) {
+    print_json(j);
+  } else {
+    json_array_foreach(json_object_get(j, "schemes"), i, e) {
+      json_t *t = json_object_get(e, "title");
+      printf("%-24s %4d concepts  %s / %s\n", json_string_value(json_object_get(e, "id")) ?: "?",
+             (int)json_integer_value(json_object_get(e, "concepts")), label(t, "ja") ?: "",
+             label(t, "en") ?: "");
+    }
+  }
+  json_decref(j);
+  return 0;
+}
+
+static int vocab_search(struct tg_cli *cli, int argc, char **argv) {
+  const char *lang = NULL, *scheme = NULL, *limit = NULL;
+  struct tg_buf q, p;
+  int status, rc = 0;
+  json_t *j = NULL, *e;
+  size_t i;
+  tg_buf_init(&q);
+  tg_buf_init(&p);
+  for (int a = 0; a < argc && rc == 0; a++) {
+    const char **slot = strcmp(argv[a], "--lang") == 0     ? &lang
+                        : strcmp(argv[a], "--scheme") == 0 ? &scheme
+                        : strcmp(argv[a], "--limit") == 0  ? &limit
+                                                           : NULL;
+    if (slot) {
+      if (a + 1 >= argc)
+        rc = tg_cli_fail("vocab search: %s needs a value", argv[a]);
+      else
+        *slot = argv[++a];
+    } else if (argv[a][0] == '-' && argv[a][1] == '-') {
+      rc = tg_cli_fail("vocab search: unknown option '%s'", argv[a]);
+    } else if ((q.len && tg_buf_puts(&q, " ")) || tg_buf_puts(&q, argv[a])) {
+      rc = tg_cli_fail("out of memory");
+    }
+  }
+  if (rc == 0 && q.len == 0)
+    rc = tg_cli_fail("vocab search: what words? (tsunagu vocab search WORDS...)");
+  if (rc == 0 && (tg_buf_puts(&p, "/api/v1/vocab/search?q=") || pct(&p, q.data) ||
+                  (lang && (tg_buf_puts(&p, "&lang=") || pct(&p, lang))) ||
+                  (scheme && (tg_buf_puts(&p, "&scheme=") || pct(&p, scheme))) ||
+                  (limit && (tg_buf_puts(&p, "&limit=") || pct(&p, limit)))))
+    rc = tg_cli_fail("out of memory");
+  if (rc == 0)
+    rc = tg_cli_call(cli, "GET", p.data, NULL, 0, &status, &j, NULL);
+  tg_buf_close(&q);
+  tg_buf_close(&p);
+  if (rc)
+    return 1;
+  json_t *res = json_object_get(j, "results");
+  if (cli->json) {
+    print_json(j);
+  } else if (json_array_size(res) == 0) {
+    printf("no concepts found\n");
+  } else {
+    json_array_foreach(res, i, e) {
+      json_t *pl = json_object_get(e, "prefLabel"), *m = json_object_get(e, "matched");
+      printf("%s\n  %s / %s  (%s: %s)\n", json_string_value(json_object_get(e, "uri")) ?: "?",
+             label(pl, "ja") ?: "", label(pl, "en") ?: "",
+             json_string_value(json_object_get(m, "property")) ?: "?",
+             json_string_value(json_object_get(m, "value")) ?: "?");
+    }
+  }
+  json_decref(j);
+  return 0;
+}
+
+/* ---- profiles -------------------------------------------------------------- */
+
+static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
+  int status;
+  json_t *j = NULL, *e;
+  size_t i;
+  if (argc == 1 && strcmp(argv[0], "list") == 0) {
+    if (tg_cli_call(cli, "GET", "/api/v1/vocab/profiles", NULL, 0, &status, &j, NULL))
+      return 1;
+    if (cli->json)
+      print_json(j);
+    else
+      json_array_foreach(json_object_get(j, "profiles"), i, e) {
+        json_t *t = json_object_get(e, "title");
+        printf("%-32s %s\n", json_string_value(json_object_get(e, "id")) ?: "?",
+               json_is_string(t) ? json_string_value(t) : label(t, "en") ?: "");
+      }
+    json_decref(j);
+    return 0;
+  }
+  if (argc != 2 || strcmp(argv[0], "put") != 0)
+    return tg_cli_fail("vocab profile: use 'profile put FILE' or 'profile list'");
+  char *text = NULL;
+  size_t len = 0;
+  if (slurp(argv[1], &text, &len))
+    return 1;
+  json_t *doc = json_loadb(text, len, 0, NULL);
+  const char *id = json_string_value(json_object_get(doc, "id"));
+  struct tg_buf p;
+  tg_buf_init(&p);
+  int rc = id == NULL ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
+           : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || pct(&p, id))
+               ? tg_cli_fail("out of memory")
+               : tg_cli_call(cli, "PUT", p.data, text, len, &status, &j, NULL);
+  if (rc == 0) {
+    if (cli->json)
+      print_json(j);
+    else
+      printf("%s profile %s, ETag %s\n", status == 201 ? "stored" : "replaced", id,
+             json_string_value(json_object_get(j, "etag")) ?: "?");
+  }
+  json_decref(j);
+  json_decref(doc);
+  tg_buf_close(&p);
+  free(text);
+  return rc;
+}
+
+/* ---- convert: stdin -> node -> stdout, streaming ----------------------------- */
+
+struct conv_run {
+  int status;
+  int done, rc;
+  char errmsg[512];
+  int eof;
+  struct tg_buf hold; /* 200: the last line(s), held back until the end; else the body */
+};
+
+static int conv_head(void *ud, int status, const char *const *headers) {
+  (void)headers;
+  ((struct conv_run *)ud)->status = status;
+  return 0;
+}
+
+/* Writes all but the last complete line (and what follows it) of the held answer:
+ * the last line of the body is the summary, which is not data. */
+static int conv_data(void *ud, const char *data, size_t len) {
+  struct conv_run *r = ud;
+  if (tg_buf_append(&r->hold, data, len))
+    return TG_ENOMEM;
+  if (r->status != 200)
+    return r->hold.len > VOC_HOLD_MAX ? TG_ETOOBIG : 0;
+  char *last = memrchr(r->hold.data, '\n', r->hold.len);
+  if (last == NULL || last == r->hold.data)
+    return r->hold.len > VOC_HOLD_MAX ? TG_ETOOBIG : 0;
+  char *prev = memrchr(r->hold.data, '\n', (size_t)(last - r->hold.data));
+  if (prev == NULL)
+    return 0;
+  size_t n = (size_t)(prev - r->hold.data) + 1;
+  if (fwrite(r->hold.data, 1, n, stdout) != n)
+    return TG_EIO;
+  tg_buf_consume(&r->hold, n);
+  return 0;
+}
+
+static long conv_read(void *ud, char *buf, size_t n) {
+  struct conv_run *r = ud;
+  if (r->eof)
+    return 0;
+  for (;;) {
+    ssize_t k = read(STDIN_FILENO, buf, n);
+    if (k >= 0) {
+      r->eof = k == 0;
+      return (long)k;
+    }
+    if (errno != EINTR)
+      return TG_EIO;
+  }
+}
+
+static void conv_done(void *ud, int rc, int status, const struct tg_err *err) {
+  struct conv_run *r = ud;
+  r->done = 1;
+  r->rc = rc;
+  r->status = status;
+  if (rc)
+    snprintf(r->errmsg, sizeof(r->errmsg), "%s", tg_err_msg(err, rc));
+}
+
+/* Prints the summary's issues and verdict to stderr; returns the exit status. */
+static int conv_report(struct tg_cli *cli, json_t *s) {
+  json_t *errs = json_object_get(s, "errors"), *e;
+  size_t i;
+  int complete = json_is_true(json_object_get(s, "complete"));
+  const char *mode = json_string_value(json_object_get(s, "mode")) ?: "strict";
+  long long skipped = json_integer_value(json_object_get(s, "skipped"));
+  if (cli->json) {
+    json_dumpf(s, stderr, JSON_COMPACT);
+    fputc('\n', stderr);
+  } else {
+    json_array_foreach(errs, i, e) {
+      fprintf(stderr, "tsunagu: %s: %s%s\n", json_string_value(json_object_get(e, "pointer")) ?: "?",
+              json_string_value(json_object_get(e, "detail")) ?: "?",
+              json_is_true(json_object_get(e, "skipped")) ? " (record left out)" : " (kept as is)");
+    }
+    if (json_is_true(json_object_get(s, "errors_truncated")))
+      fprintf(stderr, "tsunagu: ... and more (%lld issues in all)\n",
+              (long long)json_integer_value(json_object_get(s, "issues")));
+    fprintf(stderr, "tsunagu: converted %lld of %lld records with profile %s (%s): %lld left out, "
+                    "%lld issues%s\n",
+            (long long)json_integer_value(json_object_get(s, "written")),
+            (long long)json_integer_value(json_object_get(s, "records")),
+            json_string_value(json_object_get(s, "profile")) ?: "?", mode, skipped,
+            (long long)json_integer_value(json_object_get(s, "issues")), complete ? "" : "; INCOMPLETE");
+    if (!complete)
+      fprintf(stderr, "tsunagu: the input broke off: %s\n",
+              json_string_value(json_object_get(s, "error")) ?: "?");
+  }
+  return !complete || (strcmp(mode, "strict") == 0 && skipped > 0) ? 1 : 0;
+}
+
+static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
+  const char *profile = NULL, *mode = NULL;
+  int ndjson = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
+      profile = argv[++i];
+    else if (strcmp(argv[i], "--lenient") == 0)
+      mode = "lenient";
+    else if (strcmp(argv[i], "--strict") == 0)
+      mode = "strict";
+    else if (strcmp(argv[i], "--ndjson") == 0)
+      ndjson = 1;
+    else
+      return tg_cli_fail("vocab convert: unexpected argument '%s'", argv[i]);
+  }
+  if (profile == NULL)
+    return tg_cli_fail("vocab convert: --profile ID is required");
+  if (tg_cli_resolve(cli))
+    return 1;
+  struct tg_buf url;
+  tg_buf_init(&url);
+  /* Ask for the profile first: a node that refuses a streamed request early closes
+   * the connection, and its answer can be lost while stdin is still being sent. */
+  int status;
+  if (tg_buf_puts(&url, "/api/v1/vocab/profiles/") || pct(&url, profile)) {
+    tg_buf_close(&url);
+    return tg_cli_fail("out of memory");
+  }
+  if (tg_cli_call(cli, "GET", url.data, NULL, 0, &status, NULL, NULL)) {
+    tg_buf_close(&url);
+    return 1;
+  }
+  tg_buf_reset(&url);
+  if (tg_buf_printf(&url, "%s/api/v1/vocab/convert?profile=", cli->url) || pct(&url, profile) ||
+      (mode && tg_buf_printf(&url, "&mode=%s", mode))) {
+    tg_buf_close(&url);
+    return tg_cli_fail("out of memory");
+  }
+  char auth[200];
+  const char *hdrs[4] = {NULL, NULL, NULL, NULL};
+  int nh = 0;
+  if (cli->token[0]) {
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cli->token);
+    hdrs[nh++] = auth;
+  }
+  hdrs[nh++] = ndjson ? "Content-Type: application/x-ndjson" : "Content-Type: application/json";
+  hdrs[nh++] = "Accept: application/x-ndjson, application/problem+json";
+
+  uv_loop_t loop;
+  struct tg_client *c = NULL;
+  struct tg_err err;
+  struct conv_run r;
+  memset(&r, 0, sizeof(r));
+  tg_buf_init(&r.hold);
+  tg_err_clear(&err);
+  struct tg_client_tls tls = {.ca_file = cli->cacert};
+  struct tg_client_opts o = {.method = "POST", .url = url.data, .headers = hdrs, .stream_body = 1,
+                             .timeout_ms = 7 * 24 * 3600 * 1000ull};
+  struct tg_client_cb cb = {conv_head, conv_data, conv_read, conv_done};
+  int rc = uv_loop_init(&loop);
+  if (rc == 0 && (rc = tg_client_new(&loop, &tls, &c, &err)) == 0 &&
+      (rc = tg_client_request(c, &o, &cb, &r, NULL, &err)) == 0)
+    while (!r.done)
+      uv_run(&loop, UV_RUN_ONCE);
+  else if (rc)
+    snprintf(r.errmsg, sizeof(r.errmsg), "%s", tg_err_msg(&err, rc));
+  tg_client_free(c);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  tg_buf_close(&url);
+  fflush(stdout);
+  int exit_status = 1;
+  if ((rc || r.rc) && !(r.status >= 400 && r.hold.len > 0)) {
+    tg_cli_fail("vocab convert: %s: %s", cli->url, r.errmsg);
+  } else if (r.status != 200) {
+    json_t *p = json_loadb(r.hold.data ? r.hold.data : "", r.hold.len, 0, NULL);
+    const char *detail = json_string_value(json_object_get(p, "detail"));
+    tg_cli_fail("vocab convert: %d %s", r.status, detail ? detail : "the node refused");
+    json_t *errs = json_object_get(p, "errors"), *e;
+    size_t i;
+    json_array_foreach(errs, i, e) {
+      fprintf(stderr, "tsunagu: %s: %s\n", json_string_value(json_object_get(e, "pointer")) ?: "?",
+              json_string_value(json_object_get(e, "detail")) ?: "?");
+    }
+    json_decref(p);
+  } else {
+    /* What is held is the summary line (and nothing else, if the answer is whole). */
+    size_t n = r.hold.len;
+    while (n > 0 && r.hold.data[n - 1] == '\n')
+      n--;
+    const char *nl = n ? memrchr(r.hold.data, '\n', n) : NULL;
+    if (nl) { /* data before the summary: write it out */
+      fwrite(r.hold.data, 1, (size_t)(nl - r.hold.data) + 1, stdout);
+      fflush(stdout);
+    }
+    const char *line = nl ? nl + 1 : r.hold.data;
+    json_t *s = line ? json_loadb(line, n - (size_t)(line - r.hold.data), 0, NULL) : NULL;
+    const char *type = json_string_value(json_object_get(s, "@type"));
+    if (type == NULL || strcmp(type, "tsunagu:ConversionSummary") != 0)
+      tg_cli_fail("vocab convert: the answer was cut short (no summary at its end)");
+    else
+      exit_status = conv_report(cli, s);
+    json_decref(s);
+  }
+  tg_buf_close(&r.hold);
+  return exit_status;
+}
+
+int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv) {
+  static const struct {
+    const char *name;
+    int (*run)(struct tg_cli *, int, char **);
+  } sub[] = {{"import", vocab_import}, {"export", vocab_export}, {"schemes", vocab_schemes},
+             {"search", vocab_search},  {"convert", vocab_convert}, {"profile", vocab_profile}};
+  if (argc < 1)
+    return tg_cli_fail("vocab: which subcommand? (tsunagu vocab --help)");
+  for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
+    if (strcmp(argv[0], sub[i].name) == 0)
+      return sub[i].run(cli, argc - 1, argv + 1);
+  return tg_cli_fail("vocab: unknown subcommand '%s' (tsunagu vocab --help)", argv[0]);
+}
