@@ -560,9 +560,13 @@ static void on_head(struct tg_conn *c) {
       req_early(r, 404, "not-found", "Not found", "no such resource");
     return;
   }
-  /* [limits] body_bytes caps every buffered body; streaming routes keep their own. */
+  /* [limits] body_bytes.<route> sets a route's limit; otherwise body_bytes caps
+   * every buffered body and streaming routes keep their own. */
   uint64_t limit = r->route->max_body;
-  if (!r->route->stream_body && c->st->max_body_bytes < limit)
+  int ri = tg_router_index(r->route);
+  if (ri >= 0 && ri < 128 && c->st->route_body[ri] > 0)
+    limit = c->st->route_body[ri];
+  else if (!r->route->stream_body && c->st->max_body_bytes < limit)
     limit = c->st->max_body_bytes;
   r->limit = limit;
   if (r->has_body && limit == 0) {

@@ -77,6 +77,13 @@ static int load_limits(struct tg_settings *s, const struct tg_conf *c, struct tg
   rc = rc ? rc : tg_conf_get_ms(c, "limits", "drain_timeout", 10000, &s->drain_timeout_ms, err);
   if (rc)
     return rc;
+  /* Per-route body limits: body_bytes.<route name> = SIZE. */
+  for (int i = 0; i < tg_router_count() && i < 128; i++) {
+    char key[96];
+    snprintf(key, sizeof(key), "body_bytes.%s", tg_router_name(i));
+    if ((rc = tg_conf_get_size(c, "limits", key, 0, &s->route_body[i], err)) != 0)
+      return rc;
+  }
   if (s->max_header_bytes < 1024 || s->max_header_bytes > 1024 * 1024)
     return tg_err_set(err, TG_EINVAL, "[limits] header_bytes must be between 1k and 1m");
   if (s->header_timeout_ms == 0 || s->body_timeout_ms == 0 || s->idle_timeout_ms == 0)

@@ -30,7 +30,8 @@ struct tg_settings {
   int listen_port;
   int workers;
   uint64_t max_header_bytes;   /* [limits] header_bytes */
-  uint64_t max_body_bytes;     /* [limits] body_bytes: default per-route ceiling */
+  uint64_t max_body_bytes;     /* [limits] body_bytes: ceiling for buffered bodies */
+  uint64_t route_body[128];    /* [limits] body_bytes.<route> overrides; 0 = none */
   uint64_t header_timeout_ms;  /* [limits] header_timeout */
   uint64_t body_timeout_ms;    /* [limits] body_timeout: between body bytes */
   uint64_t idle_timeout_ms;    /* [limits] idle_timeout: keep-alive */

@@ -4,11 +4,12 @@
 # a crowd of slow clients that must not stop a normal request.
 . "$top_srcdir/tests/lib.sh"
 RAW="$top_builddir/tests/tools/rawtls"
-plan 12
+plan 13
 
 tg_node_new lim "[limits]
 header_bytes = 4k
 body_bytes = 1k
+body_bytes.debug_echo = 1500
 header_timeout = 1s
 body_timeout = 1s
 idle_timeout = 1s
@@ -28,6 +29,8 @@ code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked
 check "a chunked body over body_bytes gets 413" [ "$code" = 413 ]
 code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary "small" "$url/api/v1/debug/sink")
 check "a body under the limit is accepted" [ "$code" = 200 ]
+code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary "$(head -c 2000 /dev/zero | tr '\0' b)" "$url/api/v1/debug/echo")
+check "a route's own limit (body_bytes.debug_echo = 1500) applies to it alone" [ "$code" = 413 ]
 
 start=$(date +%s%N)
 out=$(printf "GET /healthz HTTP/1.1\r\nHost: a\r\n" | "$RAW" "$addr" "$ca" -t 4000)
