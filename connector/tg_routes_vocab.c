@@ -327,9 +327,70 @@ void tg_route_vocab_scheme_get(struct tg_http_req *req) {
   free(etag);
 }
 
-/* Splits a refusal "NODE: RULE: text" into a problem's errors entry naming the concept
- * and the rule (the SKOS integrity condition, S9 for disjoint classes, else "structure"). */
-static json_t *refusal_errors(const char *msg) {
+/* Appends "/" and KEY escaped as a JSON pointer token (RFC 6901) to B. */
+static int ptr_token(struct tg_buf *b, const char *key) {
+  if (tg_buf_append(b, "/", 1))
+    return TG_ENOMEM;
+  for (const char *k = key; *k; k++)
+    if (*k == '~' ? tg_buf_puts(b, "~0") : *k == '/' ? tg_buf_puts(b, "~1") : tg_buf_append(b, k, 1))
+      return TG_ENOMEM;
+  return 0;
+}
+
+/* A JSON pointer into DOC to the node with "@id" CONCEPT and, if RULE names a SKOS
+ * property it is about, to that member (in whichever spelling the document used), or
+ * NULL when the node is not found. New string, caller frees. */
+static char *refusal_pointer(const json_t *doc, const char *concept, const char *rule) {
+  static const struct {
+    const char *rule, *term;
+  } about[] = {{"S14", "prefLabel"}, {"S13", "prefLabel"}, {"S27", "related"}, {"S46", "exactMatch"}};
+  const json_t *nodes = json_is_object(doc) ? json_object_get(doc, "@graph") : doc;
+  const json_t *node = NULL;
+  struct tg_buf b;
+  size_t i;
+  json_t *n;
+  tg_buf_init(&b);
+  if (json_is_array(nodes)) {
+    json_array_foreach(nodes, i, n) {
+      const char *id = json_string_value(json_object_get(n, "@id"));
+      if (id && strcmp(id, concept) == 0 && node == NULL) {
+        node = n;
+        if ((nodes != doc && tg_buf_puts(&b, "/@graph")) || tg_buf_printf(&b, "/%zu", i))
+          goto fail;
+      }
+    }
+  } else if (json_is_object(doc) &&
+             strcmp(json_string_value(json_object_get(doc, "@id")) ?: "", concept) == 0) {
+    node = doc;
+  }
+  if (node == NULL)
+    goto fail;
+  for (size_t k = 0; k < sizeof(about) / sizeof(about[0]); k++) {
+    if (strcmp(about[k].rule, rule) != 0)
+      continue;
+    char names[3][96];
+    snprintf(names[0], sizeof(names[0]), "skos:%s", about[k].term);
+    snprintf(names[1], sizeof(names[1]), "%s%s", TG_VOC_NS_SKOS, about[k].term);
+    snprintf(names[2], sizeof(names[2]), "%s", about[k].term);
+    for (int j = 0; j < 3; j++)
+      if (json_object_get(node, names[j])) {
+        if (ptr_token(&b, names[j]))
+          goto fail;
+        break;
+      }
+  }
+  if (tg_buf_append(&b, "", 1))
+    goto fail;
+  return tg_buf_take(&b);
+fail:
+  tg_buf_close(&b);
+  return NULL;
+}
+
+/* Splits a refusal "NODE: RULE: text" into a problem's errors entry naming the concept,
+ * the rule (the SKOS integrity condition, S9 for disjoint classes, else "structure")
+ * and, when the node is found in DOC, a JSON pointer to it. */
+static json_t *refusal_errors(const char *msg, const json_t *doc) {
   const char *sep = strstr(msg, ": ");
   char concept[VID_MAX] = "", rule[16] = "structure";
   const char *text = msg;
@@ -349,8 +410,13 @@ static json_t *refusal_errors(const char *msg) {
     snprintf(rule, sizeof(rule), "S9");
   }
   json_t *e = json_pack("{s:s, s:s}", "rule", rule, "detail", msg);
-  if (e && concept[0])
+  if (e && concept[0]) {
     json_object_set_new(e, "concept", json_string(concept));
+    char *ptr = refusal_pointer(doc, concept, rule);
+    if (ptr)
+      json_object_set_new(e, "pointer", json_string(ptr));
+    free(ptr);
+  }
   return json_pack("{s:[o]}", "errors", e);
 }
 
@@ -399,10 +465,9 @@ void tg_route_vocab_scheme_post(struct tg_http_req *req) {
     rc = tg_voc_scheme_import(s, doc, im ? TG_VOC_IMPORT_REPLACE : 0, im ? tag : NULL, &uri,
                               &etag, &err);
   }
-  json_decref(doc);
   if (rc == TG_EINVAL) {
     tg_http_res_problem(req, 422, "invalid-scheme", "SKOS import refused",
-                        refusal_errors(tg_err_msg(&err, rc)), "%s", tg_err_msg(&err, rc));
+                        refusal_errors(tg_err_msg(&err, rc), doc), "%s", tg_err_msg(&err, rc));
   } else if (rc == TG_EEXIST) {
     tg_http_res_problem(req, 409, "scheme-exists", "Conflict", NULL,
                         "%s (replace it with If-Match: its ETag)", tg_err_msg(&err, rc));
@@ -416,6 +481,7 @@ void tg_route_vocab_scheme_post(struct tg_http_req *req) {
     send_json(req, im ? 200 : 201, json_pack("{s:s, s:s, s:s}", "uri", uri, "id", id, "etag", etag),
               NULL);
   }
+  json_decref(doc);
   free(uri);
   free(etag);
 }

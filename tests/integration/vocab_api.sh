@@ -71,8 +71,8 @@ adm -D "$TG_TMP/h" -o "$TG_TMP/out" --data-binary @"$TG_TMP/bad.jsonld" "$V/sche
 st=$(head -1 "$TG_TMP/h" | awk '{print $2}')
 check "an import that breaks S14 is 422 problem+json ($st)" \
   [ "$st" = 422 -a "$(jq -r .type "$TG_TMP/out")" = urn:tsunagu:problem:invalid-scheme ]
-check "the refusal names the concept and the rule" \
-  [ "$(jq -r '.errors[0] | .concept + " " + .rule' "$TG_TMP/out")" = "urn:b-city:vocab:obs:level S14" ]
+check "the refusal names the concept, the rule and where it is" \
+  [ "$(jq -r '.errors[0] | .concept + " " + .rule + " " + .pointer' "$TG_TMP/out")" = "urn:b-city:vocab:obs:level S14 /@graph/2/skos:prefLabel" ]
 jq '.["@graph"][2]["skos:altLabel"] = {"@value": "水位観測値", "@language": "ja"}' "$TG_TMP/b.jsonld" >"$TG_TMP/bad.jsonld"
 check "a label both pref and alt is refused as S13" \
   [ "$(adm --data-binary @"$TG_TMP/bad.jsonld" "$V/schemes" | jq -r '.errors[0].rule')" = S13 ]
