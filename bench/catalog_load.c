@@ -202,6 +202,16 @@ static int search(const char *dir, const char *node, long rounds) {
       json_decref(out);
     }
   }
+  /* Per query: latencies are stored round by round, query Q at r * NQ + Q. */
+  double *one = calloc((size_t)rounds, sizeof(double));
+  for (size_t q = 0; one != NULL && q < NQ; q++) {
+    for (long r = 0; r < rounds; r++)
+      one[r] = lat[(size_t)r * NQ + q];
+    qsort(one, (size_t)rounds, sizeof(double), cmp_d);
+    printf("  raw query %-14s p50_ms=%.3f p99_ms=%.3f\n", queries[q], one[rounds / 2],
+           one[(rounds * 99) / 100]);
+  }
+  free(one);
   qsort(lat, k, sizeof(double), cmp_d);
   printf("raw_queries=%zu raw_p50_ms=%.3f raw_p99_ms=%.3f raw_hits_first_round=%ld\n", k,
          lat[k / 2], lat[(k * 99) / 100], hits);
