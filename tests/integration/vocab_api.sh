@@ -4,7 +4,7 @@
 # with If-Match, concepts, Japanese search, mappings in both directions, hierarchy,
 # profiles, admin-only writes and strict query strings.
 . "$top_srcdir/tests/lib.sh"
-plan 39
+plan 41
 tg_node_new voc && tg_node_start voc || { echo "Bail out! node did not start"; exit 1; }
 url=$(tg_node_url voc)
 V="$url/api/v1/vocab"
@@ -120,4 +120,15 @@ bad=$(adm -X PUT --data-binary '{"id":"p3","fields":[{"from":"a","to":"b","unit"
 check "an invalid profile is 422 naming the rule" grep -q 'fields\[0\]' <<<"$(jq -r .detail <<<"$bad")"
 st="$(get "$V/profiles" | jq -r '[.profiles[].id] | join(",")')|$(get "$V/profiles/p1" | jq -r '.fields[0].to')|$(code -X DELETE -H "Authorization: Bearer $tok" "$V/profiles/p1")|$(code "$V/profiles/p1")"
 check "profiles list, get, delete ($st)" [ "$st" = "p1|waterLevel|204|404" ]
+
+# --- tsunagu init takes the shipped schemes from $TSUNAGU_DATADIR/schemes first
+mkdir -p "$TG_TMP/data/schemes"
+cp "$TG_TMP/city.jsonld" "$TG_TMP/data/schemes/city.jsonld"
+TSUNAGU_DATADIR="$TG_TMP/data" tg_node_new dd && tg_node_start dd
+check "a node made with TSUNAGU_DATADIR holds the schemes found there" \
+  [ "$(tg_curl dd "$(tg_node_url dd)/api/v1/vocab/schemes" | jq -r '[.schemes[].id] | join(",")')" = a-city-obs ]
+cp "$TG_TMP/bad.jsonld" "$TG_TMP/data/schemes/zz-bad.jsonld"
+out=$(TSUNAGU_DATADIR="$TG_TMP/data" "$TSUNAGU" init --dir "$TG_TMP/ee" --id ee 2>&1); rc=$?
+check "a shipped scheme that does not validate stops tsunagu init, naming the file" \
+  [ $rc = 1 -a -n "$(grep 'zz-bad.jsonld' <<<"$out")" -a ! -e "$TG_TMP/ee/tsunagu.conf" ]
 done_testing
