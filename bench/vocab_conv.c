@@ -46,8 +46,8 @@ static int gen(unsigned long n) {
                        "\"city_code\":\"%s\",\"pos\":{\"type\":\"Point\",\"coordinates\":"
                        "[135.50%02u,34.69%02u]},\"observed\":\"%s\",\"level_cm\":%u%s,"
                        "\"flow_lps\":%u%s}\n",
-                       st, i, st, codes[(r >> 3) & 1], r % 97, (r >> 7) % 89, date,
-                       (r >> 4) % 900, (r & 6) == 6 ? ".5" : "", (r >> 11) % 20000,
+                       st, i, st, codes[(r >> 3) & 1], r % 97, (r >> 7) % 89, date, (r >> 4) % 900,
+                       (r & 6) == 6 ? ".5" : "", (r >> 11) % 20000,
                        (r & 24) == 24 ? ",\"memo\":\"定時観測\"" : "");
     if (fwrite(line, 1, (size_t)len, stdout) != (size_t)len)
       return 1;
@@ -100,8 +100,9 @@ static int conv(const char *profile_file) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     tg_voc_conv_stats(c, &st);
-    fprintf(stderr, "records %zu written %zu skipped %zu issues %zu bytes %zu seconds %.3f "
-                    "MB/s %.1f peak_rss_kb %ld\n",
+    fprintf(stderr,
+            "records %zu written %zu skipped %zu issues %zu bytes %zu seconds %.3f "
+            "MB/s %.1f peak_rss_kb %ld\n",
             st.records, st.written, st.skipped, issues, bytes, t, (double)bytes / 1e6 / t,
             ru.ru_maxrss);
   }

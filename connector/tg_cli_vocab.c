@@ -61,7 +61,9 @@ static const char *label(json_t *m, const char *lang) {
   if (t == NULL) {
     const char *k;
     json_t *v;
-    json_object_foreach(m, k, v) { return json_string_value(v); }
+    json_object_foreach(m, k, v) {
+      return json_string_value(v);
+    }
   }
   return t;
 }
@@ -230,7 +232,8 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
   const char *id = json_string_value(json_object_get(doc, "id"));
   struct tg_buf p;
   tg_buf_init(&p);
-  int rc = id == NULL ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
+  int rc = id == NULL
+               ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
            : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || pct(&p, id))
                ? tg_cli_fail("out of memory")
                : tg_cli_call(cli, "PUT", p.data, text, len, &status, &j, NULL);
@@ -321,19 +324,22 @@ static int conv_report(struct tg_cli *cli, json_t *s) {
     fputc('\n', stderr);
   } else {
     json_array_foreach(errs, i, e) {
-      fprintf(stderr, "tsunagu: %s: %s%s\n", json_string_value(json_object_get(e, "pointer")) ?: "?",
+      fprintf(stderr, "tsunagu: %s: %s%s\n",
+              json_string_value(json_object_get(e, "pointer")) ?: "?",
               json_string_value(json_object_get(e, "detail")) ?: "?",
               json_is_true(json_object_get(e, "skipped")) ? " (record left out)" : " (kept as is)");
     }
     if (json_is_true(json_object_get(s, "errors_truncated")))
       fprintf(stderr, "tsunagu: ... and more (%lld issues in all)\n",
               (long long)json_integer_value(json_object_get(s, "issues")));
-    fprintf(stderr, "tsunagu: converted %lld of %lld records with profile %s (%s): %lld left out, "
-                    "%lld issues%s\n",
+    fprintf(stderr,
+            "tsunagu: converted %lld of %lld records with profile %s (%s): %lld left out, "
+            "%lld issues%s\n",
             (long long)json_integer_value(json_object_get(s, "written")),
             (long long)json_integer_value(json_object_get(s, "records")),
             json_string_value(json_object_get(s, "profile")) ?: "?", mode, skipped,
-            (long long)json_integer_value(json_object_get(s, "issues")), complete ? "" : "; INCOMPLETE");
+            (long long)json_integer_value(json_object_get(s, "issues")),
+            complete ? "" : "; INCOMPLETE");
     if (!complete)
       fprintf(stderr, "tsunagu: the input broke off: %s\n",
               json_string_value(json_object_get(s, "error")) ?: "?");
@@ -397,7 +403,10 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
   tg_buf_init(&r.hold);
   tg_err_clear(&err);
   struct tg_client_tls tls = {.ca_file = cli->cacert};
-  struct tg_client_opts o = {.method = "POST", .url = url.data, .headers = hdrs, .stream_body = 1,
+  struct tg_client_opts o = {.method = "POST",
+                             .url = url.data,
+                             .headers = hdrs,
+                             .stream_body = 1,
                              .timeout_ms = 7 * 24 * 3600 * 1000ull};
   struct tg_client_cb cb = {conv_head, conv_data, conv_read, conv_done};
   int rc = uv_loop_init(&loop);
@@ -453,8 +462,8 @@ int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*run)(struct tg_cli *, int, char **);
-  } sub[] = {{"import", vocab_import}, {"export", vocab_export}, {"schemes", vocab_schemes},
-             {"search", vocab_search},  {"convert", vocab_convert}, {"profile", vocab_profile}};
+  } sub[] = {{"import", vocab_import}, {"export", vocab_export},   {"schemes", vocab_schemes},
+             {"search", vocab_search}, {"convert", vocab_convert}, {"profile", vocab_profile}};
   if (argc < 1)
     return tg_cli_fail("vocab: which subcommand? (tsunagu vocab --help)");
   for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)

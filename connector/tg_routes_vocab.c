@@ -17,11 +17,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define VQ_MAX_BYTES 4096  /* a longer query string is refused */
+#define VQ_MAX_BYTES 4096 /* a longer query string is refused */
 #define VQ_MAX_PARAMS 8
-#define VID_MAX 1024       /* a decoded id or URI in the path */
+#define VID_MAX 1024                 /* a decoded id or URI in the path */
 #define CONV_HIGH_WATER (256 * 1024) /* pause reading the request above this much output */
-#define CONV_MAX_ERRORS 1000 /* issues kept in detail for the summary; all are counted */
+#define CONV_MAX_ERRORS 1000         /* issues kept in detail for the summary; all are counted */
 
 /* ---- strict, bounded query strings ------------------------------------- */
 
@@ -99,8 +99,8 @@ struct vq {
 };
 
 static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
-  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "parameter",
-                            name, "detail", detail);
+  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "parameter", name,
+                            "detail", detail);
   tg_http_res_problem(req, 400, "bad-parameter", "Bad query parameter", extra,
                       "query parameter '%s': %s", name, detail);
 }
@@ -280,8 +280,8 @@ static json_t *body_json(struct tg_http_req *req) {
   json_error_t je;
   json_t *j = json_loadb(b, len, JSON_REJECT_DUPLICATES, &je);
   if (j == NULL)
-    tg_http_res_problem(req, 400, "bad-json", "Bad JSON", NULL, "the body is not JSON: %s (line %d)",
-                        je.text, je.line);
+    tg_http_res_problem(req, 400, "bad-json", "Bad JSON", NULL,
+                        "the body is not JSON: %s (line %d)", je.text, je.line);
   return j;
 }
 
@@ -332,7 +332,9 @@ static int ptr_token(struct tg_buf *b, const char *key) {
   if (tg_buf_append(b, "/", 1))
     return TG_ENOMEM;
   for (const char *k = key; *k; k++)
-    if (*k == '~' ? tg_buf_puts(b, "~0") : *k == '/' ? tg_buf_puts(b, "~1") : tg_buf_append(b, k, 1))
+    if (*k == '~'   ? tg_buf_puts(b, "~0")
+        : *k == '/' ? tg_buf_puts(b, "~1")
+                    : tg_buf_append(b, k, 1))
       return TG_ENOMEM;
   return 0;
 }
@@ -343,7 +345,8 @@ static int ptr_token(struct tg_buf *b, const char *key) {
 static char *refusal_pointer(const json_t *doc, const char *concept, const char *rule) {
   static const struct {
     const char *rule, *term;
-  } about[] = {{"S14", "prefLabel"}, {"S13", "prefLabel"}, {"S27", "related"}, {"S46", "exactMatch"}};
+  } about[] = {
+      {"S14", "prefLabel"}, {"S13", "prefLabel"}, {"S27", "related"}, {"S46", "exactMatch"}};
   const json_t *nodes = json_is_object(doc) ? json_object_get(doc, "@graph") : doc;
   const json_t *node = NULL;
   struct tg_buf b;
@@ -394,7 +397,8 @@ static json_t *refusal_errors(const char *msg, const json_t *doc) {
   const char *sep = strstr(msg, ": ");
   char concept[VID_MAX] = "", rule[16] = "structure";
   const char *text = msg;
-  if (sep && (size_t)(sep - msg) < sizeof(concept) && memchr(msg, ' ', (size_t)(sep - msg)) == NULL &&
+  if (sep && (size_t)(sep - msg) < sizeof(concept) &&
+      memchr(msg, ' ', (size_t)(sep - msg)) == NULL &&
       memchr(msg, ':', (size_t)(sep - msg)) != NULL) {
     memcpy(concept, msg, (size_t)(sep - msg));
     concept[sep - msg] = '\0';
@@ -462,8 +466,8 @@ void tg_route_vocab_scheme_post(struct tg_http_req *req) {
       rc = TG_EINVAL; /* not reached: the store refuses If-Match on a new scheme */
     }
   } else {
-    rc = tg_voc_scheme_import(s, doc, im ? TG_VOC_IMPORT_REPLACE : 0, im ? tag : NULL, &uri,
-                              &etag, &err);
+    rc = tg_voc_scheme_import(s, doc, im ? TG_VOC_IMPORT_REPLACE : 0, im ? tag : NULL, &uri, &etag,
+                              &err);
   }
   if (rc == TG_EINVAL) {
     tg_http_res_problem(req, 422, "invalid-scheme", "SKOS import refused",
@@ -546,8 +550,9 @@ void tg_route_vocab_search(struct tg_http_req *req) {
     store_fail(req, rc, &err, "not-found");
     return;
   }
-  send_json(req, 200, json_pack("{s:s, s:I, s:o}", "q", text, "count",
-                                (json_int_t)json_array_size(out), "results", out),
+  send_json(req, 200,
+            json_pack("{s:s, s:I, s:o}", "q", text, "count", (json_int_t)json_array_size(out),
+                      "results", out),
             NULL);
 }
 
@@ -574,7 +579,9 @@ static void uri_query(struct tg_http_req *req, uri_query_fn fn, const char *memb
 void tg_route_vocab_mappings(struct tg_http_req *req) {
   uri_query(req, tg_voc_mappings, "mappings");
 }
-void tg_route_vocab_broader(struct tg_http_req *req) { uri_query(req, tg_voc_broader, "broader"); }
+void tg_route_vocab_broader(struct tg_http_req *req) {
+  uri_query(req, tg_voc_broader, "broader");
+}
 void tg_route_vocab_narrower(struct tg_http_req *req) {
   uri_query(req, tg_voc_narrower, "narrower");
 }
@@ -773,11 +780,10 @@ static void vconv_report(void *ud, const struct tg_voc_conv_issue *is) {
   v->nerrors++;
   if (json_array_size(v->errors) >= CONV_MAX_ERRORS)
     return;
-  json_array_append_new(v->errors,
-                        json_pack("{s:I, s:s, s:s, s:s, s:b}", "record", (json_int_t)is->record,
-                                  "pointer", is->pointer ? is->pointer : "", "target",
-                                  is->target ? is->target : "", "detail",
-                                  is->reason ? is->reason : "", "skipped", is->skipped));
+  json_array_append_new(
+      v->errors, json_pack("{s:I, s:s, s:s, s:s, s:b}", "record", (json_int_t)is->record, "pointer",
+                           is->pointer ? is->pointer : "", "target", is->target ? is->target : "",
+                           "detail", is->reason ? is->reason : "", "skipped", is->skipped));
 }
 
 static json_t *vconv_summary(struct vconv *v, int rc, const struct tg_err *err) {
@@ -826,7 +832,9 @@ static void vconv_abort(struct tg_http_req *req) {
   tg_http_req_set_data(req, NULL);
 }
 
-static void vconv_drained(struct tg_http_req *req) { tg_http_req_resume(req); }
+static void vconv_drained(struct tg_http_req *req) {
+  tg_http_req_resume(req);
+}
 
 static void vconv_body(struct tg_http_req *req, const char *data, size_t len) {
   struct vconv *v = tg_http_req_get_data(req);
