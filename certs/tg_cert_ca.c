@@ -1,0 +1,663 @@
+/* tg_cert_ca: the federation CA: its directory (key, certificate, CRL, record
+ * database), enrollment tokens, node certificate issuance and revocation.
+ * Every check runs before anything is written; writes go in one transaction. */
+#include "tg_cert_ca.h"
+#include "tg_cert.h"
+#include "tg_cert__.h"
+#include "tg_db.h"
+#include "tg_err.h"
+#include "tg_util.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct tg_cert_ca {
+  char dir[4096];
+  EVP_PKEY *key; /* the CA key */
+  X509 *cert;    /* the CA certificate */
+  sqlite3 *db;   /* ca.db */
+};
+
+static const struct tg_db_migration ca_schema[] = {
+  {1, "CREATE TABLE ca_meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+      "INSERT INTO ca_meta VALUES('crl_number', 1);"
+      "CREATE TABLE ca_tokens(hash TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
+      "  created INTEGER NOT NULL, expires INTEGER NOT NULL, used_at INTEGER);"
+      "CREATE TABLE ca_certs(serial TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
+      "  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+      "  issued_at INTEGER NOT NULL, how TEXT NOT NULL, pem TEXT NOT NULL,"
+      "  revoked_at INTEGER, reason INTEGER);"
+      "CREATE INDEX ca_certs_node ON ca_certs(node_id);"
+      "CREATE TABLE ca_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, event TEXT NOT NULL,"
+      "  node_id TEXT, serial TEXT, detail TEXT);"},
+};
+
+static int ca_path(char *out, size_t n, const char *dir, const char *file) {
+  return tg_path_join(out, n, dir, file);
+}
+
+static int exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+  X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+  if (e == NULL)
+    return 0;
+  int ok = X509_add_ext(x, e, -1);
+  X509_EXTENSION_free(e);
+  return ok;
+}
+
+/* A random positive 128-bit serial with its top bit clear and not zero. */
+static int set_serial(X509 *x) {
+  unsigned char s[16];
+  if (tg_random_bytes(s, sizeof(s)) != 0)
+    return 0;
+  s[0] = (unsigned char)((s[0] & 0x7f) | 0x01);
+  BIGNUM *bn = BN_bin2bn(s, sizeof(s), NULL);
+  int ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+  BN_free(bn);
+  return ok;
+}
+
+static int make_ca_cert(EVP_PKEY *key, const char *name, int days, X509 **out,
+                        struct tg_err *err) {
+  X509 *x = X509_new();
+  int ok = x != NULL && X509_set_version(x, 2) && set_serial(x) &&
+           X509_gmtime_adj(X509_getm_notBefore(x), -300) &&
+           X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) && X509_set_pubkey(x, key) &&
+           X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+                                      (const unsigned char *)name, -1, -1, 0) &&
+           X509_set_issuer_name(x, X509_get_subject_name(x)) &&
+           add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+           add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") &&
+           add_ext(x, x, NID_subject_key_identifier, "hash") &&
+           add_ext(x, x, NID_authority_key_identifier, "keyid:always") &&
+           X509_sign(x, key, EVP_sha256());
+  if (!ok) {
+    X509_free(x);
+    return tg__cert_ossl_fail(err, TG_ECRYPTO, "cannot build the CA certificate");
+  }
+  *out = x;
+  return 0;
+}
+
+static int add_revoked(X509_CRL *crl, const char *serial_hex, int64_t at, int reason) {
+  BIGNUM *bn = NULL;
+  X509_REVOKED *r = X509_REVOKED_new();
+  ASN1_INTEGER *sn = NULL;
+  ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)at);
+  int ok = r != NULL && t != NULL && BN_hex2bn(&bn, serial_hex) > 0 &&
+           (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL && X509_REVOKED_set_serialNumber(r, sn) &&
+           X509_REVOKED_set_revocationDate(r, t);
+  if (ok && reason > 0) {
+    ASN1_ENUMERATED *e = ASN1_ENUMERATED_new();
+    ok = e != NULL && ASN1_ENUMERATED_set(e, reason) &&
+         X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, e, 0, 0);
+    ASN1_ENUMERATED_free(e);
+  }
+  ok = ok && X509_CRL_add0_revoked(crl, r);
+  if (!ok)
+    X509_REVOKED_free(r);
+  BN_free(bn);
+  ASN1_INTEGER_free(sn);
+  ASN1_TIME_free(t);
+  return ok;
+}
+
+/* Builds and signs a CRL numbered NUMBER listing every revoked certificate in
+ * DB (none when DB is NULL). */
+static int make_crl(EVP_PKEY *key, X509 *cacert, sqlite3 *db, int64_t number, X509_CRL **out,
+                    struct tg_err *err) {
+  X509_CRL *crl = X509_CRL_new();
+  time_t now = (time_t)tg_time_now();
+  ASN1_TIME *last = ASN1_TIME_set(NULL, now);
+  ASN1_TIME *next = ASN1_TIME_set(NULL, now + (time_t)TG_CA_CRL_DAYS * 86400);
+  ASN1_INTEGER *num = ASN1_INTEGER_new();
+  int ok = crl != NULL && last != NULL && next != NULL && num != NULL &&
+           X509_CRL_set_version(crl, 1) &&
+           X509_CRL_set_issuer_name(crl, X509_get_subject_name(cacert)) &&
+           X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next) &&
+           ASN1_INTEGER_set_int64(num, number) &&
+           X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
+  if (ok) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cacert, NULL, NULL, crl, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
+                                            "keyid:always");
+    ok = e != NULL && X509_CRL_add_ext(crl, e, -1);
+    X509_EXTENSION_free(e);
+  }
+  if (ok && db != NULL) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT serial, revoked_at, reason FROM ca_certs "
+                           "WHERE revoked_at IS NOT NULL ORDER BY serial",
+                           -1, &st, NULL) != SQLITE_OK) {
+      ok = 0;
+    } else {
+      int s;
+      while (ok && (s = sqlite3_step(st)) == SQLITE_ROW)
+        ok = add_revoked(crl, (const char *)sqlite3_column_text(st, 0),
+                         sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2));
+      ok = ok && s == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+  }
+  ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256());
+  ASN1_TIME_free(last);
+  ASN1_TIME_free(next);
+  ASN1_INTEGER_free(num);
+  if (!ok) {
+    X509_CRL_free(crl);
+    return tg__cert_ossl_fail(err, TG_ECRYPTO, "cannot build the CRL");
+  }
+  *out = crl;
+  return 0;
+}
+
+static int write_crl(const char *dir, X509_CRL *crl, int excl, struct tg_err *err) {
+  char path[4096], *pem = NULL;
+  int rc = tg_cert_crl_pem(crl, &pem, err);
+  if (rc != 0)
+    return rc;
+  if (ca_path(path, sizeof(path), dir, TG_CA_CRL) != 0)
+    rc = tg_err_set(err, TG_ETOOBIG, "CA directory path too long");
+  else
+    rc = tg_file_write(path, pem, strlen(pem), 0644, excl, err);
+  free(pem);
+  return rc;
+}
+
+static int db_log(sqlite3 *db, const char *event, const char *node_id, const char *serial,
+                  const char *detail) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, "INSERT INTO ca_log(at, event, node_id, serial, detail) "
+                             "VALUES(?, ?, ?, ?, ?)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return TG_EDB;
+  sqlite3_bind_int64(st, 1, tg_time_now());
+  sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, serial, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : TG_EDB;
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static const char *const ca_files[] = {TG_CA_KEY, TG_CA_CERT, TG_CA_CRL, TG_CA_DB};
+
+int tg_cert_ca_init(const char *dir, const char *name, int days, struct tg_err *err) {
+  char path[4096];
+  struct stat st;
+  int made[4] = {0, 0, 0, 0}, rc;
+  EVP_PKEY *key = NULL;
+  X509 *cert = NULL;
+  X509_CRL *crl = NULL;
+  sqlite3 *db = NULL;
+  if (days == 0)
+    days = TG_CA_DEFAULT_DAYS;
+  if (dir == NULL || name == NULL || name[0] == '\0' || strlen(name) > 64)
+    return tg_err_set(err, TG_EINVAL, "a CA needs a directory and a name of 1-64 characters");
+  if (days < 1 || days > 36500)
+    return tg_err_set(err, TG_EINVAL, "CA validity must be 1-36500 days");
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    return tg_err_set(err, TG_EEXIST, "%s exists and is not a directory", dir);
+  for (int i = 0; i < 4; i++) {
+    if (ca_path(path, sizeof(path), dir, ca_files[i]) != 0)
+      return tg_err_set(err, TG_ETOOBIG, "CA directory path too long");
+    if (exists(path))
+      return tg_err_set(err, TG_EEXIST, "refusing to overwrite the CA in %s (%s exists)", dir,
+                        ca_files[i]);
+  }
+  if ((rc = tg_cert_key_new(&key, err)) != 0 || (rc = make_ca_cert(key, name, days, &cert, err)))
+    goto out;
+  if ((rc = make_crl(key, cert, NULL, 1, &crl, err)) != 0)
+    goto out;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    rc = tg_err_set(err, TG_EIO, "cannot create %s: %s", dir, strerror(errno));
+    goto out;
+  }
+  ca_path(path, sizeof(path), dir, TG_CA_KEY);
+  if ((rc = tg_cert_key_save(key, path, err)) != 0)
+    goto out;
+  made[0] = 1;
+  char *pem = NULL;
+  ca_path(path, sizeof(path), dir, TG_CA_CERT);
+  if ((rc = tg_cert_pem(cert, &pem, err)) != 0)
+    goto out;
+  rc = tg_file_write(path, pem, strlen(pem), 0644, 1, err);
+  free(pem);
+  if (rc != 0)
+    goto out;
+  made[1] = 1;
+  if ((rc = write_crl(dir, crl, 1, err)) != 0)
+    goto out;
+  made[2] = 1;
+  ca_path(path, sizeof(path), dir, TG_CA_DB);
+  made[3] = 1;
+  if ((rc = tg_db_open(path, 1, &db, err)) != 0 ||
+      (rc = tg_db_migrate(db, "ca", ca_schema, 1, err)) != 0)
+    goto out;
+  char detail[128];
+  snprintf(detail, sizeof(detail), "CA '%s' for %d days", name, days);
+  char serial[48];
+  tg_cert_serial_hex(cert, serial, sizeof(serial));
+  if (db_log(db, "init", NULL, serial, detail) != 0)
+    rc = tg_err_set(err, TG_EDB, "cannot record the CA: %s", sqlite3_errmsg(db));
+out:
+  tg_db_close(db);
+  if (rc != 0) {
+    static const char *const extra[] = {"ca.db-wal", "ca.db-shm"};
+    for (int i = 0; i < 4; i++)
+      if (made[i] && ca_path(path, sizeof(path), dir, ca_files[i]) == 0)
+        unlink(path);
+    for (int i = 0; made[3] && i < 2; i++)
+      if (ca_path(path, sizeof(path), dir, extra[i]) == 0)
+        unlink(path);
+  }
+  EVP_PKEY_free(key);
+  X509_free(cert);
+  X509_CRL_free(crl);
+  return rc;
+}
+
+int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err) {
+  char path[4096];
+  int rc;
+  struct tg_cert_ca *ca = calloc(1, sizeof(*ca));
+  if (ca == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  if (strlen(dir) >= sizeof(ca->dir)) {
+    free(ca);
+    return tg_err_set(err, TG_ETOOBIG, "CA directory path too long");
+  }
+  memcpy(ca->dir, dir, strlen(dir) + 1);
+  ca_path(path, sizeof(path), dir, TG_CA_DB);
+  if (!exists(path)) {
+    rc = tg_err_set(err, TG_ENOENT, "no CA in %s (run tsunagu ca init)", dir);
+    goto fail;
+  }
+  ca_path(path, sizeof(path), dir, TG_CA_KEY);
+  if ((rc = tg_cert_key_load(path, &ca->key, err)) != 0)
+    goto fail;
+  ca_path(path, sizeof(path), dir, TG_CA_CERT);
+  if ((rc = tg_cert_load(path, &ca->cert, err)) != 0)
+    goto fail;
+  if (X509_check_private_key(ca->cert, ca->key) != 1) {
+    rc = tg__cert_ossl_fail(err, TG_ECRYPTO, "the CA key does not match ca.crt");
+    goto fail;
+  }
+  ca_path(path, sizeof(path), dir, TG_CA_DB);
+  if ((rc = tg_db_open(path, 0, &ca->db, err)) != 0 ||
+      (rc = tg_db_migrate(ca->db, "ca", ca_schema, 1, err)) != 0)
+    goto fail;
+  *out = ca;
+  return 0;
+fail:
+  tg_cert_ca_close(ca);
+  return rc;
+}
+
+void tg_cert_ca_close(struct tg_cert_ca *ca) {
+  if (ca == NULL)
+    return;
+  EVP_PKEY_free(ca->key);
+  X509_free(ca->cert);
+  tg_db_close(ca->db);
+  free(ca);
+}
+
+X509 *tg_cert_ca_cert_get(const struct tg_cert_ca *ca) { return ca->cert; }
+
+static void token_hash(const char *token, char out[65]) {
+  unsigned char md[32];
+  EVP_Digest(token, strlen(token), md, NULL, EVP_sha256(), NULL);
+  tg_hex(md, sizeof(md), out);
+}
+
+int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s, char *out,
+                         size_t n, struct tg_err *err) {
+  unsigned char raw[TG_CA_TOKEN_LEN / 2];
+  char tok[TG_CA_TOKEN_LEN + 1], hash[65];
+  if (!tg_node_id_valid(node_id))
+    return tg_err_set(err, TG_EINVAL, "invalid node id '%.80s'", node_id ? node_id : "");
+  if (ttl_s == 0 || ttl_s > 366ull * 86400)
+    return tg_err_set(err, TG_EINVAL, "a token lives 1 second to 366 days");
+  if (n < sizeof(tok))
+    return tg_err_set(err, TG_ETOOBIG, "token buffer too small");
+  if (tg_random_bytes(raw, sizeof(raw)) != 0)
+    return tg_err_set(err, TG_EIO, "no randomness for the token");
+  tg_hex(raw, sizeof(raw), tok);
+  token_hash(tok, hash);
+  int64_t now = tg_time_now();
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(ca->db,
+                         "INSERT INTO ca_tokens(hash, node_id, created, expires) VALUES(?,?,?,?)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, now);
+  sqlite3_bind_int64(st, 4, now + (int64_t)ttl_s);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : TG_EDB;
+  sqlite3_finalize(st);
+  if (rc == 0)
+    rc = db_log(ca->db, "token", node_id, NULL, NULL);
+  if (rc != 0)
+    return tg_err_set(err, TG_EDB, "cannot store the token: %s", sqlite3_errmsg(ca->db));
+  memcpy(out, tok, sizeof(tok));
+  OPENSSL_cleanse(tok, sizeof(tok));
+  OPENSSL_cleanse(raw, sizeof(raw));
+  return 0;
+}
+
+/* Checks TOKEN for NODE_ID without changing anything; HASH gets its hash. */
+static int token_check(struct tg_cert_ca *ca, const char *token, const char *node_id,
+                       char hash[65], struct tg_err *err) {
+  sqlite3_stmt *st;
+  int rc;
+  if (strlen(token) != TG_CA_TOKEN_LEN)
+    return tg_err_set(err, TG_ENOENT, "unknown enrollment token");
+  token_hash(token, hash);
+  if (sqlite3_prepare_v2(ca->db, "SELECT node_id, expires, used_at FROM ca_tokens WHERE hash=?",
+                         -1, &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW)
+    rc = tg_err_set(err, TG_ENOENT, "unknown enrollment token");
+  else if (strcmp((const char *)sqlite3_column_text(st, 0), node_id) != 0)
+    rc = tg_err_set(err, TG_EPERM, "the enrollment token is for node '%s', not '%s'",
+                    (const char *)sqlite3_column_text(st, 0), node_id);
+  else if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+    rc = tg_err_set(err, TG_ECONFLICT, "the enrollment token has already been used");
+  else if (sqlite3_column_int64(st, 1) <= tg_time_now())
+    rc = tg_err_set(err, TG_ETIMEDOUT, "the enrollment token has expired");
+  else
+    rc = 0;
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, EVP_PKEY *pub,
+                          GENERAL_NAMES *san, X509 **out, struct tg_err *err) {
+  int64_t valid = o->valid_s ? o->valid_s : (int64_t)TG_CA_NODE_DAYS * 86400;
+  int64_t back = o->backdate_s == 0 ? 300 : o->backdate_s < 0 ? 0 : o->backdate_s;
+  X509 *x = X509_new();
+  int ok = x != NULL && X509_set_version(x, 2) && set_serial(x) &&
+           X509_gmtime_adj(X509_getm_notBefore(x), -(long)back) &&
+           X509_gmtime_adj(X509_getm_notAfter(x), (long)valid) && X509_set_pubkey(x, pub) &&
+           X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+                                      (const unsigned char *)o->node_id, -1, -1, 0) &&
+           X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) &&
+           add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") &&
+           add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature") &&
+           add_ext(x, ca->cert, NID_ext_key_usage, "serverAuth,clientAuth") &&
+           add_ext(x, ca->cert, NID_subject_key_identifier, "hash") &&
+           add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") &&
+           X509_add1_ext_i2d(x, NID_subject_alt_name, san, 0, X509V3_ADD_DEFAULT) == 1 &&
+           X509_sign(x, ca->key, EVP_sha256());
+  if (!ok) {
+    X509_free(x);
+    return tg__cert_ossl_fail(err, TG_ECRYPTO, "cannot build the node certificate");
+  }
+  *out = x;
+  return 0;
+}
+
+static int64_t asn1_epoch(const ASN1_TIME *t) {
+  struct tm tm;
+  if (ASN1_TIME_to_tm(t, &tm) != 1)
+    return 0;
+  return (int64_t)timegm(&tm);
+}
+
+int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_REQ *csr,
+                     X509 **out, struct tg_err *err) {
+  char hash[65], serial[48], fp[65], *pem = NULL;
+  unsigned char md[32];
+  GENERAL_NAMES *san = NULL;
+  X509 *x = NULL;
+  int rc;
+  if (o->valid_s < 0 || o->valid_s > 36500ll * 86400)
+    return tg_err_set(err, TG_EINVAL, "validity out of range");
+  if ((rc = tg__cert_san(o->node_id, o->hosts, &san, err)) != 0)
+    return rc;
+  EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
+  if ((rc = tg__cert_key_check(pub, "the CSR's", err)) != 0)
+    goto out;
+  if (X509_REQ_verify(csr, pub) != 1) {
+    rc = tg__cert_ossl_fail(err, TG_ECRYPTO, "the CSR's signature does not verify");
+    goto out;
+  }
+  if (o->token != NULL && (rc = token_check(ca, o->token, o->node_id, hash, err)) != 0)
+    goto out;
+  if ((rc = make_node_cert(ca, o, pub, san, &x, err)) != 0)
+    goto out;
+  unsigned int mdl = sizeof(md);
+  if (tg_cert_serial_hex(x, serial, sizeof(serial)) != 0 ||
+      !X509_digest(x, EVP_sha256(), md, &mdl) || (rc = tg_cert_pem(x, &pem, err)) != 0) {
+    rc = rc ? rc : tg_err_set(err, TG_ECRYPTO, "cannot describe the certificate");
+    goto out;
+  }
+  tg_hex(md, 32, fp);
+  if ((rc = tg_db_exec(ca->db, "BEGIN IMMEDIATE", err)) != 0)
+    goto out;
+  sqlite3_stmt *st = NULL;
+  if (o->token != NULL) {
+    if (sqlite3_prepare_v2(ca->db,
+                           "UPDATE ca_tokens SET used_at=?1 WHERE hash=?2 AND node_id=?3 "
+                           "AND used_at IS NULL AND expires > ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+      rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+      goto rollback;
+    }
+    sqlite3_bind_int64(st, 1, tg_time_now());
+    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->node_id, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (s != SQLITE_DONE || sqlite3_changes(ca->db) != 1) {
+      rc = tg_err_set(err, TG_ECONFLICT, "the enrollment token has just been used or expired");
+      goto rollback;
+    }
+  }
+  if (sqlite3_prepare_v2(ca->db,
+                         "INSERT INTO ca_certs(serial, node_id, not_before, not_after, sha256,"
+                         " issued_at, how, pem) VALUES(?,?,?,?,?,?,?,?)",
+                         -1, &st, NULL) != SQLITE_OK) {
+    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+    goto rollback;
+  }
+  sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, o->node_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, asn1_epoch(X509_get0_notBefore(x)));
+  sqlite3_bind_int64(st, 4, asn1_epoch(X509_get0_notAfter(x)));
+  sqlite3_bind_text(st, 5, fp, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, tg_time_now());
+  sqlite3_bind_text(st, 7, o->how ? o->how : (o->token ? "token" : "offline"), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 8, pem, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (s != SQLITE_DONE || db_log(ca->db, "issue", o->node_id, serial, o->hosts) != 0) {
+    rc = tg_err_set(err, TG_EDB, "cannot record the issuance: %s", sqlite3_errmsg(ca->db));
+    goto rollback;
+  }
+  if ((rc = tg_db_exec(ca->db, "COMMIT", err)) != 0)
+    goto rollback;
+  *out = x;
+  x = NULL;
+  goto out;
+rollback:
+  tg_db_exec(ca->db, "ROLLBACK", NULL);
+out:
+  free(pem);
+  X509_free(x);
+  GENERAL_NAMES_free(san);
+  return rc;
+}
+
+static const struct {
+  const char *name;
+  int code;
+} reasons[] = {
+  {"unspecified", 0},          {"keyCompromise", 1},        {"affiliationChanged", 3},
+  {"superseded", 4},           {"cessationOfOperation", 5}, {"privilegeWithdrawn", 9},
+};
+
+int tg_cert_crl_reason(const char *name) {
+  for (size_t i = 0; name != NULL && i < sizeof(reasons) / sizeof(reasons[0]); i++)
+    if (strcasecmp(name, reasons[i].name) == 0)
+      return reasons[i].code;
+  return -1;
+}
+
+/* Normalises a serial ("0a:1B", "0x0A1b") to BN_bn2hex form in OUT. */
+static int serial_norm(const char *in, char *out, size_t n) {
+  char clean[128];
+  size_t o = 0;
+  if (strncmp(in, "0x", 2) == 0 || strncmp(in, "0X", 2) == 0)
+    in += 2;
+  for (; *in; in++) {
+    if (*in == ':')
+      continue;
+    if (o + 1 >= sizeof(clean) || !((*in >= '0' && *in <= '9') || (*in >= 'a' && *in <= 'f') ||
+                                     (*in >= 'A' && *in <= 'F')))
+      return TG_EINVAL;
+    clean[o++] = *in;
+  }
+  clean[o] = '\0';
+  BIGNUM *bn = NULL;
+  if (o == 0 || BN_hex2bn(&bn, clean) != (int)o) {
+    BN_free(bn);
+    return TG_EINVAL;
+  }
+  char *h = BN_bn2hex(bn);
+  BN_free(bn);
+  int rc = h != NULL && strlen(h) < n ? 0 : TG_EINVAL;
+  if (rc == 0)
+    memcpy(out, h, strlen(h) + 1);
+  OPENSSL_free(h);
+  return rc;
+}
+
+/* Inside a transaction: bumps crlNumber, builds the CRL and writes crl.pem. */
+static int publish_crl(struct tg_cert_ca *ca, struct tg_err *err) {
+  sqlite3_stmt *st;
+  int64_t number = 0;
+  if (sqlite3_prepare_v2(ca->db, "UPDATE ca_meta SET v = v + 1 WHERE k='crl_number' RETURNING v",
+                         -1, &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  if (sqlite3_step(st) == SQLITE_ROW)
+    number = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (number < 2)
+    return tg_err_set(err, TG_EDB, "cannot advance the CRL number: %s", sqlite3_errmsg(ca->db));
+  X509_CRL *crl = NULL;
+  int rc = make_crl(ca->key, ca->cert, ca->db, number, &crl, err);
+  if (rc == 0)
+    rc = write_crl(ca->dir, crl, 0, err);
+  X509_CRL_free(crl);
+  return rc;
+}
+
+int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *serial, int reason,
+                      int *count, struct tg_err *err) {
+  char sn[80];
+  sqlite3_stmt *st = NULL;
+  int rc, n = 0;
+  if ((node_id == NULL) == (serial == NULL))
+    return tg_err_set(err, TG_EINVAL, "revoke either by node id or by serial");
+  if (reason < 0 || reason > 10 || reason == 2 || reason == 6 || reason == 7 || reason == 8)
+    return tg_err_set(err, TG_EINVAL, "unsupported revocation reason %d", reason);
+  if (serial != NULL && serial_norm(serial, sn, sizeof(sn)) != 0)
+    return tg_err_set(err, TG_EINVAL, "'%.80s' is not a hexadecimal serial", serial);
+  if (node_id != NULL && !tg_node_id_valid(node_id))
+    return tg_err_set(err, TG_EINVAL, "invalid node id '%.80s'", node_id);
+  if ((rc = tg_db_exec(ca->db, "BEGIN IMMEDIATE", err)) != 0)
+    return rc;
+  if (serial != NULL) {
+    if (sqlite3_prepare_v2(ca->db, "SELECT revoked_at FROM ca_certs WHERE serial=?", -1, &st,
+                           NULL) != SQLITE_OK)
+      goto dberr;
+    sqlite3_bind_text(st, 1, sn, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    int revoked = s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (s != SQLITE_ROW) {
+      rc = tg_err_set(err, TG_ENOENT, "this CA issued no certificate with serial %s", sn);
+      goto rollback;
+    }
+    if (revoked) {
+      rc = tg_err_set(err, TG_EEXIST, "certificate %s is already revoked", sn);
+      goto rollback;
+    }
+  }
+  if (sqlite3_prepare_v2(ca->db,
+                         serial ? "UPDATE ca_certs SET revoked_at=?1, reason=?2 WHERE serial=?3"
+                                : "UPDATE ca_certs SET revoked_at=?1, reason=?2 "
+                                  "WHERE node_id=?3 AND revoked_at IS NULL",
+                         -1, &st, NULL) != SQLITE_OK)
+    goto dberr;
+  sqlite3_bind_int64(st, 1, tg_time_now());
+  sqlite3_bind_int(st, 2, reason);
+  sqlite3_bind_text(st, 3, serial ? sn : node_id, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_DONE)
+    goto dberr;
+  sqlite3_finalize(st);
+  st = NULL;
+  n = sqlite3_changes(ca->db);
+  if (n == 0) {
+    rc = tg_err_set(err, TG_ENOENT, "node '%s' has no unrevoked certificate from this CA",
+                    node_id);
+    goto rollback;
+  }
+  char detail[64];
+  snprintf(detail, sizeof(detail), "reason %d, %d certificate(s)", reason, n);
+  if (db_log(ca->db, "revoke", node_id, serial ? sn : NULL, detail) != 0)
+    goto dberr;
+  if ((rc = publish_crl(ca, err)) != 0)
+    goto rollback;
+  if ((rc = tg_db_exec(ca->db, "COMMIT", err)) != 0)
+    goto rollback;
+  if (count != NULL)
+    *count = n;
+  return 0;
+dberr:
+  rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_finalize(st);
+rollback:
+  tg_db_exec(ca->db, "ROLLBACK", NULL);
+  return rc;
+}
+
+int tg_cert_ca_crl_renew(struct tg_cert_ca *ca, struct tg_err *err) {
+  int rc = tg_db_exec(ca->db, "BEGIN IMMEDIATE", err);
+  if (rc != 0)
+    return rc;
+  if ((rc = db_log(ca->db, "crl", NULL, NULL, NULL)) != 0)
+    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  if (rc == 0)
+    rc = publish_crl(ca, err);
+  if (rc == 0)
+    rc = tg_db_exec(ca->db, "COMMIT", err);
+  if (rc != 0)
+    tg_db_exec(ca->db, "ROLLBACK", NULL);
+  return rc;
+}

@@ -1,0 +1,116 @@
+/* tg_cert_ca: the federation certificate authority (CA directory, enrollment
+ * tokens, node certificate issuance, revocation and CRLs) and the CSR / PEM /
+ * DER input checks it relies on. Pure OpenSSL and SQLite, no networking. */
+#ifndef TG_CERT_CA_H
+#define TG_CERT_CA_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tg_err;
+
+/* Files in a CA directory. */
+#define TG_CA_KEY "ca.key" /* ECDSA P-256, PKCS#8 PEM, mode 0600 */
+#define TG_CA_CERT "ca.crt"
+#define TG_CA_CRL "crl.pem"
+#define TG_CA_DB "ca.db" /* tokens, issued certificates, revocations, event log */
+
+#define TG_CA_DEFAULT_DAYS 3650    /* CA certificate validity */
+#define TG_CA_NODE_DAYS 90         /* node certificate validity */
+#define TG_CA_CRL_DAYS 30          /* a CRL's nextUpdate, from its issuance */
+#define TG_CA_TOKEN_LEN 64         /* hex characters in an enrollment token */
+#define TG_CA_MAX_INPUT 65536      /* largest CSR / certificate input accepted */
+
+/* An open CA: its key, certificate and record. Heap; tg_cert_ca_close frees. */
+struct tg_cert_ca;
+
+/* Creates a CA in DIR (made 0700 if missing): a P-256 key (0600), a
+ * self-signed certificate for NAME (basicConstraints critical CA:TRUE
+ * pathlen:0, keyUsage critical keyCertSign+cRLSign, SKI/AKI) valid DAYS days
+ * (0: TG_CA_DEFAULT_DAYS), an empty CRL (crlNumber 1) and the record ca.db.
+ * TG_EEXIST if any CA file already exists there: nothing is touched then. On
+ * any other failure the files it made are removed again. */
+int tg_cert_ca_init(const char *dir, const char *name, int days, struct tg_err *err);
+/* Opens the CA in DIR; *OUT is freed with tg_cert_ca_close. */
+int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err);
+/* Frees CA; NULL is a no-op. */
+void tg_cert_ca_close(struct tg_cert_ca *ca);
+/* Borrowed: the CA certificate. */
+X509 *tg_cert_ca_cert_get(const struct tg_cert_ca *ca);
+
+/* Makes a single-use enrollment token for NODE_ID valid TTL_S seconds and
+ * writes it (TG_CA_TOKEN_LEN hex digits and a NUL) into OUT (size N). Only
+ * its SHA-256 is stored. TG_EINVAL for a bad node id or TTL. */
+int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s, char *out,
+                         size_t n, struct tg_err *err);
+
+/* What a node certificate is issued for. */
+struct tg_cert_issue {
+  const char *node_id; /* CN and SAN URI urn:tsunagu:node:<id> */
+  const char *token;   /* enrollment token bound to node_id, or NULL (offline signing) */
+  const char *hosts;   /* comma-separated DNS names / IP addresses for the SAN, or NULL */
+  int64_t valid_s;     /* validity in seconds from now; 0: TG_CA_NODE_DAYS days */
+  int64_t backdate_s;  /* notBefore this far in the past; 0: 300 s; -1: none */
+  const char *how;     /* recorded with the issuance, e.g. "offline" or "register" */
+};
+
+/* Issues a certificate for the public key of CSR (which tg_cert_csr_parse
+ * accepted) as described by OPT; nothing is taken from the CSR's extensions
+ * or subject. With a token: TG_ENOENT unknown, TG_EPERM bound to another node
+ * id, TG_ECONFLICT already used, TG_ETIMEDOUT expired. On success the token
+ * is spent and the issuance recorded in one transaction; on failure nothing
+ * changes. *OUT is freed by the caller with X509_free. */
+int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *opt, X509_REQ *csr,
+                     X509 **out, struct tg_err *err);
+
+/* Revokes the certificates of NODE_ID that are not yet revoked (when SERIAL
+ * is NULL) or the one with SERIAL (hex, any case, colons allowed) with CRL
+ * REASON (tg_cert_crl_reason), then writes a new CRL (crlNumber + 1). *COUNT
+ * (if not NULL) gets the number revoked. TG_ENOENT nothing to revoke,
+ * TG_EEXIST that serial is already revoked; a failure changes nothing. */
+int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *serial, int reason,
+                      int *count, struct tg_err *err);
+/* Issues a fresh CRL (new crlNumber and nextUpdate) with the same entries. */
+int tg_cert_ca_crl_renew(struct tg_cert_ca *ca, struct tg_err *err);
+/* Maps a reason name ("unspecified", "keyCompromise", "affiliationChanged",
+ * "superseded", "cessationOfOperation", "privilegeWithdrawn") to its CRL
+ * reason code; -1 if unknown. */
+int tg_cert_crl_reason(const char *name);
+
+/* Parses a CSR from DATA (PEM or DER, at most TG_CA_MAX_INPUT bytes) and
+ * checks it: TG_ETOOBIG too large, TG_EINVAL malformed or trailing bytes,
+ * TG_EUNSUP a key that is not EC P-256 (RSA and Ed25519 named in the message),
+ * TG_ECRYPTO a signature that does not verify with the CSR's own key.
+ * *OUT is freed by the caller with X509_REQ_free. */
+int tg_cert_csr_parse(const void *data, size_t len, X509_REQ **out, struct tg_err *err);
+/* Makes a CSR signed by KEY with CN NODE_ID and requested SANs (the node id
+ * URI and HOSTS); the CA decides what it issues. Caller frees. */
+int tg_cert_csr_new(EVP_PKEY *key, const char *node_id, const char *hosts, X509_REQ **out,
+                    struct tg_err *err);
+/* PEM-encodes a CSR / certificate / CRL into a new heap string the caller frees. */
+int tg_cert_csr_pem(X509_REQ *req, char **out, struct tg_err *err);
+int tg_cert_pem(X509 *cert, char **out, struct tg_err *err);
+int tg_cert_crl_pem(X509_CRL *crl, char **out, struct tg_err *err);
+
+/* Parses one certificate (PEM or DER) from DATA; caller frees. TG_EINVAL if malformed. */
+int tg_cert_parse(const void *data, size_t len, X509 **out, struct tg_err *err);
+/* Loads a certificate / CRL (PEM or DER) from PATH; caller frees. */
+int tg_cert_load(const char *path, X509 **out, struct tg_err *err);
+int tg_cert_crl_load(const char *path, X509_CRL **out, struct tg_err *err);
+
+/* Writes the node id of CERT's SAN URI urn:tsunagu:node:<id> into OUT (size
+ * N); TG_ENOENT if it has none. */
+int tg_cert_node_id(X509 *cert, char *out, size_t n);
+/* Checks that CERT belongs to KEY (when not NULL), chains to CA with strict
+ * X.509 checks, is within its validity, not revoked by CRL (when not NULL, and
+ * then the CRL must be signed by CA and current), is for TLS client and server
+ * use and names a node in its SAN URI, equal to NODE_ID when not NULL.
+ * TG_EPERM with the reason when it does not. */
+int tg_cert_verify(X509 *cert, EVP_PKEY *key, X509 *ca, X509_CRL *crl, const char *node_id,
+                   struct tg_err *err);
+/* Serial of CERT as uppercase hex into OUT (size N, 41 is enough for 128 bits). */
+int tg_cert_serial_hex(X509 *cert, char *out, size_t n);
+
+#endif
