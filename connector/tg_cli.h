@@ -46,5 +46,10 @@ int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_search(struct tg_cli *cli, int argc, char **argv);
 /* tsunagu vocab import|export|schemes|search|convert|profile (tg_cli_vocab.c). */
 int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv);
+/* Federation CA and node certificates, offline (tg_cli_ca.c): ca init|token|
+ * sign|revoke|crl, csr, cert install. */
+int tg_cli_ca(struct tg_cli *cli, int argc, char **argv);
+int tg_cli_csr(struct tg_cli *cli, int argc, char **argv);
+int tg_cli_cert(struct tg_cli *cli, int argc, char **argv);
 
 #endif

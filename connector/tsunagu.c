@@ -46,6 +46,28 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "       tsunagu vocab profile put FILE|-      store a conversion profile (by its \"id\")\n"
    "       tsunagu vocab profile list            list the stored profiles\n"
    "  Options: --dir DIR | --url URL, --token-file FILE, --json.\n", tg_cli_vocab},
+  {"ca", "run the federation certificate authority (offline)",
+   "tsunagu ca init --dir CA --name NAME [--days N]\n"
+   "                           create a CA: key (0600), ca.crt, crl.pem, ca.db\n"
+   "       tsunagu ca token --dir CA --node NODE-ID [--ttl 24h]\n"
+   "                           print a one-time enrollment token for NODE-ID\n"
+   "       tsunagu ca sign --dir CA --node NODE-ID [--hosts LIST] [--url URL] [--valid 90d]\n"
+   "                       FILE.csr|- > node.crt\n"
+   "                           issue a node certificate for the CSR's key; the SAN is the\n"
+   "                           node id, LIST and URL's host; nothing is taken from the CSR\n"
+   "       tsunagu ca revoke --dir CA (--node ID | --serial S) [--reason R]\n"
+   "                           revoke and write a new crl.pem (reasons: unspecified,\n"
+   "                           keyCompromise, affiliationChanged, superseded,\n"
+   "                           cessationOfOperation, privilegeWithdrawn)\n"
+   "       tsunagu ca crl --dir CA  issue a fresh CRL (new number and nextUpdate)\n",
+   tg_cli_ca},
+  {"csr", "print a certificate signing request for a node's key",
+   "tsunagu csr --dir NODE-DIR [--hosts LIST] > node.csr\n", tg_cli_csr},
+  {"cert", "install a CA-issued certificate in a node directory",
+   "tsunagu cert install --dir NODE-DIR --cert node.crt --ca ca.crt [--crl crl.pem]\n"
+   "  Checks that the certificate is for the node's key and id and chains to the CA\n"
+   "  (and is not revoked by the CRL), then installs node.crt, ca.crt and crl.pem.\n",
+   tg_cli_cert},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
 

@@ -1,0 +1,395 @@
+/* tg_cli_ca: the federation CA from the command line (ca init|token|sign|
+ * revoke|crl), a node's CSR (csr) and installing a CA-issued certificate into
+ * a node directory (cert install). All offline: no network calls. */
+#include "tg_cert.h"
+#include "tg_cert_ca.h"
+#include "tg_cli.h"
+#include "tg_conf.h"
+#include "tg_err.h"
+#include "tg_node.h"
+#include "tg_util.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One "--name value" option. */
+struct opt {
+  const char *name;
+  const char **slot;
+};
+
+/* Fills the options in OPTS from ARGV; at most one positional argument goes
+ * to *POS (NULL: none allowed). Returns 0 or the exit status 1. */
+static int parse_opts(const char *cmd, int argc, char **argv, const struct opt *opts,
+                      const char **pos) {
+  for (int i = 0; i < argc; i++) {
+    const struct opt *o = opts;
+    while (o->name != NULL && strcmp(o->name, argv[i]) != 0)
+      o++;
+    if (o->name != NULL) {
+      if (i + 1 >= argc)
+        return tg_cli_fail("%s: %s needs a value", cmd, argv[i]);
+      *o->slot = argv[++i];
+    } else if (pos != NULL && *pos == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
+      *pos = argv[i];
+    } else {
+      return tg_cli_fail("%s: unexpected argument '%s' (try --help)", cmd, argv[i]);
+    }
+  }
+  return 0;
+}
+
+static int read_input(const char *path, char **data, size_t *len, struct tg_err *err) {
+  if (strcmp(path, "-") != 0)
+    return tg_file_read(path, TG_CA_MAX_INPUT, data, len, err);
+  size_t cap = 4096, n = 0;
+  char *b = malloc(cap);
+  while (b != NULL) {
+    size_t r = fread(b + n, 1, cap - n - 1, stdin);
+    n += r;
+    if (r == 0)
+      break;
+    if (n > TG_CA_MAX_INPUT) {
+      free(b);
+      return tg_err_set(err, TG_ETOOBIG, "stdin: larger than %d bytes", TG_CA_MAX_INPUT);
+    }
+    if (cap - n - 1 == 0) {
+      char *nb = realloc(b, cap * 2);
+      if (nb == NULL)
+        free(b);
+      b = nb;
+      cap *= 2;
+    }
+  }
+  if (b == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  b[n] = '\0';
+  *data = b;
+  *len = n;
+  return 0;
+}
+
+static void print_fingerprint(FILE *f, const char *label, X509 *x) {
+  unsigned char md[32];
+  unsigned int l = sizeof(md);
+  char hex[65];
+  if (X509_digest(x, EVP_sha256(), md, &l)) {
+    tg_hex(md, 32, hex);
+    fprintf(f, "%s%s\n", label, hex);
+  }
+}
+
+static int ca_init(struct tg_cli *cli, int argc, char **argv) {
+  const char *name = NULL, *days_s = NULL;
+  const struct opt opts[] = {{"--name", &name}, {"--days", &days_s}, {NULL, NULL}};
+  uint64_t days = 0;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (parse_opts("ca init", argc, argv, opts, NULL))
+    return 1;
+  if (cli->dir == NULL || name == NULL)
+    return tg_cli_fail("ca init: --dir CA and --name NAME are required");
+  if (days_s != NULL && (tg_parse_u64(days_s, 36500, &days) != 0 || days == 0))
+    return tg_cli_fail("ca init: --days must be a number of days from 1 to 36500");
+  int rc = tg_cert_ca_init(cli->dir, name, (int)days, &err);
+  if (rc != 0)
+    return tg_cli_fail("ca init: %s", tg_err_msg(&err, rc));
+  struct tg_cert_ca *ca = NULL;
+  if ((rc = tg_cert_ca_open(cli->dir, &ca, &err)) != 0)
+    return tg_cli_fail("ca init: %s", tg_err_msg(&err, rc));
+  printf("created CA '%s' in %s\n", name, cli->dir);
+  print_fingerprint(stdout, "CA certificate SHA-256: ", tg_cert_ca_cert_get(ca));
+  tg_cert_ca_close(ca);
+  return 0;
+}
+
+static int ca_token(struct tg_cli *cli, int argc, char **argv) {
+  const char *node = NULL, *ttl_s = "24h";
+  const struct opt opts[] = {{"--node", &node}, {"--ttl", &ttl_s}, {NULL, NULL}};
+  uint64_t ttl;
+  char tok[TG_CA_TOKEN_LEN + 1];
+  struct tg_err err;
+  struct tg_cert_ca *ca = NULL;
+  tg_err_clear(&err);
+  if (parse_opts("ca token", argc, argv, opts, NULL))
+    return 1;
+  if (cli->dir == NULL || node == NULL)
+    return tg_cli_fail("ca token: --dir CA and --node NODE-ID are required");
+  if (tg_parse_duration(ttl_s, &ttl) != 0 || ttl == 0)
+    return tg_cli_fail("ca token: --ttl '%s' is not a duration like 30m, 24h or 7d", ttl_s);
+  int rc = tg_cert_ca_open(cli->dir, &ca, &err);
+  if (rc == 0)
+    rc = tg_cert_ca_token_new(ca, node, ttl, tok, sizeof(tok), &err);
+  tg_cert_ca_close(ca);
+  if (rc != 0)
+    return tg_cli_fail("ca token: %s", tg_err_msg(&err, rc));
+  printf("%s\n", tok);
+  fprintf(stderr, "tsunagu: one-time token for node %s, valid %s; it is not shown again\n", node,
+          ttl_s);
+  return 0;
+}
+
+/* Appends the host of URL ("https://host:port/...") to HOSTS (size N). */
+static int url_host(const char *url, char *hosts, size_t n) {
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  char host[256];
+  size_t l;
+  if (*p == '[') {
+    const char *e = strchr(p, ']');
+    if (e == NULL)
+      return TG_EINVAL;
+    l = (size_t)(e - p - 1);
+    p++;
+  } else {
+    l = strcspn(p, ":/?#");
+  }
+  if (l == 0 || l >= sizeof(host))
+    return TG_EINVAL;
+  memcpy(host, p, l);
+  host[l] = '\0';
+  size_t o = strlen(hosts);
+  int w = snprintf(hosts + o, n - o, "%s%s", o ? "," : "", host);
+  return w > 0 && (size_t)w < n - o ? 0 : TG_ETOOBIG;
+}
+
+static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
+  const char *node = NULL, *hosts = NULL, *valid_s = NULL, *file = NULL;
+  const struct opt opts[] = {
+    {"--node", &node}, {"--hosts", &hosts}, {"--valid", &valid_s}, {NULL, NULL}};
+  struct tg_err err;
+  struct tg_cert_ca *ca = NULL;
+  X509_REQ *req = NULL;
+  X509 *x = NULL;
+  char *data = NULL, *pem = NULL, hostbuf[2048] = "";
+  size_t len = 0;
+  uint64_t valid = 0;
+  tg_err_clear(&err);
+  if (parse_opts("ca sign", argc, argv, opts, &file))
+    return 1;
+  if (cli->dir == NULL || node == NULL || file == NULL)
+    return tg_cli_fail("ca sign: --dir CA, --node NODE-ID and FILE.csr are required");
+  if (valid_s != NULL && (tg_parse_duration(valid_s, &valid) != 0 || valid == 0))
+    return tg_cli_fail("ca sign: --valid '%s' is not a duration like 90d or 1h", valid_s);
+  if (hosts != NULL)
+    snprintf(hostbuf, sizeof(hostbuf), "%s", hosts);
+  if (cli->url != NULL && url_host(cli->url, hostbuf, sizeof(hostbuf)) != 0)
+    return tg_cli_fail("ca sign: cannot take a host from --url '%s'", cli->url);
+  int rc = read_input(file, &data, &len, &err);
+  if (rc == 0)
+    rc = tg_cert_csr_parse(data, len, &req, &err);
+  if (rc == 0)
+    rc = tg_cert_ca_open(cli->dir, &ca, &err);
+  if (rc == 0) {
+    struct tg_cert_issue o = {.node_id = node,
+                              .hosts = hostbuf,
+                              .valid_s = (int64_t)valid,
+                              .how = "offline"};
+    rc = tg_cert_ca_issue(ca, &o, req, &x, &err);
+  }
+  if (rc == 0)
+    rc = tg_cert_pem(x, &pem, &err);
+  if (rc == 0) {
+    char serial[48];
+    fputs(pem, stdout);
+    tg_cert_serial_hex(x, serial, sizeof(serial));
+    fprintf(stderr, "tsunagu: issued a certificate for node %s, serial %s\n", node, serial);
+  }
+  free(pem);
+  free(data);
+  X509_free(x);
+  X509_REQ_free(req);
+  tg_cert_ca_close(ca);
+  if (rc != 0)
+    return tg_cli_fail("ca sign: %s: %s", file, tg_err_msg(&err, rc));
+  return 0;
+}
+
+static int ca_revoke(struct tg_cli *cli, int argc, char **argv) {
+  const char *node = NULL, *serial = NULL, *reason_s = "unspecified";
+  const struct opt opts[] = {
+    {"--node", &node}, {"--serial", &serial}, {"--reason", &reason_s}, {NULL, NULL}};
+  struct tg_err err;
+  struct tg_cert_ca *ca = NULL;
+  int n = 0;
+  tg_err_clear(&err);
+  if (parse_opts("ca revoke", argc, argv, opts, NULL))
+    return 1;
+  if (cli->dir == NULL || (node == NULL) == (serial == NULL))
+    return tg_cli_fail("ca revoke: --dir CA and one of --node ID or --serial S are required");
+  int reason = tg_cert_crl_reason(reason_s);
+  if (reason < 0)
+    return tg_cli_fail("ca revoke: unknown reason '%s' (unspecified, keyCompromise, "
+                       "affiliationChanged, superseded, cessationOfOperation, "
+                       "privilegeWithdrawn)",
+                       reason_s);
+  int rc = tg_cert_ca_open(cli->dir, &ca, &err);
+  if (rc == 0)
+    rc = tg_cert_ca_revoke(ca, node, serial, reason, &n, &err);
+  tg_cert_ca_close(ca);
+  if (rc != 0)
+    return tg_cli_fail("ca revoke: %s", tg_err_msg(&err, rc));
+  printf("revoked %d certificate(s); new CRL in %s/%s\n", n, cli->dir, TG_CA_CRL);
+  return 0;
+}
+
+static int ca_crl(struct tg_cli *cli, int argc, char **argv) {
+  struct tg_err err;
+  struct tg_cert_ca *ca = NULL;
+  tg_err_clear(&err);
+  if (argc > 0)
+    return tg_cli_fail("ca crl: unexpected argument '%s'", argv[0]);
+  if (cli->dir == NULL)
+    return tg_cli_fail("ca crl: --dir CA is required");
+  int rc = tg_cert_ca_open(cli->dir, &ca, &err);
+  if (rc == 0)
+    rc = tg_cert_ca_crl_renew(ca, &err);
+  tg_cert_ca_close(ca);
+  if (rc != 0)
+    return tg_cli_fail("ca crl: %s", tg_err_msg(&err, rc));
+  printf("issued a new CRL in %s/%s\n", cli->dir, TG_CA_CRL);
+  return 0;
+}
+
+int tg_cli_ca(struct tg_cli *cli, int argc, char **argv) {
+  if (argc < 1)
+    return tg_cli_fail("ca: which? init, token, sign, revoke or crl (try tsunagu ca --help)");
+  const char *sub = argv[0];
+  if (strcmp(sub, "init") == 0)
+    return ca_init(cli, argc - 1, argv + 1);
+  if (strcmp(sub, "token") == 0)
+    return ca_token(cli, argc - 1, argv + 1);
+  if (strcmp(sub, "sign") == 0)
+    return ca_sign(cli, argc - 1, argv + 1);
+  if (strcmp(sub, "revoke") == 0)
+    return ca_revoke(cli, argc - 1, argv + 1);
+  if (strcmp(sub, "crl") == 0)
+    return ca_crl(cli, argc - 1, argv + 1);
+  return tg_cli_fail("ca: unknown subcommand '%s' (try tsunagu ca --help)", sub);
+}
+
+/* The node id in DIR/tsunagu.conf into OUT. */
+static int node_id_of(const char *dir, char *out, size_t n, struct tg_err *err) {
+  char path[4096];
+  struct tg_conf *c = NULL;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  int rc = tg_conf_load(path, &c, err);
+  if (rc != 0)
+    return rc;
+  const char *id = tg_conf_get(c, "node", "id");
+  if (id == NULL || !tg_node_id_valid(id) || strlen(id) >= n)
+    rc = tg_err_set(err, TG_EINVAL, "%s has no valid [node] id", path);
+  else
+    memcpy(out, id, strlen(id) + 1);
+  tg_conf_free(c);
+  return rc;
+}
+
+int tg_cli_csr(struct tg_cli *cli, int argc, char **argv) {
+  const char *hosts = NULL;
+  const struct opt opts[] = {{"--hosts", &hosts}, {NULL, NULL}};
+  char id[64], path[4096], *pem = NULL;
+  struct tg_err err;
+  EVP_PKEY *key = NULL;
+  X509_REQ *req = NULL;
+  tg_err_clear(&err);
+  if (parse_opts("csr", argc, argv, opts, NULL))
+    return 1;
+  if (cli->dir == NULL)
+    return tg_cli_fail("csr: --dir NODE-DIR is required");
+  int rc = node_id_of(cli->dir, id, sizeof(id), &err);
+  tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
+  if (rc == 0)
+    rc = tg_cert_key_load(path, &key, &err);
+  if (rc == 0)
+    rc = tg_cert_csr_new(key, id, hosts, &req, &err);
+  if (rc == 0)
+    rc = tg_cert_csr_pem(req, &pem, &err);
+  if (rc == 0)
+    fputs(pem, stdout);
+  free(pem);
+  X509_REQ_free(req);
+  EVP_PKEY_free(key);
+  if (rc != 0)
+    return tg_cli_fail("csr: %s", tg_err_msg(&err, rc));
+  return 0;
+}
+
+/* Writes FILE's bytes (already checked) into DIR/NAME atomically. */
+static int install_file(const char *dir, const char *name, const char *data, size_t len,
+                        struct tg_err *err) {
+  char path[4096];
+  tg_node_path(path, sizeof(path), dir, name);
+  return tg_file_write(path, data, len, 0644, 0, err);
+}
+
+static int cert_install(struct tg_cli *cli, int argc, char **argv) {
+  const char *cert_f = NULL, *ca_f = NULL, *crl_f = NULL;
+  const struct opt opts[] = {{"--cert", &cert_f}, {"--ca", &ca_f}, {"--crl", &crl_f}, {NULL, NULL}};
+  char id[64], path[4096];
+  char *cert_pem = NULL, *ca_pem = NULL, *crl_pem = NULL;
+  struct tg_err err;
+  EVP_PKEY *key = NULL;
+  X509 *cert = NULL, *ca = NULL;
+  X509_CRL *crl = NULL;
+  tg_err_clear(&err);
+  if (parse_opts("cert install", argc, argv, opts, NULL))
+    return 1;
+  if (cli->dir == NULL || cert_f == NULL || ca_f == NULL)
+    return tg_cli_fail("cert install: --dir NODE-DIR, --cert FILE and --ca FILE are required");
+  int rc = node_id_of(cli->dir, id, sizeof(id), &err);
+  tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
+  if (rc == 0)
+    rc = tg_cert_key_load(path, &key, &err);
+  if (rc == 0)
+    rc = tg_cert_load(cert_f, &cert, &err);
+  if (rc == 0)
+    rc = tg_cert_load(ca_f, &ca, &err);
+  if (rc == 0 && crl_f != NULL && (rc = tg_cert_crl_load(crl_f, &crl, &err)) == 0 &&
+      X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
+    ERR_clear_error();
+    rc = tg_err_set(&err, TG_EPERM, "%s is not signed by the CA in %s", crl_f, ca_f);
+  }
+  if (rc == 0 && crl_f == NULL) {
+    /* A CRL left from another CA would make every peer check fail. */
+    X509_CRL *old = NULL;
+    tg_node_path(path, sizeof(path), cli->dir, TG_NODE_CRL);
+    if (tg_cert_crl_load(path, &old, NULL) == 0 && X509_CRL_verify(old, X509_get0_pubkey(ca)) != 1)
+      rc = tg_err_set(&err, TG_EPERM, "%s is from another CA: give the new one with --crl", path);
+    X509_CRL_free(old);
+    ERR_clear_error();
+  }
+  if (rc == 0)
+    rc = tg_cert_verify(cert, key, ca, crl, id, &err);
+  if (rc == 0 && (rc = tg_cert_pem(cert, &cert_pem, &err)) == 0 &&
+      (rc = tg_cert_pem(ca, &ca_pem, &err)) == 0 && crl != NULL)
+    rc = tg_cert_crl_pem(crl, &crl_pem, &err);
+  /* The trust anchor and CRL first, the served certificate last. */
+  if (rc == 0)
+    rc = install_file(cli->dir, TG_NODE_CA, ca_pem, strlen(ca_pem), &err);
+  if (rc == 0 && crl_pem != NULL)
+    rc = install_file(cli->dir, TG_NODE_CRL, crl_pem, strlen(crl_pem), &err);
+  if (rc == 0)
+    rc = install_file(cli->dir, TG_NODE_CERT, cert_pem, strlen(cert_pem), &err);
+  free(cert_pem);
+  free(ca_pem);
+  free(crl_pem);
+  EVP_PKEY_free(key);
+  X509_free(cert);
+  X509_free(ca);
+  X509_CRL_free(crl);
+  if (rc != 0)
+    return tg_cli_fail("cert install: %s", tg_err_msg(&err, rc));
+  printf("installed the federation certificate of node %s in %s; reload with SIGHUP\n", id,
+         cli->dir);
+  return 0;
+}
+
+int tg_cli_cert(struct tg_cli *cli, int argc, char **argv) {
+  if (argc >= 1 && strcmp(argv[0], "install") == 0)
+    return cert_install(cli, argc - 1, argv + 1);
+  return tg_cli_fail("cert: the only subcommand is install (try tsunagu cert --help)");
+}
