@@ -15,27 +15,53 @@
 #include <time.h>
 
 /* The query set; bench/catalog sends the same words as /api/v1/search?q=. */
-static const char *const queries[] = {"水位", "雨量", "ダム", "河川 水位", "避難所", "バス",
-                                      "人口 統計", "water level", "rainfall", "population",
-                                      "bus stop", "防災"};
+static const char *const queries[] = {"水位",     "雨量",       "ダム",      "河川 水位",
+                                      "避難所",   "バス",       "人口 統計", "water level",
+                                      "rainfall", "population", "bus stop",  "防災"};
 #define NQ (sizeof(queries) / sizeof(queries[0]))
 
 static const struct {
   const char *ja, *en;
 } words[] = {
-    {"河川", "river"},        {"水位", "water level"},  {"雨量", "rainfall"},
-    {"ダム", "dam"},          {"放流", "discharge"},    {"人口", "population"},
-    {"統計", "statistics"},   {"交通", "traffic"},      {"バス", "bus"},
-    {"停留所", "stop"},       {"道路", "road"},         {"観光", "tourism"},
-    {"施設", "facility"},     {"避難所", "shelter"},    {"防災", "disaster prevention"},
-    {"気象", "weather"},      {"地震", "earthquake"},   {"津波", "tsunami"},
-    {"公園", "park"},         {"図書館", "library"},    {"学校", "school"},
-    {"保育所", "nursery"},    {"病院", "hospital"},     {"ごみ収集", "waste collection"},
-    {"上水道", "water supply"}, {"下水道", "sewerage"}, {"農業", "agriculture"},
-    {"漁業", "fishery"},      {"森林", "forest"},       {"予算", "budget"},
-    {"選挙", "election"},     {"文化財", "cultural property"}, {"駐車場", "parking"},
-    {"自転車", "bicycle"},    {"空き家", "vacant house"}, {"高齢者", "elderly"},
-    {"子育て", "child care"}, {"消防", "fire service"}, {"観測", "observation"},
+    {"河川", "river"},
+    {"水位", "water level"},
+    {"雨量", "rainfall"},
+    {"ダム", "dam"},
+    {"放流", "discharge"},
+    {"人口", "population"},
+    {"統計", "statistics"},
+    {"交通", "traffic"},
+    {"バス", "bus"},
+    {"停留所", "stop"},
+    {"道路", "road"},
+    {"観光", "tourism"},
+    {"施設", "facility"},
+    {"避難所", "shelter"},
+    {"防災", "disaster prevention"},
+    {"気象", "weather"},
+    {"地震", "earthquake"},
+    {"津波", "tsunami"},
+    {"公園", "park"},
+    {"図書館", "library"},
+    {"学校", "school"},
+    {"保育所", "nursery"},
+    {"病院", "hospital"},
+    {"ごみ収集", "waste collection"},
+    {"上水道", "water supply"},
+    {"下水道", "sewerage"},
+    {"農業", "agriculture"},
+    {"漁業", "fishery"},
+    {"森林", "forest"},
+    {"予算", "budget"},
+    {"選挙", "election"},
+    {"文化財", "cultural property"},
+    {"駐車場", "parking"},
+    {"自転車", "bicycle"},
+    {"空き家", "vacant house"},
+    {"高齢者", "elderly"},
+    {"子育て", "child care"},
+    {"消防", "fire service"},
+    {"観測", "observation"},
     {"積雪", "snow depth"},
 };
 #define NW (sizeof(words) / sizeof(words[0]))
@@ -43,19 +69,19 @@ static const struct {
 static const struct {
   const char *ja, *en, *code;
 } munis[] = {
-    {"札幌市", "Sapporo", "011002"}, {"旭川市", "Asahikawa", "012041"},
-    {"青森市", "Aomori", "022012"},  {"仙台市", "Sendai", "041009"},
-    {"新潟市", "Niigata", "151009"}, {"金沢市", "Kanazawa", "172014"},
-    {"長野市", "Nagano", "202011"},  {"静岡市", "Shizuoka", "221007"},
-    {"京都市", "Kyoto", "261009"},   {"神戸市", "Kobe", "281000"},
-    {"岡山市", "Okayama", "331007"}, {"広島市", "Hiroshima", "341002"},
-    {"高知市", "Kochi", "392014"},   {"福岡市", "Fukuoka", "401307"},
+    {"札幌市", "Sapporo", "011002"},  {"旭川市", "Asahikawa", "012041"},
+    {"青森市", "Aomori", "022012"},   {"仙台市", "Sendai", "041009"},
+    {"新潟市", "Niigata", "151009"},  {"金沢市", "Kanazawa", "172014"},
+    {"長野市", "Nagano", "202011"},   {"静岡市", "Shizuoka", "221007"},
+    {"京都市", "Kyoto", "261009"},    {"神戸市", "Kobe", "281000"},
+    {"岡山市", "Okayama", "331007"},  {"広島市", "Hiroshima", "341002"},
+    {"高知市", "Kochi", "392014"},    {"福岡市", "Fukuoka", "401307"},
     {"熊本市", "Kumamoto", "431001"}, {"那覇市", "Naha", "472018"},
 };
 #define NM (sizeof(munis) / sizeof(munis[0]))
 
-static const char *const themes[] = {"water", "disaster", "transport", "population",
-                                     "environment", "health", "education", "economy"};
+static const char *const themes[] = {"water",       "disaster", "transport", "population",
+                                     "environment", "health",   "education", "economy"};
 
 static uint64_t rng = 88172645463325252ull;
 static uint32_t rnd(uint32_t n) {
@@ -92,10 +118,10 @@ static json_t *synth(long i) {
       "urn:tsunagu:ns:", "@type", "dcat:Dataset", "dct:title", "@value", tja, "@language", "ja",
       "@value", ten, "@language", "en", "dct:description", "@value", dja, "@language", "ja",
       "@value", den, "@language", "en", "dcat:keyword", words[a].ja, words[b].en, "dcat:theme",
-      "@id", theme, "dct:publisher", "@type", "foaf:Agent", "foaf:name", munis[m].ja,
-      "dct:spatial", "@id", spatial, "dct:modified", "@value", mod, "@type", "xsd:date",
-      "dcat:distribution", "@type", "dcat:Distribution", "dcat:accessURL", "@id", url,
-      "dcat:mediaType", rnd(2) ? "application/json" : "text/csv");
+      "@id", theme, "dct:publisher", "@type", "foaf:Agent", "foaf:name", munis[m].ja, "dct:spatial",
+      "@id", spatial, "dct:modified", "@value", mod, "@type", "xsd:date", "dcat:distribution",
+      "@type", "dcat:Distribution", "dcat:accessURL", "@id", url, "dcat:mediaType",
+      rnd(2) ? "application/json" : "text/csv");
 }
 
 static int open_store(const char *dir, sqlite3 **db, struct tg_cat_store **s, const char *id) {

@@ -186,8 +186,9 @@ static void print_texts(const char *label, json_t *v) {
   json_array_foreach(v, i, e) {
     const char *lang = json_string_value(json_object_get(e, "@language"));
     const char *val = json_is_string(e) ? json_string_value(e)
-                      : json_object_get(e, "@value") ? json_string_value(json_object_get(e, "@value"))
-                                                     : json_string_value(json_object_get(e, "@id"));
+                      : json_object_get(e, "@value")
+                          ? json_string_value(json_object_get(e, "@value"))
+                          : json_string_value(json_object_get(e, "@id"));
     printf("%-12s %s%s%s%s\n", i == 0 ? label : "", val ?: "", lang ? " (" : "", lang ?: "",
            lang ? ")" : "");
   }

@@ -27,8 +27,8 @@
 
 /* Answers 400 naming parameter NAME. */
 static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
-  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "pointer",
-                            name, "detail", detail);
+  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "pointer", name,
+                            "detail", detail);
   tg_http_res_problem(req, 400, "bad-parameter", "Bad query parameter", extra,
                       "query parameter '%s': %s", name, detail);
 }
@@ -180,14 +180,14 @@ static void paging_links(struct tg_http_req *req, const char *path, const char *
   char base[300], link[1024];
   base_url(req, base, sizeof(base));
   if (has_next) {
-    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"next\"", base, path,
-             extra, (long long)(offset + limit), (long long)limit);
+    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"next\"", base, path, extra,
+             (long long)(offset + limit), (long long)limit);
     tg_http_res_header(req, "Link", link);
   }
   if (offset > 0) {
     int64_t prev = offset > limit ? offset - limit : 0;
-    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"prev\"", base, path,
-             extra, (long long)prev, (long long)limit);
+    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"prev\"", base, path, extra,
+             (long long)prev, (long long)limit);
     tg_http_res_header(req, "Link", link);
   }
 }
@@ -458,8 +458,8 @@ static json_t *catalog_head(struct tg_http_req *req) {
       "@context", tg_cat_context(), "@id", uri, ":catalog", "@type", "dcat:Catalog", "dct:title",
       "@value", title, "dct:description", "@value", desc, "dct:publisher", "@id", uri, "@type",
       "foaf:Agent", "foaf:name", "@value", name, "dcat:dataset", "dcat:service", "@id", sid,
-      "@type", "dcat:DataService", "dct:title", "@value", "tsunagu catalog API",
-      "dcat:endpointURL", "@id", ep, "dcat:servesDataset");
+      "@type", "dcat:DataService", "dct:title", "@value", "tsunagu catalog API", "dcat:endpointURL",
+      "@id", ep, "dcat:servesDataset");
   tg_settings_put(s);
   if (c == NULL)
     return NULL;
@@ -720,9 +720,9 @@ static json_t *dsp_odrl(json_t *v) {
     const char *bare = strncmp(k, "odrl:", 5) == 0 ? k + 5 : k;
     if (strcmp(bare, "action") == 0 || strcmp(bare, "leftOperand") == 0 ||
         strcmp(bare, "operator") == 0)
-      json_object_set_new(o, bare, odrl_term(json_is_array(e) && json_array_size(e) == 1
-                                                 ? json_array_get(e, 0)
-                                                 : e));
+      json_object_set_new(
+          o, bare,
+          odrl_term(json_is_array(e) && json_array_size(e) == 1 ? json_array_get(e, 0) : e));
     else
       json_object_set_new(o, bare, dsp_odrl(e));
   }
@@ -880,7 +880,8 @@ void tg_route_dsp_catalog_request(struct tg_http_req *req) {
   int has_filter = filter_present(f);
   json_decref(msg);
   if (has_filter) {
-    dsp_error(req, 400, "unsupported-filter", "this catalog service supports no filter expressions");
+    dsp_error(req, 400, "unsupported-filter",
+              "this catalog service supports no filter expressions");
     return;
   }
   json_t *list = NULL;
@@ -901,10 +902,10 @@ void tg_route_dsp_catalog_request(struct tg_http_req *req) {
       json_array_append_new(ds, dsp_dataset(d, sid, ep));
   int64_t total = json_integer_value(json_object_get(list, "total"));
   json_decref(list);
-  json_t *cat = json_pack("{s:[s], s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:o}", "@context",
-                          DSP_CONTEXT, "@id", cid, "@type", "Catalog", "participantId", uri,
-                          "service", "@id", sid, "@type", "DataService", "endpointURL", ep,
-                          "dataset", ds);
+  json_t *cat =
+      json_pack("{s:[s], s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:o}", "@context", DSP_CONTEXT, "@id",
+                cid, "@type", "Catalog", "participantId", uri, "service", "@id", sid, "@type",
+                "DataService", "endpointURL", ep, "dataset", ds);
   paging_links(req, DSP_PATH "/catalog/request", "", offset, limit, offset + limit < total);
   tg_http_res_json(req, 200, cat, NULL);
 }
