@@ -64,6 +64,10 @@ struct tg_conn {
   uint64_t head_start, last_io;
   int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
   int parse_more, reject_status, handles_open, peer_ok, eof, in_pump;
+  int linger;              /* answered early: read and drop the rest before closing */
+  int lingering;
+  uint64_t linger_bytes, linger_start;
+  uv_shutdown_t shutdown_req;
   char peer[64];
   char addr[64];
 };
@@ -79,6 +83,7 @@ static void conn_process(struct tg_conn *c);
 static void conn_arm(struct tg_conn *c);
 static void conn_update_reading(struct tg_conn *c);
 static void conn_feed(struct tg_conn *c, const char *data, size_t len);
+static void conn_flush(struct tg_conn *c);
 static void req_finish(struct tg_conn *c);
 
 /* --- per-client connection counts, shared by all workers --- */
@@ -122,6 +127,29 @@ static unsigned cc_add(const char *addr, int delta) {
   return n;
 }
 
+/* Closes a connection whose answer has been written. If the client may still
+ * be sending a body we did not read, close lingering: send close_notify and a
+ * FIN, then read and drop its bytes for a short while, so the kernel does not
+ * answer them with a reset that could destroy our response in flight. */
+static void conn_done(struct tg_conn *c) {
+  if (c->closing)
+    return;
+  if (!c->linger || c->lingering) {
+    conn_close(c);
+    return;
+  }
+  c->lingering = 1;
+  c->linger_start = tg_now_ms();
+  SSL_shutdown(c->ssl);
+  ERR_clear_error();
+  conn_flush(c);
+  if (c->closing)
+    return;
+  uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, NULL);
+  conn_update_reading(c);
+  conn_arm(c);
+}
+
 /* --- output --- */
 
 static void on_write(uv_write_t *w, int status) {
@@ -137,8 +165,8 @@ static void on_write(uv_write_t *w, int status) {
     return;
   }
   c->last_io = tg_now_ms();
-  if (c->close_after_write && c->inflight == 0) {
-    conn_close(c);
+  if (c->close_after_write && c->inflight == 0 && !c->lingering) {
+    conn_done(c);
     return;
   }
   if (c->req && c->req->on_drain && c->inflight < TG_LOW_WATER) {
@@ -371,8 +399,9 @@ int tg_http_res_end(struct tg_http_req *req) {
     /* Answered before the whole body arrived: the rest is not read. */
     c->keep_alive = 0;
     c->close_after_write = 1;
+    c->linger = 1;
     if (c->inflight == 0 && c->eout.len == 0)
-      conn_close(c);
+      conn_done(c);
     return 0;
   }
   req_finish(c);
@@ -498,7 +527,7 @@ static void req_finish(struct tg_conn *c) {
   if (!c->keep_alive) {
     c->close_after_write = 1;
     if (c->inflight == 0 && c->eout.len == 0)
-      conn_close(c);
+      conn_done(c);
     return;
   }
   if (!c->closing) {
@@ -512,6 +541,7 @@ static void req_finish(struct tg_conn *c) {
 static void req_early(struct tg_http_req *r, int status, const char *slug, const char *title,
                       const char *detail) {
   r->early = r->has_body;
+  r->conn->linger = r->has_body;
   tg_http_res_problem(r, status, slug, title, NULL, "%s", detail);
 }
 
@@ -706,7 +736,7 @@ static void conn_process(struct tg_conn *c) {
   if (c->closing)
     return;
   if (c->close_after_write && c->inflight == 0) {
-    conn_close(c);
+    conn_done(c);
     return;
   }
   /* Keep idle connections small: no buffers while there is nothing to parse. */
@@ -851,14 +881,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   c->last_io = tg_now_ms();
   tg_metrics_request(-2, 0, 0, (uint64_t)nread, 0);
+  if (c->lingering) {
+    c->linger_bytes += (size_t)nread;
+    if (c->linger_bytes > 4 * 1024 * 1024)
+      conn_close(c);
+    return;
+  }
   conn_feed(c, buf->base, (size_t)nread);
 }
 
 static void conn_update_reading(struct tg_conn *c) {
   if (c->closing)
     return;
-  int want = !c->close_after_write && !(c->req && c->req->paused) &&
-             c->in.len - c->in_off < TG_IN_BACKLOG && c->ein.len < TG_IN_BACKLOG;
+  int want = c->lingering || (!c->close_after_write && !(c->req && c->req->paused) &&
+             c->in.len - c->in_off < TG_IN_BACKLOG && c->ein.len < TG_IN_BACKLOG);
   if (want && !c->reading) {
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     c->reading = 1;
@@ -877,6 +913,8 @@ static void on_timer(uv_timer_t *t);
 static uint64_t conn_deadline(struct tg_conn *c, int *action) {
   struct tg_settings *st = c->st;
   *action = 1;
+  if (c->lingering)
+    return c->linger_start + 2000;
   if (!c->handshaken)
     return c->last_io + st->header_timeout_ms;
   if (c->req == NULL && c->head_start == 0)

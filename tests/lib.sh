@@ -68,14 +68,20 @@ tg_node_addr() { cat "$TG_TMP/$1/tsunagud.addr"; }
 # tg_curl NAME ARGS...: curl that trusts NAME's certificate.
 tg_curl() { local n=$1; shift; curl -sS --cacert "$TG_TMP/$n/node.crt" "$@"; }
 
-# tg_wait_exit PID SECONDS: waits for a process to exit; prints its status.
+# tg_wait_exit PID SECONDS: waits for a child of this shell to exit and sets
+# TG_EXIT_STATUS to its exit status, or to "timeout". Call it directly, not in
+# $(...): a subshell cannot wait for this shell's children.
 tg_wait_exit() {
   local pid=$1 t=$(( $2 * 10 )) i
+  TG_EXIT_STATUS=timeout
   for i in $(seq 1 "$t"); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; echo $?; return 0; }
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null
+      TG_EXIT_STATUS=$?
+      return 0
+    fi
     sleep 0.1
   done
-  echo timeout
   return 1
 }
 

@@ -320,6 +320,8 @@ static int scan_value(struct tg_voc_conv *c, const char *d, size_t n, size_t *i)
 }
 
 static int fatal(struct tg_voc_conv *c, struct tg_err *err, const char *what) {
+  /* Records already converted (and counted as written) still go out. */
+  flush(c);
   c->state = S_BROKEN;
   return tg_err_set(err, TG_EINVAL, "input record %zu: %s", c->st.records, what);
 }

@@ -4,7 +4,7 @@
 # a crowd of slow clients that must not stop a normal request.
 . "$top_srcdir/tests/lib.sh"
 RAW="$top_builddir/tests/tools/rawtls"
-plan 13
+plan 14
 
 tg_node_new lim "[limits]
 header_bytes = 4k
@@ -27,6 +27,15 @@ code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' 
 check "a body over body_bytes (Content-Length) gets 413" [ "$code" = 413 ]
 code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' -H 'Content-Type: text/plain' --data-binary "$(head -c 2000 /dev/zero | tr '\0' b)" "$url/api/v1/debug/sink")
 check "a chunked body over body_bytes gets 413" [ "$code" = 413 ]
+# Answered early while the client is still sending: the node closes lingering,
+# so the 413 is not destroyed by a reset.
+head -c 3000000 /dev/zero >"$TG_TMP/3mb"
+n413=0
+for i in $(seq 1 10); do
+  code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary @"$TG_TMP/3mb" "$url/api/v1/debug/sink" 2>/dev/null)
+  [ "$code" = 413 ] && n413=$((n413 + 1))
+done
+check "a 3 MB body over the limit gets its 413 every time ($n413 of 10)" [ "$n413" = 10 ]
 code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary "small" "$url/api/v1/debug/sink")
 check "a body under the limit is accepted" [ "$code" = 200 ]
 code=$(tg_curl lim -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary "$(head -c 2000 /dev/zero | tr '\0' b)" "$url/api/v1/debug/echo")

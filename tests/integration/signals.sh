@@ -48,7 +48,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TG_TMP/new.crt" -m 2 "$
 check "after SIGTERM new connections are refused (got '$code')" [ "$code" = 000 ]
 wait $cpid; rc=$?
 check "the in-flight response finishes (curl $rc, $(stat -c %s "$TG_TMP/dl2") bytes)" [ $rc = 0 -a "$(stat -c %s "$TG_TMP/dl2")" = 6000000 ]
-st=$(tg_wait_exit "$pid" 10)
-check "tsunagud exits 0 after draining (status $st)" [ "$st" = 0 ]
+tg_wait_exit "$pid" 10
+check "tsunagud exits 0 after draining (status $TG_EXIT_STATUS)" [ "$TG_EXIT_STATUS" = 0 ]
 check "no sanitizer reports" bash -c "! grep -q 'AddressSanitizer\|runtime error\|LeakSanitizer' '$TG_TMP/sig/tsunagud.log'"
 done_testing
