@@ -8,7 +8,7 @@ CASES="$top_srcdir/tests/cases/catalog/http"
 TOOLS="$top_srcdir/tests/tools"
 plan 9
 
-if [ ! -d "$TOOLS/node_modules/rdf-validate-shacl" ] || ! command -v node >/dev/null; then
+if [ ! -d "${TG_NODE_MODULES:-$TOOLS/node_modules}/rdf-validate-shacl" ] || ! command -v node >/dev/null; then
   fail "the SHACL tools are installed (run scripts/setup: npm install in tests/tools)"
   exit 1
 fi
