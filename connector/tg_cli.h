@@ -51,5 +51,7 @@ int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_ca(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_csr(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_cert(struct tg_cli *cli, int argc, char **argv);
+/* tsunagu register: enroll with a CA node, pinning its CA by fingerprint. */
+int tg_cli_register(struct tg_cli *cli, int argc, char **argv);
 
 #endif

@@ -1,19 +1,23 @@
 /* tg_cli_ca: the federation CA from the command line (ca init|token|sign|
- * revoke|crl), a node's CSR (csr) and installing a CA-issued certificate into
- * a node directory (cert install). All offline: no network calls. */
+ * revoke|crl), a node's CSR (csr), installing a CA-issued certificate into a
+ * node directory (cert install), and enrolling with a CA node (register). */
 #include "tg_cert.h"
 #include "tg_cert_ca.h"
 #include "tg_cli.h"
+#include "tg_client.h"
 #include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_node.h"
 #include "tg_util.h"
 
+#include <curl/curl.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One "--name value" option. */
 struct opt {
@@ -392,4 +396,223 @@ int tg_cli_cert(struct tg_cli *cli, int argc, char **argv) {
   if (argc >= 1 && strcmp(argv[0], "install") == 0)
     return cert_install(cli, argc - 1, argv + 1);
   return tg_cli_fail("cert: the only subcommand is install (try tsunagu cert --help)");
+}
+
+/* --- tsunagu register --- */
+
+struct grow {
+  char *data; /* from malloc */
+  size_t len;
+};
+
+static size_t grow_write(char *p, size_t size, size_t n, void *ud) {
+  struct grow *g = ud;
+  size_t add = size * n;
+  if (g->len + add > TG_CA_MAX_INPUT)
+    return 0;
+  char *nd = realloc(g->data, g->len + add + 1);
+  if (nd == NULL)
+    return 0;
+  memcpy(nd + g->len, p, add);
+  g->len += add;
+  nd[g->len] = '\0';
+  g->data = nd;
+  return add;
+}
+
+/* Fetches HUB's CA certificate WITHOUT verifying the hub's TLS certificate:
+ * nothing is trusted yet, and the answer is only accepted if it hashes to
+ * the fingerprint given out of band. tg_client verifies peers always, so this
+ * one bootstrap request uses libcurl directly. */
+static int fetch_ca_unverified(const char *hub, X509 **out, struct tg_err *err) {
+  char url[1024];
+  struct grow g = {NULL, 0};
+  long status = 0;
+  snprintf(url, sizeof(url), "%s/api/v1/certs/ca", hub);
+  CURL *h = curl_easy_init();
+  if (h == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grow_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &g);
+  CURLcode cc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  int rc;
+  if (cc != CURLE_OK)
+    rc = tg_err_set(err, TG_EPEER, "cannot reach %s: %s", url, curl_easy_strerror(cc));
+  else if (status != 200)
+    rc = tg_err_set(err, TG_EPEER, "%s answered %ld: the hub runs no CA", url, status);
+  else
+    rc = tg_cert_parse(g.data, g.len, out, err);
+  free(g.data);
+  return rc;
+}
+
+/* Normalises a SHA-256 fingerprint (hex, any case, ':' allowed) into OUT. */
+static int fingerprint_norm(const char *in, char out[65]) {
+  size_t o = 0;
+  for (; *in; in++) {
+    if (*in == ':')
+      continue;
+    char c = (char)(*in >= 'A' && *in <= 'F' ? *in + 32 : *in);
+    if (o >= 64 || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return TG_EINVAL;
+    out[o++] = c;
+  }
+  out[o] = '\0';
+  return o == 64 ? 0 : TG_EINVAL;
+}
+
+static int x509_fingerprint(X509 *x, char out[65]) {
+  unsigned char md[32];
+  unsigned int l = sizeof(md);
+  if (!X509_digest(x, EVP_sha256(), md, &l))
+    return TG_ECRYPTO;
+  tg_hex(md, 32, out);
+  return 0;
+}
+
+/* The node's own URL from [http] listen. */
+static int node_url(const char *dir, char *out, size_t n) {
+  char path[4096], host[256];
+  int port = 0, rc;
+  struct tg_conf *c = NULL;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  if ((rc = tg_conf_load(path, &c, NULL)) != 0)
+    return rc;
+  const char *l = tg_conf_get(c, "http", "listen");
+  rc = tg_node_split_hostport(l ? l : "127.0.0.1:8443", host, sizeof(host), &port);
+  if (rc == 0)
+    snprintf(out, n, strchr(host, ':') ? "https://[%s]:%d" : "https://%s:%d", host, port);
+  tg_conf_free(c);
+  return rc;
+}
+
+int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
+  const char *hub = NULL, *token = NULL, *fp_s = NULL, *url = NULL;
+  const struct opt opts[] = {{"--hub", &hub},
+                             {"--token", &token},
+                             {"--ca-fingerprint", &fp_s},
+                             {"--node-url", &url},
+                             {NULL, NULL}};
+  char id[64], path[4096], want[65], got[65], urlbuf[600], capath[] = "/tmp/tg-ca-pin-XXXXXX";
+  char *csr_pem = NULL, *ca_pem = NULL, *body = NULL, *resp = NULL;
+  int capath_made = 0, status = 0;
+  size_t len = 0;
+  struct tg_err err;
+  EVP_PKEY *key = NULL;
+  X509 *ca = NULL, *cert = NULL, *ca2 = NULL;
+  X509_REQ *req = NULL;
+  X509_CRL *crl = NULL;
+  json_t *j = NULL;
+  tg_err_clear(&err);
+  if (parse_opts("register", argc, argv, opts, NULL))
+    return 1;
+  if (cli->dir == NULL || hub == NULL || token == NULL || fp_s == NULL)
+    return tg_cli_fail("register: --dir DIR, --hub URL, --token T and --ca-fingerprint SHA256 "
+                       "are required");
+  if (fingerprint_norm(fp_s, want) != 0)
+    return tg_cli_fail("register: --ca-fingerprint must be 64 hex digits (SHA-256)");
+  int rc = node_id_of(cli->dir, id, sizeof(id), &err);
+  if (rc == 0 && url == NULL && (rc = node_url(cli->dir, urlbuf, sizeof(urlbuf))) == 0)
+    url = urlbuf;
+  tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
+  if (rc == 0)
+    rc = tg_cert_key_load(path, &key, &err);
+  if (rc == 0)
+    rc = fetch_ca_unverified(hub, &ca, &err);
+  if (rc == 0 && (rc = x509_fingerprint(ca, got)) == 0 && strcmp(got, want) != 0)
+    rc = tg_err_set(&err, TG_EPERM,
+                    "the hub's CA has fingerprint %s, not the %s given: refusing to enroll", got,
+                    want);
+  if (rc == 0 && (rc = tg_cert_pem(ca, &ca_pem, &err)) == 0) {
+    int fd = mkstemp(capath);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    capath_made = fd >= 0;
+    if (f == NULL || fputs(ca_pem, f) < 0 || fclose(f) != 0)
+      rc = tg_err_set(&err, TG_EIO, "cannot write %s", capath);
+  }
+  if (rc == 0 && (rc = tg_cert_csr_new(key, id, NULL, &req, &err)) == 0)
+    rc = tg_cert_csr_pem(req, &csr_pem, &err);
+  if (rc == 0) {
+    json_t *in = json_pack("{s:s, s:s, s:s, s:s}", "node_id", id, "url", url, "csr", csr_pem,
+                           "token", token);
+    body = in ? json_dumps(in, JSON_COMPACT) : NULL;
+    json_decref(in);
+    if (body == NULL)
+      rc = tg_err_set(&err, TG_ENOMEM, "out of memory");
+  }
+  if (rc == 0) {
+    /* From here the hub is authenticated by the pinned CA. */
+    char u[1100];
+    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    snprintf(u, sizeof(u), "%s/api/v1/certs/register", hub);
+    struct tg_client_tls tls = {.ca_file = capath};
+    struct tg_client_opts o = {.method = "POST", .url = u, .headers = hdrs, .body = body,
+                               .body_len = strlen(body), .timeout_ms = 30000,
+                               .max_response = 1u << 20};
+    rc = tg_client_fetch(&tls, &o, &status, &resp, &len, &err);
+    if (rc != 0) {
+      char why[sizeof(err.msg)];
+      snprintf(why, sizeof(why), "%s", err.msg);
+      tg_err_set(&err, rc, "cannot reach the hub with the pinned CA (its TLS certificate must "
+                           "be issued by that CA): %.300s", why);
+    }
+  }
+  if (rc == 0) {
+    j = json_loadb(resp, len, 0, NULL);
+    if (status != 201) {
+      const char *d = json_string_value(json_object_get(j, "detail"));
+      rc = tg_err_set(&err, TG_EPEER, "the hub refused: %d %s", status, d ? d : "");
+    }
+  }
+  const char *cert_pem = json_string_value(json_object_get(j, "certificate"));
+  const char *ca_got = json_string_value(json_object_get(j, "ca_certificate"));
+  const char *crl_pem = json_string_value(json_object_get(j, "crl"));
+  if (rc == 0 && (cert_pem == NULL || ca_got == NULL || crl_pem == NULL))
+    rc = tg_err_set(&err, TG_EPROTO, "the hub's answer lacks certificate, ca_certificate or crl");
+  if (rc == 0 && (rc = tg_cert_parse(cert_pem, strlen(cert_pem), &cert, &err)) == 0 &&
+      (rc = tg_cert_parse(ca_got, strlen(ca_got), &ca2, &err)) == 0 && X509_cmp(ca, ca2) != 0)
+    rc = tg_err_set(&err, TG_EPROTO, "the hub answered with another CA certificate");
+  if (rc == 0) {
+    BIO *b = BIO_new_mem_buf(crl_pem, -1);
+    crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    ERR_clear_error();
+    if (crl == NULL || X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1)
+      rc = tg_err_set(&err, TG_EPROTO, "the hub's CRL is malformed or not signed by the CA");
+    ERR_clear_error();
+  }
+  if (rc == 0)
+    rc = tg_cert_verify(cert, key, ca, crl, id, &err);
+  if (rc == 0)
+    rc = install_file(cli->dir, TG_NODE_CA, ca_pem, strlen(ca_pem), &err);
+  if (rc == 0)
+    rc = install_file(cli->dir, TG_NODE_CRL, crl_pem, strlen(crl_pem), &err);
+  if (rc == 0)
+    rc = install_file(cli->dir, TG_NODE_CERT, cert_pem, strlen(cert_pem), &err);
+  if (capath_made)
+    unlink(capath);
+  json_decref(j);
+  free(resp);
+  free(body);
+  free(csr_pem);
+  free(ca_pem);
+  X509_REQ_free(req);
+  X509_free(cert);
+  X509_free(ca);
+  X509_free(ca2);
+  X509_CRL_free(crl);
+  EVP_PKEY_free(key);
+  if (rc != 0)
+    return tg_cli_fail("register: %s", tg_err_msg(&err, rc));
+  printf("node %s enrolled with %s; its federation certificate is installed in %s (reload "
+         "with SIGHUP)\n",
+         id, hub, cli->dir);
+  return 0;
 }

@@ -43,6 +43,10 @@ static const struct tg_route tg__routes[] = {
   {"PUT", "/api/v1/vocab/profiles/*", "vocab_profile_put", tg_route_vocab_profile_put, 4 * MiB, 0, 0},
   {"DELETE", "/api/v1/vocab/profiles/*", "vocab_profile_delete", tg_route_vocab_profile_delete, 0, 0, 0},
   {"POST", "/api/v1/vocab/convert", "vocab_convert", tg_route_vocab_convert, TG_VOC_CONVERT_MAX, 1, 0},
+  /* The CA role, with [ca] dir (tg_routes_certs.c). */
+  {"POST", "/api/v1/certs/register", "certs_register", tg_route_certs_register, 64 * KiB, 0, 0},
+  {"GET", "/api/v1/certs/ca", "certs_ca", tg_route_certs_ca, 0, 0, 0},
+  {"GET", "/api/v1/certs/crl", "certs_crl", tg_route_certs_crl, 0, 0, 0},
   /* Test-only routes; answer 404 unless [debug] test_routes = on. */
   {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0},
   {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0},

@@ -43,4 +43,9 @@ void tg_route_vocab_profile_put(struct tg_http_req *req);
 void tg_route_vocab_profile_delete(struct tg_http_req *req);
 void tg_route_vocab_convert(struct tg_http_req *req);
 
+/* The CA role (tg_routes_certs.c): enrollment, the CA certificate, the CRL. */
+void tg_route_certs_register(struct tg_http_req *req);
+void tg_route_certs_ca(struct tg_http_req *req);
+void tg_route_certs_crl(struct tg_http_req *req);
+
 #endif

@@ -68,6 +68,14 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "  Checks that the certificate is for the node's key and id and chains to the CA\n"
    "  (and is not revoked by the CRL), then installs node.crt, ca.crt and crl.pem.\n",
    tg_cli_cert},
+  {"register", "enroll a node with a CA node (HTTP), pinning the CA by fingerprint",
+   "tsunagu register --dir DIR --hub URL --token T --ca-fingerprint SHA256 [--node-url URL]\n"
+   "  Fetches the hub's CA certificate and accepts it only if its SHA-256 is the one\n"
+   "  given; then, over TLS verified with that CA, sends a CSR for the node's key with\n"
+   "  the one-time token, checks the answer and installs node.crt, ca.crt and crl.pem.\n"
+   "  --node-url is the node's own URL (default https://[http] listen), whose host\n"
+   "  goes in the certificate.\n",
+   tg_cli_register},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
 
