@@ -130,21 +130,356 @@ static int count_total(sqlite3 *db, const char *from, const struct binds *b, int
   return rc;
 }
 
-/* The rowid of the RANK_CANDIDATES-th newest match of MATCH (0 if fewer). */
-static int64_t rank_floor(sqlite3 *db, const char *match) {
-  sqlite3_stmt *st = NULL;
-  int64_t floor = 0;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1 ORDER BY rowid DESC"
-                         " LIMIT 1 OFFSET ?2",
-                         -1, &st, NULL) != SQLITE_OK)
+/* Prepared statements kept for the store's lifetime (SQLITE_PREPARE_PERSISTENT). */
+/* ---- bm25 with cached document frequencies ----
+ * FTS5's bm25() counts, for every search, the rows holding each phrase by
+ * reading the phrase's whole doclist: on a large catalog that dominates a
+ * broad search. tg_bm25() computes exactly the same score but keeps those
+ * counts per phrase until the database changes (SQLITE_FCNTL_DATA_VERSION).
+ * The FTS5 extension interface comes with sqlite3.h. */
+#define DF_SLOTS 64   /* phrases whose row counts are kept */
+#define MAX_PHRASES 300
+
+struct df_entry {
+  char *phrase; /* the phrase as written in the match expression, "..."[*] */
+  int64_t rows;
+};
+
+/* What tg_bm25() gets through its pointer argument for one search. */
+struct rank_ctx {
+  struct tg_cat_store *s;
+  const char *match; /* the compiled expression the statement runs */
+};
+
+/* Per statement (FTS5 auxdata): the IDF of each phrase and the mean row size. */
+struct bm25_data {
+  int nphrase;
+  double avgdl;
+  double *idf;
+  double *freq;
+};
+
+static void bm25_data_free(void *p) {
+  struct bm25_data *d = p;
+  if (d != NULL) {
+    free(d->idf);
+    free(d->freq);
+    free(d);
+  }
+}
+
+static int count_cb(const Fts5ExtensionApi *api, Fts5Context *fts, void *arg) {
+  (void)api;
+  (void)fts;
+  (*(int64_t *)arg)++;
+  return SQLITE_OK;
+}
+
+struct tg__cat_search_cache {
+  sqlite3_stmt *term;   /* completions of a Latin prefix */
+  sqlite3_stmt *scan;   /* the newest matches: total and rank floor */
+  sqlite3_stmt *ranked; /* the page of a plain word query (tg_bm25) */
+  sqlite3_stmt *ranked_rank; /* the same with FTS5's rank, if tg_bm25 is unavailable */
+  int rank_fn;          /* 1: tg_bm25 registered on this connection, -1: unavailable */
+  unsigned int version; /* database data version the counts below belong to */
+  int have_version;
+  size_t next;          /* next slot to reuse */
+  struct df_entry df[DF_SLOTS];
+};
+
+void tg__cat_search_cache_free(struct tg_cat_store *s) {
+  if (s->sc == NULL)
+    return;
+  sqlite3_finalize(s->sc->term);
+  sqlite3_finalize(s->sc->scan);
+  sqlite3_finalize(s->sc->ranked);
+  sqlite3_finalize(s->sc->ranked_rank);
+  for (size_t i = 0; i < DF_SLOTS; i++)
+    free(s->sc->df[i].phrase);
+  free(s->sc);
+  s->sc = NULL;
+}
+
+/* The cached statement in SLOT (prepared from SQL on first use), reset and
+ * ready to bind; NULL on failure. Hand it back with done(). */
+static sqlite3_stmt *cached(struct tg_cat_store *s, size_t slot, const char *sql) {
+  if (s->sc == NULL && (s->sc = calloc(1, sizeof(*s->sc))) == NULL)
+    return NULL;
+  sqlite3_stmt **p = slot == 0   ? &s->sc->term
+                     : slot == 1 ? &s->sc->scan
+                     : slot == 2 ? &s->sc->ranked
+                                 : &s->sc->ranked_rank;
+  if (*p == NULL &&
+      sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, p, NULL) != SQLITE_OK) {
+    sqlite3_finalize(*p);
+    *p = NULL;
+  }
+  return *p;
+}
+
+static void done(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+/* The row count of phrase I (text PH of LEN bytes) from the cache, or by
+ * reading its doclist (then cached when USE_CACHE). */
+static int phrase_rows(const Fts5ExtensionApi *api, Fts5Context *fts, struct tg__cat_search_cache *c,
+                       int use_cache, int i, const char *ph, size_t len, int64_t *rows) {
+  if (use_cache)
+    for (size_t k = 0; k < DF_SLOTS; k++)
+      if (c->df[k].phrase != NULL && strlen(c->df[k].phrase) == len &&
+          memcmp(c->df[k].phrase, ph, len) == 0) {
+        *rows = c->df[k].rows;
+        return SQLITE_OK;
+      }
+  *rows = 0;
+  int rc = api->xQueryPhrase(fts, i, rows, count_cb);
+  if (rc == SQLITE_OK && use_cache && ph != NULL) {
+    struct df_entry *e = &c->df[c->next];
+    char *copy = malloc(len + 1);
+    if (copy != NULL) {
+      memcpy(copy, ph, len);
+      copy[len] = '\0';
+      free(e->phrase);
+      e->phrase = copy;
+      e->rows = *rows;
+      c->next = (c->next + 1) % DF_SLOTS;
+    }
+  }
+  return rc;
+}
+
+/* Splits the compiled MATCH into its phrases (each quoted string with its
+ * prefix star), in the order FTS5 numbers them; returns their count. */
+static int split_phrases(const char *match, const char **ph, size_t *len, int max) {
+  int n = 0;
+  for (const char *p = match; p != NULL && (p = strchr(p, '"')) != NULL;) {
+    const char *q = strchr(p + 1, '"');
+    if (q == NULL || n == max)
+      return -1;
+    ph[n] = p;
+    len[n] = (size_t)(q - p + 1) + (q[1] == '*');
+    n++;
+    p = q + 1;
+  }
+  return n;
+}
+
+static struct bm25_data *bm25_setup(const Fts5ExtensionApi *api, Fts5Context *fts,
+                                    const struct rank_ctx *rc_, int *rc) {
+  struct bm25_data *d = calloc(1, sizeof(*d));
+  int n = api->xPhraseCount(fts);
+  sqlite3_int64 nrow = 0, ntok = 0;
+  if (d == NULL || n < 0 || (d->idf = calloc((size_t)n + 1, sizeof(double))) == NULL ||
+      (d->freq = calloc((size_t)n + 1, sizeof(double))) == NULL) {
+    bm25_data_free(d);
+    *rc = SQLITE_NOMEM;
+    return NULL;
+  }
+  d->nphrase = n;
+  *rc = api->xRowCount(fts, &nrow);
+  if (*rc == SQLITE_OK)
+    *rc = api->xColumnTotalSize(fts, -1, &ntok);
+  if (*rc == SQLITE_OK)
+    d->avgdl = (double)ntok / (double)nrow;
+  /* Counts are reused only outside explicit transactions (so this
+   * connection's own uncommitted writes never feed the cache) and only
+   * while the database is unchanged. */
+  struct tg__cat_search_cache *c = rc_->s->sc;
+  const char *ph[MAX_PHRASES];
+  size_t len[MAX_PHRASES];
+  int use_cache = 0;
+  unsigned int ver = 0;
+  if (c != NULL && sqlite3_get_autocommit(rc_->s->db) &&
+      sqlite3_file_control(rc_->s->db, "main", SQLITE_FCNTL_DATA_VERSION, &ver) == SQLITE_OK &&
+      split_phrases(rc_->match, ph, len, MAX_PHRASES) == n) {
+    use_cache = 1;
+    if (!c->have_version || c->version != ver) {
+      for (size_t k = 0; k < DF_SLOTS; k++) {
+        free(c->df[k].phrase);
+        c->df[k].phrase = NULL;
+      }
+      c->version = ver;
+      c->have_version = 1;
+    }
+  }
+  for (int i = 0; *rc == SQLITE_OK && i < n; i++) {
+    int64_t hits = 0;
+    *rc = phrase_rows(api, fts, c, use_cache, i, use_cache ? ph[i] : NULL,
+                      use_cache ? len[i] : 0, &hits);
+    /* bm25's IDF, with its floor for phrases in more than half the rows */
+    double idf = log((double)(nrow - hits + 0.5) / (double)(hits + 0.5));
+    if (idf <= 0.0)
+      idf = 1e-6;
+    d->idf[i] = idf;
+  }
+  if (*rc != SQLITE_OK) {
+    bm25_data_free(d);
+    return NULL;
+  }
+  return d;
+}
+
+/* tg_bm25(cat_fts, ctx pointer, column weights...): FTS5's bm25 (k1 1.2,
+ * b 0.75) with the per-phrase row counts cached as described above. */
+static void tg_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                    sqlite3_value **val) {
+  const double k1 = 1.2, bb = 0.75;
+  const struct rank_ctx *rctx = nval > 0 ? sqlite3_value_pointer(val[0], "tg_rank_ctx") : NULL;
+  if (rctx == NULL) {
+    sqlite3_result_error(ctx, "tg_bm25: no search context", -1);
+    return;
+  }
+  int rc = SQLITE_OK;
+  struct bm25_data *d = api->xGetAuxdata(fts, 0);
+  if (d == NULL) {
+    d = bm25_setup(api, fts, rctx, &rc);
+    if (d != NULL)
+      rc = api->xSetAuxdata(fts, d, bm25_data_free);
+  }
+  int ninst = 0;
+  if (rc == SQLITE_OK) {
+    memset(d->freq, 0, sizeof(double) * (size_t)d->nphrase);
+    rc = api->xInstCount(fts, &ninst);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < ninst; i++) {
+    int ip, ic, io;
+    rc = api->xInst(fts, i, &ip, &ic, &io);
+    if (rc == SQLITE_OK && ip >= 0 && ip < d->nphrase)
+      d->freq[ip] += nval - 1 > ic ? sqlite3_value_double(val[ic + 1]) : 1.0;
+  }
+  double dl = 0.0, score = 0.0;
+  if (rc == SQLITE_OK) {
+    int ntok = 0;
+    rc = api->xColumnSize(fts, -1, &ntok);
+    dl = (double)ntok;
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  for (int i = 0; i < d->nphrase; i++)
+    score += d->idf[i] * ((d->freq[i] * (k1 + 1.0)) /
+                          (d->freq[i] + k1 * (1 - bb + bb * dl / d->avgdl)));
+  sqlite3_result_double(ctx, -1.0 * score);
+}
+
+/* Registers tg_bm25 on the store's connection once; 1 when usable. */
+static int rank_fn_ready(struct tg_cat_store *s) {
+  if (s->sc == NULL && (s->sc = calloc(1, sizeof(*s->sc))) == NULL)
     return 0;
+  if (s->sc->rank_fn == 0) {
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    s->sc->rank_fn = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT fts5(?1)", -1, &st, NULL) == SQLITE_OK) {
+      sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+      sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (api != NULL && api->iVersion >= 2 &&
+        api->xCreateFunction(api, "tg_bm25", NULL, tg_bm25, NULL) == SQLITE_OK)
+      s->sc->rank_fn = 1;
+  }
+  return s->sc->rank_fn == 1;
+}
+
+static int ascii_word(const char *w, size_t n) {
+  if (n == 0)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= '0' && w[i] <= '9')))
+      return 0;
+  return 1;
+}
+
+/* The only completion of the Latin prefix P (LEN bytes) in cat_term, copied
+ * to OUT (of OUTSZ bytes) when there is exactly one and it is a plain ASCII
+ * word; otherwise 0. */
+static int one_completion(struct tg_cat_store *s, const char *p, size_t len, char *out,
+                          size_t outsz) {
+  char hi[80];
+  if (len + 1 > sizeof(hi))
+    return 0;
+  memcpy(hi, p, len);
+  hi[len - 1]++; /* an ASCII letter or digit: the next byte value bounds the range */
+  sqlite3_stmt *st = cached(s, 0, "SELECT term FROM cat_term WHERE term >= ?1 AND term < ?2 LIMIT 2");
+  if (st == NULL)
+    return 0;
+  sqlite3_bind_text(st, 1, p, (int)len, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, hi, (int)len, SQLITE_STATIC);
+  int n = 0, ok = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    size_t tl = (size_t)sqlite3_column_bytes(st, 0);
+    if (++n == 1 && t != NULL && ascii_word(t, tl) && tl < outsz) {
+      memcpy(out, t, tl);
+      out[tl] = '\0';
+      ok = 1;
+    }
+  }
+  done(st);
+  return n == 1 && ok;
+}
+
+/* Rewrites every single-word prefix term "p"* of the compiled MATCH whose
+ * only completion in the index is one plain word w into the exact term "w".
+ * FTS5 runs a prefix by merging the whole doclist of every completion into
+ * memory; the exact term reads only what it needs. Both match the same rows
+ * with the same instances, so bm25 scores are the same. A new string, or
+ * NULL when out of memory. */
+static char *exact_prefixes(struct tg_cat_store *s, const char *match) {
+  struct tg_buf b;
+  tg_buf_init(&b);
+  int rc = tg_buf_puts(&b, "");
+  for (const char *p = match; *p != '\0' && rc == 0;) {
+    if (*p != '"') {
+      rc = tg_buf_append(&b, p, 1);
+      p++;
+      continue;
+    }
+    const char *q = strchr(p + 1, '"');
+    if (q == NULL) {
+      rc = tg_buf_puts(&b, p);
+      break;
+    }
+    char w[72];
+    if (q[1] == '*' && ascii_word(p + 1, (size_t)(q - p - 1)) &&
+        one_completion(s, p + 1, (size_t)(q - p - 1), w, sizeof(w))) {
+      rc = tg_buf_printf(&b, "\"%s\"", w);
+      p = q + 2;
+    } else {
+      rc = tg_buf_append(&b, p, (size_t)(q - p + 1));
+      p = q + 1;
+    }
+  }
+  char *out = rc == 0 ? tg_buf_take(&b) : NULL;
+  tg_buf_close(&b);
+  return out;
+}
+
+/* One pass over the newest matches of MATCH (up to COUNT_CAP + 1): *TOTAL
+ * gets their count and *FLOOR the rowid of the RANK_CANDIDATES-th newest
+ * when there are more than that (else 0). */
+static int scan_newest(struct tg_cat_store *s, const char *match, int64_t *total, int64_t *floor) {
+  sqlite3_stmt *st =
+      cached(s, 1, "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2");
+  if (st == NULL)
+    return TG_EDB;
   sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, 2, RANK_CANDIDATES - 1);
-  if (sqlite3_step(st) == SQLITE_ROW)
-    floor = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return floor;
+  sqlite3_bind_int(st, 2, COUNT_CAP + 1);
+  int64_t n = 0, f = 0;
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW)
+    if (++n == RANK_CANDIDATES)
+      f = sqlite3_column_int64(st, 0);
+  done(st);
+  if (step != SQLITE_DONE)
+    return TG_EDB;
+  *total = n;
+  *floor = n > RANK_CANDIDATES ? f : 0;
+  return 0;
 }
 
 static int facets(sqlite3 *db, const char *from, const struct binds *b, json_t *out,
@@ -245,11 +580,13 @@ static void add_item(sqlite3_stmt *st, const char *words, size_t nwords, json_t 
                        round(score * 1e4) / 1e4 + 0.0, "highlight", hl, "dataset", doc));
 }
 
-/* Runs SQL (a page query) and adds its rows. */
-static int run_page(struct tg_cat_store *s, const char *sql, const struct binds *b,
+/* Runs SQL (a page query; KEEP: the store's cached statement in that slot,
+ * or 0 for a one-off) and adds its rows. */
+static int run_page(struct tg_cat_store *s, const char *sql, size_t keep, const struct binds *b,
                     const char *words, size_t nwords, json_t *items, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+  if (keep ? (st = cached(s, keep, sql)) == NULL
+           : sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
     return tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
   bind_all(st, b);
   int step, rc = 0;
@@ -257,7 +594,10 @@ static int run_page(struct tg_cat_store *s, const char *sql, const struct binds 
     add_item(st, words, nwords, items);
   if (step != SQLITE_DONE)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
-  sqlite3_finalize(st);
+  if (keep)
+    done(st);
+  else
+    sqlite3_finalize(st);
   return rc;
 }
 
@@ -274,7 +614,7 @@ static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, con
                ? TG_ENOMEM
                : 0;
   if (rc == 0)
-    rc = run_page(s, sql.data, &b, words, nwords, items, err);
+    rc = run_page(s, sql.data, 0, &b, words, nwords, items, err);
   tg_buf_close(&sql);
   return rc;
 }
@@ -284,18 +624,35 @@ static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, con
 static int fetch_ranked(struct tg_cat_store *s, const struct tg_cat_query *q, const char *match,
                         int64_t floor, const char *words, size_t nwords, int64_t limit,
                         json_t *items, struct tg_err *err) {
-  struct binds b;
-  memset(&b, 0, sizeof(b));
-  add_text(&b, match);
-  add_int(&b, floor);
-  add_int(&b, limit);
-  add_int(&b, q->offset);
-  return run_page(s,
-                  "SELECT d.id, d.version, d.doc, m.score FROM"
-                  " (SELECT rowid AS rid, rank AS score FROM cat_fts WHERE cat_fts MATCH ?1"
-                  "  AND rowid >= ?2 ORDER BY rank, rowid LIMIT ?3 OFFSET ?4) m"
-                  " CROSS JOIN cat_dataset d ON d.rid = m.rid ORDER BY m.score, m.rid",
-                  &b, words, nwords, items, err);
+  int own = rank_fn_ready(s);
+  sqlite3_stmt *st =
+      own ? cached(s, 2,
+                   "SELECT d.id, d.version, d.doc, m.score FROM"
+                   " (SELECT rowid AS rid, tg_bm25(cat_fts, ?5, 5.0, 1.0, 3.0) AS score"
+                   "  FROM cat_fts WHERE cat_fts MATCH ?1 AND rowid >= ?2"
+                   "  ORDER BY score, rowid LIMIT ?3 OFFSET ?4) m"
+                   " CROSS JOIN cat_dataset d ON d.rid = m.rid ORDER BY m.score, m.rid")
+          : cached(s, 3,
+                   "SELECT d.id, d.version, d.doc, m.score FROM"
+                   " (SELECT rowid AS rid, rank AS score FROM cat_fts WHERE cat_fts MATCH ?1"
+                   "  AND rowid >= ?2 ORDER BY rank, rowid LIMIT ?3 OFFSET ?4) m"
+                   " CROSS JOIN cat_dataset d ON d.rid = m.rid ORDER BY m.score, m.rid");
+  if (st == NULL)
+    return tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
+  struct rank_ctx rctx = {s, match};
+  sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, floor);
+  sqlite3_bind_int64(st, 3, limit);
+  sqlite3_bind_int64(st, 4, q->offset);
+  if (own)
+    sqlite3_bind_pointer(st, 5, &rctx, "tg_rank_ctx", NULL);
+  int step, rc = 0;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW)
+    add_item(st, words, nwords, items);
+  if (step != SQLITE_DONE)
+    rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
+  done(st);
+  return rc;
 }
 
 int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t **out,
@@ -330,6 +687,14 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
       return tg_err_set(err, TG_ENOMEM, "out of memory");
     }
   }
+  if (match != NULL) {
+    char *m = exact_prefixes(s, match);
+    free(match);
+    if ((match = m) == NULL) {
+      free(exclude);
+      return tg_err_set(err, TG_ENOMEM, "out of memory");
+    }
+  }
   memset(&b, 0, sizeof(b));
   tg_buf_init(&from);
   tg_buf_init(&words);
@@ -346,11 +711,9 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
              q->theme == NULL && keyword == NULL && q->publisher == NULL && q->spatial == NULL &&
              !q->has_bbox && q->modified_since <= 0;
   int64_t floor = 0;
-  if (rc == 0 && count_total(s->db, fast ? " FROM cat_fts WHERE cat_fts MATCH ?1" : from.data, &b,
-                             &total) != 0)
+  if (rc == 0 && (fast ? scan_newest(s, match, &total, &floor)
+                       : count_total(s->db, from.data, &b, &total)) != 0)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
-  if (rc == 0 && fast && total > RANK_CANDIDATES)
-    floor = rank_floor(s->db, match);
   if (rc == 0 && fast)
     rc = fetch_ranked(s, q, match, floor, words.data, nwords, limit, items, err);
   else if (rc == 0)

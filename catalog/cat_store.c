@@ -36,6 +36,15 @@ static const struct tg_db_migration migrations[] = {
      "CREATE VIRTUAL TABLE cat_fts USING fts5(title, body, kw, content='',"
      " tokenize='unicode61 remove_diacritics 0');"
      "INSERT INTO cat_fts(cat_fts, rank) VALUES('rank', 'bm25(5.0, 1.0, 3.0)');"},
+    /* The Latin terms of the index, so a search word with one completion can
+     * run as that exact term rather than an FTS5 prefix scan (which merges
+     * the whole doclist of every completion). A superset: never pruned. */
+    {2,
+     "CREATE TABLE cat_term(term TEXT PRIMARY KEY) WITHOUT ROWID;"
+     "CREATE VIRTUAL TABLE temp.cat_term_v USING fts5vocab(main, cat_fts, row);"
+     "INSERT OR IGNORE INTO cat_term SELECT term FROM temp.cat_term_v"
+     " WHERE term >= '0' AND term < '{';"
+     "DROP TABLE temp.cat_term_v;"},
 };
 
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
@@ -71,6 +80,7 @@ void tg_cat_store_free(struct tg_cat_store *s) {
     return;
   tg_cat_batch_rollback(s);
   free_schemes(s);
+  tg__cat_search_cache_free(s);
   free(s);
 }
 
@@ -285,6 +295,34 @@ static void derive(const json_t *doc, int64_t now, struct derived *d) {
 
 /* ---- index maintenance (inside the write transaction) ---- */
 
+static int is_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+/* Records the terms of the space-separated index text T in cat_term: each
+ * term that starts with an ASCII letter or digit, and each suffix that starts
+ * with one right after a non-ASCII character (where FTS5's own tokenizer
+ * might split), so every index token a Latin prefix can reach is listed. */
+static int term_write(sqlite3_stmt *st, const struct tg_buf *t) {
+  if (t->data == NULL)
+    return 0;
+  const char *p = t->data, *end = t->data + t->len;
+  while (p < end) {
+    while (p < end && *p == ' ')
+      p++;
+    const char *w = p;
+    while (p < end && *p != ' ')
+      p++;
+    for (const char *q = w; q < p; q++) {
+      if (!is_alnum((unsigned char)*q) || (q > w && (unsigned char)q[-1] < 0x80))
+        continue;
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, q, (int)(p - q), SQLITE_STATIC);
+      if (sqlite3_step(st) != SQLITE_DONE)
+        return TG_EDB;
+    }
+  }
+  return 0;
+}
+
 static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int del,
                      struct tg_err *err) {
   struct tg_buf t, b, k;
@@ -308,6 +346,13 @@ static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int
       rc = db_err(s, err);
   }
   sqlite3_finalize(st);
+  st = NULL;
+  if (rc == 0 && !del) {
+    rc = prepare(s, "INSERT OR IGNORE INTO cat_term(term) VALUES(?1)", &st, err);
+    if (rc == 0 && (term_write(st, &t) || term_write(st, &b) || term_write(st, &k)))
+      rc = db_err(s, err);
+    sqlite3_finalize(st);
+  }
   tg_buf_close(&t);
   tg_buf_close(&b);
   tg_buf_close(&k);

@@ -5,6 +5,7 @@
 #include "tg_cat.h"
 
 struct tg_buf;
+struct tg__cat_search_cache;
 
 struct tg_cat_store {
   sqlite3 *db;      /* borrowed from the caller */
@@ -12,7 +13,11 @@ struct tg_cat_store {
   char **schemes;   /* from malloc(); NULL means the default theme schemes */
   size_t nschemes;
   int in_batch;     /* inside tg_cat_batch_begin(): writes use savepoints */
+  struct tg__cat_search_cache *sc; /* cat_search.c's prepared statements, or NULL */
 };
+
+/* Finalises and frees S's search cache (cat_search.c); S->sc becomes NULL. */
+void tg__cat_search_cache_free(struct tg_cat_store *s);
 
 /* Appends the index terms of canonical document DOC's title, description and
  * keyword columns (keywords, publisher names, theme labels). */

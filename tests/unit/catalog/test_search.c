@@ -2,6 +2,7 @@
  * mixed scripts, full-width and half-width forms, English case and stems,
  * phrases, OR and exclusion, filters, sorting, facets, highlights, stable
  * paging and the index following updates and deletions. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -387,6 +388,113 @@ static void test_hostile_queries(void **state) {
   assert_int_equal(tg_cat_query_compile(big, sizeof(big), &m, &x, NULL), TG_EINVAL);
 }
 
+/* A search word with a single completion in the index runs as that exact
+ * term; the list of completions must follow writes, or a new completion
+ * would be missed. */
+static void test_prefix_completions(void **state) {
+  (void)state;
+  put("wf1", "滝の散策路", "Waterfall walk", "Trails", NULL);
+  put("wt1", "水道", "Water works", "Pipes", NULL);
+  expect("waterf", "wf1", 0);
+  expect("water", "river wf1 wt1", 0);
+  expect("waterfall", "wf1", 0);
+  put("wfr", "港の公園", "Waterfront park", "Benches", NULL);
+  /* the write listed the new completion (so "waterf" is a prefix again) */
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT count(*) FROM cat_term WHERE term >= 'waterf'"
+                                      " AND term < 'waterg'",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  expect("waterf", "wf1 wfr", 0);
+  expect("waterfr", "wfr", 0);
+  expect("waterfall -walk", "", 0);
+  expect("waterf -park", "wf1", 0);
+}
+
+/* Scores of TEXT as tg_cat_search gives them (id -> score) in OUT. */
+static json_t *scores_of(struct tg_cat_store *s, const char *text) {
+  struct tg_cat_query q = {.q = text, .limit = 100};
+  json_t *res = NULL, *out = json_object();
+  assert_int_equal(tg_cat_search(s, &q, &res, NULL), 0);
+  json_t *items = json_object_get(res, "items");
+  for (size_t i = 0; i < json_array_size(items); i++) {
+    json_t *it = json_array_get(items, i);
+    json_object_set(out, json_string_value(json_object_get(it, "id")),
+                    json_object_get(it, "score"));
+  }
+  json_decref(res);
+  return out;
+}
+
+/* The same scores straight from FTS5's own bm25(), rounded as the API rounds. */
+static json_t *bm25_of(const char *text) {
+  char *m = NULL;
+  assert_int_equal(tg_cat_query_compile(text, strlen(text), &m, NULL, NULL), 0);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT d.id, bm25(cat_fts, 5.0, 1.0, 3.0) FROM cat_fts"
+                                      " JOIN cat_dataset d ON d.rid = cat_fts.rowid"
+                                      " WHERE cat_fts MATCH ?1",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, m, -1, SQLITE_STATIC);
+  json_t *out = json_object();
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    double v = -sqlite3_column_double(st, 1);
+    json_object_set_new(out, (const char *)sqlite3_column_text(st, 0),
+                        json_real(round(v * 1e4) / 1e4 + 0.0));
+  }
+  sqlite3_finalize(st);
+  free(m);
+  return out;
+}
+
+/* Ranking keeps per-phrase row counts between searches: after writes the
+ * scores must still be bm25's own, the same as a fresh store computes. */
+static void test_rank_counts_follow_writes(void **state) {
+  (void)state;
+  put("g1", "氷河", "Glacier survey", "Ice", NULL);
+  put("g2", "氷河湖", "Glacier lake glacier", "Lakes", NULL);
+  put("g3", "山", "Mountain", "A glacier nearby", NULL);
+  json_t *before = scores_of(store, "glacier 氷河");
+  json_t *want = bm25_of("glacier 氷河");
+  assert_true(json_equal(before, want));
+  json_decref(want);
+  for (int i = 0; i < 6; i++) {
+    char slug[16];
+    snprintf(slug, sizeof(slug), "gx%d", i);
+    put(slug, "氷河と雪", "Glacier and snow", "Glacier data", NULL);
+  }
+  json_t *after = scores_of(store, "glacier 氷河");
+  want = bm25_of("glacier 氷河");
+  assert_true(json_equal(after, want));
+  /* more rows with the words: every IDF, so every score, moved */
+  assert_false(json_real_value(json_object_get(before, "urn:tsunagu:a-city:dataset:g1")) ==
+               json_real_value(json_object_get(after, "urn:tsunagu:a-city:dataset:g1")));
+  struct tg_cat_store *fresh = NULL;
+  assert_int_equal(tg_cat_store_open(db, "a-city", &fresh, NULL), 0);
+  json_t *again = scores_of(fresh, "glacier 氷河");
+  assert_true(json_equal(after, again));
+  tg_cat_store_free(fresh);
+  /* inside a batch the store's own uncommitted rows count too */
+  assert_int_equal(tg_cat_batch_begin(store, NULL), 0);
+  put("gb", "氷河", "Glacier", "Glacier glacier", NULL);
+  json_t *inside = scores_of(store, "glacier 氷河");
+  json_t *want2 = bm25_of("glacier 氷河");
+  assert_true(json_equal(inside, want2));
+  assert_int_equal(tg_cat_batch_commit(store, NULL), 0);
+  json_decref(before);
+  json_decref(after);
+  json_decref(again);
+  json_decref(want);
+  json_decref(inside);
+  json_decref(want2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_japanese_short_words),
@@ -397,6 +505,8 @@ int main(void) {
       cmocka_unit_test(test_paging_stable),
       cmocka_unit_test(test_index_follows_writes),
       cmocka_unit_test(test_hostile_queries),
+      cmocka_unit_test(test_prefix_completions),
+      cmocka_unit_test(test_rank_counts_follow_writes),
   };
   return cmocka_run_group_tests_name("catalog_search", tests, setup, teardown);
 }
