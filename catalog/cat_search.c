@@ -180,6 +180,7 @@ struct tg__cat_search_cache {
   sqlite3_stmt *scan;   /* the newest matches: total and rank floor */
   sqlite3_stmt *ranked; /* the page of a plain word query (tg_bm25) */
   sqlite3_stmt *ranked_rank; /* the same with FTS5's rank, if tg_bm25 is unavailable */
+  sqlite3_stmt *nth;    /* the RANK_CANDIDATES-th newest match */
   int rank_fn;          /* 1: tg_bm25 registered on this connection, -1: unavailable */
   unsigned int version; /* database data version the counts below belong to */
   int have_version;
@@ -194,6 +195,7 @@ void tg__cat_search_cache_free(struct tg_cat_store *s) {
   sqlite3_finalize(s->sc->scan);
   sqlite3_finalize(s->sc->ranked);
   sqlite3_finalize(s->sc->ranked_rank);
+  sqlite3_finalize(s->sc->nth);
   for (size_t i = 0; i < DF_SLOTS; i++)
     free(s->sc->df[i].phrase);
   free(s->sc);
@@ -208,7 +210,8 @@ static sqlite3_stmt *cached(struct tg_cat_store *s, size_t slot, const char *sql
   sqlite3_stmt **p = slot == 0   ? &s->sc->term
                      : slot == 1 ? &s->sc->scan
                      : slot == 2 ? &s->sc->ranked
-                                 : &s->sc->ranked_rank;
+                     : slot == 3 ? &s->sc->ranked_rank
+                                 : &s->sc->nth;
   if (*p == NULL &&
       sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, p, NULL) != SQLITE_OK) {
     sqlite3_finalize(*p);
@@ -459,18 +462,58 @@ static char *exact_prefixes(struct tg_cat_store *s, const char *match) {
   return out;
 }
 
+/* The row count tg_bm25 kept for MATCH when MATCH is a single phrase and
+ * the database is as it was then (call inside a read transaction); else -1. */
+static int64_t kept_count(struct tg_cat_store *s, const char *match) {
+  const char *ph[2];
+  size_t len[2];
+  unsigned int ver = 0;
+  struct tg__cat_search_cache *c = s->sc;
+  if (c == NULL || !c->have_version || !sqlite3_get_autocommit(s->db) ||
+      split_phrases(match, ph, len, 2) != 1 ||
+      sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &ver) != SQLITE_OK ||
+      ver != c->version)
+    return -1;
+  for (size_t k = 0; k < DF_SLOTS; k++)
+    if (c->df[k].phrase != NULL && strlen(c->df[k].phrase) == len[0] &&
+        memcmp(c->df[k].phrase, ph[0], len[0]) == 0)
+      return c->df[k].rows;
+  return -1;
+}
+
 /* One pass over the newest matches of MATCH (up to COUNT_CAP + 1): *TOTAL
  * gets their count and *FLOOR the rowid of the RANK_CANDIDATES-th newest
- * when there are more than that (else 0). */
+ * when there are more than that (else 0). A single phrase whose row count
+ * tg_bm25 kept needs only the walk to the RANK_CANDIDATES-th newest. */
 static int scan_newest(struct tg_cat_store *s, const char *match, int64_t *total, int64_t *floor) {
+  sqlite3_stmt *nth = cached(s, 4,
+                             "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1"
+                             " ORDER BY rowid DESC LIMIT 1 OFFSET ?2");
+  if (nth == NULL)
+    return TG_EDB;
+  sqlite3_bind_text(nth, 1, match, -1, SQLITE_STATIC);
+  sqlite3_bind_int(nth, 2, RANK_CANDIDATES - 1);
+  int step = sqlite3_step(nth);
+  /* still inside the statement's read transaction: the count belongs to
+   * the same snapshot when the data version matches */
+  int64_t kept = step == SQLITE_ROW ? kept_count(s, match) : -1;
+  int64_t f = step == SQLITE_ROW ? sqlite3_column_int64(nth, 0) : 0;
+  done(nth);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return TG_EDB;
+  if (kept >= RANK_CANDIDATES) {
+    *total = kept > COUNT_CAP ? COUNT_CAP + 1 : kept;
+    *floor = kept > RANK_CANDIDATES ? f : 0;
+    return 0;
+  }
   sqlite3_stmt *st =
       cached(s, 1, "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2");
   if (st == NULL)
     return TG_EDB;
   sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, COUNT_CAP + 1);
-  int64_t n = 0, f = 0;
-  int step;
+  int64_t n = 0;
+  f = 0;
   while ((step = sqlite3_step(st)) == SQLITE_ROW)
     if (++n == RANK_CANDIDATES)
       f = sqlite3_column_int64(st, 0);

@@ -495,6 +495,42 @@ static void test_rank_counts_follow_writes(void **state) {
   json_decref(want2);
 }
 
+static int64_t total_of(const char *text, int *partial) {
+  struct tg_cat_query q = {.q = text};
+  json_t *res = NULL;
+  assert_int_equal(tg_cat_search(store, &q, &res, NULL), 0);
+  int64_t n = json_integer_value(json_object_get(res, "total"));
+  *partial = json_is_true(json_object_get(res, "ranked_partial"));
+  json_decref(res);
+  return n;
+}
+
+/* A one-word search over more than the ranked window takes its total from
+ * the row count kept for ranking: it must follow writes too. */
+static void test_kept_totals_follow_writes(void **state) {
+  (void)state;
+  assert_int_equal(tg_cat_batch_begin(store, NULL), 0);
+  for (int i = 0; i < 1001; i++) {
+    char slug[16];
+    snprintf(slug, sizeof(slug), "zb%d", i);
+    put(slug, "縞馬", "Zebra count", "Zebras", NULL);
+  }
+  assert_int_equal(tg_cat_batch_commit(store, NULL), 0);
+  int partial = 0;
+  assert_int_equal(total_of("zebra", &partial), 1001);
+  assert_true(partial);
+  assert_int_equal(total_of("zebra", &partial), 1001); /* now from the kept count */
+  put("zb-new", "縞馬", "Zebra crossing", "Roads", NULL);
+  assert_int_equal(total_of("zebra", &partial), 1002);
+  assert_int_equal(tg_cat_dataset_delete(store, "urn:tsunagu:a-city:dataset:zb3", -1, NULL, NULL),
+                   0);
+  assert_int_equal(tg_cat_dataset_delete(store, "urn:tsunagu:a-city:dataset:zb4", -1, NULL, NULL),
+                   0);
+  assert_int_equal(total_of("zebra", &partial), 1000);
+  assert_false(partial);
+  assert_int_equal(total_of("縞馬", &partial), 1000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_japanese_short_words),
@@ -507,6 +543,7 @@ int main(void) {
       cmocka_unit_test(test_hostile_queries),
       cmocka_unit_test(test_prefix_completions),
       cmocka_unit_test(test_rank_counts_follow_writes),
+      cmocka_unit_test(test_kept_totals_follow_writes),
   };
   return cmocka_run_group_tests_name("catalog_search", tests, setup, teardown);
 }
