@@ -531,6 +531,29 @@ static void test_kept_totals_follow_writes(void **state) {
   assert_int_equal(total_of("縞馬", &partial), 1000);
 }
 
+/* A catalog indexed before cat_term existed gets the list from its index. */
+static void test_term_list_migration(void **state) {
+  (void)state;
+  assert_int_equal(tg_db_exec(db,
+                              "DROP TABLE cat_term;"
+                              " UPDATE tg_schema SET version = 1 WHERE component = 'catalog'",
+                              NULL),
+                   0);
+  struct tg_cat_store *again = NULL;
+  assert_int_equal(tg_cat_store_open(db, "a-city", &again, NULL), 0);
+  tg_cat_store_free(again);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT count(*) FROM cat_term WHERE term IN"
+                                      " ('waterfall', 'waterfront', 'zebra', 'glacier')",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 4);
+  sqlite3_finalize(st);
+  expect("waterf", "wf1 wfr", 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_japanese_short_words),
@@ -544,6 +567,7 @@ int main(void) {
       cmocka_unit_test(test_prefix_completions),
       cmocka_unit_test(test_rank_counts_follow_writes),
       cmocka_unit_test(test_kept_totals_follow_writes),
+      cmocka_unit_test(test_term_list_migration),
   };
   return cmocka_run_group_tests_name("catalog_search", tests, setup, teardown);
 }
