@@ -53,5 +53,7 @@ int tg_cli_csr(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_cert(struct tg_cli *cli, int argc, char **argv);
 /* tsunagu register: enroll with a CA node, pinning its CA by fingerprint. */
 int tg_cli_register(struct tg_cli *cli, int argc, char **argv);
+/* tsunagu peer add|list|rm|sync (tg_cli_peers.c). */
+int tg_cli_peer(struct tg_cli *cli, int argc, char **argv);
 
 #endif

@@ -47,6 +47,12 @@ static const struct tg_route tg__routes[] = {
   {"POST", "/api/v1/certs/register", "certs_register", tg_route_certs_register, 64 * KiB, 0, 0},
   {"GET", "/api/v1/certs/ca", "certs_ca", tg_route_certs_ca, 0, 0, 0},
   {"GET", "/api/v1/certs/crl", "certs_crl", tg_route_certs_crl, 0, 0, 0},
+  /* Peers and the federation directory (tg_routes_peers.c). */
+  {"GET", "/api/v1/peers", "peers_list", tg_route_peers_list, 0, 0, 0},
+  {"POST", "/api/v1/peers", "peers_post", tg_route_peers_post, 16 * KiB, 0, 0},
+  {"POST", "/api/v1/peers/check", "peers_check", tg_route_peers_check, 1 * KiB, 0, 0},
+  {"DELETE", "/api/v1/peers/*", "peers_delete", tg_route_peers_delete, 0, 0, 0},
+  {"GET", "/api/v1/federation/members", "federation_members", tg_route_federation_members, 0, 0, 1},
   /* Test-only routes; answer 404 unless [debug] test_routes = on. */
   {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0},
   {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0},

@@ -48,4 +48,11 @@ void tg_route_certs_register(struct tg_http_req *req);
 void tg_route_certs_ca(struct tg_http_req *req);
 void tg_route_certs_crl(struct tg_http_req *req);
 
+/* Peers (admin) and the federation directory (tg_routes_peers.c). */
+void tg_route_peers_list(struct tg_http_req *req);
+void tg_route_peers_post(struct tg_http_req *req);
+void tg_route_peers_check(struct tg_http_req *req);
+void tg_route_peers_delete(struct tg_http_req *req);
+void tg_route_federation_members(struct tg_http_req *req);
+
 #endif

@@ -5,6 +5,7 @@
 #include "tg_cert_ca.h"
 #include "tg_conf.h"
 #include "tg_err.h"
+#include "tg_fed.h"
 #include "tg_node.h"
 #include "tg_routes.h"
 #include "tg_server.h"
@@ -157,6 +158,7 @@ void tg_route_certs_register(struct tg_http_req *req) {
     refuse(req, rc, &err);
   } else {
     tg_http_req_set_subject(req, node);
+    tg_fed_member_record(dir, node, url, NULL); /* for the federation directory */
     json_t *o = json_pack("{s:s, s:s, s:s}", "certificate", cert_pem, "ca_certificate", ca_pem,
                           "crl", crl);
     tg_http_res_json(req, 201, o, NULL);

@@ -76,6 +76,16 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "  --node-url is the node's own URL (default https://[http] listen), whose host\n"
    "  goes in the certificate.\n",
    tg_cli_register},
+  {"peer", "the node's peers: add, list (checked over mutual TLS), remove, sync",
+   "tsunagu peer add NODE-ID URL   add (or update) a peer\n"
+   "       tsunagu peer list              the node checks each peer over mutual TLS with its\n"
+   "                                      federation certificate and shows reachability,\n"
+   "                                      latency, last contact and certificate expiry\n"
+   "       tsunagu peer rm NODE-ID        remove a peer\n"
+   "       tsunagu peer sync [--hub URL]  add the active members of the hub's federation\n"
+   "                                      directory (needs --dir; remembers the hub)\n"
+   "  Options: --dir DIR | --url URL, --token-file FILE, --json.\n",
+   tg_cli_peer},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
 

@@ -1,0 +1,218 @@
+/* tg_cli_peers: tsunagu peer add|list|rm|sync: the node's peers, checked by
+ * the node itself over mutual TLS, and peering from the CA node's federation
+ * directory. */
+#include "tg_cli.h"
+#include "tg_client.h"
+#include "tg_conf.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_node.h"
+#include "tg_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int peer_add(struct tg_cli *cli, const char *id, const char *url, int quiet) {
+  int status;
+  json_t *in = json_pack("{s:s, s:s}", "node_id", id, "url", url);
+  char *body = in ? json_dumps(in, JSON_COMPACT) : NULL;
+  json_decref(in);
+  if (body == NULL)
+    return tg_cli_fail("out of memory");
+  int rc = tg_cli_call(cli, "POST", "/api/v1/peers", body, strlen(body), &status, NULL, NULL);
+  free(body);
+  if (rc == 0 && !quiet)
+    printf("peer %s added (%s)\n", id, url);
+  return rc;
+}
+
+static void fmt_time(int64_t t, char *out, size_t n) {
+  struct tm tm;
+  time_t tt = (time_t)t;
+  if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+    snprintf(out, n, "-");
+  else
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int peer_list(struct tg_cli *cli) {
+  int status;
+  json_t *j = NULL;
+  /* A body: tg_client sends a body-less POST as GET. */
+  if (tg_cli_call(cli, "POST", "/api/v1/peers/check", "{}", 2, &status, &j, NULL))
+    return 1;
+  json_t *peers = json_object_get(j, "peers");
+  if (!json_is_array(peers)) {
+    json_decref(j);
+    return tg_cli_fail("peer list: the node's answer has no peers");
+  }
+  if (cli->json) {
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    putchar('\n');
+  } else if (json_array_size(peers) == 0) {
+    printf("no peers (add one with tsunagu peer add or tsunagu peer sync)\n");
+  } else {
+    printf("%-20s %-12s %8s  %-20s  %-20s  %s\n", "NODE", "STATUS", "LATENCY", "LAST-CONTACT",
+           "CERT-EXPIRES", "URL");
+    size_t i;
+    json_t *p;
+    json_array_foreach(peers, i, p) {
+      char last[32], exp[32], lat[24];
+      fmt_time(json_integer_value(json_object_get(p, "last_contact")), last, sizeof(last));
+      fmt_time(json_integer_value(json_object_get(p, "cert_expires")), exp, sizeof(exp));
+      snprintf(lat, sizeof(lat), "%lldms",
+               (long long)json_integer_value(json_object_get(p, "latency_ms")));
+      printf("%-20s %-12s %8s  %-20s  %-20s  %s\n",
+             json_string_value(json_object_get(p, "node_id")) ?: "?",
+             json_string_value(json_object_get(p, "status")) ?: "?", lat, last, exp,
+             json_string_value(json_object_get(p, "url")) ?: "?");
+      const char *e = json_string_value(json_object_get(p, "error"));
+      if (e != NULL)
+        printf("  %s\n", e);
+    }
+  }
+  json_decref(j);
+  return 0;
+}
+
+static int peer_rm(struct tg_cli *cli, const char *id) {
+  int status;
+  char path[200];
+  if (!tg_node_id_valid(id))
+    return tg_cli_fail("peer rm: '%s' is not a node id", id);
+  snprintf(path, sizeof(path), "/api/v1/peers/%s", id);
+  if (tg_cli_call(cli, "DELETE", path, NULL, 0, &status, NULL, NULL))
+    return 1;
+  printf("peer %s removed\n", id);
+  return 0;
+}
+
+/* The [node] id and [federation] hub of the node in DIR. */
+static int node_conf(const char *dir, char *id, size_t n, char *hub, size_t hn) {
+  char path[4096];
+  struct tg_conf *c = NULL;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  if (tg_conf_load(path, &c, NULL) != 0)
+    return TG_EIO;
+  const char *v = tg_conf_get(c, "node", "id");
+  const char *h = tg_conf_get(c, "federation", "hub");
+  snprintf(id, n, "%s", v ? v : "");
+  snprintf(hub, hn, "%s", h ? h : "");
+  tg_conf_free(c);
+  return v ? 0 : TG_EINVAL;
+}
+
+/* Appends "[federation] hub = HUB" to DIR's tsunagu.conf (when it has none). */
+static int remember_hub(const char *dir, const char *hub, struct tg_err *err) {
+  char path[4096], *text = NULL;
+  size_t len = 0;
+  int rc;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  if ((rc = tg_file_read(path, 1 << 20, &text, &len, err)) != 0)
+    return rc;
+  size_t cap = len + strlen(hub) + 64;
+  char *out = malloc(cap);
+  if (out == NULL) {
+    free(text);
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  int n = snprintf(out, cap, "%s%s\n[federation]\nhub = %s\n", text,
+                   len > 0 && text[len - 1] != '\n' ? "\n" : "", hub);
+  rc = tg_file_write(path, out, (size_t)n, 0644, 0, err);
+  free(out);
+  free(text);
+  return rc;
+}
+
+static int peer_sync(struct tg_cli *cli, const char *hub) {
+  char id[64], conf_hub[600], url[1100];
+  struct tg_fed_tls t;
+  struct tg_err err;
+  int status = 0, added = 0, rc;
+  char *body = NULL;
+  size_t len = 0;
+  tg_err_clear(&err);
+  if (cli->dir == NULL)
+    return tg_cli_fail("peer sync: --dir DIR is required (the node's federation certificate "
+                       "authenticates it to the hub)");
+  if (node_conf(cli->dir, id, sizeof(id), conf_hub, sizeof(conf_hub)) != 0)
+    return tg_cli_fail("peer sync: cannot read %s/%s", cli->dir, TG_NODE_CONF);
+  if (hub == NULL)
+    hub = conf_hub[0] ? conf_hub : NULL;
+  if (hub == NULL)
+    return tg_cli_fail("peer sync: --hub URL is required (no [federation] hub in the node)");
+  if (strncmp(hub, "https://", 8) != 0 || strlen(hub) > 512)
+    return tg_cli_fail("peer sync: the hub must be an https:// URL");
+  if (tg_fed_tls_paths(cli->dir, &t) != 0)
+    return tg_cli_fail("peer sync: %s has no federation CA (ca.crt); run tsunagu register first",
+                       cli->dir);
+  snprintf(url, sizeof(url), "%s/api/v1/federation/members", hub);
+  struct tg_client_tls tls = {.ca_file = t.ca, .cert_file = t.cert, .key_file = t.key,
+                              .crl_file = t.crl[0] ? t.crl : NULL};
+  static const char *const hdrs[] = {"Accept: application/json", NULL};
+  struct tg_client_opts o = {.url = url, .headers = hdrs, .timeout_ms = 30000,
+                             .max_response = 16u << 20};
+  rc = tg_client_fetch(&tls, &o, &status, &body, &len, &err);
+  if (rc != 0)
+    return tg_cli_fail("peer sync: cannot reach the hub over mutual TLS: %s",
+                       tg_err_msg(&err, rc));
+  json_t *j = json_loadb(body, len, 0, NULL);
+  free(body);
+  json_t *members = json_object_get(j, "members");
+  if (status != 200 || !json_is_array(members)) {
+    const char *d = json_string_value(json_object_get(j, "detail"));
+    json_decref(j);
+    return tg_cli_fail("peer sync: the hub answered %d%s%s", status, d ? ": " : "", d ? d : "");
+  }
+  size_t i;
+  json_t *m;
+  rc = 0;
+  json_array_foreach(members, i, m) {
+    const char *mid = json_string_value(json_object_get(m, "node_id"));
+    const char *murl = json_string_value(json_object_get(m, "url"));
+    const char *st = json_string_value(json_object_get(m, "status"));
+    if (mid == NULL || strcmp(mid, id) == 0)
+      continue;
+    if (st == NULL || strcmp(st, "active") != 0 || murl == NULL) {
+      if (!cli->json)
+        printf("skipped %s (%s)\n", mid, murl == NULL ? "no URL" : st ? st : "?");
+      continue;
+    }
+    if (peer_add(cli, mid, murl, cli->json) != 0)
+      rc = 1;
+    else
+      added++;
+  }
+  json_decref(j);
+  if (conf_hub[0] == '\0' && remember_hub(cli->dir, hub, &err) != 0)
+    return tg_cli_fail("peer sync: cannot record the hub in %s: %s", TG_NODE_CONF,
+                       tg_err_msg(&err, TG_EIO));
+  if (cli->json)
+    printf("{\"added\":%d}\n", added);
+  else
+    printf("%d peer%s from %s\n", added, added == 1 ? "" : "s", hub);
+  return rc;
+}
+
+int tg_cli_peer(struct tg_cli *cli, int argc, char **argv) {
+  if (argc < 1)
+    return tg_cli_fail("peer: add, list, rm or sync (try tsunagu peer --help)");
+  if (strcmp(argv[0], "add") == 0 && argc == 3) {
+    if (!tg_node_id_valid(argv[1]))
+      return tg_cli_fail("peer add: '%s' is not a node id", argv[1]);
+    return peer_add(cli, argv[1], argv[2], 0);
+  }
+  if (strcmp(argv[0], "list") == 0 && argc == 1)
+    return peer_list(cli);
+  if (strcmp(argv[0], "rm") == 0 && argc == 2)
+    return peer_rm(cli, argv[1]);
+  if (strcmp(argv[0], "sync") == 0) {
+    if (argc == 1)
+      return peer_sync(cli, NULL);
+    if (argc == 3 && strcmp(argv[1], "--hub") == 0)
+      return peer_sync(cli, argv[2]);
+  }
+  return tg_cli_fail("peer: bad arguments (try tsunagu peer --help)");
+}

@@ -1,0 +1,67 @@
+/* tg_fed: a node's place in its federation: the federation TLS material in
+ * its directory, checking a peer over mutual TLS, the CA node's directory of
+ * members (URLs recorded at registration), and installing a refreshed CRL. */
+#ifndef TG_FED_H
+#define TG_FED_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tg_err;
+
+/* Paths of a node's federation TLS material. */
+struct tg_fed_tls {
+  char ca[4096];   /* DIR/ca.crt: the federation CA */
+  char crl[4096];  /* DIR/crl.pem, or "" when the node has none */
+  char cert[4096]; /* DIR/node.crt */
+  char key[4096];  /* DIR/node.key */
+};
+
+/* Fills OUT from the node directory DIR; TG_ENOENT when DIR has no ca.crt
+ * (the node is not in a federation yet). */
+int tg_fed_tls_paths(const char *dir, struct tg_fed_tls *out);
+
+/* One peer check: inputs, then the outcome. */
+struct tg_fed_check {
+  struct tg_fed_tls tls;
+  char self_id[64];    /* this node's id: the peer must see us as it */
+  char node_id[64];    /* the peer's id: its certificate must name it */
+  char url[512];       /* the peer's base URL (https://HOST:PORT) */
+  uint64_t timeout_ms; /* for connect, and for each read and write */
+  /* outcome */
+  int ok;              /* 1: reachable over mTLS, identities match */
+  int64_t latency_ms;  /* connect to the end of the answer */
+  int64_t checked_at;  /* Unix time */
+  int64_t not_after;   /* the peer certificate's expiry (Unix time), 0 if none seen */
+  char fingerprint[65]; /* SHA-256 of the peer certificate, "" if none seen */
+  char cert_node[64];  /* node id in the peer certificate's SAN URI, "" if none */
+  char error[512];     /* why it failed */
+};
+
+/* Blocking: connects to C->url with the node's federation certificate,
+ * verifies the peer against ca.crt + crl.pem (chain, validity, host name or
+ * IP, revocation) and that its SAN URI names C->node_id, then calls
+ * GET /api/v1/peer/whoami and checks that the peer saw C->self_id. Fills the
+ * outcome fields; never fails otherwise. Safe on any thread. */
+void tg_fed_check_run(struct tg_fed_check *c);
+
+/* The CA directory of the node in NODE_DIR from its [ca] dir into OUT (size
+ * N); TG_ENOENT when the node has no CA role. */
+int tg_fed_ca_dir(const char *node_dir, char *out, size_t n);
+/* Records (or updates) the URL NODE_ID registered with in the CA in CA_DIR. */
+int tg_fed_member_record(const char *ca_dir, const char *node_id, const char *url,
+                         struct tg_err *err);
+/* The federation's members from the CA in CA_DIR: a new JSON array of
+ * {node_id, name, url (or null), fingerprint, not_after, status:
+ * active|revoked|expired}, one per node (its newest certificate). */
+int tg_fed_members(const char *ca_dir, json_t **out, struct tg_err *err);
+
+/* Checks that the CRL in PEM (LEN bytes) is signed by NODE_DIR's ca.crt and
+ * is not older (crlNumber) than the installed one, then replaces
+ * NODE_DIR/crl.pem atomically. Sets *CHANGED (may be NULL) to 1 when the file
+ * changed. TG_EPERM for a CRL not signed by the CA, TG_EINVAL malformed. */
+int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *changed,
+                       struct tg_err *err);
+
+#endif

@@ -1,0 +1,322 @@
+/* tg_routes_peers: the node's peers (admin: list, add, remove, check each
+ * over mutual TLS with the node's federation certificate) and, on a CA node,
+ * the federation directory GET /api/v1/federation/members (peers only). */
+#include "tg_auth.h"
+#include "tg_cert_ca.h"
+#include "tg_conf.h"
+#include "tg_db.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_node.h"
+#include "tg_routes.h"
+#include "tg_server.h"
+#include "tg_tls.h"
+#include "tg_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+static int peer_url_ok(const char *u) {
+  return u != NULL && strncmp(u, "https://", 8) == 0 && strlen(u) < 512 && u[8] != '\0' &&
+         strpbrk(u, " \t\r\n") == NULL;
+}
+
+static json_t *peer_row(sqlite3_stmt *st) {
+  json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "node_id",
+                        (const char *)sqlite3_column_text(st, 0), "url",
+                        (const char *)sqlite3_column_text(st, 1), "fingerprint",
+                        (const char *)sqlite3_column_text(st, 2), "added_at",
+                        (json_int_t)sqlite3_column_int64(st, 3), "status",
+                        (const char *)sqlite3_column_text(st, 6));
+  if (o == NULL)
+    return NULL;
+  json_object_set_new(o, "last_contact", sqlite3_column_type(st, 4) == SQLITE_NULL
+                                             ? json_null()
+                                             : json_integer(sqlite3_column_int64(st, 4)));
+  json_object_set_new(o, "latency_ms", sqlite3_column_type(st, 5) == SQLITE_NULL
+                                           ? json_null()
+                                           : json_integer(sqlite3_column_int64(st, 5)));
+  return o;
+}
+
+#define PEER_COLS "node_id, url, fingerprint, added_at, last_contact, latency_ms, status"
+
+/* Every peer of DB as a JSON array (new reference), or NULL on failure. */
+static json_t *peers_all(sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT " PEER_COLS " FROM peers ORDER BY node_id", -1, &st,
+                         NULL) != SQLITE_OK)
+    return NULL;
+  json_t *a = json_array();
+  while (a != NULL && sqlite3_step(st) == SQLITE_ROW)
+    json_array_append_new(a, peer_row(st));
+  sqlite3_finalize(st);
+  return a;
+}
+
+static void db_problem(struct tg_http_req *req, sqlite3 *db) {
+  tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s", sqlite3_errmsg(db));
+}
+
+void tg_route_peers_list(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
+    return;
+  sqlite3 *db = tg_http_req_worker(req)->db;
+  json_t *a = peers_all(db);
+  if (a == NULL) {
+    db_problem(req, db);
+    return;
+  }
+  tg_http_res_json(req, 200, json_pack("{s:o}", "peers", a), NULL);
+}
+
+void tg_route_peers_post(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
+    return;
+  size_t len = 0;
+  const char *body = tg_http_req_body(req, &len);
+  json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+  const char *id = json_string_value(json_object_get(in, "node_id"));
+  const char *url = json_string_value(json_object_get(in, "url"));
+  const char *fp = json_string_value(json_object_get(in, "fingerprint"));
+  if (id == NULL || !tg_node_id_valid(id) || !peer_url_ok(url)) {
+    tg_http_res_problem(req, 400, "bad-peer", "Bad peer", NULL,
+                        "the body must be {\"node_id\": NODE-ID, \"url\": \"https://HOST:PORT\"}");
+    json_decref(in);
+    return;
+  }
+  struct tg_settings *s = tg_settings_get();
+  int self = strcmp(s->node_id, id) == 0;
+  tg_settings_put(s);
+  if (self) {
+    tg_http_res_problem(req, 422, "peer-is-self", "A node is not its own peer", NULL,
+                        "%s is this node", id);
+    json_decref(in);
+    return;
+  }
+  sqlite3 *db = tg_http_req_worker(req)->db;
+  sqlite3_stmt *st = NULL;
+  int ok = sqlite3_prepare_v2(db,
+                              "INSERT INTO peers(node_id, url, fingerprint, added_at, status)"
+                              " VALUES(?1, ?2, ?3, ?4, 'active') ON CONFLICT(node_id) DO UPDATE"
+                              " SET url = ?2, fingerprint = coalesce(?3, fingerprint)",
+                              -1, &st, NULL) == SQLITE_OK;
+  if (ok) {
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+    if (fp != NULL)
+      sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, tg_time_now());
+    ok = sqlite3_step(st) == SQLITE_DONE;
+  }
+  sqlite3_finalize(st);
+  if (!ok)
+    db_problem(req, db);
+  else
+    tg_http_res_json(req, 201, json_pack("{s:s, s:s}", "node_id", id, "url", url), NULL);
+  json_decref(in);
+}
+
+void tg_route_peers_delete(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
+    return;
+  const char *id = tg_http_req_rest(req);
+  sqlite3 *db = tg_http_req_worker(req)->db;
+  sqlite3_stmt *st = NULL;
+  if (!tg_node_id_valid(id)) {
+    tg_http_res_problem(req, 400, "bad-peer", "Bad peer", NULL, "not a node id");
+    return;
+  }
+  int ok = sqlite3_prepare_v2(db, "DELETE FROM peers WHERE node_id = ?", -1, &st, NULL) ==
+           SQLITE_OK;
+  if (ok) {
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+  }
+  sqlite3_finalize(st);
+  if (!ok)
+    db_problem(req, db);
+  else if (sqlite3_changes(db) == 0)
+    tg_http_res_problem(req, 404, "no-such-peer", "No such peer", NULL, "%s is not a peer", id);
+  else
+    tg_http_res_send(req, 204, NULL, NULL, 0);
+}
+
+/* --- checking peers: each check runs on libuv's thread pool (it blocks on
+ * one TLS connection with deadlines) and reports back on the worker's loop. */
+
+struct check_batch;
+
+struct check_one {
+  uv_work_t work;
+  struct check_batch *b;
+  struct tg_fed_check c;
+};
+
+struct check_batch {
+  struct tg_http_req *req; /* NULL once the client went away */
+  struct tg_worker *w;
+  int pending;
+  size_t n;
+  struct check_one *items;
+};
+
+static void check_work(uv_work_t *wk) {
+  struct check_one *o = wk->data;
+  tg_fed_check_run(&o->c);
+}
+
+static void batch_free(struct check_batch *b) {
+  free(b->items);
+  free(b);
+}
+
+static void batch_answer(struct check_batch *b) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < b->n; i++) {
+    const struct tg_fed_check *c = &b->items[i].c;
+    json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:s}", "node_id", c->node_id, "url", c->url,
+                          "reachable", c->ok, "latency_ms", (json_int_t)c->latency_ms, "status",
+                          c->ok ? "reachable" : "unreachable");
+    if (o == NULL)
+      continue;
+    if (c->ok)
+      json_object_set_new(o, "last_contact", json_integer(c->checked_at));
+    else
+      json_object_set_new(o, "error", json_string(c->error));
+    if (c->not_after != 0)
+      json_object_set_new(o, "cert_expires", json_integer(c->not_after));
+    if (c->fingerprint[0])
+      json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
+    if (c->cert_node[0])
+      json_object_set_new(o, "cert_node_id", json_string(c->cert_node));
+    json_array_append_new(a, o);
+  }
+  tg_http_res_json(b->req, 200, json_pack("{s:o}", "peers", a), NULL);
+}
+
+/* Records a check in the peers table (on the worker's thread). */
+static void check_record(sqlite3 *db, const struct tg_fed_check *c) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db,
+                         "UPDATE peers SET status = ?2, latency_ms = ?3,"
+                         " last_contact = CASE WHEN ?4 THEN ?5 ELSE last_contact END,"
+                         " fingerprint = coalesce(?6, fingerprint) WHERE node_id = ?1",
+                         -1, &st, NULL) != SQLITE_OK)
+    return;
+  sqlite3_bind_text(st, 1, c->node_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, c->ok ? "reachable" : "unreachable", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, c->latency_ms);
+  sqlite3_bind_int(st, 4, c->ok);
+  sqlite3_bind_int64(st, 5, c->checked_at);
+  if (c->ok && c->fingerprint[0])
+    sqlite3_bind_text(st, 6, c->fingerprint, -1, SQLITE_STATIC);
+  sqlite3_step(st);
+  sqlite3_finalize(st);
+}
+
+static void check_after(uv_work_t *wk, int status) {
+  struct check_one *o = wk->data;
+  struct check_batch *b = o->b;
+  (void)status;
+  check_record(b->w->db, &o->c);
+  if (--b->pending > 0)
+    return;
+  if (b->req != NULL) {
+    tg_http_req_set_data(b->req, NULL);
+    batch_answer(b);
+  }
+  batch_free(b);
+}
+
+static void check_abort(struct tg_http_req *req) {
+  struct check_batch *b = tg_http_req_get_data(req);
+  if (b != NULL)
+    b->req = NULL; /* the checks finish and are recorded; nobody is answered */
+}
+
+void tg_route_peers_check(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
+    return;
+  struct tg_worker *w = tg_http_req_worker(req);
+  json_t *peers = peers_all(w->db);
+  struct tg_settings *s = tg_settings_get();
+  struct tg_fed_tls tls;
+  struct check_batch *b = NULL;
+  int rc = tg_fed_tls_paths(s->dir, &tls);
+  if (peers == NULL) {
+    db_problem(req, w->db);
+    goto out;
+  }
+  if (rc != 0) {
+    tg_http_res_problem(req, 409, "no-federation-certificate", "Not in a federation", NULL,
+                        "this node has no federation CA (ca.crt); register it first");
+    goto out;
+  }
+  size_t n = json_array_size(peers);
+  if (n == 0) {
+    tg_http_res_json(req, 200, json_pack("{s:[]}", "peers"), NULL);
+    goto out;
+  }
+  b = calloc(1, sizeof(*b));
+  if (b != NULL && (b->items = calloc(n, sizeof(*b->items))) == NULL) {
+    free(b);
+    b = NULL;
+  }
+  if (b == NULL) {
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    goto out;
+  }
+  b->req = req;
+  b->w = w;
+  b->n = n;
+  for (size_t i = 0; i < n; i++) {
+    struct check_one *o = &b->items[i];
+    json_t *p = json_array_get(peers, i);
+    o->b = b;
+    o->work.data = o;
+    o->c.tls = tls;
+    snprintf(o->c.self_id, sizeof(o->c.self_id), "%s", s->node_id);
+    snprintf(o->c.node_id, sizeof(o->c.node_id), "%s",
+             json_string_value(json_object_get(p, "node_id")));
+    snprintf(o->c.url, sizeof(o->c.url), "%s", json_string_value(json_object_get(p, "url")));
+    o->c.timeout_ms = 5000;
+  }
+  tg_http_req_set_data(req, b);
+  tg_http_req_on_abort(req, check_abort);
+  b->pending = (int)n;
+  for (size_t i = 0; i < n; i++)
+    if (uv_queue_work(&w->loop, &b->items[i].work, check_work, check_after) != 0) {
+      snprintf(b->items[i].c.error, sizeof(b->items[i].c.error), "cannot queue the check");
+      check_after(&b->items[i].work, 0);
+    }
+out:
+  tg_settings_put(s);
+  json_decref(peers);
+}
+
+/* --- the federation directory (CA node) --- */
+
+void tg_route_federation_members(struct tg_http_req *req) {
+  struct tg_settings *s = tg_settings_get();
+  char dir[4096];
+  struct tg_err err;
+  json_t *members = NULL;
+  tg_err_clear(&err);
+  int rc = tg_fed_ca_dir(s->dir, dir, sizeof(dir));
+  tg_settings_put(s);
+  if (rc != 0) {
+    tg_http_res_problem(req, 404, "not-found", "Not Found", NULL,
+                        "this node does not run a certificate authority");
+    return;
+  }
+  if ((rc = tg_fed_members(dir, &members, &err)) != 0) {
+    tg_http_res_problem(req, 503, "ca-unavailable", "CA unavailable", NULL, "%s",
+                        tg_err_msg(&err, rc));
+    return;
+  }
+  tg_http_res_header(req, "Cache-Control", "no-cache");
+  tg_http_res_json(req, 200, json_pack("{s:o}", "members", members), NULL);
+}
