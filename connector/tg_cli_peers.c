@@ -118,8 +118,16 @@ static int remember_hub(const char *dir, const char *hub, struct tg_err *err) {
     free(text);
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   }
-  int n = snprintf(out, cap, "%s%s\n[federation]\nhub = %s\n", text,
-                   len > 0 && text[len - 1] != '\n' ? "\n" : "", hub);
+  /* Into an existing [federation] section, else a new one at the end. */
+  const char *sec = strstr(text, "\n[federation]\n");
+  int n;
+  if (sec != NULL || strncmp(text, "[federation]\n", 13) == 0) {
+    size_t at = sec ? (size_t)(sec - text) + 14 : 13;
+    n = snprintf(out, cap, "%.*shub = %s\n%s", (int)at, text, hub, text + at);
+  } else {
+    n = snprintf(out, cap, "%s%s\n[federation]\nhub = %s\n", text,
+                 len > 0 && text[len - 1] != '\n' ? "\n" : "", hub);
+  }
   rc = tg_file_write(path, out, (size_t)n, 0644, 0, err);
   free(out);
   free(text);
@@ -149,15 +157,14 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
     return tg_cli_fail("peer sync: %s has no federation CA (ca.crt); run tsunagu register first",
                        cli->dir);
   snprintf(url, sizeof(url), "%s/api/v1/federation/members", hub);
-  struct tg_client_tls tls = {.ca_file = t.ca, .cert_file = t.cert, .key_file = t.key,
-                              .crl_file = t.crl[0] ? t.crl : NULL};
+  struct tg_client_tls tls = {
+      .ca_file = t.ca, .cert_file = t.cert, .key_file = t.key, .crl_file = t.crl[0] ? t.crl : NULL};
   static const char *const hdrs[] = {"Accept: application/json", NULL};
-  struct tg_client_opts o = {.url = url, .headers = hdrs, .timeout_ms = 30000,
-                             .max_response = 16u << 20};
+  struct tg_client_opts o = {
+      .url = url, .headers = hdrs, .timeout_ms = 30000, .max_response = 16u << 20};
   rc = tg_client_fetch(&tls, &o, &status, &body, &len, &err);
   if (rc != 0)
-    return tg_cli_fail("peer sync: cannot reach the hub over mutual TLS: %s",
-                       tg_err_msg(&err, rc));
+    return tg_cli_fail("peer sync: cannot reach the hub over mutual TLS: %s", tg_err_msg(&err, rc));
   json_t *j = json_loadb(body, len, 0, NULL);
   free(body);
   json_t *members = json_object_get(j, "members");

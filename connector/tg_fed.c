@@ -196,8 +196,7 @@ static long read_all(SSL *ssl, char *buf, size_t cap) {
       continue;
     }
     int e = SSL_get_error(ssl, n);
-    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
-                                       len > 0))
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && len > 0))
       break;
     return -1;
   }
@@ -242,13 +241,11 @@ static void check_answer(struct tg_fed_check *c, char *buf, size_t len) {
   json_t *j = json_loadb(body, blen, 0, NULL);
   if (status != 200) {
     const char *d = json_string_value(json_object_get(j, "detail"));
-    check_fail(c, "the peer refused us: %d %s", status,
-             d ? d : "(no detail)");
+    check_fail(c, "the peer refused us: %d %s", status, d ? d : "(no detail)");
   } else {
     const char *seen = json_string_value(json_object_get(j, "node_id"));
     if (seen == NULL || strcmp(seen, c->self_id) != 0)
-      check_fail(c, "the peer saw us as '%s', not '%s'",
-               seen ? seen : "(nobody)", c->self_id);
+      check_fail(c, "the peer saw us as '%s', not '%s'", seen ? seen : "(nobody)", c->self_id);
     else
       c->ok = 1;
   }
@@ -290,11 +287,10 @@ void tg_fed_check_run(struct tg_fed_check *c) {
   if (SSL_connect(ssl) != 1) {
     long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK)
-      check_fail(c, "the peer's certificate was refused: %s",
-               X509_verify_cert_error_string(v));
+      check_fail(c, "the peer's certificate was refused: %s", X509_verify_cert_error_string(v));
     else
       check_fail(c, "TLS handshake with %s failed: %s", c->url,
-               ssl_why(b, sizeof(b), "connection closed"));
+                 ssl_why(b, sizeof(b), "connection closed"));
     goto out;
   }
   peer = SSL_get1_peer_certificate(ssl);
@@ -312,8 +308,7 @@ void tg_fed_check_run(struct tg_fed_check *c) {
     goto out;
   }
   if (strcmp(c->cert_node, c->node_id) != 0) {
-    check_fail(c, "the certificate at %s is node '%s', not '%s'", c->url,
-             c->cert_node, c->node_id);
+    check_fail(c, "the certificate at %s is node '%s', not '%s'", c->url, c->cert_node, c->node_id);
     goto out;
   }
   char req[600];
@@ -323,8 +318,7 @@ void tg_fed_check_run(struct tg_fed_check *c) {
                     is_ip && strchr(host, ':') ? "[" : "", host,
                     is_ip && strchr(host, ':') ? "]" : "", port);
   if (SSL_write(ssl, req, rl) != rl) {
-    check_fail(c, "the peer closed the connection: %s",
-               ssl_why(b, sizeof(b), "write failed"));
+    check_fail(c, "the peer closed the connection: %s", ssl_why(b, sizeof(b), "write failed"));
     goto out;
   }
   char *buf = malloc(65536);
@@ -368,8 +362,8 @@ int tg_fed_ca_dir(const char *node_dir, char *out, size_t n) {
 }
 
 static const struct tg_db_migration fed_schema[] = {
-  {1, "CREATE TABLE fed_urls(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
-      " updated_at INTEGER NOT NULL);"},
+    {1, "CREATE TABLE fed_urls(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
+        " updated_at INTEGER NOT NULL);"},
 };
 
 static int fed_db(const char *ca_dir, sqlite3 **db, struct tg_err *err) {
@@ -484,8 +478,8 @@ int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *c
   } else if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0 ||
              X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
     rc = tg_err_set(err, TG_EPERM, "the CRL is not signed by the federation CA");
-  } else if (tg_file_read(crl_path, TG_CA_MAX_INPUT, &cur, &cur_len, NULL) == 0 &&
-             cur_len == len && memcmp(cur, pem, len) == 0) {
+  } else if (tg_file_read(crl_path, TG_CA_MAX_INPUT, &cur, &cur_len, NULL) == 0 && cur_len == len &&
+             memcmp(cur, pem, len) == 0) {
     rc = 0; /* unchanged */
   } else {
     if (tg_cert_crl_load(crl_path, &old, NULL) == 0 && crl_number(old) > crl_number(crl))

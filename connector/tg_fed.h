@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 struct tg_err;
 
@@ -30,13 +31,13 @@ struct tg_fed_check {
   char url[512];       /* the peer's base URL (https://HOST:PORT) */
   uint64_t timeout_ms; /* for connect, and for each read and write */
   /* outcome */
-  int ok;              /* 1: reachable over mTLS, identities match */
-  int64_t latency_ms;  /* connect to the end of the answer */
-  int64_t checked_at;  /* Unix time */
-  int64_t not_after;   /* the peer certificate's expiry (Unix time), 0 if none seen */
+  int ok;               /* 1: reachable over mTLS, identities match */
+  int64_t latency_ms;   /* connect to the end of the answer */
+  int64_t checked_at;   /* Unix time */
+  int64_t not_after;    /* the peer certificate's expiry (Unix time), 0 if none seen */
   char fingerprint[65]; /* SHA-256 of the peer certificate, "" if none seen */
-  char cert_node[64];  /* node id in the peer certificate's SAN URI, "" if none */
-  char error[512];     /* why it failed */
+  char cert_node[64];   /* node id in the peer certificate's SAN URI, "" if none */
+  char error[512];      /* why it failed */
 };
 
 /* Blocking: connects to C->url with the node's federation certificate,
@@ -63,5 +64,22 @@ int tg_fed_members(const char *ca_dir, json_t **out, struct tg_err *err);
  * changed. TG_EPERM for a CRL not signed by the CA, TG_EINVAL malformed. */
 int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *changed,
                        struct tg_err *err);
+
+/* Periodic CRL refresh on the daemon's main loop (tg_fed_refresh.c). With
+ * [federation] hub = URL it fetches {hub}/api/v1/certs/crl every
+ * [federation] crl_refresh (default 5m) over TLS verified by ca.crt; a CA node
+ * without a hub takes its CA's crl.pem. A newer CRL signed by ca.crt is
+ * installed with tg_fed_crl_install and then RELOAD(UD) is called (the SIGHUP
+ * path). */
+struct tg_fed_refresh;
+/* Starts refreshing for the node in DIR on LOOP; *OUT is stopped with
+ * tg_fed_refresh_stop. Reads the configuration and fetches at once. */
+int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, void (*reload)(void *ud), void *ud,
+                         struct tg_fed_refresh **out, struct tg_err *err);
+/* Re-reads the configuration and TLS material and fetches now (on SIGHUP). */
+void tg_fed_refresh_kick(struct tg_fed_refresh *r);
+/* Cancels any fetch and frees R once its handles closed (run the loop); NULL
+ * is a no-op. */
+void tg_fed_refresh_stop(struct tg_fed_refresh *r);
 
 #endif

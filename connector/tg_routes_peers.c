@@ -24,20 +24,21 @@ static int peer_url_ok(const char *u) {
 }
 
 static json_t *peer_row(sqlite3_stmt *st) {
-  json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "node_id",
-                        (const char *)sqlite3_column_text(st, 0), "url",
-                        (const char *)sqlite3_column_text(st, 1), "fingerprint",
-                        (const char *)sqlite3_column_text(st, 2), "added_at",
-                        (json_int_t)sqlite3_column_int64(st, 3), "status",
-                        (const char *)sqlite3_column_text(st, 6));
+  json_t *o = json_pack(
+      "{s:s, s:s, s:s?, s:I, s:s}", "node_id", (const char *)sqlite3_column_text(st, 0), "url",
+      (const char *)sqlite3_column_text(st, 1), "fingerprint",
+      (const char *)sqlite3_column_text(st, 2), "added_at", (json_int_t)sqlite3_column_int64(st, 3),
+      "status", (const char *)sqlite3_column_text(st, 6));
   if (o == NULL)
     return NULL;
-  json_object_set_new(o, "last_contact", sqlite3_column_type(st, 4) == SQLITE_NULL
-                                             ? json_null()
-                                             : json_integer(sqlite3_column_int64(st, 4)));
-  json_object_set_new(o, "latency_ms", sqlite3_column_type(st, 5) == SQLITE_NULL
-                                           ? json_null()
-                                           : json_integer(sqlite3_column_int64(st, 5)));
+  json_object_set_new(o, "last_contact",
+                      sqlite3_column_type(st, 4) == SQLITE_NULL
+                          ? json_null()
+                          : json_integer(sqlite3_column_int64(st, 4)));
+  json_object_set_new(o, "latency_ms",
+                      sqlite3_column_type(st, 5) == SQLITE_NULL
+                          ? json_null()
+                          : json_integer(sqlite3_column_int64(st, 5)));
   return o;
 }
 
@@ -46,8 +47,8 @@ static json_t *peer_row(sqlite3_stmt *st) {
 /* Every peer of DB as a JSON array (new reference), or NULL on failure. */
 static json_t *peers_all(sqlite3 *db) {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT " PEER_COLS " FROM peers ORDER BY node_id", -1, &st,
-                         NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT " PEER_COLS " FROM peers ORDER BY node_id", -1, &st, NULL) !=
+      SQLITE_OK)
     return NULL;
   json_t *a = json_array();
   while (a != NULL && sqlite3_step(st) == SQLITE_ROW)
@@ -129,8 +130,8 @@ void tg_route_peers_delete(struct tg_http_req *req) {
     tg_http_res_problem(req, 400, "bad-peer", "Bad peer", NULL, "not a node id");
     return;
   }
-  int ok = sqlite3_prepare_v2(db, "DELETE FROM peers WHERE node_id = ?", -1, &st, NULL) ==
-           SQLITE_OK;
+  int ok =
+      sqlite3_prepare_v2(db, "DELETE FROM peers WHERE node_id = ?", -1, &st, NULL) == SQLITE_OK;
   if (ok) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     ok = sqlite3_step(st) == SQLITE_DONE;

@@ -7,6 +7,7 @@
 #include "tg_conf.h"
 #include "tg_db.h"
 #include "tg_err.h"
+#include "tg_fed.h"
 #include "tg_log.h"
 #include "tg_node.h"
 #include "tg_tls.h"
@@ -288,6 +289,7 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
 struct tg_main {
   struct tg_server *srv;
   uv_signal_t sigterm, sigint, sighup;
+  struct tg_fed_refresh *crl; /* periodic CRL refresh (tg_fed_refresh.c) */
 };
 
 static void on_sigterm(uv_signal_t *h, int signum) {
@@ -299,10 +301,11 @@ static void on_sigterm(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&m->sigterm, NULL);
   uv_close((uv_handle_t *)&m->sigint, NULL);
   uv_close((uv_handle_t *)&m->sighup, NULL);
+  tg_fed_refresh_stop(m->crl);
+  m->crl = NULL;
 }
 
-static void on_sighup(uv_signal_t *h, int signum) {
-  struct tg_main *m = h->data;
+static void reload(struct tg_main *m) {
   struct tg_settings *s = NULL;
   struct tg_err err;
   tg_err_clear(&err);
@@ -319,6 +322,16 @@ static void on_sighup(uv_signal_t *h, int signum) {
   read_debug_flag(m->srv->dir);
   settings_swap(s);
   tg_log_info("reloaded configuration and certificates");
+}
+
+/* A new CRL was installed: reload as on SIGHUP. */
+static void reload_cb(void *ud) { reload(ud); }
+
+static void on_sighup(uv_signal_t *h, int signum) {
+  struct tg_main *m = h->data;
+  (void)signum;
+  reload(m);
+  tg_fed_refresh_kick(m->crl); /* and fetch the CRL now */
 }
 
 static int write_addr_file(const char *dir, const char *host, int port) {
@@ -381,6 +394,8 @@ int tg_server_run(const char *dir) {
   uv_signal_start(&m.sigterm, on_sigterm, SIGTERM);
   uv_signal_start(&m.sigint, on_sigterm, SIGINT);
   uv_signal_start(&m.sighup, on_sighup, SIGHUP);
+  if (tg_fed_refresh_start(&loop, dir, reload_cb, &m, &m.crl, &err) != 0)
+    tg_log_warn("no CRL refresh: %s", tg_err_msg(&err, TG_ENOMEM));
   uv_run(&loop, UV_RUN_DEFAULT);
   for (int i = 0; i < srv.nworkers; i++) {
     uv_thread_join(&srv.workers[i].thread);

@@ -3,8 +3,8 @@
 # peer from the federation directory (tsunagu peer sync) and check each other
 # (tsunagu peer list: the node calls each peer's /api/v1/peer/whoami with its
 # federation certificate). Refusals: a peer whose certificate names another
-# node, callers without a certificate or token, and a revoked node once the
-# peers have the new CRL.
+# node, callers without a certificate or token. CRL refresh: after ca revoke,
+# every node (crl_refresh = 1s) refuses the revoked node with no signal sent.
 . "$top_srcdir/tests/lib.sh"
 
 HUB=$TG_TMP/hub
@@ -15,7 +15,7 @@ reach() {
   T "$1" --json peer list 2>/dev/null | jq -r --arg p "$2" '.peers[] | select(.node_id == $p) | if .reachable then "yes" else .error end'
 }
 
-tg_node_new hub "$(printf '[ca]\ndir = ca')"
+tg_node_new hub "$(printf '[ca]\ndir = ca\n[federation]\ncrl_refresh = 1s')"
 "$TSUNAGU" ca init --dir "$CA" --name "Peers Federation" >/dev/null
 "$TSUNAGU" csr --dir "$HUB" >"$TG_TMP/hub.csr"
 "$TSUNAGU" ca sign --dir "$CA" --node hub --hosts 127.0.0.1 "$TG_TMP/hub.csr" >"$TG_TMP/hub.crt" 2>/dev/null
@@ -27,7 +27,7 @@ fp=$(openssl x509 -in "$CA/ca.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 # Three nodes start with their bootstrap certificates, register with their
 # real URL, and switch to the federation certificate on SIGHUP.
 for n in p1 p2 p3; do
-  tg_node_new "$n"
+  tg_node_new "$n" "$(printf '[federation]\ncrl_refresh = 1s')"
   tg_node_start "$n" || { echo "Bail out! $n did not start"; exit 1; }
   u=$(tg_node_url "$n")
   tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
@@ -82,22 +82,43 @@ r=$(reach p1 p8)
 check "a peer that does not listen is unreachable ($r)" grep -q "cannot connect" <<<"$r"
 T p1 peer rm p8 >/dev/null
 
-# Revoke p3; p1 and p2 get the new CRL and reload.
+# Revoke p3 and send no signal: within the refresh interval the hub (from
+# its CA directory) and p1, p2 (from the hub over HTTPS) have the new CRL.
 "$TSUNAGU" ca revoke --dir "$CA" --node p3 --reason keyCompromise >/dev/null
 m=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p1/node.crt" --key "$TG_TMP/p1/node.key" "$hub/api/v1/federation/members")
 check "the directory shows p3 revoked" [ "$(jq -r '.members[] | select(.node_id == "p3") | .status' <<<"$m")" = revoked ]
-for n in hub p1 p2; do
-  curl -sS --cacert "$CA/ca.crt" "$hub/api/v1/certs/crl" -o "$TG_TMP/$n/crl.pem"
-  kill -HUP "$(tg_node_pid "$n")"
+t0=$(date +%s.%N)
+for i in $(seq 1 40); do
+  cmp -s "$TG_TMP/p1/crl.pem" "$CA/crl.pem" && cmp -s "$TG_TMP/p2/crl.pem" "$CA/crl.pem" && cmp -s "$HUB/crl.pem" "$CA/crl.pem" && break
+  sleep 0.1
 done
-sleep 0.3
-st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p3/node.crt" --key "$TG_TMP/p3/node.key" -o /dev/null -w '%{http_code}' "$hub/api/v1/federation/members" 2>/dev/null)
-check "  and refuses revoked p3 ($st)" [ "$st" != 200 ]
+el=$(echo "$(date +%s.%N) - $t0" | bc)
+check "p1, p2 and the hub install the new CRL within the interval (${el}s)" [ "$(echo "$el < 2.5" | bc)" = 1 ]
+check "  and reload it" grep -q "installed a new CRL from $hub; reloading" "$TG_TMP/p1/tsunagud.log"
+sleep 0.2
 r=$(reach p1 p3)
 check "p1 no longer reaches revoked p3 ($r)" grep -q "revoked" <<<"$r"
 r=$(reach p3 p1)
-check "p3 is refused by p1 ($r)" [ -n "$r" -a "$r" != yes ]
+check "p3 is refused by p1 ($r)" grep -q "certificate revoked" <<<"$r"
+r=$(reach p3 p2)
+check "p3 is refused by p2 ($r)" grep -q "certificate revoked" <<<"$r"
+st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p3/node.crt" --key "$TG_TMP/p3/node.key" -o /dev/null -w '%{http_code}' "$hub/api/v1/federation/members" 2>/dev/null)
+check "the hub refuses revoked p3 ($st)" [ "$st" != 200 ]
 check "p1 still reaches p2" [ "$(reach p1 p2)" = yes ]
+check "p2 still reaches p1" [ "$(reach p2 p1)" = yes ]
+
+# A CRL that the federation CA did not sign is not installed.
+openssl ecparam -name prime256v1 -genkey -noout -out "$TG_TMP/other.key" 2>/dev/null
+openssl req -new -x509 -key "$TG_TMP/other.key" -subj "/CN=Peers Federation" -days 1 -out "$TG_TMP/other.crt" 2>/dev/null
+: >"$TG_TMP/index.txt"
+printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ndefault_md = sha256\ndefault_crl_days = 1\n' "$TG_TMP/index.txt" >"$TG_TMP/ocnf"
+openssl ca -config "$TG_TMP/ocnf" -gencrl -keyfile "$TG_TMP/other.key" -cert "$TG_TMP/other.crt" -out "$TG_TMP/forged.pem" 2>/dev/null
+before=$(sha256sum <"$HUB/crl.pem")
+cp "$TG_TMP/forged.pem" "$CA/crl.pem.forged" && cp "$CA/crl.pem" "$TG_TMP/good.pem" && mv "$CA/crl.pem.forged" "$CA/crl.pem"
+sleep 1.5
+check "the hub refuses a CRL from another key (same issuer name)" grep -q "CRL refresh from .* refused: .*not signed by the federation CA" "$HUB/tsunagud.log"
+check "  and keeps its CRL" [ "$before" = "$(sha256sum <"$HUB/crl.pem")" ]
+cp "$TG_TMP/good.pem" "$CA/crl.pem"
 
 plan "$_tap_n"
 done_testing

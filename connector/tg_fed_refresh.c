@@ -1,0 +1,195 @@
+/* tg_fed_refresh: keeps a node's crl.pem current: a timer on the daemon's
+ * main loop fetches the hub's CRL with the async client (or, on a CA node,
+ * reads its CA's crl.pem), installs it when it is newer and signed by the
+ * federation CA, and asks the server to reload its TLS settings. */
+#include "tg_buf.h"
+#include "tg_cert_ca.h"
+#include "tg_client.h"
+#include "tg_conf.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_log.h"
+#include "tg_node.h"
+#include "tg_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TG_FED_CRL_DEFAULT_MS (5 * 60 * 1000)
+
+struct tg_fed_refresh {
+  uv_loop_t *loop;
+  uv_timer_t timer;
+  uv_timer_t defer; /* the reload runs from here, outside client callbacks */
+  int open_handles;
+  char dir[4096];
+  char hub[600];     /* "" when the node has no hub */
+  char ca_dir[4096]; /* "" unless the node runs the CA */
+  uint64_t interval_ms;
+  struct tg_client *client;  /* for the hub; NULL without federation material */
+  struct tg_client_req *req; /* the fetch in flight */
+  struct tg_buf body;
+  void (*reload)(void *ud);
+  void *ud;
+};
+
+static void on_defer(uv_timer_t *t) {
+  struct tg_fed_refresh *r = t->data;
+  r->reload(r->ud);
+}
+
+static void refresh_install(struct tg_fed_refresh *r, const char *pem, size_t len,
+                            const char *from) {
+  struct tg_err err;
+  int changed = 0;
+  tg_err_clear(&err);
+  int rc = tg_fed_crl_install(r->dir, pem, len, &changed, &err);
+  if (rc != 0) {
+    tg_log_warn("CRL refresh from %s refused: %s", from, tg_err_msg(&err, rc));
+    return;
+  }
+  if (changed) {
+    tg_log_info("installed a new CRL from %s; reloading", from);
+    uv_timer_start(&r->defer, on_defer, 0, 0);
+  }
+}
+
+static int on_data(void *ud, const char *data, size_t len) {
+  struct tg_fed_refresh *r = ud;
+  return tg_buf_append(&r->body, data, len) == 0 ? 0 : TG_ENOMEM;
+}
+
+static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
+  struct tg_fed_refresh *r = ud;
+  r->req = NULL;
+  if (rc != 0)
+    tg_log_warn("CRL refresh: cannot fetch from %s: %s", r->hub, tg_err_msg(err, rc));
+  else if (status != 200)
+    tg_log_warn("CRL refresh: %s answered %d", r->hub, status);
+  else
+    refresh_install(r, r->body.data ? r->body.data : "", r->body.len, r->hub);
+  tg_buf_reset(&r->body);
+}
+
+static void refresh_fetch(struct tg_fed_refresh *r) {
+  if (r->ca_dir[0] && !r->hub[0]) {
+    char path[4200], *pem = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/%s", r->ca_dir, TG_CA_CRL);
+    if (tg_file_read(path, TG_CA_MAX_INPUT, &pem, &len, NULL) == 0)
+      refresh_install(r, pem, len, path);
+    free(pem);
+    return;
+  }
+  if (r->client == NULL || r->req != NULL)
+    return;
+  char url[700];
+  snprintf(url, sizeof(url), "%s/api/v1/certs/crl", r->hub);
+  struct tg_client_opts o = {.url = url, .timeout_ms = 10000, .max_response = TG_CA_MAX_INPUT};
+  struct tg_client_cb cb = {.on_data = on_data, .on_done = on_done};
+  struct tg_err err;
+  tg_err_clear(&err);
+  tg_buf_reset(&r->body);
+  int rc = tg_client_request(r->client, &o, &cb, r, &r->req, &err);
+  if (rc != 0) {
+    r->req = NULL;
+    tg_log_warn("CRL refresh: %s", tg_err_msg(&err, rc));
+  }
+}
+
+static void refresh_configure(struct tg_fed_refresh *r);
+
+static void on_timer(uv_timer_t *t) {
+  struct tg_fed_refresh *r = t->data;
+  /* Not in a federation yet (no hub, or no ca.crt): look again, so that a
+   * hub written by tsunagu peer sync takes effect without a signal. */
+  if ((!r->hub[0] && !r->ca_dir[0]) || (r->hub[0] && r->client == NULL))
+    refresh_configure(r);
+  refresh_fetch(r);
+}
+
+/* Reads the configuration and rebuilds the client with the current TLS
+ * material; the timer restarts with the interval. */
+static void refresh_configure(struct tg_fed_refresh *r) {
+  char path[4096];
+  struct tg_conf *c = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  r->hub[0] = '\0';
+  r->interval_ms = TG_FED_CRL_DEFAULT_MS;
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CONF);
+  if (tg_conf_load(path, &c, &err) == 0) {
+    const char *h = tg_conf_get(c, "federation", "hub");
+    if (h != NULL && strncmp(h, "https://", 8) == 0 && strlen(h) < sizeof(r->hub))
+      snprintf(r->hub, sizeof(r->hub), "%s", h);
+    else if (h != NULL)
+      tg_log_warn("[federation] hub = %s: expected an https:// URL", h);
+    uint64_t ms = 0;
+    if (tg_conf_get_ms(c, "federation", "crl_refresh", TG_FED_CRL_DEFAULT_MS, &ms, &err) == 0 &&
+        ms > 0)
+      r->interval_ms = ms;
+    else
+      tg_log_warn("[federation] crl_refresh: keeping %llu ms", (unsigned long long)r->interval_ms);
+    tg_conf_free(c);
+  }
+  if (tg_fed_ca_dir(r->dir, r->ca_dir, sizeof(r->ca_dir)) != 0)
+    r->ca_dir[0] = '\0';
+  tg_client_free(r->client); /* cancels a fetch in flight: no callback */
+  r->client = NULL;
+  r->req = NULL;
+  struct tg_fed_tls t;
+  if (r->hub[0] && tg_fed_tls_paths(r->dir, &t) == 0) {
+    struct tg_client_tls tls = {.ca_file = t.ca, .cert_file = t.cert, .key_file = t.key};
+    if (tg_client_new(r->loop, &tls, &r->client, &err) != 0)
+      tg_log_warn("CRL refresh: %s", tg_err_msg(&err, TG_EIO));
+  }
+  uv_timer_stop(&r->timer);
+  uv_timer_start(&r->timer, on_timer, r->interval_ms, r->interval_ms);
+}
+
+int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, void (*reload)(void *ud), void *ud,
+                         struct tg_fed_refresh **out, struct tg_err *err) {
+  struct tg_fed_refresh *r = calloc(1, sizeof(*r));
+  if (r == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  r->loop = loop;
+  r->reload = reload;
+  r->ud = ud;
+  snprintf(r->dir, sizeof(r->dir), "%s", dir);
+  tg_buf_init(&r->body);
+  uv_timer_init(loop, &r->timer);
+  uv_timer_init(loop, &r->defer);
+  r->timer.data = r->defer.data = r;
+  r->open_handles = 2;
+  tg_fed_refresh_kick(r);
+  *out = r;
+  return 0;
+}
+
+void tg_fed_refresh_kick(struct tg_fed_refresh *r) {
+  if (r == NULL)
+    return;
+  refresh_configure(r);
+  refresh_fetch(r);
+}
+
+static void refresh_closed(uv_handle_t *h) {
+  struct tg_fed_refresh *r = h->data;
+  if (--r->open_handles > 0)
+    return;
+  tg_buf_close(&r->body);
+  free(r);
+}
+
+void tg_fed_refresh_stop(struct tg_fed_refresh *r) {
+  if (r == NULL)
+    return;
+  tg_client_free(r->client);
+  r->client = NULL;
+  r->req = NULL;
+  uv_timer_stop(&r->timer);
+  uv_timer_stop(&r->defer);
+  uv_close((uv_handle_t *)&r->timer, refresh_closed);
+  uv_close((uv_handle_t *)&r->defer, refresh_closed);
+}
