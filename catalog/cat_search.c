@@ -481,11 +481,10 @@ static int64_t kept_count(struct tg_cat_store *s, const char *match) {
   return -1;
 }
 
-/* One pass over the newest matches of MATCH (up to COUNT_CAP + 1): *TOTAL
- * gets their count and *FLOOR the rowid of the RANK_CANDIDATES-th newest
- * when there are more than that (else 0). A single phrase whose row count
- * tg_bm25 kept needs only the walk to the RANK_CANDIDATES-th newest. */
-static int scan_newest(struct tg_cat_store *s, const char *match, int64_t *total, int64_t *floor) {
+/* The rowid of the RANK_CANDIDATES-th newest match of MATCH into *F (0 if
+ * fewer); *KEPT (when not NULL) gets kept_count() read in the same
+ * snapshot, or -1. */
+static int nth_newest(struct tg_cat_store *s, const char *match, int64_t *f, int64_t *kept) {
   sqlite3_stmt *nth = cached(s, 4,
                              "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1"
                              " ORDER BY rowid DESC LIMIT 1 OFFSET ?2");
@@ -496,33 +495,57 @@ static int scan_newest(struct tg_cat_store *s, const char *match, int64_t *total
   int step = sqlite3_step(nth);
   /* still inside the statement's read transaction: the count belongs to
    * the same snapshot when the data version matches */
-  int64_t kept = step == SQLITE_ROW ? kept_count(s, match) : -1;
-  int64_t f = step == SQLITE_ROW ? sqlite3_column_int64(nth, 0) : 0;
+  if (kept != NULL)
+    *kept = step == SQLITE_ROW ? kept_count(s, match) : -1;
+  *f = step == SQLITE_ROW ? sqlite3_column_int64(nth, 0) : 0;
   done(nth);
-  if (step != SQLITE_ROW && step != SQLITE_DONE)
-    return TG_EDB;
-  if (kept >= RANK_CANDIDATES) {
-    *total = kept > COUNT_CAP ? COUNT_CAP + 1 : kept;
-    *floor = kept > RANK_CANDIDATES ? f : 0;
-    return 0;
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : TG_EDB;
+}
+
+/* *TOTAL gets the number of matches of MATCH up to COUNT_CAP + 1 and *FLOOR
+ * the rowid of the RANK_CANDIDATES-th newest when there are more than that
+ * (else 0). A single phrase whose row count tg_bm25 kept needs only the
+ * walk to the RANK_CANDIDATES-th newest; otherwise one forward pass (FTS5
+ * walks doclists forward faster than backward) counts and remembers the
+ * rowids, which give the floor unless the count reached the cap. */
+static int scan_newest(struct tg_cat_store *s, const char *match, int64_t *total, int64_t *floor) {
+  const char *ph[2];
+  size_t len[2];
+  int64_t f = 0, kept = -1;
+  int have_f = 0;
+  if (split_phrases(match, ph, len, 2) == 1) {
+    if (nth_newest(s, match, &f, &kept) != 0)
+      return TG_EDB;
+    have_f = 1;
+    if (kept >= RANK_CANDIDATES) {
+      *total = kept > COUNT_CAP ? COUNT_CAP + 1 : kept;
+      *floor = kept > RANK_CANDIDATES ? f : 0;
+      return 0;
+    }
   }
+  int64_t *ids = malloc((COUNT_CAP + 1) * sizeof(*ids));
   sqlite3_stmt *st =
-      cached(s, 1, "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2");
-  if (st == NULL)
-    return TG_EDB;
+      cached(s, 1, "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1 ORDER BY rowid LIMIT ?2");
+  if (ids == NULL || st == NULL) {
+    free(ids);
+    return ids == NULL ? TG_ENOMEM : TG_EDB;
+  }
   sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, COUNT_CAP + 1);
   int64_t n = 0;
-  f = 0;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW)
-    if (++n == RANK_CANDIDATES)
-      f = sqlite3_column_int64(st, 0);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && n <= COUNT_CAP)
+    ids[n++] = sqlite3_column_int64(st, 0);
   done(st);
-  if (step != SQLITE_DONE)
-    return TG_EDB;
-  *total = n;
-  *floor = n > RANK_CANDIDATES ? f : 0;
-  return 0;
+  int rc = step == SQLITE_DONE ? 0 : TG_EDB;
+  if (rc == 0 && n > COUNT_CAP && !have_f)
+    rc = nth_newest(s, match, &f, NULL);
+  if (rc == 0) {
+    *total = n;
+    *floor = n <= RANK_CANDIDATES ? 0 : n > COUNT_CAP ? f : ids[n - RANK_CANDIDATES];
+  }
+  free(ids);
+  return rc;
 }
 
 static int facets(sqlite3 *db, const char *from, const struct binds *b, json_t *out,
