@@ -55,5 +55,7 @@ int tg_cli_cert(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_register(struct tg_cli *cli, int argc, char **argv);
 /* tsunagu peer add|list|rm|sync (tg_cli_peers.c). */
 int tg_cli_peer(struct tg_cli *cli, int argc, char **argv);
+/* tsunagu renew: a new certificate from the hub, authenticated by the current one. */
+int tg_cli_renew(struct tg_cli *cli, int argc, char **argv);
 
 #endif

@@ -1,6 +1,8 @@
 /* tg_cli_peers: tsunagu peer add|list|rm|sync: the node's peers, checked by
  * the node itself over mutual TLS, and peering from the CA node's federation
- * directory. */
+ * directory; tsunagu renew: a new certificate over mutual TLS, then a reload. */
+#include "tg_cert.h"
+#include "tg_cert_ca.h"
 #include "tg_cli.h"
 #include "tg_client.h"
 #include "tg_conf.h"
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int peer_add(struct tg_cli *cli, const char *id, const char *url, int quiet) {
   int status;
@@ -222,4 +225,135 @@ int tg_cli_peer(struct tg_cli *cli, int argc, char **argv) {
       return peer_sync(cli, argv[2]);
   }
   return tg_cli_fail("peer: bad arguments (try tsunagu peer --help)");
+}
+
+/* --- tsunagu renew --- */
+
+/* Checks the CA's answer to a renewal and installs node.crt and crl.pem. */
+static int renew_install(const char *dir, const char *id, EVP_PKEY *key, json_t *j, char *serial,
+                         size_t sn, struct tg_err *err) {
+  const char *cert_pem = json_string_value(json_object_get(j, "certificate"));
+  const char *ca_got = json_string_value(json_object_get(j, "ca_certificate"));
+  const char *crl_pem = json_string_value(json_object_get(j, "crl"));
+  char path[4096];
+  X509 *cert = NULL, *ca = NULL, *ca2 = NULL;
+  X509_CRL *crl = NULL;
+  int rc = 0;
+  if (cert_pem == NULL || ca_got == NULL || crl_pem == NULL)
+    return tg_err_set(err, TG_EPROTO, "the hub's answer lacks certificate, ca_certificate or crl");
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CA);
+  if ((rc = tg_cert_load(path, &ca, err)) == 0 &&
+      (rc = tg_cert_parse(ca_got, strlen(ca_got), &ca2, err)) == 0 && X509_cmp(ca, ca2) != 0)
+    rc = tg_err_set(err, TG_EPROTO, "the hub answered with another CA certificate");
+  if (rc == 0)
+    rc = tg_fed_crl_install(dir, crl_pem, strlen(crl_pem), NULL, err);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CRL);
+  if (rc == 0)
+    rc = tg_cert_crl_load(path, &crl, err);
+  if (rc == 0)
+    rc = tg_cert_parse(cert_pem, strlen(cert_pem), &cert, err);
+  if (rc == 0)
+    rc = tg_cert_verify(cert, key, ca, crl, id, err);
+  if (rc == 0)
+    rc = tg_cert_serial_hex(cert, serial, sn);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CERT);
+  if (rc == 0) /* atomic: the node reads either the old or the new file */
+    rc = tg_file_write(path, cert_pem, strlen(cert_pem), 0644, 0, err);
+  X509_free(cert);
+  X509_free(ca);
+  X509_free(ca2);
+  X509_CRL_free(crl);
+  return rc;
+}
+
+int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
+  const char *hub = NULL;
+  char id[64], conf_hub[600], path[4096], url[700], serial[64];
+  struct tg_fed_tls t;
+  struct tg_err err;
+  EVP_PKEY *key = NULL;
+  X509_REQ *req = NULL;
+  char *csr_pem = NULL, *body = NULL, *resp = NULL;
+  size_t len = 0;
+  int status = 0, rc;
+  json_t *j = NULL;
+  tg_err_clear(&err);
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--hub") == 0 && i + 1 < argc)
+      hub = argv[++i];
+    else
+      return tg_cli_fail("renew: unexpected argument '%s' (try tsunagu renew --help)", argv[i]);
+  }
+  if (cli->dir == NULL)
+    return tg_cli_fail("renew: --dir DIR is required");
+  if (node_conf(cli->dir, id, sizeof(id), conf_hub, sizeof(conf_hub)) != 0)
+    return tg_cli_fail("renew: cannot read %s/%s", cli->dir, TG_NODE_CONF);
+  if (hub == NULL)
+    hub = conf_hub[0] ? conf_hub : NULL;
+  if (hub == NULL || strncmp(hub, "https://", 8) != 0 || strlen(hub) > 512)
+    return tg_cli_fail("renew: --hub https://… is required (no [federation] hub in the node)");
+  if (tg_fed_tls_paths(cli->dir, &t) != 0)
+    return tg_cli_fail("renew: %s has no federation CA (ca.crt); run tsunagu register first",
+                       cli->dir);
+  tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
+  rc = tg_cert_key_load(path, &key, &err);
+  if (rc == 0 && (rc = tg_cert_csr_new(key, id, NULL, &req, &err)) == 0)
+    rc = tg_cert_csr_pem(req, &csr_pem, &err);
+  if (rc == 0) {
+    json_t *in = json_pack("{s:s}", "csr", csr_pem);
+    body = in ? json_dumps(in, JSON_COMPACT) : NULL;
+    json_decref(in);
+    if (body == NULL)
+      rc = tg_err_set(&err, TG_ENOMEM, "out of memory");
+  }
+  if (rc == 0) {
+    /* Authenticated by the current certificate over mutual TLS. */
+    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    snprintf(url, sizeof(url), "%s/api/v1/certs/renew", hub);
+    struct tg_client_tls tls = {.ca_file = t.ca,
+                                .cert_file = t.cert,
+                                .key_file = t.key,
+                                .crl_file = t.crl[0] ? t.crl : NULL};
+    struct tg_client_opts o = {.method = "POST",
+                               .url = url,
+                               .headers = hdrs,
+                               .body = body,
+                               .body_len = strlen(body),
+                               .timeout_ms = 30000,
+                               .max_response = 1u << 20};
+    rc = tg_client_fetch(&tls, &o, &status, &resp, &len, &err);
+  }
+  if (rc == 0) {
+    j = json_loadb(resp, len, 0, NULL);
+    if (status != 201) {
+      const char *d = json_string_value(json_object_get(j, "detail"));
+      rc = tg_err_set(&err, TG_EPEER, "the hub refused: %d %s", status, d ? d : "");
+    }
+  }
+  if (rc == 0)
+    rc = renew_install(cli->dir, id, key, j, serial, sizeof(serial), &err);
+  json_decref(j);
+  free(resp);
+  free(body);
+  free(csr_pem);
+  X509_REQ_free(req);
+  EVP_PKEY_free(key);
+  if (rc != 0)
+    return tg_cli_fail("renew: %s", tg_err_msg(&err, rc));
+  printf("node %s renewed: certificate %s installed in %s\n", id, serial, cli->dir);
+  /* Ask the running node to switch (trusting the CA: it may still serve the
+   * old certificate). */
+  tg_node_path(path, sizeof(path), cli->dir, TG_NODE_ADDR);
+  if (access(path, F_OK) != 0) {
+    printf("the node is not running; it uses the new certificate when it starts\n");
+    return 0;
+  }
+  if (cli->cacert == NULL) {
+    snprintf(cli->ca_buf, sizeof(cli->ca_buf), "%s", t.ca);
+    cli->cacert = cli->ca_buf;
+  }
+  if (tg_cli_call(cli, "POST", "/api/v1/node/reload", "{}", 2, &status, NULL, NULL) != 0)
+    return tg_cli_fail("renew: the node did not reload; send it SIGHUP");
+  printf("the node reloaded its certificate\n");
+  return 0;
 }

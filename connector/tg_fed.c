@@ -63,7 +63,7 @@ static const char *ssl_why(char *buf, size_t n, const char *what) {
 }
 
 /* Splits https://HOST[:PORT][/...] into HOST and PORT. */
-static int split_url(const char *url, char *host, size_t hn, char *port, size_t pn) {
+int tg_fed_url_split(const char *url, char *host, size_t hn, char *port, size_t pn) {
   if (strncmp(url, "https://", 8) != 0)
     return TG_EINVAL;
   const char *p = url + 8, *e;
@@ -266,7 +266,7 @@ void tg_fed_check_run(struct tg_fed_check *c) {
   ERR_clear_error();
   if (c->timeout_ms == 0)
     c->timeout_ms = 5000;
-  if (split_url(c->url, host, sizeof(host), port, sizeof(port)) != 0) {
+  if (tg_fed_url_split(c->url, host, sizeof(host), port, sizeof(port)) != 0) {
     check_fail(c, "bad peer URL %s", c->url);
     goto out;
   }
@@ -398,6 +398,33 @@ int tg_fed_member_record(const char *ca_dir, const char *node_id, const char *ur
     sqlite3_bind_int64(st, 3, tg_time_now());
     if (sqlite3_step(st) != SQLITE_DONE)
       rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  tg_db_close(db);
+  return rc;
+}
+
+int tg_fed_member_url(const char *ca_dir, const char *node_id, char *out, size_t n,
+                      struct tg_err *err) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int rc = fed_db(ca_dir, &db, err);
+  if (rc != 0)
+    return rc;
+  if (sqlite3_prepare_v2(db, "SELECT url FROM fed_urls WHERE node_id = ?", -1, &st, NULL) !=
+      SQLITE_OK) {
+    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(db));
+  } else {
+    sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      const char *u = (const char *)sqlite3_column_text(st, 0);
+      if (u == NULL || strlen(u) >= n)
+        rc = tg_err_set(err, TG_ETOOBIG, "the recorded URL is too long");
+      else
+        memcpy(out, u, strlen(u) + 1);
+    } else {
+      rc = tg_err_set(err, TG_ENOENT, "no URL recorded for node %s", node_id);
+    }
   }
   sqlite3_finalize(st);
   tg_db_close(db);

@@ -53,6 +53,13 @@ int tg_fed_ca_dir(const char *node_dir, char *out, size_t n);
 /* Records (or updates) the URL NODE_ID registered with in the CA in CA_DIR. */
 int tg_fed_member_record(const char *ca_dir, const char *node_id, const char *url,
                          struct tg_err *err);
+/* The URL NODE_ID registered with, from the CA in CA_DIR, into OUT (size N);
+ * TG_ENOENT when none is recorded. */
+int tg_fed_member_url(const char *ca_dir, const char *node_id, char *out, size_t n,
+                      struct tg_err *err);
+/* Splits https://HOST[:PORT][/...] ("[v6]" allowed) into HOST and PORT
+ * (default "443"); TG_EINVAL if it is not such a URL. */
+int tg_fed_url_split(const char *url, char *host, size_t hn, char *port, size_t pn);
 /* The federation's members from the CA in CA_DIR: a new JSON array of
  * {node_id, name, url (or null), fingerprint, not_after, status:
  * active|revoked|expired}, one per node (its newest certificate). */

@@ -53,6 +53,8 @@ static const struct tg_route tg__routes[] = {
   {"POST", "/api/v1/peers/check", "peers_check", tg_route_peers_check, 1 * KiB, 0, 0},
   {"DELETE", "/api/v1/peers/*", "peers_delete", tg_route_peers_delete, 0, 0, 0},
   {"GET", "/api/v1/federation/members", "federation_members", tg_route_federation_members, 0, 0, 1},
+  {"POST", "/api/v1/certs/renew", "certs_renew", tg_route_certs_renew, 64 * KiB, 0, 1},
+  {"POST", "/api/v1/node/reload", "node_reload", tg_route_node_reload, 1 * KiB, 0, 0},
   /* Test-only routes; answer 404 unless [debug] test_routes = on. */
   {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0},
   {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0},

@@ -54,5 +54,7 @@ void tg_route_peers_post(struct tg_http_req *req);
 void tg_route_peers_check(struct tg_http_req *req);
 void tg_route_peers_delete(struct tg_http_req *req);
 void tg_route_federation_members(struct tg_http_req *req);
+void tg_route_certs_renew(struct tg_http_req *req);
+void tg_route_node_reload(struct tg_http_req *req);
 
 #endif

@@ -13,9 +13,11 @@
 #include "tg_tls.h"
 #include "tg_util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 static int peer_url_ok(const char *u) {
@@ -320,4 +322,94 @@ void tg_route_federation_members(struct tg_http_req *req) {
   }
   tg_http_res_header(req, "Cache-Control", "no-cache");
   tg_http_res_json(req, 200, json_pack("{s:o}", "members", members), NULL);
+}
+
+/* --- renewal (CA node, peers only) and reload (admin) --- */
+
+void tg_route_certs_renew(struct tg_http_req *req) {
+  const char *peer = tg_http_req_peer(req);
+  char dir[4096], url[600], host[256], port[16];
+  struct tg_err err;
+  struct tg_cert_ca *ca = NULL;
+  X509_REQ *csr = NULL;
+  X509 *cert = NULL;
+  char *cert_pem = NULL, *ca_pem = NULL, *crl = NULL;
+  size_t len = 0;
+  tg_err_clear(&err);
+  struct tg_settings *s = tg_settings_get();
+  int rc = tg_fed_ca_dir(s->dir, dir, sizeof(dir));
+  tg_settings_put(s);
+  if (rc != 0) {
+    tg_http_res_problem(req, 404, "not-found", "Not Found", NULL,
+                        "this node does not run a certificate authority");
+    return;
+  }
+  const char *body = tg_http_req_body(req, &len);
+  json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+  const char *pem = json_string_value(json_object_get(in, "csr"));
+  const char *given = json_string_value(json_object_get(in, "url"));
+  if (pem == NULL) {
+    tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
+                        "the body must be a JSON object with a string csr");
+    json_decref(in);
+    return;
+  }
+  /* The certificate names the host of the URL the node registered with,
+   * unless it gives a new one. */
+  if (given != NULL)
+    snprintf(url, sizeof(url), "%s", given);
+  else if (tg_fed_member_url(dir, peer, url, sizeof(url), NULL) != 0)
+    url[0] = '\0';
+  if (tg_fed_url_split(url, host, sizeof(host), port, sizeof(port)) != 0) {
+    tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
+                        "no https URL is recorded for node %s: give one as url", peer);
+    json_decref(in);
+    return;
+  }
+  rc = tg_cert_csr_parse(pem, strlen(pem), &csr, &err);
+  if (rc == 0)
+    rc = tg_cert_ca_open(dir, &ca, &err);
+  if (rc == 0) {
+    struct tg_cert_issue o = {.node_id = peer, .hosts = host, .how = "renew"};
+    rc = tg_cert_ca_issue(ca, &o, csr, &cert, &err);
+  }
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/%s", dir, TG_CA_CRL);
+  if (rc == 0 && (rc = tg_cert_pem(cert, &cert_pem, &err)) == 0 &&
+      (rc = tg_cert_pem(tg_cert_ca_cert_get(ca), &ca_pem, &err)) == 0)
+    rc = tg_file_read(path, TG_CA_MAX_INPUT, &crl, NULL, &err);
+  if (rc == 0 && given != NULL)
+    tg_fed_member_record(dir, peer, url, NULL);
+  if (rc == TG_EINVAL || rc == TG_ETOOBIG || rc == TG_ECRYPTO)
+    tg_http_res_problem(req, 400, "bad-csr", "Bad certificate signing request", NULL, "%s",
+                        tg_err_msg(&err, rc));
+  else if (rc == TG_EUNSUP)
+    tg_http_res_problem(req, 422, "unsupported-key", "Unsupported key type", NULL, "%s",
+                        tg_err_msg(&err, rc));
+  else if (rc != 0)
+    tg_http_res_problem(req, 500, "ca-failure", "The CA failed", NULL, "%s", tg_err_msg(&err, rc));
+  else
+    tg_http_res_json(
+        req, 201,
+        json_pack("{s:s, s:s, s:s}", "certificate", cert_pem, "ca_certificate", ca_pem, "crl", crl),
+        NULL);
+  free(cert_pem);
+  free(ca_pem);
+  free(crl);
+  X509_free(cert);
+  X509_REQ_free(csr);
+  tg_cert_ca_close(ca);
+  json_decref(in);
+}
+
+void tg_route_node_reload(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
+    return;
+  /* The same path as an operator's SIGHUP: settings and TLS material are
+   * swapped; open connections keep theirs. */
+  if (kill(getpid(), SIGHUP) != 0) {
+    tg_http_res_problem(req, 500, "reload-failed", "Reload failed", NULL, "cannot signal");
+    return;
+  }
+  tg_http_res_json(req, 202, json_pack("{s:s}", "status", "reloading"), NULL);
 }

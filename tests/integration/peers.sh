@@ -82,6 +82,32 @@ r=$(reach p1 p8)
 check "a peer that does not listen is unreachable ($r)" grep -q "cannot connect" <<<"$r"
 T p1 peer rm p8 >/dev/null
 
+# Renewal: p1 gets a new certificate over mTLS and switches while a request
+# loop runs against it.
+u1=$(tg_node_url p1)
+old_serial=$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -serial)
+rm -f "$TG_TMP/stop"; : >"$TG_TMP/loop.ok"; : >"$TG_TMP/loop.bad"
+( while [ ! -e "$TG_TMP/stop" ]; do
+    out=$(curl -sS --cacert "$CA/ca.crt" -w '%{http_code}\n' -o /dev/null "$u1/healthz" -o /dev/null "$u1/healthz" -o /dev/null "$u1/healthz" 2>&1)
+    for c in $out; do if [ "$c" = 200 ]; then echo >>"$TG_TMP/loop.ok"; else echo "$c" >>"$TG_TMP/loop.bad"; fi; done
+  done ) &
+loop=$!
+sleep 0.3
+out=$(T p1 renew 2>&1)
+check "p1 renews its certificate ($out)" grep -q "the node reloaded its certificate" <<<"$out"
+sleep 0.3
+touch "$TG_TMP/stop"; wait "$loop"
+check "  with no failed request in the concurrent loop ($(wc -l <"$TG_TMP/loop.ok") ok, $(wc -l <"$TG_TMP/loop.bad") failed)" [ "$(wc -l <"$TG_TMP/loop.bad")" = 0 -a "$(wc -l <"$TG_TMP/loop.ok")" -gt 3 ]
+check "  a new serial" [ "$old_serial" != "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -serial)" ]
+check "  that openssl verify -crl_check accepts" openssl verify -x509_strict -CAfile "$CA/ca.crt" -crl_check -CRLfile "$CA/crl.pem" "$TG_TMP/p1/node.crt"
+served=$(openssl s_client -connect "$(tg_node_addr p1)" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
+check "  and p1 serves it" [ "$served" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256)" ]
+check "the CA recorded the renewal" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p1' AND how='renew'")" = 1 ]
+j=$(T p2 --json peer list)
+check "p2 reaches p1 with its new certificate" [ "$(jq -r '.peers[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"csr":"x"}' "$hub/api/v1/certs/renew")
+check "renewal without a federation certificate is refused ($st)" [ "$st" = 403 ]
+
 # Revoke p3 and send no signal: within the refresh interval the hub (from
 # its CA directory) and p1, p2 (from the hub over HTTPS) have the new CRL.
 "$TSUNAGU" ca revoke --dir "$CA" --node p3 --reason keyCompromise >/dev/null
@@ -104,6 +130,8 @@ r=$(reach p3 p2)
 check "p3 is refused by p2 ($r)" grep -q "certificate revoked" <<<"$r"
 st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p3/node.crt" --key "$TG_TMP/p3/node.key" -o /dev/null -w '%{http_code}' "$hub/api/v1/federation/members" 2>/dev/null)
 check "the hub refuses revoked p3 ($st)" [ "$st" != 200 ]
+out=$(T p3 renew 2>&1); rc=$?
+check "revoked p3 cannot renew (exit $rc)" [ $rc -ne 0 ]
 check "p1 still reaches p2" [ "$(reach p1 p2)" = yes ]
 check "p2 still reaches p1" [ "$(reach p2 p1)" = yes ]
 
