@@ -7,6 +7,7 @@
 #include "tg_client.h"
 #include "tg_conf.h"
 #include "tg_err.h"
+#include "tg_fed.h"
 #include "tg_node.h"
 #include "tg_util.h"
 
@@ -596,6 +597,8 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
     rc = install_file(cli->dir, TG_NODE_CRL, crl_pem, strlen(crl_pem), &err);
   if (rc == 0)
     rc = install_file(cli->dir, TG_NODE_CERT, cert_pem, strlen(cert_pem), &err);
+  if (rc == 0) /* for CRL refresh, peer sync and renew */
+    rc = tg_fed_conf_set_hub(cli->dir, hub, &err);
   if (capath_made)
     unlink(capath);
   json_decref(j);

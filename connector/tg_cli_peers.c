@@ -107,36 +107,6 @@ static int node_conf(const char *dir, char *id, size_t n, char *hub, size_t hn) 
   return v ? 0 : TG_EINVAL;
 }
 
-/* Appends "[federation] hub = HUB" to DIR's tsunagu.conf (when it has none). */
-static int remember_hub(const char *dir, const char *hub, struct tg_err *err) {
-  char path[4096], *text = NULL;
-  size_t len = 0;
-  int rc;
-  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
-  if ((rc = tg_file_read(path, 1 << 20, &text, &len, err)) != 0)
-    return rc;
-  size_t cap = len + strlen(hub) + 64;
-  char *out = malloc(cap);
-  if (out == NULL) {
-    free(text);
-    return tg_err_set(err, TG_ENOMEM, "out of memory");
-  }
-  /* Into an existing [federation] section, else a new one at the end. */
-  const char *sec = strstr(text, "\n[federation]\n");
-  int n;
-  if (sec != NULL || strncmp(text, "[federation]\n", 13) == 0) {
-    size_t at = sec ? (size_t)(sec - text) + 14 : 13;
-    n = snprintf(out, cap, "%.*shub = %s\n%s", (int)at, text, hub, text + at);
-  } else {
-    n = snprintf(out, cap, "%s%s\n[federation]\nhub = %s\n", text,
-                 len > 0 && text[len - 1] != '\n' ? "\n" : "", hub);
-  }
-  rc = tg_file_write(path, out, (size_t)n, 0644, 0, err);
-  free(out);
-  free(text);
-  return rc;
-}
-
 static int peer_sync(struct tg_cli *cli, const char *hub) {
   char id[64], conf_hub[600], url[1100];
   struct tg_fed_tls t;
@@ -196,7 +166,7 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
       added++;
   }
   json_decref(j);
-  if (conf_hub[0] == '\0' && remember_hub(cli->dir, hub, &err) != 0)
+  if (conf_hub[0] == '\0' && tg_fed_conf_set_hub(cli->dir, hub, &err) != 0)
     return tg_cli_fail("peer sync: cannot record the hub in %s: %s", TG_NODE_CONF,
                        tg_err_msg(&err, TG_EIO));
   if (cli->json)

@@ -472,6 +472,44 @@ int tg_fed_members(const char *ca_dir, json_t **out, struct tg_err *err) {
   return 0;
 }
 
+/* --- configuration --- */
+
+int tg_fed_conf_set_hub(const char *dir, const char *hub, struct tg_err *err) {
+  char path[4096], *text = NULL;
+  size_t len = 0;
+  int rc;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  if ((rc = tg_file_read(path, 1 << 20, &text, &len, err)) != 0)
+    return rc;
+  struct tg_conf *c = NULL;
+  int has = tg_conf_parse(text, len, &c, NULL) == 0 && tg_conf_get(c, "federation", "hub");
+  tg_conf_free(c);
+  if (has) {
+    free(text);
+    return 0;
+  }
+  size_t cap = len + strlen(hub) + 64;
+  char *out = malloc(cap);
+  if (out == NULL) {
+    free(text);
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  /* Into an existing [federation] section, else a new one at the end. */
+  const char *sec = strstr(text, "\n[federation]\n");
+  int n;
+  if (sec != NULL || strncmp(text, "[federation]\n", 13) == 0) {
+    size_t at = sec ? (size_t)(sec - text) + 14 : 13;
+    n = snprintf(out, cap, "%.*shub = %s\n%s", (int)at, text, hub, text + at);
+  } else {
+    n = snprintf(out, cap, "%s%s\n[federation]\nhub = %s\n", text,
+                 len > 0 && text[len - 1] != '\n' ? "\n" : "", hub);
+  }
+  rc = tg_file_write(path, out, (size_t)n, 0644, 0, err);
+  free(out);
+  free(text);
+  return rc;
+}
+
 /* --- CRL refresh --- */
 
 static long crl_number(X509_CRL *crl) {

@@ -60,6 +60,9 @@ int tg_fed_member_url(const char *ca_dir, const char *node_id, char *out, size_t
 /* Splits https://HOST[:PORT][/...] ("[v6]" allowed) into HOST and PORT
  * (default "443"); TG_EINVAL if it is not such a URL. */
 int tg_fed_url_split(const char *url, char *host, size_t hn, char *port, size_t pn);
+/* Records "hub = HUB" in the [federation] section of DIR's tsunagu.conf
+ * (replacing the file atomically); a no-op when it already names a hub. */
+int tg_fed_conf_set_hub(const char *dir, const char *hub, struct tg_err *err);
 /* The federation's members from the CA in CA_DIR: a new JSON array of
  * {node_id, name, url (or null), fingerprint, not_after, status:
  * active|revoked|expired}, one per node (its newest certificate). */

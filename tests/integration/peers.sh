@@ -45,11 +45,13 @@ check "  and p2's certificate fingerprint" [ "$(jq -r '.members[] | select(.node
 st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' "$hub/api/v1/federation/members")
 check "the directory refuses a caller without a federation certificate ($st)" [ "$st" = 403 ]
 
-for n in p1 p2 p3; do
+check "register records the hub in [federation]" [ "$(sed -n '/^\[federation\]/,/^\[/p' "$TG_TMP/p1/tsunagu.conf" | grep -c -e "^hub = $hub\$" -e '^crl_refresh = 1s$')" = 2 ]
+for n in p1 p2; do
   out=$(T "$n" peer sync --hub "$hub" 2>&1)
   check "$n: peer sync adds the two others ($out)" grep -q "^2 peers from" <<<"$out"
 done
-check "peer sync remembers the hub" grep -q "^hub = $hub" "$TG_TMP/p1/tsunagu.conf"
+out=$(T p3 peer sync 2>&1)
+check "p3: peer sync with the recorded hub adds the two others ($out)" grep -q "^2 peers from $hub" <<<"$out"
 
 # Acceptance: each node reaches the two others over mutual TLS.
 for n in p1 p2 p3; do
