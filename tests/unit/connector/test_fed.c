@@ -1,0 +1,200 @@
+/* Unit tests for tg_fed.h: installing a CRL (unchanged, newer, older, from
+ * another CA, malformed), peer URL splitting, recording the hub in
+ * tsunagu.conf, and the CA's member directory with registered URLs. */
+#include "tg_cert.h"
+#include "tg_cert_ca.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fx {
+  char dir[256];
+  char ca[300], ca2[300], node[300];
+};
+
+static char *slurp(const char *dir, const char *file) {
+  char p[600], *s = NULL;
+  snprintf(p, sizeof(p), "%s/%s", dir, file);
+  assert_int_equal(tg_file_read(p, 1 << 20, &s, NULL, NULL), 0);
+  return s;
+}
+
+static void put(const char *dir, const char *file, const char *text) {
+  char p[600];
+  snprintf(p, sizeof(p), "%s/%s", dir, file);
+  assert_int_equal(tg_file_write(p, text, strlen(text), 0644, 0, NULL), 0);
+}
+
+static int setup(void **state) {
+  struct fx *f = calloc(1, sizeof(*f));
+  struct tg_err err;
+  snprintf(f->dir, sizeof(f->dir), "%s/tg-fed-XXXXXX",
+           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->ca, sizeof(f->ca), "%s/ca", f->dir);
+  snprintf(f->ca2, sizeof(f->ca2), "%s/ca2", f->dir);
+  snprintf(f->node, sizeof(f->node), "%s/n", f->dir);
+  assert_int_equal(tg_cert_ca_init(f->ca, "Fed", 0, &err), 0);
+  assert_int_equal(tg_cert_ca_init(f->ca2, "Fed", 0, &err), 0); /* same name, other key */
+  assert_int_equal(mkdir(f->node, 0700), 0);
+  char *s = slurp(f->ca, "ca.crt");
+  put(f->node, "ca.crt", s);
+  free(s);
+  s = slurp(f->ca, "crl.pem");
+  put(f->node, "crl.pem", s);
+  free(s);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *f = *state;
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(f);
+  return 0;
+}
+
+/* Issues an offline certificate for NODE and revokes it: a CRL number + 1. */
+static void issue_and_revoke(const char *cadir, const char *node) {
+  struct tg_err err;
+  struct tg_cert_ca *ca = NULL;
+  EVP_PKEY *key = NULL;
+  X509_REQ *csr = NULL;
+  X509 *cert = NULL;
+  assert_int_equal(tg_cert_ca_open(cadir, &ca, &err), 0);
+  assert_int_equal(tg_cert_key_new(&key, &err), 0);
+  assert_int_equal(tg_cert_csr_new(key, node, NULL, &csr, &err), 0);
+  struct tg_cert_issue o = {.node_id = node, .hosts = "127.0.0.1"};
+  assert_int_equal(tg_cert_ca_issue(ca, &o, csr, &cert, &err), 0);
+  assert_int_equal(tg_cert_ca_revoke(ca, node, NULL, 1, NULL, &err), 0);
+  X509_free(cert);
+  X509_REQ_free(csr);
+  EVP_PKEY_free(key);
+  tg_cert_ca_close(ca);
+}
+
+static void test_crl_install(void **state) {
+  struct fx *f = *state;
+  struct tg_err err;
+  int changed = -1;
+  char *v1 = slurp(f->ca, "crl.pem");
+  assert_int_equal(tg_fed_crl_install(f->node, v1, strlen(v1), &changed, &err), 0);
+  assert_int_equal(changed, 0); /* the same CRL: nothing to do */
+
+  issue_and_revoke(f->ca, "n1");
+  char *v2 = slurp(f->ca, "crl.pem");
+  assert_string_not_equal(v1, v2);
+  assert_int_equal(tg_fed_crl_install(f->node, v2, strlen(v2), &changed, &err), 0);
+  assert_int_equal(changed, 1);
+  char *got = slurp(f->node, "crl.pem");
+  assert_string_equal(got, v2);
+  free(got);
+
+  /* An older CRL (a replay) does not replace a newer one. */
+  assert_int_equal(tg_fed_crl_install(f->node, v1, strlen(v1), &changed, &err), TG_ECONFLICT);
+  assert_int_equal(changed, 0);
+
+  /* Another CA with the same name: not signed by ca.crt. */
+  issue_and_revoke(f->ca2, "n1");
+  issue_and_revoke(f->ca2, "n2");
+  char *other = slurp(f->ca2, "crl.pem");
+  assert_int_equal(tg_fed_crl_install(f->node, other, strlen(other), &changed, &err), TG_EPERM);
+  assert_non_null(strstr(err.msg, "not signed by the federation CA"));
+
+  static const char junk[] = "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n";
+  assert_int_equal(tg_fed_crl_install(f->node, junk, sizeof(junk) - 1, &changed, &err), TG_EINVAL);
+  got = slurp(f->node, "crl.pem");
+  assert_string_equal(got, v2); /* the refusals changed nothing */
+  free(got);
+  free(other);
+  free(v1);
+  free(v2);
+}
+
+static void test_url_split(void **state) {
+  (void)state;
+  char h[64], p[8];
+  assert_int_equal(tg_fed_url_split("https://a.example:8443/x", h, sizeof(h), p, sizeof(p)), 0);
+  assert_string_equal(h, "a.example");
+  assert_string_equal(p, "8443");
+  assert_int_equal(tg_fed_url_split("https://[::1]:9", h, sizeof(h), p, sizeof(p)), 0);
+  assert_string_equal(h, "::1");
+  assert_string_equal(p, "9");
+  assert_int_equal(tg_fed_url_split("https://host", h, sizeof(h), p, sizeof(p)), 0);
+  assert_string_equal(p, "443");
+  assert_int_equal(tg_fed_url_split("http://host:1", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  assert_int_equal(tg_fed_url_split("https://:1", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  assert_int_equal(tg_fed_url_split("https://h:x", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  assert_int_equal(tg_fed_url_split("https://[::1", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  assert_int_equal(tg_fed_url_split("https://h:123456789", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+}
+
+static void test_conf_set_hub(void **state) {
+  struct fx *f = *state;
+  struct tg_err err;
+  put(f->node, "tsunagu.conf", "[node]\nid = n\n");
+  assert_int_equal(tg_fed_conf_set_hub(f->node, "https://hub:1", &err), 0);
+  char *s = slurp(f->node, "tsunagu.conf");
+  assert_string_equal(s, "[node]\nid = n\n\n[federation]\nhub = https://hub:1\n");
+  free(s);
+  /* A hub already named stays. */
+  assert_int_equal(tg_fed_conf_set_hub(f->node, "https://other:2", &err), 0);
+  s = slurp(f->node, "tsunagu.conf");
+  assert_null(strstr(s, "other"));
+  free(s);
+  /* Into an existing [federation] section. */
+  put(f->node, "tsunagu.conf", "[node]\nid = n\n[federation]\ncrl_refresh = 1s\n[log]\n");
+  assert_int_equal(tg_fed_conf_set_hub(f->node, "https://hub:1", &err), 0);
+  s = slurp(f->node, "tsunagu.conf");
+  assert_string_equal(
+      s, "[node]\nid = n\n[federation]\nhub = https://hub:1\ncrl_refresh = 1s\n[log]\n");
+  free(s);
+}
+
+static void test_members(void **state) {
+  struct fx *f = *state;
+  struct tg_err err;
+  json_t *m = NULL;
+  char url[128];
+  assert_int_equal(tg_fed_members(f->ca, &m, &err), 0);
+  assert_int_equal(json_array_size(m), 0);
+  json_decref(m);
+  assert_int_equal(tg_fed_member_url(f->ca, "n1", url, sizeof(url), &err), TG_ENOENT);
+  assert_int_equal(tg_fed_member_record(f->ca, "n1", "https://127.0.0.1:1", &err), 0);
+  assert_int_equal(tg_fed_member_record(f->ca, "n1", "https://127.0.0.1:2", &err), 0);
+  assert_int_equal(tg_fed_member_url(f->ca, "n1", url, sizeof(url), &err), 0);
+  assert_string_equal(url, "https://127.0.0.1:2");
+  issue_and_revoke(f->ca, "n1");
+  assert_int_equal(tg_fed_members(f->ca, &m, &err), 0);
+  assert_int_equal(json_array_size(m), 1);
+  json_t *e = json_array_get(m, 0);
+  assert_string_equal(json_string_value(json_object_get(e, "node_id")), "n1");
+  assert_string_equal(json_string_value(json_object_get(e, "url")), "https://127.0.0.1:2");
+  assert_string_equal(json_string_value(json_object_get(e, "status")), "revoked");
+  assert_int_equal(strlen(json_string_value(json_object_get(e, "fingerprint"))), 64);
+  json_decref(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_crl_install, setup, teardown),
+      cmocka_unit_test(test_url_split),
+      cmocka_unit_test_setup_teardown(test_conf_set_hub, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_members, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
