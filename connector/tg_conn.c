@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,8 @@ struct tg_conn {
   int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
   int parse_more, reject_status, handles_open, peer_ok, eof, in_pump;
   int linger;              /* answered early: read and drop the rest before closing */
+  int has_cert;            /* the client presented a certificate */
+  long cert_verify;        /* its X509 verification result */
   int lingering;
   uint64_t linger_bytes, linger_start;
   uv_shutdown_t shutdown_req;
@@ -545,6 +548,40 @@ static void req_early(struct tg_http_req *r, int status, const char *slug, const
   tg_http_res_problem(r, status, slug, title, NULL, "%s", detail);
 }
 
+/* Answers a peer-only request whose caller is not a verified federation node,
+ * saying why: no certificate, revoked, expired, foreign CA, or no node id. */
+static void req_peer_refused(struct tg_http_req *r) {
+  struct tg_conn *c = r->conn;
+  char detail[300];
+  const char *slug = "peer-certificate-required", *title = "Peer certificate required";
+  if (!c->has_cert) {
+    snprintf(detail, sizeof(detail), "this endpoint is for federation nodes: present a valid "
+                                     "federation certificate");
+  } else if (c->cert_verify == X509_V_ERR_CERT_REVOKED) {
+    slug = "peer-certificate-revoked";
+    title = "Peer certificate revoked";
+    snprintf(detail, sizeof(detail), "peer certificate revoked: the federation CA has revoked "
+                                     "the certificate presented");
+  } else if (c->cert_verify == X509_V_ERR_CERT_HAS_EXPIRED ||
+             c->cert_verify == X509_V_ERR_CERT_NOT_YET_VALID) {
+    slug = "peer-certificate-expired";
+    title = "Peer certificate not valid now";
+    snprintf(detail, sizeof(detail), "peer certificate %s",
+             c->cert_verify == X509_V_ERR_CERT_HAS_EXPIRED ? "expired" : "not yet valid");
+  } else if (c->cert_verify != X509_V_OK) {
+    slug = "peer-certificate-untrusted";
+    title = "Peer certificate not trusted";
+    snprintf(detail, sizeof(detail), "peer certificate not accepted by this federation: %s",
+             X509_verify_cert_error_string(c->cert_verify));
+  } else {
+    slug = "peer-certificate-no-node-id";
+    title = "Peer certificate names no node";
+    snprintf(detail, sizeof(detail), "the certificate presented has no SAN URI "
+                                     "urn:tsunagu:node:<id>");
+  }
+  req_early(r, 403, slug, title, detail);
+}
+
 static int conn_want_keepalive(const struct tg_http_parser *hp) {
   const char *conn = tg_http_parse_header(hp, "connection");
   if (hp->http_minor == 0)
@@ -609,8 +646,7 @@ static void on_head(struct tg_conn *c) {
     return;
   }
   if (r->route->peer_only && !c->peer_ok) {
-    req_early(r, 403, "peer-certificate-required", "Peer certificate required",
-              "this endpoint is for federation nodes: present a valid federation certificate");
+    req_peer_refused(r);
     return;
   }
   const char *expect = tg_http_parse_header(&c->hp, "expect");
@@ -768,9 +804,12 @@ static void conn_process(struct tg_conn *c) {
 static void conn_handshaken(struct tg_conn *c) {
   c->handshaken = 1;
   X509 *peer = SSL_get0_peer_certificate(c->ssl);
-  if (peer != NULL && SSL_get_verify_result(c->ssl) == X509_V_OK &&
-      tg_tls_cert_node_id(peer, c->peer, sizeof(c->peer)) == 0)
-    c->peer_ok = 1;
+  if (peer != NULL) {
+    c->has_cert = 1;
+    c->cert_verify = SSL_get_verify_result(c->ssl);
+    if (c->cert_verify == X509_V_OK && tg_tls_cert_node_id(peer, c->peer, sizeof(c->peer)) == 0)
+      c->peer_ok = 1;
+  }
   if (c->reject_status)
     conn_reject(c, c->reject_status, "too many connections");
 }

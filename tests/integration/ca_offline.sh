@@ -18,6 +18,11 @@ whoami() {
   if [ "$(tail -1 <<<"$out")" = 200 ]; then jq -r .node_id <<<"$(head -1 <<<"$out")"; else tail -1 <<<"$out"; fi
 }
 
+# problem AS URL: the problem type a peer-only route answers AS's certificate with.
+problem() {
+  curl -sS --cacert "$CA/ca.crt" --cert "$1.crt" --key "$1.key" "$2/api/v1/peer/whoami" 2>/dev/null | jq -r .type
+}
+
 # --- the CA ---
 out=$("$TSUNAGU" ca init --dir "$CA" --name "Tone River Basin" --days 365)
 check "ca init succeeds and prints the CA fingerprint" grep -q "SHA-256: [0-9a-f]\{64\}" <<<"$out"
@@ -106,10 +111,11 @@ check "n-a accepts n-c's client certificate" [ "$(whoami "$TG_TMP/n-c" "$ua")" =
 st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' "$ua/api/v1/peer/whoami")
 check "no client certificate: the peer route answers 403 ($st)" [ "$st" = 403 ]
 
-# A certificate from another CA (same node key): refused in the handshake.
+# A certificate from another CA (same node key): not a peer, and told why.
 cp "$TG_TMP/n-a-foreign.crt" "$TG_TMP/foreign.crt"; cp "$TG_TMP/n-a.key" "$TG_TMP/foreign.key"
 r=$(whoami "$TG_TMP/foreign" "$ub")
-check "a certificate from another CA is refused ($r)" [ "$r" != n-a -a "$r" != 200 ]
+check "a certificate from another CA is refused with 403 ($r)" [ "$r" = 403 ]
+check "  as problem+json peer-certificate-untrusted" [ "$(problem "$TG_TMP/foreign" "$ub")" = urn:tsunagu:problem:peer-certificate-untrusted ]
 
 # A certificate from the right CA but without the SAN URI (made with openssl).
 printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\nsubjectAltName=DNS:localhost\n' >"$TG_TMP/nouri.ext"
@@ -119,6 +125,7 @@ cp "$TG_TMP/n-c.key" "$TG_TMP/nouri.key"
 check "the SAN-less certificate itself verifies with openssl" ossl_ok "$TG_TMP/nouri.crt"
 r=$(whoami "$TG_TMP/nouri" "$ua")
 check "a certificate without the SAN URI gets no peer identity ($r)" [ "$r" = 403 ]
+check "  as problem+json peer-certificate-no-node-id" [ "$(problem "$TG_TMP/nouri" "$ua")" = urn:tsunagu:problem:peer-certificate-no-node-id ]
 
 # An expired certificate: issued valid for 1 second.
 "$TSUNAGU" ca sign --dir "$CA" --node n-c --valid 1s "$TG_TMP/n-c.csr" >"$TG_TMP/expired.crt" 2>/dev/null
@@ -126,7 +133,8 @@ cp "$TG_TMP/n-c.key" "$TG_TMP/expired.key"
 sleep 2
 check "openssl calls the short-lived certificate expired" grep -q "expired" <<<"$(openssl verify -CAfile "$CA/ca.crt" "$TG_TMP/expired.crt" 2>&1)"
 r=$(whoami "$TG_TMP/expired" "$ua")
-check "an expired certificate is refused ($r)" [ "$r" != n-c -a "$r" != 200 ]
+check "an expired certificate is refused with 403 ($r)" [ "$r" = 403 ]
+check "  as problem+json peer-certificate-expired" [ "$(problem "$TG_TMP/expired" "$ua")" = urn:tsunagu:problem:peer-certificate-expired ]
 
 # Revocation: n-c revoked, the new CRL given to n-a, SIGHUP.
 out=$("$TSUNAGU" ca revoke --dir "$CA" --node n-c --reason keyCompromise)
@@ -145,7 +153,8 @@ cp "$CA/crl.pem" "$TG_TMP/n-a/crl.pem"
 kill -HUP "$(tg_node_pid n-a)"
 r=""
 for i in $(seq 1 50); do r=$(whoami "$TG_TMP/n-c" "$ua"); [ "$r" != n-c ] && break; sleep 0.1; done
-check "after SIGHUP n-a refuses revoked n-c ($r)" [ "$r" != n-c -a "$r" != 200 ]
+check "after SIGHUP n-a refuses revoked n-c with 403 ($r)" [ "$r" = 403 ]
+check "  as problem+json peer-certificate-revoked" [ "$(problem "$TG_TMP/n-c" "$ua")" = urn:tsunagu:problem:peer-certificate-revoked ]
 check "  and still accepts n-b" [ "$(whoami "$TG_TMP/n-b" "$ua")" = n-b ]
 check "the revocation is recorded" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='n-c' AND revoked_at IS NOT NULL AND reason=1")" = 2 ]
 
