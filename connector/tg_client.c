@@ -308,16 +308,19 @@ static int req_setopt_method(struct tg_client_req *r, const struct tg_client_opt
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
     SETOPT(CURLOPT_READFUNCTION, req_read_cb);
     SETOPT(CURLOPT_READDATA, r);
-  } else if (o->body != NULL) {
+  } else if (o->body != NULL || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0) {
+    /* POST and PUT without a body send an empty one (Content-Length: 0);
+     * without this curl would fall back to GET. */
     SETOPT(CURLOPT_POST, 1L);
     /* Copied: a request canceled from inside a curl callback is only
      * detached later, and curl could still read a borrowed body then. */
-    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-    SETOPT(CURLOPT_COPYPOSTFIELDS, o->body);
+    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(o->body ? o->body_len : 0));
+    SETOPT(CURLOPT_COPYPOSTFIELDS, o->body ? o->body : "");
   } else if (strcmp(m, "GET") == 0) {
     SETOPT(CURLOPT_HTTPGET, 1L);
   }
-  int has_body = o->stream_body || o->body != NULL; /* then curl would say POST */
+  /* With a body curl would say POST: other methods are named explicitly. */
+  int has_body = o->stream_body || o->body != NULL || strcmp(m, "PUT") == 0;
   if (strcmp(m, "POST") != 0 && (has_body || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)))
     SETOPT(CURLOPT_CUSTOMREQUEST, m);
   return 0;

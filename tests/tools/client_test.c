@@ -444,6 +444,20 @@ static void case_fixed_post(struct tg_client *c) {
   rq_close(&q);
 }
 
+/* A POST without a body must still be a POST (curl on its own would send GET). */
+static void case_empty_post(struct tg_client *c) {
+  char u[512];
+  url(u, sizeof(u), "/api/v1/debug/sink");
+  struct tg_client_opts o = {.method = "POST", .url = u, .timeout_ms = 10000};
+  struct rq q;
+  rq_init(&q);
+  if (rq_start(c, &q, &o) == 0)
+    run_until(&q.done, 1, 30000);
+  tap(q.done == 1 && q.rc == 0 && q.status == 200,
+      "POST without a body is sent as POST (status %d; GET would be 405)", q.status);
+  rq_close(&q);
+}
+
 static void case_deadline(struct tg_client *c, const char *scheme) {
   struct srv s;
   char u[256];
@@ -936,6 +950,7 @@ int main(int argc, char **argv) {
   case_methods(c);
   if (client_cert != NULL)
     case_mtls_and_crl(c);
+  case_empty_post(c);
   case_fixed_post(c); /* last: a node that hangs on it would fail the cases after it */
 
   tg_client_free(c);
