@@ -80,6 +80,12 @@ int tg_tls_server_ctx(const struct tg_tls_files *f, SSL_CTX **out, struct tg_err
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
   SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+  /* One TLS 1.3 ticket, not OpenSSL's default two: each one encrypts the whole
+   * session (client certificate included), and a client resumes with one. */
+  SSL_CTX_set_num_tickets(ctx, 1);
+  /* Resumption rides on (stateless) tickets; a server-side session cache
+   * would cost every full handshake an insert for nothing. */
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
     rc = tls_fail(err, "cannot load certificate", f->cert);
     goto fail;
