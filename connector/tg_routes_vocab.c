@@ -6,6 +6,7 @@
 #include "tg_auth.h"
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_server.h"
 #include "tg_util.h"
@@ -17,86 +18,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define VQ_MAX_BYTES 4096 /* a longer query string is refused */
-#define VQ_MAX_PARAMS 8
 #define VID_MAX 1024                 /* a decoded id or URI in the path */
 #define CONV_HIGH_WATER (256 * 1024) /* pause reading the request above this much output */
 #define CONV_MAX_ERRORS 1000         /* issues kept in detail for the summary; all are counted */
 
-/* ---- strict, bounded query strings ------------------------------------- */
-
-static int hexdigit(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c |= 0x20;
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* 1 if S[0..N) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
-static int utf8_ok(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = s[i];
-    size_t k;
-    unsigned min, v;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      k = 1, min = 0x80, v = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      k = 2, min = 0x800, v = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      k = 3, min = 0x10000, v = c & 0x07;
-    } else {
-      return 0;
-    }
-    for (size_t j = 1; j <= k; j++) {
-      if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-        return 0;
-      v = (v << 6) | (s[i + j] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-      return 0;
-    i += k + 1;
-  }
-  return 1;
-}
-
-/* Decodes IN[0..N) into OUT (CAP bytes with the NUL): "%XX" needs two hex digits,
- * PLUS turns '+' into a space; NUL, control bytes and invalid UTF-8 are refused.
- * Returns the length, or -1. */
-static long vq_decode(const char *in, size_t n, char *out, size_t cap, int plus) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    int c = (unsigned char)in[i];
-    if (c == '%') {
-      if (i + 2 >= n)
-        return -1;
-      int h = hexdigit((unsigned char)in[i + 1]), l = hexdigit((unsigned char)in[i + 2]);
-      if (h < 0 || l < 0)
-        return -1;
-      c = h * 16 + l;
-      i += 2;
-    } else if (c == '+' && plus) {
-      c = ' ';
-    }
-    if (c < 0x20 || c == 0x7f)
-      return -1;
-    if (o + 1 >= cap)
-      return -1;
-    out[o++] = (char)c;
-  }
-  out[o] = '\0';
-  return utf8_ok((const unsigned char *)out, o) ? (long)o : -1;
-}
-
-struct vq {
-  size_t n;
-  const char *key[VQ_MAX_PARAMS];
-  const char *val[VQ_MAX_PARAMS];
-  char buf[VQ_MAX_BYTES + 2 * VQ_MAX_PARAMS];
-};
+/* ---- query strings (strict, bounded: tg_qs) ----------------------------- */
 
 static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
   json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "parameter", name,
@@ -107,68 +33,27 @@ static void bad_param(struct tg_http_req *req, const char *name, const char *det
 
 /* Parses the query string of REQ into Q; every key must be in ALLOWED (NULL-ended),
  * none repeated. Answers 400 and returns -1 otherwise. */
-static int vq_parse(struct tg_http_req *req, struct vq *q, const char *const *allowed) {
-  const char *s = tg_http_req_query(req), *end = s + strlen(s);
-  size_t used = 0;
-  q->n = 0;
-  if ((size_t)(end - s) > VQ_MAX_BYTES) {
-    bad_param(req, "(query)", "the query string is too long");
+static int vq_parse(struct tg_http_req *req, struct tg_qs *q, const char *const *allowed) {
+  if (tg_qs_parse(tg_http_req_query(req), q) != 0) {
+    bad_param(req, q->bad, "bad percent-encoding, a control character, invalid UTF-8, a "
+                           "repeated name, or too many or too long parameters");
     return -1;
   }
-  while (s < end) {
-    const char *amp = memchr(s, '&', (size_t)(end - s)), *pe = amp ? amp : end;
-    if (pe > s) {
-      const char *eq = memchr(s, '=', (size_t)(pe - s)), *ke = eq ? eq : pe;
-      char shown[48];
-      snprintf(shown, sizeof(shown), "%.*s", (int)((ke - s) > 40 ? 40 : (ke - s)), s);
-      if (q->n == VQ_MAX_PARAMS) {
-        bad_param(req, shown, "too many parameters");
-        return -1;
-      }
-      long kl = vq_decode(s, (size_t)(ke - s), q->buf + used, sizeof(q->buf) - used, 1);
-      if (kl <= 0) {
-        bad_param(req, shown, "bad percent-encoding in the name");
-        return -1;
-      }
-      const char *key = q->buf + used;
-      used += (size_t)kl + 1;
-      int known = 0;
-      for (const char *const *a = allowed; *a && !known; a++)
-        known = strcmp(*a, key) == 0;
-      if (!known) {
-        bad_param(req, key, "unknown parameter");
-        return -1;
-      }
-      for (size_t i = 0; i < q->n; i++)
-        if (strcmp(q->key[i], key) == 0) {
-          bad_param(req, key, "given more than once");
-          return -1;
-        }
-      const char *vs = eq ? eq + 1 : pe;
-      long vl = vq_decode(vs, (size_t)(pe - vs), q->buf + used, sizeof(q->buf) - used, 1);
-      if (vl < 0) {
-        bad_param(req, key, "bad percent-encoding, a control character or invalid UTF-8");
-        return -1;
-      }
-      q->key[q->n] = key;
-      q->val[q->n++] = q->buf + used;
-      used += (size_t)vl + 1;
+  for (size_t i = 0; i < q->n; i++) {
+    int known = 0;
+    for (const char *const *a = allowed; *a && !known; a++)
+      known = strcmp(*a, q->key[i]) == 0;
+    if (!known) {
+      bad_param(req, q->key[i], "unknown parameter");
+      return -1;
     }
-    s = pe + 1;
   }
   return 0;
 }
 
-static const char *vq_get(const struct vq *q, const char *key) {
-  for (size_t i = 0; i < q->n; i++)
-    if (strcmp(q->key[i], key) == 0)
-      return q->val[i];
-  return NULL;
-}
-
 /* A required, non-empty parameter; answers 400 and returns NULL when missing. */
-static const char *vq_need(struct tg_http_req *req, const struct vq *q, const char *key) {
-  const char *v = vq_get(q, key);
+static const char *vq_need(struct tg_http_req *req, const struct tg_qs *q, const char *key) {
+  const char *v = tg_qs_get(q, key);
   if (v == NULL || *v == '\0') {
     bad_param(req, key, "required");
     return NULL;
@@ -180,7 +65,7 @@ static const char *vq_need(struct tg_http_req *req, const struct vq *q, const ch
  * answers 400 and returns -1 when empty, nested or badly encoded. */
 static int path_id(struct tg_http_req *req, char *out, size_t cap) {
   const char *rest = tg_http_req_rest(req);
-  if (*rest == '\0' || strchr(rest, '/') || vq_decode(rest, strlen(rest), out, cap, 0) <= 0) {
+  if (*rest == '\0' || strchr(rest, '/') || tg_qs_decode(rest, strlen(rest), out, cap, 0) <= 0) {
     tg_http_res_problem(req, 400, "bad-id", "Bad identifier", NULL,
                         "the id in the path is empty, has a '/' or is badly percent-encoded");
     return -1;
@@ -289,7 +174,7 @@ static json_t *body_json(struct tg_http_req *req) {
 
 void tg_route_vocab_schemes(struct tg_http_req *req) {
   static const char *const allowed[] = {NULL};
-  struct vq q;
+  struct tg_qs q;
   json_t *list = NULL;
   struct tg_err err;
   tg_err_clear(&err);
@@ -507,7 +392,7 @@ void tg_route_vocab_scheme_delete(struct tg_http_req *req) {
 
 void tg_route_vocab_concept(struct tg_http_req *req) {
   static const char *const allowed[] = {"uri", NULL};
-  struct vq q;
+  struct tg_qs q;
   const char *uri;
   json_t *node = NULL;
   struct tg_err err;
@@ -527,7 +412,7 @@ void tg_route_vocab_concept(struct tg_http_req *req) {
 
 void tg_route_vocab_search(struct tg_http_req *req) {
   static const char *const allowed[] = {"q", "lang", "scheme", "limit", NULL};
-  struct vq q;
+  struct tg_qs q;
   const char *text, *lim;
   uint64_t limit = 20;
   json_t *out = NULL;
@@ -535,11 +420,11 @@ void tg_route_vocab_search(struct tg_http_req *req) {
   tg_err_clear(&err);
   if (vq_parse(req, &q, allowed) || (text = vq_need(req, &q, "q")) == NULL)
     return;
-  if ((lim = vq_get(&q, "limit")) != NULL && (tg_parse_u64(lim, 1000, &limit) || limit == 0)) {
+  if ((lim = tg_qs_get(&q, "limit")) != NULL && (tg_parse_u64(lim, 1000, &limit) || limit == 0)) {
     bad_param(req, "limit", "must be an integer from 1 to 1000");
     return;
   }
-  const char *lang = vq_get(&q, "lang"), *scheme = vq_get(&q, "scheme");
+  const char *lang = tg_qs_get(&q, "lang"), *scheme = tg_qs_get(&q, "scheme");
   int rc = tg_voc_search(voc_of(req), text, lang && *lang ? lang : NULL,
                          scheme && *scheme ? scheme : NULL, (size_t)limit, &out, &err);
   if (rc == TG_EINVAL) {
@@ -561,7 +446,7 @@ typedef int (*uri_query_fn)(struct tg_voc_store *, const char *, json_t **, stru
 /* GET ...?uri=U answered as {"uri": U, MEMBER: FN(U)}. */
 static void uri_query(struct tg_http_req *req, uri_query_fn fn, const char *member) {
   static const char *const allowed[] = {"uri", NULL};
-  struct vq q;
+  struct tg_qs q;
   const char *uri;
   json_t *out = NULL;
   struct tg_err err;
@@ -590,7 +475,7 @@ void tg_route_vocab_narrower(struct tg_http_req *req) {
 
 void tg_route_vocab_profiles(struct tg_http_req *req) {
   static const char *const allowed[] = {NULL};
-  struct vq q;
+  struct tg_qs q;
   json_t *list = NULL;
   struct tg_err err;
   tg_err_clear(&err);
@@ -880,14 +765,14 @@ static int ctype_ndjson(struct tg_http_req *req) {
 
 void tg_route_vocab_convert(struct tg_http_req *req) {
   static const char *const allowed[] = {"profile", "mode", "format", NULL};
-  struct vq q;
+  struct tg_qs q;
   const char *pid, *mode, *format;
   struct tg_err err;
   tg_err_clear(&err);
   if (vq_parse(req, &q, allowed) || (pid = vq_need(req, &q, "profile")) == NULL)
     return;
-  mode = vq_get(&q, "mode");
-  format = vq_get(&q, "format");
+  mode = tg_qs_get(&q, "mode");
+  format = tg_qs_get(&q, "format");
   if (mode && strcmp(mode, "strict") != 0 && strcmp(mode, "lenient") != 0) {
     bad_param(req, "mode", "must be strict or lenient");
     return;
