@@ -93,6 +93,13 @@ static int write_conf(const struct tg_node_init_opts *o, const char *host, int p
                    "# connections_per_client = 256\n"
                    "# drain_timeout = 10s\n"
                    "\n"
+                   "[federation]\n"
+                   "# hub = https://hub.example:8443   # set by tsunagu register\n"
+                   "# crl_refresh = 5m\n"
+                   "\n"
+                   "# [ca]\n"
+                   "# dir = /var/lib/tsunagu/ca        # serve the federation CA from this node\n"
+                   "\n"
                    "[log]\n"
                    "# level = info\n"
                    "# access = on\n",
