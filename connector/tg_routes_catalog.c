@@ -222,6 +222,9 @@ static int json_body_ok(struct tg_http_req *req) {
 static void write_failed(struct tg_http_req *req, int rc, json_t *problems,
                          const struct tg_err *err) {
   json_t *extra = json_object();
+  /* A refusal the library could not pin to a field is reported at the root. */
+  if (rc == TG_EINVAL && problems == NULL)
+    problems = json_pack("[{s:s, s:s}]", "pointer", "", "detail", tg_err_msg(err, rc));
   json_object_set_new(extra, "errors", problems ? problems : json_array());
   switch (rc) {
   case TG_ETOOBIG:
@@ -296,8 +299,6 @@ void tg_route_datasets_post(struct tg_http_req *req) {
   rc = tg_cat_dataset_create(cat_of(req), in, slug, &w, &problems, &err);
   json_decref(in);
   if (rc) {
-    if (rc == TG_EINVAL && problems == NULL)
-      problems = json_pack("[{s:s, s:s}]", "pointer", "", "detail", tg_err_msg(&err, rc));
     write_failed(req, rc, problems, &err);
     tg_cat_write_clear(&w);
     return;
@@ -403,8 +404,6 @@ void tg_route_dataset_put(struct tg_http_req *req) {
   if (rc == TG_ENOENT && im >= 0)
     rc = TG_ECONFLICT; /* If-Match on a missing resource */
   if (rc) {
-    if (rc == TG_EINVAL && problems == NULL)
-      problems = json_pack("[{s:s, s:s}]", "pointer", "", "detail", tg_err_msg(&err, rc));
     write_failed(req, rc, problems, &err);
     tg_cat_write_clear(&w);
     return;
