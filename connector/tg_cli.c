@@ -57,6 +57,11 @@ int tg_cli_resolve(struct tg_cli *cli) {
   return 0;
 }
 
+void tg_cli_print_json(const json_t *j) {
+  json_dumpf(j, stdout, JSON_INDENT(2));
+  putchar('\n');
+}
+
 static void print_problem(int status, json_t *p, const char *raw) {
   const char *title = json_string_value(json_object_get(p, "title"));
   const char *detail = json_string_value(json_object_get(p, "detail"));
@@ -158,8 +163,7 @@ int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("info: the node's answer is not JSON");
   }
   if (cli->json) {
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
+    tg_cli_print_json(j);
   } else {
     printf("node:        %s (%s)\n", json_string_value(json_object_get(j, "node_id")) ?: "?",
            json_string_value(json_object_get(j, "name")) ?: "?");

@@ -36,6 +36,9 @@ int tg_cli_resolve(struct tg_cli *cli);
 int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,
                 size_t body_len, int *status, json_t **out, char **raw);
 
+/* Prints J to stdout as indented JSON and a newline (the --json output). */
+void tg_cli_print_json(const json_t *j);
+
 /* Commands. */
 int tg_cli_init(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_info(struct tg_cli *cli, int argc, char **argv);

@@ -123,8 +123,7 @@ static int dataset_add(struct tg_cli *cli, int argc, char **argv) {
   if (rc)
     return 1;
   if (cli->json) {
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
+    tg_cli_print_json(j);
   } else {
     printf("created %s\n", json_string_value(json_object_get(j, "@id")) ?: "?");
   }
@@ -155,8 +154,7 @@ static int dataset_list(struct tg_cli *cli, int argc, char **argv) {
       break;
   }
   if (cli->json) {
-    json_dumpf(all, stdout, JSON_INDENT(2));
-    putchar('\n');
+    tg_cli_print_json(all);
   } else {
     size_t i;
     json_t *d;
@@ -208,8 +206,7 @@ static int dataset_show(struct tg_cli *cli, int argc, char **argv) {
   if (rc)
     return 1;
   if (cli->json) {
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
+    tg_cli_print_json(j);
   } else {
     printf("%-12s %s\n", "id:", json_string_value(json_object_get(j, "@id")) ?: "?");
     print_texts("title:", json_object_get(j, "dct:title"));
@@ -308,8 +305,7 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
   if (rc)
     return 1;
   if (cli->json) {
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
+    tg_cli_print_json(j);
   } else {
     json_t *items = json_object_get(j, "items");
     size_t i;

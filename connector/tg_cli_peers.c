@@ -52,8 +52,7 @@ static int peer_list(struct tg_cli *cli) {
     return tg_cli_fail("peer list: the node's answer has no peers");
   }
   if (cli->json) {
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
+    tg_cli_print_json(j);
   } else if (json_array_size(peers) == 0) {
     printf("no peers (add one with tsunagu peer add or tsunagu peer sync)\n");
   } else {
