@@ -12,6 +12,8 @@
 
 static const char *const default_schemes[] = {
     "urn:tsunagu:vocab:theme:",
+    /* the City OS themes scheme shipped in vocab/schemes/themes.jsonld */
+    "urn:tsunagu:vocab:themes:",
     "http://publications.europa.eu/resource/authority/data-theme/",
 };
 

@@ -29,7 +29,8 @@ struct tg_err;
 /* Options for validation; a NULL pointer means the defaults. */
 struct tg_cat_vopts {
   /* Theme concept IRIs must start with one of these prefixes. Borrowed;
-   * NULL means the defaults (urn:tsunagu:vocab:theme: and the EU data-theme
+   * NULL means the defaults (urn:tsunagu:vocab:theme:, the shipped City OS
+   * themes urn:tsunagu:vocab:themes: and the EU data-theme
    * authority table http://publications.europa.eu/resource/authority/data-theme/). */
   const char *const *theme_schemes;
   size_t n_theme_schemes;
