@@ -77,12 +77,22 @@ int tg_tls_server_ctx(const struct tg_tls_files *f, SSL_CTX **out, struct tg_err
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* NO_AUTO_CHAIN: the chain sent is exactly what node.crt holds. Without it
+   * OpenSSL rebuilds and re-verifies the server's own chain against the
+   * trust store (and the CRL) on every handshake: two ECDSA verifications
+   * per connection for a chain that never changes. Peers hold the
+   * federation CA already; it is not sent. */
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_NO_AUTO_CHAIN);
   SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
   SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
-  /* One TLS 1.3 ticket, not OpenSSL's default two: each one encrypts the whole
-   * session (client certificate included), and a client resumes with one. */
-  SSL_CTX_set_num_tickets(ctx, 1);
+  /* At most one TLS 1.3 ticket, not OpenSSL's default two: each one encrypts
+   * the whole session (client certificate included), and a client resumes
+   * with one. [tls] session_tickets = off sends none (and no TLS 1.2 session
+   * tickets): every connection is then a full handshake. */
+  SSL_CTX_set_num_tickets(ctx, f->tickets > 0 ? 1 : 0);
+  if (f->tickets <= 0)
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   /* Resumption rides on (stateless) tickets; a server-side session cache
    * would cost every full handshake an insert for nothing. */
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

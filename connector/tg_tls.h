@@ -17,6 +17,7 @@ struct tg_tls_files {
   const char *cert; /* node.crt (PEM, leaf first, chain may follow) */
   const char *ca;   /* ca.crt: the federation CA */
   const char *crl;  /* crl.pem */
+  int tickets;      /* TLS 1.3 session tickets sent per handshake (0: none) */
 };
 
 /* Builds a server SSL_CTX: TLS 1.2+, ALPN http/1.1, the node's key and
