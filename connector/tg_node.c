@@ -78,6 +78,7 @@ static int write_conf(const struct tg_node_init_opts *o, const char *host, int p
                    "id = %s\n"
                    "name = %s\n"
                    "# federation = river-basin\n"
+                   "# url = https://tsunagu.example.lg.jp:8443  # how peers reach it\n"
                    "\n"
                    "[http]\n"
                    "listen = %s%s%s:%d\n"

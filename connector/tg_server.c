@@ -17,12 +17,14 @@
 #include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -123,9 +125,11 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   snprintf(s->node_id, sizeof(s->node_id), "%s", id);
   if (conf_str(c, "node", "name", s->node_name, sizeof(s->node_name), id) ||
       conf_str(c, "node", "federation", s->federation, sizeof(s->federation), "") ||
+      conf_str(c, "node", "url", s->url, sizeof(s->url), "") ||
+      (s->url[0] && strncmp(s->url, "https://", 8) != 0) ||
       conf_str(c, "http", "listen", listen, sizeof(listen), "127.0.0.1:8443") ||
       tg_node_split_hostport(listen, s->listen_host, sizeof(s->listen_host), &s->listen_port)) {
-    rc = tg_err_set(err, TG_EINVAL, "%s: bad [node] name, federation or [http] listen", path);
+    rc = tg_err_set(err, TG_EINVAL, "%s: bad [node] name, federation, url (https://…) or [http] listen", path);
     goto fail;
   }
   if ((rc = load_limits(s, c, err)) != 0)
@@ -134,7 +138,12 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
   tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
   tg_node_path(crl, sizeof(crl), dir, TG_NODE_CRL);
-  struct tg_tls_files f = {key, cert, ca, crl};
+  const char *tk = tg_conf_get(c, "tls", "session_tickets");
+  if (tk != NULL && strcmp(tk, "on") != 0 && strcmp(tk, "off") != 0) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: [tls] session_tickets = %s: expected on or off", path, tk);
+    goto fail;
+  }
+  struct tg_tls_files f = {key, cert, ca, crl, tk == NULL || strcmp(tk, "on") == 0};
   if ((rc = tg_tls_server_ctx(&f, &s->tls, err)) != 0)
     goto fail;
   if ((rc = tg_tls_cert_fingerprint(cert, s->fingerprint, err)) != 0)
@@ -270,7 +279,12 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return rc;
   if ((rc = tg_voc_store_open(w->db, &w->voc, err)) != 0)
     return rc;
-  if ((rc = tg_client_new(&w->loop, NULL, &w->client, err)) != 0)
+  /* Calls to other nodes: in a federation, mutual TLS with the node's
+   * certificate, the federation CA as the only trust anchor, and the CRL. */
+  struct tg_fed_tls ft;
+  int fed = tg_fed_tls_paths(dir, &ft) == 0;
+  struct tg_client_tls ctls = {ft.ca, ft.cert, ft.key, ft.crl[0] ? ft.crl : NULL};
+  if ((rc = tg_client_new(&w->loop, fed ? &ctls : NULL, &w->client, err)) != 0)
     return rc;
   uv_tcp_init(&w->loop, &w->listener);
   w->listener.data = w;
@@ -342,6 +356,39 @@ static int write_addr_file(const char *dir, const char *host, int port) {
   return tg_file_write(path, text, (size_t)n, 0644, 0, NULL);
 }
 
+/* One daemon per state directory: a second tsunagud on the same DIR would
+ * share the port through SO_REUSEPORT and split the traffic silently. The
+ * lock (flock on DIR/tsunagud.lock) dies with the process, kill -9 included.
+ * Returns the open descriptor, or -1 after logging why. */
+static int lock_dir(const char *dir) {
+  char path[4096], pid[32] = "";
+  if (snprintf(path, sizeof(path), "%s/tsunagud.lock", dir) >= (int)sizeof(path)) {
+    tg_log_error("cannot start: path too long");
+    return -1;
+  }
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    tg_log_error("cannot start: cannot open %s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ssize_t n = read(fd, pid, sizeof(pid) - 1);
+    pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
+    if (e == EWOULDBLOCK)
+      tg_log_error("cannot start: another tsunagud (pid %s) is serving %s", pid[0] ? pid : "?",
+                   dir);
+    else
+      tg_log_error("cannot start: cannot lock %s: %s", path, strerror(e));
+    close(fd);
+    return -1;
+  }
+  int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+    tg_log_warn("cannot write the pid to %s: %s", path, strerror(errno));
+  return fd;
+}
+
 int tg_server_run(const char *dir) {
   struct tg_server srv;
   struct tg_settings *s = NULL;
@@ -353,6 +400,11 @@ int tg_server_run(const char *dir) {
   signal(SIGPIPE, SIG_IGN);
   if ((rc = tg_settings_load(dir, &s, &err)) != 0) {
     tg_log_error("cannot start: %s", tg_err_msg(&err, rc));
+    return 1;
+  }
+  int lockfd = lock_dir(dir);
+  if (lockfd < 0) {
+    tg_settings_put(s);
     return 1;
   }
   settings_swap(s);
@@ -409,5 +461,6 @@ int tg_server_run(const char *dir) {
   free(srv.workers);
   settings_swap(NULL);
   tg_log_info("stopped");
+  close(lockfd);
   return 0;
 }

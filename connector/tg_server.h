@@ -26,6 +26,7 @@ struct tg_settings {
   char node_id[64];
   char node_name[128];
   char federation[128];
+  char url[520]; /* [node] url: how peers reach this node ("" = from [http] listen) */
   char listen_host[256];
   int listen_port;
   int workers;

@@ -4,7 +4,7 @@
 # pipelining, chunked bodies and problem+json errors.
 . "$top_srcdir/tests/lib.sh"
 RAW="$top_builddir/tests/tools/rawtls"
-plan 28
+plan 35
 
 dir=$TG_TMP/a-city
 "$TSUNAGU" init --dir "$dir" --id a-city --name "A City" --listen 127.0.0.1:0 >/dev/null
@@ -26,6 +26,12 @@ check "a bad node id is refused" [ $rc -ne 0 -a -n "$(grep 'invalid node id' <<<
 printf '[debug]\ntest_routes = on\n' >>"$dir/tsunagu.conf"
 tg_node_start a-city || { echo "Bail out! node did not start"; exit 1; }
 url=$(tg_node_url a-city)
+# A second daemon on the same state directory must not start (SO_REUSEPORT
+# would let it share the port and split the traffic).
+out=$(timeout 10 "$TSUNAGUD" -D "$dir" 2>&1); rc=$?
+check "a second tsunagud on the same directory exits 1 (rc $rc)" [ $rc = 1 ]
+check "it names the daemon already serving" grep -q "another tsunagud (pid $(tg_node_pid a-city)) is serving" <<<"$out"
+check "the first one still serves" tg_curl a-city -fs -o /dev/null "$url/healthz"
 wk=$(tg_curl a-city "$url/.well-known/tsunagu")
 check "well-known names the node" [ "$(jq -r .node_id <<<"$wk")" = a-city ]
 fp=$(openssl x509 -in "$dir/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
@@ -66,4 +72,22 @@ p=$(tg_curl a-city -i "$url/nope")
 check "unknown paths get 404 problem+json" grep -q 'application/problem+json' <<<"$p"
 check "the problem has type, title, status" [ "$(tail -1 <<<"$p" | jq -r '.type + " " + (.status|tostring)')" = "urn:tsunagu:problem:not-found 404" ]
 check "a wrong method gets 405" [ "$(tg_curl a-city -o /dev/null -w '%{http_code}' -X DELETE "$url/healthz")" = 405 ]
+
+# [tls] session_tickets: one TLS 1.3 ticket by default, none when off.
+ticket() { # -> the ticket lifetime hint the client was given, or "none"
+  rm -f "$TG_TMP/sess"
+  printf 'GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
+    openssl s_client -connect "$(tg_node_addr a-city)" -tls1_3 -CAfile "$dir/node.crt" -sess_out "$TG_TMP/sess" -quiet -ign_eof >/dev/null 2>&1
+  [ -s "$TG_TMP/sess" ] || { echo none; return; }
+  openssl sess_id -in "$TG_TMP/sess" -noout -text | awk '/ticket lifetime hint/{print $(NF-1); f=1} END{if (!f) print "none"}'
+}
+check "a TLS 1.3 client gets a session ticket by default" [ "$(ticket)" = 7200 ]
+printf '[tls]\nsession_tickets = maybe\n' >>"$dir/tsunagu.conf"
+kill -HUP "$(tg_node_pid a-city)"; sleep 0.5
+check "[tls] session_tickets = maybe is refused on SIGHUP" grep -q "session_tickets = maybe: expected on or off" "$dir/tsunagud.log"
+sed -i 's/^session_tickets = maybe$/session_tickets = off/' "$dir/tsunagu.conf"
+kill -HUP "$(tg_node_pid a-city)"
+for i in $(seq 1 40); do [ "$(ticket)" = none ] && break; sleep 0.1; done
+check "with session_tickets = off it gets none" [ "$(ticket)" = none ]
+check "  and the node still answers" tg_curl a-city -fs -o /dev/null "$url/healthz"
 done_testing
