@@ -181,8 +181,11 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("ca sign: --valid '%s' is not a duration like 90d or 1h", valid_s);
   if (hosts != NULL)
     snprintf(hostbuf, sizeof(hostbuf), "%s", hosts);
-  if (cli->url != NULL && url_host(cli->url, hostbuf, sizeof(hostbuf)) != 0)
-    return tg_cli_fail("ca sign: cannot take a host from --url '%s'", cli->url);
+  char uh[256], up[16];
+  if (cli->url != NULL && (strncmp(cli->url, "https://", 8) != 0 || strlen(cli->url) > 512 ||
+                           tg_fed_url_split(cli->url, uh, sizeof(uh), up, sizeof(up)) != 0 ||
+                           url_host(cli->url, hostbuf, sizeof(hostbuf)) != 0))
+    return tg_cli_fail("ca sign: --url '%s' is not an https://HOST[:PORT] URL", cli->url);
   int rc = read_input(file, &data, &len, &err);
   if (rc == 0)
     rc = tg_cert_csr_parse(data, len, &req, &err);
@@ -197,6 +200,9 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
   }
   if (rc == 0)
     rc = tg_cert_pem(x, &pem, &err);
+  /* --url goes into the federation directory, as a registration's URL does. */
+  if (rc == 0 && cli->url != NULL)
+    rc = tg_fed_member_record(cli->dir, node, cli->url, &err);
   if (rc == 0) {
     char serial[48];
     fputs(pem, stdout);

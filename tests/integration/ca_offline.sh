@@ -86,7 +86,11 @@ out=$("$TSUNAGU" ca sign --dir "$CA" --node "Bad_Id" "$TG_TMP/n-a.csr" 2>&1 >/de
 check "ca sign refuses a bad node id" grep -q "invalid node id" <<<"$out"
 out=$("$TSUNAGU" ca sign --dir "$CA" --node n-a --hosts "a,b c" "$TG_TMP/n-a.csr" 2>&1 >/dev/null)
 check "ca sign refuses a host that is neither DNS name nor IP" grep -q "neither" <<<"$out"
+out=$("$TSUNAGU" ca sign --dir "$CA" --node n-a --url ftp://127.0.0.1:9 "$TG_TMP/n-a.csr" 2>&1 >/dev/null)
+check "ca sign refuses a --url that is not https" grep -q "not an https://HOST\[:PORT\] URL" <<<"$out"
 check "refused signings change nothing in the CA" [ "$before" = "$(sha256sum "$CA"/ca.db "$CA"/crl.pem)" ]
+"$TSUNAGU" ca sign --dir "$CA" --node n-url --url https://127.0.0.1:18443 "$TG_TMP/n-a.csr" >"$TG_TMP/n-url.crt" 2>/dev/null
+check "ca sign --url puts the URL in the certificate and the federation directory" [ "$(openssl x509 -in "$TG_TMP/n-url.crt" -noout -ext subjectAltName | grep -c 'IP Address:127.0.0.1')" = 1 -a "$(sqlite3 "$CA/ca.db" "SELECT url FROM fed_urls WHERE node_id='n-url'")" = https://127.0.0.1:18443 ]
 
 before=$(sha256sum "$TG_TMP/n-a/node.crt")
 out=$("$TSUNAGU" cert install --dir "$TG_TMP/n-a" --cert "$TG_TMP/n-b.crt" --ca "$CA/ca.crt" 2>&1); rc=$?

@@ -40,6 +40,7 @@ check "p1..p3 serve their federation certificates" curl -fsS --cacert "$CA/ca.cr
 # The federation directory: peers only.
 m=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p1/node.crt" --key "$TG_TMP/p1/node.key" "$hub/api/v1/federation/members")
 check "the directory lists hub and p1..p3 as active" [ "$(jq -c '[.members[] | select(.status == "active") | .node_id]' <<<"$m")" = '["hub","p1","p2","p3"]' ]
+check "  with the hub's own URL though its certificate was signed offline" [ "$(jq -r '.members[] | select(.node_id == "hub") | .url' <<<"$m")" = "$hub" ]
 check "  with p2's registered URL" [ "$(jq -r '.members[] | select(.node_id == "p2") | .url' <<<"$m")" = "$(tg_node_url p2)" ]
 check "  and p2's certificate fingerprint" [ "$(jq -r '.members[] | select(.node_id == "p2") | .fingerprint' <<<"$m")" = "$(openssl x509 -in "$TG_TMP/p2/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
 st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' "$hub/api/v1/federation/members")
@@ -48,20 +49,20 @@ check "the directory refuses a caller without a federation certificate ($st)" [ 
 check "register records the hub in [federation]" [ "$(sed -n '/^\[federation\]/,/^\[/p' "$TG_TMP/p1/tsunagu.conf" | grep -c -e "^hub = $hub\$" -e '^crl_refresh = 1s$')" = 2 ]
 for n in p1 p2; do
   out=$(T "$n" peer sync --hub "$hub" 2>&1)
-  check "$n: peer sync adds the two others ($out)" grep -q "^2 peers from" <<<"$out"
+  check "$n: peer sync adds the hub and the two others ($out)" grep -q "^3 peers from" <<<"$out"
 done
 out=$(T p3 peer sync 2>&1)
-check "p3: peer sync with the recorded hub adds the two others ($out)" grep -q "^2 peers from $hub" <<<"$out"
+check "p3: peer sync with the recorded hub adds the hub and the two others ($out)" grep -q "^3 peers from $hub" <<<"$out"
 
-# Acceptance: each node reaches the two others over mutual TLS.
+# Acceptance: each node reaches the two others (and the hub) over mutual TLS.
 for n in p1 p2 p3; do
   j=$(T "$n" --json peer list)
-  check "$n: peer list shows the two others reachable" [ "$(jq -c '[.peers[] | select(.reachable) | .node_id]' <<<"$j")" = "$(jq -nc --arg n "$n" '["p1","p2","p3"] - [$n]')" ]
+  check "$n: peer list shows the hub and the two others reachable" [ "$(jq -c '[.peers[] | select(.reachable) | .node_id]' <<<"$j")" = "$(jq -nc --arg n "$n" '["hub","p1","p2","p3"] - [$n]')" ]
 done
 j=$(T p1 --json peer list)
 exp=$(date -d "$(openssl x509 -in "$TG_TMP/p2/node.crt" -noout -enddate | cut -d= -f2)" +%s)
 check "  with p2's certificate expiry" [ "$(jq '.peers[] | select(.node_id == "p2") | .cert_expires' <<<"$j")" = "$exp" ]
-check "  a latency and a last contact" [ "$(jq '[.peers[] | select(.latency_ms >= 0 and .last_contact > 0)] | length' <<<"$j")" = 2 ]
+check "  a latency and a last contact" [ "$(jq '[.peers[] | select(.latency_ms >= 0 and .last_contact > 0)] | length' <<<"$j")" = 3 ]
 txt=$(T p1 peer list)
 check "the table shows p3 reachable" grep -Eq "^p3 +reachable +[0-9]+ms" <<<"$txt"
 check "the node stored the contact" [ "$(T p1 --json peer list >/dev/null; curl -sS --cacert "$TG_TMP/p1/node.crt" -H "Authorization: Bearer $(cat "$TG_TMP/p1/admin.token")" "$(tg_node_url p1)/api/v1/peers" | jq -r '.peers[] | select(.node_id == "p2") | .status')" = reachable ]
