@@ -11,6 +11,7 @@
 #include "tg_node.h"
 #include "tg_util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,9 +199,11 @@ int tg_cli_peer(struct tg_cli *cli, int argc, char **argv) {
 
 /* --- tsunagu renew --- */
 
-/* Checks the CA's answer to a renewal and installs node.crt and crl.pem. */
-static int renew_install(const char *dir, const char *id, EVP_PKEY *key, json_t *j, char *serial,
-                         size_t sn, struct tg_err *err) {
+/* Checks the CA's answer to a renewal and installs node.crt and crl.pem.
+ * NEW_KEY (or NULL): the new key's file, renamed over node.key just before
+ * node.crt is replaced. */
+static int renew_install(const char *dir, const char *id, EVP_PKEY *key, const char *new_key,
+                         json_t *j, char *serial, size_t sn, struct tg_err *err) {
   const char *cert_pem = json_string_value(json_object_get(j, "certificate"));
   const char *ca_got = json_string_value(json_object_get(j, "ca_certificate"));
   const char *crl_pem = json_string_value(json_object_get(j, "crl"));
@@ -225,6 +228,13 @@ static int renew_install(const char *dir, const char *id, EVP_PKEY *key, json_t 
     rc = tg_cert_verify(cert, key, ca, crl, id, err);
   if (rc == 0)
     rc = tg_cert_serial_hex(cert, serial, sn);
+  if (rc == 0 && new_key != NULL) {
+    /* Key first, then certificate, each replaced atomically; a reload in
+     * between finds them mismatched, refuses, and keeps serving the old pair. */
+    tg_node_path(path, sizeof(path), dir, TG_NODE_KEY);
+    if (rename(new_key, path) != 0)
+      rc = tg_err_set(err, TG_EIO, "cannot replace %s: %s", path, strerror(errno));
+  }
   tg_node_path(path, sizeof(path), dir, TG_NODE_CERT);
   if (rc == 0) /* atomic: the node reads either the old or the new file */
     rc = tg_file_write(path, cert_pem, strlen(cert_pem), 0644, 0, err);
@@ -237,7 +247,8 @@ static int renew_install(const char *dir, const char *id, EVP_PKEY *key, json_t 
 
 int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   const char *hub = NULL;
-  char id[64], conf_hub[600], path[4096], url[700], serial[64];
+  int new_key = 0;
+  char id[64], conf_hub[600], path[4096], url[700], serial[64], key_new[4200] = "";
   struct tg_fed_tls t;
   struct tg_err err;
   EVP_PKEY *key = NULL;
@@ -250,6 +261,8 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--hub") == 0 && i + 1 < argc)
       hub = argv[++i];
+    else if (strcmp(argv[i], "--new-key") == 0)
+      new_key = 1;
     else
       return tg_cli_fail("renew: unexpected argument '%s' (try tsunagu renew --help)", argv[i]);
   }
@@ -265,7 +278,17 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("renew: %s has no federation CA (ca.crt); run tsunagu register first",
                        cli->dir);
   tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
-  rc = tg_cert_key_load(path, &key, &err);
+  if (new_key) {
+    /* A new P-256 key, kept beside the current one until the CA has
+     * certified it. */
+    snprintf(key_new, sizeof(key_new), "%s.new", path);
+    unlink(key_new);
+    rc = tg_cert_key_new(&key, &err);
+    if (rc == 0)
+      rc = tg_cert_key_save(key, key_new, &err);
+  } else {
+    rc = tg_cert_key_load(path, &key, &err);
+  }
   if (rc == 0 && (rc = tg_cert_csr_new(key, id, NULL, &req, &err)) == 0)
     rc = tg_cert_csr_pem(req, &csr_pem, &err);
   if (rc == 0) {
@@ -300,7 +323,10 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
     }
   }
   if (rc == 0)
-    rc = renew_install(cli->dir, id, key, j, serial, sizeof(serial), &err);
+    rc = renew_install(cli->dir, id, key, new_key ? key_new : NULL, j, serial, sizeof(serial),
+                       &err);
+  if (key_new[0])
+    unlink(key_new); /* gone after a successful rename; a failure leaves no stray key */
   json_decref(j);
   free(resp);
   free(body);
@@ -309,7 +335,8 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   EVP_PKEY_free(key);
   if (rc != 0)
     return tg_cli_fail("renew: %s", tg_err_msg(&err, rc));
-  printf("node %s renewed: certificate %s installed in %s\n", id, serial, cli->dir);
+  printf("node %s renewed: certificate %s%s installed in %s\n", id, serial,
+         new_key ? " and a new key" : "", cli->dir);
   /* Ask the running node to switch (trusting the CA: it may still serve the
    * old certificate). */
   tg_node_path(path, sizeof(path), cli->dir, TG_NODE_ADDR);

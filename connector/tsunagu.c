@@ -88,11 +88,13 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "  Options: --dir DIR | --url URL, --token-file FILE, --json.\n",
    tg_cli_peer},
   {"renew", "renew the node's federation certificate before it expires",
-   "tsunagu renew --dir DIR [--hub URL]\n"
+   "tsunagu renew --dir DIR [--hub URL] [--new-key]\n"
    "  Sends a CSR for the node's key to the hub's /api/v1/certs/renew over mutual TLS with\n"
    "  the current certificate (which must be valid and not revoked), checks the answer,\n"
    "  installs node.crt and crl.pem atomically and asks the running node to reload:\n"
-   "  open connections are not dropped. The hub defaults to [federation] hub.\n",
+   "  open connections are not dropped. The hub defaults to [federation] hub.\n"
+   "  --new-key  rotate the key: a new P-256 key (node.key.new until the CA has\n"
+   "             certified it), then node.key and node.crt are replaced.\n",
    tg_cli_renew},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))

@@ -108,6 +108,17 @@ check "  and p1 serves it" [ "$served" = "$(openssl x509 -in "$TG_TMP/p1/node.cr
 check "the CA recorded the renewal" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p1' AND how='renew'")" = 1 ]
 j=$(T p2 --json peer list)
 check "p2 reaches p1 with its new certificate" [ "$(jq -r '.peers[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
+# Key rotation: renew --new-key replaces node.key and node.crt together.
+pub() { openssl pkey -in "$1" -pubout 2>/dev/null | sha256sum; }
+old_pub=$(pub "$TG_TMP/p1/node.key")
+out=$(T p1 renew --new-key 2>&1)
+check "p1 renews with a new key ($out)" grep -q "and a new key installed" <<<"$out"
+check "  node.key changed, stays 0600, and no node.key.new is left" [ "$old_pub" != "$(pub "$TG_TMP/p1/node.key")" -a "$(stat -c %a "$TG_TMP/p1/node.key")" = 600 -a ! -e "$TG_TMP/p1/node.key.new" ]
+check "  the new certificate is for the new key" [ "$(openssl x509 -in "$TG_TMP/p1/node.crt" -pubkey -noout | sha256sum)" = "$(pub "$TG_TMP/p1/node.key")" ]
+served=$(openssl s_client -connect "$(tg_node_addr p1)" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
+check "  p1 serves it" [ "$served" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256)" ]
+j=$(T p2 --json peer list)
+check "  and p2 reaches p1 with it" [ "$(jq -r '.peers[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
 st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"csr":"x"}' "$hub/api/v1/certs/renew")
 check "renewal without a federation certificate is refused ($st)" [ "$st" = 403 ]
 
