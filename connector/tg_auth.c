@@ -1,9 +1,14 @@
-/* tg_auth: bearer credentials. The admin token grants every scope. */
+/* tg_auth: who may do what. Credentials, strongest first: the node's admin
+ * token (every scope), an OAuth 2.0 bearer JWT from the city's identity
+ * provider (its scopes; tg_oauth.c), a verified federation certificate
+ * (catalog:read), and otherwise the [auth] anonymous scopes. */
 #include "tg_auth.h"
+#include "tg_oauth.h"
 #include "tg_server.h"
 #include "tg_util.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,39 +21,114 @@ static const char *bearer(struct tg_http_req *req, size_t *len) {
   while (*h == ' ')
     h++;
   *len = strlen(h);
+  while (*len > 0 && (h[*len - 1] == ' ' || h[*len - 1] == '\t'))
+    (*len)--;
   return *len ? h : NULL;
 }
 
-static int is_admin(const char *tok, size_t len) {
+static int is_admin(const struct tg_settings *s, const char *tok, size_t len) {
   unsigned char md[32];
+  return s->has_admin_token && EVP_Digest(tok, len, md, NULL, EVP_sha256(), NULL) &&
+         tg_ct_equal(md, s->admin_token_sha256, sizeof(md));
+}
+
+enum cred_kind { CRED_NONE, CRED_ADMIN, CRED_TOKEN, CRED_BAD };
+
+struct cred {
+  enum cred_kind kind;
+  unsigned scopes;
+  enum tg_oauth_status st; /* for CRED_BAD */
+  int oauth;               /* OAuth is configured */
+  char subject[96];
+};
+
+static void credential(struct tg_http_req *req, struct cred *c) {
+  size_t len = 0;
+  const char *tok = bearer(req, &len);
   struct tg_settings *s = tg_settings_get();
-  int ok = 0;
-  if (s->has_admin_token && EVP_Digest(tok, len, md, NULL, EVP_sha256(), NULL))
-    ok = tg_ct_equal(md, s->admin_token_sha256, sizeof(md));
+  memset(c, 0, sizeof(*c));
+  c->oauth = s->auth.enabled;
+  if (tok == NULL) {
+    c->kind = CRED_NONE;
+    c->scopes = s->auth.anonymous;
+    if (tg_http_req_peer(req) != NULL)
+      c->scopes |= TG_SCOPEBIT_CATALOG_READ;
+  } else if (is_admin(s, tok, len)) {
+    c->kind = CRED_ADMIN;
+    c->scopes = TG_SCOPEBIT_ALL;
+    snprintf(c->subject, sizeof(c->subject), "admin");
+  } else if (!s->auth.enabled) {
+    c->kind = CRED_BAD;
+    c->st = TG_OAUTH_SIGNATURE;
+  } else {
+    struct tg_worker *w = tg_http_req_worker(req);
+    struct tg_oauth_claims cl;
+    c->st = w && w->oauth ? tg_oauth_verify(w->oauth, &s->auth, tok, len, &cl) : TG_OAUTH_NO_KEYS;
+    if (c->st == TG_OAUTH_OK) {
+      /* What anyone (or any peer) may do, a signed-in caller may do too. */
+      c->kind = CRED_TOKEN;
+      c->scopes = cl.scopes | s->auth.anonymous;
+      if (tg_http_req_peer(req) != NULL)
+        c->scopes |= TG_SCOPEBIT_CATALOG_READ;
+      snprintf(c->subject, sizeof(c->subject), "%s", cl.subject);
+    } else {
+      c->kind = CRED_BAD;
+    }
+  }
   tg_settings_put(s);
-  return ok;
 }
 
 int tg_auth_has(struct tg_http_req *req, const char *scope) {
-  size_t len;
-  const char *tok = bearer(req, &len);
-  (void)scope;
-  return tok != NULL && is_admin(tok, len);
+  struct cred c;
+  credential(req, &c);
+  unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
+  return c.kind != CRED_BAD && bit != 0 && (c.scopes & bit) == bit;
 }
 
 int tg_auth_require(struct tg_http_req *req, const char *scope) {
-  size_t len;
-  const char *tok = bearer(req, &len);
-  if (tok != NULL && is_admin(tok, len)) {
-    tg_http_req_set_subject(req, "admin");
+  struct cred c;
+  char hdr[300];
+  credential(req, &c);
+  unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
+  if (c.kind != CRED_BAD && bit != 0 && (c.scopes & bit) == bit) {
+    if (c.subject[0])
+      tg_http_req_set_subject(req, c.subject);
     return 1;
   }
-  tg_http_res_header(req, "WWW-Authenticate", "Bearer realm=\"tsunagu\"");
-  if (tok == NULL)
+  switch (c.kind) {
+  case CRED_NONE:
+    tg_http_res_header(req, "WWW-Authenticate", "Bearer realm=\"tsunagu\"");
     tg_http_res_problem(req, 401, "unauthorized", "Authentication required", NULL,
                         "this operation needs a bearer token with scope %s", scope);
-  else
-    tg_http_res_problem(req, 401, "invalid-token", "Invalid token", NULL,
-                        "the bearer token is not valid for this node");
+    break;
+  case CRED_BAD:
+    if (c.st == TG_OAUTH_NO_KEYS) {
+      tg_http_res_header(req, "Retry-After", "5");
+      tg_http_res_problem(req, 503, "auth-unavailable", "Authentication unavailable", NULL,
+                          "%s; try again shortly", tg_oauth_status_text(c.st));
+      break;
+    }
+    snprintf(hdr, sizeof(hdr), "Bearer realm=\"tsunagu\", error=\"invalid_token\", "
+                               "error_description=\"%s\"",
+             c.oauth ? tg_oauth_status_text(c.st) : "unknown token");
+    tg_http_res_header(req, "WWW-Authenticate", hdr);
+    if (c.oauth)
+      tg_http_res_problem(req, 401, "invalid-token", "Invalid token", NULL, "%s",
+                          tg_oauth_status_text(c.st));
+    else
+      tg_http_res_problem(req, 401, "invalid-token", "Invalid token", NULL,
+                          "the bearer token is not valid for this node");
+    break;
+  case CRED_ADMIN:
+  case CRED_TOKEN:
+    if (c.subject[0])
+      tg_http_req_set_subject(req, c.subject);
+    snprintf(hdr, sizeof(hdr),
+             "Bearer realm=\"tsunagu\", error=\"insufficient_scope\", scope=\"%s\"", scope);
+    tg_http_res_header(req, "WWW-Authenticate", hdr);
+    tg_http_res_problem(req, 403, "insufficient-scope", "Insufficient scope", NULL,
+                        "this operation needs scope %s, which the token does not grant", scope);
+    break;
+  }
   return 0;
 }

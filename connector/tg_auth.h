@@ -1,6 +1,8 @@
-/* tg_auth: who may do what. For now the node's admin token (DIR/admin.token,
- * compared in constant time against its SHA-256); OAuth 2.0 bearer tokens
- * from the city's identity provider come with the authentication work. */
+/* tg_auth: who may do what: the node's admin token (DIR/admin.token,
+ * compared in constant time against its SHA-256; every scope), OAuth 2.0
+ * bearer JWTs from the city's identity provider ([auth], tg_oauth.h; their
+ * scopes), a verified federation certificate (catalog:read), and for callers
+ * without a token the [auth] anonymous scopes (default catalog:read). */
 #ifndef TG_AUTH_H
 #define TG_AUTH_H
 
@@ -13,9 +15,11 @@
 #define TG_SCOPE_DATA_WRITE "data:write"
 #define TG_SCOPE_ADMIN "admin"
 
-/* Returns 1 if REQ carries a credential granting SCOPE. Otherwise answers
- * REQ with 401 (no or unknown credential, with WWW-Authenticate) or 403 and
- * returns 0: the handler must then return without touching REQ. */
+/* Returns 1 if REQ's credential (or, without one, the anonymous scopes)
+ * grants SCOPE. Otherwise answers REQ and returns 0: 401 without a token or
+ * with an invalid one (RFC 6750 WWW-Authenticate, the reason in the problem),
+ * 403 insufficient-scope, 503 while the provider's keys are not loaded. The
+ * handler must then return without touching REQ. */
 int tg_auth_require(struct tg_http_req *req, const char *scope);
 /* Returns 1 if REQ carries a credential granting SCOPE; never answers. */
 int tg_auth_has(struct tg_http_req *req, const char *scope);

@@ -84,6 +84,12 @@ static int write_conf(const struct tg_node_init_opts *o, const char *host, int p
                    "listen = %s%s%s:%d\n"
                    "# workers = 0        # 0: one per CPU core\n"
                    "\n"
+                   "[auth]\n"
+                   "# issuer = https://idp.example.lg.jp/realms/city   # OAuth 2.0 bearer JWTs\n"
+                   "# audience = urn:tsunagu:%s\n"
+                   "# jwks_uri = https://idp.example.lg.jp/realms/city/protocol/openid-connect/certs\n"
+                   "# anonymous = catalog:read   # or none\n"
+                   "\n"
                    "[limits]\n"
                    "# header_bytes = 16k\n"
                    "# body_bytes = 1m\n"
@@ -105,7 +111,7 @@ static int write_conf(const struct tg_node_init_opts *o, const char *host, int p
                    "# level = info\n"
                    "# access = on\n",
                    o->id, o->name ? o->name : o->id, strchr(host, ':') ? "[" : "", host,
-                   strchr(host, ':') ? "]" : "", port);
+                   strchr(host, ':') ? "]" : "", port, o->id);
   if (n < 0 || (size_t)n >= sizeof(text))
     return tg_err_set(err, TG_ETOOBIG, "configuration too long");
   return tg_file_write(path, text, (size_t)n, 0644, 1, err);

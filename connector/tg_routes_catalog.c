@@ -310,6 +310,8 @@ void tg_route_datasets_post(struct tg_http_req *req) {
 }
 
 void tg_route_datasets_list(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"limit", "offset", NULL};
   struct tg_qs q;
   int64_t limit, offset;
@@ -334,6 +336,8 @@ void tg_route_datasets_list(struct tg_http_req *req) {
 }
 
 void tg_route_dataset_get(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   char id[ID_MAX_BYTES];
   if (path_id(req, id, sizeof(id)))
     return;
@@ -466,6 +470,8 @@ static json_t *catalog_head(struct tg_http_req *req) {
 }
 
 void tg_route_catalog(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"limit", "offset", NULL};
   struct tg_qs q;
   int64_t limit, offset;
@@ -511,6 +517,8 @@ void tg_route_catalog(struct tg_http_req *req) {
 }
 
 void tg_route_catalog_changes(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"since", "limit", NULL};
   struct tg_qs q;
   int64_t since, limit;
@@ -577,6 +585,8 @@ static int parse_bbox(const char *v, double out[4]) {
 }
 
 void tg_route_search(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"q",       "theme",          "keyword", "publisher",
                                         "spatial", "bbox",           "limit",   "offset",
                                         "sort",    "modified_since", "facets",  NULL};
@@ -852,6 +862,8 @@ static int type_is(json_t *t, const char *want) {
 }
 
 void tg_route_dsp_catalog_request(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"limit", "offset", NULL};
   struct tg_qs q;
   int64_t limit, offset;
@@ -910,6 +922,8 @@ void tg_route_dsp_catalog_request(struct tg_http_req *req) {
 }
 
 void tg_route_dsp_dataset(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   char id[ID_MAX_BYTES];
   const char *rest = tg_http_req_rest(req);
   if (*rest == '\0' || strchr(rest, '/') != NULL ||

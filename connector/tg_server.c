@@ -134,6 +134,8 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   }
   if ((rc = load_limits(s, c, err)) != 0)
     goto fail;
+  if ((rc = tg_oauth_conf_load(c, &s->auth, err)) != 0)
+    goto fail;
   tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);
   tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
   tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
@@ -286,6 +288,8 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
   struct tg_client_tls ctls = {ft.ca, ft.cert, ft.key, ft.crl[0] ? ft.crl : NULL};
   if ((rc = tg_client_new(&w->loop, fed ? &ctls : NULL, &w->client, err)) != 0)
     return rc;
+  if ((w->oauth = tg_oauth_verifier_new()) == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
   uv_tcp_init(&w->loop, &w->listener);
   w->listener.data = w;
   if (uv_tcp_open(&w->listener, fd) != 0)
@@ -304,6 +308,7 @@ struct tg_main {
   struct tg_server *srv;
   uv_signal_t sigterm, sigint, sighup;
   struct tg_fed_refresh *crl; /* periodic CRL refresh (tg_fed_refresh.c) */
+  struct tg_oauth_refresh *jwks; /* the identity provider's keys (tg_oauth.c) */
 };
 
 static void on_sigterm(uv_signal_t *h, int signum) {
@@ -316,7 +321,9 @@ static void on_sigterm(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&m->sigint, NULL);
   uv_close((uv_handle_t *)&m->sighup, NULL);
   tg_fed_refresh_stop(m->crl);
+  tg_oauth_refresh_stop(m->jwks);
   m->crl = NULL;
+  m->jwks = NULL;
 }
 
 static void reload(struct tg_main *m) {
@@ -346,6 +353,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
   (void)signum;
   reload(m);
   tg_fed_refresh_kick(m->crl); /* and fetch the CRL now */
+  tg_oauth_refresh_kick(m->jwks); /* and the identity provider's keys */
 }
 
 static int write_addr_file(const char *dir, const char *host, int port) {
@@ -448,11 +456,14 @@ int tg_server_run(const char *dir) {
   uv_signal_start(&m.sighup, on_sighup, SIGHUP);
   if (tg_fed_refresh_start(&loop, dir, reload_cb, &m, &m.crl, &err) != 0)
     tg_log_warn("no CRL refresh: %s", tg_err_msg(&err, TG_ENOMEM));
+  if (tg_oauth_refresh_start(&loop, dir, &m.jwks, &err) != 0)
+    tg_log_warn("no JWKS refresh: %s", tg_err_msg(&err, TG_ENOMEM));
   uv_run(&loop, UV_RUN_DEFAULT);
   for (int i = 0; i < srv.nworkers; i++) {
     uv_thread_join(&srv.workers[i].thread);
     uv_loop_close(&srv.workers[i].loop);
     tg_cat_store_free(srv.workers[i].cat);
+    tg_oauth_verifier_free(srv.workers[i].oauth);
     tg_voc_store_close(srv.workers[i].voc);
     free(srv.workers[i].spare_in);
     tg_db_close(srv.workers[i].db);
@@ -460,6 +471,7 @@ int tg_server_run(const char *dir) {
   uv_loop_close(&loop);
   free(srv.workers);
   settings_swap(NULL);
+  tg_oauth_jwks_clear();
   tg_log_info("stopped");
   close(lockfd);
   return 0;

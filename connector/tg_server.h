@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "tg_http.h"
+#include "tg_oauth.h"
 
 struct tg_err;
 struct tg_conf;
@@ -45,6 +46,7 @@ struct tg_settings {
   int has_admin_token;
   unsigned char admin_token_sha256[32]; /* of DIR/admin.token's token */
   SSL_CTX *tls;                /* owned: SSL_CTX_free on release */
+  struct tg_oauth_conf auth;   /* [auth]: the identity provider, anonymous scopes */
 };
 
 /* Takes a reference to the current settings (release with tg_settings_put). */
@@ -69,6 +71,7 @@ struct tg_worker {
   struct tg_cat_store *cat; /* the catalog on DB */
   struct tg_voc_store *voc; /* the vocabularies on DB */
   struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
+  struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
 };
 
 /* The server as a whole. */

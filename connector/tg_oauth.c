@@ -1,0 +1,602 @@
+/* tg_oauth: bearer JWTs verified with liboauth2 against the identity
+ * provider's JWKS; claims checked here. See tg_oauth.h. */
+#include "tg_oauth.h"
+#include "tg_buf.h"
+#include "tg_client.h"
+#include "tg_conf.h"
+#include "tg_err.h"
+#include "tg_log.h"
+#include "tg_node.h"
+#include "tg_util.h"
+
+#include <jansson.h>
+#include <oauth2/cfg.h>
+#include <oauth2/log.h>
+#include <oauth2/oauth2.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TG_OAUTH_MAX_TOKEN 8192
+#define TG_OAUTH_MAX_JWKS (256 * 1024)
+#define TG_OAUTH_MAX_KEYS 32
+#define TG_OAUTH_WANT_MIN_MS 10000 /* unknown key ids refetch at most this often */
+#define TG_OAUTH_RETRY_MS 10000    /* after a failed fetch */
+
+/* --- scopes --- */
+
+static const char *const scope_names[] = {"catalog:read", "catalog:write", "data:read",
+                                          "data:write", "admin"};
+
+unsigned tg_oauth_scope_bit(const char *name, size_t len) {
+  for (unsigned i = 0; i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
+    if (strlen(scope_names[i]) == len && memcmp(scope_names[i], name, len) == 0)
+      return 1u << i;
+  return 0;
+}
+
+unsigned tg_oauth_scope_bits(const char *list) {
+  unsigned bits = 0;
+  while (list != NULL && *list) {
+    size_t n = strcspn(list, " \t,");
+    bits |= tg_oauth_scope_bit(list, n);
+    list += n;
+    list += strspn(list, " \t,");
+  }
+  return bits;
+}
+
+/* --- configuration --- */
+
+/* http:// only for a loopback host: tests and a provider on the same machine. */
+static int url_ok(const char *u) {
+  if (strncmp(u, "https://", 8) == 0)
+    return u[8] != '\0';
+  return strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://[::1]", 12) == 0 ||
+         strncmp(u, "http://localhost", 16) == 0;
+}
+
+int tg_oauth_conf_load(const struct tg_conf *c, struct tg_oauth_conf *out, struct tg_err *err) {
+  memset(out, 0, sizeof(*out));
+  const char *iss = tg_conf_get(c, "auth", "issuer");
+  const char *aud = tg_conf_get(c, "auth", "audience");
+  const char *jwks = tg_conf_get(c, "auth", "jwks_uri");
+  const char *ca = tg_conf_get(c, "auth", "jwks_ca");
+  const char *anon = tg_conf_get(c, "auth", "anonymous");
+  int rc = tg_conf_get_ms(c, "auth", "jwks_refresh", 10 * 60 * 1000, &out->jwks_refresh_ms, err);
+  uint64_t skew_ms = 0;
+  rc = rc ? rc : tg_conf_get_ms(c, "auth", "clock_skew", 60 * 1000, &skew_ms, err);
+  if (rc)
+    return rc;
+  out->clock_skew_s = skew_ms / 1000;
+  if (out->jwks_refresh_ms < 1000)
+    return tg_err_set(err, TG_EINVAL, "[auth] jwks_refresh must be at least 1s");
+  if (anon == NULL) {
+    out->anonymous = TG_SCOPEBIT_CATALOG_READ;
+  } else if (strcmp(anon, "none") == 0) {
+    out->anonymous = 0;
+  } else {
+    out->anonymous = tg_oauth_scope_bits(anon);
+    /* Every name must be known: a typo must not silently open or close. */
+    for (const char *p = anon; *p;) {
+      size_t n = strcspn(p, " \t,");
+      if (n && tg_oauth_scope_bit(p, n) == 0)
+        return tg_err_set(err, TG_EINVAL,
+                          "[auth] anonymous = %s: unknown scope '%.*s' (known: catalog:read "
+                          "catalog:write data:read data:write admin, or none)",
+                          anon, (int)n, p);
+      p += n;
+      p += strspn(p, " \t,");
+    }
+    if (out->anonymous & TG_SCOPEBIT_ADMIN)
+      return tg_err_set(err, TG_EINVAL, "[auth] anonymous may not include admin");
+  }
+  if (iss == NULL) {
+    if (aud != NULL || jwks != NULL)
+      return tg_err_set(err, TG_EINVAL, "[auth] audience/jwks_uri need [auth] issuer");
+    return 0;
+  }
+  if (!url_ok(iss) || strlen(iss) >= sizeof(out->issuer))
+    return tg_err_set(err, TG_EINVAL,
+                      "[auth] issuer = %s: expected an https:// URL (http:// only on loopback)",
+                      iss);
+  if (aud == NULL || !*aud || strlen(aud) >= sizeof(out->audience))
+    return tg_err_set(err, TG_EINVAL,
+                      "[auth] audience is required with an issuer (the \"aud\" this node's "
+                      "tokens carry)");
+  if (jwks == NULL || !url_ok(jwks) || strlen(jwks) >= sizeof(out->jwks_uri))
+    return tg_err_set(err, TG_EINVAL,
+                      "[auth] jwks_uri is required with an issuer: the jwks_uri of "
+                      "%s/.well-known/openid-configuration (https; http only on loopback)",
+                      iss);
+  if (ca != NULL && strlen(ca) >= sizeof(out->jwks_ca))
+    return tg_err_set(err, TG_EINVAL, "[auth] jwks_ca: path too long");
+  snprintf(out->issuer, sizeof(out->issuer), "%s", iss);
+  snprintf(out->audience, sizeof(out->audience), "%s", aud);
+  snprintf(out->jwks_uri, sizeof(out->jwks_uri), "%s", jwks);
+  snprintf(out->jwks_ca, sizeof(out->jwks_ca), "%s", ca ? ca : "");
+  out->enabled = 1;
+  return 0;
+}
+
+/* --- the current key set, shared by the workers --- */
+
+struct jwks {
+  _Atomic int refs;
+  uint64_t version;
+  json_t *keys; /* array of usable signature JWKs */
+};
+
+static pthread_mutex_t jwks_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct jwks *jwks_cur;
+static uint64_t jwks_versions;
+
+static struct jwks *jwks_get(void) {
+  pthread_mutex_lock(&jwks_lock);
+  struct jwks *k = jwks_cur;
+  if (k != NULL)
+    atomic_fetch_add(&k->refs, 1);
+  pthread_mutex_unlock(&jwks_lock);
+  return k;
+}
+
+static void jwks_put(struct jwks *k) {
+  if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
+    json_decref(k->keys);
+    free(k);
+  }
+}
+
+/* A key liboauth2 can verify signatures with; never a private or symmetric one. */
+static int key_usable(json_t *k) {
+  const char *kty = json_string_value(json_object_get(k, "kty"));
+  const char *use = json_string_value(json_object_get(k, "use"));
+  if (kty == NULL || (use != NULL && strcmp(use, "sig") != 0))
+    return 0;
+  if (json_object_get(k, "d") != NULL) /* private material: refuse to hold it */
+    return 0;
+  return strcmp(kty, "EC") == 0 || strcmp(kty, "RSA") == 0 || strcmp(kty, "OKP") == 0;
+}
+
+void tg_oauth_jwks_clear(void) {
+  pthread_mutex_lock(&jwks_lock);
+  struct jwks *old = jwks_cur;
+  jwks_cur = NULL;
+  pthread_mutex_unlock(&jwks_lock);
+  jwks_put(old);
+}
+
+int tg_oauth_jwks_install(const char *keys_json, size_t len, struct tg_err *err) {
+  json_error_t je;
+  json_t *doc = json_loadb(keys_json, len, JSON_REJECT_DUPLICATES, &je);
+  json_t *in = json_object_get(doc, "keys");
+  if (!json_is_array(in)) {
+    json_decref(doc);
+    return tg_err_set(err, TG_EINVAL, "not a JWKS document (no \"keys\" array)");
+  }
+  json_t *keys = json_array();
+  size_t i;
+  json_t *k;
+  json_array_foreach(in, i, k) {
+    if (json_array_size(keys) < TG_OAUTH_MAX_KEYS && json_is_object(k) && key_usable(k))
+      json_array_append(keys, k);
+  }
+  json_decref(doc);
+  int n = (int)json_array_size(keys);
+  if (n == 0) {
+    json_decref(keys);
+    return tg_err_set(err, TG_EINVAL, "the JWKS has no public signature key");
+  }
+  struct jwks *nk = calloc(1, sizeof(*nk));
+  if (nk == NULL) {
+    json_decref(keys);
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  atomic_init(&nk->refs, 1);
+  nk->keys = keys;
+  pthread_mutex_lock(&jwks_lock);
+  nk->version = ++jwks_versions;
+  struct jwks *old = jwks_cur;
+  jwks_cur = nk;
+  pthread_mutex_unlock(&jwks_lock);
+  jwks_put(old);
+  return n;
+}
+
+/* Workers ask the main loop for a fresh JWKS through this handle. */
+static pthread_mutex_t want_lock = PTHREAD_MUTEX_INITIALIZER;
+static uv_async_t *want_async;
+
+static void jwks_want(void) {
+  pthread_mutex_lock(&want_lock);
+  if (want_async != NULL)
+    uv_async_send(want_async);
+  pthread_mutex_unlock(&want_lock);
+}
+
+/* --- per-worker verification --- */
+
+struct tg_oauth_verifier {
+  uint64_t version;
+  oauth2_log_t *log;
+  oauth2_cfg_token_verify_t *verify;
+};
+
+/* liboauth2's messages can quote tokens and claims: they are never logged. */
+static void drop_log(oauth2_log_sink_t *sink, const char *file, unsigned long line,
+                     const char *fn, oauth2_log_level_t level, const char *msg) {
+  (void)sink, (void)file, (void)line, (void)fn, (void)level, (void)msg;
+}
+
+struct tg_oauth_verifier *tg_oauth_verifier_new(void) {
+  struct tg_oauth_verifier *v = calloc(1, sizeof(*v));
+  if (v == NULL)
+    return NULL;
+  oauth2_log_sink_t *sink = oauth2_log_sink_create(OAUTH2_LOG_ERROR, drop_log, NULL);
+  v->log = sink ? oauth2_log_init(OAUTH2_LOG_ERROR, sink) : NULL;
+  if (v->log == NULL) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+void tg_oauth_verifier_free(struct tg_oauth_verifier *v) {
+  if (v == NULL)
+    return;
+  oauth2_cfg_token_verify_free(v->log, v->verify);
+  oauth2_log_free(v->log);
+  free(v);
+}
+
+/* Rebuilds V's liboauth2 chain (one "jwk" entry per key) for K. */
+static int verifier_sync(struct tg_oauth_verifier *v, struct jwks *k) {
+  if (v->verify != NULL && v->version == k->version)
+    return 0;
+  oauth2_cfg_token_verify_free(v->log, v->verify);
+  v->verify = NULL;
+  size_t i;
+  json_t *key;
+  json_array_foreach(k->keys, i, key) {
+    char *s = json_dumps(key, JSON_COMPACT);
+    /* Verified tokens are cached (by hash) for at most 30 s; the claims are
+     * checked again on every request regardless. */
+    char *rv = s ? oauth2_cfg_token_verify_add_options(v->log, &v->verify, "jwk", s, "expiry=30")
+                 : NULL;
+    free(s);
+    if (rv != NULL)
+      free(rv); /* a key liboauth2 cannot use: the others still work */
+  }
+  v->version = k->version;
+  return v->verify != NULL ? 0 : TG_EINVAL;
+}
+
+/* Decodes base64url (no padding) into a new NUL-terminated buffer. */
+static char *b64url_decode(const char *s, size_t n, size_t *outlen) {
+  if (n == 0 || n > TG_OAUTH_MAX_TOKEN)
+    return NULL;
+  size_t padded = (n + 3) / 4 * 4;
+  char *b = malloc(padded + 1);
+  unsigned char *out = malloc(padded / 4 * 3 + 1);
+  if (b == NULL || out == NULL) {
+    free(b);
+    free(out);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    b[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+  for (size_t i = n; i < padded; i++)
+    b[i] = '=';
+  b[padded] = '\0';
+  int len = EVP_DecodeBlock(out, (unsigned char *)b, (int)padded);
+  free(b);
+  if (len < 0) {
+    free(out);
+    return NULL;
+  }
+  len -= (int)(padded - n); /* EVP_DecodeBlock counts the padding as zero bytes */
+  out[len] = '\0';
+  *outlen = (size_t)len;
+  return (char *)out;
+}
+
+static int alg_ok(const char *alg) {
+  static const char *const ok[] = {"ES256", "ES384", "ES512", "RS256", "RS384",
+                                   "RS512", "PS256", "PS384", "PS512", "EdDSA"};
+  for (size_t i = 0; alg != NULL && i < sizeof(ok) / sizeof(ok[0]); i++)
+    if (strcmp(alg, ok[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static int kid_known(struct jwks *k, const char *kid) {
+  size_t i;
+  json_t *key;
+  json_array_foreach(k->keys, i, key) {
+    const char *x = json_string_value(json_object_get(key, "kid"));
+    if (x != NULL && strcmp(x, kid) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static int aud_ok(json_t *aud, const char *want) {
+  if (json_is_string(aud))
+    return strcmp(json_string_value(aud), want) == 0;
+  size_t i;
+  json_t *a;
+  json_array_foreach(aud, i, a) if (json_is_string(a) && strcmp(json_string_value(a), want) == 0) return 1;
+  return 0;
+}
+
+static void copy_subject(char *out, size_t n, const char *s) {
+  size_t j = 0;
+  for (size_t i = 0; s != NULL && s[i] && j + 1 < n; i++)
+    out[j++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+  out[j] = '\0';
+}
+
+enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct tg_oauth_conf *conf,
+                                     const char *token, size_t len, struct tg_oauth_claims *out) {
+  memset(out, 0, sizeof(*out));
+  /* Shape: three base64url segments, the first a JSON header we accept. */
+  if (len == 0 || len > TG_OAUTH_MAX_TOKEN)
+    return TG_OAUTH_MALFORMED;
+  int dots = 0;
+  size_t hdr_len = 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = token[i];
+    if (ch == '.') {
+      if (dots++ == 0)
+        hdr_len = i;
+    } else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                 ch == '-' || ch == '_')) {
+      return TG_OAUTH_MALFORMED;
+    }
+  }
+  if (dots != 2 || hdr_len == 0)
+    return TG_OAUTH_MALFORMED;
+  size_t hl = 0;
+  char *h = b64url_decode(token, hdr_len, &hl);
+  json_t *hdr = h ? json_loadb(h, hl, 0, NULL) : NULL;
+  free(h);
+  if (!json_is_object(hdr)) {
+    json_decref(hdr);
+    return TG_OAUTH_MALFORMED;
+  }
+  int good_alg = alg_ok(json_string_value(json_object_get(hdr, "alg")));
+  const char *kid = json_string_value(json_object_get(hdr, "kid"));
+
+  struct jwks *k = jwks_get();
+  if (k == NULL) {
+    json_decref(hdr);
+    jwks_want();
+    return TG_OAUTH_NO_KEYS;
+  }
+  enum tg_oauth_status st = TG_OAUTH_OK;
+  if (!good_alg) {
+    st = TG_OAUTH_SIGNATURE; /* "none", HMAC with a public key, ... */
+  } else if (kid != NULL && !kid_known(k, kid)) {
+    jwks_want(); /* the provider may have rotated its keys */
+    st = TG_OAUTH_SIGNATURE;
+  }
+  json_decref(hdr);
+  if (st != TG_OAUTH_OK || verifier_sync(v, k) != 0) {
+    jwks_put(k);
+    return st != TG_OAUTH_OK ? st : TG_OAUTH_NO_KEYS;
+  }
+  jwks_put(k);
+
+  char *tok = malloc(len + 1);
+  if (tok == NULL)
+    return TG_OAUTH_MALFORMED;
+  memcpy(tok, token, len);
+  tok[len] = '\0';
+  json_t *claims = NULL;
+  bool ok = oauth2_token_verify(v->log, NULL, v->verify, tok, &claims);
+  OPENSSL_cleanse(tok, len);
+  free(tok);
+  if (!ok || !json_is_object(claims)) {
+    json_decref(claims);
+    return TG_OAUTH_SIGNATURE;
+  }
+  int64_t now = (int64_t)time(NULL), skew = (int64_t)conf->clock_skew_s;
+  json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
+  json_t *iat = json_object_get(claims, "iat");
+  const char *iss = json_string_value(json_object_get(claims, "iss"));
+  if (iss == NULL || strcmp(iss, conf->issuer) != 0)
+    st = TG_OAUTH_ISSUER;
+  else if (!aud_ok(json_object_get(claims, "aud"), conf->audience))
+    st = TG_OAUTH_AUDIENCE;
+  else if (!json_is_integer(exp) || json_integer_value(exp) + skew <= now)
+    st = TG_OAUTH_EXPIRED;
+  else if ((nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + skew)) ||
+           (iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + skew)))
+    st = TG_OAUTH_NOT_YET;
+  if (st == TG_OAUTH_OK) {
+    json_t *scope = json_object_get(claims, "scope"), *scp = json_object_get(claims, "scp");
+    if (json_is_string(scope))
+      out->scopes = tg_oauth_scope_bits(json_string_value(scope));
+    size_t i;
+    json_t *s;
+    json_array_foreach(scp, i, s) if (json_is_string(s)) out->scopes |=
+        tg_oauth_scope_bit(json_string_value(s), strlen(json_string_value(s)));
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    if (sub == NULL)
+      sub = json_string_value(json_object_get(claims, "client_id"));
+    copy_subject(out->subject, sizeof(out->subject), sub ? sub : "token");
+  }
+  json_decref(claims);
+  return st;
+}
+
+const char *tg_oauth_status_text(enum tg_oauth_status st) {
+  switch (st) {
+  case TG_OAUTH_OK:
+    return "valid";
+  case TG_OAUTH_NO_KEYS:
+    return "the identity provider's keys are not available yet";
+  case TG_OAUTH_MALFORMED:
+    return "the bearer token is not a JWT";
+  case TG_OAUTH_SIGNATURE:
+    return "the token's signature does not verify with the identity provider's keys";
+  case TG_OAUTH_ISSUER:
+    return "the token was issued by another identity provider";
+  case TG_OAUTH_AUDIENCE:
+    return "the token is not meant for this node (audience)";
+  case TG_OAUTH_EXPIRED:
+    return "the token has expired";
+  case TG_OAUTH_NOT_YET:
+    return "the token is not valid yet";
+  }
+  return "invalid token";
+}
+
+/* --- the JWKS fetcher (main loop) --- */
+
+struct tg_oauth_refresh {
+  uv_loop_t *loop;
+  uv_timer_t timer;
+  uv_async_t want;
+  int open_handles;
+  char dir[4096];
+  struct tg_oauth_conf conf;
+  struct tg_client *client;
+  struct tg_client_req *req;
+  struct tg_buf body;
+  uint64_t last_fetch_ms;
+};
+
+static void refresh_fetch(struct tg_oauth_refresh *r);
+static void on_timer(uv_timer_t *t) { refresh_fetch(t->data); }
+
+static int on_data(void *ud, const char *data, size_t len) {
+  struct tg_oauth_refresh *r = ud;
+  return tg_buf_append(&r->body, data, len) == 0 ? 0 : TG_ENOMEM;
+}
+
+static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
+  struct tg_oauth_refresh *r = ud;
+  r->req = NULL;
+  uint64_t next = r->conf.jwks_refresh_ms;
+  if (rc != 0) {
+    tg_log_warn("JWKS: cannot fetch %s: %s", r->conf.jwks_uri, tg_err_msg(err, rc));
+    next = TG_OAUTH_RETRY_MS;
+  } else if (status != 200) {
+    tg_log_warn("JWKS: %s answered %d", r->conf.jwks_uri, status);
+    next = TG_OAUTH_RETRY_MS;
+  } else {
+    struct tg_err e;
+    tg_err_clear(&e);
+    int n = tg_oauth_jwks_install(r->body.data ? r->body.data : "", r->body.len, &e);
+    if (n < 0) {
+      tg_log_warn("JWKS from %s refused: %s", r->conf.jwks_uri, tg_err_msg(&e, n));
+      next = TG_OAUTH_RETRY_MS;
+    } else {
+      tg_log_info("JWKS: %d signature key(s) from %s", n, r->conf.jwks_uri);
+    }
+  }
+  tg_buf_reset(&r->body);
+  uv_timer_start(&r->timer, on_timer, next, 0);
+}
+
+static void refresh_fetch(struct tg_oauth_refresh *r) {
+  if (r->client == NULL || r->req != NULL)
+    return;
+  struct tg_client_opts o = {.url = r->conf.jwks_uri,
+                             .timeout_ms = 10000,
+                             .max_response = TG_OAUTH_MAX_JWKS};
+  struct tg_client_cb cb = {.on_data = on_data, .on_done = on_done};
+  struct tg_err err;
+  tg_err_clear(&err);
+  tg_buf_reset(&r->body);
+  r->last_fetch_ms = uv_now(r->loop);
+  int rc = tg_client_request(r->client, &o, &cb, r, &r->req, &err);
+  if (rc != 0) {
+    r->req = NULL;
+    tg_log_warn("JWKS: %s", tg_err_msg(&err, rc));
+    uv_timer_start(&r->timer, on_timer, TG_OAUTH_RETRY_MS, 0);
+  }
+}
+
+static void on_want(uv_async_t *a) {
+  struct tg_oauth_refresh *r = a->data;
+  if (r->req == NULL && uv_now(r->loop) - r->last_fetch_ms >= TG_OAUTH_WANT_MIN_MS)
+    refresh_fetch(r);
+}
+
+static void refresh_configure(struct tg_oauth_refresh *r) {
+  char path[4096];
+  struct tg_conf *c = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  tg_client_free(r->client); /* cancels a fetch in flight: no callback */
+  r->client = NULL;
+  r->req = NULL;
+  uv_timer_stop(&r->timer);
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CONF);
+  if (tg_conf_load(path, &c, &err) != 0 || tg_oauth_conf_load(c, &r->conf, &err) != 0) {
+    tg_conf_free(c);
+    tg_log_warn("JWKS: %s", tg_err_msg(&err, TG_EINVAL));
+    return;
+  }
+  tg_conf_free(c);
+  if (!r->conf.enabled)
+    return;
+  struct tg_client_tls tls = {.ca_file = r->conf.jwks_ca[0] ? r->conf.jwks_ca : NULL};
+  if (tg_client_new(r->loop, &tls, &r->client, &err) != 0)
+    tg_log_warn("JWKS: %s", tg_err_msg(&err, TG_EIO));
+}
+
+int tg_oauth_refresh_start(uv_loop_t *loop, const char *dir, struct tg_oauth_refresh **out,
+                           struct tg_err *err) {
+  struct tg_oauth_refresh *r = calloc(1, sizeof(*r));
+  if (r == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  r->loop = loop;
+  snprintf(r->dir, sizeof(r->dir), "%s", dir);
+  tg_buf_init(&r->body);
+  uv_timer_init(loop, &r->timer);
+  uv_async_init(loop, &r->want, on_want);
+  r->timer.data = r->want.data = r;
+  r->open_handles = 2;
+  pthread_mutex_lock(&want_lock);
+  want_async = &r->want;
+  pthread_mutex_unlock(&want_lock);
+  tg_oauth_refresh_kick(r);
+  *out = r;
+  return 0;
+}
+
+void tg_oauth_refresh_kick(struct tg_oauth_refresh *r) {
+  if (r == NULL)
+    return;
+  refresh_configure(r);
+  refresh_fetch(r);
+}
+
+static void refresh_closed(uv_handle_t *h) {
+  struct tg_oauth_refresh *r = h->data;
+  if (--r->open_handles > 0)
+    return;
+  tg_buf_close(&r->body);
+  free(r);
+}
+
+void tg_oauth_refresh_stop(struct tg_oauth_refresh *r) {
+  if (r == NULL)
+    return;
+  pthread_mutex_lock(&want_lock);
+  want_async = NULL;
+  pthread_mutex_unlock(&want_lock);
+  tg_client_free(r->client);
+  r->client = NULL;
+  r->req = NULL;
+  uv_timer_stop(&r->timer);
+  uv_close((uv_handle_t *)&r->timer, refresh_closed);
+  uv_close((uv_handle_t *)&r->want, refresh_closed);
+}
