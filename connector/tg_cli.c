@@ -40,13 +40,22 @@ int tg_cli_resolve(struct tg_cli *cli) {
     tg_node_path(cli->ca_buf, sizeof(cli->ca_buf), cli->dir, TG_NODE_CERT);
     cli->cacert = cli->ca_buf;
   }
+  /* An OAuth token from the environment (never from argv, where ps shows it),
+   * else --token-file, else the node's admin token. */
+  const char *env = getenv("TSUNAGU_TOKEN");
+  if (cli->token_file == NULL && env != NULL && *env) {
+    if (strlen(env) >= sizeof(cli->token))
+      return tg_cli_fail("TSUNAGU_TOKEN is longer than %zu bytes", sizeof(cli->token) - 1);
+    snprintf(cli->token, sizeof(cli->token), "%s", env);
+    return 0;
+  }
   if (cli->token_file == NULL && cli->dir != NULL) {
     tg_node_path(path, sizeof(path), cli->dir, TG_NODE_TOKEN);
     cli->token_file = path;
   }
   if (cli->token_file != NULL) {
     char *tok = NULL;
-    if (tg_file_read(cli->token_file, 256, &tok, NULL, NULL) == 0) {
+    if (tg_file_read(cli->token_file, sizeof(cli->token) - 1, &tok, NULL, NULL) == 0) {
       tok[strcspn(tok, "\r\n")] = '\0';
       snprintf(cli->token, sizeof(cli->token), "%s", tok);
       free(tok);
@@ -81,7 +90,7 @@ static void print_problem(int status, json_t *p, const char *raw) {
 
 int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,
                 size_t body_len, int *status, json_t **out, char **raw) {
-  char url[1024], auth[200];
+  char url[1024], auth[8300];
   const char *hdrs[4] = {NULL, NULL, NULL, NULL};
   int nh = 0;
   struct tg_err err;

@@ -15,7 +15,7 @@ struct tg_cli {
   int json;               /* --json: machine-readable output */
   char url_buf[512];
   char ca_buf[4096];
-  char token[128];        /* the admin token, or "" */
+  char token[8192];       /* the bearer token (admin token or an OAuth JWT), or "" */
 };
 
 /* One subcommand. RUN gets the arguments after the command name. */

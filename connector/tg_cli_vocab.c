@@ -385,7 +385,7 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
     tg_buf_close(&url);
     return tg_cli_fail("out of memory");
   }
-  char auth[200];
+  char auth[8300];
   const char *hdrs[4] = {NULL, NULL, NULL, NULL};
   int nh = 0;
   if (cli->token[0]) {

@@ -108,7 +108,8 @@ static void usage(FILE *f) {
              "  --dir DIR          the node's state directory (URL, CA and admin token from it)\n"
              "  --url URL          the node's base URL, e.g. https://127.0.0.1:8443\n"
              "  --cacert FILE      certificate to trust for the node (default DIR/node.crt)\n"
-             "  --token-file FILE  admin token file (default DIR/admin.token)\n"
+             "  --token-file FILE  bearer token file: an OAuth access token or the admin token\n"
+             "                     (default: $TSUNAGU_TOKEN, else DIR/admin.token)\n"
              "  --json             machine-readable output\n"
              "  -h, --help         help (also: tsunagu COMMAND --help)\n"
              "  -V, --version      print the version\n");

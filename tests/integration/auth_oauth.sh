@@ -70,6 +70,13 @@ check "a catalog:write token sees the owner's view (with tsunagu:backend)" grep 
 check "an admin-scope token reaches an admin route" [ "$(req "$OPS" GET /api/v1/peers)" = 200 ]
 check "a catalog:write token does not ($(req "$WRITER" GET /api/v1/peers))" [ "$(req "$WRITER" GET /api/v1/peers)" = 403 ]
 check "the node's admin token still grants everything" [ "$(post_ds "$ADMIN")" = 201 ]
+# The CLI takes an OAuth token from TSUNAGU_TOKEN or --token-file.
+cli() { "$TSUNAGU" --url "$url" --cacert "$TG_TMP/a/node.crt" "$@"; }
+out=$(TSUNAGU_TOKEN=$WRITER cli dataset add "$DS" 2>&1)
+check "tsunagu dataset add with TSUNAGU_TOKEN (catalog:write) ($out)" grep -q '^created urn:tsunagu:a:dataset:' <<<"$out"
+printf '%s\n' "$READER" >"$TG_TMP/reader.token"
+out=$(cli --token-file "$TG_TMP/reader.token" dataset add "$DS" 2>&1); rc=$?
+check "with a catalog:read token from --token-file it fails in one line (rc $rc)" [ $rc -ne 0 -a -n "$(grep -i 'scope catalog:write' <<<"$out")" ]
 
 # Refusals: each a 401 invalid-token saying why.
 refused() { # NAME TOKEN WORDS
