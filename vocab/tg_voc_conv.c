@@ -49,9 +49,17 @@ struct tg_voc_conv {
 int tg__voc_json_string(struct tg_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   size_t start = 0, i = 0;
-  /* The common case, nothing to escape: one reservation, one copy. */
-  while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
-    i++;
+  /* The common case, nothing to escape: one reservation, one copy. Non-ASCII
+   * bytes are copied as they are. */
+  for (const char *p = s, *end = s + n;;) {
+    p = tg__voc_json_plain_run(p, end);
+    if (p < end && (unsigned char)*p >= 0x80) {
+      p++;
+      continue;
+    }
+    i = (size_t)(p - s);
+    break;
+  }
   if (i == n) {
     if (tg_buf_reserve(b, n + 2))
       return TG_ENOMEM;

@@ -37,7 +37,7 @@ static const char *ws(const char *p, const char *end) {
  * the closing quote, or NULL to fall back. *ESC is set if it has escapes. */
 static const char *scan_string(const char *p, const char *end, int *esc) {
   *esc = 0;
-  while (p < end) {
+  while ((p = tg__voc_json_plain_run(p, end)) < end) {
     unsigned char c = (unsigned char)*p;
     if (c == '"')
       return p + 1;

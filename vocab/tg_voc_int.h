@@ -15,6 +15,32 @@ struct tg_voc_conv_issue;
  * returns the code point, or -1 for an invalid, overlong or truncated sequence. */
 int32_t tg__voc_utf8_next(const char *s, size_t len, size_t *pos);
 
+/* Skips the run of bytes at P (before END) that a JSON string holds as they are:
+ * printable ASCII other than '"' and '\\'. Returns the first other byte (a quote,
+ * backslash, control or non-ASCII byte), or END. Eight bytes at a time. */
+static inline const char *tg__voc_json_plain_run(const char *p, const char *end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    uint64_t w, q, b;
+    __builtin_memcpy(&w, p, 8);
+    q = w ^ (ones * '"');
+    b = w ^ (ones * '\\');
+    /* A byte flags when it has its high bit, is below 0x20, or equals '"' or
+     * '\\'. Borrows can flag bytes above a flagged one, never below: the
+     * lowest flag is exact. */
+    uint64_t m = (w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+    if (m != 0)
+      return p + (__builtin_ctzll(m) >> 3);
+    p += 8;
+  }
+#endif
+  while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
+         *p != '\\')
+    p++;
+  return p;
+}
+
 /* Appends code point CP as UTF-8 to B; 0 or TG_ENOMEM. */
 int tg__voc_utf8_put(struct tg_buf *b, uint32_t cp);
 
