@@ -556,8 +556,10 @@ static int serial_norm(const char *in, char *out, size_t n) {
   return rc;
 }
 
-/* Inside a transaction: bumps crlNumber, builds the CRL and writes crl.pem. */
-static int publish_crl(struct tg_cert_ca *ca, struct tg_err *err) {
+/* Inside a transaction: bumps crlNumber and builds the CRL into *OUT. The
+ * caller writes crl.pem after COMMIT, so that a rolled-back revocation never
+ * reaches the published file (nor reuses its number). */
+static int next_crl(struct tg_cert_ca *ca, X509_CRL **out, struct tg_err *err) {
   sqlite3_stmt *st;
   int64_t number = 0;
   if (sqlite3_prepare_v2(ca->db, "UPDATE ca_meta SET v = v + 1 WHERE k='crl_number' RETURNING v",
@@ -568,12 +570,21 @@ static int publish_crl(struct tg_cert_ca *ca, struct tg_err *err) {
   sqlite3_finalize(st);
   if (number < 2)
     return tg_err_set(err, TG_EDB, "cannot advance the CRL number: %s", sqlite3_errmsg(ca->db));
-  X509_CRL *crl = NULL;
-  int rc = make_crl(ca->key, ca->cert, ca->db, number, &crl, err);
-  if (rc == 0)
-    rc = write_crl(ca->dir, crl, 0, err);
+  return make_crl(ca->key, ca->cert, ca->db, number, out, err);
+}
+
+/* After COMMIT: publishes CRL (and frees it). */
+static int publish_crl(struct tg_cert_ca *ca, X509_CRL *crl, struct tg_err *err) {
+  int rc = write_crl(ca->dir, crl, 0, err);
   X509_CRL_free(crl);
-  return rc;
+  if (rc != 0) {
+    char why[256];
+    snprintf(why, sizeof(why), "%s", tg_err_msg(err, rc));
+    return tg_err_set(err, rc, "the CA recorded it but could not write %s/%s (%s); run "
+                               "tsunagu ca crl to publish it",
+                      ca->dir, TG_CA_CRL, why);
+  }
+  return 0;
 }
 
 int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *serial, int reason,
@@ -632,13 +643,16 @@ int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *se
   snprintf(detail, sizeof(detail), "reason %d, %d certificate(s)", reason, n);
   if (db_log(ca->db, "revoke", node_id, serial ? sn : NULL, detail) != 0)
     goto dberr;
-  if ((rc = publish_crl(ca, err)) != 0)
+  X509_CRL *crl = NULL;
+  if ((rc = next_crl(ca, &crl, err)) != 0)
     goto rollback;
-  if ((rc = tg_db_exec(ca->db, "COMMIT", err)) != 0)
+  if ((rc = tg_db_exec(ca->db, "COMMIT", err)) != 0) {
+    X509_CRL_free(crl);
     goto rollback;
+  }
   if (count != NULL)
     *count = n;
-  return 0;
+  return publish_crl(ca, crl, err);
 dberr:
   rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
   sqlite3_finalize(st);
@@ -651,13 +665,41 @@ int tg_cert_ca_crl_renew(struct tg_cert_ca *ca, struct tg_err *err) {
   int rc = tg_db_exec(ca->db, "BEGIN IMMEDIATE", err);
   if (rc != 0)
     return rc;
+  X509_CRL *crl = NULL;
   if ((rc = db_log(ca->db, "crl", NULL, NULL, NULL)) != 0)
     rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
   if (rc == 0)
-    rc = publish_crl(ca, err);
+    rc = next_crl(ca, &crl, err);
   if (rc == 0)
     rc = tg_db_exec(ca->db, "COMMIT", err);
-  if (rc != 0)
+  if (rc != 0) {
+    X509_CRL_free(crl);
     tg_db_exec(ca->db, "ROLLBACK", NULL);
+    return rc;
+  }
+  return publish_crl(ca, crl, err);
+}
+
+int tg_cert_ca_cert_status(struct tg_cert_ca *ca, X509 *cert, const char *node_id,
+                           struct tg_err *err) {
+  char sn[80];
+  sqlite3_stmt *st = NULL;
+  if (tg_cert_serial_hex(cert, sn, sizeof(sn)) != 0)
+    return tg_err_set(err, TG_EINVAL, "unreadable certificate serial");
+  if (sqlite3_prepare_v2(ca->db,
+                         "SELECT node_id, revoked_at, not_after FROM ca_certs WHERE serial=?", -1,
+                         &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_bind_text(st, 1, sn, -1, SQLITE_STATIC);
+  int rc = 0;
+  if (sqlite3_step(st) != SQLITE_ROW)
+    rc = tg_err_set(err, TG_ENOENT, "this CA has no record of certificate %s", sn);
+  else if (strcmp((const char *)sqlite3_column_text(st, 0), node_id) != 0)
+    rc = tg_err_set(err, TG_EPERM, "certificate %s was issued to another node", sn);
+  else if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+    rc = tg_err_set(err, TG_EPERM, "certificate %s is revoked", sn);
+  else if (sqlite3_column_int64(st, 2) <= tg_time_now())
+    rc = tg_err_set(err, TG_EPERM, "certificate %s has expired", sn);
+  sqlite3_finalize(st);
   return rc;
 }

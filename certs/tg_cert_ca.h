@@ -74,6 +74,12 @@ int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *se
                       int *count, struct tg_err *err);
 /* Issues a fresh CRL (new crlNumber and nextUpdate) with the same entries. */
 int tg_cert_ca_crl_renew(struct tg_cert_ca *ca, struct tg_err *err);
+/* What the CA's own records say of CERT, presented by NODE_ID: 0 when this CA
+ * issued it to NODE_ID and it is neither revoked nor expired; TG_EPERM
+ * (revoked, expired, another node's) or TG_ENOENT (not issued here). The
+ * records are authoritative even while a published CRL is still catching up. */
+int tg_cert_ca_cert_status(struct tg_cert_ca *ca, X509 *cert, const char *node_id,
+                           struct tg_err *err);
 /* Maps a reason name ("unspecified", "keyCompromise", "affiliationChanged",
  * "superseded", "cessationOfOperation", "privilegeWithdrawn") to its CRL
  * reason code; -1 if unknown. */
@@ -112,5 +118,8 @@ int tg_cert_verify(X509 *cert, EVP_PKEY *key, X509 *ca, X509_CRL *crl, const cha
                    struct tg_err *err);
 /* Serial of CERT as uppercase hex into OUT (size N, 41 is enough for 128 bits). */
 int tg_cert_serial_hex(X509 *cert, char *out, size_t n);
+/* CERT's SAN DNS names and IP addresses as "a,b,…" into OUT (size N); "" when
+ * none; TG_ETOOBIG if they do not fit. */
+int tg_cert_hosts(X509 *cert, char *out, size_t n);
 
 #endif

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 int tg__cert_ossl_fail(struct tg_err *err, int code, const char *what) {
@@ -377,6 +378,38 @@ int tg_cert_node_id(X509 *cert, char *out, size_t n) {
   }
   GENERAL_NAMES_free(names);
   ERR_clear_error();
+  return rc;
+}
+
+int tg_cert_hosts(X509 *cert, char *out, size_t n) {
+  GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+  size_t o = 0;
+  int rc = 0;
+  out[0] = '\0';
+  for (int i = 0; rc == 0 && names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+    const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+    char h[64];
+    if (g->type == GEN_DNS) {
+      const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+      int l = ASN1_STRING_length(g->d.dNSName);
+      if (l <= 0 || l > 253 || memchr(d, '\0', (size_t)l) != NULL || memchr(d, ',', (size_t)l))
+        continue;
+      int w = snprintf(out + o, n - o, "%s%.*s", o ? "," : "", l, (const char *)d);
+      rc = w > 0 && (size_t)w < n - o ? 0 : TG_ETOOBIG;
+      o += rc == 0 ? (size_t)w : 0;
+      continue;
+    }
+    if (g->type != GEN_IPADD)
+      continue;
+    int l = ASN1_STRING_length(g->d.iPAddress);
+    const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+    if ((l != 4 && l != 16) || inet_ntop(l == 4 ? AF_INET : AF_INET6, a, h, sizeof(h)) == NULL)
+      continue;
+    int w = snprintf(out + o, n - o, "%s%s", o ? "," : "", h);
+    rc = w > 0 && (size_t)w < n - o ? 0 : TG_ETOOBIG;
+    o += rc == 0 ? (size_t)w : 0;
+  }
+  GENERAL_NAMES_free(names);
   return rc;
 }
 

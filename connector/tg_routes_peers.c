@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -382,23 +383,51 @@ void tg_route_certs_renew(struct tg_http_req *req) {
     json_decref(in);
     return;
   }
-  /* The certificate names the host of the URL the node registered with,
-   * unless it gives a new one. */
-  if (given != NULL)
-    snprintf(url, sizeof(url), "%s", given);
-  else if (tg_fed_member_url(dir, peer, url, sizeof(url), NULL) != 0)
-    url[0] = '\0';
-  if (tg_fed_url_split(url, host, sizeof(host), port, sizeof(port)) != 0) {
+  /* The new certificate names the same hosts as the one presented: a member
+   * cannot renew itself into another host name (that takes a new enrollment
+   * token). A new URL is accepted for the directory only on one of them. */
+  char hosts[2048];
+  X509 *current = tg_http_req_peer_cert(req);
+  if (current == NULL || tg_cert_hosts(current, hosts, sizeof(hosts)) != 0) {
     tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
-                        "no https URL is recorded for node %s: give one as url", peer);
+                        "cannot read the host names of the presented certificate");
     json_decref(in);
     return;
+  }
+  if (given != NULL) {
+    snprintf(url, sizeof(url), "%s", given);
+    int listed = 0;
+    if (tg_fed_url_split(url, host, sizeof(host), port, sizeof(port)) == 0)
+      for (const char *p = hosts; *p && !listed;) {
+        size_t l = strcspn(p, ",");
+        listed = l == strlen(host) && strncasecmp(p, host, l) == 0;
+        p += l + (p[l] == ',');
+      }
+    if (!listed) {
+      tg_http_res_problem(req, 403, "host-not-enrolled", "Host not enrolled", NULL,
+                          "%s is not a host of node %s's certificate (%s); a new host name "
+                          "needs a new enrollment token",
+                          given, peer, hosts[0] ? hosts : "none");
+      json_decref(in);
+      return;
+    }
   }
   rc = tg_cert_csr_parse(pem, strlen(pem), &csr, &err);
   if (rc == 0)
     rc = tg_cert_ca_open(dir, &ca, &err);
+  /* The CA's records, not only the (possibly lagging) CRL the TLS layer
+   * checked: a certificate revoked a moment ago renews nothing. */
+  int st = rc == 0 ? tg_cert_ca_cert_status(ca, current, peer, &err) : 0;
+  if (st != 0) {
+    tg_http_res_problem(req, 403, "certificate-not-renewable", "Certificate not renewable", NULL,
+                        "%s", tg_err_msg(&err, st));
+    X509_REQ_free(csr);
+    tg_cert_ca_close(ca);
+    json_decref(in);
+    return;
+  }
   if (rc == 0) {
-    struct tg_cert_issue o = {.node_id = peer, .hosts = host, .how = "renew"};
+    struct tg_cert_issue o = {.node_id = peer, .hosts = hosts[0] ? hosts : NULL, .how = "renew"};
     rc = tg_cert_ca_issue(ca, &o, csr, &cert, &err);
   }
   char path[4200];

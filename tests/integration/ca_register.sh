@@ -63,8 +63,9 @@ AAAA
 -----END CERTIFICATE REQUEST-----" "$tok4")
 check "a malformed CSR gets 400 bad-csr" [ "$(tail -1 <<<"$out")" = 400 -a "$(head -1 <<<"$out" | jq -r .type)" = urn:tsunagu:problem:bad-csr ]
 check "  and the token is still unused" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
-out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token "$tok4" --ca-fingerprint "$(tr a-f A-F <<<"$fp")" 2>&1)
-check "r4 then registers with its token (fingerprint in upper case with colons)" grep -q enrolled <<<"$out"
+printf '%s\n' "$tok4" >"$TG_TMP/r4.token"
+out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token-file "$TG_TMP/r4.token" --ca-fingerprint "$(tr a-f A-F <<<"$fp")" 2>&1)
+check "r4 then registers with its token from --token-file (fingerprint in upper case with colons)" grep -q enrolled <<<"$out"
 tg_node_start r1 || { echo "Bail out! r1 did not start"; exit 1; }
 tg_node_start r2 || { echo "Bail out! r2 did not start"; exit 1; }
 u1=$(tg_node_url r1); u2=$(tg_node_url r2)
@@ -85,6 +86,23 @@ r=""
 for i in $(seq 1 50); do r=$(whoami r3 "$u1"); [ "$r" != r3 ] && break; sleep 0.1; done
 check "after SIGHUP r1 refuses revoked r3 ($r)" [ "$r" != r3 -a "$r" != 200 ]
 check "  and still accepts r2" [ "$(whoami r2 "$u1")" = r2 ]
+
+# Renewal goes by the CA's records, not only by the CRL the hub's TLS layer
+# has (this hub refreshes it every 5 minutes): r3, revoked a moment ago,
+# still completes the handshake with the hub but cannot renew.
+before=$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='r3'")
+out=$("$TSUNAGU" renew --dir "$TG_TMP/r3" 2>&1); rc=$?
+check "revoked r3 cannot renew while the hub's CRL lags (exit $rc)" [ $rc -ne 0 -a -n "$(grep 'is revoked' <<<"$out")" ]
+check "  and nothing was issued" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='r3'")" = "$before" ]
+# Renewal keeps the certificate's host names: no member renews itself into
+# another host (the hub's, say).
+"$TSUNAGU" csr --dir "$TG_TMP/r2" >"$TG_TMP/r2.csr"
+renew_as_r2() { jq -n --arg csr "$(cat "$TG_TMP/r2.csr")" --arg u "$1" '{csr:$csr, url:$u}' | curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/r2/node.crt" --key "$TG_TMP/r2/node.key" -H 'Content-Type: application/json' --data-binary @- -o "$TG_TMP/renew.out" -w '%{http_code}' "$hub/api/v1/certs/renew"; }
+st=$(renew_as_r2 https://hub.example.org:443)
+check "renewing into another host name is refused: 403 host-not-enrolled ($st)" [ "$st" = 403 -a "$(jq -r .type "$TG_TMP/renew.out")" = urn:tsunagu:problem:host-not-enrolled ]
+st=$(renew_as_r2 "https://127.0.0.1:$(tg_node_addr r2 | sed 's/.*://')")
+check "renewing on its own host works ($st)" [ "$st" = 201 ]
+check "  and the new certificate names the same hosts" [ "$(jq -r .certificate "$TG_TMP/renew.out" | openssl x509 -noout -ext subjectAltName | tail -1 | tr -d ' ')" = "$(openssl x509 -in "$TG_TMP/r2/node.crt" -noout -ext subjectAltName | tail -1 | tr -d ' ')" ]
 
 plan "$_tap_n"
 done_testing
