@@ -68,6 +68,7 @@ struct tg_conn {
   int linger;              /* answered early: read and drop the rest before closing */
   int has_cert;            /* the client presented a certificate */
   long cert_verify;        /* its X509 verification result */
+  uint64_t cert_gen;       /* settings generation (trust store, CRL) it was checked with */
   int lingering;
   uint64_t linger_bytes, linger_start;
   uv_shutdown_t shutdown_req;
@@ -81,6 +82,7 @@ struct tg_wr {
   struct tg_conn *c;
 };
 
+static void conn_peer_verify(struct tg_conn *c, const struct tg_settings *s);
 static void conn_close(struct tg_conn *c);
 static void conn_process(struct tg_conn *c);
 static void conn_arm(struct tg_conn *c);
@@ -479,6 +481,9 @@ const char *tg_http_req_body(const struct tg_http_req *r, size_t *len) {
 const char *tg_http_req_peer(const struct tg_http_req *r) {
   return r->conn->peer_ok ? r->conn->peer : NULL;
 }
+X509 *tg_http_req_peer_cert(const struct tg_http_req *r) {
+  return r->conn->peer_ok ? SSL_get0_peer_certificate(r->conn->ssl) : NULL;
+}
 struct tg_worker *tg_http_req_worker(const struct tg_http_req *r) { return r->conn->w; }
 void tg_http_req_set_data(struct tg_http_req *r, void *data) { r->data = data; }
 void *tg_http_req_get_data(const struct tg_http_req *r) { return r->data; }
@@ -645,6 +650,12 @@ static void on_head(struct tg_conn *c) {
               "the request body is larger than this resource accepts");
     return;
   }
+  if (c->has_cert) { /* a CRL or CA installed since the check applies now */
+    struct tg_settings *cur = tg_settings_get();
+    if (cur->gen != c->cert_gen)
+      conn_peer_verify(c, cur);
+    tg_settings_put(cur);
+  }
   if (r->route->peer_only && !c->peer_ok) {
     req_peer_refused(r);
     return;
@@ -801,13 +812,39 @@ static void conn_process(struct tg_conn *c) {
 
 /* --- TLS input --- */
 
+/* Verifies the client's certificate again against S's trust store and CRL, at
+ * the current time: for resumed sessions (whose stored result predates any
+ * expiry) and for connections that outlive a reload (a new CRL). */
+static void conn_peer_verify(struct tg_conn *c, const struct tg_settings *s) {
+  X509 *leaf = SSL_get0_peer_certificate(c->ssl);
+  X509_STORE_CTX *x = X509_STORE_CTX_new();
+  c->cert_gen = s->gen;
+  c->peer_ok = 0;
+  if (leaf == NULL || x == NULL ||
+      !X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(s->tls), leaf, SSL_get_peer_cert_chain(c->ssl))) {
+    c->cert_verify = X509_V_ERR_UNSPECIFIED;
+  } else {
+    X509_STORE_CTX_set_default(x, "ssl_client");
+    X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(x), 2);
+    c->cert_verify = X509_verify_cert(x) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(x);
+  }
+  X509_STORE_CTX_free(x);
+  ERR_clear_error();
+  if (c->cert_verify == X509_V_OK && tg_tls_cert_node_id(leaf, c->peer, sizeof(c->peer)) == 0)
+    c->peer_ok = 1;
+}
+
 static void conn_handshaken(struct tg_conn *c) {
   c->handshaken = 1;
   X509 *peer = SSL_get0_peer_certificate(c->ssl);
   if (peer != NULL) {
     c->has_cert = 1;
+    c->cert_gen = c->st->gen;
     c->cert_verify = SSL_get_verify_result(c->ssl);
-    if (c->cert_verify == X509_V_OK && tg_tls_cert_node_id(peer, c->peer, sizeof(c->peer)) == 0)
+    if (SSL_session_reused(c->ssl))
+      conn_peer_verify(c, c->st); /* the stored result is as old as the session */
+    else if (c->cert_verify == X509_V_OK &&
+             tg_tls_cert_node_id(peer, c->peer, sizeof(c->peer)) == 0)
       c->peer_ok = 1;
   }
   if (c->reject_status)

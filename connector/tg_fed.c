@@ -519,6 +519,14 @@ static long crl_number(X509_CRL *crl) {
   return v;
 }
 
+/* The first occurrence of NEEDLE (NN bytes) in HAY (N bytes), or NULL. */
+static const char *find_bytes(const char *hay, size_t n, const char *needle, size_t nn) {
+  for (size_t i = 0; nn <= n && i <= n - nn; i++)
+    if (hay[i] == needle[0] && memcmp(hay + i, needle, nn) == 0)
+      return hay + i;
+  return NULL;
+}
+
 int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *changed,
                        struct tg_err *err) {
   char ca_path[4096], crl_path[4096];
@@ -538,22 +546,31 @@ int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *c
   crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
   BIO_free(b);
   ERR_clear_error();
+  char *canon = NULL; /* what is installed: the verified CRL re-encoded, nothing else */
+  const char *second = crl ? find_bytes(pem, len, "-----BEGIN", 10) : NULL;
+  if (second != NULL)
+    second = find_bytes(second + 10, len - (size_t)(second + 10 - pem), "-----BEGIN", 10);
   if (crl == NULL) {
     rc = tg_err_set(err, TG_EINVAL, "the CRL is malformed");
+  } else if (second != NULL) {
+    rc = tg_err_set(err, TG_EINVAL, "more than one PEM block where one CRL was expected");
   } else if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0 ||
              X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
     rc = tg_err_set(err, TG_EPERM, "the CRL is not signed by the federation CA");
-  } else if (tg_file_read(crl_path, TG_CA_MAX_INPUT, &cur, &cur_len, NULL) == 0 && cur_len == len &&
-             memcmp(cur, pem, len) == 0) {
+  } else if ((rc = tg_cert_crl_pem(crl, &canon, err)) != 0) {
+    /* rc set */
+  } else if (tg_file_read(crl_path, TG_CA_MAX_INPUT, &cur, &cur_len, NULL) == 0 &&
+             cur_len == strlen(canon) && memcmp(cur, canon, cur_len) == 0) {
     rc = 0; /* unchanged */
   } else {
     if (tg_cert_crl_load(crl_path, &old, NULL) == 0 && crl_number(old) > crl_number(crl))
       rc = tg_err_set(err, TG_ECONFLICT, "the CRL (number %ld) is older than the installed one",
                       crl_number(crl));
-    else if ((rc = tg_file_write(crl_path, pem, len, 0644, 0, err)) == 0 && changed)
+    else if ((rc = tg_file_write(crl_path, canon, strlen(canon), 0644, 0, err)) == 0 && changed)
       *changed = 1;
   }
   ERR_clear_error();
+  free(canon);
   free(cur);
   X509_CRL_free(old);
   X509_CRL_free(crl);

@@ -72,7 +72,59 @@ static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
   tg_buf_reset(&r->body);
 }
 
+/* Seconds from now to the nextUpdate of the CRL at PATH, and its whole
+ * lifetime (nextUpdate - lastUpdate); -1 when unreadable. */
+static int crl_times(const char *path, long *left, long *life) {
+  X509_CRL *crl = NULL;
+  int dd = 0, ds = 0, ld = 0, ls = 0;
+  if (tg_cert_crl_load(path, &crl, NULL) != 0)
+    return -1;
+  const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
+  int ok = last && next && ASN1_TIME_diff(&dd, &ds, NULL, next) && ASN1_TIME_diff(&ld, &ls, last, next);
+  X509_CRL_free(crl);
+  if (!ok)
+    return -1;
+  *left = (long)dd * 86400 + ds;
+  *life = (long)ld * 86400 + ls;
+  return 0;
+}
+
+/* A CA node re-issues its CRL once half of its lifetime has passed, so that
+ * the federation never runs on an expired CRL (which refuses every peer). */
+static void ca_crl_keep_fresh(struct tg_fed_refresh *r, const char *path) {
+  long left, life;
+  if (crl_times(path, &left, &life) != 0 || left > life / 2)
+    return;
+  struct tg_cert_ca *ca = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_cert_ca_open(r->ca_dir, &ca, &err);
+  if (rc == 0)
+    rc = tg_cert_ca_crl_renew(ca, &err);
+  tg_cert_ca_close(ca);
+  if (rc != 0)
+    tg_log_warn("cannot re-issue the CRL (it expires in %ld s): %s", left, tg_err_msg(&err, rc));
+  else
+    tg_log_info("re-issued the federation CRL (the old one had %ld s left)", left);
+}
+
+static void crl_expiry_warn(struct tg_fed_refresh *r) {
+  char path[4200];
+  long left, life;
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CRL);
+  if (crl_times(path, &left, &life) == 0 && left < 7 * 86400)
+    tg_log_warn("the installed CRL %s in %ld h: peers are refused once it has expired; "
+                "the CA must issue a new one (tsunagu ca crl)",
+                left > 0 ? "expires" : "expired", (left > 0 ? left : -left) / 3600);
+}
+
 static void refresh_fetch(struct tg_fed_refresh *r) {
+  crl_expiry_warn(r);
+  if (r->ca_dir[0]) {
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", r->ca_dir, TG_CA_CRL);
+    ca_crl_keep_fresh(r, path);
+  }
   if (r->ca_dir[0] && !r->hub[0]) {
     char path[4200], *pem = NULL;
     size_t len = 0;

@@ -6,6 +6,7 @@
 #define TG_HTTP_H
 
 #include <jansson.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,8 @@ const char *tg_http_req_header(const struct tg_http_req *req, const char *name);
 const char *tg_http_req_body(const struct tg_http_req *req, size_t *len);
 /* The calling node's id from a verified federation certificate, or NULL. */
 const char *tg_http_req_peer(const struct tg_http_req *req);
+/* That node's verified certificate (borrowed for the request), or NULL. */
+X509 *tg_http_req_peer_cert(const struct tg_http_req *req);
 /* The worker whose loop serves this request. */
 struct tg_worker *tg_http_req_worker(const struct tg_http_req *req);
 /* Handler-owned pointer for asynchronous answers. */

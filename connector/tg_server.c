@@ -47,7 +47,10 @@ void tg_settings_put(struct tg_settings *s) {
 }
 
 static void settings_swap(struct tg_settings *s) {
+  static uint64_t gens;
   pthread_mutex_lock(&tg__settings_lock);
+  if (s != NULL)
+    s->gen = ++gens;
   struct tg_settings *old = tg__settings;
   tg__settings = s;
   pthread_mutex_unlock(&tg__settings_lock);
@@ -454,6 +457,15 @@ int tg_server_run(const char *dir) {
   uv_signal_start(&m.sigterm, on_sigterm, SIGTERM);
   uv_signal_start(&m.sigint, on_sigterm, SIGINT);
   uv_signal_start(&m.sighup, on_sighup, SIGHUP);
+  {
+    char ca[4096], crl[4096];
+    tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
+    tg_node_path(crl, sizeof(crl), dir, TG_NODE_CRL);
+    if (access(ca, F_OK) == 0 && access(crl, F_OK) != 0)
+      tg_log_warn("%s has no CRL (%s): revoked peers are NOT refused until one is installed "
+                  "(tsunagu cert install --crl, or [federation] hub to fetch it)",
+                  dir, TG_NODE_CRL);
+  }
   if (tg_fed_refresh_start(&loop, dir, reload_cb, &m, &m.crl, &err) != 0)
     tg_log_warn("no CRL refresh: %s", tg_err_msg(&err, TG_ENOMEM));
   if (tg_oauth_refresh_start(&loop, dir, &m.jwks, &err) != 0)

@@ -24,6 +24,7 @@ struct tg_voc_store;
 /* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
 struct tg_settings {
   _Atomic int refs;
+  uint64_t gen; /* 1, 2, ...: which load this is (set when it becomes current) */
   char node_id[64];
   char node_name[128];
   char federation[128];

@@ -161,6 +161,51 @@ sleep 1.5
 check "the hub refuses a CRL from another key (same issuer name)" grep -q "CRL refresh from .* refused: .*not signed by the federation CA" "$HUB/tsunagud.log"
 check "  and keeps its CRL" [ "$before" = "$(sha256sum <"$HUB/crl.pem")" ]
 cp "$TG_TMP/good.pem" "$CA/crl.pem"
+# The real CRL with a forged one appended: refused whole, not installed with
+# its passenger.
+cat "$TG_TMP/good.pem" "$TG_TMP/forged.pem" >"$CA/crl.pem"
+sleep 1.5
+check "a CRL followed by a second PEM block is refused" grep -q "refused: more than one PEM block" "$HUB/tsunagud.log"
+check "  and the installed CRL holds one CRL" [ "$(grep -c 'BEGIN X509 CRL' "$HUB/crl.pem")" = 1 ]
+cp "$TG_TMP/good.pem" "$CA/crl.pem"
+
+# A CA node re-issues its CRL once half of the CRL's lifetime has passed:
+# here a CRL (signed by the CA's key) with one hour left of two.
+printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ndefault_md = sha256\n' "$TG_TMP/index.txt" >"$TG_TMP/cacnf"
+openssl ca -config "$TG_TMP/cacnf" -gencrl -crl_lastupdate "$(date -u -d '-90 min' +%y%m%d%H%M%SZ)" -crl_nextupdate "$(date -u -d '+30 min' +%y%m%d%H%M%SZ)" -keyfile "$CA/ca.key" -cert "$CA/ca.crt" -out "$TG_TMP/short.pem" 2>/dev/null
+crls=$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")
+cp "$TG_TMP/short.pem" "$CA/crl.pem"
+for _ in $(seq 1 40); do [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")" != "$crls" ] && break; sleep 0.1; done
+next=$(date -d "$(openssl crl -in "$CA/crl.pem" -noout -nextupdate | cut -d= -f2)" +%s)
+check "the CA node re-issues a CRL that is past half its life" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")" -gt "$crls" -a "$next" -gt $(( $(date +%s) + 20 * 86400 )) ]
+check "  and says so in its log" grep -q "re-issued the federation CRL" "$HUB/tsunagud.log"
+
+# A resumed TLS session does not outlive the certificate: p9's expires 3 s
+# after issue; a session resumed after that is refused like a new one.
+openssl ecparam -name prime256v1 -genkey -noout -out "$TG_TMP/p9.key" 2>/dev/null
+openssl req -new -key "$TG_TMP/p9.key" -subj /CN=p9 -out "$TG_TMP/p9.csr" 2>/dev/null
+"$TSUNAGU" ca sign --dir "$CA" --node p9 --valid 4s --hosts 127.0.0.1 "$TG_TMP/p9.csr" >"$TG_TMP/p9.crt" 2>/dev/null
+who9() { # SESSION-OPTION FILE: whoami of p9 at p1 over one connection; prints the status line
+  printf 'GET /api/v1/peer/whoami HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
+    openssl s_client -connect "$(tg_node_addr p1)" -tls1_3 -CAfile "$CA/ca.crt" -cert "$TG_TMP/p9.crt" -key "$TG_TMP/p9.key" "$1" "$2" -quiet -ign_eof 2>/dev/null | head -1 | tr -d '\r'
+}
+st=$(who9 -sess_out "$TG_TMP/p9.sess")
+check "p9 is a peer while its certificate is valid ($st)" [ "$st" = "HTTP/1.1 200 OK" -a -s "$TG_TMP/p9.sess" ]
+sleep 5
+st=$(who9 -sess_in "$TG_TMP/p9.sess")
+check "after it expired, resuming the session gets 403 ($st)" [ "$st" = "HTTP/1.1 403 Forbidden" ]
+
+# An open keep-alive connection does not keep a revoked peer in: p2 asks p1
+# once, is revoked, and asks again on the same connection.
+( printf 'GET /api/v1/peer/whoami HTTP/1.1\r\nHost: a\r\n\r\n'; sleep 4
+  printf 'GET /api/v1/peer/whoami HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' ) |
+  openssl s_client -connect "$(tg_node_addr p1)" -CAfile "$CA/ca.crt" -cert "$TG_TMP/p2/node.crt" -key "$TG_TMP/p2/node.key" -quiet -ign_eof 2>/dev/null | grep -o 'HTTP/1.1 [0-9][0-9][0-9]' >"$TG_TMP/ka.out" &
+ka=$!
+sleep 1
+"$TSUNAGU" ca revoke --dir "$CA" --node p2 --reason keyCompromise >/dev/null
+wait $ka
+check "p2's first request on the connection is answered (before the revocation)" [ "$(sed -n 1p "$TG_TMP/ka.out")" = "HTTP/1.1 200" ]
+check "  its second, after p1 installed the CRL, is refused on the same connection" [ "$(sed -n 2p "$TG_TMP/ka.out")" = "HTTP/1.1 403" ]
 
 plan "$_tap_n"
 done_testing
