@@ -67,6 +67,8 @@ static int tg__fsync_dir(const char *path) {
   return rc ? TG_EIO : 0;
 }
 
+int tg_file_sync_dir(const char *path) { return tg__fsync_dir(path); }
+
 int tg_file_write(const char *path, const void *data, size_t len, int mode, int excl,
                   struct tg_err *err) {
   char tmp[PATH_MAX];

@@ -15,6 +15,8 @@ void tg_hex(const void *in, size_t n, char *out);
 /* Returns 1 if S is a valid node id: a DNS label (1-63 of a-z 0-9 '-', not
  * starting or ending with '-'), else 0. */
 int tg_node_id_valid(const char *s);
+/* Syncs the directory that holds PATH (after renames into it); 0 or TG_EIO. */
+int tg_file_sync_dir(const char *path);
 /* Writes LEN bytes to PATH atomically (temp file, fsync, rename, fsync dir)
  * with permission MODE. Fails with TG_EEXIST if EXCL and PATH exists. */
 int tg_file_write(const char *path, const void *data, size_t len, int mode, int excl,

@@ -368,7 +368,11 @@ static int cert_install(struct tg_cli *cli, int argc, char **argv) {
     /* A CRL left from another CA would make every peer check fail. */
     X509_CRL *old = NULL;
     tg_node_path(path, sizeof(path), cli->dir, TG_NODE_CRL);
-    if (tg_cert_crl_load(path, &old, NULL) == 0 && X509_CRL_verify(old, X509_get0_pubkey(ca)) != 1)
+    if (tg_cert_crl_load(path, &old, NULL) != 0)
+      rc = tg_err_set(&err, TG_EINVAL,
+                      "--crl FILE is required: without a CRL the node could not refuse revoked "
+                      "peers (the CA's crl.pem, or GET /api/v1/certs/crl from its node)");
+    else if (X509_CRL_verify(old, X509_get0_pubkey(ca)) != 1)
       rc = tg_err_set(&err, TG_EPERM, "%s is from another CA: give the new one with --crl", path);
     X509_CRL_free(old);
     ERR_clear_error();
@@ -501,9 +505,10 @@ static int node_url(const char *dir, char *out, size_t n) {
 }
 
 int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
-  const char *hub = NULL, *token = NULL, *fp_s = NULL, *url = NULL;
+  const char *hub = NULL, *token = NULL, *fp_s = NULL, *url = NULL, *token_file = NULL;
   const struct opt opts[] = {{"--hub", &hub},
                              {"--token", &token},
+                             {"--token-file", &token_file},
                              {"--ca-fingerprint", &fp_s},
                              {"--node-url", &url},
                              {NULL, NULL}};
@@ -518,11 +523,26 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   X509_CRL *crl = NULL;
   json_t *j = NULL;
   tg_err_clear(&err);
+  char tokbuf[512];
   if (parse_opts("register", argc, argv, opts, NULL))
     return 1;
+  /* --token-file keeps the one-time token out of argv (ps, shell history).
+   * tsunagu's global option parser may have taken it first. */
+  if (token_file == NULL)
+    token_file = cli->token_file;
+  if (token_file != NULL && token == NULL) {
+    char *t = NULL;
+    if (tg_file_read(token_file, sizeof(tokbuf) - 1, &t, NULL, NULL) != 0)
+      return tg_cli_fail("register: cannot read --token-file %s", token_file);
+    t[strcspn(t, "\r\n")] = '\0';
+    snprintf(tokbuf, sizeof(tokbuf), "%s", t);
+    OPENSSL_cleanse(t, strlen(t));
+    free(t);
+    token = tokbuf;
+  }
   if (cli->dir == NULL || hub == NULL || token == NULL || fp_s == NULL)
-    return tg_cli_fail("register: --dir DIR, --hub URL, --token T and --ca-fingerprint SHA256 "
-                       "are required");
+    return tg_cli_fail("register: --dir DIR, --hub URL, --token T (or --token-file FILE) and "
+                       "--ca-fingerprint SHA256 are required");
   if (fingerprint_norm(fp_s, want) != 0)
     return tg_cli_fail("register: --ca-fingerprint must be 64 hex digits (SHA-256)");
   int rc = node_id_of(cli->dir, id, sizeof(id), &err);
@@ -599,8 +619,10 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
     rc = tg_cert_verify(cert, key, ca, crl, id, &err);
   if (rc == 0)
     rc = install_file(cli->dir, TG_NODE_CA, ca_pem, strlen(ca_pem), &err);
-  if (rc == 0)
-    rc = install_file(cli->dir, TG_NODE_CRL, crl_pem, strlen(crl_pem), &err);
+  char *crl_canon = NULL; /* the verified CRL alone, whatever else the answer held */
+  if (rc == 0 && (rc = tg_cert_crl_pem(crl, &crl_canon, &err)) == 0)
+    rc = install_file(cli->dir, TG_NODE_CRL, crl_canon, strlen(crl_canon), &err);
+  free(crl_canon);
   if (rc == 0)
     rc = install_file(cli->dir, TG_NODE_CERT, cert_pem, strlen(cert_pem), &err);
   if (rc == 0) /* for CRL refresh, peer sync and renew */

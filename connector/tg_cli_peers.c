@@ -228,16 +228,29 @@ static int renew_install(const char *dir, const char *id, EVP_PKEY *key, const c
     rc = tg_cert_verify(cert, key, ca, crl, id, err);
   if (rc == 0)
     rc = tg_cert_serial_hex(cert, serial, sn);
-  if (rc == 0 && new_key != NULL) {
-    /* Key first, then certificate, each replaced atomically; a reload in
-     * between finds them mismatched, refuses, and keeps serving the old pair. */
-    tg_node_path(path, sizeof(path), dir, TG_NODE_KEY);
-    if (rename(new_key, path) != 0)
-      rc = tg_err_set(err, TG_EIO, "cannot replace %s: %s", path, strerror(errno));
-  }
   tg_node_path(path, sizeof(path), dir, TG_NODE_CERT);
-  if (rc == 0) /* atomic: the node reads either the old or the new file */
+  if (rc == 0 && new_key != NULL) {
+    /* The certificate is written (and synced) beside node.crt first; then
+     * node.key and node.crt are renamed into place. Nothing can fail between
+     * the two renames but the renames themselves, and a reload in between
+     * finds a mismatched pair, refuses it and keeps serving the old one. */
+    char crt_new[4200], key_path[4096];
+    snprintf(crt_new, sizeof(crt_new), "%s.new", path);
+    tg_node_path(key_path, sizeof(key_path), dir, TG_NODE_KEY);
+    rc = tg_file_write(crt_new, cert_pem, strlen(cert_pem), 0644, 0, err);
+    if (rc == 0 && rename(new_key, key_path) != 0) {
+      rc = tg_err_set(err, TG_EIO, "cannot replace %s: %s", key_path, strerror(errno));
+      unlink(crt_new); /* nothing changed */
+    } else if (rc == 0 && rename(crt_new, path) != 0) {
+      rc = tg_err_set(err, TG_EIO, "cannot replace %s (node.key is already the new key; "
+                                   "move %s there by hand): %s",
+                      path, crt_new, strerror(errno));
+    }
+    if (rc == 0)
+      tg_file_sync_dir(path); /* both renames reach the disk */
+  } else if (rc == 0) { /* atomic: the node reads either the old or the new file */
     rc = tg_file_write(path, cert_pem, strlen(cert_pem), 0644, 0, err);
+  }
   X509_free(cert);
   X509_free(ca);
   X509_free(ca2);

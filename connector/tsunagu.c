@@ -70,12 +70,13 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "  (and is not revoked by the CRL), then installs node.crt, ca.crt and crl.pem.\n",
    tg_cli_cert},
   {"register", "enroll a node with a CA node (HTTP), pinning the CA by fingerprint",
-   "tsunagu register --dir DIR --hub URL --token T --ca-fingerprint SHA256 [--node-url URL]\n"
+   "tsunagu register --dir DIR --hub URL (--token T | --token-file FILE)\n"
+   "                 --ca-fingerprint SHA256 [--node-url URL]\n"
    "  Fetches the hub's CA certificate and accepts it only if its SHA-256 is the one\n"
    "  given; then, over TLS verified with that CA, sends a CSR for the node's key with\n"
    "  the one-time token, checks the answer and installs node.crt, ca.crt and crl.pem.\n"
    "  --node-url is the node's own URL (default https://[http] listen), whose host\n"
-   "  goes in the certificate.\n",
+   "  goes in the certificate. --token-file keeps the token out of ps and shell history.\n",
    tg_cli_register},
   {"peer", "the node's peers: add, list (checked over mutual TLS), remove, sync",
    "tsunagu peer add NODE-ID URL   add (or update) a peer\n"

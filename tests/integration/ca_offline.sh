@@ -91,6 +91,11 @@ check "ca sign refuses a --url that is not https" grep -q "not an https://HOST\[
 check "refused signings change nothing in the CA" [ "$before" = "$(sha256sum "$CA"/ca.db "$CA"/crl.pem)" ]
 "$TSUNAGU" ca sign --dir "$CA" --node n-url --url https://127.0.0.1:18443 "$TG_TMP/n-a.csr" >"$TG_TMP/n-url.crt" 2>/dev/null
 check "ca sign --url puts the URL in the certificate and the federation directory" [ "$(openssl x509 -in "$TG_TMP/n-url.crt" -noout -ext subjectAltName | grep -c 'IP Address:127.0.0.1')" = 1 -a "$(sqlite3 "$CA/ca.db" "SELECT url FROM fed_urls WHERE node_id='n-url'")" = https://127.0.0.1:18443 ]
+tg_node_new n-nocrl
+"$TSUNAGU" csr --dir "$TG_TMP/n-nocrl" >"$TG_TMP/n-nocrl.csr"
+"$TSUNAGU" ca sign --dir "$CA" --node n-nocrl "$TG_TMP/n-nocrl.csr" >"$TG_TMP/n-nocrl.crt" 2>/dev/null
+out=$("$TSUNAGU" cert install --dir "$TG_TMP/n-nocrl" --cert "$TG_TMP/n-nocrl.crt" --ca "$CA/ca.crt" 2>&1); rc=$?
+check "cert install without --crl on a node that has none is refused (rc $rc)" [ $rc -ne 0 -a -n "$(grep -- '--crl FILE is required' <<<"$out")" -a ! -e "$TG_TMP/n-nocrl/ca.crt" ]
 
 before=$(sha256sum "$TG_TMP/n-a/node.crt")
 out=$("$TSUNAGU" cert install --dir "$TG_TMP/n-a" --cert "$TG_TMP/n-b.crt" --ca "$CA/ca.crt" 2>&1); rc=$?
