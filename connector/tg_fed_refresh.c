@@ -192,6 +192,9 @@ static void refresh_configure(struct tg_fed_refresh *r) {
   r->req = NULL;
   struct tg_fed_tls t;
   if (r->hub[0] && tg_fed_tls_paths(r->dir, &t) == 0) {
+    /* No CRL check on this one call: with an expired CRL installed the node
+     * could otherwise never fetch the next one. What it fetches is checked
+     * (signed by the CA, not older than the installed one) before use. */
     struct tg_client_tls tls = {.ca_file = t.ca, .cert_file = t.cert, .key_file = t.key};
     if (tg_client_new(r->loop, &tls, &r->client, &err) != 0)
       tg_log_warn("CRL refresh: %s", tg_err_msg(&err, TG_EIO));

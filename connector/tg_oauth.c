@@ -253,10 +253,15 @@ void tg_oauth_verifier_free(struct tg_oauth_verifier *v) {
   free(v);
 }
 
+/* liboauth2 creates its default result cache lazily in a global list, with
+ * no lock of its own: workers build their chains one at a time. */
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Rebuilds V's liboauth2 chain (one "jwk" entry per key) for K. */
 static int verifier_sync(struct tg_oauth_verifier *v, struct jwks *k) {
   if (v->verify != NULL && v->version == k->version)
     return 0;
+  pthread_mutex_lock(&build_lock);
   oauth2_cfg_token_verify_free(v->log, v->verify);
   v->verify = NULL;
   size_t i;
@@ -272,6 +277,7 @@ static int verifier_sync(struct tg_oauth_verifier *v, struct jwks *k) {
       free(rv); /* a key liboauth2 cannot use: the others still work */
   }
   v->version = k->version;
+  pthread_mutex_unlock(&build_lock);
   return v->verify != NULL ? 0 : TG_EINVAL;
 }
 
