@@ -103,6 +103,7 @@ static int write_conf(const struct tg_node_init_opts *o, const char *host, int p
                    "[federation]\n"
                    "# hub = https://hub.example:8443   # set by tsunagu register\n"
                    "# crl_refresh = 5m\n"
+                   "# peer_check = 5m   # check every peer over mTLS (0: off)\n"
                    "\n"
                    "# [ca]\n"
                    "# dir = /var/lib/tsunagu/ca        # serve the federation CA from this node\n"

@@ -225,9 +225,12 @@ static void check_after(uv_work_t *wk, int status) {
   struct check_one *o = wk->data;
   struct check_batch *b = o->b;
   (void)status;
-  check_record(b->w->db, &o->c);
+  if (status != UV_ECANCELED)
+    check_record(b->w->db, &o->c);
   if (--b->pending > 0)
     return;
+  if (b->w->peer_batch == b)
+    b->w->peer_batch = NULL;
   if (b->req != NULL) {
     tg_http_req_set_data(b->req, NULL);
     batch_answer(b);
@@ -241,27 +244,31 @@ static void check_abort(struct tg_http_req *req) {
     b->req = NULL; /* the checks finish and are recorded; nobody is answered */
 }
 
-void tg_route_peers_check(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
-    return;
-  struct tg_worker *w = tg_http_req_worker(req);
+/* Starts checks of every peer on W's loop; REQ (or NULL for the periodic
+ * check) is answered when all are done. Returns 0, or a negative code after
+ * answering REQ (when not NULL). */
+static int batch_start(struct tg_worker *w, struct tg_http_req *req) {
   json_t *peers = peers_all(w->db);
   struct tg_settings *s = tg_settings_get();
   struct tg_fed_tls tls;
   struct check_batch *b = NULL;
   int rc = tg_fed_tls_paths(s->dir, &tls);
   if (peers == NULL) {
-    db_problem(req, w->db);
+    if (req != NULL)
+      db_problem(req, w->db);
+    rc = TG_EDB;
     goto out;
   }
   if (rc != 0) {
-    tg_http_res_problem(req, 409, "no-federation-certificate", "Not in a federation", NULL,
-                        "this node has no federation CA (ca.crt); register it first");
+    if (req != NULL)
+      tg_http_res_problem(req, 409, "no-federation-certificate", "Not in a federation", NULL,
+                          "this node has no federation CA (ca.crt); register it first");
     goto out;
   }
   size_t n = json_array_size(peers);
   if (n == 0) {
-    tg_http_res_json(req, 200, json_pack("{s:[]}", "peers"), NULL);
+    if (req != NULL)
+      tg_http_res_json(req, 200, json_pack("{s:[]}", "peers"), NULL);
     goto out;
   }
   b = calloc(1, sizeof(*b));
@@ -270,7 +277,9 @@ void tg_route_peers_check(struct tg_http_req *req) {
     b = NULL;
   }
   if (b == NULL) {
-    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    if (req != NULL)
+      tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    rc = TG_ENOMEM;
     goto out;
   }
   b->req = req;
@@ -288,17 +297,63 @@ void tg_route_peers_check(struct tg_http_req *req) {
     snprintf(o->c.url, sizeof(o->c.url), "%s", json_string_value(json_object_get(p, "url")));
     o->c.timeout_ms = 5000;
   }
-  tg_http_req_set_data(req, b);
-  tg_http_req_on_abort(req, check_abort);
+  if (req != NULL) {
+    tg_http_req_set_data(req, b);
+    tg_http_req_on_abort(req, check_abort);
+  } else {
+    w->peer_batch = b;
+  }
   b->pending = (int)n;
   for (size_t i = 0; i < n; i++)
     if (uv_queue_work(&w->loop, &b->items[i].work, check_work, check_after) != 0) {
       snprintf(b->items[i].c.error, sizeof(b->items[i].c.error), "cannot queue the check");
       check_after(&b->items[i].work, 0);
     }
+  rc = 0;
 out:
   tg_settings_put(s);
   json_decref(peers);
+  return rc;
+}
+
+void tg_route_peers_check(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_ADMIN))
+    return;
+  batch_start(tg_http_req_worker(req), req);
+}
+
+/* The periodic check ([federation] peer_check, default 5m, 0 = off): worker 0
+ * checks every peer and records reachability, latency and last contact, as
+ * peer list does. The interval is read again each time (SIGHUP changes it). */
+static void periodic_fire(uv_timer_t *t) {
+  struct tg_worker *w = t->data;
+  struct tg_settings *s = tg_settings_get();
+  uint64_t ms = s->peer_check_ms;
+  tg_settings_put(s);
+  if (w->draining)
+    return;
+  if (ms > 0 && w->peer_batch == NULL) /* the last round may still run */
+    batch_start(w, NULL);
+  uv_timer_start(t, periodic_fire, ms ? ms : 60000, 0);
+}
+
+void tg_routes_peers_periodic_stop(struct tg_worker *w) {
+  struct check_batch *b = w->peer_batch;
+  uv_timer_stop(&w->peer_timer);
+  uv_close((uv_handle_t *)&w->peer_timer, NULL);
+  /* Checks not started yet are dropped; running ones end within their timeout. */
+  for (size_t i = 0; b != NULL && i < b->n; i++)
+    uv_cancel((uv_req_t *)&b->items[i].work);
+}
+
+void tg_routes_peers_periodic_start(struct tg_worker *w) {
+  uv_timer_init(&w->loop, &w->peer_timer);
+  w->peer_timer.data = w;
+  uv_unref((uv_handle_t *)&w->peer_timer); /* never keeps a draining worker alive */
+  struct tg_settings *s = tg_settings_get();
+  uint64_t ms = s->peer_check_ms;
+  tg_settings_put(s);
+  uv_timer_start(&w->peer_timer, periodic_fire, ms ? ms : 60000, 0);
 }
 
 /* --- the federation directory (CA node) --- */

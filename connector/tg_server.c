@@ -2,6 +2,7 @@
  * socket and libuv loop per worker thread (SO_REUSEPORT spreads connections),
  * SIGTERM drain and SIGHUP reload handled on the main thread's loop. */
 #include "tg_server.h"
+#include "tg_routes.h"
 #include "tg_cat.h"
 #include "tg_client.h"
 #include "tg_conf.h"
@@ -139,6 +140,9 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
     goto fail;
   if ((rc = tg_oauth_conf_load(c, &s->auth, err)) != 0)
     goto fail;
+  if ((rc = tg_conf_get_ms(c, "federation", "peer_check", 5 * 60 * 1000, &s->peer_check_ms,
+                           err)) != 0)
+    goto fail;
   tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);
   tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
   tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
@@ -241,6 +245,8 @@ static void worker_on_wake(uv_async_t *a) {
   w->draining = 1;
   uv_close((uv_handle_t *)&w->listener, NULL);
   uv_close((uv_handle_t *)&w->wake, NULL);
+  if (w->index == 0)
+    tg_routes_peers_periodic_stop(w);
   tg_client_free(w->client);
   w->client = NULL;
   tg_conn_drain_all(w);
@@ -302,6 +308,8 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return tg_err_set(err, TG_EIO, "listen: %s", uv_strerror(r));
   uv_async_init(&w->loop, &w->wake, worker_on_wake);
   w->wake.data = w;
+  if (index == 0)
+    tg_routes_peers_periodic_start(w);
   return 0;
 }
 

@@ -48,6 +48,7 @@ struct tg_settings {
   unsigned char admin_token_sha256[32]; /* of DIR/admin.token's token */
   SSL_CTX *tls;                /* owned: SSL_CTX_free on release */
   struct tg_oauth_conf auth;   /* [auth]: the identity provider, anonymous scopes */
+  uint64_t peer_check_ms;      /* [federation] peer_check: 0 = off */
 };
 
 /* Takes a reference to the current settings (release with tg_settings_put). */
@@ -73,6 +74,8 @@ struct tg_worker {
   struct tg_voc_store *voc; /* the vocabularies on DB */
   struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
   struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
+  uv_timer_t peer_timer;  /* worker 0: the periodic peer check */
+  void *peer_batch;       /* its checks in flight, or NULL (tg_routes_peers.c) */
 };
 
 /* The server as a whole. */

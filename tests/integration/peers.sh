@@ -27,7 +27,9 @@ fp=$(openssl x509 -in "$CA/ca.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 # Three nodes start with their bootstrap certificates, register with their
 # real URL, and switch to the federation certificate on SIGHUP.
 for n in p1 p2 p3; do
-  tg_node_new "$n" "$(printf '[federation]\ncrl_refresh = 1s')"
+  # p1 also checks its peers by itself every second ([federation] peer_check).
+  pc=""; [ "$n" = p1 ] && pc='\npeer_check = 1s'
+  tg_node_new "$n" "$(printf "[federation]\ncrl_refresh = 1s$pc")"
   tg_node_start "$n" || { echo "Bail out! $n did not start"; exit 1; }
   u=$(tg_node_url "$n")
   tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
@@ -53,6 +55,9 @@ for n in p1 p2; do
 done
 out=$(T p3 peer sync 2>&1)
 check "p3: peer sync with the recorded hub adds the hub and the two others ($out)" grep -q "^3 peers from $hub" <<<"$out"
+stored() { curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $(cat "$TG_TMP/p1/admin.token")" "$(tg_node_url p1)/api/v1/peers"; }
+for _ in $(seq 1 40); do [ "$(stored | jq '[.peers[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ] && break; sleep 0.1; done
+check "p1 checks its peers by itself (peer_check): all three stored reachable, no peer list run" [ "$(stored | jq '[.peers[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ]
 
 # Acceptance: each node reaches the two others (and the hub) over mutual TLS.
 for n in p1 p2 p3; do
