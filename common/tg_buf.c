@@ -82,8 +82,11 @@ void tg_buf_reset(struct tg_buf *b) {
 }
 
 char *tg_buf_take(struct tg_buf *b) {
-  if (b->data == NULL && tg_buf_reserve(b, 0) != 0)
-    return NULL;
+  if (b->data == NULL) {
+    if (tg_buf_reserve(b, 0) != 0)
+      return NULL;
+    b->data[0] = '\0'; /* an empty buffer gives back an empty string */
+  }
   char *p = b->data;
   tg_buf_init(b);
   return p;

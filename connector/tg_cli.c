@@ -8,6 +8,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,7 @@ int tg_cli_resolve(struct tg_cli *cli) {
     snprintf(cli->token, sizeof(cli->token), "%s", env);
     return 0;
   }
+  int given = cli->token_file != NULL;
   if (cli->token_file == NULL && cli->dir != NULL) {
     tg_node_path(path, sizeof(path), cli->dir, TG_NODE_TOKEN);
     cli->token_file = path;
@@ -58,11 +61,38 @@ int tg_cli_resolve(struct tg_cli *cli) {
     if (tg_file_read(cli->token_file, sizeof(cli->token) - 1, &tok, NULL, NULL) == 0) {
       tok[strcspn(tok, "\r\n")] = '\0';
       snprintf(cli->token, sizeof(cli->token), "%s", tok);
+      OPENSSL_cleanse(tok, strlen(tok));
       free(tok);
+    } else if (given) { /* a token file named and unreadable: not a silent anonymous call */
+      return tg_cli_fail("cannot read the token file %s (missing, unreadable or over %zu bytes)",
+                         cli->token_file, sizeof(cli->token) - 1);
     }
     if (cli->token_file == path)
       cli->token_file = NULL;
   }
+  return 0;
+}
+
+/* A bearer token goes over https, or over http only to this machine. */
+static int token_transport_ok(const char *url) {
+  CURLU *h = curl_url();
+  char *scheme = NULL, *host = NULL;
+  int ok = 0;
+  if (h != NULL && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+    ok = strcmp(scheme, "https") == 0 ||
+         (strcmp(scheme, "http") == 0 && (strcmp(host, "127.0.0.1") == 0 ||
+                                          strcmp(host, "[::1]") == 0 || strcmp(host, "localhost") == 0));
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(h);
+  return ok;
+}
+
+int tg_cli_token_transport(const struct tg_cli *cli) {
+  if (cli->token[0] && !token_transport_ok(cli->url))
+    return tg_cli_fail("refusing to send a bearer token to %s over plain http", cli->url);
   return 0;
 }
 
@@ -98,6 +128,8 @@ int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const 
   if (tg_cli_resolve(cli))
     return 1;
   snprintf(url, sizeof(url), "%s%s", cli->url, path);
+  if (tg_cli_token_transport(cli))
+    return 1;
   if (cli->token[0]) {
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cli->token);
     hdrs[nh++] = auth;

@@ -28,6 +28,9 @@ struct tg_cli_cmd {
 
 /* Prints "tsunagu: MESSAGE" to stderr and returns 1 (the exit status). */
 int tg_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 0 when CLI's token (if any) may go to CLI's URL: https, or http to this
+ * machine only; otherwise says why on stderr and returns 1. */
+int tg_cli_token_transport(const struct tg_cli *cli);
 /* Resolves the node's URL, CA and token from the options. */
 int tg_cli_resolve(struct tg_cli *cli);
 /* Calls the node: METHOD PATH with an optional JSON body; on success *OUT gets

@@ -388,6 +388,10 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
   char auth[8300];
   const char *hdrs[4] = {NULL, NULL, NULL, NULL};
   int nh = 0;
+  if (tg_cli_token_transport(cli)) {
+    tg_buf_close(&url);
+    return 1;
+  }
   if (cli->token[0]) {
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cli->token);
     hdrs[nh++] = auth;

@@ -9,6 +9,7 @@
 #include "tg_node.h"
 #include "tg_util.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <oauth2/cfg.h>
 #include <oauth2/log.h>
@@ -39,7 +40,21 @@ unsigned tg_oauth_scope_bit(const char *name, size_t len) {
   return 0;
 }
 
+/* RFC 6749 3.3: scope tokens are separated by spaces; a comma is part of a
+ * token (so "foo,catalog:write" grants nothing). */
 unsigned tg_oauth_scope_bits(const char *list) {
+  unsigned bits = 0;
+  while (list != NULL && *list) {
+    size_t n = strcspn(list, " ");
+    bits |= tg_oauth_scope_bit(list, n);
+    list += n;
+    list += strspn(list, " ");
+  }
+  return bits;
+}
+
+/* The configuration's list: spaces, tabs or commas. */
+static unsigned conf_scope_bits(const char *list) {
   unsigned bits = 0;
   while (list != NULL && *list) {
     size_t n = strcspn(list, " \t,");
@@ -52,12 +67,30 @@ unsigned tg_oauth_scope_bits(const char *list) {
 
 /* --- configuration --- */
 
-/* http:// only for a loopback host: tests and a provider on the same machine. */
+/* https://HOST…, or http:// only when HOST is exactly loopback (tests, a
+ * provider on the same machine). Parsed by libcurl's URL parser: no user
+ * info, no look-alike hosts such as 127.0.0.1.example.jp. */
 static int url_ok(const char *u) {
-  if (strncmp(u, "https://", 8) == 0)
-    return u[8] != '\0';
-  return strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://[::1]", 12) == 0 ||
-         strncmp(u, "http://localhost", 16) == 0;
+  CURLU *h = curl_url();
+  char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL;
+  int ok = 0;
+  if (h != NULL && curl_url_set(h, CURLUPART_URL, u, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+      curl_url_get(h, CURLUPART_PASSWORD, &pass, 0) == CURLUE_NO_PASSWORD) {
+    if (strcmp(scheme, "https") == 0)
+      ok = host[0] != '\0';
+    else if (strcmp(scheme, "http") == 0)
+      ok = strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
+           strcmp(host, "localhost") == 0;
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(user);
+  curl_free(pass);
+  curl_url_cleanup(h);
+  return ok;
 }
 
 int tg_oauth_conf_load(const struct tg_conf *c, struct tg_oauth_conf *out, struct tg_err *err) {
@@ -80,7 +113,7 @@ int tg_oauth_conf_load(const struct tg_conf *c, struct tg_oauth_conf *out, struc
   } else if (strcmp(anon, "none") == 0) {
     out->anonymous = 0;
   } else {
-    out->anonymous = tg_oauth_scope_bits(anon);
+    out->anonymous = conf_scope_bits(anon);
     /* Every name must be known: a typo must not silently open or close. */
     for (const char *p = anon; *p;) {
       size_t n = strcspn(p, " \t,");
@@ -128,7 +161,8 @@ int tg_oauth_conf_load(const struct tg_conf *c, struct tg_oauth_conf *out, struc
 struct jwks {
   _Atomic int refs;
   uint64_t version;
-  json_t *keys; /* array of usable signature JWKs */
+  json_t *keys;      /* array of usable signature JWKs */
+  char source[512];  /* the jwks_uri they came from: keys serve that provider only */
 };
 
 static pthread_mutex_t jwks_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -159,7 +193,9 @@ static int key_usable(json_t *k) {
     return 0;
   if (json_object_get(k, "d") != NULL) /* private material: refuse to hold it */
     return 0;
-  return strcmp(kty, "EC") == 0 || strcmp(kty, "RSA") == 0 || strcmp(kty, "OKP") == 0;
+  /* OKP (Ed25519) is left out: the cjose liboauth2 uses in Debian 12 cannot
+   * import it. */
+  return strcmp(kty, "EC") == 0 || strcmp(kty, "RSA") == 0;
 }
 
 void tg_oauth_jwks_clear(void) {
@@ -170,7 +206,8 @@ void tg_oauth_jwks_clear(void) {
   jwks_put(old);
 }
 
-int tg_oauth_jwks_install(const char *keys_json, size_t len, struct tg_err *err) {
+int tg_oauth_jwks_install(const char *keys_json, size_t len, const char *source,
+                          struct tg_err *err) {
   json_error_t je;
   json_t *doc = json_loadb(keys_json, len, JSON_REJECT_DUPLICATES, &je);
   json_t *in = json_object_get(doc, "keys");
@@ -198,6 +235,7 @@ int tg_oauth_jwks_install(const char *keys_json, size_t len, struct tg_err *err)
   }
   atomic_init(&nk->refs, 1);
   nk->keys = keys;
+  snprintf(nk->source, sizeof(nk->source), "%s", source ? source : "");
   pthread_mutex_lock(&jwks_lock);
   nk->version = ++jwks_versions;
   struct jwks *old = jwks_cur;
@@ -220,11 +258,26 @@ static void jwks_want(void) {
 
 /* --- per-worker verification --- */
 
+/* One liboauth2 chain per key: a key liboauth2 cannot import leaves an
+ * entry that would stop a shared chain at it, so each key stands alone and
+ * only the ones that imported are kept. */
+struct verifier_key {
+  char kid[128]; /* "" when the JWK has none */
+  oauth2_cfg_token_verify_t *chain;
+};
+
 struct tg_oauth_verifier {
   uint64_t version;
   oauth2_log_t *log;
-  oauth2_cfg_token_verify_t *verify;
+  int nkeys;
+  struct verifier_key keys[TG_OAUTH_MAX_KEYS];
 };
+
+static void verifier_clear(struct tg_oauth_verifier *v) {
+  for (int i = 0; i < v->nkeys; i++)
+    oauth2_cfg_token_verify_free(v->log, v->keys[i].chain);
+  v->nkeys = 0;
+}
 
 /* liboauth2's messages can quote tokens and claims: they are never logged. */
 static void drop_log(oauth2_log_sink_t *sink, const char *file, unsigned long line,
@@ -248,7 +301,7 @@ struct tg_oauth_verifier *tg_oauth_verifier_new(void) {
 void tg_oauth_verifier_free(struct tg_oauth_verifier *v) {
   if (v == NULL)
     return;
-  oauth2_cfg_token_verify_free(v->log, v->verify);
+  verifier_clear(v);
   oauth2_log_free(v->log);
   free(v);
 }
@@ -257,28 +310,40 @@ void tg_oauth_verifier_free(struct tg_oauth_verifier *v) {
  * no lock of its own: workers build their chains one at a time. */
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Rebuilds V's liboauth2 chain (one "jwk" entry per key) for K. */
+/* Rebuilds V's chains for K. liboauth2's own claim checks are skipped (tsunagu
+ * checks iss, aud, exp, nbf and iat itself, with [auth] clock_skew), and a
+ * verified token is remembered for at most a second, so that a key removed
+ * from the JWKS stops working at once, with or without a kid. */
 static int verifier_sync(struct tg_oauth_verifier *v, struct jwks *k) {
-  if (v->verify != NULL && v->version == k->version)
+  if (v->nkeys > 0 && v->version == k->version)
     return 0;
   pthread_mutex_lock(&build_lock);
-  oauth2_cfg_token_verify_free(v->log, v->verify);
-  v->verify = NULL;
+  verifier_clear(v);
   size_t i;
   json_t *key;
   json_array_foreach(k->keys, i, key) {
+    if (v->nkeys >= TG_OAUTH_MAX_KEYS)
+      break;
+    oauth2_cfg_token_verify_t *chain = NULL;
     char *s = json_dumps(key, JSON_COMPACT);
-    /* Verified tokens are cached (by hash) for at most 30 s; the claims are
-     * checked again on every request regardless. */
-    char *rv = s ? oauth2_cfg_token_verify_add_options(v->log, &v->verify, "jwk", s, "expiry=30")
-                 : NULL;
+    char *rv = s ? oauth2_cfg_token_verify_add_options(
+                       v->log, &chain, "jwk", s,
+                       "expiry=1&verify.exp=skip&verify.iat=skip&verify.iss=skip")
+                 : (char *)"";
     free(s);
-    if (rv != NULL)
-      free(rv); /* a key liboauth2 cannot use: the others still work */
+    if (rv != NULL) { /* not imported: drop it, keep the others */
+      if (*rv)
+        free(rv);
+      oauth2_cfg_token_verify_free(v->log, chain);
+      continue;
+    }
+    const char *kid = json_string_value(json_object_get(key, "kid"));
+    snprintf(v->keys[v->nkeys].kid, sizeof(v->keys[v->nkeys].kid), "%s", kid ? kid : "");
+    v->keys[v->nkeys++].chain = chain;
   }
   v->version = k->version;
   pthread_mutex_unlock(&build_lock);
-  return v->verify != NULL ? 0 : TG_EINVAL;
+  return v->nkeys > 0 ? 0 : TG_EINVAL;
 }
 
 /* Decodes base64url (no padding) into a new NUL-terminated buffer. */
@@ -312,7 +377,7 @@ static char *b64url_decode(const char *s, size_t n, size_t *outlen) {
 
 static int alg_ok(const char *alg) {
   static const char *const ok[] = {"ES256", "ES384", "ES512", "RS256", "RS384",
-                                   "RS512", "PS256", "PS384", "PS512", "EdDSA"};
+                                   "RS512", "PS256", "PS384", "PS512"};
   for (size_t i = 0; alg != NULL && i < sizeof(ok) / sizeof(ok[0]); i++)
     if (strcmp(alg, ok[i]) == 0)
       return 1;
@@ -375,9 +440,17 @@ enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct t
     return TG_OAUTH_MALFORMED;
   }
   int good_alg = alg_ok(json_string_value(json_object_get(hdr, "alg")));
+  char kid_buf[128] = "";
   const char *kid = json_string_value(json_object_get(hdr, "kid"));
+  int has_kid = kid != NULL;
+  if (kid != NULL)
+    snprintf(kid_buf, sizeof(kid_buf), "%s", kid);
 
   struct jwks *k = jwks_get();
+  if (k != NULL && strcmp(k->source, conf->jwks_uri) != 0) {
+    jwks_put(k); /* another provider's keys (before a reconfiguration) */
+    k = NULL;
+  }
   if (k == NULL) {
     json_decref(hdr);
     jwks_want();
@@ -386,7 +459,7 @@ enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct t
   enum tg_oauth_status st = TG_OAUTH_OK;
   if (!good_alg) {
     st = TG_OAUTH_SIGNATURE; /* "none", HMAC with a public key, ... */
-  } else if (kid != NULL && !kid_known(k, kid)) {
+  } else if (has_kid && !kid_known(k, kid_buf)) {
     jwks_want(); /* the provider may have rotated its keys */
     st = TG_OAUTH_SIGNATURE;
   }
@@ -403,7 +476,15 @@ enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct t
   memcpy(tok, token, len);
   tok[len] = '\0';
   json_t *claims = NULL;
-  bool ok = oauth2_token_verify(v->log, NULL, v->verify, tok, &claims);
+  bool ok = false;
+  /* With a kid, only that key; without one, each key in turn. */
+  for (int i = 0; !ok && i < v->nkeys; i++) {
+    if (has_kid && strcmp(v->keys[i].kid, kid_buf) != 0)
+      continue;
+    json_decref(claims);
+    claims = NULL;
+    ok = oauth2_token_verify(v->log, NULL, v->keys[i].chain, tok, &claims);
+  }
   OPENSSL_cleanse(tok, len);
   free(tok);
   if (!ok || !json_is_object(claims)) {
@@ -498,7 +579,8 @@ static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
   } else {
     struct tg_err e;
     tg_err_clear(&e);
-    int n = tg_oauth_jwks_install(r->body.data ? r->body.data : "", r->body.len, &e);
+    int n = tg_oauth_jwks_install(r->body.data ? r->body.data : "", r->body.len,
+                                  r->conf.jwks_uri, &e);
     if (n < 0) {
       tg_log_warn("JWKS from %s refused: %s", r->conf.jwks_uri, tg_err_msg(&e, n));
       next = TG_OAUTH_RETRY_MS;
@@ -535,27 +617,35 @@ static void on_want(uv_async_t *a) {
     refresh_fetch(r);
 }
 
-static void refresh_configure(struct tg_oauth_refresh *r) {
+/* Reads [auth] again. A configuration that does not load changes nothing:
+ * the running client, keys and timer stay (as the rest of a failed reload). */
+static int refresh_configure(struct tg_oauth_refresh *r) {
   char path[4096];
   struct tg_conf *c = NULL;
   struct tg_err err;
+  struct tg_oauth_conf nc;
   tg_err_clear(&err);
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CONF);
+  if (tg_conf_load(path, &c, &err) != 0 || tg_oauth_conf_load(c, &nc, &err) != 0) {
+    tg_conf_free(c);
+    tg_log_warn("JWKS: keeping the running [auth]: %s", tg_err_msg(&err, TG_EINVAL));
+    return TG_EINVAL;
+  }
+  tg_conf_free(c);
+  /* Keys serve the provider they came from: another jwks_uri, or none, drops them. */
+  if (!nc.enabled || strcmp(nc.jwks_uri, r->conf.jwks_uri) != 0)
+    tg_oauth_jwks_clear();
   tg_client_free(r->client); /* cancels a fetch in flight: no callback */
   r->client = NULL;
   r->req = NULL;
   uv_timer_stop(&r->timer);
-  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CONF);
-  if (tg_conf_load(path, &c, &err) != 0 || tg_oauth_conf_load(c, &r->conf, &err) != 0) {
-    tg_conf_free(c);
-    tg_log_warn("JWKS: %s", tg_err_msg(&err, TG_EINVAL));
-    return;
-  }
-  tg_conf_free(c);
+  r->conf = nc;
   if (!r->conf.enabled)
-    return;
+    return 0;
   struct tg_client_tls tls = {.ca_file = r->conf.jwks_ca[0] ? r->conf.jwks_ca : NULL};
   if (tg_client_new(r->loop, &tls, &r->client, &err) != 0)
     tg_log_warn("JWKS: %s", tg_err_msg(&err, TG_EIO));
+  return 0;
 }
 
 int tg_oauth_refresh_start(uv_loop_t *loop, const char *dir, struct tg_oauth_refresh **out,
@@ -581,8 +671,8 @@ int tg_oauth_refresh_start(uv_loop_t *loop, const char *dir, struct tg_oauth_ref
 void tg_oauth_refresh_kick(struct tg_oauth_refresh *r) {
   if (r == NULL)
     return;
-  refresh_configure(r);
-  refresh_fetch(r);
+  if (refresh_configure(r) == 0)
+    refresh_fetch(r);
 }
 
 static void refresh_closed(uv_handle_t *h) {

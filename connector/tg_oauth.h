@@ -77,10 +77,12 @@ int tg_oauth_refresh_start(uv_loop_t *loop, const char *dir, struct tg_oauth_ref
 void tg_oauth_refresh_kick(struct tg_oauth_refresh *r);
 void tg_oauth_refresh_stop(struct tg_oauth_refresh *r);
 
-/* Installs KEYS_JSON (a JWKS document) as the current key set; returns the
- * number of usable signature keys, or a negative TG_E* code (then nothing
- * changes). Used by the fetcher and by tests. */
-int tg_oauth_jwks_install(const char *keys_json, size_t len, struct tg_err *err);
+/* Installs KEYS_JSON (a JWKS document) fetched from SOURCE (a jwks_uri) as
+ * the current key set; they verify tokens only while [auth] jwks_uri is
+ * SOURCE. Returns the number of usable signature keys, or a negative TG_E*
+ * code (then nothing changes). Used by the fetcher and by tests. */
+int tg_oauth_jwks_install(const char *keys_json, size_t len, const char *source,
+                          struct tg_err *err);
 /* Forgets the key set (at exit). */
 void tg_oauth_jwks_clear(void);
 

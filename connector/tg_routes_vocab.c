@@ -173,6 +173,8 @@ static json_t *body_json(struct tg_http_req *req) {
 /* ---- schemes ------------------------------------------------------------- */
 
 void tg_route_vocab_schemes(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {NULL};
   struct tg_qs q;
   json_t *list = NULL;
@@ -189,6 +191,8 @@ void tg_route_vocab_schemes(struct tg_http_req *req) {
 }
 
 void tg_route_vocab_scheme_get(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   char id[VID_MAX];
   json_t *doc = NULL;
   char *etag = NULL;
@@ -391,6 +395,8 @@ void tg_route_vocab_scheme_delete(struct tg_http_req *req) {
 /* ---- concepts, search, mappings, hierarchy ------------------------------ */
 
 void tg_route_vocab_concept(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"uri", NULL};
   struct tg_qs q;
   const char *uri;
@@ -411,6 +417,8 @@ void tg_route_vocab_concept(struct tg_http_req *req) {
 }
 
 void tg_route_vocab_search(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"q", "lang", "scheme", "limit", NULL};
   struct tg_qs q;
   const char *text, *lim;
@@ -462,18 +470,26 @@ static void uri_query(struct tg_http_req *req, uri_query_fn fn, const char *memb
 }
 
 void tg_route_vocab_mappings(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   uri_query(req, tg_voc_mappings, "mappings");
 }
 void tg_route_vocab_broader(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   uri_query(req, tg_voc_broader, "broader");
 }
 void tg_route_vocab_narrower(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   uri_query(req, tg_voc_narrower, "narrower");
 }
 
 /* ---- profiles ------------------------------------------------------------ */
 
 void tg_route_vocab_profiles(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {NULL};
   struct tg_qs q;
   json_t *list = NULL;
@@ -489,6 +505,8 @@ void tg_route_vocab_profiles(struct tg_http_req *req) {
 }
 
 void tg_route_vocab_profile_get(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   char id[VID_MAX];
   json_t *doc = NULL;
   char *etag = NULL;
@@ -764,6 +782,8 @@ static int ctype_ndjson(struct tg_http_req *req) {
 }
 
 void tg_route_vocab_convert(struct tg_http_req *req) {
+  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
+    return;
   static const char *const allowed[] = {"profile", "mode", "format", NULL};
   struct tg_qs q;
   const char *pid, *mode, *format;

@@ -20,18 +20,19 @@ static struct tg_oauth_verifier *v;
 static struct tg_oauth_conf conf = {.enabled = 1,
                                     .issuer = "http://127.0.0.1:1",
                                     .audience = "urn:tsunagu:test",
+                                    .jwks_uri = "http://127.0.0.1:1/jwks",
                                     .clock_skew_s = 60};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (v == NULL) {
     v = tg_oauth_verifier_new();
-    if (v == NULL || tg_oauth_jwks_install(jwks, sizeof(jwks) - 1, NULL) != 1)
+    if (v == NULL || tg_oauth_jwks_install(jwks, sizeof(jwks) - 1, conf.jwks_uri, NULL) != 1)
       abort();
   }
   /* Any bytes as a JWKS document: refused or installed, never a crash. */
   if (size > 0 && data[0] == '{') {
-    if (tg_oauth_jwks_install((const char *)data, size, NULL) >= 0)
-      tg_oauth_jwks_install(jwks, sizeof(jwks) - 1, NULL);
+    if (tg_oauth_jwks_install((const char *)data, size, conf.jwks_uri, NULL) >= 0)
+      tg_oauth_jwks_install(jwks, sizeof(jwks) - 1, conf.jwks_uri, NULL);
     return 0;
   }
   struct tg_oauth_claims cl;

@@ -77,6 +77,10 @@ check "tsunagu dataset add with TSUNAGU_TOKEN (catalog:write) ($out)" grep -q '^
 printf '%s\n' "$READER" >"$TG_TMP/reader.token"
 out=$(cli --token-file "$TG_TMP/reader.token" dataset add "$DS" 2>&1); rc=$?
 check "with a catalog:read token from --token-file it fails in one line (rc $rc)" [ $rc -ne 0 -a -n "$(grep -i 'scope catalog:write' <<<"$out")" ]
+out=$(cli --token-file "$TG_TMP/no-such.token" dataset list 2>&1); rc=$?
+check "a --token-file that cannot be read is an error, not an anonymous call (rc $rc)" [ $rc -ne 0 -a -n "$(grep 'cannot read the token file' <<<"$out")" ]
+out=$(TSUNAGU_TOKEN=$WRITER timeout 10 "$TSUNAGU" --url http://192.0.2.1:9 dataset list 2>&1); rc=$?
+check "the CLI refuses to send a token over plain http to another host (rc $rc)" [ $rc -ne 0 -a -n "$(grep 'refusing to send a bearer token' <<<"$out")" ]
 
 # Refusals: each a 401 invalid-token saying why.
 refused() { # NAME TOKEN WORDS
@@ -101,6 +105,20 @@ check "a 2-second token works at first" [ "$(post_ds "$SHORT")" = 201 ]
 sleep 3
 refused "the same token after it expired" "$SHORT" expired
 
+# Claims no provider issued, signed with the provider's own key
+# (tests/tools/jwt-sign.mjs): tsunagu's checks, not liboauth2's, decide.
+sign() { node "$TOOLS/jwt-sign.mjs" "$TG_TMP/keys.json" "$@"; }
+base='"iss":"'$I'","aud":"urn:tsunagu:test","sub":"crafted"'
+refused "a token that expired 30 s ago (never seen before)" "$(sign "{$base,\"scope\":\"catalog:write\",\"exp\":\"-30\"}")" expired
+refused "a token issued 30 s in the future" "$(sign "{$base,\"scope\":\"catalog:write\",\"exp\":\"+600\",\"iat\":\"+30\"}")" "not valid yet"
+refused "a token without exp" "$(sign "{$base,\"scope\":\"catalog:write\"}")" expired
+st=$(post_ds "$(sign "{$base,\"scope\":\"foo,catalog:write\",\"exp\":\"+600\"}")")
+check "scopes are split on spaces only: \"foo,catalog:write\" does not grant catalog:write ($st)" [ "$st" = 403 ]
+st=$(post_ds "$(sign "{$base,\"scope\":\"catalog:read catalog:write\",\"exp\":\"+600\"}" '{"kid":null}')")
+check "a token without a kid is tried against each key ($st)" [ "$st" = 201 ]
+aud2=$(sign "{\"iss\":\"$I\",\"aud\":[\"x\",\"urn:tsunagu:test\"],\"sub\":\"crafted\",\"scope\":\"catalog:write\",\"exp\":\"+600\"}")
+check "an aud array that holds the node's audience is accepted" [ "$(post_ds "$aud2")" = 201 ]
+
 check "no token or secret reached the log" [ -z "$(grep -F -e "$WRITER" -e "$READER" -e "$SHORT" -e "$ADMIN" -e "secret-writer" "$TG_TMP/a/tsunagud.log")" ]
 
 # [auth] anonymous = none: reading needs a token too (SIGHUP applies it).
@@ -110,6 +128,16 @@ for _ in $(seq 1 30); do [ "$(req "" GET /api/v1/catalog)" = 401 ] && break; sle
 check "with anonymous = none an anonymous read gets 401" [ "$(req "" GET /api/v1/catalog)" = 401 ]
 check "  and a catalog:read token reads" [ "$(req "$READER" GET /api/v1/catalog)" = 200 ]
 check "  search too" [ "$(req "$READER" GET '/api/v1/search?q=water')" = 200 -a "$(req "" GET '/api/v1/search?q=water')" = 401 ]
+check "  and the vocabularies (schemes, search)" [ "$(req "" GET /api/v1/vocab/schemes)" = 401 -a "$(req "" GET '/api/v1/vocab/search?q=x')" = 401 -a "$(req "$READER" GET /api/v1/vocab/schemes)" = 200 ]
+check "  and conversion" [ "$(req "" POST '/api/v1/vocab/convert?profile=p' -d '{}')" = 401 ]
+
+# Another provider configured: the old provider's keys no longer verify
+# anything, even before the new provider's keys arrive.
+sed -i "s|^issuer = .*|issuer = https://idp.example.jp|; s|^jwks_uri = .*|jwks_uri = https://idp.example.jp/jwks|" "$TG_TMP/a/tsunagu.conf"
+kill -HUP "$(tg_node_pid a)"
+newiss=$(node "$TOOLS/jwt-sign.mjs" "$TG_TMP/keys.json" '{"iss":"https://idp.example.jp","aud":"urn:tsunagu:test","sub":"x","scope":"catalog:write","exp":"+600"}')
+for _ in $(seq 1 30); do [ "$(post_ds "$newiss")" = 503 ] && break; sleep 0.1; done
+check "after switching providers, a token the old provider's key signed for the new issuer is refused ($(post_ds "$newiss"))" [ "$(post_ds "$newiss")" = 503 ]
 
 # A node whose provider does not answer: 503 with Retry-After, not 401.
 dead=$(printf 'http://127.0.0.1:%d' "$(( (RANDOM % 1000) + 1 ))")
@@ -128,6 +156,11 @@ check "a non-loopback http:// issuer is refused" grep -q "expected an https:// U
 tg_node_new e "$(printf '[auth]\nanonymous = catalog:read cataloge:write')"
 out=$(timeout 10 "$TSUNAGUD" -D "$TG_TMP/e" 2>&1)
 check "a misspelt anonymous scope is refused, naming it" grep -q "unknown scope 'cataloge:write'" <<<"$out"
+for u in http://127.0.0.1.evil.example http://localhost.evil.example 'http://127.0.0.1@evil.example'; do
+  tg_node_new "f$RANDOM" "$(printf '[auth]\nissuer = %s\naudience = x\njwks_uri = %s/jwks' "$u" "$u")"
+  out=$(timeout 10 "$TSUNAGUD" -D "$(ls -td "$TG_TMP"/f* | head -1)" 2>&1)
+  check "a look-alike loopback issuer ($u) is refused" grep -q "expected an https:// URL" <<<"$out"
+done
 check "no sanitizer reports" [ -z "$(grep -l 'runtime error\|AddressSanitizer\|LeakSanitizer' "$TG_TMP"/*/tsunagud.log 2>/dev/null)" ]
 plan "$_tap_n"
 done_testing
