@@ -627,6 +627,28 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
     rc = install_file(cli->dir, TG_NODE_CERT, cert_pem, strlen(cert_pem), &err);
   if (rc == 0) /* for CRL refresh, peer sync and renew */
     rc = tg_fed_conf_set_hub(cli->dir, hub, &err);
+  /* The hub's node id, which later calls require of its certificate; the
+   * CA signed that certificate, so the id is checked against it now. */
+  /* The hub's node id, which CRL refresh, peer sync and renew then require
+   * of the hub's certificate; checked against that certificate here first. */
+  const char *hub_id = json_string_value(json_object_get(j, "hub_node_id"));
+  if (rc == 0 && hub_id != NULL) {
+    char ca_installed[4096], hurl[700];
+    int hst = 0;
+    tg_node_path(ca_installed, sizeof(ca_installed), cli->dir, TG_NODE_CA);
+    snprintf(hurl, sizeof(hurl), "%s/healthz", hub);
+    struct tg_client_tls ptls = {.ca_file = ca_installed, .peer_node_id = hub_id};
+    struct tg_client_opts po = {.url = hurl, .timeout_ms = 10000, .max_response = 4096};
+    char *pb = NULL;
+    size_t pl = 0;
+    if (!tg_node_id_valid(hub_id) || tg_client_fetch(&ptls, &po, &hst, &pb, &pl, &err) != 0)
+      rc = tg_err_set(&err, TG_EPROTO, "the hub says it is node '%.64s' but its certificate does "
+                                       "not name it",
+                      hub_id);
+    free(pb);
+    if (rc == 0)
+      rc = tg_fed_conf_set_hub_id(cli->dir, hub_id, &err);
+  }
   if (capath_made)
     unlink(capath);
   json_decref(j);

@@ -93,6 +93,14 @@ static int peer_rm(struct tg_cli *cli, const char *id) {
 }
 
 /* The [node] id and [federation] hub of the node in DIR. */
+static char conf_hub_id[64]; /* [federation] hub_id, read by node_conf */
+
+/* The hub's node id to require of the hub at HUB: the recorded one when HUB
+ * is the recorded hub, else none. */
+static const char *hub_pin(const char *hub, const char *conf_hub) {
+  return conf_hub_id[0] && strcmp(hub, conf_hub) == 0 ? conf_hub_id : NULL;
+}
+
 static int node_conf(const char *dir, char *id, size_t n, char *hub, size_t hn) {
   char path[4096];
   struct tg_conf *c = NULL;
@@ -101,8 +109,10 @@ static int node_conf(const char *dir, char *id, size_t n, char *hub, size_t hn) 
     return TG_EIO;
   const char *v = tg_conf_get(c, "node", "id");
   const char *h = tg_conf_get(c, "federation", "hub");
+  const char *hid = tg_conf_get(c, "federation", "hub_id");
   snprintf(id, n, "%s", v ? v : "");
   snprintf(hub, hn, "%s", h ? h : "");
+  snprintf(conf_hub_id, sizeof(conf_hub_id), "%s", hid && tg_node_id_valid(hid) ? hid : "");
   tg_conf_free(c);
   return v ? 0 : TG_EINVAL;
 }
@@ -130,8 +140,11 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
     return tg_cli_fail("peer sync: %s has no federation CA (ca.crt); run tsunagu register first",
                        cli->dir);
   snprintf(url, sizeof(url), "%s/api/v1/federation/members", hub);
-  struct tg_client_tls tls = {
-      .ca_file = t.ca, .cert_file = t.cert, .key_file = t.key, .crl_file = t.crl[0] ? t.crl : NULL};
+  struct tg_client_tls tls = {.ca_file = t.ca,
+                              .cert_file = t.cert,
+                              .key_file = t.key,
+                              .crl_file = t.crl[0] ? t.crl : NULL,
+                              .peer_node_id = hub_pin(hub, conf_hub)};
   static const char *const hdrs[] = {"Accept: application/json", NULL};
   struct tg_client_opts o = {
       .url = url, .headers = hdrs, .timeout_ms = 30000, .max_response = 16u << 20};
@@ -318,7 +331,8 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
     struct tg_client_tls tls = {.ca_file = t.ca,
                                 .cert_file = t.cert,
                                 .key_file = t.key,
-                                .crl_file = t.crl[0] ? t.crl : NULL};
+                                .crl_file = t.crl[0] ? t.crl : NULL,
+                                .peer_node_id = hub_pin(hub, conf_hub)};
     struct tg_client_opts o = {.method = "POST",
                                .url = url,
                                .headers = hdrs,

@@ -7,9 +7,13 @@
 
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_tls.h"
 
 #include <curl/curl.h>
 #include <limits.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +43,7 @@ struct tg_client {
   uv_timer_t timer; /* curl's timeout */
   uv_timer_t defer; /* work that must not run inside a curl call */
   char *ca_file, *cert_file, *key_file, *crl_file; /* from malloc, or NULL */
+  char *peer_node_id;                              /* from malloc, or NULL */
   struct tg_client_req *reqs;                      /* every live request */
   struct tg__sock *socks;                          /* every open poll handle */
   int open_handles; /* uv handles not closed yet; the client is freed at 0 */
@@ -274,6 +279,37 @@ static int req_headers(struct tg_client_req *r, const struct tg_client_opts *o, 
                         "libcurl refused %s: %s", #opt, curl_easy_strerror(cc_));               \
   } while (0)
 
+/* Pinning the server's node id: libcurl hands each new connection's SSL_CTX
+ * to pin_ctx, which stores the expected id and chains pin_verify after
+ * OpenSSL's own verification. */
+static int pin_idx = -1;
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+static void pin_init(void) { pin_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL); }
+
+static int pin_verify(int ok, X509_STORE_CTX *x) {
+  if (!ok || X509_STORE_CTX_get_error_depth(x) != 0)
+    return ok;
+  SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+  const char *want = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_idx) : NULL;
+  char got[64];
+  if (want == NULL)
+    return ok;
+  if (tg_tls_cert_node_id(X509_STORE_CTX_get_current_cert(x), got, sizeof(got)) == 0 &&
+      strcmp(got, want) == 0)
+    return 1;
+  X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
+static CURLcode pin_ctx(CURL *e, void *ctx, void *want) {
+  (void)e;
+  pthread_once(&pin_once, pin_init);
+  if (pin_idx < 0 || !SSL_CTX_set_ex_data(ctx, pin_idx, want))
+    return CURLE_SSL_CERTPROBLEM;
+  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), pin_verify);
+  return CURLE_OK;
+}
+
 static int req_setopt_tls(CURL *e, const struct tg_client_tls *tls, struct tg_err *err) {
   SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
   SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -294,6 +330,10 @@ static int req_setopt_tls(CURL *e, const struct tg_client_tls *tls, struct tg_er
   }
   if (tls->crl_file != NULL)
     SETOPT(CURLOPT_CRLFILE, tls->crl_file);
+  if (tls->peer_node_id != NULL) {
+    SETOPT(CURLOPT_SSL_CTX_FUNCTION, pin_ctx);
+    SETOPT(CURLOPT_SSL_CTX_DATA, (void *)tls->peer_node_id);
+  }
   return 0;
 }
 
@@ -511,6 +551,7 @@ static void client_maybe_free(struct tg_client *c) {
   free(c->cert_file);
   free(c->key_file);
   free(c->crl_file);
+  free(c->peer_node_id);
   free(c);
   curl_global_cleanup();
 }
@@ -772,6 +813,7 @@ int tg_client_new(uv_loop_t *loop, const struct tg_client_tls *tls, struct tg_cl
     rc = rc ? rc : dup_opt(tls->cert_file, &c->cert_file);
     rc = rc ? rc : dup_opt(tls->key_file, &c->key_file);
     rc = rc ? rc : dup_opt(tls->crl_file, &c->crl_file);
+    rc = rc ? rc : dup_opt(tls->peer_node_id, &c->peer_node_id);
   }
   if (rc != 0)
     tg_err_set(err, rc, "tg_client_new: out of memory");
@@ -821,7 +863,8 @@ int tg_client_request(struct tg_client *c, const struct tg_client_opts *o,
   if (cb != NULL)
     r->cb = *cb;
   r->ud = ud;
-  const struct tg_client_tls tls = {c->ca_file, c->cert_file, c->key_file, c->crl_file};
+  const struct tg_client_tls tls = {c->ca_file, c->cert_file, c->key_file, c->crl_file,
+                                    c->peer_node_id};
   int rc = req_setup(r, &tls, o, err);
   if (rc == 0 && c->in_curl > 0) {
     r->want_add = 1; /* curl refuses new handles from inside its callbacks */

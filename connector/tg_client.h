@@ -19,6 +19,9 @@ struct tg_client_tls {
   const char *cert_file; /* client certificate for mutual TLS, or NULL */
   const char *key_file;  /* its private key, or NULL */
   const char *crl_file;  /* CRL to check the server against, or NULL */
+  /* The node the server must be: its certificate's SAN URI must be
+   * urn:tsunagu:node:<this>; NULL for no such check. */
+  const char *peer_node_id;
 };
 
 /* Callbacks of one request. All run on the client's loop thread. */

@@ -474,7 +474,10 @@ int tg_fed_members(const char *ca_dir, json_t **out, struct tg_err *err) {
 
 /* --- configuration --- */
 
-int tg_fed_conf_set_hub(const char *dir, const char *hub, struct tg_err *err) {
+/* Adds "KEY = VALUE" to the [federation] section of DIR's tsunagu.conf
+ * (replacing the file atomically); a no-op when KEY is already set. */
+static int conf_add_federation_key(const char *dir, const char *key, const char *value,
+                                   struct tg_err *err) {
   char path[4096], *text = NULL;
   size_t len = 0;
   int rc;
@@ -482,13 +485,13 @@ int tg_fed_conf_set_hub(const char *dir, const char *hub, struct tg_err *err) {
   if ((rc = tg_file_read(path, 1 << 20, &text, &len, err)) != 0)
     return rc;
   struct tg_conf *c = NULL;
-  int has = tg_conf_parse(text, len, &c, NULL) == 0 && tg_conf_get(c, "federation", "hub");
+  int has = tg_conf_parse(text, len, &c, NULL) == 0 && tg_conf_get(c, "federation", key);
   tg_conf_free(c);
   if (has) {
     free(text);
     return 0;
   }
-  size_t cap = len + strlen(hub) + 64;
+  size_t cap = len + strlen(key) + strlen(value) + 64;
   char *out = malloc(cap);
   if (out == NULL) {
     free(text);
@@ -499,15 +502,25 @@ int tg_fed_conf_set_hub(const char *dir, const char *hub, struct tg_err *err) {
   int n;
   if (sec != NULL || strncmp(text, "[federation]\n", 13) == 0) {
     size_t at = sec ? (size_t)(sec - text) + 14 : 13;
-    n = snprintf(out, cap, "%.*shub = %s\n%s", (int)at, text, hub, text + at);
+    n = snprintf(out, cap, "%.*s%s = %s\n%s", (int)at, text, key, value, text + at);
   } else {
-    n = snprintf(out, cap, "%s%s\n[federation]\nhub = %s\n", text,
-                 len > 0 && text[len - 1] != '\n' ? "\n" : "", hub);
+    n = snprintf(out, cap, "%s%s\n[federation]\n%s = %s\n", text,
+                 len > 0 && text[len - 1] != '\n' ? "\n" : "", key, value);
   }
   rc = tg_file_write(path, out, (size_t)n, 0644, 0, err);
   free(out);
   free(text);
   return rc;
+}
+
+int tg_fed_conf_set_hub(const char *dir, const char *hub, struct tg_err *err) {
+  return conf_add_federation_key(dir, "hub", hub, err);
+}
+
+int tg_fed_conf_set_hub_id(const char *dir, const char *hub_id, struct tg_err *err) {
+  if (!tg_node_id_valid(hub_id))
+    return tg_err_set(err, TG_EINVAL, "invalid hub node id");
+  return conf_add_federation_key(dir, "hub_id", hub_id, err);
 }
 
 /* --- CRL refresh --- */

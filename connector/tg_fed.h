@@ -63,6 +63,9 @@ int tg_fed_url_split(const char *url, char *host, size_t hn, char *port, size_t 
 /* Records "hub = HUB" in the [federation] section of DIR's tsunagu.conf
  * (replacing the file atomically); a no-op when it already names a hub. */
 int tg_fed_conf_set_hub(const char *dir, const char *hub, struct tg_err *err);
+/* Records "hub_id = ID" (the hub's node id, which clients then require of
+ * the hub's certificate) the same way. */
+int tg_fed_conf_set_hub_id(const char *dir, const char *hub_id, struct tg_err *err);
 /* The federation's members from the CA in CA_DIR: a new JSON array of
  * {node_id, name, url (or null), fingerprint, not_after, status:
  * active|revoked|expired}, one per node (its newest certificate). */

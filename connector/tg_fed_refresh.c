@@ -25,6 +25,7 @@ struct tg_fed_refresh {
   int open_handles;
   char dir[4096];
   char hub[600];     /* "" when the node has no hub */
+  char hub_id[64];   /* [federation] hub_id: required of the hub's certificate, or "" */
   char ca_dir[4096]; /* "" unless the node runs the CA */
   uint64_t interval_ms;
   struct tg_client *client;  /* for the hub; NULL without federation material */
@@ -169,12 +170,16 @@ static void refresh_configure(struct tg_fed_refresh *r) {
   struct tg_err err;
   tg_err_clear(&err);
   r->hub[0] = '\0';
+  r->hub_id[0] = '\0';
   r->interval_ms = TG_FED_CRL_DEFAULT_MS;
   tg_node_path(path, sizeof(path), r->dir, TG_NODE_CONF);
   if (tg_conf_load(path, &c, &err) == 0) {
     const char *h = tg_conf_get(c, "federation", "hub");
     if (h != NULL && strncmp(h, "https://", 8) == 0 && strlen(h) < sizeof(r->hub))
       snprintf(r->hub, sizeof(r->hub), "%s", h);
+    const char *hid = tg_conf_get(c, "federation", "hub_id");
+    if (hid != NULL && tg_node_id_valid(hid))
+      snprintf(r->hub_id, sizeof(r->hub_id), "%s", hid);
     else if (h != NULL)
       tg_log_warn("[federation] hub = %s: expected an https:// URL", h);
     uint64_t ms = 0;
@@ -195,7 +200,10 @@ static void refresh_configure(struct tg_fed_refresh *r) {
     /* No CRL check on this one call: with an expired CRL installed the node
      * could otherwise never fetch the next one. What it fetches is checked
      * (signed by the CA, not older than the installed one) before use. */
-    struct tg_client_tls tls = {.ca_file = t.ca, .cert_file = t.cert, .key_file = t.key};
+    struct tg_client_tls tls = {.ca_file = t.ca,
+                                .cert_file = t.cert,
+                                .key_file = t.key,
+                                .peer_node_id = r->hub_id[0] ? r->hub_id : NULL};
     if (tg_client_new(r->loop, &tls, &r->client, &err) != 0)
       tg_log_warn("CRL refresh: %s", tg_err_msg(&err, TG_EIO));
   }

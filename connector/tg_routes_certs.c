@@ -159,8 +159,12 @@ void tg_route_certs_register(struct tg_http_req *req) {
   } else {
     tg_http_req_set_subject(req, node);
     tg_fed_member_record(dir, node, url, NULL); /* for the federation directory */
-    json_t *o = json_pack("{s:s, s:s, s:s}", "certificate", cert_pem, "ca_certificate", ca_pem,
-                          "crl", crl);
+    /* hub_node_id: the node id the enrolled node will require of this hub's
+     * certificate from now on (it reached us by host name only so far). */
+    struct tg_settings *s = tg_settings_get();
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "certificate", cert_pem, "ca_certificate",
+                          ca_pem, "crl", crl, "hub_node_id", s->node_id);
+    tg_settings_put(s);
     tg_http_res_json(req, 201, o, NULL);
   }
   free(cert_pem);

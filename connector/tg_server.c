@@ -294,7 +294,7 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
    * certificate, the federation CA as the only trust anchor, and the CRL. */
   struct tg_fed_tls ft;
   int fed = tg_fed_tls_paths(dir, &ft) == 0;
-  struct tg_client_tls ctls = {ft.ca, ft.cert, ft.key, ft.crl[0] ? ft.crl : NULL};
+  struct tg_client_tls ctls = {ft.ca, ft.cert, ft.key, ft.crl[0] ? ft.crl : NULL, NULL};
   if ((rc = tg_client_new(&w->loop, fed ? &ctls : NULL, &w->client, err)) != 0)
     return rc;
   if ((w->oauth = tg_oauth_verifier_new()) == NULL)

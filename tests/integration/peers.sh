@@ -55,6 +55,14 @@ for n in p1 p2; do
 done
 out=$(T p3 peer sync 2>&1)
 check "p3: peer sync with the recorded hub adds the hub and the two others ($out)" grep -q "^3 peers from $hub" <<<"$out"
+check "register recorded the hub's node id" grep -q '^hub_id = hub$' "$TG_TMP/p1/tsunagu.conf"
+# Another member posing as the hub (same CA, same host name 127.0.0.1): the
+# hub's node id is required of its certificate, so p1 does not take p2 for it.
+cp "$TG_TMP/p1/tsunagu.conf" "$TG_TMP/p1.conf.saved"
+sed -i "s|^hub = .*|hub = $(tg_node_url p2)|" "$TG_TMP/p1/tsunagu.conf"
+out=$(T p1 peer sync 2>&1); rc=$?
+check "p1 refuses a hub whose certificate names another node (rc $rc: $out)" [ $rc -ne 0 -a -n "$(grep -i 'cannot reach the hub.*verification failure' <<<"$out")" ]
+cp "$TG_TMP/p1.conf.saved" "$TG_TMP/p1/tsunagu.conf"
 stored() { curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $(cat "$TG_TMP/p1/admin.token")" "$(tg_node_url p1)/api/v1/peers"; }
 for _ in $(seq 1 40); do [ "$(stored | jq '[.peers[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ] && break; sleep 0.1; done
 check "p1 checks its peers by itself (peer_check): all three stored reachable, no peer list run" [ "$(stored | jq '[.peers[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ]

@@ -315,7 +315,7 @@ static void srv_stop(struct srv *s) {
 static int metric_connections(uint64_t *out) {
   char u[512];
   url(u, sizeof(u), "/metrics");
-  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL, NULL};
   struct tg_client_opts o = {.url = u};
   struct tg_err err;
   int status;
@@ -502,7 +502,7 @@ static void case_refused(struct tg_client *c) {
 }
 
 static void case_wrong_ca(void) {
-  struct tg_client_tls tls = {wrong_ca, NULL, NULL, NULL};
+  struct tg_client_tls tls = {wrong_ca, NULL, NULL, NULL, NULL};
   struct tg_client *c;
   struct tg_err err;
   if (tg_client_new(&loop, &tls, &c, &err) != 0) {
@@ -620,7 +620,7 @@ static void case_cancel(struct tg_client *c) {
 static void case_fetch(void) {
   char u[512];
   url(u, sizeof(u), "/healthz");
-  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL, NULL};
   struct tg_client_opts o = {.url = u};
   struct tg_err err;
   int status;
@@ -637,15 +637,30 @@ static void case_fetch(void) {
   tap(rc == TG_ETOOBIG && body == NULL, "tg_client_fetch past max_response: rc %d", rc);
 
   o.max_response = 0;
-  struct tg_client_tls bad = {wrong_ca, NULL, NULL, NULL};
+  struct tg_client_tls bad = {wrong_ca, NULL, NULL, NULL, NULL};
   rc = tg_client_fetch(&bad, &o, &status, &body, &len, &err);
   tap(rc == TG_EPEER && body == NULL, "tg_client_fetch with the wrong CA: rc %d (%s)", rc,
+      tg_err_msg(&err, rc));
+
+  /* peer_node_id: the server's certificate must name that node ("cl", the
+   * node client.sh starts). */
+  const char *id = "cl";
+  url(u, sizeof(u), "/healthz");
+  struct tg_client_tls pinned = {ca_file, NULL, NULL, NULL, id};
+  rc = tg_client_fetch(&pinned, &o, &status, &body, &len, &err);
+  tap(id[0] && rc == 0 && status == 200, "tg_client_fetch pinned to the server's node id (%s): rc %d",
+      id, rc);
+  free(body);
+  body = NULL;
+  struct tg_client_tls other = {ca_file, NULL, NULL, NULL, "some-other-node"};
+  rc = tg_client_fetch(&other, &o, &status, &body, &len, &err);
+  tap(rc == TG_EPEER && body == NULL, "pinned to another node id it is refused: rc %d (%s)", rc,
       tg_err_msg(&err, rc));
 }
 
 /* A client freed with requests in flight calls none of their callbacks. */
 static void case_free_in_flight(void) {
-  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL, NULL};
   struct tg_client *c;
   struct tg_err err;
   struct srv s;
@@ -684,7 +699,7 @@ static void free_on_done(void *ud, int rc, int status, const struct tg_err *err)
 
 /* DONE may free the client. */
 static void case_free_in_done(void) {
-  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL, NULL};
   struct tg_err err;
   if (tg_client_new(&loop, &tls, &self_freeing, &err) != 0) {
     tap(0, "client");
@@ -757,7 +772,7 @@ static int free_on_data(void *ud, const char *d, size_t n) {
 
 /* on_data may free the client: the teardown waits until curl has returned. */
 static void case_free_in_data(void) {
-  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL, NULL};
   struct tg_err err;
   if (tg_client_new(&loop, &tls, &freed_in_data, &err) != 0) {
     tap(0, "client");
@@ -801,7 +816,7 @@ static void get_with(const struct tg_client_tls *tls, const char *path, struct r
 }
 
 static void case_mtls_and_crl(struct tg_client *c) {
-  struct tg_client_tls mtls = {ca_file, client_cert, client_key, NULL};
+  struct tg_client_tls mtls = {ca_file, client_cert, client_key, NULL, NULL};
   struct rq q;
   get_with(&mtls, "/api/v1/peer/whoami", &q);
   tap(q.done == 1 && q.rc == 0 && q.status == 200 && strstr(q.body, "peer1") != NULL,
@@ -828,14 +843,14 @@ static void case_mtls_and_crl(struct tg_client *c) {
       "tg_client_fetch presents the client certificate too: rc %d, status %d", rc, status);
   free(body);
 
-  struct tg_client_tls crl_ok = {ca_file, NULL, NULL, empty_crl};
+  struct tg_client_tls crl_ok = {ca_file, NULL, NULL, empty_crl, NULL};
   get_with(&crl_ok, "/healthz", &q);
   tap(q.done == 1 && q.rc == 0 && q.status == 200,
       "a CRL that does not list the node's certificate: rc %d status %d (%s)", q.rc, q.status,
       q.err.msg);
   rq_close(&q);
 
-  struct tg_client_tls crl_rev = {ca_file, NULL, NULL, revoking_crl};
+  struct tg_client_tls crl_rev = {ca_file, NULL, NULL, revoking_crl, NULL};
   get_with(&crl_rev, "/healthz", &q);
   tap(q.done == 1 && q.rc == TG_EPEER && q.heads == 0,
       "a CRL that revokes the node's certificate gives TG_EPEER: rc %d (%s)", q.rc, q.err.msg);
@@ -920,7 +935,7 @@ int main(int argc, char **argv) {
   }
   uv_loop_init(&loop);
   uv_timer_init(&loop, &watchdog);
-  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL};
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL, NULL};
   struct tg_client *c;
   struct tg_err err;
   if (tg_client_new(&loop, &tls, &c, &err) != 0) {
