@@ -51,24 +51,23 @@ int tg_cli_resolve(struct tg_cli *cli) {
     snprintf(cli->token, sizeof(cli->token), "%s", env);
     return 0;
   }
-  int given = cli->token_file != NULL;
-  if (cli->token_file == NULL && cli->dir != NULL) {
+  /* --token-file, else the node's admin token (a missing one is no error). */
+  const char *file = cli->token_file;
+  if (file == NULL && cli->dir != NULL) {
     tg_node_path(path, sizeof(path), cli->dir, TG_NODE_TOKEN);
-    cli->token_file = path;
+    file = path;
   }
-  if (cli->token_file != NULL) {
+  if (file != NULL) {
     char *tok = NULL;
-    if (tg_file_read(cli->token_file, sizeof(cli->token) - 1, &tok, NULL, NULL) == 0) {
+    if (tg_file_read(file, sizeof(cli->token) - 1, &tok, NULL, NULL) == 0) {
       tok[strcspn(tok, "\r\n")] = '\0';
       snprintf(cli->token, sizeof(cli->token), "%s", tok);
       OPENSSL_cleanse(tok, strlen(tok));
       free(tok);
-    } else if (given) { /* a token file named and unreadable: not a silent anonymous call */
+    } else if (cli->token_file != NULL) { /* named and unreadable: not a silent anonymous call */
       return tg_cli_fail("cannot read the token file %s (missing, unreadable or over %zu bytes)",
-                         cli->token_file, sizeof(cli->token) - 1);
+                         file, sizeof(cli->token) - 1);
     }
-    if (cli->token_file == path)
-      cli->token_file = NULL;
   }
   return 0;
 }
