@@ -8,7 +8,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,25 +71,8 @@ int tg_cli_resolve(struct tg_cli *cli) {
   return 0;
 }
 
-/* A bearer token goes over https, or over http only to this machine. */
-static int token_transport_ok(const char *url) {
-  CURLU *h = curl_url();
-  char *scheme = NULL, *host = NULL;
-  int ok = 0;
-  if (h != NULL && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
-      curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-    ok = strcmp(scheme, "https") == 0 ||
-         (strcmp(scheme, "http") == 0 && (strcmp(host, "127.0.0.1") == 0 ||
-                                          strcmp(host, "[::1]") == 0 || strcmp(host, "localhost") == 0));
-  curl_free(scheme);
-  curl_free(host);
-  curl_url_cleanup(h);
-  return ok;
-}
-
 int tg_cli_token_transport(const struct tg_cli *cli) {
-  if (cli->token[0] && !token_transport_ok(cli->url))
+  if (cli->token[0] && !tg_client_url_safe(cli->url, 0))
     return tg_cli_fail("refusing to send a bearer token to %s over plain http", cli->url);
   return 0;
 }

@@ -279,6 +279,30 @@ static int req_headers(struct tg_client_req *r, const struct tg_client_opts *o, 
                         "libcurl refused %s: %s", #opt, curl_easy_strerror(cc_));               \
   } while (0)
 
+int tg_client_url_safe(const char *url, int refuse_userinfo) {
+  CURLU *h = curl_url();
+  char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL;
+  int ok = 0;
+  if (h != NULL && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      (!refuse_userinfo ||
+       (curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+        curl_url_get(h, CURLUPART_PASSWORD, &pass, 0) == CURLUE_NO_PASSWORD))) {
+    if (strcmp(scheme, "https") == 0)
+      ok = host[0] != '\0';
+    else if (strcmp(scheme, "http") == 0)
+      ok = strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
+           strcmp(host, "localhost") == 0;
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(user);
+  curl_free(pass);
+  curl_url_cleanup(h);
+  return ok;
+}
+
 /* Pinning the server's node id: libcurl hands each new connection's SSL_CTX
  * to pin_ctx, which stores the expected id and chains pin_verify after
  * OpenSSL's own verification. */

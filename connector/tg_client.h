@@ -57,6 +57,11 @@ struct tg_client_opts {
   size_t max_response;           /* abort with TG_ETOOBIG past this many body bytes; 0: no limit */
 };
 
+/* 1 when URL is https://HOST…, or http:// to exactly 127.0.0.1, [::1] or
+ * localhost (parsed with libcurl's URL parser); with REFUSE_USERINFO, a URL
+ * carrying user:password@ is refused too. */
+int tg_client_url_safe(const char *url, int refuse_userinfo);
+
 /* Creates a client on LOOP (which must outlive it). TLS may be NULL. */
 int tg_client_new(uv_loop_t *loop, const struct tg_client_tls *tls, struct tg_client **out,
                   struct tg_err *err);

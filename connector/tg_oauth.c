@@ -9,7 +9,6 @@
 #include "tg_node.h"
 #include "tg_util.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <oauth2/cfg.h>
 #include <oauth2/log.h>
@@ -40,58 +39,30 @@ unsigned tg_oauth_scope_bit(const char *name, size_t len) {
   return 0;
 }
 
-/* RFC 6749 3.3: scope tokens are separated by spaces; a comma is part of a
- * token (so "foo,catalog:write" grants nothing). */
-unsigned tg_oauth_scope_bits(const char *list) {
+/* The scope bits of LIST, whose names are separated by any byte of SEP. */
+static unsigned scope_bits_sep(const char *list, const char *sep) {
   unsigned bits = 0;
   while (list != NULL && *list) {
-    size_t n = strcspn(list, " ");
+    size_t n = strcspn(list, sep);
     bits |= tg_oauth_scope_bit(list, n);
     list += n;
-    list += strspn(list, " ");
+    list += strspn(list, sep);
   }
   return bits;
 }
 
+/* RFC 6749 3.3: scope tokens are separated by spaces; a comma is part of a
+ * token (so "foo,catalog:write" grants nothing). */
+unsigned tg_oauth_scope_bits(const char *list) { return scope_bits_sep(list, " "); }
+
 /* The configuration's list: spaces, tabs or commas. */
-static unsigned conf_scope_bits(const char *list) {
-  unsigned bits = 0;
-  while (list != NULL && *list) {
-    size_t n = strcspn(list, " \t,");
-    bits |= tg_oauth_scope_bit(list, n);
-    list += n;
-    list += strspn(list, " \t,");
-  }
-  return bits;
-}
+static unsigned conf_scope_bits(const char *list) { return scope_bits_sep(list, " \t,"); }
 
 /* --- configuration --- */
 
-/* https://HOST…, or http:// only when HOST is exactly loopback (tests, a
- * provider on the same machine). Parsed by libcurl's URL parser: no user
- * info, no look-alike hosts such as 127.0.0.1.example.jp. */
-static int url_ok(const char *u) {
-  CURLU *h = curl_url();
-  char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL;
-  int ok = 0;
-  if (h != NULL && curl_url_set(h, CURLUPART_URL, u, 0) == CURLUE_OK &&
-      curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
-      curl_url_get(h, CURLUPART_PASSWORD, &pass, 0) == CURLUE_NO_PASSWORD) {
-    if (strcmp(scheme, "https") == 0)
-      ok = host[0] != '\0';
-    else if (strcmp(scheme, "http") == 0)
-      ok = strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
-           strcmp(host, "localhost") == 0;
-  }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(user);
-  curl_free(pass);
-  curl_url_cleanup(h);
-  return ok;
-}
+/* https://HOST…, or http:// only to this machine (tests, a provider on the
+ * same host); no user info, no look-alike hosts (tg_client_url_safe). */
+static int url_ok(const char *u) { return tg_client_url_safe(u, 1); }
 
 int tg_oauth_conf_load(const struct tg_conf *c, struct tg_oauth_conf *out, struct tg_err *err) {
   memset(out, 0, sizeof(*out));
