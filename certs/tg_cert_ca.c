@@ -38,7 +38,10 @@ static const struct tg_db_migration ca_schema[] = {
       "CREATE INDEX ca_certs_node ON ca_certs(node_id);"
       "CREATE TABLE ca_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, event TEXT NOT NULL,"
       "  node_id TEXT, serial TEXT, detail TEXT);"},
+  /* 2: a token may name the hosts its node may enrol with (NULL: any). */
+  {2, "ALTER TABLE ca_tokens ADD COLUMN hosts TEXT;"},
 };
+#define CA_SCHEMA_VERSIONS (int)(sizeof(ca_schema) / sizeof(ca_schema[0]))
 
 static int ca_path(char *out, size_t n, const char *dir, const char *file) {
   return tg_path_join(out, n, dir, file);
@@ -252,7 +255,7 @@ int tg_cert_ca_init(const char *dir, const char *name, int days, struct tg_err *
   ca_path(path, sizeof(path), dir, TG_CA_DB);
   made[3] = 1;
   if ((rc = tg_db_open(path, 1, &db, err)) != 0 ||
-      (rc = tg_db_migrate(db, "ca", ca_schema, 1, err)) != 0)
+      (rc = tg_db_migrate(db, "ca", ca_schema, CA_SCHEMA_VERSIONS, err)) != 0)
     goto out;
   char detail[128];
   snprintf(detail, sizeof(detail), "CA '%s' for %d days", name, days);
@@ -305,7 +308,7 @@ int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err
   }
   ca_path(path, sizeof(path), dir, TG_CA_DB);
   if ((rc = tg_db_open(path, 0, &ca->db, err)) != 0 ||
-      (rc = tg_db_migrate(ca->db, "ca", ca_schema, 1, err)) != 0)
+      (rc = tg_db_migrate(ca->db, "ca", ca_schema, CA_SCHEMA_VERSIONS, err)) != 0)
     goto fail;
   *out = ca;
   return 0;
@@ -333,6 +336,11 @@ static void token_hash(const char *token, char out[65]) {
 
 int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s, char *out,
                          size_t n, struct tg_err *err) {
+  return tg_cert_ca_token_new_hosts(ca, node_id, ttl_s, NULL, out, n, err);
+}
+
+int tg_cert_ca_token_new_hosts(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s,
+                               const char *hosts, char *out, size_t n, struct tg_err *err) {
   unsigned char raw[TG_CA_TOKEN_LEN / 2];
   char tok[TG_CA_TOKEN_LEN + 1], hash[65];
   if (!tg_node_id_valid(node_id))
@@ -341,6 +349,8 @@ int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t tt
     return tg_err_set(err, TG_EINVAL, "a token lives 1 second to 366 days");
   if (n < sizeof(tok))
     return tg_err_set(err, TG_ETOOBIG, "token buffer too small");
+  if (hosts != NULL && (hosts[0] == '\0' || strlen(hosts) > 1024))
+    return tg_err_set(err, TG_EINVAL, "the token's host list is empty or too long");
   if (tg_random_bytes(raw, sizeof(raw)) != 0)
     return tg_err_set(err, TG_EIO, "no randomness for the token");
   tg_hex(raw, sizeof(raw), tok);
@@ -348,13 +358,14 @@ int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t tt
   int64_t now = tg_time_now();
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(ca->db,
-                         "INSERT INTO ca_tokens(hash, node_id, created, expires) VALUES(?,?,?,?)",
+                         "INSERT INTO ca_tokens(hash, node_id, created, expires, hosts) VALUES(?,?,?,?,?)",
                          -1, &st, NULL) != SQLITE_OK)
     return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
   sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, now);
   sqlite3_bind_int64(st, 4, now + (int64_t)ttl_s);
+  sqlite3_bind_text(st, 5, hosts, -1, SQLITE_STATIC); /* NULL binds NULL */
   int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : TG_EDB;
   sqlite3_finalize(st);
   if (rc == 0)
@@ -367,15 +378,34 @@ int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t tt
   return 0;
 }
 
-/* Checks TOKEN for NODE_ID without changing anything; HASH gets its hash. */
+/* Whether each host of the comma list WANT is in the comma list ALLOWED
+ * (case-insensitive); names the first one that is not in *BAD. */
+static int hosts_allowed(const char *want, const char *allowed, char *bad, size_t bn) {
+  for (const char *p = want ? want : ""; *p;) {
+    size_t l = strcspn(p, ","), found = 0;
+    for (const char *q = allowed; *q && !found;) {
+      size_t m = strcspn(q, ",");
+      found = m == l && strncasecmp(p, q, l) == 0;
+      q += m + (q[m] == ',');
+    }
+    if (l > 0 && !found) {
+      snprintf(bad, bn, "%.*s", (int)l, p);
+      return 0;
+    }
+    p += l + (p[l] == ',');
+  }
+  return 1;
+}
+
+/* Checks TOKEN for NODE_ID and HOSTS without changing anything; HASH gets its hash. */
 static int token_check(struct tg_cert_ca *ca, const char *token, const char *node_id,
-                       char hash[65], struct tg_err *err) {
+                       const char *hosts, char hash[65], struct tg_err *err) {
   sqlite3_stmt *st;
   int rc;
   if (strlen(token) != TG_CA_TOKEN_LEN)
     return tg_err_set(err, TG_ENOENT, "unknown enrollment token");
   token_hash(token, hash);
-  if (sqlite3_prepare_v2(ca->db, "SELECT node_id, expires, used_at FROM ca_tokens WHERE hash=?",
+  if (sqlite3_prepare_v2(ca->db, "SELECT node_id, expires, used_at, hosts FROM ca_tokens WHERE hash=?",
                          -1, &st, NULL) != SQLITE_OK)
     return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
   sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -390,6 +420,11 @@ static int token_check(struct tg_cert_ca *ca, const char *token, const char *nod
     rc = tg_err_set(err, TG_ETIMEDOUT, "the enrollment token has expired");
   else
     rc = 0;
+  char bad[256];
+  const char *allowed = (const char *)sqlite3_column_text(st, 3);
+  if (rc == 0 && allowed != NULL && !hosts_allowed(hosts, allowed, bad, sizeof(bad)))
+    rc = tg_err_set(err, TG_EPERM, "the enrollment token does not allow host '%s' (only %s)", bad,
+                    allowed);
   sqlite3_finalize(st);
   return rc;
 }
@@ -445,7 +480,7 @@ int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_
     rc = tg__cert_ossl_fail(err, TG_ECRYPTO, "the CSR's signature does not verify");
     goto out;
   }
-  if (o->token != NULL && (rc = token_check(ca, o->token, o->node_id, hash, err)) != 0)
+  if (o->token != NULL && (rc = token_check(ca, o->token, o->node_id, o->hosts, hash, err)) != 0)
     goto out;
   if ((rc = make_node_cert(ca, o, pub, san, &x, err)) != 0)
     goto out;

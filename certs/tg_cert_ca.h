@@ -45,6 +45,11 @@ X509 *tg_cert_ca_cert_get(const struct tg_cert_ca *ca);
  * its SHA-256 is stored. TG_EINVAL for a bad node id or TTL. */
 int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s, char *out,
                          size_t n, struct tg_err *err);
+/* The same, bound to HOSTS as well (comma-separated DNS names / IPs; NULL:
+ * any): an enrollment with the token may name only those in its certificate,
+ * so a node cannot enrol under another's host name (TG_EPERM otherwise). */
+int tg_cert_ca_token_new_hosts(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s,
+                               const char *hosts, char *out, size_t n, struct tg_err *err);
 
 /* What a node certificate is issued for. */
 struct tg_cert_issue {

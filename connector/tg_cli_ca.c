@@ -112,8 +112,9 @@ static int ca_init(struct tg_cli *cli, int argc, char **argv) {
 }
 
 static int ca_token(struct tg_cli *cli, int argc, char **argv) {
-  const char *node = NULL, *ttl_s = "24h";
-  const struct opt opts[] = {{"--node", &node}, {"--ttl", &ttl_s}, {NULL, NULL}};
+  const char *node = NULL, *ttl_s = "24h", *hosts = NULL;
+  const struct opt opts[] = {
+    {"--node", &node}, {"--ttl", &ttl_s}, {"--hosts", &hosts}, {NULL, NULL}};
   uint64_t ttl;
   char tok[TG_CA_TOKEN_LEN + 1];
   struct tg_err err;
@@ -127,13 +128,13 @@ static int ca_token(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("ca token: --ttl '%s' is not a duration like 30m, 24h or 7d", ttl_s);
   int rc = tg_cert_ca_open(cli->dir, &ca, &err);
   if (rc == 0)
-    rc = tg_cert_ca_token_new(ca, node, ttl, tok, sizeof(tok), &err);
+    rc = tg_cert_ca_token_new_hosts(ca, node, ttl, hosts, tok, sizeof(tok), &err);
   tg_cert_ca_close(ca);
   if (rc != 0)
     return tg_cli_fail("ca token: %s", tg_err_msg(&err, rc));
   printf("%s\n", tok);
-  fprintf(stderr, "tsunagu: one-time token for node %s, valid %s; it is not shown again\n", node,
-          ttl_s);
+  fprintf(stderr, "tsunagu: one-time token for node %s%s%s, valid %s; it is not shown again\n",
+          node, hosts ? " on " : "", hosts ? hosts : "", ttl_s);
   return 0;
 }
 

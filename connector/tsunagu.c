@@ -49,8 +49,9 @@ static const struct tg_cli_cmd tg__cmds[] = {
   {"ca", "run the federation certificate authority (offline)",
    "tsunagu ca init --dir CA --name NAME [--days N]\n"
    "                           create a CA: key (0600), ca.crt, crl.pem, ca.db\n"
-   "       tsunagu ca token --dir CA --node NODE-ID [--ttl 24h]\n"
-   "                           print a one-time enrollment token for NODE-ID\n"
+   "       tsunagu ca token --dir CA --node NODE-ID [--ttl 24h] [--hosts LIST]\n"
+   "                           print a one-time enrollment token for NODE-ID; with --hosts\n"
+   "                           the node may enrol only under those host names / IPs\n"
    "       tsunagu ca sign --dir CA --node NODE-ID [--hosts LIST] [--url URL] [--valid 90d]\n"
    "                       FILE.csr|- > node.crt\n"
    "                           issue a node certificate for the CSR's key; the SAN is the\n"

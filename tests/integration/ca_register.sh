@@ -66,6 +66,14 @@ check "  and the token is still unused" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*
 printf '%s\n' "$tok4" >"$TG_TMP/r4.token"
 out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token-file "$TG_TMP/r4.token" --ca-fingerprint "$(tr a-f A-F <<<"$fp")" 2>&1)
 check "r4 then registers with its token from --token-file (fingerprint in upper case with colons)" grep -q enrolled <<<"$out"
+# A token bound to host names: the node may enrol only under those.
+tg_node_new r5
+tok5h=$("$TSUNAGU" ca token --dir "$CA" --node r5 --hosts localhost 2>/dev/null)
+out=$("$TSUNAGU" register --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://127.0.0.1:18443 2>&1); rc=$?
+check "a token for host localhost refuses enrolment as 127.0.0.1 (rc $rc)" [ $rc -ne 0 -a -n "$(grep "does not allow host '127.0.0.1'" <<<"$out")" ]
+check "  and stays unused" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r5' AND hosts='localhost' AND used_at IS NULL")" = 1 ]
+out=$("$TSUNAGU" register --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://localhost:18443 2>&1)
+check "  while enrolment as localhost works, with that name in the certificate" [ -n "$(grep enrolled <<<"$out")" -a -n "$(openssl x509 -in "$TG_TMP/r5/node.crt" -noout -ext subjectAltName | grep 'DNS:localhost')" ]
 tg_node_start r1 || { echo "Bail out! r1 did not start"; exit 1; }
 tg_node_start r2 || { echo "Bail out! r2 did not start"; exit 1; }
 u1=$(tg_node_url r1); u2=$(tg_node_url r2)
