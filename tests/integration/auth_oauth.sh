@@ -14,22 +14,25 @@ if [ ! -d "$TG_NODE_MODULES/oidc-provider" ] || ! command -v node >/dev/null; th
   exit 1
 fi
 
-# idp NAME KEYS: starts a provider; prints its issuer URL.
+# idp NAME KEYS: starts a provider (stopped with the nodes at exit) and waits
+# for $TG_TMP/NAME.addr, its issuer URL. Not in $(...): its pid must reach
+# this shell's TG_PIDS.
 idp() {
   rm -f "$TG_TMP/$1.addr"
   node "$TOOLS/oidc-idp.mjs" "$2" "$TG_TMP/$1.addr" >"$TG_TMP/$1.log" 2>&1 &
   TG_PIDS="$TG_PIDS $!"
   for _ in $(seq 1 100); do [ -s "$TG_TMP/$1.addr" ] && break; sleep 0.1; done
-  cat "$TG_TMP/$1.addr"
 }
 # token ISSUER CLIENT SCOPES: an access token from the client credentials grant.
 token() { curl -fsS -u "$2:secret-$2" -d grant_type=client_credentials --data-urlencode "scope=$3" "$1/token" | jq -r .access_token; }
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 
-I=$(idp idp "$TG_TMP/keys.json")
+idp idp "$TG_TMP/keys.json"
+I=$(cat "$TG_TMP/idp.addr" 2>/dev/null)
 [ -n "$I" ] || { echo "Bail out! the OpenID provider did not start: $(cat "$TG_TMP/idp.log")"; exit 1; }
-I2=$(idp idp2 "$TG_TMP/keys.json")   # same keys, another issuer
-I3=$(idp idp3 "$TG_TMP/keys3.json")  # its own keys
+idp idp2 "$TG_TMP/keys.json"   # same keys, another issuer
+idp idp3 "$TG_TMP/keys3.json"  # its own keys
+I2=$(cat "$TG_TMP/idp2.addr") I3=$(cat "$TG_TMP/idp3.addr")
 tg_node_new a "$(printf '[auth]\nissuer = %s\naudience = urn:tsunagu:test\njwks_uri = %s/jwks\nclock_skew = 0s' "$I" "$I")"
 tg_node_start a || { echo "Bail out! node did not start"; exit 1; }
 url=$(tg_node_url a)
