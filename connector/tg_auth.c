@@ -34,19 +34,18 @@ static int is_admin(const struct tg_settings *s, const char *tok, size_t len) {
 
 enum cred_kind { CRED_NONE, CRED_ADMIN, CRED_TOKEN, CRED_BAD };
 
-struct cred {
-  enum cred_kind kind;
-  unsigned scopes;
-  enum tg_oauth_status st; /* for CRED_BAD */
-  int oauth;               /* OAuth is configured */
-  char subject[96];
-};
-
-static void credential(struct tg_http_req *req, struct cred *c) {
+/* The request's credential, worked out on first use and kept in the request
+ * (the router's scope check and a handler's tg_auth_has then share one JWT
+ * verification). */
+static const struct tg_http_auth *credential(struct tg_http_req *req) {
+  struct tg_http_auth *c = tg_http_req_auth(req);
+  if (c->resolved)
+    return c;
   size_t len = 0;
   const char *tok = bearer(req, &len);
   struct tg_settings *s = tg_settings_get();
   memset(c, 0, sizeof(*c));
+  c->resolved = 1;
   c->oauth = s->auth.enabled;
   if (tok == NULL) {
     c->kind = CRED_NONE;
@@ -59,12 +58,13 @@ static void credential(struct tg_http_req *req, struct cred *c) {
     snprintf(c->subject, sizeof(c->subject), "admin");
   } else if (!s->auth.enabled) {
     c->kind = CRED_BAD;
-    c->st = TG_OAUTH_SIGNATURE;
+    c->status = TG_OAUTH_SIGNATURE;
   } else {
     struct tg_worker *w = tg_http_req_worker(req);
     struct tg_oauth_claims cl;
-    c->st = w && w->oauth ? tg_oauth_verify(w->oauth, &s->auth, tok, len, &cl) : TG_OAUTH_NO_KEYS;
-    if (c->st == TG_OAUTH_OK) {
+    c->status =
+        w && w->oauth ? tg_oauth_verify(w->oauth, &s->auth, tok, len, &cl) : TG_OAUTH_NO_KEYS;
+    if (c->status == TG_OAUTH_OK) {
       /* What anyone (or any peer) may do, a signed-in caller may do too. */
       c->kind = CRED_TOKEN;
       c->scopes = cl.scopes | s->auth.anonymous;
@@ -76,53 +76,54 @@ static void credential(struct tg_http_req *req, struct cred *c) {
     }
   }
   tg_settings_put(s);
+  return c;
 }
 
 int tg_auth_has(struct tg_http_req *req, const char *scope) {
-  struct cred c;
-  credential(req, &c);
+  const struct tg_http_auth *c = credential(req);
   unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
-  return c.kind != CRED_BAD && bit != 0 && (c.scopes & bit) == bit;
+  return c->kind != CRED_BAD && bit != 0 && (c->scopes & bit) == bit;
 }
 
 int tg_auth_require(struct tg_http_req *req, const char *scope) {
-  struct cred c;
+  const struct tg_http_auth *c = credential(req);
+  enum tg_oauth_status st = (enum tg_oauth_status)c->status;
   char hdr[300];
-  credential(req, &c);
   unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
-  if (c.kind != CRED_BAD && bit != 0 && (c.scopes & bit) == bit) {
-    if (c.subject[0])
-      tg_http_req_set_subject(req, c.subject);
+  if (c->kind != CRED_BAD && bit != 0 && (c->scopes & bit) == bit) {
+    if (c->subject[0])
+      tg_http_req_set_subject(req, c->subject);
     return 1;
   }
-  switch (c.kind) {
+  switch (c->kind) {
   case CRED_NONE:
     tg_http_res_header(req, "WWW-Authenticate", "Bearer realm=\"tsunagu\"");
     tg_http_res_problem(req, 401, "unauthorized", "Authentication required", NULL,
                         "this operation needs a bearer token with scope %s", scope);
     break;
   case CRED_BAD:
-    if (c.st == TG_OAUTH_NO_KEYS) {
+    if (st == TG_OAUTH_NO_KEYS) {
       tg_http_res_header(req, "Retry-After", "5");
       tg_http_res_problem(req, 503, "auth-unavailable", "Authentication unavailable", NULL,
-                          "%s; try again shortly", tg_oauth_status_text(c.st));
+                          "%s; try again shortly", tg_oauth_status_text(st));
       break;
     }
-    snprintf(hdr, sizeof(hdr), "Bearer realm=\"tsunagu\", error=\"invalid_token\", "
-                               "error_description=\"%s\"",
-             c.oauth ? tg_oauth_status_text(c.st) : "unknown token");
+    snprintf(hdr, sizeof(hdr),
+             "Bearer realm=\"tsunagu\", error=\"invalid_token\", "
+             "error_description=\"%s\"",
+             c->oauth ? tg_oauth_status_text(st) : "unknown token");
     tg_http_res_header(req, "WWW-Authenticate", hdr);
-    if (c.oauth)
+    if (c->oauth)
       tg_http_res_problem(req, 401, "invalid-token", "Invalid token", NULL, "%s",
-                          tg_oauth_status_text(c.st));
+                          tg_oauth_status_text(st));
     else
       tg_http_res_problem(req, 401, "invalid-token", "Invalid token", NULL,
                           "the bearer token is not valid for this node");
     break;
   case CRED_ADMIN:
   case CRED_TOKEN:
-    if (c.subject[0])
-      tg_http_req_set_subject(req, c.subject);
+    if (c->subject[0])
+      tg_http_req_set_subject(req, c->subject);
     snprintf(hdr, sizeof(hdr),
              "Bearer realm=\"tsunagu\", error=\"insufficient_scope\", scope=\"%s\"", scope);
     tg_http_res_header(req, "WWW-Authenticate", hdr);

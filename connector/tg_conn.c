@@ -41,6 +41,7 @@ struct tg_http_req {
   tg_http_handler on_end;
   tg_http_handler on_drain;
   char subject[128];
+  struct tg_http_auth auth; /* tg_auth's memo */
   int status, res_started, res_chunked, res_done, req_done, paused, is_head, has_body;
   int early;               /* answered before the body was read */
   uint64_t limit;          /* body bytes this request may send */
@@ -481,6 +482,7 @@ const char *tg_http_req_body(const struct tg_http_req *r, size_t *len) {
 const char *tg_http_req_peer(const struct tg_http_req *r) {
   return r->conn->peer_ok ? r->conn->peer : NULL;
 }
+struct tg_http_auth *tg_http_req_auth(struct tg_http_req *r) { return &r->auth; }
 X509 *tg_http_req_peer_cert(const struct tg_http_req *r) {
   return r->conn->peer_ok ? SSL_get0_peer_certificate(r->conn->ssl) : NULL;
 }
@@ -650,10 +652,10 @@ static void on_head(struct tg_conn *c) {
               "the request body is larger than this resource accepts");
     return;
   }
-  if (c->has_cert) { /* a CRL or CA installed since the check applies now */
+  if (c->has_cert && tg_settings_generation() != c->cert_gen) {
+    /* a CRL or CA installed since the check applies now */
     struct tg_settings *cur = tg_settings_get();
-    if (cur->gen != c->cert_gen)
-      conn_peer_verify(c, cur);
+    conn_peer_verify(c, cur);
     tg_settings_put(cur);
   }
   if (r->route->peer_only && !c->peer_ok) {
@@ -672,7 +674,7 @@ static void on_head(struct tg_conn *c) {
     conn_flush(c);
   }
   if (r->route->stream_body)
-    r->route->handler(r);
+    tg_router_run(r, r->route);
 }
 
 static void on_body(struct tg_conn *c, const char *data, size_t len) {
@@ -706,7 +708,7 @@ static void on_end(struct tg_conn *c) {
   if (r->res_started && !r->route)
     return;
   if (!r->route->stream_body)
-    r->route->handler(r);
+    tg_router_run(r, r->route);
   else if (r->on_end)
     r->on_end(r);
 }

@@ -27,6 +27,7 @@ struct tg_route {
   size_t max_body;         /* bytes; 0 means the route takes no body */
   int stream_body;         /* call HANDLER at the head and stream the body */
   int peer_only;           /* callers must present a valid federation certificate */
+  const char *scope;       /* scope the caller needs (tg_auth_require), or NULL */
 };
 
 /* --- the request --- */
@@ -43,6 +44,17 @@ const char *tg_http_req_header(const struct tg_http_req *req, const char *name);
 const char *tg_http_req_body(const struct tg_http_req *req, size_t *len);
 /* The calling node's id from a verified federation certificate, or NULL. */
 const char *tg_http_req_peer(const struct tg_http_req *req);
+/* tg_auth's finding for the request, worked out once (the request starts
+ * with it zeroed; tg_auth.c fills and reads it). */
+struct tg_http_auth {
+  int resolved;
+  int kind;         /* tg_auth.c's enum */
+  unsigned scopes;  /* TG_SCOPEBIT_* */
+  int status;       /* tg_oauth_status, for an invalid token */
+  int oauth;        /* OAuth was configured */
+  char subject[96];
+};
+struct tg_http_auth *tg_http_req_auth(struct tg_http_req *req);
 /* That node's verified certificate (borrowed for the request), or NULL. */
 X509 *tg_http_req_peer_cert(const struct tg_http_req *req);
 /* The worker whose loop serves this request. */

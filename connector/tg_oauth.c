@@ -355,17 +355,6 @@ static int alg_ok(const char *alg) {
   return 0;
 }
 
-static int kid_known(struct jwks *k, const char *kid) {
-  size_t i;
-  json_t *key;
-  json_array_foreach(k->keys, i, key) {
-    const char *x = json_string_value(json_object_get(key, "kid"));
-    if (x != NULL && strcmp(x, kid) == 0)
-      return 1;
-  }
-  return 0;
-}
-
 static int aud_ok(json_t *aud, const char *want) {
   if (json_is_string(aud))
     return strcmp(json_string_value(aud), want) == 0;
@@ -427,19 +416,15 @@ enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct t
     jwks_want();
     return TG_OAUTH_NO_KEYS;
   }
-  enum tg_oauth_status st = TG_OAUTH_OK;
-  if (!good_alg) {
-    st = TG_OAUTH_SIGNATURE; /* "none", HMAC with a public key, ... */
-  } else if (has_kid && !kid_known(k, kid_buf)) {
-    jwks_want(); /* the provider may have rotated its keys */
-    st = TG_OAUTH_SIGNATURE;
-  }
   json_decref(hdr);
-  if (st != TG_OAUTH_OK || verifier_sync(v, k) != 0) {
+  if (!good_alg) { /* "none", HMAC with a public key, ... */
     jwks_put(k);
-    return st != TG_OAUTH_OK ? st : TG_OAUTH_NO_KEYS;
+    return TG_OAUTH_SIGNATURE;
   }
+  int synced = verifier_sync(v, k);
   jwks_put(k);
+  if (synced != 0)
+    return TG_OAUTH_NO_KEYS;
 
   char *tok = malloc(len + 1);
   if (tok == NULL)
@@ -448,20 +433,25 @@ enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct t
   tok[len] = '\0';
   json_t *claims = NULL;
   bool ok = false;
+  int tried = 0;
   /* With a kid, only that key; without one, each key in turn. */
   for (int i = 0; !ok && i < v->nkeys; i++) {
     if (has_kid && strcmp(v->keys[i].kid, kid_buf) != 0)
       continue;
+    tried++;
     json_decref(claims);
     claims = NULL;
     ok = oauth2_token_verify(v->log, NULL, v->keys[i].chain, tok, &claims);
   }
+  if (tried == 0)
+    jwks_want(); /* a key id we do not hold: the provider may have rotated its keys */
   OPENSSL_cleanse(tok, len);
   free(tok);
   if (!ok || !json_is_object(claims)) {
     json_decref(claims);
     return TG_OAUTH_SIGNATURE;
   }
+  enum tg_oauth_status st = TG_OAUTH_OK;
   int64_t now = (int64_t)time(NULL), skew = (int64_t)conf->clock_skew_s;
   json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
   json_t *iat = json_object_get(claims, "iat");

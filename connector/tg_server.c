@@ -47,11 +47,17 @@ void tg_settings_put(struct tg_settings *s) {
   free(s);
 }
 
+/* The current settings' generation, readable without the lock. */
+static _Atomic uint64_t tg__settings_gen;
+uint64_t tg_settings_generation(void) { return atomic_load(&tg__settings_gen); }
+
 static void settings_swap(struct tg_settings *s) {
   static uint64_t gens;
   pthread_mutex_lock(&tg__settings_lock);
-  if (s != NULL)
+  if (s != NULL) {
     s->gen = ++gens;
+    atomic_store(&tg__settings_gen, s->gen);
+  }
   struct tg_settings *old = tg__settings;
   tg__settings = s;
   pthread_mutex_unlock(&tg__settings_lock);

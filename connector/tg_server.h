@@ -54,6 +54,8 @@ struct tg_settings {
 /* Takes a reference to the current settings (release with tg_settings_put). */
 struct tg_settings *tg_settings_get(void);
 void tg_settings_put(struct tg_settings *s);
+/* The generation of the current settings (gen), without taking a reference. */
+uint64_t tg_settings_generation(void);
 
 /* Per-worker state; everything here belongs to the worker's thread. */
 struct tg_worker {
@@ -96,6 +98,9 @@ int tg_server_run(const char *dir);
  * set when the path exists under another method (405). */
 const struct tg_route *tg_router_match(const char *method, const char *path, int *allowed,
                                        const char **rest);
+/* Runs ROUTE's handler for REQ once the caller holds the route's scope;
+ * otherwise REQ gets tg_auth_require's 401/403/503. */
+void tg_router_run(struct tg_http_req *req, const struct tg_route *route);
 /* Index of ROUTE in the table (for metrics); -1 for none. */
 int tg_router_index(const struct tg_route *route);
 /* Number of routes and the name of route I. */
