@@ -46,6 +46,8 @@ struct tg_http_req {
   int early;               /* answered before the body was read */
   uint64_t limit;          /* body bytes this request may send */
   uint64_t bytes_in, bytes_out, start_ns;
+  uint64_t body_start;     /* ms: when the body's rate clock (re)started */
+  uint64_t body_base;      /* bytes_in then */
 };
 
 struct tg_conn {
@@ -63,9 +65,15 @@ struct tg_conn {
   struct tg_http_parser hp;
   struct tg_http_req *req; /* the request being read or answered */
   size_t inflight;         /* bytes in uv_write requests */
-  uint64_t head_start, last_io;
+  uint64_t head_start;     /* ms: first byte of the request being read, or 0 */
+  uint64_t last_io;        /* ms: last bytes read or written (gap deadlines) */
+  uint64_t accept_ms;      /* ms: accepted (the handshake's absolute deadline) */
+  uint64_t idle_since;     /* ms: since when the connection waits for a request */
+  uint64_t stall_start;    /* ms: since when output has waited for the client, or 0 */
+  uint64_t stall_bytes;    /* bytes the client took since stall_start */
+  int out_blocked;         /* parsing stopped: pending output above the high-water mark */
   int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
-  int parse_more, reject_status, handles_open, peer_ok, eof, in_pump;
+  int parse_more, handles_open, peer_ok, eof, in_pump;
   int linger;              /* answered early: read and drop the rest before closing */
   int has_cert;            /* the client presented a certificate */
   long cert_verify;        /* its X509 verification result */
@@ -84,6 +92,7 @@ struct tg_wr {
 };
 
 static void conn_peer_verify(struct tg_conn *c, const struct tg_settings *s);
+static void conn_resume_input(struct tg_conn *c);
 static void conn_close(struct tg_conn *c);
 static void conn_process(struct tg_conn *c);
 static void conn_arm(struct tg_conn *c);
@@ -158,10 +167,16 @@ static void conn_done(struct tg_conn *c) {
 
 /* --- output --- */
 
+/* Output accepted but not yet taken by the kernel: encrypted and queued. */
+static size_t conn_out_pending(const struct tg_conn *c) { return c->inflight + c->eout.len; }
+
 static void on_write(uv_write_t *w, int status) {
   struct tg_wr *wr = (struct tg_wr *)w;
   struct tg_conn *c = wr->c;
   c->inflight -= wr->b.len;
+  c->stall_bytes += wr->b.len;
+  if (c->inflight == 0)
+    c->stall_start = 0;
   free(wr->b.base);
   free(wr);
   if (c->closing)
@@ -171,6 +186,13 @@ static void on_write(uv_write_t *w, int status) {
     return;
   }
   c->last_io = tg_now_ms();
+  if (c->out_blocked && conn_out_pending(c) < TG_LOW_WATER) {
+    /* The client caught up: parse and read again (pipelined requests). */
+    c->out_blocked = 0;
+    conn_resume_input(c);
+    if (c->closing)
+      return;
+  }
   if (c->close_after_write && c->inflight == 0 && !c->lingering) {
     conn_done(c);
     return;
@@ -195,6 +217,11 @@ static void conn_flush(struct tg_conn *c) {
   size_t len = c->eout.len;
   wr->b = uv_buf_init(tg_buf_take(&c->eout), (unsigned)len);
   wr->c = c;
+  if (c->inflight == 0) {
+    /* The reader's clock starts with the first bytes it has to take. */
+    c->stall_start = c->last_io = tg_now_ms();
+    c->stall_bytes = 0;
+  }
   c->inflight += len;
   tg_metrics_request(-2, 0, 0, 0, len);
   if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &wr->b, 1, on_write) != 0) {
@@ -479,6 +506,7 @@ const char *tg_http_req_body(const struct tg_http_req *r, size_t *len) {
   *len = r->body.len;
   return r->body.data ? r->body.data : "";
 }
+const char *tg_http_req_client(const struct tg_http_req *r) { return r->conn->addr; }
 const char *tg_http_req_peer(const struct tg_http_req *r) {
   return r->conn->peer_ok ? r->conn->peer : NULL;
 }
@@ -505,8 +533,10 @@ void tg_http_req_resume(struct tg_http_req *r) {
   if (!r->paused)
     return;
   r->paused = 0;
-  conn_update_reading(c);
-  conn_process(c);
+  /* The time the handler held the body back is not the sender's. */
+  r->body_start = tg_now_ms();
+  r->body_base = r->bytes_in;
+  conn_resume_input(c);
 }
 void tg_http_req_set_subject(struct tg_http_req *r, const char *subject) {
   snprintf(r->subject, sizeof(r->subject), "%s", subject ? subject : "");
@@ -534,6 +564,7 @@ static void req_finish(struct tg_conn *c) {
   c->req = NULL;
   req_free(r);
   c->head_start = 0;
+  c->idle_since = tg_now_ms();
   if (!c->keep_alive) {
     c->close_after_write = 1;
     if (c->inflight == 0 && c->eout.len == 0)
@@ -607,6 +638,7 @@ static void on_head(struct tg_conn *c) {
   }
   r->conn = c;
   r->start_ns = uv_hrtime();
+  r->body_start = tg_now_ms();
   tg_buf_init(&r->body);
   tg_buf_init(&r->reshdr);
   tg_buf_init(&r->head);
@@ -662,6 +694,15 @@ static void on_head(struct tg_conn *c) {
     req_peer_refused(r);
     return;
   }
+  /* Authorization at the head: a caller without the route's scope is answered
+   * before any body byte is read (and before 100 Continue), and a body it
+   * sends anyway is dropped while the connection closes. */
+  r->early = r->has_body;
+  c->linger = r->has_body;
+  if (!tg_router_admit(r, r->route))
+    return;
+  r->early = 0;
+  c->linger = 0;
   const char *expect = tg_http_parse_header(&c->hp, "expect");
   if (expect && r->has_body) {
     if (strcasecmp(expect, "100-continue") != 0) {
@@ -754,6 +795,12 @@ static void conn_process(struct tg_conn *c) {
       struct tg_http_req *r = c->req;
       if (r && (r->req_done || r->paused))
         break;
+      /* A client that sends requests but does not read the answers gets no
+       * more answers queued: parsing waits until on_write drains it. */
+      if (conn_out_pending(c) >= c->st->out_high_water) {
+        c->out_blocked = 1;
+        break;
+      }
       size_t avail = c->in.len - c->in_off, used = 0;
       if (avail == 0 && !c->parse_more)
         break;
@@ -808,8 +855,14 @@ static void conn_process(struct tg_conn *c) {
   conn_arm(c);
   /* Records held back while parsing was blocked: decrypt them now. */
   if (!c->in_pump && c->ein.len > 0 && c->in.len - c->in_off < TG_IN_BACKLOG &&
-      !(c->req && (c->req->paused || c->req->req_done)))
+      !c->out_blocked && !(c->req && (c->req->paused || c->req->req_done)))
     conn_feed(c, "", 0);
+}
+
+/* Parsing may go on after a pause (the handler's or the output's). */
+static void conn_resume_input(struct tg_conn *c) {
+  conn_update_reading(c);
+  conn_process(c);
 }
 
 /* --- TLS input --- */
@@ -838,6 +891,7 @@ static void conn_peer_verify(struct tg_conn *c, const struct tg_settings *s) {
 
 static void conn_handshaken(struct tg_conn *c) {
   c->handshaken = 1;
+  c->idle_since = tg_now_ms();
   X509 *peer = SSL_get0_peer_certificate(c->ssl);
   if (peer != NULL) {
     c->has_cert = 1;
@@ -849,8 +903,6 @@ static void conn_handshaken(struct tg_conn *c) {
              tg_tls_cert_node_id(peer, c->peer, sizeof(c->peer)) == 0)
       c->peer_ok = 1;
   }
-  if (c->reject_status)
-    conn_reject(c, c->reject_status, "too many connections");
 }
 
 static void conn_pump(struct tg_conn *c) {
@@ -885,7 +937,7 @@ static void conn_pump(struct tg_conn *c) {
       int n = SSL_read(c->ssl, c->in.data + c->in.len, 16384);
       if (n > 0) {
         if (c->req == NULL && c->head_start == 0)
-          c->head_start = tg_now_ms();
+          c->head_start = tg_now_ms(); /* pipelined: bytes decrypted from ein */
         c->in.len += (size_t)n;
         c->in.data[c->in.len] = '\0';
         continue;
@@ -958,6 +1010,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0)
     return;
   c->last_io = tg_now_ms();
+  /* Any byte after an idle spell starts the next request's header clock,
+   * even one that completes no TLS record: trickled bytes buy no time. */
+  if (c->handshaken && c->req == NULL && c->head_start == 0)
+    c->head_start = c->last_io;
   tg_metrics_request(-2, 0, 0, (uint64_t)nread, 0);
   if (c->lingering) {
     c->linger_bytes += (size_t)nread;
@@ -972,7 +1028,8 @@ static void conn_update_reading(struct tg_conn *c) {
   if (c->closing)
     return;
   int want = c->lingering || (!c->close_after_write && !(c->req && c->req->paused) &&
-             c->in.len - c->in_off < TG_IN_BACKLOG && c->ein.len < TG_IN_BACKLOG);
+             !c->out_blocked && c->in.len - c->in_off < TG_IN_BACKLOG &&
+             c->ein.len < TG_IN_BACKLOG);
   if (want && !c->reading) {
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     c->reading = 1;
@@ -986,28 +1043,51 @@ static void conn_update_reading(struct tg_conn *c) {
 
 static void on_timer(uv_timer_t *t);
 
+/* The time by which a transfer that started at START with a grace of GRACE ms
+ * must have moved BYTES, at MIN_RATE bytes a second (0: no rate). */
+static uint64_t rate_deadline(uint64_t start, uint64_t grace, uint64_t bytes, uint64_t min_rate) {
+  if (min_rate == 0)
+    return UINT64_MAX;
+  uint64_t earned = bytes / min_rate * 1000 + bytes % min_rate * 1000 / min_rate;
+  return start + grace + earned;
+}
+
+static uint64_t min_deadline(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
 /* Picks the deadline that applies in the connection's state and what happens
- * then: 1 = close quietly, 2 = answer 408 and close. */
+ * then: 1 = close quietly, 2 = answer 408 and close. Every phase has a bound
+ * that trickled bytes cannot move: the handshake from accept, the head from
+ * its first byte, a body and a slow reader by a minimum rate after a grace. */
 static uint64_t conn_deadline(struct tg_conn *c, int *action) {
   struct tg_settings *st = c->st;
+  struct tg_http_req *r = c->req;
+  uint64_t d = UINT64_MAX;
   *action = 1;
   if (c->lingering)
     return c->linger_start + 2000;
   if (!c->handshaken)
-    return c->last_io + st->header_timeout_ms;
-  if (c->req == NULL && c->head_start == 0)
-    return c->last_io + st->idle_timeout_ms;
-  if (c->req == NULL) {
+    return c->accept_ms + st->handshake_timeout_ms;
+  if (c->stall_start != 0) /* output waits for a client that does not read */
+    d = min_deadline(c->last_io + st->idle_timeout_ms,
+                     rate_deadline(c->stall_start, st->idle_timeout_ms, c->stall_bytes,
+                                   st->min_rate));
+  if (r == NULL) {
+    if (c->head_start == 0 && c->in.len == c->in_off && c->ein.len == 0)
+      return min_deadline(d, c->idle_since + st->idle_timeout_ms);
     *action = 2;
-    return c->head_start + st->header_timeout_ms;
+    return min_deadline(d, (c->head_start ? c->head_start : c->idle_since) +
+                               st->header_timeout_ms);
   }
-  if (!c->req->req_done && !c->req->paused && !c->req->res_started) {
+  if (!r->req_done && !r->paused && !r->res_started && !c->out_blocked) {
     *action = 2;
-    return c->last_io + st->body_timeout_ms;
+    uint64_t body = min_deadline(c->last_io + st->body_timeout_ms,
+                                 rate_deadline(r->body_start, st->body_timeout_ms,
+                                               r->bytes_in - r->body_base, st->min_rate));
+    if (body <= d)
+      return body;
+    *action = 1;
   }
-  if (c->inflight > 0)
-    return c->last_io + st->idle_timeout_ms; /* a reader that stopped reading */
-  return 0;
+  return d == UINT64_MAX ? 0 : d;
 }
 
 static void conn_arm(struct tg_conn *c) {
@@ -1032,10 +1112,15 @@ static void on_timer(uv_timer_t *t) {
     conn_arm(c);
     return;
   }
-  if (action == 2 && c->handshaken && !c->close_after_write)
+  /* A 408 only to a client that still reads: one that lets output pile up
+   * would never take it. The answer gets its own deadline to leave. */
+  if (action == 2 && c->handshaken && !c->close_after_write && c->stall_start == 0) {
     conn_reject(c, 408, "the request took too long to arrive");
-  else
+    if (!c->closing)
+      conn_arm(c);
+  } else {
     conn_close(c);
+  }
 }
 
 /* --- lifecycle --- */
@@ -1115,6 +1200,14 @@ void tg_conn_on_connection(uv_stream_t *server, int status) {
   unsigned per = cc_add(c->addr, 1);
   uint64_t total = atomic_fetch_add(&tg__total_conns, 1) + 1;
   tg_metrics_conn(1);
+  if (total > c->st->max_conns || per > c->st->max_conns_per_client) {
+    /* Refused before any TLS work, so a crowd of connections costs an accept
+     * and a close each, and holds nothing. */
+    tg_metrics_conn_refused();
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    return;
+  }
   c->next = w->conns;
   if (c->next)
     c->next->prev = c;
@@ -1125,7 +1218,7 @@ void tg_conn_on_connection(uv_stream_t *server, int status) {
   tg_buf_init(&c->in);
   tg_http_parse_init(&c->hp, c->st->max_header_bytes);
   c->io.out = &c->eout;
-  c->last_io = tg_now_ms();
+  c->last_io = c->accept_ms = tg_now_ms();
   c->keep_alive = 1;
   c->ssl = SSL_new(c->st->tls);
   BIO *bio = c->ssl ? tg_tls_bio_new(&c->io) : NULL;
@@ -1135,8 +1228,6 @@ void tg_conn_on_connection(uv_stream_t *server, int status) {
   }
   SSL_set_bio(c->ssl, bio, bio);
   SSL_set_accept_state(c->ssl);
-  if (total > c->st->max_conns || per > c->st->max_conns_per_client)
-    c->reject_status = 503;
   conn_update_reading(c);
   conn_arm(c);
 }

@@ -42,6 +42,8 @@ const char *tg_http_req_rest(const struct tg_http_req *req);
 const char *tg_http_req_header(const struct tg_http_req *req, const char *name);
 /* The buffered body (non-streaming routes) and its length; never NULL. */
 const char *tg_http_req_body(const struct tg_http_req *req, size_t *len);
+/* The client's IP address as text (borrowed for the request). */
+const char *tg_http_req_client(const struct tg_http_req *req);
 /* The calling node's id from a verified federation certificate, or NULL. */
 const char *tg_http_req_peer(const struct tg_http_req *req);
 /* tg_auth's finding for the request, worked out once (the request starts

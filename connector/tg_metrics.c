@@ -29,6 +29,7 @@ static struct tg_mblock *tg__mblocks;
 static _Thread_local struct tg_mblock *tg__mine;
 static _Atomic long tg__open_conns;
 static _Atomic uint64_t tg__conns_total;
+static _Atomic uint64_t tg__conns_refused;
 
 static struct tg_mblock *mine(void) {
   if (tg__mine == NULL) {
@@ -96,6 +97,8 @@ void tg_metrics_conn(int delta) {
     atomic_fetch_add(&tg__conns_total, (uint64_t)delta);
 }
 
+void tg_metrics_conn_refused(void) { atomic_fetch_add(&tg__conns_refused, 1); }
+
 long tg_metrics_open_conns(void) { return atomic_load(&tg__open_conns); }
 
 void tg_metrics_render(struct tg_buf *o) {
@@ -136,6 +139,11 @@ void tg_metrics_render(struct tg_buf *o) {
   tg_buf_printf(o, "# HELP tsunagu_connections_total Client connections accepted.\n"
                    "# TYPE tsunagu_connections_total counter\ntsunagu_connections_total %llu\n",
                 (unsigned long long)atomic_load(&tg__conns_total));
+  tg_buf_printf(o, "# HELP tsunagu_connections_refused_total Connections closed at accept: over "
+                   "[limits] connections or connections_per_client.\n"
+                   "# TYPE tsunagu_connections_refused_total counter\n"
+                   "tsunagu_connections_refused_total %llu\n",
+                (unsigned long long)atomic_load(&tg__conns_refused));
   tg_buf_printf(o, "# HELP tsunagu_bytes_received_total Bytes read from client sockets.\n"
                    "# TYPE tsunagu_bytes_received_total counter\ntsunagu_bytes_received_total %llu\n",
                 (unsigned long long)SUM(bytes_in));

@@ -73,8 +73,12 @@ static const struct tg_route tg__routes[] = {
 #undef W
 #undef A
 
+int tg_router_admit(struct tg_http_req *req, const struct tg_route *route) {
+  return route->scope == NULL || tg_auth_require(req, route->scope);
+}
+
 void tg_router_run(struct tg_http_req *req, const struct tg_route *route) {
-  if (route->scope == NULL || tg_auth_require(req, route->scope))
+  if (tg_router_admit(req, route))
     route->handler(req);
 }
 

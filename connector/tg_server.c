@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +85,10 @@ static int load_limits(struct tg_settings *s, const struct tg_conf *c, struct tg
   rc = rc ? rc : tg_conf_get_ms(c, "limits", "header_timeout", 10000, &s->header_timeout_ms, err);
   rc = rc ? rc : tg_conf_get_ms(c, "limits", "body_timeout", 30000, &s->body_timeout_ms, err);
   rc = rc ? rc : tg_conf_get_ms(c, "limits", "idle_timeout", 60000, &s->idle_timeout_ms, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "handshake_timeout", 10000, &s->handshake_timeout_ms,
+                                err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "min_rate", 1024, &s->min_rate, err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "output_buffer", 256 * 1024, &s->out_high_water, err);
   rc = rc ? rc : tg_conf_get_u64(c, "limits", "connections", 20000, 1, 10000000, &s->max_conns, err);
   rc = rc ? rc : tg_conf_get_u64(c, "limits", "connections_per_client", 256, 1, 10000000,
                                  &s->max_conns_per_client, err);
@@ -99,10 +104,27 @@ static int load_limits(struct tg_settings *s, const struct tg_conf *c, struct tg
   }
   if (s->max_header_bytes < 1024 || s->max_header_bytes > 1024 * 1024)
     return tg_err_set(err, TG_EINVAL, "[limits] header_bytes must be between 1k and 1m");
-  if (s->header_timeout_ms == 0 || s->body_timeout_ms == 0 || s->idle_timeout_ms == 0)
+  if (s->header_timeout_ms == 0 || s->body_timeout_ms == 0 || s->idle_timeout_ms == 0 ||
+      s->handshake_timeout_ms == 0)
     return tg_err_set(err, TG_EINVAL, "[limits] timeouts must be positive");
+  if (s->out_high_water < 16 * 1024 || s->out_high_water > 64 * 1024 * 1024)
+    return tg_err_set(err, TG_EINVAL, "[limits] output_buffer must be between 16k and 64m");
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   s->workers = workers ? (int)workers : (int)(cores > 0 ? cores : 1);
+  /* Connections are refused at accept before descriptors run out, so the
+   * database, peers and the identity provider always have some left. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    uint64_t reserve = 64 + 16 * (uint64_t)s->workers;
+    uint64_t cap = rl.rlim_cur > reserve + 16 ? rl.rlim_cur - reserve : 16;
+    if (s->max_conns > cap) {
+      tg_log_warn("[limits] connections = %llu is over what the descriptor limit (%llu) allows; "
+                  "using %llu (raise LimitNOFILE to allow more)",
+                  (unsigned long long)s->max_conns, (unsigned long long)rl.rlim_cur,
+                  (unsigned long long)cap);
+      s->max_conns = cap;
+    }
+  }
   const char *access = tg_conf_get(c, "log", "access");
   s->access_log = !(access && (strcmp(access, "off") == 0 || strcmp(access, "no") == 0));
   const char *lvl = tg_conf_get(c, "log", "level");
@@ -414,6 +436,16 @@ static int lock_dir(const char *dir) {
   return fd;
 }
 
+/* Each connection is a descriptor: take the hard limit, as nginx's
+ * worker_rlimit_nofile would. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 int tg_server_run(const char *dir) {
   struct tg_server srv;
   struct tg_settings *s = NULL;
@@ -423,6 +455,7 @@ int tg_server_run(const char *dir) {
   tg_err_clear(&err);
   snprintf(srv.dir, sizeof(srv.dir), "%s", dir);
   signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
   if ((rc = tg_settings_load(dir, &s, &err)) != 0) {
     tg_log_error("cannot start: %s", tg_err_msg(&err, rc));
     return 1;

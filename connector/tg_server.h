@@ -38,6 +38,9 @@ struct tg_settings {
   uint64_t header_timeout_ms;  /* [limits] header_timeout */
   uint64_t body_timeout_ms;    /* [limits] body_timeout: between body bytes */
   uint64_t idle_timeout_ms;    /* [limits] idle_timeout: keep-alive */
+  uint64_t handshake_timeout_ms; /* [limits] handshake_timeout: from accept, absolute */
+  uint64_t min_rate;           /* [limits] min_rate: bytes/s a slow sender or reader keeps */
+  uint64_t out_high_water;     /* [limits] output_buffer: pending output that stops parsing */
   uint64_t max_conns;          /* [limits] connections */
   uint64_t max_conns_per_client; /* [limits] connections_per_client */
   uint64_t drain_timeout_ms;   /* [limits] drain_timeout */
@@ -98,6 +101,9 @@ int tg_server_run(const char *dir);
  * set when the path exists under another method (405). */
 const struct tg_route *tg_router_match(const char *method, const char *path, int *allowed,
                                        const char **rest);
+/* Returns 1 if REQ's caller holds ROUTE's scope (checked at the head, before
+ * any body byte is read); otherwise REQ is answered (401/403/503) and 0. */
+int tg_router_admit(struct tg_http_req *req, const struct tg_route *route);
 /* Runs ROUTE's handler for REQ once the caller holds the route's scope;
  * otherwise REQ gets tg_auth_require's 401/403/503. */
 void tg_router_run(struct tg_http_req *req, const struct tg_route *route);
@@ -117,6 +123,8 @@ void tg_conn_close_all(struct tg_worker *w);
 /* Metrics (tg_metrics.c). */
 void tg_metrics_request(int route, int status, uint64_t usec, uint64_t in, uint64_t out);
 void tg_metrics_conn(int delta);
+/* Counts a connection refused at accept (over a connection limit). */
+void tg_metrics_conn_refused(void);
 void tg_metrics_render(struct tg_buf *out);
 long tg_metrics_open_conns(void);
 

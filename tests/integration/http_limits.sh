@@ -4,7 +4,7 @@
 # a crowd of slow clients that must not stop a normal request.
 . "$top_srcdir/tests/lib.sh"
 RAW="$top_builddir/tests/tools/rawtls"
-plan 14
+plan 15
 
 tg_node_new lim "[limits]
 header_bytes = 4k
@@ -61,6 +61,7 @@ check "the node survived all of it" tg_curl lim -f -o /dev/null "$url/healthz"
 # Hundreds of slow clients do not stop a normal request.
 tg_node_new slow "[limits]
 header_timeout = 30s
+handshake_timeout = 30s
 connections_per_client = 1000" && tg_node_start slow || { echo "Bail out! node did not start"; exit 1; }
 pids=""
 for i in $(seq 1 300); do
@@ -78,7 +79,8 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "with $open slow connections open, a normal request is answered in ${ms} ms" [ "$code" = 200 -a "$ms" -lt 1000 -a "${open:-0}" -ge 290 ]
 kill $pids 2>/dev/null; wait $pids 2>/dev/null
 
-# Connection limits: the 4th connection from one address gets 503.
+# Connection limits: the 4th connection from one address is closed at accept,
+# before any TLS work (a crowd of them costs the node nothing to refuse).
 tg_node_new few "[limits]
 connections_per_client = 3" && tg_node_start few || { echo "Bail out! node did not start"; exit 1; }
 pids=""
@@ -88,9 +90,11 @@ for i in 1 2 3; do
 done
 sleep 0.7
 out=$(printf "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n" | "$RAW" "$(tg_node_addr few)" "$TG_TMP/few/node.crt" -t 2000)
-check "over connections_per_client: 503 and a close" [ "$(echo $out)" = "status 503 closed" ]
+check "over connections_per_client: closed before the handshake ($out)" [ "$(echo $out)" = "handshake-failed" ]
 wait $pids 2>/dev/null
 sleep 0.3
 out=$(printf "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" | "$RAW" "$(tg_node_addr few)" "$TG_TMP/few/node.crt" -t 2000)
 check "once they close, the client is served again" [ "$(echo $out)" = "status 200 closed" ]
+refused=$(tg_curl few "$(tg_node_url few)/metrics" | awk '/^tsunagu_connections_refused_total /{print $2}')
+check "the refusal is counted in tsunagu_connections_refused_total ($refused)" [ "${refused:-0}" -ge 1 ]
 done_testing

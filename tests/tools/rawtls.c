@@ -82,6 +82,9 @@ int main(int argc, char **argv) {
   if (SSL_connect(ssl) != 1) {
     ERR_print_errors_fp(stderr);
     printf("handshake-failed\n");
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    close(fd);
     return 0;
   }
   /* Send; with a delay, one byte at a time (a slow client). Input beyond the
