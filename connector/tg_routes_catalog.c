@@ -411,6 +411,16 @@ void tg_route_dataset_put(struct tg_http_req *req) {
   json_decref(in);
   if (rc == TG_ENOENT && im >= 0)
     rc = TG_ECONFLICT; /* If-Match on a missing resource */
+  if (rc == TG_EPERM) {
+    /* Another node's id, or none: no credential or later state makes this
+     * target creatable here, so it is the request's fault (400), as a badly
+     * encoded id is, not an authorization (403) or state (409) matter. */
+    json_decref(problems);
+    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id",
+                        json_pack("{s:s}", "id", id), "%s", tg_err_msg(&err, rc));
+    tg_cat_write_clear(&w);
+    return;
+  }
   if (rc) {
     write_failed(req, rc, problems, &err);
     tg_cat_write_clear(&w);
