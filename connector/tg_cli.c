@@ -97,6 +97,9 @@ static void print_problem(int status, json_t *p, const char *raw) {
     fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "pointer")) ?: "",
             json_string_value(json_object_get(e, "detail")) ?: "");
   }
+  json_int_t omitted = json_integer_value(json_object_get(p, "errors_omitted"));
+  if (omitted > 0)
+    fprintf(stderr, "  … and %lld more\n", (long long)omitted);
 }
 
 int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,

@@ -7,6 +7,7 @@
 #include "tg_buf.h"
 #include "tg_cat.h"
 #include "tg_err.h"
+#include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_server.h"
@@ -225,7 +226,9 @@ static void write_failed(struct tg_http_req *req, int rc, json_t *problems,
   /* A refusal the library could not pin to a field is reported at the root. */
   if (rc == TG_EINVAL && problems == NULL)
     problems = json_pack("[{s:s, s:s}]", "pointer", "", "detail", tg_err_msg(err, rc));
+  size_t nproblems = json_array_size(problems);
   json_object_set_new(extra, "errors", problems ? problems : json_array());
+  tg_problem_errors_cap(extra);
   switch (rc) {
   case TG_ETOOBIG:
     tg_http_res_problem(req, 413, "dataset-too-large", "Dataset too large", extra,
@@ -237,7 +240,7 @@ static void write_failed(struct tg_http_req *req, int rc, json_t *problems,
     return;
   case TG_EINVAL:
     tg_http_res_problem(req, 400, "invalid-dataset", "Invalid dataset", extra,
-                        "the dataset has %zu invalid field(s)", json_array_size(problems));
+                        "the dataset has %zu invalid field(s)", nproblems);
     return;
   case TG_EEXIST:
     tg_http_res_problem(req, 409, "dataset-exists", "Dataset exists", extra, "%s",

@@ -69,6 +69,12 @@ check "the problem is served as application/problem+json" grep -qi '^content-typ
 jq '.["dct:modified"] = "令和6年4月1日" | del(.["dct:title"])' "$CASES/bus.json" >"$TG_TMP/reiwa.json"
 s=$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary @"$TG_TMP/reiwa.json")
 check "令和6年4月1日 as modified is refused with its pointer, together with the missing title" [ "$s" = 400 -a "$(jq -r '[.errors[].pointer] | sort | join(",")' "$O")" = "/dct:modified,/dct:title" ]
+jq '.["dcat:keyword"] = [range(0; 5000)]' "$CASES/bus.json" >"$TG_TMP/manybad.json"
+s=$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary @"$TG_TMP/manybad.json")
+check "5000 invalid keywords (5001 errors): 400 with 100 errors and errors_omitted 4901 ($(wc -c <"$O") bytes)" [ "$s" = 400 -a "$(jq '.errors | length' "$O")" = 100 -a "$(jq .errors_omitted "$O")" = 4901 -a "$(wc -c <"$O")" -lt 20000 ]
+check "  the detail still counts them all" [ "$(jq -r .detail "$O")" = "the dataset has 5001 invalid field(s)" ]
+out=$("$TSUNAGU" --dir "$TG_TMP/a-city" dataset add "$TG_TMP/manybad.json" 2>&1)
+check "  tsunagu dataset add prints the 100 and says how many more" [ "$(grep -c '^  /dcat:keyword/' <<<"$out")" = 100 -a "$(tail -1 <<<"$out")" = "  … and 4901 more" ]
 check "malformed JSON is a 400 problem" [ "$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary '{"@type": ')" = 400 ]
 jq '.["@context"] = "https://example.org/unknown-context.jsonld"' "$CASES/bus.json" >"$TG_TMP/ctx.json"
 s=$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary @"$TG_TMP/ctx.json")
