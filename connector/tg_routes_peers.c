@@ -349,25 +349,6 @@ void tg_routes_peers_periodic_start(struct tg_worker *w) {
 
 /* --- the federation directory (CA node) --- */
 
-/* The CA node's own URL for its directory entry when it was never recorded
- * (its certificate was signed offline without --url): [node] url, else the
- * address it listens on unless that is a wildcard. "" when unknown. */
-static void self_url(const struct tg_settings *s, char *out, size_t n) {
-  char path[4096], *addr = NULL;
-  out[0] = '\0';
-  if (s->url[0]) {
-    snprintf(out, n, "%s", s->url);
-    return;
-  }
-  tg_node_path(path, sizeof(path), s->dir, TG_NODE_ADDR);
-  if (tg_file_read(path, 300, &addr, NULL, NULL) != 0)
-    return;
-  addr[strcspn(addr, "\r\n")] = '\0';
-  if (strncmp(addr, "0.0.0.0:", 8) != 0 && strncmp(addr, "[::]:", 5) != 0)
-    snprintf(out, n, "https://%s", addr);
-  free(addr);
-}
-
 void tg_route_federation_members(struct tg_http_req *req) {
   struct tg_settings *s = tg_settings_get();
   char dir[4096], self[600], self_id[64];
@@ -375,7 +356,9 @@ void tg_route_federation_members(struct tg_http_req *req) {
   json_t *members = NULL;
   tg_err_clear(&err);
   int rc = tg_fed_ca_dir(s->dir, dir, sizeof(dir));
-  self_url(s, self, sizeof(self));
+  /* The CA node's own entry when its URL was never recorded (its
+   * certificate was signed offline without --url). */
+  tg_routes_self_url(self, sizeof(self), 0);
   snprintf(self_id, sizeof(self_id), "%s", s->node_id);
   tg_settings_put(s);
   if (rc != 0) {

@@ -175,6 +175,14 @@ req GET "/api/v1/search?q=$(enc 観測)&limit=100" >/dev/null
 check "search paging with Link gives the same ranking as one page" [ "$sp" = "$(jq -r '.items[].id' "$O")" -a "$(echo "$sp" | wc -l)" = 3 ]
 req GET "/api/v1/catalog?limit=2&offset=2" >/dev/null
 check "a middle page links to prev and next" [ "$(grep -ci '^link:' "$H")" = 2 ]
+# A client's Host header never becomes a URL the node advertises.
+evil=(-H 'Host: evil.example')
+req GET "/api/v1/catalog?limit=2&offset=2" "${evil[@]}" >/dev/null
+check "with Host: evil.example the catalog's Link headers and endpointURL name the node, not evil.example" [ -z "$(grep -i evil "$H" "$O")" -a "$(grep -ci '^link: <https://127.0.0.1:' "$H")" = 2 -a "$(jq -r '.["dcat:service"][0]["dcat:endpointURL"]["@id"]' "$O")" = "$url/api/v1" ]
+req POST "/dsp/catalog/request?limit=2" "${evil[@]}" -H 'Content-Type: application/json' -d '{"@type":"CatalogRequestMessage"}' >/dev/null
+check "  nor the DSP catalog's endpointURL and Link" [ -z "$(grep -i evil "$H" "$O")" -a "$(jq -r '.service[0].endpointURL' "$O")" = "$url/dsp" -a -n "$(grep -i "^link: <$url/dsp/catalog/request?" "$H")" ]
+req GET "/api/v1/catalog/changes?since=0&limit=1" "${evil[@]}" >/dev/null
+check "  nor the change feed's Link" [ -z "$(grep -i evil "$H")" -a -n "$(grep -i "^link: <$url/api/v1/catalog/changes?" "$H")" ]
 req GET /api/v1/catalog >/dev/null
 cetag=$(hdr ETag)
 check "the catalog has an ETag and answers If-None-Match with 304" [ -n "$cetag" -a "$(req GET /api/v1/catalog -H "If-None-Match: $cetag")" = 304 ]
@@ -251,6 +259,12 @@ out=$(jq '.["dct:modified"] = "令和6年4月1日"' "$CASES/bus.json" | "${T[@]}
 check "tsunagu dataset add shows the field-level problem" [ $rc = 1 -a -n "$(grep '^  /dct:modified: ' <<<"$out")" ]
 out=$("${T[@]}" --token-file /dev/null dataset rm "${ID[dam]}" 2>&1); rc=$?
 check "tsunagu dataset rm without the token fails (401) and keeps the dataset" [ $rc = 1 -a -n "$(grep 401 <<<"$out")" -a "$(req GET "/api/v1/datasets/$(enc "${ID[dam]}")")" = 200 ]
+
+# With [node] url set, that is the node's advertised URL (after SIGHUP).
+sed -i '/^\[node\]/a url = https://catalog.a-city.example:8443' "$TG_TMP/a-city/tsunagu.conf"
+kill -HUP "$(tg_node_pid a-city)"; sleep 0.5
+req GET "/api/v1/catalog?limit=1" "${evil[@]}" >/dev/null
+check "[node] url is what Link and endpointURL advertise" [ -n "$(grep -i '^link: <https://catalog.a-city.example:8443/api/v1/catalog?offset=1&limit=1>; rel="next"' "$H")" -a "$(jq -r '.["dcat:service"][0]["dcat:endpointURL"]["@id"]' "$O")" = https://catalog.a-city.example:8443/api/v1 ]
 
 plan $_tap_n
 done_testing
