@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *f) {
   fprintf(f, "usage: tsunagud -D DIR\n"
@@ -16,6 +17,16 @@ static void usage(FILE *f) {
              "  -V, --version   print the version\n"
              "Signals: SIGTERM drains and exits 0; SIGHUP reloads the configuration and "
              "certificates.\n");
+}
+
+/* A state directory others may write to lets them replace the node's key,
+ * certificate or configuration: say so at start (tsunagu init makes it 700). */
+static void warn_state_dir(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 022) != 0)
+    tg_log_warn("the state directory %s is %s-writable (mode %03o): whoever can write there can "
+                "replace the node's key, certificate or configuration; chmod 700 it",
+                dir, (st.st_mode & 002) ? "world" : "group", (unsigned)(st.st_mode & 0777));
 }
 
 int main(int argc, char **argv) {
@@ -38,6 +49,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tsunagud: missing -D DIR (try --help)\n");
     return 2;
   }
+  warn_state_dir(dir);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = tg_server_run(dir);
   curl_global_cleanup();
