@@ -406,9 +406,11 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
   const char *pem = json_string_value(json_object_get(in, "csr"));
   const char *given = json_string_value(json_object_get(in, "url"));
-  if (pem == NULL) {
+  json_t *rotate = json_object_get(in, "rotate_key");
+  if (pem == NULL || (rotate != NULL && !json_is_boolean(rotate))) {
     tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
-                        "the body must be a JSON object with a string csr");
+                        "the body must be a JSON object with a string csr (and optionally url "
+                        "and a boolean rotate_key)");
     json_decref(in);
     return;
   }
@@ -444,20 +446,30 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   rc = tg_cert_csr_parse(pem, strlen(pem), &csr, &err);
   if (rc == 0)
     rc = tg_cert_ca_open(dir, &ca, &err);
-  /* The CA's records, not only the (possibly lagging) CRL the TLS layer
-   * checked: a certificate revoked a moment ago renews nothing. */
-  int st = rc == 0 ? tg_cert_ca_cert_status(ca, current, peer, &err) : 0;
-  if (st != 0) {
-    tg_http_res_problem(req, 403, "certificate-not-renewable", "Certificate not renewable", NULL,
-                        "%s", tg_err_msg(&err, st));
-    X509_REQ_free(csr);
-    tg_cert_ca_close(ca);
-    json_decref(in);
-    return;
-  }
   if (rc == 0) {
-    struct tg_cert_issue o = {.node_id = peer, .hosts = hosts[0] ? hosts : NULL, .how = "renew"};
+    /* The CA checks its own records, not only the (possibly lagging) CRL the
+     * TLS layer checked: a certificate revoked a moment ago renews nothing.
+     * The presented certificate becomes the new one's predecessor, so that
+     * revoking either revokes both; a new key only as a recorded rotation. */
+    int rot = json_is_true(rotate);
+    struct tg_cert_issue o = {.node_id = peer,
+                              .hosts = hosts[0] ? hosts : NULL,
+                              .how = rot ? "rotate" : "renew",
+                              .renews = current,
+                              .rotate = rot};
     rc = tg_cert_ca_issue(ca, &o, csr, &cert, &err);
+    if (rc == TG_EPERM || rc == TG_ENOENT || rc == TG_ECONFLICT) {
+      if (rc == TG_ECONFLICT)
+        tg_http_res_problem(req, 409, "key-mismatch", "The CSR's key does not match the request",
+                            NULL, "%s", tg_err_msg(&err, rc));
+      else
+        tg_http_res_problem(req, 403, "certificate-not-renewable", "Certificate not renewable",
+                            NULL, "%s", tg_err_msg(&err, rc));
+      X509_REQ_free(csr);
+      tg_cert_ca_close(ca);
+      json_decref(in);
+      return;
+    }
   }
   char path[4200];
   snprintf(path, sizeof(path), "%s/%s", dir, TG_CA_CRL);
