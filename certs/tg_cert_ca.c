@@ -21,7 +21,7 @@
 
 struct tg_cert_ca {
   char dir[4096];
-  EVP_PKEY *key; /* the CA key */
+  EVP_PKEY *key; /* the CA key, loaded when first needed to sign (ca_key) */
   X509 *cert;    /* the CA certificate */
   sqlite3 *db;   /* ca.db */
 };
@@ -316,16 +316,9 @@ int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err
     rc = tg_err_set(err, TG_ENOENT, "no CA in %s (run tsunagu ca init)", dir);
     goto fail;
   }
-  ca_path(path, sizeof(path), dir, TG_CA_KEY);
-  if ((rc = tg_cert_key_load(path, &ca->key, err)) != 0)
-    goto fail;
   ca_path(path, sizeof(path), dir, TG_CA_CERT);
   if ((rc = tg_cert_load(path, &ca->cert, err)) != 0)
     goto fail;
-  if (X509_check_private_key(ca->cert, ca->key) != 1) {
-    rc = tg__cert_ossl_fail(err, TG_ECRYPTO, "the CA key does not match ca.crt");
-    goto fail;
-  }
   ca_path(path, sizeof(path), dir, TG_CA_DB);
   if ((rc = tg_db_open(path, 0, &ca->db, err)) != 0 ||
       (rc = tg_db_migrate(ca->db, "ca", ca_schema, CA_SCHEMA_VERSIONS, err)) != 0)
@@ -335,6 +328,25 @@ int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err
 fail:
   tg_cert_ca_close(ca);
   return rc;
+}
+
+/* Loads the CA key the first time something is signed: checking an
+ * enrollment token or a certificate's record never touches it. */
+static int ca_key(struct tg_cert_ca *ca, struct tg_err *err) {
+  char path[4096];
+  EVP_PKEY *key = NULL;
+  if (ca->key != NULL)
+    return 0;
+  ca_path(path, sizeof(path), ca->dir, TG_CA_KEY);
+  int rc = tg_cert_key_load(path, &key, err);
+  if (rc != 0)
+    return rc;
+  if (X509_check_private_key(ca->cert, key) != 1) {
+    EVP_PKEY_free(key);
+    return tg__cert_ossl_fail(err, TG_ECRYPTO, "the CA key does not match ca.crt");
+  }
+  ca->key = key;
+  return 0;
 }
 
 void tg_cert_ca_close(struct tg_cert_ca *ca) {
@@ -449,6 +461,19 @@ static int token_check(struct tg_cert_ca *ca, const char *token, const char *nod
   return rc;
 }
 
+int tg_cert_ca_token_check(struct tg_cert_ca *ca, const char *token, const char *node_id,
+                           const char *hosts, struct tg_err *err) {
+  char hash[65];
+  if (!tg_cert_ca_token_plausible(token))
+    return tg_err_set(err, TG_ENOENT, "unknown enrollment token");
+  return token_check(ca, token, node_id, hosts, hash, err);
+}
+
+int tg_cert_ca_token_plausible(const char *token) {
+  size_t n = strspn(token, "0123456789abcdef");
+  return n == TG_CA_TOKEN_LEN && token[n] == '\0';
+}
+
 static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, EVP_PKEY *pub,
                           GENERAL_NAMES *san, X509 **out, struct tg_err *err) {
   int64_t valid = o->valid_s ? o->valid_s : (int64_t)TG_CA_NODE_DAYS * 86400;
@@ -555,7 +580,7 @@ int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_
     goto out;
   if (o->renews != NULL && (rc = renewal_check(ca, o, pub, prev, err)) != 0)
     goto out;
-  if ((rc = make_node_cert(ca, o, pub, san, &x, err)) != 0)
+  if ((rc = ca_key(ca, err)) != 0 || (rc = make_node_cert(ca, o, pub, san, &x, err)) != 0)
     goto out;
   unsigned int mdl = sizeof(md);
   if (tg_cert_serial_hex(x, serial, sizeof(serial)) != 0 ||
@@ -705,7 +730,8 @@ static int next_crl(struct tg_cert_ca *ca, X509_CRL **out, struct tg_err *err) {
   sqlite3_finalize(st);
   if (number < 2)
     return tg_err_set(err, TG_EDB, "cannot advance the CRL number: %s", sqlite3_errmsg(ca->db));
-  return make_crl(ca->key, ca->cert, ca->db, number, out, err);
+  int rc = ca_key(ca, err);
+  return rc ? rc : make_crl(ca->key, ca->cert, ca->db, number, out, err);
 }
 
 /* After COMMIT: publishes CRL (and frees it). */

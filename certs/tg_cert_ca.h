@@ -33,7 +33,8 @@ struct tg_cert_ca;
  * TG_EEXIST if any CA file already exists there: nothing is touched then. On
  * any other failure the files it made are removed again. */
 int tg_cert_ca_init(const char *dir, const char *name, int days, struct tg_err *err);
-/* Opens the CA in DIR; *OUT is freed with tg_cert_ca_close. */
+/* Opens the CA in DIR (its certificate and record; the key is read when
+ * something is first signed); *OUT is freed with tg_cert_ca_close. */
 int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err);
 /* Frees CA; NULL is a no-op. */
 void tg_cert_ca_close(struct tg_cert_ca *ca);
@@ -50,6 +51,14 @@ int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t tt
  * so a node cannot enrol under another's host name (TG_EPERM otherwise). */
 int tg_cert_ca_token_new_hosts(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s,
                                const char *hosts, char *out, size_t n, struct tg_err *err);
+
+/* Whether TOKEN has the form of an enrollment token (TG_CA_TOKEN_LEN
+ * lowercase hex digits): 1 or 0. Needs no CA; refuse others at once. */
+int tg_cert_ca_token_plausible(const char *token);
+/* Checks TOKEN for NODE_ID and HOSTS (as tg_cert_ca_issue would, same
+ * codes) without spending it or touching the CA key: one lookup by hash. */
+int tg_cert_ca_token_check(struct tg_cert_ca *ca, const char *token, const char *node_id,
+                           const char *hosts, struct tg_err *err);
 
 /* What a node certificate is issued for. */
 struct tg_cert_issue {

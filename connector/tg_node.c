@@ -110,6 +110,8 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
                    "\n"
                    "# [ca]\n"
                    "# dir = /var/lib/tsunagu/ca        # serve the federation CA from this node\n"
+                   "# register_failures = 10           # refused enrolments per address and\n"
+                   "# register_window = 1m             #   window before 429\n"
                    "\n"
                    "[log]\n"
                    "# level = info\n"

@@ -1,6 +1,7 @@
 /* tg_routes_peers: the node's peers (admin: list, add, remove, check each
  * over mutual TLS with the node's federation certificate) and, on a CA node,
  * the federation directory GET /api/v1/federation/members (peers only). */
+#include "tg_ca_node.h"
 #include "tg_cert_ca.h"
 #include "tg_conf.h"
 #include "tg_db.h"
@@ -394,9 +395,7 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   char *cert_pem = NULL, *ca_pem = NULL, *crl = NULL;
   size_t len = 0;
   tg_err_clear(&err);
-  struct tg_settings *s = tg_settings_get();
-  int rc = tg_fed_ca_dir(s->dir, dir, sizeof(dir));
-  tg_settings_put(s);
+  int rc = tg_ca_node_dir(dir, sizeof(dir));
   if (rc != 0) {
     tg_http_res_problem(req, 404, "not-found", "Not Found", NULL,
                         "this node does not run a certificate authority");
@@ -444,8 +443,7 @@ void tg_route_certs_renew(struct tg_http_req *req) {
     }
   }
   rc = tg_cert_csr_parse(pem, strlen(pem), &csr, &err);
-  if (rc == 0)
-    rc = tg_cert_ca_open(dir, &ca, &err);
+  int lent = rc == 0 && (rc = tg_ca_node_acquire(&ca, dir, sizeof(dir), &err)) == 0;
   if (rc == 0) {
     /* The CA checks its own records, not only the (possibly lagging) CRL the
      * TLS layer checked: a certificate revoked a moment ago renews nothing.
@@ -466,7 +464,7 @@ void tg_route_certs_renew(struct tg_http_req *req) {
         tg_http_res_problem(req, 403, "certificate-not-renewable", "Certificate not renewable",
                             NULL, "%s", tg_err_msg(&err, rc));
       X509_REQ_free(csr);
-      tg_cert_ca_close(ca);
+      tg_ca_node_release();
       json_decref(in);
       return;
     }
@@ -476,6 +474,8 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   if (rc == 0 && (rc = tg_cert_pem(cert, &cert_pem, &err)) == 0 &&
       (rc = tg_cert_pem(tg_cert_ca_cert_get(ca), &ca_pem, &err)) == 0)
     rc = tg_file_read(path, TG_CA_MAX_INPUT, &crl, NULL, &err);
+  if (lent)
+    tg_ca_node_release();
   if (rc == 0 && given != NULL)
     tg_fed_member_record(dir, peer, url, NULL);
   if (rc == TG_EINVAL || rc == TG_ETOOBIG || rc == TG_ECRYPTO)
@@ -496,7 +496,6 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   free(crl);
   X509_free(cert);
   X509_REQ_free(csr);
-  tg_cert_ca_close(ca);
   json_decref(in);
 }
 

@@ -1,6 +1,7 @@
 /* tsunagud: the tsunagu node daemon. `tsunagud -D DIR` serves the node whose
  * state lives in DIR until SIGTERM. */
 #include "config.h"
+#include "tg_ca_node.h"
 #include "tg_log.h"
 #include "tg_server.h"
 
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
   warn_state_dir(dir);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = tg_server_run(dir);
+  tg_ca_node_shutdown();
   curl_global_cleanup();
   return rc;
 }
