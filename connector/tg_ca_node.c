@@ -24,8 +24,8 @@ struct ident {
 };
 
 static struct {
-  pthread_mutex_t mu;    /* held while a worker uses CA, and for the rest */
-  uint64_t gen;          /* settings generation the configuration was read for */
+  pthread_mutex_t mu; /* held while a worker uses CA, and for the rest */
+  uint64_t gen;       /* settings generation the configuration was read for */
   int has_ca;
   char dir[4096];
   unsigned failures;     /* [ca] register_failures; 0: no limit */
@@ -72,8 +72,8 @@ static void configure(void) {
       g.has_ca = w > 0 && (size_t)w < sizeof(g.dir);
     }
     uint64_t v = 0;
-    if (tg_conf_get_u64(c, "ca", "register_failures", TG_CA_NODE_FAILURES, 0, 1000000, &v,
-                        &err) == 0)
+    if (tg_conf_get_u64(c, "ca", "register_failures", TG_CA_NODE_FAILURES, 0, 1000000, &v, &err) ==
+        0)
       g.failures = (unsigned)v;
     else
       tg_log_warn("[ca] register_failures: keeping %u", g.failures);
@@ -125,7 +125,9 @@ int tg_ca_node_acquire(struct tg_cert_ca **ca, char *dir, size_t n, struct tg_er
   return 0; /* G.MU stays held until tg_ca_node_release */
 }
 
-void tg_ca_node_release(void) { pthread_mutex_unlock(&g.mu); }
+void tg_ca_node_release(void) {
+  pthread_mutex_unlock(&g.mu);
+}
 
 uint64_t tg_ca_node_wait(const char *client) {
   pthread_mutex_lock(&g.mu);

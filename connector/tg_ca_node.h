@@ -11,8 +11,8 @@
 struct tg_cert_ca;
 struct tg_err;
 
-#define TG_CA_NODE_FAILURES 10      /* [ca] register_failures default */
-#define TG_CA_NODE_WINDOW_MS 60000  /* [ca] register_window default */
+#define TG_CA_NODE_FAILURES 10     /* [ca] register_failures default */
+#define TG_CA_NODE_WINDOW_MS 60000 /* [ca] register_window default */
 
 /* The CA directory into OUT (size N): 0, or TG_ENOENT when the node has no
  * CA role. */

@@ -10,6 +10,7 @@ json_t *tg_problem_errors_cap(json_t *extra) {
    * point at the start of the document, where a fix usually begins. */
   while (json_array_size(errors) > TG_PROBLEM_MAX_ERRORS)
     json_array_remove(errors, json_array_size(errors) - 1);
-  json_object_set_new(extra, "errors_omitted", json_integer((json_int_t)(n - TG_PROBLEM_MAX_ERRORS)));
+  json_object_set_new(extra, "errors_omitted",
+                      json_integer((json_int_t)(n - TG_PROBLEM_MAX_ERRORS)));
   return extra;
 }

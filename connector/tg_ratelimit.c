@@ -11,7 +11,9 @@ void tg_ratelimit_init(struct tg_ratelimit *rl) {
   pthread_mutex_init(&rl->mu, NULL);
 }
 
-void tg_ratelimit_close(struct tg_ratelimit *rl) { pthread_mutex_destroy(&rl->mu); }
+void tg_ratelimit_close(struct tg_ratelimit *rl) {
+  pthread_mutex_destroy(&rl->mu);
+}
 
 static unsigned hash(const char *key) {
   unsigned h = 2166136261u; /* FNV-1a */

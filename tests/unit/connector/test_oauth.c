@@ -48,10 +48,8 @@ static void test_int64_edges(void **state) {
                    TG_OAUTH_NOT_YET);
   assert_int_equal(times("{\"exp\": 1750000100, \"nbf\": 9223372036854775807}", UINT64_MAX),
                    TG_OAUTH_NOT_YET);
-  assert_int_equal(times("{\"exp\": 1750000100, \"iat\": 1775000000}", INT64_MAX),
-                   TG_OAUTH_OK);
-  assert_int_equal(times("{\"exp\": 1750000100, \"nbf\": -9223372036854775808}", 60),
-                   TG_OAUTH_OK);
+  assert_int_equal(times("{\"exp\": 1750000100, \"iat\": 1775000000}", INT64_MAX), TG_OAUTH_OK);
+  assert_int_equal(times("{\"exp\": 1750000100, \"nbf\": -9223372036854775808}", 60), TG_OAUTH_OK);
 }
 
 static void test_nbf_iat(void **state) {
@@ -66,9 +64,9 @@ static void test_nbf_iat(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_exp),
-    cmocka_unit_test(test_int64_edges),
-    cmocka_unit_test(test_nbf_iat),
+      cmocka_unit_test(test_exp),
+      cmocka_unit_test(test_int64_edges),
+      cmocka_unit_test(test_nbf_iat),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,8 +62,8 @@ static void test_full_table(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_limit_and_window, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_full_table, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_limit_and_window, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_full_table, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
