@@ -47,7 +47,8 @@ static const struct tg_db_migration migrations[] = {
      "DROP TABLE temp.cat_term_v;"},
     /* Local ids that differ only in letter case would name two datasets a
      * reader cannot tell apart: new ones are checked against this index. */
-    {3, "CREATE INDEX cat_dataset_local_nocase ON cat_dataset(local_id COLLATE NOCASE);"},
+    {3, "CREATE INDEX IF NOT EXISTS cat_dataset_local_nocase"
+        " ON cat_dataset(local_id COLLATE NOCASE);"},
 };
 
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
