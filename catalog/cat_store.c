@@ -45,6 +45,10 @@ static const struct tg_db_migration migrations[] = {
      "INSERT OR IGNORE INTO cat_term SELECT term FROM temp.cat_term_v"
      " WHERE term >= '0' AND term < '{';"
      "DROP TABLE temp.cat_term_v;"},
+    /* Local ids that differ only in letter case would name two datasets a
+     * reader cannot tell apart: new ones are checked against this index. */
+    {3, "CREATE INDEX IF NOT EXISTS cat_dataset_local_nocase"
+        " ON cat_dataset(local_id COLLATE NOCASE);"},
 };
 
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
@@ -172,6 +176,51 @@ static const char *our_local_id(const struct tg_cat_store *s, const char *id) {
     return NULL;
   const char *l = id + 12 + n + 9;
   return local_id_ok(l) ? l : NULL;
+}
+
+/* Why ID cannot be a new dataset of this node, into ERR: another node's id
+ * (urn:tsunagu:<other>:dataset:<local>) or no dataset id at all. */
+static int not_ours(const struct tg_cat_store *s, const char *id, struct tg_err *err) {
+  const char *p = strncmp(id, "urn:tsunagu:", 12) == 0 ? id + 12 : NULL;
+  const char *q = p ? strstr(p, ":dataset:") : NULL;
+  char node[64];
+  if (q != NULL && (size_t)(q - p) < sizeof(node)) {
+    memcpy(node, p, (size_t)(q - p));
+    node[q - p] = '\0';
+    if (tg_node_id_valid(node) && strcmp(node, s->node_id) != 0 && local_id_ok(q + 9))
+      return tg_err_set(err, TG_EPERM,
+                        "%s is a dataset id of node %s: node %s creates only its own datasets",
+                        id, node, s->node_id);
+  }
+  return tg_err_set(err, TG_EPERM,
+                    "%s is not a dataset id of node %s: expected urn:tsunagu:%s:dataset:<local-id> "
+                    "(1-64 of A-Z a-z 0-9 . _ -)",
+                    id, s->node_id, s->node_id);
+}
+
+/* Refuses (TG_EEXIST) a new dataset ID whose local id LOCAL differs only in
+ * letter case from a live dataset's: the two would be told apart by case
+ * alone, and a generated id in capitals would pose as the original. */
+static int case_twin(struct tg_cat_store *s, const char *id, const char *local,
+                     struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(s,
+                   "SELECT id FROM cat_dataset WHERE local_id = ?1 COLLATE NOCASE"
+                   " AND deleted = 0 AND id <> ?2 LIMIT 1",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, local, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW)
+    rc = tg_err_set(err, TG_EEXIST,
+                    "dataset %s already exists; %s differs from it only in letter case",
+                    (const char *)sqlite3_column_text(st, 0), id);
+  else if (step != SQLITE_DONE)
+    rc = db_err(s, err);
+  sqlite3_finalize(st);
+  return rc;
 }
 
 static char *make_id(const struct tg_cat_store *s, const char *local) {
@@ -648,6 +697,8 @@ int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *
     if (rc == 0 && cur.live)
       rc = tg_err_set(err, TG_EEXIST, "dataset %s already exists", id);
     if (rc == 0)
+      rc = case_twin(s, id, local, err);
+    if (rc == 0)
       rc = store_doc(s, id, local, doc, &cur, w, err);
     json_decref(cur.doc);
     rc = finish(s, rc, err);
@@ -680,7 +731,9 @@ int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
       rc = tg_err_set(err, TG_ECONFLICT, "dataset %s is at version %lld, not %lld", id,
                       (long long)cur.version, (long long)if_match);
     else if (rc == 0 && !cur.live && our_local_id(s, id) == NULL)
-      rc = tg_err_set(err, TG_EPERM, "%s is not a dataset id of node %s", id, s->node_id);
+      rc = not_ours(s, id, err);
+    else if (rc == 0 && !cur.live)
+      rc = case_twin(s, id, our_local_id(s, id), err);
     if (rc == 0)
       rc = store_doc(s, id, our_local_id(s, id) ? our_local_id(s, id) : id, doc, &cur, w, err);
     json_decref(cur.doc);

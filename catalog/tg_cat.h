@@ -137,15 +137,17 @@ struct tg_cat_write {
  * A dataset without odrl:hasPolicy gets the default policy; the policy's @id
  * becomes <dataset-id>:policy. Returns 0 (*W filled), TG_EINVAL/TG_EUNSUP/
  * TG_ETOOBIG with *PROBLEMS (new reference, see tg_cat_validate), TG_EEXIST if
- * the id is taken by a live dataset, TG_EDB. One durable transaction. */
+ * the id, or one that differs from it only in letter case, is taken by a live
+ * dataset, TG_EDB. One durable transaction. */
 int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *slug,
                           struct tg_cat_write *w, json_t **problems, struct tg_err *err);
 
 /* Replaces dataset ID (borrowed) with IN (borrowed). IF_MATCH >= 0 demands
  * that the current version equal it (TG_ECONFLICT otherwise, TG_ENOENT if
- * absent); IF_MATCH < 0 creates the dataset when it does not exist (ID must
- * then be this node's). An input @id other than ID is a problem. Returns as
- * tg_cat_dataset_create. */
+ * absent); IF_MATCH < 0 creates the dataset when it does not exist: ID must
+ * then be this node's (TG_EPERM, the message naming ID and why) and its local
+ * id must not differ only in letter case from a live dataset's (TG_EEXIST).
+ * An input @id other than ID is a problem. Returns as tg_cat_dataset_create. */
 int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
                        int64_t if_match, struct tg_cat_write *w, json_t **problems,
                        struct tg_err *err);

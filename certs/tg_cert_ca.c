@@ -21,7 +21,7 @@
 
 struct tg_cert_ca {
   char dir[4096];
-  EVP_PKEY *key; /* the CA key */
+  EVP_PKEY *key; /* the CA key, loaded when first needed to sign (ca_key) */
   X509 *cert;    /* the CA certificate */
   sqlite3 *db;   /* ca.db */
 };
@@ -40,7 +40,27 @@ static const struct tg_db_migration ca_schema[] = {
       "  node_id TEXT, serial TEXT, detail TEXT);"},
   /* 2: a token may name the hosts its node may enrol with (NULL: any). */
   {2, "ALTER TABLE ca_tokens ADD COLUMN hosts TEXT;"},
+  /* 3: each renewal or key rotation records the certificate it was
+   * authenticated by, so that a node's certificates form families (one per
+   * enrolment) that are revoked together. Renewals recorded before this get
+   * the node's certificate issued just before them, erring on the side of
+   * linking too much rather than leaving a successor out. */
+  {3, "ALTER TABLE ca_certs ADD COLUMN prev_serial TEXT;"
+      "CREATE INDEX ca_certs_prev ON ca_certs(prev_serial);"
+      "UPDATE ca_certs SET prev_serial = (SELECT p.serial FROM ca_certs p"
+      "  WHERE p.node_id = ca_certs.node_id AND p.rowid < ca_certs.rowid"
+      "  ORDER BY p.rowid DESC LIMIT 1) WHERE how = 'renew';"},
 };
+
+/* The family of certificate ?1: up to the enrolment it descends from, then
+ * every certificate renewed or rotated from that one, transitively. */
+#define CA_FAMILY                                                                          \
+  "WITH RECURSIVE up(serial, prev) AS ("                                                 \
+  "  SELECT serial, prev_serial FROM ca_certs WHERE serial = ?1"                         \
+  "  UNION SELECT c.serial, c.prev_serial FROM ca_certs c JOIN up ON c.serial = up.prev)," \
+  " fam(serial) AS ("                                                                    \
+  "  SELECT serial FROM up WHERE prev IS NULL OR prev NOT IN (SELECT serial FROM up)"    \
+  "  UNION SELECT c.serial FROM ca_certs c JOIN fam ON c.prev_serial = fam.serial) "
 #define CA_SCHEMA_VERSIONS (int)(sizeof(ca_schema) / sizeof(ca_schema[0]))
 
 static int ca_path(char *out, size_t n, const char *dir, const char *file) {
@@ -296,16 +316,9 @@ int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err
     rc = tg_err_set(err, TG_ENOENT, "no CA in %s (run tsunagu ca init)", dir);
     goto fail;
   }
-  ca_path(path, sizeof(path), dir, TG_CA_KEY);
-  if ((rc = tg_cert_key_load(path, &ca->key, err)) != 0)
-    goto fail;
   ca_path(path, sizeof(path), dir, TG_CA_CERT);
   if ((rc = tg_cert_load(path, &ca->cert, err)) != 0)
     goto fail;
-  if (X509_check_private_key(ca->cert, ca->key) != 1) {
-    rc = tg__cert_ossl_fail(err, TG_ECRYPTO, "the CA key does not match ca.crt");
-    goto fail;
-  }
   ca_path(path, sizeof(path), dir, TG_CA_DB);
   if ((rc = tg_db_open(path, 0, &ca->db, err)) != 0 ||
       (rc = tg_db_migrate(ca->db, "ca", ca_schema, CA_SCHEMA_VERSIONS, err)) != 0)
@@ -315,6 +328,25 @@ int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err
 fail:
   tg_cert_ca_close(ca);
   return rc;
+}
+
+/* Loads the CA key the first time something is signed: checking an
+ * enrollment token or a certificate's record never touches it. */
+static int ca_key(struct tg_cert_ca *ca, struct tg_err *err) {
+  char path[4096];
+  EVP_PKEY *key = NULL;
+  if (ca->key != NULL)
+    return 0;
+  ca_path(path, sizeof(path), ca->dir, TG_CA_KEY);
+  int rc = tg_cert_key_load(path, &key, err);
+  if (rc != 0)
+    return rc;
+  if (X509_check_private_key(ca->cert, key) != 1) {
+    EVP_PKEY_free(key);
+    return tg__cert_ossl_fail(err, TG_ECRYPTO, "the CA key does not match ca.crt");
+  }
+  ca->key = key;
+  return 0;
 }
 
 void tg_cert_ca_close(struct tg_cert_ca *ca) {
@@ -429,6 +461,19 @@ static int token_check(struct tg_cert_ca *ca, const char *token, const char *nod
   return rc;
 }
 
+int tg_cert_ca_token_check(struct tg_cert_ca *ca, const char *token, const char *node_id,
+                           const char *hosts, struct tg_err *err) {
+  char hash[65];
+  if (!tg_cert_ca_token_plausible(token))
+    return tg_err_set(err, TG_ENOENT, "unknown enrollment token");
+  return token_check(ca, token, node_id, hosts, hash, err);
+}
+
+int tg_cert_ca_token_plausible(const char *token) {
+  size_t n = strspn(token, "0123456789abcdef");
+  return n == TG_CA_TOKEN_LEN && token[n] == '\0';
+}
+
 static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, EVP_PKEY *pub,
                           GENERAL_NAMES *san, X509 **out, struct tg_err *err) {
   int64_t valid = o->valid_s ? o->valid_s : (int64_t)TG_CA_NODE_DAYS * 86400;
@@ -462,15 +507,66 @@ static int64_t asn1_epoch(const ASN1_TIME *t) {
   return (int64_t)timegm(&tm);
 }
 
+static int next_crl(struct tg_cert_ca *ca, X509_CRL **out, struct tg_err *err);
+static int publish_crl(struct tg_cert_ca *ca, X509_CRL *crl, struct tg_err *err);
+
+/* Inside a transaction: revokes with REASON at NOW every unrevoked
+ * certificate of SERIAL's family (SERIAL itself whatever its expiry, the
+ * others while still valid); *N gets how many. */
+static int revoke_family(struct tg_cert_ca *ca, const char *serial, int reason, int64_t now, int *n,
+                         struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(ca->db,
+                         CA_FAMILY "UPDATE ca_certs SET revoked_at = ?2, reason = ?3"
+                                   " WHERE serial IN fam AND revoked_at IS NULL"
+                                   " AND (serial = ?1 OR not_after > ?2)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, now);
+  sqlite3_bind_int(st, 3, reason);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_finalize(st);
+  if (rc == 0)
+    *n = sqlite3_changes(ca->db);
+  return rc;
+}
+
+/* Checks a renewal of RENEWS (presented by O->node_id) into PUB: the CA's
+ * records must allow it, and the key must stay unless O->rotate asks for a
+ * new one. PREV gets RENEWS's serial. */
+static int renewal_check(struct tg_cert_ca *ca, const struct tg_cert_issue *o, EVP_PKEY *pub,
+                         char prev[48], struct tg_err *err) {
+  int rc = tg_cert_ca_cert_status(ca, o->renews, o->node_id, err);
+  if (rc != 0)
+    return rc;
+  if (tg_cert_serial_hex(o->renews, prev, 48) != 0)
+    return tg_err_set(err, TG_EINVAL, "unreadable certificate serial");
+  int same = EVP_PKEY_eq(X509_get0_pubkey(o->renews), pub) == 1;
+  if (!same && !o->rotate)
+    return tg_err_set(err, TG_ECONFLICT,
+                      "the CSR is for another key than certificate %s: a renewal keeps the key; "
+                      "a new key must be asked for as a key rotation",
+                      prev);
+  if (same && o->rotate)
+    return tg_err_set(err, TG_ECONFLICT,
+                      "a key rotation needs a CSR for a new key, not the key of certificate %s",
+                      prev);
+  return 0;
+}
+
 int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_REQ *csr,
                      X509 **out, struct tg_err *err) {
-  char hash[65], serial[48], fp[65], *pem = NULL;
+  char hash[65], serial[48], prev[48] = "", fp[65], *pem = NULL;
   unsigned char md[32];
   GENERAL_NAMES *san = NULL;
   X509 *x = NULL;
+  X509_CRL *crl = NULL;
   int rc;
   if (o->valid_s < 0 || o->valid_s > 36500ll * 86400)
     return tg_err_set(err, TG_EINVAL, "validity out of range");
+  if (o->rotate && o->renews == NULL)
+    return tg_err_set(err, TG_EINVAL, "a key rotation renews a certificate");
   if ((rc = tg__cert_san(o->node_id, o->hosts, &san, err)) != 0)
     return rc;
   EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
@@ -482,7 +578,9 @@ int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_
   }
   if (o->token != NULL && (rc = token_check(ca, o->token, o->node_id, o->hosts, hash, err)) != 0)
     goto out;
-  if ((rc = make_node_cert(ca, o, pub, san, &x, err)) != 0)
+  if (o->renews != NULL && (rc = renewal_check(ca, o, pub, prev, err)) != 0)
+    goto out;
+  if ((rc = ca_key(ca, err)) != 0 || (rc = make_node_cert(ca, o, pub, san, &x, err)) != 0)
     goto out;
   unsigned int mdl = sizeof(md);
   if (tg_cert_serial_hex(x, serial, sizeof(serial)) != 0 ||
@@ -512,9 +610,21 @@ int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_
       goto rollback;
     }
   }
+  if (o->renews != NULL) {
+    /* Under the write lock: the presented certificate may have been revoked
+     * since the check above. */
+    if ((rc = tg_cert_ca_cert_status(ca, o->renews, o->node_id, err)) != 0)
+      goto rollback;
+    /* A rotation retires the old key: every other certificate of the family
+     * (all of them for that key) is revoked as superseded, published below. */
+    int n = 0;
+    if (o->rotate && ((rc = revoke_family(ca, prev, 4, tg_time_now(), &n, err)) != 0 ||
+                      (rc = next_crl(ca, &crl, err)) != 0))
+      goto rollback;
+  }
   if (sqlite3_prepare_v2(ca->db,
                          "INSERT INTO ca_certs(serial, node_id, not_before, not_after, sha256,"
-                         " issued_at, how, pem) VALUES(?,?,?,?,?,?,?,?)",
+                         " issued_at, how, pem, prev_serial) VALUES(?,?,?,?,?,?,?,?,?)",
                          -1, &st, NULL) != SQLITE_OK) {
     rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
     goto rollback;
@@ -527,9 +637,15 @@ int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_
   sqlite3_bind_int64(st, 6, tg_time_now());
   sqlite3_bind_text(st, 7, o->how ? o->how : (o->token ? "token" : "offline"), -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 8, pem, -1, SQLITE_STATIC);
+  if (prev[0])
+    sqlite3_bind_text(st, 9, prev, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
   sqlite3_finalize(st);
-  if (s != SQLITE_DONE || db_log(ca->db, "issue", o->node_id, serial, o->hosts) != 0) {
+  char detail[1200];
+  snprintf(detail, sizeof(detail), "%s%s%s", o->hosts ? o->hosts : "",
+           prev[0] ? (o->rotate ? "; new key, from " : "; from ") : "", prev);
+  if (s != SQLITE_DONE ||
+      db_log(ca->db, o->rotate ? "rotate" : "issue", o->node_id, serial, detail) != 0) {
     rc = tg_err_set(err, TG_EDB, "cannot record the issuance: %s", sqlite3_errmsg(ca->db));
     goto rollback;
   }
@@ -537,10 +653,19 @@ int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *o, X509_
     goto rollback;
   *out = x;
   x = NULL;
+  if (crl != NULL) {
+    rc = publish_crl(ca, crl, err); /* frees it */
+    crl = NULL;
+    if (rc != 0) { /* issued and recorded: the caller gets the certificate */
+      tg_err_clear(err);
+      rc = 0;
+    }
+  }
   goto out;
 rollback:
   tg_db_exec(ca->db, "ROLLBACK", NULL);
 out:
+  X509_CRL_free(crl);
   free(pem);
   X509_free(x);
   GENERAL_NAMES_free(san);
@@ -605,7 +730,8 @@ static int next_crl(struct tg_cert_ca *ca, X509_CRL **out, struct tg_err *err) {
   sqlite3_finalize(st);
   if (number < 2)
     return tg_err_set(err, TG_EDB, "cannot advance the CRL number: %s", sqlite3_errmsg(ca->db));
-  return make_crl(ca->key, ca->cert, ca->db, number, out, err);
+  int rc = ca_key(ca, err);
+  return rc ? rc : make_crl(ca->key, ca->cert, ca->db, number, out, err);
 }
 
 /* After COMMIT: publishes CRL (and frees it). */
@@ -638,41 +764,48 @@ int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *se
   if ((rc = tg_db_exec(ca->db, "BEGIN IMMEDIATE", err)) != 0)
     return rc;
   if (serial != NULL) {
-    if (sqlite3_prepare_v2(ca->db, "SELECT revoked_at FROM ca_certs WHERE serial=?", -1, &st,
+    /* A certificate and every certificate renewed or rotated from it or
+     * into it: whoever held the key of one could have renewed into the
+     * others, so revoking only the named one would leave its successors in. */
+    if (sqlite3_prepare_v2(ca->db, "SELECT node_id FROM ca_certs WHERE serial=?", -1, &st,
                            NULL) != SQLITE_OK)
       goto dberr;
     sqlite3_bind_text(st, 1, sn, -1, SQLITE_STATIC);
     int s = sqlite3_step(st);
-    int revoked = s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
     sqlite3_finalize(st);
     st = NULL;
     if (s != SQLITE_ROW) {
       rc = tg_err_set(err, TG_ENOENT, "this CA issued no certificate with serial %s", sn);
       goto rollback;
     }
-    if (revoked) {
-      rc = tg_err_set(err, TG_EEXIST, "certificate %s is already revoked", sn);
+    if ((rc = revoke_family(ca, sn, reason, tg_time_now(), &n, err)) != 0)
+      goto rollback;
+    if (n == 0) {
+      rc = tg_err_set(err, TG_EEXIST,
+                      "certificate %s is already revoked, and so is every certificate renewed "
+                      "from it or into it",
+                      sn);
       goto rollback;
     }
-  }
-  if (sqlite3_prepare_v2(ca->db,
-                         serial ? "UPDATE ca_certs SET revoked_at=?1, reason=?2 WHERE serial=?3"
-                                : "UPDATE ca_certs SET revoked_at=?1, reason=?2 "
-                                  "WHERE node_id=?3 AND revoked_at IS NULL",
-                         -1, &st, NULL) != SQLITE_OK)
-    goto dberr;
-  sqlite3_bind_int64(st, 1, tg_time_now());
-  sqlite3_bind_int(st, 2, reason);
-  sqlite3_bind_text(st, 3, serial ? sn : node_id, -1, SQLITE_STATIC);
-  if (sqlite3_step(st) != SQLITE_DONE)
-    goto dberr;
-  sqlite3_finalize(st);
-  st = NULL;
-  n = sqlite3_changes(ca->db);
-  if (n == 0) {
-    rc = tg_err_set(err, TG_ENOENT, "node '%s' has no unrevoked certificate from this CA",
-                    node_id);
-    goto rollback;
+  } else {
+    if (sqlite3_prepare_v2(ca->db,
+                           "UPDATE ca_certs SET revoked_at=?1, reason=?2 "
+                           "WHERE node_id=?3 AND revoked_at IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+      goto dberr;
+    sqlite3_bind_int64(st, 1, tg_time_now());
+    sqlite3_bind_int(st, 2, reason);
+    sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      goto dberr;
+    sqlite3_finalize(st);
+    st = NULL;
+    n = sqlite3_changes(ca->db);
+    if (n == 0) {
+      rc = tg_err_set(err, TG_ENOENT, "node '%s' has no unrevoked certificate from this CA",
+                      node_id);
+      goto rollback;
+    }
   }
   char detail[64];
   snprintf(detail, sizeof(detail), "reason %d, %d certificate(s)", reason, n);

@@ -33,7 +33,8 @@ struct tg_cert_ca;
  * TG_EEXIST if any CA file already exists there: nothing is touched then. On
  * any other failure the files it made are removed again. */
 int tg_cert_ca_init(const char *dir, const char *name, int days, struct tg_err *err);
-/* Opens the CA in DIR; *OUT is freed with tg_cert_ca_close. */
+/* Opens the CA in DIR (its certificate and record; the key is read when
+ * something is first signed); *OUT is freed with tg_cert_ca_close. */
 int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err);
 /* Frees CA; NULL is a no-op. */
 void tg_cert_ca_close(struct tg_cert_ca *ca);
@@ -51,6 +52,14 @@ int tg_cert_ca_token_new(struct tg_cert_ca *ca, const char *node_id, uint64_t tt
 int tg_cert_ca_token_new_hosts(struct tg_cert_ca *ca, const char *node_id, uint64_t ttl_s,
                                const char *hosts, char *out, size_t n, struct tg_err *err);
 
+/* Whether TOKEN has the form of an enrollment token (TG_CA_TOKEN_LEN
+ * lowercase hex digits): 1 or 0. Needs no CA; refuse others at once. */
+int tg_cert_ca_token_plausible(const char *token);
+/* Checks TOKEN for NODE_ID and HOSTS (as tg_cert_ca_issue would, same
+ * codes) without spending it or touching the CA key: one lookup by hash. */
+int tg_cert_ca_token_check(struct tg_cert_ca *ca, const char *token, const char *node_id,
+                           const char *hosts, struct tg_err *err);
+
 /* What a node certificate is issued for. */
 struct tg_cert_issue {
   const char *node_id; /* CN and SAN URI urn:tsunagu:node:<id> */
@@ -59,22 +68,34 @@ struct tg_cert_issue {
   int64_t valid_s;     /* validity in seconds from now; 0: TG_CA_NODE_DAYS days */
   int64_t backdate_s;  /* notBefore this far in the past; 0: 300 s; -1: none */
   const char *how;     /* recorded with the issuance, e.g. "offline" or "register" */
+  X509 *renews;        /* borrowed, or NULL: the certificate NODE_ID presented to renew,
+                        * recorded as the new one's predecessor (same family) */
+  int rotate;          /* with RENEWS: the CSR is for a new key (a key rotation) */
 };
 
 /* Issues a certificate for the public key of CSR (which tg_cert_csr_parse
  * accepted) as described by OPT; nothing is taken from the CSR's extensions
  * or subject. With a token: TG_ENOENT unknown, TG_EPERM bound to another node
- * id, TG_ECONFLICT already used, TG_ETIMEDOUT expired. On success the token
- * is spent and the issuance recorded in one transaction; on failure nothing
- * changes. *OUT is freed by the caller with X509_free. */
+ * id, TG_ECONFLICT already used, TG_ETIMEDOUT expired. With RENEWS: that
+ * certificate must pass tg_cert_ca_cert_status for NODE_ID (TG_EPERM or
+ * TG_ENOENT), and the CSR must be for its key (TG_ECONFLICT otherwise) unless
+ * ROTATE, which needs a new key (TG_ECONFLICT for the same one) and revokes
+ * every other certificate of the family as superseded, writing a new CRL (if
+ * only that write fails, the certificate is still issued; tsunagu ca crl
+ * publishes it). On success the token is spent and the issuance recorded in
+ * one transaction; on failure nothing changes. *OUT is freed by the caller
+ * with X509_free. */
 int tg_cert_ca_issue(struct tg_cert_ca *ca, const struct tg_cert_issue *opt, X509_REQ *csr,
                      X509 **out, struct tg_err *err);
 
-/* Revokes the certificates of NODE_ID that are not yet revoked (when SERIAL
- * is NULL) or the one with SERIAL (hex, any case, colons allowed) with CRL
- * REASON (tg_cert_crl_reason), then writes a new CRL (crlNumber + 1). *COUNT
- * (if not NULL) gets the number revoked. TG_ENOENT nothing to revoke,
- * TG_EEXIST that serial is already revoked; a failure changes nothing. */
+/* Revokes with CRL REASON (tg_cert_crl_reason), then writes a new CRL
+ * (crlNumber + 1): when SERIAL is NULL, every certificate of NODE_ID not yet
+ * revoked; else the one with SERIAL (hex, any case, colons allowed) and its
+ * family - the certificates renewed or rotated from the same enrolment, any
+ * of which the holder of one key could have obtained - while still valid.
+ * *COUNT (if not NULL) gets the number revoked. TG_ENOENT nothing to revoke,
+ * TG_EEXIST that serial and its family are already revoked; a failure
+ * changes nothing. */
 int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *serial, int reason,
                       int *count, struct tg_err *err);
 /* Issues a fresh CRL (new crlNumber and nextUpdate) with the same entries. */

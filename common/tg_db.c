@@ -95,9 +95,11 @@ int tg_db_migrate(sqlite3 *db, const char *component, const struct tg_db_migrati
       rc = tg_db_exec(db, "COMMIT", err);
     if (rc) {
       tg_db_exec(db, "ROLLBACK", NULL);
-      if (err)
+      if (err) {
+        struct tg_err why = *err; /* vsnprintf must not read what it writes */
         tg_err_set(err, rc, "migrating %s to version %d: %s", component, list[i].version,
-                   (const char *)err->msg);
+                   why.msg);
+      }
       return rc;
     }
   }

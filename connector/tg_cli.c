@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int tg_cli_fail(const char *fmt, ...) {
   char msg[1024];
@@ -97,6 +98,9 @@ static void print_problem(int status, json_t *p, const char *raw) {
     fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "pointer")) ?: "",
             json_string_value(json_object_get(e, "detail")) ?: "");
   }
+  json_int_t omitted = json_integer_value(json_object_get(p, "errors_omitted"));
+  if (omitted > 0)
+    fprintf(stderr, "  … and %lld more\n", (long long)omitted);
 }
 
 int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,
@@ -163,9 +167,14 @@ int tg_cli_init(struct tg_cli *cli, int argc, char **argv) {
   }
   if (o.dir == NULL || o.id == NULL)
     return tg_cli_fail("init: --dir DIR and --id NODE-ID are required");
+  struct stat before;
+  int loose = stat(o.dir, &before) == 0 && S_ISDIR(before.st_mode) && (before.st_mode & 077);
   int rc = tg_node_init(&o, &err);
   if (rc)
     return tg_cli_fail("init: %s", tg_err_msg(&err, rc));
+  if (loose)
+    fprintf(stderr, "tsunagu: init: %s was mode %03o; made it 700 (it holds the node's key)\n",
+            o.dir, (unsigned)(before.st_mode & 0777));
   if (cli->json)
     printf("{\"dir\":\"%s\",\"node_id\":\"%s\"}\n", o.dir, o.id);
   else

@@ -318,7 +318,9 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   if (rc == 0 && (rc = tg_cert_csr_new(key, id, NULL, &req, &err)) == 0)
     rc = tg_cert_csr_pem(req, &csr_pem, &err);
   if (rc == 0) {
-    json_t *in = json_pack("{s:s}", "csr", csr_pem);
+    /* A new key is asked for as a rotation, which the CA records (and which
+     * retires the old certificates); a plain renewal keeps the key. */
+    json_t *in = json_pack("{s:s, s:b}", "csr", csr_pem, "rotate_key", new_key);
     body = in ? json_dumps(in, JSON_COMPACT) : NULL;
     json_decref(in);
     if (body == NULL)
@@ -349,11 +351,27 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
       rc = tg_err_set(&err, TG_EPEER, "the hub refused: %d %s", status, d ? d : "");
     }
   }
+  int rotated = rc == 0 && new_key; /* the CA has retired the old certificate */
   if (rc == 0)
     rc = renew_install(cli->dir, id, key, new_key ? key_new : NULL, j, serial, sizeof(serial),
                        &err);
-  if (key_new[0])
+  if (rc != 0 && rotated) {
+    /* The old certificate is revoked now: keep what replaces it for the
+     * operator rather than leave the node with nothing that works. */
+    const char *pem = json_string_value(json_object_get(j, "certificate"));
+    char crt_new[4200], why[300];
+    snprintf(why, sizeof(why), "%s", tg_err_msg(&err, rc));
+    tg_node_path(path, sizeof(path), cli->dir, TG_NODE_CERT);
+    snprintf(crt_new, sizeof(crt_new), "%s.new", path);
+    if (pem != NULL && access(crt_new, F_OK) != 0)
+      tg_file_write(crt_new, pem, strlen(pem), 0644, 0, NULL);
+    tg_err_set(&err, rc,
+               "%s; the CA rotated the key and revoked the old certificate: the new key and "
+               "certificate are %s and %s, move them to node.key and node.crt",
+               why, key_new, crt_new);
+  } else if (key_new[0]) {
     unlink(key_new); /* gone after a successful rename; a failure leaves no stray key */
+  }
   json_decref(j);
   free(resp);
   free(body);

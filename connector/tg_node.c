@@ -8,10 +8,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The connector's own tables. Other components migrate their own. */
 static const struct tg_db_migration tg__node_schema[] = {
@@ -68,10 +71,10 @@ int tg_node_db_open(const char *dir, sqlite3 **out, struct tg_err *err) {
   return 0;
 }
 
-static int write_conf(const struct tg_node_init_opts *o, const char *host, int port,
-                      struct tg_err *err) {
+static int write_conf(const struct tg_node_init_opts *o, const char *dir, const char *host,
+                      int port, struct tg_err *err) {
   char path[4096], text[4096];
-  tg_node_path(path, sizeof(path), o->dir, TG_NODE_CONF);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
   int n = snprintf(text, sizeof(text),
                    "# tsunagu node configuration (see tsunagud(8)).\n"
                    "[node]\n"
@@ -107,6 +110,8 @@ static int write_conf(const struct tg_node_init_opts *o, const char *host, int p
                    "\n"
                    "# [ca]\n"
                    "# dir = /var/lib/tsunagu/ca        # serve the federation CA from this node\n"
+                   "# register_failures = 10           # refused enrolments per address and\n"
+                   "# register_window = 1m             #   window before 429\n"
                    "\n"
                    "[log]\n"
                    "# level = info\n"
@@ -190,42 +195,56 @@ static int import_shipped_schemes(sqlite3 *db, struct tg_err *err) {
   return rc;
 }
 
-int tg_node_init(const struct tg_node_init_opts *o, struct tg_err *err) {
-  char path[4096], host[256], hosts[1024];
-  int port = 8443, rc;
-  struct stat st;
-  if (!tg_node_id_valid(o->id))
-    return tg_err_set(err, TG_EINVAL,
-                      "invalid node id '%s': use 1-63 lowercase letters, digits and '-', "
-                      "not starting or ending with '-'",
-                      o->id);
-  if (o->name && (strchr(o->name, '\n') || strlen(o->name) > 120))
-    return tg_err_set(err, TG_EINVAL, "invalid node name");
-  snprintf(host, sizeof(host), "127.0.0.1");
-  if (o->listen && tg_node_split_hostport(o->listen, host, sizeof(host), &port))
-    return tg_err_set(err, TG_EINVAL, "invalid --listen '%s': expected HOST:PORT", o->listen);
-  if (mkdir(o->dir, 0700) != 0 && errno != EEXIST)
-    return tg_err_set(err, TG_EIO, "cannot create %s: %s", o->dir, strerror(errno));
-  if (tg_node_path(path, sizeof(path), o->dir, TG_NODE_CONF))
-    return tg_err_set(err, TG_ETOOBIG, "path too long");
-  if (stat(path, &st) == 0)
-    return tg_err_set(err, TG_EEXIST, "%s already holds a node (%s exists); refusing to overwrite",
-                      o->dir, path);
-  tg_node_path(path, sizeof(path), o->dir, TG_NODE_KEY);
-  if (stat(path, &st) == 0)
-    return tg_err_set(err, TG_EEXIST, "%s already holds a node key; refusing to overwrite", o->dir);
+/* The files of a node directory; any of them without tsunagu.conf is what an
+ * interrupted init of an older tsunagu left. */
+static const char *const node_files[] = {TG_NODE_CONF, TG_NODE_KEY, TG_NODE_CERT, TG_NODE_TOKEN,
+                                         TG_NODE_DB, NULL};
 
+/* Checks an existing DIR (ST) before a node is made in it: a directory of
+ * this user holding no node files. */
+static int check_existing(const char *dir, const struct stat *st, struct tg_err *err) {
+  char path[4096];
+  struct stat fst;
+  if (!S_ISDIR(st->st_mode))
+    return tg_err_set(err, TG_EEXIST, "%s exists and is not a directory", dir);
+  if (st->st_uid != geteuid())
+    return tg_err_set(err, TG_EPERM,
+                      "%s belongs to uid %u, not to you (uid %u): its owner could replace the "
+                      "node's key; run init as that user or give the directory to this one",
+                      dir, (unsigned)st->st_uid, (unsigned)geteuid());
+  for (int i = 0; node_files[i]; i++) {
+    if (tg_node_path(path, sizeof(path), dir, node_files[i]) != 0)
+      return tg_err_set(err, TG_ETOOBIG, "path too long");
+    if (lstat(path, &fst) != 0)
+      continue;
+    if (i == 0)
+      return tg_err_set(err, TG_EEXIST,
+                        "%s already holds a node (%s exists); refusing to overwrite", dir, path);
+    return tg_err_set(err, TG_EEXIST,
+                      "%s holds %s but no %s: an unfinished node from an interrupted init; "
+                      "refusing to overwrite it (move the directory aside and run init again)",
+                      dir, node_files[i], TG_NODE_CONF);
+  }
+  return 0;
+}
+
+/* Writes every file of the node described by O into the empty directory DIR. */
+static int build_node(const struct tg_node_init_opts *o, const char *dir, const char *host,
+                      int port, struct tg_err *err) {
+  char path[4096], hosts[1024];
   EVP_PKEY *key = NULL;
   X509 *cert = NULL;
+  int rc;
   if ((rc = tg_cert_key_new(&key, err)) != 0)
     return rc;
   snprintf(hosts, sizeof(hosts), "localhost,%s%s%s", strcmp(host, "localhost") ? host : "127.0.0.1",
            o->hosts ? "," : "", o->hosts ? o->hosts : "");
+  tg_node_path(path, sizeof(path), dir, TG_NODE_KEY);
   if ((rc = tg_cert_key_save(key, path, err)) != 0)
     goto out;
   if ((rc = tg_cert_self_signed(key, o->id, hosts, 365, &cert, err)) != 0)
     goto out;
-  tg_node_path(path, sizeof(path), o->dir, TG_NODE_CERT);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CERT);
   if ((rc = tg_cert_save(cert, path, err)) != 0)
     goto out;
 
@@ -237,21 +256,152 @@ int tg_node_init(const struct tg_node_init_opts *o, struct tg_err *err) {
   }
   tg_hex(raw, sizeof(raw), token);
   token[64] = '\n';
-  tg_node_path(path, sizeof(path), o->dir, TG_NODE_TOKEN);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_TOKEN);
   if ((rc = tg_file_write(path, token, 65, 0600, 1, err)) != 0)
     goto out;
 
   sqlite3 *db = NULL;
-  if ((rc = tg_node_db_open(o->dir, &db, err)) != 0)
+  if ((rc = tg_node_db_open(dir, &db, err)) != 0)
     goto out;
   rc = import_shipped_schemes(db, err);
   tg_db_close(db);
   if (rc)
     goto out;
-  /* The configuration goes last: its presence marks a complete node. */
-  rc = write_conf(o, host, port, err);
+  rc = write_conf(o, dir, host, port, err);
 out:
   X509_free(cert);
   EVP_PKEY_free(key);
+  return rc;
+}
+
+/* Calls FN(DIR, NAME, ARG) for each entry of the flat directory DIR but
+ * "." and ".."; stops at the first non-zero result and returns it. */
+static int each_entry(const char *dir, int (*fn)(const char *, const char *, void *), void *arg) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int rc = 0;
+  if (d == NULL)
+    return TG_EIO;
+  while (rc == 0 && (e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      rc = fn(dir, e->d_name, arg);
+  closedir(d);
+  return rc;
+}
+
+static int sync_one(const char *dir, const char *name, void *arg) {
+  char path[4096];
+  (void)arg;
+  if (tg_node_path(path, sizeof(path), dir, name) != 0)
+    return TG_ETOOBIG;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int rc = fd >= 0 && fsync(fd) == 0 ? 0 : TG_EIO;
+  if (fd >= 0)
+    close(fd);
+  return rc;
+}
+
+static int unlink_one(const char *dir, const char *name, void *arg) {
+  char path[4096];
+  (void)arg;
+  if (tg_node_path(path, sizeof(path), dir, name) == 0)
+    unlink(path);
+  return 0;
+}
+
+/* Moves DIR/NAME to DEST/NAME, refusing to replace anything; tsunagu.conf is
+ * skipped (moved last by the caller: it marks a complete node). */
+static int move_one(const char *dir, const char *name, void *dest) {
+  char from[4096], to[4096];
+  if (strcmp(name, TG_NODE_CONF) == 0)
+    return 0;
+  if (tg_node_path(from, sizeof(from), dir, name) != 0 ||
+      tg_node_path(to, sizeof(to), dest, name) != 0)
+    return TG_ETOOBIG;
+  return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 ? 0 : TG_EIO;
+}
+
+/* Removes the build directory TMP and what is in it. */
+static void remove_build(const char *tmp) {
+  each_entry(tmp, unlink_one, NULL);
+  rmdir(tmp);
+}
+
+/* Puts the complete node in TMP at DIR: when DIR did not exist (EXISTED 0)
+ * by renaming TMP itself, atomically; else entry by entry, tsunagu.conf last.
+ * Everything is on disk (fsync) before the first rename. */
+static int install_node(const char *tmp, const char *dir, int existed, struct tg_err *err) {
+  char from[4096], to[4096];
+  int synced = each_entry(tmp, sync_one, NULL) == 0;
+  int fd = synced ? open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  synced = fd >= 0 && fsync(fd) == 0;
+  if (fd >= 0)
+    close(fd);
+  if (!synced)
+    return tg_err_set(err, TG_EIO, "cannot sync %s: %s", tmp, strerror(errno));
+  if (!existed) {
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) != 0)
+      return tg_err_set(err, errno == EEXIST ? TG_EEXIST : TG_EIO, "cannot rename %s to %s: %s",
+                        tmp, dir, strerror(errno));
+    tg_file_sync_dir(dir); /* the rename reaches the disk */
+    return 0;
+  }
+  if (each_entry(tmp, move_one, (void *)dir) != 0)
+    return tg_err_set(err, TG_EIO, "cannot move the node's files from %s into %s: %s", tmp, dir,
+                      strerror(errno));
+  if (tg_node_path(from, sizeof(from), tmp, TG_NODE_CONF) != 0 ||
+      tg_node_path(to, sizeof(to), dir, TG_NODE_CONF) != 0 ||
+      renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0)
+    return tg_err_set(err, TG_EIO, "cannot move %s into %s: %s", TG_NODE_CONF, dir,
+                      strerror(errno));
+  rmdir(tmp);
+  tg_file_sync_dir(to);
+  return 0;
+}
+
+int tg_node_init(const struct tg_node_init_opts *o, struct tg_err *err) {
+  char host[256], tmp[4200], parent[4096], base[1024];
+  int port = 8443, rc, existed;
+  struct stat st;
+  if (!tg_node_id_valid(o->id))
+    return tg_err_set(err, TG_EINVAL,
+                      "invalid node id '%s': use 1-63 lowercase letters, digits and '-', "
+                      "not starting or ending with '-'",
+                      o->id);
+  if (o->name && (strchr(o->name, '\n') || strlen(o->name) > 120))
+    return tg_err_set(err, TG_EINVAL, "invalid node name");
+  snprintf(host, sizeof(host), "127.0.0.1");
+  if (o->listen && tg_node_split_hostport(o->listen, host, sizeof(host), &port))
+    return tg_err_set(err, TG_EINVAL, "invalid --listen '%s': expected HOST:PORT", o->listen);
+  if (strlen(o->dir) >= sizeof(parent) - 64)
+    return tg_err_set(err, TG_ETOOBIG, "path too long");
+  existed = stat(o->dir, &st) == 0;
+  if (!existed && errno != ENOENT)
+    return tg_err_set(err, TG_EIO, "cannot use %s: %s", o->dir, strerror(errno));
+  if (existed && (rc = check_existing(o->dir, &st, err)) != 0)
+    return rc;
+  /* A state directory holds the node's key: only its owner may list or
+   * change it. An existing one with looser permissions is tightened. */
+  if (existed && (st.st_mode & 077) != 0 && chmod(o->dir, 0700) != 0)
+    return tg_err_set(err, TG_EIO, "cannot make %s private (chmod 700): %s", o->dir,
+                      strerror(errno));
+  /* The node is built in a private temporary directory and moved into
+   * place only when complete: a failure (a full disk) leaves nothing that
+   * stops the next init or looks like a node to the daemon. Beside DIR when
+   * DIR does not exist yet (one atomic rename), else inside it. */
+  snprintf(parent, sizeof(parent), "%s", o->dir);
+  snprintf(base, sizeof(base), "%s", basename(parent));
+  snprintf(parent, sizeof(parent), "%s", o->dir);
+  if (existed)
+    snprintf(tmp, sizeof(tmp), "%s/.init-XXXXXX", o->dir);
+  else
+    snprintf(tmp, sizeof(tmp), "%s/.%s.init-XXXXXX", dirname(parent), base);
+  if (mkdtemp(tmp) == NULL)
+    return tg_err_set(err, TG_EIO, "cannot create %s: %s", tmp, strerror(errno));
+  rc = build_node(o, tmp, host, port, err);
+  if (rc == 0)
+    rc = install_node(tmp, o->dir, existed, err);
+  if (rc != 0)
+    remove_build(tmp);
   return rc;
 }

@@ -371,6 +371,23 @@ static void copy_subject(char *out, size_t n, const char *s) {
   out[j] = '\0';
 }
 
+#define TG_OAUTH_MAX_SKEW_S (366 * 86400) /* a larger [auth] clock_skew counts as this */
+
+enum tg_oauth_status tg_oauth_check_times(const json_t *claims, int64_t now, uint64_t skew_s) {
+  json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
+  json_t *iat = json_object_get(claims, "iat");
+  /* A token's integers may be anything up to 2^63 - 1, so they are only ever
+   * compared, never added to: the arithmetic is on the clock (|now| is far
+   * below 2^62) and a skew of at most a year, which cannot overflow. */
+  int64_t skew = skew_s > TG_OAUTH_MAX_SKEW_S ? TG_OAUTH_MAX_SKEW_S : (int64_t)skew_s;
+  if (!json_is_integer(exp) || json_integer_value(exp) <= now - skew) /* exp + skew <= now */
+    return TG_OAUTH_EXPIRED;
+  if ((nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + skew)) ||
+      (iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + skew)))
+    return TG_OAUTH_NOT_YET;
+  return TG_OAUTH_OK;
+}
+
 enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct tg_oauth_conf *conf,
                                      const char *token, size_t len, struct tg_oauth_claims *out) {
   memset(out, 0, sizeof(*out));
@@ -452,19 +469,13 @@ enum tg_oauth_status tg_oauth_verify(struct tg_oauth_verifier *v, const struct t
     return TG_OAUTH_SIGNATURE;
   }
   enum tg_oauth_status st = TG_OAUTH_OK;
-  int64_t now = (int64_t)time(NULL), skew = (int64_t)conf->clock_skew_s;
-  json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
-  json_t *iat = json_object_get(claims, "iat");
   const char *iss = json_string_value(json_object_get(claims, "iss"));
   if (iss == NULL || strcmp(iss, conf->issuer) != 0)
     st = TG_OAUTH_ISSUER;
   else if (!aud_ok(json_object_get(claims, "aud"), conf->audience))
     st = TG_OAUTH_AUDIENCE;
-  else if (!json_is_integer(exp) || json_integer_value(exp) + skew <= now)
-    st = TG_OAUTH_EXPIRED;
-  else if ((nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + skew)) ||
-           (iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + skew)))
-    st = TG_OAUTH_NOT_YET;
+  else
+    st = tg_oauth_check_times(claims, (int64_t)time(NULL), conf->clock_skew_s);
   if (st == TG_OAUTH_OK) {
     json_t *scope = json_object_get(claims, "scope"), *scp = json_object_get(claims, "scp");
     if (json_is_string(scope))

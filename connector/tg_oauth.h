@@ -7,6 +7,7 @@
 #ifndef TG_OAUTH_H
 #define TG_OAUTH_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -57,6 +58,13 @@ struct tg_oauth_claims {
   unsigned scopes;
   char subject[96]; /* sub, else client_id; printable ASCII, for logs */
 };
+/* The time claims of a verified token's CLAIMS (borrowed) at NOW (seconds
+ * since the epoch) with SKEW_S seconds of tolerance: TG_OAUTH_OK,
+ * TG_OAUTH_EXPIRED (exp missing, not an integer, or not after NOW - SKEW_S)
+ * or TG_OAUTH_NOT_YET (nbf or iat not an integer, or after NOW + SKEW_S).
+ * A skew over 366 days counts as 366 days. NOW is a clock reading (within
+ * +-2^62); the claims may be any integer: they are compared, never added to. */
+enum tg_oauth_status tg_oauth_check_times(const json_t *claims, int64_t now, uint64_t skew_s);
 /* A short English reason for a status (for problem details). */
 const char *tg_oauth_status_text(enum tg_oauth_status st);
 

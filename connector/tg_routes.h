@@ -4,6 +4,14 @@
 
 #include "tg_http.h"
 
+/* How clients and peers reach this node, for the URLs it advertises (Link
+ * headers, DCAT and DSP endpoint URLs, the federation directory), into OUT
+ * (size N): [node] url; else https://ADDR of the address the daemon listens
+ * on (tsunagud.addr) when that is not a wildcard; else, with GUESS, the
+ * machine's host name with that port; else "". Never from a request's Host
+ * header, which any client can set. */
+void tg_routes_self_url(char *out, size_t n, int guess);
+
 void tg_route_well_known(struct tg_http_req *req);
 void tg_route_healthz(struct tg_http_req *req);
 void tg_route_metrics(struct tg_http_req *req);

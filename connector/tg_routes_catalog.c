@@ -7,6 +7,7 @@
 #include "tg_buf.h"
 #include "tg_cat.h"
 #include "tg_err.h"
+#include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_server.h"
@@ -78,16 +79,17 @@ static struct tg_cat_store *cat_of(struct tg_http_req *req) {
   return tg_http_req_worker(req)->cat;
 }
 
-/* "https://HOST" from the Host header when it looks like a host, else "". */
-static void base_url(struct tg_http_req *req, char *out, size_t cap) {
-  const char *h = tg_http_req_header(req, "Host");
-  out[0] = '\0';
-  if (h == NULL || *h == '\0' || strlen(h) > 255)
-    return;
-  for (const char *p = h; *p; p++)
-    if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
-      return;
-  snprintf(out, cap, "https://%s", h);
+/* The base of the links this node puts in Link headers: its advertised URL,
+ * or "" (links relative to the request) when it has none. Never the Host
+ * header: a client could make the node advertise any host. */
+static void link_base(char *out, size_t cap) { tg_routes_self_url(out, cap, 0); }
+
+/* The base of endpoint URLs in DCAT and DSP documents, which must be
+ * absolute: the advertised URL, else the host name and port. */
+static void endpoint_base(char *out, size_t cap) {
+  tg_routes_self_url(out, cap, 1);
+  if (out[0] == '\0')
+    snprintf(out, cap, "https://localhost");
 }
 
 static void node_uri(char *out, size_t cap) {
@@ -177,8 +179,8 @@ static void send_hashed(struct tg_http_req *req, json_t *j, const char *ctype) {
 /* Adds Link headers for offset/limit paging of PATH (with EXTRA query). */
 static void paging_links(struct tg_http_req *req, const char *path, const char *extra,
                          int64_t offset, int64_t limit, int has_next) {
-  char base[300], link[1024];
-  base_url(req, base, sizeof(base));
+  char base[600], link[1400];
+  link_base(base, sizeof(base));
   if (has_next) {
     snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"next\"", base, path, extra,
              (long long)(offset + limit), (long long)limit);
@@ -225,7 +227,9 @@ static void write_failed(struct tg_http_req *req, int rc, json_t *problems,
   /* A refusal the library could not pin to a field is reported at the root. */
   if (rc == TG_EINVAL && problems == NULL)
     problems = json_pack("[{s:s, s:s}]", "pointer", "", "detail", tg_err_msg(err, rc));
+  size_t nproblems = json_array_size(problems);
   json_object_set_new(extra, "errors", problems ? problems : json_array());
+  tg_problem_errors_cap(extra);
   switch (rc) {
   case TG_ETOOBIG:
     tg_http_res_problem(req, 413, "dataset-too-large", "Dataset too large", extra,
@@ -237,7 +241,7 @@ static void write_failed(struct tg_http_req *req, int rc, json_t *problems,
     return;
   case TG_EINVAL:
     tg_http_res_problem(req, 400, "invalid-dataset", "Invalid dataset", extra,
-                        "the dataset has %zu invalid field(s)", json_array_size(problems));
+                        "the dataset has %zu invalid field(s)", nproblems);
     return;
   case TG_EEXIST:
     tg_http_res_problem(req, 409, "dataset-exists", "Dataset exists", extra, "%s",
@@ -411,6 +415,16 @@ void tg_route_dataset_put(struct tg_http_req *req) {
   json_decref(in);
   if (rc == TG_ENOENT && im >= 0)
     rc = TG_ECONFLICT; /* If-Match on a missing resource */
+  if (rc == TG_EPERM) {
+    /* Another node's id, or none: no credential or later state makes this
+     * target creatable here, so it is the request's fault (400), as a badly
+     * encoded id is, not an authorization (403) or state (409) matter. */
+    json_decref(problems);
+    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id",
+                        json_pack("{s:s}", "id", id), "%s", tg_err_msg(&err, rc));
+    tg_cat_write_clear(&w);
+    return;
+  }
   if (rc) {
     write_failed(req, rc, problems, &err);
     tg_cat_write_clear(&w);
@@ -447,12 +461,12 @@ void tg_route_dataset_delete(struct tg_http_req *req) {
 
 /* The node's catalog header (title, description, publisher, service). */
 static json_t *catalog_head(struct tg_http_req *req) {
-  char base[300], uri[128], sid[160], ep[400];
+  char base[600], uri[128], sid[160], ep[700];
   struct tg_settings *s = tg_settings_get();
-  base_url(req, base, sizeof(base));
+  endpoint_base(base, sizeof(base));
   snprintf(uri, sizeof(uri), "urn:tsunagu:node:%s", s->node_id);
   snprintf(sid, sizeof(sid), "%s:service:api", uri);
-  snprintf(ep, sizeof(ep), "%s/api/v1", base[0] ? base : "https://localhost");
+  snprintf(ep, sizeof(ep), "%s/api/v1", base);
   const char *name = s->node_name[0] ? s->node_name : s->node_id;
   char title[300], desc[600];
   snprintf(title, sizeof(title), "%s catalog", name);
@@ -531,8 +545,8 @@ void tg_route_catalog_changes(struct tg_http_req *req) {
     return;
   }
   if (json_is_true(json_object_get(out, "more"))) {
-    char base[300], link[512];
-    base_url(req, base, sizeof(base));
+    char base[600], link[900];
+    link_base(base, sizeof(base));
     snprintf(link, sizeof(link), "<%s/api/v1/catalog/changes?since=%lld&limit=%lld>; rel=\"next\"",
              base, (long long)json_integer_value(json_object_get(out, "last_seq")),
              (long long)limit);
@@ -823,13 +837,13 @@ static json_t *dsp_dataset(json_t *doc, const char *service_id, const char *endp
   return d;
 }
 
-static void dsp_ids(struct tg_http_req *req, char *uri, size_t ucap, char *sid, size_t scap,
+static void dsp_ids(char *uri, size_t ucap, char *sid, size_t scap,
                     char *ep, size_t ecap) {
-  char base[300];
+  char base[600];
   node_uri(uri, ucap);
   snprintf(sid, scap, "%s:dsp", uri);
-  base_url(req, base, sizeof(base));
-  snprintf(ep, ecap, "%s%s", base[0] ? base : "https://localhost", DSP_PATH);
+  endpoint_base(base, sizeof(base));
+  snprintf(ep, ecap, "%s%s", base, DSP_PATH);
 }
 
 /* Is V a non-empty filter? Absent, null, [] and {} are empty. */
@@ -891,8 +905,8 @@ void tg_route_dsp_catalog_request(struct tg_http_req *req) {
     internal(req, rc, &err);
     return;
   }
-  char uri[128], sid[160], ep[400], cid[160];
-  dsp_ids(req, uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
+  char uri[128], sid[160], ep[700], cid[160];
+  dsp_ids(uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
   snprintf(cid, sizeof(cid), "%s:catalog", uri);
   json_t *ds = json_array();
   size_t i;
@@ -929,8 +943,8 @@ void tg_route_dsp_dataset(struct tg_http_req *req) {
     internal(req, rc, &err);
     return;
   }
-  char uri[128], sid[160], ep[400];
-  dsp_ids(req, uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
+  char uri[128], sid[160], ep[700];
+  dsp_ids(uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
   json_t *out = dsp_dataset(doc, sid, ep);
   json_decref(doc);
   json_t *ctx = json_pack("[s]", DSP_CONTEXT);

@@ -2,8 +2,8 @@
  * POST /api/v1/certs/register enrolls a node with a one-time token and a CSR,
  * GET /api/v1/certs/ca and /api/v1/certs/crl publish the CA certificate and
  * the current CRL. Without [ca] dir these answer 404. */
+#include "tg_ca_node.h"
 #include "tg_cert_ca.h"
-#include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_fed.h"
 #include "tg_node.h"
@@ -15,26 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The CA directory from the node's configuration into OUT; 0, or TG_ENOENT
- * when the node has no CA role. */
-static int ca_dir(char *out, size_t n) {
-  struct tg_settings *s = tg_settings_get();
-  char path[4096];
-  struct tg_conf *c = NULL;
-  int rc = TG_ENOENT;
-  tg_node_path(path, sizeof(path), s->dir, TG_NODE_CONF);
-  if (tg_conf_load(path, &c, NULL) == 0) {
-    const char *d = tg_conf_get(c, "ca", "dir");
-    if (d != NULL && d[0] != '\0') {
-      int w = d[0] == '/' ? snprintf(out, n, "%s", d) : snprintf(out, n, "%s/%s", s->dir, d);
-      rc = w > 0 && (size_t)w < n ? 0 : TG_ETOOBIG;
-    }
-    tg_conf_free(c);
-  }
-  tg_settings_put(s);
-  return rc;
-}
-
 static int no_ca(struct tg_http_req *req) {
   return tg_http_res_problem(req, 404, "not-found", "Not Found", NULL,
                              "this node does not run a certificate authority");
@@ -43,7 +23,7 @@ static int no_ca(struct tg_http_req *req) {
 static void send_ca_file(struct tg_http_req *req, const char *file) {
   char dir[4096], path[4200], *data = NULL;
   size_t len = 0;
-  if (ca_dir(dir, sizeof(dir)) != 0) {
+  if (tg_ca_node_dir(dir, sizeof(dir)) != 0) {
     no_ca(req);
     return;
   }
@@ -84,79 +64,96 @@ static int url_host(const char *url, char *out, size_t n) {
   return 0;
 }
 
-/* Maps a CA library error to its HTTP problem. */
-static void refuse(struct tg_http_req *req, int rc, const struct tg_err *err) {
+/* Maps a CA library error to its HTTP problem; returns the status. */
+static int refuse(struct tg_http_req *req, int rc, const struct tg_err *err) {
   const char *msg = tg_err_msg(err, rc);
   switch (rc) {
   case TG_EINVAL:
   case TG_ETOOBIG:
     tg_http_res_problem(req, 400, "bad-csr", "Bad certificate signing request", NULL, "%s", msg);
-    break;
+    return 400;
   case TG_EUNSUP:
     tg_http_res_problem(req, 422, "unsupported-key", "Unsupported key type", NULL, "%s", msg);
-    break;
+    return 422;
   case TG_ECRYPTO:
     tg_http_res_problem(req, 400, "bad-csr-signature", "CSR signature does not verify", NULL,
                         "%s", msg);
-    break;
+    return 400;
   case TG_ENOENT:
   case TG_EPERM:
   case TG_ECONFLICT:
   case TG_ETIMEDOUT:
     tg_http_res_problem(req, 403, "enrollment-token-refused", "Enrollment token refused", NULL,
                         "%s", msg);
-    break;
+    return 403;
   default:
     tg_http_res_problem(req, 500, "ca-failure", "The CA failed", NULL, "%s", msg);
+    return 500;
   }
 }
 
-void tg_route_certs_register(struct tg_http_req *req) {
-  char dir[4096], host[256];
-  struct tg_err err;
-  json_error_t jerr;
-  size_t len = 0;
-  struct tg_cert_ca *ca = NULL;
+/* The client's address, for counting its failed enrolments. The connection
+ * layer keeps it (tg_conn.c) but tg_http.h does not offer it yet: the
+ * reference is weak so that this links either way, and until the accessor
+ * exists every client shares one count. */
+const char *tg_http_req_client(const struct tg_http_req *req) __attribute__((weak));
+
+static const char *client_of(const struct tg_http_req *req) {
+  const char *a = tg_http_req_client ? tg_http_req_client(req) : NULL;
+  return a != NULL && a[0] ? a : "*";
+}
+
+/* Answers 429 while CLIENT has had too many refused enrolments; 1 then. */
+static int too_many(struct tg_http_req *req, const char *client) {
+  uint64_t wait_ms = tg_ca_node_wait(client);
+  if (wait_ms == 0)
+    return 0;
+  char secs[24];
+  snprintf(secs, sizeof(secs), "%llu", (unsigned long long)((wait_ms + 999) / 1000));
+  tg_http_res_header(req, "Retry-After", secs);
+  tg_http_res_problem(req, 429, "too-many-enrolment-failures", "Too many failed enrolments", NULL,
+                      "too many refused enrolments from this address; try again in %s s", secs);
+  return 1;
+}
+
+/* Checks the enrolment request's JSON (borrowed strings into IN); 0, or
+ * answers 400 and returns -1. */
+static int enrol_fields(struct tg_http_req *req, json_t *in, const char **node, const char **url,
+                        const char **pem, const char **token, char *host, size_t hn) {
+  *node = json_string_value(json_object_get(in, "node_id"));
+  *url = json_string_value(json_object_get(in, "url"));
+  *pem = json_string_value(json_object_get(in, "csr"));
+  *token = json_string_value(json_object_get(in, "token"));
+  if (!json_is_object(in) || *node == NULL || *url == NULL || *pem == NULL || *token == NULL) {
+    tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
+                        "the body must be a JSON object with strings node_id, url, csr, token");
+    return -1;
+  }
+  if (!tg_node_id_valid(*node) || url_host(*url, host, hn) != 0) {
+    tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
+                        "node_id must be a node id and url an http(s) URL");
+    return -1;
+  }
+  return 0;
+}
+
+/* Issues the certificate (CA lent by the caller) and answers 201. */
+static int enrol(struct tg_http_req *req, struct tg_cert_ca *ca, const char *dir, const char *node,
+                 const char *url, const char *pem, const char *token, const char *host,
+                 struct tg_err *err) {
   X509_REQ *csr = NULL;
   X509 *cert = NULL;
   char *cert_pem = NULL, *ca_pem = NULL, *crl = NULL, path[4200];
-  tg_err_clear(&err);
-  if (ca_dir(dir, sizeof(dir)) != 0) {
-    no_ca(req);
-    return;
-  }
-  const char *body = tg_http_req_body(req, &len);
-  json_t *in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-  const char *node = json_string_value(json_object_get(in, "node_id"));
-  const char *url = json_string_value(json_object_get(in, "url"));
-  const char *pem = json_string_value(json_object_get(in, "csr"));
-  const char *token = json_string_value(json_object_get(in, "token"));
-  if (!json_is_object(in) || node == NULL || url == NULL || pem == NULL || token == NULL) {
-    tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
-                        "the body must be a JSON object with strings node_id, url, csr, token");
-    json_decref(in);
-    return;
-  }
-  if (!tg_node_id_valid(node) || url_host(url, host, sizeof(host)) != 0) {
-    tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
-                        "node_id must be a node id and url an http(s) URL");
-    json_decref(in);
-    return;
-  }
-  int rc = tg_cert_csr_parse(pem, strlen(pem), &csr, &err);
-  if (rc == 0)
-    rc = tg_cert_ca_open(dir, &ca, &err);
+  int rc = tg_cert_csr_parse(pem, strlen(pem), &csr, err);
   if (rc == 0) {
     struct tg_cert_issue o = {.node_id = node, .token = token, .hosts = host, .how = "register"};
-    rc = tg_cert_ca_issue(ca, &o, csr, &cert, &err);
+    rc = tg_cert_ca_issue(ca, &o, csr, &cert, err);
   }
   snprintf(path, sizeof(path), "%s/%s", dir, TG_CA_CRL);
-  if (rc == 0 && (rc = tg_cert_pem(cert, &cert_pem, &err)) == 0 &&
-      (rc = tg_cert_pem(tg_cert_ca_cert_get(ca), &ca_pem, &err)) == 0)
-    rc = tg_file_read(path, TG_CA_MAX_INPUT, &crl, NULL, &err);
-  if (rc != 0) {
-    refuse(req, rc, &err);
-  } else {
+  if (rc == 0 && (rc = tg_cert_pem(cert, &cert_pem, err)) == 0 &&
+      (rc = tg_cert_pem(tg_cert_ca_cert_get(ca), &ca_pem, err)) == 0)
+    rc = tg_file_read(path, TG_CA_MAX_INPUT, &crl, NULL, err);
+  if (rc == 0) {
     tg_http_req_set_subject(req, node);
     tg_fed_member_record(dir, node, url, NULL); /* for the federation directory */
     /* hub_node_id: the node id the enrolled node will require of this hub's
@@ -172,6 +169,46 @@ void tg_route_certs_register(struct tg_http_req *req) {
   free(crl);
   X509_free(cert);
   X509_REQ_free(csr);
-  tg_cert_ca_close(ca);
+  return rc;
+}
+
+/* POST /api/v1/certs/register, anonymous: the cheap refusals come first.
+ * A client with too many refusals gets 429 before its body is looked at; a
+ * token that cannot be one is refused without the CA; a well-formed one is
+ * looked up by its hash in the CA's record (opened once, the key untouched)
+ * before the CSR is parsed or anything is signed. */
+void tg_route_certs_register(struct tg_http_req *req) {
+  char dir[4096], host[256];
+  const char *node, *url, *pem, *token, *client = client_of(req);
+  struct tg_err err;
+  struct tg_cert_ca *ca = NULL;
+  size_t len = 0;
+  tg_err_clear(&err);
+  if (tg_ca_node_dir(dir, sizeof(dir)) != 0) {
+    no_ca(req);
+    return;
+  }
+  if (too_many(req, client))
+    return;
+  const char *body = tg_http_req_body(req, &len);
+  json_t *in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
+  int status = 0, rc;
+  if (enrol_fields(req, in, &node, &url, &pem, &token, host, sizeof(host)) != 0)
+    status = 400;
+  else if (!tg_cert_ca_token_plausible(token))
+    status = refuse(req, tg_err_set(&err, TG_ENOENT, "unknown enrollment token"), &err);
+  else if ((rc = tg_ca_node_acquire(&ca, dir, sizeof(dir), &err)) != 0)
+    tg_http_res_problem(req, 503, "ca-unavailable", "CA unavailable", NULL, "%s",
+                        tg_err_msg(&err, rc));
+  else {
+    rc = tg_cert_ca_token_check(ca, token, node, host, &err);
+    if (rc == 0)
+      rc = enrol(req, ca, dir, node, url, pem, token, host, &err);
+    tg_ca_node_release();
+    if (rc != 0)
+      status = refuse(req, rc, &err);
+  }
+  if (status >= 400 && status < 500)
+    tg_ca_node_failed(client); /* the client's doing, not the CA's */
   json_decref(in);
 }

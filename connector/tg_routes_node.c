@@ -2,15 +2,68 @@
  * /healthz, /metrics, the peer identity check, and test-only streaming routes. */
 #include "config.h"
 #include "tg_buf.h"
+#include "tg_node.h"
 #include "tg_routes.h"
 #include "tg_server.h"
 #include "tg_util.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int tg_server_debug_routes(void);
+
+/* The advertised URLs of the current settings generation, worked out once:
+ * the bound address is read from tsunagud.addr, not on every request. */
+static struct {
+  pthread_mutex_t mu;
+  uint64_t gen; /* 0: not worked out */
+  char exact[600], guess[600];
+} self = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int wildcard(const char *host) {
+  return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || host[0] == '\0';
+}
+
+/* Fills self.exact and self.guess from S; 0, or -1 while tsunagud.addr
+ * cannot be read (then nothing is kept). */
+static int self_compute(const struct tg_settings *s) {
+  char path[4200], host[256], name[256], *addr = NULL;
+  int port = 0;
+  self.exact[0] = self.guess[0] = '\0';
+  if (s->url[0]) {
+    snprintf(self.exact, sizeof(self.exact), "%s", s->url);
+    snprintf(self.guess, sizeof(self.guess), "%s", s->url);
+    return 0;
+  }
+  if (tg_node_path(path, sizeof(path), s->dir, TG_NODE_ADDR) != 0 ||
+      tg_file_read(path, 300, &addr, NULL, NULL) != 0)
+    return -1;
+  addr[strcspn(addr, "\r\n")] = '\0';
+  int rc = tg_node_split_hostport(addr, host, sizeof(host), &port) == 0 ? 0 : -1;
+  if (rc == 0 && !wildcard(host)) {
+    snprintf(self.exact, sizeof(self.exact), "https://%s", addr);
+    snprintf(self.guess, sizeof(self.guess), "%s", self.exact);
+  } else if (rc == 0 && gethostname(name, sizeof(name)) == 0) {
+    name[sizeof(name) - 1] = '\0';
+    snprintf(self.guess, sizeof(self.guess), "https://%s:%d", name, port);
+  }
+  free(addr);
+  return rc;
+}
+
+void tg_routes_self_url(char *out, size_t n, int guess) {
+  struct tg_settings *s = tg_settings_get();
+  pthread_mutex_lock(&self.mu);
+  if (self.gen != s->gen)
+    self.gen = self_compute(s) == 0 ? s->gen : 0;
+  snprintf(out, n, "%s", guess ? self.guess : self.exact);
+  pthread_mutex_unlock(&self.mu);
+  tg_settings_put(s);
+}
 
 void tg_route_well_known(struct tg_http_req *req) {
   struct tg_settings *s = tg_settings_get();

@@ -1,6 +1,7 @@
 /* tg_routes_peers: the node's peers (admin: list, add, remove, check each
  * over mutual TLS with the node's federation certificate) and, on a CA node,
  * the federation directory GET /api/v1/federation/members (peers only). */
+#include "tg_ca_node.h"
 #include "tg_cert_ca.h"
 #include "tg_conf.h"
 #include "tg_db.h"
@@ -349,25 +350,6 @@ void tg_routes_peers_periodic_start(struct tg_worker *w) {
 
 /* --- the federation directory (CA node) --- */
 
-/* The CA node's own URL for its directory entry when it was never recorded
- * (its certificate was signed offline without --url): [node] url, else the
- * address it listens on unless that is a wildcard. "" when unknown. */
-static void self_url(const struct tg_settings *s, char *out, size_t n) {
-  char path[4096], *addr = NULL;
-  out[0] = '\0';
-  if (s->url[0]) {
-    snprintf(out, n, "%s", s->url);
-    return;
-  }
-  tg_node_path(path, sizeof(path), s->dir, TG_NODE_ADDR);
-  if (tg_file_read(path, 300, &addr, NULL, NULL) != 0)
-    return;
-  addr[strcspn(addr, "\r\n")] = '\0';
-  if (strncmp(addr, "0.0.0.0:", 8) != 0 && strncmp(addr, "[::]:", 5) != 0)
-    snprintf(out, n, "https://%s", addr);
-  free(addr);
-}
-
 void tg_route_federation_members(struct tg_http_req *req) {
   struct tg_settings *s = tg_settings_get();
   char dir[4096], self[600], self_id[64];
@@ -375,7 +357,9 @@ void tg_route_federation_members(struct tg_http_req *req) {
   json_t *members = NULL;
   tg_err_clear(&err);
   int rc = tg_fed_ca_dir(s->dir, dir, sizeof(dir));
-  self_url(s, self, sizeof(self));
+  /* The CA node's own entry when its URL was never recorded (its
+   * certificate was signed offline without --url). */
+  tg_routes_self_url(self, sizeof(self), 0);
   snprintf(self_id, sizeof(self_id), "%s", s->node_id);
   tg_settings_put(s);
   if (rc != 0) {
@@ -411,9 +395,7 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   char *cert_pem = NULL, *ca_pem = NULL, *crl = NULL;
   size_t len = 0;
   tg_err_clear(&err);
-  struct tg_settings *s = tg_settings_get();
-  int rc = tg_fed_ca_dir(s->dir, dir, sizeof(dir));
-  tg_settings_put(s);
+  int rc = tg_ca_node_dir(dir, sizeof(dir));
   if (rc != 0) {
     tg_http_res_problem(req, 404, "not-found", "Not Found", NULL,
                         "this node does not run a certificate authority");
@@ -423,9 +405,11 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
   const char *pem = json_string_value(json_object_get(in, "csr"));
   const char *given = json_string_value(json_object_get(in, "url"));
-  if (pem == NULL) {
+  json_t *rotate = json_object_get(in, "rotate_key");
+  if (pem == NULL || (rotate != NULL && !json_is_boolean(rotate))) {
     tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
-                        "the body must be a JSON object with a string csr");
+                        "the body must be a JSON object with a string csr (and optionally url "
+                        "and a boolean rotate_key)");
     json_decref(in);
     return;
   }
@@ -459,28 +443,39 @@ void tg_route_certs_renew(struct tg_http_req *req) {
     }
   }
   rc = tg_cert_csr_parse(pem, strlen(pem), &csr, &err);
-  if (rc == 0)
-    rc = tg_cert_ca_open(dir, &ca, &err);
-  /* The CA's records, not only the (possibly lagging) CRL the TLS layer
-   * checked: a certificate revoked a moment ago renews nothing. */
-  int st = rc == 0 ? tg_cert_ca_cert_status(ca, current, peer, &err) : 0;
-  if (st != 0) {
-    tg_http_res_problem(req, 403, "certificate-not-renewable", "Certificate not renewable", NULL,
-                        "%s", tg_err_msg(&err, st));
-    X509_REQ_free(csr);
-    tg_cert_ca_close(ca);
-    json_decref(in);
-    return;
-  }
+  int lent = rc == 0 && (rc = tg_ca_node_acquire(&ca, dir, sizeof(dir), &err)) == 0;
   if (rc == 0) {
-    struct tg_cert_issue o = {.node_id = peer, .hosts = hosts[0] ? hosts : NULL, .how = "renew"};
+    /* The CA checks its own records, not only the (possibly lagging) CRL the
+     * TLS layer checked: a certificate revoked a moment ago renews nothing.
+     * The presented certificate becomes the new one's predecessor, so that
+     * revoking either revokes both; a new key only as a recorded rotation. */
+    int rot = json_is_true(rotate);
+    struct tg_cert_issue o = {.node_id = peer,
+                              .hosts = hosts[0] ? hosts : NULL,
+                              .how = rot ? "rotate" : "renew",
+                              .renews = current,
+                              .rotate = rot};
     rc = tg_cert_ca_issue(ca, &o, csr, &cert, &err);
+    if (rc == TG_EPERM || rc == TG_ENOENT || rc == TG_ECONFLICT) {
+      if (rc == TG_ECONFLICT)
+        tg_http_res_problem(req, 409, "key-mismatch", "The CSR's key does not match the request",
+                            NULL, "%s", tg_err_msg(&err, rc));
+      else
+        tg_http_res_problem(req, 403, "certificate-not-renewable", "Certificate not renewable",
+                            NULL, "%s", tg_err_msg(&err, rc));
+      X509_REQ_free(csr);
+      tg_ca_node_release();
+      json_decref(in);
+      return;
+    }
   }
   char path[4200];
   snprintf(path, sizeof(path), "%s/%s", dir, TG_CA_CRL);
   if (rc == 0 && (rc = tg_cert_pem(cert, &cert_pem, &err)) == 0 &&
       (rc = tg_cert_pem(tg_cert_ca_cert_get(ca), &ca_pem, &err)) == 0)
     rc = tg_file_read(path, TG_CA_MAX_INPUT, &crl, NULL, &err);
+  if (lent)
+    tg_ca_node_release();
   if (rc == 0 && given != NULL)
     tg_fed_member_record(dir, peer, url, NULL);
   if (rc == TG_EINVAL || rc == TG_ETOOBIG || rc == TG_ECRYPTO)
@@ -501,7 +496,6 @@ void tg_route_certs_renew(struct tg_http_req *req) {
   free(crl);
   X509_free(cert);
   X509_REQ_free(csr);
-  tg_cert_ca_close(ca);
   json_decref(in);
 }
 

@@ -5,6 +5,7 @@
  * library (vocab/tg_voc_store.h, tg_voc_conv.h) does the work; this file maps HTTP on it. */
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_server.h"
@@ -311,7 +312,7 @@ static json_t *refusal_errors(const char *msg, const json_t *doc) {
       json_object_set_new(e, "pointer", json_string(ptr));
     free(ptr);
   }
-  return json_pack("{s:[o]}", "errors", e);
+  return tg_problem_errors_cap(json_pack("{s:[o]}", "errors", e));
 }
 
 /* The short id of the scheme URI (from the list), into OUT. */

@@ -60,7 +60,9 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "       tsunagu ca revoke --dir CA (--node ID | --serial S) [--reason R]\n"
    "                           revoke and write a new crl.pem (reasons: unspecified,\n"
    "                           keyCompromise, affiliationChanged, superseded,\n"
-   "                           cessationOfOperation, privilegeWithdrawn)\n"
+   "                           cessationOfOperation, privilegeWithdrawn); --serial also\n"
+   "                           revokes every certificate renewed or rotated from the\n"
+   "                           same enrolment that is still valid\n"
    "       tsunagu ca crl --dir CA  issue a fresh CRL (new number and nextUpdate)\n",
    tg_cli_ca},
   {"csr", "print a certificate signing request for a node's key",
@@ -95,8 +97,11 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "  the current certificate (which must be valid and not revoked), checks the answer,\n"
    "  installs node.crt and crl.pem atomically and asks the running node to reload:\n"
    "  open connections are not dropped. The hub defaults to [federation] hub.\n"
+   "  A renewal keeps the key; the CA refuses a CSR for another one.\n"
    "  --new-key  rotate the key: a new P-256 key (node.key.new until the CA has\n"
-   "             certified it), then node.key and node.crt are replaced.\n",
+   "             certified it), asked for as a rotation, which the CA records and\n"
+   "             which revokes the old certificates (superseded); then node.key and\n"
+   "             node.crt are replaced.\n",
    tg_cli_renew},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))

@@ -1,12 +1,14 @@
 /* tsunagud: the tsunagu node daemon. `tsunagud -D DIR` serves the node whose
  * state lives in DIR until SIGTERM. */
 #include "config.h"
+#include "tg_ca_node.h"
 #include "tg_log.h"
 #include "tg_server.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *f) {
   fprintf(f, "usage: tsunagud -D DIR\n"
@@ -16,6 +18,16 @@ static void usage(FILE *f) {
              "  -V, --version   print the version\n"
              "Signals: SIGTERM drains and exits 0; SIGHUP reloads the configuration and "
              "certificates.\n");
+}
+
+/* A state directory others may write to lets them replace the node's key,
+ * certificate or configuration: say so at start (tsunagu init makes it 700). */
+static void warn_state_dir(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 022) != 0)
+    tg_log_warn("the state directory %s is %s-writable (mode %03o): whoever can write there can "
+                "replace the node's key, certificate or configuration; chmod 700 it",
+                dir, (st.st_mode & 002) ? "world" : "group", (unsigned)(st.st_mode & 0777));
 }
 
 int main(int argc, char **argv) {
@@ -38,8 +50,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tsunagud: missing -D DIR (try --help)\n");
     return 2;
   }
+  warn_state_dir(dir);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = tg_server_run(dir);
+  tg_ca_node_shutdown();
   curl_global_cleanup();
   return rc;
 }

@@ -112,5 +112,34 @@ st=$(renew_as_r2 "https://127.0.0.1:$(tg_node_addr r2 | sed 's/.*://')")
 check "renewing on its own host works ($st)" [ "$st" = 201 ]
 check "  and the new certificate names the same hosts" [ "$(jq -r .certificate "$TG_TMP/renew.out" | openssl x509 -noout -ext subjectAltName | tail -1 | tr -d ' ')" = "$(openssl x509 -in "$TG_TMP/r2/node.crt" -noout -ext subjectAltName | tail -1 | tr -d ' ')" ]
 
+# Anonymous enrolment is cheap to refuse: the token is checked (by its hash,
+# in the CA's record the hub keeps open) before the CSR is parsed and
+# without the CA key; a client refused too often gets 429.
+reg() { # NODE TOKEN CSR -> status; body in $TG_TMP/reg.out
+  jq -n --arg n "$1" --arg t "$2" --arg csr "$3" '{node_id:$n, url:"https://127.0.0.1:1", csr:$csr, token:$t}' |
+    curl -sS --cacert "$CA/ca.crt" -H 'Content-Type: application/json' --data-binary @- -D "$TG_TMP/reg.h" -o "$TG_TMP/reg.out" -w '%{http_code}' "$hub/api/v1/certs/register"
+}
+tg_node_new r6
+"$TSUNAGU" csr --dir "$TG_TMP/r6" >"$TG_TMP/r6.csr"
+unknown=$(printf '%064d' 7)
+st=$(reg r6 "$unknown" "not a CSR")
+check "an unknown token is refused before the CSR is looked at: 403 enrollment-token-refused ($st)" [ "$st" = 403 -a "$(jq -r .type "$TG_TMP/reg.out")" = urn:tsunagu:problem:enrollment-token-refused -a "$(jq -r .detail "$TG_TMP/reg.out")" = "unknown enrollment token" ]
+mv "$CA/ca.key" "$CA/ca.key.away"
+st=$(reg r6 "$unknown" "$(cat "$TG_TMP/r6.csr")"); st2=$(reg r6 nope "$(cat "$TG_TMP/r6.csr")")
+check "  without the CA key: refused the same with ca.key gone ($st, $st2)" [ "$st" = 403 -a "$st2" = 403 -a "$(jq -r .type "$TG_TMP/reg.out")" = urn:tsunagu:problem:enrollment-token-refused ]
+mv "$CA/ca.key.away" "$CA/ca.key"
+printf 'register_failures = 3\nregister_window = 2s\n' >>"$HUB/tsunagu.conf"
+kill -HUP "$(tg_node_pid hub)"; sleep 2.2
+codes=""
+for i in 1 2 3 4; do codes="$codes $(reg r6 "$unknown" "$(cat "$TG_TMP/r6.csr")")"; done
+check "after 3 refusals in the window ([ca] register_failures = 3) the 4th is 429 ($codes)" [ "$codes" = " 403 403 403 429" ]
+check "  a problem+json with Retry-After" [ "$(jq -r .type "$TG_TMP/reg.out")" = urn:tsunagu:problem:too-many-enrolment-failures -a -n "$(grep -i '^content-type: application/problem+json' "$TG_TMP/reg.h")" -a -n "$(grep -Ei '^retry-after: [12]'$'\r''?$' "$TG_TMP/reg.h")" ]
+tok6=$("$TSUNAGU" ca token --dir "$CA" --node r6 2>/dev/null)
+st=$(reg r6 "$tok6" "$(cat "$TG_TMP/r6.csr")")
+check "  even a good token waits (429) and stays unused ($st)" [ "$st" = 429 -a "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r6' AND used_at IS NULL")" = 1 ]
+sleep 2.1
+st=$(reg r6 "$tok6" "$(cat "$TG_TMP/r6.csr")")
+check "  after Retry-After the good token enrols ($st)" [ "$st" = 201 ]
+
 plan "$_tap_n"
 done_testing

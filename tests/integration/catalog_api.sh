@@ -69,6 +69,12 @@ check "the problem is served as application/problem+json" grep -qi '^content-typ
 jq '.["dct:modified"] = "令和6年4月1日" | del(.["dct:title"])' "$CASES/bus.json" >"$TG_TMP/reiwa.json"
 s=$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary @"$TG_TMP/reiwa.json")
 check "令和6年4月1日 as modified is refused with its pointer, together with the missing title" [ "$s" = 400 -a "$(jq -r '[.errors[].pointer] | sort | join(",")' "$O")" = "/dct:modified,/dct:title" ]
+jq '.["dcat:keyword"] = [range(0; 5000)]' "$CASES/bus.json" >"$TG_TMP/manybad.json"
+s=$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary @"$TG_TMP/manybad.json")
+check "5000 invalid keywords (5001 errors): 400 with 100 errors and errors_omitted 4901 ($(wc -c <"$O") bytes)" [ "$s" = 400 -a "$(jq '.errors | length' "$O")" = 100 -a "$(jq .errors_omitted "$O")" = 4901 -a "$(wc -c <"$O")" -lt 20000 ]
+check "  the detail still counts them all" [ "$(jq -r .detail "$O")" = "the dataset has 5001 invalid field(s)" ]
+out=$("$TSUNAGU" --dir "$TG_TMP/a-city" dataset add "$TG_TMP/manybad.json" 2>&1)
+check "  tsunagu dataset add prints the 100 and says how many more" [ "$(grep -c '^  /dcat:keyword/' <<<"$out")" = 100 -a "$(tail -1 <<<"$out")" = "  … and 4901 more" ]
 check "malformed JSON is a 400 problem" [ "$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary '{"@type": ')" = 400 ]
 jq '.["@context"] = "https://example.org/unknown-context.jsonld"' "$CASES/bus.json" >"$TG_TMP/ctx.json"
 s=$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" --data-binary @"$TG_TMP/ctx.json")
@@ -88,6 +94,20 @@ check "the old ETag no longer gives 304" [ "$(req GET "$rp" -H 'If-None-Match: "
 s=$(req PUT "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:made-by-put)" "${auth[@]}" "${ld[@]}" --data-binary @"$CASES/bus.json")
 check "PUT without If-Match creates a new dataset (201)" [ "$s" = 201 ]
 check "PUT with If-Match on a missing dataset is 412" [ "$(req PUT "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:nothing)" "${auth[@]}" "${ld[@]}" -H 'If-Match: "1"' --data-binary @"$CASES/bus.json")" = 412 ]
+s=$(req PUT "/api/v1/datasets/$(enc urn:tsunagu:b-town:dataset:river)" "${auth[@]}" "${ld[@]}" --data-binary @"$CASES/bus.json")
+check "PUT of another node's dataset id is 400 bad-dataset-id naming the id and the owner" [ "$s" = 400 -a "$(jq -r '.type + " " + .id' "$O")" = "urn:tsunagu:problem:bad-dataset-id urn:tsunagu:b-town:dataset:river" -a -n "$(jq -r .detail "$O" | grep 'of node b-town')" ]
+s=$(req PUT "/api/v1/datasets/$(enc 'urn:example:x y')" "${auth[@]}" "${ld[@]}" --data-binary @"$CASES/bus.json")
+check "PUT of something that is no dataset id is 400 bad-dataset-id" [ "$s" = 400 -a "$(jq -r '.type + " " + .id' "$O")" = "urn:tsunagu:problem:bad-dataset-id urn:example:x y" ]
+s=$(req PUT "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:RIVER)" "${auth[@]}" "${ld[@]}" --data-binary @"$CASES/river.json")
+check "PUT of RIVER while river exists is 409 naming river, not a second dataset" [ "$s" = 409 -a "$(jq -r .type "$O")" = urn:tsunagu:problem:dataset-exists -a -n "$(jq -r .detail "$O" | grep "${ID[river]} already exists")" ]
+gen_up=$(sed 's/\(:dataset:\)\(.*\)/\1\U\2/' <<<"$rain2")
+if [ "$gen_up" != "$rain2" ]; then
+  s=$(req PUT "/api/v1/datasets/$(enc "$gen_up")" "${auth[@]}" "${ld[@]}" --data-binary @"$CASES/rain.json")
+  check "PUT of a generated id in capitals is 409 too" [ "$s" = 409 ]
+else
+  ok "PUT of a generated id in capitals (# SKIP: the id has no letters)"
+fi
+check "a Slug that differs from an existing id only in case is 409" [ "$(req POST /api/v1/datasets "${auth[@]}" "${ld[@]}" -H 'Slug: River' --data-binary @"$CASES/river.json")" = 409 ]
 check "DELETE with If-Match: * on a missing dataset is 412" [ "$(req DELETE "/api/v1/datasets/$(enc urn:tsunagu:a-city:dataset:nothing)" "${auth[@]}" -H 'If-Match: *')" = 412 ]
 check "the id may also be sent with its colons unencoded" [ "$(req GET "/api/v1/datasets/${ID[river]}")" = 200 -a "$(jq -r '.["@id"]' "$O")" = "${ID[river]}" ]
 head -c 300000 /dev/zero | tr '\0' ' ' >"$TG_TMP/big.json"
@@ -155,6 +175,14 @@ req GET "/api/v1/search?q=$(enc 観測)&limit=100" >/dev/null
 check "search paging with Link gives the same ranking as one page" [ "$sp" = "$(jq -r '.items[].id' "$O")" -a "$(echo "$sp" | wc -l)" = 3 ]
 req GET "/api/v1/catalog?limit=2&offset=2" >/dev/null
 check "a middle page links to prev and next" [ "$(grep -ci '^link:' "$H")" = 2 ]
+# A client's Host header never becomes a URL the node advertises.
+evil=(-H 'Host: evil.example')
+req GET "/api/v1/catalog?limit=2&offset=2" "${evil[@]}" >/dev/null
+check "with Host: evil.example the catalog's Link headers and endpointURL name the node, not evil.example" [ -z "$(grep -i evil "$H" "$O")" -a "$(grep -ci '^link: <https://127.0.0.1:' "$H")" = 2 -a "$(jq -r '.["dcat:service"][0]["dcat:endpointURL"]["@id"]' "$O")" = "$url/api/v1" ]
+req POST "/dsp/catalog/request?limit=2" "${evil[@]}" -H 'Content-Type: application/json' -d '{"@type":"CatalogRequestMessage"}' >/dev/null
+check "  nor the DSP catalog's endpointURL and Link" [ -z "$(grep -i evil "$H" "$O")" -a "$(jq -r '.service[0].endpointURL' "$O")" = "$url/dsp" -a -n "$(grep -i "^link: <$url/dsp/catalog/request?" "$H")" ]
+req GET "/api/v1/catalog/changes?since=0&limit=1" "${evil[@]}" >/dev/null
+check "  nor the change feed's Link" [ -z "$(grep -i evil "$H")" -a -n "$(grep -i "^link: <$url/api/v1/catalog/changes?" "$H")" ]
 req GET /api/v1/catalog >/dev/null
 cetag=$(hdr ETag)
 check "the catalog has an ETag and answers If-None-Match with 304" [ -n "$cetag" -a "$(req GET /api/v1/catalog -H "If-None-Match: $cetag")" = 304 ]
@@ -231,6 +259,12 @@ out=$(jq '.["dct:modified"] = "令和6年4月1日"' "$CASES/bus.json" | "${T[@]}
 check "tsunagu dataset add shows the field-level problem" [ $rc = 1 -a -n "$(grep '^  /dct:modified: ' <<<"$out")" ]
 out=$("${T[@]}" --token-file /dev/null dataset rm "${ID[dam]}" 2>&1); rc=$?
 check "tsunagu dataset rm without the token fails (401) and keeps the dataset" [ $rc = 1 -a -n "$(grep 401 <<<"$out")" -a "$(req GET "/api/v1/datasets/$(enc "${ID[dam]}")")" = 200 ]
+
+# With [node] url set, that is the node's advertised URL (after SIGHUP).
+sed -i '/^\[node\]/a url = https://catalog.a-city.example:8443' "$TG_TMP/a-city/tsunagu.conf"
+kill -HUP "$(tg_node_pid a-city)"; sleep 0.5
+req GET "/api/v1/catalog?limit=1" "${evil[@]}" >/dev/null
+check "[node] url is what Link and endpointURL advertise" [ -n "$(grep -i '^link: <https://catalog.a-city.example:8443/api/v1/catalog?offset=1&limit=1>; rel="next"' "$H")" -a "$(jq -r '.["dcat:service"][0]["dcat:endpointURL"]["@id"]' "$O")" = https://catalog.a-city.example:8443/api/v1 ]
 
 plan $_tap_n
 done_testing

@@ -4,7 +4,7 @@
 # pipelining, chunked bodies and problem+json errors.
 . "$top_srcdir/tests/lib.sh"
 RAW="$top_builddir/tests/tools/rawtls"
-plan 35
+plan 43
 
 dir=$TG_TMP/a-city
 "$TSUNAGU" init --dir "$dir" --id a-city --name "A City" --listen 127.0.0.1:0 >/dev/null
@@ -22,6 +22,30 @@ check "the refusal is one clear line" [ "$(echo "$out" | wc -l)" = 1 -a -n "$(gr
 check "the key is untouched" [ "$before" = "$(sha256sum "$dir/node.key")" ]
 out=$("$TSUNAGU" init --dir "$TG_TMP/bad" --id "Bad_ID" 2>&1); rc=$?
 check "a bad node id is refused" [ $rc -ne 0 -a -n "$(grep 'invalid node id' <<<"$out")" ]
+
+# init on a full disk: a file size limit (ulimit -f) makes the database
+# write fail with EFBIG half-way, as ENOSPC would. Nothing may be left that
+# stops the next init, and the daemon must not find half a node.
+full=$TG_TMP/full
+out=$( (trap '' XFSZ; ulimit -f 64; "$TSUNAGU" init --dir "$full" --id full --listen 127.0.0.1:0) 2>&1); rc=$?
+check "init fails when the disk fills up mid-way (exit $rc)" [ $rc = 1 -a ! -e "$full" ]
+check "  and leaves no half-built directory behind" [ -z "$(ls -A "$TG_TMP" | grep '^\.full\.init-')" ]
+check "  then init succeeds" "$TSUNAGU" init --dir "$full" --id full --listen 127.0.0.1:0
+( ulimit -f 64; exec "$TSUNAGU" init --dir "$TG_TMP/killed" --id killed ) >/dev/null 2>&1
+check "init killed mid-way (SIGXFSZ) leaves no node directory, and init again succeeds" [ ! -e "$TG_TMP/killed" ] && "$TSUNAGU" init --dir "$TG_TMP/killed" --id killed >/dev/null
+mkdir "$TG_TMP/empty"
+out=$( (trap '' XFSZ; ulimit -f 64; "$TSUNAGU" init --dir "$TG_TMP/empty" --id empty) 2>&1); rc=$?
+check "in an existing directory a failed init leaves it empty (exit $rc)" [ $rc = 1 -a -z "$(ls -A "$TG_TMP/empty")" ]
+mkdir -m 0777 "$TG_TMP/open"; chmod 0777 "$TG_TMP/open"
+out=$("$TSUNAGU" init --dir "$TG_TMP/open" --id open --listen 127.0.0.1:0 2>&1); rc=$?
+check "an existing 0777 directory is made 0700, and init says so (exit $rc)" [ $rc = 0 -a "$(stat -c %a "$TG_TMP/open")" = 700 -a -n "$(grep 'was mode 777; made it 700' <<<"$out")" -a -s "$TG_TMP/open/tsunagu.conf" ]
+mkdir -m 0700 "$TG_TMP/half"; cp "$dir/node.key" "$TG_TMP/half/"
+out=$("$TSUNAGU" init --dir "$TG_TMP/half" --id half 2>&1); rc=$?
+check "a directory with a key but no tsunagu.conf is refused with the reason" [ $rc = 1 -a -n "$(grep 'unfinished node' <<<"$out")" ]
+chmod 0777 "$TG_TMP/open"
+tg_node_start open || diag "node open did not start"
+check "tsunagud warns at start about a world-writable state directory" grep -q "state directory .*/open is world-writable (mode 777)" "$TG_TMP/open/tsunagud.log"
+kill -TERM "$(tg_node_pid open)"
 
 printf '[debug]\ntest_routes = on\n' >>"$dir/tsunagu.conf"
 tg_node_start a-city || { echo "Bail out! node did not start"; exit 1; }

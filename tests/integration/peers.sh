@@ -134,10 +134,39 @@ j=$(T p2 --json peer list)
 check "  and p2 reaches p1 with it" [ "$(jq -r '.peers[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
 st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"csr":"x"}' "$hub/api/v1/certs/renew")
 check "renewal without a federation certificate is refused ($st)" [ "$st" = 403 ]
+# A renewal keeps the key: a CSR for another key (a thief's) is refused
+# unless asked for as a rotation, which the CA records.
+openssl ecparam -name prime256v1 -genkey -noout -out "$TG_TMP/thief.key" 2>/dev/null
+openssl req -new -key "$TG_TMP/thief.key" -subj /CN=p2 -out "$TG_TMP/thief.csr" 2>/dev/null
+renew_p2() { jq -n --arg csr "$(cat "$TG_TMP/thief.csr")" "$@" '{csr:$csr} + $ARGS.named' | curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p2/node.crt" --key "$TG_TMP/p2/node.key" -H 'Content-Type: application/json' --data-binary @- -o "$TG_TMP/renew.out" -w '%{http_code}' "$hub/api/v1/certs/renew"; }
+n0=$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p2'")
+st=$(renew_p2)
+check "renewing with a CSR for a new key is refused: 409 key-mismatch ($st)" [ "$st" = 409 -a "$(jq -r .type "$TG_TMP/renew.out")" = urn:tsunagu:problem:key-mismatch -a "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p2'")" = "$n0" ]
+st=$(renew_p2 --argjson rotate_key '"yes"')
+check "  rotate_key must be a boolean ($st)" [ "$st" = 400 ]
+# p2 renews (same key); its first certificate is kept for a revocation below.
+p2_first=$(openssl x509 -in "$TG_TMP/p2/node.crt" -noout -serial | cut -d= -f2)
+out=$(T p2 renew 2>&1)
+check "p2 renews its certificate, the CA recording which one it renewed ($out)" [ "$(sqlite3 "$CA/ca.db" "SELECT prev_serial FROM ca_certs WHERE node_id='p2' AND how='renew'")" = "$p2_first" ]
 
-# Revoke p3 and send no signal: within the refresh interval the hub (from
-# its CA directory) and p1, p2 (from the hub over HTTPS) have the new CRL.
-"$TSUNAGU" ca revoke --dir "$CA" --node p3 --reason keyCompromise >/dev/null
+# p3 rotates its key: the CA records the rotation and retires the old
+# certificate (superseded), which peers then refuse.
+p3_first=$(openssl x509 -in "$TG_TMP/p3/node.crt" -noout -serial | cut -d= -f2)
+cp "$TG_TMP/p3/node.crt" "$TG_TMP/p3.old.crt"; cp "$TG_TMP/p3/node.key" "$TG_TMP/p3.old.key"
+out=$(T p3 renew --new-key 2>&1)
+check "p3 rotates its key ($out)" [ -n "$(grep 'and a new key installed' <<<"$out")" -a "$(sqlite3 "$CA/ca.db" "SELECT how || ' ' || prev_serial FROM ca_certs WHERE node_id='p3' ORDER BY rowid DESC LIMIT 1")" = "rotate $p3_first" ]
+check "  and the CA revoked the old certificate as superseded" [ "$(sqlite3 "$CA/ca.db" "SELECT reason FROM ca_certs WHERE serial='$p3_first'")" = 4 ]
+for _ in $(seq 1 40); do cmp -s "$TG_TMP/p1/crl.pem" "$CA/crl.pem" && break; sleep 0.1; done
+st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p3.old.crt" --key "$TG_TMP/p3.old.key" -o /dev/null -w '%{http_code}' "$(tg_node_url p1)/api/v1/peer/whoami")
+check "  p1 refuses the old key's certificate ($st)" [ "$st" = 403 ]
+check "  and reaches p3 with the new one" [ "$(reach p1 p3)" = yes ]
+
+# Revoke p3 by the serial of its FIRST certificate (long superseded) and send
+# no signal: the rotated certificate descends from it and is revoked with it.
+# Within the refresh interval the hub (from its CA directory) and p1, p2
+# (from the hub over HTTPS) have the new CRL.
+out=$("$TSUNAGU" ca revoke --dir "$CA" --serial "$p3_first" --reason keyCompromise)
+check "ca revoke --serial of p3's first certificate revokes the rotated one ($out)" grep -q "^revoked 1 certificate" <<<"$out"
 m=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p1/node.crt" --key "$TG_TMP/p1/node.key" "$hub/api/v1/federation/members")
 check "the directory shows p3 revoked" [ "$(jq -r '.members[] | select(.node_id == "p3") | .status' <<<"$m")" = revoked ]
 t0=$(date +%s.%N)
@@ -215,7 +244,9 @@ check "after it expired, resuming the session gets 403 ($st)" [ "$st" = "HTTP/1.
   openssl s_client -connect "$(tg_node_addr p1)" -CAfile "$CA/ca.crt" -cert "$TG_TMP/p2/node.crt" -key "$TG_TMP/p2/node.key" -quiet -ign_eof 2>/dev/null | grep -o 'HTTP/1.1 [0-9][0-9][0-9]' >"$TG_TMP/ka.out" &
 ka=$!
 sleep 1
-"$TSUNAGU" ca revoke --dir "$CA" --node p2 --reason keyCompromise >/dev/null
+# (p2 is revoked by the serial of the certificate it renewed: the renewed
+# one it presents goes with it.)
+"$TSUNAGU" ca revoke --dir "$CA" --serial "$p2_first" --reason keyCompromise >/dev/null
 wait $ka
 check "p2's first request on the connection is answered (before the revocation)" [ "$(sed -n 1p "$TG_TMP/ka.out")" = "HTTP/1.1 200" ]
 check "  its second, after p1 installed the CRL, is refused on the same connection" [ "$(sed -n 2p "$TG_TMP/ka.out")" = "HTTP/1.1 403" ]

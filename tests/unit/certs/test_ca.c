@@ -432,6 +432,82 @@ static void test_revoke(void **state) {
   X509_REQ_free(r);
 }
 
+/* CERT's status under the CA's current crl.pem: 0 or TG_EPERM. */
+static int under_crl(struct fx *f, X509 *cert, EVP_PKEY *key) {
+  X509_CRL *crl = NULL;
+  struct tg_err err;
+  crl_number(f->cadir, &crl);
+  int rc = tg_cert_verify(cert, key, tg_cert_ca_cert_get(f->ca), crl, NULL, &err);
+  X509_CRL_free(crl);
+  return rc;
+}
+
+/* Renewal keeps the key unless a rotation is asked for; a rotation retires
+ * the old certificates; revoking any certificate by serial revokes its
+ * family (what was renewed or rotated from the same enrolment), not another
+ * enrolment of the node. */
+static void test_renew_rotate_family(void **state) {
+  struct fx *f = *state;
+  struct tg_err err;
+  EVP_PKEY *k2 = NULL;
+  X509 *a = NULL, *b = NULL, *c = NULL, *d = NULL, *x = NULL;
+  char sa[48], sc[48];
+  int n = 0;
+  assert_int_equal(tg_cert_key_new(&k2, &err), 0);
+  X509_REQ *r1 = csr_for(f->key, "n", NULL), *r2 = csr_for(k2, "n", NULL);
+  struct tg_cert_issue o = {.node_id = "node-a", .hosts = "127.0.0.1"};
+  assert_int_equal(tg_cert_ca_issue(f->ca, &o, r1, &a, &err), 0);
+  /* Another enrolment of the same node: a family of its own. */
+  assert_int_equal(tg_cert_ca_issue(f->ca, &o, r1, &d, &err), 0);
+  /* Renewal with the same key. */
+  struct tg_cert_issue rn = {.node_id = "node-a", .hosts = "127.0.0.1", .how = "renew", .renews = a};
+  assert_int_equal(tg_cert_ca_issue(f->ca, &rn, r1, &b, &err), 0);
+  /* A new key without asking for a rotation is refused, and so is a
+   * rotation to the same key; another node cannot renew a's certificate. */
+  rn.renews = b;
+  assert_int_equal(tg_cert_ca_issue(f->ca, &rn, r2, &x, &err), TG_ECONFLICT);
+  assert_non_null(strstr(err.msg, "key rotation"));
+  rn.rotate = 1;
+  assert_int_equal(tg_cert_ca_issue(f->ca, &rn, r1, &x, &err), TG_ECONFLICT);
+  rn.node_id = "node-b";
+  assert_int_equal(tg_cert_ca_issue(f->ca, &rn, r2, &x, &err), TG_EPERM);
+  rn.node_id = "node-a";
+  assert_int_equal(count(f->cadir, "SELECT count(*) FROM ca_certs"), 3);
+  /* The rotation: b's family (a and b, the old key) is superseded. */
+  int64_t before = crl_number(f->cadir, NULL);
+  assert_int_equal(tg_cert_ca_issue(f->ca, &rn, r2, &c, &err), 0);
+  assert_int_equal(crl_number(f->cadir, NULL), before + 1);
+  assert_int_equal(under_crl(f, a, f->key), TG_EPERM);
+  assert_int_equal(under_crl(f, b, f->key), TG_EPERM);
+  assert_int_equal(under_crl(f, c, k2), 0);
+  assert_int_equal(under_crl(f, d, f->key), 0);
+  assert_int_equal(count(f->cadir, "SELECT count(*) FROM ca_certs WHERE reason = 4"), 2);
+  assert_int_equal(count(f->cadir, "SELECT count(*) FROM ca_log WHERE event = 'rotate'"), 1);
+  /* A superseded certificate renews nothing. */
+  rn.rotate = 0;
+  rn.renews = b;
+  assert_int_equal(tg_cert_ca_issue(f->ca, &rn, r1, &x, &err), TG_EPERM);
+  /* Revoking the first certificate (already superseded) by serial revokes
+   * its successor c, and leaves the other enrolment d alone. */
+  tg_cert_serial_hex(a, sa, sizeof(sa));
+  assert_int_equal(tg_cert_ca_revoke(f->ca, NULL, sa, tg_cert_crl_reason("keyCompromise"), &n,
+                                     &err),
+                   0);
+  assert_int_equal(n, 1);
+  assert_int_equal(under_crl(f, c, k2), TG_EPERM);
+  assert_int_equal(under_crl(f, d, f->key), 0);
+  assert_int_equal(tg_cert_ca_revoke(f->ca, NULL, sa, 1, &n, &err), TG_EEXIST);
+  tg_cert_serial_hex(c, sc, sizeof(sc));
+  assert_int_equal(tg_cert_ca_revoke(f->ca, NULL, sc, 1, &n, &err), TG_EEXIST);
+  X509_free(a);
+  X509_free(b);
+  X509_free(c);
+  X509_free(d);
+  X509_REQ_free(r1);
+  X509_REQ_free(r2);
+  EVP_PKEY_free(k2);
+}
+
 static void test_foreign_ca_and_no_uri(void **state) {
   struct fx *f = *state;
   struct tg_err err;
@@ -473,6 +549,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_issue_contents, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
     cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_renew_rotate_family, setup, teardown),
     cmocka_unit_test_setup_teardown(test_foreign_ca_and_no_uri, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
