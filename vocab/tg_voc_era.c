@@ -4,6 +4,7 @@
 #include "tg_voc_int.h"
 
 #include "tg_err.h"
+#include "tg_text.h"
 #include "tg_time.h"
 
 #include <stdint.h>
@@ -103,12 +104,12 @@ static int cps_load(struct cps *t, const char *s, size_t len, struct tg_err *err
   size_t pos = 0;
   t->n = t->i = 0;
   while (pos < len) {
-    int32_t c = tg__voc_utf8_next(s, len, &pos);
+    int32_t c = tg_utf8_next(s, len, &pos);
     if (c < 0)
       return tg_err_set(err, TG_EINVAL, "invalid UTF-8 in date");
     if (t->n == MAX_CPS)
       return tg_err_set(err, TG_EINVAL, "date too long");
-    uint32_t f = tg__voc_fold((uint32_t)c);
+    uint32_t f = tg_text_fold_width((uint32_t)c);
     if (f == 0xFF0E || f == 0x3002) /* full-width full stop variants seen in forms */
       f = '.';
     t->c[t->n++] = f;

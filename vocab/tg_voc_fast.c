@@ -9,6 +9,7 @@
 
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ static const char *scan_string(const char *p, const char *end, int *esc) {
       p++;
     } else {
       size_t pos = 0, left = (size_t)(end - p);
-      if (tg__voc_utf8_next(p, left, &pos) < 0)
+      if (tg_utf8_next(p, left, &pos) < 0)
         return NULL;
       p += pos;
     }

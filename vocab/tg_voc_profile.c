@@ -7,6 +7,7 @@
 
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -532,10 +533,10 @@ int tg__voc_profile_map(const struct tg_voc_profile *p, size_t i, const char **f
 static int fold_number(const char *s, size_t len, char *out, size_t n) {
   size_t pos = 0, w = 0;
   while (pos < len) {
-    int32_t c = tg__voc_utf8_next(s, len, &pos);
+    int32_t c = tg_utf8_next(s, len, &pos);
     if (c < 0)
       return TG_EINVAL;
-    uint32_t f = tg__voc_fold((uint32_t)c);
+    uint32_t f = tg_text_fold_width((uint32_t)c);
     if (f == ' ' && (w == 0 || pos == len))
       continue;
     if (f >= 0x80 || f == 0 || w + 1 >= n)
