@@ -103,8 +103,7 @@ static unsigned kind(int32_t c, uint32_t *one) {
 /* tg_utf8_next with the three-byte form (kana, kanji) decoded inline. */
 static inline int32_t next_cp(const char *s, size_t len, size_t *pos) {
   const unsigned char *p = (const unsigned char *)s + *pos;
-  if (len - *pos >= 3 && (p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 &&
-      (p[2] & 0xC0) == 0x80) {
+  if (len - *pos >= 3 && (p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
     int32_t c = (int32_t)((p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu));
     if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))
       return -1;
@@ -251,8 +250,7 @@ static int fold(const char *s, size_t len, struct out *o) {
     if (!alone)
       alone = cluster_end(s, len, c.cp, &pos);
     if (alone && c.cp < 0x80)
-      rc = out_push(o, c.cp >= 'A' && c.cp <= 'Z' ? (uint32_t)c.cp + 32u : (uint32_t)c.cp, i,
-                    pos);
+      rc = out_push(o, c.cp >= 'A' && c.cp <= 'Z' ? (uint32_t)c.cp + 32u : (uint32_t)c.cp, i, pos);
     else if (alone && (c.k & K_ONE))
       rc = out_push(o, c.one, i, pos);
     else
@@ -289,7 +287,9 @@ int tg_text_fold(const char *s, size_t len, uint32_t **cps, size_t **starts, siz
   return 0;
 }
 
-static int is_space(uint32_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static int is_space(uint32_t c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 int tg_text_fold_key(const char *s, size_t len, struct tg_buf *out) {
   uint32_t *cps;

@@ -4,7 +4,9 @@
  * any int64 year the callers can hold. */
 #include "tg_time.h"
 
-int tg_time_is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+int tg_time_is_leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int tg_time_days_in_month(int64_t y, int m) {
   static const unsigned char dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -20,9 +22,9 @@ int tg_time_date_valid(int64_t y, int m, int d) {
 int64_t tg_time_days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;                                   /* 0..399 */
+  int64_t yoe = y - era * 400;                                  /* 0..399 */
   int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* 0..365, from March */
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* 0..146096 */
   return era * 146097 + doe - 719468; /* 719468: days from 0000-03-01 to 1970-01-01 */
 }
 

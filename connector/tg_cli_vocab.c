@@ -369,8 +369,8 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
     return 1;
   }
   tg_buf_reset(&url);
-  if (tg_buf_printf(&url, "%s/api/v1/vocab/convert?profile=", cli->url) || tg_qs_encode(&url, profile) ||
-      (mode && tg_buf_printf(&url, "&mode=%s", mode))) {
+  if (tg_buf_printf(&url, "%s/api/v1/vocab/convert?profile=", cli->url) ||
+      tg_qs_encode(&url, profile) || (mode && tg_buf_printf(&url, "&mode=%s", mode))) {
     tg_buf_close(&url);
     return tg_cli_fail("out of memory");
   }

@@ -26,7 +26,11 @@ static const struct {
     {"ÀLTO", 0, "àlto"},
     {"ﾐｽﾞ", 0, "ミズ"},
     {"\xef\xbe\x9e", 0, "\xe3\x82\x99"}, /* a lone ﾞ (U+FF9E): U+3099 */
-    {"a\xff" "b", 0, "a\xef\xbf\xbd" "b"},
+    {"a\xff"
+     "b",
+     0,
+     "a\xef\xbf\xbd"
+     "b"},
     {"\xe6\xb0", 0, "\xef\xbf\xbd\xef\xbf\xbd"},
     {"水位", 0, "水位"},
     {"ＡＢＣ", 0, "abc"},

@@ -99,9 +99,12 @@ static void test_node_id(void **state) {
   const char *bad_then_good[] = {"urn:tsunagu:node:Evil_", "urn:tsunagu:node:a-city"};
   assert_int_equal(node_id_of(bad_then_good, NULL, 2, id, sizeof(id)), TG_EINVAL);
   /* invalid ids */
-  const char *const bad[] = {"urn:tsunagu:node:", "urn:tsunagu:node:A-City",
-                             "urn:tsunagu:node:-a", "urn:tsunagu:node:a.b",
-                             "urn:tsunagu:node:a/b", "URN:TSUNAGU:NODE:a-city",
+  const char *const bad[] = {"urn:tsunagu:node:",
+                             "urn:tsunagu:node:A-City",
+                             "urn:tsunagu:node:-a",
+                             "urn:tsunagu:node:a.b",
+                             "urn:tsunagu:node:a/b",
+                             "URN:TSUNAGU:NODE:a-city",
                              "urn:tsunagu:node:"
                              "a123456789012345678901234567890123456789012345678901234567890123"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -126,9 +129,8 @@ static void test_self_signed_san(void **state) {
   struct tg_err err;
   X509 *x = NULL;
   char id[64], hosts[256];
-  assert_int_equal(tg_cert_self_signed(key(), "a-city", "node.a-city.example,127.0.0.1,::1,,",
-                                       30, &x, &err),
-                   0);
+  assert_int_equal(
+      tg_cert_self_signed(key(), "a-city", "node.a-city.example,127.0.0.1,::1,,", 30, &x, &err), 0);
   assert_int_equal(tg_cert_node_id(x, id, sizeof(id)), 0);
   assert_string_equal(id, "a-city");
   assert_int_equal(tg_cert_hosts(x, hosts, sizeof(hosts)), 0);
@@ -155,10 +157,10 @@ static void test_san_refusals(void **state) {
   struct tg_err err;
   X509 *x = NULL;
   X509_REQ *req = NULL;
-  const char *const bad_hosts[] = {
-      "bad host",  "1.2.3.4.5",  "10.0.0.256", "1.2.3",      "-a.example", "a-.example",
-      "a..b",      "a_b.example", "*.example", "fe80::1%eth0", "x:y",      "a.b.c.4",
-      "exa\xc3\xa9mple.jp"};
+  const char *const bad_hosts[] = {"bad host",          "1.2.3.4.5",    "10.0.0.256", "1.2.3",
+                                   "-a.example",        "a-.example",   "a..b",       "a_b.example",
+                                   "*.example",         "fe80::1%eth0", "x:y",        "a.b.c.4",
+                                   "exa\xc3\xa9mple.jp"};
   for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
     x = NULL;
     if (tg_cert_self_signed(key(), "a-city", bad_hosts[i], 30, &x, &err) != TG_EINVAL)

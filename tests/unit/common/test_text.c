@@ -49,10 +49,10 @@ static void test_fold_cases(void **state) {
       {"水位", "水位"},
       {"ﾐｽﾞ", "ミズ"},
       {"ｶﾞｷﾞｸﾞ ﾊﾟﾋﾟ ｳﾞ", "ガギグ パピ ヴ"},
-      {"ｶ\xef\xbe\x9e", "ガ"},  /* ｶ + U+FF9E */
-      {"カ\xe3\x82\x99", "ガ"}, /* full-width カ + combining U+3099 */
-      {"か\xef\xbe\x9e", "が"}, /* hiragana too, as NFKC does */
-      {"\xef\xbe\x9e", "\xe3\x82\x99"}, /* a lone ﾞ: U+3099, as NFKC says */
+      {"ｶ\xef\xbe\x9e", "ガ"},             /* ｶ + U+FF9E */
+      {"カ\xe3\x82\x99", "ガ"},            /* full-width カ + combining U+3099 */
+      {"か\xef\xbe\x9e", "が"},            /* hiragana too, as NFKC does */
+      {"\xef\xbe\x9e", "\xe3\x82\x99"},    /* a lone ﾞ: U+3099, as NFKC says */
       {"ｱ\xef\xbe\x9f", "ア\xe3\x82\x9a"}, /* ア takes no ﾟ: left combining */
       {"ｰ｡｢｣､･", "ー。「」、・"},
       {"　", " "}, /* U+3000 */
@@ -71,12 +71,16 @@ static void test_fold_cases(void **state) {
 static void test_fold_invalid(void **state) {
   (void)state;
   /* Each byte outside well-formed UTF-8 is one U+FFFD. */
-  expect_fold("a\xff" "b", 3, "a\xef\xbf\xbd" "b");
-  expect_fold("\xe6\xb0", 2, "\xef\xbf\xbd\xef\xbf\xbd");         /* 水 cut short */
-  expect_fold("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd");         /* overlong '/' */
+  expect_fold("a\xff"
+              "b",
+              3,
+              "a\xef\xbf\xbd"
+              "b");
+  expect_fold("\xe6\xb0", 2, "\xef\xbf\xbd\xef\xbf\xbd");                 /* 水 cut short */
+  expect_fold("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd");                 /* overlong '/' */
   expect_fold("\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
   expect_fold("\xf4\x90\x80\x80", 4,
-              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* > U+10FFFF */
+              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");   /* > U+10FFFF */
   expect_fold("ｶ\xff\xef\xbe\x9e", 7, "カ\xef\xbf\xbd\xe3\x82\x99"); /* no joining across */
   /* A NUL is a character like any other. */
   uint32_t *cps;
@@ -103,10 +107,10 @@ static void check_whole(const char *s) {
 static void test_fold_is_nfkc_casefold(void **state) {
   (void)state;
   static const uint32_t alphabet[] = {
-      'A',    'e',    'z',    ' ',    0x0301, 0x0327, 0x0323, 0x0345, 0x00C5, 0x212B,
-      0xFB01, 0x00AD, 0x200B, 0x200D, 0x1E9E, 0x03A3, 0x0130, 0xFF76, 0xFF8A, 0xFF9E,
-      0xFF9F, 0xFF70, 0x30AB, 0x30CF, 0x304B, 0x3099, 0x309A, 0x309B, 0x1100, 0x1161,
-      0x11A8, 0xAC00, 0x0B47, 0x0B3E, 0x0F71, 0x0F72, 0x0F73, 0xFDFA, 0x3000, 0x6C34,
+      'A',    'e',    'z',    ' ',     0x0301,  0x0327,  0x0323, 0x0345, 0x00C5, 0x212B,
+      0xFB01, 0x00AD, 0x200B, 0x200D,  0x1E9E,  0x03A3,  0x0130, 0xFF76, 0xFF8A, 0xFF9E,
+      0xFF9F, 0xFF70, 0x30AB, 0x30CF,  0x304B,  0x3099,  0x309A, 0x309B, 0x1100, 0x1161,
+      0x11A8, 0xAC00, 0x0B47, 0x0B3E,  0x0F71,  0x0F72,  0x0F73, 0xFDFA, 0x3000, 0x6C34,
       0xF900, 0x337B, 0x2460, 0x1F1EF, 0x1F1F5, 0x1F469, 0xFE0F, 0x0915, 0x094D};
   const size_t na = sizeof(alphabet) / sizeof(alphabet[0]);
   unsigned seed = 12345;
@@ -177,10 +181,10 @@ static void test_fold_key(void **state) {
 
 static void test_fold_width(void **state) {
   (void)state;
-  assert_int_equal(tg_text_fold_width(0xFF10), '0');  /* ０ */
-  assert_int_equal(tg_text_fold_width(0xFF19), '9');  /* ９ */
-  assert_int_equal(tg_text_fold_width(0xFF21), 'a');  /* Ａ */
-  assert_int_equal(tg_text_fold_width(0xFF0E), '.');  /* ． */
+  assert_int_equal(tg_text_fold_width(0xFF10), '0'); /* ０ */
+  assert_int_equal(tg_text_fold_width(0xFF19), '9'); /* ９ */
+  assert_int_equal(tg_text_fold_width(0xFF21), 'a'); /* Ａ */
+  assert_int_equal(tg_text_fold_width(0xFF0E), '.'); /* ． */
   assert_int_equal(tg_text_fold_width(0x3000), ' ');
   assert_int_equal(tg_text_fold_width('Q'), 'q');
   assert_int_equal(tg_text_fold_width(0xFF76), 0x30AB); /* ｶ */
@@ -219,9 +223,12 @@ static void test_utf8(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_fold_cases),  cmocka_unit_test(test_fold_invalid),
-      cmocka_unit_test(test_fold_is_nfkc_casefold), cmocka_unit_test(test_fold_offsets),
-      cmocka_unit_test(test_fold_key),    cmocka_unit_test(test_fold_width),
+      cmocka_unit_test(test_fold_cases),
+      cmocka_unit_test(test_fold_invalid),
+      cmocka_unit_test(test_fold_is_nfkc_casefold),
+      cmocka_unit_test(test_fold_offsets),
+      cmocka_unit_test(test_fold_key),
+      cmocka_unit_test(test_fold_width),
       cmocka_unit_test(test_utf8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,9 +45,9 @@ static void test_decode(void **state) {
   assert_int_equal(dec("a\tb", 1, out, sizeof(out)), TG_EINVAL);
   /* not UTF-8 once decoded */
   assert_int_equal(dec("%FF", 1, out, sizeof(out)), TG_EINVAL);
-  assert_int_equal(dec("%C0%AF", 1, out, sizeof(out)), TG_EINVAL);       /* overlong '/' */
-  assert_int_equal(dec("%ED%A0%80", 1, out, sizeof(out)), TG_EINVAL);    /* surrogate */
-  assert_int_equal(dec("%E6%B0", 1, out, sizeof(out)), TG_EINVAL);       /* cut short */
+  assert_int_equal(dec("%C0%AF", 1, out, sizeof(out)), TG_EINVAL);    /* overlong '/' */
+  assert_int_equal(dec("%ED%A0%80", 1, out, sizeof(out)), TG_EINVAL); /* surrogate */
+  assert_int_equal(dec("%E6%B0", 1, out, sizeof(out)), TG_EINVAL);    /* cut short */
   /* OUT too small is not bad input, and neither is TG_ENOMEM */
   assert_int_equal(dec("abcd", 1, out, 4), TG_ETOOBIG);
   assert_int_equal(dec("abc", 1, out, 4), 3);
