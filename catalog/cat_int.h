@@ -1,6 +1,5 @@
 /* cat_int: declarations shared by the catalog's own files (not public):
- * namespaces, lexical checks, JSON-LD expansion, text normalisation and
- * tokenisation for search. */
+ * namespaces, lexical checks, JSON-LD expansion, tokenisation for search. */
 #ifndef TG_CAT_INT_H
 #define TG_CAT_INT_H
 
@@ -67,19 +66,9 @@ char *tg__cat_expand_iri(const char *s);
 
 /* ---- cat_text.c: search text ---- */
 
-/* Normalises UTF-8 text S (LEN bytes) for search: full-width ASCII to
- * half-width, half-width katakana to full-width (joining voiced marks),
- * ASCII lowercase; invalid bytes become spaces. Writes code points to
- * *CPS (malloc) and, when OFFS is not NULL, each code point's byte offset
- * in S and the offset just past it (arrays of *N entries, malloc).
- * Returns 0 or TG_ENOMEM. */
-int tg__cat_normalise(const char *s, size_t len, uint32_t **cps, size_t **offs, size_t **ends,
-                      size_t *n);
-/* Character classes for tokenising normalised code points. */
+/* Character classes for tokenising code points folded by tg_text_fold. */
 enum { TG__CC_SEP = 0, TG__CC_WORD = 1, TG__CC_CJK = 2 };
 int tg__cat_cclass(uint32_t c);
-/* Appends UTF-8 for code point C. */
-int tg__cat_put_utf8(struct tg_buf *b, uint32_t c);
 /* Appends the index terms of text S to B, space separated: Latin words
  * lowercased and stemmed, CJK runs as bigrams then unigrams. */
 int tg__cat_index_terms(struct tg_buf *b, const char *s, size_t len);

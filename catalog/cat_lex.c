@@ -2,6 +2,7 @@
  * and xsd:dateTime with a real calendar check, WKT bounding boxes, media types. */
 #include "cat_int.h"
 #include "tg_err.h"
+#include "tg_time.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -142,23 +143,6 @@ int tg__cat_lang_ok(const char *s) {
   return 1;
 }
 
-static int leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int days_in_month(int y, int m) {
-  static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && leap(y) ? 29 : d[m - 1];
-}
-
-/* Days from 1970-01-01 to Y-M-D (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 /* Reads exactly N digits at *P into *V, advancing *P. */
 static int digits(const char **p, int n, int *v) {
   int x = 0;
@@ -200,7 +184,7 @@ int tg__cat_xsd_time(const char *s, int is_datetime, int64_t *epoch) {
   if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
       !digits(&p, 2, &d))
     return TG_EINVAL;
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || !tg_time_date_valid(y, mo, d))
     return TG_EINVAL;
   if (is_datetime) {
     if (*p++ != 'T' || !digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) ||
@@ -227,7 +211,8 @@ int tg__cat_xsd_time(const char *s, int is_datetime, int64_t *epoch) {
   if (!zone(p, &off))
     return TG_EINVAL;
   if (epoch != NULL)
-    *epoch = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - (int64_t)off * 60;
+    *epoch = tg_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+             (int64_t)off * 60;
   return 0;
 }
 

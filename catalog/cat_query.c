@@ -5,6 +5,7 @@
 #include "cat_int.h"
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,7 @@ static int split(const char *q, size_t len, struct item *items) {
 static int item_expr(struct tg_buf *b, const struct item *it, int *empty, size_t *nterms) {
   uint32_t *cps;
   size_t n;
-  int rc = tg__cat_normalise(it->text, it->len, &cps, NULL, NULL, &n);
+  int rc = tg_text_fold(it->text, it->len, &cps, NULL, NULL, &n);
   if (rc)
     return rc;
   struct tg_buf e;
@@ -86,7 +87,7 @@ static int item_expr(struct tg_buf *b, const struct item *it, int *empty, size_t
       struct tg_buf w;
       tg_buf_init(&w);
       for (size_t k = i; k < j && k < i + 64 && rc == 0; k++)
-        rc = tg__cat_put_utf8(&w, cps[k]);
+        rc = tg_utf8_put(&w, cps[k]);
       size_t wl = w.len;
       if (rc == 0 && wl > 0) {
         size_t orig = wl;
@@ -113,14 +114,14 @@ static int item_expr(struct tg_buf *b, const struct item *it, int *empty, size_t
       in_latin_phrase = 0;
       rc |= tg_buf_puts(&e, parts ? " AND \"" : "\"");
       if (j - i == 1) {
-        rc |= tg__cat_put_utf8(&e, cps[i]);
+        rc |= tg_utf8_put(&e, cps[i]);
         (*nterms)++;
       }
       for (size_t k = i; k + 1 < j && rc == 0; k++) {
         if (k > i)
           rc |= tg_buf_puts(&e, " ");
-        rc |= tg__cat_put_utf8(&e, cps[k]);
-        rc |= tg__cat_put_utf8(&e, cps[k + 1]);
+        rc |= tg_utf8_put(&e, cps[k]);
+        rc |= tg_utf8_put(&e, cps[k + 1]);
         (*nterms)++;
       }
       rc |= tg_buf_puts(&e, "\"");
@@ -197,7 +198,7 @@ int tg__cat_query_words(const char *q, struct tg_buf *b, size_t *count) {
   for (int i = 0; i < n; i++) {
     uint32_t *cps;
     size_t m;
-    if (items[i].neg || tg__cat_normalise(items[i].text, items[i].len, &cps, NULL, NULL, &m))
+    if (items[i].neg || tg_text_fold(items[i].text, items[i].len, &cps, NULL, NULL, &m))
       continue;
     for (size_t k = 0; k < m;) {
       int cc = tg__cat_cclass(cps[k]);
@@ -207,7 +208,7 @@ int tg__cat_query_words(const char *q, struct tg_buf *b, size_t *count) {
       if (cc != TG__CC_SEP) {
         size_t start = b->len;
         for (size_t x = k; x < j && x < k + 64; x++)
-          tg__cat_put_utf8(b, cps[x]);
+          tg_utf8_put(b, cps[x]);
         size_t wl = b->len - start;
         if (cc == TG__CC_WORD) {
           tg__cat_stem(b->data + start, &wl);

@@ -6,6 +6,7 @@
 #include "tg_buf.h"
 #include "tg_db.h"
 #include "tg_err.h"
+#include "tg_text.h"
 #include "tg_util.h"
 
 #include <math.h>
@@ -274,26 +275,9 @@ int tg__cat_doc_terms(const json_t *doc, struct tg_buf *title, struct tg_buf *bo
 
 /* Normalised form of a keyword for facets and the keyword filter. */
 char *tg__cat_norm_keyword(const char *s) {
-  uint32_t *cps;
-  size_t n;
   struct tg_buf b;
-  if (tg__cat_normalise(s, strlen(s), &cps, NULL, NULL, &n))
-    return NULL;
   tg_buf_init(&b);
-  int rc = tg_buf_puts(&b, "");
-  int space = 0;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    if (cps[i] == ' ' || cps[i] == '\t' || cps[i] == '\n') {
-      space = b.len > 0;
-      continue;
-    }
-    if (space)
-      rc |= tg_buf_puts(&b, " ");
-    space = 0;
-    rc |= tg__cat_put_utf8(&b, cps[i]);
-  }
-  free(cps);
-  if (rc) {
+  if (tg_text_fold_key(s, strlen(s), &b) != 0) {
     tg_buf_close(&b);
     return NULL;
   }

@@ -131,9 +131,28 @@ int tg_cert_parse(const void *data, size_t len, X509 **out, struct tg_err *err);
 /* Loads a certificate / CRL (PEM or DER) from PATH; caller frees. */
 int tg_cert_load(const char *path, X509 **out, struct tg_err *err);
 int tg_cert_crl_load(const char *path, X509_CRL **out, struct tg_err *err);
+/* Parses one CRL from DATA (PEM or DER, at most TG_CA_MAX_INPUT bytes), the one
+ * CRL parser for files, the CA node's answers and the CLI: TG_ETOOBIG too
+ * large, TG_EINVAL malformed, bytes after the DER structure, or a second PEM
+ * block of any kind. When CA is not NULL the CRL must also pass
+ * tg_cert_crl_check. *OUT is freed by the caller with X509_CRL_free. */
+int tg_cert_crl_parse(const void *data, size_t len, X509 *ca, X509_CRL **out,
+                      struct tg_err *err);
+/* 0 if CRL names CA's subject as its issuer and CA's key signed it, else
+ * TG_EPERM ("the CRL is not signed by the federation CA"). */
+int tg_cert_crl_check(X509_CRL *crl, X509 *ca, struct tg_err *err);
+/* CRL's crlNumber, or -1 when it has none (or it does not fit a long). */
+long tg_cert_crl_number(const X509_CRL *crl);
 
-/* Writes the node id of CERT's SAN URI urn:tsunagu:node:<id> into OUT (size
- * N); TG_ENOENT if it has none. */
+/* The node a certificate belongs to, for every check of a peer's identity:
+ * writes the id of CERT's one SAN URI urn:tsunagu:node:<id> (tg_node_id_valid)
+ * and a NUL into OUT (size N; 64 is enough). Any URI whose first 17 bytes
+ * spell that prefix in any case is a claim, and the answer must be
+ * unambiguous: TG_EINVAL when there are two claims (even for the same id), a
+ * claim with the prefix in another case, an invalid id, an embedded NUL, or
+ * a SAN extension that is repeated or cannot be decoded; TG_ENOENT when CERT
+ * makes no claim; TG_ETOOBIG when the id does not fit OUT. OUT is "" on any
+ * failure. Other URIs, DNS names and IP addresses are ignored. */
 int tg_cert_node_id(X509 *cert, char *out, size_t n);
 /* Checks that CERT belongs to KEY (when not NULL), chains to CA with strict
  * X.509 checks, is within its validity, not revoked by CRL (when not NULL, and

@@ -1,6 +1,8 @@
 /* tg_cert_csr: untrusted certificate input (CSRs, certificates, CRLs as PEM
- * or DER) parsed and checked strictly, CSR creation, PEM output, and the
- * chain / revocation check used before installing a certificate. */
+ * or DER) parsed and checked strictly, the SAN every certificate and CSR gets,
+ * the node id a certificate names, CSR creation, PEM output, and the chain /
+ * revocation check used before installing a certificate. */
+#include "tg_cert.h"
 #include "tg_cert_ca.h"
 #include "tg_cert__.h"
 #include "tg_err.h"
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <string.h>
+#include <strings.h>
 
 int tg__cert_ossl_fail(struct tg_err *err, int code, const char *what) {
   char buf[256];
@@ -188,21 +191,58 @@ int tg_cert_load(const char *path, X509 **out, struct tg_err *err) {
   return rc;
 }
 
-int tg_cert_crl_load(const char *path, X509_CRL **out, struct tg_err *err) {
-  char *d;
-  size_t n;
+/* The first occurrence of NEEDLE (NN bytes) in HAY (N bytes), or NULL. */
+static const char *find_bytes(const char *hay, size_t n, const char *needle, size_t nn) {
+  for (size_t i = 0; nn <= n && i <= n - nn; i++)
+    if (hay[i] == needle[0] && memcmp(hay + i, needle, nn) == 0)
+      return hay + i;
+  return NULL;
+}
+
+int tg_cert_crl_check(X509_CRL *crl, X509 *ca, struct tg_err *err) {
+  int ok = X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) == 0 &&
+           X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
+  ERR_clear_error();
+  return ok ? 0 : tg_err_set(err, TG_EPERM, "the CRL is not signed by the federation CA");
+}
+
+int tg_cert_crl_parse(const void *data, size_t len, X509 *ca, X509_CRL **out,
+                      struct tg_err *err) {
   void *obj = NULL;
-  int rc = load_file(path, &d, &n, err);
-  if (rc != 0)
-    return rc;
-  rc = decode(d, n, "X509 CRL", NULL, (d2i_fn)d2i_X509_CRL, &obj, "CRL", err);
-  free(d);
+  int rc = decode(data, len, "X509 CRL", NULL, (d2i_fn)d2i_X509_CRL, &obj, "CRL", err);
+  const char *first = NULL;
+  if (rc == 0 && is_pem(data, len))
+    first = find_bytes(data, len, "-----BEGIN", 10);
+  if (first != NULL &&
+      find_bytes(first + 10, len - (size_t)(first + 10 - (const char *)data), "-----BEGIN", 10))
+    rc = tg_err_set(err, TG_EINVAL, "more than one PEM block where one CRL was expected");
+  if (rc == 0 && ca != NULL)
+    rc = tg_cert_crl_check(obj, ca, err);
   if (rc != 0) {
     X509_CRL_free(obj);
     return rc;
   }
   *out = obj;
   return 0;
+}
+
+int tg_cert_crl_load(const char *path, X509_CRL **out, struct tg_err *err) {
+  char *d;
+  size_t n;
+  int rc = load_file(path, &d, &n, err);
+  if (rc != 0)
+    return rc;
+  rc = tg_cert_crl_parse(d, n, NULL, out, err);
+  free(d);
+  return rc;
+}
+
+long tg_cert_crl_number(const X509_CRL *crl) {
+  ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+  long v = num ? ASN1_INTEGER_get(num) : -1;
+  ASN1_INTEGER_free(num);
+  ERR_clear_error();
+  return v;
 }
 
 typedef int (*pem_w)(BIO *, const void *);
@@ -241,9 +281,12 @@ int tg_cert_crl_pem(X509_CRL *crl, char **out, struct tg_err *err) {
   return to_pem(crl, w_crl, out, err);
 }
 
-/* A DNS name: labels of letters, digits and '-', dots between, <= 253. */
+/* A DNS name: labels of letters, digits and '-' (not at either end of a
+ * label), dots between, at most 253 bytes; the last label not all digits, so
+ * that a mistyped IP address ("10.0.0.256") is not taken for a name. */
 static int dns_name_valid(const char *s) {
   size_t n = strlen(s), l = 0;
+  int digits_only = 1;
   if (n == 0 || n > 253)
     return 0;
   for (size_t i = 0; i <= n; i++) {
@@ -251,9 +294,14 @@ static int dns_name_valid(const char *s) {
     if (c == '.' || c == '\0') {
       if (l == 0 || l > 63 || s[i - 1] == '-' || s[i - l] == '-')
         return 0;
+      if (c == '\0' && digits_only)
+        return 0;
       l = 0;
-    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '-') {
+      digits_only = 1;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-') {
+      l++;
+      digits_only = 0;
+    } else if (c >= '0' && c <= '9') {
       l++;
     } else {
       return 0;
@@ -262,23 +310,16 @@ static int dns_name_valid(const char *s) {
   return 1;
 }
 
-static int add_name(GENERAL_NAMES *names, int type, const char *value) {
+/* Appends a SAN of TYPE (GEN_URI or GEN_DNS: VALUE as IA5String; GEN_IPADD:
+ * the LEN address bytes in VALUE) to NAMES; 0 on failure. */
+static int add_name(GENERAL_NAMES *names, int type, const void *value, int len) {
   GENERAL_NAME *g = NULL;
-  if (type == GEN_IPADD) {
-    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(value);
-    if (ip == NULL || (g = GENERAL_NAME_new()) == NULL) {
-      ASN1_OCTET_STRING_free(ip);
-      return 0;
-    }
-    GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
-  } else {
-    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-    if (s == NULL || !ASN1_STRING_set(s, value, -1) || (g = GENERAL_NAME_new()) == NULL) {
-      ASN1_IA5STRING_free(s);
-      return 0;
-    }
-    GENERAL_NAME_set0_value(g, type, s);
+  ASN1_STRING *v = type == GEN_IPADD ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
+  if (v == NULL || !ASN1_STRING_set(v, value, len) || (g = GENERAL_NAME_new()) == NULL) {
+    ASN1_STRING_free(v);
+    return 0;
   }
+  GENERAL_NAME_set0_value(g, type, v);
   if (!sk_GENERAL_NAME_push(names, g)) {
     GENERAL_NAME_free(g);
     return 0;
@@ -286,46 +327,71 @@ static int add_name(GENERAL_NAMES *names, int type, const char *value) {
   return 1;
 }
 
+/* Adds host H (an IPv4 / IPv6 address in the strict inet_pton form, else a
+ * DNS name) to NAMES. */
+static int add_host(GENERAL_NAMES *names, const char *h, struct tg_err *err) {
+  unsigned char ip[16];
+  int len = inet_pton(AF_INET, h, ip) == 1 ? 4 : inet_pton(AF_INET6, h, ip) == 1 ? 16 : 0;
+  if (len == 0 && !dns_name_valid(h))
+    return tg_err_set(err, TG_EINVAL, "'%s' is neither a DNS name nor an IP address", h);
+  int ok = len ? add_name(names, GEN_IPADD, ip, len) : add_name(names, GEN_DNS, h, -1);
+  return ok ? 0 : tg__cert_ossl_fail(err, TG_ENOMEM, "cannot add a SAN");
+}
+
 int tg__cert_san(const char *node_id, const char *hosts, GENERAL_NAMES **out,
                  struct tg_err *err) {
   char uri[128];
-  if (!tg_node_id_valid(node_id))
+  int rc = 0;
+  if (node_id == NULL || !tg_node_id_valid(node_id))
     return tg_err_set(err, TG_EINVAL, "invalid node id '%.80s'", node_id ? node_id : "");
   GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
-  snprintf(uri, sizeof(uri), "urn:tsunagu:node:%s", node_id);
-  if (names == NULL || !add_name(names, GEN_URI, uri)) {
+  snprintf(uri, sizeof(uri), "%s%s", TG_CERT_NODE_URI, node_id);
+  if (names == NULL || !add_name(names, GEN_URI, uri, -1)) {
     GENERAL_NAMES_free(names);
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   }
-  const char *p = hosts ? hosts : "";
-  while (*p) {
+  for (const char *p = hosts ? hosts : ""; rc == 0 && *p;) {
     const char *e = strchr(p, ',');
     size_t l = e ? (size_t)(e - p) : strlen(p);
     char h[256];
     if (l >= sizeof(h)) {
-      GENERAL_NAMES_free(names);
-      return tg_err_set(err, TG_EINVAL, "host name too long in '%.80s'", hosts);
+      rc = tg_err_set(err, TG_EINVAL, "host name too long in '%.80s'", hosts);
+      break;
     }
     memcpy(h, p, l);
     h[l] = '\0';
-    if (l > 0) {
-      ASN1_OCTET_STRING *tmp = a2i_IPADDRESS(h);
-      int ip = tmp != NULL;
-      ASN1_OCTET_STRING_free(tmp);
-      ERR_clear_error();
-      if (!ip && !dns_name_valid(h)) {
-        GENERAL_NAMES_free(names);
-        return tg_err_set(err, TG_EINVAL, "'%s' is neither a DNS name nor an IP address", h);
-      }
-      if (!add_name(names, ip ? GEN_IPADD : GEN_DNS, h)) {
-        GENERAL_NAMES_free(names);
-        return tg__cert_ossl_fail(err, TG_ENOMEM, "cannot add a SAN");
-      }
-    }
+    if (l > 0)
+      rc = add_host(names, h, err);
     p = e ? e + 1 : p + l;
+  }
+  if (rc != 0) {
+    GENERAL_NAMES_free(names);
+    return rc;
   }
   *out = names;
   return 0;
+}
+
+int tg__cert_add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+  X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+  if (e == NULL)
+    return 0;
+  int ok = X509_add_ext(x, e, -1);
+  X509_EXTENSION_free(e);
+  return ok;
+}
+
+int tg__cert_add_san(X509 *x, const char *node_id, const char *hosts, struct tg_err *err) {
+  GENERAL_NAMES *names = NULL;
+  int rc = tg__cert_san(node_id, hosts, &names, err);
+  if (rc != 0)
+    return rc;
+  int ok = X509_add1_ext_i2d(x, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT) == 1;
+  GENERAL_NAMES_free(names);
+  return ok ? 0 : tg__cert_ossl_fail(err, TG_ECRYPTO, "cannot add the SAN extension");
 }
 
 int tg_cert_csr_new(EVP_PKEY *key, const char *node_id, const char *hosts, X509_REQ **out,
@@ -356,28 +422,41 @@ int tg_cert_csr_new(EVP_PKEY *key, const char *node_id, const char *hosts, X509_
 }
 
 int tg_cert_node_id(X509 *cert, char *out, size_t n) {
-  static const char prefix[] = "urn:tsunagu:node:";
-  const size_t pl = sizeof(prefix) - 1;
-  GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-  int rc = TG_ENOENT;
-  for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+  const size_t pl = sizeof(TG_CERT_NODE_URI) - 1;
+  char id[64];
+  int crit = -1, claims = 0, rc = TG_ENOENT;
+  if (n > 0)
+    out[0] = '\0';
+  GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+  ERR_clear_error();
+  if (names == NULL)
+    return crit == -1 ? TG_ENOENT : TG_EINVAL; /* -2: twice; else undecodable */
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
     const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
     if (g->type != GEN_URI)
       continue;
     const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
     int ul = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-    if (ul <= (int)pl || (size_t)ul - pl >= n || strncmp(u, prefix, pl) != 0 ||
-        memchr(u, '\0', (size_t)ul) != NULL)
+    /* URN schemes and namespace ids compare without case: any spelling of the
+     * prefix is a claim, and only the canonical one with a valid id counts. */
+    if (ul < (int)pl || strncasecmp(u, TG_CERT_NODE_URI, pl) != 0)
       continue;
-    memcpy(out, u + pl, (size_t)ul - pl);
-    out[(size_t)ul - pl] = '\0';
-    if (tg_node_id_valid(out)) {
-      rc = 0;
-      break;
+    size_t il = (size_t)ul - pl;
+    if (++claims > 1 || memcmp(u, TG_CERT_NODE_URI, pl) != 0 || il >= sizeof(id) ||
+        memchr(u, '\0', (size_t)ul) != NULL) {
+      rc = TG_EINVAL;
+      continue;
     }
+    memcpy(id, u + pl, il);
+    id[il] = '\0';
+    if (!tg_node_id_valid(id))
+      rc = TG_EINVAL;
+    else if (rc == TG_ENOENT)
+      rc = il < n ? 0 : TG_ETOOBIG;
   }
   GENERAL_NAMES_free(names);
-  ERR_clear_error();
+  if (rc == 0)
+    memcpy(out, id, strlen(id) + 1);
   return rc;
 }
 

@@ -361,10 +361,8 @@ static int cert_install(struct tg_cli *cli, int argc, char **argv) {
   if (rc == 0)
     rc = tg_cert_load(ca_f, &ca, &err);
   if (rc == 0 && crl_f != NULL && (rc = tg_cert_crl_load(crl_f, &crl, &err)) == 0 &&
-      X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
-    ERR_clear_error();
+      tg_cert_crl_check(crl, ca, NULL) != 0)
     rc = tg_err_set(&err, TG_EPERM, "%s is not signed by the CA in %s", crl_f, ca_f);
-  }
   if (rc == 0 && crl_f == NULL) {
     /* A CRL left from another CA would make every peer check fail. */
     X509_CRL *old = NULL;
@@ -373,7 +371,7 @@ static int cert_install(struct tg_cli *cli, int argc, char **argv) {
       rc = tg_err_set(&err, TG_EINVAL,
                       "--crl FILE is required: without a CRL the node could not refuse revoked "
                       "peers (the CA's crl.pem, or GET /api/v1/certs/crl from its node)");
-    else if (X509_CRL_verify(old, X509_get0_pubkey(ca)) != 1)
+    else if (tg_cert_crl_check(old, ca, NULL) != 0)
       rc = tg_err_set(&err, TG_EPERM, "%s is from another CA: give the new one with --crl", path);
     X509_CRL_free(old);
     ERR_clear_error();
@@ -607,14 +605,10 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   if (rc == 0 && (rc = tg_cert_parse(cert_pem, strlen(cert_pem), &cert, &err)) == 0 &&
       (rc = tg_cert_parse(ca_got, strlen(ca_got), &ca2, &err)) == 0 && X509_cmp(ca, ca2) != 0)
     rc = tg_err_set(&err, TG_EPROTO, "the hub answered with another CA certificate");
-  if (rc == 0) {
-    BIO *b = BIO_new_mem_buf(crl_pem, -1);
-    crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    ERR_clear_error();
-    if (crl == NULL || X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1)
-      rc = tg_err_set(&err, TG_EPROTO, "the hub's CRL is malformed or not signed by the CA");
-    ERR_clear_error();
+  if (rc == 0 && tg_cert_crl_parse(crl_pem, strlen(crl_pem), ca, &crl, &err) != 0) {
+    char why[sizeof(err.msg)];
+    snprintf(why, sizeof(why), "%s", err.msg);
+    rc = tg_err_set(&err, TG_EPROTO, "the hub's CRL is refused: %s", why);
   }
   if (rc == 0)
     rc = tg_cert_verify(cert, key, ca, crl, id, &err);

@@ -3,6 +3,7 @@
 #include "tg_buf.h"
 #include "tg_cli.h"
 #include "tg_err.h"
+#include "tg_qs.h"
 #include "tg_util.h"
 
 #include <ctype.h>
@@ -12,27 +13,12 @@
 
 #define DATASET_MAX_BYTES (256u * 1024u)
 
-/* Appends S percent-encoded (RFC 3986 unreserved characters kept). */
-static int url_encode(struct tg_buf *b, const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-      if (tg_buf_append(b, p, 1))
-        return TG_ENOMEM;
-    } else {
-      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      if (tg_buf_append(b, e, 3))
-        return TG_ENOMEM;
-    }
-  }
-  return 0;
-}
-
 /* The path /api/v1/datasets/<encoded ID> in a new string, or NULL. */
 static char *dataset_path(const char *id) {
   struct tg_buf b;
   tg_buf_init(&b);
-  if (tg_buf_puts(&b, "/api/v1/datasets/") || url_encode(&b, id) || tg_buf_append(&b, "", 1)) {
+  if (tg_buf_puts(&b, "/api/v1/datasets/") || tg_qs_encode(&b, id) ||
+      tg_buf_append(&b, "", 1)) {
     tg_buf_close(&b);
     return NULL;
   }
@@ -289,9 +275,10 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("search: give words to search for, or --theme");
   }
   tg_buf_append(&words, "", 1);
-  int bad = tg_buf_puts(&path, "/api/v1/search?limit=100&q=") || url_encode(&path, words.data);
+  int bad =
+      tg_buf_puts(&path, "/api/v1/search?limit=100&q=") || tg_qs_encode(&path, words.data);
   if (theme)
-    bad = bad || tg_buf_puts(&path, "&theme=") || url_encode(&path, theme);
+    bad = bad || tg_buf_puts(&path, "&theme=") || tg_qs_encode(&path, theme);
   bad = bad || tg_buf_append(&path, "", 1);
   tg_buf_close(&words);
   if (bad) {

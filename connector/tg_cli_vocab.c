@@ -5,6 +5,7 @@
 #include "tg_cli.h"
 #include "tg_client.h"
 #include "tg_err.h"
+#include "tg_qs.h"
 #include "tg_util.h"
 
 #include <ctype.h>
@@ -16,18 +17,6 @@
 
 #define VOC_FILE_MAX (64u << 20) /* a scheme or profile file */
 #define VOC_HOLD_MAX (8u << 20)  /* the answer's last line(s) held back while streaming */
-
-/* Appends S percent-encoded (RFC 3986 unreserved characters kept). */
-static int pct(struct tg_buf *b, const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-    int keep = isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~';
-    if (tg_buf_append(b, keep ? (const char *)p : e, keep ? 1 : 3))
-      return TG_ENOMEM;
-  }
-  return 0;
-}
 
 /* Reads FILE ("-" for stdin) whole into *OUT (NUL-terminated) and *LEN. */
 static int slurp(const char *file, char **out, size_t *len) {
@@ -112,7 +101,7 @@ static int vocab_export(struct tg_cli *cli, int argc, char **argv) {
   int status;
   json_t *j = NULL;
   tg_buf_init(&p);
-  if (tg_buf_puts(&p, "/api/v1/vocab/schemes/") || pct(&p, argv[0])) {
+  if (tg_buf_puts(&p, "/api/v1/vocab/schemes/") || tg_qs_encode(&p, argv[0])) {
     tg_buf_close(&p);
     return tg_cli_fail("out of memory");
   }
@@ -173,10 +162,10 @@ static int vocab_search(struct tg_cli *cli, int argc, char **argv) {
   }
   if (rc == 0 && q.len == 0)
     rc = tg_cli_fail("vocab search: what words? (tsunagu vocab search WORDS...)");
-  if (rc == 0 && (tg_buf_puts(&p, "/api/v1/vocab/search?q=") || pct(&p, q.data) ||
-                  (lang && (tg_buf_puts(&p, "&lang=") || pct(&p, lang))) ||
-                  (scheme && (tg_buf_puts(&p, "&scheme=") || pct(&p, scheme))) ||
-                  (limit && (tg_buf_puts(&p, "&limit=") || pct(&p, limit)))))
+  if (rc == 0 && (tg_buf_puts(&p, "/api/v1/vocab/search?q=") || tg_qs_encode(&p, q.data) ||
+                  (lang && (tg_buf_puts(&p, "&lang=") || tg_qs_encode(&p, lang))) ||
+                  (scheme && (tg_buf_puts(&p, "&scheme=") || tg_qs_encode(&p, scheme))) ||
+                  (limit && (tg_buf_puts(&p, "&limit=") || tg_qs_encode(&p, limit)))))
     rc = tg_cli_fail("out of memory");
   if (rc == 0)
     rc = tg_cli_call(cli, "GET", p.data, NULL, 0, &status, &j, NULL);
@@ -234,7 +223,7 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
   tg_buf_init(&p);
   int rc = id == NULL
                ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
-           : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || pct(&p, id))
+           : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || tg_qs_encode(&p, id))
                ? tg_cli_fail("out of memory")
                : tg_cli_call(cli, "PUT", p.data, text, len, &status, &j, NULL);
   if (rc == 0) {
@@ -371,7 +360,7 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
   /* Ask for the profile first: a node that refuses a streamed request early closes
    * the connection, and its answer can be lost while stdin is still being sent. */
   int status;
-  if (tg_buf_puts(&url, "/api/v1/vocab/profiles/") || pct(&url, profile)) {
+  if (tg_buf_puts(&url, "/api/v1/vocab/profiles/") || tg_qs_encode(&url, profile)) {
     tg_buf_close(&url);
     return tg_cli_fail("out of memory");
   }
@@ -380,8 +369,8 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
     return 1;
   }
   tg_buf_reset(&url);
-  if (tg_buf_printf(&url, "%s/api/v1/vocab/convert?profile=", cli->url) || pct(&url, profile) ||
-      (mode && tg_buf_printf(&url, "&mode=%s", mode))) {
+  if (tg_buf_printf(&url, "%s/api/v1/vocab/convert?profile=", cli->url) ||
+      tg_qs_encode(&url, profile) || (mode && tg_buf_printf(&url, "&mode=%s", mode))) {
     tg_buf_close(&url);
     return tg_cli_fail("out of memory");
   }

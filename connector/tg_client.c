@@ -6,6 +6,7 @@
 #include "tg_client.h"
 
 #include "tg_buf.h"
+#include "tg_cert_ca.h"
 #include "tg_err.h"
 #include "tg_tls.h"
 
@@ -318,7 +319,7 @@ static int pin_verify(int ok, X509_STORE_CTX *x) {
   char got[64];
   if (want == NULL)
     return ok;
-  if (tg_tls_cert_node_id(X509_STORE_CTX_get_current_cert(x), got, sizeof(got)) == 0 &&
+  if (tg_cert_node_id(X509_STORE_CTX_get_current_cert(x), got, sizeof(got)) == 0 &&
       strcmp(got, want) == 0)
     return 1;
   X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);

@@ -303,7 +303,7 @@ void tg_fed_check_run(struct tg_fed_check *c) {
   if (X509_digest(peer, EVP_sha256(), md, &mdlen) == 1)
     tg_hex(md, sizeof(md), c->fingerprint);
   c->not_after = asn1_unix(X509_get0_notAfter(peer));
-  if (tg_tls_cert_node_id(peer, c->cert_node, sizeof(c->cert_node)) != 0) {
+  if (tg_cert_node_id(peer, c->cert_node, sizeof(c->cert_node)) != 0) {
     check_fail(c, "the certificate at %s names no node", c->url);
     goto out;
   }
@@ -525,21 +525,6 @@ int tg_fed_conf_set_hub_id(const char *dir, const char *hub_id, struct tg_err *e
 
 /* --- CRL refresh --- */
 
-static long crl_number(X509_CRL *crl) {
-  ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-  long v = num ? ASN1_INTEGER_get(num) : -1;
-  ASN1_INTEGER_free(num);
-  return v;
-}
-
-/* The first occurrence of NEEDLE (NN bytes) in HAY (N bytes), or NULL. */
-static const char *find_bytes(const char *hay, size_t n, const char *needle, size_t nn) {
-  for (size_t i = 0; nn <= n && i <= n - nn; i++)
-    if (hay[i] == needle[0] && memcmp(hay + i, needle, nn) == 0)
-      return hay + i;
-  return NULL;
-}
-
 int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *changed,
                        struct tg_err *err) {
   char ca_path[4096], crl_path[4096];
@@ -555,30 +540,19 @@ int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *c
     return tg_err_set(err, TG_ETOOBIG, "path too long");
   if ((rc = tg_cert_load(ca_path, &ca, err)) != 0)
     return rc;
-  BIO *b = BIO_new_mem_buf(pem, (int)len);
-  crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
-  BIO_free(b);
-  ERR_clear_error();
   char *canon = NULL; /* what is installed: the verified CRL re-encoded, nothing else */
-  const char *second = crl ? find_bytes(pem, len, "-----BEGIN", 10) : NULL;
-  if (second != NULL)
-    second = find_bytes(second + 10, len - (size_t)(second + 10 - pem), "-----BEGIN", 10);
-  if (crl == NULL) {
-    rc = tg_err_set(err, TG_EINVAL, "the CRL is malformed");
-  } else if (second != NULL) {
-    rc = tg_err_set(err, TG_EINVAL, "more than one PEM block where one CRL was expected");
-  } else if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0 ||
-             X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
-    rc = tg_err_set(err, TG_EPERM, "the CRL is not signed by the federation CA");
+  if ((rc = tg_cert_crl_parse(pem, len, ca, &crl, err)) != 0) {
+    /* rc set */
   } else if ((rc = tg_cert_crl_pem(crl, &canon, err)) != 0) {
     /* rc set */
   } else if (tg_file_read(crl_path, TG_CA_MAX_INPUT, &cur, &cur_len, NULL) == 0 &&
              cur_len == strlen(canon) && memcmp(cur, canon, cur_len) == 0) {
     rc = 0; /* unchanged */
   } else {
-    if (tg_cert_crl_load(crl_path, &old, NULL) == 0 && crl_number(old) > crl_number(crl))
+    if (tg_cert_crl_load(crl_path, &old, NULL) == 0 &&
+        tg_cert_crl_number(old) > tg_cert_crl_number(crl))
       rc = tg_err_set(err, TG_ECONFLICT, "the CRL (number %ld) is older than the installed one",
-                      crl_number(crl));
+                      tg_cert_crl_number(crl));
     else if ((rc = tg_file_write(crl_path, canon, strlen(canon), 0644, 0, err)) == 0 && changed)
       *changed = 1;
   }

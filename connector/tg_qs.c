@@ -4,8 +4,8 @@
 #include "tg_qs.h"
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_text.h"
 
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,71 +20,45 @@ static int hexval(int c) {
   return -1;
 }
 
-/* Is S[0..N) well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
-static int utf8_ok(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > n)
-      return 0;
-    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return 0;
-    i += len;
-  }
-  return 1;
-}
-
-/* Decodes IN[0..N) into OUT (CAP bytes incl. the NUL). '%' must be followed
- * by two hex digits; %00 and raw control bytes are refused; PLUS_SPACE turns
- * '+' into ' ' (query strings). Returns the decoded length or -1. */
 long tg_qs_decode(const char *in, size_t n, char *out, size_t cap, int plus_space) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     int c = (unsigned char)in[i];
     if (c == '%') {
       if (i + 2 >= n)
-        return -1;
+        return TG_EINVAL;
       int h = hexval((unsigned char)in[i + 1]), l = h < 0 ? -1 : hexval((unsigned char)in[i + 2]);
       if (h < 0 || l < 0)
-        return -1;
+        return TG_EINVAL;
       c = h * 16 + l;
       i += 2;
       if (c == 0)
-        return -1;
+        return TG_EINVAL;
     } else if (c == '+' && plus_space) {
       c = ' ';
     } else if (c < 0x20 || c == 0x7f) {
-      return -1;
+      return TG_EINVAL;
     }
     if (o + 1 >= cap)
-      return -1;
+      return TG_ETOOBIG;
     out[o++] = (char)c;
   }
+  if (cap == 0)
+    return TG_ETOOBIG;
   out[o] = '\0';
-  if (!utf8_ok((const unsigned char *)out, o))
-    return -1;
+  if (!tg_utf8_valid(out, o))
+    return TG_EINVAL;
   return (long)o;
 }
 
-/* Percent-encodes S for use as one path segment (RFC 3986 unreserved kept). */
 int tg_qs_encode(struct tg_buf *b, const char *s) {
   static const char hex[] = "0123456789ABCDEF";
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-      if (tg_buf_append(b, (const char *)p, 1))
-        return TG_ENOMEM;
-    } else {
-      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      if (tg_buf_append(b, e, 3))
-        return TG_ENOMEM;
-    }
+    int keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+               *p == '-' || *p == '.' || *p == '_' || *p == '~';
+    char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+    if (tg_buf_append(b, keep ? (const char *)p : e, keep ? 1 : 3))
+      return TG_ENOMEM;
   }
   return 0;
 }

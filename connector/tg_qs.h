@@ -19,14 +19,17 @@ struct tg_qs {
   char bad[64]; /* after a failure: the parameter at fault, or "(why)" */
 };
 
-/* Decodes IN[0..N) into OUT (CAP bytes including the NUL). Every '%' must be
- * followed by two hex digits; %00, raw control bytes and output that is not
- * well-formed UTF-8 are refused; PLUS_SPACE turns '+' into ' '. Returns the
- * decoded length, or -1 (bad input or OUT too small). */
+/* The node's one percent-decoder: decodes IN[0..N) into OUT (CAP bytes
+ * including the NUL). Every '%' must be followed by two hex digits; %00, raw
+ * control bytes and output that is not well-formed UTF-8 are refused;
+ * PLUS_SPACE turns '+' into ' ' (query strings; path segments keep '+').
+ * Returns the decoded length (>= 0), TG_EINVAL for bad input or TG_ETOOBIG
+ * when OUT is too small; OUT's content is undefined after a failure. */
 long tg_qs_decode(const char *in, size_t n, char *out, size_t cap, int plus_space);
 
-/* Appends S to B percent-encoded (RFC 3986 unreserved characters kept), fit
- * for a path segment or a query value. Returns 0 or TG_ENOMEM. */
+/* The node's one percent-encoder: appends S to B with every byte but RFC
+ * 3986's unreserved characters (ASCII letters, digits, "-._~") as %XX,
+ * fit for a path segment or a query key or value. Returns 0 or TG_ENOMEM. */
 int tg_qs_encode(struct tg_buf *b, const char *s);
 
 /* Parses QUERY (the text after '?', borrowed) into Q (caller's storage).

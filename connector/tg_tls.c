@@ -1,6 +1,7 @@
 /* tg_tls: OpenSSL setup. Errors from OpenSSL are translated here, once. */
 #include "tg_tls.h"
 #include "tg_buf.h"
+#include "tg_cert_ca.h"
 #include "tg_err.h"
 #include "tg_util.h"
 
@@ -149,29 +150,7 @@ int tg_tls_cert_fingerprint(const char *path, char out[65], struct tg_err *err) 
   return 0;
 }
 
-int tg_tls_cert_node_id(X509 *cert, char *out, size_t n) {
-  static const char prefix[] = "urn:tsunagu:node:";
-  GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-  int rc = TG_ENOENT;
-  for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
-    const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-    if (g->type != GEN_URI)
-      continue;
-    const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-    int ul = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-    size_t pl = sizeof(prefix) - 1;
-    if (ul <= (int)pl || (size_t)ul - pl >= n || strncmp(u, prefix, pl) != 0)
-      continue;
-    memcpy(out, u + pl, (size_t)ul - pl);
-    out[(size_t)ul - pl] = '\0';
-    if (memchr(u, '\0', (size_t)ul) == NULL && tg_node_id_valid(out)) {
-      rc = 0;
-      break;
-    }
-  }
-  GENERAL_NAMES_free(names);
-  return rc;
-}
+int tg_tls_cert_node_id(X509 *cert, char *out, size_t n) { return tg_cert_node_id(cert, out, n); }
 
 /* The BIO: reads from io->in, writes append to io->out. */
 static BIO_METHOD *tg__bio_method;

@@ -26,8 +26,8 @@ struct tg_tls_files {
 int tg_tls_server_ctx(const struct tg_tls_files *f, SSL_CTX **out, struct tg_err *err);
 /* SHA-256 fingerprint of the PEM certificate at PATH as 64 hex digits + NUL. */
 int tg_tls_cert_fingerprint(const char *path, char out[65], struct tg_err *err);
-/* Writes the node id from CERT's SAN URI urn:tsunagu:node:<id> into OUT (size
- * N); TG_ENOENT when there is none. */
+/* The peer's node id from CERT: tg_cert_node_id (certs/tg_cert_ca.h), kept
+ * under this name for the connection code. */
 int tg_tls_cert_node_id(X509 *cert, char *out, size_t n);
 
 /* The transport a TLS connection reads from and writes to. */

@@ -4,6 +4,8 @@
 #include "tg_voc_int.h"
 
 #include "tg_err.h"
+#include "tg_text.h"
+#include "tg_time.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -59,52 +61,21 @@ enum { N_ERAS = sizeof(eras) / sizeof(eras[0]), MEIJI_FIRST_YEAR = 6 };
 
 static long date_key(int y, int m, int d) { return (long)y * 10000 + m * 100 + d; }
 
-static int days_in_month(int y, int m) {
-  static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-    return 29;
-  return dm[m - 1];
-}
-
-int tg_voc_date_valid(int y, int m, int d) {
-  return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static long days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  long era = (y >= 0 ? y : y - 399) / 400;
-  long yoe = y - era * 400;
-  long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long z, int *y, int *m, int *d) {
-  z += 719468;
-  long era = (z >= 0 ? z : z - 146096) / 146097;
-  long doe = z - era * 146097;
-  long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  long mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = (int)(yoe + era * 400 + (*m <= 2));
-}
+int tg_voc_date_valid(int y, int m, int d) { return tg_time_date_valid(y, m, d); }
 
 int tg_voc_date_to_offset(struct tg_voc_date *d, int tz_min) {
   if (!d->has_time || !d->has_tz || tz_min < -1439 || tz_min > 1439 ||
       !tg_voc_date_valid(d->year, d->month, d->day))
     return TG_EINVAL;
-  long mins = days_from_civil(d->year, d->month, d->day) * 1440L + d->hour * 60 + d->minute -
-              d->tz_min + tz_min;
-  long days = mins >= 0 ? mins / 1440 : -((-mins + 1439) / 1440);
-  int y, m, dd;
-  civil_from_days(days, &y, &m, &dd);
-  if (!tg_voc_date_valid(y, m, dd))
+  int64_t mins = tg_time_days_from_civil(d->year, d->month, d->day) * 1440 + d->hour * 60 +
+                 d->minute - d->tz_min + tz_min;
+  int64_t days = mins >= 0 ? mins / 1440 : -((-mins + 1439) / 1440), y;
+  int m, dd;
+  tg_time_civil_from_days(days, &y, &m, &dd);
+  if (!tg_time_date_valid(y, m, dd))
     return TG_EINVAL;
   mins -= days * 1440;
-  d->year = y, d->month = m, d->day = dd;
+  d->year = (int)y, d->month = m, d->day = dd;
   d->hour = (int)(mins / 60), d->minute = (int)(mins % 60);
   d->tz_min = tz_min;
   return 0;
@@ -133,12 +104,12 @@ static int cps_load(struct cps *t, const char *s, size_t len, struct tg_err *err
   size_t pos = 0;
   t->n = t->i = 0;
   while (pos < len) {
-    int32_t c = tg__voc_utf8_next(s, len, &pos);
+    int32_t c = tg_utf8_next(s, len, &pos);
     if (c < 0)
       return tg_err_set(err, TG_EINVAL, "invalid UTF-8 in date");
     if (t->n == MAX_CPS)
       return tg_err_set(err, TG_EINVAL, "date too long");
-    uint32_t f = tg__voc_fold((uint32_t)c);
+    uint32_t f = tg_text_fold_width((uint32_t)c);
     if (f == 0xFF0E || f == 0x3002) /* full-width full stop variants seen in forms */
       f = '.';
     t->c[t->n++] = f;
@@ -367,8 +338,7 @@ int tg_voc_era_parse(const char *s, size_t len, struct tg_voc_date *out, struct 
   if (era_of(r.year, m, d) != e)
     return tg_err_set(err, TG_EINVAL, "%s%d年%d月%d日 (%04d-%02d-%02d) is outside the %s era",
                       eras[e].kanji, ey, m, d, r.year, m, d, eras[e].kanji);
-  /* 1970-01-01 was a Thursday. */
-  long dow = ((days_from_civil(r.year, m, d) % 7) + 11) % 7;
+  int dow = tg_time_weekday(tg_time_days_from_civil(r.year, m, d));
   if (wd >= 0 && wd != dow)
     return tg_err_set(err, TG_EINVAL, "%04d-%02d-%02d is not the weekday written", r.year, m, d);
   *out = r;

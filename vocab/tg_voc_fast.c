@@ -9,6 +9,7 @@
 
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ static const char *scan_string(const char *p, const char *end, int *esc) {
       p++;
     } else {
       size_t pos = 0, left = (size_t)(end - p);
-      if (tg__voc_utf8_next(p, left, &pos) < 0)
+      if (tg_utf8_next(p, left, &pos) < 0)
         return NULL;
       p += pos;
     }
@@ -338,7 +339,8 @@ int tg__voc_fast_apply(const struct tg_voc_profile *p, const char *rec, size_t l
       struct tg__voc_view v;
       struct tg__voc_result res;
       view_of(&m[src[i]], &v);
-      if (tg__voc_convert_view(r, &v, &res, why, sizeof(why)) != 0) {
+      int crc = tg__voc_convert_view(r, &v, &res, why, sizeof(why));
+      if (crc == TG_EINVAL) { /* not convertible: an issue in the data */
         tg__voc_report(cb, ud, record, r->from, r->to, why, !p->lenient);
         nfail++;
         x->key = NULL;
@@ -347,6 +349,8 @@ int tg__voc_fast_apply(const struct tg_voc_profile *p, const char *rec, size_t l
           x->keylen = r->from_len;
           x->val = m[src[i]].val;
         }
+      } else if (crc != 0) {
+        rc = crc;
       } else {
         consumed[src[i]] = 1;
         x->gen = (long)scratch->len;

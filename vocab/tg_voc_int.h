@@ -11,10 +11,6 @@ struct tg_err;
 struct json_t;
 struct tg_voc_conv_issue;
 
-/* Decodes the UTF-8 sequence at S[*POS] (LEN bytes in all), advances *POS past it and
- * returns the code point, or -1 for an invalid, overlong or truncated sequence. */
-int32_t tg__voc_utf8_next(const char *s, size_t len, size_t *pos);
-
 /* Skips the run of bytes at P (before END) that a JSON string holds as they are:
  * printable ASCII other than '"' and '\\'. Returns the first other byte (a quote,
  * backslash, control or non-ASCII byte), or END. Eight bytes at a time. */
@@ -41,17 +37,8 @@ static inline const char *tg__voc_json_plain_run(const char *p, const char *end)
   return p;
 }
 
-/* Appends code point CP as UTF-8 to B; 0 or TG_ENOMEM. */
-int tg__voc_utf8_put(struct tg_buf *b, uint32_t cp);
-
-/* Folds one code point the NFKC-ish way: full-width ASCII (U+FF01-FF5E) to ASCII,
- * ideographic space to space, ASCII upper case to lower case. */
-uint32_t tg__voc_fold(uint32_t cp);
-
-/* Appends the folded form of S (LEN bytes of UTF-8) to OUT, collapsing runs of
- * white space to one space and trimming both ends; half-width katakana become
- * full-width, with ﾞ and ﾟ joined to the kana before them (ｶﾞ -> ガ), as NFKC does. Invalid UTF-8 bytes become
- * U+FFFD. Returns 0 or TG_ENOMEM. */
+/* Appends to OUT the key labels are stored and searched by: tg_text_fold_key
+ * (common/tg_text.h), the same folding as the catalog's. 0 or TG_ENOMEM. */
 int tg__voc_normalize(const char *s, size_t len, struct tg_buf *out);
 
 /* For the streaming converter: converts REC (still the caller's to release, but

@@ -5,6 +5,7 @@
 #include "tg_voc_int.h"
 
 #include "tg_err.h"
+#include "tg_text.h"
 
 #include <stdint.h>
 
@@ -24,10 +25,10 @@ int tg_voc_lgcode_normalize(const char *s, size_t len, char out[7], struct tg_er
   char d[8];
   size_t pos = 0, n = 0, a = 0;
   while (pos < len) {
-    int32_t cp = tg__voc_utf8_next(s, len, &pos);
+    int32_t cp = tg_utf8_next(s, len, &pos);
     if (cp < 0)
       return tg_err_set(err, TG_EINVAL, "invalid UTF-8 in code");
-    uint32_t f = tg__voc_fold((uint32_t)cp);
+    uint32_t f = tg_text_fold_width((uint32_t)cp);
     if (n == 0 && (f == ' ' || f == '\t'))
       continue; /* leading space */
     if (n == sizeof(c) / sizeof(c[0]))

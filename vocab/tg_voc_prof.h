@@ -55,7 +55,8 @@ struct tg__voc_result {
   const json_t *j;
 };
 
-/* Converts V with unit, date or code rule R. Returns 0, or -1 with WHY (WN bytes) set. */
+/* Converts V with unit, date or code rule R into RES. Returns 0, or TG_EINVAL when V
+ * cannot be converted (a data issue, not a failure: WHY, WN bytes, says why). */
 int tg__voc_convert_view(const struct rule *r, const struct tg__voc_view *v,
                          struct tg__voc_result *res, char *why, size_t wn);
 

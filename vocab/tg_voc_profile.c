@@ -7,6 +7,7 @@
 
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -532,10 +533,10 @@ int tg__voc_profile_map(const struct tg_voc_profile *p, size_t i, const char **f
 static int fold_number(const char *s, size_t len, char *out, size_t n) {
   size_t pos = 0, w = 0;
   while (pos < len) {
-    int32_t c = tg__voc_utf8_next(s, len, &pos);
+    int32_t c = tg_utf8_next(s, len, &pos);
     if (c < 0)
       return TG_EINVAL;
-    uint32_t f = tg__voc_fold((uint32_t)c);
+    uint32_t f = tg_text_fold_width((uint32_t)c);
     if (f == ' ' && (w == 0 || pos == len))
       continue;
     if (f >= 0x80 || f == 0 || w + 1 >= n)
@@ -557,13 +558,13 @@ static int conv_unit(const struct rule *r, const struct tg__voc_view *v, struct 
     ok = (memcpy(in, v->text, v->len), in[v->len] = '\0', 1);
   if (!ok) {
     snprintf(why, wn, "not a number: cannot convert %s to %s", r->unit_from, r->unit_to);
-    return -1;
+    return TG_EINVAL;
   }
   tg_err_clear(&err);
   if (tg__voc_unit_convert_ix(in, r->unit_from_ix, r->unit_to_ix, res->buf, sizeof(res->buf),
                               NULL, &err) != 0) {
     snprintf(why, wn, "%s", err.msg);
-    return -1;
+    return TG_EINVAL;
   }
   res->kind = v->kind == 's' ? 's' : 'n';
   return 0;
@@ -576,7 +577,7 @@ static int conv_date(const struct rule *r, const struct tg__voc_view *v, struct 
   int rc = TG_EINVAL, from_era = 0;
   if (v->kind != 's') {
     snprintf(why, wn, "a date must be a string");
-    return -1;
+    return TG_EINVAL;
   }
   tg_err_clear(&err);
   if (r->date_from == D_ERA || r->date_from == D_ANY) {
@@ -592,7 +593,7 @@ static int conv_date(const struct rule *r, const struct tg__voc_view *v, struct 
   }
   if (rc != 0) {
     snprintf(why, wn, "%s", err.msg[0] ? err.msg : "not a date");
-    return -1;
+    return TG_EINVAL;
   }
   if (r->date_to == D_ISO) {
     if (from_era && d.has_time && r->has_tz)
@@ -604,19 +605,19 @@ static int conv_date(const struct rule *r, const struct tg__voc_view *v, struct 
     if (d.has_time && d.has_tz) {
       if (!r->has_tz || tg_voc_date_to_offset(&d, r->tz_min) != 0) {
         snprintf(why, wn, "time has a UTC offset; the rule needs date.tz to write local time");
-        return -1;
+        return TG_EINVAL;
       }
     }
     rc = tg_voc_era_format(&d, r->style, res->buf, sizeof(res->buf));
     if (rc == TG_EUNSUP) {
       snprintf(why, wn, "%04d-%02d-%02d is before 1873-01-01 (明治6年): no Gregorian era date",
                d.year, d.month, d.day);
-      return -1;
+      return TG_EINVAL;
     }
   }
   if (rc != 0) {
     snprintf(why, wn, "date cannot be written (%s)", tg_strerror(rc));
-    return -1;
+    return TG_EINVAL;
   }
   res->kind = 's';
   return 0;
@@ -628,12 +629,12 @@ static int conv_code(const struct rule *r, const struct tg__voc_view *v, struct 
   if (v->kind == 'i' && r->lgcode) {
     snprintf(why, wn, "local government code given as a number (leading zeros may be lost); "
                       "it must be a string");
-    return -1;
+    return TG_EINVAL;
   }
   if ((v->kind != 'i' && v->kind != 's') || v->len >= sizeof(key) ||
       memchr(v->text, '\0', v->len) != NULL) {
     snprintf(why, wn, "a code must be a string or an integer");
-    return -1;
+    return TG_EINVAL;
   }
   memcpy(key, v->text, v->len);
   key[v->len] = '\0';
@@ -642,7 +643,7 @@ static int conv_code(const struct rule *r, const struct tg__voc_view *v, struct 
     tg_err_clear(&err);
     if (tg_voc_lgcode_normalize(key, v->len, res->buf, &err) != 0) {
       snprintf(why, wn, "%s", err.msg);
-      return -1;
+      return TG_EINVAL;
     }
     res->kind = 's';
     return 0;
@@ -650,7 +651,7 @@ static int conv_code(const struct rule *r, const struct tg__voc_view *v, struct 
   res->j = json_object_get(r->table, key);
   if (res->j == NULL) {
     snprintf(why, wn, "no mapping for code '%.100s'", key);
-    return -1;
+    return TG_EINVAL;
   }
   res->kind = 'j';
   return 0;
@@ -704,14 +705,18 @@ static json_t *result_json(const struct tg__voc_result *res) {
   return json_real(strtod(res->buf, NULL));
 }
 
-static json_t *convert_json(const struct rule *r, const json_t *src, char *why, size_t wn) {
+/* Converts SRC with rule R into *OUT (new reference). Returns 0, TG_EINVAL (not
+ * convertible: WHY says why) or TG_ENOMEM. */
+static int convert_json(const struct rule *r, const json_t *src, json_t **out, char *why,
+                        size_t wn) {
   struct tg__voc_view v;
   struct tg__voc_result res;
   char num[64];
   view_of(src, &v, num, sizeof(num));
-  if (tg__voc_convert_view(r, &v, &res, why, wn) != 0)
-    return NULL;
-  return result_json(&res);
+  int rc = tg__voc_convert_view(r, &v, &res, why, wn);
+  if (rc != 0)
+    return rc;
+  return (*out = result_json(&res)) != NULL ? 0 : TG_ENOMEM;
 }
 
 void tg__voc_report(tg_voc_conv_report_cb cb, void *ud, size_t record, const char *path,
@@ -770,13 +775,13 @@ static int convert_values(const struct tg_voc_profile *p, json_t *rec, json_t **
       continue;
     }
     why[0] = '\0';
-    v[i] = convert_json(r, src, why, sizeof(why));
-    if (v[i] == NULL) {
-      if (why[0] == '\0')
-        return TG_ENOMEM;
+    int rc = convert_json(r, src, &v[i], why, sizeof(why));
+    if (rc == TG_EINVAL) {
       tg__voc_report(cb, ud, record, r->from, r->to, why, !p->lenient);
       failed[i] = 1;
       nfail++;
+    } else if (rc != 0) {
+      return rc;
     }
   }
   return nfail;

@@ -8,6 +8,7 @@
 #include "tg_buf.h"
 #include "tg_db.h"
 #include "tg_err.h"
+#include "tg_text.h"
 #include "tg_util.h"
 
 #include <stdarg.h>
@@ -32,7 +33,33 @@ static const struct tg_db_migration migrations[] = {
       "CREATE INDEX voc_concept_scheme ON voc_concept(scheme);"
       "CREATE TABLE voc_profile(id TEXT PRIMARY KEY, doc TEXT NOT NULL, etag TEXT NOT NULL,"
       " updated INTEGER NOT NULL);"},
+    /* Labels folded by the node's one folding (tg_text_fold_key, NFKC_Casefold)
+     * instead of vocab's own subset: "ÀLTO" is now "àlto", as in the catalog. */
+    {2, "UPDATE voc_triple SET norm = tg_voc_fold_key(o) WHERE norm IS NOT NULL;"},
 };
+enum { N_MIGRATIONS = sizeof(migrations) / sizeof(migrations[0]) };
+
+int tg__voc_normalize(const char *s, size_t len, struct tg_buf *out) {
+  return tg_text_fold_key(s, len, out);
+}
+
+/* SQL tg_voc_fold_key(text): tg__voc_normalize for the migration that refolds
+ * the stored labels. */
+static void sql_fold_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  struct tg_buf b;
+  (void)argc;
+  const char *t = (const char *)sqlite3_value_text(argv[0]);
+  if (t == NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  tg_buf_init(&b);
+  if (tg__voc_normalize(t, (size_t)sqlite3_value_bytes(argv[0]), &b) != 0)
+    sqlite3_result_error_nomem(ctx);
+  else
+    sqlite3_result_text(ctx, b.data, (int)b.len, SQLITE_TRANSIENT);
+  tg_buf_close(&b);
+}
 
 static const char MATCH_PROPS[] =
     "('exactMatch','closeMatch','broadMatch','narrowMatch','relatedMatch')";
@@ -41,7 +68,10 @@ int tg_voc_store_open(sqlite3 *db, struct tg_voc_store **out, struct tg_err *err
   struct tg_voc_store *s;
   int rc;
   *out = NULL;
-  if ((rc = tg_db_migrate(db, "vocab", migrations, 1, err)) != 0)
+  if (sqlite3_create_function(db, "tg_voc_fold_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                              sql_fold_key, NULL, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "vocabulary store: %s", sqlite3_errmsg(db));
+  if ((rc = tg_db_migrate(db, "vocab", migrations, N_MIGRATIONS, err)) != 0)
     return rc;
   if ((s = calloc(1, sizeof(*s))) == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");

@@ -1,5 +1,5 @@
 /* Unit tests for common/: configuration parsing, buffers, number and duration
- * parsing, node ids, atomic file writes and schema migrations. */
+ * parsing, node ids, atomic file writes, schema migrations and calendar maths. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 #include "tg_conf.h"
 #include "tg_db.h"
 #include "tg_err.h"
+#include "tg_time.h"
 #include "tg_util.h"
 
 static void test_conf(void **state) {
@@ -128,11 +129,54 @@ static void test_files_and_db(void **state) {
   assert_int_equal(system(path), 0);
 }
 
+static void test_time(void **state) {
+  (void)state;
+  assert_true(tg_time_is_leap(2000));
+  assert_true(tg_time_is_leap(2024));
+  assert_false(tg_time_is_leap(1900));
+  assert_false(tg_time_is_leap(2023));
+  assert_int_equal(tg_time_days_in_month(2024, 2), 29);
+  assert_int_equal(tg_time_days_in_month(2100, 2), 28);
+  assert_int_equal(tg_time_days_in_month(2023, 4), 30);
+  assert_int_equal(tg_time_days_in_month(2023, 0), 0);
+  assert_int_equal(tg_time_days_in_month(2023, 13), 0);
+  assert_true(tg_time_date_valid(2024, 2, 29));
+  assert_true(tg_time_date_valid(1, 1, 1));
+  assert_true(tg_time_date_valid(9999, 12, 31));
+  assert_false(tg_time_date_valid(2023, 2, 29));
+  assert_false(tg_time_date_valid(0, 1, 1));
+  assert_false(tg_time_date_valid(10000, 1, 1));
+  assert_false(tg_time_date_valid(2023, 6, 31));
+  assert_false(tg_time_date_valid(2023, 1, 0));
+  assert_int_equal(tg_time_days_from_civil(1970, 1, 1), 0);
+  assert_int_equal(tg_time_days_from_civil(2000, 3, 1), 11017);
+  assert_int_equal(tg_time_days_from_civil(1969, 12, 31), -1);
+  assert_int_equal(tg_time_days_from_civil(1, 1, 1), -719162);
+  assert_int_equal(tg_time_weekday(0), 4);                                  /* a Thursday */
+  assert_int_equal(tg_time_weekday(tg_time_days_from_civil(2019, 5, 1)), 3); /* Wednesday */
+  assert_int_equal(tg_time_weekday(tg_time_days_from_civil(1868, 10, 23)), 5);
+  /* Every day of years 1..9999 round-trips, in order. */
+  int64_t prev = tg_time_days_from_civil(1, 1, 1) - 1;
+  for (int64_t y = 1; y <= 9999; y++)
+    for (int m = 1; m <= 12; m++)
+      for (int d = 1; d <= tg_time_days_in_month(y, m); d++) {
+        int64_t z = tg_time_days_from_civil(y, m, d), y2;
+        int m2, d2;
+        if (z != prev + 1)
+          fail_msg("%lld-%d-%d is day %lld, not %lld", (long long)y, m, d, (long long)z,
+                   (long long)prev + 1);
+        tg_time_civil_from_days(z, &y2, &m2, &d2);
+        if (y2 != y || m2 != m || d2 != d)
+          fail_msg("day %lld is not %lld-%d-%d", (long long)z, (long long)y, m, d);
+        prev = z;
+      }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conf),         cmocka_unit_test(test_buf),
     cmocka_unit_test(test_numbers),      cmocka_unit_test(test_node_id),
-    cmocka_unit_test(test_files_and_db),
+    cmocka_unit_test(test_files_and_db), cmocka_unit_test(test_time),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
