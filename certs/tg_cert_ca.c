@@ -72,18 +72,6 @@ static int exists(const char *p) {
   return stat(p, &st) == 0;
 }
 
-static int add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-  X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-  if (e == NULL)
-    return 0;
-  int ok = X509_add_ext(x, e, -1);
-  X509_EXTENSION_free(e);
-  return ok;
-}
-
 /* A random positive 128-bit serial with its top bit clear and not zero. */
 static int set_serial(X509 *x) {
   unsigned char s[16];
@@ -105,10 +93,10 @@ static int make_ca_cert(EVP_PKEY *key, const char *name, int days, X509 **out,
            X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
                                       (const unsigned char *)name, -1, -1, 0) &&
            X509_set_issuer_name(x, X509_get_subject_name(x)) &&
-           add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
-           add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") &&
-           add_ext(x, x, NID_subject_key_identifier, "hash") &&
-           add_ext(x, x, NID_authority_key_identifier, "keyid:always") &&
+           tg__cert_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+           tg__cert_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") &&
+           tg__cert_add_ext(x, x, NID_subject_key_identifier, "hash") &&
+           tg__cert_add_ext(x, x, NID_authority_key_identifier, "keyid:always") &&
            X509_sign(x, key, EVP_sha256());
   if (!ok) {
     X509_free(x);
@@ -485,11 +473,11 @@ static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, 
            X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
                                       (const unsigned char *)o->node_id, -1, -1, 0) &&
            X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) &&
-           add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") &&
-           add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature") &&
-           add_ext(x, ca->cert, NID_ext_key_usage, "serverAuth,clientAuth") &&
-           add_ext(x, ca->cert, NID_subject_key_identifier, "hash") &&
-           add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") &&
+           tg__cert_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") &&
+           tg__cert_add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature") &&
+           tg__cert_add_ext(x, ca->cert, NID_ext_key_usage, "serverAuth,clientAuth") &&
+           tg__cert_add_ext(x, ca->cert, NID_subject_key_identifier, "hash") &&
+           tg__cert_add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") &&
            X509_add1_ext_i2d(x, NID_subject_alt_name, san, 0, X509V3_ADD_DEFAULT) == 1 &&
            X509_sign(x, ca->key, EVP_sha256());
   if (!ok) {

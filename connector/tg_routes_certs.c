@@ -92,14 +92,9 @@ static int refuse(struct tg_http_req *req, int rc, const struct tg_err *err) {
   }
 }
 
-/* The client's address, for counting its failed enrolments. The connection
- * layer keeps it (tg_conn.c) but tg_http.h does not offer it yet: the
- * reference is weak so that this links either way, and until the accessor
- * exists every client shares one count. */
-const char *tg_http_req_client(const struct tg_http_req *req) __attribute__((weak));
-
+/* The client's address, for counting its failed enrolments. */
 static const char *client_of(const struct tg_http_req *req) {
-  const char *a = tg_http_req_client ? tg_http_req_client(req) : NULL;
+  const char *a = tg_http_req_client(req);
   return a != NULL && a[0] ? a : "*";
 }
 
