@@ -141,8 +141,12 @@ int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const 
     hdrs[nh++] = "Content-Type: application/ld+json";
   hdrs[nh++] = "Accept: application/json, application/ld+json, application/problem+json, */*";
   struct tg_client_tls tls = {.ca_file = cli->cacert};
-  struct tg_client_opts o = {.method = method, .url = url.data, .headers = hdrs, .body = body,
-                             .body_len = body_len, .timeout_ms = 30000,
+  struct tg_client_opts o = {.method = method,
+                             .url = url.data,
+                             .headers = hdrs,
+                             .body = body,
+                             .body_len = body_len,
+                             .timeout_ms = 30000,
                              .max_response = 256u << 20};
   char *resp = NULL;
   size_t len = 0;

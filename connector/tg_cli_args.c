@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TG_CLI_DIR_MAX 3800 /* leaves room for "/tsunagud.addr" and ".new" in 4096 */
+
 /* The options every command understands, wherever they appear. */
 static void globals(struct tg_cli *cli, struct tg_cli_opt out[6]) {
   const struct tg_cli_opt g[] = {
-    {"dir", 0, &cli->dir, NULL, NULL},       {"url", 0, &cli->url, NULL, NULL},
-    {"cacert", 0, &cli->cacert, NULL, NULL}, {"token-file", 0, &cli->token_file, NULL, NULL},
-    {"json", 0, NULL, &cli->json, NULL},     {NULL, 0, NULL, NULL, NULL}};
+      {"dir", 0, &cli->dir, NULL, NULL},       {"url", 0, &cli->url, NULL, NULL},
+      {"cacert", 0, &cli->cacert, NULL, NULL}, {"token-file", 0, &cli->token_file, NULL, NULL},
+      {"json", 0, NULL, &cli->json, NULL},     {NULL, 0, NULL, NULL, NULL}};
   memcpy(out, g, sizeof(g));
 }
 
@@ -35,16 +37,15 @@ static void apply(const struct tg_cli_opt *o, const char *val) {
 }
 
 /* Prints "tsunagu CMD: MESSAGE (try ...)" to stderr; returns the usage exit status 2. */
-static int usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int usage_error(const char *cmd, const char *fmt, ...) {
   char msg[300];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  fprintf(stderr, "tsunagu%s%s: %s (try tsunagu %s%s--help)\n", cmd ? " " : "", cmd ? cmd : "",
-          msg, cmd ? cmd : "", cmd ? " " : "");
+  fprintf(stderr, "tsunagu%s%s: %s (try tsunagu %s%s--help)\n", cmd ? " " : "", cmd ? cmd : "", msg,
+          cmd ? cmd : "", cmd ? " " : "");
   return 2;
 }
 
@@ -73,7 +74,7 @@ int tg_cli_getopt(struct tg_cli *cli, const char *cmd, int *argc, char **argv,
   size_t sl = 0;
   if (flags & TG_CLI_OPT_FIRST)
     shorts[sl++] = '+'; /* stop at the first argument: a (sub)command follows */
-  shorts[sl++] = ':';    /* a missing value is ':', not '?' */
+  shorts[sl++] = ':';   /* a missing value is ':', not '?' */
   for (size_t i = 0; i < n; i++) {
     lo[i] = (struct option){all[i].name, takes_value(&all[i]) ? required_argument : no_argument,
                             NULL, (int)(256 + i)};
@@ -103,9 +104,8 @@ int tg_cli_getopt(struct tg_cli *cli, const char *cmd, int *argc, char **argv,
     if (c >= 256 && (size_t)(c - 256) < n) {
       /* getopt_long takes abbreviations (--nod for --node); tsunagu's
        * options are spelled out, as they always were. */
-      const char *text = optarg != NULL && optind >= 2 && optarg == v[optind - 1]
-                             ? v[optind - 2]
-                             : v[optind - 1];
+      const char *text =
+          optarg != NULL && optind >= 2 && optarg == v[optind - 1] ? v[optind - 2] : v[optind - 1];
       size_t l = strlen(all[c - 256].name);
       if (strncmp(text, "--", 2) != 0 || strncmp(text + 2, all[c - 256].name, l) != 0 ||
           (text[2 + l] != '\0' && text[2 + l] != '=')) {
@@ -132,6 +132,10 @@ int tg_cli_getopt(struct tg_cli *cli, const char *cmd, int *argc, char **argv,
           apply(&all[i], optarg);
     }
   }
+  /* Every file of a node is DIR/NAME in a PATH_MAX buffer: a longer DIR
+   * would be cut short there, so it is refused here, once. */
+  if (rc == 0 && cli != NULL && cli->dir != NULL && strlen(cli->dir) > TG_CLI_DIR_MAX)
+    rc = usage_error(cmd, "--dir is longer than %d bytes", TG_CLI_DIR_MAX);
   if (rc == 0) {
     int np = vc - optind;
     memmove(argv, v + optind, (size_t)np * sizeof(*v));

@@ -32,7 +32,9 @@ static void print_fingerprint(FILE *f, const char *label, X509 *x) {
 
 static int ca_init(struct tg_cli *cli, int argc, char **argv) {
   const char *name = NULL, *days_s = NULL;
-  const struct tg_cli_opt opts[] = {{"name", 0, &name, NULL, NULL}, {"days", 0, &days_s, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"name", 0, &name, NULL, NULL},
+                                    {"days", 0, &days_s, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   uint64_t days = 0;
   struct tg_err err;
   tg_err_clear(&err);
@@ -57,8 +59,10 @@ static int ca_init(struct tg_cli *cli, int argc, char **argv) {
 
 static int ca_token(struct tg_cli *cli, int argc, char **argv) {
   const char *node = NULL, *ttl_s = "24h", *hosts = NULL;
-  const struct tg_cli_opt opts[] = {
-    {"node", 0, &node, NULL, NULL}, {"ttl", 0, &ttl_s, NULL, NULL}, {"hosts", 0, &hosts, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
+                                    {"ttl", 0, &ttl_s, NULL, NULL},
+                                    {"hosts", 0, &hosts, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   uint64_t ttl;
   char tok[TG_CA_TOKEN_LEN + 1];
   struct tg_err err;
@@ -109,8 +113,10 @@ static int url_host(const char *url, char *hosts, size_t n) {
 
 static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
   const char *node = NULL, *hosts = NULL, *valid_s = NULL, *file = NULL;
-  const struct tg_cli_opt opts[] = {
-    {"node", 0, &node, NULL, NULL}, {"hosts", 0, &hosts, NULL, NULL}, {"valid", 0, &valid_s, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
+                                    {"hosts", 0, &hosts, NULL, NULL},
+                                    {"valid", 0, &valid_s, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   struct tg_err err;
   struct tg_cert_ca *ca = NULL;
   X509_REQ *req = NULL;
@@ -169,8 +175,10 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
 
 static int ca_revoke(struct tg_cli *cli, int argc, char **argv) {
   const char *node = NULL, *serial = NULL, *reason_s = "unspecified";
-  const struct tg_cli_opt opts[] = {
-    {"node", 0, &node, NULL, NULL}, {"serial", 0, &serial, NULL, NULL}, {"reason", 0, &reason_s, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
+                                    {"serial", 0, &serial, NULL, NULL},
+                                    {"reason", 0, &reason_s, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   struct tg_err err;
   struct tg_cert_ca *ca = NULL;
   int n = 0;
@@ -292,7 +300,10 @@ static int install_file(const char *dir, const char *name, const char *data, siz
 
 static int cert_install(struct tg_cli *cli, int argc, char **argv) {
   const char *cert_f = NULL, *ca_f = NULL, *crl_f = NULL;
-  const struct tg_cli_opt opts[] = {{"cert", 0, &cert_f, NULL, NULL}, {"ca", 0, &ca_f, NULL, NULL}, {"crl", 0, &crl_f, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"cert", 0, &cert_f, NULL, NULL},
+                                    {"ca", 0, &ca_f, NULL, NULL},
+                                    {"crl", 0, &crl_f, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   char id[64], path[4096];
   char *cert_pem = NULL, *ca_pem = NULL, *crl_pem = NULL;
   struct tg_err err;
@@ -462,11 +473,11 @@ static int node_url(const char *dir, char *out, size_t n) {
 int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   const char *hub = NULL, *token = NULL, *fp_s = NULL, *url = NULL, *token_file = NULL;
   const struct tg_cli_opt opts[] = {{"hub", 0, &hub, NULL, NULL},
-                             {"token", 0, &token, NULL, NULL},
-                             {"token-file", 0, &token_file, NULL, NULL},
-                             {"ca-fingerprint", 0, &fp_s, NULL, NULL},
-                             {"node-url", 0, &url, NULL, NULL},
-                             {NULL, 0, NULL, NULL, NULL}};
+                                    {"token", 0, &token, NULL, NULL},
+                                    {"token-file", 0, &token_file, NULL, NULL},
+                                    {"ca-fingerprint", 0, &fp_s, NULL, NULL},
+                                    {"node-url", 0, &url, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   char id[64], path[4096], want[65], got[65], urlbuf[600], capath[] = "/tmp/tg-ca-pin-XXXXXX";
   char *csr_pem = NULL, *ca_pem = NULL, *body = NULL, *resp = NULL;
   int capath_made = 0, status = 0;

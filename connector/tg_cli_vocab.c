@@ -75,8 +75,7 @@ static int vocab_import(struct tg_cli *cli, int argc, char **argv) {
 
 static int vocab_export(struct tg_cli *cli, int argc, char **argv) {
   int rc = tg_cli_getopt(cli, "vocab export", &argc, argv, NULL, 0);
-  if (rc || (rc = tg_cli_nargs("vocab export", argc, argv, 1, 1,
-                               "give one scheme id or URI")) != 0)
+  if (rc || (rc = tg_cli_nargs("vocab export", argc, argv, 1, 1, "give one scheme id or URI")) != 0)
     return rc;
   struct tg_buf p;
   int status;
@@ -199,11 +198,10 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
   const char *id = json_string_value(json_object_get(doc, "id"));
   struct tg_buf p;
   tg_buf_init(&p);
-  rc = id == NULL
-               ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
-           : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || tg_qs_encode(&p, id))
-               ? tg_cli_fail("out of memory")
-               : tg_cli_call(cli, "PUT", p.data, text, len, &status, &j, NULL);
+  rc = id == NULL ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
+       : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || tg_qs_encode(&p, id))
+           ? tg_cli_fail("out of memory")
+           : tg_cli_call(cli, "PUT", p.data, text, len, &status, &j, NULL);
   if (rc == 0) {
     if (cli->json)
       print_json(j);

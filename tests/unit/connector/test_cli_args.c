@@ -41,8 +41,8 @@ static void test_mixed(void **state) {
                                     {"ndjson", 0, NULL, &nd, NULL},
                                     {NULL, 0, NULL, NULL, NULL}};
   struct run r;
-  const char *a[] = {"one", "--node", "n-a", "--json", "-", "--dir=D", "--lenient",
-                     "--ndjson", "--", "--node", NULL};
+  const char *a[] = {"one",       "--node",   "n-a", "--json", "-", "--dir=D",
+                     "--lenient", "--ndjson", "--",  "--node", NULL};
   assert_int_equal(parse(&r, &cli, opts, 0, a), 0);
   assert_string_equal(node, "n-a");
   assert_string_equal(mode, "lenient");
@@ -65,9 +65,8 @@ static void test_errors(void **state) {
   memset(&cli, 0, sizeof(cli));
   const char *node = NULL;
   int nd = 0;
-  const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
-                                    {"ndjson", 0, NULL, &nd, NULL},
-                                    {NULL, 0, NULL, NULL, NULL}};
+  const struct tg_cli_opt opts[] = {
+      {"node", 0, &node, NULL, NULL}, {"ndjson", 0, NULL, &nd, NULL}, {NULL, 0, NULL, NULL, NULL}};
   struct run r;
   const char *unknown[] = {"a", "--bogus", NULL};
   const char *noval[] = {"a", "--node", NULL};
@@ -83,6 +82,11 @@ static void test_errors(void **state) {
   assert_int_equal(parse(&r, &cli, opts, 0, noval_g), 2);
   assert_int_equal(parse(&r, &cli, opts, 0, takesnone), 2);
   assert_int_equal(parse(&r, &cli, opts, 0, shortopt), 2);
+  /* a --dir too long for DIR/NAME to fit a path */
+  static char longdir[4000];
+  memset(longdir, 'a', sizeof(longdir) - 1);
+  const char *toolong[] = {"--dir", longdir, NULL};
+  assert_int_equal(parse(&r, &cli, opts, 0, toolong), 2);
   /* without CLI, the global options are unknown */
   const char *global[] = {"--json", NULL};
   assert_int_equal(parse(&r, NULL, opts, 0, global), 2);
@@ -152,10 +156,10 @@ static void test_read(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_mixed),
-    cmocka_unit_test(test_errors),
-    cmocka_unit_test(test_first_and_override),
-    cmocka_unit_test(test_read),
+      cmocka_unit_test(test_mixed),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_first_and_override),
+      cmocka_unit_test(test_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
