@@ -1,5 +1,6 @@
 /* tg_cli: the CLI's shared plumbing and the node commands (init, info,
  * health, metrics). */
+#include "tg_buf.h"
 #include "tg_cli.h"
 #include "tg_client.h"
 #include "tg_err.h"
@@ -23,6 +24,16 @@ int tg_cli_fail(const char *fmt, ...) {
   return 1;
 }
 
+int tg_cli_usage(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "tsunagu %s\n", msg);
+  return 2;
+}
+
 int tg_cli_resolve(struct tg_cli *cli) {
   char path[4096];
   if (cli->url == NULL) {
@@ -34,8 +45,10 @@ int tg_cli_resolve(struct tg_cli *cli) {
       return tg_cli_fail("the node in %s is not running (no %s); start it with tsunagud -D %s",
                          cli->dir, TG_NODE_ADDR, cli->dir);
     addr[strcspn(addr, "\r\n")] = '\0';
-    snprintf(cli->url_buf, sizeof(cli->url_buf), "https://%s", addr);
+    int w = snprintf(cli->url_buf, sizeof(cli->url_buf), "https://%s", addr);
     free(addr);
+    if (w < 0 || (size_t)w >= sizeof(cli->url_buf))
+      return tg_cli_fail("the address in %s/%s is too long", cli->dir, TG_NODE_ADDR);
     cli->url = cli->url_buf;
   }
   if (cli->cacert == NULL && cli->dir != NULL) {
@@ -95,7 +108,9 @@ static void print_problem(int status, json_t *p, const char *raw) {
   size_t i;
   json_t *e;
   json_array_foreach(errs, i, e) {
-    fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "pointer")) ?: "",
+    /* A field names its JSON pointer; a query parameter its name. */
+    const char *at = json_string_value(json_object_get(e, "pointer"));
+    fprintf(stderr, "  %s: %s\n", at ? at : json_string_value(json_object_get(e, "parameter")) ?: "",
             json_string_value(json_object_get(e, "detail")) ?: "");
   }
   json_int_t omitted = json_integer_value(json_object_get(p, "errors_omitted"));
@@ -105,16 +120,19 @@ static void print_problem(int status, json_t *p, const char *raw) {
 
 int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,
                 size_t body_len, int *status, json_t **out, char **raw) {
-  char url[1024], auth[8300];
+  char auth[8300];
+  struct tg_buf url;
   const char *hdrs[4] = {NULL, NULL, NULL, NULL};
   int nh = 0;
   struct tg_err err;
   tg_err_clear(&err);
   if (tg_cli_resolve(cli))
     return 1;
-  snprintf(url, sizeof(url), "%s%s", cli->url, path);
   if (tg_cli_token_transport(cli))
     return 1;
+  tg_buf_init(&url); /* the path carries search words and ids: no fixed size */
+  if (tg_buf_printf(&url, "%s%s", cli->url, path))
+    return tg_cli_fail("out of memory");
   if (cli->token[0]) {
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cli->token);
     hdrs[nh++] = auth;
@@ -123,12 +141,17 @@ int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const 
     hdrs[nh++] = "Content-Type: application/ld+json";
   hdrs[nh++] = "Accept: application/json, application/ld+json, application/problem+json, */*";
   struct tg_client_tls tls = {.ca_file = cli->cacert};
-  struct tg_client_opts o = {.method = method, .url = url, .headers = hdrs, .body = body,
-                             .body_len = body_len, .timeout_ms = 30000,
+  struct tg_client_opts o = {.method = method,
+                             .url = url.data,
+                             .headers = hdrs,
+                             .body = body,
+                             .body_len = body_len,
+                             .timeout_ms = 30000,
                              .max_response = 256u << 20};
   char *resp = NULL;
   size_t len = 0;
   int rc = tg_client_fetch(&tls, &o, status, &resp, &len, &err);
+  tg_buf_close(&url);
   if (rc)
     return tg_cli_fail("cannot reach %s: %s", cli->url, tg_err_msg(&err, rc));
   json_t *j = json_loadb(resp, len, 0, NULL);
@@ -153,23 +176,22 @@ int tg_cli_init(struct tg_cli *cli, int argc, char **argv) {
   struct tg_node_init_opts o = {.dir = cli->dir};
   struct tg_err err;
   tg_err_clear(&err);
-  for (int i = 0; i < argc; i++) {
-    const char **slot = strcmp(argv[i], "--id") == 0       ? &o.id
-                        : strcmp(argv[i], "--name") == 0   ? &o.name
-                        : strcmp(argv[i], "--listen") == 0 ? &o.listen
-                        : strcmp(argv[i], "--hosts") == 0  ? &o.hosts
-                                                           : NULL;
-    if (slot == NULL)
-      return tg_cli_fail("init: unknown argument '%s' (try tsunagu init --help)", argv[i]);
-    if (i + 1 >= argc)
-      return tg_cli_fail("init: %s needs a value", argv[i]);
-    *slot = argv[++i];
-  }
+  const struct tg_cli_opt opts[] = {{"id", 0, &o.id, NULL, NULL},
+                                    {"name", 0, &o.name, NULL, NULL},
+                                    {"listen", 0, &o.listen, NULL, NULL},
+                                    {"hosts", 0, &o.hosts, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
+  int rc = tg_cli_getopt(cli, "init", &argc, argv, opts, 0);
+  if (rc == 0)
+    rc = tg_cli_nargs("init", argc, argv, 0, 0, NULL);
+  if (rc)
+    return rc;
+  o.dir = cli->dir;
   if (o.dir == NULL || o.id == NULL)
     return tg_cli_fail("init: --dir DIR and --id NODE-ID are required");
   struct stat before;
   int loose = stat(o.dir, &before) == 0 && S_ISDIR(before.st_mode) && (before.st_mode & 077);
-  int rc = tg_node_init(&o, &err);
+  rc = tg_node_init(&o, &err);
   if (rc)
     return tg_cli_fail("init: %s", tg_err_msg(&err, rc));
   if (loose)
@@ -185,8 +207,9 @@ int tg_cli_init(struct tg_cli *cli, int argc, char **argv) {
 int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
   int status;
   json_t *j = NULL;
-  if (argc > 0)
-    return tg_cli_fail("info: unexpected argument '%s'", argv[0]);
+  int rc = tg_cli_getopt(cli, "info", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("info", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
   if (tg_cli_call(cli, "GET", "/.well-known/tsunagu", NULL, 0, &status, &j, NULL))
     return 1;
   if (!json_is_object(j)) {
@@ -213,8 +236,9 @@ int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
 int tg_cli_health(struct tg_cli *cli, int argc, char **argv) {
   int status;
   json_t *j = NULL;
-  if (argc > 0)
-    return tg_cli_fail("health: unexpected argument '%s'", argv[0]);
+  int rc = tg_cli_getopt(cli, "health", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("health", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
   if (tg_cli_call(cli, "GET", "/healthz", NULL, 0, &status, &j, NULL))
     return 1;
   const char *s = json_string_value(json_object_get(j, "status"));
@@ -230,8 +254,9 @@ int tg_cli_health(struct tg_cli *cli, int argc, char **argv) {
 int tg_cli_metrics(struct tg_cli *cli, int argc, char **argv) {
   int status;
   char *raw = NULL;
-  if (argc > 0)
-    return tg_cli_fail("metrics: unexpected argument '%s'", argv[0]);
+  int rc = tg_cli_getopt(cli, "metrics", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("metrics", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
   if (tg_cli_call(cli, "GET", "/metrics", NULL, 0, &status, NULL, &raw))
     return 1;
   fputs(raw, stdout);

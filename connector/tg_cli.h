@@ -26,8 +26,46 @@ struct tg_cli_cmd {
   int (*run)(struct tg_cli *cli, int argc, char **argv);
 };
 
+/* One option of a command, for tg_cli_getopt: --NAME (and -SHORT_NAME if not
+ * 0). With FLAG, the option takes no value and sets *FLAG to 1; with VALUE and
+ * CONSTANT, it takes no value and sets *VALUE to CONSTANT; with VALUE alone it
+ * takes one (--NAME V or --NAME=V), borrowed from argv into *VALUE. */
+struct tg_cli_opt {
+  const char *name;
+  char short_name;
+  const char **value;
+  int *flag;
+  const char *constant;
+};
+
+#define TG_CLI_OPT_FIRST 1u /* stop at the first non-option: a subcommand follows */
+
+/* Parses the options of command CMD (e.g. "ca sign") in ARGV (*ARGC entries,
+ * not counting the command's name) with getopt_long: the options in OPTS
+ * (ended by a NULL name) and, when CLI is not NULL, the global ones (--dir,
+ * --url, --cacert, --token-file, --json; an option in OPTS of the same name
+ * wins). Options and arguments may mix unless FLAGS has TG_CLI_OPT_FIRST;
+ * "--" ends the options. On return ARGV[0 .. *ARGC) are the other arguments,
+ * in order. Returns 0, or prints one line ("tsunagu CMD: unknown option --x",
+ * "tsunagu CMD: option --x needs a value") and returns the exit status 2. */
+int tg_cli_getopt(struct tg_cli *cli, const char *cmd, int *argc, char **argv,
+                  const struct tg_cli_opt *opts, unsigned flags);
+/* 0 when MIN <= ARGC <= MAX; else prints "tsunagu CMD: unexpected argument
+ * 'X'" or "tsunagu CMD: WHAT" and returns the exit status 2. */
+int tg_cli_nargs(const char *cmd, int argc, char **argv, int min, int max, const char *what);
+
+/* Reads FILE, or standard input when FILE is "-", whole into *OUT (from
+ * malloc, NUL-terminated; the caller frees it) and *LEN (may be NULL).
+ * Returns 0, TG_ETOOBIG past MAX bytes, or another TG_E* code, with a
+ * sentence for humans in ERR. */
+struct tg_err;
+int tg_cli_read(const char *file, size_t max, char **out, size_t *len, struct tg_err *err);
+
 /* Prints "tsunagu: MESSAGE" to stderr and returns 1 (the exit status). */
 int tg_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: prints "tsunagu MESSAGE" (MESSAGE starts with the command:
+ * "ca: unknown subcommand 'x'") to stderr and returns the exit status 2. */
+int tg_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 0 when CLI's token (if any) may go to CLI's URL: https, or http to this
  * machine only; otherwise says why on stderr and returns 1. */
 int tg_cli_token_transport(const struct tg_cli *cli);

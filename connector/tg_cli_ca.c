@@ -20,63 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One "--name value" option. */
-struct opt {
-  const char *name;
-  const char **slot;
-};
-
-/* Fills the options in OPTS from ARGV; at most one positional argument goes
- * to *POS (NULL: none allowed). Returns 0 or the exit status 1. */
-static int parse_opts(const char *cmd, int argc, char **argv, const struct opt *opts,
-                      const char **pos) {
-  for (int i = 0; i < argc; i++) {
-    const struct opt *o = opts;
-    while (o->name != NULL && strcmp(o->name, argv[i]) != 0)
-      o++;
-    if (o->name != NULL) {
-      if (i + 1 >= argc)
-        return tg_cli_fail("%s: %s needs a value", cmd, argv[i]);
-      *o->slot = argv[++i];
-    } else if (pos != NULL && *pos == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
-      *pos = argv[i];
-    } else {
-      return tg_cli_fail("%s: unexpected argument '%s' (try --help)", cmd, argv[i]);
-    }
-  }
-  return 0;
-}
-
-static int read_input(const char *path, char **data, size_t *len, struct tg_err *err) {
-  if (strcmp(path, "-") != 0)
-    return tg_file_read(path, TG_CA_MAX_INPUT, data, len, err);
-  size_t cap = 4096, n = 0;
-  char *b = malloc(cap);
-  while (b != NULL) {
-    size_t r = fread(b + n, 1, cap - n - 1, stdin);
-    n += r;
-    if (r == 0)
-      break;
-    if (n > TG_CA_MAX_INPUT) {
-      free(b);
-      return tg_err_set(err, TG_ETOOBIG, "stdin: larger than %d bytes", TG_CA_MAX_INPUT);
-    }
-    if (cap - n - 1 == 0) {
-      char *nb = realloc(b, cap * 2);
-      if (nb == NULL)
-        free(b);
-      b = nb;
-      cap *= 2;
-    }
-  }
-  if (b == NULL)
-    return tg_err_set(err, TG_ENOMEM, "out of memory");
-  b[n] = '\0';
-  *data = b;
-  *len = n;
-  return 0;
-}
-
 static void print_fingerprint(FILE *f, const char *label, X509 *x) {
   unsigned char md[32];
   unsigned int l = sizeof(md);
@@ -89,12 +32,15 @@ static void print_fingerprint(FILE *f, const char *label, X509 *x) {
 
 static int ca_init(struct tg_cli *cli, int argc, char **argv) {
   const char *name = NULL, *days_s = NULL;
-  const struct opt opts[] = {{"--name", &name}, {"--days", &days_s}, {NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"name", 0, &name, NULL, NULL},
+                                    {"days", 0, &days_s, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   uint64_t days = 0;
   struct tg_err err;
   tg_err_clear(&err);
-  if (parse_opts("ca init", argc, argv, opts, NULL))
-    return 1;
+  int prc = tg_cli_getopt(cli, "ca init", &argc, argv, opts, 0);
+  if (prc || (prc = tg_cli_nargs("ca init", argc, argv, 0, 0, NULL)) != 0)
+    return prc;
   if (cli->dir == NULL || name == NULL)
     return tg_cli_fail("ca init: --dir CA and --name NAME are required");
   if (days_s != NULL && (tg_parse_u64(days_s, 36500, &days) != 0 || days == 0))
@@ -113,15 +59,18 @@ static int ca_init(struct tg_cli *cli, int argc, char **argv) {
 
 static int ca_token(struct tg_cli *cli, int argc, char **argv) {
   const char *node = NULL, *ttl_s = "24h", *hosts = NULL;
-  const struct opt opts[] = {
-    {"--node", &node}, {"--ttl", &ttl_s}, {"--hosts", &hosts}, {NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
+                                    {"ttl", 0, &ttl_s, NULL, NULL},
+                                    {"hosts", 0, &hosts, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   uint64_t ttl;
   char tok[TG_CA_TOKEN_LEN + 1];
   struct tg_err err;
   struct tg_cert_ca *ca = NULL;
   tg_err_clear(&err);
-  if (parse_opts("ca token", argc, argv, opts, NULL))
-    return 1;
+  int prc = tg_cli_getopt(cli, "ca token", &argc, argv, opts, 0);
+  if (prc || (prc = tg_cli_nargs("ca token", argc, argv, 0, 0, NULL)) != 0)
+    return prc;
   if (cli->dir == NULL || node == NULL)
     return tg_cli_fail("ca token: --dir CA and --node NODE-ID are required");
   if (tg_parse_duration(ttl_s, &ttl) != 0 || ttl == 0)
@@ -164,8 +113,10 @@ static int url_host(const char *url, char *hosts, size_t n) {
 
 static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
   const char *node = NULL, *hosts = NULL, *valid_s = NULL, *file = NULL;
-  const struct opt opts[] = {
-    {"--node", &node}, {"--hosts", &hosts}, {"--valid", &valid_s}, {NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
+                                    {"hosts", 0, &hosts, NULL, NULL},
+                                    {"valid", 0, &valid_s, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   struct tg_err err;
   struct tg_cert_ca *ca = NULL;
   X509_REQ *req = NULL;
@@ -174,8 +125,10 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
   size_t len = 0;
   uint64_t valid = 0;
   tg_err_clear(&err);
-  if (parse_opts("ca sign", argc, argv, opts, &file))
-    return 1;
+  int prc = tg_cli_getopt(cli, "ca sign", &argc, argv, opts, 0);
+  if (prc || (prc = tg_cli_nargs("ca sign", argc, argv, 0, 1, NULL)) != 0)
+    return prc;
+  file = argc ? argv[0] : NULL;
   if (cli->dir == NULL || node == NULL || file == NULL)
     return tg_cli_fail("ca sign: --dir CA, --node NODE-ID and FILE.csr are required");
   if (valid_s != NULL && (tg_parse_duration(valid_s, &valid) != 0 || valid == 0))
@@ -187,7 +140,7 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
                            tg_fed_url_split(cli->url, uh, sizeof(uh), up, sizeof(up)) != 0 ||
                            url_host(cli->url, hostbuf, sizeof(hostbuf)) != 0))
     return tg_cli_fail("ca sign: --url '%s' is not an https://HOST[:PORT] URL", cli->url);
-  int rc = read_input(file, &data, &len, &err);
+  int rc = tg_cli_read(file, TG_CA_MAX_INPUT, &data, &len, &err);
   if (rc == 0)
     rc = tg_cert_csr_parse(data, len, &req, &err);
   if (rc == 0)
@@ -222,14 +175,17 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
 
 static int ca_revoke(struct tg_cli *cli, int argc, char **argv) {
   const char *node = NULL, *serial = NULL, *reason_s = "unspecified";
-  const struct opt opts[] = {
-    {"--node", &node}, {"--serial", &serial}, {"--reason", &reason_s}, {NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
+                                    {"serial", 0, &serial, NULL, NULL},
+                                    {"reason", 0, &reason_s, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   struct tg_err err;
   struct tg_cert_ca *ca = NULL;
   int n = 0;
   tg_err_clear(&err);
-  if (parse_opts("ca revoke", argc, argv, opts, NULL))
-    return 1;
+  int prc = tg_cli_getopt(cli, "ca revoke", &argc, argv, opts, 0);
+  if (prc || (prc = tg_cli_nargs("ca revoke", argc, argv, 0, 0, NULL)) != 0)
+    return prc;
   if (cli->dir == NULL || (node == NULL) == (serial == NULL))
     return tg_cli_fail("ca revoke: --dir CA and one of --node ID or --serial S are required");
   int reason = tg_cert_crl_reason(reason_s);
@@ -252,8 +208,9 @@ static int ca_crl(struct tg_cli *cli, int argc, char **argv) {
   struct tg_err err;
   struct tg_cert_ca *ca = NULL;
   tg_err_clear(&err);
-  if (argc > 0)
-    return tg_cli_fail("ca crl: unexpected argument '%s'", argv[0]);
+  int prc = tg_cli_getopt(cli, "ca crl", &argc, argv, NULL, 0);
+  if (prc || (prc = tg_cli_nargs("ca crl", argc, argv, 0, 0, NULL)) != 0)
+    return prc;
   if (cli->dir == NULL)
     return tg_cli_fail("ca crl: --dir CA is required");
   int rc = tg_cert_ca_open(cli->dir, &ca, &err);
@@ -267,8 +224,10 @@ static int ca_crl(struct tg_cli *cli, int argc, char **argv) {
 }
 
 int tg_cli_ca(struct tg_cli *cli, int argc, char **argv) {
-  if (argc < 1)
-    return tg_cli_fail("ca: which? init, token, sign, revoke or crl (try tsunagu ca --help)");
+  int rc = tg_cli_getopt(cli, "ca", &argc, argv, NULL, TG_CLI_OPT_FIRST);
+  if (rc || (rc = tg_cli_nargs("ca", argc, argv, 1, argc,
+                               "which? init, token, sign, revoke or crl")) != 0)
+    return rc;
   const char *sub = argv[0];
   if (strcmp(sub, "init") == 0)
     return ca_init(cli, argc - 1, argv + 1);
@@ -280,7 +239,7 @@ int tg_cli_ca(struct tg_cli *cli, int argc, char **argv) {
     return ca_revoke(cli, argc - 1, argv + 1);
   if (strcmp(sub, "crl") == 0)
     return ca_crl(cli, argc - 1, argv + 1);
-  return tg_cli_fail("ca: unknown subcommand '%s' (try tsunagu ca --help)", sub);
+  return tg_cli_usage("ca: unknown subcommand '%s' (try tsunagu ca --help)", sub);
 }
 
 /* The node id in DIR/tsunagu.conf into OUT. */
@@ -302,14 +261,15 @@ static int node_id_of(const char *dir, char *out, size_t n, struct tg_err *err) 
 
 int tg_cli_csr(struct tg_cli *cli, int argc, char **argv) {
   const char *hosts = NULL;
-  const struct opt opts[] = {{"--hosts", &hosts}, {NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"hosts", 0, &hosts, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
   char id[64], path[4096], *pem = NULL;
   struct tg_err err;
   EVP_PKEY *key = NULL;
   X509_REQ *req = NULL;
   tg_err_clear(&err);
-  if (parse_opts("csr", argc, argv, opts, NULL))
-    return 1;
+  int prc = tg_cli_getopt(cli, "csr", &argc, argv, opts, 0);
+  if (prc || (prc = tg_cli_nargs("csr", argc, argv, 0, 0, NULL)) != 0)
+    return prc;
   if (cli->dir == NULL)
     return tg_cli_fail("csr: --dir NODE-DIR is required");
   int rc = node_id_of(cli->dir, id, sizeof(id), &err);
@@ -340,7 +300,10 @@ static int install_file(const char *dir, const char *name, const char *data, siz
 
 static int cert_install(struct tg_cli *cli, int argc, char **argv) {
   const char *cert_f = NULL, *ca_f = NULL, *crl_f = NULL;
-  const struct opt opts[] = {{"--cert", &cert_f}, {"--ca", &ca_f}, {"--crl", &crl_f}, {NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"cert", 0, &cert_f, NULL, NULL},
+                                    {"ca", 0, &ca_f, NULL, NULL},
+                                    {"crl", 0, &crl_f, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   char id[64], path[4096];
   char *cert_pem = NULL, *ca_pem = NULL, *crl_pem = NULL;
   struct tg_err err;
@@ -348,8 +311,9 @@ static int cert_install(struct tg_cli *cli, int argc, char **argv) {
   X509 *cert = NULL, *ca = NULL;
   X509_CRL *crl = NULL;
   tg_err_clear(&err);
-  if (parse_opts("cert install", argc, argv, opts, NULL))
-    return 1;
+  int prc = tg_cli_getopt(cli, "cert install", &argc, argv, opts, 0);
+  if (prc || (prc = tg_cli_nargs("cert install", argc, argv, 0, 0, NULL)) != 0)
+    return prc;
   if (cli->dir == NULL || cert_f == NULL || ca_f == NULL)
     return tg_cli_fail("cert install: --dir NODE-DIR, --cert FILE and --ca FILE are required");
   int rc = node_id_of(cli->dir, id, sizeof(id), &err);
@@ -403,9 +367,12 @@ static int cert_install(struct tg_cli *cli, int argc, char **argv) {
 }
 
 int tg_cli_cert(struct tg_cli *cli, int argc, char **argv) {
+  int rc = tg_cli_getopt(cli, "cert", &argc, argv, NULL, TG_CLI_OPT_FIRST);
+  if (rc)
+    return rc;
   if (argc >= 1 && strcmp(argv[0], "install") == 0)
     return cert_install(cli, argc - 1, argv + 1);
-  return tg_cli_fail("cert: the only subcommand is install (try tsunagu cert --help)");
+  return tg_cli_usage("cert: the only subcommand is install (try tsunagu cert --help)");
 }
 
 /* --- tsunagu register --- */
@@ -505,12 +472,12 @@ static int node_url(const char *dir, char *out, size_t n) {
 
 int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   const char *hub = NULL, *token = NULL, *fp_s = NULL, *url = NULL, *token_file = NULL;
-  const struct opt opts[] = {{"--hub", &hub},
-                             {"--token", &token},
-                             {"--token-file", &token_file},
-                             {"--ca-fingerprint", &fp_s},
-                             {"--node-url", &url},
-                             {NULL, NULL}};
+  const struct tg_cli_opt opts[] = {{"hub", 0, &hub, NULL, NULL},
+                                    {"token", 0, &token, NULL, NULL},
+                                    {"token-file", 0, &token_file, NULL, NULL},
+                                    {"ca-fingerprint", 0, &fp_s, NULL, NULL},
+                                    {"node-url", 0, &url, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   char id[64], path[4096], want[65], got[65], urlbuf[600], capath[] = "/tmp/tg-ca-pin-XXXXXX";
   char *csr_pem = NULL, *ca_pem = NULL, *body = NULL, *resp = NULL;
   int capath_made = 0, status = 0;
@@ -523,8 +490,9 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   json_t *j = NULL;
   tg_err_clear(&err);
   char tokbuf[512];
-  if (parse_opts("register", argc, argv, opts, NULL))
-    return 1;
+  int prc = tg_cli_getopt(cli, "register", &argc, argv, opts, 0);
+  if (prc || (prc = tg_cli_nargs("register", argc, argv, 0, 0, NULL)) != 0)
+    return prc;
   /* --token-file keeps the one-time token out of argv (ps, shell history).
    * tsunagu's global option parser may have taken it first. */
   if (token_file == NULL)
@@ -542,6 +510,8 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   if (cli->dir == NULL || hub == NULL || token == NULL || fp_s == NULL)
     return tg_cli_fail("register: --dir DIR, --hub URL, --token T (or --token-file FILE) and "
                        "--ca-fingerprint SHA256 are required");
+  if (strncmp(hub, "https://", 8) != 0 || strlen(hub) > 512)
+    return tg_cli_fail("register: --hub must be an https:// URL of at most 512 bytes");
   if (fingerprint_norm(fp_s, want) != 0)
     return tg_cli_fail("register: --ca-fingerprint must be 64 hex digits (SHA-256)");
   int rc = node_id_of(cli->dir, id, sizeof(id), &err);

@@ -74,37 +74,20 @@ static void print_dataset_row(json_t *d, int idw) {
 }
 
 static int dataset_add(struct tg_cli *cli, int argc, char **argv) {
-  if (argc != 1)
-    return tg_cli_fail("dataset add: give one FILE, or - for standard input");
+  int rc = tg_cli_getopt(cli, "dataset add", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("dataset add", argc, argv, 1, 1,
+                               "give one FILE, or - for standard input")) != 0)
+    return rc;
   char *text = NULL;
   size_t len = 0;
   struct tg_err err;
   tg_err_clear(&err);
-  if (strcmp(argv[0], "-") == 0) {
-    struct tg_buf b;
-    char chunk[8192];
-    size_t n;
-    tg_buf_init(&b);
-    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-      if (b.len + n > DATASET_MAX_BYTES || tg_buf_append(&b, chunk, n)) {
-        tg_buf_close(&b);
-        return tg_cli_fail("dataset add: the document is over %u bytes", DATASET_MAX_BYTES);
-      }
-    }
-    len = b.len;
-    if (tg_buf_append(&b, "", 1)) {
-      tg_buf_close(&b);
-      return tg_cli_fail("dataset add: out of memory");
-    }
-    text = tg_buf_take(&b);
-  } else {
-    int rc = tg_file_read(argv[0], DATASET_MAX_BYTES, &text, &len, &err);
-    if (rc)
-      return tg_cli_fail("dataset add: cannot read %s: %s", argv[0], tg_err_msg(&err, rc));
-  }
+  rc = tg_cli_read(argv[0], DATASET_MAX_BYTES, &text, &len, &err);
+  if (rc)
+    return tg_cli_fail("dataset add: cannot read %s: %s", argv[0], tg_err_msg(&err, rc));
   int status;
   json_t *j = NULL;
-  int rc = tg_cli_call(cli, "POST", "/api/v1/datasets", text, len, &status, &j, NULL);
+  rc = tg_cli_call(cli, "POST", "/api/v1/datasets", text, len, &status, &j, NULL);
   free(text);
   if (rc)
     return 1;
@@ -118,8 +101,9 @@ static int dataset_add(struct tg_cli *cli, int argc, char **argv) {
 }
 
 static int dataset_list(struct tg_cli *cli, int argc, char **argv) {
-  if (argc > 0)
-    return tg_cli_fail("dataset list: unexpected argument '%s'", argv[0]);
+  int rc = tg_cli_getopt(cli, "dataset list", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("dataset list", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
   json_t *all = json_array();
   for (long offset = 0;;) {
     char path[96];
@@ -180,14 +164,15 @@ static void print_texts(const char *label, json_t *v) {
 }
 
 static int dataset_show(struct tg_cli *cli, int argc, char **argv) {
-  if (argc != 1)
-    return tg_cli_fail("dataset show: give one dataset ID");
+  int rc = tg_cli_getopt(cli, "dataset show", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("dataset show", argc, argv, 1, 1, "give one dataset ID")) != 0)
+    return rc;
   char *path = dataset_path(argv[0]);
   int status;
   json_t *j = NULL;
   if (path == NULL)
     return tg_cli_fail("dataset show: out of memory");
-  int rc = tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL);
+  rc = tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL);
   free(path);
   if (rc)
     return 1;
@@ -214,13 +199,14 @@ static int dataset_show(struct tg_cli *cli, int argc, char **argv) {
 }
 
 static int dataset_rm(struct tg_cli *cli, int argc, char **argv) {
-  if (argc != 1)
-    return tg_cli_fail("dataset rm: give one dataset ID");
+  int rc = tg_cli_getopt(cli, "dataset rm", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("dataset rm", argc, argv, 1, 1, "give one dataset ID")) != 0)
+    return rc;
   char *path = dataset_path(argv[0]);
   int status;
   if (path == NULL)
     return tg_cli_fail("dataset rm: out of memory");
-  int rc = tg_cli_call(cli, "DELETE", path, NULL, 0, &status, NULL, NULL);
+  rc = tg_cli_call(cli, "DELETE", path, NULL, 0, &status, NULL, NULL);
   free(path);
   if (rc)
     return 1;
@@ -232,8 +218,10 @@ static int dataset_rm(struct tg_cli *cli, int argc, char **argv) {
 }
 
 int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
-  if (argc < 1)
-    return tg_cli_fail("dataset: give a subcommand: add, list, show or rm");
+  int rc = tg_cli_getopt(cli, "dataset", &argc, argv, NULL, TG_CLI_OPT_FIRST);
+  if (rc || (rc = tg_cli_nargs("dataset", argc, argv, 1, argc,
+                               "give a subcommand: add, list, show or rm")) != 0)
+    return rc;
   if (strcmp(argv[0], "add") == 0)
     return dataset_add(cli, argc - 1, argv + 1);
   if (strcmp(argv[0], "list") == 0 || strcmp(argv[0], "ls") == 0)
@@ -242,7 +230,7 @@ int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
     return dataset_show(cli, argc - 1, argv + 1);
   if (strcmp(argv[0], "rm") == 0)
     return dataset_rm(cli, argc - 1, argv + 1);
-  return tg_cli_fail("dataset: unknown subcommand '%s' (add, list, show, rm)", argv[0]);
+  return tg_cli_usage("dataset: unknown subcommand '%s' (add, list, show, rm)", argv[0]);
 }
 
 int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
@@ -250,22 +238,17 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
   struct tg_buf words, path;
   tg_buf_init(&words);
   tg_buf_init(&path);
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--scope") == 0 || strcmp(argv[i], "--theme") == 0) {
-      if (i + 1 >= argc) {
-        tg_buf_close(&words);
-        return tg_cli_fail("search: %s needs a value", argv[i]);
-      }
-      *(argv[i][2] == 's' ? &scope : &theme) = argv[i + 1];
-      i++;
-    } else if (strncmp(argv[i], "--", 2) == 0) {
-      tg_buf_close(&words);
-      return tg_cli_fail("search: unknown option '%s' (try tsunagu search --help)", argv[i]);
-    } else if ((words.len && tg_buf_append(&words, " ", 1)) || tg_buf_puts(&words, argv[i])) {
+  const struct tg_cli_opt opts[] = {{"scope", 0, &scope, NULL, NULL},
+                                    {"theme", 0, &theme, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
+  int rc = tg_cli_getopt(cli, "search", &argc, argv, opts, 0);
+  if (rc)
+    return rc;
+  for (int i = 0; i < argc; i++)
+    if ((words.len && tg_buf_append(&words, " ", 1)) || tg_buf_puts(&words, argv[i])) {
       tg_buf_close(&words);
       return tg_cli_fail("search: out of memory");
     }
-  }
   if (strcmp(scope, "local") != 0) {
     tg_buf_close(&words);
     return tg_cli_fail("search: scope '%s' is not available yet; use --scope local", scope);
@@ -274,9 +257,8 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
     tg_buf_close(&words);
     return tg_cli_fail("search: give words to search for, or --theme");
   }
-  tg_buf_append(&words, "", 1);
-  int bad =
-      tg_buf_puts(&path, "/api/v1/search?limit=100&q=") || tg_qs_encode(&path, words.data);
+  int bad = tg_buf_puts(&path, "/api/v1/search?limit=100&q=") ||
+            tg_qs_encode(&path, words.data ? words.data : "");
   if (theme)
     bad = bad || tg_buf_puts(&path, "&theme=") || tg_qs_encode(&path, theme);
   bad = bad || tg_buf_append(&path, "", 1);
@@ -287,7 +269,7 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
   }
   int status;
   json_t *j = NULL;
-  int rc = tg_cli_call(cli, "GET", path.data, NULL, 0, &status, &j, NULL);
+  rc = tg_cli_call(cli, "GET", path.data, NULL, 0, &status, &j, NULL);
   tg_buf_close(&path);
   if (rc)
     return 1;

@@ -190,24 +190,27 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
 }
 
 int tg_cli_peer(struct tg_cli *cli, int argc, char **argv) {
-  if (argc < 1)
-    return tg_cli_fail("peer: add, list, rm or sync (try tsunagu peer --help)");
-  if (strcmp(argv[0], "add") == 0 && argc == 3) {
+  const char *hub = NULL;
+  const struct tg_cli_opt opts[] = {{"hub", 0, &hub, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
+  int rc = tg_cli_getopt(cli, "peer", &argc, argv, opts, 0);
+  if (rc)
+    return rc;
+  const char *sub = argc > 0 ? argv[0] : "";
+  if (hub != NULL && strcmp(sub, "sync") != 0)
+    return tg_cli_usage("peer: --hub is an option of peer sync only");
+  if (strcmp(sub, "add") == 0 && argc == 3) {
     if (!tg_node_id_valid(argv[1]))
       return tg_cli_fail("peer add: '%s' is not a node id", argv[1]);
     return peer_add(cli, argv[1], argv[2], 0);
   }
-  if (strcmp(argv[0], "list") == 0 && argc == 1)
+  if (strcmp(sub, "list") == 0 && argc == 1)
     return peer_list(cli);
-  if (strcmp(argv[0], "rm") == 0 && argc == 2)
+  if (strcmp(sub, "rm") == 0 && argc == 2)
     return peer_rm(cli, argv[1]);
-  if (strcmp(argv[0], "sync") == 0) {
-    if (argc == 1)
-      return peer_sync(cli, NULL);
-    if (argc == 3 && strcmp(argv[1], "--hub") == 0)
-      return peer_sync(cli, argv[2]);
-  }
-  return tg_cli_fail("peer: bad arguments (try tsunagu peer --help)");
+  if (strcmp(sub, "sync") == 0 && argc == 1)
+    return peer_sync(cli, hub);
+  return tg_cli_usage("peer: bad arguments: add NODE-ID URL, list, rm NODE-ID or sync [--hub URL] "
+                      "(try tsunagu peer --help)");
 }
 
 /* --- tsunagu renew --- */
@@ -284,14 +287,12 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   int status = 0, rc;
   json_t *j = NULL;
   tg_err_clear(&err);
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--hub") == 0 && i + 1 < argc)
-      hub = argv[++i];
-    else if (strcmp(argv[i], "--new-key") == 0)
-      new_key = 1;
-    else
-      return tg_cli_fail("renew: unexpected argument '%s' (try tsunagu renew --help)", argv[i]);
-  }
+  const struct tg_cli_opt opts[] = {{"hub", 0, &hub, NULL, NULL},
+                                    {"new-key", 0, NULL, &new_key, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
+  if ((rc = tg_cli_getopt(cli, "renew", &argc, argv, opts, 0)) != 0 ||
+      (rc = tg_cli_nargs("renew", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
   if (cli->dir == NULL)
     return tg_cli_fail("renew: --dir DIR is required");
   if (node_conf(cli->dir, id, sizeof(id), conf_hub, sizeof(conf_hub)) != 0)

@@ -18,30 +18,13 @@
 #define VOC_FILE_MAX (64u << 20) /* a scheme or profile file */
 #define VOC_HOLD_MAX (8u << 20)  /* the answer's last line(s) held back while streaming */
 
-/* Reads FILE ("-" for stdin) whole into *OUT (NUL-terminated) and *LEN. */
+/* Reads FILE ("-" for stdin) whole into *OUT (NUL-terminated) and *LEN;
+ * 0, or says why on stderr and returns 1. */
 static int slurp(const char *file, char **out, size_t *len) {
   struct tg_err err;
   tg_err_clear(&err);
-  if (strcmp(file, "-") != 0) {
-    int rc = tg_file_read(file, VOC_FILE_MAX, out, len, &err);
-    return rc ? tg_cli_fail("cannot read %s: %s", file, tg_err_msg(&err, rc)) : 0;
-  }
-  struct tg_buf b;
-  char chunk[65536];
-  size_t n;
-  tg_buf_init(&b);
-  while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-    if (b.len + n > VOC_FILE_MAX || tg_buf_append(&b, chunk, n)) {
-      tg_buf_close(&b);
-      return tg_cli_fail("standard input is too large");
-    }
-  if (tg_buf_append(&b, "", 1)) {
-    tg_buf_close(&b);
-    return tg_cli_fail("out of memory");
-  }
-  *len = b.len - 1;
-  *out = tg_buf_take(&b);
-  return 0;
+  int rc = tg_cli_read(file, VOC_FILE_MAX, out, len, &err);
+  return rc ? tg_cli_fail("cannot read %s: %s", file, tg_err_msg(&err, rc)) : 0;
 }
 
 /* The text in LANG of a {lang: text} object, else any. */
@@ -65,22 +48,18 @@ static void print_json(json_t *j) {
 /* ---- import, export, schemes, search ------------------------------------ */
 
 static int vocab_import(struct tg_cli *cli, int argc, char **argv) {
-  const char *file = NULL;
-  for (int i = 0; i < argc; i++) {
-    if (file == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
-      file = argv[i];
-    else
-      return tg_cli_fail("vocab import: unexpected argument '%s'", argv[i]);
-  }
-  if (file == NULL)
-    return tg_cli_fail("vocab import: which file? (tsunagu vocab import FILE|-)");
+  int rc = tg_cli_getopt(cli, "vocab import", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("vocab import", argc, argv, 1, 1,
+                               "which file? (tsunagu vocab import FILE|-)")) != 0)
+    return rc;
+  const char *file = argv[0];
   char *text = NULL;
   size_t len = 0;
   int status;
   json_t *j = NULL;
   if (slurp(file, &text, &len))
     return 1;
-  int rc = tg_cli_call(cli, "POST", "/api/v1/vocab/schemes", text, len, &status, &j, NULL);
+  rc = tg_cli_call(cli, "POST", "/api/v1/vocab/schemes", text, len, &status, &j, NULL);
   free(text);
   if (rc)
     return 1;
@@ -95,8 +74,9 @@ static int vocab_import(struct tg_cli *cli, int argc, char **argv) {
 }
 
 static int vocab_export(struct tg_cli *cli, int argc, char **argv) {
-  if (argc != 1)
-    return tg_cli_fail("vocab export: give one scheme id or URI");
+  int rc = tg_cli_getopt(cli, "vocab export", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("vocab export", argc, argv, 1, 1, "give one scheme id or URI")) != 0)
+    return rc;
   struct tg_buf p;
   int status;
   json_t *j = NULL;
@@ -105,7 +85,7 @@ static int vocab_export(struct tg_cli *cli, int argc, char **argv) {
     tg_buf_close(&p);
     return tg_cli_fail("out of memory");
   }
-  int rc = tg_cli_call(cli, "GET", p.data, NULL, 0, &status, &j, NULL);
+  rc = tg_cli_call(cli, "GET", p.data, NULL, 0, &status, &j, NULL);
   tg_buf_close(&p);
   if (rc)
     return 1;
@@ -118,8 +98,9 @@ static int vocab_schemes(struct tg_cli *cli, int argc, char **argv) {
   int status;
   json_t *j = NULL, *e;
   size_t i;
-  if (argc > 0)
-    return tg_cli_fail("vocab schemes: unexpected argument '%s'", argv[0]);
+  int rc = tg_cli_getopt(cli, "vocab schemes", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("vocab schemes", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
   if (tg_cli_call(cli, "GET", "/api/v1/vocab/schemes", NULL, 0, &status, &j, NULL))
     return 1;
   if (cli->json) {
@@ -144,24 +125,17 @@ static int vocab_search(struct tg_cli *cli, int argc, char **argv) {
   size_t i;
   tg_buf_init(&q);
   tg_buf_init(&p);
-  for (int a = 0; a < argc && rc == 0; a++) {
-    const char **slot = strcmp(argv[a], "--lang") == 0     ? &lang
-                        : strcmp(argv[a], "--scheme") == 0 ? &scheme
-                        : strcmp(argv[a], "--limit") == 0  ? &limit
-                                                           : NULL;
-    if (slot) {
-      if (a + 1 >= argc)
-        rc = tg_cli_fail("vocab search: %s needs a value", argv[a]);
-      else
-        *slot = argv[++a];
-    } else if (argv[a][0] == '-' && argv[a][1] == '-') {
-      rc = tg_cli_fail("vocab search: unknown option '%s'", argv[a]);
-    } else if ((q.len && tg_buf_puts(&q, " ")) || tg_buf_puts(&q, argv[a])) {
+  const struct tg_cli_opt opts[] = {{"lang", 0, &lang, NULL, NULL},
+                                    {"scheme", 0, &scheme, NULL, NULL},
+                                    {"limit", 0, &limit, NULL, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
+  if ((rc = tg_cli_getopt(cli, "vocab search", &argc, argv, opts, 0)) != 0 ||
+      (rc = tg_cli_nargs("vocab search", argc, argv, 1, argc,
+                         "what words? (tsunagu vocab search WORDS...)")) != 0)
+    return rc;
+  for (int a = 0; a < argc && rc == 0; a++)
+    if ((q.len && tg_buf_puts(&q, " ")) || tg_buf_puts(&q, argv[a]))
       rc = tg_cli_fail("out of memory");
-    }
-  }
-  if (rc == 0 && q.len == 0)
-    rc = tg_cli_fail("vocab search: what words? (tsunagu vocab search WORDS...)");
   if (rc == 0 && (tg_buf_puts(&p, "/api/v1/vocab/search?q=") || tg_qs_encode(&p, q.data) ||
                   (lang && (tg_buf_puts(&p, "&lang=") || tg_qs_encode(&p, lang))) ||
                   (scheme && (tg_buf_puts(&p, "&scheme=") || tg_qs_encode(&p, scheme))) ||
@@ -197,6 +171,9 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
   int status;
   json_t *j = NULL, *e;
   size_t i;
+  int rc = tg_cli_getopt(cli, "vocab profile", &argc, argv, NULL, 0);
+  if (rc)
+    return rc;
   if (argc == 1 && strcmp(argv[0], "list") == 0) {
     if (tg_cli_call(cli, "GET", "/api/v1/vocab/profiles", NULL, 0, &status, &j, NULL))
       return 1;
@@ -212,7 +189,7 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
     return 0;
   }
   if (argc != 2 || strcmp(argv[0], "put") != 0)
-    return tg_cli_fail("vocab profile: use 'profile put FILE' or 'profile list'");
+    return tg_cli_usage("vocab profile: use 'profile put FILE' or 'profile list'");
   char *text = NULL;
   size_t len = 0;
   if (slurp(argv[1], &text, &len))
@@ -221,11 +198,10 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
   const char *id = json_string_value(json_object_get(doc, "id"));
   struct tg_buf p;
   tg_buf_init(&p);
-  int rc = id == NULL
-               ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
-           : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || tg_qs_encode(&p, id))
-               ? tg_cli_fail("out of memory")
-               : tg_cli_call(cli, "PUT", p.data, text, len, &status, &j, NULL);
+  rc = id == NULL ? tg_cli_fail("vocab profile put: %s is not a profile with an \"id\"", argv[1])
+       : (tg_buf_puts(&p, "/api/v1/vocab/profiles/") || tg_qs_encode(&p, id))
+           ? tg_cli_fail("out of memory")
+           : tg_cli_call(cli, "PUT", p.data, text, len, &status, &j, NULL);
   if (rc == 0) {
     if (cli->json)
       print_json(j);
@@ -339,18 +315,14 @@ static int conv_report(struct tg_cli *cli, json_t *s) {
 static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
   const char *profile = NULL, *mode = NULL;
   int ndjson = 0;
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
-      profile = argv[++i];
-    else if (strcmp(argv[i], "--lenient") == 0)
-      mode = "lenient";
-    else if (strcmp(argv[i], "--strict") == 0)
-      mode = "strict";
-    else if (strcmp(argv[i], "--ndjson") == 0)
-      ndjson = 1;
-    else
-      return tg_cli_fail("vocab convert: unexpected argument '%s'", argv[i]);
-  }
+  const struct tg_cli_opt opts[] = {{"profile", 0, &profile, NULL, NULL},
+                                    {"lenient", 0, &mode, NULL, "lenient"},
+                                    {"strict", 0, &mode, NULL, "strict"},
+                                    {"ndjson", 0, NULL, &ndjson, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
+  int rc = tg_cli_getopt(cli, "vocab convert", &argc, argv, opts, 0);
+  if (rc || (rc = tg_cli_nargs("vocab convert", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
   if (profile == NULL)
     return tg_cli_fail("vocab convert: --profile ID is required");
   if (tg_cli_resolve(cli))
@@ -402,7 +374,7 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
                              .stream_body = 1,
                              .timeout_ms = 7 * 24 * 3600 * 1000ull};
   struct tg_client_cb cb = {conv_head, conv_data, conv_read, conv_done};
-  int rc = uv_loop_init(&loop);
+  rc = uv_loop_init(&loop);
   if (rc == 0 && (rc = tg_client_new(&loop, &tls, &c, &err)) == 0 &&
       (rc = tg_client_request(c, &o, &cb, &r, NULL, &err)) == 0)
     while (!r.done)
@@ -424,7 +396,9 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
     json_t *errs = json_object_get(p, "errors"), *e;
     size_t i;
     json_array_foreach(errs, i, e) {
-      fprintf(stderr, "tsunagu: %s: %s\n", json_string_value(json_object_get(e, "pointer")) ?: "?",
+      const char *at = json_string_value(json_object_get(e, "pointer"));
+      fprintf(stderr, "tsunagu: %s: %s\n",
+              at ? at : json_string_value(json_object_get(e, "parameter")) ?: "?",
               json_string_value(json_object_get(e, "detail")) ?: "?");
     }
     json_decref(p);
@@ -457,10 +431,11 @@ int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv) {
     int (*run)(struct tg_cli *, int, char **);
   } sub[] = {{"import", vocab_import}, {"export", vocab_export},   {"schemes", vocab_schemes},
              {"search", vocab_search}, {"convert", vocab_convert}, {"profile", vocab_profile}};
-  if (argc < 1)
-    return tg_cli_fail("vocab: which subcommand? (tsunagu vocab --help)");
+  int rc = tg_cli_getopt(cli, "vocab", &argc, argv, NULL, TG_CLI_OPT_FIRST);
+  if (rc || (rc = tg_cli_nargs("vocab", argc, argv, 1, argc, "which subcommand?")) != 0)
+    return rc;
   for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
     if (strcmp(argv[0], sub[i].name) == 0)
       return sub[i].run(cli, argc - 1, argv + 1);
-  return tg_cli_fail("vocab: unknown subcommand '%s' (tsunagu vocab --help)", argv[0]);
+  return tg_cli_usage("vocab: unknown subcommand '%s' (try tsunagu vocab --help)", argv[0]);
 }

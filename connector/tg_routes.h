@@ -4,6 +4,8 @@
 
 #include "tg_http.h"
 
+#include <stdint.h>
+
 /* How clients and peers reach this node, for the URLs it advertises (Link
  * headers, DCAT and DSP endpoint URLs, the federation directory), into OUT
  * (size N): [node] url; else https://ADDR of the address the daemon listens
@@ -11,6 +13,43 @@
  * machine's host name with that port; else "". Never from a request's Host
  * header, which any client can set. */
 void tg_routes_self_url(char *out, size_t n, int guess);
+
+/* ---- helpers the route files share (tg_routes_util.c) ----------------------
+ * A helper that may answer the request returns TG_ROUTE_ANSWERED once it has
+ * (the handler then returns), or 0 to go on. */
+#define TG_ROUTE_ANSWERED 1
+
+struct tg_qs;
+/* Answers 400 bad-parameter, the one shape of a bad query parameter:
+ * {"parameter": NAME, "errors": [{"parameter": NAME, "detail": DETAIL}]}. */
+void tg_route_bad_param(struct tg_http_req *req, const char *name, const char *detail);
+/* Parses REQ's query string into Q (strict: tg_qs); every name must be in
+ * ALLOWED (NULL-terminated). 0, or TG_ROUTE_ANSWERED after a 400. */
+int tg_route_query(struct tg_http_req *req, struct tg_qs *q, const char *const *allowed);
+/* Integer parameter NAME of Q in [MIN, MAX] into *OUT, DEF when absent; 0, or
+ * TG_ROUTE_ANSWERED after a 400. */
+int tg_route_query_int(struct tg_http_req *req, const struct tg_qs *q, const char *name,
+                       int64_t min, int64_t max, int64_t def, int64_t *out);
+/* A required, non-empty parameter (borrowed from Q), or NULL after a 400. */
+const char *tg_route_query_need(struct tg_http_req *req, const struct tg_qs *q, const char *key);
+/* The path after the route's prefix, one segment, percent-decoded into OUT
+ * (CAP bytes). 0, or TG_ROUTE_ANSWERED after a 400 of type SLUG whose detail
+ * names WHAT ("dataset id"). */
+int tg_route_path_id(struct tg_http_req *req, const char *slug, const char *what, char *out,
+                     size_t cap);
+/* The If-Match header. */
+enum tg_if_match {
+  TG_IF_MATCH_NONE, /* absent */
+  TG_IF_MATCH_ANY,  /* "*" */
+  TG_IF_MATCH_TAG,  /* one strong entity tag, copied unquoted into TAG */
+};
+/* Parses If-Match into *KIND (and TAG, CAP bytes); 0, or TG_ROUTE_ANSWERED
+ * after a 400 bad-if-match when it is neither "*" nor one strong tag. */
+int tg_route_if_match(struct tg_http_req *req, char *tag, size_t cap, enum tg_if_match *kind);
+/* Sets the ETag header to TAG (unquoted; quoted here). 0 or a TG_E* code. */
+int tg_route_set_etag(struct tg_http_req *req, const char *tag);
+/* 1 if REQ's If-None-Match is "*" or lists TAG (unquoted; weak or strong), else 0. */
+int tg_route_none_match(struct tg_http_req *req, const char *tag);
 
 void tg_route_well_known(struct tg_http_req *req);
 void tg_route_healthz(struct tg_http_req *req);

@@ -26,53 +26,6 @@
 #define DSP_VERSION "2025-1"
 #define DSP_PATH "/dsp"
 
-/* Answers 400 naming parameter NAME. */
-static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
-  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "pointer", name,
-                            "detail", detail);
-  tg_http_res_problem(req, 400, "bad-parameter", "Bad query parameter", extra,
-                      "query parameter '%s': %s", name, detail);
-}
-
-/* Checks that every parameter of Q is in ALLOWED (NULL-terminated). */
-static int qs_only(struct tg_http_req *req, const struct tg_qs *q, const char *const *allowed) {
-  for (size_t i = 0; i < q->n; i++) {
-    int ok = 0;
-    for (const char *const *a = allowed; *a && !ok; a++)
-      ok = strcmp(*a, q->key[i]) == 0;
-    if (!ok) {
-      bad_param(req, q->key[i], "unknown parameter");
-      return -1;
-    }
-  }
-  return 0;
-}
-
-/* Reads integer parameter NAME in [MIN, MAX] into *OUT (DEF when absent). */
-static int qs_int(struct tg_http_req *req, const struct tg_qs *q, const char *name, int64_t min,
-                  int64_t max, int64_t def, int64_t *out) {
-  const char *v = tg_qs_get(q, name);
-  uint64_t u;
-  *out = def;
-  if (v == NULL)
-    return 0;
-  if (tg_parse_u64(v, (uint64_t)max, &u) != 0 || (int64_t)u < min) {
-    char d[96];
-    snprintf(d, sizeof(d), "must be an integer from %lld to %lld", (long long)min, (long long)max);
-    bad_param(req, name, d);
-    return -1;
-  }
-  *out = (int64_t)u;
-  return 0;
-}
-
-static int qs_parse_or_400(struct tg_http_req *req, struct tg_qs *q) {
-  if (tg_qs_parse(tg_http_req_query(req), q) == 0)
-    return 0;
-  bad_param(req, q->bad, "bad percent-encoding, repeated, too long or too many parameters");
-  return -1;
-}
-
 /* ---- shared helpers ---------------------------------------------------- */
 
 static struct tg_cat_store *cat_of(struct tg_http_req *req) {
@@ -104,53 +57,30 @@ static void internal(struct tg_http_req *req, int rc, const struct tg_err *err) 
                       tg_err_msg(err, rc));
 }
 
-static void set_etag(struct tg_http_req *req, int64_t version) {
-  char e[40];
-  snprintf(e, sizeof(e), "\"%lld\"", (long long)version);
-  tg_http_res_header(req, "ETag", e);
+/* The entity tag (unquoted) of dataset version VERSION into OUT. */
+static void version_tag(char out[24], int64_t version) {
+  snprintf(out, 24, "%lld", (long long)version);
 }
 
-/* Does the If-None-Match header HDR list entity tag TAG (with quotes)? */
-static int etag_listed(const char *hdr, const char *tag) {
-  size_t tl = strlen(tag);
-  for (const char *p = hdr; *p;) {
-    while (*p == ' ' || *p == '\t' || *p == ',')
-      p++;
-    if (*p == '*')
-      return 1;
-    if (strncmp(p, "W/", 2) == 0)
-      p += 2; /* weak comparison for If-None-Match */
-    if (strncmp(p, tag, tl) == 0 && (p[tl] == '\0' || p[tl] == ',' || p[tl] == ' '))
-      return 1;
-    const char *c = strchr(p, ',');
-    if (c == NULL)
-      break;
-    p = c + 1;
-  }
-  return 0;
-}
-
-/* Parses If-Match: -1 absent, -2 "*", -3 unparseable, else the version. */
-static int64_t if_match(struct tg_http_req *req) {
-  const char *h = tg_http_req_header(req, "If-Match");
-  if (h == NULL)
-    return -1;
-  while (*h == ' ')
-    h++;
-  if (strcmp(h, "*") == 0)
-    return -2;
-  size_t n = strlen(h);
-  while (n > 0 && h[n - 1] == ' ')
-    n--;
-  if (n < 3 || h[0] != '"' || h[n - 1] != '"' || n - 2 > 19)
-    return -3;
-  char num[24];
-  memcpy(num, h + 1, n - 2);
-  num[n - 2] = '\0';
+/* If-Match as a dataset version into *VERSION: -1 absent, -2 "*", else the
+ * version. 0, or TG_ROUTE_ANSWERED after a 400 (malformed) or a 412 (a tag
+ * that is no version, which no dataset can match). */
+static int if_match_version(struct tg_http_req *req, int64_t *version) {
+  char tag[128];
+  enum tg_if_match kind;
   uint64_t v;
-  if (tg_parse_u64(num, INT64_MAX, &v) != 0)
-    return -3;
-  return (int64_t)v;
+  if (tg_route_if_match(req, tag, sizeof(tag), &kind))
+    return TG_ROUTE_ANSWERED;
+  *version = kind == TG_IF_MATCH_NONE ? -1 : -2;
+  if (kind != TG_IF_MATCH_TAG)
+    return 0;
+  if (tg_parse_u64(tag, INT64_MAX, &v) != 0) {
+    tg_http_res_problem(req, 412, "precondition-failed", "Precondition failed", NULL,
+                        "no version of the dataset has the entity tag given in If-Match");
+    return TG_ROUTE_ANSWERED;
+  }
+  *version = (int64_t)v;
+  return 0;
 }
 
 /* Sends J (stolen) with an ETag over its serialisation; 304 when the
@@ -163,47 +93,39 @@ static void send_hashed(struct tg_http_req *req, json_t *j, const char *ctype) {
     return;
   }
   unsigned char md[32];
-  char hex[65], tag[80];
+  char tag[20];
   EVP_Digest(s, strlen(s), md, NULL, EVP_sha256(), NULL);
-  tg_hex(md, 8, hex);
-  snprintf(tag, sizeof(tag), "\"h%s\"", hex);
-  tg_http_res_header(req, "ETag", tag);
-  const char *inm = tg_http_req_header(req, "If-None-Match");
-  if (inm && etag_listed(inm, tag))
+  tag[0] = 'h';
+  tg_hex(md, 8, tag + 1);
+  tg_route_set_etag(req, tag);
+  if (tg_route_none_match(req, tag))
     tg_http_res_send(req, 304, NULL, NULL, 0);
   else
     tg_http_res_send(req, 200, ctype, s, strlen(s));
   free(s);
 }
 
+/* Adds one Link header REL to offset OFFSET of PATH (with EXTRA query); a
+ * link is as long as the query it repeats, so it is built in a tg_buf. */
+static void paging_link(struct tg_http_req *req, const char *base, const char *path,
+                        const char *extra, int64_t offset, int64_t limit, const char *rel) {
+  struct tg_buf link;
+  tg_buf_init(&link);
+  if (tg_buf_printf(&link, "<%s%s?%soffset=%lld&limit=%lld>; rel=\"%s\"", base, path, extra,
+                    (long long)offset, (long long)limit, rel) == 0)
+    tg_http_res_header(req, "Link", link.data);
+  tg_buf_close(&link); /* out of memory: the answer goes without this link */
+}
+
 /* Adds Link headers for offset/limit paging of PATH (with EXTRA query). */
 static void paging_links(struct tg_http_req *req, const char *path, const char *extra,
                          int64_t offset, int64_t limit, int has_next) {
-  char base[600], link[1400];
+  char base[600];
   link_base(base, sizeof(base));
-  if (has_next) {
-    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"next\"", base, path, extra,
-             (long long)(offset + limit), (long long)limit);
-    tg_http_res_header(req, "Link", link);
-  }
-  if (offset > 0) {
-    int64_t prev = offset > limit ? offset - limit : 0;
-    snprintf(link, sizeof(link), "<%s%s?%soffset=%lld&limit=%lld>; rel=\"prev\"", base, path, extra,
-             (long long)prev, (long long)limit);
-    tg_http_res_header(req, "Link", link);
-  }
-}
-
-/* The dataset id from the path rest (percent-decoded), or NULL after a 400. */
-static int path_id(struct tg_http_req *req, char *id, size_t cap) {
-  const char *rest = tg_http_req_rest(req);
-  if (*rest == '\0' || strchr(rest, '/') != NULL ||
-      tg_qs_decode(rest, strlen(rest), id, cap, 0) <= 0) {
-    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id", NULL,
-                        "the dataset id in the path is empty or badly percent-encoded");
-    return -1;
-  }
-  return 0;
+  if (has_next)
+    paging_link(req, base, path, extra, offset + limit, limit, "next");
+  if (offset > 0)
+    paging_link(req, base, path, extra, offset > limit ? offset - limit : 0, limit, "prev");
 }
 
 static int json_body_ok(struct tg_http_req *req) {
@@ -277,7 +199,9 @@ static void send_dataset_after_write(struct tg_http_req *req, const struct tg_ca
       tg_buf_append(&loc, "", 1) == 0)
     tg_http_res_header(req, "Location", loc.data);
   tg_buf_close(&loc);
-  set_etag(req, ver);
+  char tag[24];
+  version_tag(tag, ver);
+  tg_route_set_etag(req, tag);
   tg_http_res_header(req, "Cache-Control", "no-store");
   tg_http_res_json(req, w->created ? 201 : 200, doc, "application/ld+json");
 }
@@ -314,14 +238,14 @@ void tg_route_datasets_post(struct tg_http_req *req) {
 }
 
 /* A paged listing's query: only limit (1..1000, default 100) and offset.
- * Answers 400 and returns -1 otherwise. */
+ * 0, or TG_ROUTE_ANSWERED after a 400. */
 static int page_params(struct tg_http_req *req, int64_t *limit, int64_t *offset) {
   static const char *const allowed[] = {"limit", "offset", NULL};
   struct tg_qs q;
-  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
-      qs_int(req, &q, "limit", 1, 1000, 100, limit) ||
-      qs_int(req, &q, "offset", 0, INT32_MAX, 0, offset))
-    return -1;
+  if (tg_route_query(req, &q, allowed) ||
+      tg_route_query_int(req, &q, "limit", 1, 1000, 100, limit) ||
+      tg_route_query_int(req, &q, "offset", 0, INT32_MAX, 0, offset))
+    return TG_ROUTE_ANSWERED;
   return 0;
 }
 
@@ -347,7 +271,7 @@ void tg_route_datasets_list(struct tg_http_req *req) {
 
 void tg_route_dataset_get(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
-  if (path_id(req, id, sizeof(id)))
+  if (tg_route_path_id(req, "bad-dataset-id", "dataset id", id, sizeof(id)))
     return;
   enum tg_cat_view view =
       tg_auth_has(req, TG_SCOPE_CATALOG_WRITE) ? TG_CAT_VIEW_OWNER : TG_CAT_VIEW_PUBLIC;
@@ -364,12 +288,11 @@ void tg_route_dataset_get(struct tg_http_req *req) {
     internal(req, rc, &err);
     return;
   }
-  char tag[40];
-  snprintf(tag, sizeof(tag), "\"%lld\"", (long long)ver);
-  tg_http_res_header(req, "ETag", tag);
+  char tag[24];
+  version_tag(tag, ver);
+  tg_route_set_etag(req, tag);
   tg_http_res_header(req, "Vary", "Authorization");
-  const char *inm = tg_http_req_header(req, "If-None-Match");
-  if (inm && etag_listed(inm, tag)) {
+  if (tg_route_none_match(req, tag)) {
     json_decref(doc);
     tg_http_res_send(req, 304, NULL, NULL, 0);
     return;
@@ -379,17 +302,13 @@ void tg_route_dataset_get(struct tg_http_req *req) {
 
 void tg_route_dataset_put(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
-  if (path_id(req, id, sizeof(id)) ||
-      !json_body_ok(req))
+  if (tg_route_path_id(req, "bad-dataset-id", "dataset id", id, sizeof(id)) || !json_body_ok(req))
     return;
   struct tg_err err;
   tg_err_clear(&err);
-  int64_t im = if_match(req);
-  if (im == -3) {
-    tg_http_res_problem(req, 412, "precondition-failed", "Precondition failed", NULL,
-                        "If-Match must be \"*\" or one strong entity tag such as \"3\"");
+  int64_t im;
+  if (if_match_version(req, &im))
     return;
-  }
   if (im == -2) { /* "*": the dataset must exist; pin its current version */
     int64_t cur;
     json_t *doc = NULL;
@@ -437,16 +356,13 @@ void tg_route_dataset_put(struct tg_http_req *req) {
 
 void tg_route_dataset_delete(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
-  if (path_id(req, id, sizeof(id)))
+  if (tg_route_path_id(req, "bad-dataset-id", "dataset id", id, sizeof(id)))
     return;
   struct tg_err err;
   tg_err_clear(&err);
-  int64_t im = if_match(req);
-  if (im == -3) {
-    tg_http_res_problem(req, 412, "precondition-failed", "Precondition failed", NULL,
-                        "If-Match must be \"*\" or one strong entity tag such as \"3\"");
+  int64_t im;
+  if (if_match_version(req, &im))
     return;
-  }
   int rc = tg_cat_dataset_delete(cat_of(req), id, im == -2 ? -1 : im, NULL, &err);
   if (rc == TG_ENOENT && im != -1)
     rc = TG_ECONFLICT; /* If-Match on a missing resource fails (RFC 9110 13.1.1) */
@@ -532,9 +448,9 @@ void tg_route_catalog_changes(struct tg_http_req *req) {
   static const char *const allowed[] = {"since", "limit", NULL};
   struct tg_qs q;
   int64_t since, limit;
-  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
-      qs_int(req, &q, "since", 0, INT64_MAX, 0, &since) ||
-      qs_int(req, &q, "limit", 1, 1000, 100, &limit))
+  if (tg_route_query(req, &q, allowed) ||
+      tg_route_query_int(req, &q, "since", 0, INT64_MAX, 0, &since) ||
+      tg_route_query_int(req, &q, "limit", 1, 1000, 100, &limit))
     return;
   json_t *out = NULL;
   struct tg_err err;
@@ -564,7 +480,7 @@ static int parse_bool(const char *v, int *out) {
   else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0)
     *out = 0;
   else
-    return -1;
+    return TG_EINVAL;
   return 0;
 }
 
@@ -574,23 +490,23 @@ static int parse_bbox(const char *v, double out[4]) {
   for (int i = 0; i < 4; i++) {
     char *end;
     if (*p == '\0' || isspace((unsigned char)*p))
-      return -1;
+      return TG_EINVAL;
     errno = 0;
     out[i] = strtod(p, &end);
     if (end == p || errno != 0 || !isfinite(out[i]))
-      return -1;
+      return TG_EINVAL;
     p = end;
     if (i < 3) {
       if (*p != ',')
-        return -1;
+        return TG_EINVAL;
       p++;
     }
   }
   if (*p != '\0')
-    return -1;
+    return TG_EINVAL;
   if (out[0] < -180 || out[2] > 180 || out[1] < -90 || out[3] > 90 || out[0] > out[2] ||
       out[1] > out[3])
-    return -1;
+    return TG_EINVAL;
   return 0;
 }
 
@@ -602,9 +518,9 @@ void tg_route_search(struct tg_http_req *req) {
   struct tg_cat_query cq;
   int64_t limit, offset;
   memset(&cq, 0, sizeof(cq));
-  if (qs_parse_or_400(req, &q) || qs_only(req, &q, allowed) ||
-      qs_int(req, &q, "limit", 1, 100, 20, &limit) ||
-      qs_int(req, &q, "offset", 0, 1000000, 0, &offset))
+  if (tg_route_query(req, &q, allowed) ||
+      tg_route_query_int(req, &q, "limit", 1, 100, 20, &limit) ||
+      tg_route_query_int(req, &q, "offset", 0, 1000000, 0, &offset))
     return;
   cq.limit = limit;
   cq.offset = offset;
@@ -616,14 +532,15 @@ void tg_route_search(struct tg_http_req *req) {
   const char *v = tg_qs_get(&q, "bbox");
   if (v != NULL) {
     if (parse_bbox(v, cq.bbox)) {
-      bad_param(req, "bbox", "must be minlon,minlat,maxlon,maxlat in degrees");
+      tg_route_bad_param(req, "bbox", "must be minlon,minlat,maxlon,maxlat in degrees");
       return;
     }
     cq.has_bbox = 1;
   }
   v = tg_qs_get(&q, "modified_since");
   if (v != NULL && (tg_cat_parse_time(v, &cq.modified_since) != 0)) {
-    bad_param(req, "modified_since", "must be an xsd:date or xsd:dateTime such as 2024-04-01");
+    tg_route_bad_param(req, "modified_since",
+                       "must be an xsd:date or xsd:dateTime such as 2024-04-01");
     return;
   }
   v = tg_qs_get(&q, "sort");
@@ -634,12 +551,12 @@ void tg_route_search(struct tg_http_req *req) {
   else if (strcmp(v, "title") == 0)
     cq.sort = TG_CAT_SORT_TITLE;
   else {
-    bad_param(req, "sort", "must be relevance, modified or title");
+    tg_route_bad_param(req, "sort", "must be relevance, modified or title");
     return;
   }
   v = tg_qs_get(&q, "facets");
   if (v != NULL && parse_bool(v, &cq.facets)) {
-    bad_param(req, "facets", "must be true or false");
+    tg_route_bad_param(req, "facets", "must be true or false");
     return;
   }
   json_t *out = NULL;
@@ -647,7 +564,7 @@ void tg_route_search(struct tg_http_req *req) {
   tg_err_clear(&err);
   int rc = tg_cat_search(cat_of(req), &cq, &out, &err);
   if (rc == TG_EINVAL) {
-    bad_param(req, "q", tg_err_msg(&err, rc));
+    tg_route_bad_param(req, "q", tg_err_msg(&err, rc));
     return;
   }
   if (rc) {
@@ -658,16 +575,16 @@ void tg_route_search(struct tg_http_req *req) {
   int64_t total = json_integer_value(json_object_get(out, "total"));
   if (offset + limit < total) {
     struct tg_buf ex;
+    int bad = 0;
     tg_buf_init(&ex);
-    for (size_t i = 0; i < q.n; i++) {
+    for (size_t i = 0; i < q.n && !bad; i++) {
       if (strcmp(q.key[i], "offset") == 0 || strcmp(q.key[i], "limit") == 0)
         continue;
-      if (tg_buf_printf(&ex, "%s=", q.key[i]) || tg_qs_encode(&ex, q.val[i]) ||
-          tg_buf_append(&ex, "&", 1))
-        break;
+      bad = tg_buf_printf(&ex, "%s=", q.key[i]) || tg_qs_encode(&ex, q.val[i]) ||
+            tg_buf_append(&ex, "&", 1);
     }
-    if (tg_buf_append(&ex, "", 1) == 0)
-      paging_links(req, "/api/v1/search", ex.data, offset, limit, 1);
+    if (!bad) /* out of memory: no link rather than a wrong one */
+      paging_links(req, "/api/v1/search", ex.data ? ex.data : "", offset, limit, 1);
     tg_buf_close(&ex);
   }
   tg_http_res_json(req, 200, out, NULL);

@@ -98,7 +98,8 @@ static const char *client_of(const struct tg_http_req *req) {
   return a != NULL && a[0] ? a : "*";
 }
 
-/* Answers 429 while CLIENT has had too many refused enrolments; 1 then. */
+/* Answers 429 while CLIENT has had too many refused enrolments:
+ * TG_ROUTE_ANSWERED then, else 0. */
 static int too_many(struct tg_http_req *req, const char *client) {
   uint64_t wait_ms = tg_ca_node_wait(client);
   if (wait_ms == 0)
@@ -108,11 +109,11 @@ static int too_many(struct tg_http_req *req, const char *client) {
   tg_http_res_header(req, "Retry-After", secs);
   tg_http_res_problem(req, 429, "too-many-enrolment-failures", "Too many failed enrolments", NULL,
                       "too many refused enrolments from this address; try again in %s s", secs);
-  return 1;
+  return TG_ROUTE_ANSWERED;
 }
 
 /* Checks the enrolment request's JSON (borrowed strings into IN); 0, or
- * answers 400 and returns -1. */
+ * TG_ROUTE_ANSWERED after a 400. */
 static int enrol_fields(struct tg_http_req *req, json_t *in, const char **node, const char **url,
                         const char **pem, const char **token, char *host, size_t hn) {
   *node = json_string_value(json_object_get(in, "node_id"));
@@ -122,12 +123,12 @@ static int enrol_fields(struct tg_http_req *req, json_t *in, const char **node, 
   if (!json_is_object(in) || *node == NULL || *url == NULL || *pem == NULL || *token == NULL) {
     tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
                         "the body must be a JSON object with strings node_id, url, csr, token");
-    return -1;
+    return TG_ROUTE_ANSWERED;
   }
   if (!tg_node_id_valid(*node) || url_host(*url, host, hn) != 0) {
     tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
                         "node_id must be a node id and url an http(s) URL");
-    return -1;
+    return TG_ROUTE_ANSWERED;
   }
   return 0;
 }

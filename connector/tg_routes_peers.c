@@ -120,9 +120,11 @@ void tg_route_peers_post(struct tg_http_req *req) {
 }
 
 void tg_route_peers_delete(struct tg_http_req *req) {
-  const char *id = tg_http_req_rest(req);
+  char id[64];
   sqlite3 *db = tg_http_req_worker(req)->db;
   sqlite3_stmt *st = NULL;
+  if (tg_route_path_id(req, "bad-peer", "peer's node id", id, sizeof(id)))
+    return;
   if (!tg_node_id_valid(id)) {
     tg_http_res_problem(req, 400, "bad-peer", "Bad peer", NULL, "not a node id");
     return;
@@ -425,7 +427,13 @@ void tg_route_certs_renew(struct tg_http_req *req) {
     return;
   }
   if (given != NULL) {
-    snprintf(url, sizeof(url), "%s", given);
+    int w = snprintf(url, sizeof(url), "%s", given);
+    if (w < 0 || (size_t)w >= sizeof(url)) { /* a cut URL could pass the host check */
+      tg_http_res_problem(req, 400, "bad-request", "Bad Request", NULL,
+                          "url is longer than %zu bytes", sizeof(url) - 1);
+      json_decref(in);
+      return;
+    }
     int listed = 0;
     if (tg_fed_url_split(url, host, sizeof(host), port, sizeof(port)) == 0)
       for (const char *p = hosts; *p && !listed;) {

@@ -22,57 +22,6 @@
 #define CONV_HIGH_WATER (256 * 1024) /* pause reading the request above this much output */
 #define CONV_MAX_ERRORS 1000         /* issues kept in detail for the summary; all are counted */
 
-/* ---- query strings (strict, bounded: tg_qs) ----------------------------- */
-
-static void bad_param(struct tg_http_req *req, const char *name, const char *detail) {
-  json_t *extra = json_pack("{s:s, s:[{s:s, s:s}]}", "parameter", name, "errors", "parameter", name,
-                            "detail", detail);
-  tg_http_res_problem(req, 400, "bad-parameter", "Bad query parameter", extra,
-                      "query parameter '%s': %s", name, detail);
-}
-
-/* Parses the query string of REQ into Q; every key must be in ALLOWED (NULL-ended),
- * none repeated. Answers 400 and returns -1 otherwise. */
-static int vq_parse(struct tg_http_req *req, struct tg_qs *q, const char *const *allowed) {
-  if (tg_qs_parse(tg_http_req_query(req), q) != 0) {
-    bad_param(req, q->bad, "bad percent-encoding, a control character, invalid UTF-8, a "
-                           "repeated name, or too many or too long parameters");
-    return -1;
-  }
-  for (size_t i = 0; i < q->n; i++) {
-    int known = 0;
-    for (const char *const *a = allowed; *a && !known; a++)
-      known = strcmp(*a, q->key[i]) == 0;
-    if (!known) {
-      bad_param(req, q->key[i], "unknown parameter");
-      return -1;
-    }
-  }
-  return 0;
-}
-
-/* A required, non-empty parameter; answers 400 and returns NULL when missing. */
-static const char *vq_need(struct tg_http_req *req, const struct tg_qs *q, const char *key) {
-  const char *v = tg_qs_get(q, key);
-  if (v == NULL || *v == '\0') {
-    bad_param(req, key, "required");
-    return NULL;
-  }
-  return v;
-}
-
-/* The id or URI in the path after the route's prefix, percent-decoded into OUT;
- * answers 400 and returns -1 when empty, nested or badly encoded. */
-static int path_id(struct tg_http_req *req, char *out, size_t cap) {
-  const char *rest = tg_http_req_rest(req);
-  if (*rest == '\0' || strchr(rest, '/') || tg_qs_decode(rest, strlen(rest), out, cap, 0) <= 0) {
-    tg_http_res_problem(req, 400, "bad-id", "Bad identifier", NULL,
-                        "the id in the path is empty, has a '/' or is badly percent-encoded");
-    return -1;
-  }
-  return 0;
-}
-
 /* ---- shared answers ------------------------------------------------------ */
 
 static struct tg_voc_store *voc_of(struct tg_http_req *req) {
@@ -104,52 +53,6 @@ static void store_fail(struct tg_http_req *req, int rc, const struct tg_err *err
   }
 }
 
-/* ETag header from the store's tag (which is unquoted). */
-static void set_etag(struct tg_http_req *req, const char *etag) {
-  char t[160];
-  snprintf(t, sizeof(t), "\"%s\"", etag);
-  tg_http_res_header(req, "ETag", t);
-}
-
-/* If-Match: 0 absent, 1 one strong tag copied unquoted into OUT, 2 "*", -1 after a 400. */
-static int if_match(struct tg_http_req *req, char *out, size_t cap) {
-  const char *h = tg_http_req_header(req, "If-Match");
-  if (h == NULL)
-    return 0;
-  while (*h == ' ' || *h == '\t')
-    h++;
-  size_t n = strlen(h);
-  while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-    n--;
-  if (n == 1 && h[0] == '*')
-    return 2;
-  if (n < 3 || n - 2 >= cap || h[0] != '"' || h[n - 1] != '"' || memchr(h + 1, '"', n - 2)) {
-    tg_http_res_problem(req, 400, "bad-if-match", "Bad If-Match", NULL,
-                        "If-Match must be \"*\" or one strong entity tag");
-    return -1;
-  }
-  memcpy(out, h + 1, n - 2);
-  out[n - 2] = '\0';
-  return 1;
-}
-
-/* 1 if the If-None-Match header lists ETAG (unquoted) or is "*". */
-static int none_match(struct tg_http_req *req, const char *etag) {
-  const char *h = tg_http_req_header(req, "If-None-Match");
-  size_t n = strlen(etag);
-  for (const char *p = h; p && *p;) {
-    p += strspn(p, " \t,");
-    if (*p == '*')
-      return 1;
-    if (strncmp(p, "W/", 2) == 0)
-      p += 2;
-    if (*p == '"' && strncmp(p + 1, etag, n) == 0 && p[n + 1] == '"')
-      return 1;
-    p = strchr(p, ',');
-  }
-  return 0;
-}
-
 static void send_json(struct tg_http_req *req, int status, json_t *j, const char *ctype) {
   if (j == NULL) {
     tg_http_res_problem(req, 500, "internal", "Internal error", NULL, "out of memory");
@@ -173,9 +76,9 @@ static json_t *body_json(struct tg_http_req *req) {
 /* Answers a stored document with its ETag: 304 when If-None-Match names
  * it, else 200 with DOC as TYPE (NULL: JSON). Takes DOC and ETAG. */
 static void send_tagged(struct tg_http_req *req, json_t *doc, char *etag, const char *type) {
-  set_etag(req, etag);
+  tg_route_set_etag(req, etag);
   tg_http_res_header(req, "Cache-Control", "no-cache");
-  if (none_match(req, etag)) {
+  if (tg_route_none_match(req, etag)) {
     json_decref(doc);
     tg_http_res_send(req, 304, NULL, NULL, 0);
   } else {
@@ -192,7 +95,7 @@ void tg_route_vocab_schemes(struct tg_http_req *req) {
   json_t *list = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (vq_parse(req, &q, allowed))
+  if (tg_route_query(req, &q, allowed))
     return;
   int rc = tg_voc_scheme_list(voc_of(req), &list, &err);
   if (rc) {
@@ -208,7 +111,7 @@ void tg_route_vocab_scheme_get(struct tg_http_req *req) {
   char *etag = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (path_id(req, id, sizeof(id)))
+  if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
   int rc = tg_voc_scheme_export(voc_of(req), id, &doc, &etag, &err);
   if (rc) {
@@ -336,15 +239,15 @@ void tg_route_vocab_scheme_post(struct tg_http_req *req) {
   char *uri = NULL, *etag = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  int im = if_match(req, tag, sizeof(tag));
-  if (im < 0)
+  enum tg_if_match im;
+  if (tg_route_if_match(req, tag, sizeof(tag), &im))
     return;
   json_t *doc = body_json(req);
   if (doc == NULL)
     return;
   struct tg_voc_store *s = voc_of(req);
   int rc;
-  if (im == 2) {
+  if (im == TG_IF_MATCH_ANY) {
     /* If-Match: * replaces a scheme that exists: without REPLACE an existing one is
      * TG_EEXIST, a missing one (with an If-Match) TG_ECONFLICT. */
     rc = tg_voc_scheme_import(s, doc, 0, "*", &uri, &etag, &err);
@@ -355,8 +258,8 @@ void tg_route_vocab_scheme_post(struct tg_http_req *req) {
       rc = TG_EINVAL; /* not reached: the store refuses If-Match on a new scheme */
     }
   } else {
-    rc = tg_voc_scheme_import(s, doc, im ? TG_VOC_IMPORT_REPLACE : 0, im ? tag : NULL, &uri, &etag,
-                              &err);
+    rc = tg_voc_scheme_import(s, doc, im == TG_IF_MATCH_TAG ? TG_VOC_IMPORT_REPLACE : 0,
+                              im == TG_IF_MATCH_TAG ? tag : NULL, &uri, &etag, &err);
   }
   if (rc == TG_EINVAL) {
     tg_http_res_problem(req, 422, "invalid-scheme", "SKOS import refused",
@@ -368,11 +271,11 @@ void tg_route_vocab_scheme_post(struct tg_http_req *req) {
     store_fail(req, rc, &err, "unknown-scheme");
   } else {
     scheme_short_id(s, uri, id, sizeof(id));
-    set_etag(req, etag);
+    tg_route_set_etag(req, etag);
     snprintf(loc, sizeof(loc), "/api/v1/vocab/schemes/%s", id);
     tg_http_res_header(req, "Location", loc);
-    send_json(req, im ? 200 : 201, json_pack("{s:s, s:s, s:s}", "uri", uri, "id", id, "etag", etag),
-              NULL);
+    send_json(req, im != TG_IF_MATCH_NONE ? 200 : 201,
+              json_pack("{s:s, s:s, s:s}", "uri", uri, "id", id, "etag", etag), NULL);
   }
   json_decref(doc);
   free(uri);
@@ -383,7 +286,7 @@ void tg_route_vocab_scheme_delete(struct tg_http_req *req) {
   char id[VID_MAX];
   struct tg_err err;
   tg_err_clear(&err);
-  if (path_id(req, id, sizeof(id)))
+  if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
   int rc = tg_voc_scheme_delete(voc_of(req), id, &err);
   if (rc)
@@ -401,7 +304,7 @@ void tg_route_vocab_concept(struct tg_http_req *req) {
   json_t *node = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (vq_parse(req, &q, allowed) || (uri = vq_need(req, &q, "uri")) == NULL)
+  if (tg_route_query(req, &q, allowed) || (uri = tg_route_query_need(req, &q, "uri")) == NULL)
     return;
   int rc = tg_voc_concept_get(voc_of(req), uri, &node, &err);
   if (rc) {
@@ -422,17 +325,17 @@ void tg_route_vocab_search(struct tg_http_req *req) {
   json_t *out = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (vq_parse(req, &q, allowed) || (text = vq_need(req, &q, "q")) == NULL)
+  if (tg_route_query(req, &q, allowed) || (text = tg_route_query_need(req, &q, "q")) == NULL)
     return;
   if ((lim = tg_qs_get(&q, "limit")) != NULL && (tg_parse_u64(lim, 1000, &limit) || limit == 0)) {
-    bad_param(req, "limit", "must be an integer from 1 to 1000");
+    tg_route_bad_param(req, "limit", "must be an integer from 1 to 1000");
     return;
   }
   const char *lang = tg_qs_get(&q, "lang"), *scheme = tg_qs_get(&q, "scheme");
   int rc = tg_voc_search(voc_of(req), text, lang && *lang ? lang : NULL,
                          scheme && *scheme ? scheme : NULL, (size_t)limit, &out, &err);
   if (rc == TG_EINVAL) {
-    bad_param(req, "q", tg_err_msg(&err, rc));
+    tg_route_bad_param(req, "q", tg_err_msg(&err, rc));
     return;
   }
   if (rc) {
@@ -455,7 +358,7 @@ static void uri_query(struct tg_http_req *req, uri_query_fn fn, const char *memb
   json_t *out = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (vq_parse(req, &q, allowed) || (uri = vq_need(req, &q, "uri")) == NULL)
+  if (tg_route_query(req, &q, allowed) || (uri = tg_route_query_need(req, &q, "uri")) == NULL)
     return;
   int rc = fn(voc_of(req), uri, &out, &err);
   if (rc) {
@@ -483,7 +386,7 @@ void tg_route_vocab_profiles(struct tg_http_req *req) {
   json_t *list = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (vq_parse(req, &q, allowed))
+  if (tg_route_query(req, &q, allowed))
     return;
   int rc = tg_voc_profile_list(voc_of(req), &list, &err);
   if (rc)
@@ -498,7 +401,7 @@ void tg_route_vocab_profile_get(struct tg_http_req *req) {
   char *etag = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (path_id(req, id, sizeof(id)))
+  if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
   int rc = tg_voc_profile_get(voc_of(req), id, &doc, NULL, &etag, &err);
   if (rc) {
@@ -513,10 +416,10 @@ void tg_route_vocab_profile_put(struct tg_http_req *req) {
   char *old = NULL, *etag = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (path_id(req, id, sizeof(id)))
+  if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
-  int im = if_match(req, tag, sizeof(tag));
-  if (im < 0)
+  enum tg_if_match im;
+  if (tg_route_if_match(req, tag, sizeof(tag), &im))
     return;
   json_t *doc = body_json(req);
   if (doc == NULL)
@@ -545,10 +448,10 @@ void tg_route_vocab_profile_put(struct tg_http_req *req) {
     return;
   }
   tg_err_clear(&err);
-  if (im && !existed)
+  if (im != TG_IF_MATCH_NONE && !existed)
     rc = tg_err_set(&err, TG_ECONFLICT, "profile %s does not exist (If-Match)", id);
   else
-    rc = tg_voc_profile_put(s, doc, 1, im == 1 ? tag : NULL, &etag, &err);
+    rc = tg_voc_profile_put(s, doc, 1, im == TG_IF_MATCH_TAG ? tag : NULL, &etag, &err);
   json_decref(doc);
   free(old);
   if (rc == TG_EINVAL) {
@@ -558,7 +461,7 @@ void tg_route_vocab_profile_put(struct tg_http_req *req) {
   } else if (rc) {
     store_fail(req, rc, &err, "unknown-profile");
   } else {
-    set_etag(req, etag);
+    tg_route_set_etag(req, etag);
     send_json(req, existed ? 200 : 201, json_pack("{s:s, s:s}", "id", id, "etag", etag), NULL);
   }
   free(etag);
@@ -569,16 +472,16 @@ void tg_route_vocab_profile_delete(struct tg_http_req *req) {
   char *etag = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  if (path_id(req, id, sizeof(id)))
+  if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
-  int im = if_match(req, tag, sizeof(tag));
-  if (im < 0)
+  enum tg_if_match im;
+  if (tg_route_if_match(req, tag, sizeof(tag), &im))
     return;
   struct tg_voc_store *s = voc_of(req);
   int rc = tg_voc_profile_get(s, id, NULL, NULL, &etag, &err);
-  if (rc == 0 && im == 1 && strcmp(tag, etag) != 0)
+  if (rc == 0 && im == TG_IF_MATCH_TAG && strcmp(tag, etag) != 0)
     rc = tg_err_set(&err, TG_ECONFLICT, "profile %s has changed (ETag %s)", id, etag);
-  else if (rc == TG_ENOENT && im)
+  else if (rc == TG_ENOENT && im != TG_IF_MATCH_NONE)
     rc = tg_err_set(&err, TG_ECONFLICT, "profile %s does not exist (If-Match)", id);
   free(etag);
   if (rc == 0)
@@ -765,20 +668,20 @@ void tg_route_vocab_convert(struct tg_http_req *req) {
   const char *pid, *mode, *format;
   struct tg_err err;
   tg_err_clear(&err);
-  if (vq_parse(req, &q, allowed) || (pid = vq_need(req, &q, "profile")) == NULL)
+  if (tg_route_query(req, &q, allowed) || (pid = tg_route_query_need(req, &q, "profile")) == NULL)
     return;
   mode = tg_qs_get(&q, "mode");
   format = tg_qs_get(&q, "format");
   if (mode && strcmp(mode, "strict") != 0 && strcmp(mode, "lenient") != 0) {
-    bad_param(req, "mode", "must be strict or lenient");
+    tg_route_bad_param(req, "mode", "must be strict or lenient");
     return;
   }
   if (format && strcmp(format, "auto") != 0 && strcmp(format, "ndjson") != 0) {
-    bad_param(req, "format", "must be auto or ndjson");
+    tg_route_bad_param(req, "format", "must be auto or ndjson");
     return;
   }
   if (strlen(pid) > 128) {
-    bad_param(req, "profile", "too long");
+    tg_route_bad_param(req, "profile", "too long");
     return;
   }
   int fmt = (format ? strcmp(format, "ndjson") == 0 : ctype_ndjson(req)) ? TG_VOC_FMT_NDJSON

@@ -122,61 +122,41 @@ static void usage(FILE *f) {
              "  -V, --version      print the version\n");
 }
 
-/* Takes the global options out of ARGV (in place); returns the new argc or -1. */
-static int take_globals(struct tg_cli *cli, int argc, char **argv) {
-  int o = 0;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    const char **slot = strcmp(a, "--dir") == 0        ? &cli->dir
-                        : strcmp(a, "--url") == 0      ? &cli->url
-                        : strcmp(a, "--cacert") == 0   ? &cli->cacert
-                        : strcmp(a, "--token-file") == 0 ? &cli->token_file
-                                                       : NULL;
-    if (slot) {
-      if (i + 1 >= argc) {
-        tg_cli_fail("option %s needs a value", a);
-        return -1;
-      }
-      *slot = argv[++i];
-    } else if (strcmp(a, "--json") == 0) {
-      cli->json = 1;
-    } else {
-      argv[o++] = argv[i];
-    }
-  }
-  return o;
-}
-
 int main(int argc, char **argv) {
   struct tg_cli cli;
+  int help = 0, version = 0;
+  const struct tg_cli_opt opts[] = {{"help", 'h', NULL, &help, NULL},
+                                    {"version", 'V', NULL, &version, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
   memset(&cli, 0, sizeof(cli));
-  argc = take_globals(&cli, argc - 1, argv + 1);
+  argc--;
   argv++;
-  if (argc < 0)
-    return 2;
+  int rc = tg_cli_getopt(&cli, NULL, &argc, argv, opts, TG_CLI_OPT_FIRST);
+  if (rc)
+    return rc;
+  if (help || (argc > 0 && strcmp(argv[0], "help") == 0)) {
+    usage(stdout);
+    return 0;
+  }
+  if (version) {
+    printf("tsunagu %s\n", PACKAGE_VERSION);
+    return 0;
+  }
   if (argc == 0) {
     usage(stderr);
     return 2;
   }
-  if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
-    usage(stdout);
-    return 0;
-  }
-  if (strcmp(argv[0], "-V") == 0 || strcmp(argv[0], "--version") == 0) {
-    printf("tsunagu %s\n", PACKAGE_VERSION);
-    return 0;
-  }
   for (int i = 0; i < TG_NCMDS; i++) {
     if (strcmp(argv[0], tg__cmds[i].name) != 0)
       continue;
-    for (int j = 1; j < argc; j++)
+    for (int j = 1; j < argc && strcmp(argv[j], "--") != 0; j++)
       if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
         fputs("usage: ", stdout);
         fputs(tg__cmds[i].usage, stdout);
         return 0;
       }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = tg__cmds[i].run(&cli, argc - 1, argv + 1);
+    rc = tg__cmds[i].run(&cli, argc - 1, argv + 1);
     curl_global_cleanup();
     return rc;
   }

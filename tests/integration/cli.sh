@@ -2,7 +2,7 @@
 # The tsunagu command line: help at every level, version, errors as one line
 # and a non-zero exit, readable and --json output.
 . "$top_srcdir/tests/lib.sh"
-plan 11
+plan 19
 check "--version prints the version" grep -q "^tsunagu 0.1.0$" <<<"$("$TSUNAGU" --version)"
 check "--help lists the commands" grep -q "init .*create" <<<"$("$TSUNAGU" --help)"
 check "COMMAND --help shows its usage" grep -q "^usage: tsunagu init --dir DIR --id NODE-ID" <<<"$("$TSUNAGU" init --help)"
@@ -10,6 +10,17 @@ out=$("$TSUNAGU" frobnicate 2>&1); rc=$?
 check "an unknown command is one line and exit 2" [ $rc = 2 -a "$(wc -l <<<"$out")" = 1 ]
 out=$("$TSUNAGU" init --dir "$TG_TMP/x" 2>&1); rc=$?
 check "a missing option is a clear error" [ $rc = 1 -a -n "$(grep 'required' <<<"$out")" ]
+# One option parser: usage errors are one line and exit 2 at every level.
+usage_err() { local out rc; out=$("$TSUNAGU" "${@:2}" 2>&1); rc=$?; [ $rc = 2 -a "$(wc -l <<<"$out")" = 1 ] && grep -q -- "$1" <<<"$out"; }
+check "an unknown global option is exit 2" usage_err "^tsunagu: unknown option --frob" --frob info
+check "an unknown command option is exit 2, named" usage_err "^tsunagu ca sign: unknown option --nod " ca sign --nod x
+check "an option without its value is exit 2" usage_err "^tsunagu vocab search: option --lang needs a value" vocab search word --lang
+check "a flag given a value is exit 2" usage_err "option --new-key takes no value" renew --new-key=yes
+check "an extra argument is exit 2" usage_err "^tsunagu info: unexpected argument 'x'" info x
+check "an unknown subcommand is exit 2" usage_err "^tsunagu dataset: unknown subcommand 'frob'" dataset frob
+check "global options may come between command and subcommand" usage_err "^tsunagu dataset: unknown subcommand 'frob'" dataset --json frob
+out=$("$TSUNAGU" init --id=eq --dir="$TG_TMP/eq" -- 2>&1); rc=$?
+check "--name=value works and -- ends the options" [ $rc = 0 -a -f "$TG_TMP/eq/tsunagu.conf" ]
 check "tsunagud --help works" grep -q "tsunagud -D DIR" <<<"$("$TSUNAGUD" --help)"
 out=$("$TSUNAGU" --dir "$TG_TMP/none" info 2>&1); rc=$?
 check "info without a running node says so in one line" [ $rc = 1 -a "$(wc -l <<<"$out")" = 1 ]
