@@ -1,6 +1,6 @@
-/* tg_server: the daemon's process: settings from tsunagu.conf, worker threads
- * each with its own libuv loop and listening socket (SO_REUSEPORT), signals
- * (SIGTERM drains, SIGHUP reloads), and the shared state workers read. */
+/* tg_server: the daemon's process: worker threads each with its own libuv
+ * loop and listening socket (SO_REUSEPORT), signals (SIGTERM drains, SIGHUP
+ * reloads the settings, node/tg_settings.h), and the periodic jobs. */
 #ifndef TG_SERVER_H
 #define TG_SERVER_H
 
