@@ -1,11 +1,12 @@
 /* tg_conn: one HTTPS connection: TLS through the custom BIO, strict request
- * parsing, routing, keep-alive and pipelining (answered in order), streaming
- * with back-pressure both ways, limits and timeouts, the access log. */
+ * parsing, keep-alive and pipelining (answered in order), streaming with
+ * back-pressure both ways, limits and timeouts. Routing, admission, metrics and
+ * the access log are the application's (struct tg_http_app). */
 #include "tg_err.h"
 #include "tg_http.h"
 #include "tg_http_parse.h"
 #include "tg_log.h"
-#include "tg_server.h"
+#include "tg_http_server.h"
 #include "tg_tls.h"
 #include "tg_util.h"
 
@@ -13,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,8 @@ struct tg_conn;
 
 struct tg_http_req {
   struct tg_conn *conn;
-  const struct tg_route *route;
+  const void *route;       /* the application's, opaque (NULL: none matched) */
+  int stream_body;         /* from the route's options */
   char *target;            /* from malloc(): path, NUL, query */
   const char *query;       /* into target */
   const char *rest;        /* into target */
@@ -41,7 +44,10 @@ struct tg_http_req {
   tg_http_handler on_end;
   tg_http_handler on_drain;
   char subject[128];
-  struct tg_http_auth auth; /* tg_auth's memo */
+  union {
+    max_align_t align;
+    unsigned char b[TG_HTTP_APP_MEMO];
+  } app;                   /* the application's memo (tg_http_req_app) */
   int status, res_started, res_chunked, res_done, req_done, paused, is_head, has_body;
   int early;               /* answered before the body was read */
   uint64_t limit;          /* body bytes this request may send */
@@ -53,8 +59,8 @@ struct tg_http_req {
 struct tg_conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
-  struct tg_worker *w;
-  struct tg_settings *st;  /* reference taken at accept */
+  struct tg_http_worker *w;
+  const struct tg_http_limits *st; /* reference taken at accept */
   struct tg_conn *prev, *next;
   SSL *ssl;
   struct tg_tls_io io;
@@ -91,7 +97,7 @@ struct tg_wr {
   struct tg_conn *c;
 };
 
-static void conn_peer_verify(struct tg_conn *c, const struct tg_settings *s);
+static void conn_peer_verify(struct tg_conn *c, const struct tg_http_limits *s);
 static void conn_resume_input(struct tg_conn *c);
 static void conn_close(struct tg_conn *c);
 static void conn_process(struct tg_conn *c);
@@ -223,7 +229,7 @@ static void conn_flush(struct tg_conn *c) {
     c->stall_bytes = 0;
   }
   c->inflight += len;
-  tg_metrics_request(-2, 0, 0, 0, len);
+  c->w->app->io(0, len);
   if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &wr->b, 1, on_write) != 0) {
     c->inflight -= len;
     free(wr->b.base);
@@ -510,11 +516,13 @@ const char *tg_http_req_client(const struct tg_http_req *r) { return r->conn->ad
 const char *tg_http_req_peer(const struct tg_http_req *r) {
   return r->conn->peer_ok ? r->conn->peer : NULL;
 }
-struct tg_http_auth *tg_http_req_auth(struct tg_http_req *r) { return &r->auth; }
+void *tg_http_req_app(struct tg_http_req *r) { return r->app.b; }
+const struct tg_http_limits *tg_http_req_limits(const struct tg_http_req *r) { return r->conn->st; }
+const char *tg_http_req_subject(const struct tg_http_req *r) { return r->subject; }
 X509 *tg_http_req_peer_cert(const struct tg_http_req *r) {
   return r->conn->peer_ok ? SSL_get0_peer_certificate(r->conn->ssl) : NULL;
 }
-struct tg_worker *tg_http_req_worker(const struct tg_http_req *r) { return r->conn->w; }
+struct tg_worker *tg_http_req_worker(const struct tg_http_req *r) { return r->conn->w->owner; }
 void tg_http_req_set_data(struct tg_http_req *r, void *data) { r->data = data; }
 void *tg_http_req_get_data(const struct tg_http_req *r) { return r->data; }
 void tg_http_req_on_abort(struct tg_http_req *r, void (*cb)(struct tg_http_req *)) {
@@ -555,12 +563,7 @@ static void req_free(struct tg_http_req *r) {
 static void req_finish(struct tg_conn *c) {
   struct tg_http_req *r = c->req;
   uint64_t usec = (uv_hrtime() - r->start_ns) / 1000;
-  tg_metrics_request(tg_router_index(r->route), r->status, usec, r->bytes_in, 0);
-  if (c->st->access_log)
-    tg_log_info("access %s %s %s %s \"%s %s\" %d %llu %llu.%03llums", c->st->node_id,
-                c->peer_ok ? c->peer : "-", r->subject[0] ? r->subject : "-", c->addr, r->method,
-                r->target ? r->target : "-", r->status, (unsigned long long)r->bytes_out,
-                (unsigned long long)(usec / 1000), (unsigned long long)(usec % 1000));
+  c->w->app->done(r, r->route, r->status, usec, r->bytes_in, r->bytes_out);
   c->req = NULL;
   req_free(r);
   c->head_start = 0;
@@ -657,7 +660,9 @@ static void on_head(struct tg_conn *c) {
     req_early(r, 400, "bad-target", "Bad request target", "the request target must be a path");
     return;
   }
-  r->route = tg_router_match(r->is_head ? "GET" : r->method, r->target, &allowed, &r->rest);
+  struct tg_http_route_opts opts = {0};
+  r->route = c->w->app->match(r, r->is_head ? "GET" : r->method, r->target, &allowed, &r->rest,
+                              &opts);
   if (r->route == NULL) {
     if (allowed)
       req_early(r, 405, "method-not-allowed", "Method not allowed",
@@ -666,14 +671,10 @@ static void on_head(struct tg_conn *c) {
       req_early(r, 404, "not-found", "Not found", "no such resource");
     return;
   }
-  /* [limits] body_bytes.<route> sets a route's limit; otherwise body_bytes caps
-   * every buffered body and streaming routes keep their own. */
-  uint64_t limit = r->route->max_body;
-  int ri = tg_router_index(r->route);
-  if (ri >= 0 && ri < 128 && c->st->route_body[ri] > 0)
-    limit = c->st->route_body[ri];
-  else if (!r->route->stream_body && c->st->max_body_bytes < limit)
-    limit = c->st->max_body_bytes;
+  /* The application decides the route's limit ([limits] body_bytes and its
+   * per-route overrides). */
+  uint64_t limit = opts.max_body;
+  r->stream_body = opts.stream_body;
   r->limit = limit;
   if (r->has_body && limit == 0) {
     req_early(r, 413, "body-too-large", "Content too large", "this resource takes no request body");
@@ -684,13 +685,13 @@ static void on_head(struct tg_conn *c) {
               "the request body is larger than this resource accepts");
     return;
   }
-  if (c->has_cert && tg_settings_generation() != c->cert_gen) {
+  if (c->has_cert && c->w->app->generation() != c->cert_gen) {
     /* a CRL or CA installed since the check applies now */
-    struct tg_settings *cur = tg_settings_get();
+    const struct tg_http_limits *cur = c->w->app->limits_get();
     conn_peer_verify(c, cur);
-    tg_settings_put(cur);
+    c->w->app->limits_put(cur);
   }
-  if (r->route->peer_only && !c->peer_ok) {
+  if (opts.peer_only && !c->peer_ok) {
     req_peer_refused(r);
     return;
   }
@@ -699,7 +700,7 @@ static void on_head(struct tg_conn *c) {
    * sends anyway is dropped while the connection closes. */
   r->early = r->has_body;
   c->linger = r->has_body;
-  if (!tg_router_admit(r, r->route))
+  if (!c->w->app->admit(r, r->route))
     return;
   r->early = 0;
   c->linger = 0;
@@ -714,8 +715,8 @@ static void on_head(struct tg_conn *c) {
     conn_send(c, cont, sizeof(cont) - 1);
     conn_flush(c);
   }
-  if (r->route->stream_body)
-    tg_router_run(r, r->route);
+  if (r->stream_body)
+    c->w->app->run(r, r->route);
 }
 
 static void on_body(struct tg_conn *c, const char *data, size_t len) {
@@ -731,7 +732,7 @@ static void on_body(struct tg_conn *c, const char *data, size_t len) {
       conn_close(c);
     return;
   }
-  if (r->route->stream_body) {
+  if (r->stream_body) {
     if (r->on_body)
       r->on_body(r, data, len);
   } else if (tg_buf_append(&r->body, data, len)) {
@@ -748,8 +749,8 @@ static void on_end(struct tg_conn *c) {
   }
   if (r->res_started && !r->route)
     return;
-  if (!r->route->stream_body)
-    tg_router_run(r, r->route);
+  if (!r->stream_body)
+    c->w->app->run(r, r->route);
   else if (r->on_end)
     r->on_end(r);
 }
@@ -870,7 +871,7 @@ static void conn_resume_input(struct tg_conn *c) {
 /* Verifies the client's certificate again against S's trust store and CRL, at
  * the current time: for resumed sessions (whose stored result predates any
  * expiry) and for connections that outlive a reload (a new CRL). */
-static void conn_peer_verify(struct tg_conn *c, const struct tg_settings *s) {
+static void conn_peer_verify(struct tg_conn *c, const struct tg_http_limits *s) {
   X509 *leaf = SSL_get0_peer_certificate(c->ssl);
   X509_STORE_CTX *x = X509_STORE_CTX_new();
   c->cert_gen = s->gen;
@@ -1014,7 +1015,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
    * even one that completes no TLS record: trickled bytes buy no time. */
   if (c->handshaken && c->req == NULL && c->head_start == 0)
     c->head_start = c->last_io;
-  tg_metrics_request(-2, 0, 0, (uint64_t)nread, 0);
+  c->w->app->io((uint64_t)nread, 0);
   if (c->lingering) {
     c->linger_bytes += (size_t)nread;
     if (c->linger_bytes > 4 * 1024 * 1024)
@@ -1059,7 +1060,7 @@ static uint64_t min_deadline(uint64_t a, uint64_t b) { return a < b ? a : b; }
  * that trickled bytes cannot move: the handshake from accept, the head from
  * its first byte, a body and a slow reader by a minimum rate after a grace. */
 static uint64_t conn_deadline(struct tg_conn *c, int *action) {
-  struct tg_settings *st = c->st;
+  const struct tg_http_limits *st = c->st;
   struct tg_http_req *r = c->req;
   uint64_t d = UINT64_MAX;
   *action = 1;
@@ -1131,13 +1132,13 @@ static void on_handle_closed(uv_handle_t *h) {
     return;
   cc_add(c->addr, -1);
   atomic_fetch_sub(&tg__total_conns, 1);
-  tg_metrics_conn(-1);
+  c->w->app->conn(-1);
   SSL_free(c->ssl);
   tg_buf_close(&c->eout);
   tg_buf_close(&c->ein);
   tg_buf_close(&c->in);
   tg_http_parse_close(&c->hp);
-  tg_settings_put(c->st);
+  c->w->app->limits_put(c->st);
   free(c);
 }
 
@@ -1164,27 +1165,27 @@ static void conn_close(struct tg_conn *c) {
 }
 
 void tg_conn_on_connection(uv_stream_t *server, int status) {
-  struct tg_worker *w = server->data;
+  struct tg_http_worker *w = server->data;
   if (status < 0)
     return;
   struct tg_conn *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return;
   c->w = w;
-  c->st = tg_settings_get();
-  uv_tcp_init(&w->loop, &c->tcp);
+  c->st = w->app->limits_get();
+  uv_tcp_init(w->loop, &c->tcp);
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
     c->handles_open = 1;
     c->tcp.data = c;
     snprintf(c->addr, sizeof(c->addr), "-");
     cc_add(c->addr, 1);
     atomic_fetch_add(&tg__total_conns, 1);
-    tg_metrics_conn(1);
+    w->app->conn(1);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     return;
   }
   c->tcp.data = c;
-  uv_timer_init(&w->loop, &c->timer);
+  uv_timer_init(w->loop, &c->timer);
   c->timer.data = c;
   c->handles_open = 2;
   uv_tcp_nodelay(&c->tcp, 1);
@@ -1199,11 +1200,11 @@ void tg_conn_on_connection(uv_stream_t *server, int status) {
   }
   unsigned per = cc_add(c->addr, 1);
   uint64_t total = atomic_fetch_add(&tg__total_conns, 1) + 1;
-  tg_metrics_conn(1);
+  w->app->conn(1);
   if (total > c->st->max_conns || per > c->st->max_conns_per_client) {
     /* Refused before any TLS work, so a crowd of connections costs an accept
      * and a close each, and holds nothing. */
-    tg_metrics_conn_refused();
+    w->app->refused();
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     return;
@@ -1232,7 +1233,7 @@ void tg_conn_on_connection(uv_stream_t *server, int status) {
   conn_arm(c);
 }
 
-void tg_conn_drain_all(struct tg_worker *w) {
+void tg_conn_drain_all(struct tg_http_worker *w) {
   struct tg_conn *c = w->conns, *next;
   for (; c != NULL; c = next) {
     next = c->next;
@@ -1242,7 +1243,21 @@ void tg_conn_drain_all(struct tg_worker *w) {
   }
 }
 
-void tg_conn_close_all(struct tg_worker *w) {
+void tg_conn_close_all(struct tg_http_worker *w) {
   while (w->conns != NULL)
     conn_close(w->conns);
+}
+
+void tg_http_worker_init(struct tg_http_worker *hw, uv_loop_t *loop,
+                         const struct tg_http_app *app, struct tg_worker *owner) {
+  memset(hw, 0, sizeof(*hw));
+  hw->loop = loop;
+  hw->app = app;
+  hw->owner = owner;
+}
+
+void tg_http_worker_close(struct tg_http_worker *hw) {
+  free(hw->spare_in);
+  hw->spare_in = NULL;
+  hw->spare_cap = 0;
 }

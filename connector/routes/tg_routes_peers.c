@@ -9,7 +9,7 @@
 #include "tg_fed.h"
 #include "tg_node.h"
 #include "tg_routes.h"
-#include "tg_server.h"
+#include "tg_worker.h"
 #include "tg_tls.h"
 #include "tg_util.h"
 

@@ -7,7 +7,7 @@
 #include "tg_log.h"
 #include "tg_node.h"
 #include "tg_ratelimit.h"
-#include "tg_server.h"
+#include "tg_settings.h"
 #include "tg_util.h"
 
 #include <pthread.h>

@@ -8,7 +8,7 @@
 #include "tg_fed.h"
 #include "tg_node.h"
 #include "tg_routes.h"
-#include "tg_server.h"
+#include "tg_worker.h"
 #include "tg_util.h"
 
 #include <stdio.h>

@@ -17,19 +17,6 @@ typedef void (*tg_http_handler)(struct tg_http_req *req);
 /* Streaming request bodies: called for each span of body bytes (borrowed). */
 typedef void (*tg_http_body_cb)(struct tg_http_req *req, const char *data, size_t len);
 
-/* One entry of the routing table. PATTERN is an exact path, or a prefix when
- * it ends in '*'. */
-struct tg_route {
-  const char *method;      /* "GET", "POST", … */
-  const char *pattern;
-  const char *name;        /* label in metrics */
-  tg_http_handler handler;
-  size_t max_body;         /* bytes; 0 means the route takes no body */
-  int stream_body;         /* call HANDLER at the head and stream the body */
-  int peer_only;           /* callers must present a valid federation certificate */
-  const char *scope;       /* scope the caller needs (tg_auth_require), or NULL */
-};
-
 /* --- the request --- */
 const char *tg_http_req_method(const struct tg_http_req *req);
 /* Path without the query, percent-encoding kept. Borrowed. */
@@ -46,17 +33,6 @@ const char *tg_http_req_body(const struct tg_http_req *req, size_t *len);
 const char *tg_http_req_client(const struct tg_http_req *req);
 /* The calling node's id from a verified federation certificate, or NULL. */
 const char *tg_http_req_peer(const struct tg_http_req *req);
-/* tg_auth's finding for the request, worked out once (the request starts
- * with it zeroed; tg_auth.c fills and reads it). */
-struct tg_http_auth {
-  int resolved;
-  int kind;         /* tg_auth.c's enum */
-  unsigned scopes;  /* TG_SCOPEBIT_* */
-  int status;       /* tg_oauth_status, for an invalid token */
-  int oauth;        /* OAuth was configured */
-  char subject[96];
-};
-struct tg_http_auth *tg_http_req_auth(struct tg_http_req *req);
 /* That node's verified certificate (borrowed for the request), or NULL. */
 X509 *tg_http_req_peer_cert(const struct tg_http_req *req);
 /* The worker whose loop serves this request. */

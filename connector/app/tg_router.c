@@ -2,7 +2,7 @@
  * exactly, or by prefix for patterns ending in '*'. */
 #include "tg_auth.h"
 #include "tg_routes.h"
-#include "tg_server.h"
+#include "tg_router.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 /* tg_metrics: process-wide counters shared by the workers (atomics), rendered
  * in the Prometheus text format for GET /metrics. */
+#include "tg_metrics.h"
 #include "tg_buf.h"
-#include "tg_server.h"
+#include "tg_settings.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -104,8 +105,8 @@ long tg_metrics_open_conns(void) { return atomic_load(&tg__open_conns); }
 void tg_metrics_render(struct tg_buf *o) {
   tg_buf_puts(o, "# HELP tsunagu_http_requests_total HTTP requests answered, by route and status.\n"
                  "# TYPE tsunagu_http_requests_total counter\n");
-  for (int r = 0; r <= TG_MAX_ROUTES && r <= tg_router_count(); r++) {
-    const char *name = r == 0 ? "none" : tg_router_name(r - 1);
+  for (int r = 0; r <= TG_MAX_ROUTES && r <= tg_settings_route_count(); r++) {
+    const char *name = r == 0 ? "none" : tg_settings_route_name(r - 1);
     for (int k = 0; k < TG_NCODES; k++) {
       uint64_t v = SUM(req[r][k]);
       if (v == 0)

@@ -4,7 +4,8 @@
  * (catalog:read), and otherwise the [auth] anonymous scopes. */
 #include "tg_auth.h"
 #include "tg_oauth.h"
-#include "tg_server.h"
+#include "tg_http_server.h"
+#include "tg_worker.h"
 #include "tg_util.h"
 
 #include <openssl/evp.h>
@@ -32,13 +33,27 @@ static int is_admin(const struct tg_settings *s, const char *tok, size_t len) {
          tg_ct_equal(md, s->admin_token_sha256, sizeof(md));
 }
 
+/* The finding for one request, worked out once; it lives in the engine's
+ * per-request memo (tg_http_req_app), which starts zeroed. */
+struct tg_auth_memo {
+  int resolved;
+  int kind;         /* enum cred_kind */
+  unsigned scopes;  /* TG_SCOPEBIT_* */
+  int status;       /* tg_oauth_status, for an invalid token */
+  int oauth;        /* OAuth was configured */
+  char subject[96];
+};
+_Static_assert(sizeof(struct tg_auth_memo) <= TG_HTTP_APP_MEMO, "the memo outgrew the engine's");
+
+static struct tg_auth_memo *auth_memo(struct tg_http_req *req) { return tg_http_req_app(req); }
+
 enum cred_kind { CRED_NONE, CRED_ADMIN, CRED_TOKEN, CRED_BAD };
 
 /* The request's credential, worked out on first use and kept in the request
  * (the router's scope check and a handler's tg_auth_has then share one JWT
  * verification). */
-static const struct tg_http_auth *credential(struct tg_http_req *req) {
-  struct tg_http_auth *c = tg_http_req_auth(req);
+static const struct tg_auth_memo *credential(struct tg_http_req *req) {
+  struct tg_auth_memo *c = auth_memo(req);
   if (c->resolved)
     return c;
   size_t len = 0;
@@ -80,13 +95,13 @@ static const struct tg_http_auth *credential(struct tg_http_req *req) {
 }
 
 int tg_auth_has(struct tg_http_req *req, const char *scope) {
-  const struct tg_http_auth *c = credential(req);
+  const struct tg_auth_memo *c = credential(req);
   unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
   return c->kind != CRED_BAD && bit != 0 && (c->scopes & bit) == bit;
 }
 
 int tg_auth_require(struct tg_http_req *req, const char *scope) {
-  const struct tg_http_auth *c = credential(req);
+  const struct tg_auth_memo *c = credential(req);
   enum tg_oauth_status st = (enum tg_oauth_status)c->status;
   char hdr[300];
   unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));

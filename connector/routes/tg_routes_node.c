@@ -4,7 +4,8 @@
 #include "tg_buf.h"
 #include "tg_node.h"
 #include "tg_routes.h"
-#include "tg_server.h"
+#include "tg_metrics.h"
+#include "tg_worker.h"
 #include "tg_util.h"
 
 #include <openssl/evp.h>

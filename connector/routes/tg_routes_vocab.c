@@ -8,7 +8,7 @@
 #include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
-#include "tg_server.h"
+#include "tg_worker.h"
 #include "tg_util.h"
 #include "tg_voc_conv.h"
 #include "tg_voc_store.h"

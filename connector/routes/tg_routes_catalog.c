@@ -10,7 +10,7 @@
 #include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
-#include "tg_server.h"
+#include "tg_worker.h"
 #include "tg_util.h"
 
 #include <ctype.h>

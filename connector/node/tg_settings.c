@@ -1,0 +1,220 @@
+/* tg_settings: loads tsunagu.conf and the TLS material into a refcounted
+ * settings object and keeps the current one (swapped whole on reload). */
+#include "tg_settings.h"
+#include "tg_conf.h"
+#include "tg_err.h"
+#include "tg_log.h"
+#include "tg_node.h"
+#include "tg_tls.h"
+#include "tg_util.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static pthread_mutex_t tg__settings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_settings *tg__settings;
+
+struct tg_settings *tg_settings_get(void) {
+  pthread_mutex_lock(&tg__settings_lock);
+  struct tg_settings *s = tg__settings;
+  atomic_fetch_add(&s->refs, 1);
+  pthread_mutex_unlock(&tg__settings_lock);
+  return s;
+}
+
+void tg_settings_put(struct tg_settings *s) {
+  if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+    return;
+  SSL_CTX_free(s->http.tls);
+  free(s);
+}
+
+/* The routing table's names (tg_settings_routes). */
+static int tg__nroutes;
+static const char *(*tg__route_name)(int i);
+
+void tg_settings_routes(int count, const char *(*name)(int i)) {
+  tg__nroutes = count;
+  tg__route_name = name;
+}
+int tg_settings_route_count(void) { return tg__nroutes; }
+const char *tg_settings_route_name(int i) {
+  return i >= 0 && i < tg__nroutes ? tg__route_name(i) : "none";
+}
+
+/* The current settings' generation, readable without the lock. */
+static _Atomic uint64_t tg__settings_gen;
+uint64_t tg_settings_generation(void) { return atomic_load(&tg__settings_gen); }
+
+void tg_settings_swap(struct tg_settings *s) {
+  static uint64_t gens;
+  pthread_mutex_lock(&tg__settings_lock);
+  if (s != NULL) {
+    s->gen = s->http.gen = ++gens;
+    atomic_store(&tg__settings_gen, s->gen);
+  }
+  struct tg_settings *old = tg__settings;
+  tg__settings = s;
+  pthread_mutex_unlock(&tg__settings_lock);
+  tg_settings_put(old);
+}
+
+static int conf_str(const struct tg_conf *c, const char *sec, const char *key, char *out, size_t n,
+                    const char *def) {
+  const char *v = tg_conf_get(c, sec, key);
+  if (v == NULL)
+    v = def;
+  if (strlen(v) >= n)
+    return TG_EINVAL;
+  memcpy(out, v, strlen(v) + 1);
+  return 0;
+}
+
+static int load_limits(struct tg_settings *s, const struct tg_conf *c, struct tg_err *err) {
+  uint64_t workers;
+  int rc = 0;
+  rc = rc ? rc : tg_conf_get_u64(c, "http", "workers", 0, 0, 256, &workers, err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "header_bytes", 16 * 1024, &s->http.max_header_bytes, err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "body_bytes", 1024 * 1024, &s->http.max_body_bytes, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "header_timeout", 10000, &s->http.header_timeout_ms, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "body_timeout", 30000, &s->http.body_timeout_ms, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "idle_timeout", 60000, &s->http.idle_timeout_ms, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "handshake_timeout", 10000, &s->http.handshake_timeout_ms,
+                                err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "min_rate", 1024, &s->http.min_rate, err);
+  rc = rc ? rc : tg_conf_get_size(c, "limits", "output_buffer", 256 * 1024, &s->http.out_high_water, err);
+  rc = rc ? rc : tg_conf_get_u64(c, "limits", "connections", 20000, 1, 10000000, &s->http.max_conns, err);
+  rc = rc ? rc : tg_conf_get_u64(c, "limits", "connections_per_client", 256, 1, 10000000,
+                                 &s->http.max_conns_per_client, err);
+  rc = rc ? rc : tg_conf_get_ms(c, "limits", "drain_timeout", 10000, &s->drain_timeout_ms, err);
+  if (rc)
+    return rc;
+  /* Per-route body limits: body_bytes.<route name> = SIZE. */
+  for (int i = 0; i < tg_settings_route_count() && i < 128; i++) {
+    char key[96];
+    snprintf(key, sizeof(key), "body_bytes.%s", tg_settings_route_name(i));
+    if ((rc = tg_conf_get_size(c, "limits", key, 0, &s->route_body[i], err)) != 0)
+      return rc;
+  }
+  if (s->http.max_header_bytes < 1024 || s->http.max_header_bytes > 1024 * 1024)
+    return tg_err_set(err, TG_EINVAL, "[limits] header_bytes must be between 1k and 1m");
+  if (s->http.header_timeout_ms == 0 || s->http.body_timeout_ms == 0 || s->http.idle_timeout_ms == 0 ||
+      s->http.handshake_timeout_ms == 0)
+    return tg_err_set(err, TG_EINVAL, "[limits] timeouts must be positive");
+  if (s->http.out_high_water < 16 * 1024 || s->http.out_high_water > 64 * 1024 * 1024)
+    return tg_err_set(err, TG_EINVAL, "[limits] output_buffer must be between 16k and 64m");
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  s->workers = workers ? (int)workers : (int)(cores > 0 ? cores : 1);
+  /* Connections are refused at accept before descriptors run out, so the
+   * database, peers and the identity provider always have some left. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    uint64_t reserve = 64 + 16 * (uint64_t)s->workers;
+    uint64_t cap = rl.rlim_cur > reserve + 16 ? rl.rlim_cur - reserve : 16;
+    if (s->http.max_conns > cap) {
+      tg_log_warn("[limits] connections = %llu is over what the descriptor limit (%llu) allows; "
+                  "using %llu (raise LimitNOFILE to allow more)",
+                  (unsigned long long)s->http.max_conns, (unsigned long long)rl.rlim_cur,
+                  (unsigned long long)cap);
+      s->http.max_conns = cap;
+    }
+  }
+  const char *access = tg_conf_get(c, "log", "access");
+  s->access_log = !(access && (strcmp(access, "off") == 0 || strcmp(access, "no") == 0));
+  const char *lvl = tg_conf_get(c, "log", "level");
+  enum tg_log_level level = TG_LOG_INFO;
+  if (lvl && tg_log_parse_level(lvl, &level))
+    return tg_err_set(err, TG_EINVAL, "[log] level = %s: expected error, warn, info or debug", lvl);
+  tg_log_set_level(level);
+  return 0;
+}
+
+int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *err) {
+  char path[4096], key[4096], cert[4096], ca[4096], crl[4096], listen[300];
+  struct tg_conf *c = NULL;
+  struct tg_settings *s = calloc(1, sizeof(*s));
+  int rc;
+  if (s == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  atomic_init(&s->refs, 1);
+  if (tg_node_path(path, sizeof(path), dir, TG_NODE_CONF)) {
+    rc = tg_err_set(err, TG_ETOOBIG, "path too long");
+    goto fail;
+  }
+  if ((rc = tg_conf_load(path, &c, err)) != 0)
+    goto fail;
+  const char *id = tg_conf_get(c, "node", "id");
+  if (id == NULL || !tg_node_id_valid(id)) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: [node] id is missing or invalid", path);
+    goto fail;
+  }
+  snprintf(s->node_id, sizeof(s->node_id), "%s", id);
+  if (conf_str(c, "node", "name", s->node_name, sizeof(s->node_name), id) ||
+      conf_str(c, "node", "federation", s->federation, sizeof(s->federation), "") ||
+      conf_str(c, "node", "url", s->url, sizeof(s->url), "") ||
+      (s->url[0] && strncmp(s->url, "https://", 8) != 0) ||
+      conf_str(c, "http", "listen", listen, sizeof(listen), "127.0.0.1:8443") ||
+      tg_node_split_hostport(listen, s->listen_host, sizeof(s->listen_host), &s->listen_port)) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: bad [node] name, federation, url (https://…) or [http] listen", path);
+    goto fail;
+  }
+  if ((rc = load_limits(s, c, err)) != 0)
+    goto fail;
+  if ((rc = tg_oauth_conf_load(c, &s->auth, err)) != 0)
+    goto fail;
+  if ((rc = tg_conf_get_ms(c, "federation", "peer_check", 5 * 60 * 1000, &s->peer_check_ms,
+                           err)) != 0)
+    goto fail;
+  tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);
+  tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
+  tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
+  tg_node_path(crl, sizeof(crl), dir, TG_NODE_CRL);
+  const char *tk = tg_conf_get(c, "tls", "session_tickets");
+  if (tk != NULL && strcmp(tk, "on") != 0 && strcmp(tk, "off") != 0) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: [tls] session_tickets = %s: expected on or off", path, tk);
+    goto fail;
+  }
+  struct tg_tls_files f = {key, cert, ca, crl, tk == NULL || strcmp(tk, "on") == 0};
+  if ((rc = tg_tls_server_ctx(&f, &s->http.tls, err)) != 0)
+    goto fail;
+  if ((rc = tg_tls_cert_fingerprint(cert, s->fingerprint, err)) != 0)
+    goto fail;
+  snprintf(s->dir, sizeof(s->dir), "%s", dir);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_TOKEN);
+  char *tok = NULL;
+  if (tg_file_read(path, 256, &tok, NULL, NULL) == 0) {
+    size_t tl = strcspn(tok, "\r\n");
+    s->has_admin_token = tl > 0 && EVP_Digest(tok, tl, s->admin_token_sha256, NULL,
+                                              EVP_sha256(), NULL) == 1;
+    OPENSSL_cleanse(tok, strlen(tok));
+    free(tok);
+  }
+  tg_conf_free(c);
+  *out = s;
+  return 0;
+fail:
+  tg_conf_free(c);
+  SSL_CTX_free(s->http.tls);
+  free(s);
+  return rc;
+}
+
+/* Debug routes are off unless the configuration turns them on. */
+static _Atomic int tg__debug_routes;
+int tg_server_debug_routes(void) { return atomic_load(&tg__debug_routes); }
+
+void tg_settings_debug_load(const char *dir) {
+  char path[4096];
+  struct tg_conf *c = NULL;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  if (tg_conf_load(path, &c, NULL) == 0) {
+    const char *v = tg_conf_get(c, "debug", "test_routes");
+    atomic_store(&tg__debug_routes, v && strcmp(v, "on") == 0);
+    tg_conf_free(c);
+  }
+}

@@ -1,0 +1,62 @@
+/* tg_settings: the node's settings from tsunagu.conf and its TLS material, as
+ * a refcounted object that SIGHUP replaces whole, and the current one. */
+#ifndef TG_SETTINGS_H
+#define TG_SETTINGS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "tg_http_server.h"
+#include "tg_oauth.h"
+
+struct tg_err;
+
+/* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
+struct tg_settings {
+  _Atomic int refs;
+  uint64_t gen; /* 1, 2, ...: which load this is (set when it becomes current) */
+  char node_id[64];
+  char node_name[128];
+  char federation[128];
+  char url[520]; /* [node] url: how peers reach this node ("" = from [http] listen) */
+  char listen_host[256];
+  int listen_port;
+  int workers;
+  struct tg_http_limits http;  /* what the HTTP engine enforces ([limits], the TLS
+                                  context in http.tls, owned: SSL_CTX_free on release) */
+  uint64_t route_body[128];    /* [limits] body_bytes.<route> overrides; 0 = none */
+  uint64_t drain_timeout_ms;   /* [limits] drain_timeout */
+  int access_log;              /* [log] access = on|off */
+  char fingerprint[65];        /* SHA-256 of node.crt */
+  char dir[4096];              /* the node's state directory */
+  int has_admin_token;
+  unsigned char admin_token_sha256[32]; /* of DIR/admin.token's token */
+  struct tg_oauth_conf auth;   /* [auth]: the identity provider, anonymous scopes */
+  uint64_t peer_check_ms;      /* [federation] peer_check: 0 = off */
+};
+
+/* Takes a reference to the current settings (release with tg_settings_put). */
+struct tg_settings *tg_settings_get(void);
+void tg_settings_put(struct tg_settings *s);
+/* The generation of the current settings (gen), without taking a reference. */
+uint64_t tg_settings_generation(void);
+/* Makes S (a new reference, stolen; NULL at exit) the current settings and
+ * gives it the next generation; drops the reference to the previous ones. */
+void tg_settings_swap(struct tg_settings *s);
+/* Reads DIR/tsunagu.conf and the TLS material into new settings. */
+int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *err);
+
+/* The routing table's size and names, registered by the application before
+ * any settings are loaded: [limits] body_bytes.<name> and the metrics' route
+ * labels use them. NAME must answer for the process's life. */
+void tg_settings_routes(int count, const char *(*name)(int i));
+int tg_settings_route_count(void);
+/* The name of route I, or "none". */
+const char *tg_settings_route_name(int i);
+
+/* [debug] test_routes: read from DIR's configuration (at start and reload). */
+void tg_settings_debug_load(const char *dir);
+/* Whether test-only routes answer. */
+int tg_server_debug_routes(void);
+
+#endif

@@ -1,0 +1,39 @@
+/* tg_worker: one worker thread's context: its loop and everything it owns
+ * (the HTTP engine's state, database, stores, client, token verifier). Route
+ * handlers reach it with tg_http_req_worker(). */
+#ifndef TG_WORKER_H
+#define TG_WORKER_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "tg_http_server.h"
+#include "tg_settings.h"
+
+struct tg_client;
+struct tg_cat_store;
+struct tg_voc_store;
+struct tg_oauth_verifier;
+
+/* Per-worker state; everything here belongs to the worker's thread. */
+struct tg_worker {
+  int index;
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  uv_async_t wake;        /* the main thread asks for drain/stop */
+  pthread_t thread;
+  int listen_fd;
+  int draining;           /* set with http.draining when SIGTERM arrives */
+  struct tg_http_worker http; /* the HTTP engine's state: connections, buffers */
+  sqlite3 *db;            /* this worker's connection to the node database */
+  struct tg_cat_store *cat; /* the catalog on DB */
+  struct tg_voc_store *voc; /* the vocabularies on DB */
+  struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
+  struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
+  uv_timer_t peer_timer;  /* worker 0: the periodic peer check */
+  void *peer_batch;       /* its checks in flight, or NULL (tg_routes_peers.c) */
+};
+
+#endif
