@@ -119,3 +119,7 @@ int tg_router_index(const struct tg_route *route) {
 int tg_router_count(void) { return TG_NROUTES; }
 
 const char *tg_router_name(int i) { return i >= 0 && i < TG_NROUTES ? tg__routes[i].name : "none"; }
+
+const struct tg_route *tg__router_route(int i) {
+  return i >= 0 && i < TG_NROUTES ? &tg__routes[i] : NULL;
+}

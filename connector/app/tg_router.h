@@ -36,4 +36,7 @@ int tg_router_index(const struct tg_route *route);
 int tg_router_count(void);
 const char *tg_router_name(int i);
 
+/* Internal, for tests: route I of the table (borrowed, static), or NULL. */
+const struct tg_route *tg__router_route(int i);
+
 #endif
