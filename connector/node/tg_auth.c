@@ -94,18 +94,21 @@ static const struct tg_auth_memo *credential(struct tg_http_req *req) {
   return c;
 }
 
+int tg__auth_grants(unsigned scopes, const char *scope) {
+  unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
+  return bit != 0 && (scopes & bit) == bit;
+}
+
 int tg_auth_has(struct tg_http_req *req, const char *scope) {
   const struct tg_auth_memo *c = credential(req);
-  unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
-  return c->kind != CRED_BAD && bit != 0 && (c->scopes & bit) == bit;
+  return c->kind != CRED_BAD && tg__auth_grants(c->scopes, scope);
 }
 
 int tg_auth_require(struct tg_http_req *req, const char *scope) {
   const struct tg_auth_memo *c = credential(req);
   enum tg_oauth_status st = (enum tg_oauth_status)c->status;
   char hdr[300];
-  unsigned bit = tg_oauth_scope_bit(scope, strlen(scope));
-  if (c->kind != CRED_BAD && bit != 0 && (c->scopes & bit) == bit) {
+  if (c->kind != CRED_BAD && tg__auth_grants(c->scopes, scope)) {
     if (c->subject[0])
       tg_http_req_set_subject(req, c->subject);
     return 1;

@@ -24,4 +24,8 @@ int tg_auth_require(struct tg_http_req *req, const char *scope);
 /* Returns 1 if REQ carries a credential granting SCOPE; never answers. */
 int tg_auth_has(struct tg_http_req *req, const char *scope);
 
+/* Internal, for tests: 1 if the scope bits SCOPES (TG_SCOPEBIT_*) grant
+ * SCOPE, a known scope name; an unknown name is granted to nobody. */
+int tg__auth_grants(unsigned scopes, const char *scope);
+
 #endif
