@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // shacl-validate.js: validates a JSON-LD document against SHACL shapes, offline.
 // Usage: node shacl-validate.js [--shapes FILE.ttl] DOC.jsonld|-
-// Contexts are served from local copies under $TG_SHARED_DIR/standards (the
+// Contexts are served from local copies under tests/standards (the
 // DCAT-AP 3.0.1 context URL maps to dcat-ap-3.0.1.patched.jsonld); any other
 // remote URL is refused. Prints each violation; exits 0 if the data conforms,
 // 1 if it does not, 2 on a usage or processing error.
@@ -22,9 +22,8 @@ function fail(msg) {
   process.exit(2);
 }
 
-const shared = process.env.TG_SHARED_DIR;
-if (!shared) fail('TG_SHARED_DIR is not set');
-const std = path.join(shared, 'standards');
+// The shapes and contexts ship with the tests (tests/standards, with their licences).
+const std = path.join(__dirname, '..', 'standards');
 
 const LOCAL = {
   'https://semiceu.github.io/DCAT-AP/releases/3.0.1/context/dcat-ap.jsonld':

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // skos-validate.js: validates SKOS JSON-LD (a scheme export) against the SKOS reference
-// shapes $TG_SHARED_DIR/standards/skos/skos-reference.shacl.ttl with rdf-validate-shacl,
+// shapes tests/standards/skos/skos-reference.shacl.ttl with rdf-validate-shacl,
 // offline: the document loader refuses every remote context.
 // Usage: node skos-validate.js [--shapes FILE.ttl] DOC.jsonld|-
 // Exits 0 if the data conforms, 1 if it does not (each violation printed), 2 on errors.
@@ -38,9 +38,8 @@ async function documentLoader(url) {
 }
 
 async function main() {
-  const shared = process.env.TG_SHARED_DIR;
   const args = process.argv.slice(2);
-  let shapesFile = shared ? path.join(shared, 'standards', 'skos', 'skos-reference.shacl.ttl') : null;
+  let shapesFile = path.join(__dirname, '..', 'standards', 'skos', 'skos-reference.shacl.ttl');
   let input = null;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--shapes') shapesFile = args[++i];
@@ -48,7 +47,6 @@ async function main() {
     else fail('unexpected argument ' + args[i]);
   }
   if (input === null) fail('usage: skos-validate.js [--shapes FILE.ttl] DOC.jsonld|-');
-  if (!shapesFile) fail('TG_SHARED_DIR is not set and no --shapes given');
   let doc;
   try {
     doc = JSON.parse(fs.readFileSync(input === '-' ? 0 : input, 'utf8'));
