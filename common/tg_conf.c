@@ -136,6 +136,17 @@ int tg_conf_load(const char *path, struct tg_conf **out, struct tg_err *err) {
   return rc;
 }
 
+int tg_conf_each(const struct tg_conf *c,
+                 int (*fn)(void *ud, const char *section, const char *key, const char *value),
+                 void *ud) {
+  for (size_t i = 0; c != NULL && i < c->n; i++) {
+    int rc = fn(ud, c->ents[i].section, c->ents[i].key, c->ents[i].value);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
 const char *tg_conf_get(const struct tg_conf *c, const char *section, const char *key) {
   const char *v = NULL;
   if (c == NULL)

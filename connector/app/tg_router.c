@@ -1,7 +1,9 @@
 /* tg_router: the node's routing table and its matcher. Paths are matched
- * exactly, or by prefix for patterns ending in '*'. */
+ * exactly, by prefix for patterns ending in '*', or with one '*' path segment
+ * inside ("/api/v1/datasets/x/data"). */
 #include "tg_auth.h"
 #include "tg_routes.h"
+#include "tg_routes_data.h"
 #include "tg_router.h"
 
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #define R TG_SCOPE_CATALOG_READ /* anonymous by default ([auth] anonymous) */
 #define W TG_SCOPE_CATALOG_WRITE
 #define A TG_SCOPE_ADMIN
+#define D TG_SCOPE_DATA_READ /* peers hold it; the owner's policy decides per dataset */
 
 /* clang-format off */
 static const struct tg_route tg__routes[] = {
@@ -26,6 +29,8 @@ static const struct tg_route tg__routes[] = {
   /* The catalog (tg_routes_catalog.c). */
   {"POST", "/api/v1/datasets", "datasets_post", tg_route_datasets_post, 256 * KiB, 0, 0, W},
   {"GET", "/api/v1/datasets", "datasets_list", tg_route_datasets_list, 0, 0, 0, R},
+  /* The data API (tg_routes_data.c, tg_routes_obs.c): before the dataset rows. */
+  {"GET", "/api/v1/datasets/*/data", "data_get", tg_route_data_get, 0, 0, 0, D},
   {"GET", "/api/v1/datasets/*", "dataset_get", tg_route_dataset_get, 0, 0, 0, R},
   {"PUT", "/api/v1/datasets/*", "dataset_put", tg_route_dataset_put, 256 * KiB, 0, 0, W},
   {"DELETE", "/api/v1/datasets/*", "dataset_delete", tg_route_dataset_delete, 0, 0, 0, W},
@@ -72,6 +77,7 @@ static const struct tg_route tg__routes[] = {
 #undef R
 #undef W
 #undef A
+#undef D
 
 int tg_router_admit(struct tg_http_req *req, const struct tg_route *route) {
   return route->scope == NULL || tg_auth_require(req, route->scope);
@@ -82,16 +88,24 @@ void tg_router_run(struct tg_http_req *req, const struct tg_route *route) {
     route->handler(req);
 }
 
+/* PATTERN is an exact path; a prefix when it ends in '*'; or, with a '*'
+ * inside, a prefix, one non-empty segment and the exact rest. *REST points
+ * at what the '*' matched (to the end of PATH). */
 static int route_path_matches(const struct tg_route *r, const char *path, const char **rest) {
-  size_t n = strlen(r->pattern);
-  if (n > 0 && r->pattern[n - 1] == '*') {
-    if (strncmp(path, r->pattern, n - 1) != 0)
-      return 0;
-    *rest = path + n - 1;
-    return 1;
-  }
+  const char *star = strchr(r->pattern, '*');
   *rest = NULL;
-  return strcmp(path, r->pattern) == 0;
+  if (star == NULL)
+    return strcmp(path, r->pattern) == 0;
+  size_t n = (size_t)(star - r->pattern);
+  if (strncmp(path, r->pattern, n) != 0)
+    return 0;
+  if (star[1] != '\0') {
+    const char *seg_end = strchr(path + n, '/');
+    if (seg_end == NULL || seg_end == path + n || strcmp(seg_end, star + 1) != 0)
+      return 0;
+  }
+  *rest = path + n;
+  return 1;
 }
 
 const struct tg_route *tg_router_match(const char *method, const char *path, int *allowed,

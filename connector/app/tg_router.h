@@ -7,8 +7,8 @@
 
 #include "tg_http.h"
 
-/* One entry of the routing table. PATTERN is an exact path, or a prefix when
- * it ends in '*'. */
+/* One entry of the routing table. PATTERN is an exact path, a prefix when
+ * it ends in '*', or has one '*' standing for a path segment inside. */
 struct tg_route {
   const char *method;      /* "GET", "POST", … */
   const char *pattern;

@@ -5,6 +5,7 @@
 #include "tg_app.h"
 #include "tg_router.h"
 #include "tg_routes.h"
+#include "tg_routes_data.h"
 #include "tg_cat.h"
 #include "tg_client.h"
 #include "tg_conf.h"
@@ -88,6 +89,7 @@ static void worker_on_wake(uv_async_t *a) {
     tg_routes_peers_periodic_stop(w);
   tg_client_free(w->client);
   w->client = NULL;
+  tg_routes_data_worker_free(w);
   tg_conn_drain_all(&w->http);
   if (w->http.conns != NULL) {
     struct tg_settings *s = tg_settings_get();

@@ -73,6 +73,7 @@ struct tg_client_req {
   uint64_t timeout_ms;
   char what[200]; /* "METHOD url-without-query" for messages */
   char errbuf[CURL_ERROR_SIZE];
+  char pin[64];   /* the node id this request's server must be, or "" */
 };
 
 static void client_check_done(struct tg_client *c);
@@ -415,6 +416,13 @@ static int req_setopt_all(struct tg_client_req *r, const struct tg_client_tls *t
   SETOPT(CURLOPT_WRITEDATA, (void *)r);
   SETOPT(CURLOPT_HTTPHEADER, r->hdrs);
   int rc = req_setopt_tls(e, tls, err);
+  if (rc == 0 && o->peer_node_id != NULL) {
+    if (strlen(o->peer_node_id) >= sizeof(r->pin))
+      return tg_err_set(err, TG_EINVAL, "client request: peer node id too long");
+    memcpy(r->pin, o->peer_node_id, strlen(o->peer_node_id) + 1);
+    SETOPT(CURLOPT_SSL_CTX_FUNCTION, pin_ctx);
+    SETOPT(CURLOPT_SSL_CTX_DATA, (void *)r->pin);
+  }
   return rc ? rc : req_setopt_method(r, o, m, err);
 }
 

@@ -55,6 +55,9 @@ struct tg_client_opts {
   uint64_t timeout_ms;           /* whole-request deadline; 0 means 30 s */
   uint64_t connect_timeout_ms;   /* 0 means 5 s */
   size_t max_response;           /* abort with TG_ETOOBIG past this many body bytes; 0: no limit */
+  /* The node the server must be (its certificate's SAN URI names
+   * urn:tsunagu:node:<this>), for this request; NULL: the client's setting. */
+  const char *peer_node_id;
 };
 
 /* 1 when URL is https://HOST…, or http:// to exactly 127.0.0.1, [::1] or

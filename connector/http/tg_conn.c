@@ -40,6 +40,8 @@ struct tg_http_req {
   struct tg_buf head;      /* status line and headers not yet sent */
   void *data;
   void (*on_abort)(struct tg_http_req *);
+  void (*on_free)(void *);  /* with free_ud, when the request is freed */
+  void *free_ud;
   tg_http_body_cb on_body;
   tg_http_handler on_end;
   tg_http_handler on_drain;
@@ -447,6 +449,31 @@ int tg_http_res_end(struct tg_http_req *req) {
   return 0;
 }
 
+void tg_http_res_abort(struct tg_http_req *req) {
+  struct tg_conn *c = req->conn;
+  if (req->res_done)
+    return;
+  /* What was produced leaves (the head included); the terminating chunk or
+   * the rest of the announced length never does, and the connection closes
+   * once the queue is written, so the client sees a truncated answer. */
+  if (req->res_started && req->head.len > 0)
+    req_emit(req, NULL, 0);
+  req->res_done = 1;
+  c->keep_alive = 0;
+  if (!c->in_process)
+    conn_flush(c);
+  if (c->closing)
+    return;
+  if (!req->req_done && req->has_body) {
+    c->close_after_write = 1;
+    c->linger = 1;
+    if (c->inflight == 0 && c->eout.len == 0)
+      conn_done(c);
+    return;
+  }
+  req_finish(c);
+}
+
 size_t tg_http_res_pending(const struct tg_http_req *req) {
   return req->conn->inflight + req->conn->eout.len;
 }
@@ -525,6 +552,10 @@ X509 *tg_http_req_peer_cert(const struct tg_http_req *r) {
 struct tg_worker *tg_http_req_worker(const struct tg_http_req *r) { return r->conn->w->owner; }
 void tg_http_req_set_data(struct tg_http_req *r, void *data) { r->data = data; }
 void *tg_http_req_get_data(const struct tg_http_req *r) { return r->data; }
+void tg_http_req_on_free(struct tg_http_req *r, void (*cb)(void *), void *ud) {
+  r->on_free = cb;
+  r->free_ud = ud;
+}
 void tg_http_req_on_abort(struct tg_http_req *r, void (*cb)(struct tg_http_req *)) {
   r->on_abort = cb;
 }
@@ -551,6 +582,8 @@ void tg_http_req_set_subject(struct tg_http_req *r, const char *subject) {
 }
 
 static void req_free(struct tg_http_req *r) {
+  if (r != NULL && r->on_free != NULL)
+    r->on_free(r->free_ud);
   if (r == NULL)
     return;
   free(r->target);

@@ -43,6 +43,10 @@ void *tg_http_req_get_data(const struct tg_http_req *req);
 /* Called once if the connection dies before the response ends; after it the
  * handler must not touch REQ. */
 void tg_http_req_on_abort(struct tg_http_req *req, void (*cb)(struct tg_http_req *));
+/* Calls CB(UD) when REQ is freed (answered, aborted or its connection gone),
+ * whatever else the handler registered: for state that must live exactly as
+ * long as the request. One per request. */
+void tg_http_req_on_free(struct tg_http_req *req, void (*cb)(void *), void *ud);
 /* Streaming routes: set at the head; END is called when the body is complete. */
 void tg_http_req_on_body(struct tg_http_req *req, tg_http_body_cb body, tg_http_handler end);
 /* Stops / restarts reading the request body (back-pressure). */
@@ -61,6 +65,11 @@ int tg_http_res_start(struct tg_http_req *req, int status, const char *content_t
 int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len);
 /* Finishes the response. The request must not be touched afterwards. */
 int tg_http_res_end(struct tg_http_req *req);
+/* Abandons a started response that cannot be completed: what was queued is
+ * sent, then the connection closes without the terminating chunk (or before
+ * the announced Content-Length), so no client can take the truncated answer
+ * for a complete one. The request must not be touched afterwards. */
+void tg_http_res_abort(struct tg_http_req *req);
 /* Bytes accepted but not yet handed to the kernel. */
 size_t tg_http_res_pending(const struct tg_http_req *req);
 /* Calls CB once pending output falls under the low-water mark (64 KiB). */

@@ -66,7 +66,7 @@ static const struct tg_auth_memo *credential(struct tg_http_req *req) {
     c->kind = CRED_NONE;
     c->scopes = s->auth.anonymous;
     if (tg_http_req_peer(req) != NULL)
-      c->scopes |= TG_SCOPEBIT_CATALOG_READ;
+      c->scopes |= TG_SCOPEBIT_CATALOG_READ | TG_SCOPEBIT_DATA_READ;
   } else if (is_admin(s, tok, len)) {
     c->kind = CRED_ADMIN;
     c->scopes = TG_SCOPEBIT_ALL;
@@ -84,7 +84,7 @@ static const struct tg_auth_memo *credential(struct tg_http_req *req) {
       c->kind = CRED_TOKEN;
       c->scopes = cl.scopes | s->auth.anonymous;
       if (tg_http_req_peer(req) != NULL)
-        c->scopes |= TG_SCOPEBIT_CATALOG_READ;
+        c->scopes |= TG_SCOPEBIT_CATALOG_READ | TG_SCOPEBIT_DATA_READ;
       snprintf(c->subject, sizeof(c->subject), "%s", cl.subject);
     } else {
       c->kind = CRED_BAD;

@@ -1,6 +1,7 @@
 /* tg_settings: loads tsunagu.conf and the TLS material into a refcounted
  * settings object and keeps the current one (swapped whole on reload). */
 #include "tg_settings.h"
+#include "tg_backends.h"
 #include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_log.h"
@@ -31,6 +32,7 @@ void tg_settings_put(struct tg_settings *s) {
   if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
     return;
   SSL_CTX_free(s->http.tls);
+  free(s->backends);
   free(s);
 }
 
@@ -170,6 +172,8 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   if ((rc = tg_conf_get_ms(c, "federation", "peer_check", 5 * 60 * 1000, &s->peer_check_ms,
                            err)) != 0)
     goto fail;
+  if ((rc = tg_backends_load(c, &s->backends, &s->nbackends, err)) != 0)
+    goto fail;
   tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);
   tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
   tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
@@ -200,6 +204,7 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
 fail:
   tg_conf_free(c);
   SSL_CTX_free(s->http.tls);
+  free(s->backends);
   free(s);
   return rc;
 }

@@ -12,6 +12,8 @@
 struct tg_err;
 
 /* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
+struct tg_backend;
+
 struct tg_settings {
   _Atomic int refs;
   uint64_t gen; /* 1, 2, ...: which load this is (set when it becomes current) */
@@ -33,6 +35,8 @@ struct tg_settings {
   unsigned char admin_token_sha256[32]; /* of DIR/admin.token's token */
   struct tg_oauth_conf auth;   /* [auth]: the identity provider, anonymous scopes */
   uint64_t peer_check_ms;      /* [federation] peer_check: 0 = off */
+  struct tg_backend *backends; /* [backend.NAME] sections (from malloc; tg_backends.h) */
+  size_t nbackends;
 };
 
 /* Takes a reference to the current settings (release with tg_settings_put). */

@@ -34,6 +34,7 @@ struct tg_worker {
   struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
   uv_timer_t peer_timer;  /* worker 0: the periodic peer check */
   void *peer_batch;       /* its checks in flight, or NULL (tg_routes_peers.c) */
+  void *broker;           /* the data API's clients for backends (tg_routes_data.c) */
 };
 
 #endif

@@ -37,6 +37,10 @@ const char *tg_route_query_need(struct tg_http_req *req, const struct tg_qs *q, 
  * names WHAT ("dataset id"). */
 int tg_route_path_id(struct tg_http_req *req, const char *slug, const char *what, char *out,
                      size_t cap);
+/* Like tg_route_path_id for a route with a '*' segment inside: the part of
+ * the path after the prefix and before SUFFIX ("/data"). */
+int tg_route_path_seg(struct tg_http_req *req, const char *suffix, const char *slug,
+                      const char *what, char *out, size_t cap);
 /* The If-Match header. */
 enum tg_if_match {
   TG_IF_MATCH_NONE, /* absent */

@@ -13,6 +13,7 @@
 #include "tg_http.h"
 
 struct tg_voc_conv;
+struct tg_voc_profile;
 
 /* Where an answer's body goes. Filled by the dispatcher; the code producing
  * the body uses only the functions below, never tg_http_res_* directly, so a
@@ -20,15 +21,16 @@ struct tg_voc_conv;
  * is over 256 KiB, stop producing and resume from tg_http_res_on_drain(). */
 struct tg_data_out {
   struct tg_http_req *req;   /* borrowed: the request being answered */
-  struct tg_voc_conv *conv;  /* the conversion (owned), or NULL: bytes pass as is */
-  const char *conv_ctype;    /* content type of converted output (static) */
+  const struct tg_voc_profile *profile; /* convert with this (borrowed), or NULL */
+  struct tg_voc_conv *conv;  /* the conversion, made at start (owned), or NULL */
   uint64_t bytes;            /* body bytes produced so far (before conversion) */
   int started, failed;
 };
 
-/* Starts the answer: status and content type (the conversion's when there is
- * one); LENGTH is the body length, or -1 when unknown (then chunked; always
- * -1 with a conversion). Headers set before with tg_http_res_header() go out
+/* Starts the answer: status and content type; LENGTH is the body length, or
+ * -1 when unknown (then chunked). With a profile and a 2xx status, the body
+ * is converted: NDJSON stays NDJSON, anything else is read as JSON (an array
+ * of records or a sequence of values), and the length becomes unknown. Headers set before with tg_http_res_header() go out
  * with it. 0 or a TG_E* code. */
 int tg_data_out_start(struct tg_data_out *o, int status, const char *content_type,
                       int64_t length);
@@ -46,6 +48,9 @@ size_t tg_data_out_pending(const struct tg_data_out *o);
 
 /* GET/HEAD /api/v1/datasets/{id}/data (tg_routes_data.c). */
 void tg_route_data_get(struct tg_http_req *req);
+struct tg_worker;
+/* Frees W's data-API clients (when the worker stops, before its loop ends). */
+void tg_routes_data_worker_free(struct tg_worker *w);
 
 /* Accumulated mode (tg_routes_obs.c). */
 /* POST /api/v1/datasets/{id}/data: streamed ingest (scope data:write). */

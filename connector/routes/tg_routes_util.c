@@ -63,8 +63,18 @@ const char *tg_route_query_need(struct tg_http_req *req, const struct tg_qs *q, 
 
 int tg_route_path_id(struct tg_http_req *req, const char *slug, const char *what, char *out,
                      size_t cap) {
+  return tg_route_path_seg(req, "", slug, what, out, cap);
+}
+
+int tg_route_path_seg(struct tg_http_req *req, const char *suffix, const char *slug,
+                      const char *what, char *out, size_t cap) {
   const char *rest = tg_http_req_rest(req);
-  if (*rest == '\0' || strchr(rest, '/') || tg_qs_decode(rest, strlen(rest), out, cap, 0) <= 0) {
+  size_t n = strlen(rest), sn = strlen(suffix);
+  if (n >= sn && strcmp(rest + n - sn, suffix) == 0)
+    n -= sn;
+  else
+    n = 0;
+  if (n == 0 || memchr(rest, '/', n) || tg_qs_decode(rest, n, out, cap, 0) <= 0) {
     tg_http_res_problem(req, 400, slug, "Bad identifier", NULL,
                         "the %s in the path is empty, has a '/', is too long or is badly "
                         "percent-encoded",

@@ -93,6 +93,30 @@ static void test_prefix(void **state) {
   assert_string_equal(rest, "check");
 }
 
+/* A '*' inside a pattern stands for one non-empty segment. */
+static void test_segment(void **state) {
+  (void)state;
+  int allowed;
+  const char *rest;
+  const struct tg_route *r =
+      match("GET", "/api/v1/datasets/urn:tsunagu:a:dataset:x/data", &allowed, &rest);
+  assert_non_null(r);
+  assert_string_equal(r->name, "data_get");
+  assert_string_equal(rest, "urn:tsunagu:a:dataset:x/data");
+  /* HEAD is matched as GET by the engine; a longer or shorter tail is not the data route. */
+  r = match("GET", "/api/v1/datasets/x/data/more", &allowed, &rest);
+  assert_non_null(r);
+  assert_string_equal(r->name, "dataset_get");
+  r = match("GET", "/api/v1/datasets/x/dat", &allowed, &rest);
+  assert_string_equal(r->name, "dataset_get");
+  /* An empty segment does not match the data route. */
+  r = match("GET", "/api/v1/datasets//data", &allowed, &rest);
+  assert_string_equal(r->name, "dataset_get");
+  /* Two segments in the '*' place do not either. */
+  r = match("GET", "/api/v1/datasets/a/b/data", &allowed, &rest);
+  assert_string_equal(r->name, "dataset_get");
+}
+
 static void test_404_405(void **state) {
   (void)state;
   int allowed;
@@ -205,22 +229,26 @@ static void test_table_consistency(void **state) {
     assert_non_null(r->pattern);
     assert_int_equal(r->pattern[0], '/');
     const char *star = strchr(r->pattern, '*');
-    if (star != NULL && star[1] != '\0')
-      fail_msg("route %s: '*' only at the end of a pattern (%s)", r->name, r->pattern);
+    if (star != NULL && strchr(star + 1, '*') != NULL)
+      fail_msg("route %s: at most one '*' in a pattern (%s)", r->name, r->pattern);
+    if (star != NULL && star[1] != '\0' && star[1] != '/')
+      fail_msg("route %s: a '*' inside stands for a whole segment (%s)", r->name, r->pattern);
     /* The route's own method and pattern reach it: no earlier route shadows it. */
     char path[256];
     size_t pl = strlen(r->pattern);
     assert_true(pl + 8 < sizeof(path));
-    memcpy(path, r->pattern, pl + 1);
     if (star != NULL)
-      memcpy(path + pl - 1, "some-id", 8);
+      snprintf(path, sizeof(path), "%.*ssome-id%s", (int)(star - r->pattern), r->pattern,
+               star + 1);
+    else
+      memcpy(path, r->pattern, pl + 1);
     int allowed;
     const char *rest;
     const struct tg_route *m = match(r->method, path, &allowed, &rest);
     if (m != r)
       fail_msg("%s %s reaches %s, not %s", r->method, path, m ? m->name : "nothing", r->name);
     if (star != NULL)
-      assert_string_equal(rest, "some-id");
+      assert_true(strncmp(rest, "some-id", 7) == 0 && strcmp(rest + 7, star + 1) == 0);
     else
       assert_null(rest);
   }
@@ -323,6 +351,7 @@ int main(void) {
       cmocka_unit_test(test_head),
       cmocka_unit_test(test_query_not_stripped),
       cmocka_unit_test(test_long_path),
+      cmocka_unit_test(test_segment),
       cmocka_unit_test(test_table_consistency),
       cmocka_unit_test(test_table_bodies),
       cmocka_unit_test(test_table_write_scopes),

@@ -1,0 +1,848 @@
+/* tg_routes_data: GET/HEAD /api/v1/datasets/{id}/data, wherever the data is.
+ * The owner node checks the dataset's ODRL policy for the calling node before
+ * any backend or store is touched; then the answer comes from the backend
+ * (distributed), the node's store (accumulated, tg_routes_obs.c), or, for a
+ * dataset another node owns, from that node over mutual TLS. Bodies stream
+ * through with back-pressure and are never stored on the way. */
+#include "tg_routes_data.h"
+
+#include "tg_backends.h"
+#include "tg_buf.h"
+#include "tg_cat.h"
+#include "tg_client.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_http_server.h"
+#include "tg_log.h"
+#include "tg_qs.h"
+#include "tg_routes.h"
+#include "tg_settings.h"
+#include "tg_voc_conv.h"
+#include "tg_voc_store.h"
+#include "tg_worker.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define DATA_HIGH_WATER (256 * 1024)
+#define DATA_MAX_HOPS 4
+#define VIA_HEADER "Tsunagu-Via"
+#define ID_CAP 300
+
+/* ---- the answer sink --------------------------------------------------- */
+
+static int conv_write(void *ud, const char *data, size_t len) {
+  struct tg_data_out *o = ud;
+  return tg_http_res_write(o->req, data, len);
+}
+
+static int conv_ndjson(const char *ctype) {
+  size_t n = strcspn(ctype, "; \t");
+  return (n == 20 && strncasecmp(ctype, "application/x-ndjson", n) == 0) ||
+         (n == 18 && strncasecmp(ctype, "application/ndjson", n) == 0);
+}
+
+int tg_data_out_start(struct tg_data_out *o, int status, const char *ctype, int64_t length) {
+  if (o->started)
+    return TG_EINVAL;
+  if (o->profile != NULL && status >= 200 && status < 300) {
+    struct tg_err err;
+    int nd = conv_ndjson(ctype);
+    tg_err_clear(&err);
+    int rc = tg_voc_conv_new(o->profile, nd ? TG_VOC_FMT_NDJSON : TG_VOC_FMT_AUTO, 0, conv_write,
+                             NULL, o, &o->conv, &err);
+    if (rc != 0)
+      return rc; /* not started: the caller may still answer with a problem */
+    o->started = 1;
+    return tg_http_res_start(o->req, status, nd ? "application/x-ndjson" : "application/json",
+                             -1);
+  }
+  o->started = 1;
+  return tg_http_res_start(o->req, status, ctype, length);
+}
+
+int tg_data_out_write(struct tg_data_out *o, const void *data, size_t len) {
+  o->bytes += len;
+  if (o->conv == NULL)
+    return tg_http_res_write(o->req, data, len);
+  struct tg_err err;
+  tg_err_clear(&err);
+  return tg_voc_conv_feed(o->conv, data, len, &err);
+}
+
+int tg_data_out_end(struct tg_data_out *o) {
+  if (o->conv != NULL) {
+    struct tg_err err;
+    tg_err_clear(&err);
+    int rc = tg_voc_conv_finish(o->conv, &err);
+    if (rc != 0) {
+      tg_data_out_abort(o);
+      return rc;
+    }
+  }
+  return tg_http_res_end(o->req);
+}
+
+void tg_data_out_abort(struct tg_data_out *o) {
+  o->failed = 1;
+  tg_http_res_abort(o->req);
+}
+
+size_t tg_data_out_pending(const struct tg_data_out *o) { return tg_http_res_pending(o->req); }
+
+/* ---- per-worker clients ------------------------------------------------- */
+
+/* Backends are called with their own TLS settings (trust, client
+ * certificate), so each distinct setting gets a client of its own, kept for
+ * the worker's life; NULL settings mean the system's trust store. */
+struct bclient {
+  char key[3200]; /* ca_file \n cert_file \n key_file */
+  struct tg_client *c;
+};
+
+struct broker_worker {
+  struct bclient *v; /* backend clients, and federation clients keyed "fed\n<gen>" */
+  size_t n;
+};
+
+void tg_routes_data_worker_free(struct tg_worker *w) {
+  struct broker_worker *b = w->broker;
+  if (b == NULL)
+    return;
+  for (size_t i = 0; i < b->n; i++)
+    tg_client_free(b->v[i].c);
+  free(b->v);
+  free(b);
+  w->broker = NULL;
+}
+
+/* The client keyed KEY, made with TLS (NULL: the system's trust store) if
+ * the worker has none yet. */
+static struct tg_client *worker_client(struct tg_worker *w, const char *key,
+                                       const struct tg_client_tls *tls, struct tg_err *err) {
+  struct broker_worker *b = w->broker;
+  if (b == NULL && (b = w->broker = calloc(1, sizeof(*b))) == NULL)
+    return NULL;
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->v[i].key, key) == 0)
+      return b->v[i].c;
+  struct bclient *v = realloc(b->v, (b->n + 1) * sizeof(*v));
+  if (v == NULL)
+    return NULL;
+  b->v = v;
+  if (tg_client_new(&w->loop, tls, &v[b->n].c, err) != 0)
+    return NULL;
+  snprintf(v[b->n].key, sizeof(v[b->n].key), "%s", key);
+  return v[b->n++].c;
+}
+
+static struct tg_client *backend_client(struct tg_worker *w, const struct tg_backend *be,
+                                        struct tg_err *err) {
+  char key[sizeof(((struct bclient *)0)->key)];
+  snprintf(key, sizeof(key), "be\n%s\n%s\n%s", be->ca_file, be->cert_file, be->key_file);
+  struct tg_client_tls tls = {be->ca_file[0] ? be->ca_file : NULL,
+                              be->cert_file[0] ? be->cert_file : NULL,
+                              be->key_file[0] ? be->key_file : NULL, NULL, NULL};
+  int plain = !be->ca_file[0] && !be->cert_file[0];
+  return worker_client(w, key, plain ? NULL : &tls, err);
+}
+
+/* The client for calls to other nodes: the federation certificate, the
+ * federation CA as the only anchor, the CRL. Made again after each reload
+ * (a node that registered or renewed has new material); earlier ones stay
+ * until the worker stops, for the requests they still carry. */
+static struct tg_client *fed_client(struct tg_worker *w, struct tg_err *err) {
+  struct tg_settings *s = tg_settings_get();
+  struct tg_fed_tls ft;
+  char key[64];
+  snprintf(key, sizeof(key), "fed\n%llu", (unsigned long long)s->gen);
+  int fed = tg_fed_tls_paths(s->dir, &ft) == 0;
+  tg_settings_put(s);
+  if (!fed) {
+    tg_err_set(err, TG_ENOENT, "this node is not in a federation yet");
+    return NULL;
+  }
+  struct tg_client_tls tls = {ft.ca, ft.cert, ft.key, ft.crl[0] ? ft.crl : NULL, NULL};
+  return worker_client(w, key, &tls, err);
+}
+
+/* ---- one relayed answer ------------------------------------------------ */
+
+enum relay_kind { RELAY_BACKEND, RELAY_OWNER };
+
+/* The state of one data request; lives until both the request is freed and
+ * (when one was opened) the timer handle has closed. */
+struct relay {
+  struct tg_http_req *req; /* NULL once the request is gone */
+  struct tg_data_out out;
+  struct tg_voc_profile *profile; /* owned, or NULL */
+  struct tg_client_req *creq;     /* the upstream request in flight, or NULL */
+  uv_timer_t timer;               /* first-byte and idle deadlines */
+  int timer_open, paused, headed, want_convert, in_cb;
+  /* A failure found in a client callback, answered when DONE comes. */
+  int fail_status;
+  const char *fail_slug, *fail_title, *fail_detail;
+  json_t *fail_extra;
+  enum relay_kind kind;
+  uint64_t first_byte_ms, idle_ms;
+  char *hdrs[16]; /* upstream request headers, from malloc */
+  size_t nhdrs;
+  char owner[64];
+  char profile_id[130];
+};
+
+static void relay_free(struct relay *r) {
+  for (size_t i = 0; i < r->nhdrs; i++) {
+    if (r->hdrs[i] != NULL)
+      OPENSSL_cleanse(r->hdrs[i], strlen(r->hdrs[i])); /* may hold a backend's credential */
+    free(r->hdrs[i]);
+  }
+  tg_voc_conv_free(r->out.conv);
+  tg_voc_profile_free(r->profile);
+  json_decref(r->fail_extra);
+  free(r);
+}
+
+static void relay_timer_closed(uv_handle_t *h) { relay_free(h->data); }
+
+static void relay_release(struct relay *r) {
+  if (r->timer_open)
+    uv_close((uv_handle_t *)&r->timer, relay_timer_closed);
+  else
+    relay_free(r);
+}
+
+/* The request is gone (answered or its connection closed). Inside a client
+ * callback the client's DONE follows and releases R; otherwise the upstream
+ * request is canceled here (no callback after that). */
+static void relay_req_gone(void *ud) {
+  struct relay *r = ud;
+  r->req = NULL;
+  if (r->in_cb)
+    return;
+  if (r->creq != NULL) {
+    tg_client_req_cancel(r->creq);
+    r->creq = NULL;
+  }
+  relay_release(r);
+}
+
+static struct relay *relay_new(struct tg_http_req *req) {
+  struct relay *r = calloc(1, sizeof(*r));
+  if (r == NULL)
+    return NULL;
+  r->req = req;
+  r->out.req = req;
+  tg_http_req_on_free(req, relay_req_gone, r);
+  return r;
+}
+
+static int relay_add_header(struct relay *r, const char *name, const char *value) {
+  if (r->nhdrs + 1 >= sizeof(r->hdrs) / sizeof(r->hdrs[0]))
+    return TG_ETOOBIG;
+  size_t n = strlen(name) + strlen(value) + 3;
+  char *h = malloc(n);
+  if (h == NULL)
+    return TG_ENOMEM;
+  snprintf(h, n, "%s: %s", name, value);
+  r->hdrs[r->nhdrs++] = h;
+  return 0;
+}
+
+/* Copies the consumer's header NAME, if present, to the upstream request. */
+static int relay_pass_header(struct relay *r, const char *name) {
+  const char *v = tg_http_req_header(r->req, name);
+  return v == NULL ? 0 : relay_add_header(r, name, v);
+}
+
+static void relay_timeout(uv_timer_t *t);
+
+static void relay_arm(struct relay *r, uint64_t ms) {
+  if (r->timer_open && ms > 0)
+    uv_timer_start(&r->timer, relay_timeout, ms, 0);
+}
+
+/* Answers a failure before the answer started, or cuts a started one. */
+static void relay_fail(struct relay *r, int status, const char *slug, const char *title,
+                       json_t *extra, const char *detail) {
+  struct tg_http_req *req = r->req;
+  if (req == NULL) {
+    json_decref(extra);
+    return;
+  }
+  if (r->out.started) {
+    json_decref(extra);
+    tg_data_out_abort(&r->out);
+    return;
+  }
+  tg_http_res_problem(req, status, slug, title, extra, "%s", detail);
+}
+
+static void relay_timeout(uv_timer_t *t) {
+  struct relay *r = t->data;
+  if (r->creq == NULL || r->paused)
+    return;
+  tg_client_req_cancel(r->creq);
+  r->creq = NULL;
+  relay_fail(r, 504, "gateway-timeout", "Gateway timeout", NULL,
+             r->kind == RELAY_OWNER ? "the owner node did not answer in time"
+                                    : "the data source did not answer in time");
+}
+
+/* "Name: value" line LINE names header NAME: its value, else NULL. */
+static const char *header_value(const char *line, const char *name) {
+  size_t n = strlen(name);
+  if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+    return NULL;
+  line += n + 1;
+  while (*line == ' ' || *line == '\t')
+    line++;
+  return line;
+}
+
+/* The upstream answer's headers that go on to the consumer. */
+static const char *const pass_always[] = {"Last-Modified", "Content-Range", "Retry-After",
+                                          "Cache-Control", NULL};
+static const char *const pass_unconverted[] = {"ETag", "Accept-Ranges", NULL};
+static const char *const pass_from_owner[] = {"Tsunagu-Owner", "Tsunagu-Profile", "Link",
+                                              "WWW-Authenticate", NULL};
+
+static void copy_headers(struct relay *r, const char *const *headers, const char **ctype,
+                         int64_t *length, int *profiled) {
+  *ctype = "application/octet-stream";
+  *length = -1;
+  *profiled = 0;
+  for (size_t i = 0; headers[i] != NULL; i++) {
+    const char *v;
+    if ((v = header_value(headers[i], "Content-Type")) != NULL)
+      *ctype = v;
+    else if ((v = header_value(headers[i], "Content-Length")) != NULL)
+      *length = strtoll(v, NULL, 10);
+    for (size_t k = 0; pass_always[k]; k++)
+      if ((v = header_value(headers[i], pass_always[k])) != NULL)
+        tg_http_res_header(r->req, pass_always[k], v);
+    for (size_t k = 0; pass_unconverted[k] && !r->want_convert; k++)
+      if ((v = header_value(headers[i], pass_unconverted[k])) != NULL)
+        tg_http_res_header(r->req, pass_unconverted[k], v);
+    for (size_t k = 0; pass_from_owner[k] && r->kind == RELAY_OWNER; k++)
+      if ((v = header_value(headers[i], pass_from_owner[k])) != NULL) {
+        tg_http_res_header(r->req, pass_from_owner[k], v);
+        if (k == 1)
+          *profiled = 1;
+      }
+  }
+}
+
+/* 1 for a backend status the consumer gets as is. */
+static int backend_status_passes(int status) {
+  return (status >= 200 && status < 300) || status == 304 || status == 412 || status == 416;
+}
+
+/* Notes a failure to answer when the client's DONE arrives. */
+static int relay_defer_fail(struct relay *r, int status, const char *slug, const char *title,
+                            json_t *extra, const char *detail) {
+  r->fail_status = status;
+  r->fail_slug = slug;
+  r->fail_title = title;
+  r->fail_detail = detail;
+  json_decref(r->fail_extra);
+  r->fail_extra = extra;
+  return TG_ECANCELED;
+}
+
+static int relay_head(struct relay *r, int status, const char *const *headers) {
+  const char *ctype;
+  int64_t length;
+  int profiled;
+  if (r->kind == RELAY_BACKEND && !backend_status_passes(status))
+    return relay_defer_fail(r, 502, "backend-failed", "Backend failed",
+                            json_pack("{s:i}", "backend_status", status),
+                            "the data source answered with an error status");
+  r->headed = 1;
+  copy_headers(r, headers, &ctype, &length, &profiled);
+  if (r->kind == RELAY_BACKEND)
+    tg_http_res_header(r->req, "Tsunagu-Owner", r->owner);
+  if (r->want_convert && !profiled && status >= 200 && status < 300 && r->profile != NULL) {
+    r->out.profile = r->profile;
+    tg_http_res_header(r->req, "Tsunagu-Profile", r->profile_id);
+  }
+  if (tg_data_out_start(&r->out, status, ctype, length) != 0)
+    return relay_defer_fail(r, 503, "unavailable", "Unavailable", NULL, "cannot start the answer");
+  relay_arm(r, r->idle_ms);
+  return 0;
+}
+
+static int relay_on_head(void *ud, int status, const char *const *headers) {
+  struct relay *r = ud;
+  if (r->req == NULL)
+    return TG_ECANCELED;
+  r->in_cb = 1;
+  int rc = relay_head(r, status, headers);
+  r->in_cb = 0;
+  return r->req == NULL ? TG_ECANCELED : rc;
+}
+
+static void relay_drained(struct tg_http_req *req) {
+  struct relay *r = tg_http_req_get_data(req);
+  if (r == NULL || !r->paused || r->creq == NULL)
+    return;
+  r->paused = 0;
+  relay_arm(r, r->idle_ms);
+  tg_client_req_resume(r->creq);
+}
+
+static int relay_on_data(void *ud, const char *data, size_t len) {
+  struct relay *r = ud;
+  if (r->req == NULL)
+    return TG_ECANCELED;
+  r->in_cb = 1;
+  int rc = tg_data_out_write(&r->out, data, len);
+  r->in_cb = 0;
+  if (r->req == NULL)
+    return TG_ECANCELED;
+  if (rc != 0)
+    return TG_EPEER;
+  relay_arm(r, r->idle_ms);
+  if (tg_data_out_pending(&r->out) > DATA_HIGH_WATER) {
+    r->paused = 1;
+    uv_timer_stop(&r->timer); /* a slow consumer is not the source's fault */
+    tg_http_res_on_drain(r->req, relay_drained);
+    return TG_EAGAIN;
+  }
+  return 0;
+}
+
+static void relay_on_done(void *ud, int rc, int status, const struct tg_err *err) {
+  struct relay *r = ud;
+  (void)status;
+  r->creq = NULL;
+  /* ERR names the upstream URL: for the operator's log, not for the consumer. */
+  if (rc != 0 && rc != TG_ECANCELED)
+    tg_log_warn("data: %s %s: %s", r->kind == RELAY_OWNER ? "owner" : "backend", r->owner,
+                tg_err_msg(err, rc));
+  if (r->timer_open)
+    uv_timer_stop(&r->timer);
+  if (r->req == NULL) {
+    relay_release(r);
+    return;
+  }
+  if (r->fail_status != 0) {
+    json_t *x = r->fail_extra;
+    r->fail_extra = NULL;
+    relay_fail(r, r->fail_status, r->fail_slug, r->fail_title, x, r->fail_detail);
+  } else if (rc == 0 && r->out.started) {
+    tg_data_out_end(&r->out);
+  } else if (rc == 0 || r->out.started) {
+    tg_data_out_abort(&r->out); /* never present a cut answer as complete */
+  } else if (rc == TG_ETIMEDOUT) {
+    relay_fail(r, 504, "gateway-timeout", "Gateway timeout", NULL,
+               r->kind == RELAY_OWNER ? "the owner node did not answer in time"
+                                      : "the data source did not answer in time");
+  } else if (r->kind == RELAY_OWNER) {
+    relay_fail(r, 502, "owner-unreachable", "Owner unreachable", NULL,
+               "the node that owns the dataset could not be reached over mutual TLS");
+  } else {
+    relay_fail(r, 502, "backend-failed", "Backend failed", NULL,
+               "the data source could not be reached or sent a malformed answer");
+  }
+}
+
+/* Starts the upstream request to URL with client C. */
+static void relay_start(struct relay *r, struct tg_client *c, const char *url,
+                        const char *peer_node_id, uint64_t connect_ms) {
+  struct tg_worker *w = tg_http_req_worker(r->req);
+  struct tg_err err;
+  tg_err_clear(&err);
+  uv_timer_init(&w->loop, &r->timer);
+  r->timer.data = r;
+  r->timer_open = 1;
+  struct tg_client_opts o = {0};
+  o.method = strcmp(tg_http_req_method(r->req), "HEAD") == 0 ? "HEAD" : "GET";
+  o.url = url;
+  o.headers = (const char *const *)r->hdrs;
+  o.timeout_ms = UINT64_MAX; /* a stream may be long; the gaps are what is bounded */
+  o.connect_timeout_ms = connect_ms;
+  o.peer_node_id = peer_node_id;
+  static const struct tg_client_cb cb = {relay_on_head, relay_on_data, NULL, relay_on_done};
+  tg_http_req_set_data(r->req, r);
+  if (tg_client_request(c, &o, &cb, r, &r->creq, &err) != 0) {
+    relay_fail(r, 502, r->kind == RELAY_OWNER ? "owner-unreachable" : "backend-failed",
+               r->kind == RELAY_OWNER ? "Owner unreachable" : "Backend failed", NULL,
+               "the request could not be sent");
+    return;
+  }
+  relay_arm(r, r->first_byte_ms);
+}
+
+/* ---- the request ------------------------------------------------------- */
+
+/* The query string without its profile parameter, into OUT (CAP bytes); the
+ * profile's id (decoded) into PROFILE ("" if none). 0, or TG_EINVAL. */
+static int split_query(const char *q, char *out, size_t cap, char *profile, size_t pcap) {
+  size_t o = 0;
+  profile[0] = '\0';
+  while (q != NULL && *q) {
+    size_t n = strcspn(q, "&");
+    if (n >= 8 && strncmp(q, "profile=", 8) == 0) {
+      if (tg_qs_decode(q + 8, n - 8, profile, pcap, 1) <= 0)
+        return TG_EINVAL;
+    } else if (n > 0) {
+      if (o + n + 2 > cap)
+        return TG_EINVAL;
+      if (o > 0)
+        out[o++] = '&';
+      memcpy(out + o, q, n);
+      o += n;
+    }
+    q += n + (q[n] == '&');
+  }
+  out[o] = '\0';
+  return 0;
+}
+
+/* Checks the via-list: 0 to go on (the list for the next hop, ours added, in
+ * NEXT), or TG_ROUTE_ANSWERED after a 508. */
+static int check_via(struct tg_http_req *req, const char *self, char *next, size_t cap) {
+  const char *via = tg_http_req_header(req, VIA_HEADER);
+  int hops = 0;
+  for (const char *p = via; p != NULL && *p;) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    size_t n = strcspn(p, ", ");
+    if (n == 0)
+      break;
+    hops++;
+    if (n == strlen(self) && strncmp(p, self, n) == 0) {
+      tg_http_res_problem(req, 508, "loop-detected", "Loop detected", NULL,
+                          "the request has already passed through this node (%s: %s)",
+                          VIA_HEADER, via);
+      return TG_ROUTE_ANSWERED;
+    }
+    p += n;
+  }
+  if (hops >= DATA_MAX_HOPS) {
+    tg_http_res_problem(req, 508, "loop-detected", "Loop detected", NULL,
+                        "the request has passed %d nodes; at most %d hops are allowed", hops,
+                        DATA_MAX_HOPS);
+    return TG_ROUTE_ANSWERED;
+  }
+  int n = via && *via ? snprintf(next, cap, "%s, %s", via, self) : snprintf(next, cap, "%s", self);
+  if (n < 0 || (size_t)n >= cap) {
+    tg_route_bad_param(req, VIA_HEADER, "too long");
+    return TG_ROUTE_ANSWERED;
+  }
+  return 0;
+}
+
+/* The node id in dataset id ID (urn:tsunagu:<node>:dataset:<local>). */
+static int owner_of(const char *id, char *out, size_t cap) {
+  if (strncmp(id, "urn:tsunagu:", 12) != 0)
+    return TG_EINVAL;
+  const char *node = id + 12, *colon = strchr(node, ':');
+  if (colon == NULL || colon == node || strncmp(colon, ":dataset:", 9) != 0 || colon[9] == '\0')
+    return TG_EINVAL;
+  size_t n = (size_t)(colon - node);
+  if (n >= cap)
+    return TG_EINVAL;
+  memcpy(out, node, n);
+  out[n] = '\0';
+  return 0;
+}
+
+/* Loads profile ID from this node's vocabularies into R; TG_ENOENT if it has
+ * none by that id. */
+static int load_profile(struct relay *r, struct tg_worker *w, const char *id) {
+  struct tg_err err;
+  json_t *doc = NULL;
+  tg_err_clear(&err);
+  int rc = tg_voc_profile_get(w->voc, id, &doc, NULL, NULL, &err);
+  if (rc == 0)
+    rc = tg_voc_profile_new(doc, &r->profile, &err);
+  if (rc == 0)
+    rc = tg_voc_store_bind_profile(w->voc, r->profile, &err);
+  json_decref(doc);
+  if (rc == 0)
+    snprintf(r->profile_id, sizeof(r->profile_id), "%s", id);
+  return rc;
+}
+
+/* The distribution of DOC that says where its data is, or NULL. */
+static const json_t *data_distribution(const json_t *doc) {
+  const json_t *d = json_object_get(doc, "dcat:distribution");
+  if (json_is_object(d))
+    return json_object_get(d, "tsunagu:mode") ? d : NULL;
+  size_t i;
+  const json_t *v;
+  json_array_foreach(d, i, v) if (json_object_get(v, "tsunagu:mode")) return v;
+  return NULL;
+}
+
+static const char *backend_url(const json_t *dist) {
+  const json_t *b = json_object_get(dist, "tsunagu:backend");
+  if (json_is_object(b))
+    b = json_object_get(b, "@id");
+  return json_string_value(b);
+}
+
+/* Headers the consumer may send on to where the data is. */
+static int pass_request_headers(struct relay *r, int ranges) {
+  int rc = relay_pass_header(r, "Accept");
+  if (rc == 0 && ranges)
+    rc = relay_pass_header(r, "Range");
+  if (rc == 0 && ranges)
+    rc = relay_pass_header(r, "If-Range");
+  if (rc == 0)
+    rc = relay_pass_header(r, "If-None-Match");
+  if (rc == 0)
+    rc = relay_pass_header(r, "If-Modified-Since");
+  return rc;
+}
+
+static int backend_credentials(struct relay *r, const struct tg_backend *be) {
+  int rc = 0;
+  if (be->header[0]) {
+    char *h = strdup(be->header);
+    if (h == NULL || r->nhdrs + 1 >= sizeof(r->hdrs) / sizeof(r->hdrs[0])) {
+      free(h);
+      return TG_ENOMEM;
+    }
+    r->hdrs[r->nhdrs++] = h;
+  }
+  if (rc == 0 && be->basic[0]) {
+    unsigned char b64[800];
+    size_t n = strlen(be->basic);
+    if (n > 500)
+      return TG_ETOOBIG;
+    EVP_EncodeBlock(b64, (const unsigned char *)be->basic, (int)n);
+    char v[820];
+    snprintf(v, sizeof(v), "Basic %s", (char *)b64);
+    rc = relay_add_header(r, "Authorization", v);
+    OPENSSL_cleanse(v, sizeof(v));
+    OPENSSL_cleanse(b64, sizeof(b64));
+  }
+  return rc;
+}
+
+/* Distributed mode: pass the request through to the backend at URL. */
+static void serve_backend(struct relay *r, const char *url, const char *query) {
+  struct tg_worker *w = tg_http_req_worker(r->req);
+  struct tg_settings *s = tg_settings_get();
+  struct tg_err err;
+  const struct tg_backend *be = tg_backend_find(s->backends, s->nbackends, url);
+  struct tg_backend conf = be ? *be : tg_backend_default;
+  tg_settings_put(s);
+  r->kind = RELAY_BACKEND;
+  r->first_byte_ms = conf.first_byte_ms;
+  r->idle_ms = conf.idle_ms;
+  size_t ul = strlen(url) + strlen(query) + 2;
+  char *full = malloc(ul);
+  tg_err_clear(&err);
+  struct tg_client *c = full ? backend_client(w, &conf, &err) : NULL;
+  int rc = c == NULL ? TG_ENOMEM : pass_request_headers(r, !r->want_convert);
+  if (rc == 0)
+    rc = backend_credentials(r, &conf);
+  OPENSSL_cleanse(&conf, sizeof(conf));
+  if (rc != 0) {
+    free(full);
+    relay_fail(r, 503, "unavailable", "Unavailable", NULL, "cannot prepare the backend request");
+    return;
+  }
+  snprintf(full, ul, "%s%s%s", url, query[0] ? (strchr(url, '?') ? "&" : "?") : "", query);
+  relay_start(r, c, full, NULL, conf.connect_ms ? conf.connect_ms : 5000);
+  free(full);
+}
+
+/* The subject this request is made for, passed to the owner for its record. */
+static const char *request_subject(struct tg_http_req *req) {
+  if (tg_http_req_peer(req) != NULL)
+    return tg_http_req_header(req, "Tsunagu-Subject");
+  const char *s = tg_http_req_subject(req);
+  return s && *s ? s : NULL;
+}
+
+/* Owned here: the policy first, then the data. */
+static void serve_owned(struct relay *r, const char *id, const char *query, const char *self) {
+  struct tg_http_req *req = r->req;
+  struct tg_worker *w = tg_http_req_worker(req);
+  struct tg_err err;
+  json_t *doc = NULL;
+  tg_err_clear(&err);
+  int rc = tg_cat_dataset_get(w->cat, id, TG_CAT_VIEW_OWNER, &doc, NULL, &err);
+  if (rc == TG_ENOENT) {
+    tg_http_res_problem(req, 404, "unknown-dataset", "Unknown dataset", NULL,
+                        "this node has no dataset %s", id);
+    return;
+  }
+  if (rc != 0) {
+    tg_http_res_problem(req, 503, "unavailable", "Catalog unavailable", NULL, "%s",
+                        tg_err_msg(&err, rc));
+    return;
+  }
+  const char *peer = tg_http_req_peer(req);
+  struct tg_cat_access a = {peer ? peer : self, request_subject(req),
+                            tg_http_req_header(req, "Tsunagu-Purpose"), "use", (int64_t)time(NULL),
+                            peer != NULL, peer == NULL};
+  struct tg_cat_decision d;
+  tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
+  if (d.verdict != TG_CAT_PERMIT) {
+    json_t *x = json_pack("{s:s, s:s, s:s}", "dataset", id, "node", a.node_id, "rule", d.reason);
+    json_decref(doc);
+    tg_http_res_header(req, "Tsunagu-Owner", self);
+    tg_http_res_problem(req, 403, "owner-refused", "Refused by the owner's policy", x,
+                        "the owner's policy does not permit node %s to use this dataset: %s",
+                        a.node_id, d.reason);
+    return;
+  }
+  const json_t *dist = data_distribution(doc);
+  const char *mode = json_string_value(json_object_get(dist, "tsunagu:mode"));
+  snprintf(r->owner, sizeof(r->owner), "%s", self);
+  if (mode != NULL && strcmp(mode, "accumulated") == 0) {
+    json_decref(doc);
+    tg_http_res_header(req, "Tsunagu-Owner", self);
+    if (r->profile != NULL) {
+      r->out.profile = r->profile;
+      tg_http_res_header(req, "Tsunagu-Profile", r->profile_id);
+    }
+    tg_routes_obs_get(req, id, &r->out);
+    return;
+  }
+  const char *url = backend_url(dist);
+  if (mode == NULL || url == NULL || strcmp(mode, "distributed") != 0) {
+    json_decref(doc);
+    tg_http_res_problem(req, 404, "no-data", "No data distribution", NULL,
+                        "dataset %s has no distribution with tsunagu:mode", id);
+    return;
+  }
+  r->want_convert = r->profile != NULL;
+  char *u = strdup(url);
+  json_decref(doc);
+  if (u == NULL) {
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return;
+  }
+  serve_backend(r, u, query);
+  free(u);
+}
+
+/* The URL of peer NODE from the peers table, into OUT. */
+static int owner_url(struct tg_worker *w, const char *node, char *out, size_t cap) {
+  sqlite3_stmt *st = NULL;
+  int rc = TG_ENOENT;
+  if (sqlite3_prepare_v2(w->db, "SELECT url FROM peers WHERE node_id = ?1", -1, &st, NULL) !=
+      SQLITE_OK)
+    return TG_EDB;
+  sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const char *u = (const char *)sqlite3_column_text(st, 0);
+    rc = u && snprintf(out, cap, "%s", u) < (int)cap ? 0 : TG_ENOENT;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Owned by another node: forward over mutual TLS with our federation
+ * certificate, requiring the owner's. */
+static void serve_forward(struct relay *r, const char *id, const char *owner, const char *via,
+                          const char *raw_query) {
+  struct tg_http_req *req = r->req;
+  struct tg_worker *w = tg_http_req_worker(req);
+  char base[600];
+  if (owner_url(w, owner, base, sizeof(base)) != 0) {
+    tg_http_res_problem(req, 404, "owner-unknown", "Owner unknown", NULL,
+                        "dataset %s belongs to node %s, which is not a known peer of this node",
+                        id, owner);
+    return;
+  }
+  snprintf(r->owner, sizeof(r->owner), "%s", owner);
+  r->kind = RELAY_OWNER;
+  r->first_byte_ms = 30000;
+  r->idle_ms = 30000;
+  r->want_convert = r->profile_id[0] != '\0';
+  const char *subject = request_subject(req);
+  int rc = pass_request_headers(r, 1);
+  if (rc == 0)
+    rc = relay_add_header(r, VIA_HEADER, via);
+  if (rc == 0)
+    rc = relay_pass_header(r, "Tsunagu-Purpose");
+  if (rc == 0 && subject != NULL)
+    rc = relay_add_header(r, "Tsunagu-Subject", subject);
+  if (rc == 0 && r->profile != NULL)
+    rc = relay_add_header(r, "Tsunagu-Profile-Fallback", "yes");
+  size_t bl = strlen(base);
+  while (bl > 0 && base[bl - 1] == '/')
+    base[--bl] = '\0';
+  struct tg_buf url;
+  tg_buf_init(&url);
+  if (rc == 0)
+    rc = tg_buf_printf(&url, "%s/api/v1/datasets/", base);
+  if (rc == 0)
+    rc = tg_qs_encode(&url, id);
+  if (rc == 0)
+    rc = tg_buf_printf(&url, "/data%s%s", raw_query[0] ? "?" : "", raw_query);
+  if (rc != 0) {
+    tg_buf_close(&url);
+    relay_fail(r, 503, "unavailable", "Unavailable", NULL, "cannot prepare the request");
+    return;
+  }
+  struct tg_err err;
+  tg_err_clear(&err);
+  struct tg_client *fc = fed_client(w, &err);
+  if (fc == NULL) {
+    tg_buf_close(&url);
+    relay_fail(r, 502, "owner-unreachable", "Owner unreachable", NULL,
+               "this node has no federation certificate to call the owner with");
+    return;
+  }
+  relay_start(r, fc, url.data, owner, 5000);
+  tg_buf_close(&url);
+}
+
+void tg_route_data_get(struct tg_http_req *req) {
+  char id[ID_CAP], owner[64], via[600], query[4096], profile[130];
+  struct tg_settings *s = tg_settings_get();
+  char self[64];
+  snprintf(self, sizeof(self), "%s", s->node_id);
+  tg_settings_put(s);
+  if (tg_route_path_seg(req, "/data", "bad-dataset-id", "dataset id", id, sizeof(id)))
+    return;
+  if (owner_of(id, owner, sizeof(owner)) != 0) {
+    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id", NULL,
+                        "a dataset id is urn:tsunagu:<node>:dataset:<local-id>");
+    return;
+  }
+  if (check_via(req, self, via, sizeof(via)))
+    return;
+  const char *raw = tg_http_req_query(req);
+  if (split_query(raw, query, sizeof(query), profile, sizeof(profile)) != 0) {
+    tg_route_bad_param(req, "profile", "badly encoded or too long");
+    return;
+  }
+  struct relay *r = relay_new(req);
+  if (r == NULL) {
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return;
+  }
+  int local = strcmp(owner, self) == 0;
+  if (profile[0]) {
+    snprintf(r->profile_id, sizeof(r->profile_id), "%s", profile);
+    int rc = load_profile(r, tg_http_req_worker(req), profile);
+    /* The owner converts when it holds the profile; a forwarding node that
+     * holds it converts what an owner without it sends. */
+    int fallback = tg_http_req_peer(req) != NULL &&
+                   tg_http_req_header(req, "Tsunagu-Profile-Fallback") != NULL;
+    if (rc != 0 && local && !fallback) {
+      tg_http_res_problem(req, 404, "unknown-profile", "Unknown profile", NULL,
+                          "no conversion profile %s on this node", profile);
+      return;
+    }
+  }
+  if (local)
+    serve_owned(r, id, query, self);
+  else
+    serve_forward(r, id, owner, via, raw ? raw : "");
+}

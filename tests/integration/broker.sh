@@ -1,0 +1,160 @@
+#!/bin/bash
+# The data broker: GET /api/v1/datasets/{id}/data across a federation of real
+# nodes over mutual TLS. "a" owns datasets passed through to a real HTTP
+# backend (tests/tools/data-backend.mjs); "c" is granted by a's policy, "x" is
+# not. Checks: the answer streams back unchanged with the owner named, the
+# backend sees one request per read and no consumer credential, nothing of the
+# body is left on the forwarding node, refusals happen before the backend is
+# touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
+# and backend errors have their own problem types, the via-list guard.
+. "$top_srcdir/tests/lib.sh"
+plan 30
+# Memory is measured below: keep ASan's quarantine of freed chunks small.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
+
+START=$TG_TMP/start
+touch "$START"
+MARK="BROKER-MARKER-$$-$RANDOM"
+node "$top_srcdir/tests/tools/data-backend.mjs" "$MARK" >"$TG_TMP/backend.port" 2>"$TG_TMP/backend.log" &
+BPID=$!
+TG_PIDS="$TG_PIDS $BPID"
+for _ in $(seq 1 50); do [ -s "$TG_TMP/backend.port" ] && break; sleep 0.1; done
+BPORT=$(cat "$TG_TMP/backend.port")
+B=http://127.0.0.1:$BPORT
+stats() { curl -sS "$B/_stats"; }
+count() { stats | jq .count; }
+
+CA=$TG_TMP/a/ca
+T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
+tg_node_new a "$(printf '[ca]\ndir = ca\n[backend.local]\norigin = %s\nheader = X-Api-Key: k-secret-123\nfirst_byte_timeout = 2s\nidle_timeout = 2s\n' "$B")"
+"$TSUNAGU" ca init --dir "$CA" --name "Broker Federation" >/dev/null
+"$TSUNAGU" csr --dir "$TG_TMP/a" >"$TG_TMP/a.csr"
+"$TSUNAGU" ca sign --dir "$CA" --node a --hosts 127.0.0.1 "$TG_TMP/a.csr" >"$TG_TMP/a.crt" 2>/dev/null
+"$TSUNAGU" cert install --dir "$TG_TMP/a" --cert "$TG_TMP/a.crt" --ca "$CA/ca.crt" --crl "$CA/crl.pem" >/dev/null
+tg_node_start a || { echo "Bail out! a did not start"; exit 1; }
+hub=$(tg_node_url a)
+fp=$(openssl x509 -in "$CA/ca.crt" -noout -fingerprint -sha256 | cut -d= -f2)
+for n in c x; do
+  tg_node_new "$n"
+  tg_node_start "$n" || { echo "Bail out! $n did not start"; exit 1; }
+  u=$(tg_node_url "$n")
+  tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
+  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$hub" --token "$tok" --ca-fingerprint "$fp" --node-url "$u" >/dev/null
+  kill -HUP "$(tg_node_pid "$n")"
+  for _ in $(seq 1 50); do curl -fsS --cacert "$CA/ca.crt" "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  T "$n" peer sync --hub "$hub" >/dev/null 2>&1
+done
+c=$(tg_node_url c)
+x=$(tg_node_url x)
+
+# a's datasets: the river feed for c only, and test sources.
+ATOK=$(cat "$TG_TMP/a/admin.token")
+mkds() { # NAME BACKEND-PATH ASSIGNEE
+  jq --arg b "$B$2" --arg who "urn:tsunagu:node:$3" \
+    '.["dcat:distribution"][0]["tsunagu:backend"]["@id"] = $b | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": $who}] | del(.["@id"])' \
+    "$top_srcdir/examples/datasets/river.json" >"$TG_TMP/$1.json"
+  curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOK" \
+    -H 'Content-Type: application/ld+json' -H "Slug: $1" --data-binary @"$TG_TMP/$1.json" "$hub/api/v1/datasets"
+}
+s=""
+for d in "river /water c" "big /big?bytes=67108864 c" "die /die?bytes=4000000 c" "hang /hang c" \
+         "e500 /status?code=500 c" "slow /slowbody c"; do
+  set -- $d
+  s="$s$(mkds "$1" "$2" "$3")"
+done
+check "a publishes six distributed datasets ($s)" [ "$s" = 201201201201201201 ]
+
+CTOK=$(cat "$TG_TMP/c/admin.token")
+XTOK=$(cat "$TG_TMP/x/admin.token")
+O=$TG_TMP/out
+H=$TG_TMP/hdr
+get() { # NODE-URL TOKEN DATASET [curl args]: status code; body in $O, headers in $H
+  local u=$1 t=$2 d=$3
+  shift 3
+  rm -f "$O" "$H"
+  curl -sS --cacert "$CA/ca.crt" -o "$O" -D "$H" -w '%{http_code}' -H "Authorization: Bearer $t" "$@" \
+    "$u/api/v1/datasets/urn:tsunagu:a:dataset:$d/data"
+}
+hdr() { grep -i "^$1:" "$H" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+ptype() { jq -r .type "$O" 2>/dev/null; }
+
+# c reads a's river feed through its own node.
+n0=$(count)
+st=$(get "$c" "$CTOK" river -H 'Cookie: session=consumer-cookie' -H 'X-Forwarded-For: 10.9.9.9')
+body=$(cat "$O")
+check "c reads a's river data through its node (200, $st)" [ "$st" = 200 ]
+check "  the body is the backend's, unchanged" [ "$body" = "$(curl -sS "$B/water")" ]
+n1=$(count)
+check "  the backend saw exactly one request for it ($n0 -> $n1, one more for the comparison)" [ $((n1 - n0)) = 2 ]
+check "  Tsunagu-Owner names a" [ "$(hdr Tsunagu-Owner)" = a ]
+check "  ETag and Last-Modified pass through" [ "$(hdr ETag)" = '"w1"' -a -n "$(hdr Last-Modified)" ]
+check "  the backend's Set-Cookie does not" [ -z "$(hdr Set-Cookie)" ]
+# what the backend saw of the read through c (the request before the comparison)
+st=$(get "$c" "$CTOK" river -H 'Cookie: session=consumer-cookie' -H 'X-Forwarded-For: 10.9.9.9')
+last=$(stats | jq -c .last.headers)
+check "  the backend got a's API key from a's configuration" [ "$(jq -r '."x-api-key"' <<<"$last")" = k-secret-123 ]
+check "  and no Authorization, Cookie, X-Forwarded-For or via-list" [ "$(jq -c '[.authorization, .cookie, ."x-forwarded-for", ."tsunagu-via"]' <<<"$last")" = '[null,null,null,null]' ]
+check "  the API key appears in no log and in no catalog answer" [ -z "$(grep -rl k-secret-123 "$TG_TMP"/*/tsunagud.log)" -a -z "$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $ATOK" "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river" | grep -l k-secret-123)" ]
+left=$(find "$TG_TMP/c" "${TMPDIR:-/tmp}" -maxdepth 3 -type f -newer "$START" -not -path "$TG_TMP/a/*" -not -path "$O" -not -path "$TG_TMP/*.json" 2>/dev/null | xargs -r grep -l "$MARK" 2>/dev/null)
+check "  no file on c's side or in the temp directory holds the body's marker ($left)" [ -z "$left" ]
+
+st=$(get "$c" "$CTOK" river -I)
+head_ok() { [ "$st" = 200 -a "$(hdr Content-Length)" = "$(curl -sS "$B/water" | wc -c)" ] && ! grep -q "$MARK" "$O"; }
+check "HEAD through c: 200 with the length and no body" head_ok
+
+# x is not granted: a refuses before its backend is touched.
+n0=$(count)
+st=$(get "$x" "$XTOK" river)
+check "x is refused by a's policy (403 owner-refused, $st)" [ "$st" = 403 -a "$(ptype)" = urn:tsunagu:problem:owner-refused ]
+check "  the refusal names the node and the rule" [ "$(jq -r .node "$O")" = x -a -n "$(jq -r '.rule // empty' "$O")" ]
+check "  the backend saw no request" [ "$(count)" = "$n0" ]
+
+# Without data:read on c, nothing leaves c.
+st=$(curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' "$c/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
+check "an anonymous caller of c gets 401 ($st)" [ "$st" = 401 ]
+
+# Faults, each with its own problem type.
+st=$(get "$c" "$CTOK" nosuch)
+check "an unknown dataset of a: 404 unknown-dataset from the owner ($st)" [ "$st" = 404 -a "$(ptype)" = urn:tsunagu:problem:unknown-dataset ]
+st=$(curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:zz:dataset:r/data")
+check "a dataset of a node c does not know: 404 owner-unknown ($st)" [ "$st" = 404 -a "$(ptype)" = urn:tsunagu:problem:owner-unknown ]
+st=$(curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/not-an-id/data")
+check "a malformed id: 400 bad-dataset-id ($st)" [ "$st" = 400 -a "$(ptype)" = urn:tsunagu:problem:bad-dataset-id ]
+st=$(get "$c" "$CTOK" e500)
+check "a backend error: 502 backend-failed with the backend's status ($st)" [ "$st" = 502 -a "$(ptype)" = urn:tsunagu:problem:backend-failed -a "$(jq .backend_status "$O")" = 500 ]
+t0=$(date +%s%N)
+st=$(get "$c" "$CTOK" hang)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a backend that never answers: 504 gateway-timeout after first_byte_timeout ($st in $ms ms)" [ "$st" = 504 -a "$(ptype)" = urn:tsunagu:problem:gateway-timeout -a "$ms" -lt 6000 ]
+get "$c" "$CTOK" slow >/dev/null 2>"$TG_TMP/curl.err"
+rc=$?
+check "a backend that stalls mid-body: the answer is cut, curl fails ($rc)" [ "$rc" != 0 ]
+get "$c" "$CTOK" die >/dev/null 2>"$TG_TMP/curl.err"
+rc=$?
+got=$(stat -c %s "$O" 2>/dev/null || echo 0)
+check "a backend that dies halfway: c's answer is aborted, curl fails ($rc, $got bytes)" [ "$rc" != 0 -a "$got" -lt 8000000 ]
+get "$hub" "$ATOK" die >/dev/null 2>&1
+check "  also on the owner's own answer" [ $? != 0 ]
+
+# The via-list guard.
+st=$(get "$c" "$CTOK" river -H 'Tsunagu-Via: x, c')
+check "a request that already passed c: 508 loop-detected ($st)" [ "$st" = 508 -a "$(ptype)" = urn:tsunagu:problem:loop-detected ]
+st=$(get "$c" "$CTOK" river -H 'Tsunagu-Via: x, y, z, w')
+check "a request that passed 4 nodes: 508 ($st)" [ "$st" = 508 ]
+st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x/node.key" -o "$O" -w '%{http_code}' \
+  -H 'Tsunagu-Via: x, a' "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
+check "a peer forwarding back to the owner that already passed it: 508 ($st)" [ "$st" = 508 ]
+
+# Big answers stream with bounded memory on both nodes.
+rss() { awk '/VmRSS/ {print $2}' "/proc/$(tg_node_pid "$1")/status"; }
+ra=$(rss a); rc0=$(rss c)
+bytes=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big/data" | wc -c)
+da=$(( ($(rss a) - ra) / 1024 )); dc=$(( ($(rss c) - rc0) / 1024 ))
+check "64 MiB through two nodes arrive whole ($bytes bytes)" [ "$bytes" = 67108864 ]
+diag "RSS growth: a $da MiB, c $dc MiB"
+ra=$(rss a); rc0=$(rss c)
+bytes=$(curl -sS --limit-rate 8M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big/data" | wc -c)
+da2=$(( ($(rss a) - ra) / 1024 )); dc2=$(( ($(rss c) - rc0) / 1024 ))
+check "a slow reader (8 MB/s) gets all of it and neither node grows by 16 MiB (a $da2, c $dc2 MiB)" [ "$bytes" = 67108864 -a "$da2" -lt 16 -a "$dc2" -lt 16 ]
+check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
+done_testing

@@ -1,0 +1,72 @@
+// data-backend.mjs: a small HTTP data source for the broker tests. Listens on
+// 127.0.0.1 port 0 and prints the port. It counts what it serves and keeps the
+// headers of the last request (GET /_stats answers both as JSON).
+//   /water            NDJSON river records with a marker string
+//   /big?bytes=N      N bytes of 'x' with Content-Length
+//   /die?bytes=N      announces 2N bytes, sends N, then drops the connection
+//   /hang             never answers
+//   /status?code=C    answers with status C
+//   /slowbody         sends 10 bytes, then nothing
+import http from 'node:http';
+
+const marker = process.argv[2] || 'MARKER-0000';
+let count = 0;
+let last = {};
+const water = [];
+for (let i = 0; i < 5; i++) {
+  water.push(JSON.stringify({
+    id: `urn:ngsi-ld:WaterObserved:K0${i}`, type: 'RiverLevel', station: `K0${i}`,
+    level_cm: 120 + i, observed: `令和6年4月${i + 1}日 10時00分`, note: marker,
+  }));
+}
+const body = water.join('\n') + '\n';
+
+function big(res, n, die) {
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': die ? 2 * n : n });
+  const chunk = Buffer.alloc(65536, 'x');
+  let left = n;
+  const pump = () => {
+    while (left > 0) {
+      const k = Math.min(left, chunk.length);
+      left -= k;
+      if (!res.write(k === chunk.length ? chunk : chunk.subarray(0, k))) { res.once('drain', pump); return; }
+    }
+    if (die) res.socket.destroy(); else res.end();
+  };
+  pump();
+}
+
+const server = http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  if (u.pathname === '/_stats') {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ count, last }));
+    return;
+  }
+  count++;
+  last = { method: req.method, url: req.url, headers: req.headers };
+  const n = Number(u.searchParams.get('bytes') || 0);
+  switch (u.pathname) {
+    case '/water':
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', ETag: '"w1"',
+        'Last-Modified': 'Tue, 01 Dec 2026 00:00:00 GMT', 'Content-Length': Buffer.byteLength(body),
+        Connection: 'keep-alive', 'Set-Cookie': 'backend=secret' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      break;
+    case '/big': big(res, n, false); break;
+    case '/die': big(res, n, true); break;
+    case '/hang': break;
+    case '/slowbody':
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 100 });
+      res.write('0123456789');
+      break;
+    case '/status':
+      res.writeHead(Number(u.searchParams.get('code') || 500), { 'Content-Type': 'text/plain' });
+      res.end('backend says no');
+      break;
+    default:
+      res.writeHead(404); res.end();
+  }
+});
+server.keepAliveTimeout = 30000;
+server.listen(0, '127.0.0.1', () => { console.log(server.address().port); });
