@@ -8,14 +8,15 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 30
+plan 34
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
 START=$TG_TMP/start
 touch "$START"
 MARK="BROKER-MARKER-$$-$RANDOM"
-node "$top_srcdir/tests/tools/data-backend.mjs" "$MARK" >"$TG_TMP/backend.port" 2>"$TG_TMP/backend.log" &
+FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
+node "$top_srcdir/tests/tools/data-backend.mjs" "$MARK" "$FEED" >"$TG_TMP/backend.port" 2>"$TG_TMP/backend.log" &
 BPID=$!
 TG_PIDS="$TG_PIDS $BPID"
 for _ in $(seq 1 50); do [ -s "$TG_TMP/backend.port" ] && break; sleep 0.1; done
@@ -58,11 +59,11 @@ mkds() { # NAME BACKEND-PATH ASSIGNEE
 }
 s=""
 for d in "river /water c" "big /big?bytes=67108864 c" "die /die?bytes=4000000 c" "hang /hang c" \
-         "e500 /status?code=500 c" "slow /slowbody c"; do
+         "e500 /status?code=500 c" "slow /slowbody c" "feed /feed c"; do
   set -- $d
   s="$s$(mkds "$1" "$2" "$3")"
 done
-check "a publishes six distributed datasets ($s)" [ "$s" = 201201201201201201 ]
+check "a publishes seven distributed datasets ($s)" [ "$s" = 201201201201201201201 ]
 
 CTOK=$(cat "$TG_TMP/c/admin.token")
 XTOK=$(cat "$TG_TMP/x/admin.token")
@@ -144,6 +145,27 @@ check "a request that passed 4 nodes: 508 ($st)" [ "$st" = 508 ]
 st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x/node.key" -o "$O" -w '%{http_code}' \
   -H 'Tsunagu-Via: x, a' "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
 check "a peer forwarding back to the owner that already passed it: 508 ($st)" [ "$st" = 508 ]
+
+# ?profile= converts on the way: on the owner when it holds the profile, else
+# on the consumer's node; the records are what /convert gives.
+PROF=$top_srcdir/examples/vocab/a-city-water.profile.json
+PID_=a-city-water-to-waterobserved
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $ATOK" \
+  --data-binary @"$PROF" "$hub/api/v1/vocab/profiles/$PID_")
+conv_a=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $ATOK" -H 'Content-Type: application/x-ndjson' \
+  --data-binary @"$FEED" "$hub/api/v1/vocab/convert?profile=$PID_" | grep -v ConversionSummary)
+st=$st$(get "$c" "$CTOK" feed --get --data-urlencode "profile=$PID_")
+check "c reads a's feed as WaterObserved, converted by the owner ($st)" [ "$st" = 201200 -a "$(hdr Tsunagu-Profile)" = "$PID_" -a -n "$conv_a" ]
+check "  the records are exactly what /convert gives on the owner" [ "$(cat "$O")" = "$conv_a" ]
+jq '.id = "c-water"' "$PROF" >"$TG_TMP/c-prof.json"
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $CTOK" \
+  --data-binary @"$TG_TMP/c-prof.json" "$c/api/v1/vocab/profiles/c-water")
+conv_c=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" -H 'Content-Type: application/x-ndjson' \
+  --data-binary @"$FEED" "$c/api/v1/vocab/convert?profile=c-water" | grep -v ConversionSummary)
+st=$st$(get "$c" "$CTOK" feed --get --data-urlencode "profile=c-water")
+check "a profile only c holds: a sends the feed as is and c converts it ($st)" [ "$st" = 201200 -a "$(cat "$O")" = "$conv_c" -a "$(hdr Tsunagu-Profile)" = c-water ]
+st=$(get "$c" "$CTOK" feed --get --data-urlencode "profile=nobody-has-it")
+check "a profile neither holds: 404 unknown-profile from the owner ($st)" [ "$st" = 404 -a "$(ptype)" = urn:tsunagu:problem:unknown-profile ]
 
 # Big answers stream with bounded memory on both nodes.
 rss() { awk '/VmRSS/ {print $2}' "/proc/$(tg_node_pid "$1")/status"; }
