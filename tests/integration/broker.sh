@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 34
+plan 37
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -178,5 +178,13 @@ ra=$(rss a); rc0=$(rss c)
 bytes=$(curl -sS --limit-rate 8M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big/data" | wc -c)
 da2=$(( ($(rss a) - ra) / 1024 )); dc2=$(( ($(rss c) - rc0) / 1024 ))
 check "a slow reader (8 MB/s) gets all of it and neither node grows by 16 MiB (a $da2, c $dc2 MiB)" [ "$bytes" = 67108864 -a "$da2" -lt 16 -a "$dc2" -lt 16 ]
+m=$(curl -sS --cacert "$CA/ca.crt" "$hub/metrics")
+check "a's /metrics counts the refusal by rule, requests per dataset and per peer" \
+  grep -q '^tsunagu_data_refusals_total{dataset="urn:tsunagu:a:dataset:river",rule="no permission grants .use. to node x"} 1$' <<<"$m"
+mc=$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")
+big_a=$(grep '^tsunagu_data_bytes_total{dataset="urn:tsunagu:a:dataset:big"}' <<<"$m" | cut -d' ' -f2)
+check "  and bytes: the big dataset's two reads on a ($big_a) and c's bytes from peer a" \
+  [ "$big_a" = 134217728 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
+check "  and the upstream time to first byte" grep -q '^tsunagu_data_upstream_first_byte_seconds_count{upstream="owner"} [1-9]' <<<"$mc"
 check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
 done_testing
