@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 37
+plan 42
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -136,6 +136,30 @@ got=$(stat -c %s "$O" 2>/dev/null || echo 0)
 check "a backend that dies halfway: c's answer is aborted, curl fails ($rc, $got bytes)" [ "$rc" != 0 -a "$got" -lt 8000000 ]
 get "$hub" "$ATOK" die >/dev/null 2>&1
 check "  also on the owner's own answer" [ $? != 0 ]
+
+# A purpose constraint: the purpose comes from the Tsunagu-Purpose header.
+jq --arg b "$B/water" '.["dcat:distribution"][0]["tsunagu:backend"]["@id"] = $b | del(.["@id"]) | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": "urn:tsunagu:node:c"}] | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:constraint"] = [{"odrl:leftOperand": {"@id": "odrl:purpose"}, "odrl:operator": {"@id": "odrl:eq"}, "odrl:rightOperand": "disaster-prevention"}]' \
+  "$top_srcdir/examples/datasets/river.json" >"$TG_TMP/purp.json"
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOK" \
+  -H 'Content-Type: application/ld+json' -H "Slug: purp" --data-binary @"$TG_TMP/purp.json" "$hub/api/v1/datasets")
+n0=$(count)
+st=$st$(get "$c" "$CTOK" purp)
+purpose_refused() { [ "$st" = 201403 ] && jq -r .rule "$O" | grep -q "purpose is required"; }
+check "a purpose-bound dataset without a purpose: 403 naming the purpose rule ($st)" purpose_refused
+st=$(get "$c" "$CTOK" purp -H 'Tsunagu-Purpose: marketing')
+check "  with another purpose: 403 ($st), and the backend saw neither request" [ "$st" = 403 -a "$(count)" = "$n0" ]
+st=$(get "$c" "$CTOK" purp -H 'Tsunagu-Purpose: disaster-prevention')
+check "  with the policy's purpose: 200 ($st)" [ "$st" = 200 ]
+
+# A peer whose certificate names another node: c is told that x's address is
+# a's; x's certificate does not name a, so nothing is sent.
+T c peer add a "$x" >/dev/null 2>&1
+n0=$(count)
+st=$(get "$c" "$CTOK" river)
+check "an address that answers with another node's certificate: 502 owner-unreachable ($st)" [ "$st" = 502 -a "$(ptype)" = urn:tsunagu:problem:owner-unreachable -a "$(count)" = "$n0" ]
+T c peer add a "$hub" >/dev/null 2>&1
+st=$(get "$c" "$CTOK" river)
+check "  and with a's address back, 200 again ($st)" [ "$st" = 200 ]
 
 # The via-list guard.
 st=$(get "$c" "$CTOK" river -H 'Tsunagu-Via: x, c')
