@@ -58,12 +58,12 @@ mkds() { # NAME BACKEND-PATH ASSIGNEE
     -H 'Content-Type: application/ld+json' -H "Slug: $1" --data-binary @"$TG_TMP/$1.json" "$hub/api/v1/datasets"
 }
 s=""
-for d in "river /water c" "big /big?bytes=67108864 c" "die /die?bytes=4000000 c" "hang /hang c" \
+for d in "river /water c" "big /big?bytes=1073741824 c" "big64 /big?bytes=67108864 c" "die /die?bytes=4000000 c" "hang /hang c" \
          "e500 /status?code=500 c" "slow /slowbody c" "feed /feed c"; do
   set -- $d
   s="$s$(mkds "$1" "$2" "$3")"
 done
-check "a publishes seven distributed datasets ($s)" [ "$s" = 201201201201201201201 ]
+check "a publishes eight distributed datasets ($s)" [ "$s" = 201201201201201201201201 ]
 
 CTOK=$(cat "$TG_TMP/c/admin.token")
 XTOK=$(cat "$TG_TMP/x/admin.token")
@@ -193,22 +193,29 @@ check "a profile neither holds: 404 unknown-profile from the owner ($st)" [ "$st
 
 # Big answers stream with bounded memory on both nodes.
 rss() { awk '/VmRSS/ {print $2}' "/proc/$(tg_node_pid "$1")/status"; }
+# peak NODE FILE: samples NODE's RSS every 50 ms into FILE (its highest, in KiB) until killed.
+peak() { local m=0 v; while :; do v=$(rss "$1"); [ "${v:-0}" -gt "$m" ] && m=$v && echo "$m" >"$2"; sleep 0.05; done; }
 ra=$(rss a); rc0=$(rss c)
+peak a "$TG_TMP/peak.a" & pa=$!
+peak c "$TG_TMP/peak.c" & pc=$!
 bytes=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big/data" | wc -c)
-da=$(( ($(rss a) - ra) / 1024 )); dc=$(( ($(rss c) - rc0) / 1024 ))
-check "64 MiB through two nodes arrive whole ($bytes bytes)" [ "$bytes" = 67108864 ]
-diag "RSS growth: a $da MiB, c $dc MiB"
+kill $pa $pc; wait $pa $pc 2>/dev/null
+da=$(( ($(cat "$TG_TMP/peak.a") - ra) / 1024 )); dc=$(( ($(cat "$TG_TMP/peak.c") - rc0) / 1024 ))
+check "1 GiB through two nodes arrives whole, neither node's peak RSS grows by 16 MiB ($bytes bytes; a $da, c $dc MiB)" [ "$bytes" = 1073741824 -a "$da" -lt 16 -a "$dc" -lt 16 ]
 ra=$(rss a); rc0=$(rss c)
-bytes=$(curl -sS --limit-rate 8M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big/data" | wc -c)
-da2=$(( ($(rss a) - ra) / 1024 )); dc2=$(( ($(rss c) - rc0) / 1024 ))
+peak a "$TG_TMP/peak.a" & pa=$!
+peak c "$TG_TMP/peak.c" & pc=$!
+bytes=$(curl -sS --limit-rate 8M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big64/data" | wc -c)
+kill $pa $pc; wait $pa $pc 2>/dev/null
+da2=$(( ($(cat "$TG_TMP/peak.a") - ra) / 1024 )); dc2=$(( ($(cat "$TG_TMP/peak.c") - rc0) / 1024 ))
 check "a slow reader (8 MB/s) gets all of it and neither node grows by 16 MiB (a $da2, c $dc2 MiB)" [ "$bytes" = 67108864 -a "$da2" -lt 16 -a "$dc2" -lt 16 ]
 m=$(curl -sS --cacert "$CA/ca.crt" "$hub/metrics")
 check "a's /metrics counts the refusal by rule, requests per dataset and per peer" \
   grep -q '^tsunagu_data_refusals_total{dataset="urn:tsunagu:a:dataset:river",rule="no permission grants .use. to node x"} 1$' <<<"$m"
 mc=$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")
-big_a=$(grep '^tsunagu_data_bytes_total{dataset="urn:tsunagu:a:dataset:big"}' <<<"$m" | cut -d' ' -f2)
-check "  and bytes: the big dataset's two reads on a ($big_a) and c's bytes from peer a" \
-  [ "$big_a" = 134217728 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
+big_a=$(grep '^tsunagu_data_bytes_total{dataset="urn:tsunagu:a:dataset:big64"}' <<<"$m" | cut -d' ' -f2)
+check "  and bytes: the 64 MiB dataset's read on a ($big_a) and c's bytes from peer a" \
+  [ "$big_a" = 67108864 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
 check "  and the upstream time to first byte" grep -q '^tsunagu_data_upstream_first_byte_seconds_count{upstream="owner"} [1-9]' <<<"$mc"
 check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
 done_testing
