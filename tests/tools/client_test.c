@@ -857,6 +857,52 @@ static void case_mtls_and_crl(struct tg_client *c) {
   rq_close(&q);
 }
 
+static struct tg_client_peer seen_peer;
+static int seen_peers;
+
+static void on_peer(void *ud, const struct tg_client_peer *p) {
+  (void)ud;
+  seen_peer = *p;
+  seen_peers++;
+}
+
+/* One request pinned to ID on C (the shared client: its connection to the
+ * node may be reused); returns its rc. */
+static int pinned_get(struct tg_client *c, const char *id, int fresh, struct rq *q) {
+  char u[512];
+  url(u, sizeof(u), "/healthz");
+  struct tg_client_opts o = {
+      .url = u, .peer_node_id = id, .fresh_connection = fresh, .on_peer = on_peer};
+  rq_init(q);
+  if (tg_client_request(c, &o, &rq_cb, q, &q->req, &q->err) == 0)
+    run_until(&q->done, 1, 10000);
+  return q->done == 1 ? q->rc : 1;
+}
+
+/* Per-request node ids on one client: right, wrong (on a connection that
+ * was verified for the right one and kept alive), right again, fresh. */
+static void case_pin_per_request(struct tg_client *c) {
+  struct rq q;
+  seen_peers = 0;
+  int rc = pinned_get(c, "cl", 0, &q);
+  tap(rc == 0 && q.status == 200 && seen_peers == 1 && strcmp(seen_peer.node_id, "cl") == 0 &&
+          strlen(seen_peer.fingerprint) == 64 && seen_peer.not_after > 0,
+      "a request pinned to the server's node id passes, on_peer sees it: rc %d node '%s'", rc,
+      seen_peer.node_id);
+  rq_close(&q);
+  rc = pinned_get(c, "peer2", 0, &q);
+  tap(rc == TG_EPEER && q.heads == 0 && strstr(q.err.msg, "is node 'cl', not 'peer2'") != NULL,
+      "the same client pinned to another node id for one request: TG_EPEER (%s)", q.err.msg);
+  rq_close(&q);
+  rc = pinned_get(c, "cl", 0, &q);
+  tap(rc == 0 && q.status == 200, "and pinned to the right one again it passes: rc %d", rc);
+  rq_close(&q);
+  rc = pinned_get(c, "peer2", 1, &q);
+  tap(rc == TG_EPEER && seen_peers == 4 && strcmp(seen_peer.node_id, "cl") == 0,
+      "on a fresh connection too: rc %d (%s)", rc, q.err.msg);
+  rq_close(&q);
+}
+
 /* Other methods reach the node as themselves (the routes answer 405). */
 static void case_methods(struct tg_client *c) {
   char u1[512], u2[512];
@@ -963,6 +1009,7 @@ int main(int argc, char **argv) {
   case_bad_args(c);
   case_hostname(c);
   case_methods(c);
+  case_pin_per_request(c);
   if (client_cert != NULL)
     case_mtls_and_crl(c);
   case_empty_post(c);
