@@ -4,9 +4,9 @@
 #include "tg_ca_node.h"
 #include "tg_cert_ca.h"
 #include "tg_conf.h"
-#include "tg_db.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_fed_peers.h"
 #include "tg_node.h"
 #include "tg_routes.h"
 #include "tg_worker.h"
@@ -26,49 +26,16 @@ static int peer_url_ok(const char *u) {
          strpbrk(u, " \t\r\n") == NULL;
 }
 
-static json_t *peer_row(sqlite3_stmt *st) {
-  json_t *o = json_pack(
-      "{s:s, s:s, s:s?, s:I, s:s}", "node_id", (const char *)sqlite3_column_text(st, 0), "url",
-      (const char *)sqlite3_column_text(st, 1), "fingerprint",
-      (const char *)sqlite3_column_text(st, 2), "added_at", (json_int_t)sqlite3_column_int64(st, 3),
-      "status", (const char *)sqlite3_column_text(st, 6));
-  if (o == NULL)
-    return NULL;
-  json_object_set_new(o, "last_contact",
-                      sqlite3_column_type(st, 4) == SQLITE_NULL
-                          ? json_null()
-                          : json_integer(sqlite3_column_int64(st, 4)));
-  json_object_set_new(o, "latency_ms",
-                      sqlite3_column_type(st, 5) == SQLITE_NULL
-                          ? json_null()
-                          : json_integer(sqlite3_column_int64(st, 5)));
-  return o;
-}
-
-#define PEER_COLS "node_id, url, fingerprint, added_at, last_contact, latency_ms, status"
-
-/* Every peer of DB as a JSON array (new reference), or NULL on failure. */
-static json_t *peers_all(sqlite3 *db) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT " PEER_COLS " FROM peers ORDER BY node_id", -1, &st, NULL) !=
-      SQLITE_OK)
-    return NULL;
-  json_t *a = json_array();
-  while (a != NULL && sqlite3_step(st) == SQLITE_ROW)
-    json_array_append_new(a, peer_row(st));
-  sqlite3_finalize(st);
-  return a;
-}
-
-static void db_problem(struct tg_http_req *req, sqlite3 *db) {
-  tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s", sqlite3_errmsg(db));
+static void db_problem(struct tg_http_req *req, const struct tg_err *err, int rc) {
+  tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s", tg_err_msg(err, rc));
 }
 
 void tg_route_peers_list(struct tg_http_req *req) {
-  sqlite3 *db = tg_http_req_worker(req)->db;
-  json_t *a = peers_all(db);
-  if (a == NULL) {
-    db_problem(req, db);
+  struct tg_err err;
+  json_t *a = NULL;
+  int rc = tg_fed_peers_list(tg_http_req_worker(req)->db, &a, &err);
+  if (rc != 0) {
+    db_problem(req, &err, rc);
     return;
   }
   tg_http_res_json(req, 200, json_pack("{s:o}", "peers", a), NULL);
@@ -96,24 +63,10 @@ void tg_route_peers_post(struct tg_http_req *req) {
     json_decref(in);
     return;
   }
-  sqlite3 *db = tg_http_req_worker(req)->db;
-  sqlite3_stmt *st = NULL;
-  int ok = sqlite3_prepare_v2(db,
-                              "INSERT INTO peers(node_id, url, fingerprint, added_at, status)"
-                              " VALUES(?1, ?2, ?3, ?4, 'active') ON CONFLICT(node_id) DO UPDATE"
-                              " SET url = ?2, fingerprint = coalesce(?3, fingerprint)",
-                              -1, &st, NULL) == SQLITE_OK;
-  if (ok) {
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-    if (fp != NULL)
-      sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, tg_time_now());
-    ok = sqlite3_step(st) == SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  if (!ok)
-    db_problem(req, db);
+  struct tg_err err;
+  int rc = tg_fed_peers_upsert(tg_http_req_worker(req)->db, id, url, fp, &err);
+  if (rc != 0)
+    db_problem(req, &err, rc);
   else
     tg_http_res_json(req, 201, json_pack("{s:s, s:s}", "node_id", id, "url", url), NULL);
   json_decref(in);
@@ -121,25 +74,18 @@ void tg_route_peers_post(struct tg_http_req *req) {
 
 void tg_route_peers_delete(struct tg_http_req *req) {
   char id[64];
-  sqlite3 *db = tg_http_req_worker(req)->db;
-  sqlite3_stmt *st = NULL;
+  struct tg_err err;
   if (tg_route_path_id(req, "bad-peer", "peer's node id", id, sizeof(id)))
     return;
   if (!tg_node_id_valid(id)) {
     tg_http_res_problem(req, 400, "bad-peer", "Bad peer", NULL, "not a node id");
     return;
   }
-  int ok =
-      sqlite3_prepare_v2(db, "DELETE FROM peers WHERE node_id = ?", -1, &st, NULL) == SQLITE_OK;
-  if (ok) {
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    ok = sqlite3_step(st) == SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  if (!ok)
-    db_problem(req, db);
-  else if (sqlite3_changes(db) == 0)
+  int rc = tg_fed_peers_delete(tg_http_req_worker(req)->db, id, &err);
+  if (rc == TG_ENOENT)
     tg_http_res_problem(req, 404, "no-such-peer", "No such peer", NULL, "%s is not a peer", id);
+  else if (rc != 0)
+    db_problem(req, &err, rc);
   else
     tg_http_res_send(req, 204, NULL, NULL, 0);
 }
@@ -197,32 +143,12 @@ static void batch_answer(struct check_batch *b) {
   tg_http_res_json(b->req, 200, json_pack("{s:o}", "peers", a), NULL);
 }
 
-/* Records a check in the peers table (on the worker's thread). */
-static void check_record(sqlite3 *db, const struct tg_fed_check *c) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "UPDATE peers SET status = ?2, latency_ms = ?3,"
-                         " last_contact = CASE WHEN ?4 THEN ?5 ELSE last_contact END,"
-                         " fingerprint = coalesce(?6, fingerprint) WHERE node_id = ?1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return;
-  sqlite3_bind_text(st, 1, c->node_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, c->ok ? "reachable" : "unreachable", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, c->latency_ms);
-  sqlite3_bind_int(st, 4, c->ok);
-  sqlite3_bind_int64(st, 5, c->checked_at);
-  if (c->ok && c->fingerprint[0])
-    sqlite3_bind_text(st, 6, c->fingerprint, -1, SQLITE_STATIC);
-  sqlite3_step(st);
-  sqlite3_finalize(st);
-}
-
 static void check_after(uv_work_t *wk, int status) {
   struct check_one *o = wk->data;
   struct check_batch *b = o->b;
   (void)status;
   if (status != UV_ECANCELED)
-    check_record(b->w->db, &o->c);
+    tg_fed_peers_record(b->w->db, &o->c, NULL);
   if (--b->pending > 0)
     return;
   if (b->w->peer_batch == b)
@@ -244,15 +170,17 @@ static void check_abort(struct tg_http_req *req) {
  * check) is answered when all are done. Returns 0, or a negative code after
  * answering REQ (when not NULL). */
 static int batch_start(struct tg_worker *w, struct tg_http_req *req) {
-  json_t *peers = peers_all(w->db);
+  json_t *peers = NULL;
+  struct tg_err err;
+  int lrc = tg_fed_peers_list(w->db, &peers, &err);
   struct tg_settings *s = tg_settings_get();
   struct tg_fed_tls tls;
   struct check_batch *b = NULL;
   int rc = tg_fed_tls_paths(s->dir, &tls);
-  if (peers == NULL) {
+  if (lrc != 0) {
     if (req != NULL)
-      db_problem(req, w->db);
-    rc = TG_EDB;
+      db_problem(req, &err, lrc);
+    rc = lrc;
     goto out;
   }
   if (rc != 0) {
