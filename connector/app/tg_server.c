@@ -84,8 +84,8 @@ static void worker_on_wake(uv_async_t *a) {
   w->draining = w->http.draining = 1;
   uv_close((uv_handle_t *)&w->listener, NULL);
   uv_close((uv_handle_t *)&w->wake, NULL);
-  if (w->index == 0)
-    tg_routes_peers_periodic_stop(w);
+  tg_fed_worker_free(w->fed); /* answers the peer checks in flight */
+  w->fed = NULL;
   tg_client_free(w->client);
   w->client = NULL;
   tg_conn_drain_all(&w->http);
@@ -148,8 +148,10 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return tg_err_set(err, TG_EIO, "listen: %s", uv_strerror(r));
   uv_async_init(&w->loop, &w->wake, worker_on_wake);
   w->wake.data = w;
-  if (index == 0)
-    tg_routes_peers_periodic_start(w);
+  if ((rc = tg_fed_worker_new(&w->loop, w->db, &w->fed, err)) != 0)
+    return rc;
+  if (index == 0) /* one worker checks the peers periodically */
+    tg_fed_worker_periodic_start(w->fed);
   return 0;
 }
 

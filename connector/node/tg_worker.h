@@ -16,6 +16,7 @@ struct tg_client;
 struct tg_cat_store;
 struct tg_voc_store;
 struct tg_oauth_verifier;
+struct tg_fed_worker;
 
 /* Per-worker state; everything here belongs to the worker's thread. */
 struct tg_worker {
@@ -32,8 +33,7 @@ struct tg_worker {
   struct tg_voc_store *voc; /* the vocabularies on DB */
   struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
   struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
-  uv_timer_t peer_timer;  /* worker 0: the periodic peer check */
-  void *peer_batch;       /* its checks in flight, or NULL (tg_routes_peers.c) */
+  struct tg_fed_worker *fed; /* federation state: peer checks (fed/, opaque here) */
 };
 
 #endif
