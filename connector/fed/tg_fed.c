@@ -4,7 +4,6 @@
 #include "tg_fed.h"
 #include "tg_cert_ca.h"
 #include "tg_conf.h"
-#include "tg_db.h"
 #include "tg_err.h"
 #include "tg_node.h"
 #include "tg_util.h"
@@ -79,114 +78,54 @@ int tg_fed_ca_dir(const char *node_dir, char *out, size_t n) {
   return rc;
 }
 
-static const struct tg_db_migration fed_schema[] = {
-    {1, "CREATE TABLE fed_urls(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
-        " updated_at INTEGER NOT NULL);"},
-};
-
-static int fed_db(const char *ca_dir, sqlite3 **db, struct tg_err *err) {
-  char path[4200];
-  int rc;
-  if (tg_path_join(path, sizeof(path), ca_dir, TG_CA_DB) != 0)
-    return tg_err_set(err, TG_ETOOBIG, "path too long");
-  if ((rc = tg_db_open(path, 0, db, err)) != 0)
-    return rc;
-  if ((rc = tg_db_migrate(*db, "federation", fed_schema, 1, err)) != 0) {
-    tg_db_close(*db);
-    *db = NULL;
-  }
-  return rc;
-}
-
 int tg_fed_member_record(const char *ca_dir, const char *node_id, const char *url,
                          struct tg_err *err) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int rc = fed_db(ca_dir, &db, err);
-  if (rc != 0)
-    return rc;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO fed_urls(node_id, url, updated_at) VALUES(?1, ?2, ?3)"
-                         " ON CONFLICT(node_id) DO UPDATE SET url = ?2, updated_at = ?3",
-                         -1, &st, NULL) != SQLITE_OK) {
-    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(db));
-  } else {
-    sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, tg_time_now());
-    if (sqlite3_step(st) != SQLITE_DONE)
-      rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(st);
-  tg_db_close(db);
+  struct tg_cert_ca *ca = NULL;
+  int rc = tg_cert_ca_open(ca_dir, &ca, err);
+  if (rc == 0)
+    rc = tg_cert_ca_url_set(ca, node_id, url, err);
+  tg_cert_ca_close(ca);
   return rc;
 }
 
 int tg_fed_member_url(const char *ca_dir, const char *node_id, char *out, size_t n,
                       struct tg_err *err) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int rc = fed_db(ca_dir, &db, err);
-  if (rc != 0)
-    return rc;
-  if (sqlite3_prepare_v2(db, "SELECT url FROM fed_urls WHERE node_id = ?", -1, &st, NULL) !=
-      SQLITE_OK) {
-    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(db));
-  } else {
-    sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      const char *u = (const char *)sqlite3_column_text(st, 0);
-      if (u == NULL || strlen(u) >= n)
-        rc = tg_err_set(err, TG_ETOOBIG, "the recorded URL is too long");
-      else
-        memcpy(out, u, strlen(u) + 1);
-    } else {
-      rc = tg_err_set(err, TG_ENOENT, "no URL recorded for node %s", node_id);
-    }
-  }
-  sqlite3_finalize(st);
-  tg_db_close(db);
+  struct tg_cert_ca *ca = NULL;
+  int rc = tg_cert_ca_open(ca_dir, &ca, err);
+  if (rc == 0)
+    rc = tg_cert_ca_url_get(ca, node_id, out, n, err);
+  tg_cert_ca_close(ca);
   return rc;
 }
 
+struct members_ctx {
+  json_t *a;
+  int64_t now;
+};
+
+static int member_add(void *ud, const struct tg_cert_ca_member *m) {
+  struct members_ctx *x = ud;
+  const char *status = m->revoked ? "revoked" : m->not_after < x->now ? "expired" : "active";
+  json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:I, s:s}", "node_id", m->node_id, "name",
+                        m->node_id, "url", m->url, "fingerprint", m->sha256, "not_after",
+                        (json_int_t)m->not_after, "status", status);
+  return o != NULL && json_array_append_new(x->a, o) == 0 ? 0 : TG_ENOMEM;
+}
+
 int tg_fed_members(const char *ca_dir, json_t **out, struct tg_err *err) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int rc = fed_db(ca_dir, &db, err);
-  if (rc != 0)
-    return rc;
-  /* Each node's newest certificate decides its status. */
-  if (sqlite3_prepare_v2(db,
-                         "SELECT c.node_id, c.sha256, c.not_after, c.revoked_at, u.url"
-                         " FROM ca_certs c LEFT JOIN fed_urls u ON u.node_id = c.node_id"
-                         " WHERE c.rowid = (SELECT max(rowid) FROM ca_certs c2"
-                         "                  WHERE c2.node_id = c.node_id)"
-                         " ORDER BY c.node_id",
-                         -1, &st, NULL) != SQLITE_OK) {
-    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(db));
-    tg_db_close(db);
+  struct tg_cert_ca *ca = NULL;
+  struct members_ctx x = {json_array(), tg_time_now()};
+  int rc = x.a ? tg_cert_ca_open(ca_dir, &ca, err) : TG_ENOMEM;
+  if (rc == 0)
+    rc = tg_cert_ca_members(ca, member_add, &x, err);
+  tg_cert_ca_close(ca);
+  if (rc == TG_ENOMEM)
+    tg_err_set(err, rc, "out of memory");
+  if (rc != 0) {
+    json_decref(x.a);
     return rc;
   }
-  json_t *a = json_array();
-  int64_t now = tg_time_now();
-  int s;
-  while (a != NULL && (s = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *id = (const char *)sqlite3_column_text(st, 0);
-    int64_t not_after = sqlite3_column_int64(st, 2);
-    const char *status = sqlite3_column_type(st, 3) != SQLITE_NULL ? "revoked"
-                         : not_after < now                         ? "expired"
-                                                                   : "active";
-    json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:I, s:s}", "node_id", id, "name", id, "url",
-                          (const char *)sqlite3_column_text(st, 4), "fingerprint",
-                          (const char *)sqlite3_column_text(st, 1), "not_after",
-                          (json_int_t)not_after, "status", status);
-    json_array_append_new(a, o ? o : json_null());
-  }
-  sqlite3_finalize(st);
-  tg_db_close(db);
-  if (a == NULL)
-    return tg_err_set(err, TG_ENOMEM, "out of memory");
-  *out = a;
+  *out = x.a;
   return 0;
 }
 
