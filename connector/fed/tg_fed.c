@@ -3,6 +3,7 @@
  * installing a CRL fetched from the hub. (Peer checks: tg_fed_check.c.) */
 #include "tg_fed.h"
 #include "tg_cert_ca.h"
+#include "tg_client.h"
 #include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_node.h"
@@ -27,36 +28,9 @@ int tg_fed_tls_paths(const char *dir, struct tg_fed_tls *out) {
   return stat(out->ca, &st) == 0 ? 0 : TG_ENOENT;
 }
 
-/* Splits https://HOST[:PORT][/...] into HOST and PORT. */
 int tg_fed_url_split(const char *url, char *host, size_t hn, char *port, size_t pn) {
-  if (strncmp(url, "https://", 8) != 0)
-    return TG_EINVAL;
-  const char *p = url + 8, *e;
-  size_t l;
-  if (*p == '[') {
-    e = strchr(++p, ']');
-    if (e == NULL)
-      return TG_EINVAL;
-    l = (size_t)(e - p);
-    e++;
-  } else {
-    l = strcspn(p, ":/?#");
-    e = p + l;
-  }
-  if (l == 0 || l >= hn)
-    return TG_EINVAL;
-  memcpy(host, p, l);
-  host[l] = '\0';
-  if (*e == ':') {
-    size_t pl = strspn(e + 1, "0123456789");
-    if (pl == 0 || pl >= pn)
-      return TG_EINVAL;
-    memcpy(port, e + 1, pl);
-    port[pl] = '\0';
-  } else {
-    snprintf(port, pn, "443");
-  }
-  return 0;
+  int rc = tg_client_url_split(url, "https", host, hn, port, pn);
+  return rc == TG_ETOOBIG ? TG_EINVAL : rc;
 }
 
 /* --- the CA node's directory --- */

@@ -111,7 +111,8 @@ int tg_fed_member_record(const char *ca_dir, const char *node_id, const char *ur
 int tg_fed_member_url(const char *ca_dir, const char *node_id, char *out, size_t n,
                       struct tg_err *err);
 /* Splits https://HOST[:PORT][/...] ("[v6]" allowed) into HOST and PORT
- * (default "443"); TG_EINVAL if it is not such a URL. */
+ * (default "443") with libcurl's URL parser (tg_client_url_split); TG_EINVAL
+ * if it is not such a URL or a part does not fit. */
 int tg_fed_url_split(const char *url, char *host, size_t hn, char *port, size_t pn);
 /* Records "hub = HUB" in the [federation] section of DIR's tsunagu.conf
  * (replacing the file atomically); a no-op when it already names a hub. */

@@ -307,6 +307,42 @@ int tg_client_url_safe(const char *url, int refuse_userinfo) {
   return ok;
 }
 
+/* Copies S (without the brackets of an IPv6 literal when UNBRACKET) into
+ * OUT (size N). */
+static int url_part_copy(const char *s, int unbracket, char *out, size_t n) {
+  size_t l = strlen(s);
+  if (unbracket && l >= 2 && s[0] == '[' && s[l - 1] == ']') {
+    s++;
+    l -= 2;
+  }
+  if (l == 0)
+    return TG_EINVAL;
+  if (l >= n)
+    return TG_ETOOBIG;
+  memcpy(out, s, l);
+  out[l] = '\0';
+  return 0;
+}
+
+int tg_client_url_split(const char *url, const char *scheme, char *host, size_t hn, char *port,
+                        size_t pn) {
+  CURLU *h = curl_url();
+  char *sc = NULL, *ho = NULL, *po = NULL;
+  int rc = TG_EINVAL;
+  if (h != NULL && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK && strcmp(sc, scheme) == 0 &&
+      curl_url_get(h, CURLUPART_HOST, &ho, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_PORT, &po, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    rc = url_part_copy(ho, 1, host, hn);
+    rc = rc ? rc : url_part_copy(po, 0, port, pn);
+  }
+  curl_free(sc);
+  curl_free(ho);
+  curl_free(po);
+  curl_url_cleanup(h);
+  return rc;
+}
+
 /* What the server's certificate on R's connection says into P; 0, or
  * TG_EPEER when the connection is not TLS or shows no certificate. */
 static int req_peer_facts(struct tg_client_req *r, struct tg_client_peer *p) {

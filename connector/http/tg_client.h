@@ -84,6 +84,14 @@ struct tg_client_opts {
  * carrying user:password@ is refused too. */
 int tg_client_url_safe(const char *url, int refuse_userinfo);
 
+/* Splits URL with libcurl's URL parser: its scheme must be SCHEME ("https"),
+ * HOST (brackets of an IPv6 address removed) into HOST (size HN), the port
+ * (the scheme's default when none) into PORT (size PN). TG_EINVAL when URL
+ * does not parse, has another scheme or no host; TG_ETOOBIG when a part does
+ * not fit. */
+int tg_client_url_split(const char *url, const char *scheme, char *host, size_t hn, char *port,
+                        size_t pn);
+
 /* Creates a client on LOOP (which must outlive it). TLS may be NULL. */
 int tg_client_new(uv_loop_t *loop, const struct tg_client_tls *tls, struct tg_client **out,
                   struct tg_err *err);

@@ -142,6 +142,10 @@ static void test_url_split(void **state) {
   assert_int_equal(tg_fed_url_split("https://h:x", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
   assert_int_equal(tg_fed_url_split("https://[::1", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
   assert_int_equal(tg_fed_url_split("https://h:123456789", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  /* The hand parser took the digits and ignored the rest; libcurl's does not. */
+  assert_int_equal(tg_fed_url_split("https://h:1x/", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  assert_int_equal(tg_fed_url_split("https://h:443?x", h, sizeof(h), p, sizeof(p)), 0);
+  assert_string_equal(h, "h");
 }
 
 static void test_conf_set_hub(void **state) {
