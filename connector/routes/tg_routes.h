@@ -104,11 +104,6 @@ void tg_route_peers_list(struct tg_http_req *req);
 void tg_route_peers_post(struct tg_http_req *req);
 void tg_route_peers_check(struct tg_http_req *req);
 void tg_route_peers_delete(struct tg_http_req *req);
-/* Worker 0's periodic peer check ([federation] peer_check). */
-struct tg_worker;
-void tg_routes_peers_periodic_start(struct tg_worker *w);
-/* Closes its timer and cancels its queued checks (drain). */
-void tg_routes_peers_periodic_stop(struct tg_worker *w);
 void tg_route_federation_members(struct tg_http_req *req);
 void tg_route_certs_renew(struct tg_http_req *req);
 void tg_route_node_reload(struct tg_http_req *req);

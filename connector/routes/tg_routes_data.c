@@ -12,6 +12,7 @@
 #include "tg_client.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_fed_peers.h"
 #include "tg_http_server.h"
 #include "tg_log.h"
 #include "tg_metrics.h"
@@ -744,22 +745,6 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
   free(u);
 }
 
-/* The URL of peer NODE from the peers table, into OUT. */
-static int owner_url(struct tg_worker *w, const char *node, char *out, size_t cap) {
-  sqlite3_stmt *st = NULL;
-  int rc = TG_ENOENT;
-  if (sqlite3_prepare_v2(w->db, "SELECT url FROM peers WHERE node_id = ?1", -1, &st, NULL) !=
-      SQLITE_OK)
-    return TG_EDB;
-  sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    const char *u = (const char *)sqlite3_column_text(st, 0);
-    rc = u && snprintf(out, cap, "%s", u) < (int)cap ? 0 : TG_ENOENT;
-  }
-  sqlite3_finalize(st);
-  return rc;
-}
-
 /* Owned by another node: forward over mutual TLS with our federation
  * certificate, requiring the owner's. */
 static void serve_forward(struct relay *r, const char *id, const char *owner, const char *via,
@@ -767,7 +752,7 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   struct tg_http_req *req = r->req;
   struct tg_worker *w = tg_http_req_worker(req);
   char base[600];
-  if (owner_url(w, owner, base, sizeof(base)) != 0) {
+  if (tg_fed_peer_url(w->db, owner, base, sizeof(base), NULL) != 0) {
     tg_http_res_problem(req, 404, "owner-unknown", "Owner unknown", NULL,
                         "dataset %s belongs to node %s, which is not a known peer of this node",
                         id, owner);
