@@ -61,8 +61,7 @@ int tg_data_out_start(struct tg_data_out *o, int status, const char *ctype, int6
     if (rc != 0)
       return rc; /* not started: the caller may still answer with a problem */
     o->started = 1;
-    return tg_http_res_start(o->req, status, nd ? "application/x-ndjson" : "application/json",
-                             -1);
+    return tg_http_res_start(o->req, status, nd ? "application/x-ndjson" : "application/json", -1);
   }
   o->started = 1;
   return tg_http_res_start(o->req, status, ctype, length);
@@ -95,7 +94,9 @@ void tg_data_out_abort(struct tg_data_out *o) {
   tg_http_res_abort(o->req);
 }
 
-size_t tg_data_out_pending(const struct tg_data_out *o) { return tg_http_res_pending(o->req); }
+size_t tg_data_out_pending(const struct tg_data_out *o) {
+  return tg_http_res_pending(o->req);
+}
 
 /* ---- per-worker clients ------------------------------------------------- */
 
@@ -108,19 +109,39 @@ struct bclient {
 };
 
 struct broker_worker {
+  struct tg_worker *w;
   struct bclient *v; /* backend clients, and federation clients keyed "fed\n<gen>" */
   size_t n;
+  size_t live; /* relays not yet released */
+  int closing; /* the worker drains: free the clients once LIVE is 0 */
 };
+
+static void broker_free(struct broker_worker *b) {
+  for (size_t i = 0; i < b->n; i++)
+    tg_client_free(b->v[i].c); /* may be called from inside a callback: allowed */
+  free(b->v);
+  b->w->broker = NULL;
+  free(b);
+}
 
 void tg_routes_data_worker_free(struct tg_worker *w) {
   struct broker_worker *b = w->broker;
   if (b == NULL)
     return;
-  for (size_t i = 0; i < b->n; i++)
-    tg_client_free(b->v[i].c);
-  free(b->v);
-  free(b);
-  w->broker = NULL;
+  /* Streams in flight finish (within the drain deadline) on their clients. */
+  b->closing = 1;
+  if (b->live == 0)
+    broker_free(b);
+}
+
+static struct broker_worker *broker_of(struct tg_worker *w) {
+  if (w->broker == NULL && !w->draining) {
+    struct broker_worker *b = calloc(1, sizeof(*b));
+    if (b != NULL)
+      b->w = w;
+    w->broker = b;
+  }
+  return w->broker;
 }
 
 /* The client keyed KEY, made with TLS (NULL: the system's trust store) if
@@ -128,8 +149,10 @@ void tg_routes_data_worker_free(struct tg_worker *w) {
 static struct tg_client *worker_client(struct tg_worker *w, const char *key,
                                        const struct tg_client_tls *tls, struct tg_err *err) {
   struct broker_worker *b = w->broker;
-  if (b == NULL && (b = w->broker = calloc(1, sizeof(*b))) == NULL)
+  if (b == NULL || b->closing) {
+    tg_err_set(err, TG_ECANCELED, "the node is stopping");
     return NULL;
+  }
   for (size_t i = 0; i < b->n; i++)
     if (strcmp(b->v[i].key, key) == 0)
       return b->v[i].c;
@@ -180,7 +203,8 @@ enum relay_kind { RELAY_BACKEND, RELAY_OWNER };
 /* The state of one data request; lives until both the request is freed and
  * (when one was opened) the timer handle has closed. */
 struct relay {
-  struct tg_http_req *req; /* NULL once the request is gone */
+  struct broker_worker *bw; /* the worker's clients, counting this relay */
+  struct tg_http_req *req;  /* NULL once the request is gone */
   struct tg_data_out out;
   struct tg_voc_profile *profile; /* owned, or NULL */
   struct tg_client_req *creq;     /* the upstream request in flight, or NULL */
@@ -210,10 +234,15 @@ static void relay_free(struct relay *r) {
   tg_voc_conv_free(r->out.conv);
   tg_voc_profile_free(r->profile);
   json_decref(r->fail_extra);
+  struct broker_worker *b = r->bw;
   free(r);
+  if (--b->live == 0 && b->closing)
+    broker_free(b);
 }
 
-static void relay_timer_closed(uv_handle_t *h) { relay_free(h->data); }
+static void relay_timer_closed(uv_handle_t *h) {
+  relay_free(h->data);
+}
 
 static void relay_release(struct relay *r) {
   if (r->timer_open)
@@ -243,9 +272,14 @@ static void relay_req_gone(void *ud) {
 }
 
 static struct relay *relay_new(struct tg_http_req *req) {
+  struct broker_worker *b = broker_of(tg_http_req_worker(req));
+  if (b == NULL || b->closing)
+    return NULL;
   struct relay *r = calloc(1, sizeof(*r));
   if (r == NULL)
     return NULL;
+  r->bw = b;
+  b->live++;
   r->req = req;
   r->out.req = req;
   const char *peer = tg_http_req_peer(req);
@@ -533,8 +567,8 @@ static int check_via(struct tg_http_req *req, const char *self, char *next, size
     hops++;
     if (n == strlen(self) && strncmp(p, self, n) == 0) {
       tg_http_res_problem(req, 508, "loop-detected", "Loop detected", NULL,
-                          "the request has already passed through this node (%s: %s)",
-                          VIA_HEADER, via);
+                          "the request has already passed through this node (%s: %s)", VIA_HEADER,
+                          via);
       return TG_ROUTE_ANSWERED;
     }
     p += n;
@@ -698,9 +732,13 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
     return;
   }
   const char *peer = tg_http_req_peer(req);
-  struct tg_cat_access a = {peer ? peer : self, request_subject(req),
-                            tg_http_req_header(req, "Tsunagu-Purpose"), "use", (int64_t)time(NULL),
-                            peer != NULL, peer == NULL};
+  struct tg_cat_access a = {peer ? peer : self,
+                            request_subject(req),
+                            tg_http_req_header(req, "Tsunagu-Purpose"),
+                            "use",
+                            (int64_t)time(NULL),
+                            peer != NULL,
+                            peer == NULL};
   struct tg_cat_decision d;
   tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
   snprintf(r->dataset, sizeof(r->dataset), "%s", id);
@@ -754,8 +792,8 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   char base[600];
   if (tg_fed_peer_url(w->db, owner, base, sizeof(base), NULL) != 0) {
     tg_http_res_problem(req, 404, "owner-unknown", "Owner unknown", NULL,
-                        "dataset %s belongs to node %s, which is not a known peer of this node",
-                        id, owner);
+                        "dataset %s belongs to node %s, which is not a known peer of this node", id,
+                        owner);
     return;
   }
   snprintf(r->owner, sizeof(r->owner), "%s", owner);
@@ -825,7 +863,8 @@ void tg_route_data_get(struct tg_http_req *req) {
   }
   struct relay *r = relay_new(req);
   if (r == NULL) {
-    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL,
+                        "the node is stopping (or out of memory)");
     return;
   }
   int local = strcmp(owner, self) == 0;

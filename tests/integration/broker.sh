@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 44
+plan 45
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -238,4 +238,17 @@ check "  and bytes: the 64 MiB dataset's read on a ($big_a) and c's bytes from p
   [ "$big_a" = 67108864 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
 check "  and the upstream time to first byte" grep -q '^tsunagu_data_upstream_first_byte_seconds_count{upstream="owner"} [1-9]' <<<"$mc"
 check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
+
+# SIGTERM while a stream passes through c: the stream finishes within the
+# drain deadline, then c exits 0 (its clients are freed after the last stream).
+curl -sS --limit-rate 16M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" \
+  "$c/api/v1/datasets/urn:tsunagu:a:dataset:big64/data" -o "$TG_TMP/drain.out" 2>/dev/null &
+cpid=$!
+sleep 1
+kill -TERM "$(tg_node_pid c)"
+wait $cpid
+crc=$?
+tg_wait_exit "$(tg_node_pid c)" 20
+check "SIGTERM mid-stream: the stream completes ($crc, $(stat -c %s "$TG_TMP/drain.out") bytes) and c exits 0 ($TG_EXIT_STATUS)" \
+  [ "$crc" = 0 -a "$(stat -c %s "$TG_TMP/drain.out")" = 67108864 -a "$TG_EXIT_STATUS" = 0 ]
 done_testing
