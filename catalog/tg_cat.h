@@ -251,4 +251,27 @@ int tg_cat_query_compile(const char *q, size_t len, char **match, char **exclude
  * into epoch seconds. Returns 0 or TG_EINVAL. */
 int tg_cat_parse_time(const char *s, int64_t *out);
 
+/* ---- merging the answers of several catalogs --------------------------- */
+
+/* One catalog's search answer (tg_cat_search's shape, each source asked from
+ * offset 0 with a limit of at least OFFSET + LIMIT), borrowed. */
+struct tg_cat_merge_in {
+  const char *source;   /* the node that answered */
+  const json_t *answer; /* its answer, or NULL when it has none */
+};
+
+/* Merges the N answers IN into one page [OFFSET, OFFSET + LIMIT) sorted by
+ * SORT: relevance compares each item's score divided by its source's best
+ * score (bm25 values are relative to each index, so each source's best match
+ * counts as 1); modified and title compare the datasets' dct:modified and
+ * folded first title. Ties are broken by dataset id, so paging is stable
+ * while the sources do not change. A dataset found more than once appears
+ * once (the better key; a direct answer over one relayed by another node).
+ * Items get "owner" (from the id), "source" and, when another node relayed
+ * them, "via". *OUT gets a new object {"total" (the sum of the sources'),
+ * "total_exact", "offset", "limit", "items", "facets" (counts summed, top 20
+ * per kind)}. Returns 0 or TG_ENOMEM. */
+int tg_cat_merge(const struct tg_cat_merge_in *in, size_t n, enum tg_cat_sort sort,
+                 int64_t offset, int64_t limit, json_t **out, struct tg_err *err);
+
 #endif

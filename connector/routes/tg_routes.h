@@ -73,6 +73,13 @@ void tg_route_dataset_delete(struct tg_http_req *req);
 void tg_route_catalog(struct tg_http_req *req);
 void tg_route_catalog_changes(struct tg_http_req *req);
 void tg_route_search(struct tg_http_req *req);
+struct tg_cat_query;
+/* Parses the search parameters of REQ into Q and CQ (strings borrowed from
+ * Q); 0, or TG_ROUTE_ANSWERED after a 400. */
+int tg_route_search_query(struct tg_http_req *req, struct tg_qs *q, struct tg_cat_query *cq);
+/* scope=federation (tg_routes_fedsearch.c): Q and CQ as parsed. */
+void tg_route_search_federation(struct tg_http_req *req, const struct tg_qs *q,
+                                struct tg_cat_query *cq);
 void tg_route_dsp_version(struct tg_http_req *req);
 void tg_route_dsp_catalog_request(struct tg_http_req *req);
 void tg_route_dsp_dataset(struct tg_http_req *req);

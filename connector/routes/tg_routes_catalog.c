@@ -510,53 +510,70 @@ static int parse_bbox(const char *v, double out[4]) {
   return 0;
 }
 
-void tg_route_search(struct tg_http_req *req) {
+int tg_route_search_query(struct tg_http_req *req, struct tg_qs *q, struct tg_cat_query *cq) {
   static const char *const allowed[] = {"q",       "theme",          "keyword", "publisher",
                                         "spatial", "bbox",           "limit",   "offset",
-                                        "sort",    "modified_since", "facets",  NULL};
-  struct tg_qs q;
-  struct tg_cat_query cq;
+                                        "sort",    "modified_since", "facets",  "scope",
+                                        "mode",    "timeout",        "hops",    NULL};
   int64_t limit, offset;
-  memset(&cq, 0, sizeof(cq));
-  if (tg_route_query(req, &q, allowed) ||
-      tg_route_query_int(req, &q, "limit", 1, 100, 20, &limit) ||
-      tg_route_query_int(req, &q, "offset", 0, 1000000, 0, &offset))
-    return;
-  cq.limit = limit;
-  cq.offset = offset;
-  cq.q = tg_qs_get(&q, "q");
-  cq.theme = tg_qs_get(&q, "theme");
-  cq.keyword = tg_qs_get(&q, "keyword");
-  cq.publisher = tg_qs_get(&q, "publisher");
-  cq.spatial = tg_qs_get(&q, "spatial");
-  const char *v = tg_qs_get(&q, "bbox");
+  memset(cq, 0, sizeof(*cq));
+  if (tg_route_query(req, q, allowed) ||
+      tg_route_query_int(req, q, "limit", 1, 100, 20, &limit) ||
+      tg_route_query_int(req, q, "offset", 0, 1000000, 0, &offset))
+    return TG_ROUTE_ANSWERED;
+  cq->limit = limit;
+  cq->offset = offset;
+  cq->q = tg_qs_get(q, "q");
+  cq->theme = tg_qs_get(q, "theme");
+  cq->keyword = tg_qs_get(q, "keyword");
+  cq->publisher = tg_qs_get(q, "publisher");
+  cq->spatial = tg_qs_get(q, "spatial");
+  const char *v = tg_qs_get(q, "bbox");
   if (v != NULL) {
-    if (parse_bbox(v, cq.bbox)) {
+    if (parse_bbox(v, cq->bbox)) {
       tg_route_bad_param(req, "bbox", "must be minlon,minlat,maxlon,maxlat in degrees");
-      return;
+      return TG_ROUTE_ANSWERED;
     }
-    cq.has_bbox = 1;
+    cq->has_bbox = 1;
   }
-  v = tg_qs_get(&q, "modified_since");
-  if (v != NULL && (tg_cat_parse_time(v, &cq.modified_since) != 0)) {
+  v = tg_qs_get(q, "modified_since");
+  if (v != NULL && (tg_cat_parse_time(v, &cq->modified_since) != 0)) {
     tg_route_bad_param(req, "modified_since",
                        "must be an xsd:date or xsd:dateTime such as 2024-04-01");
-    return;
+    return TG_ROUTE_ANSWERED;
   }
-  v = tg_qs_get(&q, "sort");
+  v = tg_qs_get(q, "sort");
   if (v == NULL || strcmp(v, "relevance") == 0)
-    cq.sort = TG_CAT_SORT_RELEVANCE;
+    cq->sort = TG_CAT_SORT_RELEVANCE;
   else if (strcmp(v, "modified") == 0)
-    cq.sort = TG_CAT_SORT_MODIFIED;
+    cq->sort = TG_CAT_SORT_MODIFIED;
   else if (strcmp(v, "title") == 0)
-    cq.sort = TG_CAT_SORT_TITLE;
+    cq->sort = TG_CAT_SORT_TITLE;
   else {
     tg_route_bad_param(req, "sort", "must be relevance, modified or title");
+    return TG_ROUTE_ANSWERED;
+  }
+  v = tg_qs_get(q, "facets");
+  if (v != NULL && parse_bool(v, &cq->facets)) {
+    tg_route_bad_param(req, "facets", "must be true or false");
+    return TG_ROUTE_ANSWERED;
+  }
+  return 0;
+}
+
+void tg_route_search(struct tg_http_req *req) {
+  struct tg_qs q;
+  struct tg_cat_query cq;
+  if (tg_route_search_query(req, &q, &cq))
+    return;
+  int64_t limit = cq.limit, offset = cq.offset;
+  const char *scope = tg_qs_get(&q, "scope");
+  if (scope != NULL && strcmp(scope, "federation") == 0) {
+    tg_route_search_federation(req, &q, &cq);
     return;
   }
-  v = tg_qs_get(&q, "facets");
-  if (v != NULL && parse_bool(v, &cq.facets)) {
-    tg_route_bad_param(req, "facets", "must be true or false");
+  if (scope != NULL && strcmp(scope, "local") != 0) {
+    tg_route_bad_param(req, "scope", "must be local or federation");
     return;
   }
   json_t *out = NULL;

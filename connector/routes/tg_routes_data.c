@@ -181,7 +181,7 @@ static struct tg_client *backend_client(struct tg_worker *w, const struct tg_bac
  * federation CA as the only anchor, the CRL. Made again after each reload
  * (a node that registered or renewed has new material); earlier ones stay
  * until the worker stops, for the requests they still carry. */
-static struct tg_client *fed_client(struct tg_worker *w, struct tg_err *err) {
+struct tg_client *tg_routes_data_fed_client(struct tg_worker *w, struct tg_err *err) {
   struct tg_settings *s = tg_settings_get();
   struct tg_fed_tls ft;
   char key[64];
@@ -830,7 +830,7 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   }
   struct tg_err err;
   tg_err_clear(&err);
-  struct tg_client *fc = fed_client(w, &err);
+  struct tg_client *fc = tg_routes_data_fed_client(w, &err);
   if (fc == NULL) {
     tg_buf_close(&url);
     relay_fail(r, 502, "owner-unreachable", "Owner unreachable", NULL,
