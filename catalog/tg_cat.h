@@ -251,4 +251,47 @@ int tg_cat_query_compile(const char *q, size_t len, char **match, char **exclude
  * into epoch seconds. Returns 0 or TG_EINVAL. */
 int tg_cat_parse_time(const char *s, int64_t *out);
 
+/* ---- Dataspace Protocol 2025-1 shapes (cat_dsp.c) ------------------------ */
+
+#define TG_CAT_DSP_CONTEXT "https://w3id.org/dspace/2025/1/context.jsonld"
+
+/* The node serving a DSP catalog. Strings are borrowed. */
+struct tg_cat_dsp_node {
+  const char *participant; /* participantId: urn:tsunagu:node:<id> */
+  const char *service_id;  /* the DataService's @id: <participant>:dsp */
+  const char *endpoint;    /* the DataService's absolute endpointURL */
+};
+
+/* Returns a new reference to canonical ODRL policy POLICY (borrowed; one
+ * "odrl:hasPolicy" value) in the DSP context's bare terms: "Offer" (or "Set"
+ * for any other policy type), "permission" with each permission's "action",
+ * "assignee", "constraint" ("leftOperand", "operator", "rightOperand") kept,
+ * odrl: prefixes dropped. Keys in the tsunagu: namespace are left out. NULL
+ * when POLICY is NULL. */
+json_t *tg_cat_dsp_offer(const json_t *policy);
+
+/* Returns a new reference to the DSP Dataset of dataset document DOC
+ * (borrowed; canonical, owner or public view): its @id, title, description,
+ * keywords and modification date with full IRIs, "hasPolicy" (one
+ * tg_cat_dsp_offer per policy) and one HttpData-PULL "distribution" per
+ * dcat:distribution (at least one) served by NODE (borrowed). Nothing in the
+ * tsunagu: namespace is copied (tsunagu:backend, tsunagu:mode never leave).
+ * STANDALONE puts the DSP "@context" first, for a document of its own.
+ * NULL on ENOMEM or a NULL argument. */
+json_t *tg_cat_dsp_dataset(const json_t *doc, const struct tg_cat_dsp_node *node, int standalone);
+
+/* Returns a new reference to the DSP Catalog of LIST (borrowed; a page as
+ * tg_cat_dataset_list returns it, "datasets" read): @context, @id
+ * "<participant>:catalog", participantId, NODE's DataService and one
+ * tg_cat_dsp_dataset per dataset. NULL on ENOMEM or a NULL argument. */
+json_t *tg_cat_dsp_catalog(const json_t *list, const struct tg_cat_dsp_node *node);
+
+/* Checks a CatalogRequestMessage MSG (borrowed; parsed JSON, may be NULL):
+ * 0 when it can be answered; TG_EINVAL when it is not an object of @type
+ * CatalogRequestMessage (bare, dspace: or the full IRI); TG_EUNSUP when it
+ * carries a non-empty filter, which this catalog does not evaluate. On
+ * failure *REASON (if REASON is not NULL) gets a static sentence for the
+ * CatalogError, else NULL. */
+int tg_cat_dsp_catalog_request_check(const json_t *msg, const char **reason);
+
 #endif
