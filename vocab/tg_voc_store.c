@@ -122,18 +122,18 @@ static char *new_etag(void) {
   return hex;
 }
 
-/* Scheme row id for KEY (URI or id), 0 if none, <0 on error. */
+/* Scheme row id for KEY (URI or id), 0 if none, TG_EDB or TG_ENOMEM. */
 static sqlite3_int64 scheme_id(struct tg_voc_store *s, const char *key, char **etag) {
   sqlite3_stmt *st = prep(s, "SELECT id, etag FROM voc_scheme WHERE uri = ?1 OR key = ?1 "
                              "ORDER BY uri = ?1 DESC LIMIT 1", key, NULL);
-  sqlite3_int64 id = -1;
+  sqlite3_int64 id = TG_EDB;
   if (st == NULL)
-    return -1;
+    return TG_EDB;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     id = sqlite3_column_int64(st, 0);
     if (etag && (*etag = strdup(col(st, 1))) == NULL)
-      id = -1;
+      id = TG_ENOMEM;
   } else if (rc == SQLITE_DONE) {
     id = 0;
   }
