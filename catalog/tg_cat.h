@@ -112,7 +112,12 @@ enum tg_cat_view { TG_CAT_VIEW_PUBLIC = 0, TG_CAT_VIEW_OWNER = 1 };
 
 /* Opens the catalog on DB (borrowed; must outlive the store; one store per
  * connection and thread) for node NODE_ID (copied; a valid node id), bringing
- * the "catalog" schema up to date. *OUT is freed with tg_cat_store_free(). */
+ * the "catalog" schema up to date. When the search index (terms, title sort
+ * keys, keyword facets) was built with another version of the text folding
+ * ("catalog.fold" in tg_schema), it is rebuilt from the stored documents
+ * first, once, in one transaction (about as long as loading them again).
+ * *OUT is freed with tg_cat_store_free(). Returns 0, TG_EINVAL, TG_EDB or
+ * TG_ENOMEM. */
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
                       struct tg_err *err);
 /* Frees S (not the database), rolling back an open batch; NULL is a no-op. */
