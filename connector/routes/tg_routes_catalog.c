@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #define ID_MAX_BYTES 512 /* a decoded dataset id */
@@ -510,6 +511,25 @@ static int parse_bbox(const char *v, double out[4]) {
   return 0;
 }
 
+/* A peer node sees only the datasets whose policy lets it use them: the
+ * others are left out of the page (and the total is then a bound). */
+void tg_route_search_hide(json_t *out, const char *peer) {
+  json_t *items = json_object_get(out, "items");
+  struct tg_cat_access a = {peer, NULL, NULL, "use", (int64_t)time(NULL), 1, 0};
+  size_t hidden = 0;
+  for (size_t i = json_array_size(items); i-- > 0;) {
+    const json_t *doc = json_object_get(json_array_get(items, i), "dataset");
+    struct tg_cat_decision d;
+    tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
+    if (d.verdict != TG_CAT_PERMIT) {
+      json_array_remove(items, i);
+      hidden++;
+    }
+  }
+  if (hidden > 0)
+    json_object_set_new(out, "total_exact", json_false());
+}
+
 int tg_route_search_query(struct tg_http_req *req, struct tg_qs *q, struct tg_cat_query *cq) {
   static const char *const allowed[] = {"q",       "theme",          "keyword", "publisher",
                                         "spatial", "bbox",           "limit",   "offset",
@@ -588,6 +608,9 @@ void tg_route_search(struct tg_http_req *req) {
     internal(req, rc, &err);
     return;
   }
+  const char *peer = tg_http_req_peer(req);
+  if (peer != NULL)
+    tg_route_search_hide(out, peer);
   /* Link to the next page with the same parameters. */
   int64_t total = json_integer_value(json_object_get(out, "total"));
   if (offset + limit < total) {

@@ -134,6 +134,7 @@ void tg_routes_data_worker_free(struct tg_worker *w) {
     broker_free(b);
 }
 
+
 static struct broker_worker *broker_of(struct tg_worker *w) {
   if (w->broker == NULL && !w->draining) {
     struct broker_worker *b = calloc(1, sizeof(*b));
@@ -148,7 +149,7 @@ static struct broker_worker *broker_of(struct tg_worker *w) {
  * the worker has none yet. */
 static struct tg_client *worker_client(struct tg_worker *w, const char *key,
                                        const struct tg_client_tls *tls, struct tg_err *err) {
-  struct broker_worker *b = w->broker;
+  struct broker_worker *b = broker_of(w);
   if (b == NULL || b->closing) {
     tg_err_set(err, TG_ECANCELED, "the node is stopping");
     return NULL;

@@ -33,6 +33,7 @@ struct fsearch {
   json_t *local;           /* this node's answer */
   json_t *peers;           /* the peers table as asked: node -> url */
   char self[64];
+  char peer[64];           /* the calling node, or "": what it may not see is left out */
   enum tg_cat_sort sort;
   int64_t offset, limit;
   uint64_t local_ms;
@@ -135,6 +136,13 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
     fsearch_free(s);
     return;
   }
+  /* A node asking for another sees only what the owners' policies let it:
+   * the datasets this node found for it, here or through its peers, too. */
+  for (size_t i = 0; s->peer[0] && i < n; i++)
+    if (asks[i].answer != NULL)
+      tg_route_search_hide(asks[i].answer, s->peer);
+  if (s->peer[0])
+    tg_route_search_hide(s->local, s->peer);
   in[0].source = s->self;
   in[0].answer = s->local;
   json_array_append_new(sources, source_entry(s->self, "ok", s->local_ms,
@@ -301,6 +309,8 @@ void tg_route_search_federation(struct tg_http_req *req, const struct tg_qs *q,
   snprintf(s->self, sizeof(s->self), "%s", st->node_id);
   tg_settings_put(st);
   s->req = req;
+  const char *peer = tg_http_req_peer(req);
+  snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "");
   s->sort = cq->sort;
   s->offset = cq->offset;
   s->limit = cq->limit;
