@@ -7,7 +7,7 @@
 # finds a's datasets through d within two hops, each node asked once; a
 # dataset whose policy hides it from c is not in c's answer.
 . "$top_srcdir/tests/lib.sh"
-plan 16
+plan 19
 
 CA=$TG_TMP/a/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
@@ -68,6 +68,15 @@ for off in 0 1 2; do fsearch c "q=$q&limit=1&offset=$off" >/dev/null; pages="$pa
 check "  pages of one hit follow the same order ($pages)" [ "$(jq -r '.[0:3] | join(" ")' <<<"$ids1") " = "$pages" ]
 st=$(fsearch b "q=$q&limit=10")
 check "b, which a's policy lets see it, finds a's dataset for b ($st)" [ -n "$(jq -r '.items[] | select(.id == "urn:tsunagu:a:dataset:rain-b-only") | 1' "$O")" ]
+
+# The CLI: a table with owners, one status line per source on stderr.
+out=$(T c search --scope federation 水位 2>"$TG_TMP/cli.err")
+rc=$?
+cli_ok() { [ "$rc" = 0 ] && grep -q ' a  .*urn:tsunagu:a:dataset:river$' <<<"$out" && grep -q ' b  .*urn:tsunagu:b:dataset:river-mid$' <<<"$out"; }
+check "tsunagu search --scope federation 水位 on c lists a's, b's and d's datasets with owners ($rc)" cli_ok
+check "  and says how each source did" [ "$(grep -c '^source [a-e]: ok' "$TG_TMP/cli.err")" = 5 ]
+T c search --scope galaxy 水位 >/dev/null 2>"$TG_TMP/cli.err"
+check "  a bad --scope is a one-line error and a non-zero exit" [ $? != 0 -a "$(wc -l <"$TG_TMP/cli.err")" = 1 ]
 
 # Two hops: e knows only d; d asks a, b and c for it, and not e again.
 st=$(fsearch e "q=$q&limit=10&hops=1")
