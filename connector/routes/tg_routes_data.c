@@ -31,7 +31,11 @@
 #include <strings.h>
 #include <time.h>
 
-#define DATA_HIGH_WATER (256 * 1024)
+/* Pending output above which the upstream is paused. Kept at the server's
+ * drain mark (64 KiB): the output buffers freed on each drain then stay below
+ * glibc's trim threshold (128 KiB), so they are reused instead of being handed
+ * back and faulted in again for every 16 KiB of a long stream. */
+#define DATA_HIGH_WATER (64 * 1024)
 #define DATA_MAX_HOPS 4
 #define VIA_HEADER "Tsunagu-Via"
 #define ID_CAP 300
