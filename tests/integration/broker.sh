@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 45
+plan 47
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -129,6 +129,21 @@ st=$(get "$x" "$XTOK" river)
 check "x is refused by a's policy (403 owner-refused, $st)" [ "$st" = 403 -a "$(ptype)" = urn:tsunagu:problem:owner-refused ]
 check "  the refusal names the node and the rule" [ "$(jq -r .node "$O")" = x -a -n "$(jq -r '.rule // empty' "$O")" ]
 check "  the backend saw no request" [ "$(count)" = "$n0" ]
+
+# A policy change takes effect at once (the owner caches datasets per worker
+# until the catalog changes).
+for _ in 1 2 3 4; do get "$c" "$CTOK" river >/dev/null; done
+jq '.["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": "urn:tsunagu:node:x"}]' "$TG_TMP/river.json" >"$TG_TMP/river-x.json"
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $ATOK" \
+  -H 'Content-Type: application/ld+json' --data-binary @"$TG_TMP/river-x.json" "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river")
+s2=""
+for _ in 1 2 3 4; do s2="$s2$(get "$c" "$CTOK" river)"; done
+check "after a's policy changes to x only, every read by c is refused ($st: $s2)" [ "$st" = 200 -a "$s2" = 403403403403 ]
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $ATOK" \
+  -H 'Content-Type: application/ld+json' --data-binary @"$TG_TMP/river.json" "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river")
+s2=""
+for _ in 1 2 3 4; do s2="$s2$(get "$c" "$CTOK" river)"; done
+check "  and back to c, every read passes ($st: $s2)" [ "$st" = 200 -a "$s2" = 200200200200 ]
 
 # Without data:read on c, nothing leaves c.
 st=$(curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' "$c/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
