@@ -17,6 +17,10 @@ int tg_conf_load(const char *path, struct tg_conf **out, struct tg_err *err);
 void tg_conf_free(struct tg_conf *conf);
 /* Returns the value of SECTION.KEY (borrowed, lives as long as CONF) or NULL. */
 const char *tg_conf_get(const struct tg_conf *conf, const char *section, const char *key);
+/* Calls CB(UD, key, value) for each entry of SECTION in file order (strings
+ * borrowed for the call); a nonzero return stops the walk and is returned. */
+int tg_conf_each(const struct tg_conf *conf, const char *section,
+                 int (*cb)(void *ud, const char *key, const char *value), void *ud);
 /* Gets an unsigned integer in [MIN, MAX]; DEF if absent. TG_EINVAL names the key. */
 int tg_conf_get_u64(const struct tg_conf *conf, const char *section, const char *key,
                     uint64_t def, uint64_t min, uint64_t max, uint64_t *out, struct tg_err *err);

@@ -2,6 +2,7 @@
  * exactly, or by prefix for patterns ending in '*'. */
 #include "tg_auth.h"
 #include "tg_routes.h"
+#include "tg_routes_obs.h"
 #include "tg_router.h"
 
 #include <stdint.h>
@@ -26,6 +27,10 @@ static const struct tg_route tg__routes[] = {
   /* The catalog (tg_routes_catalog.c). */
   {"POST", "/api/v1/datasets", "datasets_post", tg_route_datasets_post, 256 * KiB, 0, 0, W},
   {"GET", "/api/v1/datasets", "datasets_list", tg_route_datasets_list, 0, 0, 0, R},
+  /* Accumulated mode's ingest (tg_routes_obs.c): streamed, any size. */
+  {"POST", "/api/v1/datasets/*/data", "data_post", tg_route_data_post, TG_VOC_CONVERT_MAX, 1, 0, TG_SCOPE_DATA_WRITE},
+  /* TEMPORARY (tg_data_out_tmp.c) until tg_routes_data.c: its handler checks data:read. */
+  {"GET", "/api/v1/datasets/*/data", "data_get_tmp", tg_route_data_get_tmp, 0, 0, 0, R},
   {"GET", "/api/v1/datasets/*", "dataset_get", tg_route_dataset_get, 0, 0, 0, R},
   {"PUT", "/api/v1/datasets/*", "dataset_put", tg_route_dataset_put, 256 * KiB, 0, 0, W},
   {"DELETE", "/api/v1/datasets/*", "dataset_delete", tg_route_dataset_delete, 0, 0, 0, W},
@@ -82,8 +87,22 @@ void tg_router_run(struct tg_http_req *req, const struct tg_route *route) {
     route->handler(req);
 }
 
+/* TEMPORARY: a '*' inside the pattern matches one non-empty path segment. */
+static int route_mid_star(const char *pattern, const char *star, const char *path,
+                          const char **rest) {
+  size_t pn = (size_t)(star - pattern), sn = strlen(star + 1), n = strlen(path);
+  if (n <= pn + sn || strncmp(path, pattern, pn) != 0 || strcmp(path + n - sn, star + 1) != 0 ||
+      memchr(path + pn, '/', n - pn - sn) != NULL)
+    return 0;
+  *rest = path + pn;
+  return 1;
+}
+
 static int route_path_matches(const struct tg_route *r, const char *path, const char **rest) {
   size_t n = strlen(r->pattern);
+  const char *star = strchr(r->pattern, '*');
+  if (star != NULL && star[1] != '\0')
+    return route_mid_star(r->pattern, star, path, rest);
   if (n > 0 && r->pattern[n - 1] == '*') {
     if (strncmp(path, r->pattern, n - 1) != 0)
       return 0;

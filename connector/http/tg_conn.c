@@ -447,6 +447,11 @@ int tg_http_res_end(struct tg_http_req *req) {
   return 0;
 }
 
+void tg_http_res_abort(struct tg_http_req *req) {
+  req->on_abort = NULL;
+  conn_close(req->conn);
+}
+
 size_t tg_http_res_pending(const struct tg_http_req *req) {
   return req->conn->inflight + req->conn->eout.len;
 }

@@ -65,6 +65,10 @@ int tg_http_res_end(struct tg_http_req *req);
 size_t tg_http_res_pending(const struct tg_http_req *req);
 /* Calls CB once pending output falls under the low-water mark (64 KiB). */
 void tg_http_res_on_drain(struct tg_http_req *req, tg_http_handler cb);
+/* Ends a response that cannot be completed: the connection is closed at
+ * once (no terminating chunk, so the client sees a truncated answer); the
+ * request's abort callback is not called. REQ must not be touched after. */
+void tg_http_res_abort(struct tg_http_req *req);
 /* A whole response at once; ends it. */
 int tg_http_res_send(struct tg_http_req *req, int status, const char *content_type,
                      const void *body, size_t len);
