@@ -9,17 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* seq is the rowid (AUTOINCREMENT: never reused, even after retention took
- * the newest rows); datasets are numbered (did) so rows carry an integer. */
+/* seq is the rowid, given from obs_meta's counter (one update per batch, not
+ * AUTOINCREMENT's one per row): never reused, even after retention took the
+ * newest rows. Datasets are numbered (did) so rows carry an integer. The
+ * latest table has no time index: a dataset's latest rows (one per entity)
+ * are read whole and sorted, which stays small, while every insert would
+ * otherwise move an index entry. */
 static const struct tg_db_migration migrations[] = {
     {1, "CREATE TABLE obs_dataset(did INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);"
-        "CREATE TABLE obs(seq INTEGER PRIMARY KEY AUTOINCREMENT, did INTEGER NOT NULL,"
+        "CREATE TABLE obs_meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO obs_meta VALUES('seq', 0);"
+        "CREATE TABLE obs(seq INTEGER PRIMARY KEY, did INTEGER NOT NULL,"
         " entity TEXT NOT NULL, observed_at INTEGER NOT NULL, body TEXT NOT NULL);"
         "CREATE INDEX obs_time ON obs(did, observed_at, seq);"
         "CREATE TABLE obs_latest(did INTEGER NOT NULL, entity TEXT NOT NULL,"
         " seq INTEGER NOT NULL, observed_at INTEGER NOT NULL,"
-        " PRIMARY KEY(did, entity)) WITHOUT ROWID;"
-        "CREATE INDEX obs_latest_time ON obs_latest(did, observed_at, seq);"},
+        " PRIMARY KEY(did, entity)) WITHOUT ROWID;"},
 };
 
 enum {
@@ -36,13 +41,17 @@ enum {
   ST_DATASETS,
   ST_PAGE_END,
   ST_PAGE_END_LATEST,
+  ST_SEQ_GET,
+  ST_SEQ_SET,
   ST_COUNT
 };
 
 static const char *const sqls[ST_COUNT] = {
     [ST_DID_GET] = "SELECT did FROM obs_dataset WHERE id = ?1",
     [ST_DID_ADD] = "INSERT INTO obs_dataset(id) VALUES(?1) ON CONFLICT(id) DO NOTHING",
-    [ST_INSERT] = "INSERT INTO obs(did, entity, observed_at, body) VALUES(?1, ?2, ?3, ?4)",
+    [ST_INSERT] = "INSERT INTO obs(seq, did, entity, observed_at, body) VALUES(?5, ?1, ?2, ?3, ?4)",
+    [ST_SEQ_GET] = "SELECT v FROM obs_meta WHERE k = 'seq'",
+    [ST_SEQ_SET] = "UPDATE obs_meta SET v = ?1 WHERE k = 'seq'",
     [ST_LATEST] = "INSERT INTO obs_latest(did, entity, seq, observed_at) VALUES(?1, ?2, ?3, ?4)"
                   " ON CONFLICT(did, entity) DO UPDATE SET seq = excluded.seq,"
                   " observed_at = excluded.observed_at"
@@ -149,24 +158,78 @@ static int dataset_did(struct tg_cat_obs *s, const char *dataset, int add, int64
 }
 
 static int insert_one(struct tg_cat_obs *s, int64_t did, const struct tg_cat_obs_rec *rec,
-                      int64_t *seq, struct tg_err *err) {
-  sqlite3_stmt *q = stmt(s, ST_INSERT);
+                      int64_t seq, struct tg_err *err) {
+  sqlite3_stmt *q = s->st[ST_INSERT];
   sqlite3_bind_int64(q, 1, did);
   sqlite3_bind_text(q, 2, rec->entity, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 3, rec->observed_ms);
   sqlite3_bind_text(q, 4, rec->body, (int)rec->len, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 5, seq);
   int r = sqlite3_step(q);
   sqlite3_reset(q);
-  if (r != SQLITE_DONE)
-    return db_fail(s, err);
-  *seq = sqlite3_last_insert_rowid(s->db);
-  sqlite3_stmt *l = stmt(s, ST_LATEST);
+  return r == SQLITE_DONE ? 0 : db_fail(s, err);
+}
+
+static int latest_one(struct tg_cat_obs *s, int64_t did, const struct tg_cat_obs_rec *rec,
+                      int64_t seq, struct tg_err *err) {
+  sqlite3_stmt *l = s->st[ST_LATEST];
   sqlite3_bind_int64(l, 1, did);
   sqlite3_bind_text(l, 2, rec->entity, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(l, 3, *seq);
+  sqlite3_bind_int64(l, 3, seq);
   sqlite3_bind_int64(l, 4, rec->observed_ms);
-  r = sqlite3_step(l);
+  int r = sqlite3_step(l);
   sqlite3_reset(l);
+  return r == SQLITE_DONE ? 0 : db_fail(s, err);
+}
+
+/* Orders record indexes by entity, then time, then position. */
+static _Thread_local const struct tg_cat_obs_rec *sort_recs;
+static int by_entity(const void *a, const void *b) {
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  int c = strcmp(sort_recs[i].entity, sort_recs[j].entity);
+  if (c)
+    return c;
+  if (sort_recs[i].observed_ms != sort_recs[j].observed_ms)
+    return sort_recs[i].observed_ms < sort_recs[j].observed_ms ? -1 : 1;
+  return i < j ? -1 : i > j;
+}
+
+/* Updates the latest table once per entity of the batch: its newest record
+ * (the last of equal times, as one upsert per record would). */
+static int latest_batch(struct tg_cat_obs *s, int64_t did, const struct tg_cat_obs_rec *recs,
+                        size_t n, int64_t first, struct tg_err *err) {
+  size_t *ix = malloc(n * sizeof(*ix));
+  int rc = 0;
+  if (ix == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++)
+    ix[i] = i;
+  /* qsort has no context argument: a per-thread pointer */
+  sort_recs = recs;
+  qsort(ix, n, sizeof(*ix), by_entity);
+  sort_recs = NULL;
+  for (size_t k = 0; rc == 0 && k < n; k++)
+    if (k + 1 == n || strcmp(recs[ix[k]].entity, recs[ix[k + 1]].entity) != 0)
+      rc = latest_one(s, did, &recs[ix[k]], first + (int64_t)ix[k], err);
+  free(ix);
+  return rc;
+}
+
+/* The last seq given into *SEQ. */
+static int seq_get(struct tg_cat_obs *s, int64_t *seq, struct tg_err *err) {
+  sqlite3_stmt *q = stmt(s, ST_SEQ_GET);
+  int r = sqlite3_step(q);
+  if (r == SQLITE_ROW)
+    *seq = sqlite3_column_int64(q, 0);
+  sqlite3_reset(q);
+  return r == SQLITE_ROW ? 0 : db_fail(s, err);
+}
+
+static int seq_set(struct tg_cat_obs *s, int64_t seq, struct tg_err *err) {
+  sqlite3_stmt *q = stmt(s, ST_SEQ_SET);
+  sqlite3_bind_int64(q, 1, seq);
+  int r = sqlite3_step(q);
+  sqlite3_reset(q);
   return r == SQLITE_DONE ? 0 : db_fail(s, err);
 }
 
@@ -177,12 +240,21 @@ int tg_cat_obs_insert(struct tg_cat_obs *s, const char *dataset, const struct tg
   if (n == 0)
     return 0;
   int rc = dataset_did(s, dataset, 1, &did, err);
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    rc = insert_one(s, did, &recs[i], &seq, err);
-    if (i == 0)
-      *first = seq;
+  if (rc == 0)
+    rc = seq_get(s, &seq, err);
+  if (rc)
+    return rc;
+  sqlite3_reset(s->st[ST_INSERT]);
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = insert_one(s, did, &recs[i], seq + 1 + (int64_t)i, err);
+  if (rc == 0)
+    rc = latest_batch(s, did, recs, n, seq + 1, err);
+  if (rc == 0)
+    rc = seq_set(s, seq + (int64_t)n, err);
+  if (rc == 0) {
+    *first = seq + 1;
+    *last = seq + (int64_t)n;
   }
-  *last = seq;
   return rc;
 }
 
@@ -211,7 +283,7 @@ static int nth_newest(struct tg_cat_obs *s, int64_t did, int64_t keep, int64_t *
 
 int tg_cat_obs_retain(struct tg_cat_obs *s, const char *dataset, int64_t before_ms, int64_t keep,
                       int64_t max, int64_t *deleted, struct tg_err *err) {
-  int64_t did, cut = before_ms > 0 ? before_ms : INT64_MIN, nth;
+  int64_t did, cut = before_ms > 0 ? before_ms : INT64_MIN, nth = 0;
   *deleted = 0;
   int rc = dataset_did(s, dataset, 0, &did, err);
   if (rc)

@@ -174,7 +174,9 @@ int tg_writer_start(const char *path, struct tg_writer **out, struct tg_err *err
   *out = NULL;
   if (w == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
+  /* The writer's own page cache (64 MiB) keeps the indexes' hot pages. */
   if ((rc = tg_db_open(path, 0, &w->ctx.db, err)) != 0 ||
+      (rc = tg_db_exec(w->ctx.db, "PRAGMA cache_size = -65536", err)) != 0 ||
       (rc = tg_cat_obs_open(w->ctx.db, &w->ctx.obs, err)) != 0) {
     tg_db_close(w->ctx.db);
     free(w);
