@@ -498,6 +498,8 @@ struct obs_read {
   int64_t left;   /* rows of the page still to send */
   int array;      /* JSON array (else NDJSON) */
   int rows;       /* rows sent */
+  int pumping;    /* inside read_pump: a drain callback only asks for another turn */
+  int again;
   struct tg_buf buf;
 };
 
@@ -556,37 +558,53 @@ static void read_finish(struct obs_read *r, int ok) {
 
 static void read_more(struct tg_http_req *req);
 
-/* Sends rows until the page is done or the client falls behind. */
-static void read_pump(struct obs_read *r) {
+/* One turn: rows until the page is done (1) or the client falls behind (0,
+ * a drain callback armed); -1 after the answer was aborted. */
+static int read_turn(struct obs_read *r) {
   struct tg_err err;
   int more;
   tg_err_clear(&err);
-  while (r->left > 0) {
-    struct tg_cat_obs_query q = r->q;
-    q.limit = r->left;
-    int rc = tg_cat_obs_read(r->w->obs, r->dataset, &q, read_row, r, &more, &err);
-    if (rc == TG_ECANCELED && tg_data_out_pending(r->out) > TG_OBS_HIGH_WATER && !r->out->failed) {
-      if (read_flush(r) != 0) {
-        read_finish(r, 0);
-        return;
-      }
-      tg_http_res_on_drain(r->req, read_more);
-      return;
-    }
-    if (rc) {
-      if (rc != TG_ECANCELED)
-        tg_log_error("data read %s: %s", r->dataset, tg_err_msg(&err, rc));
+  struct tg_cat_obs_query q = r->q;
+  q.limit = r->left;
+  int rc = r->left > 0 ? tg_cat_obs_read(r->w->obs, r->dataset, &q, read_row, r, &more, &err) : 0;
+  if (rc == TG_ECANCELED && tg_data_out_pending(r->out) > TG_OBS_HIGH_WATER && !r->out->failed) {
+    if (read_flush(r) != 0) {
       read_finish(r, 0);
-      return;
+      return -1;
     }
-    break; /* the query ran dry: the page is complete */
+    tg_http_res_on_drain(r->req, read_more);
+    return 0;
   }
-  read_finish(r, 1);
+  if (rc) {
+    if (rc != TG_ECANCELED)
+      tg_log_error("data read %s: %s", r->dataset, tg_err_msg(&err, rc));
+    read_finish(r, 0);
+    return -1;
+  }
+  read_finish(r, 1); /* the query ran dry or the page is complete */
+  return 1;
+}
+
+/* Sends rows until the page is done or the client falls behind. A drain
+ * callback that fires at once (inside tg_http_res_on_drain) only asks for
+ * another turn here, so the stack does not grow with the answer. */
+static void read_pump(struct obs_read *r) {
+  r->pumping = 1;
+  do {
+    r->again = 0;
+    if (read_turn(r) != 0)
+      return; /* R is freed */
+  } while (r->again);
+  r->pumping = 0;
 }
 
 static void read_more(struct tg_http_req *req) {
   struct obs_read *r = tg_http_req_get_data(req);
-  if (r)
+  if (r == NULL)
+    return;
+  if (r->pumping)
+    r->again = 1;
+  else
     read_pump(r);
 }
 

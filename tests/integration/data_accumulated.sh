@@ -7,7 +7,7 @@
 # without data:write are refused; [retention] trims a dataset.
 . "$top_srcdir/tests/lib.sh"
 CASES="$top_srcdir/tests/cases/catalog/http"
-plan 30
+plan 31
 
 tg_node_new a-city "[auth]
 anonymous = catalog:read catalog:write
@@ -111,6 +111,11 @@ check "limit+after: $pages pages of 300 give all $total records once, in order" 
   [ "$(jq -c .v "$TG_TMP/paged" | md5sum)" = "$all" -a $pages = $(( (total + 299) / 300 )) ]
 req GET "$(data obs)?limit=2" "${auth[@]}" >/dev/null
 check "the first page of two carries a Link with the cursor and keeps limit" grep -q '^Link: <.*limit=2&after=[-0-9]*\.[0-9]*>; rel="next"' "$H"
+pad=$(head -c 1500 /dev/zero | tr '\0' x)
+for i in $(seq 1 2000); do printf '{"id":"p%d","dateObserved":"2026-06-01T00:00:00Z","pad":"%s"}\n' "$i" "$pad"; done >"$TG_TMP/pad.ndjson"
+req POST "$(data obs)" "${auth[@]}" "${ndj[@]}" --data-binary @"$TG_TMP/pad.ndjson" >/dev/null
+pad_n=$(tg_curl a-city "${auth[@]}" --limit-rate 400k "$url$(data obs)?since=2026-06-01T00:00:00Z&limit=10000" | jq -s 'map(.id) | unique | length')
+check "a 3 MB answer read slowly (back-pressure) arrives whole: $pad_n of 2000" [ "$pad_n" = 2000 ]
 s=$(req GET "$(data obs)?since=yesterday" "${auth[@]}")
 check "bad since: 400 bad-parameter naming it" [ "$s" = 400 -a "$(jq -r .parameter "$O")" = since ]
 s=$(req GET "$(data obs)?limit=10001" "${auth[@]}")
