@@ -90,7 +90,14 @@ struct ingest {
   int fmt; /* enum tg_cat_obs_fmt */
   struct tg_cat_obs_split *sp;
   struct chunk *cur;
-  int inflight, paused, ended, answered;
+  int inflight;          /* a chunk is with the writer */
+  int parsing;           /* body bytes are being split and checked on the thread pool */
+  int paused, ended, finished, answered;
+  uv_work_t work;        /* the parse job; WORK_RC/WERR its outcome */
+  int work_rc;
+  struct tg_err werr;
+  struct tg_buf span;    /* the bytes being parsed (owned by the job while PARSING) */
+  struct tg_buf next;    /* bytes that arrived since (reading is paused meanwhile) */
   int fail;              /* 0, or the code that ends the ingest */
   int fail_status;
   struct tg_err ferr;
@@ -162,6 +169,8 @@ static int chunk_job(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
 }
 
 static void ingest_free(struct ingest *in) {
+  tg_buf_close(&in->span);
+  tg_buf_close(&in->next);
   tg_cat_obs_split_free(in->sp);
   chunk_free(in->cur);
   json_decref(in->errors);
@@ -237,42 +246,63 @@ static void chunk_done(void *arg, int rc, const struct tg_err *err) {
   }
   chunk_free(c);
   if (in->req == NULL) {
-    ingest_free(in);
+    if (!in->parsing)
+      ingest_free(in);
     return;
   }
   ingest_pump(in);
 }
 
-/* Sends the current chunk when it is full or the body ended; answers at the
- * end; pauses reading while a full chunk waits. */
+/* Reading pauses while bytes are being parsed or a full chunk waits for the
+ * one being written (bounded memory), and resumes when neither holds. */
+static void ingest_flow(struct ingest *in) {
+  int hold = in->parsing || (in->inflight && in->cur && chunk_full(in->cur));
+  if (hold && !in->paused) {
+    in->paused = 1;
+    tg_http_req_pause(in->req);
+  } else if (!hold && in->paused) {
+    in->paused = 0;
+    tg_http_req_resume(in->req);
+  }
+}
+
+/* Sends the current chunk when it is full or the body ended; answers once
+ * the body ended (or failed) and nothing is in flight. Loop thread, never
+ * while parsing (the pool thread owns the records then). */
+static void parse_start(struct ingest *in);
+
 static void ingest_pump(struct ingest *in) {
   struct tg_writer *wr = tg_writer_get();
-  if (in->inflight)
-    return;
-  if (in->fail) {
-    /* records of the current chunk are dropped: the body is refused */
-    if (!in->answered)
-      ingest_answer(in);
+  if (in->parsing) {
+    ingest_flow(in); /* parse_done pumps */
     return;
   }
-  if (in->cur && in->cur->n > 0 && (in->ended || chunk_full(in->cur))) {
+  if (!in->fail && !in->inflight && in->cur && in->cur->n > 0 &&
+      (in->finished || chunk_full(in->cur))) {
     struct chunk *c = in->cur;
     in->cur = NULL;
     int rc = tg_writer_submit(wr, in->w->wport, chunk_job, chunk_done, c);
     if (rc) {
       chunk_free(c);
       ingest_fail(in, 503, rc, NULL);
-      ingest_answer(in);
+    } else {
+      in->inflight = 1;
+    }
+  }
+  if (!in->fail && in->next.len > 0 && !(in->inflight && in->cur && chunk_full(in->cur))) {
+    parse_start(in); /* bytes held back while a full chunk waited */
+    if (in->parsing) {
+      ingest_flow(in);
       return;
     }
-    in->inflight = 1;
   }
-  if (in->paused && !(in->inflight && in->cur && chunk_full(in->cur))) {
-    in->paused = 0;
-    tg_http_req_resume(in->req);
+  if (in->fail || in->finished) {
+    /* on failure the current chunk's records are dropped: the body is refused */
+    if (!in->inflight && !in->answered)
+      ingest_answer(in); /* frees IN */
+    return;
   }
-  if (in->ended && !in->inflight)
-    ingest_answer(in);
+  ingest_flow(in);
 }
 
 /* One record from the splitter. */
@@ -334,44 +364,94 @@ static int ingest_record(void *ud, size_t index, const char *rec, size_t len, in
   return rc;
 }
 
-static void ingest_body(struct tg_http_req *req, const char *data, size_t len) {
-  struct ingest *in = tg_http_req_get_data(req);
-  struct tg_err err;
-  if (in == NULL || in->fail)
-    return;
-  tg_err_clear(&err);
+/* On the thread pool: splits and checks the span (ingest_record per record). */
+static void parse_work(uv_work_t *wk) {
+  struct ingest *in = wk->data;
+  tg_err_clear(&in->werr);
+  in->work_rc = tg_cat_obs_split_feed(in->sp, in->span.data, in->span.len, &in->werr);
+}
+
+static void parse_done(uv_work_t *wk, int status);
+
+/* Hands the bytes gathered in NEXT to the thread pool; on failure IN->fail
+ * is set and PARSING stays 0. */
+static void parse_start(struct ingest *in) {
+  struct tg_buf t = in->span;
+  in->span = in->next;
+  in->next = t;
+  tg_buf_reset(&in->next);
   if (in->cur == NULL && (in->cur = chunk_new(in)) == NULL) {
     ingest_fail(in, 503, TG_ENOMEM, NULL);
-    ingest_pump(in);
     return;
   }
-  int rc = tg_cat_obs_split_feed(in->sp, data, len, &err);
-  if (rc) {
+  in->work.data = in;
+  if (uv_queue_work(&in->w->loop, &in->work, parse_work, parse_done) != 0) {
+    ingest_fail(in, 503, TG_EIO, NULL);
+    return;
+  }
+  in->parsing = 1;
+}
+
+/* The body ended and every byte was parsed: the last NDJSON line, or the
+ * check that a JSON body was complete (small: done on the loop). */
+static void ingest_finish(struct ingest *in) {
+  struct tg_err err;
+  tg_err_clear(&err);
+  in->finished = 1;
+  if (in->fail)
+    return;
+  if (in->cur == NULL && (in->cur = chunk_new(in)) == NULL) {
+    ingest_fail(in, 503, TG_ENOMEM, NULL);
+    return;
+  }
+  int rc = tg_cat_obs_split_finish(in->sp, &err);
+  if (rc)
     ingest_fail(in, rc == TG_EINVAL ? 400 : 503, rc, &err);
-    ingest_pump(in);
+}
+
+/* Back on the loop after a parse job. */
+static void parse_done(uv_work_t *wk, int status) {
+  struct ingest *in = wk->data;
+  in->parsing = 0;
+  tg_buf_reset(&in->span);
+  if (in->req == NULL) {
+    if (!in->inflight)
+      ingest_free(in);
     return;
   }
-  if (chunk_full(in->cur) && in->inflight && !in->paused) {
-    in->paused = 1; /* bounded memory: one chunk writing, one filling */
-    tg_http_req_pause(req);
-  }
+  if (status != 0)
+    ingest_fail(in, 503, TG_ECANCELED, NULL);
+  else if (in->work_rc)
+    ingest_fail(in, in->work_rc == TG_EINVAL ? 400 : 503, in->work_rc, &in->werr);
+  if (!in->fail && in->next.len == 0 && in->ended && !in->finished)
+    ingest_finish(in);
   ingest_pump(in);
+}
+
+static void ingest_body(struct tg_http_req *req, const char *data, size_t len) {
+  struct ingest *in = tg_http_req_get_data(req);
+  if (in == NULL || (!in->parsing && in->fail))
+    return;
+  if (tg_buf_append(&in->next, data, len) != 0) {
+    if (!in->parsing) {
+      ingest_fail(in, 503, TG_ENOMEM, NULL);
+      ingest_pump(in);
+    }
+    return;
+  }
+  if (in->parsing)
+    return; /* parse_done takes it */
+  ingest_pump(in); /* parses NEXT unless a full chunk waits */
 }
 
 static void ingest_end(struct tg_http_req *req) {
   struct ingest *in = tg_http_req_get_data(req);
-  struct tg_err err;
   if (in == NULL)
     return;
-  tg_err_clear(&err);
   in->ended = 1;
-  if (!in->fail) {
-    if (in->cur == NULL && (in->cur = chunk_new(in)) == NULL)
-      ingest_fail(in, 503, TG_ENOMEM, NULL);
-    int rc = in->fail ? 0 : tg_cat_obs_split_finish(in->sp, &err);
-    if (rc)
-      ingest_fail(in, rc == TG_EINVAL ? 400 : 503, rc, &err);
-  }
+  if (in->parsing || (!in->fail && in->next.len > 0))
+    return; /* parse_done (or chunk_done, then parse_done) finishes */
+  ingest_finish(in);
   ingest_pump(in);
 }
 
@@ -381,7 +461,7 @@ static void ingest_abort(struct tg_http_req *req) {
   if (in == NULL)
     return;
   in->req = NULL;
-  if (!in->inflight)
+  if (!in->inflight && !in->parsing)
     ingest_free(in);
 }
 

@@ -7,7 +7,7 @@
 # without data:write are refused; [retention] trims a dataset.
 . "$top_srcdir/tests/lib.sh"
 CASES="$top_srcdir/tests/cases/catalog/http"
-plan 31
+plan 32
 
 tg_node_new a-city "[auth]
 anonymous = catalog:read catalog:write
@@ -49,6 +49,11 @@ for i in $(seq 0 1999); do rec "c$((i % 50))" "0$((3 + i % 5)):$(printf %02d $((
 s=$(req POST "$(data obs)" "${auth[@]}" "${ndj[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TG_TMP/big.ndjson")
 last=$(jq .last_seq "$O")
 check "a chunked NDJSON body of 2000 records is stored ($s)" [ "$s" = 201 -a "$(jq .stored "$O")" = 2000 ]
+
+awk 'BEGIN { for (i = 0; i < 120000; i++) printf "{\"id\":\"m%d\",\"observedAt\":\"2026-04-01T00:00:00Z\"}\n", i % 7 }' >"$TG_TMP/many.ndjson"
+s=$(req POST "$(data keep3)" "${auth[@]}" "${ndj[@]}" --data-binary @"$TG_TMP/many.ndjson")
+check "120000 records (two writer chunks, reading paused between) all stored with contiguous seqs" \
+  [ "$s" = 201 -a "$(jq '[.stored, .last_seq - .first_seq + 1]' -c "$O")" = '[120000,120000]' ]
 
 # --- refusals ---
 s=$(req POST "$(data obs)" "${auth[@]}" "${ndj[@]}" --data-binary "$(rec ok1 05:00 1)
