@@ -14,7 +14,9 @@
  * a body within one chunk nothing is stored; for a bigger one the chunks
  * completed before the error stay stored and the problem's "stored",
  * "first_seq" and "last_seq" say exactly which. NDJSON lines are independent:
- * a line that is not JSON is one refused record. */
+ * a line that is not JSON is one refused record.
+ * Body spans are split and checked on libuv's thread pool (reading paused
+ * meanwhile) so a loop serving reads never waits behind an ingest's parsing. */
 #include "cat_obs.h"
 #include "tg_auth.h"
 #include "tg_buf.h"

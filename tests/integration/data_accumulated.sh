@@ -89,7 +89,9 @@ check "without data:write (anonymous holds catalog:write only): 401 naming data:
 # --- durability: kill -9 right after the acknowledgement ---
 for i in $(seq 1 500); do rec "k$i" 10:00 "$i"; echo; done >"$TG_TMP/k.ndjson"
 s=$(req POST "$(data obs)" "${auth[@]}" "${ndj[@]}" --data-binary @"$TG_TMP/k.ndjson")
-kill -KILL "$(tg_node_pid a-city)"
+kpid=$(tg_node_pid a-city)
+kill -KILL "$kpid"
+tg_wait_exit "$kpid" 20 # the lock goes with the process
 tg_node_start a-city || { echo "Bail out! restart failed"; exit 1; }
 url=$(tg_node_url a-city)
 req GET "$(data obs)?since=2026-05-01T10:00:00Z&until=2026-05-01T10:00:00Z&limit=10000" "${auth[@]}" >/dev/null
