@@ -454,11 +454,11 @@ static void ingest_abort(struct tg_http_req *req) {
     ingest_free(in);
 }
 
-/* The body's format from Content-Type; -1 when unsupported. */
+/* The body's format from Content-Type; TG_EUNSUP when unsupported. */
 static int body_format(struct tg_http_req *req) {
   const char *ct = tg_http_req_header(req, "Content-Type");
   if (ct == NULL)
-    return -1;
+    return TG_EUNSUP;
   size_t n = strcspn(ct, "; \t");
   if ((n == 20 && strncasecmp(ct, "application/x-ndjson", n) == 0) ||
       (n == 18 && strncasecmp(ct, "application/ndjson", n) == 0))
@@ -466,7 +466,7 @@ static int body_format(struct tg_http_req *req) {
   if ((n == 16 && strncasecmp(ct, "application/json", n) == 0) ||
       (n == 19 && strncasecmp(ct, "application/ld+json", n) == 0))
     return TG_OBS_FMT_JSON;
-  return -1;
+  return TG_EUNSUP;
 }
 
 /* Finds accumulated dataset ID owned here: 0 with *MODEL, or answers. */
@@ -626,7 +626,8 @@ static void read_finish(struct obs_read *r, int ok) {
 static void read_more(struct tg_http_req *req);
 
 /* One turn: rows until the page is done (1) or the client falls behind (0,
- * a drain callback armed); -1 after the answer was aborted. */
+ * a drain callback armed); a negative TG_E* code once the answer ended
+ * otherwise (aborted, or cut by a failed read). */
 static int read_turn(struct obs_read *r) {
   struct tg_err err;
   int more;
@@ -637,7 +638,7 @@ static int read_turn(struct obs_read *r) {
   if (rc == TG_ECANCELED && tg_data_out_pending(r->out) > TG_OBS_HIGH_WATER && !r->out->failed) {
     if (read_flush(r) != 0) {
       read_finish(r, 0);
-      return -1;
+      return TG_EIO;
     }
     tg_http_res_on_drain(r->req, read_more);
     return 0;
@@ -646,7 +647,7 @@ static int read_turn(struct obs_read *r) {
     if (rc != TG_ECANCELED)
       tg_log_error("data read %s: %s", r->dataset, tg_err_msg(&err, rc));
     read_finish(r, 0);
-    return -1;
+    return rc == TG_ECANCELED ? TG_ECANCELED : TG_EIO;
   }
   read_finish(r, 1); /* the query ran dry or the page is complete */
   return 1;
