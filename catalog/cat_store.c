@@ -591,6 +591,13 @@ static _Atomic uint64_t cat_generation = 1;
 
 uint64_t tg_cat_generation(void) { return atomic_load(&cat_generation); }
 
+void tg_cat_generation_bump(void) { atomic_fetch_add(&cat_generation, 1); }
+
+void tg_cat_store_nest(struct tg_cat_store *s) {
+  s->in_batch = 1;
+  s->nested = 1;
+}
+
 static int begin(struct tg_cat_store *s, struct tg_err *err) {
   return tg_db_exec(s->db, s->in_batch ? "SAVEPOINT cat_write" : "BEGIN IMMEDIATE", err);
 }
@@ -599,7 +606,8 @@ static int finish(struct tg_cat_store *s, int rc, struct tg_err *err) {
   if (rc == 0) {
     rc = tg_db_exec(s->db, s->in_batch ? "RELEASE cat_write" : "COMMIT", err);
     if (rc == 0) {
-      atomic_fetch_add(&cat_generation, 1);
+      if (!s->in_batch) /* a batch or the caller's transaction commits later */
+        atomic_fetch_add(&cat_generation, 1);
       return 0;
     }
   }
@@ -611,7 +619,7 @@ static int finish(struct tg_cat_store *s, int rc, struct tg_err *err) {
 }
 
 int tg_cat_batch_begin(struct tg_cat_store *s, struct tg_err *err) {
-  if (s->in_batch)
+  if (s->in_batch || s->nested)
     return tg_err_set(err, TG_EINVAL, "a catalog batch is already open");
   int rc = tg_db_exec(s->db, "BEGIN IMMEDIATE", err);
   if (rc == 0)
@@ -620,7 +628,7 @@ int tg_cat_batch_begin(struct tg_cat_store *s, struct tg_err *err) {
 }
 
 int tg_cat_batch_commit(struct tg_cat_store *s, struct tg_err *err) {
-  if (!s->in_batch)
+  if (!s->in_batch || s->nested)
     return tg_err_set(err, TG_EINVAL, "no catalog batch is open");
   s->in_batch = 0;
   int rc = tg_db_exec(s->db, "COMMIT", err);

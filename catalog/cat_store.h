@@ -13,6 +13,7 @@ struct tg_cat_store {
   char **schemes;   /* from malloc(); NULL means the default theme schemes */
   size_t nschemes;
   int in_batch;     /* inside tg_cat_batch_begin(): writes use savepoints */
+  int nested;       /* the caller holds the transaction (tg_cat_store_nest) */
   struct tg__cat_search_cache *sc; /* cat_search.c's prepared statements, or NULL */
 };
 

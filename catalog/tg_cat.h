@@ -190,6 +190,13 @@ int tg_cat_store_optimize(struct tg_cat_store *s, struct tg_err *err);
  * process (any store, any thread): read it before a read to cache what the
  * read gives until it changes. */
 uint64_t tg_cat_generation(void);
+/* Moves the generation on: for a caller that commits writes it made through
+ * a nested store (tg_cat_store_nest), right after its COMMIT. */
+void tg_cat_generation_bump(void);
+/* From now on S's writes run inside a transaction its caller opens and
+ * commits (each write in a savepoint of its own; batches are refused): for
+ * the node's writer thread, which commits many jobs at once. */
+void tg_cat_store_nest(struct tg_cat_store *s);
 
 /* Decides access to dataset ID with its stored policy (see
  * tg_cat_policy_decide). TG_ENOENT if the dataset does not exist. */

@@ -291,7 +291,7 @@ int tg_server_run(const char *dir) {
   {
     char dbpath[4096];
     tg_node_path(dbpath, sizeof(dbpath), dir, TG_NODE_DB);
-    if ((rc = tg_writer_start(dbpath, &writer, &err)) != 0) {
+    if ((rc = tg_writer_start(dbpath, s->node_id, &writer, &err)) != 0) {
       tg_log_error("cannot start the writer: %s", tg_err_msg(&err, rc));
       return 1;
     }

@@ -3,6 +3,7 @@
  * so many small writes share one fsync; results travel back to each job's
  * loop through its port's uv_async. */
 #include "tg_writer.h"
+#include "tg_cat.h"
 #include "cat_obs.h"
 #include "tg_db.h"
 #include "tg_err.h"
@@ -135,6 +136,8 @@ static void run_batch(struct tg_writer *w, struct job *batch) {
     rc = exec(w->ctx.db, "COMMIT", &err);
     if (rc != 0)
       exec(w->ctx.db, "ROLLBACK", NULL);
+    else
+      tg_cat_generation_bump(); /* catalog readers' caches see the commit */
   }
   if (rc != 0) {
     tg_log_error("writer: transaction failed: %s", tg_err_msg(&err, rc));
@@ -168,7 +171,8 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
-int tg_writer_start(const char *path, struct tg_writer **out, struct tg_err *err) {
+int tg_writer_start(const char *path, const char *node_id, struct tg_writer **out,
+                    struct tg_err *err) {
   struct tg_writer *w = calloc(1, sizeof(*w));
   int rc;
   *out = NULL;
@@ -177,14 +181,18 @@ int tg_writer_start(const char *path, struct tg_writer **out, struct tg_err *err
   /* The writer's own page cache (64 MiB) keeps the indexes' hot pages. */
   if ((rc = tg_db_open(path, 0, &w->ctx.db, err)) != 0 ||
       (rc = tg_db_exec(w->ctx.db, "PRAGMA cache_size = -65536", err)) != 0 ||
-      (rc = tg_cat_obs_open(w->ctx.db, &w->ctx.obs, err)) != 0) {
+      (rc = tg_cat_obs_open(w->ctx.db, &w->ctx.obs, err)) != 0 ||
+      (rc = tg_cat_store_open(w->ctx.db, node_id, &w->ctx.cat, err)) != 0) {
+    tg_cat_obs_free(w->ctx.obs);
     tg_db_close(w->ctx.db);
     free(w);
     return rc;
   }
+  tg_cat_store_nest(w->ctx.cat);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+    tg_cat_store_free(w->ctx.cat);
     tg_cat_obs_free(w->ctx.obs);
     tg_db_close(w->ctx.db);
     pthread_mutex_destroy(&w->mu);
@@ -204,6 +212,7 @@ void tg_writer_stop(struct tg_writer *w) {
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
+  tg_cat_store_free(w->ctx.cat);
   tg_cat_obs_free(w->ctx.obs);
   tg_db_close(w->ctx.db);
   pthread_mutex_destroy(&w->mu);

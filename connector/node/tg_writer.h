@@ -11,12 +11,14 @@
 
 struct tg_err;
 struct tg_cat_obs;
+struct tg_cat_store;
 struct tg_writer;
 
 /* What a job's work function may use, on the writer thread only. */
 struct tg_writer_ctx {
   sqlite3 *db;            /* the writer's connection */
   struct tg_cat_obs *obs; /* the observation store on DB */
+  struct tg_cat_store *cat; /* the catalog on DB (nested: the writer commits) */
 };
 
 /* Runs on the writer thread inside a savepoint of the open transaction (no
@@ -33,9 +35,10 @@ typedef void (*tg_writer_done_fn)(void *arg, int rc, const struct tg_err *err);
 struct tg_writer_port;
 
 /* Starts the writer on the database at PATH (the node database, opened with
- * tg_db_open: WAL, synchronous=FULL). *OUT is stopped with tg_writer_stop().
- * 0 or a TG_E* code. */
-int tg_writer_start(const char *path, struct tg_writer **out, struct tg_err *err);
+ * tg_db_open: WAL, synchronous=FULL) of node NODE_ID. *OUT is stopped with
+ * tg_writer_stop(). 0 or a TG_E* code. */
+int tg_writer_start(const char *path, const char *node_id, struct tg_writer **out,
+                    struct tg_err *err);
 /* Runs the jobs still queued, stops the thread and closes its connection.
  * Every port must be closed first. NULL is a no-op. */
 void tg_writer_stop(struct tg_writer *w);

@@ -11,6 +11,7 @@
 #include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
+#include "tg_writer.h"
 #include "tg_worker.h"
 #include "tg_util.h"
 
@@ -207,6 +208,105 @@ static void send_dataset_after_write(struct tg_http_req *req, const struct tg_ca
   tg_http_res_json(req, w->created ? 201 : 200, doc, "application/ld+json");
 }
 
+/* ---- writes, on the writer thread --------------------------------------- */
+
+/* Dataset writes are committed by the node's writer thread (tg_writer.h),
+ * with every other write of the moment in one durable transaction, so a
+ * worker's loop never waits for the disk: its other streams and reads go on
+ * while a write commits. The answer is sent when the commit is done. */
+enum cat_op { CAT_CREATE, CAT_PUT, CAT_DELETE };
+
+struct cat_job {
+  struct tg_http_req *req; /* NULL once the request is gone */
+  enum cat_op op;
+  json_t *in;              /* the parsed body (owned), or NULL for a delete */
+  char *slug, *id;         /* from malloc, or NULL */
+  int64_t if_match;
+  int64_t delete_if_match; /* im as the route read it, for 412 vs 404 */
+  /* results, filled on the writer thread */
+  struct tg_cat_write w;
+  json_t *problems;
+  struct tg_err err;
+};
+
+static void cat_job_free(struct cat_job *j) {
+  json_decref(j->in);
+  json_decref(j->problems);
+  tg_cat_write_clear(&j->w);
+  free(j->slug);
+  free(j->id);
+  free(j);
+}
+
+static void cat_job_req_gone(void *ud) { ((struct cat_job *)ud)->req = NULL; }
+
+static int cat_job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
+  struct cat_job *j = arg;
+  int rc;
+  switch (j->op) {
+  case CAT_CREATE:
+    rc = tg_cat_dataset_create(ctx->cat, j->in, j->slug, &j->w, &j->problems, &j->err);
+    break;
+  case CAT_PUT:
+    rc = tg_cat_dataset_put(ctx->cat, j->id, j->in, j->if_match, &j->w, &j->problems, &j->err);
+    break;
+  default:
+    rc = tg_cat_dataset_delete(ctx->cat, j->id, j->if_match, NULL, &j->err);
+  }
+  if (rc != 0 && err != NULL)
+    *err = j->err;
+  return rc;
+}
+
+static void cat_job_answer(struct cat_job *j, int rc);
+
+static void cat_job_done(void *arg, int rc, const struct tg_err *err) {
+  struct cat_job *j = arg;
+  if (j->req == NULL) {
+    cat_job_free(j);
+    return;
+  }
+  tg_http_req_on_free(j->req, NULL, NULL);
+  if (rc == TG_EDB && err != NULL)
+    j->err = *err; /* the commit failed: say why */
+  cat_job_answer(j, rc);
+  cat_job_free(j);
+}
+
+/* Queues J; its answer follows from cat_job_done. */
+static void cat_job_submit(struct cat_job *j) {
+  struct tg_worker *w = tg_http_req_worker(j->req);
+  struct tg_writer *wr = tg_writer_get();
+  tg_http_req_on_free(j->req, cat_job_req_gone, j);
+  int rc = wr ? tg_writer_submit(wr, w->wport, cat_job_run, cat_job_done, j) : TG_ECANCELED;
+  if (rc != 0) {
+    tg_http_req_on_free(j->req, NULL, NULL);
+    tg_http_res_problem(j->req, 503, "unavailable", "Catalog unavailable", NULL,
+                        "the node is stopping");
+    cat_job_free(j);
+  }
+}
+
+static struct cat_job *cat_job_new(struct tg_http_req *req, enum cat_op op, json_t *in,
+                                   const char *slug, const char *id, int64_t if_match) {
+  struct cat_job *j = calloc(1, sizeof(*j));
+  if (j == NULL || (slug && (j->slug = strdup(slug)) == NULL) ||
+      (id && (j->id = strdup(id)) == NULL)) {
+    if (j)
+      cat_job_free(j);
+    else
+      json_decref(in);
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return NULL;
+  }
+  j->req = req;
+  j->op = op;
+  j->in = in;
+  j->if_match = if_match;
+  tg_err_clear(&j->err);
+  return j;
+}
+
 /* ---- /api/v1/datasets ---------------------------------------------------- */
 
 void tg_route_datasets_post(struct tg_http_req *req) {
@@ -222,20 +322,9 @@ void tg_route_datasets_post(struct tg_http_req *req) {
     write_failed(req, rc, problems, &err);
     return;
   }
-  const char *slug = tg_http_req_header(req, "Slug");
-  struct tg_cat_write w;
-  memset(&w, 0, sizeof(w));
-  rc = tg_cat_dataset_create(cat_of(req), in, slug, &w, &problems, &err);
-  json_decref(in);
-  if (rc) {
-    write_failed(req, rc, problems, &err);
-    tg_cat_write_clear(&w);
-    return;
-  }
-  json_decref(problems);
-  w.created = 1;
-  send_dataset_after_write(req, &w);
-  tg_cat_write_clear(&w);
+  struct cat_job *j = cat_job_new(req, CAT_CREATE, in, tg_http_req_header(req, "Slug"), NULL, -1);
+  if (j != NULL)
+    cat_job_submit(j);
 }
 
 /* A paged listing's query: only limit (1..1000, default 100) and offset.
@@ -329,49 +418,60 @@ void tg_route_dataset_put(struct tg_http_req *req) {
     write_failed(req, rc, problems, &err);
     return;
   }
-  struct tg_cat_write w;
-  memset(&w, 0, sizeof(w));
-  rc = tg_cat_dataset_put(cat_of(req), id, in, im, &w, &problems, &err);
-  json_decref(in);
-  if (rc == TG_ENOENT && im >= 0)
-    rc = TG_ECONFLICT; /* If-Match on a missing resource */
-  if (rc == TG_EPERM) {
-    /* Another node's id, or none: no credential or later state makes this
-     * target creatable here, so it is the request's fault (400), as a badly
-     * encoded id is, not an authorization (403) or state (409) matter. */
-    json_decref(problems);
-    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id",
-                        json_pack("{s:s}", "id", id), "%s", tg_err_msg(&err, rc));
-    tg_cat_write_clear(&w);
-    return;
-  }
-  if (rc) {
-    write_failed(req, rc, problems, &err);
-    tg_cat_write_clear(&w);
-    return;
-  }
-  json_decref(problems);
-  send_dataset_after_write(req, &w);
-  tg_cat_write_clear(&w);
+  struct cat_job *j = cat_job_new(req, CAT_PUT, in, NULL, id, im);
+  if (j != NULL)
+    cat_job_submit(j);
 }
 
 void tg_route_dataset_delete(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
   if (tg_route_path_id(req, "bad-dataset-id", "dataset id", id, sizeof(id)))
     return;
-  struct tg_err err;
-  tg_err_clear(&err);
   int64_t im;
   if (if_match_version(req, &im))
     return;
-  int rc = tg_cat_dataset_delete(cat_of(req), id, im == -2 ? -1 : im, NULL, &err);
-  if (rc == TG_ENOENT && im != -1)
-    rc = TG_ECONFLICT; /* If-Match on a missing resource fails (RFC 9110 13.1.1) */
-  if (rc) {
-    write_failed(req, rc, NULL, &err);
+  struct cat_job *j = cat_job_new(req, CAT_DELETE, NULL, NULL, id, im == -2 ? -1 : im);
+  if (j != NULL) {
+    j->delete_if_match = im;
+    cat_job_submit(j);
+  }
+}
+
+/* The answer to a committed (RC 0) or refused write, as the synchronous
+ * routes gave it. */
+static void cat_job_answer(struct cat_job *j, int rc) {
+  struct tg_http_req *req = j->req;
+  json_t *problems = j->problems;
+  j->problems = NULL;
+  if (j->op == CAT_DELETE) {
+    if (rc == TG_ENOENT && j->delete_if_match != -1)
+      rc = TG_ECONFLICT; /* If-Match on a missing resource fails (RFC 9110 13.1.1) */
+    json_decref(problems);
+    if (rc)
+      write_failed(req, rc, NULL, &j->err);
+    else
+      tg_http_res_send(req, 204, NULL, NULL, 0);
     return;
   }
-  tg_http_res_send(req, 204, NULL, NULL, 0);
+  if (j->op == CAT_PUT && rc == TG_ENOENT && j->if_match >= 0)
+    rc = TG_ECONFLICT; /* If-Match on a missing resource */
+  if (j->op == CAT_PUT && rc == TG_EPERM) {
+    /* Another node's id, or none: no credential or later state makes this
+     * target creatable here, so it is the request's fault (400), as a badly
+     * encoded id is, not an authorization (403) or state (409) matter. */
+    json_decref(problems);
+    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id",
+                        json_pack("{s:s}", "id", j->id), "%s", tg_err_msg(&j->err, rc));
+    return;
+  }
+  if (rc) {
+    write_failed(req, rc, problems, &j->err);
+    return;
+  }
+  json_decref(problems);
+  if (j->op == CAT_CREATE)
+    j->w.created = 1;
+  send_dataset_after_write(req, &j->w);
 }
 
 /* ---- /api/v1/catalog ------------------------------------------------------ */
