@@ -25,7 +25,7 @@ int tg_backend_origin(const char *url, char *out, size_t cap) {
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
       (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
-    curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: the scheme's default */
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT); /* none for the default */
     for (char *p = host; *p; p++)
       *p = (char)tolower((unsigned char)*p);
     int n = port ? snprintf(out, cap, "%s://%s:%s", scheme, host, port)

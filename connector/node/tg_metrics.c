@@ -151,4 +151,5 @@ void tg_metrics_render(struct tg_buf *o) {
   tg_buf_printf(o, "# HELP tsunagu_bytes_sent_total Bytes written to client sockets.\n"
                    "# TYPE tsunagu_bytes_sent_total counter\ntsunagu_bytes_sent_total %llu\n",
                 (unsigned long long)SUM(bytes_out));
+  tg_metrics_data_render(o);
 }

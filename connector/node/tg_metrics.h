@@ -14,6 +14,18 @@ void tg_metrics_conn(int delta);
 /* Counts a connection refused at accept (over a connection limit). */
 void tg_metrics_conn_refused(void);
 void tg_metrics_render(struct tg_buf *out);
+
+/* The data API's counters (tg_metrics_data.c); strings are copied. */
+/* One data answer of BYTES body bytes for DATASET (may be NULL) and, when a
+ * peer node was involved, PEER: the caller (OUTBOUND 0) or the owner called
+ * (OUTBOUND 1). */
+void tg_metrics_data(const char *dataset, const char *peer, int outbound, uint64_t bytes);
+/* A refusal of DATASET by the policy rule RULE (its reason). */
+void tg_metrics_data_refusal(const char *dataset, const char *rule);
+/* Time to the first byte of an upstream answer: OWNER 1 for a peer node, 0 for a backend. */
+void tg_metrics_data_ttfb(int owner, uint64_t usec);
+/* Appends the data API's metrics (called by tg_metrics_render). */
+void tg_metrics_data_render(struct tg_buf *out);
 long tg_metrics_open_conns(void);
 
 #endif

@@ -116,6 +116,13 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
                    "# register_failures = 10           # refused enrolments per address and\n"
                    "# register_window = 1m             #   window before 429\n"
                    "\n"
+                   "# A backend of distributed datasets: credentials and timeouts by origin.\n"
+                   "# [backend.river]\n"
+                   "# origin = https://water.a-city.example:8443\n"
+                   "# header = X-Api-Key: ...           # or basic = user:password\n"
+                   "# first_byte_timeout = 30s\n"
+                   "# idle_timeout = 30s\n"
+                   "\n"
                    "[log]\n"
                    "# level = info\n"
                    "# access = on\n",

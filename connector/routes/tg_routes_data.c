@@ -14,6 +14,7 @@
 #include "tg_fed.h"
 #include "tg_http_server.h"
 #include "tg_log.h"
+#include "tg_metrics.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_settings.h"
@@ -194,6 +195,9 @@ struct relay {
   size_t nhdrs;
   char owner[64];
   char profile_id[130];
+  char dataset[ID_CAP]; /* once resolved: counted in /metrics */
+  char peer_in[64];     /* the calling node, or "" */
+  uint64_t t0;          /* when the upstream request left (uv_hrtime) */
 };
 
 static void relay_free(struct relay *r) {
@@ -223,6 +227,11 @@ static void relay_release(struct relay *r) {
 static void relay_req_gone(void *ud) {
   struct relay *r = ud;
   r->req = NULL;
+  if (r->dataset[0]) {
+    int out = r->kind == RELAY_OWNER && r->t0 != 0;
+    tg_metrics_data(r->dataset, out ? r->owner : (r->peer_in[0] ? r->peer_in : NULL), out,
+                    r->out.bytes);
+  }
   if (r->in_cb)
     return;
   if (r->creq != NULL) {
@@ -238,6 +247,8 @@ static struct relay *relay_new(struct tg_http_req *req) {
     return NULL;
   r->req = req;
   r->out.req = req;
+  const char *peer = tg_http_req_peer(req);
+  snprintf(r->peer_in, sizeof(r->peer_in), "%s", peer ? peer : "");
   tg_http_req_on_free(req, relay_req_gone, r);
   return r;
 }
@@ -364,6 +375,7 @@ static int relay_head(struct relay *r, int status, const char *const *headers) {
                             json_pack("{s:i}", "backend_status", status),
                             "the data source answered with an error status");
   r->headed = 1;
+  tg_metrics_data_ttfb(r->kind == RELAY_OWNER, (uv_hrtime() - r->t0) / 1000);
   copy_headers(r, headers, &ctype, &length, &profiled);
   if (r->kind == RELAY_BACKEND)
     tg_http_res_header(r->req, "Tsunagu-Owner", r->owner);
@@ -476,6 +488,7 @@ static void relay_start(struct relay *r, struct tg_client *c, const char *url,
                "the request could not be sent");
     return;
   }
+  r->t0 = uv_hrtime();
   relay_arm(r, r->first_byte_ms);
 }
 
@@ -689,7 +702,9 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
                             peer != NULL, peer == NULL};
   struct tg_cat_decision d;
   tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
+  snprintf(r->dataset, sizeof(r->dataset), "%s", id);
   if (d.verdict != TG_CAT_PERMIT) {
+    tg_metrics_data_refusal(id, d.reason);
     json_t *x = json_pack("{s:s, s:s, s:s}", "dataset", id, "node", a.node_id, "rule", d.reason);
     json_decref(doc);
     tg_http_res_header(req, "Tsunagu-Owner", self);
@@ -759,6 +774,7 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
     return;
   }
   snprintf(r->owner, sizeof(r->owner), "%s", owner);
+  snprintf(r->dataset, sizeof(r->dataset), "%s", id);
   r->kind = RELAY_OWNER;
   r->first_byte_ms = 30000;
   r->idle_ms = 30000;

@@ -8,14 +8,15 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 30
+plan 42
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
 START=$TG_TMP/start
 touch "$START"
 MARK="BROKER-MARKER-$$-$RANDOM"
-node "$top_srcdir/tests/tools/data-backend.mjs" "$MARK" >"$TG_TMP/backend.port" 2>"$TG_TMP/backend.log" &
+FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
+node "$top_srcdir/tests/tools/data-backend.mjs" "$MARK" "$FEED" >"$TG_TMP/backend.port" 2>"$TG_TMP/backend.log" &
 BPID=$!
 TG_PIDS="$TG_PIDS $BPID"
 for _ in $(seq 1 50); do [ -s "$TG_TMP/backend.port" ] && break; sleep 0.1; done
@@ -57,12 +58,12 @@ mkds() { # NAME BACKEND-PATH ASSIGNEE
     -H 'Content-Type: application/ld+json' -H "Slug: $1" --data-binary @"$TG_TMP/$1.json" "$hub/api/v1/datasets"
 }
 s=""
-for d in "river /water c" "big /big?bytes=67108864 c" "die /die?bytes=4000000 c" "hang /hang c" \
-         "e500 /status?code=500 c" "slow /slowbody c"; do
+for d in "river /water c" "big /big?bytes=1073741824 c" "big64 /big?bytes=67108864 c" "die /die?bytes=4000000 c" "hang /hang c" \
+         "e500 /status?code=500 c" "slow /slowbody c" "feed /feed c"; do
   set -- $d
   s="$s$(mkds "$1" "$2" "$3")"
 done
-check "a publishes six distributed datasets ($s)" [ "$s" = 201201201201201201 ]
+check "a publishes eight distributed datasets ($s)" [ "$s" = 201201201201201201201201 ]
 
 CTOK=$(cat "$TG_TMP/c/admin.token")
 XTOK=$(cat "$TG_TMP/x/admin.token")
@@ -136,6 +137,30 @@ check "a backend that dies halfway: c's answer is aborted, curl fails ($rc, $got
 get "$hub" "$ATOK" die >/dev/null 2>&1
 check "  also on the owner's own answer" [ $? != 0 ]
 
+# A purpose constraint: the purpose comes from the Tsunagu-Purpose header.
+jq --arg b "$B/water" '.["dcat:distribution"][0]["tsunagu:backend"]["@id"] = $b | del(.["@id"]) | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": "urn:tsunagu:node:c"}] | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:constraint"] = [{"odrl:leftOperand": {"@id": "odrl:purpose"}, "odrl:operator": {"@id": "odrl:eq"}, "odrl:rightOperand": "disaster-prevention"}]' \
+  "$top_srcdir/examples/datasets/river.json" >"$TG_TMP/purp.json"
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOK" \
+  -H 'Content-Type: application/ld+json' -H "Slug: purp" --data-binary @"$TG_TMP/purp.json" "$hub/api/v1/datasets")
+n0=$(count)
+st=$st$(get "$c" "$CTOK" purp)
+purpose_refused() { [ "$st" = 201403 ] && jq -r .rule "$O" | grep -q "purpose is required"; }
+check "a purpose-bound dataset without a purpose: 403 naming the purpose rule ($st)" purpose_refused
+st=$(get "$c" "$CTOK" purp -H 'Tsunagu-Purpose: marketing')
+check "  with another purpose: 403 ($st), and the backend saw neither request" [ "$st" = 403 -a "$(count)" = "$n0" ]
+st=$(get "$c" "$CTOK" purp -H 'Tsunagu-Purpose: disaster-prevention')
+check "  with the policy's purpose: 200 ($st)" [ "$st" = 200 ]
+
+# A peer whose certificate names another node: c is told that x's address is
+# a's; x's certificate does not name a, so nothing is sent.
+T c peer add a "$x" >/dev/null 2>&1
+n0=$(count)
+st=$(get "$c" "$CTOK" river)
+check "an address that answers with another node's certificate: 502 owner-unreachable ($st)" [ "$st" = 502 -a "$(ptype)" = urn:tsunagu:problem:owner-unreachable -a "$(count)" = "$n0" ]
+T c peer add a "$hub" >/dev/null 2>&1
+st=$(get "$c" "$CTOK" river)
+check "  and with a's address back, 200 again ($st)" [ "$st" = 200 ]
+
 # The via-list guard.
 st=$(get "$c" "$CTOK" river -H 'Tsunagu-Via: x, c')
 check "a request that already passed c: 508 loop-detected ($st)" [ "$st" = 508 -a "$(ptype)" = urn:tsunagu:problem:loop-detected ]
@@ -145,16 +170,52 @@ st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x
   -H 'Tsunagu-Via: x, a' "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
 check "a peer forwarding back to the owner that already passed it: 508 ($st)" [ "$st" = 508 ]
 
+# ?profile= converts on the way: on the owner when it holds the profile, else
+# on the consumer's node; the records are what /convert gives.
+PROF=$top_srcdir/examples/vocab/a-city-water.profile.json
+PID_=a-city-water-to-waterobserved
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $ATOK" \
+  --data-binary @"$PROF" "$hub/api/v1/vocab/profiles/$PID_")
+conv_a=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $ATOK" -H 'Content-Type: application/x-ndjson' \
+  --data-binary @"$FEED" "$hub/api/v1/vocab/convert?profile=$PID_" | grep -v ConversionSummary)
+st=$st$(get "$c" "$CTOK" feed --get --data-urlencode "profile=$PID_")
+check "c reads a's feed as WaterObserved, converted by the owner ($st)" [ "$st" = 201200 -a "$(hdr Tsunagu-Profile)" = "$PID_" -a -n "$conv_a" ]
+check "  the records are exactly what /convert gives on the owner" [ "$(cat "$O")" = "$conv_a" ]
+jq '.id = "c-water"' "$PROF" >"$TG_TMP/c-prof.json"
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $CTOK" \
+  --data-binary @"$TG_TMP/c-prof.json" "$c/api/v1/vocab/profiles/c-water")
+conv_c=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" -H 'Content-Type: application/x-ndjson' \
+  --data-binary @"$FEED" "$c/api/v1/vocab/convert?profile=c-water" | grep -v ConversionSummary)
+st=$st$(get "$c" "$CTOK" feed --get --data-urlencode "profile=c-water")
+check "a profile only c holds: a sends the feed as is and c converts it ($st)" [ "$st" = 201200 -a "$(cat "$O")" = "$conv_c" -a "$(hdr Tsunagu-Profile)" = c-water ]
+st=$(get "$c" "$CTOK" feed --get --data-urlencode "profile=nobody-has-it")
+check "a profile neither holds: 404 unknown-profile from the owner ($st)" [ "$st" = 404 -a "$(ptype)" = urn:tsunagu:problem:unknown-profile ]
+
 # Big answers stream with bounded memory on both nodes.
 rss() { awk '/VmRSS/ {print $2}' "/proc/$(tg_node_pid "$1")/status"; }
+# peak NODE FILE: samples NODE's RSS every 50 ms into FILE (its highest, in KiB) until killed.
+peak() { local m=0 v; while :; do v=$(rss "$1"); [ "${v:-0}" -gt "$m" ] && m=$v && echo "$m" >"$2"; sleep 0.05; done; }
 ra=$(rss a); rc0=$(rss c)
+peak a "$TG_TMP/peak.a" & pa=$!
+peak c "$TG_TMP/peak.c" & pc=$!
 bytes=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big/data" | wc -c)
-da=$(( ($(rss a) - ra) / 1024 )); dc=$(( ($(rss c) - rc0) / 1024 ))
-check "64 MiB through two nodes arrive whole ($bytes bytes)" [ "$bytes" = 67108864 ]
-diag "RSS growth: a $da MiB, c $dc MiB"
+kill $pa $pc; wait $pa $pc 2>/dev/null
+da=$(( ($(cat "$TG_TMP/peak.a") - ra) / 1024 )); dc=$(( ($(cat "$TG_TMP/peak.c") - rc0) / 1024 ))
+check "1 GiB through two nodes arrives whole, neither node's peak RSS grows by 16 MiB ($bytes bytes; a $da, c $dc MiB)" [ "$bytes" = 1073741824 -a "$da" -lt 16 -a "$dc" -lt 16 ]
 ra=$(rss a); rc0=$(rss c)
-bytes=$(curl -sS --limit-rate 8M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big/data" | wc -c)
-da2=$(( ($(rss a) - ra) / 1024 )); dc2=$(( ($(rss c) - rc0) / 1024 ))
+peak a "$TG_TMP/peak.a" & pa=$!
+peak c "$TG_TMP/peak.c" & pc=$!
+bytes=$(curl -sS --limit-rate 8M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/urn:tsunagu:a:dataset:big64/data" | wc -c)
+kill $pa $pc; wait $pa $pc 2>/dev/null
+da2=$(( ($(cat "$TG_TMP/peak.a") - ra) / 1024 )); dc2=$(( ($(cat "$TG_TMP/peak.c") - rc0) / 1024 ))
 check "a slow reader (8 MB/s) gets all of it and neither node grows by 16 MiB (a $da2, c $dc2 MiB)" [ "$bytes" = 67108864 -a "$da2" -lt 16 -a "$dc2" -lt 16 ]
+m=$(curl -sS --cacert "$CA/ca.crt" "$hub/metrics")
+check "a's /metrics counts the refusal by rule, requests per dataset and per peer" \
+  grep -q '^tsunagu_data_refusals_total{dataset="urn:tsunagu:a:dataset:river",rule="no permission grants .use. to node x"} 1$' <<<"$m"
+mc=$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")
+big_a=$(grep '^tsunagu_data_bytes_total{dataset="urn:tsunagu:a:dataset:big64"}' <<<"$m" | cut -d' ' -f2)
+check "  and bytes: the 64 MiB dataset's read on a ($big_a) and c's bytes from peer a" \
+  [ "$big_a" = 67108864 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
+check "  and the upstream time to first byte" grep -q '^tsunagu_data_upstream_first_byte_seconds_count{upstream="owner"} [1-9]' <<<"$mc"
 check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
 done_testing

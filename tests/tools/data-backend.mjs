@@ -6,8 +6,10 @@
 //   /die?bytes=N      announces 2N bytes, sends N, then drops the connection
 //   /hang             never answers
 //   /status?code=C    answers with status C
+//   /feed             the file named by the second argument, as NDJSON
 //   /slowbody         sends 10 bytes, then nothing
 import http from 'node:http';
+import fs from 'node:fs';
 
 const marker = process.argv[2] || 'MARKER-0000';
 let count = 0;
@@ -52,6 +54,10 @@ const server = http.createServer((req, res) => {
         'Last-Modified': 'Tue, 01 Dec 2026 00:00:00 GMT', 'Content-Length': Buffer.byteLength(body),
         Connection: 'keep-alive', 'Set-Cookie': 'backend=secret' });
       res.end(req.method === 'HEAD' ? undefined : body);
+      break;
+    case '/feed':
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      res.end(fs.readFileSync(process.argv[3]));
       break;
     case '/big': big(res, n, false); break;
     case '/die': big(res, n, true); break;
