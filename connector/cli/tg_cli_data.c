@@ -16,22 +16,22 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define DATA_HOLD_MAX (1u << 20)     /* a problem or ingest answer kept to parse */
-#define DATA_PEEK_MAX (64u << 10)    /* leading white space looked through for '[' */
+#define DATA_HOLD_MAX (1u << 20)                  /* a problem or ingest answer kept to parse */
+#define DATA_PEEK_MAX (64u << 10)                 /* leading white space looked through for '[' */
 #define DATA_TIMEOUT_MS (7ull * 24 * 3600 * 1000) /* a transfer may take long */
 #define DATA_PROBLEM_URN "urn:tsunagu:problem:"
 
 /* One transfer: what the callbacks see and what is reported afterwards. */
 struct data_run {
-  const char *cmd;   /* "get" or "put", for messages */
-  int status;        /* the answer's status, 0 before its head */
-  int done, rc;      /* on_done was called, with RC */
-  char errmsg[512];  /* RC's sentence */
-  FILE *out;         /* get: where a 2xx body goes (borrowed) */
+  const char *cmd;  /* "get" or "put", for messages */
+  int status;       /* the answer's status, 0 before its head */
+  int done, rc;     /* on_done was called, with RC */
+  char errmsg[512]; /* RC's sentence */
+  FILE *out;        /* get: where a 2xx body goes (borrowed) */
   const char *out_name;
-  int write_failed;  /* get: OUT refused a write (errno in write_errno) */
+  int write_failed; /* get: OUT refused a write (errno in write_errno) */
   int write_errno;
-  uint64_t bytes;    /* body bytes received (get) or sent (put) */
+  uint64_t bytes;     /* body bytes received (get) or sent (put) */
   struct tg_buf hold; /* an answer that is not data: the problem or ingest summary */
   /* put: the body's source; PEEK holds the bytes read to choose the type */
   FILE *in;
@@ -40,7 +40,7 @@ struct data_run {
   int read_failed;
   /* the progress line */
   uv_timer_t timer;
-  int progress_on;    /* a line is on the terminal */
+  int progress_on; /* a line is on the terminal */
   uint64_t start_ms;
 };
 
@@ -205,7 +205,9 @@ static json_t *report_problem(const struct data_run *r) {
     type += strlen(DATA_PROBLEM_URN);
   if (type != NULL || detail != NULL)
     tg_cli_fail("%s: %d %s: %s", r->cmd, r->status, type ? type : "about:blank",
-                detail ? detail : title ? title : "(no detail)");
+                detail  ? detail
+                : title ? title
+                        : "(no detail)");
   else /* not a problem document: show the start of what came */
     tg_cli_fail("%s: %d (not a problem document): %.200s", r->cmd, r->status,
                 r->hold.len ? r->hold.data : "(empty)");
@@ -267,15 +269,41 @@ static int get_finish(struct data_run *r, const char *file, const char *part, in
   return 0;
 }
 
+/* GETs URL into R->out, with a progress line when PROGRESS (it would share no
+ * screen with the data); says why on stderr and returns 0 unless the answer
+ * was a complete 2xx, then 1. */
+static int get_transfer(struct tg_cli *cli, struct data_run *r, const char *url, int progress) {
+  char auth[8300];
+  const char *hdrs[3] = {NULL, NULL, NULL};
+  int nh = 0;
+  auth_header(cli, auth, sizeof(auth), hdrs, &nh);
+  hdrs[nh++] = "Accept: */*";
+  struct tg_client_opts o = {
+      .method = "GET", .url = url, .headers = hdrs, .timeout_ms = DATA_TIMEOUT_MS};
+  if (run(cli, r, &o, progress) != 0) {
+    tg_cli_fail("get: cannot reach %s: %s", cli->url, r->errmsg);
+  } else if (r->write_failed) {
+    tg_cli_fail("get: cannot write to %s: %s", r->out_name, strerror(r->write_errno));
+  } else if (r->status >= 200 && r->status < 300 && r->rc != 0) {
+    tg_cli_fail("get: the answer was cut short after %llu bytes (%s)", (unsigned long long)r->bytes,
+                r->errmsg);
+  } else if (r->status >= 300 && (r->rc == 0 || r->hold.len > 0)) {
+    json_decref(report_problem(r));
+  } else if (r->rc != 0) {
+    tg_cli_fail("get: cannot reach %s: %s", cli->url, r->errmsg);
+  } else {
+    return 1;
+  }
+  return 0;
+}
+
 int tg_cli_get(struct tg_cli *cli, int argc, char **argv) {
   const char *since = NULL, *until = NULL, *profile = NULL, *file = NULL;
   int latest = 0;
-  const struct tg_cli_opt opts[] = {{"since", 0, &since, NULL, NULL},
-                                    {"until", 0, &until, NULL, NULL},
-                                    {"latest", 0, NULL, &latest, NULL},
-                                    {"profile", 0, &profile, NULL, NULL},
-                                    {"output", 'o', &file, NULL, NULL},
-                                    {NULL, 0, NULL, NULL, NULL}};
+  const struct tg_cli_opt opts[] = {
+      {"since", 0, &since, NULL, NULL},   {"until", 0, &until, NULL, NULL},
+      {"latest", 0, NULL, &latest, NULL}, {"profile", 0, &profile, NULL, NULL},
+      {"output", 'o', &file, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
   int rc = tg_cli_getopt(cli, "get", &argc, argv, opts, 0);
   if (rc || (rc = tg_cli_nargs("get", argc, argv, 1, 1, "which dataset? (tsunagu get ID)")) != 0)
     return rc;
@@ -308,29 +336,7 @@ int tg_cli_get(struct tg_cli *cli, int argc, char **argv) {
     return rc;
   }
   r.out_name = file ? part.data : "standard output";
-  char auth[8300];
-  const char *hdrs[3] = {NULL, NULL, NULL};
-  int nh = 0;
-  auth_header(cli, auth, sizeof(auth), hdrs, &nh);
-  hdrs[nh++] = "Accept: */*";
-  struct tg_client_opts o = {
-      .method = "GET", .url = url.data, .headers = hdrs, .timeout_ms = DATA_TIMEOUT_MS};
-  /* The progress line shares no screen with the data. */
-  int ok = 0;
-  if (run(cli, &r, &o, file != NULL || !isatty(STDOUT_FILENO)) != 0) {
-    tg_cli_fail("get: cannot reach %s: %s", cli->url, r.errmsg);
-  } else if (r.write_failed) {
-    tg_cli_fail("get: cannot write to %s: %s", r.out_name, strerror(r.write_errno));
-  } else if (r.status >= 200 && r.status < 300 && r.rc != 0) {
-    tg_cli_fail("get: the answer was cut short after %llu bytes (%s)",
-                (unsigned long long)r.bytes, r.errmsg);
-  } else if (r.status >= 300 && (r.rc == 0 || r.hold.len > 0)) {
-    json_decref(report_problem(&r));
-  } else if (r.rc != 0) {
-    tg_cli_fail("get: cannot reach %s: %s", cli->url, r.errmsg);
-  } else {
-    ok = 1;
-  }
+  int ok = get_transfer(cli, &r, url.data, file != NULL || !isatty(STDOUT_FILENO));
   rc = get_finish(&r, file, direct ? NULL : part.data, ok);
   tg_buf_close(&r.hold);
   tg_buf_close(&r.peek);
@@ -412,7 +418,8 @@ static int put_open(struct data_run *r, const char *file, const char **ctype) {
   if (empty == 1)
     tg_cli_fail("put: %s holds no records", strcmp(file, "-") == 0 ? "standard input" : file);
   else
-    tg_cli_fail("put: cannot read %s: %s", file, empty == TG_EIO ? strerror(errno) : "out of memory");
+    tg_cli_fail("put: cannot read %s: %s", file,
+                empty == TG_EIO ? strerror(errno) : "out of memory");
   return PUT_FAILED;
 }
 
