@@ -460,21 +460,11 @@ static int put_send(struct tg_cli *cli, struct data_run *r, const char *id, cons
                     const char *ctype) {
   if (tg_cli_resolve(cli) || tg_cli_token_transport(cli))
     return PUT_FAILED;
+  /* No catalog look-up first: a writer may hold data:write alone, and the
+   * node's early refusal (404, 409) of a streamed body reaches us as is. */
   struct tg_buf url;
   tg_buf_init(&url);
-  /* Ask for the dataset first: a node that refuses a streamed request early
-   * closes the connection, and its answer can be lost while the body is sent. */
-  int status, rc = PUT_FAILED;
-  if (tg_buf_puts(&url, "/api/v1/datasets/") || tg_qs_encode(&url, id)) {
-    tg_buf_close(&url);
-    tg_cli_fail("out of memory");
-    return PUT_FAILED;
-  }
-  if (tg_cli_call(cli, "GET", url.data, NULL, 0, &status, NULL, NULL) != 0) {
-    tg_buf_close(&url);
-    return PUT_FAILED;
-  }
-  tg_buf_reset(&url);
+  int rc = PUT_FAILED;
   char auth[8300];
   const char *hdrs[4] = {NULL, NULL, NULL, NULL};
   int nh = 0;
