@@ -50,6 +50,17 @@ static const struct tg_db_migration ca_schema[] = {
       "UPDATE ca_certs SET prev_serial = (SELECT p.serial FROM ca_certs p"
       "  WHERE p.node_id = ca_certs.node_id AND p.rowid < ca_certs.rowid"
       "  ORDER BY p.rowid DESC LIMIT 1) WHERE how = 'renew';"},
+  /* 4: the URLs members are reached at (the federation directory), which
+   * fed/ used to keep in its own table fed_urls in this database: its rows
+   * are carried over and it is dropped (created empty first if it never
+   * was), so that certs/ alone holds SQL on ca.db. */
+  {4, "CREATE TABLE ca_urls(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
+      "  updated_at INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS fed_urls(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
+      "  updated_at INTEGER NOT NULL);"
+      "INSERT INTO ca_urls SELECT node_id, url, updated_at FROM fed_urls;"
+      "DROP TABLE fed_urls;"
+      "DELETE FROM tg_schema WHERE component = 'federation';"},
 };
 
 /* The family of certificate ?1: up to the enrolment it descends from, then
@@ -856,6 +867,80 @@ int tg_cert_ca_cert_status(struct tg_cert_ca *ca, X509 *cert, const char *node_i
     rc = tg_err_set(err, TG_EPERM, "certificate %s is revoked", sn);
   else if (sqlite3_column_int64(st, 2) <= tg_time_now())
     rc = tg_err_set(err, TG_EPERM, "certificate %s has expired", sn);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* --- the federation directory: members' URLs --- */
+
+int tg_cert_ca_url_set(struct tg_cert_ca *ca, const char *node_id, const char *url,
+                       struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = 0;
+  if (sqlite3_prepare_v2(ca->db,
+                         "INSERT INTO ca_urls(node_id, url, updated_at) VALUES(?1, ?2, ?3)"
+                         " ON CONFLICT(node_id) DO UPDATE SET url = ?2, updated_at = ?3",
+                         -1, &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, tg_time_now());
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int tg_cert_ca_url_get(struct tg_cert_ca *ca, const char *node_id, char *out, size_t n,
+                       struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = 0;
+  if (sqlite3_prepare_v2(ca->db, "SELECT url FROM ca_urls WHERE node_id = ?", -1, &st, NULL) !=
+      SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    const char *u = (const char *)sqlite3_column_text(st, 0);
+    if (u == NULL || strlen(u) >= n)
+      rc = tg_err_set(err, TG_ETOOBIG, "the recorded URL is too long");
+    else
+      memcpy(out, u, strlen(u) + 1);
+  } else if (s == SQLITE_DONE) {
+    rc = tg_err_set(err, TG_ENOENT, "no URL recorded for node %s", node_id);
+  } else {
+    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int tg_cert_ca_members(struct tg_cert_ca *ca,
+                       int (*each)(void *ud, const struct tg_cert_ca_member *m), void *ud,
+                       struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  /* Each node's newest certificate decides what it is. */
+  if (sqlite3_prepare_v2(ca->db,
+                         "SELECT c.node_id, c.sha256, c.not_after, c.revoked_at, u.url"
+                         " FROM ca_certs c LEFT JOIN ca_urls u ON u.node_id = c.node_id"
+                         " WHERE c.rowid = (SELECT max(rowid) FROM ca_certs c2"
+                         "                  WHERE c2.node_id = c.node_id)"
+                         " ORDER BY c.node_id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
+  int s, rc = 0;
+  while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    struct tg_cert_ca_member m = {
+        .node_id = (const char *)sqlite3_column_text(st, 0),
+        .sha256 = (const char *)sqlite3_column_text(st, 1),
+        .not_after = sqlite3_column_int64(st, 2),
+        .revoked = sqlite3_column_type(st, 3) != SQLITE_NULL,
+        .url = (const char *)sqlite3_column_text(st, 4),
+    };
+    rc = each(ud, &m);
+  }
+  if (rc == 0 && s != SQLITE_DONE)
+    rc = tg_err_set(err, TG_EDB, "%s", sqlite3_errmsg(ca->db));
   sqlite3_finalize(st);
   return rc;
 }

@@ -100,6 +100,30 @@ int tg_cert_ca_revoke(struct tg_cert_ca *ca, const char *node_id, const char *se
                       int *count, struct tg_err *err);
 /* Issues a fresh CRL (new crlNumber and nextUpdate) with the same entries. */
 int tg_cert_ca_crl_renew(struct tg_cert_ca *ca, struct tg_err *err);
+/* Records (or replaces) the URL NODE_ID is reached at, for the federation
+ * directory (strings are bound, not kept). */
+int tg_cert_ca_url_set(struct tg_cert_ca *ca, const char *node_id, const char *url,
+                       struct tg_err *err);
+/* The URL recorded for NODE_ID into OUT (size N); TG_ENOENT when none,
+ * TG_ETOOBIG when it does not fit. */
+int tg_cert_ca_url_get(struct tg_cert_ca *ca, const char *node_id, char *out, size_t n,
+                       struct tg_err *err);
+
+/* One member of the federation as the CA's records show it: its newest
+ * certificate. Strings are borrowed for the callback. */
+struct tg_cert_ca_member {
+  const char *node_id;
+  const char *sha256;   /* the certificate's fingerprint, lower-case hex */
+  int64_t not_after;    /* its expiry (Unix time) */
+  int revoked;          /* 1 when it is revoked */
+  const char *url;      /* recorded with tg_cert_ca_url_set, or NULL */
+};
+/* Calls EACH(UD, member) for every node the CA issued to, ordered by node
+ * id; a non-zero return from EACH stops and is returned. */
+int tg_cert_ca_members(struct tg_cert_ca *ca,
+                       int (*each)(void *ud, const struct tg_cert_ca_member *m), void *ud,
+                       struct tg_err *err);
+
 /* What the CA's own records say of CERT, presented by NODE_ID: 0 when this CA
  * issued it to NODE_ID and it is neither revoked nor expired; TG_EPERM
  * (revoked, expired, another node's) or TG_ENOENT (not issued here). The

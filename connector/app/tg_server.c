@@ -85,10 +85,8 @@ static void worker_on_wake(uv_async_t *a) {
   w->draining = w->http.draining = 1;
   uv_close((uv_handle_t *)&w->listener, NULL);
   uv_close((uv_handle_t *)&w->wake, NULL);
-  if (w->index == 0)
-    tg_routes_peers_periodic_stop(w);
-  tg_client_free(w->client);
-  w->client = NULL;
+  tg_fed_worker_free(w->fed); /* answers the peer checks in flight */
+  w->fed = NULL;
   tg_routes_data_worker_free(w);
   tg_conn_drain_all(&w->http);
   if (w->http.conns != NULL) {
@@ -131,13 +129,6 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return rc;
   if ((rc = tg_voc_store_open(w->db, &w->voc, err)) != 0)
     return rc;
-  /* Calls to other nodes: in a federation, mutual TLS with the node's
-   * certificate, the federation CA as the only trust anchor, and the CRL. */
-  struct tg_fed_tls ft;
-  int fed = tg_fed_tls_paths(dir, &ft) == 0;
-  struct tg_client_tls ctls = {ft.ca, ft.cert, ft.key, ft.crl[0] ? ft.crl : NULL, NULL};
-  if ((rc = tg_client_new(&w->loop, fed ? &ctls : NULL, &w->client, err)) != 0)
-    return rc;
   if ((w->oauth = tg_oauth_verifier_new()) == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   uv_tcp_init(&w->loop, &w->listener);
@@ -150,8 +141,10 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return tg_err_set(err, TG_EIO, "listen: %s", uv_strerror(r));
   uv_async_init(&w->loop, &w->wake, worker_on_wake);
   w->wake.data = w;
-  if (index == 0)
-    tg_routes_peers_periodic_start(w);
+  if ((rc = tg_fed_worker_new(&w->loop, w->db, &w->fed, err)) != 0)
+    return rc;
+  if (index == 0) /* one worker checks the peers periodically */
+    tg_fed_worker_periodic_start(w->fed);
   return 0;
 }
 

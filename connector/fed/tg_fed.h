@@ -1,15 +1,20 @@
 /* tg_fed: a node's place in its federation: the federation TLS material in
- * its directory, checking a peer over mutual TLS, the CA node's directory of
+ * its directory, checking peers over mutual TLS (tg_fed_check.c), the CA node's directory of
  * members (URLs recorded at registration), and installing a refreshed CRL. */
 #ifndef TG_FED_H
 #define TG_FED_H
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
+#include "tg_buf.h"
+
 struct tg_err;
+struct tg_client;
+struct tg_client_req;
 
 /* Paths of a node's federation TLS material. */
 struct tg_fed_tls {
@@ -25,27 +30,75 @@ int tg_fed_tls_paths(const char *dir, struct tg_fed_tls *out);
 
 /* One peer check: inputs, then the outcome. */
 struct tg_fed_check {
-  struct tg_fed_tls tls;
   char self_id[64];    /* this node's id: the peer must see us as it */
   char node_id[64];    /* the peer's id: its certificate must name it */
   char url[512];       /* the peer's base URL (https://HOST:PORT) */
-  uint64_t timeout_ms; /* for connect, and for each read and write */
+  uint64_t timeout_ms; /* the whole check; 0 means 5 s */
   /* outcome */
   int ok;               /* 1: reachable over mTLS, identities match */
-  int64_t latency_ms;   /* connect to the end of the answer */
+  int64_t latency_ms;   /* start to the end of the answer */
   int64_t checked_at;   /* Unix time */
   int64_t not_after;    /* the peer certificate's expiry (Unix time), 0 if none seen */
   char fingerprint[65]; /* SHA-256 of the peer certificate, "" if none seen */
   char cert_node[64];   /* node id in the peer certificate's SAN URI, "" if none */
   char error[512];      /* why it failed */
+  /* private to tg_fed_check.c */
+  struct tg_client_req *req;
+  struct tg_buf body;
+  uint64_t t0;
+  int seen; /* the peer's certificate was seen */
+  void (*done)(struct tg_fed_check *c, void *ud);
+  void *ud;
 };
 
-/* Blocking: connects to C->url with the node's federation certificate,
- * verifies the peer against ca.crt + crl.pem (chain, validity, host name or
- * IP, revocation) and that its SAN URI names C->node_id, then calls
- * GET /api/v1/peer/whoami and checks that the peer saw C->self_id. Fills the
- * outcome fields; never fails otherwise. Safe on any thread. */
-void tg_fed_check_run(struct tg_fed_check *c);
+/* Starts checking C (inputs set, the rest zeroed) on CLIENT, which carries
+ * the node's federation TLS material (tg_fed_client_new): a new connection
+ * verified against the federation CA and CRL, whose certificate must name
+ * C->node_id, then GET /api/v1/peer/whoami, whose answer must name
+ * C->self_id. DONE(C, UD) is called once with the outcome filled in, on the
+ * client's loop, unless the check is canceled or the client freed. If this
+ * fails (outcome error set, a negative TG_E* returned) DONE is never called. */
+int tg_fed_check_start(struct tg_client *client, struct tg_fed_check *c,
+                       void (*done)(struct tg_fed_check *c, void *ud), void *ud);
+/* Stops a started check: DONE is not called. */
+void tg_fed_check_cancel(struct tg_fed_check *c);
+
+/* A client on LOOP for calls to peers: the node in DIR's federation
+ * certificate and key, its federation CA as the only trust anchor, its CRL
+ * when it has one. TG_ENOENT when DIR has no ca.crt. Freed with
+ * tg_client_free. */
+int tg_fed_client_new(uv_loop_t *loop, const char *dir, struct tg_client **out,
+                      struct tg_err *err);
+
+/* A worker's federation state (the periodic peer check, rounds of checks in
+ * flight), created and freed by fed/; app/ starts it. */
+struct tg_fed_worker;
+/* Creates it on LOOP over the worker's node database DB (both borrowed,
+ * outliving it). */
+int tg_fed_worker_new(uv_loop_t *loop, sqlite3 *db, struct tg_fed_worker **out,
+                      struct tg_err *err);
+/* Checks every peer each [federation] peer_check (default 5m, 0 = off, read
+ * again each time) and records the outcomes; one worker does this. The timer
+ * never keeps the loop alive. */
+void tg_fed_worker_periodic_start(struct tg_fed_worker *fw);
+/* Stops the timer; rounds in flight end at once (their checks fail with "the
+ * node is stopping" and their DONE is called); FW is freed once its timer
+ * closed (run the loop). NULL is a no-op. */
+void tg_fed_worker_free(struct tg_fed_worker *fw);
+
+/* One round: every peer checked at once, each outcome recorded in the
+ * peers table as it arrives. */
+struct tg_fed_round;
+/* Starts a round on FW; DONE(UD, CHECKS, N) is called when every check has
+ * ended (CHECKS borrowed for the call) — before this returns when there are
+ * no peers, then *OUT is NULL; else *OUT identifies the round until DONE.
+ * TG_ENOENT when the node is not in a federation (no ca.crt), TG_EDB, TG_ENOMEM;
+ * then DONE is never called. */
+int tg_fed_round_start(struct tg_fed_worker *fw,
+                       void (*done)(void *ud, const struct tg_fed_check *checks, size_t n),
+                       void *ud, struct tg_fed_round **out, struct tg_err *err);
+/* The caller of R went away: the round runs on and records, DONE is not called. */
+void tg_fed_round_forget(struct tg_fed_round *r);
 
 /* The CA directory of the node in NODE_DIR from its [ca] dir into OUT (size
  * N); TG_ENOENT when the node has no CA role. */
@@ -58,7 +111,8 @@ int tg_fed_member_record(const char *ca_dir, const char *node_id, const char *ur
 int tg_fed_member_url(const char *ca_dir, const char *node_id, char *out, size_t n,
                       struct tg_err *err);
 /* Splits https://HOST[:PORT][/...] ("[v6]" allowed) into HOST and PORT
- * (default "443"); TG_EINVAL if it is not such a URL. */
+ * (default "443") with libcurl's URL parser (tg_client_url_split); TG_EINVAL
+ * if it is not such a URL or a part does not fit. */
 int tg_fed_url_split(const char *url, char *host, size_t hn, char *port, size_t pn);
 /* Records "hub = HUB" in the [federation] section of DIR's tsunagu.conf
  * (replacing the file atomically); a no-op when it already names a hub. */

@@ -1,8 +1,8 @@
-/* tg_fed_refresh: keeps a node's crl.pem current: a timer on the daemon's
- * main loop fetches the hub's CRL with the async client (or, on a CA node,
- * reads its CA's crl.pem), installs it when it is newer and signed by the
- * federation CA, and asks the server to reload its TLS settings. */
-#include "tg_buf.h"
+/* tg_fed_refresh: keeps a node's crl.pem current: a periodic fetcher
+ * (http/tg_periodic) on the daemon's main loop fetches the hub's CRL (or, on
+ * a CA node, its tick reads its CA's crl.pem), installs it when it is newer
+ * and signed by the federation CA, and asks the server to reload its TLS
+ * settings. */
 #include "tg_cert_ca.h"
 #include "tg_client.h"
 #include "tg_conf.h"
@@ -10,6 +10,7 @@
 #include "tg_fed.h"
 #include "tg_log.h"
 #include "tg_node.h"
+#include "tg_periodic.h"
 #include "tg_util.h"
 
 #include <stdio.h>
@@ -19,18 +20,14 @@
 #define TG_FED_CRL_DEFAULT_MS (5 * 60 * 1000)
 
 struct tg_fed_refresh {
-  uv_loop_t *loop;
-  uv_timer_t timer;
   uv_timer_t defer; /* the reload runs from here, outside client callbacks */
-  int open_handles;
+  struct tg_periodic *fetch; /* the hub's CRL each interval; its tick does the rest */
+  int has_client;   /* the fetcher has a client for the hub */
   char dir[4096];
   char hub[600];     /* "" when the node has no hub */
   char hub_id[64];   /* [federation] hub_id: required of the hub's certificate, or "" */
   char ca_dir[4096]; /* "" unless the node runs the CA */
   uint64_t interval_ms;
-  struct tg_client *client;  /* for the hub; NULL without federation material */
-  struct tg_client_req *req; /* the fetch in flight */
-  struct tg_buf body;
   void (*reload)(void *ud);
   void *ud;
 };
@@ -56,21 +53,18 @@ static void refresh_install(struct tg_fed_refresh *r, const char *pem, size_t le
   }
 }
 
-static int on_data(void *ud, const char *data, size_t len) {
+static int on_body(void *ud, const char *body, size_t len) {
   struct tg_fed_refresh *r = ud;
-  return tg_buf_append(&r->body, data, len) == 0 ? 0 : TG_ENOMEM;
+  refresh_install(r, body, len, r->hub);
+  return 0; /* a refused CRL waits for the next interval, as a fetched one */
 }
 
-static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
+static void on_fail(void *ud, int rc, int status, const struct tg_err *err) {
   struct tg_fed_refresh *r = ud;
-  r->req = NULL;
   if (rc != 0)
     tg_log_warn("CRL refresh: cannot fetch from %s: %s", r->hub, tg_err_msg(err, rc));
-  else if (status != 200)
-    tg_log_warn("CRL refresh: %s answered %d", r->hub, status);
   else
-    refresh_install(r, r->body.data ? r->body.data : "", r->body.len, r->hub);
-  tg_buf_reset(&r->body);
+    tg_log_warn("CRL refresh: %s answered %d", r->hub, status);
 }
 
 /* Seconds from now to the nextUpdate of the CRL at PATH, and its whole
@@ -119,7 +113,15 @@ static void crl_expiry_warn(struct tg_fed_refresh *r) {
                 left > 0 ? "expires" : "expired", (left > 0 ? left : -left) / 3600);
 }
 
-static void refresh_fetch(struct tg_fed_refresh *r) {
+static void refresh_configure(struct tg_fed_refresh *r);
+
+/* Each tick: warnings, the CA's own CRL, and whether to fetch from the hub. */
+static int on_tick(void *ud) {
+  struct tg_fed_refresh *r = ud;
+  /* Not in a federation yet (no hub, or no ca.crt): look again, so that a
+   * hub written by tsunagu peer sync takes effect without a signal. */
+  if ((!r->hub[0] && !r->ca_dir[0]) || (r->hub[0] && !r->has_client))
+    refresh_configure(r);
   crl_expiry_warn(r);
   if (r->ca_dir[0]) {
     char path[4200];
@@ -133,33 +135,9 @@ static void refresh_fetch(struct tg_fed_refresh *r) {
     if (tg_file_read(path, TG_CA_MAX_INPUT, &pem, &len, NULL) == 0)
       refresh_install(r, pem, len, path);
     free(pem);
-    return;
+    return 0;
   }
-  if (r->client == NULL || r->req != NULL)
-    return;
-  char url[700];
-  snprintf(url, sizeof(url), "%s/api/v1/certs/crl", r->hub);
-  struct tg_client_opts o = {.url = url, .timeout_ms = 10000, .max_response = TG_CA_MAX_INPUT};
-  struct tg_client_cb cb = {.on_data = on_data, .on_done = on_done};
-  struct tg_err err;
-  tg_err_clear(&err);
-  tg_buf_reset(&r->body);
-  int rc = tg_client_request(r->client, &o, &cb, r, &r->req, &err);
-  if (rc != 0) {
-    r->req = NULL;
-    tg_log_warn("CRL refresh: %s", tg_err_msg(&err, rc));
-  }
-}
-
-static void refresh_configure(struct tg_fed_refresh *r);
-
-static void on_timer(uv_timer_t *t) {
-  struct tg_fed_refresh *r = t->data;
-  /* Not in a federation yet (no hub, or no ca.crt): look again, so that a
-   * hub written by tsunagu peer sync takes effect without a signal. */
-  if ((!r->hub[0] && !r->ca_dir[0]) || (r->hub[0] && r->client == NULL))
-    refresh_configure(r);
-  refresh_fetch(r);
+  return r->has_client;
 }
 
 /* Reads the configuration and rebuilds the client with the current TLS
@@ -192,39 +170,43 @@ static void refresh_configure(struct tg_fed_refresh *r) {
   }
   if (tg_fed_ca_dir(r->dir, r->ca_dir, sizeof(r->ca_dir)) != 0)
     r->ca_dir[0] = '\0';
-  tg_client_free(r->client); /* cancels a fetch in flight: no callback */
-  r->client = NULL;
-  r->req = NULL;
+  char url[700];
+  snprintf(url, sizeof(url), "%s/api/v1/certs/crl", r->hub);
   struct tg_fed_tls t;
-  if (r->hub[0] && tg_fed_tls_paths(r->dir, &t) == 0) {
-    /* No CRL check on this one call: with an expired CRL installed the node
-     * could otherwise never fetch the next one. What it fetches is checked
-     * (signed by the CA, not older than the installed one) before use. */
-    struct tg_client_tls tls = {.ca_file = t.ca,
-                                .cert_file = t.cert,
-                                .key_file = t.key,
-                                .peer_node_id = r->hub_id[0] ? r->hub_id : NULL};
-    if (tg_client_new(r->loop, &tls, &r->client, &err) != 0)
-      tg_log_warn("CRL refresh: %s", tg_err_msg(&err, TG_EIO));
-  }
-  uv_timer_stop(&r->timer);
-  uv_timer_start(&r->timer, on_timer, r->interval_ms, r->interval_ms);
+  int fed = r->hub[0] && tg_fed_tls_paths(r->dir, &t) == 0;
+  /* No CRL check on this one call: with an expired CRL installed the node
+   * could otherwise never fetch the next one. What it fetches is checked
+   * (signed by the CA, not older than the installed one) before use. */
+  struct tg_client_tls tls = {.ca_file = fed ? t.ca : NULL,
+                              .cert_file = fed ? t.cert : NULL,
+                              .key_file = fed ? t.key : NULL,
+                              .peer_node_id = r->hub_id[0] ? r->hub_id : NULL};
+  struct tg_periodic_opts o = {.url = fed ? url : NULL,
+                               .period_ms = r->interval_ms,
+                               .timeout_ms = 10000,
+                               .max_response = TG_CA_MAX_INPUT};
+  r->has_client = tg_periodic_configure(r->fetch, &tls, &o, &err) == 0 && fed;
+  if (fed && !r->has_client)
+    tg_log_warn("CRL refresh: %s", tg_err_msg(&err, TG_EIO));
 }
 
 int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, void (*reload)(void *ud), void *ud,
                          struct tg_fed_refresh **out, struct tg_err *err) {
+  static const struct tg_periodic_cb cb = {
+      .on_tick = on_tick, .on_body = on_body, .on_fail = on_fail};
   struct tg_fed_refresh *r = calloc(1, sizeof(*r));
   if (r == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
-  r->loop = loop;
+  int rc = tg_periodic_new(loop, &cb, r, &r->fetch, err);
+  if (rc != 0) {
+    free(r);
+    return rc;
+  }
   r->reload = reload;
   r->ud = ud;
   snprintf(r->dir, sizeof(r->dir), "%s", dir);
-  tg_buf_init(&r->body);
-  uv_timer_init(loop, &r->timer);
   uv_timer_init(loop, &r->defer);
-  r->timer.data = r->defer.data = r;
-  r->open_handles = 2;
+  r->defer.data = r;
   tg_fed_refresh_kick(r);
   *out = r;
   return 0;
@@ -234,25 +216,16 @@ void tg_fed_refresh_kick(struct tg_fed_refresh *r) {
   if (r == NULL)
     return;
   refresh_configure(r);
-  refresh_fetch(r);
+  tg_periodic_kick(r->fetch);
 }
 
-static void refresh_closed(uv_handle_t *h) {
-  struct tg_fed_refresh *r = h->data;
-  if (--r->open_handles > 0)
-    return;
-  tg_buf_close(&r->body);
-  free(r);
-}
+static void refresh_closed(uv_handle_t *h) { free(h->data); }
 
 void tg_fed_refresh_stop(struct tg_fed_refresh *r) {
   if (r == NULL)
     return;
-  tg_client_free(r->client);
-  r->client = NULL;
-  r->req = NULL;
-  uv_timer_stop(&r->timer);
+  tg_periodic_stop(r->fetch);
+  r->fetch = NULL;
   uv_timer_stop(&r->defer);
-  uv_close((uv_handle_t *)&r->timer, refresh_closed);
   uv_close((uv_handle_t *)&r->defer, refresh_closed);
 }

@@ -9,17 +9,18 @@
 #include "tg_cert_ca.h"
 #include "tg_err.h"
 #include "tg_tls.h"
+#include "tg_util.h"
 
 #include <curl/curl.h>
 #include <limits.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define TG__DEF_TIMEOUT_MS 30000u
 #define TG__DEF_CONNECT_MS 5000u
@@ -72,8 +73,9 @@ struct tg_client_req {
   size_t max_response;
   uint64_t timeout_ms;
   char what[200]; /* "METHOD url-without-query" for messages */
+  char *pin;      /* the node id the server must be; from malloc, or NULL */
+  void (*on_peer)(void *ud, const struct tg_client_peer *peer);
   char errbuf[CURL_ERROR_SIZE];
-  char pin[64];   /* the node id this request's server must be, or "" */
 };
 
 static void client_check_done(struct tg_client *c);
@@ -305,35 +307,97 @@ int tg_client_url_safe(const char *url, int refuse_userinfo) {
   return ok;
 }
 
-/* Pinning the server's node id: libcurl hands each new connection's SSL_CTX
- * to pin_ctx, which stores the expected id and chains pin_verify after
- * OpenSSL's own verification. */
-static int pin_idx = -1;
-static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
-static void pin_init(void) { pin_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL); }
-
-static int pin_verify(int ok, X509_STORE_CTX *x) {
-  if (!ok || X509_STORE_CTX_get_error_depth(x) != 0)
-    return ok;
-  SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
-  const char *want = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_idx) : NULL;
-  char got[64];
-  if (want == NULL)
-    return ok;
-  if (tg_cert_node_id(X509_STORE_CTX_get_current_cert(x), got, sizeof(got)) == 0 &&
-      strcmp(got, want) == 0)
-    return 1;
-  X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+/* Copies S (without the brackets of an IPv6 literal when UNBRACKET) into
+ * OUT (size N). */
+static int url_part_copy(const char *s, int unbracket, char *out, size_t n) {
+  size_t l = strlen(s);
+  if (unbracket && l >= 2 && s[0] == '[' && s[l - 1] == ']') {
+    s++;
+    l -= 2;
+  }
+  if (l == 0)
+    return TG_EINVAL;
+  if (l >= n)
+    return TG_ETOOBIG;
+  memcpy(out, s, l);
+  out[l] = '\0';
   return 0;
 }
 
-static CURLcode pin_ctx(CURL *e, void *ctx, void *want) {
-  (void)e;
-  pthread_once(&pin_once, pin_init);
-  if (pin_idx < 0 || !SSL_CTX_set_ex_data(ctx, pin_idx, want))
-    return CURLE_SSL_CERTPROBLEM;
-  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), pin_verify);
-  return CURLE_OK;
+int tg_client_url_split(const char *url, const char *scheme, char *host, size_t hn, char *port,
+                        size_t pn) {
+  CURLU *h = curl_url();
+  char *sc = NULL, *ho = NULL, *po = NULL;
+  int rc = TG_EINVAL;
+  if (h != NULL && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK && strcmp(sc, scheme) == 0 &&
+      curl_url_get(h, CURLUPART_HOST, &ho, 0) == CURLUE_OK &&
+      curl_url_get(h, CURLUPART_PORT, &po, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    rc = url_part_copy(ho, 1, host, hn);
+    rc = rc ? rc : url_part_copy(po, 0, port, pn);
+  }
+  curl_free(sc);
+  curl_free(ho);
+  curl_free(po);
+  curl_url_cleanup(h);
+  return rc;
+}
+
+/* What the server's certificate on R's connection says into P; 0, or
+ * TG_EPEER when the connection is not TLS or shows no certificate. */
+static int req_peer_facts(struct tg_client_req *r, struct tg_client_peer *p) {
+  struct curl_tlssessioninfo *ti = NULL;
+  memset(p, 0, sizeof(*p));
+  if (curl_easy_getinfo(r->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || ti == NULL ||
+      ti->backend != CURLSSLBACKEND_OPENSSL || ti->internals == NULL)
+    return TG_EPEER;
+  X509 *x = SSL_get0_peer_certificate((SSL *)ti->internals);
+  if (x == NULL)
+    return TG_EPEER;
+  unsigned char md[32];
+  unsigned int mdlen = sizeof(md);
+  if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == sizeof(md))
+    tg_hex(md, sizeof(md), p->fingerprint);
+  struct tm tm;
+  const ASN1_TIME *na = X509_get0_notAfter(x);
+  if (na != NULL && ASN1_TIME_to_tm(na, &tm) == 1)
+    p->not_after = (int64_t)timegm(&tm);
+  if (tg_cert_node_id(x, p->node_id, sizeof(p->node_id)) != 0)
+    p->node_id[0] = '\0';
+  return 0;
+}
+
+/* CURLOPT_PREREQFUNCTION: the connection (new or reused) is up and the
+ * request not sent yet. The node id is checked here rather than during the
+ * handshake so that a reused connection or a resumed session, verified for
+ * another request, is held to this request's pin too. */
+static int req_prereq_cb(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                         int local_port) {
+  struct tg_client_req *r = ud;
+  struct tg_client_peer p;
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  if (req_dead(r))
+    return CURL_PREREQFUNC_ABORT;
+  int seen = req_peer_facts(r, &p) == 0;
+  if (seen && r->on_peer != NULL) {
+    r->on_peer(r->ud, &p);
+    if (req_dead(r))
+      return CURL_PREREQFUNC_ABORT;
+  }
+  if (r->pin == NULL)
+    return CURL_PREREQFUNC_OK;
+  if (!seen) {
+    req_abort(r, TG_EPEER, "certificate verification failure: no server certificate to check "
+                           "against node '%s'", r->pin);
+    return CURL_PREREQFUNC_ABORT;
+  }
+  if (strcmp(p.node_id, r->pin) != 0) {
+    req_abort(r, TG_EPEER,
+              "certificate verification failure: the server's certificate is node '%s', "
+              "not '%s'", p.node_id[0] ? p.node_id : "(none)", r->pin);
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
 }
 
 static int req_setopt_tls(CURL *e, const struct tg_client_tls *tls, struct tg_err *err) {
@@ -356,9 +420,22 @@ static int req_setopt_tls(CURL *e, const struct tg_client_tls *tls, struct tg_er
   }
   if (tls->crl_file != NULL)
     SETOPT(CURLOPT_CRLFILE, tls->crl_file);
-  if (tls->peer_node_id != NULL) {
-    SETOPT(CURLOPT_SSL_CTX_FUNCTION, pin_ctx);
-    SETOPT(CURLOPT_SSL_CTX_DATA, (void *)tls->peer_node_id);
+  return 0;
+}
+
+/* The node id pin, the peer callback and a fresh connection, as asked. */
+static int req_setopt_peer(struct tg_client_req *r, const struct tg_client_opts *o,
+                           struct tg_err *err) {
+  CURL *e = r->easy;
+  r->on_peer = o->on_peer;
+  if (r->pin != NULL || r->on_peer != NULL) {
+    SETOPT(CURLOPT_PREREQFUNCTION, req_prereq_cb);
+    SETOPT(CURLOPT_PREREQDATA, (void *)r);
+  }
+  if (o->fresh_connection) {
+    SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+    SETOPT(CURLOPT_FORBID_REUSE, 1L);
+    SETOPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
   }
   return 0;
 }
@@ -416,13 +493,7 @@ static int req_setopt_all(struct tg_client_req *r, const struct tg_client_tls *t
   SETOPT(CURLOPT_WRITEDATA, (void *)r);
   SETOPT(CURLOPT_HTTPHEADER, r->hdrs);
   int rc = req_setopt_tls(e, tls, err);
-  if (rc == 0 && o->peer_node_id != NULL) {
-    if (strlen(o->peer_node_id) >= sizeof(r->pin))
-      return tg_err_set(err, TG_EINVAL, "client request: peer node id too long");
-    memcpy(r->pin, o->peer_node_id, strlen(o->peer_node_id) + 1);
-    SETOPT(CURLOPT_SSL_CTX_FUNCTION, pin_ctx);
-    SETOPT(CURLOPT_SSL_CTX_DATA, (void *)r->pin);
-  }
+  rc = rc ? rc : req_setopt_peer(r, o, err);
   return rc ? rc : req_setopt_method(r, o, m, err);
 }
 
@@ -443,6 +514,9 @@ static int req_setup(struct tg_client_req *r, const struct tg_client_tls *tls,
   r->max_response = o->max_response;
   r->timeout_ms = o->timeout_ms ? o->timeout_ms : TG__DEF_TIMEOUT_MS;
   if (req_headers(r, o, o->stream_body || o->body != NULL) != 0)
+    return tg_err_set(err, TG_ENOMEM, "%s: out of memory", r->what);
+  const char *pin = o->peer_node_id ? o->peer_node_id : tls ? tls->peer_node_id : NULL;
+  if (pin != NULL && (r->pin = strdup(pin)) == NULL)
     return tg_err_set(err, TG_ENOMEM, "%s: out of memory", r->what);
   r->easy = curl_easy_init();
   if (r->easy == NULL)
@@ -517,6 +591,8 @@ static void req_release(struct tg_client_req *r) {
   req_head_clear(r);
   free(r->head);
   r->head = NULL;
+  free(r->pin);
+  r->pin = NULL;
 }
 
 /* ---------- requests on a client ---------- */

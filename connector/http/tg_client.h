@@ -20,8 +20,16 @@ struct tg_client_tls {
   const char *key_file;  /* its private key, or NULL */
   const char *crl_file;  /* CRL to check the server against, or NULL */
   /* The node the server must be: its certificate's SAN URI must be
-   * urn:tsunagu:node:<this>; NULL for no such check. */
+   * urn:tsunagu:node:<this>; NULL for no such check. A request may name
+   * another (tg_client_opts.peer_node_id): one client can call many peers. */
   const char *peer_node_id;
+};
+
+/* What the server's certificate says, as seen before a request is sent. */
+struct tg_client_peer {
+  char node_id[64];     /* from its SAN URI urn:tsunagu:node:<id>, or "" */
+  char fingerprint[65]; /* SHA-256 of the certificate in lower-case hex */
+  int64_t not_after;    /* its expiry (Unix time), 0 if unreadable */
 };
 
 /* Callbacks of one request. All run on the client's loop thread. */
@@ -55,15 +63,34 @@ struct tg_client_opts {
   uint64_t timeout_ms;           /* whole-request deadline; 0 means 30 s */
   uint64_t connect_timeout_ms;   /* 0 means 5 s */
   size_t max_response;           /* abort with TG_ETOOBIG past this many body bytes; 0: no limit */
-  /* The node the server must be (its certificate's SAN URI names
-   * urn:tsunagu:node:<this>), for this request; NULL: the client's setting. */
+  /* The node the server must be for this request (its certificate's SAN URI
+   * urn:tsunagu:node:<id>), instead of the client's tls.peer_node_id; NULL
+   * for the client's. Checked on every connection, new or reused, before
+   * the request is sent: a mismatch ends it with TG_EPEER. (Copied.) */
   const char *peer_node_id;
+  /* 1: a new connection with a full TLS handshake (no reuse, no session
+   * resumption), closed afterwards: for checks of the peer's current state. */
+  int fresh_connection;
+  /* Optional, called with the callbacks' UD: the server's certificate (PEER,
+   * borrowed for the call) on the connection the request is about to be sent
+   * on, new or reused; before the node id check, so a mismatch is seen too.
+   * https only. (Here rather than in tg_client_cb, whose users list its
+   * members in order.) */
+  void (*on_peer)(void *ud, const struct tg_client_peer *peer);
 };
 
 /* 1 when URL is https://HOST…, or http:// to exactly 127.0.0.1, [::1] or
  * localhost (parsed with libcurl's URL parser); with REFUSE_USERINFO, a URL
  * carrying user:password@ is refused too. */
 int tg_client_url_safe(const char *url, int refuse_userinfo);
+
+/* Splits URL with libcurl's URL parser: its scheme must be SCHEME ("https"),
+ * HOST (brackets of an IPv6 address removed) into HOST (size HN), the port
+ * (the scheme's default when none) into PORT (size PN). TG_EINVAL when URL
+ * does not parse, has another scheme or no host; TG_ETOOBIG when a part does
+ * not fit. */
+int tg_client_url_split(const char *url, const char *scheme, char *host, size_t hn, char *port,
+                        size_t pn);
 
 /* Creates a client on LOOP (which must outlive it). TLS may be NULL. */
 int tg_client_new(uv_loop_t *loop, const struct tg_client_tls *tls, struct tg_client **out,

@@ -1,8 +1,8 @@
 /* tg_oauth: bearer JWTs verified with liboauth2 against the identity
  * provider's JWKS; claims checked here. See tg_oauth.h. */
 #include "tg_oauth.h"
-#include "tg_buf.h"
 #include "tg_client.h"
+#include "tg_periodic.h"
 #include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_log.h"
@@ -519,74 +519,38 @@ const char *tg_oauth_status_text(enum tg_oauth_status st) {
 
 struct tg_oauth_refresh {
   uv_loop_t *loop;
-  uv_timer_t timer;
-  uv_async_t want;
-  int open_handles;
+  uv_async_t want; /* a worker met a key id it does not know */
+  struct tg_periodic *fetch; /* the JWKS each jwks_refresh, sooner after a failure */
   char dir[4096];
   struct tg_oauth_conf conf;
-  struct tg_client *client;
-  struct tg_client_req *req;
-  struct tg_buf body;
-  uint64_t last_fetch_ms;
 };
 
-static void refresh_fetch(struct tg_oauth_refresh *r);
-static void on_timer(uv_timer_t *t) { refresh_fetch(t->data); }
-
-static int on_data(void *ud, const char *data, size_t len) {
+static int on_body(void *ud, const char *body, size_t len) {
   struct tg_oauth_refresh *r = ud;
-  return tg_buf_append(&r->body, data, len) == 0 ? 0 : TG_ENOMEM;
+  struct tg_err e;
+  tg_err_clear(&e);
+  int n = tg_oauth_jwks_install(body, len, r->conf.jwks_uri, &e);
+  if (n < 0) {
+    tg_log_warn("JWKS from %s refused: %s", r->conf.jwks_uri, tg_err_msg(&e, n));
+    return n;
+  }
+  tg_log_info("JWKS: %d signature key(s) from %s", n, r->conf.jwks_uri);
+  return 0;
 }
 
-static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
+static void on_fail(void *ud, int rc, int status, const struct tg_err *err) {
   struct tg_oauth_refresh *r = ud;
-  r->req = NULL;
-  uint64_t next = r->conf.jwks_refresh_ms;
-  if (rc != 0) {
+  if (rc != 0)
     tg_log_warn("JWKS: cannot fetch %s: %s", r->conf.jwks_uri, tg_err_msg(err, rc));
-    next = TG_OAUTH_RETRY_MS;
-  } else if (status != 200) {
+  else
     tg_log_warn("JWKS: %s answered %d", r->conf.jwks_uri, status);
-    next = TG_OAUTH_RETRY_MS;
-  } else {
-    struct tg_err e;
-    tg_err_clear(&e);
-    int n = tg_oauth_jwks_install(r->body.data ? r->body.data : "", r->body.len,
-                                  r->conf.jwks_uri, &e);
-    if (n < 0) {
-      tg_log_warn("JWKS from %s refused: %s", r->conf.jwks_uri, tg_err_msg(&e, n));
-      next = TG_OAUTH_RETRY_MS;
-    } else {
-      tg_log_info("JWKS: %d signature key(s) from %s", n, r->conf.jwks_uri);
-    }
-  }
-  tg_buf_reset(&r->body);
-  uv_timer_start(&r->timer, on_timer, next, 0);
-}
-
-static void refresh_fetch(struct tg_oauth_refresh *r) {
-  if (r->client == NULL || r->req != NULL)
-    return;
-  struct tg_client_opts o = {.url = r->conf.jwks_uri,
-                             .timeout_ms = 10000,
-                             .max_response = TG_OAUTH_MAX_JWKS};
-  struct tg_client_cb cb = {.on_data = on_data, .on_done = on_done};
-  struct tg_err err;
-  tg_err_clear(&err);
-  tg_buf_reset(&r->body);
-  r->last_fetch_ms = uv_now(r->loop);
-  int rc = tg_client_request(r->client, &o, &cb, r, &r->req, &err);
-  if (rc != 0) {
-    r->req = NULL;
-    tg_log_warn("JWKS: %s", tg_err_msg(&err, rc));
-    uv_timer_start(&r->timer, on_timer, TG_OAUTH_RETRY_MS, 0);
-  }
 }
 
 static void on_want(uv_async_t *a) {
   struct tg_oauth_refresh *r = a->data;
-  if (r->req == NULL && uv_now(r->loop) - r->last_fetch_ms >= TG_OAUTH_WANT_MIN_MS)
-    refresh_fetch(r);
+  if (!tg_periodic_busy(r->fetch) &&
+      uv_now(r->loop) - tg_periodic_last_ms(r->fetch) >= TG_OAUTH_WANT_MIN_MS)
+    tg_periodic_kick(r->fetch);
 }
 
 /* Reads [auth] again. A configuration that does not load changes nothing:
@@ -607,31 +571,33 @@ static int refresh_configure(struct tg_oauth_refresh *r) {
   /* Keys serve the provider they came from: another jwks_uri, or none, drops them. */
   if (!nc.enabled || strcmp(nc.jwks_uri, r->conf.jwks_uri) != 0)
     tg_oauth_jwks_clear();
-  tg_client_free(r->client); /* cancels a fetch in flight: no callback */
-  r->client = NULL;
-  r->req = NULL;
-  uv_timer_stop(&r->timer);
   r->conf = nc;
-  if (!r->conf.enabled)
-    return 0;
   struct tg_client_tls tls = {.ca_file = r->conf.jwks_ca[0] ? r->conf.jwks_ca : NULL};
-  if (tg_client_new(r->loop, &tls, &r->client, &err) != 0)
+  struct tg_periodic_opts o = {.url = r->conf.enabled ? r->conf.jwks_uri : NULL,
+                               .period_ms = r->conf.jwks_refresh_ms,
+                               .retry_ms = TG_OAUTH_RETRY_MS,
+                               .timeout_ms = 10000,
+                               .max_response = TG_OAUTH_MAX_JWKS};
+  if (tg_periodic_configure(r->fetch, &tls, &o, &err) != 0) /* cancels a fetch in flight */
     tg_log_warn("JWKS: %s", tg_err_msg(&err, TG_EIO));
   return 0;
 }
 
 int tg_oauth_refresh_start(uv_loop_t *loop, const char *dir, struct tg_oauth_refresh **out,
                            struct tg_err *err) {
+  static const struct tg_periodic_cb cb = {.on_body = on_body, .on_fail = on_fail};
   struct tg_oauth_refresh *r = calloc(1, sizeof(*r));
   if (r == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
+  int rc = tg_periodic_new(loop, &cb, r, &r->fetch, err);
+  if (rc != 0) {
+    free(r);
+    return rc;
+  }
   r->loop = loop;
   snprintf(r->dir, sizeof(r->dir), "%s", dir);
-  tg_buf_init(&r->body);
-  uv_timer_init(loop, &r->timer);
   uv_async_init(loop, &r->want, on_want);
-  r->timer.data = r->want.data = r;
-  r->open_handles = 2;
+  r->want.data = r;
   pthread_mutex_lock(&want_lock);
   want_async = &r->want;
   pthread_mutex_unlock(&want_lock);
@@ -644,16 +610,10 @@ void tg_oauth_refresh_kick(struct tg_oauth_refresh *r) {
   if (r == NULL)
     return;
   if (refresh_configure(r) == 0)
-    refresh_fetch(r);
+    tg_periodic_kick(r->fetch);
 }
 
-static void refresh_closed(uv_handle_t *h) {
-  struct tg_oauth_refresh *r = h->data;
-  if (--r->open_handles > 0)
-    return;
-  tg_buf_close(&r->body);
-  free(r);
-}
+static void refresh_closed(uv_handle_t *h) { free(h->data); }
 
 void tg_oauth_refresh_stop(struct tg_oauth_refresh *r) {
   if (r == NULL)
@@ -661,10 +621,7 @@ void tg_oauth_refresh_stop(struct tg_oauth_refresh *r) {
   pthread_mutex_lock(&want_lock);
   want_async = NULL;
   pthread_mutex_unlock(&want_lock);
-  tg_client_free(r->client);
-  r->client = NULL;
-  r->req = NULL;
-  uv_timer_stop(&r->timer);
-  uv_close((uv_handle_t *)&r->timer, refresh_closed);
+  tg_periodic_stop(r->fetch);
+  r->fetch = NULL;
   uv_close((uv_handle_t *)&r->want, refresh_closed);
 }

@@ -1,6 +1,6 @@
 /* tg_worker: one worker thread's context: its loop and everything it owns
- * (the HTTP engine's state, database, stores, client, token verifier). Route
- * handlers reach it with tg_http_req_worker(). */
+ * (the HTTP engine's state, database, stores, token verifier, the data
+ * API's clients). Route handlers reach it with tg_http_req_worker(). */
 #ifndef TG_WORKER_H
 #define TG_WORKER_H
 
@@ -12,10 +12,10 @@
 #include "tg_http_server.h"
 #include "tg_settings.h"
 
-struct tg_client;
 struct tg_cat_store;
 struct tg_voc_store;
 struct tg_oauth_verifier;
+struct tg_fed_worker;
 
 /* Per-worker state; everything here belongs to the worker's thread. */
 struct tg_worker {
@@ -30,11 +30,9 @@ struct tg_worker {
   sqlite3 *db;            /* this worker's connection to the node database */
   struct tg_cat_store *cat; /* the catalog on DB */
   struct tg_voc_store *voc; /* the vocabularies on DB */
-  struct tg_client *client; /* outgoing HTTP (libcurl multi on this loop) */
   struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
-  uv_timer_t peer_timer;  /* worker 0: the periodic peer check */
-  void *peer_batch;       /* its checks in flight, or NULL (tg_routes_peers.c) */
-  void *broker;           /* the data API's clients for backends (tg_routes_data.c) */
+  struct tg_fed_worker *fed; /* federation state: peer checks (fed/, opaque here) */
+  void *broker;           /* the data API's clients (tg_routes_data.c) */
 };
 
 #endif

@@ -4,9 +4,9 @@
 #include "tg_ca_node.h"
 #include "tg_cert_ca.h"
 #include "tg_conf.h"
-#include "tg_db.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_fed_peers.h"
 #include "tg_node.h"
 #include "tg_routes.h"
 #include "tg_worker.h"
@@ -26,49 +26,16 @@ static int peer_url_ok(const char *u) {
          strpbrk(u, " \t\r\n") == NULL;
 }
 
-static json_t *peer_row(sqlite3_stmt *st) {
-  json_t *o = json_pack(
-      "{s:s, s:s, s:s?, s:I, s:s}", "node_id", (const char *)sqlite3_column_text(st, 0), "url",
-      (const char *)sqlite3_column_text(st, 1), "fingerprint",
-      (const char *)sqlite3_column_text(st, 2), "added_at", (json_int_t)sqlite3_column_int64(st, 3),
-      "status", (const char *)sqlite3_column_text(st, 6));
-  if (o == NULL)
-    return NULL;
-  json_object_set_new(o, "last_contact",
-                      sqlite3_column_type(st, 4) == SQLITE_NULL
-                          ? json_null()
-                          : json_integer(sqlite3_column_int64(st, 4)));
-  json_object_set_new(o, "latency_ms",
-                      sqlite3_column_type(st, 5) == SQLITE_NULL
-                          ? json_null()
-                          : json_integer(sqlite3_column_int64(st, 5)));
-  return o;
-}
-
-#define PEER_COLS "node_id, url, fingerprint, added_at, last_contact, latency_ms, status"
-
-/* Every peer of DB as a JSON array (new reference), or NULL on failure. */
-static json_t *peers_all(sqlite3 *db) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT " PEER_COLS " FROM peers ORDER BY node_id", -1, &st, NULL) !=
-      SQLITE_OK)
-    return NULL;
-  json_t *a = json_array();
-  while (a != NULL && sqlite3_step(st) == SQLITE_ROW)
-    json_array_append_new(a, peer_row(st));
-  sqlite3_finalize(st);
-  return a;
-}
-
-static void db_problem(struct tg_http_req *req, sqlite3 *db) {
-  tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s", sqlite3_errmsg(db));
+static void db_problem(struct tg_http_req *req, const struct tg_err *err, int rc) {
+  tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s", tg_err_msg(err, rc));
 }
 
 void tg_route_peers_list(struct tg_http_req *req) {
-  sqlite3 *db = tg_http_req_worker(req)->db;
-  json_t *a = peers_all(db);
-  if (a == NULL) {
-    db_problem(req, db);
+  struct tg_err err;
+  json_t *a = NULL;
+  int rc = tg_fed_peers_list(tg_http_req_worker(req)->db, &a, &err);
+  if (rc != 0) {
+    db_problem(req, &err, rc);
     return;
   }
   tg_http_res_json(req, 200, json_pack("{s:o}", "peers", a), NULL);
@@ -96,24 +63,10 @@ void tg_route_peers_post(struct tg_http_req *req) {
     json_decref(in);
     return;
   }
-  sqlite3 *db = tg_http_req_worker(req)->db;
-  sqlite3_stmt *st = NULL;
-  int ok = sqlite3_prepare_v2(db,
-                              "INSERT INTO peers(node_id, url, fingerprint, added_at, status)"
-                              " VALUES(?1, ?2, ?3, ?4, 'active') ON CONFLICT(node_id) DO UPDATE"
-                              " SET url = ?2, fingerprint = coalesce(?3, fingerprint)",
-                              -1, &st, NULL) == SQLITE_OK;
-  if (ok) {
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-    if (fp != NULL)
-      sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, tg_time_now());
-    ok = sqlite3_step(st) == SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  if (!ok)
-    db_problem(req, db);
+  struct tg_err err;
+  int rc = tg_fed_peers_upsert(tg_http_req_worker(req)->db, id, url, fp, &err);
+  if (rc != 0)
+    db_problem(req, &err, rc);
   else
     tg_http_res_json(req, 201, json_pack("{s:s, s:s}", "node_id", id, "url", url), NULL);
   json_decref(in);
@@ -121,233 +74,77 @@ void tg_route_peers_post(struct tg_http_req *req) {
 
 void tg_route_peers_delete(struct tg_http_req *req) {
   char id[64];
-  sqlite3 *db = tg_http_req_worker(req)->db;
-  sqlite3_stmt *st = NULL;
+  struct tg_err err;
   if (tg_route_path_id(req, "bad-peer", "peer's node id", id, sizeof(id)))
     return;
   if (!tg_node_id_valid(id)) {
     tg_http_res_problem(req, 400, "bad-peer", "Bad peer", NULL, "not a node id");
     return;
   }
-  int ok =
-      sqlite3_prepare_v2(db, "DELETE FROM peers WHERE node_id = ?", -1, &st, NULL) == SQLITE_OK;
-  if (ok) {
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    ok = sqlite3_step(st) == SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  if (!ok)
-    db_problem(req, db);
-  else if (sqlite3_changes(db) == 0)
+  int rc = tg_fed_peers_delete(tg_http_req_worker(req)->db, id, &err);
+  if (rc == TG_ENOENT)
     tg_http_res_problem(req, 404, "no-such-peer", "No such peer", NULL, "%s is not a peer", id);
+  else if (rc != 0)
+    db_problem(req, &err, rc);
   else
     tg_http_res_send(req, 204, NULL, NULL, 0);
 }
 
-/* --- checking peers: each check runs on libuv's thread pool (it blocks on
- * one TLS connection with deadlines) and reports back on the worker's loop. */
+/* --- checking peers: a round of checks on the worker's loop (fed/), the
+ * answer once every check has ended. */
 
-struct check_batch;
-
-struct check_one {
-  uv_work_t work;
-  struct check_batch *b;
-  struct tg_fed_check c;
-};
-
-struct check_batch {
-  struct tg_http_req *req; /* NULL once the client went away */
-  struct tg_worker *w;
-  int pending;
-  size_t n;
-  struct check_one *items;
-};
-
-static void check_work(uv_work_t *wk) {
-  struct check_one *o = wk->data;
-  tg_fed_check_run(&o->c);
+static json_t *check_json(const struct tg_fed_check *c) {
+  json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:s}", "node_id", c->node_id, "url", c->url,
+                        "reachable", c->ok, "latency_ms", (json_int_t)c->latency_ms, "status",
+                        c->ok ? "reachable" : "unreachable");
+  if (o == NULL)
+    return NULL;
+  if (c->ok)
+    json_object_set_new(o, "last_contact", json_integer(c->checked_at));
+  else
+    json_object_set_new(o, "error", json_string(c->error));
+  if (c->not_after != 0)
+    json_object_set_new(o, "cert_expires", json_integer(c->not_after));
+  if (c->fingerprint[0])
+    json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
+  if (c->cert_node[0])
+    json_object_set_new(o, "cert_node_id", json_string(c->cert_node));
+  return o;
 }
 
-static void batch_free(struct check_batch *b) {
-  free(b->items);
-  free(b);
-}
-
-static void batch_answer(struct check_batch *b) {
+static void check_answer(void *ud, const struct tg_fed_check *checks, size_t n) {
+  struct tg_http_req *req = ud;
   json_t *a = json_array();
-  for (size_t i = 0; i < b->n; i++) {
-    const struct tg_fed_check *c = &b->items[i].c;
-    json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:s}", "node_id", c->node_id, "url", c->url,
-                          "reachable", c->ok, "latency_ms", (json_int_t)c->latency_ms, "status",
-                          c->ok ? "reachable" : "unreachable");
-    if (o == NULL)
-      continue;
-    if (c->ok)
-      json_object_set_new(o, "last_contact", json_integer(c->checked_at));
-    else
-      json_object_set_new(o, "error", json_string(c->error));
-    if (c->not_after != 0)
-      json_object_set_new(o, "cert_expires", json_integer(c->not_after));
-    if (c->fingerprint[0])
-      json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
-    if (c->cert_node[0])
-      json_object_set_new(o, "cert_node_id", json_string(c->cert_node));
-    json_array_append_new(a, o);
+  for (size_t i = 0; a != NULL && i < n; i++) {
+    json_t *o = check_json(&checks[i]);
+    if (o != NULL)
+      json_array_append_new(a, o);
   }
-  tg_http_res_json(b->req, 200, json_pack("{s:o}", "peers", a), NULL);
-}
-
-/* Records a check in the peers table (on the worker's thread). */
-static void check_record(sqlite3 *db, const struct tg_fed_check *c) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "UPDATE peers SET status = ?2, latency_ms = ?3,"
-                         " last_contact = CASE WHEN ?4 THEN ?5 ELSE last_contact END,"
-                         " fingerprint = coalesce(?6, fingerprint) WHERE node_id = ?1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return;
-  sqlite3_bind_text(st, 1, c->node_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, c->ok ? "reachable" : "unreachable", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, c->latency_ms);
-  sqlite3_bind_int(st, 4, c->ok);
-  sqlite3_bind_int64(st, 5, c->checked_at);
-  if (c->ok && c->fingerprint[0])
-    sqlite3_bind_text(st, 6, c->fingerprint, -1, SQLITE_STATIC);
-  sqlite3_step(st);
-  sqlite3_finalize(st);
-}
-
-static void check_after(uv_work_t *wk, int status) {
-  struct check_one *o = wk->data;
-  struct check_batch *b = o->b;
-  (void)status;
-  if (status != UV_ECANCELED)
-    check_record(b->w->db, &o->c);
-  if (--b->pending > 0)
-    return;
-  if (b->w->peer_batch == b)
-    b->w->peer_batch = NULL;
-  if (b->req != NULL) {
-    tg_http_req_set_data(b->req, NULL);
-    batch_answer(b);
-  }
-  batch_free(b);
+  tg_http_req_set_data(req, NULL);
+  tg_http_res_json(req, 200, json_pack("{s:o}", "peers", a), NULL);
 }
 
 static void check_abort(struct tg_http_req *req) {
-  struct check_batch *b = tg_http_req_get_data(req);
-  if (b != NULL)
-    b->req = NULL; /* the checks finish and are recorded; nobody is answered */
-}
-
-/* Starts checks of every peer on W's loop; REQ (or NULL for the periodic
- * check) is answered when all are done. Returns 0, or a negative code after
- * answering REQ (when not NULL). */
-static int batch_start(struct tg_worker *w, struct tg_http_req *req) {
-  json_t *peers = peers_all(w->db);
-  struct tg_settings *s = tg_settings_get();
-  struct tg_fed_tls tls;
-  struct check_batch *b = NULL;
-  int rc = tg_fed_tls_paths(s->dir, &tls);
-  if (peers == NULL) {
-    if (req != NULL)
-      db_problem(req, w->db);
-    rc = TG_EDB;
-    goto out;
-  }
-  if (rc != 0) {
-    if (req != NULL)
-      tg_http_res_problem(req, 409, "no-federation-certificate", "Not in a federation", NULL,
-                          "this node has no federation CA (ca.crt); register it first");
-    goto out;
-  }
-  size_t n = json_array_size(peers);
-  if (n == 0) {
-    if (req != NULL)
-      tg_http_res_json(req, 200, json_pack("{s:[]}", "peers"), NULL);
-    goto out;
-  }
-  b = calloc(1, sizeof(*b));
-  if (b != NULL && (b->items = calloc(n, sizeof(*b->items))) == NULL) {
-    free(b);
-    b = NULL;
-  }
-  if (b == NULL) {
-    if (req != NULL)
-      tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
-    rc = TG_ENOMEM;
-    goto out;
-  }
-  b->req = req;
-  b->w = w;
-  b->n = n;
-  for (size_t i = 0; i < n; i++) {
-    struct check_one *o = &b->items[i];
-    json_t *p = json_array_get(peers, i);
-    o->b = b;
-    o->work.data = o;
-    o->c.tls = tls;
-    snprintf(o->c.self_id, sizeof(o->c.self_id), "%s", s->node_id);
-    snprintf(o->c.node_id, sizeof(o->c.node_id), "%s",
-             json_string_value(json_object_get(p, "node_id")));
-    snprintf(o->c.url, sizeof(o->c.url), "%s", json_string_value(json_object_get(p, "url")));
-    o->c.timeout_ms = 5000;
-  }
-  if (req != NULL) {
-    tg_http_req_set_data(req, b);
-    tg_http_req_on_abort(req, check_abort);
-  } else {
-    w->peer_batch = b;
-  }
-  b->pending = (int)n;
-  for (size_t i = 0; i < n; i++)
-    if (uv_queue_work(&w->loop, &b->items[i].work, check_work, check_after) != 0) {
-      snprintf(b->items[i].c.error, sizeof(b->items[i].c.error), "cannot queue the check");
-      check_after(&b->items[i].work, 0);
-    }
-  rc = 0;
-out:
-  tg_settings_put(s);
-  json_decref(peers);
-  return rc;
+  /* the checks finish and are recorded; nobody is answered */
+  tg_fed_round_forget(tg_http_req_get_data(req));
 }
 
 void tg_route_peers_check(struct tg_http_req *req) {
-  batch_start(tg_http_req_worker(req), req);
-}
-
-/* The periodic check ([federation] peer_check, default 5m, 0 = off): worker 0
- * checks every peer and records reachability, latency and last contact, as
- * peer list does. The interval is read again each time (SIGHUP changes it). */
-static void periodic_fire(uv_timer_t *t) {
-  struct tg_worker *w = t->data;
-  struct tg_settings *s = tg_settings_get();
-  uint64_t ms = s->peer_check_ms;
-  tg_settings_put(s);
-  if (w->draining)
-    return;
-  if (ms > 0 && w->peer_batch == NULL) /* the last round may still run */
-    batch_start(w, NULL);
-  uv_timer_start(t, periodic_fire, ms ? ms : 60000, 0);
-}
-
-void tg_routes_peers_periodic_stop(struct tg_worker *w) {
-  struct check_batch *b = w->peer_batch;
-  uv_timer_stop(&w->peer_timer);
-  uv_close((uv_handle_t *)&w->peer_timer, NULL);
-  /* Checks not started yet are dropped; running ones end within their timeout. */
-  for (size_t i = 0; b != NULL && i < b->n; i++)
-    uv_cancel((uv_req_t *)&b->items[i].work);
-}
-
-void tg_routes_peers_periodic_start(struct tg_worker *w) {
-  uv_timer_init(&w->loop, &w->peer_timer);
-  w->peer_timer.data = w;
-  uv_unref((uv_handle_t *)&w->peer_timer); /* never keeps a draining worker alive */
-  struct tg_settings *s = tg_settings_get();
-  uint64_t ms = s->peer_check_ms;
-  tg_settings_put(s);
-  uv_timer_start(&w->peer_timer, periodic_fire, ms ? ms : 60000, 0);
+  struct tg_fed_round *r = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_fed_round_start(tg_http_req_worker(req)->fed, check_answer, req, &r, &err);
+  if (rc == TG_ENOENT)
+    tg_http_res_problem(req, 409, "no-federation-certificate", "Not in a federation", NULL,
+                        "this node has no federation CA (ca.crt); register it first");
+  else if (rc == TG_EDB)
+    db_problem(req, &err, rc);
+  else if (rc != 0)
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "%s", tg_err_msg(&err, rc));
+  else if (r != NULL) {
+    tg_http_req_set_data(req, r);
+    tg_http_req_on_abort(req, check_abort);
+  }
 }
 
 /* --- the federation directory (CA node) --- */

@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 42
+plan 45
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -16,18 +16,30 @@ START=$TG_TMP/start
 touch "$START"
 MARK="BROKER-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
-node "$top_srcdir/tests/tools/data-backend.mjs" "$MARK" "$FEED" >"$TG_TMP/backend.port" 2>"$TG_TMP/backend.log" &
+# A backend CA, the https backend's certificate and a client certificate for a.
+BT=$TG_TMP/backend-tls
+mkdir -p "$BT"
+mkcert() { # NAME CN [SAN]
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$BT/$1.key" -subj "/CN=$2" -out "$BT/$1.csr" 2>/dev/null
+  openssl x509 -req -in "$BT/$1.csr" -CA "$BT/ca.crt" -CAkey "$BT/ca.key" -CAcreateserial -days 2 \
+    ${3:+-extfile <(printf 'subjectAltName=%s' "$3")} -out "$BT/$1.crt" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$BT/ca.key" -subj "/CN=Backend CA" -days 2 -out "$BT/ca.crt" 2>/dev/null
+mkcert server 127.0.0.1 IP:127.0.0.1
+mkcert client a-city-broker
+BACKEND_TLS_DIR=$BT node "$top_srcdir/tests/tools/data-backend.mjs" "$MARK" "$FEED" >"$TG_TMP/backend.port" 2>"$TG_TMP/backend.log" &
 BPID=$!
 TG_PIDS="$TG_PIDS $BPID"
-for _ in $(seq 1 50); do [ -s "$TG_TMP/backend.port" ] && break; sleep 0.1; done
-BPORT=$(cat "$TG_TMP/backend.port")
+for _ in $(seq 1 50); do [ "$(wc -l <"$TG_TMP/backend.port")" = 2 ] && break; sleep 0.1; done
+BPORT=$(sed -n 1p "$TG_TMP/backend.port")
 B=http://127.0.0.1:$BPORT
+BS=https://127.0.0.1:$(sed -n 2p "$TG_TMP/backend.port")
 stats() { curl -sS "$B/_stats"; }
 count() { stats | jq .count; }
 
 CA=$TG_TMP/a/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
-tg_node_new a "$(printf '[ca]\ndir = ca\n[backend.local]\norigin = %s\nheader = X-Api-Key: k-secret-123\nfirst_byte_timeout = 2s\nidle_timeout = 2s\n' "$B")"
+tg_node_new a "$(printf '[ca]\ndir = ca\n[backend.local]\norigin = %s\nheader = X-Api-Key: k-secret-123\nfirst_byte_timeout = 2s\nidle_timeout = 2s\n[backend.secure]\norigin = %s\nca_file = %s\nclient_cert = %s\nclient_key = %s\n' "$B" "$BS" "$BT/ca.crt" "$BT/client.crt" "$BT/client.key")"
 "$TSUNAGU" ca init --dir "$CA" --name "Broker Federation" >/dev/null
 "$TSUNAGU" csr --dir "$TG_TMP/a" >"$TG_TMP/a.csr"
 "$TSUNAGU" ca sign --dir "$CA" --node a --hosts 127.0.0.1 "$TG_TMP/a.csr" >"$TG_TMP/a.crt" 2>/dev/null
@@ -50,8 +62,8 @@ x=$(tg_node_url x)
 
 # a's datasets: the river feed for c only, and test sources.
 ATOK=$(cat "$TG_TMP/a/admin.token")
-mkds() { # NAME BACKEND-PATH ASSIGNEE
-  jq --arg b "$B$2" --arg who "urn:tsunagu:node:$3" \
+mkds() { # NAME BACKEND-PATH ASSIGNEE [BACKEND-BASE]
+  jq --arg b "${4:-$B}$2" --arg who "urn:tsunagu:node:$3" \
     '.["dcat:distribution"][0]["tsunagu:backend"]["@id"] = $b | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": $who}] | del(.["@id"])' \
     "$top_srcdir/examples/datasets/river.json" >"$TG_TMP/$1.json"
   curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOK" \
@@ -63,7 +75,8 @@ for d in "river /water c" "big /big?bytes=1073741824 c" "big64 /big?bytes=671088
   set -- $d
   s="$s$(mkds "$1" "$2" "$3")"
 done
-check "a publishes eight distributed datasets ($s)" [ "$s" = 201201201201201201201201 ]
+s="$s$(mkds secure /water c "$BS")"
+check "a publishes nine distributed datasets ($s)" [ "$s" = 201201201201201201201201201 ]
 
 CTOK=$(cat "$TG_TMP/c/admin.token")
 XTOK=$(cat "$TG_TMP/x/admin.token")
@@ -102,6 +115,13 @@ check "  no file on c's side or in the temp directory holds the body's marker ($
 st=$(get "$c" "$CTOK" river -I)
 head_ok() { [ "$st" = 200 -a "$(hdr Content-Length)" = "$(curl -sS "$B/water" | wc -c)" ] && ! grep -q "$MARK" "$O"; }
 check "HEAD through c: 200 with the length and no body" head_ok
+
+# An https backend that wants a client certificate: a's [backend.secure]
+# gives the trust anchor and the certificate.
+st=$(get "$c" "$CTOK" secure)
+cn=$(stats | jq -r .last.client_cn)
+check "an https backend with mutual TLS: verified by ca_file, a's client certificate accepted ($st)" [ "$st" = 200 -a "$(cat "$O")" = "$(curl -sS "$B/water")" ]
+check "  the backend saw a's client certificate ($cn)" [ "$cn" = a-city-broker ]
 
 # x is not granted: a refuses before its backend is touched.
 n0=$(count)
@@ -218,4 +238,17 @@ check "  and bytes: the 64 MiB dataset's read on a ($big_a) and c's bytes from p
   [ "$big_a" = 67108864 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
 check "  and the upstream time to first byte" grep -q '^tsunagu_data_upstream_first_byte_seconds_count{upstream="owner"} [1-9]' <<<"$mc"
 check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
+
+# SIGTERM while a stream passes through c: the stream finishes within the
+# drain deadline, then c exits 0 (its clients are freed after the last stream).
+curl -sS --limit-rate 16M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" \
+  "$c/api/v1/datasets/urn:tsunagu:a:dataset:big64/data" -o "$TG_TMP/drain.out" 2>/dev/null &
+cpid=$!
+sleep 1
+kill -TERM "$(tg_node_pid c)"
+wait $cpid
+crc=$?
+tg_wait_exit "$(tg_node_pid c)" 20
+check "SIGTERM mid-stream: the stream completes ($crc, $(stat -c %s "$TG_TMP/drain.out") bytes) and c exits 0 ($TG_EXIT_STATUS)" \
+  [ "$crc" = 0 -a "$(stat -c %s "$TG_TMP/drain.out")" = 67108864 -a "$TG_EXIT_STATUS" = 0 ]
 done_testing

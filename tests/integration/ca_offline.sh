@@ -90,7 +90,7 @@ out=$("$TSUNAGU" ca sign --dir "$CA" --node n-a --url ftp://127.0.0.1:9 "$TG_TMP
 check "ca sign refuses a --url that is not https" grep -q "not an https://HOST\[:PORT\] URL" <<<"$out"
 check "refused signings change nothing in the CA" [ "$before" = "$(sha256sum "$CA"/ca.db "$CA"/crl.pem)" ]
 "$TSUNAGU" ca sign --dir "$CA" --node n-url --url https://127.0.0.1:18443 "$TG_TMP/n-a.csr" >"$TG_TMP/n-url.crt" 2>/dev/null
-check "ca sign --url puts the URL in the certificate and the federation directory" [ "$(openssl x509 -in "$TG_TMP/n-url.crt" -noout -ext subjectAltName | grep -c 'IP Address:127.0.0.1')" = 1 -a "$(sqlite3 "$CA/ca.db" "SELECT url FROM fed_urls WHERE node_id='n-url'")" = https://127.0.0.1:18443 ]
+check "ca sign --url puts the URL in the certificate and the federation directory" [ "$(openssl x509 -in "$TG_TMP/n-url.crt" -noout -ext subjectAltName | grep -c 'IP Address:127.0.0.1')" = 1 -a "$(sqlite3 "$CA/ca.db" "SELECT url FROM ca_urls WHERE node_id='n-url'")" = https://127.0.0.1:18443 ]
 tg_node_new n-nocrl
 "$TSUNAGU" csr --dir "$TG_TMP/n-nocrl" >"$TG_TMP/n-nocrl.csr"
 "$TSUNAGU" ca sign --dir "$CA" --node n-nocrl "$TG_TMP/n-nocrl.csr" >"$TG_TMP/n-nocrl.crt" 2>/dev/null

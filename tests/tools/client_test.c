@@ -6,6 +6,7 @@
  * issued the node's certificate; the second revokes it). */
 #include "tg_client.h"
 #include "tg_err.h"
+#include "tg_periodic.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -857,6 +858,140 @@ static void case_mtls_and_crl(struct tg_client *c) {
   rq_close(&q);
 }
 
+static struct tg_client_peer seen_peer;
+static int seen_peers;
+
+static void on_peer(void *ud, const struct tg_client_peer *p) {
+  (void)ud;
+  seen_peer = *p;
+  seen_peers++;
+}
+
+/* One request pinned to ID on C (the shared client: its connection to the
+ * node may be reused); returns its rc. */
+static int pinned_get(struct tg_client *c, const char *id, int fresh, struct rq *q) {
+  char u[512];
+  url(u, sizeof(u), "/healthz");
+  struct tg_client_opts o = {
+      .url = u, .peer_node_id = id, .fresh_connection = fresh, .on_peer = on_peer};
+  rq_init(q);
+  if (tg_client_request(c, &o, &rq_cb, q, &q->req, &q->err) == 0)
+    run_until(&q->done, 1, 10000);
+  return q->done == 1 ? q->rc : 1;
+}
+
+/* Per-request node ids on one client: right, wrong (on a connection that
+ * was verified for the right one and kept alive), right again, fresh. */
+static void case_pin_per_request(struct tg_client *c) {
+  struct rq q;
+  seen_peers = 0;
+  int rc = pinned_get(c, "cl", 0, &q);
+  tap(rc == 0 && q.status == 200 && seen_peers == 1 && strcmp(seen_peer.node_id, "cl") == 0 &&
+          strlen(seen_peer.fingerprint) == 64 && seen_peer.not_after > 0,
+      "a request pinned to the server's node id passes, on_peer sees it: rc %d node '%s'", rc,
+      seen_peer.node_id);
+  rq_close(&q);
+  rc = pinned_get(c, "peer2", 0, &q);
+  tap(rc == TG_EPEER && q.heads == 0 && strstr(q.err.msg, "is node 'cl', not 'peer2'") != NULL,
+      "the same client pinned to another node id for one request: TG_EPEER (%s)", q.err.msg);
+  rq_close(&q);
+  rc = pinned_get(c, "cl", 0, &q);
+  tap(rc == 0 && q.status == 200, "and pinned to the right one again it passes: rc %d", rc);
+  rq_close(&q);
+  rc = pinned_get(c, "peer2", 1, &q);
+  tap(rc == TG_EPEER && seen_peers == 4 && strcmp(seen_peer.node_id, "cl") == 0,
+      "on a fresh connection too: rc %d (%s)", rc, q.err.msg);
+  rq_close(&q);
+}
+
+/* ---------- tg_periodic ---------- */
+
+struct per {
+  int ticks, bodies, fails, last_rc, last_status;
+  uint64_t t_body[4], t_fail[4];
+  size_t len;
+};
+
+static int per_tick(void *ud) {
+  ((struct per *)ud)->ticks++;
+  return 1;
+}
+
+static int per_body(void *ud, const char *b, size_t n) {
+  struct per *p = ud;
+  (void)b;
+  if (p->bodies < 4)
+    p->t_body[p->bodies] = uv_now(&loop);
+  p->bodies++;
+  p->len = n;
+  return 0;
+}
+
+static void per_fail(void *ud, int rc, int status, const struct tg_err *err) {
+  struct per *p = ud;
+  (void)err;
+  if (p->fails < 4)
+    p->t_fail[p->fails] = uv_now(&loop);
+  p->fails++;
+  p->last_rc = rc;
+  p->last_status = status;
+}
+
+/* A fetcher of /healthz every 150 ms (kicked at once), one of a closed port
+ * retried every 100 ms (period 10 s), one of a 404 with on_tick; then stops
+ * with no callback afterwards. */
+static void case_periodic(void) {
+  static const struct tg_periodic_cb cb = {.on_body = per_body, .on_fail = per_fail};
+  static const struct tg_periodic_cb tcb = {
+      .on_tick = per_tick, .on_body = per_body, .on_fail = per_fail};
+  struct tg_client_tls tls = {ca_file, NULL, NULL, NULL, NULL};
+  struct tg_periodic *ok = NULL, *bad = NULL, *nf = NULL;
+  struct per a = {0}, b = {0}, n = {0};
+  struct tg_err err;
+  struct srv s;
+  char u[512], closed_url[256], nf_url[512];
+  url(u, sizeof(u), "/healthz");
+  url(nf_url, sizeof(nf_url), "/no/such/thing");
+  if (srv_start(&s, NULL) != 0) {
+    tap(0, "server for a free port");
+    return;
+  }
+  snprintf(closed_url, sizeof(closed_url), "http://127.0.0.1:%d/", s.port);
+  srv_stop(&s);
+  struct tg_periodic_opts oa = {.url = u, .period_ms = 150, .retry_ms = 10000};
+  struct tg_periodic_opts ob = {.url = closed_url, .period_ms = 10000, .retry_ms = 100};
+  struct tg_periodic_opts on = {.url = nf_url, .period_ms = 10000, .retry_ms = 10000};
+  int st = tg_periodic_new(&loop, &cb, &a, &ok, &err) == 0 &&
+           tg_periodic_new(&loop, &cb, &b, &bad, &err) == 0 &&
+           tg_periodic_new(&loop, &tcb, &n, &nf, &err) == 0 &&
+           tg_periodic_configure(ok, &tls, &oa, &err) == 0 &&
+           tg_periodic_configure(bad, &tls, &ob, &err) == 0 &&
+           tg_periodic_configure(nf, &tls, &on, &err) == 0;
+  tg_periodic_kick(ok);
+  tg_periodic_kick(bad);
+  tg_periodic_kick(nf);
+  tg_periodic_kick(nf); /* in flight: no second fetch */
+  run_until(&a.bodies, 3, 5000);
+  run_until(&b.fails, 3, 5000);
+  run_until(&n.fails, 1, 5000);
+  tap(st && a.bodies >= 3 && a.fails == 0 && a.len > 0 && a.t_body[2] - a.t_body[1] >= 140,
+      "tg_periodic fetches at once and then each period (%d bodies, %llu ms apart)", a.bodies,
+      (unsigned long long)(a.t_body[2] - a.t_body[1]));
+  tap(b.bodies == 0 && b.fails >= 3 && b.last_rc == TG_EPEER && b.t_fail[2] - b.t_fail[1] >= 90 &&
+          b.t_fail[2] - b.t_fail[1] < 5000,
+      "a failing fetch comes back after the retry delay, not the period (%d fails, rc %d)",
+      b.fails, b.last_rc);
+  tap(n.ticks == 1 && n.fails == 1 && n.last_rc == 0 && n.last_status == 404 && n.bodies == 0,
+      "on_tick runs before each fetch, a kick during a fetch is dropped, a 404 is a failure "
+      "(%d ticks, status %d)", n.ticks, n.last_status);
+  tg_periodic_stop(ok);
+  tg_periodic_stop(bad);
+  tg_periodic_stop(nf);
+  int ab = a.bodies, bf = b.fails;
+  run_for(400);
+  tap(a.bodies == ab && b.fails == bf, "after tg_periodic_stop no callback runs");
+}
+
 /* Other methods reach the node as themselves (the routes answer 405). */
 static void case_methods(struct tg_client *c) {
   char u1[512], u2[512];
@@ -963,6 +1098,8 @@ int main(int argc, char **argv) {
   case_bad_args(c);
   case_hostname(c);
   case_methods(c);
+  case_pin_per_request(c);
+  case_periodic();
   if (client_cert != NULL)
     case_mtls_and_crl(c);
   case_empty_post(c);

@@ -9,6 +9,7 @@
 //   /feed             the file named by the second argument, as NDJSON
 //   /slowbody         sends 10 bytes, then nothing
 import http from 'node:http';
+import https from 'node:https';
 import fs from 'node:fs';
 
 const marker = process.argv[2] || 'MARKER-0000';
@@ -38,7 +39,7 @@ function big(res, n, die) {
   pump();
 }
 
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   const u = new URL(req.url, 'http://x');
   if (u.pathname === '/_stats') {
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -46,7 +47,9 @@ const server = http.createServer((req, res) => {
     return;
   }
   count++;
-  last = { method: req.method, url: req.url, headers: req.headers };
+  const peer = req.socket.getPeerCertificate ? req.socket.getPeerCertificate() : null;
+  last = { method: req.method, url: req.url, headers: req.headers,
+    client_cn: peer && peer.subject ? peer.subject.CN : null };
   const n = Number(u.searchParams.get('bytes') || 0);
   switch (u.pathname) {
     case '/water':
@@ -73,6 +76,18 @@ const server = http.createServer((req, res) => {
     default:
       res.writeHead(404); res.end();
   }
-});
+};
+const server = http.createServer(handler);
 server.keepAliveTimeout = 30000;
-server.listen(0, '127.0.0.1', () => { console.log(server.address().port); });
+// With BACKEND_TLS_DIR (server.crt, server.key, ca.crt), an https server too,
+// which requires a client certificate from that CA; its port is the second line.
+const dir = process.env.BACKEND_TLS_DIR;
+server.listen(0, '127.0.0.1', () => {
+  console.log(server.address().port);
+  if (!dir) return;
+  const s2 = https.createServer({
+    cert: fs.readFileSync(`${dir}/server.crt`), key: fs.readFileSync(`${dir}/server.key`),
+    ca: fs.readFileSync(`${dir}/ca.crt`), requestCert: true, rejectUnauthorized: true,
+  }, handler);
+  s2.listen(0, '127.0.0.1', () => console.log(s2.address().port));
+});

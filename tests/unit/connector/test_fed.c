@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,6 +142,10 @@ static void test_url_split(void **state) {
   assert_int_equal(tg_fed_url_split("https://h:x", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
   assert_int_equal(tg_fed_url_split("https://[::1", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
   assert_int_equal(tg_fed_url_split("https://h:123456789", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  /* The hand parser took the digits and ignored the rest; libcurl's does not. */
+  assert_int_equal(tg_fed_url_split("https://h:1x/", h, sizeof(h), p, sizeof(p)), TG_EINVAL);
+  assert_int_equal(tg_fed_url_split("https://h:443?x", h, sizeof(h), p, sizeof(p)), 0);
+  assert_string_equal(h, "h");
 }
 
 static void test_conf_set_hub(void **state) {
@@ -189,12 +194,49 @@ static void test_members(void **state) {
   json_decref(m);
 }
 
+/* A CA database from before certs/ kept the URLs (fed_urls, schema 3):
+ * opening it carries the rows over into ca_urls and drops fed_urls. */
+static void test_members_migrated(void **state) {
+  struct fx *f = *state;
+  struct tg_err err;
+  char path[400], url[128];
+  sqlite3 *db = NULL;
+  snprintf(path, sizeof(path), "%s/ca.db", f->ca);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "DROP TABLE ca_urls;"
+                                "UPDATE tg_schema SET version = 3 WHERE component = 'ca';"
+                                "CREATE TABLE fed_urls(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
+                                " updated_at INTEGER NOT NULL);"
+                                "INSERT INTO fed_urls VALUES('old', 'https://127.0.0.1:7', 1);"
+                                "INSERT INTO tg_schema VALUES('federation', 1);",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(tg_fed_member_url(f->ca, "old", url, sizeof(url), &err), 0);
+  assert_string_equal(url, "https://127.0.0.1:7");
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT (SELECT count(*) FROM sqlite_master WHERE name ="
+                                      " 'fed_urls'), (SELECT count(*) FROM tg_schema WHERE"
+                                      " component = 'federation')",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 0);
+  assert_int_equal(sqlite3_column_int(st, 1), 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_crl_install, setup, teardown),
       cmocka_unit_test(test_url_split),
       cmocka_unit_test_setup_teardown(test_conf_set_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(test_members, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_members_migrated, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
