@@ -11,6 +11,7 @@
 #include "tg_util.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -585,6 +586,11 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
   return rc;
 }
 
+/* Bumped after every committed write by any store of the process. */
+static _Atomic uint64_t cat_generation = 1;
+
+uint64_t tg_cat_generation(void) { return atomic_load(&cat_generation); }
+
 static int begin(struct tg_cat_store *s, struct tg_err *err) {
   return tg_db_exec(s->db, s->in_batch ? "SAVEPOINT cat_write" : "BEGIN IMMEDIATE", err);
 }
@@ -592,8 +598,10 @@ static int begin(struct tg_cat_store *s, struct tg_err *err) {
 static int finish(struct tg_cat_store *s, int rc, struct tg_err *err) {
   if (rc == 0) {
     rc = tg_db_exec(s->db, s->in_batch ? "RELEASE cat_write" : "COMMIT", err);
-    if (rc == 0)
+    if (rc == 0) {
+      atomic_fetch_add(&cat_generation, 1);
       return 0;
+    }
   }
   if (s->in_batch)
     tg_db_exec(s->db, "ROLLBACK TO cat_write; RELEASE cat_write", NULL);
@@ -618,6 +626,7 @@ int tg_cat_batch_commit(struct tg_cat_store *s, struct tg_err *err) {
   int rc = tg_db_exec(s->db, "COMMIT", err);
   if (rc)
     tg_db_exec(s->db, "ROLLBACK", NULL);
+  atomic_fetch_add(&cat_generation, 1);
   return rc;
 }
 

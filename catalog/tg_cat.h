@@ -186,6 +186,11 @@ void tg_cat_batch_rollback(struct tg_cat_store *s);
  * after a bulk load; takes a write lock for a while. Returns 0 or TG_EDB. */
 int tg_cat_store_optimize(struct tg_cat_store *s, struct tg_err *err);
 
+/* A number that changes after every committed catalog write in this
+ * process (any store, any thread): read it before a read to cache what the
+ * read gives until it changes. */
+uint64_t tg_cat_generation(void);
+
 /* Decides access to dataset ID with its stored policy (see
  * tg_cat_policy_decide). TG_ENOENT if the dataset does not exist. */
 int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct tg_cat_access *req,

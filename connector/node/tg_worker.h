@@ -16,6 +16,8 @@ struct tg_cat_store;
 struct tg_voc_store;
 struct tg_oauth_verifier;
 struct tg_fed_worker;
+struct tg_cat_obs;
+struct tg_writer_port;
 
 /* Per-worker state; everything here belongs to the worker's thread. */
 struct tg_worker {
@@ -33,6 +35,9 @@ struct tg_worker {
   struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
   struct tg_fed_worker *fed; /* federation state: peer checks (fed/, opaque here) */
   void *broker;           /* the data API's clients (tg_routes_data.c) */
+  struct tg_cat_obs *obs; /* accumulated observations on DB (reads) */
+  struct tg_writer_port *wport; /* results from the writer thread (tg_writer.h) */
+  void *obs_retention;    /* worker 0: the retention timer (tg_routes_obs.c) */
 };
 
 #endif
