@@ -169,6 +169,8 @@ static int local_id_ok(const char *l) {
   return l[0] != '.';
 }
 
+int tg__cat_local_id_ok(const char *l) { return local_id_ok(l); }
+
 /* Returns the local id if ID is urn:tsunagu:<this node>:dataset:<local>. */
 static const char *our_local_id(const struct tg_cat_store *s, const char *id) {
   size_t n = strlen(s->node_id);
@@ -511,9 +513,11 @@ static void bind_box(sqlite3_stmt *st, int first, const double box[4]) {
   }
 }
 
-/* Writes DOC as the new state of ID inside an open transaction. */
+/* Writes DOC as the new state of ID inside an open transaction, at VERSION
+ * (< 0: the next one). */
 static int store_doc(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
-                     const struct current *cur, struct tg_cat_write *w, struct tg_err *err) {
+                     const struct current *cur, int64_t version, struct tg_cat_write *w,
+                     struct tg_err *err) {
   int64_t now = tg_time_now(), seq = 0;
   struct derived d;
   char *doc_s = dump_doc(doc);
@@ -532,7 +536,8 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
                        " modified, dmod, title_key, minx, miny, maxx, maxy, local_id)"
                        " VALUES(?1, ?2, ?3, 0, ?4, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                  &st, err);
-  int64_t version = cur->exists ? cur->version + 1 : 1;
+  if (version < 0)
+    version = cur->exists ? cur->version + 1 : 1;
   if (rc == 0) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
@@ -565,6 +570,47 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
   }
   free(doc_s);
   free(d.title_key);
+  return rc;
+}
+
+/* The harvested index is written only by tg_cat_index_apply (cat_index.c). */
+static int index_only(struct tg_err *err) {
+  return tg_err_set(err, TG_EPERM, "the harvested index is written only from peers' feeds");
+}
+
+/* ---- the harvested index's writes (cat_index.c), inside its transaction ---- */
+
+int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
+                              int64_t version, struct tg_err *err) {
+  struct current cur;
+  int rc = load_current(s, id, &cur, err);
+  if (rc == 0)
+    rc = store_doc(s, id, id, doc, &cur, version, NULL, err);
+  json_decref(cur.doc);
+  return rc;
+}
+
+int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *err) {
+  struct current cur;
+  int rc = load_current(s, id, &cur, err);
+  if (rc != 0 || !cur.exists) {
+    json_decref(cur.doc);
+    return rc;
+  }
+  if (cur.doc != NULL)
+    rc = fts_write(s, cur.rid, cur.doc, 1, err);
+  json_decref(cur.doc);
+  if (rc == 0)
+    rc = facets_write(s, cur.rid, NULL, err);
+  sqlite3_stmt *st = NULL;
+  if (rc == 0)
+    rc = prepare(s, "DELETE FROM cat_dataset WHERE rid = ?1", &st, err);
+  if (rc == 0) {
+    sqlite3_bind_int64(st, 1, cur.rid);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db_err(s, err);
+  }
+  sqlite3_finalize(st);
   return rc;
 }
 
@@ -652,6 +698,8 @@ int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *
     *problems = NULL;
   if (w != NULL)
     memset(w, 0, sizeof(*w));
+  if (s->index_mode)
+    return index_only(err);
   const char *given = json_string_value(json_object_get(in, "@id"));
   if (slug != NULL) {
     if (!local_id_ok(slug))
@@ -683,7 +731,7 @@ int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *
     if (rc == 0)
       rc = case_twin(s, id, local, err);
     if (rc == 0)
-      rc = store_doc(s, id, local, doc, &cur, w, err);
+      rc = store_doc(s, id, local, doc, &cur, -1, w, err);
     json_decref(cur.doc);
     rc = finish(s, rc, err);
   }
@@ -701,6 +749,8 @@ int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
     *problems = NULL;
   if (w != NULL)
     memset(w, 0, sizeof(*w));
+  if (s->index_mode)
+    return index_only(err);
   json_t *doc = NULL;
   int rc = prepare_doc(s, in, id, &doc, problems);
   if (rc)
@@ -719,7 +769,8 @@ int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
     else if (rc == 0 && !cur.live)
       rc = case_twin(s, id, our_local_id(s, id), err);
     if (rc == 0)
-      rc = store_doc(s, id, our_local_id(s, id) ? our_local_id(s, id) : id, doc, &cur, w, err);
+      rc = store_doc(s, id, our_local_id(s, id) ? our_local_id(s, id) : id, doc, &cur, -1, w,
+                     err);
     json_decref(cur.doc);
     rc = finish(s, rc, err);
   }
@@ -735,6 +786,8 @@ int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_mat
   int64_t seq = 0;
   if (w != NULL)
     memset(w, 0, sizeof(*w));
+  if (s->index_mode)
+    return index_only(err);
   int rc = begin(s, err);
   if (rc)
     return rc;
