@@ -190,6 +190,11 @@ int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct t
  * {"total": n, "offset": o, "limit": l, "datasets": [doc...]} in VIEW. */
 int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t offset,
                         int64_t limit, json_t **out, struct tg_err *err);
+/* As tg_cat_dataset_list, leaving out the datasets whose policy does not
+ * permit VIEWER (borrowed; NULL: none left out); "total" counts the rest. */
+int tg_cat_dataset_list_for(struct tg_cat_store *s, enum tg_cat_view view,
+                            const struct tg_cat_access *viewer, int64_t offset, int64_t limit,
+                            json_t **out, struct tg_err *err);
 
 /* The change feed: changes with a sequence number > SINCE, oldest first, at
  * most LIMIT (1..1000; clamped). Only the latest change of each dataset is
@@ -199,6 +204,12 @@ int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t o
  * "version"}], "last_seq": highest seq returned (or SINCE), "more": bool}. */
 int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t **out,
                    struct tg_err *err);
+/* The change feed as VIEWER (borrowed; NULL: as tg_cat_changes) may see it:
+ * a live dataset whose policy does not permit VIEWER (tg_cat_policy_decide)
+ * is given as {"seq", "op": "delete", "id", "version"}, so a policy change
+ * that hides a dataset reaches a follower as a deletion. */
+int tg_cat_changes_for(struct tg_cat_store *s, int64_t since, int64_t limit,
+                       const struct tg_cat_access *viewer, json_t **out, struct tg_err *err);
 
 /* ---- the harvested index (cat_index.c) ----------------------------------- */
 

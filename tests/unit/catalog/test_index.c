@@ -189,11 +189,51 @@ static void test_drop(void **state) {
                    TG_EINVAL);
 }
 
+/* The feed and the list as a peer sees them: a dataset whose policy names
+ * only b-town is a delete in c-village's feed and absent from its list. */
+static void test_feed_for_viewer(void **state) {
+  (void)state;
+  json_t *in = json_loads(
+      "{" CTX ", \"dct:title\": \"secret\", \"dct:description\": \"b only\","
+      " \"odrl:hasPolicy\": {\"@type\": \"odrl:Offer\", \"odrl:permission\": {\"odrl:action\":"
+      " {\"@id\": \"odrl:use\"}, \"odrl:assignee\": {\"@id\": \"urn:tsunagu:node:b-town\"}}},"
+      " \"@context\": {\"dct\": \"http://purl.org/dc/terms/\", \"dcat\":"
+      " \"http://www.w3.org/ns/dcat#\", \"odrl\": \"http://www.w3.org/ns/odrl/2/\"}}",
+      0, NULL);
+  assert_non_null(in);
+  struct tg_cat_write w;
+  assert_int_equal(tg_cat_dataset_create(a, in, "secret", &w, NULL, NULL), 0);
+  json_decref(in);
+  struct tg_cat_access c = {.node_id = "c-village", .action = "use", .now = 1800000000,
+                            .is_federation_member = 1};
+  struct tg_cat_access b = c;
+  b.node_id = "b-town";
+  json_t *page = NULL;
+  assert_int_equal(tg_cat_changes_for(a, w.seq - 1, 10, &c, &page, NULL), 0);
+  json_t *e = json_array_get(json_object_get(page, "changes"), 0);
+  assert_string_equal(json_string_value(json_object_get(e, "op")), "delete");
+  assert_null(json_object_get(e, "dataset"));
+  json_decref(page);
+  assert_int_equal(tg_cat_changes_for(a, w.seq - 1, 10, &b, &page, NULL), 0);
+  e = json_array_get(json_object_get(page, "changes"), 0);
+  assert_string_equal(json_string_value(json_object_get(e, "op")), "upsert");
+  json_decref(page);
+  json_t *all = NULL, *seen = NULL;
+  assert_int_equal(tg_cat_dataset_list(a, TG_CAT_VIEW_PUBLIC, 0, 100, &all, NULL), 0);
+  assert_int_equal(tg_cat_dataset_list_for(a, TG_CAT_VIEW_PUBLIC, &c, 0, 100, &seen, NULL), 0);
+  assert_int_equal(json_integer_value(json_object_get(seen, "total")),
+                   json_integer_value(json_object_get(all, "total")) - 1);
+  json_decref(all);
+  json_decref(seen);
+  tg_cat_write_clear(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_apply),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_drop),
+      cmocka_unit_test(test_feed_for_viewer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
