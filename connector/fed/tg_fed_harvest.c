@@ -1,0 +1,463 @@
+/* tg_fed_harvest: the harvester (one timer, one uv_async for kicks from any
+ * thread, one client per round so each round sees the TLS material and CRL
+ * as they are now, every peer's feed followed at once) and tg_fed_locate. */
+#include "tg_fed_harvest.h"
+
+#include "tg_buf.h"
+#include "tg_cat.h"
+#include "tg_client.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_fed_peers.h"
+#include "tg_log.h"
+#include "tg_metrics.h"
+#include "tg_settings.h"
+#include "tg_worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define IDLE_MS 60000u /* how often an off harvest_interval is looked at again */
+
+/* One peer's harvest within a round. */
+struct hv_peer {
+  struct tg_fed_harvest *h;
+  char node[64], url[512];
+  struct tg_client_req *req; /* the page in flight, or NULL */
+  struct tg_buf body;
+  int pages;
+  uint64_t refused;
+};
+
+/* A peer's consecutive failures and when it may be tried again. */
+struct hv_backoff {
+  char node[64];
+  unsigned failures;
+  uint64_t due_ms; /* uv_now() */
+};
+
+struct tg_fed_harvest {
+  uv_timer_t timer; /* first: the close callbacks free H once both handles closed */
+  uv_async_t async;
+  int open_handles;
+  uv_loop_t *loop;
+  sqlite3 *db;
+  struct tg_cat_store *ix;
+  struct tg_client *client; /* this round's, or NULL between rounds */
+  struct hv_peer *peers;    /* this round's, from calloc */
+  size_t n, pending;
+  int running, again, forced, stopping;
+  struct hv_backoff *bo; /* from realloc */
+  size_t nbo;
+};
+
+static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_fed_harvest *tg__harvester; /* the kick target, under kick_lock */
+
+static void round_start(struct tg_fed_harvest *h);
+
+/* ---- timing ---- */
+
+static uint64_t interval_ms(void) {
+  struct tg_settings *s = tg_settings_get();
+  uint64_t ms = s->harvest_interval_ms;
+  tg_settings_put(s);
+  return ms;
+}
+
+/* MS ±10 %. */
+static uint64_t jitter(uint64_t ms) {
+  uint64_t span = ms / 5;
+  return span == 0 ? ms : ms - ms / 10 + (uint64_t)random() % (span + 1);
+}
+
+static void on_timer(uv_timer_t *t) { round_start(t->data); }
+
+static void arm(struct tg_fed_harvest *h) {
+  uint64_t ms = interval_ms();
+  if (!h->stopping)
+    uv_timer_start(&h->timer, on_timer, ms ? jitter(ms) : IDLE_MS, 0);
+}
+
+static struct hv_backoff *backoff_of(struct tg_fed_harvest *h, const char *node) {
+  for (size_t i = 0; i < h->nbo; i++)
+    if (strcmp(h->bo[i].node, node) == 0)
+      return &h->bo[i];
+  struct hv_backoff *b = realloc(h->bo, (h->nbo + 1) * sizeof(*b));
+  if (b == NULL)
+    return NULL;
+  h->bo = b;
+  b = &h->bo[h->nbo++];
+  memset(b, 0, sizeof(*b));
+  snprintf(b->node, sizeof(b->node), "%s", node);
+  return b;
+}
+
+/* After a failure: the interval doubled per consecutive failure, capped. */
+static void backoff_fail(struct tg_fed_harvest *h, const char *node) {
+  struct hv_backoff *b = backoff_of(h, node);
+  if (b == NULL)
+    return;
+  uint64_t ms = interval_ms() ? interval_ms() : IDLE_MS;
+  unsigned f = b->failures < 16 ? b->failures : 16;
+  ms <<= f;
+  if (ms > TG_FED_HARVEST_BACKOFF_CAP_MS)
+    ms = TG_FED_HARVEST_BACKOFF_CAP_MS;
+  b->failures++;
+  b->due_ms = uv_now(h->loop) + jitter(ms) - ms / 10; /* never later than the jittered round */
+}
+
+static int backoff_due(struct tg_fed_harvest *h, const char *node) {
+  struct hv_backoff *b = backoff_of(h, node);
+  return b == NULL || h->forced || uv_now(h->loop) >= b->due_ms;
+}
+
+/* ---- one peer ---- */
+
+static void peer_fetch(struct hv_peer *p);
+
+static void round_end(struct tg_fed_harvest *h) {
+  for (size_t i = 0; i < h->n; i++)
+    tg_buf_close(&h->peers[i].body);
+  free(h->peers);
+  h->peers = NULL;
+  h->n = 0;
+  tg_client_free(h->client); /* possibly from inside its last callback: allowed */
+  h->client = NULL;
+  h->running = 0;
+  if (h->again && !h->stopping) {
+    h->again = 0;
+    h->forced = 1;
+    round_start(h);
+    return;
+  }
+  arm(h);
+}
+
+static void peer_end(struct hv_peer *p) {
+  p->req = NULL;
+  if (--p->h->pending == 0)
+    round_end(p->h);
+}
+
+/* A harvest of P failed with MSG: recorded, logged, counted; a revoked
+ * peer's datasets go. */
+static void peer_fail(struct hv_peer *p, const char *msg) {
+  struct tg_fed_harvest *h = p->h;
+  tg_log_warn("harvest of %s failed: %s", p->node, msg);
+  tg_cat_index_fail(h->ix, p->node, msg, NULL);
+  tg_metrics_harvest(p->node, 0, p->refused);
+  backoff_fail(h, p->node);
+  if (strcasestr(msg, "revoked") != NULL) {
+    int64_t n = 0;
+    if (tg_cat_index_drop_source(h->ix, p->node, &n, NULL) == 0)
+      tg_log_warn("harvest: %s is revoked: dropped its %lld datasets", p->node, (long long)n);
+  }
+  peer_end(p);
+}
+
+static void peer_ok(struct hv_peer *p) {
+  struct hv_backoff *b = backoff_of(p->h, p->node);
+  if (b != NULL)
+    b->failures = 0, b->due_ms = 0;
+  tg_metrics_harvest(p->node, 1, p->refused);
+  peer_end(p);
+}
+
+static void log_refused(const struct hv_peer *p, const json_t *refused) {
+  size_t i;
+  const json_t *r;
+  json_array_foreach(refused, i, r) {
+    if (i == 3) {
+      tg_log_warn("harvest of %s: %zu more entries refused", p->node, json_array_size(refused) - 3);
+      break;
+    }
+    const char *id = json_string_value(json_object_get(r, "id"));
+    tg_log_warn("harvest of %s: refused %s: %s", p->node, id ? id : "(no id)",
+                json_string_value(json_object_get(r, "reason")));
+  }
+}
+
+/* Applies the page in P->body; returns 1 when another page follows. */
+static int peer_apply(struct hv_peer *p, char *msg, size_t n) {
+  json_error_t je;
+  json_t *page = json_loadb(p->body.data ? p->body.data : "", p->body.len, 0, &je), *ref = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (page == NULL) {
+    snprintf(msg, n, "the feed is not JSON: %s", je.text);
+    return -1;
+  }
+  int rc = tg_cat_index_apply(p->h->ix, p->node, page, NULL, &ref, &err);
+  int more = json_is_true(json_object_get(page, "more"));
+  json_decref(page);
+  if (rc != 0) {
+    snprintf(msg, n, "%s", tg_err_msg(&err, rc));
+    return -1;
+  }
+  p->refused += json_array_size(ref);
+  log_refused(p, ref);
+  json_decref(ref);
+  p->pages++;
+  return more && p->pages < TG_FED_HARVEST_MAX_PAGES;
+}
+
+static int peer_on_data(void *ud, const char *data, size_t len) {
+  struct hv_peer *p = ud;
+  return tg_buf_append(&p->body, data, len) == 0 ? 0 : TG_ENOMEM;
+}
+
+static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err) {
+  struct hv_peer *p = ud;
+  char msg[600];
+  p->req = NULL;
+  if (rc != 0) {
+    snprintf(msg, sizeof(msg), "%s", tg_err_msg(err, rc));
+    peer_fail(p, msg);
+    return;
+  }
+  if (status != 200) {
+    snprintf(msg, sizeof(msg), "the peer answered %d", status);
+    peer_fail(p, msg);
+    return;
+  }
+  int more = peer_apply(p, msg, sizeof(msg));
+  tg_buf_reset(&p->body);
+  if (more < 0)
+    peer_fail(p, msg);
+  else if (more > 0 && !p->h->stopping)
+    peer_fetch(p);
+  else
+    peer_ok(p);
+}
+
+static void peer_fetch(struct hv_peer *p) {
+  static const char *const hdrs[] = {"Accept: application/json", NULL};
+  char url[700], msg[600];
+  int64_t since = 0;
+  struct tg_err err;
+  tg_err_clear(&err);
+  size_t ul = strlen(p->url);
+  while (ul > 0 && p->url[ul - 1] == '/')
+    ul--;
+  int rc = tg_cat_index_last_seq(p->h->ix, p->node, &since, &err);
+  snprintf(url, sizeof(url), "%.*s/api/v1/catalog/changes?since=%lld&limit=%d", (int)ul, p->url,
+           (long long)since, TG_FED_HARVEST_PAGE);
+  struct tg_client_opts o = {.url = url,
+                             .headers = hdrs,
+                             .timeout_ms = TG_FED_HARVEST_PAGE_TIMEOUT_MS,
+                             .max_response = TG_FED_HARVEST_MAX_RESPONSE,
+                             .peer_node_id = p->node};
+  struct tg_client_cb cb = {.on_data = peer_on_data, .on_done = peer_on_done};
+  if (rc == 0 && strncmp(p->url, "https://", 8) != 0)
+    rc = tg_err_set(&err, TG_EINVAL, "bad peer URL %s", p->url);
+  if (rc == 0)
+    rc = tg_client_request(p->h->client, &o, &cb, p, &p->req, &err);
+  if (rc != 0) {
+    snprintf(msg, sizeof(msg), "cannot start: %s", tg_err_msg(&err, rc));
+    peer_fail(p, msg);
+  }
+}
+
+/* ---- rounds ---- */
+
+/* 1 if NODE is in the peers list PEERS. */
+static int listed(const json_t *peers, const char *node) {
+  size_t i;
+  const json_t *p;
+  json_array_foreach(peers, i, p) {
+    if (strcmp(json_string_value(json_object_get(p, "node_id")), node) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Drops the datasets of sources that are no longer peers. */
+static void prune(struct tg_fed_harvest *h, const json_t *peers) {
+  json_t *src = NULL;
+  if (tg_cat_index_sources(h->ix, &src, NULL) != 0)
+    return;
+  size_t i;
+  json_t *s;
+  json_array_foreach(src, i, s) {
+    const char *node = json_string_value(json_object_get(s, "node"));
+    int64_t n = 0;
+    if (!listed(peers, node) && tg_cat_index_drop_source(h->ix, node, &n, NULL) == 0)
+      tg_log_info("harvest: %s is no longer a peer: dropped its %lld datasets", node,
+                  (long long)n);
+  }
+  json_decref(src);
+}
+
+/* Fills the round's peers from PEERS, those due only. */
+static int round_fill(struct tg_fed_harvest *h, const json_t *peers) {
+  h->peers = calloc(json_array_size(peers) + 1, sizeof(*h->peers));
+  if (h->peers == NULL)
+    return TG_ENOMEM;
+  size_t i;
+  const json_t *j;
+  json_array_foreach(peers, i, j) {
+    const char *node = json_string_value(json_object_get(j, "node_id"));
+    const char *url = json_string_value(json_object_get(j, "url"));
+    if (node == NULL || url == NULL || !backoff_due(h, node))
+      continue;
+    struct hv_peer *p = &h->peers[h->n++];
+    p->h = h;
+    snprintf(p->node, sizeof(p->node), "%s", node);
+    snprintf(p->url, sizeof(p->url), "%s", url);
+    tg_buf_init(&p->body);
+  }
+  return 0;
+}
+
+static void round_start(struct tg_fed_harvest *h) {
+  json_t *peers = NULL;
+  struct tg_settings *s = tg_settings_get();
+  int rc = h->stopping || interval_ms() == 0 ? TG_ECANCELED : 0;
+  if (rc == 0)
+    rc = tg_fed_peers_list(h->db, &peers, NULL);
+  if (rc == 0)
+    prune(h, peers);
+  if (rc == 0 && json_array_size(peers) > 0)
+    rc = tg_fed_client_new(h->loop, s->dir, &h->client, NULL); /* TG_ENOENT: no federation yet */
+  tg_settings_put(s);
+  if (rc == 0 && json_array_size(peers) > 0)
+    rc = round_fill(h, peers);
+  json_decref(peers);
+  h->forced = 0;
+  if (rc != 0 || h->n == 0) {
+    free(h->peers);
+    h->peers = NULL;
+    tg_client_free(h->client);
+    h->client = NULL;
+    arm(h);
+    return;
+  }
+  h->running = 1;
+  h->pending = h->n;
+  size_t n = h->n; /* a peer failing at once may end the round: count first */
+  for (size_t i = 0; i < n && h->running; i++)
+    peer_fetch(&h->peers[i]);
+}
+
+static void on_async(uv_async_t *a) {
+  struct tg_fed_harvest *h = a->data;
+  if (h->stopping)
+    return;
+  if (h->running) {
+    h->again = 1;
+    return;
+  }
+  uv_timer_stop(&h->timer);
+  h->forced = 1;
+  round_start(h);
+}
+
+/* ---- life ---- */
+
+int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix,
+                       struct tg_fed_harvest **out, struct tg_err *err) {
+  struct tg_fed_harvest *h = calloc(1, sizeof(*h));
+  *out = NULL;
+  if (h == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  h->loop = loop;
+  h->db = db;
+  h->ix = ix;
+  uv_timer_init(loop, &h->timer);
+  uv_async_init(loop, &h->async, on_async);
+  h->timer.data = h->async.data = h;
+  h->open_handles = 2;
+  uv_unref((uv_handle_t *)&h->timer);
+  uv_unref((uv_handle_t *)&h->async);
+  pthread_mutex_lock(&kick_lock);
+  tg__harvester = h;
+  pthread_mutex_unlock(&kick_lock);
+  *out = h;
+  return 0;
+}
+
+void tg_fed_harvest_start(struct tg_fed_harvest *h) {
+  uv_timer_start(&h->timer, on_timer, 1000, 0); /* the first round soon after start */
+}
+
+void tg_fed_harvest_kick(void) {
+  pthread_mutex_lock(&kick_lock);
+  if (tg__harvester != NULL)
+    uv_async_send(&tg__harvester->async);
+  pthread_mutex_unlock(&kick_lock);
+}
+
+static void closed(uv_handle_t *hd) {
+  struct tg_fed_harvest *h = hd->data;
+  if (--h->open_handles == 0) {
+    free(h->bo);
+    free(h);
+  }
+}
+
+void tg_fed_harvest_free(struct tg_fed_harvest *h) {
+  if (h == NULL)
+    return;
+  pthread_mutex_lock(&kick_lock);
+  if (tg__harvester == h)
+    tg__harvester = NULL;
+  pthread_mutex_unlock(&kick_lock);
+  h->stopping = 1;
+  tg_client_free(h->client); /* cancels the pages in flight: no callbacks */
+  h->client = NULL;
+  for (size_t i = 0; i < h->n; i++)
+    tg_buf_close(&h->peers[i].body);
+  free(h->peers);
+  h->peers = NULL;
+  h->n = 0;
+  h->running = 0;
+  uv_timer_stop(&h->timer);
+  uv_close((uv_handle_t *)&h->timer, closed);
+  uv_close((uv_handle_t *)&h->async, closed);
+}
+
+/* ---- locate ---- */
+
+/* The URL of NODE into OUT: the peers table, then (on a CA node) the
+ * federation directory. */
+static int node_url(struct tg_worker *w, const char *node, char *out, size_t n) {
+  char ca[4096];
+  if (tg_fed_peer_url(w->db, node, out, n, NULL) == 0)
+    return 0;
+  struct tg_settings *s = tg_settings_get();
+  int rc = tg_fed_ca_dir(s->dir, ca, sizeof(ca));
+  tg_settings_put(s);
+  if (rc == 0)
+    rc = tg_fed_member_url(ca, node, out, n, NULL);
+  return rc == 0 ? 0 : TG_ENOENT;
+}
+
+int tg_fed_locate(struct tg_worker *w, const char *id, struct tg_fed_location *out,
+                  struct tg_err *err) {
+  memset(out, 0, sizeof(*out));
+  if (tg_cat_dataset_owner(id, out->owner, sizeof(out->owner)) != 0)
+    return tg_err_set(err, TG_EINVAL, "%s is not a dataset id (urn:tsunagu:NODE:dataset:ID)", id);
+  struct tg_settings *s = tg_settings_get();
+  int self = strcmp(out->owner, s->node_id) == 0;
+  tg_settings_put(s);
+  if (self) {
+    out->source = "local";
+    return 0;
+  }
+  int rc = w->harvested ? tg_cat_index_locate(w->harvested, id, out->owner, sizeof(out->owner),
+                                          &out->harvested_at, err)
+                    : TG_ENOENT;
+  if (rc != 0 && rc != TG_ENOENT)
+    return rc;
+  out->source = rc == 0 ? "index" : "directory";
+  if (node_url(w, out->owner, out->url, sizeof(out->url)) != 0 && rc != 0)
+    return tg_err_set(err, TG_ENOENT,
+                      "no owner known for %s: %s is neither a peer nor a member of the "
+                      "federation directory, and no peer's feed carried the dataset",
+                      id, out->owner);
+  return 0;
+}
