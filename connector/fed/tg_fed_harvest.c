@@ -71,7 +71,7 @@ static uint64_t interval_ms(void) {
 /* MS ±10 %. */
 static uint64_t jitter(uint64_t ms) {
   uint64_t span = ms / 5;
-  return span == 0 ? ms : ms - ms / 10 + (uint64_t)random() % (span + 1);
+  return span == 0 ? ms : ms - ms / 10 + uv_hrtime() % (span + 1);
 }
 
 static void on_timer(uv_timer_t *t) { round_start(t->data); }
@@ -143,19 +143,20 @@ static void peer_end(struct hv_peer *p) {
     round_end(p->h);
 }
 
-/* A harvest of P failed with MSG: recorded, logged, counted; a revoked
- * peer's datasets go. */
-static void peer_fail(struct hv_peer *p, const char *msg) {
+/* A harvest of P failed with MSG: recorded, logged, counted. TRANSPORT: the
+ * connection or TLS failed (not the peer's answer), where a revoked
+ * certificate shows: then the peer's datasets go (its row stays, failing). */
+static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
   struct tg_fed_harvest *h = p->h;
   tg_log_warn("harvest of %s failed: %s", p->node, msg);
-  tg_cat_index_fail(h->ix, p->node, msg, NULL);
-  tg_metrics_harvest(p->node, 0, p->refused);
-  backoff_fail(h, p->node);
-  if (strcasestr(msg, "revoked") != NULL) {
+  if (transport && strcasestr(msg, "revoked") != NULL) {
     int64_t n = 0;
     if (tg_cat_index_drop_source(h->ix, p->node, &n, NULL) == 0)
       tg_log_warn("harvest: %s is revoked: dropped its %lld datasets", p->node, (long long)n);
   }
+  tg_cat_index_fail(h->ix, p->node, msg, NULL);
+  tg_metrics_harvest(p->node, 0, p->refused);
+  backoff_fail(h, p->node);
   peer_end(p);
 }
 
@@ -216,18 +217,18 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
   p->req = NULL;
   if (rc != 0) {
     snprintf(msg, sizeof(msg), "%s", tg_err_msg(err, rc));
-    peer_fail(p, msg);
+    peer_fail(p, msg, 1);
     return;
   }
   if (status != 200) {
     snprintf(msg, sizeof(msg), "the peer answered %d", status);
-    peer_fail(p, msg);
+    peer_fail(p, msg, 0);
     return;
   }
   int more = peer_apply(p, msg, sizeof(msg));
   tg_buf_reset(&p->body);
   if (more < 0)
-    peer_fail(p, msg);
+    peer_fail(p, msg, 0);
   else if (more > 0 && !p->h->stopping)
     peer_fetch(p);
   else
@@ -258,7 +259,7 @@ static void peer_fetch(struct hv_peer *p) {
     rc = tg_client_request(p->h->client, &o, &cb, p, &p->req, &err);
   if (rc != 0) {
     snprintf(msg, sizeof(msg), "cannot start: %s", tg_err_msg(&err, rc));
-    peer_fail(p, msg);
+    peer_fail(p, msg, 0);
   }
 }
 

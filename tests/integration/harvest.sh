@@ -7,7 +7,7 @@
 # propagate, peer rm and revocation drop a peer's datasets, and a peer that
 # answers garbage or publishes another node's ids is refused and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 30
+plan 31
 
 CA=$TG_TMP/a/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
@@ -137,5 +137,6 @@ check "the CA revokes b ($out)" grep -q "^revoked" <<<"$out"
 wait_for '[ -z "$(ids | grep urn:tsunagu:b:)" ]'
 check "b's datasets leave c's index once c has the new CRL: $(ids)" [ -z "$(ids | grep urn:tsunagu:b:)" ]
 check "  with the reason logged" grep -q "harvest: b is revoked: dropped its 1 datasets" "$TG_TMP/c/tsunagud.log"
+check "  and b shown failing with the revocation" grep -qi "revoked" <<<"$(hv | jq -r '.sources[] | select(.node == "b") | "\(.status) \(.datasets) \(.error)"' | grep '^failing 0 ')"
 
 done_testing
