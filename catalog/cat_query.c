@@ -19,7 +19,8 @@ struct item {
   int phrase, neg, or_before;
 };
 
-/* Splits Q into items. Returns the count or -1 when there are too many. */
+/* Splits Q into items. Returns the count or TG_ETOOBIG when there are more
+ * than MAX_ITEMS. */
 static int split(const char *q, size_t len, struct item *items) {
   int n = 0, or_pending = 0;
   size_t i = 0;
@@ -54,7 +55,7 @@ static int split(const char *q, size_t len, struct item *items) {
       }
     }
     if (n == MAX_ITEMS)
-      return -1;
+      return TG_ETOOBIG;
     it.or_before = or_pending && !neg && n > 0 && !items[n - 1].neg;
     or_pending = 0;
     items[n++] = it;

@@ -254,13 +254,17 @@ static int phrase_rows(const Fts5ExtensionApi *api, Fts5Context *fts, struct tg_
 }
 
 /* Splits the compiled MATCH into its phrases (each quoted string with its
- * prefix star), in the order FTS5 numbers them; returns their count. */
+ * prefix star), in the order FTS5 numbers them; returns their count, or
+ * TG_ETOOBIG past MAX phrases and TG_EINVAL for an unterminated quote
+ * (callers compare the count with the one they need, so either means "no"). */
 static int split_phrases(const char *match, const char **ph, size_t *len, int max) {
   int n = 0;
   for (const char *p = match; p != NULL && (p = strchr(p, '"')) != NULL;) {
     const char *q = strchr(p + 1, '"');
-    if (q == NULL || n == max)
-      return -1;
+    if (q == NULL)
+      return TG_EINVAL;
+    if (n == max)
+      return TG_ETOOBIG;
     ph[n] = p;
     len[n] = (size_t)(q - p + 1) + (q[1] == '*');
     n++;

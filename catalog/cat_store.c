@@ -6,10 +6,12 @@
 #include "tg_buf.h"
 #include "tg_db.h"
 #include "tg_err.h"
+#include "tg_log.h"
 #include "tg_text.h"
 #include "tg_util.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,18 @@ static const struct tg_db_migration migrations[] = {
         " ON cat_dataset(local_id COLLATE NOCASE);"},
 };
 
+/* The version of the folded search index: the folding of common/tg_text and
+ * the tokenising of cat_text.c give cat_fts's terms, cat_term, title_key and
+ * the keyword facets. Bump it when either changes what a text folds or
+ * tokenises to: every store then rebuilds those on its next open. It is kept
+ * as the version of component CAT_FOLD_COMPONENT in tg_schema; stores from
+ * before it existed (version 0) were indexed with the old ASCII-only folding.
+ * 1: utf8proc NFKC_Casefold plus the Japanese specifics (tg_text_fold). */
+#define CAT_FOLD_VERSION 1
+#define CAT_FOLD_COMPONENT "catalog.fold"
+
+static int fold_check(struct tg_cat_store *s, struct tg_err *err);
+
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
                       struct tg_err *err) {
   if (db == NULL || node_id == NULL || !tg_node_id_valid(node_id))
@@ -68,6 +82,10 @@ int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **ou
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   s->db = db;
   snprintf(s->node_id, sizeof(s->node_id), "%s", node_id);
+  if ((rc = fold_check(s, err)) != 0) {
+    free(s);
+    return rc;
+  }
   *out = s;
   return 0;
 }
@@ -614,6 +632,18 @@ int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *
   return rc;
 }
 
+/* Bumped after every committed write by any store of the process. */
+static _Atomic uint64_t cat_generation = 1;
+
+uint64_t tg_cat_generation(void) { return atomic_load(&cat_generation); }
+
+void tg_cat_generation_bump(void) { atomic_fetch_add(&cat_generation, 1); }
+
+void tg_cat_store_nest(struct tg_cat_store *s) {
+  s->in_batch = 1;
+  s->nested = 1;
+}
+
 static int begin(struct tg_cat_store *s, struct tg_err *err) {
   return tg_db_exec(s->db, s->in_batch ? "SAVEPOINT cat_write" : "BEGIN IMMEDIATE", err);
 }
@@ -621,8 +651,11 @@ static int begin(struct tg_cat_store *s, struct tg_err *err) {
 static int finish(struct tg_cat_store *s, int rc, struct tg_err *err) {
   if (rc == 0) {
     rc = tg_db_exec(s->db, s->in_batch ? "RELEASE cat_write" : "COMMIT", err);
-    if (rc == 0)
+    if (rc == 0) {
+      if (!s->in_batch) /* a batch or the caller's transaction commits later */
+        atomic_fetch_add(&cat_generation, 1);
       return 0;
+    }
   }
   if (s->in_batch)
     tg_db_exec(s->db, "ROLLBACK TO cat_write; RELEASE cat_write", NULL);
@@ -632,7 +665,7 @@ static int finish(struct tg_cat_store *s, int rc, struct tg_err *err) {
 }
 
 int tg_cat_batch_begin(struct tg_cat_store *s, struct tg_err *err) {
-  if (s->in_batch)
+  if (s->in_batch || s->nested)
     return tg_err_set(err, TG_EINVAL, "a catalog batch is already open");
   int rc = tg_db_exec(s->db, "BEGIN IMMEDIATE", err);
   if (rc == 0)
@@ -641,12 +674,13 @@ int tg_cat_batch_begin(struct tg_cat_store *s, struct tg_err *err) {
 }
 
 int tg_cat_batch_commit(struct tg_cat_store *s, struct tg_err *err) {
-  if (!s->in_batch)
+  if (!s->in_batch || s->nested)
     return tg_err_set(err, TG_EINVAL, "no catalog batch is open");
   s->in_batch = 0;
   int rc = tg_db_exec(s->db, "COMMIT", err);
   if (rc)
     tg_db_exec(s->db, "ROLLBACK", NULL);
+  atomic_fetch_add(&cat_generation, 1);
   return rc;
 }
 
@@ -1035,4 +1069,104 @@ int tg_cat_changes_for(struct tg_cat_store *s, int64_t since, int64_t limit,
   }
   *out = json_pack("{s:o, s:I, s:b}", "changes", arr, "last_seq", (json_int_t)last, "more", more);
   return *out ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+}
+
+/* ---- rebuilding the folded index (CAT_FOLD_VERSION) ---- */
+
+/* Refolds live dataset RID (stored document TEXT): title_key through UPD,
+ * its index terms and its facets. */
+static int fold_row(struct tg_cat_store *s, sqlite3_stmt *upd, int64_t rid, const char *text,
+                    struct tg_err *err) {
+  json_t *doc = tg__cat_load_doc(text);
+  if (doc == NULL)
+    return tg_err_set(err, TG_EDB, "catalog: stored dataset %lld does not parse", (long long)rid);
+  struct derived d;
+  derive(doc, 0, &d);
+  int rc = d.title_key ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+  if (rc == 0) {
+    sqlite3_reset(upd);
+    sqlite3_bind_text(upd, 1, d.title_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(upd, 2, rid);
+    if (sqlite3_step(upd) != SQLITE_DONE)
+      rc = db_err(s, err);
+  }
+  if (rc == 0)
+    rc = fts_write(s, rid, doc, 0, err);
+  if (rc == 0)
+    rc = facets_write(s, rid, doc, err);
+  free(d.title_key);
+  json_decref(doc);
+  return rc;
+}
+
+/* Empties the search index and the term list and refolds every live
+ * dataset into them (inside the caller's transaction). *N gets the count. */
+static int fold_rebuild(struct tg_cat_store *s, int64_t *n, struct tg_err *err) {
+  sqlite3_stmt *sel = NULL, *upd = NULL;
+  int step = SQLITE_DONE;
+  int rc = tg_db_exec(s->db,
+                      "INSERT INTO cat_fts(cat_fts) VALUES('delete-all');"
+                      "DELETE FROM cat_term;",
+                      err);
+  if (rc == 0)
+    rc = prepare(s, "SELECT rid, doc FROM cat_dataset WHERE deleted = 0 ORDER BY rid", &sel, err);
+  if (rc == 0)
+    rc = prepare(s, "UPDATE cat_dataset SET title_key = ?1 WHERE rid = ?2", &upd, err);
+  *n = 0;
+  while (rc == 0 && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+    rc = fold_row(s, upd, sqlite3_column_int64(sel, 0),
+                  (const char *)sqlite3_column_text(sel, 1), err);
+    ++*n;
+  }
+  if (rc == 0 && step != SQLITE_DONE)
+    rc = db_err(s, err);
+  sqlite3_finalize(sel);
+  sqlite3_finalize(upd);
+  return rc;
+}
+
+static int fold_set_version(struct tg_cat_store *s, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(s,
+                   "INSERT INTO tg_schema(component, version) VALUES(?1, ?2) "
+                   "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, CAT_FOLD_COMPONENT, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, CAT_FOLD_VERSION);
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = db_err(s, err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Rebuilds the folded index when it was built with another folding than
+ * CAT_FOLD_VERSION: once, under the write lock, so concurrent openers (one
+ * per worker) wait and then find it done. Returns 0 or TG_EDB/TG_ENOMEM
+ * (then nothing changed). */
+static int fold_check(struct tg_cat_store *s, struct tg_err *err) {
+  if (tg_db_version(s->db, CAT_FOLD_COMPONENT) == CAT_FOLD_VERSION)
+    return 0;
+  int rc = tg_db_exec(s->db, "BEGIN IMMEDIATE", err);
+  if (rc)
+    return rc;
+  int64_t n = 0;
+  int was = tg_db_version(s->db, CAT_FOLD_COMPONENT);
+  if (was != CAT_FOLD_VERSION) {
+    rc = fold_rebuild(s, &n, err);
+    if (rc == 0)
+      rc = fold_set_version(s, err);
+  }
+  if (rc == 0)
+    rc = tg_db_exec(s->db, "COMMIT", err);
+  if (rc) {
+    tg_db_exec(s->db, "ROLLBACK", NULL);
+    return rc;
+  }
+  if (was != CAT_FOLD_VERSION && n > 0)
+    tg_log_info("catalog: search index of %lld dataset(s) rebuilt for text folding version %d "
+                "(was %d)",
+                (long long)n, CAT_FOLD_VERSION, was);
+  return 0;
 }

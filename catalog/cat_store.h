@@ -14,6 +14,7 @@ struct tg_cat_store {
   size_t nschemes;
   int in_batch;     /* inside tg_cat_batch_begin(): writes use savepoints */
   int index_mode;   /* the harvested index: peers' datasets, written by cat_index.c only */
+  int nested;       /* the caller holds the transaction (tg_cat_store_nest) */
   struct tg__cat_search_cache *sc; /* cat_search.c's prepared statements, or NULL */
 };
 

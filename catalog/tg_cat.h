@@ -112,7 +112,12 @@ enum tg_cat_view { TG_CAT_VIEW_PUBLIC = 0, TG_CAT_VIEW_OWNER = 1 };
 
 /* Opens the catalog on DB (borrowed; must outlive the store; one store per
  * connection and thread) for node NODE_ID (copied; a valid node id), bringing
- * the "catalog" schema up to date. *OUT is freed with tg_cat_store_free(). */
+ * the "catalog" schema up to date. When the search index (terms, title sort
+ * keys, keyword facets) was built with another version of the text folding
+ * ("catalog.fold" in tg_schema), it is rebuilt from the stored documents
+ * first, once, in one transaction (about as long as loading them again).
+ * *OUT is freed with tg_cat_store_free(). Returns 0, TG_EINVAL, TG_EDB or
+ * TG_ENOMEM. */
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
                       struct tg_err *err);
 /* Frees S (not the database), rolling back an open batch; NULL is a no-op. */
@@ -180,6 +185,18 @@ void tg_cat_batch_rollback(struct tg_cat_store *s);
 /* Merges the search index into one segment (FTS5 'optimize'): worth doing
  * after a bulk load; takes a write lock for a while. Returns 0 or TG_EDB. */
 int tg_cat_store_optimize(struct tg_cat_store *s, struct tg_err *err);
+
+/* A number that changes after every committed catalog write in this
+ * process (any store, any thread): read it before a read to cache what the
+ * read gives until it changes. */
+uint64_t tg_cat_generation(void);
+/* Moves the generation on: for a caller that commits writes it made through
+ * a nested store (tg_cat_store_nest), right after its COMMIT. */
+void tg_cat_generation_bump(void);
+/* From now on S's writes run inside a transaction its caller opens and
+ * commits (each write in a savepoint of its own; batches are refused): for
+ * the node's writer thread, which commits many jobs at once. */
+void tg_cat_store_nest(struct tg_cat_store *s);
 
 /* Decides access to dataset ID with its stored policy (see
  * tg_cat_policy_decide). TG_ENOENT if the dataset does not exist. */
@@ -324,5 +341,70 @@ int tg_cat_query_compile(const char *q, size_t len, char **match, char **exclude
  * ("2024-04-01T09:00:00+09:00"; no zone means UTC) with a calendar check
  * into epoch seconds. Returns 0 or TG_EINVAL. */
 int tg_cat_parse_time(const char *s, int64_t *out);
+
+/* ---- merging the answers of several catalogs --------------------------- */
+
+/* One catalog's search answer (tg_cat_search's shape, each source asked from
+ * offset 0 with a limit of at least OFFSET + LIMIT), borrowed. */
+struct tg_cat_merge_in {
+  const char *source;   /* the node that answered */
+  const json_t *answer; /* its answer, or NULL when it has none */
+};
+
+/* Merges the N answers IN into one page [OFFSET, OFFSET + LIMIT) sorted by
+ * SORT: relevance compares each item's score divided by its source's best
+ * score (bm25 values are relative to each index, so each source's best match
+ * counts as 1); modified and title compare the datasets' dct:modified and
+ * folded first title. Ties are broken by dataset id, so paging is stable
+ * while the sources do not change. A dataset found more than once appears
+ * once (the better key; a direct answer over one relayed by another node).
+ * Items get "owner" (from the id), "source" and, when another node relayed
+ * them, "via". *OUT gets a new object {"total" (the sum of the sources'),
+ * "total_exact", "offset", "limit", "items", "facets" (counts summed, top 20
+ * per kind)}. Returns 0 or TG_ENOMEM. */
+int tg_cat_merge(const struct tg_cat_merge_in *in, size_t n, enum tg_cat_sort sort,
+                 int64_t offset, int64_t limit, json_t **out, struct tg_err *err);
+/* ---- Dataspace Protocol 2025-1 shapes (cat_dsp.c) ------------------------ */
+
+#define TG_CAT_DSP_CONTEXT "https://w3id.org/dspace/2025/1/context.jsonld"
+
+/* The node serving a DSP catalog. Strings are borrowed. */
+struct tg_cat_dsp_node {
+  const char *participant; /* participantId: urn:tsunagu:node:<id> */
+  const char *service_id;  /* the DataService's @id: <participant>:dsp */
+  const char *endpoint;    /* the DataService's absolute endpointURL */
+};
+
+/* Returns a new reference to canonical ODRL policy POLICY (borrowed; one
+ * "odrl:hasPolicy" value) in the DSP context's bare terms: "Offer" (or "Set"
+ * for any other policy type), "permission" with each permission's "action",
+ * "assignee", "constraint" ("leftOperand", "operator", "rightOperand") kept,
+ * odrl: prefixes dropped. Keys in the tsunagu: namespace are left out. NULL
+ * when POLICY is NULL. */
+json_t *tg_cat_dsp_offer(const json_t *policy);
+
+/* Returns a new reference to the DSP Dataset of dataset document DOC
+ * (borrowed; canonical, owner or public view): its @id, title, description,
+ * keywords and modification date with full IRIs, "hasPolicy" (one
+ * tg_cat_dsp_offer per policy) and one HttpData-PULL "distribution" per
+ * dcat:distribution (at least one) served by NODE (borrowed). Nothing in the
+ * tsunagu: namespace is copied (tsunagu:backend, tsunagu:mode never leave).
+ * STANDALONE puts the DSP "@context" first, for a document of its own.
+ * NULL on ENOMEM or a NULL argument. */
+json_t *tg_cat_dsp_dataset(const json_t *doc, const struct tg_cat_dsp_node *node, int standalone);
+
+/* Returns a new reference to the DSP Catalog of LIST (borrowed; a page as
+ * tg_cat_dataset_list returns it, "datasets" read): @context, @id
+ * "<participant>:catalog", participantId, NODE's DataService and one
+ * tg_cat_dsp_dataset per dataset. NULL on ENOMEM or a NULL argument. */
+json_t *tg_cat_dsp_catalog(const json_t *list, const struct tg_cat_dsp_node *node);
+
+/* Checks a CatalogRequestMessage MSG (borrowed; parsed JSON, may be NULL):
+ * 0 when it can be answered; TG_EINVAL when it is not an object of @type
+ * CatalogRequestMessage (bare, dspace: or the full IRI); TG_EUNSUP when it
+ * carries a non-empty filter, which this catalog does not evaluate. On
+ * failure *REASON (if REASON is not NULL) gets a static sentence for the
+ * CatalogError, else NULL. */
+int tg_cat_dsp_catalog_request_check(const json_t *msg, const char **reason);
 
 #endif

@@ -158,6 +158,18 @@ const char *tg_conf_get(const struct tg_conf *c, const char *section, const char
   return v;
 }
 
+int tg_conf_each_in(const struct tg_conf *c, const char *section,
+                    int (*cb)(void *ud, const char *key, const char *value), void *ud) {
+  for (size_t i = 0; c != NULL && i < c->n; i++) {
+    if (strcmp(c->ents[i].section, section) != 0)
+      continue;
+    int rc = cb(ud, c->ents[i].key, c->ents[i].value);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 int tg_conf_get_u64(const struct tg_conf *c, const char *section, const char *key, uint64_t def,
                     uint64_t min, uint64_t max, uint64_t *out, struct tg_err *err) {
   const char *v = tg_conf_get(c, section, key);

@@ -22,6 +22,10 @@ const char *tg_conf_get(const struct tg_conf *conf, const char *section, const c
 int tg_conf_each(const struct tg_conf *conf,
                  int (*fn)(void *ud, const char *section, const char *key, const char *value),
                  void *ud);
+/* Calls CB(UD, key, value) for each entry of SECTION in file order (strings
+ * borrowed for the call); a nonzero return stops the walk and is returned. */
+int tg_conf_each_in(const struct tg_conf *conf, const char *section,
+                    int (*cb)(void *ud, const char *key, const char *value), void *ud);
 /* Gets an unsigned integer in [MIN, MAX]; DEF if absent. TG_EINVAL names the key. */
 int tg_conf_get_u64(const struct tg_conf *conf, const char *section, const char *key,
                     uint64_t def, uint64_t min, uint64_t max, uint64_t *out, struct tg_err *err);

@@ -34,7 +34,8 @@ static const struct tg_db_migration migrations[] = {
       "CREATE TABLE voc_profile(id TEXT PRIMARY KEY, doc TEXT NOT NULL, etag TEXT NOT NULL,"
       " updated INTEGER NOT NULL);"},
     /* Labels folded by the node's one folding (tg_text_fold_key, NFKC_Casefold)
-     * instead of vocab's own subset: "ÀLTO" is now "àlto", as in the catalog. */
+     * instead of vocab's own subset: "ÀLTO" is now "àlto", as in the catalog.
+     * Later changes of the folding are VOC_FOLD_VERSION's business. */
     {2, "UPDATE voc_triple SET norm = tg_voc_fold_key(o) WHERE norm IS NOT NULL;"},
 };
 enum { N_MIGRATIONS = sizeof(migrations) / sizeof(migrations[0]) };
@@ -61,6 +62,48 @@ static void sql_fold_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   tg_buf_close(&b);
 }
 
+/* The version of the folding behind voc_triple.norm (the label index): bump
+ * it when common/tg_text's tg_text_fold_key changes what a label folds to
+ * (catalog/cat_store.c's CAT_FOLD_VERSION follows the same folding), and
+ * every store refolds its labels on its next open. Kept as the version of
+ * component VOC_FOLD_COMPONENT in tg_schema.
+ * 1: utf8proc NFKC_Casefold plus the Japanese specifics. */
+#define VOC_FOLD_VERSION 1
+#define VOC_FOLD_COMPONENT "vocab.fold"
+
+/* Refolds the stored labels when they were folded by another version, once,
+ * under the write lock. Returns 0 or TG_EDB (then nothing changed). */
+static int fold_check(sqlite3 *db, struct tg_err *err) {
+  if (tg_db_version(db, VOC_FOLD_COMPONENT) == VOC_FOLD_VERSION)
+    return 0;
+  int rc = tg_db_exec(db, "BEGIN IMMEDIATE", err);
+  if (rc)
+    return rc;
+  if (tg_db_version(db, VOC_FOLD_COMPONENT) != VOC_FOLD_VERSION) {
+    rc = tg_db_exec(db, "UPDATE voc_triple SET norm = tg_voc_fold_key(o) WHERE norm IS NOT NULL",
+                    err);
+    sqlite3_stmt *st = NULL;
+    if (rc == 0 && sqlite3_prepare_v2(db,
+                                      "INSERT INTO tg_schema(component, version) VALUES(?1, ?2)"
+                                      " ON CONFLICT(component) DO UPDATE"
+                                      " SET version = excluded.version",
+                                      -1, &st, NULL) != SQLITE_OK)
+      rc = tg_err_set(err, TG_EDB, "vocabulary store: %s", sqlite3_errmsg(db));
+    if (rc == 0) {
+      sqlite3_bind_text(st, 1, VOC_FOLD_COMPONENT, -1, SQLITE_STATIC);
+      sqlite3_bind_int(st, 2, VOC_FOLD_VERSION);
+      if (sqlite3_step(st) != SQLITE_DONE)
+        rc = tg_err_set(err, TG_EDB, "vocabulary store: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+  }
+  if (rc == 0)
+    rc = tg_db_exec(db, "COMMIT", err);
+  if (rc)
+    tg_db_exec(db, "ROLLBACK", NULL);
+  return rc;
+}
+
 static const char MATCH_PROPS[] =
     "('exactMatch','closeMatch','broadMatch','narrowMatch','relatedMatch')";
 
@@ -71,7 +114,8 @@ int tg_voc_store_open(sqlite3 *db, struct tg_voc_store **out, struct tg_err *err
   if (sqlite3_create_function(db, "tg_voc_fold_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                               sql_fold_key, NULL, NULL) != SQLITE_OK)
     return tg_err_set(err, TG_EDB, "vocabulary store: %s", sqlite3_errmsg(db));
-  if ((rc = tg_db_migrate(db, "vocab", migrations, N_MIGRATIONS, err)) != 0)
+  if ((rc = tg_db_migrate(db, "vocab", migrations, N_MIGRATIONS, err)) != 0 ||
+      (rc = fold_check(db, err)) != 0)
     return rc;
   if ((s = calloc(1, sizeof(*s))) == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
@@ -122,18 +166,18 @@ static char *new_etag(void) {
   return hex;
 }
 
-/* Scheme row id for KEY (URI or id), 0 if none, <0 on error. */
+/* Scheme row id for KEY (URI or id), 0 if none, TG_EDB or TG_ENOMEM. */
 static sqlite3_int64 scheme_id(struct tg_voc_store *s, const char *key, char **etag) {
   sqlite3_stmt *st = prep(s, "SELECT id, etag FROM voc_scheme WHERE uri = ?1 OR key = ?1 "
                              "ORDER BY uri = ?1 DESC LIMIT 1", key, NULL);
-  sqlite3_int64 id = -1;
+  sqlite3_int64 id = TG_EDB;
   if (st == NULL)
-    return -1;
+    return TG_EDB;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     id = sqlite3_column_int64(st, 0);
     if (etag && (*etag = strdup(col(st, 1))) == NULL)
-      id = -1;
+      id = TG_ENOMEM;
   } else if (rc == SQLITE_DONE) {
     id = 0;
   }

@@ -18,7 +18,9 @@ struct tg_voc_profile;
 #define TG_VOC_NS_DCT "http://purl.org/dc/terms/"
 
 /* Opens the store on DB (borrowed; must outlive the store), bringing the "vocab"
- * schema up to date. Returns 0, TG_EDB or TG_ENOMEM. */
+ * schema up to date and refolding the label index when it was folded by
+ * another version of the text folding (once; "vocab.fold" in tg_schema).
+ * Returns 0, TG_EDB or TG_ENOMEM. */
 int tg_voc_store_open(sqlite3 *db, struct tg_voc_store **out, struct tg_err *err);
 
 /* Frees S (the database stays open); NULL is a no-op. */

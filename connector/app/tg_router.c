@@ -4,6 +4,7 @@
 #include "tg_auth.h"
 #include "tg_routes.h"
 #include "tg_routes_data.h"
+#include "tg_routes_obs.h"
 #include "tg_router.h"
 
 #include <stdint.h>
@@ -31,6 +32,7 @@ static const struct tg_route tg__routes[] = {
   {"GET", "/api/v1/datasets", "datasets_list", tg_route_datasets_list, 0, 0, 0, R},
   /* The data API (tg_routes_data.c, tg_routes_obs.c): before the dataset rows. */
   {"GET", "/api/v1/datasets/*/data", "data_get", tg_route_data_get, 0, 0, 0, D},
+  {"POST", "/api/v1/datasets/*/data", "data_post", tg_route_data_post, TG_VOC_CONVERT_MAX, 1, 0, TG_SCOPE_DATA_WRITE},
   {"GET", "/api/v1/datasets/*", "dataset_get", tg_route_dataset_get, 0, 0, 0, R},
   {"PUT", "/api/v1/datasets/*", "dataset_put", tg_route_dataset_put, 256 * KiB, 0, 0, W},
   {"DELETE", "/api/v1/datasets/*", "dataset_delete", tg_route_dataset_delete, 0, 0, 0, W},

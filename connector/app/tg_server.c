@@ -6,6 +6,7 @@
 #include "tg_router.h"
 #include "tg_routes.h"
 #include "tg_routes_data.h"
+#include "cat_obs.h"
 #include "tg_cat.h"
 #include "tg_client.h"
 #include "tg_conf.h"
@@ -17,7 +18,9 @@
 #include "tg_node.h"
 #include "tg_tls.h"
 #include "tg_util.h"
+#include "tg_routes_obs.h"
 #include "tg_voc_store.h"
+#include "tg_writer.h"
 
 #include <arpa/inet.h>
 #include <openssl/evp.h>
@@ -91,6 +94,8 @@ static void worker_on_wake(uv_async_t *a) {
   tg_fed_harvest_free(w->harvest); /* pages in flight are dropped, nothing more written */
   w->harvest = NULL;
   tg_routes_data_worker_free(w);
+  if (w->index == 0)
+    tg_routes_obs_retention_stop(w);
   tg_conn_drain_all(&w->http);
   if (w->http.conns != NULL) {
     struct tg_settings *s = tg_settings_get();
@@ -137,6 +142,10 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
   if ((rc = tg_node_harvest_db_open(dir, &w->hdb, err)) != 0 ||
       (rc = tg_cat_index_open(w->hdb, s->node_id, &w->harvested, err)) != 0)
     return rc;
+  if ((rc = tg_cat_obs_open(w->db, &w->obs, err)) != 0)
+    return rc;
+  if (tg_writer_port_new(&w->loop, &w->wport) != 0)
+    return tg_err_set(err, TG_EIO, "cannot create the writer's port");
   if ((w->oauth = tg_oauth_verifier_new()) == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   uv_tcp_init(&w->loop, &w->listener);
@@ -157,6 +166,8 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
       return rc;
     tg_fed_harvest_start(w->harvest);
   }
+  if (index == 0)
+    tg_routes_obs_retention_start(w);
   return 0;
 }
 
@@ -288,6 +299,17 @@ int tg_server_run(const char *dir) {
   }
   tg_settings_swap(s);
   tg_settings_debug_load(dir);
+  /* The one writer (accumulated data), before the workers that feed it. */
+  struct tg_writer *writer = NULL;
+  {
+    char dbpath[4096];
+    tg_node_path(dbpath, sizeof(dbpath), dir, TG_NODE_DB);
+    if ((rc = tg_writer_start(dbpath, s->node_id, &writer, &err)) != 0) {
+      tg_log_error("cannot start the writer: %s", tg_err_msg(&err, rc));
+      return 1;
+    }
+    tg_writer_set(writer);
+  }
   srv.nworkers = s->workers;
   srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
   if (srv.workers == NULL)
@@ -348,8 +370,12 @@ int tg_server_run(const char *dir) {
     tg_oauth_verifier_free(srv.workers[i].oauth);
     tg_voc_store_close(srv.workers[i].voc);
     tg_http_worker_close(&srv.workers[i].http);
+    tg_writer_port_close(srv.workers[i].wport);
+    tg_cat_obs_free(srv.workers[i].obs);
     tg_db_close(srv.workers[i].db);
   }
+  tg_writer_set(NULL);
+  tg_writer_stop(writer);
   uv_loop_close(&loop);
   free(srv.workers);
   tg_settings_swap(NULL);

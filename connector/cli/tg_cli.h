@@ -101,5 +101,11 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_peer(struct tg_cli *cli, int argc, char **argv);
 /* tsunagu renew: a new certificate from the hub, authenticated by the current one. */
 int tg_cli_renew(struct tg_cli *cli, int argc, char **argv);
+/* tsunagu get: a dataset's data, streamed to a file or stdout (tg_cli_data.c);
+ * exit 0 only for a complete 2xx answer. */
+int tg_cli_get(struct tg_cli *cli, int argc, char **argv);
+/* tsunagu put: observations streamed from a file or stdin to an accumulated
+ * dataset; exit 0 all stored, 1 some refused, 2 failed. */
+int tg_cli_put(struct tg_cli *cli, int argc, char **argv);
 
 #endif

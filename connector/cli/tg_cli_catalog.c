@@ -7,6 +7,7 @@
 #include "tg_util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,13 +234,126 @@ int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
   return tg_cli_usage("dataset: unknown subcommand '%s' (add, list, show, rm)", argv[0]);
 }
 
+/* --near LAT,LON,KM as a bbox parameter (degrees: a kilometre is 1/111.32 of
+ * a degree of latitude, and of longitude times cos(latitude)). */
+static int near_bbox(const char *near, struct tg_buf *path) {
+  double lat, lon, km;
+  char tail;
+  if (sscanf(near, "%lf,%lf,%lf%c", &lat, &lon, &km, &tail) != 3 || lat < -90 || lat > 90 ||
+      lon < -180 || lon > 180 || km <= 0 || km > 2000)
+    return TG_EINVAL;
+  double dlat = km / 111.32, c = cos(lat * 3.14159265358979323846 / 180.0);
+  double dlon = c > 0.01 ? dlat / c : 180;
+  return tg_buf_printf(path, "&bbox=%.5f,%.5f,%.5f,%.5f", lon - dlon, lat - dlat, lon + dlon,
+                       lat + dlat)
+             ? TG_ENOMEM
+             : 0;
+}
+
+struct search_opts {
+  const char *scope, *mode, *theme, *keyword, *near, *timeout;
+};
+
+/* The request path for WORDS and O into PATH (NUL-terminated); 0, or a
+ * TG_E* code after saying why. */
+static int search_path(const struct search_opts *o, const char *words, struct tg_buf *path) {
+  int bad = tg_buf_puts(path, "/api/v1/search?limit=100&q=") || tg_qs_encode(path, words);
+  if (strcmp(o->scope, "federation") == 0)
+    bad = bad || tg_buf_puts(path, "&scope=federation");
+  else if (strcmp(o->scope, "local") != 0)
+    return tg_cli_fail("search: --scope is local or federation, not '%s'", o->scope);
+  if (o->mode)
+    bad = bad || tg_buf_puts(path, "&mode=") || tg_qs_encode(path, o->mode);
+  if (o->timeout)
+    bad = bad || tg_buf_puts(path, "&timeout=") || tg_qs_encode(path, o->timeout);
+  if (o->theme)
+    bad = bad || tg_buf_puts(path, "&theme=") || tg_qs_encode(path, o->theme);
+  if (o->keyword)
+    bad = bad || tg_buf_puts(path, "&keyword=") || tg_qs_encode(path, o->keyword);
+  if (!bad && o->near && near_bbox(o->near, path) == TG_EINVAL)
+    return tg_cli_fail("search: --near wants LAT,LON,KM (e.g. 34.69,135.50,10)");
+  if (bad || tg_buf_append(path, "", 1))
+    return tg_cli_fail("search: out of memory");
+  return 0;
+}
+
+static const char *theme_of(json_t *d) {
+  json_t *t = json_object_get(d, "dcat:theme");
+  if (json_is_array(t))
+    t = json_array_get(t, 0);
+  const char *iri = json_string_value(json_object_get(t, "@id"));
+  const char *a = iri ? strrchr(iri, ':') : NULL, *b = iri ? strrchr(iri, '/') : NULL;
+  const char *last = a > b ? a : b; /* the IRI's last segment: "water", "ENVI" */
+  return last ? last + 1 : iri;
+}
+
+/* The hit's owner node: as the answer says, else the id's node part. */
+static const char *owner_of(json_t *it, char *buf, size_t cap) {
+  const char *o = json_string_value(json_object_get(it, "owner"));
+  const char *id = json_string_value(json_object_get(it, "id"));
+  if (o != NULL || id == NULL || strncmp(id, "urn:tsunagu:", 12) != 0)
+    return o ? o : "-";
+  size_t n = strcspn(id + 12, ":");
+  snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), id + 12);
+  return buf;
+}
+
+static void print_hits(json_t *j) {
+  json_t *items = json_object_get(j, "items");
+  size_t i;
+  json_t *it;
+  int idw = 10;
+  json_array_foreach(items, i, it) {
+    int l = (int)strlen(json_string_value(json_object_get(it, "id")) ?: "");
+    idw = l > idw ? (l > 80 ? 80 : l) : idw;
+  }
+  if (json_array_size(items) > 0) {
+    print_cell("TITLE", 30);
+    printf(" %-12s %-12s %-25s %s\n", "OWNER", "THEME", "MODIFIED", "ID");
+  }
+  json_array_foreach(items, i, it) {
+    json_t *d = json_object_get(it, "dataset");
+    print_cell(literal(json_object_get(d, "dct:title"), "ja") ?: "", 30);
+    char ob[64];
+    printf(" %-12s %-12s %-25s %s\n", owner_of(it, ob, sizeof(ob)),
+           theme_of(d) ?: "-", modified_of(d) ?: "-",
+           json_string_value(json_object_get(it, "id")) ?: "");
+  }
+  long long total = (long long)json_integer_value(json_object_get(j, "total"));
+  printf("%lld match(es)%s\n", total,
+         json_is_false(json_object_get(j, "total_exact")) ? " (at least)" : "");
+}
+
+/* One line per source on stderr; returns how many answered. */
+static int print_sources(json_t *j) {
+  size_t i;
+  json_t *s;
+  int answered = 0;
+  json_array_foreach(json_object_get(j, "sources"), i, s) {
+    const char *st = json_string_value(json_object_get(s, "status")) ?: "?";
+    const char *via = json_string_value(json_object_get(s, "via"));
+    const char *why = json_string_value(json_object_get(s, "error"));
+    answered += strcmp(st, "ok") == 0 || strcmp(st, "harvested") == 0;
+    fprintf(stderr, "source %s%s%s: %s, %lld ms, %lld hit(s)%s%s\n",
+            json_string_value(json_object_get(s, "node")) ?: "?", via ? " via " : "",
+            via ? via : "", st, (long long)json_integer_value(json_object_get(s, "ms")),
+            (long long)json_integer_value(json_object_get(s, "hits")), why ? ": " : "",
+            why ? why : "");
+  }
+  return answered;
+}
+
 int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
-  const char *scope = "local", *theme = NULL;
+  struct search_opts o = {"local", NULL, NULL, NULL, NULL, NULL};
   struct tg_buf words, path;
   tg_buf_init(&words);
   tg_buf_init(&path);
-  const struct tg_cli_opt opts[] = {{"scope", 0, &scope, NULL, NULL},
-                                    {"theme", 0, &theme, NULL, NULL},
+  const struct tg_cli_opt opts[] = {{"scope", 0, &o.scope, NULL, NULL},
+                                    {"mode", 0, &o.mode, NULL, NULL},
+                                    {"theme", 0, &o.theme, NULL, NULL},
+                                    {"keyword", 0, &o.keyword, NULL, NULL},
+                                    {"near", 0, &o.near, NULL, NULL},
+                                    {"timeout", 0, &o.timeout, NULL, NULL},
                                     {NULL, 0, NULL, NULL, NULL}};
   int rc = tg_cli_getopt(cli, "search", &argc, argv, opts, 0);
   if (rc)
@@ -249,23 +363,15 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
       tg_buf_close(&words);
       return tg_cli_fail("search: out of memory");
     }
-  if (strcmp(scope, "local") != 0) {
+  if (words.len == 0 && o.theme == NULL && o.keyword == NULL && o.near == NULL) {
     tg_buf_close(&words);
-    return tg_cli_fail("search: scope '%s' is not available yet; use --scope local", scope);
+    return tg_cli_fail("search: give words to search for, or --theme, --keyword or --near");
   }
-  if (words.len == 0 && theme == NULL) {
-    tg_buf_close(&words);
-    return tg_cli_fail("search: give words to search for, or --theme");
-  }
-  int bad = tg_buf_puts(&path, "/api/v1/search?limit=100&q=") ||
-            tg_qs_encode(&path, words.data ? words.data : "");
-  if (theme)
-    bad = bad || tg_buf_puts(&path, "&theme=") || tg_qs_encode(&path, theme);
-  bad = bad || tg_buf_append(&path, "", 1);
+  rc = search_path(&o, words.data ? words.data : "", &path);
   tg_buf_close(&words);
-  if (bad) {
+  if (rc) {
     tg_buf_close(&path);
-    return tg_cli_fail("search: out of memory");
+    return rc;
   }
   int status;
   json_t *j = NULL;
@@ -273,30 +379,11 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
   tg_buf_close(&path);
   if (rc)
     return 1;
-  if (cli->json) {
+  int answered = json_object_get(j, "sources") ? print_sources(j) : 1;
+  if (cli->json)
     tg_cli_print_json(j);
-  } else {
-    json_t *items = json_object_get(j, "items");
-    size_t i;
-    json_t *it;
-    int idw = 10;
-    json_array_foreach(items, i, it) {
-      int l = (int)strlen(json_string_value(json_object_get(it, "id")) ?: "");
-      idw = l > idw ? (l > 80 ? 80 : l) : idw;
-    }
-    if (json_array_size(items) > 0) {
-      print_cell("ID", idw);
-      puts(" TITLE");
-    }
-    json_array_foreach(items, i, it) {
-      print_cell(json_string_value(json_object_get(it, "id")), idw);
-      putchar(' ');
-      puts(literal(json_object_get(json_object_get(it, "dataset"), "dct:title"), "ja") ?: "");
-    }
-    long long total = (long long)json_integer_value(json_object_get(j, "total"));
-    printf("%lld match(es)%s\n", total,
-           json_is_false(json_object_get(j, "total_exact")) ? " (at least)" : "");
-  }
+  else
+    print_hits(j);
   json_decref(j);
-  return 0;
+  return answered > 0 ? 0 : 1;
 }

@@ -32,6 +32,24 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "tsunagu search [--scope local] [--theme THEME-IRI] [--json] WORDS...\n"
    "  Ranked search of the node's catalog; Japanese words of one or two characters work.\n",
    tg_cli_search},
+  {"get", "read a dataset's data (from this node or its owner)",
+   "tsunagu get DATASET-ID [--since T] [--until T] [--latest] [--profile P] [-o FILE]\n"
+   "  Streams the dataset's data (NDJSON, or the source's own format) to stdout or\n"
+   "  FILE, from the node or forwarded by it to the dataset's owner. --since and\n"
+   "  --until bound the observation time, --latest keeps the newest record of each\n"
+   "  entity, --profile converts through a conversion profile. Exits 0 only for a\n"
+   "  complete answer; a refusal is one line (status, problem type, detail); with\n"
+   "  -o, FILE appears only when the answer is whole (FILE.part until then).\n"
+   "  Options: --dir DIR | --url URL, --token-file FILE.\n",
+   tg_cli_get},
+  {"put", "store observations in an accumulated dataset",
+   "tsunagu put DATASET-ID FILE|-\n"
+   "  Streams FILE (- reads stdin) to the node: NDJSON, or a JSON array when the\n"
+   "  first non-space byte is '['. Prints how many records were stored (with their\n"
+   "  sequence numbers) and each refused one with its JSON pointer and why.\n"
+   "  Exits 0 when all were stored, 1 when some were refused, 2 on a failure.\n"
+   "  Options: --dir DIR | --url URL, --token-file FILE, --json.\n",
+   tg_cli_put},
   {"vocab", "vocabularies (SKOS) and API conversion",
    "tsunagu vocab import FILE|-           import a SKOS JSON-LD concept scheme\n"
    "       tsunagu vocab export ID               print a scheme as SKOS JSON-LD\n"

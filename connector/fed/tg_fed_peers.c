@@ -5,6 +5,7 @@
 #include "tg_fed.h"
 #include "tg_util.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define PEER_COLS "node_id, url, fingerprint, added_at, last_contact, latency_ms, status"
@@ -85,6 +86,11 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, struct tg_err *err) {
   return rc;
 }
 
+/* Bumped after every change of a peer's URL or of the set of peers. */
+static _Atomic uint64_t peers_generation = 1;
+
+uint64_t tg_fed_peers_generation(void) { return atomic_load(&peers_generation); }
+
 int tg_fed_peers_upsert(sqlite3 *db, const char *node_id, const char *url,
                         const char *fingerprint, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
@@ -99,7 +105,9 @@ int tg_fed_peers_upsert(sqlite3 *db, const char *node_id, const char *url,
   if (fingerprint != NULL)
     sqlite3_bind_text(st, 3, fingerprint, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 4, tg_time_now());
-  return step_done(db, st, err);
+  int rc = step_done(db, st, err);
+  atomic_fetch_add(&peers_generation, 1);
+  return rc;
 }
 
 int tg_fed_peers_delete(sqlite3 *db, const char *node_id, struct tg_err *err) {
@@ -108,6 +116,7 @@ int tg_fed_peers_delete(sqlite3 *db, const char *node_id, struct tg_err *err) {
     return db_fail(db, err);
   sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
   int rc = step_done(db, st, err);
+  atomic_fetch_add(&peers_generation, 1);
   if (rc == 0 && sqlite3_changes(db) == 0)
     rc = tg_err_set(err, TG_ENOENT, "%s is not a peer", node_id);
   return rc;

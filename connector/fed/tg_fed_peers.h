@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stddef.h>
 
 struct tg_err;
@@ -31,6 +32,9 @@ int tg_fed_peers_delete(sqlite3 *db, const char *node_id, struct tg_err *err);
  * certificate fingerprint seen. A peer removed meanwhile is left alone. */
 int tg_fed_peers_record(sqlite3 *db, const struct tg_fed_check *c, struct tg_err *err);
 
+/* A number that changes after every peer added, changed or removed in this
+ * process, for caching what tg_fed_peer_url gives. */
+uint64_t tg_fed_peers_generation(void);
 /* The base URL (https://HOST:PORT) of NODE_ID into OUT (size N) when it is
  * a known peer, whatever its last check found (a peer down five minutes ago
  * may be back: the caller finds out); TG_ENOENT otherwise, TG_ETOOBIG when

@@ -68,17 +68,17 @@ static void on_fail(void *ud, int rc, int status, const struct tg_err *err) {
 }
 
 /* Seconds from now to the nextUpdate of the CRL at PATH, and its whole
- * lifetime (nextUpdate - lastUpdate); -1 when unreadable. */
+ * lifetime (nextUpdate - lastUpdate); TG_EINVAL when unreadable. */
 static int crl_times(const char *path, long *left, long *life) {
   X509_CRL *crl = NULL;
   int dd = 0, ds = 0, ld = 0, ls = 0;
   if (tg_cert_crl_load(path, &crl, NULL) != 0)
-    return -1;
+    return TG_EINVAL;
   const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
   int ok = last && next && ASN1_TIME_diff(&dd, &ds, NULL, next) && ASN1_TIME_diff(&ld, &ls, last, next);
   X509_CRL_free(crl);
   if (!ok)
-    return -1;
+    return TG_EINVAL;
   *left = (long)dd * 86400 + ds;
   *life = (long)ld * 86400 + ls;
   return 0;

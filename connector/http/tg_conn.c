@@ -58,10 +58,14 @@ struct tg_http_req {
   uint64_t body_base;      /* bytes_in then */
 };
 
+#define TG_FLUSH_AT 65536 /* queued encrypted output written at once */
+
 struct tg_conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
   struct tg_http_worker *w;
+  struct tg_conn *dirty_next; /* on w->dirty while DIRTY */
+  int dirty;
   const struct tg_http_limits *st; /* reference taken at accept */
   struct tg_conn *prev, *next;
   SSL *ssl;
@@ -240,6 +244,41 @@ static void conn_flush(struct tg_conn *c) {
   }
 }
 
+/* Output queued outside the parse loop (a handler answering from a timer or
+ * a client callback) is written once per loop turn, after the I/O phase, so
+ * a stream passes on what arrives when it arrives without one write per
+ * TLS record. */
+static void on_flush_check(uv_check_t *h) {
+  struct tg_http_worker *w = h->data;
+  struct tg_conn *c = w->dirty;
+  w->dirty = NULL;
+  uv_check_stop(h);
+  while (c != NULL) {
+    struct tg_conn *next = c->dirty_next;
+    c->dirty = 0;
+    c->dirty_next = NULL;
+    if (!c->closing)
+      conn_flush(c);
+    c = next;
+  }
+}
+
+static void conn_mark_dirty(struct tg_conn *c) {
+  struct tg_http_worker *w = c->w;
+  if (c->dirty)
+    return;
+  if (!w->flush_init) {
+    uv_check_init(w->loop, &w->flush);
+    w->flush.data = w;
+    w->flush_init = 1;
+  }
+  c->dirty = 1;
+  c->dirty_next = w->dirty;
+  w->dirty = c;
+  if (!uv_is_active((uv_handle_t *)&w->flush))
+    uv_check_start(&w->flush, on_flush_check);
+}
+
 static int conn_send(struct tg_conn *c, const void *data, size_t len) {
   if (c->closing)
     return TG_EIO;
@@ -254,8 +293,10 @@ static int conn_send(struct tg_conn *c, const void *data, size_t len) {
     data = (const char *)data + n;
     len -= (size_t)n;
   }
-  if (c->eout.len >= 16384)
+  if (c->eout.len >= TG_FLUSH_AT)
     conn_flush(c);
+  else if (c->eout.len > 0 && !c->in_process)
+    conn_mark_dirty(c);
   return 0;
 }
 
@@ -1163,6 +1204,12 @@ static void on_handle_closed(uv_handle_t *h) {
   struct tg_conn *c = h->data;
   if (--c->handles_open > 0)
     return;
+  if (c->dirty) /* not flushed yet: take it off the list before it goes */
+    for (struct tg_conn **p = (struct tg_conn **)&c->w->dirty; *p; p = &(*p)->dirty_next)
+      if (*p == c) {
+        *p = c->dirty_next;
+        break;
+      }
   cc_add(c->addr, -1);
   atomic_fetch_sub(&tg__total_conns, 1);
   c->w->app->conn(-1);

@@ -68,7 +68,8 @@ int tg_http_res_end(struct tg_http_req *req);
 /* Abandons a started response that cannot be completed: what was queued is
  * sent, then the connection closes without the terminating chunk (or before
  * the announced Content-Length), so no client can take the truncated answer
- * for a complete one. The request must not be touched afterwards. */
+ * for a complete one. The request's abort callback is not called; the
+ * request must not be touched afterwards. */
 void tg_http_res_abort(struct tg_http_req *req);
 /* Bytes accepted but not yet handed to the kernel. */
 size_t tg_http_res_pending(const struct tg_http_req *req);

@@ -76,6 +76,9 @@ struct tg_http_worker {
   char readbuf[65536];         /* shared read buffer: connections keep only leftovers */
   char *spare_in;              /* one idle plaintext buffer for reuse, from malloc() */
   size_t spare_cap;
+  uv_check_t flush;            /* writes what handlers queued outside the parse loop */
+  int flush_init;
+  void *dirty;                 /* connections with output to write (tg_conn.c) */
 };
 
 void tg_http_worker_init(struct tg_http_worker *hw, uv_loop_t *loop,

@@ -136,6 +136,71 @@ static int load_limits(struct tg_settings *s, const struct tg_conf *c, struct tg
   return 0;
 }
 
+/* --- [retention] --- */
+
+/* "off", a count ("100000") or an age ("30d", "12h") into R. */
+static int retention_value(const char *v, struct tg_retention *r) {
+  uint64_t n;
+  size_t len = strlen(v);
+  r->keep = r->age_ms = 0;
+  if (strcmp(v, "off") == 0)
+    return 0;
+  if (len > 0 && v[len - 1] >= '0' && v[len - 1] <= '9')
+    return tg_parse_u64(v, UINT64_MAX / 2, &n) == 0 && n > 0 ? (r->keep = n, 0) : TG_EINVAL;
+  if (tg_parse_duration(v, &n) != 0 || n == 0 || n > UINT64_MAX / 2000)
+    return TG_EINVAL;
+  r->age_ms = n * 1000;
+  return 0;
+}
+
+struct retention_walk {
+  struct tg_settings *s;
+  struct tg_err *err;
+};
+
+static int retention_entry(void *ud, const char *key, const char *value) {
+  struct retention_walk *rw = ud;
+  struct tg_settings *s = rw->s;
+  if (strcmp(key, "interval") == 0)
+    return 0;
+  int dflt = strcmp(key, "default") == 0;
+  struct tg_retention *r = dflt ? &s->retention_default : &s->retention[s->nretention];
+  if (!dflt && s->nretention == TG_RETENTION_MAX)
+    return tg_err_set(rw->err, TG_EINVAL, "[retention]: more than %d datasets", TG_RETENTION_MAX);
+  if (!dflt && (strlen(key) >= sizeof(r->local) || strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                               "abcdefghijklmnopqrstuvwxyz"
+                                                               "0123456789._-") != strlen(key)))
+    return tg_err_set(rw->err, TG_EINVAL, "[retention] %s: not a dataset's local id", key);
+  if (retention_value(value, r) != 0)
+    return tg_err_set(rw->err, TG_EINVAL,
+                      "[retention] %s = %s: expected off, a record count (100000) or an age "
+                      "(30d, 12h)",
+                      key, value);
+  if (!dflt) {
+    snprintf(r->local, sizeof(r->local), "%s", key);
+    s->nretention++;
+  }
+  return 0;
+}
+
+static int load_retention(struct tg_settings *s, const struct tg_conf *c, struct tg_err *err) {
+  struct retention_walk rw = {s, err};
+  int rc = tg_conf_get_ms(c, "retention", "interval", 60000, &s->retention_interval_ms, err);
+  if (rc)
+    return rc;
+  if (s->retention_interval_ms == 0)
+    return tg_err_set(err, TG_EINVAL, "[retention] interval must be positive");
+  return tg_conf_each_in(c, "retention", retention_entry, &rw);
+}
+
+const struct tg_retention *tg_settings_retention(const struct tg_settings *s, const char *local) {
+  /* the last assignment wins, as in tg_conf_get */
+  for (int i = s->nretention - 1; i >= 0; i--)
+    if (strcmp(s->retention[i].local, local) == 0)
+      return &s->retention[i];
+  return &s->retention_default;
+}
+
 int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *err) {
   char path[4096], key[4096], cert[4096], ca[4096], crl[4096], listen[300];
   struct tg_conf *c = NULL;
@@ -168,6 +233,8 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   if ((rc = load_limits(s, c, err)) != 0)
     goto fail;
   if ((rc = tg_oauth_conf_load(c, &s->auth, err)) != 0)
+    goto fail;
+  if ((rc = load_retention(s, c, err)) != 0)
     goto fail;
   if ((rc = tg_conf_get_ms(c, "federation", "peer_check", 5 * 60 * 1000, &s->peer_check_ms,
                            err)) != 0)

@@ -11,6 +11,14 @@
 
 struct tg_err;
 
+/* [retention]: how long an accumulated dataset keeps its records. */
+struct tg_retention {
+  char local[65];   /* the dataset's local id; "" for the default */
+  uint64_t keep;    /* keep at most this many records (newest by time); 0 = no count limit */
+  uint64_t age_ms;  /* delete records observed longer ago; 0 = no age limit */
+};
+#define TG_RETENTION_MAX 128
+
 /* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
 struct tg_backend;
 
@@ -38,7 +46,14 @@ struct tg_settings {
   uint64_t harvest_interval_ms; /* [federation] harvest_interval: peers' feeds, 0 = off */
   struct tg_backend *backends; /* [backend.NAME] sections (from malloc; tg_backends.h) */
   size_t nbackends;
+  struct tg_retention retention_default;           /* [retention] default (off) */
+  struct tg_retention retention[TG_RETENTION_MAX]; /* [retention] <local-id> = ... */
+  int nretention;
+  uint64_t retention_interval_ms; /* [retention] interval (1m) */
 };
+
+/* The retention of the dataset with local id LOCAL in S (borrowed from S). */
+const struct tg_retention *tg_settings_retention(const struct tg_settings *s, const char *local);
 
 /* Takes a reference to the current settings (release with tg_settings_put). */
 struct tg_settings *tg_settings_get(void);

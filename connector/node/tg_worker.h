@@ -17,6 +17,8 @@ struct tg_voc_store;
 struct tg_oauth_verifier;
 struct tg_fed_worker;
 struct tg_fed_harvest;
+struct tg_cat_obs;
+struct tg_writer_port;
 
 /* Per-worker state; everything here belongs to the worker's thread. */
 struct tg_worker {
@@ -37,6 +39,9 @@ struct tg_worker {
   struct tg_cat_store *harvested; /* the harvested index of peers' datasets, on HDB */
   struct tg_fed_harvest *harvest; /* worker 0: following peers' feeds (fed/), else NULL */
   void *broker;           /* the data API's clients (tg_routes_data.c) */
+  struct tg_cat_obs *obs; /* accumulated observations on DB (reads) */
+  struct tg_writer_port *wport; /* results from the writer thread (tg_writer.h) */
+  void *obs_retention;    /* worker 0: the retention timer (tg_routes_obs.c) */
 };
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "tg_http.h"
 
+#include <jansson.h>
 #include <stdint.h>
 
 /* How clients and peers reach this node, for the URLs it advertises (Link
@@ -73,6 +74,16 @@ void tg_route_dataset_delete(struct tg_http_req *req);
 void tg_route_catalog(struct tg_http_req *req);
 void tg_route_catalog_changes(struct tg_http_req *req);
 void tg_route_search(struct tg_http_req *req);
+struct tg_cat_query;
+/* Parses the search parameters of REQ into Q and CQ (strings borrowed from
+ * Q); 0, or TG_ROUTE_ANSWERED after a 400. */
+int tg_route_search_query(struct tg_http_req *req, struct tg_qs *q, struct tg_cat_query *cq);
+/* Leaves out of search answer OUT (tg_cat_search's shape) the datasets whose
+ * policy does not let node PEER use them; the total then becomes a bound. */
+void tg_route_search_hide(json_t *out, const char *peer);
+/* scope=federation (tg_routes_fedsearch.c): Q and CQ as parsed. */
+void tg_route_search_federation(struct tg_http_req *req, const struct tg_qs *q,
+                                struct tg_cat_query *cq);
 void tg_route_dsp_version(struct tg_http_req *req);
 void tg_route_dsp_catalog_request(struct tg_http_req *req);
 void tg_route_dsp_dataset(struct tg_http_req *req);

@@ -1,8 +1,9 @@
 /* tg_routes_catalog: the catalog over HTTP: dataset CRUD with ETags, the
  * node's dcat:Catalog, local search, the change feed, and the Dataspace
  * Protocol 2025-1 catalog binding (/.well-known/dspace-version, /dsp/...).
- * The catalog library (catalog/tg_cat.h) does the work; this file maps HTTP
- * onto it: strict query-string and path decoding, problems, paging links. */
+ * The catalog library (catalog/tg_cat.h) does the work, the DSP documents'
+ * shapes included (cat_dsp.c); this file maps HTTP onto it: strict
+ * query-string and path decoding, problems, paging links. */
 #include "tg_auth.h"
 #include "tg_buf.h"
 #include "tg_cat.h"
@@ -10,6 +11,7 @@
 #include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
+#include "tg_writer.h"
 #include "tg_worker.h"
 #include "tg_util.h"
 
@@ -19,10 +21,10 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #define ID_MAX_BYTES 512 /* a decoded dataset id */
-#define DSP_CONTEXT "https://w3id.org/dspace/2025/1/context.jsonld"
 #define DSP_VERSION "2025-1"
 #define DSP_PATH "/dsp"
 
@@ -218,6 +220,105 @@ static void send_dataset_after_write(struct tg_http_req *req, const struct tg_ca
   tg_http_res_json(req, w->created ? 201 : 200, doc, "application/ld+json");
 }
 
+/* ---- writes, on the writer thread --------------------------------------- */
+
+/* Dataset writes are committed by the node's writer thread (tg_writer.h),
+ * with every other write of the moment in one durable transaction, so a
+ * worker's loop never waits for the disk: its other streams and reads go on
+ * while a write commits. The answer is sent when the commit is done. */
+enum cat_op { CAT_CREATE, CAT_PUT, CAT_DELETE };
+
+struct cat_job {
+  struct tg_http_req *req; /* NULL once the request is gone */
+  enum cat_op op;
+  json_t *in;              /* the parsed body (owned), or NULL for a delete */
+  char *slug, *id;         /* from malloc, or NULL */
+  int64_t if_match;
+  int64_t delete_if_match; /* im as the route read it, for 412 vs 404 */
+  /* results, filled on the writer thread */
+  struct tg_cat_write w;
+  json_t *problems;
+  struct tg_err err;
+};
+
+static void cat_job_free(struct cat_job *j) {
+  json_decref(j->in);
+  json_decref(j->problems);
+  tg_cat_write_clear(&j->w);
+  free(j->slug);
+  free(j->id);
+  free(j);
+}
+
+static void cat_job_req_gone(void *ud) { ((struct cat_job *)ud)->req = NULL; }
+
+static int cat_job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
+  struct cat_job *j = arg;
+  int rc;
+  switch (j->op) {
+  case CAT_CREATE:
+    rc = tg_cat_dataset_create(ctx->cat, j->in, j->slug, &j->w, &j->problems, &j->err);
+    break;
+  case CAT_PUT:
+    rc = tg_cat_dataset_put(ctx->cat, j->id, j->in, j->if_match, &j->w, &j->problems, &j->err);
+    break;
+  default:
+    rc = tg_cat_dataset_delete(ctx->cat, j->id, j->if_match, NULL, &j->err);
+  }
+  if (rc != 0 && err != NULL)
+    *err = j->err;
+  return rc;
+}
+
+static void cat_job_answer(struct cat_job *j, int rc);
+
+static void cat_job_done(void *arg, int rc, const struct tg_err *err) {
+  struct cat_job *j = arg;
+  if (j->req == NULL) {
+    cat_job_free(j);
+    return;
+  }
+  tg_http_req_on_free(j->req, NULL, NULL);
+  if (rc == TG_EDB && err != NULL)
+    j->err = *err; /* the commit failed: say why */
+  cat_job_answer(j, rc);
+  cat_job_free(j);
+}
+
+/* Queues J; its answer follows from cat_job_done. */
+static void cat_job_submit(struct cat_job *j) {
+  struct tg_worker *w = tg_http_req_worker(j->req);
+  struct tg_writer *wr = tg_writer_get();
+  tg_http_req_on_free(j->req, cat_job_req_gone, j);
+  int rc = wr ? tg_writer_submit(wr, w->wport, cat_job_run, cat_job_done, j) : TG_ECANCELED;
+  if (rc != 0) {
+    tg_http_req_on_free(j->req, NULL, NULL);
+    tg_http_res_problem(j->req, 503, "unavailable", "Catalog unavailable", NULL,
+                        "the node is stopping");
+    cat_job_free(j);
+  }
+}
+
+static struct cat_job *cat_job_new(struct tg_http_req *req, enum cat_op op, json_t *in,
+                                   const char *slug, const char *id, int64_t if_match) {
+  struct cat_job *j = calloc(1, sizeof(*j));
+  if (j == NULL || (slug && (j->slug = strdup(slug)) == NULL) ||
+      (id && (j->id = strdup(id)) == NULL)) {
+    if (j)
+      cat_job_free(j);
+    else
+      json_decref(in);
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return NULL;
+  }
+  j->req = req;
+  j->op = op;
+  j->in = in;
+  j->if_match = if_match;
+  tg_err_clear(&j->err);
+  return j;
+}
+
 /* ---- /api/v1/datasets ---------------------------------------------------- */
 
 void tg_route_datasets_post(struct tg_http_req *req) {
@@ -233,20 +334,9 @@ void tg_route_datasets_post(struct tg_http_req *req) {
     write_failed(req, rc, problems, &err);
     return;
   }
-  const char *slug = tg_http_req_header(req, "Slug");
-  struct tg_cat_write w;
-  memset(&w, 0, sizeof(w));
-  rc = tg_cat_dataset_create(cat_of(req), in, slug, &w, &problems, &err);
-  json_decref(in);
-  if (rc) {
-    write_failed(req, rc, problems, &err);
-    tg_cat_write_clear(&w);
-    return;
-  }
-  json_decref(problems);
-  w.created = 1;
-  send_dataset_after_write(req, &w);
-  tg_cat_write_clear(&w);
+  struct cat_job *j = cat_job_new(req, CAT_CREATE, in, tg_http_req_header(req, "Slug"), NULL, -1);
+  if (j != NULL)
+    cat_job_submit(j);
 }
 
 /* A paged listing's query: only limit (1..1000, default 100) and offset.
@@ -340,49 +430,60 @@ void tg_route_dataset_put(struct tg_http_req *req) {
     write_failed(req, rc, problems, &err);
     return;
   }
-  struct tg_cat_write w;
-  memset(&w, 0, sizeof(w));
-  rc = tg_cat_dataset_put(cat_of(req), id, in, im, &w, &problems, &err);
-  json_decref(in);
-  if (rc == TG_ENOENT && im >= 0)
-    rc = TG_ECONFLICT; /* If-Match on a missing resource */
-  if (rc == TG_EPERM) {
-    /* Another node's id, or none: no credential or later state makes this
-     * target creatable here, so it is the request's fault (400), as a badly
-     * encoded id is, not an authorization (403) or state (409) matter. */
-    json_decref(problems);
-    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id",
-                        json_pack("{s:s}", "id", id), "%s", tg_err_msg(&err, rc));
-    tg_cat_write_clear(&w);
-    return;
-  }
-  if (rc) {
-    write_failed(req, rc, problems, &err);
-    tg_cat_write_clear(&w);
-    return;
-  }
-  json_decref(problems);
-  send_dataset_after_write(req, &w);
-  tg_cat_write_clear(&w);
+  struct cat_job *j = cat_job_new(req, CAT_PUT, in, NULL, id, im);
+  if (j != NULL)
+    cat_job_submit(j);
 }
 
 void tg_route_dataset_delete(struct tg_http_req *req) {
   char id[ID_MAX_BYTES];
   if (tg_route_path_id(req, "bad-dataset-id", "dataset id", id, sizeof(id)))
     return;
-  struct tg_err err;
-  tg_err_clear(&err);
   int64_t im;
   if (if_match_version(req, &im))
     return;
-  int rc = tg_cat_dataset_delete(cat_of(req), id, im == -2 ? -1 : im, NULL, &err);
-  if (rc == TG_ENOENT && im != -1)
-    rc = TG_ECONFLICT; /* If-Match on a missing resource fails (RFC 9110 13.1.1) */
-  if (rc) {
-    write_failed(req, rc, NULL, &err);
+  struct cat_job *j = cat_job_new(req, CAT_DELETE, NULL, NULL, id, im == -2 ? -1 : im);
+  if (j != NULL) {
+    j->delete_if_match = im;
+    cat_job_submit(j);
+  }
+}
+
+/* The answer to a committed (RC 0) or refused write, as the synchronous
+ * routes gave it. */
+static void cat_job_answer(struct cat_job *j, int rc) {
+  struct tg_http_req *req = j->req;
+  json_t *problems = j->problems;
+  j->problems = NULL;
+  if (j->op == CAT_DELETE) {
+    if (rc == TG_ENOENT && j->delete_if_match != -1)
+      rc = TG_ECONFLICT; /* If-Match on a missing resource fails (RFC 9110 13.1.1) */
+    json_decref(problems);
+    if (rc)
+      write_failed(req, rc, NULL, &j->err);
+    else
+      tg_http_res_send(req, 204, NULL, NULL, 0);
     return;
   }
-  tg_http_res_send(req, 204, NULL, NULL, 0);
+  if (j->op == CAT_PUT && rc == TG_ENOENT && j->if_match >= 0)
+    rc = TG_ECONFLICT; /* If-Match on a missing resource */
+  if (j->op == CAT_PUT && rc == TG_EPERM) {
+    /* Another node's id, or none: no credential or later state makes this
+     * target creatable here, so it is the request's fault (400), as a badly
+     * encoded id is, not an authorization (403) or state (409) matter. */
+    json_decref(problems);
+    tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id",
+                        json_pack("{s:s}", "id", j->id), "%s", tg_err_msg(&j->err, rc));
+    return;
+  }
+  if (rc) {
+    write_failed(req, rc, problems, &j->err);
+    return;
+  }
+  json_decref(problems);
+  if (j->op == CAT_CREATE)
+    j->w.created = 1;
+  send_dataset_after_write(req, &j->w);
 }
 
 /* ---- /api/v1/catalog ------------------------------------------------------ */
@@ -523,53 +624,89 @@ static int parse_bbox(const char *v, double out[4]) {
   return 0;
 }
 
-void tg_route_search(struct tg_http_req *req) {
+/* A peer node sees only the datasets whose policy lets it use them: the
+ * others are left out of the page (and the total is then a bound). */
+void tg_route_search_hide(json_t *out, const char *peer) {
+  json_t *items = json_object_get(out, "items");
+  struct tg_cat_access a = {peer, NULL, NULL, "use", (int64_t)time(NULL), 1, 0};
+  size_t hidden = 0;
+  for (size_t i = json_array_size(items); i-- > 0;) {
+    const json_t *doc = json_object_get(json_array_get(items, i), "dataset");
+    struct tg_cat_decision d;
+    tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
+    if (d.verdict != TG_CAT_PERMIT) {
+      json_array_remove(items, i);
+      hidden++;
+    }
+  }
+  if (hidden > 0)
+    json_object_set_new(out, "total_exact", json_false());
+}
+
+int tg_route_search_query(struct tg_http_req *req, struct tg_qs *q, struct tg_cat_query *cq) {
   static const char *const allowed[] = {"q",       "theme",          "keyword", "publisher",
                                         "spatial", "bbox",           "limit",   "offset",
-                                        "sort",    "modified_since", "facets",  NULL};
-  struct tg_qs q;
-  struct tg_cat_query cq;
+                                        "sort",    "modified_since", "facets",  "scope",
+                                        "mode",    "timeout",        "hops",    NULL};
   int64_t limit, offset;
-  memset(&cq, 0, sizeof(cq));
-  if (tg_route_query(req, &q, allowed) ||
-      tg_route_query_int(req, &q, "limit", 1, 100, 20, &limit) ||
-      tg_route_query_int(req, &q, "offset", 0, 1000000, 0, &offset))
-    return;
-  cq.limit = limit;
-  cq.offset = offset;
-  cq.q = tg_qs_get(&q, "q");
-  cq.theme = tg_qs_get(&q, "theme");
-  cq.keyword = tg_qs_get(&q, "keyword");
-  cq.publisher = tg_qs_get(&q, "publisher");
-  cq.spatial = tg_qs_get(&q, "spatial");
-  const char *v = tg_qs_get(&q, "bbox");
+  memset(cq, 0, sizeof(*cq));
+  if (tg_route_query(req, q, allowed) ||
+      tg_route_query_int(req, q, "limit", 1, 100, 20, &limit) ||
+      tg_route_query_int(req, q, "offset", 0, 1000000, 0, &offset))
+    return TG_ROUTE_ANSWERED;
+  cq->limit = limit;
+  cq->offset = offset;
+  cq->q = tg_qs_get(q, "q");
+  cq->theme = tg_qs_get(q, "theme");
+  cq->keyword = tg_qs_get(q, "keyword");
+  cq->publisher = tg_qs_get(q, "publisher");
+  cq->spatial = tg_qs_get(q, "spatial");
+  const char *v = tg_qs_get(q, "bbox");
   if (v != NULL) {
-    if (parse_bbox(v, cq.bbox)) {
+    if (parse_bbox(v, cq->bbox)) {
       tg_route_bad_param(req, "bbox", "must be minlon,minlat,maxlon,maxlat in degrees");
-      return;
+      return TG_ROUTE_ANSWERED;
     }
-    cq.has_bbox = 1;
+    cq->has_bbox = 1;
   }
-  v = tg_qs_get(&q, "modified_since");
-  if (v != NULL && (tg_cat_parse_time(v, &cq.modified_since) != 0)) {
+  v = tg_qs_get(q, "modified_since");
+  if (v != NULL && (tg_cat_parse_time(v, &cq->modified_since) != 0)) {
     tg_route_bad_param(req, "modified_since",
                        "must be an xsd:date or xsd:dateTime such as 2024-04-01");
-    return;
+    return TG_ROUTE_ANSWERED;
   }
-  v = tg_qs_get(&q, "sort");
+  v = tg_qs_get(q, "sort");
   if (v == NULL || strcmp(v, "relevance") == 0)
-    cq.sort = TG_CAT_SORT_RELEVANCE;
+    cq->sort = TG_CAT_SORT_RELEVANCE;
   else if (strcmp(v, "modified") == 0)
-    cq.sort = TG_CAT_SORT_MODIFIED;
+    cq->sort = TG_CAT_SORT_MODIFIED;
   else if (strcmp(v, "title") == 0)
-    cq.sort = TG_CAT_SORT_TITLE;
+    cq->sort = TG_CAT_SORT_TITLE;
   else {
     tg_route_bad_param(req, "sort", "must be relevance, modified or title");
+    return TG_ROUTE_ANSWERED;
+  }
+  v = tg_qs_get(q, "facets");
+  if (v != NULL && parse_bool(v, &cq->facets)) {
+    tg_route_bad_param(req, "facets", "must be true or false");
+    return TG_ROUTE_ANSWERED;
+  }
+  return 0;
+}
+
+void tg_route_search(struct tg_http_req *req) {
+  struct tg_qs q;
+  struct tg_cat_query cq;
+  if (tg_route_search_query(req, &q, &cq))
+    return;
+  int64_t limit = cq.limit, offset = cq.offset;
+  const char *scope = tg_qs_get(&q, "scope");
+  if (scope != NULL && strcmp(scope, "federation") == 0) {
+    tg_route_search_federation(req, &q, &cq);
     return;
   }
-  v = tg_qs_get(&q, "facets");
-  if (v != NULL && parse_bool(v, &cq.facets)) {
-    tg_route_bad_param(req, "facets", "must be true or false");
+  if (scope != NULL && strcmp(scope, "local") != 0) {
+    tg_route_bad_param(req, "scope", "must be local or federation");
     return;
   }
   json_t *out = NULL;
@@ -584,6 +721,9 @@ void tg_route_search(struct tg_http_req *req) {
     internal(req, rc, &err);
     return;
   }
+  const char *peer = tg_http_req_peer(req);
+  if (peer != NULL)
+    tg_route_search_hide(out, peer);
   /* Link to the next page with the same parameters. */
   int64_t total = json_integer_value(json_object_get(out, "total"));
   if (offset + limit < total) {
@@ -619,184 +759,22 @@ void tg_route_dsp_version(struct tg_http_req *req) {
 static void dsp_error(struct tg_http_req *req, int status, const char *slug, const char *reason) {
   char code[8];
   snprintf(code, sizeof(code), "%d", status);
-  json_t *extra = json_pack("{s:[s], s:s, s:s, s:[s]}", "@context", DSP_CONTEXT, "@type",
-                            "CatalogError", "code", code, "reason", reason);
+  json_t *extra = json_pack("{s:[s], s:s, s:s, s:[s]}", "@context", TG_CAT_DSP_CONTEXT,
+                            "@type", "CatalogError", "code", code, "reason", reason);
   tg_http_res_problem(req, status, slug, tg_http_reason(status), extra, "%s", reason);
 }
 
-/* The bare ODRL term of "odrl:use" or {"@id": "odrl:use"}. */
-static json_t *odrl_term(json_t *v) {
-  if (json_is_object(v) && json_object_get(v, "@id"))
-    v = json_object_get(v, "@id");
-  if (json_is_object(v) && json_object_get(v, "@value"))
-    v = json_object_get(v, "@value");
-  if (!json_is_string(v))
-    return json_incref(v);
-  const char *s = json_string_value(v);
-  if (strncmp(s, "odrl:", 5) == 0)
-    return json_string(s + 5);
-  return json_string(s);
-}
-
-/* Converts a canonical odrl: structure to the DSP context's bare terms. */
-static json_t *dsp_odrl(json_t *v) {
-  if (json_is_array(v)) {
-    json_t *a = json_array();
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) json_array_append_new(a, dsp_odrl(e));
-    return a;
-  }
-  if (!json_is_object(v))
-    return json_incref(v);
-  if (json_object_size(v) == 1 && (json_object_get(v, "@id") || json_object_get(v, "@value")))
-    return odrl_term(v);
-  json_t *o = json_object();
-  const char *k;
-  json_t *e;
-  json_object_foreach(v, k, e) {
-    if (strcmp(k, "@type") == 0) {
-      int offer = 0;
-      if (json_is_string(e))
-        offer = strcmp(json_string_value(e), "odrl:Offer") == 0;
-      for (size_t i = 0; json_is_array(e) && i < json_array_size(e); i++)
-        offer |= strcmp(json_string_value(json_array_get(e, i)) ?: "", "odrl:Offer") == 0;
-      json_object_set_new(o, "@type", json_string(offer ? "Offer" : "Set"));
-      continue;
-    }
-    const char *bare = strncmp(k, "odrl:", 5) == 0 ? k + 5 : k;
-    if (strcmp(bare, "action") == 0 || strcmp(bare, "leftOperand") == 0 ||
-        strcmp(bare, "operator") == 0)
-      json_object_set_new(
-          o, bare,
-          odrl_term(json_is_array(e) && json_array_size(e) == 1 ? json_array_get(e, 0) : e));
-    else
-      json_object_set_new(o, bare, dsp_odrl(e));
-  }
-  return o;
-}
-
-/* Rewrites, in V (owned, modified in place), every "@id"/"@type" value that
- * is a compact IRI of the canonical context to the full IRI: the DSP context
- * does not declare the catalog's prefixes. */
-static void expand_curies(json_t *v, json_t *ctx) {
-  if (json_is_array(v)) {
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) expand_curies(e, ctx);
-    return;
-  }
-  if (!json_is_object(v))
-    return;
-  const char *k;
-  json_t *e;
-  json_object_foreach(v, k, e) {
-    int iri_key = strcmp(k, "@id") == 0 || strcmp(k, "@type") == 0;
-    json_t *one = e;
-    for (size_t i = 0; iri_key && i < (json_is_array(e) ? json_array_size(e) : 1); i++) {
-      if (json_is_array(e))
-        one = json_array_get(e, i);
-      const char *sv = json_string_value(one);
-      const char *colon = sv ? strchr(sv, ':') : NULL;
-      if (colon == NULL || colon - sv > 15 || strncmp(colon + 1, "//", 2) == 0)
-        continue;
-      char pre[16];
-      memcpy(pre, sv, (size_t)(colon - sv));
-      pre[colon - sv] = '\0';
-      const char *ns = json_string_value(json_object_get(ctx, pre));
-      if (ns == NULL)
-        continue;
-      struct tg_buf b;
-      tg_buf_init(&b);
-      if (tg_buf_printf(&b, "%s%s", ns, colon + 1) == 0 && tg_buf_append(&b, "", 1) == 0)
-        json_string_set(one, b.data);
-      tg_buf_close(&b);
-    }
-    if (!iri_key)
-      expand_curies(e, ctx);
-  }
-}
-
-/* A DSP Dataset from public view DOC (borrowed). */
-static json_t *dsp_dataset(json_t *doc, const char *service_id, const char *endpoint) {
-  json_t *d = json_object();
-  json_t *id = json_object_get(doc, "@id");
-  if (id != NULL)
-    json_object_set(d, "@id", id);
-  json_object_set_new(d, "@type", json_string("Dataset"));
-  static const struct {
-    const char *in, *out;
-  } keep[] = {
-      {"dct:title", "http://purl.org/dc/terms/title"},
-      {"dct:description", "http://purl.org/dc/terms/description"},
-      {"dcat:keyword", "http://www.w3.org/ns/dcat#keyword"},
-      {"dct:modified", "http://purl.org/dc/terms/modified"},
-  };
-  for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-    json_t *v = json_object_get(doc, keep[i].in);
-    if (v != NULL)
-      json_object_set_new(d, keep[i].out, json_deep_copy(v));
-  }
-  json_t *pol = json_object_get(doc, "odrl:hasPolicy");
-  json_t *hp = json_array();
-  if (json_is_array(pol)) {
-    size_t i;
-    json_t *p;
-    json_array_foreach(pol, i, p) json_array_append_new(hp, dsp_odrl(p));
-  } else if (json_is_object(pol)) {
-    json_array_append_new(hp, dsp_odrl(pol));
-  }
-  json_object_set_new(d, "hasPolicy", hp);
-  json_t *dist = json_array();
-  json_t *src = json_object_get(doc, "dcat:distribution");
-  size_t n = json_is_array(src) ? json_array_size(src) : 0;
-  for (size_t i = 0; i < (n ? n : 1); i++) {
-    json_t *sd = json_array_get(src, i);
-    json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "@type", "Distribution", "format",
-                          "HttpData-PULL", "accessService", "@id", service_id, "@type",
-                          "DataService", "endpointURL", endpoint);
-    json_t *mt = json_object_get(sd, "dcat:mediaType");
-    if (mt != NULL)
-      json_object_set_new(o, "http://www.w3.org/ns/dcat#mediaType", json_deep_copy(mt));
-    json_array_append_new(dist, o);
-  }
-  json_object_set_new(d, "distribution", dist);
-  json_t *ctx = tg_cat_context();
-  expand_curies(d, ctx);
-  json_decref(ctx);
-  return d;
-}
-
-static void dsp_ids(char *uri, size_t ucap, char *sid, size_t scap,
+/* NODE's DSP identity into the caller's buffers. */
+static void dsp_ids(struct tg_cat_dsp_node *node, char *uri, size_t ucap, char *sid, size_t scap,
                     char *ep, size_t ecap) {
   char base[600];
   node_uri(uri, ucap);
   snprintf(sid, scap, "%s:dsp", uri);
   endpoint_base(base, sizeof(base));
   snprintf(ep, ecap, "%s%s", base, DSP_PATH);
-}
-
-/* Is V a non-empty filter? Absent, null, [] and {} are empty. */
-static int filter_present(json_t *v) {
-  if (v == NULL || json_is_null(v))
-    return 0;
-  if (json_is_array(v))
-    return json_array_size(v) > 0;
-  if (json_is_object(v))
-    return json_object_size(v) > 0;
-  if (json_is_string(v))
-    return json_string_length(v) > 0;
-  return 1;
-}
-
-static int type_is(json_t *t, const char *want) {
-  char pre[128], iri[160];
-  snprintf(pre, sizeof(pre), "dspace:%s", want);
-  snprintf(iri, sizeof(iri), "https://w3id.org/dspace/v0.8/%s", want);
-  if (json_is_array(t) && json_array_size(t) == 1)
-    t = json_array_get(t, 0);
-  const char *s = json_string_value(t);
-  return s && (strcmp(s, want) == 0 || strcmp(s, pre) == 0 || strcmp(s, iri) == 0);
+  node->participant = uri;
+  node->service_id = sid;
+  node->endpoint = ep;
 }
 
 void tg_route_dsp_catalog_request(struct tg_http_req *req) {
@@ -807,50 +785,29 @@ void tg_route_dsp_catalog_request(struct tg_http_req *req) {
   const char *body = tg_http_req_body(req, &len);
   json_error_t jerr;
   json_t *msg = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!json_is_object(msg)) {
-    json_decref(msg);
-    dsp_error(req, 400, "bad-message", "the body must be a CatalogRequestMessage JSON object");
-    return;
-  }
-  if (!type_is(json_object_get(msg, "@type"), "CatalogRequestMessage")) {
-    json_decref(msg);
-    dsp_error(req, 400, "bad-message", "@type must be CatalogRequestMessage");
-    return;
-  }
-  json_t *f = json_object_get(msg, "filter");
-  if (f == NULL)
-    f = json_object_get(msg, "dspace:filter");
-  int has_filter = filter_present(f);
+  const char *reason = NULL;
+  int rc = tg_cat_dsp_catalog_request_check(msg, &reason);
   json_decref(msg);
-  if (has_filter) {
-    dsp_error(req, 400, "unsupported-filter",
-              "this catalog service supports no filter expressions");
+  if (rc) {
+    dsp_error(req, 400, rc == TG_EUNSUP ? "unsupported-filter" : "bad-message", reason);
     return;
   }
   json_t *list = NULL;
   struct tg_err err;
   tg_err_clear(&err);
   struct tg_cat_access a;
-  int rc = tg_cat_dataset_list_for(cat_of(req), TG_CAT_VIEW_PUBLIC, viewer_of(req, &a), offset,
-                                   limit, &list, &err);
+  rc = tg_cat_dataset_list_for(cat_of(req), TG_CAT_VIEW_PUBLIC, viewer_of(req, &a), offset, limit,
+                               &list, &err);
   if (rc) {
     internal(req, rc, &err);
     return;
   }
-  char uri[128], sid[160], ep[700], cid[160];
-  dsp_ids(uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
-  snprintf(cid, sizeof(cid), "%s:catalog", uri);
-  json_t *ds = json_array();
-  size_t i;
-  json_t *d;
-  json_array_foreach(json_object_get(list, "datasets"), i, d)
-      json_array_append_new(ds, dsp_dataset(d, sid, ep));
+  struct tg_cat_dsp_node node;
+  char uri[128], sid[160], ep[700];
+  dsp_ids(&node, uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
+  json_t *cat = tg_cat_dsp_catalog(list, &node);
   int64_t total = json_integer_value(json_object_get(list, "total"));
   json_decref(list);
-  json_t *cat =
-      json_pack("{s:[s], s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:o}", "@context", DSP_CONTEXT, "@id",
-                cid, "@type", "Catalog", "participantId", uri, "service", "@id", sid, "@type",
-                "DataService", "endpointURL", ep, "dataset", ds);
   paging_links(req, DSP_PATH "/catalog/request", "", offset, limit, offset + limit < total);
   tg_http_res_json(req, 200, cat, NULL);
 }
@@ -883,14 +840,10 @@ void tg_route_dsp_dataset(struct tg_http_req *req) {
     internal(req, rc, &err);
     return;
   }
+  struct tg_cat_dsp_node node;
   char uri[128], sid[160], ep[700];
-  dsp_ids(uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
-  json_t *out = dsp_dataset(doc, sid, ep);
+  dsp_ids(&node, uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
+  json_t *o = tg_cat_dsp_dataset(doc, &node, 1);
   json_decref(doc);
-  json_t *ctx = json_pack("[s]", DSP_CONTEXT);
-  json_t *o = json_object();
-  json_object_set_new(o, "@context", ctx);
-  json_object_update(o, out);
-  json_decref(out);
   tg_http_res_json(req, 200, o, NULL);
 }

@@ -31,7 +31,11 @@
 #include <strings.h>
 #include <time.h>
 
-#define DATA_HIGH_WATER (256 * 1024)
+/* Pending output above which the upstream is paused. Kept at the server's
+ * drain mark (64 KiB): the output buffers freed on each drain then stay below
+ * glibc's trim threshold (128 KiB), so they are reused instead of being handed
+ * back and faulted in again for every 16 KiB of a long stream. */
+#define DATA_HIGH_WATER (64 * 1024)
 #define DATA_MAX_HOPS 4
 #define VIA_HEADER "Tsunagu-Via"
 #define ID_CAP 300
@@ -61,8 +65,7 @@ int tg_data_out_start(struct tg_data_out *o, int status, const char *ctype, int6
     if (rc != 0)
       return rc; /* not started: the caller may still answer with a problem */
     o->started = 1;
-    return tg_http_res_start(o->req, status, nd ? "application/x-ndjson" : "application/json",
-                             -1);
+    return tg_http_res_start(o->req, status, nd ? "application/x-ndjson" : "application/json", -1);
   }
   o->started = 1;
   return tg_http_res_start(o->req, status, ctype, length);
@@ -95,7 +98,9 @@ void tg_data_out_abort(struct tg_data_out *o) {
   tg_http_res_abort(o->req);
 }
 
-size_t tg_data_out_pending(const struct tg_data_out *o) { return tg_http_res_pending(o->req); }
+size_t tg_data_out_pending(const struct tg_data_out *o) {
+  return tg_http_res_pending(o->req);
+}
 
 /* ---- per-worker clients ------------------------------------------------- */
 
@@ -107,29 +112,116 @@ struct bclient {
   struct tg_client *c;
 };
 
+/* What the broker reads on every request, cached per worker until the
+ * catalog or the peers change (tg_cat_generation, tg_fed_peers_generation):
+ * parsing a stored dataset was a third of an owner's time per small answer. */
+#define DCACHE 64
+#define UCACHE 32
+struct dcache {
+  uint64_t gen;
+  char id[ID_CAP];
+  json_t *doc; /* owner view, read-only */
+};
+struct ucache {
+  uint64_t gen;
+  char node[64];
+  char url[600];
+};
+
 struct broker_worker {
+  struct tg_worker *w;
+  struct dcache docs[DCACHE];
+  struct ucache urls[UCACHE];
   struct bclient *v; /* backend clients, and federation clients keyed "fed\n<gen>" */
   size_t n;
+  size_t live; /* relays not yet released */
+  int closing; /* the worker drains: free the clients once LIVE is 0 */
 };
+
+static void broker_free(struct broker_worker *b) {
+  for (size_t i = 0; i < DCACHE; i++)
+    json_decref(b->docs[i].doc);
+  for (size_t i = 0; i < b->n; i++)
+    tg_client_free(b->v[i].c); /* may be called from inside a callback: allowed */
+  free(b->v);
+  b->w->broker = NULL;
+  free(b);
+}
 
 void tg_routes_data_worker_free(struct tg_worker *w) {
   struct broker_worker *b = w->broker;
   if (b == NULL)
     return;
-  for (size_t i = 0; i < b->n; i++)
-    tg_client_free(b->v[i].c);
-  free(b->v);
-  free(b);
-  w->broker = NULL;
+  /* Streams in flight finish (within the drain deadline) on their clients. */
+  b->closing = 1;
+  if (b->live == 0)
+    broker_free(b);
+}
+
+
+static struct broker_worker *broker_of(struct tg_worker *w) {
+  if (w->broker == NULL && !w->draining) {
+    struct broker_worker *b = calloc(1, sizeof(*b));
+    if (b != NULL)
+      b->w = w;
+    w->broker = b;
+  }
+  return w->broker;
+}
+
+static size_t fnv(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return (size_t)h;
+}
+
+/* Dataset ID's owner view (a new reference, read-only: it may be shared
+ * with the cache), as tg_cat_dataset_get. */
+static int cached_dataset(struct tg_worker *w, const char *id, json_t **doc, struct tg_err *err) {
+  uint64_t gen = tg_cat_generation(); /* before the read: a write after it misses next time */
+  struct broker_worker *b = broker_of(w);
+  struct dcache *c = b && strlen(id) < ID_CAP ? &b->docs[fnv(id) % DCACHE] : NULL;
+  if (c != NULL && c->doc != NULL && c->gen == gen && strcmp(c->id, id) == 0) {
+    *doc = json_incref(c->doc);
+    return 0;
+  }
+  int rc = tg_cat_dataset_get(w->cat, id, TG_CAT_VIEW_OWNER, doc, NULL, err);
+  if (rc == 0 && c != NULL) {
+    json_decref(c->doc);
+    c->doc = json_incref(*doc);
+    c->gen = gen;
+    snprintf(c->id, sizeof(c->id), "%s", id);
+  }
+  return rc;
+}
+
+/* The URL of peer NODE into OUT, as tg_fed_peer_url. */
+static int cached_peer_url(struct tg_worker *w, const char *node, char *out, size_t cap) {
+  uint64_t gen = tg_fed_peers_generation();
+  struct broker_worker *b = broker_of(w);
+  struct ucache *c = b && strlen(node) < 64 ? &b->urls[fnv(node) % UCACHE] : NULL;
+  if (c != NULL && c->gen == gen && strcmp(c->node, node) == 0 &&
+      snprintf(out, cap, "%s", c->url) < (int)cap)
+    return 0;
+  int rc = tg_fed_peer_url(w->db, node, out, cap, NULL);
+  if (rc == 0 && c != NULL && strlen(out) < sizeof(c->url)) {
+    c->gen = gen;
+    snprintf(c->node, sizeof(c->node), "%s", node);
+    snprintf(c->url, sizeof(c->url), "%s", out);
+  }
+  return rc;
 }
 
 /* The client keyed KEY, made with TLS (NULL: the system's trust store) if
  * the worker has none yet. */
 static struct tg_client *worker_client(struct tg_worker *w, const char *key,
                                        const struct tg_client_tls *tls, struct tg_err *err) {
-  struct broker_worker *b = w->broker;
-  if (b == NULL && (b = w->broker = calloc(1, sizeof(*b))) == NULL)
+  struct broker_worker *b = broker_of(w);
+  if (b == NULL || b->closing) {
+    tg_err_set(err, TG_ECANCELED, "the node is stopping");
     return NULL;
+  }
   for (size_t i = 0; i < b->n; i++)
     if (strcmp(b->v[i].key, key) == 0)
       return b->v[i].c;
@@ -158,11 +250,15 @@ static struct tg_client *backend_client(struct tg_worker *w, const struct tg_bac
  * federation CA as the only anchor, the CRL. Made again after each reload
  * (a node that registered or renewed has new material); earlier ones stay
  * until the worker stops, for the requests they still carry. */
-static struct tg_client *fed_client(struct tg_worker *w, struct tg_err *err) {
+struct tg_client *tg_routes_data_fed_client(struct tg_worker *w, struct tg_err *err) {
+  char key[64];
+  snprintf(key, sizeof(key), "fed\n%llu", (unsigned long long)tg_settings_generation());
+  struct broker_worker *b = broker_of(w);
+  for (size_t i = 0; b != NULL && !b->closing && i < b->n; i++)
+    if (strcmp(b->v[i].key, key) == 0)
+      return b->v[i].c;
   struct tg_settings *s = tg_settings_get();
   struct tg_fed_tls ft;
-  char key[64];
-  snprintf(key, sizeof(key), "fed\n%llu", (unsigned long long)s->gen);
   int fed = tg_fed_tls_paths(s->dir, &ft) == 0;
   tg_settings_put(s);
   if (!fed) {
@@ -180,7 +276,8 @@ enum relay_kind { RELAY_BACKEND, RELAY_OWNER };
 /* The state of one data request; lives until both the request is freed and
  * (when one was opened) the timer handle has closed. */
 struct relay {
-  struct tg_http_req *req; /* NULL once the request is gone */
+  struct broker_worker *bw; /* the worker's clients, counting this relay */
+  struct tg_http_req *req;  /* NULL once the request is gone */
   struct tg_data_out out;
   struct tg_voc_profile *profile; /* owned, or NULL */
   struct tg_client_req *creq;     /* the upstream request in flight, or NULL */
@@ -210,10 +307,15 @@ static void relay_free(struct relay *r) {
   tg_voc_conv_free(r->out.conv);
   tg_voc_profile_free(r->profile);
   json_decref(r->fail_extra);
+  struct broker_worker *b = r->bw;
   free(r);
+  if (--b->live == 0 && b->closing)
+    broker_free(b);
 }
 
-static void relay_timer_closed(uv_handle_t *h) { relay_free(h->data); }
+static void relay_timer_closed(uv_handle_t *h) {
+  relay_free(h->data);
+}
 
 static void relay_release(struct relay *r) {
   if (r->timer_open)
@@ -243,9 +345,14 @@ static void relay_req_gone(void *ud) {
 }
 
 static struct relay *relay_new(struct tg_http_req *req) {
+  struct broker_worker *b = broker_of(tg_http_req_worker(req));
+  if (b == NULL || b->closing)
+    return NULL;
   struct relay *r = calloc(1, sizeof(*r));
   if (r == NULL)
     return NULL;
+  r->bw = b;
+  b->live++;
   r->req = req;
   r->out.req = req;
   const char *peer = tg_http_req_peer(req);
@@ -533,8 +640,8 @@ static int check_via(struct tg_http_req *req, const char *self, char *next, size
     hops++;
     if (n == strlen(self) && strncmp(p, self, n) == 0) {
       tg_http_res_problem(req, 508, "loop-detected", "Loop detected", NULL,
-                          "the request has already passed through this node (%s: %s)",
-                          VIA_HEADER, via);
+                          "the request has already passed through this node (%s: %s)", VIA_HEADER,
+                          via);
       return TG_ROUTE_ANSWERED;
     }
     p += n;
@@ -686,7 +793,7 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
   struct tg_err err;
   json_t *doc = NULL;
   tg_err_clear(&err);
-  int rc = tg_cat_dataset_get(w->cat, id, TG_CAT_VIEW_OWNER, &doc, NULL, &err);
+  int rc = cached_dataset(w, id, &doc, &err);
   if (rc == TG_ENOENT) {
     tg_http_res_problem(req, 404, "unknown-dataset", "Unknown dataset", NULL,
                         "this node has no dataset %s", id);
@@ -698,9 +805,13 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
     return;
   }
   const char *peer = tg_http_req_peer(req);
-  struct tg_cat_access a = {peer ? peer : self, request_subject(req),
-                            tg_http_req_header(req, "Tsunagu-Purpose"), "use", (int64_t)time(NULL),
-                            peer != NULL, peer == NULL};
+  struct tg_cat_access a = {peer ? peer : self,
+                            request_subject(req),
+                            tg_http_req_header(req, "Tsunagu-Purpose"),
+                            "use",
+                            (int64_t)time(NULL),
+                            peer != NULL,
+                            peer == NULL};
   struct tg_cat_decision d;
   tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
   snprintf(r->dataset, sizeof(r->dataset), "%s", id);
@@ -752,10 +863,10 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   struct tg_http_req *req = r->req;
   struct tg_worker *w = tg_http_req_worker(req);
   char base[600];
-  if (tg_fed_peer_url(w->db, owner, base, sizeof(base), NULL) != 0) {
+  if (cached_peer_url(w, owner, base, sizeof(base)) != 0) {
     tg_http_res_problem(req, 404, "owner-unknown", "Owner unknown", NULL,
-                        "dataset %s belongs to node %s, which is not a known peer of this node",
-                        id, owner);
+                        "dataset %s belongs to node %s, which is not a known peer of this node", id,
+                        owner);
     return;
   }
   snprintf(r->owner, sizeof(r->owner), "%s", owner);
@@ -792,7 +903,7 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   }
   struct tg_err err;
   tg_err_clear(&err);
-  struct tg_client *fc = fed_client(w, &err);
+  struct tg_client *fc = tg_routes_data_fed_client(w, &err);
   if (fc == NULL) {
     tg_buf_close(&url);
     relay_fail(r, 502, "owner-unreachable", "Owner unreachable", NULL,
@@ -825,7 +936,8 @@ void tg_route_data_get(struct tg_http_req *req) {
   }
   struct relay *r = relay_new(req);
   if (r == NULL) {
-    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL,
+                        "the node is stopping (or out of memory)");
     return;
   }
   int local = strcmp(owner, self) == 0;

@@ -49,6 +49,13 @@ size_t tg_data_out_pending(const struct tg_data_out *o);
 /* GET/HEAD /api/v1/datasets/{id}/data (tg_routes_data.c). */
 void tg_route_data_get(struct tg_http_req *req);
 struct tg_worker;
+struct tg_client;
+struct tg_err;
+/* The worker's client for calls to other nodes with the node's current
+ * federation certificate (one per settings generation, kept for the
+ * worker's life; borrowed). NULL (ERR set) when the node has none or the
+ * worker is stopping. */
+struct tg_client *tg_routes_data_fed_client(struct tg_worker *w, struct tg_err *err);
 /* Frees W's data-API clients (when the worker stops, before its loop ends). */
 void tg_routes_data_worker_free(struct tg_worker *w);
 

@@ -29,8 +29,8 @@ static int wildcard(const char *host) {
   return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || host[0] == '\0';
 }
 
-/* Fills self.exact and self.guess from S; 0, or -1 while tsunagud.addr
- * cannot be read (then nothing is kept). */
+/* Fills self.exact and self.guess from S; 0, or a TG_E* code while
+ * tsunagud.addr cannot be read or parsed (then nothing is kept). */
 static int self_compute(const struct tg_settings *s) {
   char path[4200], host[256], name[256], *addr = NULL;
   int port = 0;
@@ -40,11 +40,13 @@ static int self_compute(const struct tg_settings *s) {
     snprintf(self.guess, sizeof(self.guess), "%s", s->url);
     return 0;
   }
-  if (tg_node_path(path, sizeof(path), s->dir, TG_NODE_ADDR) != 0 ||
-      tg_file_read(path, 300, &addr, NULL, NULL) != 0)
-    return -1;
+  int rc = tg_node_path(path, sizeof(path), s->dir, TG_NODE_ADDR);
+  if (rc == 0)
+    rc = tg_file_read(path, 300, &addr, NULL, NULL);
+  if (rc != 0)
+    return rc;
   addr[strcspn(addr, "\r\n")] = '\0';
-  int rc = tg_node_split_hostport(addr, host, sizeof(host), &port) == 0 ? 0 : -1;
+  rc = tg_node_split_hostport(addr, host, sizeof(host), &port);
   if (rc == 0 && !wildcard(host)) {
     snprintf(self.exact, sizeof(self.exact), "https://%s", addr);
     snprintf(self.guess, sizeof(self.guess), "%s", self.exact);

@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 44
+plan 48
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -71,12 +71,12 @@ mkds() { # NAME BACKEND-PATH ASSIGNEE [BACKEND-BASE]
 }
 s=""
 for d in "river /water c" "big /big?bytes=1073741824 c" "big64 /big?bytes=67108864 c" "die /die?bytes=4000000 c" "hang /hang c" \
-         "e500 /status?code=500 c" "slow /slowbody c" "feed /feed c"; do
+         "e500 /status?code=500 c" "slow /slowbody c" "feed /feed c" "trickle /trickle c"; do
   set -- $d
   s="$s$(mkds "$1" "$2" "$3")"
 done
 s="$s$(mkds secure /water c "$BS")"
-check "a publishes nine distributed datasets ($s)" [ "$s" = 201201201201201201201201201 ]
+check "a publishes ten distributed datasets ($s)" [ "$s" = 201201201201201201201201201201 ]
 
 CTOK=$(cat "$TG_TMP/c/admin.token")
 XTOK=$(cat "$TG_TMP/x/admin.token")
@@ -130,6 +130,21 @@ check "x is refused by a's policy (403 owner-refused, $st)" [ "$st" = 403 -a "$(
 check "  the refusal names the node and the rule" [ "$(jq -r .node "$O")" = x -a -n "$(jq -r '.rule // empty' "$O")" ]
 check "  the backend saw no request" [ "$(count)" = "$n0" ]
 
+# A policy change takes effect at once (the owner caches datasets per worker
+# until the catalog changes).
+for _ in 1 2 3 4; do get "$c" "$CTOK" river >/dev/null; done
+jq '.["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": "urn:tsunagu:node:x"}]' "$TG_TMP/river.json" >"$TG_TMP/river-x.json"
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $ATOK" \
+  -H 'Content-Type: application/ld+json' --data-binary @"$TG_TMP/river-x.json" "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river")
+s2=""
+for _ in 1 2 3 4; do s2="$s2$(get "$c" "$CTOK" river)"; done
+check "after a's policy changes to x only, every read by c is refused ($st: $s2)" [ "$st" = 200 -a "$s2" = 403403403403 ]
+st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $ATOK" \
+  -H 'Content-Type: application/ld+json' --data-binary @"$TG_TMP/river.json" "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river")
+s2=""
+for _ in 1 2 3 4; do s2="$s2$(get "$c" "$CTOK" river)"; done
+check "  and back to c, every read passes ($st: $s2)" [ "$st" = 200 -a "$s2" = 200200200200 ]
+
 # Without data:read on c, nothing leaves c.
 st=$(curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' "$c/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
 check "an anonymous caller of c gets 401 ($st)" [ "$st" = 401 ]
@@ -156,6 +171,12 @@ got=$(stat -c %s "$O" 2>/dev/null || echo 0)
 check "a backend that dies halfway: c's answer is aborted, curl fails ($rc, $got bytes)" [ "$rc" != 0 -a "$got" -lt 8000000 ]
 get "$hub" "$ATOK" die >/dev/null 2>&1
 check "  also on the owner's own answer" [ $? != 0 ]
+
+# Streams pass on what arrives when it arrives: the first ten bytes reach
+# the consumer long before the rest exists.
+early=$(curl -sS -N --max-time 0.7 --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" \
+  "$c/api/v1/datasets/urn:tsunagu:a:dataset:trickle/data" 2>/dev/null)
+check "a trickling source: its first bytes reach the consumer through two nodes at once ($early)" [ "$early" = 0123456789 ]
 
 # A purpose constraint: the purpose comes from the Tsunagu-Purpose header.
 jq --arg b "$B/water" '.["dcat:distribution"][0]["tsunagu:backend"]["@id"] = $b | del(.["@id"]) | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": "urn:tsunagu:node:c"}] | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:constraint"] = [{"odrl:leftOperand": {"@id": "odrl:purpose"}, "odrl:operator": {"@id": "odrl:eq"}, "odrl:rightOperand": "disaster-prevention"}]' \
@@ -238,4 +259,17 @@ check "  and bytes: the 64 MiB dataset's read on a ($big_a) and c's bytes from p
   [ "$big_a" = 67108864 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
 check "  and the upstream time to first byte" grep -q '^tsunagu_data_upstream_first_byte_seconds_count{upstream="owner"} [1-9]' <<<"$mc"
 check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
+
+# SIGTERM while a stream passes through c: the stream finishes within the
+# drain deadline, then c exits 0 (its clients are freed after the last stream).
+curl -sS --limit-rate 16M --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" \
+  "$c/api/v1/datasets/urn:tsunagu:a:dataset:big64/data" -o "$TG_TMP/drain.out" 2>/dev/null &
+cpid=$!
+sleep 1
+kill -TERM "$(tg_node_pid c)"
+wait $cpid
+crc=$?
+tg_wait_exit "$(tg_node_pid c)" 20
+check "SIGTERM mid-stream: the stream completes ($crc, $(stat -c %s "$TG_TMP/drain.out") bytes) and c exits 0 ($TG_EXIT_STATUS)" \
+  [ "$crc" = 0 -a "$(stat -c %s "$TG_TMP/drain.out")" = 67108864 -a "$TG_EXIT_STATUS" = 0 ]
 done_testing

@@ -554,6 +554,93 @@ static void test_term_list_migration(void **state) {
   expect("waterf", "wf1 wfr", 0);
 }
 
+/* Makes the folded index look built by another folding: stale terms, term
+ * list, title keys and keyword facets. */
+static void stale_index(void) {
+  assert_int_equal(tg_db_exec(db,
+                              "INSERT INTO cat_fts(cat_fts) VALUES('delete-all');"
+                              "INSERT INTO cat_fts(rowid, title, body, kw)"
+                              " SELECT rid, 'stale', 'stale', 'stale' FROM cat_dataset"
+                              " WHERE deleted = 0;"
+                              "DELETE FROM cat_term;"
+                              "UPDATE cat_dataset SET title_key = 'stale';"
+                              "UPDATE cat_facet SET value = 'STALE:' || value"
+                              " WHERE kind = 'keyword';",
+                              NULL),
+                   0);
+}
+
+/* The hits of the folded queries for datasets fold-a and fold-b,
+ * "|"-separated: half-width kana (ranked), upper-case English, the keyword
+ * filter in upper case, sorted by (Japanese) title. */
+#define FOLD_HITS "fold-b fold-a|fold-a fold-b|fold-a|fold-b fold-a"
+static char *fold_hits(void) {
+  struct tg_cat_query q1 = {.q = "ｾﾞﾌｨﾙ"}; /* half-width */
+  struct tg_cat_query q2 = {.q = "ZEPHYR"};
+  struct tg_cat_query q3 = {.keyword = "ZEPHYRKW"};
+  struct tg_cat_query q4 = {.q = "zephyr", .sort = TG_CAT_SORT_TITLE};
+  char *a = search_q(&q1, NULL), *b = search_q(&q2, NULL), *c = search_q(&q3, NULL);
+  char *d = search_q(&q4, NULL);
+  char *out = malloc(512);
+  assert_non_null(out);
+  snprintf(out, 512, "%s|%s|%s|%s", a, b, c, d);
+  free(a);
+  free(b);
+  free(c);
+  free(d);
+  return out;
+}
+
+static void reopen(void) {
+  struct tg_cat_store *again = NULL;
+  assert_int_equal(tg_cat_store_open(db, "a-city", &again, NULL), 0);
+  tg_cat_store_free(again);
+}
+
+/* A store indexed with another text folding (no fold version, or another
+ * one) is rebuilt on open: half-width kana and upper-case queries, the
+ * keyword filter and title sorting find the dataset again; a store at the
+ * current version is left alone. */
+static void test_fold_reindex(void **state) {
+  (void)state;
+  put("fold-a", "ゼフィル貯水池", "Zephyr reservoir gauge", "ゼフィル湖の水位",
+      "\"dcat:keyword\": \"Zephyrkw\"");
+  put("fold-b", "ゼフィル観測所", "Zephyr station", "二つ目", NULL);
+  char *h = fold_hits();
+  assert_string_equal(h, FOLD_HITS);
+  free(h);
+  assert_true(tg_db_version(db, "catalog.fold") > 0);
+
+  stale_index();
+  assert_int_equal(tg_db_exec(db, "DELETE FROM tg_schema WHERE component = 'catalog.fold'", NULL), 0);
+  h = fold_hits();
+  assert_string_equal(h, "|||"); /* the stale index finds nothing */
+  free(h);
+  reopen();
+  h = fold_hits();
+  assert_string_equal(h, FOLD_HITS);
+  free(h);
+  int current = tg_db_version(db, "catalog.fold");
+  assert_true(current > 0);
+
+  stale_index(); /* at the current version: open does not rebuild */
+  reopen();
+  h = fold_hits();
+  assert_string_equal(h, "|||");
+  free(h);
+
+  char sql[128]; /* another version number: rebuilt */
+  snprintf(sql, sizeof(sql), "UPDATE tg_schema SET version = %d WHERE component = 'catalog.fold'",
+           current + 1);
+  assert_int_equal(tg_db_exec(db, sql, NULL), 0);
+  reopen();
+  h = fold_hits();
+  assert_string_equal(h, FOLD_HITS);
+  free(h);
+  assert_int_equal(tg_db_version(db, "catalog.fold"), current);
+  expect("waterf", "wf1 wfr", 0); /* the other datasets' terms are back too */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_japanese_short_words),
@@ -568,6 +655,7 @@ int main(void) {
       cmocka_unit_test(test_rank_counts_follow_writes),
       cmocka_unit_test(test_kept_totals_follow_writes),
       cmocka_unit_test(test_term_list_migration),
+      cmocka_unit_test(test_fold_reindex),
   };
   return cmocka_run_group_tests_name("catalog_search", tests, setup, teardown);
 }

@@ -1,0 +1,250 @@
+/* tg_writer: one writer thread per process with group commit: every job
+ * queued while the previous transaction committed goes into the next one,
+ * so many small writes share one fsync; results travel back to each job's
+ * loop through its port's uv_async. */
+#include "tg_writer.h"
+#include "tg_cat.h"
+#include "cat_obs.h"
+#include "tg_db.h"
+#include "tg_err.h"
+#include "tg_log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct job {
+  tg_writer_fn fn;
+  tg_writer_done_fn done;
+  void *arg;
+  struct tg_writer_port *port;
+  int rc;
+  struct tg_err err;
+  struct job *next;
+};
+
+struct tg_writer_port {
+  uv_async_t async;   /* wakes the loop when results arrive */
+  pthread_mutex_t mu; /* guards head/tail (the writer appends) */
+  struct job *head, *tail;
+  int inflight;       /* jobs submitted and not yet delivered (loop thread only) */
+};
+
+struct tg_writer {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct job *head, *tail; /* the queue */
+  int stop;
+  struct tg_writer_ctx ctx;
+};
+
+static _Atomic(struct tg_writer *) tg__writer;
+struct tg_writer *tg_writer_get(void) { return atomic_load(&tg__writer); }
+void tg_writer_set(struct tg_writer *w) { atomic_store(&tg__writer, w); }
+
+/* --- ports --- */
+
+static void port_on_async(uv_async_t *a) {
+  struct tg_writer_port *p = a->data;
+  pthread_mutex_lock(&p->mu);
+  struct job *j = p->head;
+  p->head = p->tail = NULL;
+  pthread_mutex_unlock(&p->mu);
+  while (j != NULL) {
+    struct job *next = j->next;
+    if (--p->inflight == 0)
+      uv_unref((uv_handle_t *)&p->async);
+    j->done(j->arg, j->rc, &j->err);
+    free(j);
+    j = next;
+  }
+}
+
+int tg_writer_port_new(uv_loop_t *loop, struct tg_writer_port **out) {
+  struct tg_writer_port *p = calloc(1, sizeof(*p));
+  *out = NULL;
+  if (p == NULL)
+    return TG_ENOMEM;
+  if (uv_async_init(loop, &p->async, port_on_async) != 0) {
+    free(p);
+    return TG_EIO;
+  }
+  pthread_mutex_init(&p->mu, NULL);
+  p->async.data = p;
+  uv_unref((uv_handle_t *)&p->async);
+  *out = p;
+  return 0;
+}
+
+static void port_closed(uv_handle_t *h) {
+  struct tg_writer_port *p = h->data;
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+void tg_writer_port_close(struct tg_writer_port *p) {
+  if (p == NULL)
+    return;
+  if (uv_is_closing((uv_handle_t *)&p->async)) {
+    /* closed by a walk over the finished loop's handles: free the memory */
+    port_closed((uv_handle_t *)&p->async);
+    return;
+  }
+  uv_close((uv_handle_t *)&p->async, port_closed);
+}
+
+static void port_deliver(struct job *j) {
+  struct tg_writer_port *p = j->port;
+  j->next = NULL;
+  pthread_mutex_lock(&p->mu);
+  if (p->tail)
+    p->tail->next = j;
+  else
+    p->head = j;
+  p->tail = j;
+  pthread_mutex_unlock(&p->mu);
+  uv_async_send(&p->async);
+}
+
+/* --- the writer thread --- */
+
+static int exec(sqlite3 *db, const char *sql, struct tg_err *err) {
+  return tg_db_exec(db, sql, err);
+}
+
+/* One job in its savepoint. */
+static void run_job(struct tg_writer *w, struct job *j) {
+  tg_err_clear(&j->err);
+  j->rc = exec(w->ctx.db, "SAVEPOINT tg_job", &j->err);
+  if (j->rc == 0)
+    j->rc = j->fn(&w->ctx, j->arg, &j->err);
+  if (j->rc != 0)
+    exec(w->ctx.db, "ROLLBACK TO tg_job", NULL);
+  exec(w->ctx.db, "RELEASE tg_job", NULL);
+}
+
+/* The batch J..: one transaction, one durable commit. */
+static void run_batch(struct tg_writer *w, struct job *batch) {
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = exec(w->ctx.db, "BEGIN IMMEDIATE", &err);
+  if (rc == 0) {
+    for (struct job *j = batch; j; j = j->next)
+      run_job(w, j);
+    rc = exec(w->ctx.db, "COMMIT", &err);
+    if (rc != 0)
+      exec(w->ctx.db, "ROLLBACK", NULL);
+    else
+      tg_cat_generation_bump(); /* catalog readers' caches see the commit */
+  }
+  if (rc != 0) {
+    tg_log_error("writer: transaction failed: %s", tg_err_msg(&err, rc));
+    for (struct job *j = batch; j; j = j->next)
+      if (j->rc == 0) {
+        j->rc = TG_EDB;
+        j->err = err;
+      }
+  }
+}
+
+static void *writer_main(void *arg) {
+  struct tg_writer *w = arg;
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    while (w->head == NULL && !w->stop)
+      pthread_cond_wait(&w->cv, &w->mu);
+    struct job *batch = w->head;
+    w->head = w->tail = NULL;
+    int stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    if (batch == NULL && stop)
+      break;
+    run_batch(w, batch);
+    while (batch != NULL) {
+      struct job *next = batch->next;
+      port_deliver(batch);
+      batch = next;
+    }
+  }
+  return NULL;
+}
+
+int tg_writer_start(const char *path, const char *node_id, struct tg_writer **out,
+                    struct tg_err *err) {
+  struct tg_writer *w = calloc(1, sizeof(*w));
+  int rc;
+  *out = NULL;
+  if (w == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  /* The writer's own page cache (64 MiB) keeps the indexes' hot pages. */
+  if ((rc = tg_db_open(path, 0, &w->ctx.db, err)) != 0 ||
+      (rc = tg_db_exec(w->ctx.db, "PRAGMA cache_size = -65536", err)) != 0 ||
+      (rc = tg_cat_obs_open(w->ctx.db, &w->ctx.obs, err)) != 0 ||
+      (rc = tg_cat_store_open(w->ctx.db, node_id, &w->ctx.cat, err)) != 0) {
+    tg_cat_obs_free(w->ctx.obs);
+    tg_db_close(w->ctx.db);
+    free(w);
+    return rc;
+  }
+  tg_cat_store_nest(w->ctx.cat);
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+    tg_cat_store_free(w->ctx.cat);
+    tg_cat_obs_free(w->ctx.obs);
+    tg_db_close(w->ctx.db);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    return tg_err_set(err, TG_EIO, "cannot start the writer thread");
+  }
+  *out = w;
+  return 0;
+}
+
+void tg_writer_stop(struct tg_writer *w) {
+  if (w == NULL)
+    return;
+  pthread_mutex_lock(&w->mu);
+  w->stop = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->thread, NULL);
+  tg_cat_store_free(w->ctx.cat);
+  tg_cat_obs_free(w->ctx.obs);
+  tg_db_close(w->ctx.db);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  free(w);
+}
+
+int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
+                     tg_writer_done_fn done, void *arg) {
+  if (w == NULL || p == NULL)
+    return TG_ECANCELED;
+  struct job *j = calloc(1, sizeof(*j));
+  if (j == NULL)
+    return TG_ENOMEM;
+  j->fn = fn;
+  j->done = done;
+  j->arg = arg;
+  j->port = p;
+  pthread_mutex_lock(&w->mu);
+  if (w->stop) {
+    pthread_mutex_unlock(&w->mu);
+    free(j);
+    return TG_ECANCELED;
+  }
+  if (w->tail)
+    w->tail->next = j;
+  else
+    w->head = j;
+  w->tail = j;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  if (p->inflight++ == 0)
+    uv_ref((uv_handle_t *)&p->async);
+  return 0;
+}

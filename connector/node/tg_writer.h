@@ -1,0 +1,66 @@
+/* tg_writer: the process's one database writer: a thread with its own SQLite
+ * connection that takes jobs from any worker loop, runs every queued job in
+ * one transaction (a savepoint each: a failing job is undone alone), commits
+ * durably once (group commit), then hands each result back to the loop that
+ * submitted the job, where its callback runs. No disk write on a loop. */
+#ifndef TG_WRITER_H
+#define TG_WRITER_H
+
+#include <sqlite3.h>
+#include <uv.h>
+
+struct tg_err;
+struct tg_cat_obs;
+struct tg_cat_store;
+struct tg_writer;
+
+/* What a job's work function may use, on the writer thread only. */
+struct tg_writer_ctx {
+  sqlite3 *db;            /* the writer's connection */
+  struct tg_cat_obs *obs; /* the observation store on DB */
+  struct tg_cat_store *cat; /* the catalog on DB (nested: the writer commits) */
+};
+
+/* Runs on the writer thread inside a savepoint of the open transaction (no
+ * BEGIN/COMMIT). Returns 0 (kept) or a TG_E* code (the savepoint is rolled
+ * back), detail in ERR. */
+typedef int (*tg_writer_fn)(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err);
+/* Runs on the submitting loop's thread once the job's transaction committed
+ * (RC 0) or failed (RC the job's code, or TG_EDB when the commit failed; ERR
+ * says why, borrowed for the call). Always called exactly once per accepted
+ * job. */
+typedef void (*tg_writer_done_fn)(void *arg, int rc, const struct tg_err *err);
+
+/* A loop's mailbox for finished jobs: one per loop that submits. */
+struct tg_writer_port;
+
+/* Starts the writer on the database at PATH (the node database, opened with
+ * tg_db_open: WAL, synchronous=FULL) of node NODE_ID. *OUT is stopped with
+ * tg_writer_stop(). 0 or a TG_E* code. */
+int tg_writer_start(const char *path, const char *node_id, struct tg_writer **out,
+                    struct tg_err *err);
+/* Runs the jobs still queued, stops the thread and closes its connection.
+ * Every port must be closed first. NULL is a no-op. */
+void tg_writer_stop(struct tg_writer *w);
+
+/* A port on LOOP (called on LOOP's thread). The port keeps LOOP alive only
+ * while jobs submitted through it are in flight. 0 or TG_ENOMEM/TG_EIO. */
+int tg_writer_port_new(uv_loop_t *loop, struct tg_writer_port **out);
+/* Closes P's handle (on its loop's thread; nothing may be in flight, which
+ * holds once the loop ran out of work), freed by the close; or, when a walk
+ * over the ended loop closed the handle already, frees P at once (then from
+ * any thread). NULL is a no-op. */
+void tg_writer_port_close(struct tg_writer_port *p);
+
+/* Queues FN(ARG) on W; DONE(ARG, ...) then runs on P's loop. Called on P's
+ * loop thread. 0, or TG_ECANCELED when W is stopping (DONE is then never
+ * called) or TG_ENOMEM. */
+int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
+                     tg_writer_done_fn done, void *arg);
+
+/* The process's writer (set by the server at start, NULL before), for route
+ * handlers. */
+struct tg_writer *tg_writer_get(void);
+void tg_writer_set(struct tg_writer *w);
+
+#endif

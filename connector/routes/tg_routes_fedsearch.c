@@ -1,0 +1,322 @@
+/* tg_routes_fedsearch: GET /api/v1/search?scope=federation: this node's own
+ * search plus every peer's, asked in parallel over mutual TLS with one
+ * deadline, merged into one ranked page (tg_cat_merge) with a "sources" list
+ * saying how each peer did. With hops > 1 peers ask their own peers in turn;
+ * the via-list names every node already asked, so none is asked twice. */
+#include "tg_buf.h"
+#include "tg_cat.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_fed_fanout.h"
+#include "tg_fed_peers.h"
+#include "tg_http_server.h"
+#include "tg_qs.h"
+#include "tg_routes.h"
+#include "tg_routes_data.h"
+#include "tg_settings.h"
+#include "tg_worker.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FED_MAX_PEERS 256
+#define FED_MAX_ANSWER (4 * 1024 * 1024)
+#define FED_MAX_HOPS 4
+#define FED_VIA "Tsunagu-Via"
+
+/* One federated search in flight. */
+struct fsearch {
+  struct tg_http_req *req; /* NULL once the request is gone */
+  struct tg_fed_fanout *fan;
+  json_t *local;           /* this node's answer */
+  json_t *peers;           /* the peers table as asked: node -> url */
+  char self[64];
+  char peer[64];           /* the calling node, or "": what it may not see is left out */
+  enum tg_cat_sort sort;
+  int64_t offset, limit;
+  uint64_t local_ms;
+};
+
+static void fsearch_free(struct fsearch *s) {
+  json_decref(s->local);
+  json_decref(s->peers);
+  free(s);
+}
+
+static void fsearch_req_gone(void *ud) {
+  struct fsearch *s = ud;
+  s->req = NULL;
+  if (s->fan != NULL) {
+    tg_fed_fanout_cancel(s->fan); /* DONE will not come */
+    fsearch_free(s);
+  }
+}
+
+/* Nodes named in a via-list VIA ("a, b") into the object SEEN. */
+static void via_names(const char *via, json_t *seen) {
+  while (via != NULL && *via) {
+    while (*via == ' ' || *via == ',')
+      via++;
+    size_t n = strcspn(via, ", ");
+    if (n == 0 || n >= 64)
+      break;
+    char node[64];
+    memcpy(node, via, n);
+    node[n] = '\0';
+    json_object_set_new(seen, node, json_true());
+    via += n;
+  }
+}
+
+/* The query for the peers: the caller's parameters but paging (each source
+ * answers from 0), and the scope, hops and timeout of the next hop. */
+static int peer_query(const struct tg_qs *q, int64_t want, int hops, uint64_t timeout_ms,
+                      struct tg_buf *out) {
+  static const char *const own[] = {"offset", "limit", "scope", "hops", "timeout", "mode", NULL};
+  int rc = tg_buf_puts(out, "/api/v1/search?");
+  for (size_t i = 0; i < q->n && rc == 0; i++) {
+    int skip = 0;
+    for (size_t k = 0; own[k]; k++)
+      skip |= strcmp(q->key[i], own[k]) == 0;
+    if (!skip)
+      rc = tg_buf_printf(out, "%s=", q->key[i]) || tg_qs_encode(out, q->val[i]) ||
+           tg_buf_append(out, "&", 1);
+  }
+  if (rc == 0)
+    rc = tg_buf_printf(out, "offset=0&limit=%lld", (long long)want);
+  if (rc == 0 && hops > 1)
+    rc = tg_buf_printf(out, "&scope=federation&mode=live&hops=%d&timeout=%llu", hops - 1,
+                       (unsigned long long)timeout_ms);
+  return rc ? TG_ENOMEM : 0;
+}
+
+static json_t *source_entry(const char *node, const char *status, uint64_t ms, size_t hits,
+                            const char *via) {
+  json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "node", node, "status", status, "ms",
+                        (json_int_t)ms, "hits", (json_int_t)hits);
+  if (o != NULL && via != NULL)
+    json_object_set_new(o, "via", json_string(via));
+  return o;
+}
+
+/* The owner's URL for each item: ours, a peer's from the table, or what the
+ * relaying peer said. */
+static void set_owner_urls(struct fsearch *s, json_t *items) {
+  char self_url[600];
+  tg_routes_self_url(self_url, sizeof(self_url), 0);
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it) {
+    const char *owner = json_string_value(json_object_get(it, "owner"));
+    const char *url = NULL;
+    if (owner != NULL && strcmp(owner, s->self) == 0)
+      url = self_url[0] ? self_url : NULL;
+    else if (owner != NULL)
+      url = json_string_value(json_object_get(s->peers, owner));
+    if (url != NULL)
+      json_object_set_new(it, "owner_url", json_string(url));
+  }
+}
+
+static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
+  struct fsearch *s = ud;
+  struct tg_http_req *req = s->req;
+  s->fan = NULL;
+  tg_http_req_on_free(req, NULL, NULL); /* S is freed here, before the answer */
+  struct tg_cat_merge_in *in = calloc(n + 1, sizeof(*in));
+  json_t *sources = json_array(), *out = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (in == NULL || sources == NULL) {
+    free(in);
+    json_decref(sources);
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    fsearch_free(s);
+    return;
+  }
+  /* A node asking for another sees only what the owners' policies let it:
+   * the datasets this node found for it, here or through its peers, too. */
+  for (size_t i = 0; s->peer[0] && i < n; i++)
+    if (asks[i].answer != NULL)
+      tg_route_search_hide(asks[i].answer, s->peer);
+  if (s->peer[0])
+    tg_route_search_hide(s->local, s->peer);
+  in[0].source = s->self;
+  in[0].answer = s->local;
+  json_array_append_new(sources, source_entry(s->self, "ok", s->local_ms,
+                                              json_array_size(json_object_get(s->local, "items")),
+                                              NULL));
+  size_t m = 1;
+  for (size_t i = 0; i < n; i++) {
+    json_t *e = source_entry(asks[i].node, tg_fed_ask_state_name(asks[i].state), asks[i].ms,
+                             json_array_size(json_object_get(asks[i].answer, "items")), NULL);
+    if (asks[i].state != TG_FED_ASK_OK)
+      json_object_set_new(e, "error", json_string(asks[i].error));
+    json_array_append_new(sources, e);
+    if (asks[i].state != TG_FED_ASK_OK)
+      continue;
+    in[m].source = asks[i].node;
+    in[m++].answer = asks[i].answer;
+    /* What the peer asked in turn, found through it. */
+    size_t k;
+    json_t *sub;
+    json_array_foreach(json_object_get(asks[i].answer, "sources"), k, sub) {
+      const char *node = json_string_value(json_object_get(sub, "node"));
+      if (node == NULL || strcmp(node, asks[i].node) == 0)
+        continue;
+      json_t *c = json_deep_copy(sub);
+      if (json_object_get(c, "via") == NULL)
+        json_object_set_new(c, "via", json_string(asks[i].node));
+      json_array_append_new(sources, c);
+    }
+  }
+  int rc = tg_cat_merge(in, m, s->sort, s->offset, s->limit, &out, &err);
+  free(in);
+  if (rc != 0) {
+    json_decref(sources);
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "%s", tg_err_msg(&err, rc));
+    fsearch_free(s);
+    return;
+  }
+  set_owner_urls(s, json_object_get(out, "items"));
+  json_object_set_new(out, "scope", json_string("federation"));
+  json_object_set_new(out, "mode", json_string("live"));
+  json_object_set_new(out, "sources", sources);
+  fsearch_free(s); /* the request stays ours until the answer is sent */
+  tg_http_res_json(req, 200, out, NULL);
+}
+
+/* The peers to ask: every peer not in SEEN (ours and the via-list's), into
+ * ASKS; each is added to SEEN and to S->peers. Returns how many. */
+static size_t pick_peers(struct fsearch *s, sqlite3 *db, json_t *seen, struct tg_fed_ask *asks) {
+  json_t *list = NULL;
+  size_t n = 0, i;
+  json_t *p;
+  if (tg_fed_peers_list(db, &list, NULL) != 0)
+    return 0;
+  json_array_foreach(json_object_get(list, "peers") ? json_object_get(list, "peers") : list, i, p) {
+    const char *node = json_string_value(json_object_get(p, "node_id"));
+    const char *url = json_string_value(json_object_get(p, "url"));
+    if (node == NULL || url == NULL || json_object_get(seen, node) || n >= FED_MAX_PEERS ||
+        strlen(node) >= sizeof(asks[n].node) || strlen(url) >= sizeof(asks[n].url))
+      continue;
+    memset(&asks[n], 0, sizeof(asks[n]));
+    snprintf(asks[n].node, sizeof(asks[n].node), "%s", node);
+    snprintf(asks[n].url, sizeof(asks[n].url), "%s", url);
+    json_object_set_new(s->peers, node, json_string(url));
+    n++;
+  }
+  for (size_t k = 0; k < n; k++)
+    json_object_set_new(seen, asks[k].node, json_true());
+  json_decref(list);
+  return n;
+}
+
+/* The via-list for the next hop: every node in SEEN. */
+static int via_header(json_t *seen, struct tg_buf *out) {
+  const char *node;
+  json_t *v;
+  int rc = tg_buf_puts(out, FED_VIA ": ");
+  int first = 1;
+  json_object_foreach(seen, node, v) {
+    rc = rc || (!first && tg_buf_puts(out, ", ")) || tg_buf_puts(out, node);
+    first = 0;
+  }
+  return rc ? TG_ENOMEM : 0;
+}
+
+static int fed_params(struct tg_http_req *req, const struct tg_qs *q, int64_t *timeout,
+                      int64_t *hops) {
+  const char *mode = tg_qs_get(q, "mode");
+  if (mode != NULL && strcmp(mode, "live") != 0 && strcmp(mode, "auto") != 0 &&
+      strcmp(mode, "harvested") != 0) {
+    tg_route_bad_param(req, "mode", "must be live, harvested or auto");
+    return TG_ROUTE_ANSWERED;
+  }
+  if (tg_route_query_int(req, q, "timeout", 50, 30000, 2000, timeout) ||
+      tg_route_query_int(req, q, "hops", 1, FED_MAX_HOPS, 2, hops))
+    return TG_ROUTE_ANSWERED;
+  return 0;
+}
+
+/* Runs the local search and starts the fan-out; 0, or TG_ROUTE_ANSWERED. */
+static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struct tg_qs *q,
+                         struct tg_cat_query *cq, int64_t timeout, int64_t hops) {
+  struct tg_worker *w = tg_http_req_worker(req);
+  struct tg_err err;
+  tg_err_clear(&err);
+  struct tg_cat_query lq = *cq;
+  lq.offset = 0;
+  lq.limit = cq->offset + cq->limit;
+  uint64_t t0 = uv_hrtime();
+  int rc = tg_cat_search(w->cat, &lq, &s->local, &err);
+  s->local_ms = (uv_hrtime() - t0) / 1000000;
+  if (rc != 0) {
+    if (rc == TG_EINVAL)
+      tg_route_bad_param(req, "q", tg_err_msg(&err, rc));
+    else
+      tg_http_res_problem(req, 503, "unavailable", "Catalog unavailable", NULL, "%s",
+                          tg_err_msg(&err, rc));
+    return TG_ROUTE_ANSWERED;
+  }
+  json_t *seen = json_object();
+  via_names(tg_http_req_header(req, FED_VIA), seen);
+  json_object_set_new(seen, s->self, json_true());
+  struct tg_fed_ask *asks = calloc(FED_MAX_PEERS, sizeof(*asks));
+  size_t n = asks ? pick_peers(s, w->db, seen, asks) : 0;
+  struct tg_buf path, via;
+  tg_buf_init(&path);
+  tg_buf_init(&via);
+  /* A peer asking further gets most of our time, so its answer is in before our deadline. */
+  rc = peer_query(q, lq.limit, (int)hops, (uint64_t)timeout * 3 / 4, &path);
+  if (rc == 0)
+    rc = via_header(seen, &via);
+  json_decref(seen);
+  const char *hdrs[] = {via.data, NULL};
+  /* Without a federation client (no certificate yet) every peer fails with why. */
+  struct tg_client *c = rc == 0 && n > 0 ? tg_routes_data_fed_client(w, NULL) : NULL;
+  if (rc == 0)
+    rc = tg_fed_fanout_start(&w->loop, c, path.data, hdrs, asks, n, (uint64_t)timeout,
+                             FED_MAX_ANSWER, fsearch_done, s, &s->fan, &err);
+  free(asks);
+  tg_buf_close(&path);
+  tg_buf_close(&via);
+  if (rc != 0) {
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "%s", tg_err_msg(&err, rc));
+    return TG_ROUTE_ANSWERED;
+  }
+  return 0;
+}
+
+void tg_route_search_federation(struct tg_http_req *req, const struct tg_qs *q,
+                                struct tg_cat_query *cq) {
+  int64_t timeout, hops;
+  if (fed_params(req, q, &timeout, &hops))
+    return;
+  if (cq->offset + cq->limit > 100) {
+    tg_route_bad_param(req, "offset", "a federated search pages through its first 100 hits");
+    return;
+  }
+  struct fsearch *s = calloc(1, sizeof(*s));
+  if (s == NULL || (s->peers = json_object()) == NULL) {
+    free(s);
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return;
+  }
+  struct tg_settings *st = tg_settings_get();
+  snprintf(s->self, sizeof(s->self), "%s", st->node_id);
+  tg_settings_put(st);
+  s->req = req;
+  const char *peer = tg_http_req_peer(req);
+  snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "");
+  s->sort = cq->sort;
+  s->offset = cq->offset;
+  s->limit = cq->limit;
+  if (fsearch_start(s, req, q, cq, timeout, hops) != 0) {
+    fsearch_free(s);
+    return;
+  }
+  tg_http_req_on_free(req, fsearch_req_gone, s);
+}
