@@ -162,7 +162,7 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return rc;
   if (index == 0) { /* one worker checks the peers and follows their feeds */
     tg_fed_worker_periodic_start(w->fed);
-    if ((rc = tg_fed_harvest_new(&w->loop, w->db, w->harvested, &w->harvest, err)) != 0)
+    if ((rc = tg_fed_harvest_new(&w->loop, w->db, w->harvested, dir, &w->harvest, err)) != 0)
       return rc;
     tg_fed_harvest_start(w->harvest);
   }

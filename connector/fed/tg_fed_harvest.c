@@ -1,6 +1,7 @@
 /* tg_fed_harvest: the harvester (one timer, one uv_async for kicks from any
  * thread, one client per round so each round sees the TLS material and CRL
- * as they are now, every peer's feed followed at once) and tg_fed_locate. */
+ * as they are now, every peer's feed followed at once; the index written off
+ * the loop, one job at a time on the thread pool) and tg_fed_locate. */
 #include "tg_fed_harvest.h"
 
 #include "tg_buf.h"
@@ -11,6 +12,8 @@
 #include "tg_fed_peers.h"
 #include "tg_log.h"
 #include "tg_metrics.h"
+#include "tg_node.h"
+#include "tg_db.h"
 #include "tg_settings.h"
 #include "tg_worker.h"
 
@@ -39,13 +42,35 @@ struct hv_backoff {
   uint64_t due_ms; /* uv_now() */
 };
 
+/* A write to the index, run on the thread pool: applying a page, recording
+ * a failure, dropping a source. */
+enum hv_kind { JOB_APPLY, JOB_FAIL, JOB_DROP };
+struct hv_job {
+  uv_work_t work;
+  struct tg_fed_harvest *h;
+  enum hv_kind kind;
+  char node[64];
+  struct hv_peer *p;    /* APPLY: the peer waiting for it */
+  char *body;           /* APPLY: the page (from malloc) */
+  size_t len;
+  char msg[600];        /* FAIL: the error to record; APPLY: why it failed */
+  int rc, more;         /* APPLY: the outcome */
+  json_t *refused;      /* APPLY: the entries refused (new reference) */
+  int64_t dropped;      /* DROP: datasets removed */
+  struct hv_job *next;
+};
+
 struct tg_fed_harvest {
   uv_timer_t timer; /* first: the close callbacks free H once both handles closed */
   uv_async_t async;
   int open_handles;
   uv_loop_t *loop;
   sqlite3 *db;
-  struct tg_cat_store *ix;
+  struct tg_cat_store *ix;  /* the worker's index: reads on the loop */
+  sqlite3 *wdb;             /* the harvester's own connection to harvest.db */
+  struct tg_cat_store *wix; /* the index on WDB: written by the jobs only */
+  struct hv_job *q_head, *q_tail; /* jobs waiting */
+  int busy;                 /* a job is on the thread pool */
   struct tg_client *client; /* this round's, or NULL between rounds */
   struct hv_peer *peers;    /* this round's, from calloc */
   size_t n, pending;
@@ -118,6 +143,7 @@ static int backoff_due(struct tg_fed_harvest *h, const char *node) {
 /* ---- one peer ---- */
 
 static void peer_fetch(struct hv_peer *p);
+static void peer_fail(struct hv_peer *p, const char *msg, int transport);
 
 static void round_end(struct tg_fed_harvest *h) {
   for (size_t i = 0; i < h->n; i++)
@@ -143,18 +169,109 @@ static void peer_end(struct hv_peer *p) {
     round_end(p->h);
 }
 
+/* ---- jobs ---- */
+
+static void maybe_free(struct tg_fed_harvest *h);
+static void peer_applied(struct hv_peer *p, struct hv_job *j);
+
+static void job_free(struct hv_job *j) {
+  free(j->body);
+  json_decref(j->refused);
+  free(j);
+}
+
+/* Applies the page in J (thread pool). */
+static void job_apply(struct hv_job *j) {
+  json_error_t je;
+  struct tg_err err;
+  tg_err_clear(&err);
+  json_t *page = json_loadb(j->body ? j->body : "", j->len, 0, &je);
+  if (page == NULL) {
+    snprintf(j->msg, sizeof(j->msg), "the feed is not JSON: %s", je.text);
+    j->rc = TG_EPROTO;
+    return;
+  }
+  j->rc = tg_cat_index_apply(j->h->wix, j->node, page, NULL, &j->refused, &err);
+  j->more = json_is_true(json_object_get(page, "more"));
+  json_decref(page);
+  if (j->rc != 0)
+    snprintf(j->msg, sizeof(j->msg), "%s", tg_err_msg(&err, j->rc));
+}
+
+static void job_run(uv_work_t *w) {
+  struct hv_job *j = w->data;
+  if (j->kind == JOB_APPLY)
+    job_apply(j);
+  else if (j->kind == JOB_FAIL)
+    tg_cat_index_fail(j->h->wix, j->node, j->msg, NULL);
+  else
+    j->rc = tg_cat_index_drop_source(j->h->wix, j->node, &j->dropped, NULL);
+}
+
+static void pump(struct tg_fed_harvest *h);
+
+static void job_after(uv_work_t *w, int status) {
+  struct hv_job *j = w->data;
+  struct tg_fed_harvest *h = j->h;
+  (void)status;
+  h->busy = 0;
+  if (!h->stopping && j->kind == JOB_APPLY)
+    peer_applied(j->p, j);
+  else if (!h->stopping && j->kind == JOB_DROP && j->rc == 0)
+    tg_log_warn("harvest: dropped the %lld datasets of %s (%s)", (long long)j->dropped, j->node,
+                j->msg);
+  job_free(j);
+  if (h->stopping)
+    maybe_free(h);
+  else
+    pump(h);
+}
+
+static void pump(struct tg_fed_harvest *h) {
+  struct hv_job *j = h->q_head;
+  if (h->busy || j == NULL || h->stopping)
+    return;
+  h->q_head = j->next;
+  if (h->q_head == NULL)
+    h->q_tail = NULL;
+  h->busy = 1;
+  j->work.data = j;
+  if (uv_queue_work(h->loop, &j->work, job_run, job_after) != 0) {
+    job_run(&j->work); /* no thread pool: on the loop, as before */
+    job_after(&j->work, 0);
+  }
+}
+
+/* Queues a job for NODE; MSG (may be NULL) is copied. NULL on ENOMEM. */
+static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const char *node,
+                              const char *msg) {
+  struct hv_job *j = calloc(1, sizeof(*j));
+  if (j == NULL)
+    return NULL;
+  j->h = h;
+  j->kind = kind;
+  snprintf(j->node, sizeof(j->node), "%s", node);
+  snprintf(j->msg, sizeof(j->msg), "%s", msg ? msg : "");
+  if (h->q_tail != NULL)
+    h->q_tail->next = j;
+  else
+    h->q_head = j;
+  h->q_tail = j;
+  return j;
+}
+
+/* ---- one peer's outcome ---- */
+
 /* A harvest of P failed with MSG: recorded, logged, counted. TRANSPORT: the
  * connection or TLS failed (not the peer's answer), where a revoked
  * certificate shows: then the peer's datasets go (its row stays, failing). */
 static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
   struct tg_fed_harvest *h = p->h;
   tg_log_warn("harvest of %s failed: %s", p->node, msg);
-  if (transport && strcasestr(msg, "revoked") != NULL) {
-    int64_t n = 0;
-    if (tg_cat_index_drop_source(h->ix, p->node, &n, NULL) == 0)
-      tg_log_warn("harvest: %s is revoked: dropped its %lld datasets", p->node, (long long)n);
-  }
-  tg_cat_index_fail(h->ix, p->node, msg, NULL);
+  if (transport && strcasestr(msg, "revoked") != NULL)
+    enqueue(h, JOB_DROP, p->node, "its certificate is revoked");
+  enqueue(h, JOB_FAIL, p->node, msg);
+  pump(h);
   tg_metrics_harvest(p->node, 0, p->refused);
   backoff_fail(h, p->node);
   peer_end(p);
@@ -182,28 +299,21 @@ static void log_refused(const struct hv_peer *p, const json_t *refused) {
   }
 }
 
-/* Applies the page in P->body; returns 1 when another page follows. */
-static int peer_apply(struct hv_peer *p, char *msg, size_t n) {
-  json_error_t je;
-  json_t *page = json_loadb(p->body.data ? p->body.data : "", p->body.len, 0, &je), *ref = NULL;
-  struct tg_err err;
-  tg_err_clear(&err);
-  if (page == NULL) {
-    snprintf(msg, n, "the feed is not JSON: %s", je.text);
-    return -1;
+static void peer_fetch(struct hv_peer *p);
+
+/* The page job J of P ended: the next page, or the end of P's harvest. */
+static void peer_applied(struct hv_peer *p, struct hv_job *j) {
+  if (j->rc != 0) {
+    peer_fail(p, j->msg, 0);
+    return;
   }
-  int rc = tg_cat_index_apply(p->h->ix, p->node, page, NULL, &ref, &err);
-  int more = json_is_true(json_object_get(page, "more"));
-  json_decref(page);
-  if (rc != 0) {
-    snprintf(msg, n, "%s", tg_err_msg(&err, rc));
-    return -1;
-  }
-  p->refused += json_array_size(ref);
-  log_refused(p, ref);
-  json_decref(ref);
+  p->refused += json_array_size(j->refused);
+  log_refused(p, j->refused);
   p->pages++;
-  return more && p->pages < TG_FED_HARVEST_MAX_PAGES;
+  if (j->more && p->pages < TG_FED_HARVEST_MAX_PAGES)
+    peer_fetch(p);
+  else
+    peer_ok(p);
 }
 
 static int peer_on_data(void *ud, const char *data, size_t len) {
@@ -225,14 +335,16 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
     peer_fail(p, msg, 0);
     return;
   }
-  int more = peer_apply(p, msg, sizeof(msg));
-  tg_buf_reset(&p->body);
-  if (more < 0)
-    peer_fail(p, msg, 0);
-  else if (more > 0 && !p->h->stopping)
-    peer_fetch(p);
-  else
-    peer_ok(p);
+  size_t len = p->body.len;
+  struct hv_job *j = enqueue(p->h, JOB_APPLY, p->node, NULL);
+  if (j == NULL) {
+    peer_fail(p, "out of memory", 0);
+    return;
+  }
+  j->p = p;
+  j->len = len;
+  j->body = tg_buf_take(&p->body); /* the page waits for the thread pool */
+  pump(p->h);
 }
 
 static void peer_fetch(struct hv_peer *p) {
@@ -285,12 +397,11 @@ static void prune(struct tg_fed_harvest *h, const json_t *peers) {
   json_t *s;
   json_array_foreach(src, i, s) {
     const char *node = json_string_value(json_object_get(s, "node"));
-    int64_t n = 0;
-    if (!listed(peers, node) && tg_cat_index_drop_source(h->ix, node, &n, NULL) == 0)
-      tg_log_info("harvest: %s is no longer a peer: dropped its %lld datasets", node,
-                  (long long)n);
+    if (!listed(peers, node))
+      enqueue(h, JOB_DROP, node, "no longer a peer");
   }
   json_decref(src);
+  pump(h);
 }
 
 /* Fills the round's peers from PEERS, those due only. */
@@ -359,7 +470,17 @@ static void on_async(uv_async_t *a) {
 
 /* ---- life ---- */
 
-int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix,
+/* The harvester's own connection to DIR's harvest.db, for the jobs. */
+static int open_writer(struct tg_fed_harvest *h, const char *dir, struct tg_err *err) {
+  struct tg_settings *s = tg_settings_get();
+  int rc = tg_node_harvest_db_open(dir, &h->wdb, err);
+  if (rc == 0)
+    rc = tg_cat_index_open(h->wdb, s->node_id, &h->wix, err);
+  tg_settings_put(s);
+  return rc;
+}
+
+int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix, const char *dir,
                        struct tg_fed_harvest **out, struct tg_err *err) {
   struct tg_fed_harvest *h = calloc(1, sizeof(*h));
   *out = NULL;
@@ -368,6 +489,13 @@ int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix,
   h->loop = loop;
   h->db = db;
   h->ix = ix;
+  int rc = open_writer(h, dir, err);
+  if (rc != 0) {
+    tg_cat_store_free(h->wix);
+    tg_db_close(h->wdb);
+    free(h);
+    return rc;
+  }
   uv_timer_init(loop, &h->timer);
   uv_async_init(loop, &h->async, on_async);
   h->timer.data = h->async.data = h;
@@ -392,12 +520,20 @@ void tg_fed_harvest_kick(void) {
   pthread_mutex_unlock(&kick_lock);
 }
 
+/* Frees H once its handles closed and no job runs. */
+static void maybe_free(struct tg_fed_harvest *h) {
+  if (h->open_handles > 0 || h->busy)
+    return;
+  tg_cat_store_free(h->wix);
+  tg_db_close(h->wdb);
+  free(h->bo);
+  free(h);
+}
+
 static void closed(uv_handle_t *hd) {
   struct tg_fed_harvest *h = hd->data;
-  if (--h->open_handles == 0) {
-    free(h->bo);
-    free(h);
-  }
+  h->open_handles--;
+  maybe_free(h);
 }
 
 void tg_fed_harvest_free(struct tg_fed_harvest *h) {
@@ -410,6 +546,12 @@ void tg_fed_harvest_free(struct tg_fed_harvest *h) {
   h->stopping = 1;
   tg_client_free(h->client); /* cancels the pages in flight: no callbacks */
   h->client = NULL;
+  while (h->q_head != NULL) { /* waiting jobs are dropped; a running one ends first */
+    struct hv_job *j = h->q_head;
+    h->q_head = j->next;
+    job_free(j);
+  }
+  h->q_tail = NULL;
   for (size_t i = 0; i < h->n; i++)
     tg_buf_close(&h->peers[i].body);
   free(h->peers);

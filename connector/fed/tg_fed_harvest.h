@@ -14,17 +14,20 @@ struct tg_cat_store;
 struct tg_worker;
 struct tg_fed_harvest;
 
-#define TG_FED_HARVEST_PAGE 250 /* changes per page: ~0.1 s of the loop to apply */
-#define TG_FED_HARVEST_MAX_PAGES 400 /* pages per peer and round: 100k changes */
+#define TG_FED_HARVEST_PAGE 1000 /* changes per page (applied on the thread pool) */
+#define TG_FED_HARVEST_MAX_PAGES 100 /* pages per peer and round */
 #define TG_FED_HARVEST_MAX_RESPONSE (32u << 20) /* bytes of one page */
 #define TG_FED_HARVEST_PAGE_TIMEOUT_MS 30000u
 #define TG_FED_HARVEST_BACKOFF_CAP_MS (30u * 60 * 1000)
 
 /* Creates the harvester on LOOP over the node database DB (the peers table)
- * and the index IX (all borrowed, outliving it). Nothing runs until
- * tg_fed_harvest_start. One per process: it is the target of
+ * and the worker's index IX (reads; all borrowed, outliving it), with its
+ * own connection to DIR/harvest.db for writing: every write to the index
+ * (a page applied, a failure recorded, a source dropped) runs on libuv's
+ * thread pool, one at a time, so the loop never waits for it. Nothing runs
+ * until tg_fed_harvest_start. One per process: it is the target of
  * tg_fed_harvest_kick. *OUT is freed with tg_fed_harvest_free. */
-int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix,
+int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix, const char *dir,
                        struct tg_fed_harvest **out, struct tg_err *err);
 /* Harvests every [federation] harvest_interval (default 60 s, 0 = off; read
  * again each round) with ±10 % jitter. Each round: peers no longer in the
@@ -39,8 +42,9 @@ void tg_fed_harvest_start(struct tg_fed_harvest *h);
  * Safe from any thread; a no-op without a harvester. A round in flight is
  * followed by another. */
 void tg_fed_harvest_kick(void);
-/* Stops: fetches in flight are canceled, nothing more is written; H is
- * freed once its handles closed (run the loop). NULL is a no-op. */
+/* Stops: fetches in flight are canceled, waiting writes dropped (a write
+ * running on the thread pool completes); H is freed once its handles closed
+ * and that write ended (run the loop). NULL is a no-op. */
 void tg_fed_harvest_free(struct tg_fed_harvest *h);
 
 /* Where a dataset lives. */

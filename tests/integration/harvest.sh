@@ -7,7 +7,7 @@
 # propagate, peer rm and revocation drop a peer's datasets, and a peer that
 # answers garbage or publishes another node's ids is refused and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 31
+plan 32
 
 CA=$TG_TMP/a/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
@@ -132,11 +132,12 @@ T c peer rm a >/dev/null
 wait_for '[ -z "$(ids | grep urn:tsunagu:a:)" ]'
 check "tsunagu peer rm a drops a's datasets from c's index: $(ids)" [ -z "$(ids | grep urn:tsunagu:a:)" ]
 check "  and a from the harvest status" [ -z "$(hv | jq -r '.sources[] | select(.node == "a") | .node')" ]
+check "  with the reason logged" grep -q "harvest: dropped the 1 datasets of a (no longer a peer)" "$TG_TMP/c/tsunagud.log"
 out=$("$TSUNAGU" ca revoke --dir "$CA" --node b 2>&1)
 check "the CA revokes b ($out)" grep -q "^revoked" <<<"$out"
 wait_for '[ -z "$(ids | grep urn:tsunagu:b:)" ]'
 check "b's datasets leave c's index once c has the new CRL: $(ids)" [ -z "$(ids | grep urn:tsunagu:b:)" ]
-check "  with the reason logged" grep -q "harvest: b is revoked: dropped its 1 datasets" "$TG_TMP/c/tsunagud.log"
+check "  with the reason logged" grep -q "harvest: dropped the 1 datasets of b (its certificate is revoked)" "$TG_TMP/c/tsunagud.log"
 check "  and b shown failing with the revocation" grep -qi "revoked" <<<"$(hv | jq -r '.sources[] | select(.node == "b") | "\(.status) \(.datasets) \(.error)"' | grep '^failing 0 ')"
 
 done_testing
