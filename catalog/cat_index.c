@@ -19,8 +19,8 @@ static const struct tg_db_migration migrations[] = {
     {1, "CREATE TABLE hv_source("
         " node TEXT PRIMARY KEY,"
         " last_seq INTEGER NOT NULL DEFAULT 0,"
-        " harvested_at INTEGER,"      /* last page applied */
-        " attempted_at INTEGER,"      /* last attempt, success or not */
+        " harvested_at INTEGER," /* last page applied */
+        " attempted_at INTEGER," /* last attempt, success or not */
         " status TEXT NOT NULL DEFAULT 'new',"
         " error TEXT,"
         " refused INTEGER NOT NULL DEFAULT 0,"
@@ -33,8 +33,8 @@ int tg_cat_index_open(sqlite3 *db, const char *self, struct tg_cat_store **out,
   int rc = tg_cat_store_open(db, self, out, err);
   if (rc)
     return rc;
-  rc = tg_db_migrate(db, "harvest", migrations,
-                     (int)(sizeof(migrations) / sizeof(migrations[0])), err);
+  rc = tg_db_migrate(db, "harvest", migrations, (int)(sizeof(migrations) / sizeof(migrations[0])),
+                     err);
   if (rc) {
     tg_cat_store_free(*out);
     *out = NULL;
@@ -99,8 +99,8 @@ static void refuse(json_t *refused, int64_t seq, const char *id, const char *fmt
   va_start(ap, fmt);
   vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
-  json_array_append_new(refused, json_pack("{s:I, s:s?, s:s}", "seq", (json_int_t)seq, "id", id,
-                                           "reason", why));
+  json_array_append_new(
+      refused, json_pack("{s:I, s:s?, s:s}", "seq", (json_int_t)seq, "id", id, "reason", why));
 }
 
 /* Checks the page's shape and that its seqs go forward from LAST: 0, or
@@ -109,7 +109,8 @@ static int page_check(const json_t *page, int64_t last, struct tg_err *err) {
   const json_t *ch = json_object_get(page, "changes");
   const json_t *ls = json_object_get(page, "last_seq");
   if (!json_is_object(page) || !json_is_array(ch) || !json_is_integer(ls))
-    return tg_err_set(err, TG_EPROTO, "not a change feed page ({\"changes\": [...], \"last_seq\"})");
+    return tg_err_set(err, TG_EPROTO,
+                      "not a change feed page ({\"changes\": [...], \"last_seq\"})");
   if (json_array_size(ch) > TG_CAT_INDEX_MAX_PAGE)
     return tg_err_set(err, TG_ETOOBIG, "a page of %zu changes (at most %d)", json_array_size(ch),
                       TG_CAT_INDEX_MAX_PAGE);
@@ -160,8 +161,8 @@ static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, json_t 
 
 /* Applies change C of SOURCE; a refusal is appended to REFUSED and is not
  * an error. */
-static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *c,
-                     json_t *refused, struct tg_err *err) {
+static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *c, json_t *refused,
+                     struct tg_err *err) {
   int64_t seq = json_integer_value(json_object_get(c, "seq"));
   const char *id = json_string_value(json_object_get(c, "id"));
   const char *op = json_string_value(json_object_get(c, "op"));
@@ -172,8 +173,8 @@ static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *
     return 0;
   }
   if (tg_cat_dataset_owner(id, owner, sizeof(owner)) != 0 || strcmp(owner, source) != 0) {
-    refuse(refused, seq, id, "node %s may publish only urn:tsunagu:%s:dataset:<local-id>",
-           source, source);
+    refuse(refused, seq, id, "node %s may publish only urn:tsunagu:%s:dataset:<local-id>", source,
+           source);
     return 0;
   }
   if (strcmp(op, "delete") == 0)
@@ -351,13 +352,12 @@ static void set_int_or_null(json_t *o, const char *k, sqlite3_stmt *st, int col)
 static json_t *source_json(sqlite3_stmt *st) {
   const char *e = (const char *)sqlite3_column_text(st, 5);
   const char *lr = (const char *)sqlite3_column_text(st, 8);
-  json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:s?, s:I, s:I}", "node",
-                        (const char *)sqlite3_column_text(st, 0), "last_seq",
-                        (json_int_t)sqlite3_column_int64(st, 1), "datasets",
-                        (json_int_t)sqlite3_column_int64(st, 9), "status",
-                        (const char *)sqlite3_column_text(st, 4), "error", e, "refused",
-                        (json_int_t)sqlite3_column_int64(st, 6), "failures",
-                        (json_int_t)sqlite3_column_int64(st, 7));
+  json_t *o = json_pack(
+      "{s:s, s:I, s:I, s:s, s:s?, s:I, s:I}", "node", (const char *)sqlite3_column_text(st, 0),
+      "last_seq", (json_int_t)sqlite3_column_int64(st, 1), "datasets",
+      (json_int_t)sqlite3_column_int64(st, 9), "status", (const char *)sqlite3_column_text(st, 4),
+      "error", e, "refused", (json_int_t)sqlite3_column_int64(st, 6), "failures",
+      (json_int_t)sqlite3_column_int64(st, 7));
   if (o == NULL)
     return NULL;
   if (e == NULL)

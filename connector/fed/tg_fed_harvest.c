@@ -50,13 +50,13 @@ struct hv_job {
   struct tg_fed_harvest *h;
   enum hv_kind kind;
   char node[64];
-  struct hv_peer *p;    /* APPLY: the peer waiting for it */
-  char *body;           /* APPLY: the page (from malloc) */
+  struct hv_peer *p; /* APPLY: the peer waiting for it */
+  char *body;        /* APPLY: the page (from malloc) */
   size_t len;
-  char msg[600];        /* FAIL: the error to record; APPLY: why it failed */
-  int rc, more;         /* APPLY: the outcome */
-  json_t *refused;      /* APPLY: the entries refused (new reference) */
-  int64_t dropped;      /* DROP: datasets removed */
+  char msg[600];   /* FAIL: the error to record; APPLY: why it failed */
+  int rc, more;    /* APPLY: the outcome */
+  json_t *refused; /* APPLY: the entries refused (new reference) */
+  int64_t dropped; /* DROP: datasets removed */
   struct hv_job *next;
 };
 
@@ -66,13 +66,13 @@ struct tg_fed_harvest {
   int open_handles;
   uv_loop_t *loop;
   sqlite3 *db;
-  struct tg_cat_store *ix;  /* the worker's index: reads on the loop */
-  sqlite3 *wdb;             /* the harvester's own connection to harvest.db */
-  struct tg_cat_store *wix; /* the index on WDB: written by the jobs only */
+  struct tg_cat_store *ix;        /* the worker's index: reads on the loop */
+  sqlite3 *wdb;                   /* the harvester's own connection to harvest.db */
+  struct tg_cat_store *wix;       /* the index on WDB: written by the jobs only */
   struct hv_job *q_head, *q_tail; /* jobs waiting */
-  int busy;                 /* a job is on the thread pool */
-  struct tg_client *client; /* this round's, or NULL between rounds */
-  struct hv_peer *peers;    /* this round's, from calloc */
+  int busy;                       /* a job is on the thread pool */
+  struct tg_client *client;       /* this round's, or NULL between rounds */
+  struct hv_peer *peers;          /* this round's, from calloc */
   size_t n, pending;
   int running, again, forced, stopping;
   struct hv_backoff *bo; /* from realloc */
@@ -99,7 +99,9 @@ static uint64_t jitter(uint64_t ms) {
   return span == 0 ? ms : ms - ms / 10 + uv_hrtime() % (span + 1);
 }
 
-static void on_timer(uv_timer_t *t) { round_start(t->data); }
+static void on_timer(uv_timer_t *t) {
+  round_start(t->data);
+}
 
 static void arm(struct tg_fed_harvest *h) {
   uint64_t ms = interval_ms();
@@ -592,8 +594,8 @@ int tg_fed_locate(struct tg_worker *w, const char *id, struct tg_fed_location *o
     return 0;
   }
   int rc = w->harvested ? tg_cat_index_locate(w->harvested, id, out->owner, sizeof(out->owner),
-                                          &out->harvested_at, err)
-                    : TG_ENOENT;
+                                              &out->harvested_at, err)
+                        : TG_ENOENT;
   if (rc != 0 && rc != TG_ENOENT)
     return rc;
   out->source = rc == 0 ? "index" : "directory";

@@ -14,8 +14,8 @@ struct tg_cat_store;
 struct tg_worker;
 struct tg_fed_harvest;
 
-#define TG_FED_HARVEST_PAGE 1000 /* changes per page (applied on the thread pool) */
-#define TG_FED_HARVEST_MAX_PAGES 100 /* pages per peer and round */
+#define TG_FED_HARVEST_PAGE 1000                /* changes per page (applied on the thread pool) */
+#define TG_FED_HARVEST_MAX_PAGES 100            /* pages per peer and round */
 #define TG_FED_HARVEST_MAX_RESPONSE (32u << 20) /* bytes of one page */
 #define TG_FED_HARVEST_PAGE_TIMEOUT_MS 30000u
 #define TG_FED_HARVEST_BACKOFF_CAP_MS (30u * 60 * 1000)

@@ -65,8 +65,8 @@ static void series(struct tg_buf *o, const char *name, const char *help, const c
 
 void tg_metrics_harvest_render(struct tg_buf *o) {
   pthread_mutex_lock(&lock);
-  series(o, "tsunagu_harvest_rounds_total", "Harvests of a peer's change feed, by peer.",
-         "counter", 0);
+  series(o, "tsunagu_harvest_rounds_total", "Harvests of a peer's change feed, by peer.", "counter",
+         0);
   series(o, "tsunagu_harvest_failures_total",
          "Harvests that failed (unreachable, garbage, backwards or oversized feed), by peer.",
          "counter", 1);

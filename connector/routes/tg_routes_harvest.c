@@ -18,8 +18,7 @@ void tg_route_harvest(struct tg_http_req *req) {
   tg_err_clear(&err);
   int rc = tg_cat_index_sources(tg_http_req_worker(req)->harvested, &src, &err);
   if (rc != 0) {
-    tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s",
-                        tg_err_msg(&err, rc));
+    tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s", tg_err_msg(&err, rc));
     return;
   }
   struct tg_settings *s = tg_settings_get();
@@ -51,14 +50,13 @@ void tg_route_locate(struct tg_http_req *req) {
     return;
   }
   if (rc != 0) {
-    tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s",
-                        tg_err_msg(&err, rc));
+    tg_http_res_problem(req, 500, "database", "Database failure", NULL, "%s", tg_err_msg(&err, rc));
     return;
   }
   if (strcmp(loc.source, "local") == 0)
     tg_routes_self_url(loc.url, sizeof(loc.url), 0);
-  json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "dataset", id, "owner", loc.owner, "url",
-                        loc.url, "source", loc.source);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "dataset", id, "owner", loc.owner, "url", loc.url,
+                        "source", loc.source);
   if (o != NULL && loc.harvested_at > 0)
     json_object_set_new(o, "harvested_at", json_integer(loc.harvested_at));
   if (o != NULL && loc.url[0] == '\0')

@@ -103,9 +103,9 @@ static void test_apply(void **state) {
   /* the owner's version is kept */
   json_t *doc = NULL;
   int64_t v = 0;
-  assert_int_equal(tg_cat_dataset_get(ix, "urn:tsunagu:a-city:dataset:dam", TG_CAT_VIEW_PUBLIC,
-                                      &doc, &v, NULL),
-                   0);
+  assert_int_equal(
+      tg_cat_dataset_get(ix, "urn:tsunagu:a-city:dataset:dam", TG_CAT_VIEW_PUBLIC, &doc, &v, NULL),
+      0);
   assert_int_equal(v, 1);
   json_decref(doc);
   /* an update and a deletion propagate */
@@ -204,8 +204,8 @@ static void test_feed_for_viewer(void **state) {
   struct tg_cat_write w;
   assert_int_equal(tg_cat_dataset_create(a, in, "secret", &w, NULL, NULL), 0);
   json_decref(in);
-  struct tg_cat_access c = {.node_id = "c-village", .action = "use", .now = 1800000000,
-                            .is_federation_member = 1};
+  struct tg_cat_access c = {
+      .node_id = "c-village", .action = "use", .now = 1800000000, .is_federation_member = 1};
   struct tg_cat_access b = c;
   b.node_id = "b-town";
   json_t *page = NULL;
