@@ -5,9 +5,10 @@
 # whose policy hides it from c is in neither a's feed nor its DSP catalog as
 # c's certificate sees them, and never reaches c. Deletions and policy changes
 # propagate, peer rm and revocation drop a peer's datasets, and a peer that
-# answers garbage or publishes another node's ids is refused and shown.
+# answers garbage, goes backwards, never ends or publishes another node's ids is
+# refused (or bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 32
+plan 35
 
 CA=$TG_TMP/a/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
@@ -122,6 +123,19 @@ check "a peer publishing a's dataset id is refused ($(gs last_refused | jq -c .)
 check "  the forged dataset is not in the index" [ -z "$(ids | grep forged)" ]
 check "  the refusal is counted in /metrics" grep -q '^tsunagu_harvest_refused_total{peer="g"} [1-9]' <<<"$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")"
 check "  and logged" grep -q "harvest of g: refused urn:tsunagu:a:dataset:forged" "$TG_TMP/c/tsunagud.log"
+echo backwards >"$TG_TMP/g.mode"
+kill -HUP "$(tg_node_pid c)"
+wait_for '[ "$(gs status)" = failing ]'
+check "a feed that goes backwards is refused ($(gs error))" grep -q "went backwards" <<<"$(gs error)"
+rounds() { curl -sS --cacert "$CA/ca.crt" "$c/metrics" | sed -n 's/^tsunagu_harvest_rounds_total{peer="g"} //p'; }
+seq_before=$(gs last_seq); r0=$(rounds)
+echo endless >"$TG_TMP/g.mode"
+kill -HUP "$(tg_node_pid c)"
+wait_for '[ "$(rounds)" -ge $((r0 + 2)) ]'
+r1=$(rounds); s1=$(gs last_seq)
+check "an endless feed is followed at most 100 pages a round: rounds end ($r0 -> $r1 rounds, last_seq $seq_before -> $s1)" [ "$r1" -ge $((r0 + 2)) -a $((s1 - seq_before)) -le $(( (r1 - r0 + 1) * 100 )) -a "$(gs status)" = ok ]
+check "  and logged as nothing worse" [ -z "$(grep 'harvest of g failed' "$TG_TMP/c/tsunagud.log" | grep -v -e 'not JSON' -e 'backwards')" ]
+echo foreign >"$TG_TMP/g.mode"
 check "the metrics show a's last success age" grep -q '^tsunagu_harvest_last_success_age_seconds{peer="a"} [0-9]' <<<"$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")"
 
 # Removing a peer drops its datasets; so does revoking it.
