@@ -219,7 +219,7 @@ static void job_after(uv_work_t *w, int status) {
   h->busy = 0;
   if (!h->stopping && j->kind == JOB_APPLY)
     peer_applied(j->p, j);
-  else if (!h->stopping && j->kind == JOB_DROP && j->rc == 0)
+  else if (!h->stopping && j->kind == JOB_DROP && j->rc == 0 && j->dropped > 0)
     tg_log_warn("harvest: dropped the %lld datasets of %s (%s)", (long long)j->dropped, j->node,
                 j->msg);
   job_free(j);
