@@ -187,6 +187,8 @@ static int local_id_ok(const char *l) {
   return l[0] != '.';
 }
 
+int tg__cat_local_id_ok(const char *l) { return local_id_ok(l); }
+
 /* Returns the local id if ID is urn:tsunagu:<this node>:dataset:<local>. */
 static const char *our_local_id(const struct tg_cat_store *s, const char *id) {
   size_t n = strlen(s->node_id);
@@ -529,9 +531,11 @@ static void bind_box(sqlite3_stmt *st, int first, const double box[4]) {
   }
 }
 
-/* Writes DOC as the new state of ID inside an open transaction. */
+/* Writes DOC as the new state of ID inside an open transaction, at VERSION
+ * (< 0: the next one). */
 static int store_doc(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
-                     const struct current *cur, struct tg_cat_write *w, struct tg_err *err) {
+                     const struct current *cur, int64_t version, struct tg_cat_write *w,
+                     struct tg_err *err) {
   int64_t now = tg_time_now(), seq = 0;
   struct derived d;
   char *doc_s = dump_doc(doc);
@@ -550,7 +554,8 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
                        " modified, dmod, title_key, minx, miny, maxx, maxy, local_id)"
                        " VALUES(?1, ?2, ?3, 0, ?4, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                  &st, err);
-  int64_t version = cur->exists ? cur->version + 1 : 1;
+  if (version < 0)
+    version = cur->exists ? cur->version + 1 : 1;
   if (rc == 0) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
@@ -583,6 +588,47 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
   }
   free(doc_s);
   free(d.title_key);
+  return rc;
+}
+
+/* The harvested index is written only by tg_cat_index_apply (cat_index.c). */
+static int index_only(struct tg_err *err) {
+  return tg_err_set(err, TG_EPERM, "the harvested index is written only from peers' feeds");
+}
+
+/* ---- the harvested index's writes (cat_index.c), inside its transaction ---- */
+
+int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
+                              int64_t version, struct tg_err *err) {
+  struct current cur;
+  int rc = load_current(s, id, &cur, err);
+  if (rc == 0)
+    rc = store_doc(s, id, id, doc, &cur, version, NULL, err);
+  json_decref(cur.doc);
+  return rc;
+}
+
+int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *err) {
+  struct current cur;
+  int rc = load_current(s, id, &cur, err);
+  if (rc != 0 || !cur.exists) {
+    json_decref(cur.doc);
+    return rc;
+  }
+  if (cur.doc != NULL)
+    rc = fts_write(s, cur.rid, cur.doc, 1, err);
+  json_decref(cur.doc);
+  if (rc == 0)
+    rc = facets_write(s, cur.rid, NULL, err);
+  sqlite3_stmt *st = NULL;
+  if (rc == 0)
+    rc = prepare(s, "DELETE FROM cat_dataset WHERE rid = ?1", &st, err);
+  if (rc == 0) {
+    sqlite3_bind_int64(st, 1, cur.rid);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db_err(s, err);
+  }
+  sqlite3_finalize(st);
   return rc;
 }
 
@@ -686,6 +732,8 @@ int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *
     *problems = NULL;
   if (w != NULL)
     memset(w, 0, sizeof(*w));
+  if (s->index_mode)
+    return index_only(err);
   const char *given = json_string_value(json_object_get(in, "@id"));
   if (slug != NULL) {
     if (!local_id_ok(slug))
@@ -717,7 +765,7 @@ int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *
     if (rc == 0)
       rc = case_twin(s, id, local, err);
     if (rc == 0)
-      rc = store_doc(s, id, local, doc, &cur, w, err);
+      rc = store_doc(s, id, local, doc, &cur, -1, w, err);
     json_decref(cur.doc);
     rc = finish(s, rc, err);
   }
@@ -735,6 +783,8 @@ int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
     *problems = NULL;
   if (w != NULL)
     memset(w, 0, sizeof(*w));
+  if (s->index_mode)
+    return index_only(err);
   json_t *doc = NULL;
   int rc = prepare_doc(s, in, id, &doc, problems);
   if (rc)
@@ -753,7 +803,8 @@ int tg_cat_dataset_put(struct tg_cat_store *s, const char *id, const json_t *in,
     else if (rc == 0 && !cur.live)
       rc = case_twin(s, id, our_local_id(s, id), err);
     if (rc == 0)
-      rc = store_doc(s, id, our_local_id(s, id) ? our_local_id(s, id) : id, doc, &cur, w, err);
+      rc = store_doc(s, id, our_local_id(s, id) ? our_local_id(s, id) : id, doc, &cur, -1, w,
+                     err);
     json_decref(cur.doc);
     rc = finish(s, rc, err);
   }
@@ -769,6 +820,8 @@ int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_mat
   int64_t seq = 0;
   if (w != NULL)
     memset(w, 0, sizeof(*w));
+  if (s->index_mode)
+    return index_only(err);
   int rc = begin(s, err);
   if (rc)
     return rc;
@@ -814,6 +867,17 @@ int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_mat
 
 /* ---- reads ---- */
 
+/* 1 if VIEWER (NULL: anyone) may see public view DOC under its policy. */
+static int visible(const json_t *doc, const struct tg_cat_access *viewer) {
+  struct tg_cat_decision d;
+  if (viewer == NULL)
+    return 1;
+  if (doc == NULL || tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), viewer, &d))
+    return 0;
+  return d.verdict == TG_CAT_PERMIT;
+}
+
+
 int tg_cat_dataset_get(struct tg_cat_store *s, const char *id, enum tg_cat_view view,
                        json_t **doc, int64_t *version, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
@@ -849,6 +913,57 @@ int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct t
   rc = tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), req, out);
   json_decref(doc);
   return rc ? tg_err_set(err, rc, "invalid access request") : 0;
+}
+
+/* tg_cat_dataset_list_for with a VIEWER: every live dataset's policy is
+ * decided (a scan: fine for thousands of datasets; an index of who may see
+ * what would be needed for millions). */
+static int list_visible(struct tg_cat_store *s, enum tg_cat_view view,
+                        const struct tg_cat_access *viewer, int64_t offset, int64_t limit,
+                        json_t **out, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(s, "SELECT doc FROM cat_dataset WHERE deleted = 0 ORDER BY id", &st, err);
+  if (rc)
+    return rc;
+  json_t *arr = json_array();
+  int64_t total = 0;
+  int step;
+  while (arr != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *text = (const char *)sqlite3_column_text(st, 0);
+    json_t *pub = tg__cat_load_view(text, TG_CAT_VIEW_PUBLIC);
+    int ok = visible(pub, viewer);
+    json_decref(pub);
+    if (!ok)
+      continue;
+    if (total >= offset && total < offset + limit) {
+      json_t *d = tg__cat_load_view(text, view);
+      if (d != NULL)
+        json_array_append_new(arr, d);
+    }
+    total++;
+  }
+  if (arr == NULL || step != SQLITE_DONE)
+    rc = arr == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(s, err);
+  sqlite3_finalize(st);
+  if (rc) {
+    json_decref(arr);
+    return rc;
+  }
+  *out = json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total, "offset",
+                   (json_int_t)offset, "limit", (json_int_t)limit, "datasets", arr);
+  return *out ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+}
+
+int tg_cat_dataset_list_for(struct tg_cat_store *s, enum tg_cat_view view,
+                            const struct tg_cat_access *viewer, int64_t offset, int64_t limit,
+                            json_t **out, struct tg_err *err) {
+  if (viewer == NULL)
+    return tg_cat_dataset_list(s, view, offset, limit, out, err);
+  if (limit <= 0 || limit > 1000)
+    limit = 100;
+  if (offset < 0)
+    offset = 0;
+  return list_visible(s, view, viewer, offset, limit, out, err);
 }
 
 int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t offset,
@@ -891,8 +1006,35 @@ int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t o
   return *out ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
 }
 
+/* One change-feed entry from a row of ST for VIEWER; a dataset VIEWER may
+ * not see is a delete. A new object, or NULL on ENOMEM. */
+static json_t *change_entry(sqlite3_stmt *st, const struct tg_cat_access *viewer) {
+  int del = sqlite3_column_int(st, 3);
+  json_t *d = del ? NULL
+                  : tg__cat_load_view((const char *)sqlite3_column_text(st, 4), TG_CAT_VIEW_PUBLIC);
+  if (!del && d != NULL && !visible(d, viewer)) {
+    json_decref(d);
+    d = NULL;
+    del = 1;
+  }
+  json_t *c = json_pack("{s:I, s:s, s:s, s:I}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
+                        "op", del ? "delete" : "upsert", "id",
+                        (const char *)sqlite3_column_text(st, 1), "version",
+                        (json_int_t)sqlite3_column_int64(st, 2));
+  if (c != NULL && !del)
+    json_object_set_new(c, "dataset", d ? d : json_null());
+  else
+    json_decref(d);
+  return c;
+}
+
 int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t **out,
                    struct tg_err *err) {
+  return tg_cat_changes_for(s, since, limit, NULL, out, err);
+}
+
+int tg_cat_changes_for(struct tg_cat_store *s, int64_t since, int64_t limit,
+                       const struct tg_cat_access *viewer, json_t **out, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   if (limit < 1)
     limit = 1;
@@ -914,17 +1056,8 @@ int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t 
       more = 1;
       continue;
     }
-    int64_t seq = sqlite3_column_int64(st, 0);
-    int del = sqlite3_column_int(st, 3);
-    json_t *c = json_pack("{s:I, s:s, s:s, s:I}", "seq", (json_int_t)seq, "op",
-                          del ? "delete" : "upsert", "id", (const char *)sqlite3_column_text(st, 1),
-                          "version", (json_int_t)sqlite3_column_int64(st, 2));
-    if (c != NULL && !del) {
-      json_t *d = tg__cat_load_view((const char *)sqlite3_column_text(st, 4), TG_CAT_VIEW_PUBLIC);
-      json_object_set_new(c, "dataset", d ? d : json_null());
-    }
-    json_array_append_new(arr, c);
-    last = seq;
+    json_array_append_new(arr, change_entry(st, viewer));
+    last = sqlite3_column_int64(st, 0);
     n++;
   }
   if (arr == NULL || (step != SQLITE_DONE && step != SQLITE_ROW))

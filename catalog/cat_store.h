@@ -13,12 +13,23 @@ struct tg_cat_store {
   char **schemes;   /* from malloc(); NULL means the default theme schemes */
   size_t nschemes;
   int in_batch;     /* inside tg_cat_batch_begin(): writes use savepoints */
+  int index_mode;   /* the harvested index: peers' datasets, written by cat_index.c only */
   int nested;       /* the caller holds the transaction (tg_cat_store_nest) */
   struct tg__cat_search_cache *sc; /* cat_search.c's prepared statements, or NULL */
 };
 
 /* Finalises and frees S's search cache (cat_search.c); S->sc becomes NULL. */
 void tg__cat_search_cache_free(struct tg_cat_store *s);
+
+/* The harvested index's writes (cat_index.c calls them inside its own
+ * transaction): stores DOC (borrowed, canonical) as dataset ID of another
+ * node at the owner's VERSION, with its search and facet rows; removes ID
+ * with its rows (no tombstone; a no-op when absent). 0 or TG_EDB/TG_ENOMEM. */
+int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
+                              int64_t version, struct tg_err *err);
+/* 1 if L is a valid local dataset id (1-64 of A-Z a-z 0-9 . _ -). */
+int tg__cat_local_id_ok(const char *l);
+int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *err);
 
 /* Appends the index terms of canonical document DOC's title, description and
  * keyword columns (keywords, publisher names, theme labels). */

@@ -207,6 +207,11 @@ int tg_cat_dataset_decide(struct tg_cat_store *s, const char *id, const struct t
  * {"total": n, "offset": o, "limit": l, "datasets": [doc...]} in VIEW. */
 int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t offset,
                         int64_t limit, json_t **out, struct tg_err *err);
+/* As tg_cat_dataset_list, leaving out the datasets whose policy does not
+ * permit VIEWER (borrowed; NULL: none left out); "total" counts the rest. */
+int tg_cat_dataset_list_for(struct tg_cat_store *s, enum tg_cat_view view,
+                            const struct tg_cat_access *viewer, int64_t offset, int64_t limit,
+                            json_t **out, struct tg_err *err);
 
 /* The change feed: changes with a sequence number > SINCE, oldest first, at
  * most LIMIT (1..1000; clamped). Only the latest change of each dataset is
@@ -216,6 +221,75 @@ int tg_cat_dataset_list(struct tg_cat_store *s, enum tg_cat_view view, int64_t o
  * "version"}], "last_seq": highest seq returned (or SINCE), "more": bool}. */
 int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t **out,
                    struct tg_err *err);
+/* The change feed as VIEWER (borrowed; NULL: as tg_cat_changes) may see it:
+ * a live dataset whose policy does not permit VIEWER (tg_cat_policy_decide)
+ * is given as {"seq", "op": "delete", "id", "version"}, so a policy change
+ * that hides a dataset reaches a follower as a deletion. */
+int tg_cat_changes_for(struct tg_cat_store *s, int64_t since, int64_t limit,
+                       const struct tg_cat_access *viewer, json_t **out, struct tg_err *err);
+
+/* ---- the harvested index (cat_index.c) ----------------------------------- */
+
+/* Peers' datasets harvested from their change feeds, in a database of their
+ * own (the same schema as the catalog, so tg_cat_search() runs over it
+ * unchanged), with per-source bookkeeping. Dataset ids carry their owner:
+ * a source may publish only urn:tsunagu:<source>:dataset:<local-id>. */
+
+#define TG_CAT_INDEX_MAX_PAGE 1000 /* changes in one page of a feed */
+
+/* Opens the index on DB (borrowed; one store per connection and thread) for
+ * this node SELF (copied): the catalog schema plus the "harvest" component.
+ * The store refuses tg_cat_dataset_create/put/delete (TG_EPERM); it is
+ * searched with tg_cat_search and read with tg_cat_dataset_get. Freed with
+ * tg_cat_store_free(). */
+int tg_cat_index_open(sqlite3 *db, const char *self, struct tg_cat_store **out,
+                      struct tg_err *err);
+
+/* Applies one page of SOURCE's change feed PAGE (borrowed; as
+ * tg_cat_changes() returns it) in one transaction: upserts store the public
+ * view as served, at the owner's version; deletes remove the dataset. An
+ * entry is refused, and the rest applied, when it is malformed, its id is
+ * not SOURCE's (urn:tsunagu:<SOURCE>:dataset:<local-id>) or its dataset does
+ * not validate; *REFUSED (may be NULL) gets a new array of {"seq", "id",
+ * "reason"} (empty when none). The whole page is refused, nothing written,
+ * when it is not a changes page (TG_EPROTO), has more than
+ * TG_CAT_INDEX_MAX_PAGE changes (TG_ETOOBIG), or goes backwards: a seq not
+ * above the last one applied, or not increasing (TG_EPROTO). On success the
+ * source's last_seq becomes the page's and *LAST_SEQ_OUT (may be NULL) gets
+ * it. TG_EDB, TG_ENOMEM; SELF as SOURCE is TG_EINVAL. */
+int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t *page,
+                       int64_t *last_seq_out, json_t **refused, struct tg_err *err);
+
+/* The last seq applied from SOURCE (0 when none) into *OUT. */
+int tg_cat_index_last_seq(struct tg_cat_store *ix, const char *source, int64_t *out,
+                          struct tg_err *err);
+
+/* Records a failed harvest of SOURCE (its status becomes "failing" with
+ * ERROR, copied; its failure count grows). 0 or TG_EDB. */
+int tg_cat_index_fail(struct tg_cat_store *ix, const char *source, const char *error,
+                      struct tg_err *err);
+
+/* Removes every dataset of SOURCE and its bookkeeping, in one transaction;
+ * *N (may be NULL) gets the number of datasets removed. */
+int tg_cat_index_drop_source(struct tg_cat_store *ix, const char *source, int64_t *n,
+                             struct tg_err *err);
+
+/* The sources, ordered by node id: *OUT gets a new array of {"node",
+ * "last_seq", "harvested_at" (last success, or null), "attempted_at",
+ * "datasets", "status": new|ok|failing, "error" (or null), "refused" (total
+ * entries refused), "failures" (consecutive), "last_refused": [{"seq",
+ * "id", "reason"}] (the latest page's, at most 10)}. */
+int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *err);
+
+/* Locates dataset ID in the index: its owner node into OWNER (size N) and
+ * when it was last harvested into *HARVESTED_AT (may be NULL). TG_ENOENT
+ * when the index does not hold it, TG_ETOOBIG when OWNER is too small. */
+int tg_cat_index_locate(struct tg_cat_store *ix, const char *id, char *owner, size_t n,
+                        int64_t *harvested_at, struct tg_err *err);
+
+/* The owner node of dataset id ID (urn:tsunagu:<node>:dataset:<local-id>)
+ * into OWNER (size N); TG_EINVAL when ID is not such an id. */
+int tg_cat_dataset_owner(const char *id, char *owner, size_t n);
 
 /* ---- search ----------------------------------------------------------- */
 

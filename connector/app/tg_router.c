@@ -66,6 +66,9 @@ static const struct tg_route tg__routes[] = {
   {"POST", "/api/v1/peers", "peers_post", tg_route_peers_post, 16 * KiB, 0, 0, A},
   {"POST", "/api/v1/peers/check", "peers_check", tg_route_peers_check, 1 * KiB, 0, 0, A},
   {"DELETE", "/api/v1/peers/*", "peers_delete", tg_route_peers_delete, 0, 0, 0, A},
+  /* The harvested index (tg_routes_harvest.c). */
+  {"GET", "/api/v1/harvest", "harvest", tg_route_harvest, 0, 0, 0, A},
+  {"GET", "/api/v1/locate", "locate", tg_route_locate, 0, 0, 0, R},
   {"GET", "/api/v1/federation/members", "federation_members", tg_route_federation_members, 0, 0, 1, NULL},
   {"POST", "/api/v1/certs/renew", "certs_renew", tg_route_certs_renew, 64 * KiB, 0, 1, NULL},
   {"POST", "/api/v1/node/reload", "node_reload", tg_route_node_reload, 1 * KiB, 0, 0, A},

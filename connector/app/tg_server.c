@@ -13,6 +13,7 @@
 #include "tg_db.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_fed_harvest.h"
 #include "tg_log.h"
 #include "tg_node.h"
 #include "tg_tls.h"
@@ -90,6 +91,8 @@ static void worker_on_wake(uv_async_t *a) {
   uv_close((uv_handle_t *)&w->wake, NULL);
   tg_fed_worker_free(w->fed); /* answers the peer checks in flight */
   w->fed = NULL;
+  tg_fed_harvest_free(w->harvest); /* pages in flight are dropped, nothing more written */
+  w->harvest = NULL;
   tg_routes_data_worker_free(w);
   if (w->index == 0)
     tg_routes_obs_retention_stop(w);
@@ -134,6 +137,11 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
     return rc;
   if ((rc = tg_voc_store_open(w->db, &w->voc, err)) != 0)
     return rc;
+  /* The harvested index: its own file, so harvesting never holds the node
+   * database's write lock; every worker reads it, worker 0 writes it. */
+  if ((rc = tg_node_harvest_db_open(dir, &w->hdb, err)) != 0 ||
+      (rc = tg_cat_index_open(w->hdb, s->node_id, &w->harvested, err)) != 0)
+    return rc;
   if ((rc = tg_cat_obs_open(w->db, &w->obs, err)) != 0)
     return rc;
   if (tg_writer_port_new(&w->loop, &w->wport) != 0)
@@ -152,8 +160,12 @@ static int worker_init(struct tg_worker *w, const char *dir, const struct tg_set
   w->wake.data = w;
   if ((rc = tg_fed_worker_new(&w->loop, w->db, &w->fed, err)) != 0)
     return rc;
-  if (index == 0) /* one worker checks the peers periodically */
+  if (index == 0) { /* one worker checks the peers and follows their feeds */
     tg_fed_worker_periodic_start(w->fed);
+    if ((rc = tg_fed_harvest_new(&w->loop, w->db, w->harvested, dir, &w->harvest, err)) != 0)
+      return rc;
+    tg_fed_harvest_start(w->harvest);
+  }
   if (index == 0)
     tg_routes_obs_retention_start(w);
   return 0;
@@ -211,6 +223,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
   reload(m);
   tg_fed_refresh_kick(m->crl); /* and fetch the CRL now */
   tg_oauth_refresh_kick(m->jwks); /* and the identity provider's keys */
+  tg_fed_harvest_kick(); /* and a harvest round */
 }
 
 static int write_addr_file(const char *dir, const char *host, int port) {
@@ -352,6 +365,8 @@ int tg_server_run(const char *dir) {
     uv_thread_join(&srv.workers[i].thread);
     uv_loop_close(&srv.workers[i].loop);
     tg_cat_store_free(srv.workers[i].cat);
+    tg_cat_store_free(srv.workers[i].harvested);
+    tg_db_close(srv.workers[i].hdb);
     tg_oauth_verifier_free(srv.workers[i].oauth);
     tg_voc_store_close(srv.workers[i].voc);
     tg_http_worker_close(&srv.workers[i].http);

@@ -152,4 +152,5 @@ void tg_metrics_render(struct tg_buf *o) {
                    "# TYPE tsunagu_bytes_sent_total counter\ntsunagu_bytes_sent_total %llu\n",
                 (unsigned long long)SUM(bytes_out));
   tg_metrics_data_render(o);
+  tg_metrics_harvest_render(o);
 }

@@ -28,4 +28,10 @@ void tg_metrics_data_ttfb(int owner, uint64_t usec);
 void tg_metrics_data_render(struct tg_buf *out);
 long tg_metrics_open_conns(void);
 
+/* The harvester's counters (tg_metrics_harvest.c): one harvest of PEER's
+ * feed (PEER a node id, copied), OK or failed, with REFUSED entries refused. */
+void tg_metrics_harvest(const char *peer, int ok, uint64_t refused);
+/* Appends the harvester's metrics (called by tg_metrics_render). */
+void tg_metrics_harvest_render(struct tg_buf *out);
+
 #endif

@@ -71,6 +71,13 @@ int tg_node_db_open(const char *dir, sqlite3 **out, struct tg_err *err) {
   return 0;
 }
 
+int tg_node_harvest_db_open(const char *dir, sqlite3 **out, struct tg_err *err) {
+  char path[4096];
+  if (tg_node_path(path, sizeof(path), dir, TG_NODE_HARVEST_DB))
+    return tg_err_set(err, TG_ETOOBIG, "path too long");
+  return tg_db_open(path, 1, out, err);
+}
+
 static int write_conf(const struct tg_node_init_opts *o, const char *dir, const char *host,
                       int port, struct tg_err *err) {
   char path[4096], text[4096];

@@ -14,6 +14,7 @@ struct tg_err;
 #define TG_NODE_CA "ca.crt"
 #define TG_NODE_CRL "crl.pem"
 #define TG_NODE_DB "tsunagu.db"
+#define TG_NODE_HARVEST_DB "harvest.db" /* peers' datasets harvested from their feeds */
 #define TG_NODE_TOKEN "admin.token"
 #define TG_NODE_ADDR "tsunagud.addr" /* written by tsunagud: the address it listens on */
 
@@ -31,6 +32,9 @@ struct tg_node_init_opts {
 int tg_node_init(const struct tg_node_init_opts *o, struct tg_err *err);
 /* Opens DIR's database and brings every component's schema up to date. */
 int tg_node_db_open(const char *dir, sqlite3 **out, struct tg_err *err);
+/* Opens (creating) DIR/harvest.db, the harvested index's own database (WAL,
+ * like the node database; its schema is the catalog's, see tg_cat_index_open). */
+int tg_node_harvest_db_open(const char *dir, sqlite3 **out, struct tg_err *err);
 /* Joins DIR and a file name; TG_ETOOBIG if longer than N. */
 int tg_node_path(char *out, size_t n, const char *dir, const char *file);
 /* Splits "host:port" or "[v6]:port"; 0 or TG_EINVAL. */

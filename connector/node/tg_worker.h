@@ -16,6 +16,7 @@ struct tg_cat_store;
 struct tg_voc_store;
 struct tg_oauth_verifier;
 struct tg_fed_worker;
+struct tg_fed_harvest;
 struct tg_cat_obs;
 struct tg_writer_port;
 
@@ -34,6 +35,9 @@ struct tg_worker {
   struct tg_voc_store *voc; /* the vocabularies on DB */
   struct tg_oauth_verifier *oauth; /* bearer JWT verification (liboauth2) */
   struct tg_fed_worker *fed; /* federation state: peer checks (fed/, opaque here) */
+  sqlite3 *hdb;           /* this worker's connection to harvest.db */
+  struct tg_cat_store *harvested; /* the harvested index of peers' datasets, on HDB */
+  struct tg_fed_harvest *harvest; /* worker 0: following peers' feeds (fed/), else NULL */
   void *broker;           /* the data API's clients (tg_routes_data.c) */
   struct tg_cat_obs *obs; /* accumulated observations on DB (reads) */
   struct tg_writer_port *wport; /* results from the writer thread (tg_writer.h) */

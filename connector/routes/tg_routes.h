@@ -119,4 +119,9 @@ void tg_route_federation_members(struct tg_http_req *req);
 void tg_route_certs_renew(struct tg_http_req *req);
 void tg_route_node_reload(struct tg_http_req *req);
 
+/* The harvested index (tg_routes_harvest.c): its sources (admin) and
+ * GET /api/v1/locate?dataset=ID. */
+void tg_route_harvest(struct tg_http_req *req);
+void tg_route_locate(struct tg_http_req *req);
+
 #endif

@@ -37,6 +37,18 @@ static struct tg_cat_store *cat_of(struct tg_http_req *req) {
 /* The base of the links this node puts in Link headers: its advertised URL,
  * or "" (links relative to the request) when it has none. Never the Host
  * header: a client could make the node advertise any host. */
+/* The calling node when it is a verified peer: the feed and the DSP catalog
+ * leave out what its policy does not let it use. NULL for anonymous and
+ * local callers (today's view). A is filled and returned. */
+static const struct tg_cat_access *viewer_of(struct tg_http_req *req, struct tg_cat_access *a) {
+  const char *peer = tg_http_req_peer(req);
+  if (peer == NULL)
+    return NULL;
+  *a = (struct tg_cat_access){.node_id = peer, .action = "use", .now = tg_time_now(),
+                              .is_federation_member = 1};
+  return a;
+}
+
 static void link_base(char *out, size_t cap) { tg_routes_self_url(out, cap, 0); }
 
 /* The base of endpoint URLs in DCAT and DSP documents, which must be
@@ -556,7 +568,8 @@ void tg_route_catalog_changes(struct tg_http_req *req) {
   json_t *out = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  int rc = tg_cat_changes(cat_of(req), since, limit, &out, &err);
+  struct tg_cat_access a;
+  int rc = tg_cat_changes_for(cat_of(req), since, limit, viewer_of(req, &a), &out, &err);
   if (rc) {
     internal(req, rc, &err);
     return;
@@ -782,7 +795,9 @@ void tg_route_dsp_catalog_request(struct tg_http_req *req) {
   json_t *list = NULL;
   struct tg_err err;
   tg_err_clear(&err);
-  rc = tg_cat_dataset_list(cat_of(req), TG_CAT_VIEW_PUBLIC, offset, limit, &list, &err);
+  struct tg_cat_access a;
+  rc = tg_cat_dataset_list_for(cat_of(req), TG_CAT_VIEW_PUBLIC, viewer_of(req, &a), offset, limit,
+                               &list, &err);
   if (rc) {
     internal(req, rc, &err);
     return;
@@ -809,6 +824,14 @@ void tg_route_dsp_dataset(struct tg_http_req *req) {
   struct tg_err err;
   tg_err_clear(&err);
   int rc = tg_cat_dataset_get(cat_of(req), id, TG_CAT_VIEW_PUBLIC, &doc, NULL, &err);
+  struct tg_cat_access a;
+  struct tg_cat_decision d;
+  if (rc == 0 && viewer_of(req, &a) != NULL &&
+      (tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d) != 0 ||
+       d.verdict != TG_CAT_PERMIT)) {
+    json_decref(doc); /* what a peer may not use, it does not see */
+    rc = TG_ENOENT;
+  }
   if (rc == TG_ENOENT) {
     dsp_error(req, 404, "not-found", "no such dataset");
     return;

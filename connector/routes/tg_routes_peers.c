@@ -6,6 +6,7 @@
 #include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_fed_harvest.h"
 #include "tg_fed_peers.h"
 #include "tg_node.h"
 #include "tg_routes.h"
@@ -67,8 +68,10 @@ void tg_route_peers_post(struct tg_http_req *req) {
   int rc = tg_fed_peers_upsert(tg_http_req_worker(req)->db, id, url, fp, &err);
   if (rc != 0)
     db_problem(req, &err, rc);
-  else
+  else {
+    tg_fed_harvest_kick(); /* its datasets now, not a whole interval later */
     tg_http_res_json(req, 201, json_pack("{s:s, s:s}", "node_id", id, "url", url), NULL);
+  }
   json_decref(in);
 }
 
@@ -86,8 +89,10 @@ void tg_route_peers_delete(struct tg_http_req *req) {
     tg_http_res_problem(req, 404, "no-such-peer", "No such peer", NULL, "%s is not a peer", id);
   else if (rc != 0)
     db_problem(req, &err, rc);
-  else
+  else {
+    tg_fed_harvest_kick(); /* the round drops its datasets from the index */
     tg_http_res_send(req, 204, NULL, NULL, 0);
+  }
 }
 
 /* --- checking peers: a round of checks on the worker's loop (fed/), the

@@ -1,0 +1,421 @@
+/* cat_index: the harvested index of peers' datasets: a catalog store in
+ * "index mode" on its own database, written one feed page per transaction,
+ * with per-source bookkeeping (last seq, status, refusals) and lookups of
+ * where a dataset lives. */
+#include "cat_int.h"
+#include "cat_store.h"
+#include "tg_db.h"
+#include "tg_err.h"
+#include "tg_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LAST_REFUSED_MAX 10
+
+static const struct tg_db_migration migrations[] = {
+    {1, "CREATE TABLE hv_source("
+        " node TEXT PRIMARY KEY,"
+        " last_seq INTEGER NOT NULL DEFAULT 0,"
+        " harvested_at INTEGER," /* last page applied */
+        " attempted_at INTEGER," /* last attempt, success or not */
+        " status TEXT NOT NULL DEFAULT 'new',"
+        " error TEXT,"
+        " refused INTEGER NOT NULL DEFAULT 0,"
+        " failures INTEGER NOT NULL DEFAULT 0,"
+        " last_refused TEXT);"},
+};
+
+int tg_cat_index_open(sqlite3 *db, const char *self, struct tg_cat_store **out,
+                      struct tg_err *err) {
+  int rc = tg_cat_store_open(db, self, out, err);
+  if (rc)
+    return rc;
+  rc = tg_db_migrate(db, "harvest", migrations, (int)(sizeof(migrations) / sizeof(migrations[0])),
+                     err);
+  if (rc) {
+    tg_cat_store_free(*out);
+    *out = NULL;
+    return rc;
+  }
+  (*out)->index_mode = 1;
+  return 0;
+}
+
+int tg_cat_dataset_owner(const char *id, char *owner, size_t n) {
+  if (id == NULL || strncmp(id, "urn:tsunagu:", 12) != 0)
+    return TG_EINVAL;
+  const char *p = id + 12, *q = strstr(p, ":dataset:");
+  size_t len = q ? (size_t)(q - p) : 0;
+  if (q == NULL || len == 0 || len >= 64 || len >= n)
+    return TG_EINVAL;
+  memcpy(owner, p, len);
+  owner[len] = '\0';
+  return tg_node_id_valid(owner) && tg__cat_local_id_ok(q + 9) ? 0 : TG_EINVAL;
+}
+
+static int db_err(struct tg_cat_store *ix, struct tg_err *err) {
+  return tg_err_set(err, TG_EDB, "harvest index: %s", sqlite3_errmsg(ix->db));
+}
+
+static int prepare(struct tg_cat_store *ix, const char *sql, sqlite3_stmt **st,
+                   struct tg_err *err) {
+  return sqlite3_prepare_v2(ix->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : db_err(ix, err);
+}
+
+/* Runs ST (bound) to its end; finalises it. */
+static int run(struct tg_cat_store *ix, sqlite3_stmt *st, struct tg_err *err) {
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(ix, err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int tg_cat_index_last_seq(struct tg_cat_store *ix, const char *source, int64_t *out,
+                          struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  *out = 0;
+  int rc = prepare(ix, "SELECT last_seq FROM hv_source WHERE node = ?1", &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW)
+    *out = sqlite3_column_int64(st, 0);
+  else if (step != SQLITE_DONE)
+    rc = db_err(ix, err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* ---- applying a page ---- */
+
+static void refuse(json_t *refused, int64_t seq, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void refuse(json_t *refused, int64_t seq, const char *id, const char *fmt, ...) {
+  char why[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof(why), fmt, ap);
+  va_end(ap);
+  json_array_append_new(
+      refused, json_pack("{s:I, s:s?, s:s}", "seq", (json_int_t)seq, "id", id, "reason", why));
+}
+
+/* Checks the page's shape and that its seqs go forward from LAST: 0, or
+ * TG_EPROTO / TG_ETOOBIG with ERR set. */
+static int page_check(const json_t *page, int64_t last, struct tg_err *err) {
+  const json_t *ch = json_object_get(page, "changes");
+  const json_t *ls = json_object_get(page, "last_seq");
+  if (!json_is_object(page) || !json_is_array(ch) || !json_is_integer(ls))
+    return tg_err_set(err, TG_EPROTO,
+                      "not a change feed page ({\"changes\": [...], \"last_seq\"})");
+  if (json_array_size(ch) > TG_CAT_INDEX_MAX_PAGE)
+    return tg_err_set(err, TG_ETOOBIG, "a page of %zu changes (at most %d)", json_array_size(ch),
+                      TG_CAT_INDEX_MAX_PAGE);
+  int64_t prev = last;
+  size_t i;
+  const json_t *c;
+  json_array_foreach(ch, i, c) {
+    const json_t *s = json_object_get(c, "seq");
+    if (!json_is_integer(s))
+      return tg_err_set(err, TG_EPROTO, "change %zu has no integer seq", i);
+    if (json_integer_value(s) <= prev)
+      return tg_err_set(err, TG_EPROTO, "the feed went backwards: seq %lld after %lld",
+                        (long long)json_integer_value(s), (long long)prev);
+    prev = json_integer_value(s);
+  }
+  if (json_integer_value(ls) < prev)
+    return tg_err_set(err, TG_EPROTO, "the feed went backwards: last_seq %lld after %lld",
+                      (long long)json_integer_value(ls), (long long)prev);
+  return 0;
+}
+
+/* Validates the upsert's dataset DS for ID: a new canonical document, or
+ * NULL after refusing it. */
+static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, json_t *refused) {
+  json_t *doc = NULL, *problems = NULL;
+  if (!json_is_object(ds)) {
+    refuse(refused, seq, id, "the upsert carries no dataset object");
+    return NULL;
+  }
+  const char *given = json_string_value(json_object_get(ds, "@id"));
+  if (given == NULL || strcmp(given, id) != 0) {
+    refuse(refused, seq, id, "the dataset's @id is not the change's id");
+    return NULL;
+  }
+  if (tg_cat_validate(ds, NULL, &doc, &problems) != 0) {
+    const json_t *p = json_array_get(problems, 0);
+    const char *ptr = json_string_value(json_object_get(p, "pointer"));
+    const char *detail = json_string_value(json_object_get(p, "detail"));
+    refuse(refused, seq, id, "the dataset does not validate: %s %s", ptr ? ptr : "",
+           detail ? detail : "");
+    json_decref(problems);
+    return NULL;
+  }
+  json_decref(problems);
+  json_object_set_new(doc, "@id", json_string(id));
+  return doc;
+}
+
+/* Applies change C of SOURCE; a refusal is appended to REFUSED and is not
+ * an error. */
+static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *c, json_t *refused,
+                     struct tg_err *err) {
+  int64_t seq = json_integer_value(json_object_get(c, "seq"));
+  const char *id = json_string_value(json_object_get(c, "id"));
+  const char *op = json_string_value(json_object_get(c, "op"));
+  const json_t *ver = json_object_get(c, "version");
+  char owner[64];
+  if (id == NULL || op == NULL || !json_is_integer(ver) || json_integer_value(ver) < 1) {
+    refuse(refused, seq, id, "malformed change: it needs id, op and a positive version");
+    return 0;
+  }
+  if (tg_cat_dataset_owner(id, owner, sizeof(owner)) != 0 || strcmp(owner, source) != 0) {
+    refuse(refused, seq, id, "node %s may publish only urn:tsunagu:%s:dataset:<local-id>", source,
+           source);
+    return 0;
+  }
+  if (strcmp(op, "delete") == 0)
+    return tg__cat_store_remove(ix, id, err);
+  if (strcmp(op, "upsert") != 0) {
+    refuse(refused, seq, id, "unknown op");
+    return 0;
+  }
+  json_t *doc = upsert_doc(json_object_get(c, "dataset"), id, seq, refused);
+  if (doc == NULL)
+    return 0;
+  int rc = tg__cat_store_put_foreign(ix, id, doc, json_integer_value(ver), err);
+  json_decref(doc);
+  return rc;
+}
+
+/* Records the applied page in SOURCE's row. */
+static int source_done(struct tg_cat_store *ix, const char *source, int64_t last,
+                       const json_t *refused, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  char *lr = NULL;
+  size_t n = json_array_size(refused);
+  if (n > 0) {
+    json_t *few = json_array();
+    for (size_t i = 0; i < n && i < LAST_REFUSED_MAX; i++)
+      json_array_append(few, json_array_get(refused, i));
+    lr = json_dumps(few, JSON_COMPACT);
+    json_decref(few);
+  }
+  int rc = prepare(ix,
+                   "INSERT INTO hv_source(node, last_seq, harvested_at, attempted_at, status,"
+                   " refused, last_refused) VALUES(?1, ?2, ?3, ?3, 'ok', ?4, ?5)"
+                   " ON CONFLICT(node) DO UPDATE SET last_seq = ?2, harvested_at = ?3,"
+                   " attempted_at = ?3, status = 'ok', error = NULL, failures = 0,"
+                   " refused = refused + ?4, last_refused = coalesce(?5, last_refused)",
+                   &st, err);
+  if (rc == 0) {
+    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, last);
+    sqlite3_bind_int64(st, 3, tg_time_now());
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
+    if (lr != NULL)
+      sqlite3_bind_text(st, 5, lr, -1, SQLITE_STATIC);
+    rc = run(ix, st, err);
+  }
+  free(lr);
+  return rc;
+}
+
+int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t *page,
+                       int64_t *last_seq_out, json_t **refused, struct tg_err *err) {
+  int64_t last = 0;
+  if (refused != NULL)
+    *refused = NULL;
+  if (source == NULL || !tg_node_id_valid(source) || strcmp(source, ix->node_id) == 0)
+    return tg_err_set(err, TG_EINVAL, "harvest index: bad source node");
+  int rc = tg_cat_index_last_seq(ix, source, &last, err);
+  if (rc == 0)
+    rc = page_check(page, last, err);
+  json_t *ref = rc == 0 ? json_array() : NULL;
+  if (rc == 0 && ref == NULL)
+    rc = tg_err_set(err, TG_ENOMEM, "out of memory");
+  if (rc == 0)
+    rc = tg_db_exec(ix->db, "BEGIN IMMEDIATE", err);
+  if (rc)
+    return rc;
+  size_t i;
+  const json_t *c;
+  json_array_foreach(json_object_get(page, "changes"), i, c) {
+    if ((rc = apply_one(ix, source, c, ref, err)) != 0)
+      break;
+  }
+  int64_t new_last = json_integer_value(json_object_get(page, "last_seq"));
+  if (rc == 0)
+    rc = source_done(ix, source, new_last, ref, err);
+  if (rc == 0)
+    rc = tg_db_exec(ix->db, "COMMIT", err);
+  if (rc) {
+    tg_db_exec(ix->db, "ROLLBACK", NULL);
+    json_decref(ref);
+    return rc;
+  }
+  if (last_seq_out != NULL)
+    *last_seq_out = new_last;
+  if (refused != NULL)
+    *refused = ref;
+  else
+    json_decref(ref);
+  return 0;
+}
+
+int tg_cat_index_fail(struct tg_cat_store *ix, const char *source, const char *error,
+                      struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(ix,
+                   "INSERT INTO hv_source(node, attempted_at, status, error, failures)"
+                   " VALUES(?1, ?2, 'failing', ?3, 1) ON CONFLICT(node) DO UPDATE SET"
+                   " attempted_at = ?2, status = 'failing', error = ?3, failures = failures + 1",
+                   &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, tg_time_now());
+  sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC);
+  return run(ix, st, err);
+}
+
+/* ---- sources and lookups ---- */
+
+/* The id range of SOURCE's datasets: [LO, HI). */
+static void id_range(const char *source, char *lo, char *hi, size_t n) {
+  snprintf(lo, n, "urn:tsunagu:%s:dataset:", source);
+  snprintf(hi, n, "urn:tsunagu:%s:dataset;", source); /* ';' follows ':' */
+}
+
+/* The ids of SOURCE's datasets: a new array. */
+static int source_ids(struct tg_cat_store *ix, const char *source, json_t **out,
+                      struct tg_err *err) {
+  char lo[128], hi[128];
+  sqlite3_stmt *st = NULL;
+  id_range(source, lo, hi, sizeof(lo));
+  int rc = prepare(ix, "SELECT id FROM cat_dataset WHERE id >= ?1 AND id < ?2", &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+  json_t *a = json_array();
+  int step;
+  while (a != NULL && (step = sqlite3_step(st)) == SQLITE_ROW)
+    json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
+  if (a == NULL || step != SQLITE_DONE)
+    rc = a == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(ix, err);
+  sqlite3_finalize(st);
+  if (rc)
+    json_decref(a);
+  else
+    *out = a;
+  return rc;
+}
+
+int tg_cat_index_drop_source(struct tg_cat_store *ix, const char *source, int64_t *n,
+                             struct tg_err *err) {
+  json_t *ids = NULL;
+  sqlite3_stmt *st = NULL;
+  if (n != NULL)
+    *n = 0;
+  int rc = tg_db_exec(ix->db, "BEGIN IMMEDIATE", err);
+  if (rc)
+    return rc;
+  rc = source_ids(ix, source, &ids, err);
+  for (size_t i = 0; rc == 0 && i < json_array_size(ids); i++)
+    rc = tg__cat_store_remove(ix, json_string_value(json_array_get(ids, i)), err);
+  if (rc == 0 && (rc = prepare(ix, "DELETE FROM hv_source WHERE node = ?1", &st, err)) == 0) {
+    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+    rc = run(ix, st, err);
+  }
+  if (rc == 0)
+    rc = tg_db_exec(ix->db, "COMMIT", err);
+  if (rc)
+    tg_db_exec(ix->db, "ROLLBACK", NULL);
+  else if (n != NULL)
+    *n = (int64_t)json_array_size(ids);
+  json_decref(ids);
+  return rc;
+}
+
+static void set_int_or_null(json_t *o, const char *k, sqlite3_stmt *st, int col) {
+  json_object_set_new(o, k,
+                      sqlite3_column_type(st, col) == SQLITE_NULL
+                          ? json_null()
+                          : json_integer(sqlite3_column_int64(st, col)));
+}
+
+/* One source row of ST as a new object. */
+static json_t *source_json(sqlite3_stmt *st) {
+  const char *e = (const char *)sqlite3_column_text(st, 5);
+  const char *lr = (const char *)sqlite3_column_text(st, 8);
+  json_t *o = json_pack(
+      "{s:s, s:I, s:I, s:s, s:s?, s:I, s:I}", "node", (const char *)sqlite3_column_text(st, 0),
+      "last_seq", (json_int_t)sqlite3_column_int64(st, 1), "datasets",
+      (json_int_t)sqlite3_column_int64(st, 9), "status", (const char *)sqlite3_column_text(st, 4),
+      "error", e, "refused", (json_int_t)sqlite3_column_int64(st, 6), "failures",
+      (json_int_t)sqlite3_column_int64(st, 7));
+  if (o == NULL)
+    return NULL;
+  if (e == NULL)
+    json_object_set_new(o, "error", json_null());
+  set_int_or_null(o, "harvested_at", st, 2);
+  set_int_or_null(o, "attempted_at", st, 3);
+  json_t *l = lr ? json_loads(lr, 0, NULL) : NULL;
+  json_object_set_new(o, "last_refused", l ? l : json_array());
+  return o;
+}
+
+int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(ix,
+                   "SELECT node, last_seq, harvested_at, attempted_at, status, error, refused,"
+                   " failures, last_refused, (SELECT count(*) FROM cat_dataset WHERE"
+                   " id >= 'urn:tsunagu:' || node || ':dataset:' AND"
+                   " id < 'urn:tsunagu:' || node || ':dataset;')"
+                   " FROM hv_source ORDER BY node",
+                   &st, err);
+  if (rc)
+    return rc;
+  json_t *a = json_array();
+  int step;
+  while (a != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *o = source_json(st);
+    if (o != NULL)
+      json_array_append_new(a, o);
+  }
+  if (a == NULL || step != SQLITE_DONE)
+    rc = a == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(ix, err);
+  sqlite3_finalize(st);
+  if (rc)
+    json_decref(a);
+  else
+    *out = a;
+  return rc;
+}
+
+int tg_cat_index_locate(struct tg_cat_store *ix, const char *id, char *owner, size_t n,
+                        int64_t *harvested_at, struct tg_err *err) {
+  char node[64];
+  if (tg_cat_dataset_owner(id, node, sizeof(node)) != 0)
+    return tg_err_set(err, TG_ENOENT, "%s is not a dataset id", id);
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(ix, "SELECT modified FROM cat_dataset WHERE id = ?1 AND deleted = 0", &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW && harvested_at != NULL)
+    *harvested_at = sqlite3_column_int64(st, 0);
+  if (step == SQLITE_DONE)
+    rc = tg_err_set(err, TG_ENOENT, "the harvested index does not hold %s", id);
+  else if (step != SQLITE_ROW)
+    rc = db_err(ix, err);
+  sqlite3_finalize(st);
+  if (rc == 0 && (size_t)snprintf(owner, n, "%s", node) >= n)
+    rc = tg_err_set(err, TG_ETOOBIG, "owner buffer too small");
+  return rc;
+}

@@ -1,0 +1,608 @@
+/* tg_fed_harvest: the harvester (one timer, one uv_async for kicks from any
+ * thread, one client per round so each round sees the TLS material and CRL
+ * as they are now, every peer's feed followed at once; the index written off
+ * the loop, one job at a time on the thread pool) and tg_fed_locate. */
+#include "tg_fed_harvest.h"
+
+#include "tg_buf.h"
+#include "tg_cat.h"
+#include "tg_client.h"
+#include "tg_err.h"
+#include "tg_fed.h"
+#include "tg_fed_peers.h"
+#include "tg_log.h"
+#include "tg_metrics.h"
+#include "tg_node.h"
+#include "tg_db.h"
+#include "tg_settings.h"
+#include "tg_worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define IDLE_MS 60000u /* how often an off harvest_interval is looked at again */
+
+/* One peer's harvest within a round. */
+struct hv_peer {
+  struct tg_fed_harvest *h;
+  char node[64], url[512];
+  struct tg_client_req *req; /* the page in flight, or NULL */
+  struct tg_buf body;
+  int pages;
+  uint64_t refused;
+};
+
+/* A peer's consecutive failures and when it may be tried again. */
+struct hv_backoff {
+  char node[64];
+  unsigned failures;
+  uint64_t due_ms; /* uv_now() */
+};
+
+/* A write to the index, run on the thread pool: applying a page, recording
+ * a failure, dropping a source. */
+enum hv_kind { JOB_APPLY, JOB_FAIL, JOB_DROP };
+struct hv_job {
+  uv_work_t work;
+  struct tg_fed_harvest *h;
+  enum hv_kind kind;
+  char node[64];
+  struct hv_peer *p; /* APPLY: the peer waiting for it */
+  char *body;        /* APPLY: the page (from malloc) */
+  size_t len;
+  char msg[600];   /* FAIL: the error to record; APPLY: why it failed */
+  int rc, more;    /* APPLY: the outcome */
+  json_t *refused; /* APPLY: the entries refused (new reference) */
+  int64_t dropped; /* DROP: datasets removed */
+  struct hv_job *next;
+};
+
+struct tg_fed_harvest {
+  uv_timer_t timer; /* first: the close callbacks free H once both handles closed */
+  uv_async_t async;
+  int open_handles;
+  uv_loop_t *loop;
+  sqlite3 *db;
+  struct tg_cat_store *ix;        /* the worker's index: reads on the loop */
+  sqlite3 *wdb;                   /* the harvester's own connection to harvest.db */
+  struct tg_cat_store *wix;       /* the index on WDB: written by the jobs only */
+  struct hv_job *q_head, *q_tail; /* jobs waiting */
+  int busy;                       /* a job is on the thread pool */
+  struct tg_client *client;       /* this round's, or NULL between rounds */
+  struct hv_peer *peers;          /* this round's, from calloc */
+  size_t n, pending;
+  int running, again, forced, stopping;
+  struct hv_backoff *bo; /* from realloc */
+  size_t nbo;
+};
+
+static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_fed_harvest *tg__harvester; /* the kick target, under kick_lock */
+
+static void round_start(struct tg_fed_harvest *h);
+
+/* ---- timing ---- */
+
+static uint64_t interval_ms(void) {
+  struct tg_settings *s = tg_settings_get();
+  uint64_t ms = s->harvest_interval_ms;
+  tg_settings_put(s);
+  return ms;
+}
+
+/* MS ±10 %. */
+static uint64_t jitter(uint64_t ms) {
+  uint64_t span = ms / 5;
+  return span == 0 ? ms : ms - ms / 10 + uv_hrtime() % (span + 1);
+}
+
+static void on_timer(uv_timer_t *t) {
+  round_start(t->data);
+}
+
+static void arm(struct tg_fed_harvest *h) {
+  uint64_t ms = interval_ms();
+  if (!h->stopping)
+    uv_timer_start(&h->timer, on_timer, ms ? jitter(ms) : IDLE_MS, 0);
+}
+
+static struct hv_backoff *backoff_of(struct tg_fed_harvest *h, const char *node) {
+  for (size_t i = 0; i < h->nbo; i++)
+    if (strcmp(h->bo[i].node, node) == 0)
+      return &h->bo[i];
+  struct hv_backoff *b = realloc(h->bo, (h->nbo + 1) * sizeof(*b));
+  if (b == NULL)
+    return NULL;
+  h->bo = b;
+  b = &h->bo[h->nbo++];
+  memset(b, 0, sizeof(*b));
+  snprintf(b->node, sizeof(b->node), "%s", node);
+  return b;
+}
+
+/* After a failure: the interval doubled per consecutive failure, capped. */
+static void backoff_fail(struct tg_fed_harvest *h, const char *node) {
+  struct hv_backoff *b = backoff_of(h, node);
+  if (b == NULL)
+    return;
+  uint64_t ms = interval_ms() ? interval_ms() : IDLE_MS;
+  unsigned f = b->failures < 16 ? b->failures : 16;
+  ms <<= f;
+  if (ms > TG_FED_HARVEST_BACKOFF_CAP_MS)
+    ms = TG_FED_HARVEST_BACKOFF_CAP_MS;
+  b->failures++;
+  b->due_ms = uv_now(h->loop) + jitter(ms) - ms / 10; /* never later than the jittered round */
+}
+
+static int backoff_due(struct tg_fed_harvest *h, const char *node) {
+  struct hv_backoff *b = backoff_of(h, node);
+  return b == NULL || h->forced || uv_now(h->loop) >= b->due_ms;
+}
+
+/* ---- one peer ---- */
+
+static void peer_fetch(struct hv_peer *p);
+static void peer_fail(struct hv_peer *p, const char *msg, int transport);
+
+static void round_end(struct tg_fed_harvest *h) {
+  for (size_t i = 0; i < h->n; i++)
+    tg_buf_close(&h->peers[i].body);
+  free(h->peers);
+  h->peers = NULL;
+  h->n = 0;
+  tg_client_free(h->client); /* possibly from inside its last callback: allowed */
+  h->client = NULL;
+  h->running = 0;
+  if (h->again && !h->stopping) {
+    h->again = 0;
+    h->forced = 1;
+    round_start(h);
+    return;
+  }
+  arm(h);
+}
+
+static void peer_end(struct hv_peer *p) {
+  p->req = NULL;
+  if (--p->h->pending == 0)
+    round_end(p->h);
+}
+
+/* ---- jobs ---- */
+
+static void maybe_free(struct tg_fed_harvest *h);
+static void peer_applied(struct hv_peer *p, struct hv_job *j);
+
+static void job_free(struct hv_job *j) {
+  free(j->body);
+  json_decref(j->refused);
+  free(j);
+}
+
+/* Applies the page in J (thread pool). */
+static void job_apply(struct hv_job *j) {
+  json_error_t je;
+  struct tg_err err;
+  tg_err_clear(&err);
+  json_t *page = json_loadb(j->body ? j->body : "", j->len, 0, &je);
+  if (page == NULL) {
+    snprintf(j->msg, sizeof(j->msg), "the feed is not JSON: %s", je.text);
+    j->rc = TG_EPROTO;
+    return;
+  }
+  j->rc = tg_cat_index_apply(j->h->wix, j->node, page, NULL, &j->refused, &err);
+  j->more = json_is_true(json_object_get(page, "more"));
+  json_decref(page);
+  if (j->rc != 0)
+    snprintf(j->msg, sizeof(j->msg), "%s", tg_err_msg(&err, j->rc));
+}
+
+static void job_run(uv_work_t *w) {
+  struct hv_job *j = w->data;
+  if (j->kind == JOB_APPLY)
+    job_apply(j);
+  else if (j->kind == JOB_FAIL)
+    tg_cat_index_fail(j->h->wix, j->node, j->msg, NULL);
+  else
+    j->rc = tg_cat_index_drop_source(j->h->wix, j->node, &j->dropped, NULL);
+}
+
+static void pump(struct tg_fed_harvest *h);
+
+static void job_after(uv_work_t *w, int status) {
+  struct hv_job *j = w->data;
+  struct tg_fed_harvest *h = j->h;
+  (void)status;
+  h->busy = 0;
+  if (!h->stopping && j->kind == JOB_APPLY)
+    peer_applied(j->p, j);
+  else if (!h->stopping && j->kind == JOB_DROP && j->rc == 0 && j->dropped > 0)
+    tg_log_warn("harvest: dropped the %lld datasets of %s (%s)", (long long)j->dropped, j->node,
+                j->msg);
+  job_free(j);
+  if (h->stopping)
+    maybe_free(h);
+  else
+    pump(h);
+}
+
+static void pump(struct tg_fed_harvest *h) {
+  struct hv_job *j = h->q_head;
+  if (h->busy || j == NULL || h->stopping)
+    return;
+  h->q_head = j->next;
+  if (h->q_head == NULL)
+    h->q_tail = NULL;
+  h->busy = 1;
+  j->work.data = j;
+  if (uv_queue_work(h->loop, &j->work, job_run, job_after) != 0) {
+    job_run(&j->work); /* no thread pool: on the loop, as before */
+    job_after(&j->work, 0);
+  }
+}
+
+/* Queues a job for NODE; MSG (may be NULL) is copied. NULL on ENOMEM. */
+static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const char *node,
+                              const char *msg) {
+  struct hv_job *j = calloc(1, sizeof(*j));
+  if (j == NULL)
+    return NULL;
+  j->h = h;
+  j->kind = kind;
+  snprintf(j->node, sizeof(j->node), "%s", node);
+  snprintf(j->msg, sizeof(j->msg), "%s", msg ? msg : "");
+  if (h->q_tail != NULL)
+    h->q_tail->next = j;
+  else
+    h->q_head = j;
+  h->q_tail = j;
+  return j;
+}
+
+/* ---- one peer's outcome ---- */
+
+/* A harvest of P failed with MSG: recorded, logged, counted. TRANSPORT: the
+ * connection or TLS failed (not the peer's answer), where a revoked
+ * certificate shows: then the peer's datasets go (its row stays, failing). */
+static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
+  struct tg_fed_harvest *h = p->h;
+  tg_log_warn("harvest of %s failed: %s", p->node, msg);
+  if (transport && strcasestr(msg, "revoked") != NULL)
+    enqueue(h, JOB_DROP, p->node, "its certificate is revoked");
+  enqueue(h, JOB_FAIL, p->node, msg);
+  pump(h);
+  tg_metrics_harvest(p->node, 0, p->refused);
+  backoff_fail(h, p->node);
+  peer_end(p);
+}
+
+static void peer_ok(struct hv_peer *p) {
+  struct hv_backoff *b = backoff_of(p->h, p->node);
+  if (b != NULL)
+    b->failures = 0, b->due_ms = 0;
+  tg_metrics_harvest(p->node, 1, p->refused);
+  peer_end(p);
+}
+
+static void log_refused(const struct hv_peer *p, const json_t *refused) {
+  size_t i;
+  const json_t *r;
+  json_array_foreach(refused, i, r) {
+    if (i == 3) {
+      tg_log_warn("harvest of %s: %zu more entries refused", p->node, json_array_size(refused) - 3);
+      break;
+    }
+    const char *id = json_string_value(json_object_get(r, "id"));
+    tg_log_warn("harvest of %s: refused %s: %s", p->node, id ? id : "(no id)",
+                json_string_value(json_object_get(r, "reason")));
+  }
+}
+
+static void peer_fetch(struct hv_peer *p);
+
+/* The page job J of P ended: the next page, or the end of P's harvest. */
+static void peer_applied(struct hv_peer *p, struct hv_job *j) {
+  if (j->rc != 0) {
+    peer_fail(p, j->msg, 0);
+    return;
+  }
+  p->refused += json_array_size(j->refused);
+  log_refused(p, j->refused);
+  p->pages++;
+  if (j->more && p->pages < TG_FED_HARVEST_MAX_PAGES)
+    peer_fetch(p);
+  else
+    peer_ok(p);
+}
+
+static int peer_on_data(void *ud, const char *data, size_t len) {
+  struct hv_peer *p = ud;
+  return tg_buf_append(&p->body, data, len) == 0 ? 0 : TG_ENOMEM;
+}
+
+static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err) {
+  struct hv_peer *p = ud;
+  char msg[600];
+  p->req = NULL;
+  if (rc != 0) {
+    snprintf(msg, sizeof(msg), "%s", tg_err_msg(err, rc));
+    peer_fail(p, msg, 1);
+    return;
+  }
+  if (status != 200) {
+    snprintf(msg, sizeof(msg), "the peer answered %d", status);
+    peer_fail(p, msg, 0);
+    return;
+  }
+  size_t len = p->body.len;
+  struct hv_job *j = enqueue(p->h, JOB_APPLY, p->node, NULL);
+  if (j == NULL) {
+    peer_fail(p, "out of memory", 0);
+    return;
+  }
+  j->p = p;
+  j->len = len;
+  j->body = tg_buf_take(&p->body); /* the page waits for the thread pool */
+  pump(p->h);
+}
+
+static void peer_fetch(struct hv_peer *p) {
+  static const char *const hdrs[] = {"Accept: application/json", NULL};
+  char url[700], msg[600];
+  int64_t since = 0;
+  struct tg_err err;
+  tg_err_clear(&err);
+  size_t ul = strlen(p->url);
+  while (ul > 0 && p->url[ul - 1] == '/')
+    ul--;
+  int rc = tg_cat_index_last_seq(p->h->ix, p->node, &since, &err);
+  snprintf(url, sizeof(url), "%.*s/api/v1/catalog/changes?since=%lld&limit=%d", (int)ul, p->url,
+           (long long)since, TG_FED_HARVEST_PAGE);
+  struct tg_client_opts o = {.url = url,
+                             .headers = hdrs,
+                             .timeout_ms = TG_FED_HARVEST_PAGE_TIMEOUT_MS,
+                             .max_response = TG_FED_HARVEST_MAX_RESPONSE,
+                             .peer_node_id = p->node};
+  struct tg_client_cb cb = {.on_data = peer_on_data, .on_done = peer_on_done};
+  if (rc == 0 && strncmp(p->url, "https://", 8) != 0)
+    rc = tg_err_set(&err, TG_EINVAL, "bad peer URL %s", p->url);
+  if (rc == 0)
+    rc = tg_client_request(p->h->client, &o, &cb, p, &p->req, &err);
+  if (rc != 0) {
+    snprintf(msg, sizeof(msg), "cannot start: %s", tg_err_msg(&err, rc));
+    peer_fail(p, msg, 0);
+  }
+}
+
+/* ---- rounds ---- */
+
+/* 1 if NODE is in the peers list PEERS. */
+static int listed(const json_t *peers, const char *node) {
+  size_t i;
+  const json_t *p;
+  json_array_foreach(peers, i, p) {
+    if (strcmp(json_string_value(json_object_get(p, "node_id")), node) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Drops the datasets of sources that are no longer peers. */
+static void prune(struct tg_fed_harvest *h, const json_t *peers) {
+  json_t *src = NULL;
+  if (tg_cat_index_sources(h->ix, &src, NULL) != 0)
+    return;
+  size_t i;
+  json_t *s;
+  json_array_foreach(src, i, s) {
+    const char *node = json_string_value(json_object_get(s, "node"));
+    if (!listed(peers, node))
+      enqueue(h, JOB_DROP, node, "no longer a peer");
+  }
+  json_decref(src);
+  pump(h);
+}
+
+/* Fills the round's peers from PEERS, those due only. */
+static int round_fill(struct tg_fed_harvest *h, const json_t *peers) {
+  h->peers = calloc(json_array_size(peers) + 1, sizeof(*h->peers));
+  if (h->peers == NULL)
+    return TG_ENOMEM;
+  size_t i;
+  const json_t *j;
+  json_array_foreach(peers, i, j) {
+    const char *node = json_string_value(json_object_get(j, "node_id"));
+    const char *url = json_string_value(json_object_get(j, "url"));
+    if (node == NULL || url == NULL || !backoff_due(h, node))
+      continue;
+    struct hv_peer *p = &h->peers[h->n++];
+    p->h = h;
+    snprintf(p->node, sizeof(p->node), "%s", node);
+    snprintf(p->url, sizeof(p->url), "%s", url);
+    tg_buf_init(&p->body);
+  }
+  return 0;
+}
+
+static void round_start(struct tg_fed_harvest *h) {
+  json_t *peers = NULL;
+  struct tg_settings *s = tg_settings_get();
+  int rc = h->stopping || interval_ms() == 0 ? TG_ECANCELED : 0;
+  if (rc == 0)
+    rc = tg_fed_peers_list(h->db, &peers, NULL);
+  if (rc == 0)
+    prune(h, peers);
+  if (rc == 0 && json_array_size(peers) > 0)
+    rc = tg_fed_client_new(h->loop, s->dir, &h->client, NULL); /* TG_ENOENT: no federation yet */
+  tg_settings_put(s);
+  if (rc == 0 && json_array_size(peers) > 0)
+    rc = round_fill(h, peers);
+  json_decref(peers);
+  h->forced = 0;
+  if (rc != 0 || h->n == 0) {
+    free(h->peers);
+    h->peers = NULL;
+    tg_client_free(h->client);
+    h->client = NULL;
+    arm(h);
+    return;
+  }
+  h->running = 1;
+  h->pending = h->n;
+  size_t n = h->n; /* a peer failing at once may end the round: count first */
+  for (size_t i = 0; i < n && h->running; i++)
+    peer_fetch(&h->peers[i]);
+}
+
+static void on_async(uv_async_t *a) {
+  struct tg_fed_harvest *h = a->data;
+  if (h->stopping)
+    return;
+  if (h->running) {
+    h->again = 1;
+    return;
+  }
+  uv_timer_stop(&h->timer);
+  h->forced = 1;
+  round_start(h);
+}
+
+/* ---- life ---- */
+
+/* The harvester's own connection to DIR's harvest.db, for the jobs. */
+static int open_writer(struct tg_fed_harvest *h, const char *dir, struct tg_err *err) {
+  struct tg_settings *s = tg_settings_get();
+  int rc = tg_node_harvest_db_open(dir, &h->wdb, err);
+  if (rc == 0)
+    rc = tg_cat_index_open(h->wdb, s->node_id, &h->wix, err);
+  tg_settings_put(s);
+  return rc;
+}
+
+int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix, const char *dir,
+                       struct tg_fed_harvest **out, struct tg_err *err) {
+  struct tg_fed_harvest *h = calloc(1, sizeof(*h));
+  *out = NULL;
+  if (h == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  h->loop = loop;
+  h->db = db;
+  h->ix = ix;
+  int rc = open_writer(h, dir, err);
+  if (rc != 0) {
+    tg_cat_store_free(h->wix);
+    tg_db_close(h->wdb);
+    free(h);
+    return rc;
+  }
+  uv_timer_init(loop, &h->timer);
+  uv_async_init(loop, &h->async, on_async);
+  h->timer.data = h->async.data = h;
+  h->open_handles = 2;
+  uv_unref((uv_handle_t *)&h->timer);
+  uv_unref((uv_handle_t *)&h->async);
+  pthread_mutex_lock(&kick_lock);
+  tg__harvester = h;
+  pthread_mutex_unlock(&kick_lock);
+  *out = h;
+  return 0;
+}
+
+void tg_fed_harvest_start(struct tg_fed_harvest *h) {
+  uv_timer_start(&h->timer, on_timer, 1000, 0); /* the first round soon after start */
+}
+
+void tg_fed_harvest_kick(void) {
+  pthread_mutex_lock(&kick_lock);
+  if (tg__harvester != NULL)
+    uv_async_send(&tg__harvester->async);
+  pthread_mutex_unlock(&kick_lock);
+}
+
+/* Frees H once its handles closed and no job runs. */
+static void maybe_free(struct tg_fed_harvest *h) {
+  if (h->open_handles > 0 || h->busy)
+    return;
+  tg_cat_store_free(h->wix);
+  tg_db_close(h->wdb);
+  free(h->bo);
+  free(h);
+}
+
+static void closed(uv_handle_t *hd) {
+  struct tg_fed_harvest *h = hd->data;
+  h->open_handles--;
+  maybe_free(h);
+}
+
+void tg_fed_harvest_free(struct tg_fed_harvest *h) {
+  if (h == NULL)
+    return;
+  pthread_mutex_lock(&kick_lock);
+  if (tg__harvester == h)
+    tg__harvester = NULL;
+  pthread_mutex_unlock(&kick_lock);
+  h->stopping = 1;
+  tg_client_free(h->client); /* cancels the pages in flight: no callbacks */
+  h->client = NULL;
+  while (h->q_head != NULL) { /* waiting jobs are dropped; a running one ends first */
+    struct hv_job *j = h->q_head;
+    h->q_head = j->next;
+    job_free(j);
+  }
+  h->q_tail = NULL;
+  for (size_t i = 0; i < h->n; i++)
+    tg_buf_close(&h->peers[i].body);
+  free(h->peers);
+  h->peers = NULL;
+  h->n = 0;
+  h->running = 0;
+  uv_timer_stop(&h->timer);
+  uv_close((uv_handle_t *)&h->timer, closed);
+  uv_close((uv_handle_t *)&h->async, closed);
+}
+
+/* ---- locate ---- */
+
+/* The URL of NODE into OUT: the peers table, then (on a CA node) the
+ * federation directory. */
+static int node_url(struct tg_worker *w, const char *node, char *out, size_t n) {
+  char ca[4096];
+  if (tg_fed_peer_url(w->db, node, out, n, NULL) == 0)
+    return 0;
+  struct tg_settings *s = tg_settings_get();
+  int rc = tg_fed_ca_dir(s->dir, ca, sizeof(ca));
+  tg_settings_put(s);
+  if (rc == 0)
+    rc = tg_fed_member_url(ca, node, out, n, NULL);
+  return rc == 0 ? 0 : TG_ENOENT;
+}
+
+int tg_fed_locate(struct tg_worker *w, const char *id, struct tg_fed_location *out,
+                  struct tg_err *err) {
+  memset(out, 0, sizeof(*out));
+  if (tg_cat_dataset_owner(id, out->owner, sizeof(out->owner)) != 0)
+    return tg_err_set(err, TG_EINVAL, "%s is not a dataset id (urn:tsunagu:NODE:dataset:ID)", id);
+  struct tg_settings *s = tg_settings_get();
+  int self = strcmp(out->owner, s->node_id) == 0;
+  tg_settings_put(s);
+  if (self) {
+    out->source = "local";
+    return 0;
+  }
+  int rc = w->harvested ? tg_cat_index_locate(w->harvested, id, out->owner, sizeof(out->owner),
+                                              &out->harvested_at, err)
+                        : TG_ENOENT;
+  if (rc != 0 && rc != TG_ENOENT)
+    return rc;
+  out->source = rc == 0 ? "index" : "directory";
+  if (node_url(w, out->owner, out->url, sizeof(out->url)) != 0 && rc != 0)
+    return tg_err_set(err, TG_ENOENT,
+                      "no owner known for %s: %s is neither a peer nor a member of the "
+                      "federation directory, and no peer's feed carried the dataset",
+                      id, out->owner);
+  return 0;
+}

@@ -1,0 +1,45 @@
+// fake-feed: a misbehaving federation peer for tests/integration/harvest.sh.
+// Serves GET /api/v1/catalog/changes over TLS with a real federation
+// certificate (argv: key, cert, mode file). The mode file says what to send:
+// "garbage" (not JSON), "foreign" (a page publishing another node's
+// dataset id), "backwards" (a last_seq below the one asked for) or "endless"
+// (always one more page). Prints its port on stdout.
+import https from 'node:https';
+import fs from 'node:fs';
+
+const [key, cert, modeFile] = process.argv.slice(2);
+const forged = {
+  '@context': { dct: 'http://purl.org/dc/terms/', dcat: 'http://www.w3.org/ns/dcat#' },
+  '@id': 'urn:tsunagu:a:dataset:forged',
+  '@type': 'dcat:Dataset',
+  'dct:title': 'forged dataset',
+  'dct:description': 'claims to be a\'s',
+};
+const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
+  const mode = fs.readFileSync(modeFile, 'utf8').trim();
+  if (!req.url.startsWith('/api/v1/catalog/changes')) {
+    res.writeHead(404).end();
+    return;
+  }
+  if (mode === 'garbage') {
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end('<html>this is not a feed');
+    return;
+  }
+  const since = Number(new URL(req.url, 'https://x').searchParams.get('since') || 0);
+  const json = (o) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(o));
+  if (mode === 'backwards') {
+    json({ changes: [], last_seq: Math.max(since - 1, 0), more: false });
+    return;
+  }
+  if (mode === 'endless') {
+    json({ changes: [], last_seq: since + 1, more: true });
+    return;
+  }
+  const changes = since >= 2 ? [] : [
+    { seq: 1, op: 'upsert', id: forged['@id'], version: 1, dataset: forged },
+    { seq: 2, op: 'delete', id: 'urn:tsunagu:g:dataset:gone', version: 2 },
+  ];
+  res.writeHead(200, { 'Content-Type': 'application/json' })
+    .end(JSON.stringify({ changes, last_seq: Math.max(since, 2), more: false }));
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));

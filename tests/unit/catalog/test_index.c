@@ -1,0 +1,239 @@
+/* test_index: the harvested index on a real SQLite file: a peer's feed pages
+ * applied (upserts, deletions), foreign ids and malformed entries refused,
+ * a feed that goes backwards refused whole, dropping a source, locating a
+ * dataset, and search over the index finding a peer's dataset in Japanese. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tg_cat.h"
+#include "tg_db.h"
+#include "tg_err.h"
+
+static char dir[64];
+static sqlite3 *adb, *cdb;
+static struct tg_cat_store *a;  /* the peer a-city's own catalog */
+static struct tg_cat_store *ix; /* c-village's harvested index */
+
+#define CTX                                                                                        \
+  "\"@context\": {\"dct\": \"http://purl.org/dc/terms/\", \"dcat\": "                              \
+  "\"http://www.w3.org/ns/dcat#\"}, \"@type\": \"dcat:Dataset\""
+
+static void put(const char *slug, const char *title, const char *desc) {
+  char buf[2048], id[128];
+  snprintf(buf, sizeof(buf),
+           "{" CTX ", \"dct:title\": {\"@value\": \"%s\", \"@language\": \"ja\"},"
+           " \"dct:description\": \"%s\"}",
+           title, desc);
+  snprintf(id, sizeof(id), "urn:tsunagu:a-city:dataset:%s", slug);
+  json_t *in = json_loads(buf, 0, NULL), *problems = NULL;
+  assert_non_null(in);
+  assert_int_equal(tg_cat_dataset_put(a, id, in, -1, NULL, &problems, NULL), 0);
+  json_decref(in);
+}
+
+static json_t *feed(int64_t since) {
+  json_t *page = NULL;
+  assert_int_equal(tg_cat_changes(a, since, 1000, &page, NULL), 0);
+  return page;
+}
+
+static int64_t total(const char *q) {
+  struct tg_cat_query query = {.q = q};
+  json_t *out = NULL;
+  assert_int_equal(tg_cat_search(ix, &query, &out, NULL), 0);
+  int64_t n = json_integer_value(json_object_get(out, "total"));
+  json_decref(out);
+  return n;
+}
+
+static int setup(void **state) {
+  (void)state;
+  char p[128];
+  snprintf(dir, sizeof(dir), "/tmp/tg-cat-index-XXXXXX");
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  snprintf(p, sizeof(p), "%s/a.db", dir);
+  if (tg_db_open(p, 1, &adb, NULL) || tg_cat_store_open(adb, "a-city", &a, NULL))
+    return 1;
+  snprintf(p, sizeof(p), "%s/harvest.db", dir);
+  if (tg_db_open(p, 1, &cdb, NULL) || tg_cat_index_open(cdb, "c-village", &ix, NULL))
+    return 1;
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  tg_cat_store_free(a);
+  tg_cat_store_free(ix);
+  tg_db_close(adb);
+  tg_db_close(cdb);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  return system(cmd) == 0 ? 0 : 1;
+}
+
+static void test_apply(void **state) {
+  (void)state;
+  put("river", "河川水位観測", "A市の河川の水位");
+  put("dam", "ダム放流情報", "B町のダムの放流量");
+  json_t *page = feed(0), *refused = NULL;
+  int64_t last = 0;
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, &last, &refused, NULL), 0);
+  assert_int_equal(last, 2);
+  assert_int_equal(json_array_size(refused), 0);
+  json_decref(refused);
+  json_decref(page);
+  /* search over the index: a Japanese word, ranked like a local search */
+  assert_int_equal(total("水位"), 1);
+  assert_int_equal(total("ダム"), 1);
+  char owner[64];
+  int64_t at = 0;
+  assert_int_equal(
+      tg_cat_index_locate(ix, "urn:tsunagu:a-city:dataset:river", owner, sizeof(owner), &at, NULL),
+      0);
+  assert_string_equal(owner, "a-city");
+  assert_true(at > 0);
+  /* the owner's version is kept */
+  json_t *doc = NULL;
+  int64_t v = 0;
+  assert_int_equal(
+      tg_cat_dataset_get(ix, "urn:tsunagu:a-city:dataset:dam", TG_CAT_VIEW_PUBLIC, &doc, &v, NULL),
+      0);
+  assert_int_equal(v, 1);
+  json_decref(doc);
+  /* an update and a deletion propagate */
+  put("river", "河川水位観測（改）", "更新しました");
+  assert_int_equal(tg_cat_dataset_delete(a, "urn:tsunagu:a-city:dataset:dam", -1, NULL, NULL), 0);
+  page = feed(last);
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, &last, NULL, NULL), 0);
+  json_decref(page);
+  assert_int_equal(total("ダム"), 0);
+  assert_int_equal(total("更新"), 1);
+  assert_int_equal(
+      tg_cat_index_locate(ix, "urn:tsunagu:a-city:dataset:dam", owner, sizeof(owner), NULL, NULL),
+      TG_ENOENT);
+  /* the index refuses local writes */
+  json_t *in = json_loads("{" CTX ", \"dct:title\": \"x\", \"dct:description\": \"y\"}", 0, NULL);
+  assert_int_equal(tg_cat_dataset_create(ix, in, "x", NULL, NULL, NULL), TG_EPERM);
+  json_decref(in);
+}
+
+static void test_refusals(void **state) {
+  (void)state;
+  int64_t last = 0;
+  assert_int_equal(tg_cat_index_last_seq(ix, "a-city", &last, NULL), 0);
+  put("rain", "雨量観測", "C村の雨量計");
+  json_t *page = feed(last);
+  /* b-town's page carries a-city's dataset: refused, the page still applies */
+  json_t *refused = NULL;
+  assert_int_equal(tg_cat_index_apply(ix, "b-town", page, NULL, &refused, NULL), 0);
+  assert_int_equal(json_array_size(refused), 1);
+  assert_non_null(strstr(json_string_value(json_object_get(json_array_get(refused, 0), "reason")),
+                         "may publish only urn:tsunagu:b-town:"));
+  json_decref(refused);
+  assert_int_equal(total("雨量"), 0);
+  /* a malformed entry is refused, the good one applied */
+  json_t *bad = json_pack("{s:I, s:s, s:s, s:I, s:{s:s}}", "seq", (json_int_t)(last + 100), "op",
+                          "upsert", "id", "urn:tsunagu:a-city:dataset:junk", "version",
+                          (json_int_t)1, "dataset", "@id", "urn:tsunagu:a-city:dataset:junk");
+  json_array_append_new(json_object_get(page, "changes"), bad);
+  json_object_set_new(page, "last_seq", json_integer(last + 100));
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, &last, &refused, NULL), 0);
+  assert_int_equal(json_array_size(refused), 1);
+  json_decref(refused);
+  assert_int_equal(total("雨量"), 1);
+  /* the same page again goes backwards: refused whole */
+  struct tg_err err;
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, NULL, NULL, &err), TG_EPROTO);
+  assert_non_null(strstr(err.msg, "backwards"));
+  json_decref(page);
+  page = json_pack("{s:[], s:I, s:b}", "changes", "last_seq", (json_int_t)1, "more", 0);
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, NULL, NULL, NULL), TG_EPROTO);
+  json_decref(page);
+  page = json_pack("{s:s}", "changes", "garbage");
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, NULL, NULL, NULL), TG_EPROTO);
+  json_decref(page);
+  assert_int_equal(tg_cat_index_fail(ix, "a-city", "garbage", NULL), 0);
+  json_t *src = NULL;
+  assert_int_equal(tg_cat_index_sources(ix, &src, NULL), 0);
+  json_t *s0 = json_array_get(src, 0);
+  assert_string_equal(json_string_value(json_object_get(s0, "node")), "a-city");
+  assert_string_equal(json_string_value(json_object_get(s0, "status")), "failing");
+  assert_int_equal(json_integer_value(json_object_get(s0, "datasets")), 2);
+  assert_int_equal(json_integer_value(json_object_get(s0, "refused")), 1);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(src, 1), "refused")), 1);
+  json_decref(src);
+}
+
+static void test_drop(void **state) {
+  (void)state;
+  int64_t n = 0;
+  assert_int_equal(tg_cat_index_drop_source(ix, "a-city", &n, NULL), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(total("雨量"), 0);
+  assert_int_equal(total("水位"), 0);
+  int64_t last = -1;
+  assert_int_equal(tg_cat_index_last_seq(ix, "a-city", &last, NULL), 0);
+  assert_int_equal(last, 0);
+  char owner[8];
+  assert_int_equal(tg_cat_dataset_owner("urn:tsunagu:a-city:dataset:x", owner, sizeof(owner)), 0);
+  assert_string_equal(owner, "a-city");
+  assert_int_equal(tg_cat_dataset_owner("urn:tsunagu:A:dataset:x", owner, sizeof(owner)),
+                   TG_EINVAL);
+}
+
+/* The feed and the list as a peer sees them: a dataset whose policy names
+ * only b-town is a delete in c-village's feed and absent from its list. */
+static void test_feed_for_viewer(void **state) {
+  (void)state;
+  json_t *in = json_loads(
+      "{" CTX ", \"dct:title\": \"secret\", \"dct:description\": \"b only\","
+      " \"odrl:hasPolicy\": {\"@type\": \"odrl:Offer\", \"odrl:permission\": {\"odrl:action\":"
+      " {\"@id\": \"odrl:use\"}, \"odrl:assignee\": {\"@id\": \"urn:tsunagu:node:b-town\"}}},"
+      " \"@context\": {\"dct\": \"http://purl.org/dc/terms/\", \"dcat\":"
+      " \"http://www.w3.org/ns/dcat#\", \"odrl\": \"http://www.w3.org/ns/odrl/2/\"}}",
+      0, NULL);
+  assert_non_null(in);
+  struct tg_cat_write w;
+  assert_int_equal(tg_cat_dataset_create(a, in, "secret", &w, NULL, NULL), 0);
+  json_decref(in);
+  struct tg_cat_access c = {
+      .node_id = "c-village", .action = "use", .now = 1800000000, .is_federation_member = 1};
+  struct tg_cat_access b = c;
+  b.node_id = "b-town";
+  json_t *page = NULL;
+  assert_int_equal(tg_cat_changes_for(a, w.seq - 1, 10, &c, &page, NULL), 0);
+  json_t *e = json_array_get(json_object_get(page, "changes"), 0);
+  assert_string_equal(json_string_value(json_object_get(e, "op")), "delete");
+  assert_null(json_object_get(e, "dataset"));
+  json_decref(page);
+  assert_int_equal(tg_cat_changes_for(a, w.seq - 1, 10, &b, &page, NULL), 0);
+  e = json_array_get(json_object_get(page, "changes"), 0);
+  assert_string_equal(json_string_value(json_object_get(e, "op")), "upsert");
+  json_decref(page);
+  json_t *all = NULL, *seen = NULL;
+  assert_int_equal(tg_cat_dataset_list(a, TG_CAT_VIEW_PUBLIC, 0, 100, &all, NULL), 0);
+  assert_int_equal(tg_cat_dataset_list_for(a, TG_CAT_VIEW_PUBLIC, &c, 0, 100, &seen, NULL), 0);
+  assert_int_equal(json_integer_value(json_object_get(seen, "total")),
+                   json_integer_value(json_object_get(all, "total")) - 1);
+  json_decref(all);
+  json_decref(seen);
+  tg_cat_write_clear(&w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_apply),
+      cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_drop),
+      cmocka_unit_test(test_feed_for_viewer),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
