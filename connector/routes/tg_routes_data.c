@@ -12,6 +12,7 @@
 #include "tg_client.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_fed_harvest.h"
 #include "tg_fed_peers.h"
 #include "tg_http_server.h"
 #include "tg_log.h"
@@ -863,7 +864,13 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   struct tg_http_req *req = r->req;
   struct tg_worker *w = tg_http_req_worker(req);
   char base[600];
-  if (cached_peer_url(w, owner, base, sizeof(base)) != 0) {
+  struct tg_fed_location loc;
+  /* The peers table first (cached); else location management: the harvested
+   * index and, on a CA node, the federation directory. */
+  if (cached_peer_url(w, owner, base, sizeof(base)) != 0 &&
+      (tg_fed_locate(w, id, &loc, NULL) != 0 || loc.url[0] == '\0' ||
+       strcmp(loc.owner, owner) != 0 ||
+       snprintf(base, sizeof(base), "%s", loc.url) >= (int)sizeof(base))) {
     tg_http_res_problem(req, 404, "owner-unknown", "Owner unknown", NULL,
                         "dataset %s belongs to node %s, which is not a known peer of this node", id,
                         owner);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FED_MAX_PEERS 256
 #define FED_MAX_ANSWER (4 * 1024 * 1024)
@@ -31,6 +32,9 @@ struct fsearch {
   struct tg_http_req *req; /* NULL once the request is gone */
   struct tg_fed_fanout *fan;
   json_t *local;           /* this node's answer */
+  json_t *harvested;       /* the harvested index's answer, or NULL (live mode) */
+  json_t *harvest_src;     /* source entries for the harvested peers */
+  const char *mode;        /* "live", "harvested" or "auto" (static) */
   json_t *peers;           /* the peers table as asked: node -> url */
   char self[64];
   char peer[64];           /* the calling node, or "": what it may not see is left out */
@@ -40,6 +44,8 @@ struct fsearch {
 };
 
 static void fsearch_free(struct fsearch *s) {
+  json_decref(s->harvested);
+  json_decref(s->harvest_src);
   json_decref(s->local);
   json_decref(s->peers);
   free(s);
@@ -125,7 +131,7 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   struct tg_http_req *req = s->req;
   s->fan = NULL;
   tg_http_req_on_free(req, NULL, NULL); /* S is freed here, before the answer */
-  struct tg_cat_merge_in *in = calloc(n + 1, sizeof(*in));
+  struct tg_cat_merge_in *in = calloc(n + 2, sizeof(*in));
   json_t *sources = json_array(), *out = NULL;
   struct tg_err err;
   tg_err_clear(&err);
@@ -149,6 +155,15 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
                                               json_array_size(json_object_get(s->local, "items")),
                                               NULL));
   size_t m = 1;
+  if (s->harvested != NULL) {
+    if (s->peer[0])
+      tg_route_search_hide(s->harvested, s->peer);
+    in[m].source = NULL; /* each hit's own "source": its owner */
+    in[m++].answer = s->harvested;
+    size_t k;
+    json_t *e;
+    json_array_foreach(s->harvest_src, k, e) json_array_append(sources, e);
+  }
   for (size_t i = 0; i < n; i++) {
     json_t *e = source_entry(asks[i].node, tg_fed_ask_state_name(asks[i].state), asks[i].ms,
                              json_array_size(json_object_get(asks[i].answer, "items")), NULL);
@@ -182,7 +197,7 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   }
   set_owner_urls(s, json_object_get(out, "items"));
   json_object_set_new(out, "scope", json_string("federation"));
-  json_object_set_new(out, "mode", json_string("live"));
+  json_object_set_new(out, "mode", json_string(s->mode));
   json_object_set_new(out, "sources", sources);
   fsearch_free(s); /* the request stays ours until the answer is sent */
   tg_http_res_json(req, 200, out, NULL);
@@ -199,13 +214,14 @@ static size_t pick_peers(struct fsearch *s, sqlite3 *db, json_t *seen, struct tg
   json_array_foreach(json_object_get(list, "peers") ? json_object_get(list, "peers") : list, i, p) {
     const char *node = json_string_value(json_object_get(p, "node_id"));
     const char *url = json_string_value(json_object_get(p, "url"));
+    if (node != NULL && url != NULL) /* owners' URLs, asked or not */
+      json_object_set_new(s->peers, node, json_string(url));
     if (node == NULL || url == NULL || json_object_get(seen, node) || n >= FED_MAX_PEERS ||
         strlen(node) >= sizeof(asks[n].node) || strlen(url) >= sizeof(asks[n].url))
       continue;
     memset(&asks[n], 0, sizeof(asks[n]));
     snprintf(asks[n].node, sizeof(asks[n].node), "%s", node);
     snprintf(asks[n].url, sizeof(asks[n].url), "%s", url);
-    json_object_set_new(s->peers, node, json_string(url));
     n++;
   }
   for (size_t k = 0; k < n; k++)
@@ -228,17 +244,82 @@ static int via_header(json_t *seen, struct tg_buf *out) {
 }
 
 static int fed_params(struct tg_http_req *req, const struct tg_qs *q, int64_t *timeout,
-                      int64_t *hops) {
+                      int64_t *hops, const char **mode_out) {
   const char *mode = tg_qs_get(q, "mode");
   if (mode != NULL && strcmp(mode, "live") != 0 && strcmp(mode, "auto") != 0 &&
       strcmp(mode, "harvested") != 0) {
     tg_route_bad_param(req, "mode", "must be live, harvested or auto");
     return TG_ROUTE_ANSWERED;
   }
+  *mode_out = mode == NULL || strcmp(mode, "auto") == 0 ? "auto"
+              : strcmp(mode, "live") == 0              ? "live"
+                                                       : "harvested";
   if (tg_route_query_int(req, q, "timeout", 50, 30000, 2000, timeout) ||
       tg_route_query_int(req, q, "hops", 1, FED_MAX_HOPS, 2, hops))
     return TG_ROUTE_ANSWERED;
   return 0;
+}
+
+/* The harvested index's answer for LQ into S (mode harvested or auto): only
+ * hits of sources harvested within FRESH_S seconds (all, for harvested),
+ * each marked with its owner as source; their nodes go into SEEN (asked no
+ * further) and get a "harvested" entry in S->harvest_src. */
+static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct tg_cat_query *lq,
+                           json_t *seen, int64_t fresh_s) {
+  json_t *srcs = NULL, *fresh = json_object();
+  int64_t now = (int64_t)time(NULL);
+  s->harvest_src = json_array();
+  if (w->harvested == NULL || tg_cat_index_sources(w->harvested, &srcs, NULL) != 0 ||
+      tg_cat_search(w->harvested, lq, &s->harvested, NULL) != 0) {
+    json_decref(srcs);
+    json_decref(fresh);
+    return;
+  }
+  size_t i;
+  json_t *e;
+  json_array_foreach(srcs, i, e) {
+    const char *node = json_string_value(json_object_get(e, "node"));
+    json_int_t at = json_integer_value(json_object_get(e, "harvested_at"));
+    if (node == NULL || at <= 0 || json_object_get(seen, node) != NULL)
+      continue;
+    if (fresh_s > 0 && now - at > fresh_s)
+      continue;
+    json_object_set_new(fresh, node, json_integer(now - at));
+  }
+  /* Keep the fresh sources' hits, marked with their owner. */
+  json_t *items = json_object_get(s->harvested, "items");
+  json_t *hits = json_object();
+  for (size_t k = json_array_size(items); k-- > 0;) {
+    json_t *it = json_array_get(items, k);
+    const char *id = json_string_value(json_object_get(it, "id"));
+    char owner[64];
+    size_t on = id && strncmp(id, "urn:tsunagu:", 12) == 0 ? strcspn(id + 12, ":") : 0;
+    if (on == 0 || on >= sizeof(owner)) {
+      json_array_remove(items, k);
+      continue;
+    }
+    memcpy(owner, id + 12, on);
+    owner[on] = '\0';
+    if (json_object_get(fresh, owner) == NULL) {
+      json_array_remove(items, k);
+      continue;
+    }
+    json_object_set_new(it, "source", json_string(owner));
+    json_object_set_new(it, "harvested", json_true());
+    json_object_set_new(hits, owner, json_integer(json_integer_value(json_object_get(hits, owner)) + 1));
+  }
+  const char *node;
+  json_t *age;
+  json_object_foreach(fresh, node, age) {
+    json_t *entry = source_entry(node, "harvested", 0,
+                                 (size_t)json_integer_value(json_object_get(hits, node)), NULL);
+    json_object_set_new(entry, "age_s", json_integer(json_integer_value(age)));
+    json_array_append_new(s->harvest_src, entry);
+    json_object_set_new(seen, node, json_true());
+  }
+  json_decref(hits);
+  json_decref(fresh);
+  json_decref(srcs);
 }
 
 /* Runs the local search and starts the fan-out; 0, or TG_ROUTE_ANSWERED. */
@@ -264,8 +345,18 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
   json_t *seen = json_object();
   via_names(tg_http_req_header(req, FED_VIA), seen);
   json_object_set_new(seen, s->self, json_true());
+  if (strcmp(s->mode, "live") != 0) {
+    /* Fresh: harvested within two intervals (and a minute); harvested mode
+     * takes every source, however old, and asks nobody. */
+    struct tg_settings *st = tg_settings_get();
+    int64_t fresh_s = (int64_t)(st->harvest_interval_ms * 2 / 1000) + 60;
+    tg_settings_put(st);
+    harvested_part(s, w, &lq, seen, strcmp(s->mode, "auto") == 0 ? fresh_s : 0);
+  }
   struct tg_fed_ask *asks = calloc(FED_MAX_PEERS, sizeof(*asks));
   size_t n = asks ? pick_peers(s, w->db, seen, asks) : 0;
+  if (strcmp(s->mode, "harvested") == 0)
+    n = 0; /* no network call: the peers were read for their URLs only */
   struct tg_buf path, via;
   tg_buf_init(&path);
   tg_buf_init(&via);
@@ -293,7 +384,8 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
 void tg_route_search_federation(struct tg_http_req *req, const struct tg_qs *q,
                                 struct tg_cat_query *cq) {
   int64_t timeout, hops;
-  if (fed_params(req, q, &timeout, &hops))
+  const char *mode = "auto";
+  if (fed_params(req, q, &timeout, &hops, &mode))
     return;
   if (cq->offset + cq->limit > 100) {
     tg_route_bad_param(req, "offset", "a federated search pages through its first 100 hits");
@@ -309,6 +401,7 @@ void tg_route_search_federation(struct tg_http_req *req, const struct tg_qs *q,
   snprintf(s->self, sizeof(s->self), "%s", st->node_id);
   tg_settings_put(st);
   s->req = req;
+  s->mode = mode;
   const char *peer = tg_http_req_peer(req);
   snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "");
   s->sort = cq->sort;

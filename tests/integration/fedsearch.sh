@@ -7,7 +7,7 @@
 # finds a's datasets through d within two hops, each node asked once; a
 # dataset whose policy hides it from c is not in c's answer.
 . "$top_srcdir/tests/lib.sh"
-plan 19
+plan 24
 
 CA=$TG_TMP/a/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
@@ -20,7 +20,7 @@ tg_node_start a || { echo "Bail out! a did not start"; exit 1; }
 hub=$(tg_node_url a)
 fp=$(openssl x509 -in "$CA/ca.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 for n in b c d e; do
-  tg_node_new "$n" "$(printf '[federation]\npeer_check = 0')"
+  tg_node_new "$n" "$(printf '[federation]\npeer_check = 0\nharvest_interval = 1s')"
   tg_node_start "$n" || { echo "Bail out! $n did not start"; exit 1; }
   u=$(tg_node_url "$n")
   tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
@@ -52,8 +52,9 @@ fsearch() { # NODE QUERY-STRING: the answer in $O, the status printed
   curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' -H "Authorization: Bearer $(cat "$TG_TMP/$1/admin.token")" \
     "$(tg_node_url "$1")/api/v1/search?scope=federation&$2"
 }
+# The live tests say mode=live; the harvested and auto modes come after.
 q=$(jq -rn --arg q 水位 '$q|@uri')
-st=$(fsearch c "q=$q&limit=10")
+st=$(fsearch c "q=$q&limit=10&mode=live")
 owners=$(jq -r '[.items[].owner] | sort | unique | join(",")' "$O")
 check "c's federated search for 水位 has hits of a, b and d ($st, owners $owners)" [ "$st" = 200 -a "$owners" = a,b,d ]
 check "  every source is listed with its status" [ "$(jq -r '[.sources[] | "\(.node)=\(.status)"] | sort | join(" ")' "$O")" = "a=ok b=ok c=ok d=ok e=ok" ]
@@ -61,16 +62,16 @@ check "  hits carry their owner's URL" [ "$(jq -r '.items[] | select(.owner == "
 check "  and never the backend or the mode" [ -z "$(jq -r '.. | objects | select(has("tsunagu:backend") or has("tsunagu:mode")) | 1' "$O")" ]
 check "  a's dataset for b only is not there" [ -z "$(jq -r '.items[] | select(.id == "urn:tsunagu:a:dataset:rain-b-only") | 1' "$O")" ]
 ids1=$(jq -c '[.items[].id]' "$O")
-fsearch c "q=$q&limit=10" >/dev/null
+fsearch c "q=$q&limit=10&mode=live" >/dev/null
 check "  the ranking is the same when asked again" [ "$(jq -c '[.items[].id]' "$O")" = "$ids1" ]
 pages=""
-for off in 0 1 2; do fsearch c "q=$q&limit=1&offset=$off" >/dev/null; pages="$pages$(jq -r '.items[0].id' "$O") "; done
+for off in 0 1 2; do fsearch c "q=$q&limit=1&offset=$off&mode=live" >/dev/null; pages="$pages$(jq -r '.items[0].id' "$O") "; done
 check "  pages of one hit follow the same order ($pages)" [ "$(jq -r '.[0:3] | join(" ")' <<<"$ids1") " = "$pages" ]
-st=$(fsearch b "q=$q&limit=10")
+st=$(fsearch b "q=$q&limit=10&mode=live")
 check "b, which a's policy lets see it, finds a's dataset for b ($st)" [ -n "$(jq -r '.items[] | select(.id == "urn:tsunagu:a:dataset:rain-b-only") | 1' "$O")" ]
 
 # The CLI: a table with owners, one status line per source on stderr.
-out=$(T c search --scope federation 水位 2>"$TG_TMP/cli.err")
+out=$(T c search --scope federation --mode live 水位 2>"$TG_TMP/cli.err")
 rc=$?
 cli_ok() { [ "$rc" = 0 ] && grep -q ' a  .*urn:tsunagu:a:dataset:river$' <<<"$out" && grep -q ' b  .*urn:tsunagu:b:dataset:river-mid$' <<<"$out"; }
 check "tsunagu search --scope federation 水位 on c lists a's, b's and d's datasets with owners ($rc)" cli_ok
@@ -78,10 +79,25 @@ check "  and says how each source did" [ "$(grep -c '^source [a-e]: ok' "$TG_TMP
 T c search --scope galaxy 水位 >/dev/null 2>"$TG_TMP/cli.err"
 check "  a bad --scope is a one-line error and a non-zero exit" [ $? != 0 -a "$(wc -l <"$TG_TMP/cli.err")" = 1 ]
 
+# Harvested: c follows its peers' feeds (a round ran when its peers were
+# synced); the answer needs no network call and names each source's age.
+for _ in $(seq 1 50); do
+  fsearch c "q=$q&limit=10&mode=harvested" >/dev/null
+  [ "$(jq -r '[.items[].owner] | sort | unique | join(",")' "$O")" = a,b,d ] && break
+  sleep 0.2
+done
+st=$(fsearch c "q=$q&limit=10&mode=harvested")
+check "harvested mode: c finds a's, b's and d's datasets in its index ($st)" [ "$st" = 200 -a "$(jq -r '[.items[].owner] | sort | unique | join(",")' "$O")" = a,b,d -a "$(jq -r .mode "$O")" = harvested ]
+check "  each peer is a harvested source with its age" [ "$(jq -r '[.sources[] | select(.status == "harvested") | .node] | sort | join(",")' "$O")" = a,b,d,e -a "$(jq -r '[.sources[] | select(.status == "harvested") | .age_s | type] | unique | join(",")' "$O")" = number ]
+check "  the same ids as live mode" [ "$(jq -c '[.items[].id] | sort' "$O")" = "$(jq -c 'sort' <<<"$ids1")" ]
+check "  and a's dataset for b only was never harvested" [ -z "$(jq -r '.items[] | select(.id == "urn:tsunagu:a:dataset:rain-b-only") | 1' "$O")" ]
+st=$(fsearch c "q=$q&limit=10")
+check "auto (the default) takes the fresh harvest and asks nobody live ($st)" [ "$st" = 200 -a "$(jq -r .mode "$O")" = auto -a "$(jq -r '[.sources[] | select(.status == "ok") | .node] | join(",")' "$O")" = c ]
+
 # Two hops: e knows only d; d asks a, b and c for it, and not e again.
-st=$(fsearch e "q=$q&limit=10&hops=1")
+st=$(fsearch e "q=$q&limit=10&hops=1&mode=live")
 check "e with one hop sees only d's hits ($st, $(jq -r '[.items[].owner] | unique | join(",")' "$O"))" [ "$(jq -r '[.items[].owner] | unique | join(",")' "$O")" = d ]
-st=$(fsearch e "q=$q&limit=10")
+st=$(fsearch e "q=$q&limit=10&mode=live")
 check "e with two hops finds a's and b's datasets through d ($st)" [ "$(jq -r '[.items[].owner] | sort | unique | join(",")' "$O")" = a,b,d -a "$(jq -r '[.items[] | select(.owner == "a") | .via] | unique | join(",")' "$O")" = d ]
 check "  every node was asked once" [ "$(jq -r '[.sources[].node] | sort | join(",")' "$O")" = a,b,c,d,e ]
 
@@ -89,7 +105,7 @@ check "  every node was asked once" [ "$(jq -r '[.sources[].node] | sort | join(
 kill -KILL "$(tg_node_pid b)"
 kill -STOP "$(tg_node_pid d)"
 t0=$(date +%s%N)
-st=$(fsearch c "q=$q&limit=10&timeout=1000")
+st=$(fsearch c "q=$q&limit=10&timeout=1000&mode=live")
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 kill -CONT "$(tg_node_pid d)"
 check "with b killed and d stopped, c answers within the deadline ($st in $ms ms)" [ "$st" = 200 -a "$ms" -lt 2500 ]
