@@ -183,17 +183,6 @@ static void gather(const struct tg_cat_merge_in *in, size_t n, enum tg_cat_sort 
   }
 }
 
-/* The id's node part ("a" of urn:tsunagu:a:dataset:x) into OUT. */
-static const char *owner_of(const char *id, char *out, size_t cap) {
-  const char *p = strncmp(id, "urn:tsunagu:", 12) == 0 ? id + 12 : NULL;
-  const char *e = p ? strchr(p, ':') : NULL;
-  if (e == NULL || (size_t)(e - p) >= cap)
-    return NULL;
-  memcpy(out, p, (size_t)(e - p));
-  out[e - p] = '\0';
-  return out;
-}
-
 static json_t *page_item(const struct cand *c, enum tg_cat_sort sort) {
   json_t *it = json_deep_copy(c->item);
   char owner[64];
@@ -201,7 +190,7 @@ static json_t *page_item(const struct cand *c, enum tg_cat_sort sort) {
     return NULL;
   if (sort == TG_CAT_SORT_RELEVANCE)
     json_object_set_new(it, "score", json_real(round(c->key * 1e4) / 1e4));
-  if (json_object_get(it, "owner") == NULL && owner_of(c->id, owner, sizeof(owner)))
+  if (json_object_get(it, "owner") == NULL && tg_cat_dataset_owner(c->id, owner, sizeof(owner)) == 0)
     json_object_set_new(it, "owner", json_string(owner));
   if (c->source != NULL)
     json_object_set_new(it, "source", json_string(c->source));

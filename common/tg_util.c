@@ -216,3 +216,9 @@ int tg_ct_equal(const void *a, const void *b, size_t n) {
     d |= (unsigned char)(x[i] ^ y[i]);
   return d == 0;
 }
+
+uint64_t tg_hash_str(uint64_t h, const char *s) {
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}

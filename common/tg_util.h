@@ -28,6 +28,11 @@ int tg_file_read(const char *path, size_t max, char **out, size_t *len, struct t
 int tg_path_join(char *out, size_t n, const char *dir, const char *name);
 /* Monotonic milliseconds. */
 uint64_t tg_now_ms(void);
+/* FNV-1a of the NUL-terminated S continued from H (start with
+ * TG_HASH_INIT): for in-memory tables, not for anything an attacker
+ * chooses the layout of unboundedly. */
+#define TG_HASH_INIT 1469598103934665603ull
+uint64_t tg_hash_str(uint64_t h, const char *s);
 /* Wall-clock seconds since the epoch. */
 int64_t tg_time_now(void);
 /* Parses a decimal unsigned integer (no sign, no spaces) no larger than MAX;

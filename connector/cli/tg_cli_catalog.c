@@ -1,6 +1,7 @@
 /* tg_cli_catalog: the CLI's catalog commands: tsunagu dataset add|list|show|rm
  * and tsunagu search, over the node's HTTPS API (/api/v1/datasets, /search). */
 #include "tg_buf.h"
+#include "tg_cat.h"
 #include "tg_cli.h"
 #include "tg_err.h"
 #include "tg_qs.h"
@@ -291,11 +292,9 @@ static const char *theme_of(json_t *d) {
 static const char *owner_of(json_t *it, char *buf, size_t cap) {
   const char *o = json_string_value(json_object_get(it, "owner"));
   const char *id = json_string_value(json_object_get(it, "id"));
-  if (o != NULL || id == NULL || strncmp(id, "urn:tsunagu:", 12) != 0)
-    return o ? o : "-";
-  size_t n = strcspn(id + 12, ":");
-  snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), id + 12);
-  return buf;
+  if (o != NULL)
+    return o;
+  return id != NULL && tg_cat_dataset_owner(id, buf, cap) == 0 ? buf : "-";
 }
 
 static void print_hits(json_t *j) {

@@ -4,6 +4,7 @@
  * only, and their number is capped, so hostile requests cannot grow it. */
 #include "tg_metrics.h"
 #include "tg_buf.h"
+#include "tg_util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -30,12 +31,7 @@ static size_t nlabs;
 static uint64_t ttfb[2][NTTFB + 1], ttfb_sum_us[2], ttfb_count[2];
 
 static uint64_t hash(enum lab_kind k, const char *a, const char *b) {
-  uint64_t h = 1469598103934665603ull ^ (uint64_t)k;
-  for (; *a; a++)
-    h = (h ^ (unsigned char)*a) * 1099511628211ull;
-  for (h ^= 0xff; *b; b++)
-    h = (h ^ (unsigned char)*b) * 1099511628211ull;
-  return h;
+  return tg_hash_str(tg_hash_str(TG_HASH_INIT ^ (uint64_t)k, a) ^ 0xff, b);
 }
 
 /* The slot for (K, A, B), made when there is room, else the "other" one.

@@ -22,6 +22,7 @@
 #include "tg_settings.h"
 #include "tg_voc_conv.h"
 #include "tg_voc_store.h"
+#include "tg_util.h"
 #include "tg_worker.h"
 
 #include <jansson.h>
@@ -170,12 +171,7 @@ static struct broker_worker *broker_of(struct tg_worker *w) {
   return w->broker;
 }
 
-static size_t fnv(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return (size_t)h;
-}
+static size_t fnv(const char *s) { return (size_t)tg_hash_str(TG_HASH_INIT, s); }
 
 /* Dataset ID's owner view (a new reference, read-only: it may be shared
  * with the cache), as tg_cat_dataset_get. */
@@ -661,21 +657,6 @@ static int check_via(struct tg_http_req *req, const char *self, char *next, size
   return 0;
 }
 
-/* The node id in dataset id ID (urn:tsunagu:<node>:dataset:<local>). */
-static int owner_of(const char *id, char *out, size_t cap) {
-  if (strncmp(id, "urn:tsunagu:", 12) != 0)
-    return TG_EINVAL;
-  const char *node = id + 12, *colon = strchr(node, ':');
-  if (colon == NULL || colon == node || strncmp(colon, ":dataset:", 9) != 0 || colon[9] == '\0')
-    return TG_EINVAL;
-  size_t n = (size_t)(colon - node);
-  if (n >= cap)
-    return TG_EINVAL;
-  memcpy(out, node, n);
-  out[n] = '\0';
-  return 0;
-}
-
 /* Loads profile ID from this node's vocabularies into R; TG_ENOENT if it has
  * none by that id. */
 static int load_profile(struct relay *r, struct tg_worker *w, const char *id) {
@@ -929,7 +910,7 @@ void tg_route_data_get(struct tg_http_req *req) {
   tg_settings_put(s);
   if (tg_route_path_seg(req, "/data", "bad-dataset-id", "dataset id", id, sizeof(id)))
     return;
-  if (owner_of(id, owner, sizeof(owner)) != 0) {
+  if (tg_cat_dataset_owner(id, owner, sizeof(owner)) != 0) {
     tg_http_res_problem(req, 400, "bad-dataset-id", "Bad dataset id", NULL,
                         "a dataset id is urn:tsunagu:<node>:dataset:<local-id>");
     return;

@@ -293,14 +293,8 @@ static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct 
     json_t *it = json_array_get(items, k);
     const char *id = json_string_value(json_object_get(it, "id"));
     char owner[64];
-    size_t on = id && strncmp(id, "urn:tsunagu:", 12) == 0 ? strcspn(id + 12, ":") : 0;
-    if (on == 0 || on >= sizeof(owner)) {
-      json_array_remove(items, k);
-      continue;
-    }
-    memcpy(owner, id + 12, on);
-    owner[on] = '\0';
-    if (json_object_get(fresh, owner) == NULL) {
+    if (id == NULL || tg_cat_dataset_owner(id, owner, sizeof(owner)) != 0 ||
+        json_object_get(fresh, owner) == NULL) {
       json_array_remove(items, k);
       continue;
     }
