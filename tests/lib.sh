@@ -86,3 +86,34 @@ tg_wait_exit() {
 }
 
 done_testing() { [ "$_tap_fail" -eq 0 ]; }
+
+# tg_fed_hub NAME FEDERATION-NAME [CONF-LINES]: node NAME is its federation's
+# CA ([ca] dir = ca) and runs with a certificate from it. Sets CA (the CA
+# directory), HUB (the node's URL) and HUB_FP (the CA certificate's SHA-256).
+tg_fed_hub() {
+  local n=$1 extra=${3:-}
+  CA=$TG_TMP/$n/ca
+  tg_node_new "$n" "$(printf '[ca]\ndir = ca\n%s' "$extra")" || return 1
+  "$TSUNAGU" ca init --dir "$CA" --name "$2" >/dev/null || return 1
+  "$TSUNAGU" csr --dir "$TG_TMP/$n" >"$TG_TMP/$n.csr"
+  "$TSUNAGU" ca sign --dir "$CA" --node "$n" --hosts 127.0.0.1 "$TG_TMP/$n.csr" >"$TG_TMP/$n.crt" 2>/dev/null
+  "$TSUNAGU" cert install --dir "$TG_TMP/$n" --cert "$TG_TMP/$n.crt" --ca "$CA/ca.crt" --crl "$CA/crl.pem" >/dev/null || return 1
+  tg_node_start "$n" || return 1
+  HUB=$(tg_node_url "$n")
+  HUB_FP=$(openssl x509 -in "$CA/ca.crt" -noout -fingerprint -sha256 | cut -d= -f2)
+}
+
+# tg_fed_join NAME [CONF-LINES]: a new node NAME enrols with the hub of
+# tg_fed_hub over HTTPS (one-time token, CA pinned by fingerprint, its real
+# URL) and switches to its federation certificate.
+tg_fed_join() {
+  local n=$1 u tok
+  tg_node_new "$n" "${2:-}" || return 1
+  tg_node_start "$n" || return 1
+  u=$(tg_node_url "$n")
+  tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
+  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$HUB" --token "$tok" --ca-fingerprint "$HUB_FP" --node-url "$u" >/dev/null || return 1
+  kill -HUP "$(tg_node_pid "$n")"
+  for _ in $(seq 1 50); do curl -fsS --cacert "$CA/ca.crt" "$u/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}

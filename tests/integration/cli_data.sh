@@ -16,23 +16,10 @@ for _ in $(seq 1 50); do [ -s "$TG_TMP/backend.port" ] && break; sleep 0.1; done
 B=http://127.0.0.1:$(cat "$TG_TMP/backend.port")
 
 # The federation of broker.sh: CA node a owns the datasets, c is granted, x is not.
-CA=$TG_TMP/a/ca
-tg_node_new a "$(printf '[ca]\ndir = ca\n[backend.local]\norigin = %s\nfirst_byte_timeout = 2s\nidle_timeout = 2s\n' "$B")"
-"$TSUNAGU" ca init --dir "$CA" --name "CLI Data Federation" >/dev/null
-"$TSUNAGU" csr --dir "$TG_TMP/a" >"$TG_TMP/a.csr"
-"$TSUNAGU" ca sign --dir "$CA" --node a --hosts 127.0.0.1 "$TG_TMP/a.csr" >"$TG_TMP/a.crt" 2>/dev/null
-"$TSUNAGU" cert install --dir "$TG_TMP/a" --cert "$TG_TMP/a.crt" --ca "$CA/ca.crt" --crl "$CA/crl.pem" >/dev/null
-tg_node_start a || { echo "Bail out! a did not start"; exit 1; }
-hub=$(tg_node_url a)
-fp=$(openssl x509 -in "$CA/ca.crt" -noout -fingerprint -sha256 | cut -d= -f2)
+tg_fed_hub a "CLI Data Federation" "$(printf '[backend.local]\norigin = %s\nfirst_byte_timeout = 2s\nidle_timeout = 2s\n' "$B")" || { echo "Bail out! a did not start"; exit 1; }
+hub=$HUB
 for n in c x; do
-  tg_node_new "$n"
-  tg_node_start "$n" || { echo "Bail out! $n did not start"; exit 1; }
-  u=$(tg_node_url "$n")
-  tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
-  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$hub" --token "$tok" --ca-fingerprint "$fp" --node-url "$u" >/dev/null
-  kill -HUP "$(tg_node_pid "$n")"
-  for _ in $(seq 1 50); do curl -fsS --cacert "$CA/ca.crt" "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  tg_fed_join "$n" || { echo "Bail out! $n did not join"; exit 1; }
   "$TSUNAGU" --dir "$TG_TMP/$n" peer sync --hub "$hub" >/dev/null 2>&1
 done
 ATOK=$(cat "$TG_TMP/a/admin.token")

@@ -9,24 +9,11 @@
 . "$top_srcdir/tests/lib.sh"
 plan 24
 
-CA=$TG_TMP/a/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
-tg_node_new a "$(printf '[ca]\ndir = ca\n[federation]\npeer_check = 0')"
-"$TSUNAGU" ca init --dir "$CA" --name "Search Federation" >/dev/null
-"$TSUNAGU" csr --dir "$TG_TMP/a" >"$TG_TMP/a.csr"
-"$TSUNAGU" ca sign --dir "$CA" --node a --hosts 127.0.0.1 "$TG_TMP/a.csr" >"$TG_TMP/a.crt" 2>/dev/null
-"$TSUNAGU" cert install --dir "$TG_TMP/a" --cert "$TG_TMP/a.crt" --ca "$CA/ca.crt" --crl "$CA/crl.pem" >/dev/null
-tg_node_start a || { echo "Bail out! a did not start"; exit 1; }
-hub=$(tg_node_url a)
-fp=$(openssl x509 -in "$CA/ca.crt" -noout -fingerprint -sha256 | cut -d= -f2)
+tg_fed_hub a "Search Federation" "$(printf '[federation]\npeer_check = 0')" || { echo "Bail out! a did not start"; exit 1; }
+hub=$HUB
 for n in b c d e; do
-  tg_node_new "$n" "$(printf '[federation]\npeer_check = 0\nharvest_interval = 1s')"
-  tg_node_start "$n" || { echo "Bail out! $n did not start"; exit 1; }
-  u=$(tg_node_url "$n")
-  tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
-  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$hub" --token "$tok" --ca-fingerprint "$fp" --node-url "$u" >/dev/null
-  kill -HUP "$(tg_node_pid "$n")"
-  for _ in $(seq 1 50); do curl -fsS --cacert "$CA/ca.crt" "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  tg_fed_join "$n" "$(printf '[federation]\npeer_check = 0\nharvest_interval = 1s')" || { echo "Bail out! $n did not join"; exit 1; }
 done
 for n in a b c d; do T "$n" peer sync --hub "$hub" >/dev/null 2>&1; done
 T e peer add d "$(tg_node_url d)" >/dev/null
