@@ -17,7 +17,24 @@
 
 struct tg_voc_store {
   sqlite3 *db; /* borrowed */
+  int nested;  /* the caller holds the transaction (tg_voc_store_nest) */
 };
+
+void tg_voc_store_nest(struct tg_voc_store *s) { s->nested = 1; }
+
+/* A write's transaction, or a savepoint in the caller's (nested). */
+static int voc_begin(struct tg_voc_store *s, struct tg_err *err) {
+  return tg_db_exec(s->db, s->nested ? "SAVEPOINT voc_write" : "BEGIN IMMEDIATE", err) ? TG_EDB
+                                                                                       : 0;
+}
+
+static int voc_end(struct tg_voc_store *s, int rc, struct tg_err *err) {
+  if (rc == 0 && tg_db_exec(s->db, s->nested ? "RELEASE voc_write" : "COMMIT", err) != 0)
+    rc = TG_EDB;
+  if (rc != 0)
+    tg_db_exec(s->db, s->nested ? "ROLLBACK TO voc_write; RELEASE voc_write" : "ROLLBACK", NULL);
+  return rc;
+}
 
 static const struct tg_db_migration migrations[] = {
   {1, "CREATE TABLE voc_scheme(id INTEGER PRIMARY KEY, uri TEXT NOT NULL UNIQUE,"
@@ -384,16 +401,12 @@ int tg_voc_scheme_import(struct tg_voc_store *s, const json_t *doc, int flags,
     tg__voc_graph_close(&g);
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   }
-  if (tg_db_exec(s->db, "BEGIN IMMEDIATE", err) != 0) {
+  if (voc_begin(s, err) != 0) {
     free(etag);
     tg__voc_graph_close(&g);
     return TG_EDB;
   }
-  rc = import_tx(s, &g, key, flags, if_match, etag, err);
-  if (rc == 0 && tg_db_exec(s->db, "COMMIT", err) != 0)
-    rc = TG_EDB;
-  if (rc != 0)
-    tg_db_exec(s->db, "ROLLBACK", NULL);
+  rc = voc_end(s, import_tx(s, &g, key, flags, if_match, etag, err), err);
   if (rc == 0 && uri_out && (*uri_out = strdup(g.scheme)) == NULL)
     rc = TG_ENOMEM;
   if (rc == 0 && etag_out) {
@@ -498,7 +511,7 @@ int tg_voc_scheme_delete(struct tg_voc_store *s, const char *key, struct tg_err 
     return db_fail(s, err);
   if (sid == 0)
     return tg_err_set(err, TG_ENOENT, "no scheme '%s'", key);
-  if (tg_db_exec(s->db, "BEGIN IMMEDIATE", err) != 0)
+  if (voc_begin(s, err) != 0)
     return TG_EDB;
   for (size_t i = 0; i < 3 && rc == 0; i++) {
     sqlite3_stmt *st = prep(s, del[i], NULL);
@@ -511,11 +524,7 @@ int tg_voc_scheme_delete(struct tg_voc_store *s, const char *key, struct tg_err 
       rc = db_fail(s, err);
     sqlite3_finalize(st);
   }
-  if (rc == 0 && tg_db_exec(s->db, "COMMIT", err) != 0)
-    rc = TG_EDB;
-  if (rc != 0)
-    tg_db_exec(s->db, "ROLLBACK", NULL);
-  return rc;
+  return voc_end(s, rc, err);
 }
 
 /* The scheme URI holding concept URI, as a new json string or json null. */

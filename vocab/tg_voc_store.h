@@ -109,6 +109,10 @@ int tg_voc_profile_get(struct tg_voc_store *s, const char *id, json_t **doc,
 /* Deletes stored profile ID. Returns 0, TG_ENOENT or TG_EDB. */
 int tg_voc_profile_delete(struct tg_voc_store *s, const char *id, struct tg_err *err);
 
+/* From now on S's writes run inside a transaction its caller opens and
+ * commits (each write in a savepoint): for the node's writer thread. */
+void tg_voc_store_nest(struct tg_voc_store *s);
+
 /* Lists stored profiles: an array of {"id","etag","title"} (new reference). */
 int tg_voc_profile_list(struct tg_voc_store *s, json_t **out, struct tg_err *err);
 

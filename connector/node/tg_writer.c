@@ -4,6 +4,7 @@
  * loop through its port's uv_async. */
 #include "tg_writer.h"
 #include "tg_cat.h"
+#include "tg_voc_store.h"
 #include "cat_obs.h"
 #include "tg_db.h"
 #include "tg_err.h"
@@ -182,16 +183,20 @@ int tg_writer_start(const char *path, const char *node_id, struct tg_writer **ou
   if ((rc = tg_db_open(path, 0, &w->ctx.db, err)) != 0 ||
       (rc = tg_db_exec(w->ctx.db, "PRAGMA cache_size = -65536", err)) != 0 ||
       (rc = tg_cat_obs_open(w->ctx.db, &w->ctx.obs, err)) != 0 ||
-      (rc = tg_cat_store_open(w->ctx.db, node_id, &w->ctx.cat, err)) != 0) {
+      (rc = tg_cat_store_open(w->ctx.db, node_id, &w->ctx.cat, err)) != 0 ||
+      (rc = tg_voc_store_open(w->ctx.db, &w->ctx.voc, err)) != 0) {
+    tg_cat_store_free(w->ctx.cat);
     tg_cat_obs_free(w->ctx.obs);
     tg_db_close(w->ctx.db);
     free(w);
     return rc;
   }
   tg_cat_store_nest(w->ctx.cat);
+  tg_voc_store_nest(w->ctx.voc);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+    tg_voc_store_close(w->ctx.voc);
     tg_cat_store_free(w->ctx.cat);
     tg_cat_obs_free(w->ctx.obs);
     tg_db_close(w->ctx.db);
@@ -212,6 +217,7 @@ void tg_writer_stop(struct tg_writer *w) {
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
+  tg_voc_store_close(w->ctx.voc);
   tg_cat_store_free(w->ctx.cat);
   tg_cat_obs_free(w->ctx.obs);
   tg_db_close(w->ctx.db);

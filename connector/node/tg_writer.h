@@ -12,6 +12,7 @@
 struct tg_err;
 struct tg_cat_obs;
 struct tg_cat_store;
+struct tg_voc_store;
 struct tg_writer;
 
 /* What a job's work function may use, on the writer thread only. */
@@ -19,6 +20,7 @@ struct tg_writer_ctx {
   sqlite3 *db;            /* the writer's connection */
   struct tg_cat_obs *obs; /* the observation store on DB */
   struct tg_cat_store *cat; /* the catalog on DB (nested: the writer commits) */
+  struct tg_voc_store *voc; /* the vocabularies on DB (nested too) */
 };
 
 /* Runs on the writer thread inside a savepoint of the open transaction (no

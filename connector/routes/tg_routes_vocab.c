@@ -8,6 +8,7 @@
 #include "tg_problem.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
+#include "tg_writer.h"
 #include "tg_worker.h"
 #include "tg_util.h"
 #include "tg_voc_conv.h"
@@ -234,65 +235,197 @@ static void scheme_short_id(struct tg_voc_store *s, const char *uri, char *out, 
   json_decref(list);
 }
 
-void tg_route_vocab_scheme_post(struct tg_http_req *req) {
-  char tag[128], id[VID_MAX], loc[VID_MAX + 64];
-  char *uri = NULL, *etag = NULL;
+/* ---- writes, on the writer thread ------------------------------------------
+ * Imports (up to 32 MiB of SKOS) and profile changes are committed by the
+ * node's writer thread, so a worker's loop goes on serving while they run;
+ * the checks that go with a write (If-Match, existence) run in the same
+ * transaction, so nothing changes between check and write. */
+enum voc_op { VOC_IMPORT, VOC_SCHEME_DELETE, VOC_PROFILE_PUT, VOC_PROFILE_DELETE };
+
+struct voc_job {
+  struct tg_http_req *req; /* NULL once the request is gone */
+  enum voc_op op;
+  json_t *doc;             /* the body (owned), or NULL */
+  char id[VID_MAX], tag[128];
+  enum tg_if_match im;
+  /* results, filled on the writer thread */
+  int rc, existed;
+  char *uri, *etag;        /* from malloc, or NULL */
+  char short_id[VID_MAX];
   struct tg_err err;
-  tg_err_clear(&err);
+};
+
+static void voc_job_free(struct voc_job *j) {
+  json_decref(j->doc);
+  free(j->uri);
+  free(j->etag);
+  free(j);
+}
+
+static void voc_job_req_gone(void *ud) { ((struct voc_job *)ud)->req = NULL; }
+
+static int voc_import_run(struct tg_voc_store *s, struct voc_job *j) {
+  int rc;
+  if (j->im == TG_IF_MATCH_ANY) {
+    /* If-Match: * replaces a scheme that exists: without REPLACE an existing one is
+     * TG_EEXIST, a missing one (with an If-Match) TG_ECONFLICT. */
+    rc = tg_voc_scheme_import(s, j->doc, 0, "*", &j->uri, &j->etag, &j->err);
+    if (rc == TG_EEXIST && strstr(j->err.msg, "already exists")) {
+      tg_err_clear(&j->err);
+      rc = tg_voc_scheme_import(s, j->doc, TG_VOC_IMPORT_REPLACE, NULL, &j->uri, &j->etag,
+                                &j->err);
+    } else if (rc == 0) {
+      rc = TG_EINVAL; /* not reached: the store refuses If-Match on a new scheme */
+    }
+  } else {
+    rc = tg_voc_scheme_import(s, j->doc, j->im == TG_IF_MATCH_TAG ? TG_VOC_IMPORT_REPLACE : 0,
+                              j->im == TG_IF_MATCH_TAG ? j->tag : NULL, &j->uri, &j->etag,
+                              &j->err);
+  }
+  if (rc == 0)
+    scheme_short_id(s, j->uri, j->short_id, sizeof(j->short_id));
+  return rc;
+}
+
+static int voc_profile_put_run(struct tg_voc_store *s, struct voc_job *j) {
+  char *old = NULL;
+  int rc = tg_voc_profile_get(s, j->id, NULL, NULL, &old, &j->err);
+  free(old);
+  j->existed = rc == 0;
+  if (rc && rc != TG_ENOENT)
+    return rc;
+  tg_err_clear(&j->err);
+  if (j->im != TG_IF_MATCH_NONE && !j->existed)
+    return tg_err_set(&j->err, TG_ECONFLICT, "profile %s does not exist (If-Match)", j->id);
+  return tg_voc_profile_put(s, j->doc, 1, j->im == TG_IF_MATCH_TAG ? j->tag : NULL, &j->etag,
+                            &j->err);
+}
+
+static int voc_profile_delete_run(struct tg_voc_store *s, struct voc_job *j) {
+  char *etag = NULL;
+  int rc = tg_voc_profile_get(s, j->id, NULL, NULL, &etag, &j->err);
+  if (rc == 0 && j->im == TG_IF_MATCH_TAG && strcmp(j->tag, etag) != 0)
+    rc = tg_err_set(&j->err, TG_ECONFLICT, "profile %s has changed (ETag %s)", j->id, etag);
+  else if (rc == TG_ENOENT && j->im != TG_IF_MATCH_NONE)
+    rc = tg_err_set(&j->err, TG_ECONFLICT, "profile %s does not exist (If-Match)", j->id);
+  free(etag);
+  return rc == 0 ? tg_voc_profile_delete(s, j->id, &j->err) : rc;
+}
+
+static int voc_job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
+  struct voc_job *j = arg;
+  tg_err_clear(&j->err);
+  switch (j->op) {
+  case VOC_IMPORT:
+    j->rc = voc_import_run(ctx->voc, j);
+    break;
+  case VOC_SCHEME_DELETE:
+    j->rc = tg_voc_scheme_delete(ctx->voc, j->id, &j->err);
+    break;
+  case VOC_PROFILE_PUT:
+    j->rc = voc_profile_put_run(ctx->voc, j);
+    break;
+  default:
+    j->rc = voc_profile_delete_run(ctx->voc, j);
+  }
+  if (j->rc != 0 && err != NULL)
+    *err = j->err;
+  return j->rc;
+}
+
+static void voc_job_answer(struct voc_job *j, int rc);
+
+static void voc_job_done(void *arg, int rc, const struct tg_err *err) {
+  struct voc_job *j = arg;
+  if (j->req == NULL) {
+    voc_job_free(j);
+    return;
+  }
+  tg_http_req_on_free(j->req, NULL, NULL);
+  if (rc == TG_EDB && j->rc == 0 && err != NULL)
+    j->err = *err; /* the commit failed */
+  voc_job_answer(j, rc);
+  voc_job_free(j);
+}
+
+/* Queues a write; the answer follows from voc_job_done. DOC is stolen. */
+static void voc_job_submit(struct tg_http_req *req, enum voc_op op, json_t *doc, const char *id,
+                           const char *tag, enum tg_if_match im) {
+  struct voc_job *j = calloc(1, sizeof(*j));
+  struct tg_writer *wr = tg_writer_get();
+  if (j == NULL || wr == NULL) {
+    json_decref(doc);
+    free(j);
+    tg_http_res_problem(req, 503, "unavailable", "Vocabularies unavailable", NULL,
+                        j == NULL ? "out of memory" : "the node is stopping");
+    return;
+  }
+  j->req = req;
+  j->op = op;
+  j->doc = doc;
+  j->im = im;
+  snprintf(j->id, sizeof(j->id), "%s", id ? id : "");
+  snprintf(j->tag, sizeof(j->tag), "%s", tag ? tag : "");
+  tg_http_req_on_free(req, voc_job_req_gone, j);
+  if (tg_writer_submit(wr, tg_http_req_worker(req)->wport, voc_job_run, voc_job_done, j) != 0) {
+    tg_http_req_on_free(req, NULL, NULL);
+    voc_job_free(j);
+    tg_http_res_problem(req, 503, "unavailable", "Vocabularies unavailable", NULL,
+                        "the node is stopping");
+  }
+}
+
+/* The answer to a committed (RC 0) or refused write, as before the writer. */
+static void voc_job_answer(struct voc_job *j, int rc) {
+  struct tg_http_req *req = j->req;
+  char loc[VID_MAX + 64];
+  const char *slug = j->op == VOC_IMPORT || j->op == VOC_SCHEME_DELETE ? "unknown-scheme"
+                                                                         : "unknown-profile";
+  if (j->op == VOC_IMPORT && rc == TG_EINVAL) {
+    tg_http_res_problem(req, 422, "invalid-scheme", "SKOS import refused",
+                        refusal_errors(tg_err_msg(&j->err, rc), j->doc), "%s",
+                        tg_err_msg(&j->err, rc));
+  } else if (j->op == VOC_IMPORT && rc == TG_EEXIST) {
+    tg_http_res_problem(req, 409, "scheme-exists", "Conflict", NULL,
+                        "%s (replace it with If-Match: its ETag)", tg_err_msg(&j->err, rc));
+  } else if (j->op == VOC_PROFILE_PUT && rc == TG_EINVAL) {
+    json_t *extra = json_pack("{s:[{s:s}]}", "errors", "detail", tg_err_msg(&j->err, rc));
+    tg_http_res_problem(req, 422, "invalid-profile", "Invalid profile", extra, "%s",
+                        tg_err_msg(&j->err, rc));
+  } else if (rc) {
+    store_fail(req, rc, &j->err, slug);
+  } else if (j->op == VOC_IMPORT) {
+    tg_route_set_etag(req, j->etag);
+    snprintf(loc, sizeof(loc), "/api/v1/vocab/schemes/%s", j->short_id);
+    tg_http_res_header(req, "Location", loc);
+    send_json(req, j->im != TG_IF_MATCH_NONE ? 200 : 201,
+              json_pack("{s:s, s:s, s:s}", "uri", j->uri, "id", j->short_id, "etag", j->etag),
+              NULL);
+  } else if (j->op == VOC_PROFILE_PUT) {
+    tg_route_set_etag(req, j->etag);
+    send_json(req, j->existed ? 200 : 201, json_pack("{s:s, s:s}", "id", j->id, "etag", j->etag),
+              NULL);
+  } else {
+    tg_http_res_send(req, 204, NULL, NULL, 0);
+  }
+}
+
+void tg_route_vocab_scheme_post(struct tg_http_req *req) {
+  char tag[128];
   enum tg_if_match im;
   if (tg_route_if_match(req, tag, sizeof(tag), &im))
     return;
   json_t *doc = body_json(req);
   if (doc == NULL)
     return;
-  struct tg_voc_store *s = voc_of(req);
-  int rc;
-  if (im == TG_IF_MATCH_ANY) {
-    /* If-Match: * replaces a scheme that exists: without REPLACE an existing one is
-     * TG_EEXIST, a missing one (with an If-Match) TG_ECONFLICT. */
-    rc = tg_voc_scheme_import(s, doc, 0, "*", &uri, &etag, &err);
-    if (rc == TG_EEXIST && strstr(err.msg, "already exists")) {
-      tg_err_clear(&err);
-      rc = tg_voc_scheme_import(s, doc, TG_VOC_IMPORT_REPLACE, NULL, &uri, &etag, &err);
-    } else if (rc == 0) {
-      rc = TG_EINVAL; /* not reached: the store refuses If-Match on a new scheme */
-    }
-  } else {
-    rc = tg_voc_scheme_import(s, doc, im == TG_IF_MATCH_TAG ? TG_VOC_IMPORT_REPLACE : 0,
-                              im == TG_IF_MATCH_TAG ? tag : NULL, &uri, &etag, &err);
-  }
-  if (rc == TG_EINVAL) {
-    tg_http_res_problem(req, 422, "invalid-scheme", "SKOS import refused",
-                        refusal_errors(tg_err_msg(&err, rc), doc), "%s", tg_err_msg(&err, rc));
-  } else if (rc == TG_EEXIST) {
-    tg_http_res_problem(req, 409, "scheme-exists", "Conflict", NULL,
-                        "%s (replace it with If-Match: its ETag)", tg_err_msg(&err, rc));
-  } else if (rc) {
-    store_fail(req, rc, &err, "unknown-scheme");
-  } else {
-    scheme_short_id(s, uri, id, sizeof(id));
-    tg_route_set_etag(req, etag);
-    snprintf(loc, sizeof(loc), "/api/v1/vocab/schemes/%s", id);
-    tg_http_res_header(req, "Location", loc);
-    send_json(req, im != TG_IF_MATCH_NONE ? 200 : 201,
-              json_pack("{s:s, s:s, s:s}", "uri", uri, "id", id, "etag", etag), NULL);
-  }
-  json_decref(doc);
-  free(uri);
-  free(etag);
+  voc_job_submit(req, VOC_IMPORT, doc, NULL, tag, im);
 }
 
 void tg_route_vocab_scheme_delete(struct tg_http_req *req) {
   char id[VID_MAX];
-  struct tg_err err;
-  tg_err_clear(&err);
   if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
-  int rc = tg_voc_scheme_delete(voc_of(req), id, &err);
-  if (rc)
-    store_fail(req, rc, &err, "unknown-scheme");
-  else
-    tg_http_res_send(req, 204, NULL, NULL, 0);
+  voc_job_submit(req, VOC_SCHEME_DELETE, NULL, id, NULL, TG_IF_MATCH_NONE);
 }
 
 /* ---- concepts, search, mappings, hierarchy ------------------------------ */
@@ -413,9 +546,6 @@ void tg_route_vocab_profile_get(struct tg_http_req *req) {
 
 void tg_route_vocab_profile_put(struct tg_http_req *req) {
   char id[VID_MAX], tag[128];
-  char *old = NULL, *etag = NULL;
-  struct tg_err err;
-  tg_err_clear(&err);
   if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
   enum tg_if_match im;
@@ -439,57 +569,17 @@ void tg_route_vocab_profile_put(struct tg_http_req *req) {
                         "the profile's \"id\" differs from the id in the path");
     return;
   }
-  struct tg_voc_store *s = voc_of(req);
-  int rc = tg_voc_profile_get(s, id, NULL, NULL, &old, &err);
-  int existed = rc == 0;
-  if (rc && rc != TG_ENOENT) {
-    json_decref(doc);
-    store_fail(req, rc, &err, "unknown-profile");
-    return;
-  }
-  tg_err_clear(&err);
-  if (im != TG_IF_MATCH_NONE && !existed)
-    rc = tg_err_set(&err, TG_ECONFLICT, "profile %s does not exist (If-Match)", id);
-  else
-    rc = tg_voc_profile_put(s, doc, 1, im == TG_IF_MATCH_TAG ? tag : NULL, &etag, &err);
-  json_decref(doc);
-  free(old);
-  if (rc == TG_EINVAL) {
-    json_t *extra = json_pack("{s:[{s:s}]}", "errors", "detail", tg_err_msg(&err, rc));
-    tg_http_res_problem(req, 422, "invalid-profile", "Invalid profile", extra, "%s",
-                        tg_err_msg(&err, rc));
-  } else if (rc) {
-    store_fail(req, rc, &err, "unknown-profile");
-  } else {
-    tg_route_set_etag(req, etag);
-    send_json(req, existed ? 200 : 201, json_pack("{s:s, s:s}", "id", id, "etag", etag), NULL);
-  }
-  free(etag);
+  voc_job_submit(req, VOC_PROFILE_PUT, doc, id, tag, im);
 }
 
 void tg_route_vocab_profile_delete(struct tg_http_req *req) {
   char id[VID_MAX], tag[128];
-  char *etag = NULL;
-  struct tg_err err;
-  tg_err_clear(&err);
   if (tg_route_path_id(req, "bad-id", "id", id, sizeof(id)))
     return;
   enum tg_if_match im;
   if (tg_route_if_match(req, tag, sizeof(tag), &im))
     return;
-  struct tg_voc_store *s = voc_of(req);
-  int rc = tg_voc_profile_get(s, id, NULL, NULL, &etag, &err);
-  if (rc == 0 && im == TG_IF_MATCH_TAG && strcmp(tag, etag) != 0)
-    rc = tg_err_set(&err, TG_ECONFLICT, "profile %s has changed (ETag %s)", id, etag);
-  else if (rc == TG_ENOENT && im != TG_IF_MATCH_NONE)
-    rc = tg_err_set(&err, TG_ECONFLICT, "profile %s does not exist (If-Match)", id);
-  free(etag);
-  if (rc == 0)
-    rc = tg_voc_profile_delete(s, id, &err);
-  if (rc)
-    store_fail(req, rc, &err, "unknown-profile");
-  else
-    tg_http_res_send(req, 204, NULL, NULL, 0);
+  voc_job_submit(req, VOC_PROFILE_DELETE, NULL, id, tag, im);
 }
 
 /* ---- streaming conversion --------------------------------------------------
