@@ -239,7 +239,11 @@ check "after it expired, resuming the session gets 403 ($st)" [ "$st" = "HTTP/1.
 
 # An open keep-alive connection does not keep a revoked peer in: p2 asks p1
 # once, is revoked, and asks again on the same connection.
-( printf 'GET /api/v1/peer/whoami HTTP/1.1\r\nHost: a\r\n\r\n'; sleep 4
+# The second request leaves once p1 has installed a CRL that lists p2's
+# certificate (at most 20 s: on a loaded machine a fixed pause was not
+# always enough).
+( printf 'GET /api/v1/peer/whoami HTTP/1.1\r\nHost: a\r\n\r\n'
+  for _ in $(seq 1 200); do [ -f "$TG_TMP/crl.go" ] && break; sleep 0.1; done
   printf 'GET /api/v1/peer/whoami HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' ) |
   openssl s_client -connect "$(tg_node_addr p1)" -CAfile "$CA/ca.crt" -cert "$TG_TMP/p2/node.crt" -key "$TG_TMP/p2/node.key" -quiet -ign_eof 2>/dev/null | grep -o 'HTTP/1.1 [0-9][0-9][0-9]' >"$TG_TMP/ka.out" &
 ka=$!
@@ -247,6 +251,12 @@ sleep 1
 # (p2 is revoked by the serial of the certificate it renewed: the renewed
 # one it presents goes with it.)
 "$TSUNAGU" ca revoke --dir "$CA" --serial "$p2_first" --reason keyCompromise >/dev/null
+for _ in $(seq 1 190); do
+  openssl crl -in "$TG_TMP/p1/crl.pem" -noout -text 2>/dev/null | grep -qi "Serial Number: *$p2_first\$" && break
+  sleep 0.1
+done
+sleep 1 # the reload that follows the install
+touch "$TG_TMP/crl.go"
 wait $ka
 check "p2's first request on the connection is answered (before the revocation)" [ "$(sed -n 1p "$TG_TMP/ka.out")" = "HTTP/1.1 200" ]
 check "  its second, after p1 installed the CRL, is refused on the same connection" [ "$(sed -n 2p "$TG_TMP/ka.out")" = "HTTP/1.1 403" ]
