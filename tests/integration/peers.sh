@@ -250,12 +250,20 @@ ka=$!
 sleep 1
 # (p2 is revoked by the serial of the certificate it renewed: the renewed
 # one it presents goes with it.)
+I0=$(grep -c 'installed a new CRL' "$TG_TMP/p1/tsunagud.log")
+R0=$(grep -c 'reloaded configuration' "$TG_TMP/p1/tsunagud.log")
 "$TSUNAGU" ca revoke --dir "$CA" --serial "$p2_first" --reason keyCompromise >/dev/null
+# Each CRL p1 installs is followed by one reload, logged; wait for the one
+# that lists p2 and for its reload.
+cnt() { grep -c "$1" "$TG_TMP/p1/tsunagud.log"; }
 for _ in $(seq 1 190); do
-  openssl crl -in "$TG_TMP/p1/crl.pem" -noout -text 2>/dev/null | grep -qi "Serial Number: *$p2_first\$" && break
+  if openssl crl -in "$TG_TMP/p1/crl.pem" -noout -text 2>/dev/null | grep -qi "Serial Number: *$p2_first\$" &&
+     [ $(( $(cnt 'installed a new CRL') - I0 )) -ge 1 ] &&
+     [ $(( $(cnt 'reloaded configuration') - R0 )) -ge $(( $(cnt 'installed a new CRL') - I0 )) ]; then
+    break
+  fi
   sleep 0.1
 done
-sleep 1 # the reload that follows the install
 touch "$TG_TMP/crl.go"
 wait $ka
 check "p2's first request on the connection is answered (before the revocation)" [ "$(sed -n 1p "$TG_TMP/ka.out")" = "HTTP/1.1 200" ]
