@@ -1,6 +1,10 @@
 /* catalog_load: bench/catalog's in-process half. `load DIR N` fills a node's
  * catalog with N synthetic datasets (Japanese and English titles and
  * descriptions) through the library's batch API and prints the load rate;
+ * `load-fed DIR NODE-ID N FIRST` (bench/federation) loads datasets FIRST..
+ * FIRST+N-1, each the same wherever it is loaded and open to every
+ * federation member, so nodes loaded with FIRST = k*N together hold what one
+ * node loaded from 0 holds;
  * `search DIR ROUNDS` times tg_cat_search for the fixed query set that
  * bench/catalog also sends over HTTP, and prints p50/p99. */
 #include "tg_cat.h"
@@ -97,7 +101,27 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+static int fed_mode; /* load-fed: seeded by index, a policy open to the federation */
+
+static json_t *synth_doc(long i);
+
 static json_t *synth(long i) {
+  if (!fed_mode)
+    return synth_doc(i);
+  rng = 88172645463325252ull ^ ((uint64_t)i * 0x9E3779B97F4A7C15ull);
+  for (int w = 0; w < 4; w++)
+    (void)rnd(2);
+  json_t *doc = synth_doc(i);
+  json_object_set_new(json_object_get(doc, "@context"), "odrl",
+                      json_string("http://www.w3.org/ns/odrl/2/"));
+  json_object_set_new(doc, "odrl:hasPolicy",
+                      json_pack("{s:s, s:[{s:{s:s}, s:{s:s}}]}", "@type", "odrl:Offer",
+                                "odrl:permission", "odrl:action", "@id", "odrl:use",
+                                "odrl:assignee", "@id", "urn:tsunagu:federation"));
+  return doc;
+}
+
+static json_t *synth_doc(long i) {
   unsigned a = rnd(NW), b = rnd(NW), c = rnd(NW), m = rnd(NM);
   char tja[256], ten[256], dja[1024], den[1024], theme[80], spatial[80], mod[40], url[128];
   snprintf(tja, sizeof(tja), "%s%s%sデータ %ld", munis[m].ja, words[a].ja, words[b].ja, i);
@@ -135,7 +159,7 @@ static int open_store(const char *dir, sqlite3 **db, struct tg_cat_store **s, co
   return rc;
 }
 
-static int load(const char *dir, const char *node, long n) {
+static int load(const char *dir, const char *node, long first, long n) {
   sqlite3 *db = NULL;
   struct tg_cat_store *s = NULL;
   struct tg_err err;
@@ -144,10 +168,10 @@ static int load(const char *dir, const char *node, long n) {
     return 1;
   double t0 = now_ms(), last = t0;
   long done = 0, batch = 2000;
-  for (long i = 0; i < n; i += batch) {
+  for (long i = first; i < first + n; i += batch) {
     if (tg_cat_batch_begin(s, &err))
       break;
-    for (long j = i; j < i + batch && j < n; j++) {
+    for (long j = i; j < i + batch && j < first + n; j++) {
       json_t *doc = synth(j);
       struct tg_cat_write w;
       json_t *problems = NULL;
@@ -256,9 +280,18 @@ int main(int argc, char **argv) {
       printf("%s\n", queries[q]);
     return 0;
   }
-  if (argc != 5 || (strcmp(argv[1], "load") != 0 && strcmp(argv[1], "search") != 0)) {
-    fprintf(stderr, "usage: catalog_load load DIR NODE-ID N | search DIR NODE-ID ROUNDS |"
-                    " queries -\n");
+  long first = 0;
+  if (argc == 6 && strcmp(argv[1], "load-fed") == 0) {
+    char *e;
+    first = strtol(argv[5], &e, 10);
+    if (*e != '\0' || first < 0) {
+      fprintf(stderr, "catalog_load: bad number %s\n", argv[5]);
+      return 2;
+    }
+    fed_mode = 1;
+  } else if (argc != 5 || (strcmp(argv[1], "load") != 0 && strcmp(argv[1], "search") != 0)) {
+    fprintf(stderr, "usage: catalog_load load DIR NODE-ID N | load-fed DIR NODE-ID N FIRST |"
+                    " search DIR NODE-ID ROUNDS | queries -\n");
     return 2;
   }
   char *end;
@@ -267,7 +300,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "catalog_load: bad number %s\n", argv[4]);
     return 2;
   }
-  if (strcmp(argv[1], "load") == 0)
-    return load(argv[2], argv[3], n);
+  if (strcmp(argv[1], "load") == 0 || fed_mode)
+    return load(argv[2], argv[3], first, n);
   return search(argv[2], argv[3], n);
 }
