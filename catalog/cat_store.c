@@ -226,8 +226,12 @@ static int case_twin(struct tg_cat_store *s, const char *id, const char *local,
                      struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   int rc = prepare(s,
+                   /* "+deleted": without statistics the planner would walk
+                    * every live dataset through the (deleted, dmod) index,
+                    * which made each create cost O(n) (131 creates/s at
+                    * 20,000 datasets); this way it is one index probe. */
                    "SELECT id FROM cat_dataset WHERE local_id = ?1 COLLATE NOCASE"
-                   " AND deleted = 0 AND id <> ?2 LIMIT 1",
+                   " AND +deleted = 0 AND id <> ?2 LIMIT 1",
                    &st, err);
   if (rc)
     return rc;
