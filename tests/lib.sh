@@ -117,3 +117,7 @@ tg_fed_join() {
   for _ in $(seq 1 50); do curl -fsS --cacert "$CA/ca.crt" "$u/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
 }
+
+# sqlite3 with a busy timeout: a running node may hold a write lock for a
+# moment, and a read then waits instead of failing with "database is locked".
+tg_sql() { sqlite3 -cmd ".timeout 10000" "$@"; }

@@ -69,7 +69,7 @@ serials=$(for n in n-a n-b n-c; do openssl x509 -in "$TG_TMP/$n.crt" -noout -ser
 check "serials are distinct" [ "$serials" = 3 ]
 sn=$(openssl x509 -in "$TG_TMP/n-a.crt" -noout -serial | cut -d= -f2)
 check "serials are 128-bit and positive (${#sn} hex digits)" [ ${#sn} -ge 30 -a ${#sn} -le 32 ]
-check "the issuance is recorded" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE how='offline'")" = 3 ]
+check "the issuance is recorded" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE how='offline'")" = 3 ]
 
 # --- refusals: nothing changes on disk ---
 printf 'not a csr\n' >"$TG_TMP/bad.csr"
@@ -90,7 +90,7 @@ out=$("$TSUNAGU" ca sign --dir "$CA" --node n-a --url ftp://127.0.0.1:9 "$TG_TMP
 check "ca sign refuses a --url that is not https" grep -q "not an https://HOST\[:PORT\] URL" <<<"$out"
 check "refused signings change nothing in the CA" [ "$before" = "$(sha256sum "$CA"/ca.db "$CA"/crl.pem)" ]
 "$TSUNAGU" ca sign --dir "$CA" --node n-url --url https://127.0.0.1:18443 "$TG_TMP/n-a.csr" >"$TG_TMP/n-url.crt" 2>/dev/null
-check "ca sign --url puts the URL in the certificate and the federation directory" [ "$(openssl x509 -in "$TG_TMP/n-url.crt" -noout -ext subjectAltName | grep -c 'IP Address:127.0.0.1')" = 1 -a "$(sqlite3 "$CA/ca.db" "SELECT url FROM ca_urls WHERE node_id='n-url'")" = https://127.0.0.1:18443 ]
+check "ca sign --url puts the URL in the certificate and the federation directory" [ "$(openssl x509 -in "$TG_TMP/n-url.crt" -noout -ext subjectAltName | grep -c 'IP Address:127.0.0.1')" = 1 -a "$(tg_sql "$CA/ca.db" "SELECT url FROM ca_urls WHERE node_id='n-url'")" = https://127.0.0.1:18443 ]
 tg_node_new n-nocrl
 "$TSUNAGU" csr --dir "$TG_TMP/n-nocrl" >"$TG_TMP/n-nocrl.csr"
 "$TSUNAGU" ca sign --dir "$CA" --node n-nocrl "$TG_TMP/n-nocrl.csr" >"$TG_TMP/n-nocrl.crt" 2>/dev/null
@@ -165,7 +165,7 @@ for i in $(seq 1 50); do r=$(whoami "$TG_TMP/n-c" "$ua"); [ "$r" != n-c ] && bre
 check "after SIGHUP n-a refuses revoked n-c with 403 ($r)" [ "$r" = 403 ]
 check "  as problem+json peer-certificate-revoked" [ "$(problem "$TG_TMP/n-c" "$ua")" = urn:tsunagu:problem:peer-certificate-revoked ]
 check "  and still accepts n-b" [ "$(whoami "$TG_TMP/n-b" "$ua")" = n-b ]
-check "the revocation is recorded" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='n-c' AND revoked_at IS NOT NULL AND reason=1")" = 2 ]
+check "the revocation is recorded" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='n-c' AND revoked_at IS NOT NULL AND reason=1")" = 2 ]
 
 plan "$_tap_n"
 done_testing

@@ -37,7 +37,7 @@ for n in r1 r2 r3; do
   check "$n: it names the node and its listen address" grep -q "URI:urn:tsunagu:node:$n, IP Address:127.0.0.1" <<<"$(openssl x509 -in "$TG_TMP/$n/node.crt" -noout -ext subjectAltName)"
   check "$n: ca.crt and crl.pem are installed" cmp -s "$TG_TMP/$n/ca.crt" "$CA/ca.crt"
 done
-check "the CA recorded three registrations" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE how='register'")" = 3 ]
+check "the CA recorded three registrations" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE how='register'")" = 3 ]
 
 # Refusals.
 before=$(sha256sum "$TG_TMP/r1/node.crt")
@@ -51,7 +51,7 @@ check "a token for another node id is refused" [ $rc -ne 0 -a -n "$(grep "for no
 badfp=$(printf '%064d' 0)
 out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token "$tok4" --ca-fingerprint "$badfp" 2>&1); rc=$?
 check "a wrong CA fingerprint is refused before anything is sent" [ $rc -ne 0 -a -n "$(grep "refusing to enroll" <<<"$out")" ]
-check "  and the token is still unused" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
+check "  and the token is still unused" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
 check "  and r4 keeps its bootstrap certificate" [ -z "$(openssl x509 -in "$TG_TMP/r4/node.crt" -noout -issuer | grep 'Hub Federation')" -a ! -e "$TG_TMP/r4/ca.crt" ]
 check "refusals leave r1's certificate alone" [ "$before" = "$(sha256sum "$TG_TMP/r1/node.crt")" ]
 openssl req -new -newkey rsa:2048 -nodes -keyout "$TG_TMP/rsa.key" -subj /CN=r4 -out "$TG_TMP/rsa.csr" 2>/dev/null
@@ -62,7 +62,7 @@ out=$(post "-----BEGIN CERTIFICATE REQUEST-----
 AAAA
 -----END CERTIFICATE REQUEST-----" "$tok4")
 check "a malformed CSR gets 400 bad-csr" [ "$(tail -1 <<<"$out")" = 400 -a "$(head -1 <<<"$out" | jq -r .type)" = urn:tsunagu:problem:bad-csr ]
-check "  and the token is still unused" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
+check "  and the token is still unused" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
 printf '%s\n' "$tok4" >"$TG_TMP/r4.token"
 out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token-file "$TG_TMP/r4.token" --ca-fingerprint "$(tr a-f A-F <<<"$fp")" 2>&1)
 check "r4 then registers with its token from --token-file (fingerprint in upper case with colons)" grep -q enrolled <<<"$out"
@@ -71,7 +71,7 @@ tg_node_new r5
 tok5h=$("$TSUNAGU" ca token --dir "$CA" --node r5 --hosts localhost 2>/dev/null)
 out=$("$TSUNAGU" register --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://127.0.0.1:18443 2>&1); rc=$?
 check "a token for host localhost refuses enrolment as 127.0.0.1 (rc $rc)" [ $rc -ne 0 -a -n "$(grep "does not allow host '127.0.0.1'" <<<"$out")" ]
-check "  and stays unused" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r5' AND hosts='localhost' AND used_at IS NULL")" = 1 ]
+check "  and stays unused" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r5' AND hosts='localhost' AND used_at IS NULL")" = 1 ]
 out=$("$TSUNAGU" register --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://localhost:18443 2>&1)
 check "  while enrolment as localhost works, with that name in the certificate" [ -n "$(grep enrolled <<<"$out")" -a -n "$(openssl x509 -in "$TG_TMP/r5/node.crt" -noout -ext subjectAltName | grep 'DNS:localhost')" ]
 tg_node_start r1 || { echo "Bail out! r1 did not start"; exit 1; }
@@ -98,10 +98,10 @@ check "  and still accepts r2" [ "$(whoami r2 "$u1")" = r2 ]
 # Renewal goes by the CA's records, not only by the CRL the hub's TLS layer
 # has (this hub refreshes it every 5 minutes): r3, revoked a moment ago,
 # still completes the handshake with the hub but cannot renew.
-before=$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='r3'")
+before=$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='r3'")
 out=$("$TSUNAGU" renew --dir "$TG_TMP/r3" 2>&1); rc=$?
 check "revoked r3 cannot renew while the hub's CRL lags (exit $rc)" [ $rc -ne 0 -a -n "$(grep 'is revoked' <<<"$out")" ]
-check "  and nothing was issued" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='r3'")" = "$before" ]
+check "  and nothing was issued" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='r3'")" = "$before" ]
 # Renewal keeps the certificate's host names: no member renews itself into
 # another host (the hub's, say).
 "$TSUNAGU" csr --dir "$TG_TMP/r2" >"$TG_TMP/r2.csr"
@@ -136,7 +136,7 @@ check "after 3 refusals in the window ([ca] register_failures = 3) the 4th is 42
 check "  a problem+json with Retry-After" [ "$(jq -r .type "$TG_TMP/reg.out")" = urn:tsunagu:problem:too-many-enrolment-failures -a -n "$(grep -i '^content-type: application/problem+json' "$TG_TMP/reg.h")" -a -n "$(grep -Ei '^retry-after: [12]'$'\r''?$' "$TG_TMP/reg.h")" ]
 tok6=$("$TSUNAGU" ca token --dir "$CA" --node r6 2>/dev/null)
 st=$(reg r6 "$tok6" "$(cat "$TG_TMP/r6.csr")")
-check "  even a good token waits (429) and stays unused ($st)" [ "$st" = 429 -a "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r6' AND used_at IS NULL")" = 1 ]
+check "  even a good token waits (429) and stays unused ($st)" [ "$st" = 429 -a "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r6' AND used_at IS NULL")" = 1 ]
 sleep 2.1
 st=$(reg r6 "$tok6" "$(cat "$TG_TMP/r6.csr")")
 check "  after Retry-After the good token enrols ($st)" [ "$st" = 201 ]

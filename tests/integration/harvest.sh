@@ -42,7 +42,7 @@ T c peer sync --hub "$a" >/dev/null 2>&1
 CTOK=$(cat "$TG_TMP/c/admin.token")
 hv() { curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/harvest"; }
 count() { hv | jq --arg n "$1" '[.sources[] | select(.node == $n) | .datasets] | add // 0'; }
-ids() { sqlite3 "$TG_TMP/c/harvest.db" "SELECT id FROM cat_dataset ORDER BY id" | tr '\n' ' '; }
+ids() { tg_sql "$TG_TMP/c/harvest.db" "SELECT id FROM cat_dataset ORDER BY id" | tr '\n' ' '; }
 wait_for() { for _ in $(seq 1 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 t0=$(date +%s.%N)
 wait_for '[ "$(count a)" = 2 -a "$(count b)" = 1 ]'
@@ -87,8 +87,8 @@ s=$(pub a park b 公園の遊具点検)
 wait_for '[ -z "$(ids | grep park)" ]'
 check "a policy change hiding park from c removes it ($s): $(ids)" [ -z "$(ids | grep park)" ]
 s=$(pub b bridge - 橋梁の定期点検)
-wait_for '[ "$(sqlite3 "$TG_TMP/c/harvest.db" "SELECT version FROM cat_dataset WHERE id = '"'urn:tsunagu:b:dataset:bridge'"'")" = 2 ]'
-check "an update on b reaches c at b's version" [ "$(sqlite3 "$TG_TMP/c/harvest.db" "SELECT version FROM cat_dataset WHERE id = 'urn:tsunagu:b:dataset:bridge'")" = 2 ]
+wait_for '[ "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT version FROM cat_dataset WHERE id = '"'urn:tsunagu:b:dataset:bridge'"'")" = 2 ]'
+check "an update on b reaches c at b's version" [ "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT version FROM cat_dataset WHERE id = 'urn:tsunagu:b:dataset:bridge'")" = 2 ]
 
 # A peer that answers garbage, then publishes another node's dataset id.
 "$TSUNAGU" init --dir "$TG_TMP/g" --id g --listen 127.0.0.1:0 >/dev/null

@@ -118,7 +118,7 @@ check "  a new serial" [ "$old_serial" != "$(openssl x509 -in "$TG_TMP/p1/node.c
 check "  that openssl verify -crl_check accepts" openssl verify -x509_strict -CAfile "$CA/ca.crt" -crl_check -CRLfile "$CA/crl.pem" "$TG_TMP/p1/node.crt"
 served=$(openssl s_client -connect "$(tg_node_addr p1)" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
 check "  and p1 serves it" [ "$served" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256)" ]
-check "the CA recorded the renewal" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p1' AND how='renew'")" = 1 ]
+check "the CA recorded the renewal" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p1' AND how='renew'")" = 1 ]
 j=$(T p2 --json peer list)
 check "p2 reaches p1 with its new certificate" [ "$(jq -r '.peers[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
 # Key rotation: renew --new-key replaces node.key and node.crt together.
@@ -139,23 +139,23 @@ check "renewal without a federation certificate is refused ($st)" [ "$st" = 403 
 openssl ecparam -name prime256v1 -genkey -noout -out "$TG_TMP/thief.key" 2>/dev/null
 openssl req -new -key "$TG_TMP/thief.key" -subj /CN=p2 -out "$TG_TMP/thief.csr" 2>/dev/null
 renew_p2() { jq -n --arg csr "$(cat "$TG_TMP/thief.csr")" "$@" '{csr:$csr} + $ARGS.named' | curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p2/node.crt" --key "$TG_TMP/p2/node.key" -H 'Content-Type: application/json' --data-binary @- -o "$TG_TMP/renew.out" -w '%{http_code}' "$hub/api/v1/certs/renew"; }
-n0=$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p2'")
+n0=$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p2'")
 st=$(renew_p2)
-check "renewing with a CSR for a new key is refused: 409 key-mismatch ($st)" [ "$st" = 409 -a "$(jq -r .type "$TG_TMP/renew.out")" = urn:tsunagu:problem:key-mismatch -a "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p2'")" = "$n0" ]
+check "renewing with a CSR for a new key is refused: 409 key-mismatch ($st)" [ "$st" = 409 -a "$(jq -r .type "$TG_TMP/renew.out")" = urn:tsunagu:problem:key-mismatch -a "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p2'")" = "$n0" ]
 st=$(renew_p2 --argjson rotate_key '"yes"')
 check "  rotate_key must be a boolean ($st)" [ "$st" = 400 ]
 # p2 renews (same key); its first certificate is kept for a revocation below.
 p2_first=$(openssl x509 -in "$TG_TMP/p2/node.crt" -noout -serial | cut -d= -f2)
 out=$(T p2 renew 2>&1)
-check "p2 renews its certificate, the CA recording which one it renewed ($out)" [ "$(sqlite3 "$CA/ca.db" "SELECT prev_serial FROM ca_certs WHERE node_id='p2' AND how='renew'")" = "$p2_first" ]
+check "p2 renews its certificate, the CA recording which one it renewed ($out)" [ "$(tg_sql "$CA/ca.db" "SELECT prev_serial FROM ca_certs WHERE node_id='p2' AND how='renew'")" = "$p2_first" ]
 
 # p3 rotates its key: the CA records the rotation and retires the old
 # certificate (superseded), which peers then refuse.
 p3_first=$(openssl x509 -in "$TG_TMP/p3/node.crt" -noout -serial | cut -d= -f2)
 cp "$TG_TMP/p3/node.crt" "$TG_TMP/p3.old.crt"; cp "$TG_TMP/p3/node.key" "$TG_TMP/p3.old.key"
 out=$(T p3 renew --new-key 2>&1)
-check "p3 rotates its key ($out)" [ -n "$(grep 'and a new key installed' <<<"$out")" -a "$(sqlite3 "$CA/ca.db" "SELECT how || ' ' || prev_serial FROM ca_certs WHERE node_id='p3' ORDER BY rowid DESC LIMIT 1")" = "rotate $p3_first" ]
-check "  and the CA revoked the old certificate as superseded" [ "$(sqlite3 "$CA/ca.db" "SELECT reason FROM ca_certs WHERE serial='$p3_first'")" = 4 ]
+check "p3 rotates its key ($out)" [ -n "$(grep 'and a new key installed' <<<"$out")" -a "$(tg_sql "$CA/ca.db" "SELECT how || ' ' || prev_serial FROM ca_certs WHERE node_id='p3' ORDER BY rowid DESC LIMIT 1")" = "rotate $p3_first" ]
+check "  and the CA revoked the old certificate as superseded" [ "$(tg_sql "$CA/ca.db" "SELECT reason FROM ca_certs WHERE serial='$p3_first'")" = 4 ]
 for _ in $(seq 1 40); do cmp -s "$TG_TMP/p1/crl.pem" "$CA/crl.pem" && break; sleep 0.1; done
 st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/p3.old.crt" --key "$TG_TMP/p3.old.key" -o /dev/null -w '%{http_code}' "$(tg_node_url p1)/api/v1/peer/whoami")
 check "  p1 refuses the old key's certificate ($st)" [ "$st" = 403 ]
@@ -215,11 +215,11 @@ cp "$TG_TMP/good.pem" "$CA/crl.pem"
 # here a CRL (signed by the CA's key) with one hour left of two.
 printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ndefault_md = sha256\n' "$TG_TMP/index.txt" >"$TG_TMP/cacnf"
 openssl ca -config "$TG_TMP/cacnf" -gencrl -crl_lastupdate "$(date -u -d '-90 min' +%y%m%d%H%M%SZ)" -crl_nextupdate "$(date -u -d '+30 min' +%y%m%d%H%M%SZ)" -keyfile "$CA/ca.key" -cert "$CA/ca.crt" -out "$TG_TMP/short.pem" 2>/dev/null
-crls=$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")
+crls=$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")
 cp "$TG_TMP/short.pem" "$CA/crl.pem"
-for _ in $(seq 1 40); do [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")" != "$crls" ] && break; sleep 0.1; done
+for _ in $(seq 1 40); do [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")" != "$crls" ] && break; sleep 0.1; done
 next=$(date -d "$(openssl crl -in "$CA/crl.pem" -noout -nextupdate | cut -d= -f2)" +%s)
-check "the CA node re-issues a CRL that is past half its life" [ "$(sqlite3 "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")" -gt "$crls" -a "$next" -gt $(( $(date +%s) + 20 * 86400 )) ]
+check "the CA node re-issues a CRL that is past half its life" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_log WHERE event='crl'")" -gt "$crls" -a "$next" -gt $(( $(date +%s) + 20 * 86400 )) ]
 check "  and says so in its log" grep -q "re-issued the federation CRL" "$HUB/tsunagud.log"
 
 # A resumed TLS session does not outlive the certificate: p9's expires 3 s
