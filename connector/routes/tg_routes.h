@@ -56,6 +56,23 @@ int tg_route_set_etag(struct tg_http_req *req, const char *tag);
 /* 1 if REQ's If-None-Match is "*" or lists TAG (unquoted; weak or strong), else 0. */
 int tg_route_none_match(struct tg_http_req *req, const char *tag);
 
+/* A write the node's writer thread commits on behalf of a request (no disk
+ * write on a loop). Embed it first in the job's own struct. */
+struct tg_writer_ctx;
+struct tg_err;
+struct tg_route_job {
+  struct tg_http_req *req; /* set by tg_route_job_submit; NULL once the request is gone */
+  /* On the writer thread, inside the group-commit transaction. */
+  int (*run)(struct tg_writer_ctx *ctx, struct tg_route_job *j, struct tg_err *err);
+  /* On the request's loop once the commit is done (RC 0) or failed, only
+   * when the request is still there; ERR as tg_writer_done_fn's. */
+  void (*answer)(struct tg_route_job *j, int rc, const struct tg_err *err);
+  void (*free)(struct tg_route_job *j);
+};
+/* Queues J (run, answer and free set) for REQ; J is freed after its answer,
+ * or at once with a 503 whose title is TITLE when it cannot be queued. */
+void tg_route_job_submit(struct tg_http_req *req, struct tg_route_job *j, const char *title);
+
 void tg_route_well_known(struct tg_http_req *req);
 void tg_route_healthz(struct tg_http_req *req);
 void tg_route_metrics(struct tg_http_req *req);

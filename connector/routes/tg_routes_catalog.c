@@ -229,7 +229,7 @@ static void send_dataset_after_write(struct tg_http_req *req, const struct tg_ca
 enum cat_op { CAT_CREATE, CAT_PUT, CAT_DELETE };
 
 struct cat_job {
-  struct tg_http_req *req; /* NULL once the request is gone */
+  struct tg_route_job base; /* first */
   enum cat_op op;
   json_t *in;              /* the parsed body (owned), or NULL for a delete */
   char *slug, *id;         /* from malloc, or NULL */
@@ -241,7 +241,8 @@ struct cat_job {
   struct tg_err err;
 };
 
-static void cat_job_free(struct cat_job *j) {
+static void cat_job_free(struct tg_route_job *b) {
+  struct cat_job *j = (struct cat_job *)b;
   json_decref(j->in);
   json_decref(j->problems);
   tg_cat_write_clear(&j->w);
@@ -250,10 +251,8 @@ static void cat_job_free(struct cat_job *j) {
   free(j);
 }
 
-static void cat_job_req_gone(void *ud) { ((struct cat_job *)ud)->req = NULL; }
-
-static int cat_job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
-  struct cat_job *j = arg;
+static int cat_job_run(struct tg_writer_ctx *ctx, struct tg_route_job *b, struct tg_err *err) {
+  struct cat_job *j = (struct cat_job *)b;
   int rc;
   switch (j->op) {
   case CAT_CREATE:
@@ -270,33 +269,14 @@ static int cat_job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err)
   return rc;
 }
 
-static void cat_job_answer(struct cat_job *j, int rc);
+static void cat_job_answer(struct tg_route_job *b, int rc, const struct tg_err *err);
 
-static void cat_job_done(void *arg, int rc, const struct tg_err *err) {
-  struct cat_job *j = arg;
-  if (j->req == NULL) {
-    cat_job_free(j);
-    return;
-  }
-  tg_http_req_on_free(j->req, NULL, NULL);
-  if (rc == TG_EDB && err != NULL)
-    j->err = *err; /* the commit failed: say why */
-  cat_job_answer(j, rc);
-  cat_job_free(j);
-}
-
-/* Queues J; its answer follows from cat_job_done. */
-static void cat_job_submit(struct cat_job *j) {
-  struct tg_worker *w = tg_http_req_worker(j->req);
-  struct tg_writer *wr = tg_writer_get();
-  tg_http_req_on_free(j->req, cat_job_req_gone, j);
-  int rc = wr ? tg_writer_submit(wr, w->wport, cat_job_run, cat_job_done, j) : TG_ECANCELED;
-  if (rc != 0) {
-    tg_http_req_on_free(j->req, NULL, NULL);
-    tg_http_res_problem(j->req, 503, "unavailable", "Catalog unavailable", NULL,
-                        "the node is stopping");
-    cat_job_free(j);
-  }
+/* Queues J; its answer follows from cat_job_answer. */
+static void cat_job_submit(struct tg_http_req *req, struct cat_job *j) {
+  j->base.run = cat_job_run;
+  j->base.answer = cat_job_answer;
+  j->base.free = cat_job_free;
+  tg_route_job_submit(req, &j->base, "Catalog unavailable");
 }
 
 static struct cat_job *cat_job_new(struct tg_http_req *req, enum cat_op op, json_t *in,
@@ -305,13 +285,12 @@ static struct cat_job *cat_job_new(struct tg_http_req *req, enum cat_op op, json
   if (j == NULL || (slug && (j->slug = strdup(slug)) == NULL) ||
       (id && (j->id = strdup(id)) == NULL)) {
     if (j)
-      cat_job_free(j);
+      cat_job_free(&j->base);
     else
       json_decref(in);
     tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
     return NULL;
   }
-  j->req = req;
   j->op = op;
   j->in = in;
   j->if_match = if_match;
@@ -336,7 +315,7 @@ void tg_route_datasets_post(struct tg_http_req *req) {
   }
   struct cat_job *j = cat_job_new(req, CAT_CREATE, in, tg_http_req_header(req, "Slug"), NULL, -1);
   if (j != NULL)
-    cat_job_submit(j);
+    cat_job_submit(req, j);
 }
 
 /* A paged listing's query: only limit (1..1000, default 100) and offset.
@@ -432,7 +411,7 @@ void tg_route_dataset_put(struct tg_http_req *req) {
   }
   struct cat_job *j = cat_job_new(req, CAT_PUT, in, NULL, id, im);
   if (j != NULL)
-    cat_job_submit(j);
+    cat_job_submit(req, j);
 }
 
 void tg_route_dataset_delete(struct tg_http_req *req) {
@@ -445,14 +424,17 @@ void tg_route_dataset_delete(struct tg_http_req *req) {
   struct cat_job *j = cat_job_new(req, CAT_DELETE, NULL, NULL, id, im == -2 ? -1 : im);
   if (j != NULL) {
     j->delete_if_match = im;
-    cat_job_submit(j);
+    cat_job_submit(req, j);
   }
 }
 
 /* The answer to a committed (RC 0) or refused write, as the synchronous
  * routes gave it. */
-static void cat_job_answer(struct cat_job *j, int rc) {
-  struct tg_http_req *req = j->req;
+static void cat_job_answer(struct tg_route_job *b, int rc, const struct tg_err *err) {
+  struct cat_job *j = (struct cat_job *)b;
+  struct tg_http_req *req = b->req;
+  if (rc == TG_EDB && err != NULL)
+    j->err = *err; /* the commit failed: say why */
   json_t *problems = j->problems;
   j->problems = NULL;
   if (j->op == CAT_DELETE) {

@@ -4,6 +4,8 @@
 #include "tg_err.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
+#include "tg_worker.h"
+#include "tg_writer.h"
 #include "tg_util.h"
 
 #include <stdio.h>
@@ -132,4 +134,34 @@ int tg_route_none_match(struct tg_http_req *req, const char *tag) {
     p = strchr(p, ',');
   }
   return 0;
+}
+
+/* ---- writes on the writer thread ------------------------------------------ */
+
+static void job_req_gone(void *ud) { ((struct tg_route_job *)ud)->req = NULL; }
+
+static int job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
+  struct tg_route_job *j = arg;
+  return j->run(ctx, j, err);
+}
+
+static void job_done(void *arg, int rc, const struct tg_err *err) {
+  struct tg_route_job *j = arg;
+  if (j->req != NULL) {
+    tg_http_req_on_free(j->req, NULL, NULL);
+    j->answer(j, rc, err);
+  }
+  j->free(j);
+}
+
+void tg_route_job_submit(struct tg_http_req *req, struct tg_route_job *j, const char *title) {
+  struct tg_writer *wr = tg_writer_get();
+  j->req = req;
+  tg_http_req_on_free(req, job_req_gone, j);
+  if (wr == NULL ||
+      tg_writer_submit(wr, tg_http_req_worker(req)->wport, job_run, job_done, j) != 0) {
+    tg_http_req_on_free(req, NULL, NULL);
+    j->free(j);
+    tg_http_res_problem(req, 503, "unavailable", title, NULL, "the node is stopping");
+  }
 }

@@ -243,7 +243,7 @@ static void scheme_short_id(struct tg_voc_store *s, const char *uri, char *out, 
 enum voc_op { VOC_IMPORT, VOC_SCHEME_DELETE, VOC_PROFILE_PUT, VOC_PROFILE_DELETE };
 
 struct voc_job {
-  struct tg_http_req *req; /* NULL once the request is gone */
+  struct tg_route_job base; /* first */
   enum voc_op op;
   json_t *doc;             /* the body (owned), or NULL */
   char id[VID_MAX], tag[128];
@@ -255,14 +255,13 @@ struct voc_job {
   struct tg_err err;
 };
 
-static void voc_job_free(struct voc_job *j) {
+static void voc_job_free(struct tg_route_job *b) {
+  struct voc_job *j = (struct voc_job *)b;
   json_decref(j->doc);
   free(j->uri);
   free(j->etag);
   free(j);
 }
-
-static void voc_job_req_gone(void *ud) { ((struct voc_job *)ud)->req = NULL; }
 
 static int voc_import_run(struct tg_voc_store *s, struct voc_job *j) {
   int rc;
@@ -312,8 +311,8 @@ static int voc_profile_delete_run(struct tg_voc_store *s, struct voc_job *j) {
   return rc == 0 ? tg_voc_profile_delete(s, j->id, &j->err) : rc;
 }
 
-static int voc_job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
-  struct voc_job *j = arg;
+static int voc_job_run(struct tg_writer_ctx *ctx, struct tg_route_job *b, struct tg_err *err) {
+  struct voc_job *j = (struct voc_job *)b;
   tg_err_clear(&j->err);
   switch (j->op) {
   case VOC_IMPORT:
@@ -333,51 +332,35 @@ static int voc_job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err)
   return j->rc;
 }
 
-static void voc_job_answer(struct voc_job *j, int rc);
+static void voc_job_answer(struct tg_route_job *b, int rc, const struct tg_err *err);
 
-static void voc_job_done(void *arg, int rc, const struct tg_err *err) {
-  struct voc_job *j = arg;
-  if (j->req == NULL) {
-    voc_job_free(j);
-    return;
-  }
-  tg_http_req_on_free(j->req, NULL, NULL);
-  if (rc == TG_EDB && j->rc == 0 && err != NULL)
-    j->err = *err; /* the commit failed */
-  voc_job_answer(j, rc);
-  voc_job_free(j);
-}
-
-/* Queues a write; the answer follows from voc_job_done. DOC is stolen. */
+/* Queues a write; the answer follows from voc_job_answer. DOC is stolen. */
 static void voc_job_submit(struct tg_http_req *req, enum voc_op op, json_t *doc, const char *id,
                            const char *tag, enum tg_if_match im) {
   struct voc_job *j = calloc(1, sizeof(*j));
-  struct tg_writer *wr = tg_writer_get();
-  if (j == NULL || wr == NULL) {
+  if (j == NULL) {
     json_decref(doc);
-    free(j);
     tg_http_res_problem(req, 503, "unavailable", "Vocabularies unavailable", NULL,
-                        j == NULL ? "out of memory" : "the node is stopping");
+                        "out of memory");
     return;
   }
-  j->req = req;
   j->op = op;
   j->doc = doc;
   j->im = im;
   snprintf(j->id, sizeof(j->id), "%s", id ? id : "");
   snprintf(j->tag, sizeof(j->tag), "%s", tag ? tag : "");
-  tg_http_req_on_free(req, voc_job_req_gone, j);
-  if (tg_writer_submit(wr, tg_http_req_worker(req)->wport, voc_job_run, voc_job_done, j) != 0) {
-    tg_http_req_on_free(req, NULL, NULL);
-    voc_job_free(j);
-    tg_http_res_problem(req, 503, "unavailable", "Vocabularies unavailable", NULL,
-                        "the node is stopping");
-  }
+  j->base.run = voc_job_run;
+  j->base.answer = voc_job_answer;
+  j->base.free = voc_job_free;
+  tg_route_job_submit(req, &j->base, "Vocabularies unavailable");
 }
 
 /* The answer to a committed (RC 0) or refused write, as before the writer. */
-static void voc_job_answer(struct voc_job *j, int rc) {
-  struct tg_http_req *req = j->req;
+static void voc_job_answer(struct tg_route_job *b, int rc, const struct tg_err *err) {
+  struct voc_job *j = (struct voc_job *)b;
+  struct tg_http_req *req = b->req;
+  if (rc == TG_EDB && j->rc == 0 && err != NULL)
+    j->err = *err; /* the commit failed */
   char loc[VID_MAX + 64];
   const char *slug = j->op == VOC_IMPORT || j->op == VOC_SCHEME_DELETE ? "unknown-scheme"
                                                                          : "unknown-profile";
