@@ -419,3 +419,23 @@ int tg_cat_index_locate(struct tg_cat_store *ix, const char *id, char *owner, si
     rc = tg_err_set(err, TG_ETOOBIG, "owner buffer too small");
   return rc;
 }
+
+int tg_cat_index_harvest_times(struct tg_cat_store *ix, json_t **out, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(ix, "SELECT node, harvested_at FROM hv_source WHERE harvested_at > 0", &st, err);
+  if (rc)
+    return rc;
+  json_t *o = json_object();
+  int step;
+  while (o != NULL && (step = sqlite3_step(st)) == SQLITE_ROW)
+    json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
+                        json_integer(sqlite3_column_int64(st, 1)));
+  if (o == NULL || step != SQLITE_DONE)
+    rc = o == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(ix, err);
+  sqlite3_finalize(st);
+  if (rc)
+    json_decref(o);
+  else
+    *out = o;
+  return rc;
+}

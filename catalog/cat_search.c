@@ -181,6 +181,7 @@ struct tg__cat_search_cache {
   sqlite3_stmt *ranked; /* the page of a plain word query (tg_bm25) */
   sqlite3_stmt *ranked_rank; /* the same with FTS5's rank, if tg_bm25 is unavailable */
   sqlite3_stmt *nth;    /* the RANK_CANDIDATES-th newest match */
+  sqlite3_stmt *fill;   /* one dataset's document (tg_cat_search_fill) */
   int rank_fn;          /* 1: tg_bm25 registered on this connection, -1: unavailable */
   unsigned int version; /* database data version the counts below belong to */
   int have_version;
@@ -196,6 +197,7 @@ void tg__cat_search_cache_free(struct tg_cat_store *s) {
   sqlite3_finalize(s->sc->ranked);
   sqlite3_finalize(s->sc->ranked_rank);
   sqlite3_finalize(s->sc->nth);
+  sqlite3_finalize(s->sc->fill);
   for (size_t i = 0; i < DF_SLOTS; i++)
     free(s->sc->df[i].phrase);
   free(s->sc);
@@ -211,7 +213,8 @@ static sqlite3_stmt *cached(struct tg_cat_store *s, size_t slot, const char *sql
                      : slot == 1 ? &s->sc->scan
                      : slot == 2 ? &s->sc->ranked
                      : slot == 3 ? &s->sc->ranked_rank
-                                 : &s->sc->nth;
+                     : slot == 4 ? &s->sc->nth
+                                 : &s->sc->fill;
   if (*p == NULL &&
       sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, p, NULL) != SQLITE_OK) {
     sqlite3_finalize(*p);
@@ -629,13 +632,10 @@ static const char *order_by(const struct tg_cat_query *q, int has_match) {
   }
 }
 
-/* Appends one result row to ITEMS. */
-static void add_item(sqlite3_stmt *st, const char *words, size_t nwords, json_t *items) {
-  json_t *doc = tg__cat_load_view((const char *)sqlite3_column_text(st, 2), TG_CAT_VIEW_PUBLIC);
-  if (doc == NULL)
-    return;
+/* The "highlight" object of DOC for the query's words. */
+static json_t *highlights(const json_t *doc, const char *words, size_t nwords) {
   json_t *hl = json_object();
-  if (nwords > 0) {
+  if (nwords > 0 && hl != NULL) {
     json_t *t = highlight(doc, "dct:title", words, nwords);
     json_t *d = highlight(doc, "dct:description", words, nwords);
     if (t)
@@ -643,17 +643,34 @@ static void add_item(sqlite3_stmt *st, const char *words, size_t nwords, json_t 
     if (d)
       json_object_set_new(hl, "description", d);
   }
-  double score = -sqlite3_column_double(st, 3);
-  json_array_append_new(
-      items, json_pack("{s:s, s:I, s:f, s:o, s:o}", "id", (const char *)sqlite3_column_text(st, 0),
-                       "version", (json_int_t)sqlite3_column_int64(st, 1), "score",
-                       round(score * 1e4) / 1e4 + 0.0, "highlight", hl, "dataset", doc));
+  return hl;
+}
+
+/* Appends one result row to ITEMS; a deferred search leaves the document
+ * (column 2) unread. */
+static void add_item(sqlite3_stmt *st, const char *words, size_t nwords, int deferred,
+                     json_t *items) {
+  double score = round(-sqlite3_column_double(st, 3) * 1e4) / 1e4 + 0.0;
+  const char *id = (const char *)sqlite3_column_text(st, 0);
+  json_int_t version = (json_int_t)sqlite3_column_int64(st, 1);
+  if (deferred) {
+    json_array_append_new(items, json_pack("{s:s, s:I, s:f}", "id", id, "version", version,
+                                           "score", score));
+    return;
+  }
+  json_t *doc = tg__cat_load_view((const char *)sqlite3_column_text(st, 2), TG_CAT_VIEW_PUBLIC);
+  if (doc == NULL)
+    return;
+  json_array_append_new(items, json_pack("{s:s, s:I, s:f, s:o, s:o}", "id", id, "version",
+                                         version, "score", score, "highlight",
+                                         highlights(doc, words, nwords), "dataset", doc));
 }
 
 /* Runs SQL (a page query; KEEP: the store's cached statement in that slot,
  * or 0 for a one-off) and adds its rows. */
 static int run_page(struct tg_cat_store *s, const char *sql, size_t keep, const struct binds *b,
-                    const char *words, size_t nwords, json_t *items, struct tg_err *err) {
+                    const char *words, size_t nwords, int deferred, json_t *items,
+                    struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   if (keep ? (st = cached(s, keep, sql)) == NULL
            : sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -661,7 +678,7 @@ static int run_page(struct tg_cat_store *s, const char *sql, size_t keep, const 
   bind_all(st, b);
   int step, rc = 0;
   while ((step = sqlite3_step(st)) == SQLITE_ROW)
-    add_item(st, words, nwords, items);
+    add_item(st, words, nwords, deferred, items);
   if (step != SQLITE_DONE)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
   if (keep)
@@ -684,7 +701,7 @@ static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, con
                ? TG_ENOMEM
                : 0;
   if (rc == 0)
-    rc = run_page(s, sql.data, 0, &b, words, nwords, items, err);
+    rc = run_page(s, sql.data, 0, &b, words, nwords, q->deferred, items, err);
   tg_buf_close(&sql);
   return rc;
 }
@@ -718,7 +735,7 @@ static int fetch_ranked(struct tg_cat_store *s, const struct tg_cat_query *q, co
     sqlite3_bind_pointer(st, 5, &rctx, "tg_rank_ctx", NULL);
   int step, rc = 0;
   while ((step = sqlite3_step(st)) == SQLITE_ROW)
-    add_item(st, words, nwords, items);
+    add_item(st, words, nwords, q->deferred, items);
   if (step != SQLITE_DONE)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
   done(st);
@@ -819,4 +836,60 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
   tg_buf_close(&from);
   tg_buf_close(&words);
   return rc;
+}
+
+/* Fills ITEM from the cached statement ST (its id bound here). */
+static int fill_one(sqlite3_stmt *st, json_t *item, const char *words, size_t nwords) {
+  const char *id = json_string_value(json_object_get(item, "id"));
+  int rc = TG_ENOENT;
+  if (id == NULL)
+    return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  json_t *doc = step == SQLITE_ROW
+                    ? tg__cat_load_view((const char *)sqlite3_column_text(st, 0), TG_CAT_VIEW_PUBLIC)
+                    : NULL;
+  if (doc != NULL) {
+    json_t *hl = highlights(doc, words, nwords);
+    /* (json_object_set_new drops the value it could not set.) */
+    rc = json_object_set_new(item, "dataset", doc) != 0 || hl == NULL ||
+                 json_object_set_new(item, "highlight", hl) != 0
+             ? TG_ENOMEM
+             : 0;
+  } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+    rc = TG_EDB;
+  }
+  done(st);
+  return rc;
+}
+
+int tg_cat_search_fill(struct tg_cat_store *s, const char *q, json_t *const *items, size_t n,
+                       struct tg_err *err) {
+  struct tg_buf words;
+  size_t nwords = 0;
+  int rc = 0;
+  if (n == 0)
+    return 0;
+  sqlite3_stmt *st = cached(s, 5, "SELECT doc FROM cat_dataset WHERE id = ?1 AND deleted = 0");
+  if (st == NULL)
+    return tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
+  tg_buf_init(&words);
+  if (tg__cat_query_words(q ? q : "", &words, &nwords) != 0) {
+    tg_buf_close(&words);
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  /* One read transaction for the page, not one per document. */
+  int own_txn = sqlite3_get_autocommit(s->db) &&
+                sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+  for (size_t i = 0; i < n && rc != TG_ENOMEM && rc != TG_EDB; i++) {
+    int r = fill_one(st, items[i], words.data, nwords);
+    if (r != TG_ENOENT)
+      rc = r;
+  }
+  if (own_txn)
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+  tg_buf_close(&words);
+  if (rc == TG_EDB)
+    return tg_err_set(err, rc, "catalog search: %s", sqlite3_errmsg(s->db));
+  return rc ? tg_err_set(err, rc, "out of memory") : 0;
 }

@@ -281,6 +281,12 @@ int tg_cat_index_drop_source(struct tg_cat_store *ix, const char *source, int64_
  * "id", "reason"}] (the latest page's, at most 10)}. */
 int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *err);
 
+/* When each source was last harvested, for a search: *OUT gets a new object
+ * {node: harvested_at} with the sources that have had a successful round
+ * (tg_cat_index_sources without its per-source counts, which a search does
+ * not need and which cost a scan of the index). */
+int tg_cat_index_harvest_times(struct tg_cat_store *ix, json_t **out, struct tg_err *err);
+
 /* Locates dataset ID in the index: its owner node into OWNER (size N) and
  * when it was last harvested into *HARVESTED_AT (may be NULL). TG_ENOENT
  * when the index does not hold it, TG_ETOOBIG when OWNER is too small. */
@@ -309,6 +315,8 @@ struct tg_cat_query {
   int64_t offset;           /* >= 0 */
   int64_t limit;            /* 1..100; 0 means 20 */
   int facets;               /* compute facet counts */
+  int deferred;             /* items without "dataset" and "highlight" (fill the
+                             * ones kept with tg_cat_search_fill) */
 };
 
 /* Searches the local catalog. *OUT gets a new object:
@@ -327,6 +335,14 @@ struct tg_cat_query {
  * in ERR) or TG_EDB. */
 int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t **out,
                   struct tg_err *err);
+
+/* Completes the N items ITEMS (borrowed; items of a deferred search of S)
+ * with their "dataset" (public view) and "highlight" for query text Q, as
+ * the search would have: a merge of several catalogs loads the documents of
+ * the page it keeps only. An item whose dataset was deleted since the search
+ * is left without "dataset". Returns 0, TG_ENOMEM or TG_EDB. */
+int tg_cat_search_fill(struct tg_cat_store *s, const char *q, json_t *const *items, size_t n,
+                       struct tg_err *err);
 
 /* Compiles query text Q (LEN bytes, untrusted) into an FTS5 MATCH expression
  * over the catalog's search terms. *MATCH gets a malloc()ed expression or

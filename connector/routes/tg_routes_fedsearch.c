@@ -41,6 +41,8 @@ struct fsearch {
   enum tg_cat_sort sort;
   int64_t offset, limit;
   uint64_t local_ms;
+  int deferred;            /* the local and harvested hits come without documents */
+  char *qtext;             /* the query's words (malloc), for the kept hits' highlights */
 };
 
 static void fsearch_free(struct fsearch *s) {
@@ -48,6 +50,7 @@ static void fsearch_free(struct fsearch *s) {
   json_decref(s->harvest_src);
   json_decref(s->local);
   json_decref(s->peers);
+  free(s->qtext);
   free(s);
 }
 
@@ -126,6 +129,31 @@ static void set_owner_urls(struct fsearch *s, json_t *items) {
   }
 }
 
+/* Loads the documents of the page's hits that came without them (a
+ * deferred search) from this node's catalog or its harvested index, one
+ * batch each; a hit deleted since leaves the page. */
+static void fill_page(struct fsearch *s, struct tg_worker *w, json_t *items) {
+  json_t *mine[100], *theirs[100];
+  size_t nm = 0, nt = 0, i;
+  json_t *it;
+  json_array_foreach(items, i, it) {
+    if (json_object_get(it, "dataset") != NULL || nm + nt >= 100)
+      continue;
+    const char *owner = json_string_value(json_object_get(it, "owner"));
+    if (owner != NULL && strcmp(owner, s->self) == 0)
+      mine[nm++] = it;
+    else
+      theirs[nt++] = it;
+  }
+  if (nm > 0)
+    tg_cat_search_fill(w->cat, s->qtext, mine, nm, NULL);
+  if (nt > 0 && w->harvested != NULL)
+    tg_cat_search_fill(w->harvested, s->qtext, theirs, nt, NULL);
+  for (size_t k = json_array_size(items); k-- > 0;)
+    if (json_object_get(json_array_get(items, k), "dataset") == NULL)
+      json_array_remove(items, k);
+}
+
 static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   struct fsearch *s = ud;
   struct tg_http_req *req = s->req;
@@ -195,6 +223,8 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
     fsearch_free(s);
     return;
   }
+  if (s->deferred)
+    fill_page(s, tg_http_req_worker(req), json_object_get(out, "items"));
   set_owner_urls(s, json_object_get(out, "items"));
   json_object_set_new(out, "scope", json_string("federation"));
   json_object_set_new(out, "mode", json_string(s->mode));
@@ -269,18 +299,17 @@ static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct 
   json_t *srcs = NULL, *fresh = json_object();
   int64_t now = (int64_t)time(NULL);
   s->harvest_src = json_array();
-  if (w->harvested == NULL || tg_cat_index_sources(w->harvested, &srcs, NULL) != 0 ||
+  if (w->harvested == NULL || tg_cat_index_harvest_times(w->harvested, &srcs, NULL) != 0 ||
       tg_cat_search(w->harvested, lq, &s->harvested, NULL) != 0) {
     json_decref(srcs);
     json_decref(fresh);
     return;
   }
-  size_t i;
+  const char *node;
   json_t *e;
-  json_array_foreach(srcs, i, e) {
-    const char *node = json_string_value(json_object_get(e, "node"));
-    json_int_t at = json_integer_value(json_object_get(e, "harvested_at"));
-    if (node == NULL || at <= 0 || json_object_get(seen, node) != NULL)
+  json_object_foreach(srcs, node, e) {
+    json_int_t at = json_integer_value(e);
+    if (at <= 0 || json_object_get(seen, node) != NULL)
       continue;
     if (fresh_s > 0 && now - at > fresh_s)
       continue;
@@ -302,7 +331,6 @@ static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct 
     json_object_set_new(it, "harvested", json_true());
     json_object_set_new(hits, owner, json_integer(json_integer_value(json_object_get(hits, owner)) + 1));
   }
-  const char *node;
   json_t *age;
   json_object_foreach(fresh, node, age) {
     json_t *entry = source_entry(node, "harvested", 0,
@@ -325,6 +353,13 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
   struct tg_cat_query lq = *cq;
   lq.offset = 0;
   lq.limit = cq->offset + cq->limit;
+  /* Relevance pages for a user load only the documents they keep (a node
+   * asking for another gets whole hits: what it may see is decided on them). */
+  s->deferred = lq.deferred = !s->peer[0] && cq->sort == TG_CAT_SORT_RELEVANCE;
+  if (s->deferred && (s->qtext = strdup(cq->q ? cq->q : "")) == NULL) {
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+    return TG_ROUTE_ANSWERED;
+  }
   uint64_t t0 = uv_hrtime();
   int rc = tg_cat_search(w->cat, &lq, &s->local, &err);
   s->local_ms = (uv_hrtime() - t0) / 1000000;

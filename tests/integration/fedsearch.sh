@@ -7,7 +7,7 @@
 # finds a's datasets through d within two hops, each node asked once; a
 # dataset whose policy hides it from c is not in c's answer.
 . "$top_srcdir/tests/lib.sh"
-plan 24
+plan 26
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Search Federation" "$(printf '[federation]\npeer_check = 0')" || { echo "Bail out! a did not start"; exit 1; }
@@ -77,6 +77,11 @@ st=$(fsearch c "q=$q&limit=10&mode=harvested")
 check "harvested mode: c finds a's, b's and d's datasets in its index ($st)" [ "$st" = 200 -a "$(jq -r '[.items[].owner] | sort | unique | join(",")' "$O")" = a,b,d -a "$(jq -r .mode "$O")" = harvested ]
 check "  each peer is a harvested source with its age" [ "$(jq -r '[.sources[] | select(.status == "harvested") | .node] | sort | join(",")' "$O")" = a,b,d,e -a "$(jq -r '[.sources[] | select(.status == "harvested") | .age_s | type] | unique | join(",")' "$O")" = number ]
 check "  the same ids as live mode" [ "$(jq -c '[.items[].id] | sort' "$O")" = "$(jq -c 'sort' <<<"$ids1")" ]
+marked() { jq -r '[.items[] | (.dataset["@id"] == .id) and ((.highlight.title // "") + (.highlight.description // "") | test("<mark>"))] | (length > 0 and all)' "$O"; }
+check "  every hit from c's index carries its dataset and a highlight" [ "$(marked)" = true ]
+fsearch c "q=$(jq -rn --arg q 'shelters OR 水位' '$q|@uri')&limit=10&mode=harvested" >/dev/null
+check "  and so do c's own (one page of c's and its peers' hits for 'shelters OR 水位')" [ "$(marked)" = true -a "$(jq -r '[.items[].owner] | sort | unique | join(",")' "$O")" = a,b,c,d ]
+fsearch c "q=$q&limit=10&mode=harvested" >/dev/null
 check "  and a's dataset for b only was never harvested" [ -z "$(jq -r '.items[] | select(.id == "urn:tsunagu:a:dataset:rain-b-only") | 1' "$O")" ]
 st=$(fsearch c "q=$q&limit=10")
 check "auto (the default) takes the fresh harvest and asks nobody live ($st)" [ "$st" = 200 -a "$(jq -r .mode "$O")" = auto -a "$(jq -r '[.sources[] | select(.status == "ok") | .node] | join(",")' "$O")" = c ]

@@ -641,6 +641,52 @@ static void test_fold_reindex(void **state) {
   expect("waterf", "wf1 wfr", 0); /* the other datasets' terms are back too */
 }
 
+/* A deferred search gives the same hits in the same order without their
+ * documents; filling them gives what the whole search gives; a dataset
+ * deleted between the two is left unfilled. */
+static void test_deferred_fill(void **state) {
+  (void)state;
+  put("deferred", "水位の一時データ", "Temporary water level", "消される水位", NULL);
+  struct tg_cat_query q = {.q = "水位"}, dq = {.q = "水位", .deferred = 1};
+  json_t *full = NULL, *light = NULL;
+  free(search_q(&q, &full));
+  free(search_q(&dq, &light));
+  json_t *fi = json_object_get(full, "items"), *li = json_object_get(light, "items");
+  size_t n = json_array_size(li);
+  assert_true(n >= 3);
+  assert_int_equal(json_array_size(fi), n);
+  json_t *items[16];
+  for (size_t i = 0; i < n && i < 16; i++) {
+    items[i] = json_array_get(li, i);
+    assert_null(json_object_get(items[i], "dataset"));
+    assert_null(json_object_get(items[i], "highlight"));
+    assert_string_equal(json_string_value(json_object_get(items[i], "id")),
+                        json_string_value(json_object_get(json_array_get(fi, i), "id")));
+    assert_true(json_equal(json_object_get(items[i], "score"),
+                           json_object_get(json_array_get(fi, i), "score")));
+  }
+  assert_int_equal(tg_cat_dataset_delete(store, "urn:tsunagu:a-city:dataset:deferred", -1, NULL,
+                                         NULL),
+                   0);
+  assert_int_equal(tg_cat_search_fill(store, "水位", items, n, NULL), 0);
+  size_t filled = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *id = json_string_value(json_object_get(items[i], "id"));
+    if (strcmp(id, "urn:tsunagu:a-city:dataset:deferred") == 0) {
+      assert_null(json_object_get(items[i], "dataset"));
+      continue;
+    }
+    filled++;
+    json_t *whole = json_array_get(fi, i);
+    assert_true(json_equal(json_object_get(items[i], "dataset"), json_object_get(whole, "dataset")));
+    assert_true(json_equal(json_object_get(items[i], "highlight"),
+                           json_object_get(whole, "highlight")));
+  }
+  assert_int_equal(filled, n - 1);
+  json_decref(full);
+  json_decref(light);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_japanese_short_words),
@@ -656,6 +702,7 @@ int main(void) {
       cmocka_unit_test(test_kept_totals_follow_writes),
       cmocka_unit_test(test_term_list_migration),
       cmocka_unit_test(test_fold_reindex),
+      cmocka_unit_test(test_deferred_fill),
   };
   return cmocka_run_group_tests_name("catalog_search", tests, setup, teardown);
 }
