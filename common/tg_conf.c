@@ -9,10 +9,14 @@
 
 struct tg_conf_ent {
   char *section; /* from malloc() */
-  char *key;     /* from malloc() */
-  char *value;   /* from malloc() */
+  char *key;     /* from malloc(); NULL for a section header */
+  char *value;   /* from malloc(); NULL for a section header */
+  int line;
 };
 
+/* Entries in file order, section headers included (key NULL): the lookups
+ * skip the headers, tg_conf_walk shows them so a checker can name an empty
+ * unknown section's line. */
 struct tg_conf {
   struct tg_conf_ent *ents; /* from malloc() */
   size_t n, cap;
@@ -39,7 +43,8 @@ static char *tg__trim(char *s, char *e) {
   return s;
 }
 
-static int tg__conf_add(struct tg_conf *c, const char *sec, const char *k, const char *v) {
+static int tg__conf_add(struct tg_conf *c, const char *sec, const char *k, const char *v,
+                        int line) {
   if (c->n == c->cap) {
     size_t cap = c->cap ? c->cap * 2 : 16;
     struct tg_conf_ent *e = realloc(c->ents, cap * sizeof(*e));
@@ -49,10 +54,11 @@ static int tg__conf_add(struct tg_conf *c, const char *sec, const char *k, const
     c->cap = cap;
   }
   struct tg_conf_ent *e = &c->ents[c->n];
+  e->line = line;
   e->section = strdup(sec);
-  e->key = strdup(k);
-  e->value = strdup(v);
-  if (!e->section || !e->key || !e->value) {
+  e->key = k ? strdup(k) : NULL;
+  e->value = v ? strdup(v) : NULL;
+  if (!e->section || (k && !e->key) || (v && !e->value)) {
     free(e->section);
     free(e->key);
     free(e->value);
@@ -76,7 +82,8 @@ static int tg__conf_line(struct tg_conf *c, char *line, char *section, size_t se
     if (*name == '\0' || strlen(name) >= seclen)
       return tg_err_set(err, TG_EINVAL, "line %d: bad section name", lineno);
     memcpy(section, name, strlen(name) + 1);
-    return 0;
+    return tg__conf_add(c, section, NULL, NULL, lineno) ? tg_err_set(err, TG_ENOMEM, "out of memory")
+                                                         : 0;
   }
   char *eq = strchr(s, '=');
   if (eq == NULL)
@@ -85,7 +92,7 @@ static int tg__conf_line(struct tg_conf *c, char *line, char *section, size_t se
   char *val = tg__trim(eq + 1, eq + 1 + strlen(eq + 1));
   if (*key == '\0')
     return tg_err_set(err, TG_EINVAL, "line %d: empty key", lineno);
-  if (tg__conf_add(c, section, key, val))
+  if (tg__conf_add(c, section, key, val, lineno))
     return tg_err_set(err, TG_ENOMEM, "out of memory");
   return 0;
 }
@@ -140,6 +147,8 @@ int tg_conf_each(const struct tg_conf *c,
                  int (*fn)(void *ud, const char *section, const char *key, const char *value),
                  void *ud) {
   for (size_t i = 0; c != NULL && i < c->n; i++) {
+    if (c->ents[i].key == NULL)
+      continue;
     int rc = fn(ud, c->ents[i].section, c->ents[i].key, c->ents[i].value);
     if (rc != 0)
       return rc;
@@ -147,21 +156,44 @@ int tg_conf_each(const struct tg_conf *c,
   return 0;
 }
 
+int tg_conf_walk(const struct tg_conf *c,
+                 int (*fn)(void *ud, const char *section, const char *key, const char *value,
+                           int line),
+                 void *ud) {
+  for (size_t i = 0; c != NULL && i < c->n; i++) {
+    int rc = fn(ud, c->ents[i].section, c->ents[i].key, c->ents[i].value, c->ents[i].line);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* The entry SECTION.KEY that counts (the last), or NULL. */
+static const struct tg_conf_ent *conf_find(const struct tg_conf *c, const char *section,
+                                           const char *key) {
+  const struct tg_conf_ent *e = NULL;
+  for (size_t i = 0; c != NULL && i < c->n; i++)
+    if (c->ents[i].key != NULL && strcmp(c->ents[i].section, section) == 0 &&
+        strcmp(c->ents[i].key, key) == 0)
+      e = &c->ents[i];
+  return e;
+}
+
+int tg_conf_line(const struct tg_conf *c, const char *section, const char *key) {
+  const struct tg_conf_ent *e = conf_find(c, section, key);
+  return e ? e->line : 0;
+}
+
 const char *tg_conf_get(const struct tg_conf *c, const char *section, const char *key) {
-  const char *v = NULL;
-  if (c == NULL)
-    return NULL;
   /* The last assignment wins, as in most INI readers. */
-  for (size_t i = 0; i < c->n; i++)
-    if (strcmp(c->ents[i].section, section) == 0 && strcmp(c->ents[i].key, key) == 0)
-      v = c->ents[i].value;
-  return v;
+  const struct tg_conf_ent *e = conf_find(c, section, key);
+  return e ? e->value : NULL;
 }
 
 int tg_conf_each_in(const struct tg_conf *c, const char *section,
                     int (*cb)(void *ud, const char *key, const char *value), void *ud) {
   for (size_t i = 0; c != NULL && i < c->n; i++) {
-    if (strcmp(c->ents[i].section, section) != 0)
+    if (c->ents[i].key == NULL || strcmp(c->ents[i].section, section) != 0)
       continue;
     int rc = cb(ud, c->ents[i].key, c->ents[i].value);
     if (rc)
@@ -179,8 +211,9 @@ int tg_conf_get_u64(const struct tg_conf *c, const char *section, const char *ke
     return 0;
   }
   if (tg_parse_u64(v, max, &x) || x < min)
-    return tg_err_set(err, TG_EINVAL, "[%s] %s = %s: expected an integer from %llu to %llu",
-                      section, key, v, (unsigned long long)min, (unsigned long long)max);
+    return tg_err_set(err, TG_EINVAL, "line %d: [%s] %s = %s: expected an integer from %llu to %llu",
+                      tg_conf_line(c, section, key), section, key, v, (unsigned long long)min,
+                      (unsigned long long)max);
   *out = x;
   return 0;
 }
@@ -210,8 +243,8 @@ int tg_conf_get_ms(const struct tg_conf *c, const char *section, const char *key
   *out_ms = s * 1000;
   return 0;
 bad:
-  return tg_err_set(err, TG_EINVAL, "[%s] %s = %s: expected a duration like 30s, 5m or 500ms",
-                    section, key, v);
+  return tg_err_set(err, TG_EINVAL, "line %d: [%s] %s = %s: expected a duration like 30s, 5m or 500ms",
+                    tg_conf_line(c, section, key), section, key, v);
 }
 
 int tg_conf_get_size(const struct tg_conf *c, const char *section, const char *key, uint64_t def,
@@ -238,6 +271,6 @@ int tg_conf_get_size(const struct tg_conf *c, const char *section, const char *k
   *out = x * mult;
   return 0;
 bad:
-  return tg_err_set(err, TG_EINVAL, "[%s] %s = %s: expected a size like 16384, 16k or 1m", section,
-                    key, v);
+  return tg_err_set(err, TG_EINVAL, "line %d: [%s] %s = %s: expected a size like 16384, 16k or 1m",
+                    tg_conf_line(c, section, key), section, key, v);
 }

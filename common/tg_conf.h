@@ -17,11 +17,21 @@ int tg_conf_load(const char *path, struct tg_conf **out, struct tg_err *err);
 void tg_conf_free(struct tg_conf *conf);
 /* Returns the value of SECTION.KEY (borrowed, lives as long as CONF) or NULL. */
 const char *tg_conf_get(const struct tg_conf *conf, const char *section, const char *key);
-/* Calls FN(UD, section, key, value) for every entry in file order (strings
+/* Calls FN(UD, section, key, value) for every entry (not the section
+ * headers) in file order (strings
  * borrowed for the call); stops at and returns FN's first non-zero result. */
 int tg_conf_each(const struct tg_conf *conf,
                  int (*fn)(void *ud, const char *section, const char *key, const char *value),
                  void *ud);
+/* Calls FN(UD, section, key, value, line) for every section header (KEY and
+ * VALUE NULL) and entry in file order (strings borrowed for the call); stops
+ * at and returns FN's first non-zero result. */
+int tg_conf_walk(const struct tg_conf *conf,
+                 int (*fn)(void *ud, const char *section, const char *key, const char *value,
+                           int line),
+                 void *ud);
+/* The line of the assignment to SECTION.KEY that counts (the last), or 0. */
+int tg_conf_line(const struct tg_conf *conf, const char *section, const char *key);
 /* Calls CB(UD, key, value) for each entry of SECTION in file order (strings
  * borrowed for the call); a nonzero return stops the walk and is returned. */
 int tg_conf_each_in(const struct tg_conf *conf, const char *section,

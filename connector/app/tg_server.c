@@ -277,6 +277,23 @@ static void raise_fd_limit(void) {
   }
 }
 
+int tg_server_check(const char *dir) {
+  struct tg_settings *s = NULL;
+  struct tg_err err;
+  char path[4096];
+  tg_err_clear(&err);
+  tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
+  tg_settings_routes(tg_router_count(), tg_router_name);
+  int rc = tg_settings_load(dir, &s, &err);
+  if (rc != 0) {
+    fprintf(stderr, "tsunagud: %s\n", tg_err_msg(&err, rc));
+    return 1;
+  }
+  tg_settings_put(s);
+  printf("tsunagud: %s: the configuration and the files it names are good\n", path);
+  return 0;
+}
+
 int tg_server_run(const char *dir) {
   struct tg_server srv;
   struct tg_settings *s = NULL;

@@ -17,6 +17,11 @@ struct tg_server {
   int port;               /* the real port bound */
 };
 
+/* Checks DIR's configuration and the files it names (key, certificates,
+ * CRL, backends) as a start would, without starting, as `nginx -t` does:
+ * prints what is wrong (stderr) or that all is good (stdout); returns the
+ * exit status (0 or 1). */
+int tg_server_check(const char *dir);
 /* Runs the node in DIR until SIGTERM; returns the exit status. */
 int tg_server_run(const char *dir);
 

@@ -11,9 +11,11 @@
 #include <sys/stat.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: tsunagud -D DIR\n"
+  fprintf(f, "usage: tsunagud [-t] -D DIR\n"
              "Runs the tsunagu node whose state lives in DIR (made by `tsunagu init`).\n"
              "  -D, --dir DIR   the node's state directory\n"
+             "  -t, --test      check the configuration and the files it names, then exit\n"
+             "                  (0: good, 1: what is wrong is printed)\n"
              "  -h, --help      this help\n"
              "  -V, --version   print the version\n"
              "Signals: SIGTERM drains and exits 0; SIGHUP reloads the configuration and "
@@ -32,9 +34,12 @@ static void warn_state_dir(const char *dir) {
 
 int main(int argc, char **argv) {
   const char *dir = NULL;
+  int test = 0;
   for (int i = 1; i < argc; i++) {
     if ((strcmp(argv[i], "-D") == 0 || strcmp(argv[i], "--dir") == 0) && i + 1 < argc) {
       dir = argv[++i];
+    } else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--test") == 0) {
+      test = 1;
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       usage(stdout);
       return 0;
@@ -50,6 +55,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tsunagud: missing -D DIR (try --help)\n");
     return 2;
   }
+  if (test)
+    return tg_server_check(dir);
   warn_state_dir(dir);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = tg_server_run(dir);

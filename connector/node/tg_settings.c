@@ -2,6 +2,7 @@
  * settings object and keeps the current one (swapped whole on reload). */
 #include "tg_settings.h"
 #include "tg_backends.h"
+#include "tg_conf_check.h"
 #include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_log.h"
@@ -213,7 +214,7 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
     rc = tg_err_set(err, TG_ETOOBIG, "path too long");
     goto fail;
   }
-  if ((rc = tg_conf_load(path, &c, err)) != 0)
+  if ((rc = tg_conf_load(path, &c, err)) != 0 || (rc = tg_conf_check(c, path, err)) != 0)
     goto fail;
   const char *id = tg_conf_get(c, "node", "id");
   if (id == NULL || !tg_node_id_valid(id)) {
@@ -272,6 +273,19 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   *out = s;
   return 0;
 fail:
+  /* A bad value's message ("line 7: [limits] ...", "[log] level ...") gets
+   * the file's name in front, as PATH:LINE: like the schema's errors. */
+  if (err != NULL && (strncmp(err->msg, "line ", 5) == 0 || err->msg[0] == '[')) {
+    char m[sizeof(err->msg)];
+    int line = 0, skip = 0;
+    if (sscanf(err->msg, "line %d: %n", &line, &skip) < 1 || skip == 0)
+      line = skip = 0;
+    snprintf(m, sizeof(m), "%s", err->msg + skip);
+    if (line > 0)
+      tg_err_set(err, rc, "%s:%d: %s", path, line, m);
+    else
+      tg_err_set(err, rc, "%s: %s", path, m);
+  }
   tg_conf_free(c);
   SSL_CTX_free(s->http.tls);
   free(s->backends);

@@ -18,6 +18,12 @@
 #include "tg_time.h"
 #include "tg_util.h"
 
+static int walk_cb(void *ud, const char *section, const char *key, const char *value, int line) {
+  (void)value;
+  return key ? tg_buf_printf(ud, "%d%s.%s ", line, section, key)
+             : tg_buf_printf(ud, "%d[%s] ", line, section);
+}
+
 static void test_conf(void **state) {
   (void)state;
   const char *text = "# comment\n[node]\nid = a-city\nname =  A City  \n\n[limits]\n"
@@ -37,6 +43,16 @@ static void test_conf(void **state) {
   assert_int_equal(v, 250);
   assert_int_equal(tg_conf_get_size(c, "limits", "bad", 1, &v, &err), TG_EINVAL);
   assert_non_null(strstr(err.msg, "bad"));
+  assert_non_null(strstr(err.msg, "line 9:"));
+  assert_int_equal(tg_conf_line(c, "node", "name"), 4);
+  assert_int_equal(tg_conf_line(c, "node", "missing"), 0);
+  /* The walk shows section headers (no key) and entries, with their lines. */
+  struct tg_buf w;
+  tg_buf_init(&w);
+  assert_int_equal(tg_conf_walk(c, walk_cb, &w), 0);
+  assert_string_equal(w.data, "2[node] 3node.id 4node.name 6[limits] 7limits.header_bytes "
+                              "8limits.idle_timeout 9limits.bad 10limits.ms ");
+  tg_buf_close(&w);
   assert_int_equal(tg_conf_get_u64(c, "limits", "absent", 7, 0, 10, &v, &err), 0);
   assert_int_equal(v, 7);
   tg_conf_free(c);
