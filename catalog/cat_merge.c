@@ -220,8 +220,13 @@ int tg_cat_merge(const struct tg_cat_merge_in *in, size_t n, enum tg_cat_sort so
   for (size_t k = 0; k < nc; k++)
     free(c[k].title_key);
   free(c);
+  int withheld = 0;
+  for (size_t i = 0; i < n; i++)
+    withheld |= json_is_true(json_object_get(in[i].answer, "facets_withheld"));
   *out = json_pack("{s:I, s:b, s:I, s:I, s:o, s:o}", "total", (json_int_t)total, "total_exact",
                    exact, "offset", (json_int_t)offset, "limit", (json_int_t)limit, "items",
                    items, "facets", merge_facets(in, n));
+  if (*out != NULL && withheld) /* a peer kept its facets to itself: these are not all */
+    json_object_set_new(*out, "facets_partial", json_true());
   return *out ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
 }

@@ -377,7 +377,8 @@ struct tg_cat_merge_in {
  * Items get "owner" (from the id), "source" and, when another node relayed
  * them, "via". *OUT gets a new object {"total" (the sum of the sources'),
  * "total_exact", "offset", "limit", "items", "facets" (counts summed, top 20
- * per kind)}. Returns 0 or TG_ENOMEM. */
+ * per kind), and "facets_partial": true when an answer said
+ * "facets_withheld"}. Returns 0 or TG_ENOMEM. */
 int tg_cat_merge(const struct tg_cat_merge_in *in, size_t n, enum tg_cat_sort sort,
                  int64_t offset, int64_t limit, json_t **out, struct tg_err *err);
 /* ---- Dataspace Protocol 2025-1 shapes (cat_dsp.c) ------------------------ */

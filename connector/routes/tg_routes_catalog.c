@@ -694,6 +694,12 @@ void tg_route_search(struct tg_http_req *req) {
   json_t *out = NULL;
   struct tg_err err;
   tg_err_clear(&err);
+  /* Facets count every match, hidden ones too: a node asking gets none
+   * rather than the keywords and publishers of datasets it may not see. */
+  const char *peer = tg_http_req_peer(req);
+  int withheld = peer != NULL && cq.facets;
+  if (withheld)
+    cq.facets = 0;
   int rc = tg_cat_search(cat_of(req), &cq, &out, &err);
   if (rc == TG_EINVAL) {
     tg_route_bad_param(req, "q", tg_err_msg(&err, rc));
@@ -703,9 +709,10 @@ void tg_route_search(struct tg_http_req *req) {
     internal(req, rc, &err);
     return;
   }
-  const char *peer = tg_http_req_peer(req);
   if (peer != NULL)
     tg_route_search_hide(out, peer);
+  if (withheld)
+    json_object_set_new(out, "facets_withheld", json_true());
   /* Link to the next page with the same parameters. */
   int64_t total = json_integer_value(json_object_get(out, "total"));
   if (offset + limit < total) {

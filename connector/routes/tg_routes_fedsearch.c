@@ -42,6 +42,7 @@ struct fsearch {
   int64_t offset, limit;
   uint64_t local_ms;
   int deferred;            /* the local and harvested hits come without documents */
+  int facets;              /* the caller asked for facets */
   char *qtext;             /* the query's words (malloc), for the kept hits' highlights */
 };
 
@@ -226,6 +227,10 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   if (s->deferred)
     fill_page(s, tg_http_req_worker(req), json_object_get(out, "items"));
   set_owner_urls(s, json_object_get(out, "items"));
+  if (s->peer[0] && s->facets) { /* as a local search withholds them from a node */
+    json_object_del(out, "facets");
+    json_object_set_new(out, "facets_withheld", json_true());
+  }
   json_object_set_new(out, "scope", json_string("federation"));
   json_object_set_new(out, "mode", json_string(s->mode));
   json_object_set_new(out, "sources", sources);
@@ -356,6 +361,9 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
   /* Relevance pages for a user load only the documents they keep (a node
    * asking for another gets whole hits: what it may see is decided on them). */
   s->deferred = lq.deferred = !s->peer[0] && cq->sort == TG_CAT_SORT_RELEVANCE;
+  s->facets = cq->facets;
+  if (s->peer[0])
+    lq.facets = 0; /* withheld from a node (tg_route_search) */
   if (s->deferred && (s->qtext = strdup(cq->q ? cq->q : "")) == NULL) {
     tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
     return TG_ROUTE_ANSWERED;

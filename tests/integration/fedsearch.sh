@@ -7,7 +7,7 @@
 # finds a's datasets through d within two hops, each node asked once; a
 # dataset whose policy hides it from c is not in c's answer.
 . "$top_srcdir/tests/lib.sh"
-plan 26
+plan 29
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Search Federation" "$(printf '[federation]\npeer_check = 0')" || { echo "Bail out! a did not start"; exit 1; }
@@ -48,6 +48,13 @@ check "  every source is listed with its status" [ "$(jq -r '[.sources[] | "\(.n
 check "  hits carry their owner's URL" [ "$(jq -r '.items[] | select(.owner == "b") | .owner_url' "$O" | head -1)" = "$(tg_node_url b)" ]
 check "  and never the backend or the mode" [ -z "$(jq -r '.. | objects | select(has("tsunagu:backend") or has("tsunagu:mode")) | 1' "$O")" ]
 check "  a's dataset for b only is not there" [ -z "$(jq -r '.items[] | select(.id == "urn:tsunagu:a:dataset:rain-b-only") | 1' "$O")" ]
+# Facets count every match, hidden ones too: a node asking gets none.
+curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/c/node.crt" --key "$TG_TMP/c/node.key" -o "$O" "$(tg_node_url a)/api/v1/search?q=$q&facets=true"
+check "a peer's local search with facets=true gets none, withheld" [ "$(jq -c '[.facets, .facets_withheld]' "$O")" = '[null,true]' ]
+curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $(cat "$TG_TMP/a/admin.token")" -o "$O" "$(tg_node_url a)/api/v1/search?q=$q&facets=true"
+check "  while a's own user gets them" [ "$(jq -r '.facets | length' "$O")" -gt 0 -a "$(jq -r '.facets_withheld // false' "$O")" = false ]
+fsearch c "q=$q&limit=10&mode=live&facets=true" >/dev/null
+check "  and c's live federated answer says its facets are partial" [ "$(jq -r '.facets_partial' "$O")" = true ]
 ids1=$(jq -c '[.items[].id]' "$O")
 fsearch c "q=$q&limit=10&mode=live" >/dev/null
 check "  the ranking is the same when asked again" [ "$(jq -c '[.items[].id]' "$O")" = "$ids1" ]
