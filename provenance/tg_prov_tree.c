@@ -1,0 +1,189 @@
+/* tg_prov_tree: the RFC 9162 Merkle tree in memory. Every complete, aligned
+ * power-of-two subtree keeps its hash (level j holds size >> j hashes), so a
+ * root or proof for any earlier size combines O(log n) stored hashes. */
+#include "prov_int.h"
+#include "tg_err.h"
+#include "tg_prov.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LEVELS 64
+
+struct level {
+  uint8_t (*h)[TG_PROV_HASH]; /* from realloc(); n used, cap allocated */
+  uint64_t n, cap;
+};
+
+struct tg_prov_tree {
+  struct tg__prov_sha *sha; /* from malloc(): hashing from const trees */
+  uint64_t size;
+  struct level lv[LEVELS];
+};
+
+int tg_prov_tree_new(struct tg_prov_tree **out) {
+  struct tg_prov_tree *t = calloc(1, sizeof(*t));
+  if (t == NULL || (t->sha = calloc(1, sizeof(*t->sha))) == NULL) {
+    free(t);
+    return TG_ENOMEM;
+  }
+  if (tg__prov_sha_init(t->sha) != 0) {
+    tg_prov_tree_free(t);
+    return TG_ECRYPTO;
+  }
+  *out = t;
+  return 0;
+}
+
+void tg_prov_tree_free(struct tg_prov_tree *t) {
+  if (t == NULL)
+    return;
+  for (int j = 0; j < LEVELS; j++)
+    free(t->lv[j].h);
+  if (t->sha != NULL)
+    tg__prov_sha_close(t->sha);
+  free(t->sha);
+  free(t);
+}
+
+uint64_t tg_prov_tree_size(const struct tg_prov_tree *t) {
+  return t->size;
+}
+
+static int level_reserve(struct level *l) {
+  if (l->n < l->cap)
+    return 0;
+  uint64_t cap = l->cap ? l->cap * 2 : 64;
+  void *h = realloc(l->h, cap * TG_PROV_HASH);
+  if (h == NULL)
+    return TG_ENOMEM;
+  l->h = h;
+  l->cap = cap;
+  return 0;
+}
+
+/* Number of trailing zero bits of V (V > 0). */
+static int ctz64(uint64_t v) {
+  return __builtin_ctzll(v);
+}
+
+int tg_prov_tree_append(struct tg_prov_tree *t, const uint8_t leaf[TG_PROV_HASH]) {
+  uint8_t add[LEVELS][TG_PROV_HASH];
+  uint64_t s = t->size + 1;
+  int top = ctz64(s); /* levels 0..top each gain one hash */
+  if (top >= LEVELS - 1)
+    return TG_ETOOBIG;
+  memcpy(add[0], leaf, TG_PROV_HASH);
+  for (int j = 0; j < top; j++)
+    if (tg__prov_sha_node(t->sha, t->lv[j].h[t->lv[j].n - 1], add[j], add[j + 1]) != 0)
+      return TG_ECRYPTO;
+  for (int j = 0; j <= top; j++)
+    if (level_reserve(&t->lv[j]) != 0)
+      return TG_ENOMEM;
+  for (int j = 0; j <= top; j++)
+    memcpy(t->lv[j].h[t->lv[j].n++], add[j], TG_PROV_HASH);
+  t->size = s;
+  return 0;
+}
+
+void tg_prov_tree_truncate(struct tg_prov_tree *t, uint64_t size) {
+  if (size >= t->size)
+    return;
+  for (int j = 0; j < LEVELS; j++)
+    t->lv[j].n = size >> j;
+  t->size = size;
+}
+
+const uint8_t *tg_prov_tree_leaf(const struct tg_prov_tree *t, uint64_t index) {
+  return index < t->size ? t->lv[0].h[index] : NULL;
+}
+
+/* OUT = MTH(D[A:B]) for 0 <= A < B <= size. */
+static int subtree(const struct tg_prov_tree *t, uint64_t a, uint64_t b, uint8_t out[32]) {
+  uint64_t w = b - a;
+  if ((w & (w - 1)) == 0 && a % w == 0) {
+    int k = ctz64(w);
+    memcpy(out, t->lv[k].h[a >> k], TG_PROV_HASH);
+    return 0;
+  }
+  uint8_t l[TG_PROV_HASH], r[TG_PROV_HASH];
+  uint64_t k = tg__prov_split(w);
+  int rc = subtree(t, a, a + k, l);
+  if (rc == 0)
+    rc = subtree(t, a + k, b, r);
+  if (rc == 0)
+    rc = tg__prov_sha_node(t->sha, l, r, out);
+  return rc;
+}
+
+int tg_prov_tree_root(const struct tg_prov_tree *t, uint64_t size, uint8_t out[TG_PROV_HASH]) {
+  if (size > t->size)
+    return TG_EINVAL;
+  if (size == 0) {
+    unsigned int n = 0;
+    return EVP_Digest("", 0, out, &n, t->sha->md, NULL) == 1 ? 0 : TG_ECRYPTO;
+  }
+  return subtree(t, 0, size, out);
+}
+
+/* Appends MTH(D[A:B]) to P's path. */
+static int path_add(const struct tg_prov_tree *t, uint64_t a, uint64_t b, struct tg_prov_proof *p) {
+  if (p->n >= TG_PROV_MAX_PROOF)
+    return TG_ETOOBIG;
+  int rc = subtree(t, a, b, p->path[p->n]);
+  if (rc == 0)
+    p->n++;
+  return rc;
+}
+
+/* PATH(M, D[A:B]) of RFC 9162 2.1.3.1, M relative to A. */
+static int inclusion(const struct tg_prov_tree *t, uint64_t m, uint64_t a, uint64_t b,
+                     struct tg_prov_proof *p) {
+  if (b - a <= 1)
+    return 0;
+  uint64_t k = tg__prov_split(b - a);
+  int rc;
+  if (m < k) {
+    rc = inclusion(t, m, a, a + k, p);
+    return rc ? rc : path_add(t, a + k, b, p);
+  }
+  rc = inclusion(t, m - k, a + k, b, p);
+  return rc ? rc : path_add(t, a, a + k, p);
+}
+
+int tg_prov_tree_inclusion(const struct tg_prov_tree *t, uint64_t index, uint64_t size,
+                           struct tg_prov_proof *p) {
+  if (index >= size || size > t->size)
+    return TG_EINVAL;
+  p->type = TG_PROV_PROOF_INCLUSION;
+  p->a = index;
+  p->b = size;
+  p->n = 0;
+  return inclusion(t, index, 0, size, p);
+}
+
+/* SUBPROOF(M, D[A:B], WHOLE) of RFC 9162 2.1.4.1, M relative to A. */
+static int subproof(const struct tg_prov_tree *t, uint64_t m, uint64_t a, uint64_t b, int whole,
+                    struct tg_prov_proof *p) {
+  if (m == b - a)
+    return whole ? 0 : path_add(t, a, b, p);
+  uint64_t k = tg__prov_split(b - a);
+  int rc;
+  if (m <= k) {
+    rc = subproof(t, m, a, a + k, whole, p);
+    return rc ? rc : path_add(t, a + k, b, p);
+  }
+  rc = subproof(t, m - k, a + k, b, 0, p);
+  return rc ? rc : path_add(t, a, a + k, p);
+}
+
+int tg_prov_tree_consistency(const struct tg_prov_tree *t, uint64_t first, uint64_t second,
+                             struct tg_prov_proof *p) {
+  if (first == 0 || first > second || second > t->size)
+    return TG_EINVAL;
+  p->type = TG_PROV_PROOF_CONSISTENCY;
+  p->a = first;
+  p->b = second;
+  p->n = 0;
+  return subproof(t, first, 0, second, 1, p);
+}
