@@ -31,6 +31,10 @@ static inline uint64_t tg__prov_split(uint64_t n) {
   return k;
 }
 
+/* Checks that P[0..LEN) decodes as tg_prov_entry_decode would, without
+ * building the entry; *INDEX gets its index. 0, TG_EINVAL or TG_EUNSUP. */
+int tg__prov_entry_check(const void *p, size_t len, uint64_t *index);
+
 static inline void tg__prov_put64(uint8_t *p, uint64_t v) {
   for (int i = 7; i >= 0; i--) {
     p[i] = (uint8_t)(v & 0xff);

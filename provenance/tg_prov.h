@@ -121,6 +121,9 @@ void tg_prov_tree_free(struct tg_prov_tree *t);
 uint64_t tg_prov_tree_size(const struct tg_prov_tree *t);
 /* Appends a leaf hash (copied). 0 or TG_ENOMEM (the tree is unchanged). */
 int tg_prov_tree_append(struct tg_prov_tree *t, const uint8_t leaf[TG_PROV_HASH]);
+/* Makes room for SIZE leaves in all, so that appends up to it do not
+ * allocate (opening a log of known size). 0 or TG_ENOMEM. */
+int tg_prov_tree_reserve(struct tg_prov_tree *t, uint64_t size);
 /* Drops leaves from the end so that the tree has SIZE leaves (SIZE <= size). */
 void tg_prov_tree_truncate(struct tg_prov_tree *t, uint64_t size);
 /* The leaf hash at INDEX (borrowed, valid until the next append), or NULL. */

@@ -232,6 +232,16 @@ static const char *copy_str(const struct raw *w, int i, char **at) {
   return s;
 }
 
+int tg__prov_entry_check(const void *p, size_t len, uint64_t *index) {
+  struct rd r = {p, len, 0};
+  struct raw w;
+  memset(&w, 0, sizeof(w));
+  int rc = decode_raw(&r, &w, NULL);
+  if (rc == 0)
+    *index = w.e.index;
+  return rc;
+}
+
 int tg_prov_entry_decode(const void *p, size_t len, struct tg_prov_entry **out,
                          struct tg_err *err) {
   struct rd r = {p, len, 0};

@@ -56,7 +56,7 @@ static int row_check(struct tg_prov_log *log, sqlite3_stmt *st) {
   size_t len = (size_t)sqlite3_column_bytes(st, 1);
   const void *leaf = sqlite3_column_blob(st, 2);
   uint8_t h[TG_PROV_HASH];
-  struct tg_prov_entry *e = NULL;
+  uint64_t own = 0;
   if (idx != want) {
     mark_broken(log, want, "entry %llu is missing (the next stored is %llu)",
                 (unsigned long long)want, (unsigned long long)idx);
@@ -65,21 +65,35 @@ static int row_check(struct tg_prov_log *log, sqlite3_stmt *st) {
   if (tg__prov_sha_leaf(&log->sha, body ? body : "", len, h) != 0)
     return TG_ECRYPTO;
   if (leaf == NULL || sqlite3_column_bytes(st, 2) != TG_PROV_HASH ||
-      memcmp(h, leaf, TG_PROV_HASH) != 0 || tg_prov_entry_decode(body, len, &e, NULL) != 0 ||
-      e->index != idx) {
-    tg_prov_entry_free(e);
+      memcmp(h, leaf, TG_PROV_HASH) != 0 || tg__prov_entry_check(body, len, &own) != 0 ||
+      own != idx) {
     mark_broken(log, idx, "entry %llu does not match its leaf hash or index",
                 (unsigned long long)idx);
     return 0;
   }
-  tg_prov_entry_free(e);
   return tg_prov_tree_append(log->tree, h) == 0 ? 1 : TG_ENOMEM;
+}
+
+/* Makes room in the tree for the entries the table holds, so that reading a
+ * large log does not grow the tree step by step. Only a hint: a forged huge
+ * index or no memory leaves the tree to grow as it reads. */
+static void scan_reserve(struct tg_prov_log *log) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(log->db, "SELECT max(idx) FROM prov_entry", -1, &st, NULL) != SQLITE_OK)
+    return;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+    sqlite3_int64 max = sqlite3_column_int64(st, 0);
+    if (max >= 0 && max < (sqlite3_int64)1 << 32)
+      (void)tg_prov_tree_reserve(log->tree, (uint64_t)max + 1);
+  }
+  sqlite3_finalize(st);
 }
 
 /* Reads every entry in order into the tree, stopping at the first bad one. */
 static int scan_entries(struct tg_prov_log *log, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   int rc = 0, step;
+  scan_reserve(log);
   if (sqlite3_prepare_v2(log->db, "SELECT idx, body, leaf FROM prov_entry ORDER BY idx", -1, &st,
                          NULL) != SQLITE_OK)
     return db_fail(log, err, "reading entries");

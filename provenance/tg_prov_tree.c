@@ -5,8 +5,10 @@
 #include "tg_err.h"
 #include "tg_prov.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define LEVELS 64
 
@@ -50,15 +52,43 @@ uint64_t tg_prov_tree_size(const struct tg_prov_tree *t) {
   return t->size;
 }
 
-static int level_reserve(struct level *l) {
-  if (l->n < l->cap)
+/* Level arrays past this size go on transparent huge pages: a million-entry
+ * tree is 64 MB, and faulting it in 4 KiB pages costs more than hashing it. */
+#define HUGE_PAGE (2u << 20)
+
+/* Makes room for WANT hashes in L, keeping its contents. */
+static int level_grow(struct level *l, uint64_t want) {
+  if (want <= l->cap)
     return 0;
-  uint64_t cap = l->cap ? l->cap * 2 : 64;
-  void *h = realloc(l->h, cap * TG_PROV_HASH);
+  uint64_t cap = l->cap ? l->cap : 64;
+  while (cap < want)
+    cap *= 2;
+  if (cap > (SIZE_MAX / 2) / TG_PROV_HASH)
+    return TG_ENOMEM;
+  size_t bytes = (size_t)cap * TG_PROV_HASH;
+  void *h;
+  if (bytes >= HUGE_PAGE) {
+    bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    h = aligned_alloc(HUGE_PAGE, bytes);
+    if (h != NULL)
+      (void)madvise(h, bytes, MADV_HUGEPAGE); /* a hint: without it, small pages */
+  } else {
+    h = malloc(bytes);
+  }
   if (h == NULL)
     return TG_ENOMEM;
+  if (l->n > 0)
+    memcpy(h, l->h, (size_t)l->n * TG_PROV_HASH);
+  free(l->h);
   l->h = h;
   l->cap = cap;
+  return 0;
+}
+
+int tg_prov_tree_reserve(struct tg_prov_tree *t, uint64_t size) {
+  for (int j = 0; j < LEVELS && (size >> j) > 0; j++)
+    if (level_grow(&t->lv[j], size >> j) != 0)
+      return TG_ENOMEM;
   return 0;
 }
 
@@ -78,7 +108,7 @@ int tg_prov_tree_append(struct tg_prov_tree *t, const uint8_t leaf[TG_PROV_HASH]
     if (tg__prov_sha_node(t->sha, t->lv[j].h[t->lv[j].n - 1], add[j], add[j + 1]) != 0)
       return TG_ECRYPTO;
   for (int j = 0; j <= top; j++)
-    if (level_reserve(&t->lv[j]) != 0)
+    if (level_grow(&t->lv[j], t->lv[j].n + 1) != 0)
       return TG_ENOMEM;
   for (int j = 0; j <= top; j++)
     memcpy(t->lv[j].h[t->lv[j].n++], add[j], TG_PROV_HASH);

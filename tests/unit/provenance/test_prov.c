@@ -183,6 +183,26 @@ static void test_known_vectors(void **state) {
   assert_memory_equal(nh, ref, 32);
   tg_prov_tree_free(t);
   tg_prov_tree_free(NULL);
+
+  /* Reserving room first changes nothing but the allocations. */
+  struct tg_prov_tree *a = ref_tree(), *b = NULL;
+  assert_int_equal(tg_prov_tree_new(&b), 0);
+  assert_int_equal(tg_prov_tree_reserve(b, 100000), 0);
+  for (int i = 0; i < N_ALL; i++)
+    assert_int_equal(tg_prov_tree_append(b, ref_leaf[i]), 0);
+  assert_int_equal(tg_prov_tree_root(a, N_ALL, h), 0);
+  assert_int_equal(tg_prov_tree_root(b, N_ALL, want), 0);
+  assert_memory_equal(h, want, 32);
+  /* Truncating goes back to an earlier tree, which grows again alike. */
+  tg_prov_tree_truncate(b, 100);
+  assert_int_equal(tg_prov_tree_size(b), 100);
+  assert_null(tg_prov_tree_leaf(b, 100));
+  for (int i = 100; i < N_ALL; i++)
+    assert_int_equal(tg_prov_tree_append(b, ref_leaf[i]), 0);
+  assert_int_equal(tg_prov_tree_root(b, N_ALL, want), 0);
+  assert_memory_equal(h, want, 32);
+  tg_prov_tree_free(a);
+  tg_prov_tree_free(b);
 }
 
 /* ---- Every size, index and pair against the reference ------------------- */
@@ -752,6 +772,9 @@ static void test_log_tamper_delete(void **state) {
   log = open_log(f);
   assert_int_equal(tg_prov_log_size(log), 12);
   tg_prov_log_close(log);
+  /* A row far past the end (the open reserves room by the largest index). */
+  sql(f, "INSERT INTO prov_entry(idx, body, leaf) VALUES(1099511627776, x'01', x'00')");
+  expect_broken(f, 12);
 }
 
 /* The last entry deleted: the log itself notices from its tree head; a
