@@ -109,7 +109,9 @@ int tg_prov_node_hash(const uint8_t l[TG_PROV_HASH], const uint8_t r[TG_PROV_HAS
 
 /* Leaf hashes plus the hash of every complete, aligned power-of-two subtree
  * (about 64 bytes per leaf), so that a root or proof for any size costs
- * O(log n) hashes and an append O(1) amortised, O(log n) at most. */
+ * O(log n) hashes and an append O(1) amortised, O(log n) at most. The
+ * functions taking a const tree may run on several threads at once, but not
+ * at the same time as an append, reserve or truncate. */
 struct tg_prov_tree;
 
 /* A new empty tree in *OUT; free with tg_prov_tree_free. 0, TG_ENOMEM or

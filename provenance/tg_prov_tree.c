@@ -18,18 +18,16 @@ struct level {
 };
 
 struct tg_prov_tree {
-  struct tg__prov_sha *sha; /* from malloc(): hashing from const trees */
+  struct tg__prov_sha sha; /* appends' hashing; readers use their own */
   uint64_t size;
   struct level lv[LEVELS];
 };
 
 int tg_prov_tree_new(struct tg_prov_tree **out) {
   struct tg_prov_tree *t = calloc(1, sizeof(*t));
-  if (t == NULL || (t->sha = calloc(1, sizeof(*t->sha))) == NULL) {
-    free(t);
+  if (t == NULL)
     return TG_ENOMEM;
-  }
-  if (tg__prov_sha_init(t->sha) != 0) {
+  if (tg__prov_sha_init(&t->sha) != 0) {
     tg_prov_tree_free(t);
     return TG_ECRYPTO;
   }
@@ -42,9 +40,7 @@ void tg_prov_tree_free(struct tg_prov_tree *t) {
     return;
   for (int j = 0; j < LEVELS; j++)
     free(t->lv[j].h);
-  if (t->sha != NULL)
-    tg__prov_sha_close(t->sha);
-  free(t->sha);
+  tg__prov_sha_close(&t->sha);
   free(t);
 }
 
@@ -105,7 +101,7 @@ int tg_prov_tree_append(struct tg_prov_tree *t, const uint8_t leaf[TG_PROV_HASH]
     return TG_ETOOBIG;
   memcpy(add[0], leaf, TG_PROV_HASH);
   for (int j = 0; j < top; j++)
-    if (tg__prov_sha_node(t->sha, t->lv[j].h[t->lv[j].n - 1], add[j], add[j + 1]) != 0)
+    if (tg__prov_sha_node(&t->sha, t->lv[j].h[t->lv[j].n - 1], add[j], add[j + 1]) != 0)
       return TG_ECRYPTO;
   for (int j = 0; j <= top; j++)
     if (level_grow(&t->lv[j], t->lv[j].n + 1) != 0)
@@ -128,21 +124,41 @@ const uint8_t *tg_prov_tree_leaf(const struct tg_prov_tree *t, uint64_t index) {
   return index < t->size ? t->lv[0].h[index] : NULL;
 }
 
+/* One root or proof computation over a tree it only reads. Its own hashing
+ * context, set up only if a range is not a stored subtree, is what lets
+ * readers of one tree run at the same time. */
+struct walk {
+  const struct tg_prov_tree *t;
+  struct tg__prov_sha sha;
+  int ready; /* sha initialised */
+};
+
+/* Releases W's context; returns RC. */
+static int walk_done(struct walk *w, int rc) {
+  if (w->ready)
+    tg__prov_sha_close(&w->sha);
+  return rc;
+}
+
 /* OUT = MTH(D[A:B]) for 0 <= A < B <= size. */
-static int subtree(const struct tg_prov_tree *t, uint64_t a, uint64_t b, uint8_t out[32]) {
-  uint64_t w = b - a;
-  if ((w & (w - 1)) == 0 && a % w == 0) {
-    int k = ctz64(w);
-    memcpy(out, t->lv[k].h[a >> k], TG_PROV_HASH);
+static int subtree(struct walk *w, uint64_t a, uint64_t b, uint8_t out[32]) {
+  uint64_t width = b - a;
+  if ((width & (width - 1)) == 0 && a % width == 0) {
+    int k = ctz64(width);
+    memcpy(out, w->t->lv[k].h[a >> k], TG_PROV_HASH);
     return 0;
   }
   uint8_t l[TG_PROV_HASH], r[TG_PROV_HASH];
-  uint64_t k = tg__prov_split(w);
-  int rc = subtree(t, a, a + k, l);
+  uint64_t k = tg__prov_split(width);
+  int rc = subtree(w, a, a + k, l);
   if (rc == 0)
-    rc = subtree(t, a + k, b, r);
+    rc = subtree(w, a + k, b, r);
+  if (rc == 0 && !w->ready) {
+    rc = tg__prov_sha_init(&w->sha);
+    w->ready = 1;
+  }
   if (rc == 0)
-    rc = tg__prov_sha_node(t->sha, l, r, out);
+    rc = tg__prov_sha_node(&w->sha, l, r, out);
   return rc;
 }
 
@@ -151,34 +167,34 @@ int tg_prov_tree_root(const struct tg_prov_tree *t, uint64_t size, uint8_t out[T
     return TG_EINVAL;
   if (size == 0) {
     unsigned int n = 0;
-    return EVP_Digest("", 0, out, &n, t->sha->md, NULL) == 1 ? 0 : TG_ECRYPTO;
+    return EVP_Digest("", 0, out, &n, t->sha.md, NULL) == 1 ? 0 : TG_ECRYPTO;
   }
-  return subtree(t, 0, size, out);
+  struct walk w = {t, {NULL, NULL}, 0};
+  return walk_done(&w, subtree(&w, 0, size, out));
 }
 
 /* Appends MTH(D[A:B]) to P's path. */
-static int path_add(const struct tg_prov_tree *t, uint64_t a, uint64_t b, struct tg_prov_proof *p) {
+static int path_add(struct walk *w, uint64_t a, uint64_t b, struct tg_prov_proof *p) {
   if (p->n >= TG_PROV_MAX_PROOF)
     return TG_ETOOBIG;
-  int rc = subtree(t, a, b, p->path[p->n]);
+  int rc = subtree(w, a, b, p->path[p->n]);
   if (rc == 0)
     p->n++;
   return rc;
 }
 
 /* PATH(M, D[A:B]) of RFC 9162 2.1.3.1, M relative to A. */
-static int inclusion(const struct tg_prov_tree *t, uint64_t m, uint64_t a, uint64_t b,
-                     struct tg_prov_proof *p) {
+static int inclusion(struct walk *w, uint64_t m, uint64_t a, uint64_t b, struct tg_prov_proof *p) {
   if (b - a <= 1)
     return 0;
   uint64_t k = tg__prov_split(b - a);
   int rc;
   if (m < k) {
-    rc = inclusion(t, m, a, a + k, p);
-    return rc ? rc : path_add(t, a + k, b, p);
+    rc = inclusion(w, m, a, a + k, p);
+    return rc ? rc : path_add(w, a + k, b, p);
   }
-  rc = inclusion(t, m - k, a + k, b, p);
-  return rc ? rc : path_add(t, a, a + k, p);
+  rc = inclusion(w, m - k, a + k, b, p);
+  return rc ? rc : path_add(w, a, a + k, p);
 }
 
 int tg_prov_tree_inclusion(const struct tg_prov_tree *t, uint64_t index, uint64_t size,
@@ -189,22 +205,23 @@ int tg_prov_tree_inclusion(const struct tg_prov_tree *t, uint64_t index, uint64_
   p->a = index;
   p->b = size;
   p->n = 0;
-  return inclusion(t, index, 0, size, p);
+  struct walk w = {t, {NULL, NULL}, 0};
+  return walk_done(&w, inclusion(&w, index, 0, size, p));
 }
 
 /* SUBPROOF(M, D[A:B], WHOLE) of RFC 9162 2.1.4.1, M relative to A. */
-static int subproof(const struct tg_prov_tree *t, uint64_t m, uint64_t a, uint64_t b, int whole,
+static int subproof(struct walk *w, uint64_t m, uint64_t a, uint64_t b, int whole,
                     struct tg_prov_proof *p) {
   if (m == b - a)
-    return whole ? 0 : path_add(t, a, b, p);
+    return whole ? 0 : path_add(w, a, b, p);
   uint64_t k = tg__prov_split(b - a);
   int rc;
   if (m <= k) {
-    rc = subproof(t, m, a, a + k, whole, p);
-    return rc ? rc : path_add(t, a + k, b, p);
+    rc = subproof(w, m, a, a + k, whole, p);
+    return rc ? rc : path_add(w, a + k, b, p);
   }
-  rc = subproof(t, m - k, a + k, b, 0, p);
-  return rc ? rc : path_add(t, a, a + k, p);
+  rc = subproof(w, m - k, a + k, b, 0, p);
+  return rc ? rc : path_add(w, a, a + k, p);
 }
 
 int tg_prov_tree_consistency(const struct tg_prov_tree *t, uint64_t first, uint64_t second,
@@ -215,5 +232,6 @@ int tg_prov_tree_consistency(const struct tg_prov_tree *t, uint64_t first, uint6
   p->a = first;
   p->b = second;
   p->n = 0;
-  return subproof(t, first, 0, second, 1, p);
+  struct walk w = {t, {NULL, NULL}, 0};
+  return walk_done(&w, subproof(&w, first, 0, second, 1, p));
 }
