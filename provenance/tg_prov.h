@@ -249,6 +249,12 @@ const struct tg_prov_tree *tg_prov_log_tree(const struct tg_prov_log *log);
 /* Number of entries. */
 uint64_t tg_prov_log_size(const struct tg_prov_log *log);
 
+/* Checks the signature of every stored tree head with KEY (the node's public
+ * key, borrowed). tg_prov_log_open checks the roots but holds no key: a
+ * forger who rewrote entries and the stored roots is caught here. A bad
+ * signature marks the log broken from the largest size a good tree head
+ * vouched for before it. Returns 0 (see tg_prov_log_health) or TG_EDB. */
+int tg_prov_log_check_signatures(struct tg_prov_log *log, EVP_PKEY *key, struct tg_err *err);
 /* Appends N entries in one transaction (group commit): sets each
  * entries[i].index, encodes and stores them; when it returns 0 they are
  * committed with synchronous=FULL, i.e. durable. On error nothing is added.

@@ -350,6 +350,39 @@ static int sth_row(sqlite3_stmt *st, struct tg_prov_sth *sth) {
   return 0;
 }
 
+/* Checks one stored tree head's signature; 1 good, 0 bad, <0 on errors. */
+static int head_signed(sqlite3_stmt *st, EVP_PKEY *key, uint64_t *size) {
+  struct tg_prov_sth sth;
+  if (sth_row(st, &sth) != 0)
+    return 0;
+  *size = sth.tree_size;
+  int rc = tg_prov_sth_verify(&sth, key, NULL);
+  return rc == 0 ? 1 : rc == TG_EPROTO || rc == TG_EINVAL ? 0 : rc;
+}
+
+int tg_prov_log_check_signatures(struct tg_prov_log *log, EVP_PKEY *key, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  uint64_t good = 0, size = 0;
+  int rc = 0, step;
+  if (sqlite3_prepare_v2(log->db, "SELECT tree_size, ts, node, root, sig FROM prov_sth ORDER BY id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "reading tree heads");
+  while (rc >= 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = head_signed(st, key, &size);
+    if (rc == 0)
+      mark_broken(log, good, "a stored tree head (size %llu) is not signed by the node key",
+                  (unsigned long long)size);
+    else if (rc == 1 && size > good)
+      good = size;
+  }
+  if (rc < 0)
+    rc = tg_err_set(err, rc, "provenance log: checking signatures: %s", tg_strerror(rc));
+  else
+    rc = step == SQLITE_DONE ? 0 : db_fail(log, err, "reading tree heads");
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int tg_prov_log_sth_latest(struct tg_prov_log *log, struct tg_prov_sth *sth, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   int rc;

@@ -759,6 +759,59 @@ static void test_log_tamper_rehashed(void **state) {
   expect_broken(f, 20); /* the first 20 match their tree head; the rest do not */
 }
 
+/* Entries and the stored roots rewritten together: only the signatures tell. */
+static void test_log_tamper_signatures(void **state) {
+  struct fixture *f = *state;
+  struct tg_prov_log *log = open_log(f);
+  struct tg_prov_sth sth;
+  struct tg_err err;
+  append_n(log, 0, 20);
+  assert_int_equal(tg_prov_log_sign(log, f->key, "a", 1, &sth, NULL), 0);
+  append_n(log, 20, 20);
+  assert_int_equal(tg_prov_log_sign(log, f->key, "a", 2, &sth, NULL), 0);
+  assert_int_equal(tg_prov_log_check_signatures(log, f->key, &err), 0);
+  assert_int_equal(tg_prov_log_health(log)->broken, 0);
+  tg_prov_log_close(log);
+  /* Another node's key vouches for nothing. */
+  EVP_PKEY *other = NULL;
+  assert_int_equal(tg_cert_key_new(&other, NULL), 0);
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_check_signatures(log, other, &err), 0);
+  assert_int_equal(tg_prov_log_health(log)->broken, 1);
+  assert_int_equal(tg_prov_log_health(log)->first_bad, 0);
+  tg_prov_log_close(log);
+  EVP_PKEY_free(other);
+  /* Entry 30 replaced by another valid entry, its leaf hash and the newest
+   * tree head's root recomputed to match; the signature cannot be. */
+  struct tg_prov_entry e = served(777);
+  struct tg_buf b;
+  uint8_t leaf[32], root[32];
+  char q[1200], hb[600], hl[65], hr[65];
+  e.index = 30;
+  tg_buf_init(&b);
+  assert_int_equal(tg_prov_entry_encode(&e, &b, NULL), 0);
+  assert_int_equal(tg_prov_leaf_hash(b.data, b.len, leaf), 0);
+  tg_hex(b.data, b.len, hb);
+  tg_hex(leaf, 32, hl);
+  snprintf(q, sizeof(q), "UPDATE prov_entry SET body = x'%s', leaf = x'%s' WHERE idx = 30", hb, hl);
+  sql(f, q);
+  tg_buf_close(&b);
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_health(log)->broken, 1); /* the stored root disagrees */
+  assert_int_equal(tg_prov_tree_root(tg_prov_log_tree(log), 40, root), 0);
+  tg_prov_log_close(log);
+  tg_hex(root, 32, hr);
+  snprintf(q, sizeof(q), "UPDATE prov_sth SET root = x'%s' WHERE tree_size = 40", hr);
+  sql(f, q);
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_health(log)->broken, 0); /* roots agree now */
+  assert_int_equal(tg_prov_log_check_signatures(log, f->key, &err), 0);
+  assert_int_equal(tg_prov_log_health(log)->broken, 1);
+  assert_int_equal(tg_prov_log_health(log)->first_bad, 20);
+  assert_int_equal(tg_prov_log_sign(log, f->key, "a", 3, &sth, &err), TG_EPERM);
+  tg_prov_log_close(log);
+}
+
 static void test_log_tamper_delete(void **state) {
   struct fixture *f = *state;
   struct tg_prov_log *log = open_log(f);
@@ -900,6 +953,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_log_batches_reopen, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_edit, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_rehashed, log_setup, log_teardown),
+      cmocka_unit_test_setup_teardown(test_log_tamper_signatures, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_delete, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_delete_last, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_sth, log_setup, log_teardown),
