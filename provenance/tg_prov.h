@@ -266,6 +266,14 @@ int tg_prov_log_append(struct tg_prov_log *log, struct tg_prov_entry *entries, s
  * frees) of *LEN bytes. 0, TG_ENOENT, TG_EDB. */
 int tg_prov_log_entry_get(struct tg_prov_log *log, uint64_t index, uint8_t **out, size_t *len,
                           struct tg_err *err);
+/* Called with each entry's index and stored encoding (borrowed, valid during
+ * the call); a non-zero return stops the read and is returned. */
+typedef int (*tg_prov_read_cb)(void *arg, uint64_t index, const uint8_t *body, size_t len);
+/* Calls CB for entries START <= index < END in order (the caller bounds the
+ * range: pages of a request). 0, CB's code, TG_EINVAL (a range outside the
+ * verified log) or TG_EDB. */
+int tg_prov_log_read(struct tg_prov_log *log, uint64_t start, uint64_t end, tg_prov_read_cb cb,
+                     void *arg, struct tg_err *err);
 /* Signs a tree head over the whole log now with KEY as NODE at TIMESTAMP_MS and
  * stores it; *STH gets it. TG_EPERM if the log is broken. */
 int tg_prov_log_sign(struct tg_prov_log *log, EVP_PKEY *key, const char *node,

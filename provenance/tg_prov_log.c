@@ -299,6 +299,32 @@ int tg_prov_log_entry_get(struct tg_prov_log *log, uint64_t index, uint8_t **out
   return rc;
 }
 
+int tg_prov_log_read(struct tg_prov_log *log, uint64_t start, uint64_t end, tg_prov_read_cb cb,
+                     void *arg, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  if (start > end || end > tg_prov_tree_size(log->tree))
+    return tg_err_set(err, TG_EINVAL, "provenance log: no entries %llu..%llu in a log of %llu",
+                      (unsigned long long)start, (unsigned long long)end,
+                      (unsigned long long)tg_prov_tree_size(log->tree));
+  if (sqlite3_prepare_v2(log->db,
+                         "SELECT idx, body FROM prov_entry WHERE idx >= ?1 AND idx < ?2"
+                         " ORDER BY idx",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(log, err, "reading entries");
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)start);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)end);
+  int rc = 0, step;
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    const uint8_t *body = sqlite3_column_blob(st, 1);
+    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    rc = cb(arg, (uint64_t)sqlite3_column_int64(st, 0), body ? body : (const uint8_t *)"", len);
+  }
+  if (rc == 0 && step != SQLITE_DONE)
+    rc = db_fail(log, err, "reading entries");
+  sqlite3_finalize(st);
+  return rc;
+}
+
 static int sth_store(struct tg_prov_log *log, const struct tg_prov_sth *sth, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(log->db,
