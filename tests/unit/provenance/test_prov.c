@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tg_buf.h"
@@ -882,6 +884,60 @@ static void test_log_delete_last(void **state) {
   tg_prov_log_close(log);
 }
 
+/* A writer killed with SIGKILL mid-stream: every batch it was told is
+ * committed is there after reopening, and the log is whole. */
+static void killed_writer(struct fixture *f, int fd) {
+  struct tg_prov_log *log = NULL;
+  struct tg_prov_sth sth;
+  if (tg_prov_log_open(f->path, &log, NULL) != 0)
+    _exit(1);
+  for (int round = 0;; round++) {
+    struct tg_prov_entry es[50];
+    for (int i = 0; i < 50; i++)
+      es[i] = served(round * 50 + i);
+    if (tg_prov_log_append(log, es, 50, NULL) != 0)
+      _exit(1);
+    if (round % 3 == 0 && tg_prov_log_sign(log, f->key, "a", (uint64_t)round, &sth, NULL) != 0)
+      _exit(1);
+    uint64_t acked = tg_prov_log_size(log);
+    if (write(fd, &acked, sizeof(acked)) != (ssize_t)sizeof(acked))
+      _exit(1);
+  }
+}
+
+static void test_log_kill9(void **state) {
+  struct fixture *f = *state;
+  int fds[2];
+  uint64_t acked = 0, v;
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    killed_writer(f, fds[1]);
+  }
+  close(fds[1]);
+  for (int n = 0; n < 20 && read(fds[0], &v, sizeof(v)) == (ssize_t)sizeof(v); n++)
+    acked = v;
+  assert_int_equal(kill(pid, SIGKILL), 0);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  while (read(fds[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
+    acked = v; /* acknowledged before it died */
+  close(fds[0]);
+  assert_true(acked >= 50);
+  struct tg_prov_log *log = open_log(f);
+  const struct tg_prov_log_health *h = tg_prov_log_health(log);
+  if (h->broken)
+    fail_msg("broken after kill -9: %s", h->why);
+  assert_true(tg_prov_log_size(log) >= acked);
+  assert_int_equal(tg_prov_log_size(log) % 50, 0); /* whole batches only */
+  assert_int_equal(tg_prov_log_check_signatures(log, f->key, NULL), 0);
+  assert_int_equal(tg_prov_log_health(log)->broken, 0);
+  tg_prov_log_close(log);
+}
+
 /* ---- Signed tree heads --------------------------------------------------- */
 
 static void test_sth(void **state) {
@@ -981,6 +1037,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_log_tamper_signatures, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_delete, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_delete_last, log_setup, log_teardown),
+      cmocka_unit_test_setup_teardown(test_log_kill9, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_sth, log_setup, log_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
