@@ -9,6 +9,7 @@
 #include "tg_util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,8 @@ int tg_prov_log_append(struct tg_prov_log *log, struct tg_prov_entry *entries, s
     return tg_err_set(err, TG_EPERM, "provenance log is broken: %s", log->health.why);
   if (n == 0)
     return 0;
+  if (n > SIZE_MAX / TG_PROV_HASH)
+    return tg_err_set(err, TG_ETOOBIG, "provenance log: a batch of %zu entries", n);
   size_t *ends = malloc(n * sizeof(*ends));
   uint8_t(*leaves)[TG_PROV_HASH] = malloc(n * TG_PROV_HASH);
   int rc = ends && leaves ? 0 : tg_err_set(err, TG_ENOMEM, "provenance log: out of memory");
