@@ -85,6 +85,11 @@ int tg_prov_kind_parse(const char *name);
 /* Returns "complete", "aborted", "refused" or NULL. */
 const char *tg_prov_outcome_name(int outcome);
 
+/* Writes TIME_US as an xsd:dateTime in UTC with microseconds
+ * ("2026-12-01T12:00:00.000000Z"), the form PROV-O's startedAtTime takes;
+ * times past year 9999 are written as its last microsecond. */
+#define TG_PROV_TIME_TEXT 28
+void tg_prov_time_text(uint64_t time_us, char out[TG_PROV_TIME_TEXT]);
 /* Appends E's canonical encoding (docs/provenance.md) to OUT. Returns 0,
  * TG_EINVAL (kind, outcome or a string not allowed: the message says which)
  * or TG_ENOMEM. */

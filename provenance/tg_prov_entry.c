@@ -6,8 +6,10 @@
 #include "tg_err.h"
 #include "tg_prov.h"
 #include "tg_text.h"
+#include "tg_time.h"
 #include "tg_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +49,19 @@ int tg_prov_kind_parse(const char *name) {
 
 const char *tg_prov_outcome_name(int outcome) {
   return outcome >= 1 && outcome <= TG_PROV_OUTCOME_MAX ? outcome_names[outcome] : NULL;
+}
+
+void tg_prov_time_text(uint64_t time_us, char out[TG_PROV_TIME_TEXT]) {
+  int64_t y;
+  int mo, d;
+  uint64_t s = time_us / 1000000, us = time_us % 1000000, sod = s % 86400;
+  tg_time_civil_from_days((int64_t)(s / 86400), &y, &mo, &d);
+  if (y > 9999) {
+    snprintf(out, TG_PROV_TIME_TEXT, "%s", "9999-12-31T23:59:59.999999Z");
+    return;
+  }
+  snprintf(out, TG_PROV_TIME_TEXT, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)y, mo, d,
+           (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)us);
 }
 
 /* The entry's strings in encoding order (borrowed). */

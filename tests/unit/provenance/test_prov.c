@@ -467,6 +467,15 @@ static void test_entry_round_trip(void **state) {
   assert_int_equal(d->has_ref, 0);
   tg_prov_entry_free(d);
   tg_prov_entry_free(NULL);
+  char when[TG_PROV_TIME_TEXT];
+  tg_prov_time_text(1796126400000000ull, when);
+  assert_string_equal(when, "2026-12-01T12:00:00.000000Z");
+  tg_prov_time_text(951782400123456ull, when); /* a leap day */
+  assert_string_equal(when, "2000-02-29T00:00:00.123456Z");
+  tg_prov_time_text(0, when);
+  assert_string_equal(when, "1970-01-01T00:00:00.000000Z");
+  tg_prov_time_text(UINT64_MAX, when);
+  assert_string_equal(when, "9999-12-31T23:59:59.999999Z");
   for (int k = 1; k <= TG_PROV_KIND_MAX; k++)
     assert_int_equal(tg_prov_kind_parse(tg_prov_kind_name(k)), k);
   assert_int_equal(tg_prov_kind_parse("data-stolen"), 0);
