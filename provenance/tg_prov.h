@@ -126,7 +126,8 @@ int tg_prov_tree_new(struct tg_prov_tree **out);
 void tg_prov_tree_free(struct tg_prov_tree *t);
 /* Number of leaves. */
 uint64_t tg_prov_tree_size(const struct tg_prov_tree *t);
-/* Appends a leaf hash (copied). 0 or TG_ENOMEM (the tree is unchanged). */
+/* Appends a leaf hash (copied). 0, or TG_ENOMEM, TG_ECRYPTO or TG_ETOOBIG
+ * (2^63 leaves), and then the tree is unchanged. */
 int tg_prov_tree_append(struct tg_prov_tree *t, const uint8_t leaf[TG_PROV_HASH]);
 /* Makes room for SIZE leaves in all, so that appends up to it do not
  * allocate (opening a log of known size). 0 or TG_ENOMEM. */
@@ -136,7 +137,7 @@ void tg_prov_tree_truncate(struct tg_prov_tree *t, uint64_t size);
 /* The leaf hash at INDEX (borrowed, valid until the next append), or NULL. */
 const uint8_t *tg_prov_tree_leaf(const struct tg_prov_tree *t, uint64_t index);
 /* OUT = MTH of the first SIZE leaves (SIZE <= size; 0 gives SHA-256("")).
- * Returns 0 or TG_EINVAL. */
+ * Returns 0, TG_EINVAL (SIZE too large) or TG_ECRYPTO. */
 int tg_prov_tree_root(const struct tg_prov_tree *t, uint64_t size, uint8_t out[TG_PROV_HASH]);
 
 /* An inclusion or a consistency proof: which leaf or sizes, and the path. */
