@@ -57,6 +57,18 @@ struct tg_prov_ref {
   uint8_t root[TG_PROV_HASH]; /* that tree head's root hash */
 };
 
+/* The text form of a reference, "NODE:INDEX:TREE-SIZE:ROOT" with decimal
+ * numbers (no leading zeros) and the root in 64 lower-case hex digits, e.g.
+ * "a:41:42:cdcd…cd". TG_PROV_REF_TEXT bytes hold any of them. */
+#define TG_PROV_REF_TEXT 176
+/* Writes REF's text form into OUT: 0, or TG_EINVAL (bad node id, or an index
+ * not below the tree size). */
+int tg_prov_ref_format(const struct tg_prov_ref *ref, char out[TG_PROV_REF_TEXT]);
+/* Parses S (borrowed) into *REF, whose node then points at NODE (the
+ * caller's buffer). Refuses any other spelling: 0 or TG_EINVAL. */
+int tg_prov_ref_parse(const char *s, struct tg_prov_ref *ref, char node[TG_PROV_MAX_NODE + 1],
+                      struct tg_err *err);
+
 /* One log entry. Strings are UTF-8 without NUL bytes, at most TG_PROV_MAX_STR
  * bytes; NULL and "" both mean absent (and decode as NULL). In an entry from
  * tg_prov_entry_decode they point into the same allocation. */

@@ -569,6 +569,57 @@ static void test_entry_refusals(void **state) {
   tg_buf_close(&b);
 }
 
+static void test_ref_text(void **state) {
+  (void)state;
+  struct tg_prov_entry e = example_entry();
+  struct tg_prov_ref ref;
+  char text[TG_PROV_REF_TEXT], node[TG_PROV_MAX_NODE + 1];
+  struct tg_err err;
+  assert_int_equal(tg_prov_ref_format(&e.ref, text), 0);
+  assert_string_equal(text,
+                      "a:41:42:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
+  assert_int_equal(tg_prov_ref_parse(text, &ref, node, &err), 0);
+  assert_string_equal(ref.node, "a");
+  assert_true(ref.node == node && ref.index == 41 && ref.tree_size == 42);
+  assert_memory_equal(ref.root, e.ref.root, 32);
+  /* The longest: a 63-character node id and the largest numbers. */
+  char longest[64];
+  memset(longest, 'n', 63);
+  longest[63] = '\0';
+  ref.node = longest;
+  ref.index = UINT64_MAX - 1;
+  ref.tree_size = UINT64_MAX;
+  assert_int_equal(tg_prov_ref_format(&ref, text), 0);
+  assert_int_equal(strlen(text), 63 + 1 + 20 + 1 + 20 + 1 + 64);
+  assert_int_equal(tg_prov_ref_parse(text, &ref, node, &err), 0);
+  ref.index = UINT64_MAX;
+  assert_int_equal(tg_prov_ref_format(&ref, text), TG_EINVAL);
+  static const char *const bad[] = {
+      "",
+      "a",
+      "a:1:2",
+      ":1:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "A:1:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:01:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:+1:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:2:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:1:18446744073709551616:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:1:2:CDcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:1:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:1:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "a:1:2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd:",
+      "a:1:2: cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdc",
+      "a::2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    tg_err_clear(&err);
+    if (tg_prov_ref_parse(bad[i], &ref, node, &err) != TG_EINVAL)
+      fail_msg("reference \"%s\" accepted", bad[i]);
+    assert_true(err.msg[0] != '\0');
+  }
+  assert_int_equal(tg_prov_ref_parse(NULL, &ref, node, &err), TG_EINVAL);
+}
+
 /* ---- The SQLite log ------------------------------------------------------ */
 
 struct fixture {
@@ -1040,6 +1091,7 @@ int main(void) {
       cmocka_unit_test(test_entry_example),
       cmocka_unit_test(test_entry_round_trip),
       cmocka_unit_test(test_entry_refusals),
+      cmocka_unit_test(test_ref_text),
       cmocka_unit_test_setup_teardown(test_log_batches_reopen, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_edit, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_rehashed, log_setup, log_teardown),
