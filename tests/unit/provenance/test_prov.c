@@ -781,6 +781,32 @@ static void test_log_batches_reopen(void **state) {
   tg_prov_log_close(NULL);
 }
 
+/* Files that are no log, and bad arguments: errors, not crashes. */
+static void test_log_bad_open(void **state) {
+  struct fixture *f = *state;
+  struct tg_prov_log *log = NULL;
+  struct tg_prov_sth sth;
+  struct tg_err err;
+  char path[160];
+  snprintf(path, sizeof(path), "%s/missing/prov.db", f->dir);
+  assert_int_equal(tg_prov_log_open(path, &log, &err), TG_EDB);
+  assert_null(log);
+  assert_int_equal(
+      tg_file_write(f->path, "not a database, not at all, no.......", 37, 0600, 0, NULL), 0);
+  tg_err_clear(&err);
+  assert_int_equal(tg_prov_log_open(f->path, &log, &err), TG_EDB);
+  assert_true(err.msg[0] != '\0');
+  unlink(f->path);
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_sign(log, f->key, "Not Valid", 1, &sth, &err), TG_EINVAL);
+  assert_int_equal(tg_prov_log_sign(log, NULL, "a", 1, &sth, &err), TG_EINVAL);
+  /* An empty log signs the empty tree. */
+  assert_int_equal(tg_prov_log_sign(log, f->key, "a", 1, &sth, &err), 0);
+  assert_int_equal(sth.tree_size, 0);
+  assert_int_equal(sth.root[0], 0xe3);
+  tg_prov_log_close(log);
+}
+
 static void expect_broken(struct fixture *f, uint64_t first_bad) {
   struct tg_prov_log *log = open_log(f);
   const struct tg_prov_log_health *h = tg_prov_log_health(log);
@@ -1093,6 +1119,7 @@ int main(void) {
       cmocka_unit_test(test_entry_refusals),
       cmocka_unit_test(test_ref_text),
       cmocka_unit_test_setup_teardown(test_log_batches_reopen, log_setup, log_teardown),
+      cmocka_unit_test_setup_teardown(test_log_bad_open, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_edit, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_rehashed, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_signatures, log_setup, log_teardown),
