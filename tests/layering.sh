@@ -13,12 +13,13 @@ PARTS='common common libtgcommon.a -
 certs certs libtgcerts.a common
 vocab vocab libtgvocab.a common
 catalog catalog libtgcatalog.a common,certs,vocab
-http connector/http libtghttp.a common,certs,vocab,catalog
-node connector/node libtgnode.a common,certs,vocab,catalog,http
-fed connector/fed libtgfed.a common,certs,vocab,catalog,http,node
-routes connector/routes libtgroutes.a common,certs,vocab,catalog,http,node,fed
-app connector/app libtgapp.a common,certs,vocab,catalog,http,node,fed,routes
-cli connector/cli libtgcli.a common,certs,vocab,catalog,http,node,fed'
+prov provenance libtgprov.a common
+http connector/http libtghttp.a common,certs,vocab,catalog,prov
+node connector/node libtgnode.a common,certs,vocab,catalog,prov,http
+fed connector/fed libtgfed.a common,certs,vocab,catalog,prov,http,node
+routes connector/routes libtgroutes.a common,certs,vocab,catalog,prov,http,node,fed
+app connector/app libtgapp.a common,certs,vocab,catalog,prov,http,node,fed,routes
+cli connector/cli libtgcli.a common,certs,vocab,catalog,prov,http,node,fed'
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
