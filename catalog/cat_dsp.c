@@ -30,23 +30,29 @@ static json_t *odrl_term(json_t *v) {
   return json_string(s);
 }
 
-/* "Offer" when the canonical @type E names odrl:Offer, else "Set". */
-static const char *offer_type(json_t *e) {
-  int offer = 0;
-  if (json_is_string(e))
-    offer = strcmp(json_string_value(e), "odrl:Offer") == 0;
-  for (size_t i = 0; json_is_array(e) && i < json_array_size(e); i++)
-    offer |= strcmp(json_string_value(json_array_get(e, i)) ?: "", "odrl:Offer") == 0;
-  return offer ? "Offer" : "Set";
+/* ODRL properties the DSP schemas want as arrays even with one member (the
+ * canonical form keeps a single value bare). */
+static int array_valued(const char *bare) {
+  static const char *const keys[] = {"permission", "prohibition", "obligation", "duty",
+                                     "constraint", "refinement", "and", "or",
+                                     "xone", "andSequence", NULL};
+  for (size_t i = 0; keys[i] != NULL; i++)
+    if (strcmp(bare, keys[i]) == 0)
+      return 1;
+  return 0;
 }
 
-/* Converts a canonical odrl: structure to the DSP context's bare terms. */
-static json_t *dsp_odrl(json_t *v) {
+/* Converts a canonical odrl: structure to the DSP context's bare terms. TOP:
+ * V is the policy itself, which a dataset offers: DSP wants it typed Offer
+ * (whatever ODRL policy class it is: an Offer is what a catalog lists) and
+ * without a target (the dataset is the target). Deeper, @type is data (a
+ * typed literal's datatype) and stays. */
+static json_t *dsp_odrl(json_t *v, int top) {
   if (json_is_array(v)) {
     json_t *a = json_array();
     size_t i;
     json_t *e;
-    json_array_foreach(v, i, e) json_array_append_new(a, dsp_odrl(e));
+    json_array_foreach(v, i, e) json_array_append_new(a, dsp_odrl(e, 0));
     return a;
   }
   if (!json_is_object(v))
@@ -59,26 +65,33 @@ static json_t *dsp_odrl(json_t *v) {
   json_object_foreach(v, k, e) {
     if (private_key(k))
       continue;
-    if (strcmp(k, "@type") == 0) {
-      json_object_set_new(o, "@type", json_string(offer_type(e)));
-      continue;
-    }
     const char *bare = strncmp(k, "odrl:", 5) == 0 ? k + 5 : k;
-    if (strcmp(bare, "action") == 0 || strcmp(bare, "leftOperand") == 0 ||
-        strcmp(bare, "operator") == 0)
+    if (top && strcmp(k, "@type") == 0) {
+      json_object_set_new(o, "@type", json_string("Offer"));
+    } else if (top && strcmp(bare, "target") == 0) {
+      continue;
+    } else if (strcmp(bare, "action") == 0 || strcmp(bare, "leftOperand") == 0 ||
+               strcmp(bare, "operator") == 0) {
       json_object_set_new(
           o, bare,
           odrl_term(json_is_array(e) && json_array_size(e) == 1 ? json_array_get(e, 0) : e));
-    else
-      json_object_set_new(o, bare, dsp_odrl(e));
+    } else if (array_valued(bare) && !json_is_array(e)) {
+      json_t *a = json_array();
+      json_array_append_new(a, dsp_odrl(e, 0));
+      json_object_set_new(o, bare, a);
+    } else {
+      json_object_set_new(o, bare, dsp_odrl(e, 0));
+    }
   }
+  if (top && json_object_get(o, "@type") == NULL)
+    json_object_set_new(o, "@type", json_string("Offer"));
   return o;
 }
 
 json_t *tg_cat_dsp_offer(const json_t *policy) {
   if (policy == NULL)
     return NULL;
-  return dsp_odrl((json_t *)policy);
+  return dsp_odrl((json_t *)policy, 1);
 }
 
 /* Rewrites ONE (a string in an "@id"/"@type" value) from a compact IRI of
@@ -180,6 +193,24 @@ json_t *tg_cat_dsp_dataset(const json_t *doc, const struct tg_cat_dsp_node *node
   } else if (json_is_object(pol)) {
     json_array_append_new(hp, tg_cat_dsp_offer(pol));
   }
+  /* DSP offers are identified (PolicyClass requires @id): a policy given
+   * without one is named after its dataset. */
+  for (size_t i = 0; json_is_string(id) && i < json_array_size(hp); i++) {
+    json_t *o = json_array_get(hp, i);
+    if (json_is_object(o) && json_object_get(o, "@id") == NULL) {
+      char pid[700];
+      if (json_array_size(hp) > 1)
+        snprintf(pid, sizeof(pid), "%s:policy:%zu", json_string_value(id), i + 1);
+      else
+        snprintf(pid, sizeof(pid), "%s:policy", json_string_value(id));
+      json_object_set_new(o, "@id", json_string(pid));
+    }
+  }
+  if (json_array_size(hp) == 0) { /* nothing to negotiate: not a DSP Dataset */
+    json_decref(hp);
+    json_decref(d);
+    return NULL;
+  }
   json_object_set_new(d, "hasPolicy", hp);
   json_object_set_new(d, "distribution", dsp_distributions(doc, node));
   json_t *ctx = tg_cat_context();
@@ -200,12 +231,19 @@ json_t *tg_cat_dsp_catalog(const json_t *list, const struct tg_cat_dsp_node *nod
   json_t *ds = json_array();
   size_t i;
   json_t *d;
-  json_array_foreach(json_object_get(list, "datasets"), i, d)
-      json_array_append_new(ds, tg_cat_dsp_dataset(d, node, 0));
-  return json_pack("{s:[s], s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:o}", "@context",
-                   TG_CAT_DSP_CONTEXT, "@id", cid, "@type", "Catalog", "participantId",
-                   node->participant, "service", "@id", node->service_id, "@type", "DataService",
-                   "endpointURL", node->endpoint, "dataset", ds);
+  json_array_foreach(json_object_get(list, "datasets"), i, d) {
+    json_t *one = tg_cat_dsp_dataset(d, node, 0);
+    if (one != NULL) /* one without an offer is not listed */
+      json_array_append_new(ds, one);
+  }
+  json_t *cat = json_pack("{s:[s], s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "@context",
+                          TG_CAT_DSP_CONTEXT, "@id", cid, "@type", "Catalog", "participantId",
+                          node->participant, "service", "@id", node->service_id, "@type",
+                          "DataService", "endpointURL", node->endpoint);
+  if (cat != NULL && json_array_size(ds) > 0) /* the schema wants no empty list */
+    json_object_set(cat, "dataset", ds);
+  json_decref(ds);
+  return cat;
 }
 
 /* Is V a non-empty filter? Absent, null, [] and {} are empty. */
@@ -221,15 +259,18 @@ static int filter_present(json_t *v) {
   return 1;
 }
 
-/* Does @type T name the DSP message type WANT (bare, dspace: or full)? */
+/* Does @type T name the DSP message type WANT (bare, dspace:, or the full
+ * 2025-1 or v0.8 IRI)? */
 static int type_is(json_t *t, const char *want) {
-  char pre[128], iri[160];
+  char pre[128], iri[160], iri08[160];
   snprintf(pre, sizeof(pre), "dspace:%s", want);
-  snprintf(iri, sizeof(iri), "https://w3id.org/dspace/v0.8/%s", want);
+  snprintf(iri, sizeof(iri), "https://w3id.org/dspace/2025/1/%s", want);
+  snprintf(iri08, sizeof(iri08), "https://w3id.org/dspace/v0.8/%s", want);
   if (json_is_array(t) && json_array_size(t) == 1)
     t = json_array_get(t, 0);
   const char *s = json_string_value(t);
-  return s && (strcmp(s, want) == 0 || strcmp(s, pre) == 0 || strcmp(s, iri) == 0);
+  return s && (strcmp(s, want) == 0 || strcmp(s, pre) == 0 || strcmp(s, iri) == 0 ||
+               strcmp(s, iri08) == 0);
 }
 
 int tg_cat_dsp_catalog_request_check(const json_t *msg, const char **reason) {

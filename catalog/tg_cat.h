@@ -393,11 +393,13 @@ struct tg_cat_dsp_node {
 };
 
 /* Returns a new reference to canonical ODRL policy POLICY (borrowed; one
- * "odrl:hasPolicy" value) in the DSP context's bare terms: "Offer" (or "Set"
- * for any other policy type), "permission" with each permission's "action",
- * "assignee", "constraint" ("leftOperand", "operator", "rightOperand") kept,
- * odrl: prefixes dropped. Keys in the tsunagu: namespace are left out. NULL
- * when POLICY is NULL. */
+ * "odrl:hasPolicy" value) as the DSP 2025-1 Offer a catalog lists: "@type"
+ * "Offer" whatever its ODRL policy class, no "target" (the dataset is it),
+ * "permission"/"prohibition"/"obligation", "constraint" and the logical
+ * operands always arrays, each rule's "action", "assignee", constraints'
+ * "leftOperand", "operator", "rightOperand" kept (a typed right operand keeps
+ * its @value and @type), odrl: prefixes dropped. Keys in the tsunagu:
+ * namespace are left out. NULL when POLICY is NULL. */
 json_t *tg_cat_dsp_offer(const json_t *policy);
 
 /* Returns a new reference to the DSP Dataset of dataset document DOC
@@ -407,13 +409,15 @@ json_t *tg_cat_dsp_offer(const json_t *policy);
  * dcat:distribution (at least one) served by NODE (borrowed). Nothing in the
  * tsunagu: namespace is copied (tsunagu:backend, tsunagu:mode never leave).
  * STANDALONE puts the DSP "@context" first, for a document of its own.
- * NULL on ENOMEM or a NULL argument. */
+ * NULL on ENOMEM, a NULL argument, or a dataset without a policy (a DSP
+ * Dataset has at least one offer: there is nothing to negotiate). */
 json_t *tg_cat_dsp_dataset(const json_t *doc, const struct tg_cat_dsp_node *node, int standalone);
 
 /* Returns a new reference to the DSP Catalog of LIST (borrowed; a page as
  * tg_cat_dataset_list returns it, "datasets" read): @context, @id
  * "<participant>:catalog", participantId, NODE's DataService and one
- * tg_cat_dsp_dataset per dataset. NULL on ENOMEM or a NULL argument. */
+ * tg_cat_dsp_dataset per dataset that has one ("dataset" left out when
+ * none has). NULL on ENOMEM or a NULL argument. */
 json_t *tg_cat_dsp_catalog(const json_t *list, const struct tg_cat_dsp_node *node);
 
 /* Checks a CatalogRequestMessage MSG (borrowed; parsed JSON, may be NULL):

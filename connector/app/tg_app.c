@@ -5,6 +5,7 @@
 #include "tg_log.h"
 #include "tg_metrics.h"
 #include "tg_router.h"
+#include "tg_routes.h"
 #include "tg_settings.h"
 
 #include <stddef.h>
@@ -75,4 +76,5 @@ const struct tg_http_app tg_app_http = {
     .io = app_io,
     .conn = tg_metrics_conn,
     .refused = tg_metrics_conn_refused,
+    .problem = tg_route_dsp_problem,
 };

@@ -564,7 +564,9 @@ int tg_http_res_problem(struct tg_http_req *req, int status, const char *slug, c
   json_object_set_new(p, "detail", json_string(detail));
   if (req->target)
     json_object_set_new(p, "instance", json_string(req->target));
-  return tg_http_res_json(req, status, p, "application/problem+json");
+  const struct tg_http_app *app = req->conn->w->app;
+  const char *type_out = app->problem ? app->problem(req, p) : NULL;
+  return tg_http_res_json(req, status, p, type_out ? type_out : "application/problem+json");
 }
 
 /* --- the request API --- */

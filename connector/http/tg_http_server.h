@@ -63,6 +63,12 @@ struct tg_http_app {
   /* A connection opened (+1) or closed (-1); one refused at accept. */
   void (*conn)(int delta);
   void (*refused)(void);
+  /* Optional: fits the RFC 9457 problem document P (borrowed, may be
+   * amended) of an error answer to REQ into the shape a protocol bound to
+   * its path requires; returns the media type to send it as, or NULL for
+   * application/problem+json. Every error goes through it, the engine's and
+   * the router's too. */
+  const char *(*problem)(struct tg_http_req *req, json_t *p);
 };
 
 /* One worker's engine state; belongs to the worker's thread. */

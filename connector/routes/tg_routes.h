@@ -102,6 +102,11 @@ void tg_route_search_hide(json_t *out, const char *peer);
 void tg_route_search_federation(struct tg_http_req *req, const struct tg_qs *q,
                                 struct tg_cat_query *cq);
 void tg_route_dsp_version(struct tg_http_req *req);
+/* The engine's problem hook (tg_http_app.problem): an error under /dsp is a
+ * DSP 2025-1 CatalogError ("@context", "@type", "code", "reason": [detail])
+ * sent as application/json, as the binding requires, keeping the RFC 9457
+ * members beside; elsewhere NULL (problem+json as is). */
+const char *tg_route_dsp_problem(struct tg_http_req *req, json_t *p);
 void tg_route_dsp_catalog_request(struct tg_http_req *req);
 void tg_route_dsp_dataset(struct tg_http_req *req);
 

@@ -136,10 +136,13 @@ static void paging_links(struct tg_http_req *req, const char *path, const char *
                          int64_t offset, int64_t limit, int has_next) {
   char base[600];
   link_base(base, sizeof(base));
+  /* The DSP binding names the relation "previous"; elsewhere the registered
+   * "prev" (RFC 8288). */
+  const char *prev = strncmp(path, DSP_PATH "/", strlen(DSP_PATH) + 1) == 0 ? "previous" : "prev";
   if (has_next)
     paging_link(req, base, path, extra, offset + limit, limit, "next");
   if (offset > 0)
-    paging_link(req, base, path, extra, offset > limit ? offset - limit : 0, limit, "prev");
+    paging_link(req, base, path, extra, offset > limit ? offset - limit : 0, limit, prev);
 }
 
 static int json_body_ok(struct tg_http_req *req) {
@@ -744,13 +747,25 @@ void tg_route_dsp_version(struct tg_http_req *req) {
   tg_http_res_json(req, 200, o, NULL);
 }
 
-/* A DSP CatalogError (also an RFC 9457 problem). */
+const char *tg_route_dsp_problem(struct tg_http_req *req, json_t *p) {
+  const char *path = tg_http_req_path(req);
+  if (path == NULL || strncmp(path, DSP_PATH, strlen(DSP_PATH)) != 0 ||
+      (path[strlen(DSP_PATH)] != '/' && path[strlen(DSP_PATH)] != '\0' &&
+       path[strlen(DSP_PATH)] != '?'))
+    return NULL;
+  char code[24];
+  snprintf(code, sizeof(code), "%lld", (long long)json_integer_value(json_object_get(p, "status")));
+  const char *detail = json_string_value(json_object_get(p, "detail"));
+  json_object_set_new(p, "@context", json_pack("[s]", TG_CAT_DSP_CONTEXT));
+  json_object_set_new(p, "@type", json_string("CatalogError"));
+  json_object_set_new(p, "code", json_string(code));
+  json_object_set_new(p, "reason", json_pack("[s]", detail ? detail : ""));
+  return "application/json";
+}
+
+/* A DSP CatalogError (tg_route_dsp_problem shapes it). */
 static void dsp_error(struct tg_http_req *req, int status, const char *slug, const char *reason) {
-  char code[8];
-  snprintf(code, sizeof(code), "%d", status);
-  json_t *extra = json_pack("{s:[s], s:s, s:s, s:[s]}", "@context", TG_CAT_DSP_CONTEXT,
-                            "@type", "CatalogError", "code", code, "reason", reason);
-  tg_http_res_problem(req, status, slug, tg_http_reason(status), extra, "%s", reason);
+  tg_http_res_problem(req, status, slug, tg_http_reason(status), NULL, "%s", reason);
 }
 
 /* NODE's DSP identity into the caller's buffers. */
@@ -834,5 +849,9 @@ void tg_route_dsp_dataset(struct tg_http_req *req) {
   dsp_ids(&node, uri, sizeof(uri), sid, sizeof(sid), ep, sizeof(ep));
   json_t *o = tg_cat_dsp_dataset(doc, &node, 1);
   json_decref(doc);
+  if (o == NULL) { /* no offer: nothing a DSP consumer could negotiate */
+    dsp_error(req, 404, "not-found", "the dataset offers no policy to negotiate");
+    return;
+  }
   tg_http_res_json(req, 200, o, NULL);
 }

@@ -140,6 +140,10 @@ check "the CA revokes b ($out)" grep -q "^revoked" <<<"$out"
 wait_for '[ -z "$(ids | grep urn:tsunagu:b:)" ]'
 check "b's datasets leave c's index once c has the new CRL: $(ids)" [ -z "$(ids | grep urn:tsunagu:b:)" ]
 check "  with the reason logged" grep -q "harvest: dropped the 1 datasets of b (its certificate is revoked)" "$TG_TMP/c/tsunagud.log"
-check "  and b shown failing with the revocation" grep -qi "revoked" <<<"$(hv | jq -r '.sources[] | select(.node == "b") | "\(.status) \(.datasets) \(.error)"' | grep '^failing 0 ')"
+# (Shown once c's next round for b has failed: wait for it, not only for the drop.)
+bstate() { hv | jq -r '.sources[] | select(.node == "b") | "\(.status) \(.datasets) \(.error)"'; }
+bfailing() { bstate | grep '^failing 0 ' | grep -qi revoked; }
+wait_for bfailing
+check "  and b shown failing with the revocation ($(bstate | cut -c1-120))" bfailing
 
 done_testing

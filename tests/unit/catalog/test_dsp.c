@@ -154,9 +154,23 @@ static void test_offer(void **state) {
   assert_true(json_equal(o, want));
   json_decref(want);
   json_decref(o);
+  /* Whatever the policy class, a catalog offers it: DSP wants "Offer", no
+   * target, rules and constraints as arrays, typed right operands kept. */
   json_object_set_new(p, "@type", json_string("odrl:Set"));
+  json_object_set_new(p, "odrl:target", json_pack("{s:s}", "@id", "urn:tsunagu:a-city:dataset:x"));
+  json_object_set_new(json_array_get(json_object_get(p, "odrl:permission"), 0), "odrl:constraint",
+                      json_pack("{s:{s:s}, s:{s:s}, s:{s:s, s:s}}", "odrl:leftOperand", "@id",
+                                "odrl:dateTime", "odrl:operator", "@id", "odrl:lt",
+                                "odrl:rightOperand", "@value", "2030-01-01T00:00:00Z", "@type",
+                                "xsd:dateTime"));
   o = tg_cat_dsp_offer(p);
-  assert_string_equal(json_string_value(json_object_get(o, "@type")), "Set");
+  assert_string_equal(json_string_value(json_object_get(o, "@type")), "Offer");
+  assert_null(json_object_get(o, "target"));
+  json_t *c = json_object_get(json_array_get(json_object_get(o, "permission"), 0), "constraint");
+  want = json_pack("[{s:s, s:s, s:{s:s, s:s}}]", "leftOperand", "dateTime", "operator", "lt",
+                   "rightOperand", "@value", "2030-01-01T00:00:00Z", "@type", "xsd:dateTime");
+  assert_true(json_equal(c, want));
+  json_decref(want);
   json_decref(o);
   json_decref(p);
   assert_null(tg_cat_dsp_offer(NULL));
