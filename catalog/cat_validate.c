@@ -6,6 +6,7 @@
 #include "tg_err.h"
 #include "tg_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,6 +562,62 @@ static void v_policy(struct val *v, json_t *d) {
 
 /* ---- whole-document checks ---- */
 
+/* Properties whose range DCAT-AP 3.0.1 fixes to a numeric datatype: a JSON
+ * number (or an untyped string of the right form) becomes that typed
+ * literal, anything else is refused naming the property, so that the
+ * catalog stays valid against the shapes. */
+static const struct {
+  const char *iri, *name, *type, *tname;
+  int integer; /* nonNegativeInteger (else decimal) */
+} numeric[] = {
+    {NS_DCAT "byteSize", "dcat:byteSize", NS_XSD "nonNegativeInteger", "xsd:nonNegativeInteger", 1},
+    {NS_DCAT "spatialResolutionInMeters", "dcat:spatialResolutionInMeters", NS_XSD "decimal",
+     "xsd:decimal", 0},
+};
+
+/* Whether S is a lexical form of xsd:nonNegativeInteger (INTEGER) or
+ * xsd:decimal. */
+static int numeric_lexical(const char *s, int integer) {
+  size_t i = 0, digits = 0;
+  if (!integer && (s[0] == '-' || s[0] == '+'))
+    i++;
+  else if (integer && s[0] == '+')
+    i++;
+  for (; s[i] >= '0' && s[i] <= '9'; i++)
+    digits++;
+  if (!integer && s[i] == '.')
+    for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+      digits++;
+  return digits > 0 && digits <= 40 && s[i] == '\0';
+}
+
+/* IT (a literal of property K) as the typed literal its range requires. */
+static void numeric_value(struct val *v, json_t *it, int k) {
+  json_t *val = json_object_get(it, "@value");
+  const char *t = lit_type(it);
+  char text[64] = "";
+  if (json_is_integer(val) && (!numeric[k].integer || json_integer_value(val) >= 0)) {
+    snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(val));
+  } else if (json_is_real(val) && !numeric[k].integer && isfinite(json_real_value(val)) &&
+             fabs(json_real_value(val)) < 1e15) {
+    snprintf(text, sizeof(text), "%.6f", json_real_value(val));
+    size_t n = strlen(text); /* 10.500000 -> 10.5, 10.000000 -> 10.0 */
+    while (n > 2 && text[n - 1] == '0' && text[n - 2] != '.')
+      text[--n] = '\0';
+  } else if (json_is_string(val) && (t == NULL || strcmp(t, numeric[k].type) == 0) &&
+             numeric_lexical(json_string_value(val), numeric[k].integer)) {
+    snprintf(text, sizeof(text), "%s", json_string_value(val));
+  }
+  if (text[0] == '\0' || json_object_get(it, "@language") != NULL) {
+    tg__cat_problem(v->problems, ptr_of(it), "%s must be %s (e.g. %s)", numeric[k].name,
+                    numeric[k].integer ? "a whole number of bytes, 0 or more" : "a decimal number",
+                    numeric[k].integer ? "2048" : "10.5");
+    return;
+  }
+  json_object_set_new(it, "@value", json_string(text));
+  json_object_set_new(it, "@type", json_string(numeric[k].type));
+}
+
 /* Checks every value everywhere: language tags, IRIs, typed dates, and
  * tsunagu: properties outside distributions. */
 static void check_walk(struct val *v, json_t *node, int in_dist) {
@@ -587,10 +644,19 @@ static void check_walk(struct val *v, json_t *node, int in_dist) {
       free(p);
       free(ck);
     }
+    int num = -1;
+    for (size_t n = 0; n < sizeof(numeric) / sizeof(numeric[0]); n++)
+      if (strcmp(k, numeric[n].iri) == 0)
+        num = (int)n;
     for (size_t i = 0; i < json_array_size(arr); i++) {
       json_t *it = json_array_get(arr, i);
       if (!json_is_object(it))
         continue;
+      if (num >= 0 && is_literal(it))
+        numeric_value(v, it, num);
+      else if (num >= 0)
+        tg__cat_problem(v->problems, ptr_of(it), "%s must be a number, not a node",
+                        numeric[num].name);
       if (is_literal(it)) {
         const char *lang = json_string_value(json_object_get(it, "@language"));
         const char *t = lit_type(it);

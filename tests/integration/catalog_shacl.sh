@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 CASES="$top_srcdir/tests/cases/catalog/http"
 TOOLS="$top_srcdir/tests/tools"
-plan 9
+plan 12
 
 if [ ! -d "${TG_NODE_MODULES:-$TOOLS/node_modules}/rdf-validate-shacl" ] || ! command -v node >/dev/null; then
   fail "the SHACL tools are installed (run scripts/setup: npm install in tests/tools)"
@@ -43,4 +43,18 @@ jq '.["dct:issued"] = {"@value": "2024/04/01", "@type": "xsd:date"}' "$CASES/rai
 s=$(post "$TG_TMP/slash.json")
 check "an xsd:date written 2024/04/01 is refused at /dct:issued" [ "$s" = 400 -a "$(jq -r '[.errors[].pointer] | join(",")' "$TG_TMP/out")" = /dct:issued ]
 check "the refused datasets are not in the catalog" [ "$(tg_curl a-city "$url/api/v1/catalog" | jq '.["dcat:dataset"] | length')" = 5 ]
+
+# Numbers where DCAT-AP fixes the datatype, as a city writes them: stored as
+# xsd:nonNegativeInteger / xsd:decimal literals, so the catalog stays valid.
+jq '.["@id"] = "urn:tsunagu:a-city:dataset:sized" | .["dcat:spatialResolutionInMeters"] = 10 | .["dcat:distribution"][0]["dcat:byteSize"] = 2048' "$CASES/river.json" >"$TG_TMP/sized.json"
+jq '.["@id"] = "urn:tsunagu:a-city:dataset:sized2" | .["dcat:spatialResolutionInMeters"] = 2.5 | .["dcat:distribution"][0]["dcat:byteSize"] = "1048576"' "$CASES/rain.json" >"$TG_TMP/sized2.json"
+codes="$(post "$TG_TMP/sized.json") $(post "$TG_TMP/sized2.json")"
+check "byteSize and spatialResolutionInMeters as JSON numbers and strings are accepted ($codes)" [ "$codes" = "201 201" ]
+tg_curl a-city "$url/api/v1/catalog" >"$TG_TMP/catalog2.jsonld"
+out=$(validate "$TG_TMP/catalog2.jsonld" 2>&1); rc=$?
+[ $rc = 0 ] || diag "$out"
+check "  and the catalog with them still conforms to the DCAT-AP shapes" [ $rc = 0 ]
+jq '.["@id"] = "urn:tsunagu:a-city:dataset:neg" | .["dcat:distribution"][0]["dcat:byteSize"] = -1' "$CASES/river.json" >"$TG_TMP/neg.json"
+s=$(post "$TG_TMP/neg.json")
+check "a negative byteSize is refused naming the property ($s)" [ "$s" = 400 -a "$(jq -r '[.errors[].pointer] | join(",")' "$TG_TMP/out")" = /dcat:distribution/0/dcat:byteSize ]
 done_testing
