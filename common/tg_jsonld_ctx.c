@@ -341,7 +341,7 @@ static int def_implicit_id(struct tg_jsonld__st *st, struct defs *d, const char 
     if (id == NULL)
       return nomem(st);
   } else if (strchr(term, '/') != NULL) {
-    if ((rc = iri_expand_in(st, d->actx, term, 0, 1, d, &id)) != 0)
+    if ((rc = iri_expand_in(st, d->actx, term, 0, 1, NULL, &id)) != 0)
       return rc;
     if (id == NULL || !tg_jsonld__iri_absolute(id)) {
       free(id);
@@ -401,10 +401,13 @@ bad:
   return NULL;
 }
 
+static int def_index(struct tg_jsonld__st *st, struct defs *d, const char *term, json_t *value,
+                     json_t *def);
+
 /* Steps 19-20: container and index mappings. */
 static int def_container(struct tg_jsonld__st *st, struct defs *d, const char *term, json_t *value,
                          json_t *def) {
-  json_t *c = json_object_get(value, "@container"), *ix = json_object_get(value, "@index");
+  json_t *c = json_object_get(value, "@container");
   if (c != NULL) {
     json_t *a = container_array(st, c);
     if (a == NULL)
@@ -418,6 +421,13 @@ static int def_container(struct tg_jsonld__st *st, struct defs *d, const char *t
         return tg_jsonld__fail(st, TG_EINVAL, "invalid type mapping", "term '%s'", term);
     }
   }
+  return def_index(st, d, term, value, def);
+}
+
+/* Step 20: the index mapping (@index: a property). */
+static int def_index(struct tg_jsonld__st *st, struct defs *d, const char *term, json_t *value,
+                     json_t *def) {
+  json_t *ix = json_object_get(value, "@index");
   if (ix != NULL) {
     char *e = NULL;
     if (st->o.mode == TG_JSONLD_1_0 || !tg_jsonld__has_container(def, "@index") ||
@@ -535,8 +545,10 @@ static int def_build(struct tg_jsonld__st *st, struct defs *d, const char *term,
     json_object_set_new(def, "protected", json_true());
   if ((rc = check_def_keys(st, term, value)) != 0 || (rc = def_type(st, d, term, value, def)) != 0)
     return rc;
-  if (json_object_get(value, "@reverse") != NULL)
-    return def_reverse(st, d, term, value, def, ignore);
+  if (json_object_get(value, "@reverse") != NULL) {
+    rc = def_reverse(st, d, term, value, def, ignore);
+    return rc != 0 || *ignore ? rc : def_index(st, d, term, value, def);
+  }
   if (idv != NULL && !(json_is_string(idv) && strcmp(json_string_value(idv), term) == 0))
     rc = def_explicit_id(st, d, term, idv, simple, def, ignore);
   else

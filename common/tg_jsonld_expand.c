@@ -178,7 +178,10 @@ static int value_expand(struct tg_jsonld__st *st, json_t *actx, const char *apro
 static int kw_id(struct tg_jsonld__st *st, struct obj *o, json_t *value, json_t **ev) {
   if (!json_is_string(value))
     return tg_jsonld__fail(st, TG_EINVAL, "invalid @id value", "not a string");
-  return iri_json(st, o->actx, json_string_value(value), 1, 0, ev);
+  int rc = iri_json(st, o->actx, json_string_value(value), 1, 0, ev);
+  if (rc == 0 && *ev == NULL) /* a keyword-like @id is kept as null */
+    *ev = json_null();
+  return rc;
 }
 
 static int kw_type(struct tg_jsonld__st *st, struct obj *o, json_t *value, json_t **ev) {
@@ -230,7 +233,8 @@ static int merge_type(struct tg_jsonld__st *st, struct obj *o, json_t **ev) {
 static int kw_included(struct tg_jsonld__st *st, struct obj *o, json_t *value, json_t **ev) {
   json_t *x = NULL, *item, *prev;
   size_t i;
-  int rc = expand(st, o->actx, o->aprop, value, o->base, 0, &x);
+  /* Under "@included" a string or value object stays, and is refused below. */
+  int rc = expand(st, o->actx, "@included", value, o->base, 0, &x);
   if (rc != 0)
     return rc;
   json_t *a = x == NULL ? json_array() : as_array(x);
@@ -606,6 +610,26 @@ static int expand_property(struct tg_jsonld__st *st, struct obj *o, const char *
   return add_value(st, o->result, prop, ev);
 }
 
+static int expand_entries(struct tg_jsonld__st *st, struct obj *o, json_t *elem);
+
+/* Step 14.2.2: a nested value ITEM under nesting key KEY, in KEY's
+ * property-scoped context if it has one. */
+static int expand_nested(struct tg_jsonld__st *st, struct obj *o, const char *key, json_t *item) {
+  json_t *def = tg_jsonld__term(o->actx, key), *sc = json_object_get(def, "context");
+  json_t *saved = o->actx, *c = NULL;
+  if (sc == NULL)
+    return expand_entries(st, o, item);
+  int rc = tg_jsonld__ctx_process(st, o->actx, sc, tg_jsonld__def_str(def, "cbase"), NULL, 1, 1,
+                                  1, &c);
+  if (rc != 0)
+    return rc;
+  o->actx = c;
+  rc = expand_entries(st, o, item);
+  o->actx = saved;
+  json_decref(c);
+  return rc;
+}
+
 /* Steps 13 and 14 for ELEM (the node object itself, or a nested value). */
 static int expand_entries(struct tg_jsonld__st *st, struct obj *o, json_t *elem) {
   size_t n, first_nest = json_array_size(o->nests);
@@ -644,7 +668,7 @@ static int expand_entries(struct tg_jsonld__st *st, struct obj *o, json_t *elem)
           rc = tg_jsonld__fail(st, TG_EINVAL, "invalid @nest value", "@value inside");
       }
       if (rc == 0 && (rc = tg_jsonld__enter(st)) == 0)
-        rc = expand_entries(st, o, item);
+        rc = expand_nested(st, o, json_string_value(json_array_get(o->nests, i)), item);
       tg_jsonld__leave(st);
     }
     json_decref(nv);
