@@ -698,11 +698,43 @@ static int replace_ctx(json_t **ctx, json_t *next) {
   return 0;
 }
 
-/* Steps 7-11: the contexts of node object ELEM. */
+/* Step 11 for VALUE, an entry expanding to @type: the type-scoped contexts
+ * of its terms, in lexicographic order, looked up in the type-scoped context. */
+static int apply_type_scopes(struct tg_jsonld__st *st, struct obj *o, json_t *value) {
+  json_t *vals = as_array(value), *v, *next = NULL;
+  const char **types = vals ? malloc((json_array_size(vals) + 1) * sizeof(*types)) : NULL;
+  size_t i, m = 0;
+  int rc = types == NULL ? nomem(st) : 0;
+  json_array_foreach(vals, i, v) {
+    if (rc == 0 && json_is_string(v))
+      types[m++] = json_string_value(v);
+  }
+  if (rc == 0)
+    qsort(types, m, sizeof(*types), cmp_str);
+  for (i = 0; rc == 0 && i < m; i++) {
+    json_t *tdef = tg_jsonld__term(o->tsctx, types[i]), *sc = json_object_get(tdef, "context");
+    if (sc != NULL && (rc = tg_jsonld__ctx_process(st, o->actx, sc, tg_jsonld__def_str(tdef, "cbase"),
+                                                   NULL, 0, 0, 1, &next)) == 0)
+      replace_ctx(&o->actx, next);
+  }
+  free(types);
+  json_decref(vals);
+  return rc;
+}
+
+/* Step 12: the input type, the expanded last value of VALUE if a string. */
+static int set_input_type(struct tg_jsonld__st *st, struct obj *o, json_t *value) {
+  json_t *last = json_is_array(value) ? json_array_get(value, json_array_size(value) - 1) : value;
+  if (!json_is_string(last))
+    return 0;
+  return tg_jsonld__iri_expand(st, o->actx, json_string_value(last), 0, 1, &o->input_type);
+}
+
+/* Steps 7-12: the contexts of node object ELEM and its input type. */
 static int object_contexts(struct tg_jsonld__st *st, struct obj *o, json_t *pctx_def, json_t *elem,
                            int from_map) {
   json_t *prev = json_object_get(o->actx, "previous"), *next = NULL, *c;
-  int rc = 0;
+  int rc = 0, typed = 0;
   if (prev != NULL && !from_map && reverts(st, o->actx, elem))
     replace_ctx(&o->actx, json_incref(prev));
   if (pctx_def != NULL &&
@@ -722,33 +754,9 @@ static int object_contexts(struct tg_jsonld__st *st, struct obj *o, json_t *pctx
   for (size_t i = 0; rc == 0 && i < n; i++) {
     if (!expands_to(st, o->actx, keys[i], "@type"))
       continue;
-    json_t *vals = as_array(json_object_get(elem, keys[i])), *v;
-    size_t tn;
-    const char **types = malloc((json_array_size(vals) + 1) * sizeof(*types));
-    size_t j, m = 0;
-    json_array_foreach(vals, j, v) {
-      if (json_is_string(v) && types != NULL)
-        types[m++] = json_string_value(v);
-    }
-    qsort(types, m, sizeof(*types), cmp_str);
-    for (tn = 0; rc == 0 && tn < m; tn++) {
-      json_t *tdef = tg_jsonld__term(o->tsctx, types[tn]);
-      json_t *sc = json_object_get(tdef, "context");
-      if (sc != NULL &&
-          (rc = tg_jsonld__ctx_process(st, o->actx, sc, tg_jsonld__def_str(tdef, "cbase"), NULL, 0,
-                                       0, 1, &next)) == 0)
-        replace_ctx(&o->actx, next);
-    }
-    free(types);
-    json_decref(vals);
-    if (rc == 0 && o->input_type == NULL) {
-      json_t *last = json_array_get(json_object_get(elem, keys[i]), json_array_size(json_object_get(elem, keys[i])) - 1);
-      json_t *tv = json_is_array(json_object_get(elem, keys[i])) ? last : json_object_get(elem, keys[i]);
-      if (json_is_string(tv))
-        rc = tg_jsonld__iri_expand(st, o->actx, json_string_value(tv), 0, 1, &o->input_type);
-      if (o->input_type == NULL)
-        o->input_type = strdup("");
-    }
+    rc = apply_type_scopes(st, o, json_object_get(elem, keys[i]));
+    if (rc == 0 && !typed++)
+      rc = set_input_type(st, o, json_object_get(elem, keys[i]));
   }
   free(keys);
   return rc;
@@ -826,10 +834,6 @@ static int expand_object(struct tg_jsonld__st *st, json_t *actx, const char *apr
   int rc = o.result == NULL || o.nests == NULL ? nomem(st) : 0;
   if (rc == 0)
     rc = object_contexts(st, &o, pdef, elem, from_map);
-  if (rc == 0 && o.input_type != NULL && o.input_type[0] == '\0') {
-    free(o.input_type);
-    o.input_type = NULL;
-  }
   if (rc == 0)
     rc = expand_entries(st, &o, elem);
   if (rc == 0)
