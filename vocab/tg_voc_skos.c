@@ -295,7 +295,9 @@ static json_t *default_context(void) {
 
 /* DOC in JSON-LD expanded form (new reference in *OUT). */
 static int expand_doc(const json_t *doc, json_t **out, struct tg_err *err) {
-  struct tg_jsonld_opts o = {.expand_context = default_context(), .max_depth = 64};
+  /* Room for MAX_TRIPLES (a triple is two or three JSON values). */
+  struct tg_jsonld_opts o = {.expand_context = default_context(), .max_depth = 64,
+                             .max_nodes = 4 * MAX_TRIPLES};
   struct tg_err jerr = {0, ""};
   if (o.expand_context == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");
