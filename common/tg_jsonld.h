@@ -13,8 +13,7 @@ struct tg_err;
 /* A document loader: sets *DOC to a new reference to the JSON document at
  * URL (an absolute IRI, borrowed) and returns 0, or returns a negative TG_E*
  * code with detail in ERR. USER is tg_jsonld_opts.loader_user. */
-typedef int (*tg_jsonld_loader_fn)(void *user, const char *url, json_t **doc,
-                                   struct tg_err *err);
+typedef int (*tg_jsonld_loader_fn)(void *user, const char *url, json_t **doc, struct tg_err *err);
 
 enum tg_jsonld_mode { TG_JSONLD_1_1 = 0, TG_JSONLD_1_0 = 1 };
 
@@ -22,15 +21,15 @@ enum tg_jsonld_mode { TG_JSONLD_1_1 = 0, TG_JSONLD_1_0 = 1 };
  * base IRI, the built-in loader and the default limits. Strings are
  * borrowed for the duration of the call. */
 struct tg_jsonld_opts {
-  const char *base;             /* the document's base IRI, or NULL */
-  enum tg_jsonld_mode mode;     /* processing mode */
-  json_t *expand_context;       /* borrowed; an extra context applied first, or NULL */
-  tg_jsonld_loader_fn loader;   /* NULL: tg_jsonld_known_load */
-  void *loader_user;            /* passed to LOADER */
-  size_t max_depth;             /* nesting of objects, arrays and contexts; 0: 256 */
-  size_t max_remote;            /* remote contexts in one chain ("context overflow"); 0: 32 */
-  size_t max_nodes;             /* JSON values in the input; 0: 1,000,000 */
-  size_t max_work;              /* term definitions created in one call; 0: 1,000,000 */
+  const char *base;           /* the document's base IRI, or NULL */
+  enum tg_jsonld_mode mode;   /* processing mode */
+  json_t *expand_context;     /* borrowed; an extra context applied first, or NULL */
+  tg_jsonld_loader_fn loader; /* NULL: tg_jsonld_known_load */
+  void *loader_user;          /* passed to LOADER */
+  size_t max_depth;           /* nesting of objects, arrays and contexts; 0: 256 */
+  size_t max_remote;          /* remote contexts in one chain ("context overflow"); 0: 32 */
+  size_t max_nodes;           /* JSON values in the input; 0: 1,000,000 */
+  size_t max_work;            /* term definitions created in one call; 0: 1,000,000 */
 };
 
 /* Expands INPUT (borrowed) per the JSON-LD 1.1 expansion algorithm and sets

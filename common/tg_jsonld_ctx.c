@@ -173,9 +173,9 @@ int tg_jsonld__iri_expand(struct tg_jsonld__st *st, json_t *actx, const char *va
 
 /* ---- term definitions (4.2.2) ---------------------------------------- */
 
-static const char *const def_keys[] = {"@id",    "@reverse", "@container", "@context",
-                                       "@direction", "@index", "@language", "@nest",
-                                       "@prefix", "@protected", "@type"};
+static const char *const def_keys[] = {"@id",        "@reverse",   "@container", "@context",
+                                       "@direction", "@index",     "@language",  "@nest",
+                                       "@prefix",    "@protected", "@type"};
 
 /* Step 26, done first: every entry of VALUE is one a term definition may have. */
 static int check_def_keys(struct tg_jsonld__st *st, const char *term, json_t *value) {
@@ -222,10 +222,10 @@ static int def_type(struct tg_jsonld__st *st, struct defs *d, const char *term, 
   int rc = iri_expand_in(st, d->actx, json_string_value(t), 0, 1, d, &ty);
   if (rc != 0)
     return rc;
-  int ok = ty != NULL && (strcmp(ty, "@id") == 0 || strcmp(ty, "@vocab") == 0 ||
-                          tg_jsonld__iri_absolute(ty) ||
-                          (st->o.mode != TG_JSONLD_1_0 &&
-                           (strcmp(ty, "@json") == 0 || strcmp(ty, "@none") == 0)));
+  int ok =
+      ty != NULL &&
+      (strcmp(ty, "@id") == 0 || strcmp(ty, "@vocab") == 0 || tg_jsonld__iri_absolute(ty) ||
+       (st->o.mode != TG_JSONLD_1_0 && (strcmp(ty, "@json") == 0 || strcmp(ty, "@none") == 0)));
   if (ok)
     rc = json_object_set_new(def, "type", json_string(ty)) == 0 ? 0 : nomem(st);
   else
@@ -276,8 +276,8 @@ static int iri_like_term(const char *term) {
 }
 
 /* Step 14: an explicit @id other than the term itself. */
-static int def_explicit_id(struct tg_jsonld__st *st, struct defs *d, const char *term,
-                           json_t *idv, int simple, json_t *def, int *ignore) {
+static int def_explicit_id(struct tg_jsonld__st *st, struct defs *d, const char *term, json_t *idv,
+                           int simple, json_t *def, int *ignore) {
   char *id, *again;
   if (json_is_null(idv))
     return json_object_set_new(def, "id", json_null()) == 0 ? 0 : nomem(st);
@@ -304,8 +304,8 @@ static int def_explicit_id(struct tg_jsonld__st *st, struct defs *d, const char 
     json_object_set_new(d->defined, term, json_true());
     rc = iri_expand_in(st, d->actx, term, 0, 1, d, &again);
     if (rc == 0 && (again == NULL || strcmp(again, id) != 0))
-      rc = tg_jsonld__fail(st, TG_EINVAL, "invalid IRI mapping", "term '%s' is an IRI other than '%s'",
-                           term, id);
+      rc = tg_jsonld__fail(st, TG_EINVAL, "invalid IRI mapping",
+                           "term '%s' is an IRI other than '%s'", term, id);
     free(again);
   } else if (simple && strchr(term, ':') == NULL &&
              (tg_jsonld__iri_gendelim_end(id) || strncmp(id, "_:", 2) == 0)) {
@@ -493,8 +493,7 @@ static int def_more(struct tg_jsonld__st *st, const char *term, json_t *value, j
   }
   if ((v = json_object_get(value, "@prefix")) != NULL) {
     if (st->o.mode == TG_JSONLD_1_0 || iri_like_term(term) || strchr(term, ':') != NULL)
-      return tg_jsonld__fail(st, TG_EINVAL, "invalid term definition", "term '%s': @prefix",
-                             term);
+      return tg_jsonld__fail(st, TG_EINVAL, "invalid term definition", "term '%s': @prefix", term);
     if (!json_is_boolean(v))
       return tg_jsonld__fail(st, TG_EINVAL, "invalid @prefix value", "term '%s'", term);
     if (json_is_true(v) && tg_jsonld__is_keyword(tg_jsonld__def_str(def, "id")))
@@ -566,8 +565,9 @@ static int create_term_in(struct tg_jsonld__st *st, struct defs *d, const char *
   json_t *dv = json_object_get(d->defined, term), *value = NULL, *def, *prev;
   int simple, ignore = 0, rc;
   if (dv != NULL)
-    return json_is_true(dv) ? 0
-                            : tg_jsonld__fail(st, TG_EINVAL, "cyclic IRI mapping", "term '%s'", term);
+    return json_is_true(dv)
+               ? 0
+               : tg_jsonld__fail(st, TG_EINVAL, "cyclic IRI mapping", "term '%s'", term);
   if (term[0] == '\0')
     return tg_jsonld__fail(st, TG_EINVAL, "invalid term definition", "the empty term");
   if (++st->work > st->o.max_work)
@@ -768,7 +768,7 @@ static int process_lang_dir(struct tg_jsonld__st *st, json_t *result, json_t *ct
 }
 
 static int special_key(const char *k) {
-  static const char *const keys[] = {"@base",     "@direction", "@import",  "@language",
+  static const char *const keys[] = {"@base",      "@direction", "@import",  "@language",
                                      "@propagate", "@protected", "@version", "@vocab"};
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
     if (strcmp(k, keys[i]) == 0)
@@ -897,8 +897,8 @@ int tg_jsonld__ctx_process(struct tg_jsonld__st *st, json_t *actx, json_t *local
   if (remote == NULL)
     remote = empty = json_array();
   if (rc == 0)
-    rc = ctx_process_in(st, actx, local, base_url, remote, override_protected, propagate,
-                        validate, out);
+    rc = ctx_process_in(st, actx, local, base_url, remote, override_protected, propagate, validate,
+                        out);
   json_decref(empty);
   tg_jsonld__leave(st);
   return rc;

@@ -10,13 +10,13 @@
 
 /* One node object being expanded (steps 10-14 share it, nests included). */
 struct obj {
-  json_t *actx;       /* active context (own reference) */
-  json_t *tsctx;      /* type-scoped context (own reference) */
-  const char *aprop;  /* active property, may be NULL (borrowed) */
-  const char *base;   /* base URL, may be NULL (borrowed) */
-  char *input_type;   /* expanded last @type value, or NULL (heap) */
-  json_t *result;     /* the expanded map (own reference) */
-  json_t *nests;      /* nesting keys seen (own reference, array) */
+  json_t *actx;      /* active context (own reference) */
+  json_t *tsctx;     /* type-scoped context (own reference) */
+  const char *aprop; /* active property, may be NULL (borrowed) */
+  const char *base;  /* base URL, may be NULL (borrowed) */
+  char *input_type;  /* expanded last @type value, or NULL (heap) */
+  json_t *result;    /* the expanded map (own reference) */
+  json_t *nests;     /* nesting keys seen (own reference, array) */
 };
 
 static int expand(struct tg_jsonld__st *st, json_t *actx, const char *aprop, json_t *elem,
@@ -41,7 +41,9 @@ int tg_jsonld__enter(struct tg_jsonld__st *st) {
   return 0;
 }
 
-void tg_jsonld__leave(struct tg_jsonld__st *st) { st->depth--; }
+void tg_jsonld__leave(struct tg_jsonld__st *st) {
+  st->depth--;
+}
 
 void tg_jsonld_err_code(const struct tg_err *err, char *out, size_t n) {
   const char *sep = err != NULL ? strstr(err->msg, ": ") : NULL;
@@ -59,7 +61,9 @@ static int nomem(struct tg_jsonld__st *st) {
   return tg_jsonld__fail(st, TG_ENOMEM, "out of memory", "allocation failed");
 }
 
-static int streq(const char *a, const char *b) { return a != NULL && b != NULL && strcmp(a, b) == 0; }
+static int streq(const char *a, const char *b) {
+  return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
 
 /* Sorted keys of OBJ (borrowed strings) in a new array the caller frees. */
 static int cmp_str(const void *a, const void *b) {
@@ -72,14 +76,18 @@ static const char **sorted_keys(json_t *obj, size_t *n) {
   size_t i = 0;
   if (keys == NULL)
     return NULL;
-  json_object_foreach(obj, k, v) { keys[i++] = k; }
+  json_object_foreach(obj, k, v) {
+    keys[i++] = k;
+  }
   qsort(keys, i, sizeof(*keys), cmp_str);
   *n = i;
   return keys;
 }
 
 /* VALUE as an array (new reference). */
-static json_t *as_array(json_t *v) { return json_is_array(v) ? json_incref(v) : json_pack("[O]", v); }
+static json_t *as_array(json_t *v) {
+  return json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
+}
 
 /* Add value: appends V (stolen; its items if an array) to OBJ[KEY] as an array. */
 static int add_value(struct tg_jsonld__st *st, json_t *obj, const char *key, json_t *v) {
@@ -100,8 +108,12 @@ static int add_value(struct tg_jsonld__st *st, json_t *obj, const char *key, jso
   return rc == 0 ? 0 : nomem(st);
 }
 
-static int is_value_obj(json_t *v) { return json_is_object(v) && json_object_get(v, "@value"); }
-static int is_list_obj(json_t *v) { return json_is_object(v) && json_object_get(v, "@list"); }
+static int is_value_obj(json_t *v) {
+  return json_is_object(v) && json_object_get(v, "@value");
+}
+static int is_list_obj(json_t *v) {
+  return json_is_object(v) && json_object_get(v, "@list");
+}
 static int is_node_obj(json_t *v) {
   return json_is_object(v) && !json_object_get(v, "@value") && !json_object_get(v, "@list") &&
          !json_object_get(v, "@set");
@@ -221,7 +233,8 @@ static int merge_type(struct tg_jsonld__st *st, struct obj *o, json_t **ev) {
     return nomem(st);
   json_t *copy = json_copy(a);
   json_decref(a);
-  if (copy == NULL || (json_is_array(*ev) ? json_array_extend(copy, *ev) : json_array_append(copy, *ev)) != 0) {
+  if (copy == NULL ||
+      (json_is_array(*ev) ? json_array_extend(copy, *ev) : json_array_append(copy, *ev)) != 0) {
     json_decref(copy);
     return nomem(st);
   }
@@ -574,7 +587,9 @@ static json_t *wrap_containers(json_t *def, json_t *ev) {
       !tg_jsonld__has_container(def, "@index")) {
     json_t *a = as_array(ev), *out = json_array(), *item;
     size_t i;
-    json_array_foreach(a, i, item) { json_array_append_new(out, json_pack("{s:[O]}", "@graph", item)); }
+    json_array_foreach(a, i, item) {
+      json_array_append_new(out, json_pack("{s:[O]}", "@graph", item));
+    }
     json_decref(a);
     json_decref(ev);
     ev = out;
@@ -619,8 +634,8 @@ static int expand_nested(struct tg_jsonld__st *st, struct obj *o, const char *ke
   json_t *saved = o->actx, *c = NULL;
   if (sc == NULL)
     return expand_entries(st, o, item);
-  int rc = tg_jsonld__ctx_process(st, o->actx, sc, tg_jsonld__def_str(def, "cbase"), NULL, 1, 1,
-                                  1, &c);
+  int rc =
+      tg_jsonld__ctx_process(st, o->actx, sc, tg_jsonld__def_str(def, "cbase"), NULL, 1, 1, 1, &c);
   if (rc != 0)
     return rc;
   o->actx = c;
@@ -713,8 +728,9 @@ static int apply_type_scopes(struct tg_jsonld__st *st, struct obj *o, json_t *va
     qsort(types, m, sizeof(*types), cmp_str);
   for (i = 0; rc == 0 && i < m; i++) {
     json_t *tdef = tg_jsonld__term(o->tsctx, types[i]), *sc = json_object_get(tdef, "context");
-    if (sc != NULL && (rc = tg_jsonld__ctx_process(st, o->actx, sc, tg_jsonld__def_str(tdef, "cbase"),
-                                                   NULL, 0, 0, 1, &next)) == 0)
+    if (sc != NULL &&
+        (rc = tg_jsonld__ctx_process(st, o->actx, sc, tg_jsonld__def_str(tdef, "cbase"), NULL, 0, 0,
+                                     1, &next)) == 0)
       replace_ctx(&o->actx, next);
   }
   free(types);
@@ -737,9 +753,9 @@ static int object_contexts(struct tg_jsonld__st *st, struct obj *o, json_t *pctx
   int rc = 0, typed = 0;
   if (prev != NULL && !from_map && reverts(st, o->actx, elem))
     replace_ctx(&o->actx, json_incref(prev));
-  if (pctx_def != NULL &&
-      (rc = tg_jsonld__ctx_process(st, o->actx, json_object_get(pctx_def, "context"),
-                                   tg_jsonld__def_str(pctx_def, "cbase"), NULL, 1, 1, 1, &next)) == 0)
+  if (pctx_def != NULL && (rc = tg_jsonld__ctx_process(
+                               st, o->actx, json_object_get(pctx_def, "context"),
+                               tg_jsonld__def_str(pctx_def, "cbase"), NULL, 1, 1, 1, &next)) == 0)
     replace_ctx(&o->actx, next);
   if (rc == 0 && (c = json_object_get(elem, "@context")) != NULL &&
       (rc = tg_jsonld__ctx_process(st, o->actx, c, o->base, NULL, 0, 1, 1, &next)) == 0)
@@ -856,7 +872,8 @@ static int expand_scalar(struct tg_jsonld__st *st, json_t *actx, const char *apr
     return 0;
   if (sc == NULL)
     return value_expand(st, actx, aprop, elem, out);
-  int rc = tg_jsonld__ctx_process(st, actx, sc, tg_jsonld__def_str(def, "cbase"), NULL, 1, 1, 1, &c);
+  int rc =
+      tg_jsonld__ctx_process(st, actx, sc, tg_jsonld__def_str(def, "cbase"), NULL, 1, 1, 1, &c);
   if (rc == 0)
     rc = value_expand(st, c, aprop, elem, out);
   json_decref(c);
@@ -877,7 +894,9 @@ static int expand_list(struct tg_jsonld__st *st, json_t *actx, const char *aprop
       continue;
     if (list && json_is_array(x))
       x = json_pack("{s:o}", "@list", x);
-    rc = (json_is_array(x) ? json_array_extend(res, x) : json_array_append(res, x)) == 0 ? 0 : nomem(st);
+    rc = (json_is_array(x) ? json_array_extend(res, x) : json_array_append(res, x)) == 0
+             ? 0
+             : nomem(st);
     json_decref(x);
   }
   if (rc != 0) {

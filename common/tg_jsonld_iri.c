@@ -7,10 +7,10 @@
 #include <string.h>
 
 static const char *const keywords[] = {
-    "@base",     "@container", "@context", "@direction", "@graph",   "@id",       "@import",
-    "@included", "@index",     "@json",    "@language",  "@list",    "@nest",     "@none",
-    "@prefix",   "@propagate", "@protected", "@reverse", "@set",     "@type",     "@value",
-    "@version",  "@vocab",
+    "@base",   "@container", "@context", "@direction", "@graph",     "@id",
+    "@import", "@included",  "@index",   "@json",      "@language",  "@list",
+    "@nest",   "@none",      "@prefix",  "@propagate", "@protected", "@reverse",
+    "@set",    "@type",      "@value",   "@version",   "@vocab",
 };
 
 int tg_jsonld__is_keyword(const char *s) {
@@ -22,8 +22,12 @@ int tg_jsonld__is_keyword(const char *s) {
   return 0;
 }
 
-static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 int tg_jsonld__keyword_form(const char *s) {
   if (s == NULL || s[0] != '@' || s[1] == '\0')
@@ -49,8 +53,8 @@ int tg_jsonld__iri_absolute(const char *s) {
     return 0;
   /* An IRI has no spaces or characters JSON-LD's tests call invalid. */
   for (const char *p = s; *p; p++)
-    if (*p == ' ' || *p == '<' || *p == '>' || *p == '"' || *p == '{' || *p == '}' ||
-        *p == '|' || *p == '\\' || *p == '^' || *p == '`')
+    if (*p == ' ' || *p == '<' || *p == '>' || *p == '"' || *p == '{' || *p == '}' || *p == '|' ||
+        *p == '\\' || *p == '^' || *p == '`')
       return 0;
   return 1;
 }
@@ -148,8 +152,7 @@ static void put(char **w, const char *s, size_t n) {
 }
 
 /* Writes the target's path for relative reference R on base B into *W. */
-static void target_path(const struct iri_parts *b, const struct iri_parts *r, char *tmp,
-                        char **w) {
+static void target_path(const struct iri_parts *b, const struct iri_parts *r, char *tmp, char **w) {
   size_t n = 0, tn;
   if (r->path_n > 0 && r->path[0] == '/') {
     memcpy(tmp, r->path, r->path_n);

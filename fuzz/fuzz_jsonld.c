@@ -23,8 +23,8 @@ static void check_expanded(json_t *out) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *in = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL), *out = NULL;
-  struct tg_jsonld_opts o = {.base = "https://node.example/doc", .max_depth = 64,
-                             .max_nodes = 10000, .max_work = 20000};
+  struct tg_jsonld_opts o = {
+      .base = "https://node.example/doc", .max_depth = 64, .max_nodes = 10000, .max_work = 20000};
   struct tg_err err = {0, ""};
   char code[64];
   if (in == NULL)

@@ -63,22 +63,25 @@ static void test_known_contexts(void **state) {
                                " \"@type\": \"CatalogRequestMessage\", \"filter\": []}",
                                NULL, &out, &err),
                    0);
-  assert_string_equal(str_at(out, "0|@type|0"), "https://w3id.org/dspace/2025/1/CatalogRequestMessage");
+  assert_string_equal(str_at(out, "0|@type|0"),
+                      "https://w3id.org/dspace/2025/1/CatalogRequestMessage");
   assert_non_null(json_object_get(json_array_get(out, 0), "https://w3id.org/dspace/2025/1/filter"));
   json_decref(out);
   assert_int_equal(
       expand_text("{\"@context\": "
                   "\"https://semiceu.github.io/DCAT-AP/releases/3.0.1/context/dcat-ap.jsonld\","
-                  " \"@type\": \"Dataset\", \"title\": {\"@value\": \"Water level\", \"@language\": \"en\"}}",
+                  " \"@type\": \"Dataset\", \"title\": {\"@value\": \"Water level\", "
+                  "\"@language\": \"en\"}}",
                   NULL, &out, &err),
       0);
   assert_string_equal(str_at(out, "0|@type|0"), "http://www.w3.org/ns/dcat#Dataset");
   assert_string_equal(str_at(out, "0|http://purl.org/dc/terms/title|0|@language"), "en");
   json_decref(out);
-  assert_int_equal(expand_text("{\"@context\": \"https://w3id.org/dspace/2025/1/odrl-profile.jsonld\","
-                               " \"@type\": \"Offer\"}",
-                               NULL, &out, &err),
-                   0);
+  assert_int_equal(
+      expand_text("{\"@context\": \"https://w3id.org/dspace/2025/1/odrl-profile.jsonld\","
+                  " \"@type\": \"Offer\"}",
+                  NULL, &out, &err),
+      0);
   assert_string_equal(str_at(out, "0|@type|0"), "http://www.w3.org/ns/odrl/2/Offer");
   json_decref(out);
 }
@@ -89,9 +92,9 @@ static void test_remote_refused(void **state) {
   json_t *out;
   expect_error("{\"@context\": \"https://evil.example/ctx.jsonld\", \"a\": 1}", NULL, TG_ENOENT,
                "loading remote context failed");
-  assert_int_equal(expand_text("{\"@context\": {\"@import\": \"http://localhost/x\"}}", NULL, &out,
-                               &err),
-                   TG_ENOENT);
+  assert_int_equal(
+      expand_text("{\"@context\": {\"@import\": \"http://localhost/x\"}}", NULL, &out, &err),
+      TG_ENOENT);
   assert_non_null(strstr(err.msg, "http://localhost/x"));
   /* A relative reference resolves against the base and is refused as well. */
   struct tg_jsonld_opts o = {.base = "https://node.example/dir/doc"};
@@ -164,8 +167,9 @@ static void test_errors(void **state) {
   expect_error("{\"@context\": {\"@id\": \"x\"}}", NULL, TG_EINVAL, "keyword redefinition");
   expect_error("{\"@context\": {\"a\": \"b:x\", \"b\": \"a:y\"}}", NULL, TG_EINVAL,
                "cyclic IRI mapping");
-  expect_error("{\"@context\": [{\"@protected\": true, \"t\": \"http://e/t\"}, {\"t\": \"http://e/u\"}]}",
-               NULL, TG_EINVAL, "protected term redefinition");
+  expect_error(
+      "{\"@context\": [{\"@protected\": true, \"t\": \"http://e/t\"}, {\"t\": \"http://e/u\"}]}",
+      NULL, TG_EINVAL, "protected term redefinition");
   struct tg_err err = {0, ""};
   char code[8];
   tg_jsonld_err_code(&err, code, sizeof(code));
@@ -176,21 +180,35 @@ static void test_errors(void **state) {
 static void test_relative_iris(void **state) {
   (void)state;
   static const char *const cases[][2] = {
-      {"g:h", "g:h"},           {"g", "http://a/b/c/g"},       {"./g", "http://a/b/c/g"},
-      {"g/", "http://a/b/c/g/"}, {"/g", "http://a/g"},          {"//g", "http://g"},
-      {"?y", "http://a/b/c/d;p?y"}, {"g?y", "http://a/b/c/g?y"}, {"#s", "http://a/b/c/d;p?q#s"},
-      {"", "http://a/b/c/d;p?q"}, {".", "http://a/b/c/"},       {"..", "http://a/b/"},
-      {"../g", "http://a/b/g"},  {"../../g", "http://a/g"},     {"../../../g", "http://a/g"},
-      {"/./g", "http://a/g"},    {"g.", "http://a/b/c/g."},     {"./../g", "http://a/b/g"},
-      {"g;x=1/../y", "http://a/b/c/y"}, {"g#s/../x", "http://a/b/c/g#s/../x"},
+      {"g:h", "g:h"},
+      {"g", "http://a/b/c/g"},
+      {"./g", "http://a/b/c/g"},
+      {"g/", "http://a/b/c/g/"},
+      {"/g", "http://a/g"},
+      {"//g", "http://g"},
+      {"?y", "http://a/b/c/d;p?y"},
+      {"g?y", "http://a/b/c/g?y"},
+      {"#s", "http://a/b/c/d;p?q#s"},
+      {"", "http://a/b/c/d;p?q"},
+      {".", "http://a/b/c/"},
+      {"..", "http://a/b/"},
+      {"../g", "http://a/b/g"},
+      {"../../g", "http://a/g"},
+      {"../../../g", "http://a/g"},
+      {"/./g", "http://a/g"},
+      {"g.", "http://a/b/c/g."},
+      {"./../g", "http://a/b/g"},
+      {"g;x=1/../y", "http://a/b/c/y"},
+      {"g#s/../x", "http://a/b/c/g#s/../x"},
   };
   struct tg_jsonld_opts o = {.base = "http://a/b/c/d;p?q"};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char text[256];
     json_t *out;
-    snprintf(text, sizeof(text),
-             "{\"@context\": {\"r\": {\"@id\": \"http://e/r\", \"@type\": \"@id\"}}, \"r\": \"%s\"}",
-             cases[i][0]);
+    snprintf(
+        text, sizeof(text),
+        "{\"@context\": {\"r\": {\"@id\": \"http://e/r\", \"@type\": \"@id\"}}, \"r\": \"%s\"}",
+        cases[i][0]);
     assert_int_equal(expand_text(text, &o, &out, NULL), 0);
     const char *got = str_at(out, "0|http://e/r|0|@id");
     if (got == NULL || strcmp(got, cases[i][1]) != 0)

@@ -198,7 +198,8 @@ static void run_all(json_t *manifest, json_t *oos, struct counts *c) {
     const char *id = json_string_value(json_object_get(t, "@id"));
     const char *name = json_string_value(json_object_get(t, "name"));
     const char *reason;
-    const char *spec = json_string_value(json_object_get(json_object_get(t, "option"), "specVersion"));
+    const char *spec =
+        json_string_value(json_object_get(json_object_get(t, "option"), "specVersion"));
     if (spec != NULL && strcmp(spec, "json-ld-1.0") == 0)
       continue;
     c->n++;
