@@ -5,6 +5,7 @@
 #include "tg_voc_store.h"
 
 #include "tg_err.h"
+#include "tg_jsonld.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,28 +56,21 @@ int tg__voc_prop_find(const char *name) {
   return -1;
 }
 
-/* The property a JSON-LD key names, or -1 for keys we do not keep. */
-static int prop_of_key(const char *k) {
-  static const char *const skos_pfx[] = {"skos:", SKOS, NULL};
-  static const char *const dct_pfx[] = {"dct:", "dcterms:", DCT, NULL};
-  if (strcmp(k, "@type") == 0 || strcmp(k, "type") == 0 || strcmp(k, "rdf:type") == 0)
-    return TG__VOC_P_TYPE;
-  for (int i = 0; skos_pfx[i]; i++) {
-    size_t n = strlen(skos_pfx[i]);
-    if (strncmp(k, skos_pfx[i], n) == 0) {
+/* The property an expanded JSON-LD key (a full IRI) names, or -1 for keys we
+ * do not keep. */
+static int prop_of_iri(const char *k) {
+  static const struct {
+    const char *ns;
+    char code;
+  } ns[] = {{SKOS, 's'}, {DCT, 'd'}};
+  for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+    size_t n = strlen(ns[i].ns);
+    if (strncmp(k, ns[i].ns, n) == 0) {
       int p = tg__voc_prop_find(k + n);
-      return p >= 0 && tg__voc_props[p].ns == 's' ? p : -1;
+      return p >= 0 && p != TG__VOC_P_TYPE && tg__voc_props[p].ns == ns[i].code ? p : -1;
     }
   }
-  for (int i = 0; dct_pfx[i]; i++) {
-    size_t n = strlen(dct_pfx[i]);
-    if (strncmp(k, dct_pfx[i], n) == 0) {
-      int p = tg__voc_prop_find(k + n);
-      return p >= 0 && tg__voc_props[p].ns == 'd' ? p : -1;
-    }
-  }
-  int p = tg__voc_prop_find(k); /* bare terms, as a context would define them */
-  return p >= 0 && p != TG__VOC_P_TYPE ? p : -1;
+  return -1;
 }
 
 /* ---- building the graph ----------------------------------------------- */
@@ -154,54 +148,23 @@ static int valid_lang(const char *s) {
   return run > 0 && total <= 35;
 }
 
-/* The type IRI a JSON-LD @type value names (compact skos: forms expanded). */
-static const char *type_iri(const char *v, char *buf, size_t n) {
-  if (strcmp(v, "skos:Concept") == 0 || strcmp(v, "Concept") == 0)
-    return T_CONCEPT;
-  if (strcmp(v, "skos:ConceptScheme") == 0 || strcmp(v, "ConceptScheme") == 0)
-    return T_SCHEME;
-  if (strncmp(v, "skos:", 5) == 0 && strlen(v) + sizeof(SKOS) < n) {
-    memcpy(buf, SKOS, sizeof(SKOS) - 1);
-    memcpy(buf + sizeof(SKOS) - 1, v + 5, strlen(v + 5) + 1);
-    return buf;
-  }
-  return v;
-}
-
 static int parse_node(struct tg__voc_graph *g, const json_t *node, int depth,
                       struct tg_err *err);
 
-static int add_iri_values(struct tg__voc_graph *g, const char *s, int p, const json_t *v,
-                          int depth, struct tg_err *err) {
-  char buf[512];
-  if (json_is_array(v)) {
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x) {
-      if (json_is_array(x))
-        return tg_err_set(err, TG_EINVAL, "%s: nested arrays in %s", s, tg__voc_props[p].name);
-      int rc = add_iri_values(g, s, p, x, depth, err);
-      if (rc)
-        return rc;
-    }
-    return 0;
+/* One expanded value V of IRI-valued property P of S: a node reference, or an
+ * embedded node (described too). */
+static int add_iri_value(struct tg__voc_graph *g, const char *s, int p, const json_t *v,
+                         int depth, struct tg_err *err) {
+  const char *o = json_string_value(json_object_get(v, "@id"));
+  if (o == NULL || json_object_get(v, "@value") != NULL)
+    return tg_err_set(err, TG_EINVAL, "%s: value of %s must be an IRI or {\"@id\": IRI} "
+                                      "(a string is an IRI only where the context says "
+                                      "\"@type\": \"@id\")", s, tg__voc_props[p].name);
+  if (json_object_size(v) > 1) { /* an embedded node: describe it too */
+    int rc = parse_node(g, v, depth + 1, err);
+    if (rc)
+      return rc;
   }
-  const char *o = NULL;
-  if (json_is_string(v)) {
-    o = json_string_value(v);
-  } else if (json_is_object(v) && json_is_string(json_object_get(v, "@id"))) {
-    o = json_string_value(json_object_get(v, "@id"));
-    if (json_object_size(v) > 1) { /* an embedded node: describe it too */
-      int rc = parse_node(g, v, depth + 1, err);
-      if (rc)
-        return rc;
-    }
-  } else {
-    return tg_err_set(err, TG_EINVAL, "%s: value of %s must be an IRI or {\"@id\": IRI}", s,
-                      tg__voc_props[p].name);
-  }
-  if (p == TG__VOC_P_TYPE)
-    o = type_iri(o, buf, sizeof(buf));
   if (!valid_iri(o))
     return tg_err_set(err, TG_EINVAL, "%s: %s value '%.200s' is not an absolute IRI", s,
                       tg__voc_props[p].name, o);
@@ -209,86 +172,145 @@ static int add_iri_values(struct tg__voc_graph *g, const char *s, int p, const j
   return rc ? tg_err_set(err, rc, "%s: %s", s, tg_strerror(rc)) : 0;
 }
 
-static int add_literal_values(struct tg__voc_graph *g, const char *s, int p, const json_t *v,
-                              const char *maplang, struct tg_err *err) {
-  const char *val = NULL, *lang = maplang, *k;
-  json_t *x;
-  size_t i;
+/* One expanded value V of literal property P of S: a value object. */
+static int add_literal_value(struct tg__voc_graph *g, const char *s, int p, const json_t *v,
+                             struct tg_err *err) {
+  json_t *jv = json_object_get(v, "@value");
+  const char *val = json_string_value(jv);
+  const char *lang = json_string_value(json_object_get(v, "@language"));
   char num[64];
-  if (json_is_array(v)) {
-    json_array_foreach(v, i, x) {
-      if (json_is_array(x))
-        return tg_err_set(err, TG_EINVAL, "%s: nested arrays in %s", s, tg__voc_props[p].name);
-      int rc = add_literal_values(g, s, p, x, maplang, err);
-      if (rc)
-        return rc;
-    }
-    return 0;
-  }
-  if (json_is_string(v)) {
-    val = json_string_value(v);
-  } else if (json_is_object(v) && json_object_get(v, "@value") != NULL) {
-    json_t *jv = json_object_get(v, "@value"), *jl = json_object_get(v, "@language");
-    if (json_is_string(jv))
-      val = json_string_value(jv);
-    else if (json_is_integer(jv))
-      snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(jv)), val = num;
-    if (val == NULL)
-      return tg_err_set(err, TG_EINVAL, "%s: %s @value must be a string", s,
-                        tg__voc_props[p].name);
-    if (jl != NULL && !json_is_string(jl))
-      return tg_err_set(err, TG_EINVAL, "%s: %s @language must be a string", s,
-                        tg__voc_props[p].name);
-    if (jl != NULL)
-      lang = json_string_value(jl);
-  } else if (json_is_object(v) && maplang == NULL) { /* a language map */
-    json_object_foreach((json_t *)v, k, x) {
-      if (k[0] == '@')
-        return tg_err_set(err, TG_EINVAL, "%s: unexpected %s in %s", s, k, tg__voc_props[p].name);
-      int rc = add_literal_values(g, s, p, x, k, err);
-      if (rc)
-        return rc;
-    }
-    return 0;
-  } else if (json_is_integer(v) && p == TG__VOC_P_NOTATION) {
-    snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    val = num;
-  } else {
+  if (jv == NULL)
     return tg_err_set(err, TG_EINVAL, "%s: value of %s must be a string or a language-tagged "
                                       "literal", s, tg__voc_props[p].name);
+  if (json_is_integer(jv)) {
+    snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(jv));
+    val = num;
   }
+  if (val == NULL)
+    return tg_err_set(err, TG_EINVAL, "%s: %s @value must be a string", s,
+                      tg__voc_props[p].name);
   if (lang != NULL && !valid_lang(lang))
     return tg_err_set(err, TG_EINVAL, "%s: '%.40s' is not a language tag (BCP 47)", s, lang);
   int rc = tg__voc_graph_add(g, s, p, val, lang, 0);
   return rc ? tg_err_set(err, rc, "%s: %s", s, tg_strerror(rc)) : 0;
 }
 
+/* The types of S (expanded: an array of IRIs). */
+static int add_types(struct tg__voc_graph *g, const char *s, const json_t *types,
+                     struct tg_err *err) {
+  size_t i;
+  json_t *t;
+  json_array_foreach(types, i, t) {
+    const char *o = json_string_value(t);
+    if (o == NULL || !valid_iri(o))
+      return tg_err_set(err, TG_EINVAL, "%s: type '%.200s' is not an absolute IRI", s,
+                        o ? o : "");
+    int rc = tg__voc_graph_add(g, s, TG__VOC_P_TYPE, o, NULL, 1);
+    if (rc)
+      return tg_err_set(err, rc, "%s: %s", s, tg_strerror(rc));
+  }
+  return 0;
+}
+
+static int parse_graph(struct tg__voc_graph *g, const json_t *nodes, int depth,
+                       struct tg_err *err);
+
+/* One node of the expanded document. */
 static int parse_node(struct tg__voc_graph *g, const json_t *node, int depth,
                       struct tg_err *err) {
   const char *k, *s;
-  json_t *v;
+  json_t *v, *x;
+  size_t i;
+  int rc = 0;
   if (depth > 16)
     return tg_err_set(err, TG_EINVAL, "nodes nested too deeply");
-  if (!json_is_object(node))
+  if (!json_is_object(node) || json_object_get(node, "@value") || json_object_get(node, "@list"))
     return tg_err_set(err, TG_EINVAL, "a graph node must be a JSON object");
+  if (json_object_get(node, "@graph") != NULL &&
+      (rc = parse_graph(g, json_object_get(node, "@graph"), depth + 1, err)) != 0)
+    return rc;
   s = json_string_value(json_object_get(node, "@id"));
-  if (s == NULL)
-    s = json_string_value(json_object_get(node, "id"));
+  if (s == NULL && json_object_get(node, "@graph") != NULL && json_object_size(node) == 1)
+    return 0;
   if (s == NULL)
     return tg_err_set(err, TG_EINVAL, "a node without \"@id\" (blank nodes are not supported)");
   if (!valid_iri(s))
     return tg_err_set(err, TG_EINVAL, "'%.200s' is not an absolute IRI", s);
+  if ((rc = add_types(g, s, json_object_get(node, "@type"), err)) != 0)
+    return rc;
   json_object_foreach((json_t *)node, k, v) {
-    int p = prop_of_key(k), rc;
+    int p = prop_of_iri(k);
     if (p < 0)
       continue;
-    if (tg__voc_props[p].iri)
-      rc = add_iri_values(g, s, p, v, depth, err);
-    else
-      rc = add_literal_values(g, s, p, v, NULL, err);
+    json_array_foreach(v, i, x) {
+      rc = tg__voc_props[p].iri ? add_iri_value(g, s, p, x, depth, err)
+                                : add_literal_value(g, s, p, x, err);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+static int parse_graph(struct tg__voc_graph *g, const json_t *nodes, int depth,
+                       struct tg_err *err) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(nodes, i, x) {
+    int rc = parse_node(g, x, depth, err);
     if (rc)
       return rc;
   }
+  return 0;
+}
+
+/* 1 for the text properties whose bare term takes a language map. */
+static int language_term(int p) {
+  return p != TG__VOC_P_NOTATION && p != TG__VOC_P_IDENT && p != TG__VOC_P_CREATED &&
+         p != TG__VOC_P_MODIFIED;
+}
+
+/* What a SKOS document may leave out of its @context, applied before its own
+ * (which overrides it): the skos:/dct:/dcterms: prefixes and the bare SKOS
+ * and Dublin Core terms, relations coerced to IRIs, text as language maps. */
+static json_t *default_context(void) {
+  json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "skos", SKOS, "dct", DCT,
+                        "dcterms", DCT, "id", "@id", "type", "@type", "Concept", T_CONCEPT,
+                        "ConceptScheme", T_SCHEME);
+  for (int p = 0; c != NULL && p < TG__VOC_P_N; p++) {
+    const struct tg__voc_prop *d = &tg__voc_props[p];
+    char iri[128];
+    if (p == TG__VOC_P_TYPE)
+      continue;
+    snprintf(iri, sizeof(iri), "%s%s", d->ns == 'd' ? DCT : SKOS, d->name);
+    if (d->iri)
+      json_object_set_new(c, d->name, json_pack("{s:s, s:s}", "@id", iri, "@type", "@id"));
+    else if (language_term(p))
+      json_object_set_new(c, d->name, json_pack("{s:s, s:s}", "@id", iri, "@container", "@language"));
+    else
+      json_object_set_new(c, d->name, json_string(iri));
+  }
+  return c;
+}
+
+/* DOC in JSON-LD expanded form (new reference in *OUT). */
+static int expand_doc(const json_t *doc, json_t **out, struct tg_err *err) {
+  /* Room for MAX_TRIPLES (a triple is two or three JSON values). */
+  struct tg_jsonld_opts o = {.expand_context = default_context(), .max_depth = 64,
+                             .max_nodes = 4 * MAX_TRIPLES};
+  struct tg_err jerr = {0, ""};
+  if (o.expand_context == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  if (!json_is_object(doc) && !json_is_array(doc)) {
+    json_decref(o.expand_context);
+    return tg_err_set(err, TG_EINVAL, "expected a JSON-LD node, an array of nodes or @graph");
+  }
+  int rc = tg_jsonld_expand((json_t *)doc, &o, out, &jerr);
+  json_decref(o.expand_context);
+  if (rc == TG_ENOMEM)
+    return tg_err_set(err, rc, "out of memory");
+  if (rc != 0)
+    return tg_err_set(err, TG_EINVAL, "JSON-LD: %s", jerr.msg);
   return 0;
 }
 
@@ -579,23 +601,13 @@ static int complete_scheme(struct tg__voc_graph *g) {
 }
 
 int tg__voc_graph_from_jsonld(const json_t *doc, struct tg__voc_graph *g, struct tg_err *err) {
-  const json_t *nodes = doc;
-  int rc = 0;
+  json_t *expanded = NULL;
   size_t i;
-  json_t *x;
   tg__voc_graph_init(g);
-  if (json_is_object(doc) && json_object_get(doc, "@graph") != NULL)
-    nodes = json_object_get(doc, "@graph");
-  if (json_is_object(nodes)) {
-    rc = parse_node(g, nodes, 0, err);
-  } else if (json_is_array(nodes)) {
-    json_array_foreach(nodes, i, x) {
-      if ((rc = parse_node(g, x, 0, err)) != 0)
-        break;
-    }
-  } else {
-    rc = tg_err_set(err, TG_EINVAL, "expected a JSON-LD node, an array of nodes or @graph");
-  }
+  int rc = expand_doc(doc, &expanded, err);
+  if (rc == 0)
+    rc = parse_graph(g, expanded, 0, err);
+  json_decref(expanded);
   if (rc == 0) {
     tg__voc_graph_sort(g);
     rc = check_node_types(g, err);

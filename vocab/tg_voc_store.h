@@ -27,9 +27,9 @@ int tg_voc_store_open(sqlite3 *db, struct tg_voc_store **out, struct tg_err *err
 void tg_voc_store_close(struct tg_voc_store *s);
 
 /* Checks DOC (borrowed), a SKOS JSON-LD document describing one skos:ConceptScheme and
- * its concepts, without storing it. Accepted forms: {"@graph": [nodes]}, one node, or
- * an array of nodes; keys as skos:/dct: compact IRIs, full IRIs or bare SKOS terms;
- * labels as strings, {"@value","@language"} objects, arrays or language maps.
+ * its concepts, without storing it. DOC is JSON-LD 1.1, expanded with its own
+ * @context over a default one (skos:/dct:/dcterms: prefixes, bare SKOS and Dublin Core
+ * terms); a JSON-LD error is refused as "JSON-LD: <error code>: ...".
  * Refusals name the node and the rule, e.g. "urn:x:c1: S14: two skos:prefLabel in
  * language 'ja'". Returns 0 or TG_EINVAL. */
 int tg_voc_scheme_validate(const json_t *doc, struct tg_err *err);

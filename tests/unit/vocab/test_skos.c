@@ -468,6 +468,47 @@ static void stored_profile_with_mapped_renames(void **state) {
   fix_close(&f);
 }
 
+/* Issue 11: the import honours @context: a city's prefix, its default language and
+ * its own label term give full IRIs and tagged labels; the concept is found by its
+ * full IRI; a second city using the same prefix for another namespace does not
+ * collide; the export re-imports to the same triples. */
+static void context_prefixes_expand(void **state) {
+  (void)state;
+  static const char *const city[] = {
+      "{\"@context\": {\"ex\": \"https://a-city.example/vocab/stations/\","
+      " \"skos\": \"http://www.w3.org/2004/02/skos/core#\", \"@language\": \"ja\","
+      " \"label\": {\"@id\": \"skos:prefLabel\", \"@language\": \"ja\"}},"
+      " \"@graph\": [{\"@id\": \"ex:scheme\", \"@type\": \"skos:ConceptScheme\"},"
+      " {\"@id\": \"ex:K01\", \"@type\": \"skos:Concept\", \"label\": \"京都駅\","
+      " \"skos:altLabel\": \"京都\", \"skos:inScheme\": {\"@id\": \"ex:scheme\"}}]}",
+      "{\"@context\": {\"ex\": \"https://b-city.example/stations/\","
+      " \"skos\": \"http://www.w3.org/2004/02/skos/core#\"},"
+      " \"@graph\": [{\"@id\": \"ex:scheme\", \"@type\": \"skos:ConceptScheme\"},"
+      " {\"@id\": \"ex:K01\", \"@type\": \"skos:Concept\","
+      " \"skos:prefLabel\": {\"@value\": \"Kyoto\", \"@language\": \"en\"}}]}"};
+  struct fix f;
+  struct tg_err err;
+  json_t *c = NULL;
+  fix_open(&f);
+  for (int i = 0; i < 2; i++) {
+    json_t *doc = json_loads(city[i], 0, NULL);
+    assert_non_null(doc);
+    if (tg_voc_scheme_import(f.st, doc, 0, NULL, NULL, NULL, &err) != 0)
+      fail_msg("import %d: %s", i, err.msg);
+    round_trip(doc);
+    json_decref(doc);
+  }
+  if (tg_voc_concept_get(f.st, "https://a-city.example/vocab/stations/K01", &c, &err) != 0)
+    fail_msg("get: %s", err.msg);
+  char *text = json_dumps(c, JSON_SORT_KEYS);
+  assert_non_null(strstr(text, "\"@language\": \"ja\""));
+  assert_null(strstr(text, "ex:K01"));
+  free(text);
+  json_decref(c);
+  assert_int_equal(tg_voc_concept_get(f.st, "ex:K01", &c, NULL), TG_ENOENT);
+  fix_close(&f);
+}
+
 int main(void) {
   tcase_add_file("skos.tsv", skos_case);
   tcase_add("shipped_round_trip", shipped_round_trip);
@@ -477,5 +518,6 @@ int main(void) {
   tcase_add("replace_and_conflicts", replace_and_conflicts);
   tcase_add("stored_profile_with_mapped_codes", stored_profile_with_mapped_codes);
   tcase_add("stored_profile_with_mapped_renames", stored_profile_with_mapped_renames);
+  tcase_add("context_prefixes_expand", context_prefixes_expand);
   return tcase_run_all("skos");
 }
