@@ -553,6 +553,33 @@ int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *e
   return rc;
 }
 
+int tg_cat_index_sources_brief(struct tg_cat_store *ix, json_t **out, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(ix, "SELECT node, last_seq, harvested_at, status FROM hv_source ORDER BY node",
+                   &st, err);
+  if (rc)
+    return rc;
+  json_t *a = json_array();
+  int step;
+  while (a != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *o = json_pack("{s:s, s:I, s:s}", "node", (const char *)sqlite3_column_text(st, 0),
+                          "last_seq", (json_int_t)sqlite3_column_int64(st, 1), "status",
+                          (const char *)sqlite3_column_text(st, 3));
+    if (o != NULL) {
+      set_int_or_null(o, "harvested_at", st, 2);
+      json_array_append_new(a, o);
+    }
+  }
+  if (a == NULL || step != SQLITE_DONE)
+    rc = a == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(ix, err);
+  sqlite3_finalize(st);
+  if (rc)
+    json_decref(a);
+  else
+    *out = a;
+  return rc;
+}
+
 int tg_cat_index_locate(struct tg_cat_store *ix, const char *id, char *owner, size_t n,
                         int64_t *harvested_at, struct tg_err *err) {
   char node[64];

@@ -540,7 +540,7 @@ static int listed(const json_t *peers, const char *node) {
 /* Drops the datasets of sources that are no longer peers. */
 static void prune(struct tg_fed_harvest *h, const json_t *peers) {
   json_t *src = NULL;
-  if (tg_cat_index_sources(h->ix, &src, NULL) != 0)
+  if (tg_cat_index_sources_brief(h->ix, &src, NULL) != 0)
     return;
   size_t i;
   json_t *s;

@@ -269,7 +269,7 @@ static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct 
   json_t *srcs = NULL, *fresh = json_object();
   int64_t now = (int64_t)time(NULL);
   s->harvest_src = json_array();
-  if (w->harvested == NULL || tg_cat_index_sources(w->harvested, &srcs, NULL) != 0 ||
+  if (w->harvested == NULL || tg_cat_index_sources_brief(w->harvested, &srcs, NULL) != 0 ||
       tg_cat_search(w->harvested, lq, &s->harvested, NULL) != 0) {
     json_decref(srcs);
     json_decref(fresh);
