@@ -6,7 +6,12 @@
  * federation member, so nodes loaded with FIRST = k*N together hold what one
  * node loaded from 0 holds;
  * `search DIR ROUNDS` times tg_cat_search for the fixed query set that
- * bench/catalog also sends over HTTP, and prints p50/p99. */
+ * bench/catalog also sends over HTTP, and prints p50/p99;
+ * `index DIR N` (bench/harvest) times the harvester's write path alone:
+ * N datasets of load-fed's sequence as node p's change feed (pages of
+ * TG_CAT_INDEX_MAX_PAGE, serialised as on the wire), each page parsed and
+ * applied to DIR's harvested index (DIR/harvest.db) as the harvester's
+ * thread-pool job does, and prints wall and CPU time per dataset. */
 #include "tg_cat.h"
 #include "tg_db.h"
 #include "tg_err.h"
@@ -214,6 +219,79 @@ static int load(const char *dir, const char *node, long first, long n) {
   return done == n ? 0 : 1;
 }
 
+static double cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Page FIRST/PAGE of node p's feed of datasets FIRST.. (at most N in all),
+ * serialised: a string from malloc. */
+static char *feed_page(long first, long n) {
+  json_t *ch = json_array();
+  long i;
+  for (i = first; i < first + TG_CAT_INDEX_MAX_PAGE && i < n; i++) {
+    json_t *doc = synth(i), *canon = NULL;
+    char id[64];
+    snprintf(id, sizeof(id), "urn:tsunagu:p:dataset:b%ld", i);
+    json_object_set_new(doc, "@id", json_string(id));
+    if (tg_cat_validate(doc, NULL, &canon, NULL) != 0) {
+      fprintf(stderr, "catalog_load: dataset %ld does not validate\n", i);
+      exit(1);
+    }
+    json_t *pub = tg_cat_public_view(canon); /* what a peer serves */
+    json_decref(canon);
+    canon = pub;
+    json_object_set_new(canon, "@context", tg_cat_context());
+    json_array_append_new(ch, json_pack("{s:I, s:s, s:s, s:I, s:o}", "seq", (json_int_t)i + 1,
+                                        "op", "upsert", "id", id, "version", (json_int_t)1,
+                                        "dataset", canon));
+    json_decref(doc);
+  }
+  json_t *page = json_pack("{s:o, s:I, s:b}", "changes", ch, "last_seq", (json_int_t)i, "more",
+                           i < n);
+  char *s = json_dumps(page, JSON_COMPACT);
+  json_decref(page);
+  return s;
+}
+
+static int index_apply(const char *dir, long n) {
+  sqlite3 *db = NULL;
+  struct tg_cat_store *ix = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  fed_mode = 1;
+  int rc = tg_node_harvest_db_open(dir, &db, &err);
+  if (rc == 0)
+    rc = tg_cat_index_open(db, "h", &ix, &err);
+  double wall = 0, cpu = 0, bytes = 0;
+  long done = 0;
+  for (long first = 0; rc == 0 && first < n; first += TG_CAT_INDEX_MAX_PAGE) {
+    char *text = feed_page(first, n);
+    double w0 = now_ms(), c0 = cpu_ms();
+    json_error_t je;
+    json_t *page = json_loads(text, 0, &je), *refused = NULL;
+    rc = page ? tg_cat_index_apply(ix, "p", page, NULL, &refused, &err) : TG_EPROTO;
+    wall += now_ms() - w0;
+    cpu += cpu_ms() - c0;
+    bytes += (double)strlen(text);
+    done += (long)json_array_size(json_object_get(page, "changes")) -
+            (long)json_array_size(refused);
+    json_decref(page);
+    json_decref(refused);
+    free(text);
+  }
+  if (rc)
+    fprintf(stderr, "catalog_load: index: %s\n", tg_err_msg(&err, rc));
+  printf("indexed=%ld apply_seconds=%.2f per_dataset_us=%.1f cpu_per_dataset_us=%.1f "
+         "feed_bytes_per_dataset=%.0f\n",
+         done, wall / 1e3, wall * 1e3 / (double)(done ? done : 1),
+         cpu * 1e3 / (double)(done ? done : 1), bytes / (double)(done ? done : 1));
+  tg_cat_store_free(ix);
+  tg_db_close(db);
+  return rc ? 1 : 0;
+}
+
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -275,6 +353,11 @@ static int search(const char *dir, const char *node, long rounds) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "index") == 0) {
+    char *e;
+    long n = strtol(argv[3], &e, 10);
+    return *e != '\0' || n <= 0 ? 2 : index_apply(argv[2], n);
+  }
   if (argc == 3 && strcmp(argv[1], "queries") == 0) {
     for (size_t q = 0; q < NQ; q++)
       printf("%s\n", queries[q]);
@@ -291,7 +374,7 @@ int main(int argc, char **argv) {
     fed_mode = 1;
   } else if (argc != 5 || (strcmp(argv[1], "load") != 0 && strcmp(argv[1], "search") != 0)) {
     fprintf(stderr, "usage: catalog_load load DIR NODE-ID N | load-fed DIR NODE-ID N FIRST |"
-                    " search DIR NODE-ID ROUNDS | queries -\n");
+                    " search DIR NODE-ID ROUNDS | index DIR N | queries -\n");
     return 2;
   }
   char *end;

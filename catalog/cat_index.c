@@ -132,10 +132,154 @@ static int page_check(const json_t *page, int64_t last, struct tg_err *err) {
   return 0;
 }
 
+/* ---- the canonical shape: a fast path for a real peer's feed ----
+ *
+ * A tsunagu peer's feed carries each dataset as its store keeps it: the
+ * canonical form tg_cat_validate produced when the owner accepted it (the
+ * fixed @context, compact terms, literals as {"@value", "@language"}).
+ * Running the whole DCAT-AP validation (JSON-LD expansion and compaction)
+ * again on every entry cost about a third of the harvester's time, and what
+ * it adds over the checks below is conformance the owner is answerable for,
+ * not the index's safety. So a dataset in that shape whose every part the
+ * index reads passes the checks below is stored as it came; anything else --
+ * another @context, expanded or unknown-prefix terms, tsunagu: terms, a
+ * bound exceeded, a bad IRI, language tag or date, a missing title or
+ * description -- goes through tg_cat_validate as before, which refuses it or
+ * gives its canonical form. The fast path only ever accepts: it never
+ * refuses what the validator would take. */
+
+/* 1 if literal L (a string or {"@value": string, "@language"?, "@type"?})
+ * is well formed with a value of at most MAX bytes. */
+static int lit_ok(const json_t *l, size_t max) {
+  if (json_is_string(l))
+    return json_string_length(l) <= max;
+  if (!json_is_object(l) || json_object_size(l) > 3)
+    return 0;
+  const json_t *v = json_object_get(l, "@value"), *lang = json_object_get(l, "@language");
+  const json_t *t = json_object_get(l, "@type");
+  size_t known = 1 + (lang != NULL) + (t != NULL);
+  return json_is_string(v) && json_string_length(v) <= max && known == json_object_size(l) &&
+         (lang == NULL || (json_is_string(lang) && tg__cat_lang_ok(json_string_value(lang)))) &&
+         (t == NULL || json_is_string(t));
+}
+
+/* 1 if property V holds MIN..MAXN literals of at most MAXLEN bytes. */
+static int lits_ok(const json_t *v, size_t min, size_t maxn, size_t maxlen) {
+  if (v == NULL)
+    return min == 0;
+  if (!json_is_array(v))
+    return min <= 1 && lit_ok(v, maxlen);
+  size_t n = json_array_size(v);
+  for (size_t i = 0; i < n; i++)
+    if (!lit_ok(json_array_get(v, i), maxlen))
+      return 0;
+  return n >= min && n <= maxn;
+}
+
+/* 1 if the date literal V (absent, or a canonical typed xsd:date or
+ * xsd:dateTime) is a real one. */
+static int date_ok(const json_t *v) {
+  if (v == NULL)
+    return 1;
+  const char *t = json_string_value(json_object_get(v, "@type"));
+  const char *s = json_string_value(json_object_get(v, "@value"));
+  int dt = t != NULL && strcmp(t, "xsd:dateTime") == 0;
+  return s != NULL && t != NULL && (dt || strcmp(t, "xsd:date") == 0) &&
+         tg__cat_xsd_time(s, dt, NULL) == 0;
+}
+
+/* 1 if J (at DEPTH) uses only compact terms of the fixed context CTX (no
+ * tsunagu: ones), valid @id IRIs, string @types and well-formed literals. */
+static int terms_ok(const json_t *j, const json_t *ctx, int depth) {
+  if (depth > TG_CAT_MAX_DEPTH)
+    return 0;
+  if (json_is_array(j)) {
+    for (size_t i = 0; i < json_array_size(j); i++)
+      if (!terms_ok(json_array_get(j, i), ctx, depth + 1))
+        return 0;
+    return 1;
+  }
+  if (!json_is_object(j))
+    return 1;
+  if (json_object_get(j, "@value") != NULL)
+    return lit_ok(j, TG_CAT_MAX_LITERAL_BYTES);
+  const char *k;
+  const json_t *v;
+  json_object_foreach((json_t *)j, k, v) {
+    if (depth == 0 && strcmp(k, "@context") == 0)
+      continue; /* canonical_ok compared it */
+    if (strcmp(k, "@id") == 0) {
+      if (!json_is_string(v) || !tg__cat_iri_ok(json_string_value(v)))
+        return 0;
+      continue;
+    }
+    if (strcmp(k, "@type") == 0) {
+      if (!json_is_string(v) && !json_is_array(v))
+        return 0;
+      for (size_t i = 0; json_is_array(v) && i < json_array_size(v); i++)
+        if (!json_is_string(json_array_get(v, i)))
+          return 0;
+      continue;
+    }
+    const char *colon = strchr(k, ':');
+    if (k[0] == '@' || colon == NULL || colon == k || strncmp(k, "tsunagu:", 8) == 0 ||
+        strncmp(colon + 1, "//", 2) == 0)
+      return 0;
+    char prefix[32];
+    size_t pl = (size_t)(colon - k);
+    if (pl >= sizeof(prefix))
+      return 0;
+    memcpy(prefix, k, pl);
+    prefix[pl] = '\0';
+    if (json_object_get(ctx, prefix) == NULL || !terms_ok(v, ctx, depth + 1))
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 if @type T names dcat:Dataset. */
+static int is_dataset(const json_t *t) {
+  if (json_is_string(t))
+    return strcmp(json_string_value(t), "dcat:Dataset") == 0;
+  for (size_t i = 0; i < json_array_size(t); i++)
+    if (json_is_string(json_array_get(t, i)) &&
+        strcmp(json_string_value(json_array_get(t, i)), "dcat:Dataset") == 0)
+      return 1;
+  return 0;
+}
+
+/* 1 if dataset DS is in the canonical shape under the fixed context CTX and
+ * passes every check above. */
+static int canonical_ok(const json_t *ds, const json_t *ctx) {
+  return json_equal(json_object_get(ds, "@context"), ctx) && is_dataset(json_object_get(ds, "@type")) &&
+         lits_ok(json_object_get(ds, "dct:title"), 1, 20, TG_CAT_MAX_TITLE_BYTES) &&
+         lits_ok(json_object_get(ds, "dct:description"), 1, 20, TG_CAT_MAX_LITERAL_BYTES) &&
+         lits_ok(json_object_get(ds, "dcat:keyword"), 0, TG_CAT_MAX_KEYWORDS,
+                 TG_CAT_MAX_TITLE_BYTES) &&
+         date_ok(json_object_get(ds, "dct:modified")) &&
+         date_ok(json_object_get(ds, "dct:issued")) && terms_ok(ds, ctx, 0);
+}
+
+/* DS (borrowed) serialised for storage: without its @context, compact,
+ * keys sorted. From malloc, or NULL. */
+static char *stored_text(const json_t *ds) {
+  json_t *c = json_copy((json_t *)ds); /* shallow: only the top level is new */
+  if (c == NULL)
+    return NULL;
+  json_object_del(c, "@context");
+  char *t = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(c);
+  return t;
+}
+
 /* Validates the upsert's dataset DS for ID: a new canonical document, or
- * NULL after refusing it. */
-static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, json_t *refused) {
+ * NULL after refusing it. CTX is the fixed context. *TEXT gets the document
+ * serialised for storage when the fast path took it (from malloc), else
+ * NULL. */
+static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, const json_t *ctx,
+                          char **text, json_t *refused) {
   json_t *doc = NULL, *problems = NULL;
+  *text = NULL;
   if (!json_is_object(ds)) {
     refuse(refused, seq, id, "the upsert carries no dataset object");
     return NULL;
@@ -144,6 +288,14 @@ static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, json_t 
   if (given == NULL || strcmp(given, id) != 0) {
     refuse(refused, seq, id, "the dataset's @id is not the change's id");
     return NULL;
+  }
+  if (canonical_ok(ds, ctx)) {
+    char *t = stored_text(ds);
+    if (t != NULL && strlen(t) <= TG_CAT_MAX_DOC_BYTES) {
+      *text = t;
+      return json_incref((json_t *)ds);
+    }
+    free(t); /* too big: the validator says so */
   }
   if (tg_cat_validate(ds, NULL, &doc, &problems) != 0) {
     const json_t *p = json_array_get(problems, 0);
@@ -160,9 +312,9 @@ static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, json_t 
 }
 
 /* Applies change C of SOURCE; a refusal is appended to REFUSED and is not
- * an error. */
-static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *c, json_t *refused,
-                     struct tg_err *err) {
+ * an error. CTX is the fixed context. */
+static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *c,
+                     const json_t *ctx, json_t *refused, struct tg_err *err) {
   int64_t seq = json_integer_value(json_object_get(c, "seq"));
   const char *id = json_string_value(json_object_get(c, "id"));
   const char *op = json_string_value(json_object_get(c, "op"));
@@ -183,11 +335,13 @@ static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *
     refuse(refused, seq, id, "unknown op");
     return 0;
   }
-  json_t *doc = upsert_doc(json_object_get(c, "dataset"), id, seq, refused);
+  char *text = NULL;
+  json_t *doc = upsert_doc(json_object_get(c, "dataset"), id, seq, ctx, &text, refused);
   if (doc == NULL)
     return 0;
-  int rc = tg__cat_store_put_foreign(ix, id, doc, json_integer_value(ver), err);
+  int rc = tg__cat_store_put_foreign_text(ix, id, doc, text, json_integer_value(ver), err);
   json_decref(doc);
+  free(text);
   return rc;
 }
 
@@ -243,10 +397,12 @@ int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t
     return rc;
   size_t i;
   const json_t *c;
+  json_t *ctx = tg_cat_context();
   json_array_foreach(json_object_get(page, "changes"), i, c) {
-    if ((rc = apply_one(ix, source, c, ref, err)) != 0)
+    if ((rc = apply_one(ix, source, c, ctx, ref, err)) != 0)
       break;
   }
+  json_decref(ctx);
   int64_t new_last = json_integer_value(json_object_get(page, "last_seq"));
   if (rc == 0)
     rc = source_done(ix, source, new_last, ref, err);
@@ -397,6 +553,33 @@ int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *e
   return rc;
 }
 
+int tg_cat_index_sources_brief(struct tg_cat_store *ix, json_t **out, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(ix, "SELECT node, last_seq, harvested_at, status FROM hv_source ORDER BY node",
+                   &st, err);
+  if (rc)
+    return rc;
+  json_t *a = json_array();
+  int step;
+  while (a != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *o = json_pack("{s:s, s:I, s:s}", "node", (const char *)sqlite3_column_text(st, 0),
+                          "last_seq", (json_int_t)sqlite3_column_int64(st, 1), "status",
+                          (const char *)sqlite3_column_text(st, 3));
+    if (o != NULL) {
+      set_int_or_null(o, "harvested_at", st, 2);
+      json_array_append_new(a, o);
+    }
+  }
+  if (a == NULL || step != SQLITE_DONE)
+    rc = a == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(ix, err);
+  sqlite3_finalize(st);
+  if (rc)
+    json_decref(a);
+  else
+    *out = a;
+  return rc;
+}
+
 int tg_cat_index_locate(struct tg_cat_store *ix, const char *id, char *owner, size_t n,
                         int64_t *harvested_at, struct tg_err *err) {
   char node[64];
@@ -417,25 +600,5 @@ int tg_cat_index_locate(struct tg_cat_store *ix, const char *id, char *owner, si
   sqlite3_finalize(st);
   if (rc == 0 && (size_t)snprintf(owner, n, "%s", node) >= n)
     rc = tg_err_set(err, TG_ETOOBIG, "owner buffer too small");
-  return rc;
-}
-
-int tg_cat_index_harvest_times(struct tg_cat_store *ix, json_t **out, struct tg_err *err) {
-  sqlite3_stmt *st = NULL;
-  int rc = prepare(ix, "SELECT node, harvested_at FROM hv_source WHERE harvested_at > 0", &st, err);
-  if (rc)
-    return rc;
-  json_t *o = json_object();
-  int step;
-  while (o != NULL && (step = sqlite3_step(st)) == SQLITE_ROW)
-    json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
-                        json_integer(sqlite3_column_int64(st, 1)));
-  if (o == NULL || step != SQLITE_DONE)
-    rc = o == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(ix, err);
-  sqlite3_finalize(st);
-  if (rc)
-    json_decref(o);
-  else
-    *out = o;
   return rc;
 }

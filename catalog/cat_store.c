@@ -65,6 +65,7 @@ static const struct tg_db_migration migrations[] = {
 #define CAT_FOLD_COMPONENT "catalog.fold"
 
 static int fold_check(struct tg_cat_store *s, struct tg_err *err);
+static void wfree(struct tg_cat_store *s);
 
 int tg_cat_store_open(sqlite3 *db, const char *node_id, struct tg_cat_store **out,
                       struct tg_err *err) {
@@ -104,6 +105,7 @@ void tg_cat_store_free(struct tg_cat_store *s) {
   tg_cat_batch_rollback(s);
   free_schemes(s);
   tg__cat_search_cache_free(s);
+  wfree(s);
   free(s);
 }
 
@@ -147,6 +149,12 @@ json_t *tg__cat_load_view(const char *text, enum tg_cat_view view) {
   json_t *d = tg__cat_load_doc(text);
   if (d == NULL || view == TG_CAT_VIEW_OWNER)
     return d;
+  /* No key of the stored text starts with tsunagu: or its IRI (keys are
+   * quoted: a value such as "urn:tsunagu:a:dataset:x" does not match): the
+   * public view is the document itself, without a deep copy. Most datasets
+   * have no private terms; a change feed page builds a thousand views. */
+  if (text != NULL && strstr(text, "\"tsunagu:") == NULL && strstr(text, "\"urn:tsunagu:ns:") == NULL)
+    return d;
   /* One stored copy (the owner's); the public view is derived on read. */
   json_t *pub = tg_cat_public_view(d);
   json_decref(d);
@@ -172,6 +180,49 @@ static int prepare(struct tg_cat_store *s, const char *sql, sqlite3_stmt **st, s
   if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
     return db_err(s, err);
   return 0;
+}
+
+/* The write path's statements, prepared once per store: a write prepares
+ * six or more statements per dataset, which cost as much as running them. */
+enum wst {
+  W_TERM,
+  W_FACET_DEL,
+  W_FACET_ADD,
+  W_CURRENT,
+  W_NEXT_SEQ,
+  W_UPDATE,
+  W_INSERT,
+  W_REMOVE,
+  W_FTS_ADD,
+  W_FTS_DEL,
+  W_N
+};
+_Static_assert(W_N <= sizeof(((struct tg_cat_store *)0)->wst) / sizeof(sqlite3_stmt *),
+               "tg_cat_store.wst is too small");
+
+/* *ST = S's statement K (SQL), ready to bind; give it back with wput. */
+static int wget(struct tg_cat_store *s, enum wst k, const char *sql, sqlite3_stmt **st,
+                struct tg_err *err) {
+  if (s->wst[k] == NULL &&
+      sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->wst[k], NULL) != SQLITE_OK)
+    return db_err(s, err);
+  *st = s->wst[k];
+  return 0;
+}
+
+/* Resets a statement from wget (ends its read, drops its bindings). */
+static void wput(sqlite3_stmt *st) {
+  if (st != NULL) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+}
+
+static void wfree(struct tg_cat_store *s) {
+  for (size_t i = 0; i < sizeof(s->wst) / sizeof(s->wst[0]); i++) {
+    sqlite3_finalize(s->wst[i]);
+    s->wst[i] = NULL;
+  }
 }
 
 static int local_id_ok(const char *l) {
@@ -389,11 +440,11 @@ static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int
   int rc = tg__cat_doc_terms(doc, &t, &b, &k);
   sqlite3_stmt *st = NULL;
   if (rc == 0)
-    rc = prepare(s,
-                 del ? "INSERT INTO cat_fts(cat_fts, rowid, title, body, kw) "
-                       "VALUES('delete', ?1, ?2, ?3, ?4)"
-                     : "INSERT INTO cat_fts(rowid, title, body, kw) VALUES(?1, ?2, ?3, ?4)",
-                 &st, err);
+    rc = wget(s, del ? W_FTS_DEL : W_FTS_ADD,
+              del ? "INSERT INTO cat_fts(cat_fts, rowid, title, body, kw) "
+                    "VALUES('delete', ?1, ?2, ?3, ?4)"
+                  : "INSERT INTO cat_fts(rowid, title, body, kw) VALUES(?1, ?2, ?3, ?4)",
+              &st, err);
   if (rc == 0) {
     sqlite3_bind_int64(st, 1, rid);
     sqlite3_bind_text(st, 2, t.data, (int)t.len, SQLITE_STATIC);
@@ -402,13 +453,13 @@ static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int
     if (sqlite3_step(st) != SQLITE_DONE)
       rc = db_err(s, err);
   }
-  sqlite3_finalize(st);
+  wput(st);
   st = NULL;
   if (rc == 0 && !del) {
-    rc = prepare(s, "INSERT OR IGNORE INTO cat_term(term) VALUES(?1)", &st, err);
+    rc = wget(s, W_TERM, "INSERT OR IGNORE INTO cat_term(term) VALUES(?1)", &st, err);
     if (rc == 0 && (term_write(st, &t) || term_write(st, &b) || term_write(st, &k)))
       rc = db_err(s, err);
-    sqlite3_finalize(st);
+    wput(st);
   }
   tg_buf_close(&t);
   tg_buf_close(&b);
@@ -431,17 +482,17 @@ static const char *id_text(const json_t *j) { return json_string_value(json_obje
 static int facets_write(struct tg_cat_store *s, int64_t rid, const json_t *doc,
                         struct tg_err *err) {
   sqlite3_stmt *st = NULL;
-  int rc = prepare(s, "DELETE FROM cat_facet WHERE rid = ?1", &st, err);
+  int rc = wget(s, W_FACET_DEL, "DELETE FROM cat_facet WHERE rid = ?1", &st, err);
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, rid);
   if (sqlite3_step(st) != SQLITE_DONE)
     rc = db_err(s, err);
-  sqlite3_finalize(st);
+  wput(st);
   if (rc || doc == NULL)
     return rc;
-  if ((rc = prepare(s, "INSERT OR IGNORE INTO cat_facet(kind, value, rid) VALUES(?1, ?2, ?3)", &st,
-                    err)))
+  if ((rc = wget(s, W_FACET_ADD,
+                 "INSERT OR IGNORE INTO cat_facet(kind, value, rid) VALUES(?1, ?2, ?3)", &st, err)))
     return rc;
   const json_t *v = json_object_get(doc, "dcat:theme");
   for (size_t i = 0; i < count(v) && rc == 0; i++)
@@ -473,7 +524,7 @@ static int facets_write(struct tg_cat_store *s, int64_t rid, const json_t *doc,
   }
   if (rc)
     rc = db_err(s, err);
-  sqlite3_finalize(st);
+  wput(st);
   return rc;
 }
 
@@ -490,7 +541,8 @@ static int load_current(struct tg_cat_store *s, const char *id, struct current *
                         struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   memset(c, 0, sizeof(*c));
-  int rc = prepare(s, "SELECT rid, version, deleted, doc FROM cat_dataset WHERE id = ?1", &st, err);
+  int rc = wget(s, W_CURRENT, "SELECT rid, version, deleted, doc FROM cat_dataset WHERE id = ?1",
+                &st, err);
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -509,20 +561,20 @@ static int load_current(struct tg_cat_store *s, const char *id, struct current *
   } else if (step != SQLITE_DONE) {
     rc = db_err(s, err);
   }
-  sqlite3_finalize(st);
+  wput(st);
   return rc;
 }
 
 static int next_seq(struct tg_cat_store *s, int64_t *seq, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
-  int rc = prepare(s, "SELECT coalesce(max(seq), 0) + 1 FROM cat_dataset", &st, err);
+  int rc = wget(s, W_NEXT_SEQ, "SELECT coalesce(max(seq), 0) + 1 FROM cat_dataset", &st, err);
   if (rc)
     return rc;
   if (sqlite3_step(st) == SQLITE_ROW)
     *seq = sqlite3_column_int64(st, 0);
   else
     rc = db_err(s, err);
-  sqlite3_finalize(st);
+  wput(st);
   return rc;
 }
 
@@ -537,27 +589,28 @@ static void bind_box(sqlite3_stmt *st, int first, const double box[4]) {
 
 /* Writes DOC as the new state of ID inside an open transaction, at VERSION
  * (< 0: the next one). */
-static int store_doc(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
-                     const struct current *cur, int64_t version, struct tg_cat_write *w,
-                     struct tg_err *err) {
+static int store_doc_text(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
+                          const char *text, const struct current *cur, int64_t version,
+                          struct tg_cat_write *w, struct tg_err *err) {
   int64_t now = tg_time_now(), seq = 0;
   struct derived d;
-  char *doc_s = dump_doc(doc);
+  char *own = text ? NULL : dump_doc(doc);
+  const char *doc_s = text ? text : own;
   derive(doc, now, &d);
   int rc = doc_s && d.title_key ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
   if (rc == 0)
     rc = next_seq(s, &seq, err);
   sqlite3_stmt *st = NULL;
   if (rc == 0)
-    rc = prepare(s,
-                 cur->exists
-                     ? "UPDATE cat_dataset SET version = ?2, seq = ?3, deleted = 0, doc = ?4,"
-                       " modified = ?6, dmod = ?7, title_key = ?8, minx = ?9,"
-                       " miny = ?10, maxx = ?11, maxy = ?12 WHERE id = ?1"
-                     : "INSERT INTO cat_dataset(id, version, seq, deleted, doc, created,"
-                       " modified, dmod, title_key, minx, miny, maxx, maxy, local_id)"
-                       " VALUES(?1, ?2, ?3, 0, ?4, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                 &st, err);
+    rc = wget(s, cur->exists ? W_UPDATE : W_INSERT,
+              cur->exists
+                  ? "UPDATE cat_dataset SET version = ?2, seq = ?3, deleted = 0, doc = ?4,"
+                    " modified = ?6, dmod = ?7, title_key = ?8, minx = ?9,"
+                    " miny = ?10, maxx = ?11, maxy = ?12 WHERE id = ?1"
+                  : "INSERT INTO cat_dataset(id, version, seq, deleted, doc, created,"
+                    " modified, dmod, title_key, minx, miny, maxx, maxy, local_id)"
+                    " VALUES(?1, ?2, ?3, 0, ?4, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+              &st, err);
   if (version < 0)
     version = cur->exists ? cur->version + 1 : 1;
   if (rc == 0) {
@@ -574,7 +627,7 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
     if (sqlite3_step(st) != SQLITE_DONE)
       rc = db_err(s, err);
   }
-  sqlite3_finalize(st);
+  wput(st);
   int64_t rid = cur->exists ? cur->rid : sqlite3_last_insert_rowid(s->db);
   if (rc == 0 && cur->live && cur->doc != NULL)
     rc = fts_write(s, rid, cur->doc, 1, err);
@@ -590,9 +643,15 @@ static int store_doc(struct tg_cat_store *s, const char *id, const char *local, 
     if (w->id == NULL)
       rc = tg_err_set(err, TG_ENOMEM, "out of memory");
   }
-  free(doc_s);
+  free(own);
   free(d.title_key);
   return rc;
+}
+
+static int store_doc(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
+                     const struct current *cur, int64_t version, struct tg_cat_write *w,
+                     struct tg_err *err) {
+  return store_doc_text(s, id, local, doc, NULL, cur, version, w, err);
 }
 
 /* The harvested index is written only by tg_cat_index_apply (cat_index.c). */
@@ -602,14 +661,19 @@ static int index_only(struct tg_err *err) {
 
 /* ---- the harvested index's writes (cat_index.c), inside its transaction ---- */
 
-int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
-                              int64_t version, struct tg_err *err) {
+int tg__cat_store_put_foreign_text(struct tg_cat_store *s, const char *id, json_t *doc,
+                                   const char *text, int64_t version, struct tg_err *err) {
   struct current cur;
   int rc = load_current(s, id, &cur, err);
   if (rc == 0)
-    rc = store_doc(s, id, id, doc, &cur, version, NULL, err);
+    rc = store_doc_text(s, id, id, doc, text, &cur, version, NULL, err);
   json_decref(cur.doc);
   return rc;
+}
+
+int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
+                              int64_t version, struct tg_err *err) {
+  return tg__cat_store_put_foreign_text(s, id, doc, NULL, version, err);
 }
 
 int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *err) {
@@ -626,13 +690,13 @@ int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *
     rc = facets_write(s, cur.rid, NULL, err);
   sqlite3_stmt *st = NULL;
   if (rc == 0)
-    rc = prepare(s, "DELETE FROM cat_dataset WHERE rid = ?1", &st, err);
+    rc = wget(s, W_REMOVE, "DELETE FROM cat_dataset WHERE rid = ?1", &st, err);
   if (rc == 0) {
     sqlite3_bind_int64(st, 1, cur.rid);
     if (sqlite3_step(st) != SQLITE_DONE)
       rc = db_err(s, err);
   }
-  sqlite3_finalize(st);
+  wput(st);
   return rc;
 }
 

@@ -16,6 +16,8 @@ struct tg_cat_store {
   int index_mode;   /* the harvested index: peers' datasets, written by cat_index.c only */
   int nested;       /* the caller holds the transaction (tg_cat_store_nest) */
   struct tg__cat_search_cache *sc; /* cat_search.c's prepared statements, or NULL */
+  sqlite3_stmt *wst[12];           /* the write path's prepared statements (cat_store.c),
+                                      prepared on first use, finalised by tg_cat_store_free */
 };
 
 /* Finalises and frees S's search cache (cat_search.c); S->sc becomes NULL. */
@@ -27,6 +29,10 @@ void tg__cat_search_cache_free(struct tg_cat_store *s);
  * with its rows (no tombstone; a no-op when absent). 0 or TG_EDB/TG_ENOMEM. */
 int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
                               int64_t version, struct tg_err *err);
+/* Like tg__cat_store_put_foreign with DOC already serialised for storage as
+ * TEXT (borrowed: DOC without its @context, compact, keys sorted). */
+int tg__cat_store_put_foreign_text(struct tg_cat_store *s, const char *id, json_t *doc,
+                                   const char *text, int64_t version, struct tg_err *err);
 /* 1 if L is a valid local dataset id (1-64 of A-Z a-z 0-9 . _ -). */
 int tg__cat_local_id_ok(const char *l);
 int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *err);

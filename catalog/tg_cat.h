@@ -280,12 +280,12 @@ int tg_cat_index_drop_source(struct tg_cat_store *ix, const char *source, int64_
  * entries refused), "failures" (consecutive), "last_refused": [{"seq",
  * "id", "reason"}] (the latest page's, at most 10)}. */
 int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *err);
-
-/* When each source was last harvested, for a search: *OUT gets a new object
- * {node: harvested_at} with the sources that have had a successful round
- * (tg_cat_index_sources without its per-source counts, which a search does
- * not need and which cost a scan of the index). */
-int tg_cat_index_harvest_times(struct tg_cat_store *ix, json_t **out, struct tg_err *err);
+/* Like tg_cat_index_sources without "datasets", "error" and "last_refused":
+ * [{"node", "last_seq", "harvested_at" (or null), "status"}]. It reads
+ * hv_source only, where the count of each source's datasets walks its whole
+ * id range (~20 ms at 100,000 datasets, for every harvested search and every
+ * round). *OUT gets a new reference. */
+int tg_cat_index_sources_brief(struct tg_cat_store *ix, json_t **out, struct tg_err *err);
 
 /* Locates dataset ID in the index: its owner node into OWNER (size N) and
  * when it was last harvested into *HARVESTED_AT (may be NULL). TG_ENOENT

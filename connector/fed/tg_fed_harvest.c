@@ -1,7 +1,9 @@
 /* tg_fed_harvest: the harvester (one timer, one uv_async for kicks from any
  * thread, one client per round so each round sees the TLS material and CRL
- * as they are now, every peer's feed followed at once; the index written off
- * the loop, one job at a time on the thread pool) and tg_fed_locate. */
+ * as they are now, up to TG_FED_HARVEST_PARALLEL peers' feeds followed at
+ * once; each page parsed on the thread pool and the next one fetched while
+ * it is written; the index written off the loop, one job at a time on the
+ * thread pool) and tg_fed_locate. */
 #include "tg_fed_harvest.h"
 
 #include "tg_buf.h"
@@ -25,14 +27,37 @@
 
 #define IDLE_MS 60000u /* how often an off harvest_interval is looked at again */
 
-/* One peer's harvest within a round. */
+/* One peer's harvest within a round: its pages go fetch -> parse (thread
+ * pool, any number at once) -> apply (the serial job queue). The next page
+ * is fetched as soon as the previous one is parsed (its last_seq is the next
+ * since), so the peer serves page k+1 while page k is written; at most two
+ * parsed pages wait per peer. */
 struct hv_peer {
   struct tg_fed_harvest *h;
   char node[64], url[512];
   struct tg_client_req *req; /* the page in flight, or NULL */
   struct tg_buf body;
-  int pages;
+  int64_t since;    /* the next page's since; -1: read it from the index first */
+  int fetching;     /* a page is being fetched or parsed */
+  int waiting;      /* parsed pages queued for or being applied */
+  int more;         /* the last parsed page said more */
+  int stop;         /* failed: fetch nothing more, apply nothing more */
+  int started, ended;
+  int pages;        /* pages fetched and parsed */
+  char fail[600];   /* the first failure, "" when none */
+  int transport;    /* that failure was the connection's or TLS's */
   uint64_t refused;
+};
+
+/* A page being parsed on the thread pool (any number at once). */
+struct hv_parse {
+  uv_work_t work;
+  struct tg_fed_harvest *h;
+  struct hv_peer *p; /* not touched once H is stopping */
+  char *body;        /* from malloc */
+  size_t len;
+  json_t *page;      /* new reference, or NULL with MSG set */
+  char msg[300];
 };
 
 /* A peer's consecutive failures and when it may be tried again. */
@@ -51,8 +76,8 @@ struct hv_job {
   enum hv_kind kind;
   char node[64];
   struct hv_peer *p; /* APPLY: the peer waiting for it */
-  char *body;        /* APPLY: the page (from malloc) */
-  size_t len;
+  json_t *page;      /* APPLY: the parsed page (new reference) */
+  int skip;          /* APPLY: the peer failed meanwhile: apply nothing */
   char msg[600];   /* FAIL: the error to record; APPLY: why it failed */
   int rc, more;    /* APPLY: the outcome */
   json_t *refused; /* APPLY: the entries refused (new reference) */
@@ -71,9 +96,11 @@ struct tg_fed_harvest {
   struct tg_cat_store *wix;       /* the index on WDB: written by the jobs only */
   struct hv_job *q_head, *q_tail; /* jobs waiting */
   int busy;                       /* a job is on the thread pool */
+  int parsing;                    /* pages being parsed on the thread pool */
   struct tg_client *client;       /* this round's, or NULL between rounds */
   struct hv_peer *peers;          /* this round's, from calloc */
-  size_t n, pending;
+  size_t n, pending, next, active; /* peers; not ended; the next to start; started, not ended */
+  int filling;                     /* inside fill() */
   int running, again, forced, stopping;
   struct hv_backoff *bo; /* from realloc */
   size_t nbo;
@@ -145,7 +172,6 @@ static int backoff_due(struct tg_fed_harvest *h, const char *node) {
 /* ---- one peer ---- */
 
 static void peer_fetch(struct hv_peer *p);
-static void peer_fail(struct hv_peer *p, const char *msg, int transport);
 
 static void round_end(struct tg_fed_harvest *h) {
   for (size_t i = 0; i < h->n; i++)
@@ -165,10 +191,33 @@ static void round_end(struct tg_fed_harvest *h) {
   arm(h);
 }
 
+static void peer_start(struct hv_peer *p);
+
+/* Starts waiting peers until TG_FED_HARVEST_PARALLEL are in flight, so at
+ * most that many peers' pages are in memory at once however many peers
+ * there are; ends the round once every peer ended. A peer that fails at
+ * once ends inside peer_start: FILLING keeps that from recursing. */
+static void fill(struct tg_fed_harvest *h) {
+  if (h->filling)
+    return;
+  h->filling = 1;
+  while (h->running && h->next < h->n && h->active < TG_FED_HARVEST_PARALLEL) {
+    struct hv_peer *q = &h->peers[h->next++];
+    h->active++;
+    peer_start(q);
+  }
+  h->filling = 0;
+  if (h->running && h->pending == 0)
+    round_end(h);
+}
+
 static void peer_end(struct hv_peer *p) {
+  struct tg_fed_harvest *h = p->h;
   p->req = NULL;
-  if (--p->h->pending == 0)
-    round_end(p->h);
+  p->ended = 1;
+  h->active--;
+  h->pending--;
+  fill(h);
 }
 
 /* ---- jobs ---- */
@@ -177,31 +226,24 @@ static void maybe_free(struct tg_fed_harvest *h);
 static void peer_applied(struct hv_peer *p, struct hv_job *j);
 
 static void job_free(struct hv_job *j) {
-  free(j->body);
+  json_decref(j->page);
   json_decref(j->refused);
   free(j);
 }
 
 /* Applies the page in J (thread pool). */
 static void job_apply(struct hv_job *j) {
-  json_error_t je;
   struct tg_err err;
   tg_err_clear(&err);
-  json_t *page = json_loadb(j->body ? j->body : "", j->len, 0, &je);
-  if (page == NULL) {
-    snprintf(j->msg, sizeof(j->msg), "the feed is not JSON: %s", je.text);
-    j->rc = TG_EPROTO;
-    return;
-  }
-  j->rc = tg_cat_index_apply(j->h->wix, j->node, page, NULL, &j->refused, &err);
-  j->more = json_is_true(json_object_get(page, "more"));
-  json_decref(page);
+  j->rc = tg_cat_index_apply(j->h->wix, j->node, j->page, NULL, &j->refused, &err);
   if (j->rc != 0)
     snprintf(j->msg, sizeof(j->msg), "%s", tg_err_msg(&err, j->rc));
 }
 
 static void job_run(uv_work_t *w) {
   struct hv_job *j = w->data;
+  if (j->kind == JOB_APPLY && j->skip)
+    return;
   if (j->kind == JOB_APPLY)
     job_apply(j);
   else if (j->kind == JOB_FAIL)
@@ -237,6 +279,8 @@ static void pump(struct tg_fed_harvest *h) {
   if (h->q_head == NULL)
     h->q_tail = NULL;
   h->busy = 1;
+  if (j->kind == JOB_APPLY && j->p->stop)
+    j->skip = 1; /* an earlier page of the peer failed: this one must not follow it */
   j->work.data = j;
   if (uv_queue_work(h->loop, &j->work, job_run, job_after) != 0) {
     job_run(&j->work); /* no thread pool: on the loop, as before */
@@ -264,27 +308,47 @@ static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const
 
 /* ---- one peer's outcome ---- */
 
-/* A harvest of P failed with MSG: recorded, logged, counted. TRANSPORT: the
- * connection or TLS failed (not the peer's answer), where a revoked
- * certificate shows: then the peer's datasets go (its row stays, failing). */
-static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
+/* Ends P once nothing of it is in flight: recorded as a success or as its
+ * first failure (logged, recorded, counted, backed off). */
+static void peer_maybe_end(struct hv_peer *p) {
   struct tg_fed_harvest *h = p->h;
-  tg_log_warn("harvest of %s failed: %s", p->node, msg);
-  if (transport && strcasestr(msg, "revoked") != NULL)
-    enqueue(h, JOB_DROP, p->node, "its certificate is revoked");
-  enqueue(h, JOB_FAIL, p->node, msg);
-  pump(h);
-  tg_metrics_harvest(p->node, 0, p->refused);
-  backoff_fail(h, p->node);
+  if (p->ended || p->fetching || p->waiting > 0)
+    return;
+  if (!p->stop && p->more && p->pages < TG_FED_HARVEST_MAX_PAGES)
+    return; /* the next page is due (peer_try_fetch) */
+  if (p->fail[0] != '\0') {
+    tg_log_warn("harvest of %s failed: %s", p->node, p->fail);
+    if (p->transport && strcasestr(p->fail, "revoked") != NULL)
+      enqueue(h, JOB_DROP, p->node, "its certificate is revoked");
+    enqueue(h, JOB_FAIL, p->node, p->fail);
+    pump(h);
+    tg_metrics_harvest(p->node, 0, p->refused);
+    backoff_fail(h, p->node);
+  } else {
+    struct hv_backoff *b = backoff_of(h, p->node);
+    if (b != NULL)
+      b->failures = 0, b->due_ms = 0;
+    tg_metrics_harvest(p->node, 1, p->refused);
+  }
   peer_end(p);
 }
 
-static void peer_ok(struct hv_peer *p) {
-  struct hv_backoff *b = backoff_of(p->h, p->node);
-  if (b != NULL)
-    b->failures = 0, b->due_ms = 0;
-  tg_metrics_harvest(p->node, 1, p->refused);
-  peer_end(p);
+/* P failed with MSG (the first failure counts): nothing more is fetched or
+ * applied; a fetch in flight is canceled. TRANSPORT: the connection or TLS
+ * failed (not the peer's answer), where a revoked certificate shows: then
+ * the peer's datasets go (its row stays, failing). */
+static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
+  if (p->fail[0] == '\0') {
+    snprintf(p->fail, sizeof(p->fail), "%s", msg);
+    p->transport = transport;
+  }
+  p->stop = 1;
+  if (p->req != NULL) {
+    tg_client_req_cancel(p->req);
+    p->req = NULL;
+    p->fetching = 0;
+  }
+  peer_maybe_end(p);
 }
 
 static void log_refused(const struct hv_peer *p, const json_t *refused) {
@@ -301,21 +365,87 @@ static void log_refused(const struct hv_peer *p, const json_t *refused) {
   }
 }
 
-static void peer_fetch(struct hv_peer *p);
+/* Fetches P's next page if one is due and room is left for it. */
+static void peer_try_fetch(struct hv_peer *p) {
+  if (!p->stop && !p->fetching && p->more && p->pages < TG_FED_HARVEST_MAX_PAGES &&
+      p->waiting < 2)
+    peer_fetch(p);
+}
 
 /* The page job J of P ended: the next page, or the end of P's harvest. */
 static void peer_applied(struct hv_peer *p, struct hv_job *j) {
+  p->waiting--;
+  if (j->skip) {
+    peer_maybe_end(p);
+    return;
+  }
   if (j->rc != 0) {
     peer_fail(p, j->msg, 0);
     return;
   }
   p->refused += json_array_size(j->refused);
   log_refused(p, j->refused);
+  peer_try_fetch(p);
+  peer_maybe_end(p);
+}
+
+static void parse_run(uv_work_t *w) {
+  struct hv_parse *x = w->data;
+  json_error_t je;
+  x->page = json_loadb(x->body ? x->body : "", x->len, 0, &je);
+  if (x->page == NULL)
+    snprintf(x->msg, sizeof(x->msg), "the feed is not JSON: %s", je.text);
+  free(x->body);
+  x->body = NULL;
+}
+
+/* Page X of its peer is parsed: queued for the index, and the next page
+ * fetched meanwhile (since = this page's last_seq; the apply checks that the
+ * pages join up, as ever). */
+static void parse_after(uv_work_t *w, int status) {
+  struct hv_parse *x = w->data;
+  struct tg_fed_harvest *h = x->h;
+  struct hv_peer *p = x->p;
+  (void)status;
+  h->parsing--;
+  if (h->stopping) {
+    json_decref(x->page);
+    free(x);
+    maybe_free(h);
+    return;
+  }
+  p->fetching = 0;
+  json_t *page = x->page;
+  char msg[300];
+  snprintf(msg, sizeof(msg), "%s", x->msg);
+  free(x);
+  if (p->stop) { /* failed meanwhile */
+    json_decref(page);
+    peer_maybe_end(p);
+    return;
+  }
+  if (page == NULL) {
+    peer_fail(p, msg, 0);
+    return;
+  }
+  struct hv_job *j = enqueue(h, JOB_APPLY, p->node, NULL);
+  if (j == NULL) {
+    json_decref(page);
+    peer_fail(p, "out of memory", 0);
+    return;
+  }
+  const json_t *ls = json_object_get(page, "last_seq");
   p->pages++;
-  if (j->more && p->pages < TG_FED_HARVEST_MAX_PAGES)
-    peer_fetch(p);
-  else
-    peer_ok(p);
+  /* A page whose last_seq is missing or goes nowhere fails in the apply. */
+  p->more = json_is_true(json_object_get(page, "more")) && json_is_integer(ls) &&
+            json_integer_value(ls) > p->since;
+  if (p->more)
+    p->since = json_integer_value(ls);
+  j->p = p;
+  j->page = page;
+  p->waiting++;
+  pump(h);
+  peer_try_fetch(p);
 }
 
 static int peer_on_data(void *ud, const char *data, size_t len) {
@@ -327,40 +457,49 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
   struct hv_peer *p = ud;
   char msg[600];
   p->req = NULL;
-  if (rc != 0) {
-    snprintf(msg, sizeof(msg), "%s", tg_err_msg(err, rc));
-    peer_fail(p, msg, 1);
+  if (rc != 0 || status != 200) {
+    p->fetching = 0;
+    tg_buf_close(&p->body);
+    tg_buf_init(&p->body);
+    if (rc != 0)
+      snprintf(msg, sizeof(msg), "%s", tg_err_msg(err, rc));
+    else
+      snprintf(msg, sizeof(msg), "the peer answered %d", status);
+    peer_fail(p, msg, rc != 0);
     return;
   }
-  if (status != 200) {
-    snprintf(msg, sizeof(msg), "the peer answered %d", status);
-    peer_fail(p, msg, 0);
-    return;
-  }
-  size_t len = p->body.len;
-  struct hv_job *j = enqueue(p->h, JOB_APPLY, p->node, NULL);
-  if (j == NULL) {
+  struct hv_parse *x = calloc(1, sizeof(*x));
+  if (x == NULL) {
+    p->fetching = 0;
     peer_fail(p, "out of memory", 0);
     return;
   }
-  j->p = p;
-  j->len = len;
-  j->body = tg_buf_take(&p->body); /* the page waits for the thread pool */
-  pump(p->h);
+  x->h = p->h;
+  x->p = p;
+  x->len = p->body.len;
+  x->body = tg_buf_take(&p->body); /* the page is parsed off the loop */
+  tg_buf_init(&p->body);
+  x->work.data = x;
+  p->h->parsing++;
+  if (uv_queue_work(p->h->loop, &x->work, parse_run, parse_after) != 0) {
+    parse_run(&x->work); /* no thread pool: on the loop */
+    parse_after(&x->work, 0);
+  }
 }
 
 static void peer_fetch(struct hv_peer *p) {
   static const char *const hdrs[] = {"Accept: application/json", NULL};
   char url[700], msg[600];
-  int64_t since = 0;
   struct tg_err err;
   tg_err_clear(&err);
   size_t ul = strlen(p->url);
   while (ul > 0 && p->url[ul - 1] == '/')
     ul--;
-  int rc = tg_cat_index_last_seq(p->h->ix, p->node, &since, &err);
+  int rc = 0;
+  if (p->since < 0)
+    rc = tg_cat_index_last_seq(p->h->ix, p->node, &p->since, &err);
   snprintf(url, sizeof(url), "%.*s/api/v1/catalog/changes?since=%lld&limit=%d", (int)ul, p->url,
-           (long long)since, TG_FED_HARVEST_PAGE);
+           (long long)p->since, TG_FED_HARVEST_PAGE);
   struct tg_client_opts o = {.url = url,
                              .headers = hdrs,
                              .timeout_ms = TG_FED_HARVEST_PAGE_TIMEOUT_MS,
@@ -369,12 +508,20 @@ static void peer_fetch(struct hv_peer *p) {
   struct tg_client_cb cb = {.on_data = peer_on_data, .on_done = peer_on_done};
   if (rc == 0 && strncmp(p->url, "https://", 8) != 0)
     rc = tg_err_set(&err, TG_EINVAL, "bad peer URL %s", p->url);
+  p->fetching = 1;
   if (rc == 0)
     rc = tg_client_request(p->h->client, &o, &cb, p, &p->req, &err);
   if (rc != 0) {
+    p->fetching = 0;
     snprintf(msg, sizeof(msg), "cannot start: %s", tg_err_msg(&err, rc));
     peer_fail(p, msg, 0);
   }
+}
+
+/* Starts P's harvest: its first page. */
+static void peer_start(struct hv_peer *p) {
+  p->started = 1;
+  peer_fetch(p);
 }
 
 /* ---- rounds ---- */
@@ -393,7 +540,7 @@ static int listed(const json_t *peers, const char *node) {
 /* Drops the datasets of sources that are no longer peers. */
 static void prune(struct tg_fed_harvest *h, const json_t *peers) {
   json_t *src = NULL;
-  if (tg_cat_index_sources(h->ix, &src, NULL) != 0)
+  if (tg_cat_index_sources_brief(h->ix, &src, NULL) != 0)
     return;
   size_t i;
   json_t *s;
@@ -422,6 +569,8 @@ static int round_fill(struct tg_fed_harvest *h, const json_t *peers) {
     p->h = h;
     snprintf(p->node, sizeof(p->node), "%s", node);
     snprintf(p->url, sizeof(p->url), "%s", url);
+    p->since = -1;
+    p->more = 1;
     tg_buf_init(&p->body);
   }
   return 0;
@@ -452,9 +601,9 @@ static void round_start(struct tg_fed_harvest *h) {
   }
   h->running = 1;
   h->pending = h->n;
-  size_t n = h->n; /* a peer failing at once may end the round: count first */
-  for (size_t i = 0; i < n && h->running; i++)
-    peer_fetch(&h->peers[i]);
+  h->next = 0;
+  h->active = 0;
+  fill(h);
 }
 
 static void on_async(uv_async_t *a) {
@@ -524,7 +673,7 @@ void tg_fed_harvest_kick(void) {
 
 /* Frees H once its handles closed and no job runs. */
 static void maybe_free(struct tg_fed_harvest *h) {
-  if (h->open_handles > 0 || h->busy)
+  if (h->open_handles > 0 || h->busy || h->parsing > 0)
     return;
   tg_cat_store_free(h->wix);
   tg_db_close(h->wdb);

@@ -15,6 +15,7 @@ struct tg_worker;
 struct tg_fed_harvest;
 
 #define TG_FED_HARVEST_PAGE 1000                /* changes per page (applied on the thread pool) */
+#define TG_FED_HARVEST_PARALLEL 8               /* peers harvested at once */
 #define TG_FED_HARVEST_MAX_PAGES 100            /* pages per peer and round */
 #define TG_FED_HARVEST_MAX_RESPONSE (32u << 20) /* bytes of one page */
 #define TG_FED_HARVEST_PAGE_TIMEOUT_MS 30000u
@@ -33,7 +34,9 @@ int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix, co
  * again each round) with ±10 % jitter. Each round: peers no longer in the
  * peers table have their datasets dropped; each peer's feed is followed
  * from the last seq applied, page after page while "more" (at most
- * TG_FED_HARVEST_MAX_PAGES), over mutual TLS pinned to that peer. A peer
+ * TG_FED_HARVEST_MAX_PAGES), over mutual TLS pinned to that peer, the next
+ * page fetched while the last is written, TG_FED_HARVEST_PARALLEL peers at
+ * a time. A peer
  * that fails is retried with exponential backoff (the interval doubled per
  * consecutive failure, at most 30 min); one whose certificate is revoked
  * has its datasets dropped. The timer never keeps the loop alive. */

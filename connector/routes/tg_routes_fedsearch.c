@@ -304,17 +304,18 @@ static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct 
   json_t *srcs = NULL, *fresh = json_object();
   int64_t now = (int64_t)time(NULL);
   s->harvest_src = json_array();
-  if (w->harvested == NULL || tg_cat_index_harvest_times(w->harvested, &srcs, NULL) != 0 ||
+  if (w->harvested == NULL || tg_cat_index_sources_brief(w->harvested, &srcs, NULL) != 0 ||
       tg_cat_search(w->harvested, lq, &s->harvested, NULL) != 0) {
     json_decref(srcs);
     json_decref(fresh);
     return;
   }
-  const char *node;
+  size_t i;
   json_t *e;
-  json_object_foreach(srcs, node, e) {
-    json_int_t at = json_integer_value(e);
-    if (at <= 0 || json_object_get(seen, node) != NULL)
+  json_array_foreach(srcs, i, e) {
+    const char *node = json_string_value(json_object_get(e, "node"));
+    json_int_t at = json_integer_value(json_object_get(e, "harvested_at"));
+    if (node == NULL || at <= 0 || json_object_get(seen, node) != NULL)
       continue;
     if (fresh_s > 0 && now - at > fresh_s)
       continue;
@@ -336,6 +337,7 @@ static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct 
     json_object_set_new(it, "harvested", json_true());
     json_object_set_new(hits, owner, json_integer(json_integer_value(json_object_get(hits, owner)) + 1));
   }
+  const char *node;
   json_t *age;
   json_object_foreach(fresh, node, age) {
     json_t *entry = source_entry(node, "harvested", 0,

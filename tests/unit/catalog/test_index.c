@@ -228,12 +228,79 @@ static void test_feed_for_viewer(void **state) {
   tg_cat_write_clear(&w);
 }
 
+/* Applies CHANGE (stolen) alone as a page of a-city after LAST; returns the
+ * refusal reason, or NULL when it was accepted (a static buffer). */
+static const char *apply_alone(json_t *change, int64_t last) {
+  static char why[400];
+  json_object_set_new(change, "seq", json_integer(last + 1));
+  json_t *page = json_pack("{s:[o], s:I, s:b}", "changes", change, "last_seq", (json_int_t)(last + 1),
+                           "more", 0),
+         *refused = NULL;
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, NULL, &refused, NULL), 0);
+  json_decref(page);
+  const char *r = json_string_value(json_object_get(json_array_get(refused, 0), "reason"));
+  snprintf(why, sizeof(why), "%s", r ? r : "");
+  json_decref(refused);
+  return r ? why : NULL;
+}
+
+/* A peer's dataset in the canonical shape takes the fast path (stored as it
+ * came); the same shape with something the validator refuses is refused as
+ * before: the fast path only ever accepts. */
+static void test_canonical_shape(void **state) {
+  (void)state;
+  int64_t last = 0;
+  assert_int_equal(tg_cat_index_last_seq(ix, "a-city", &last, NULL), 0);
+  put("shape", "形状検査", "正準形のまま");
+  json_t *page = feed(0), *ch = json_object_get(page, "changes");
+  json_t *good = json_deep_copy(json_array_get(ch, json_array_size(ch) - 1));
+  json_decref(page);
+  assert_non_null(json_object_get(json_object_get(good, "dataset"), "@context"));
+  const char *why = apply_alone(json_deep_copy(good), last++);
+  assert_null(why);
+  assert_int_equal(total("形状検査"), 1);
+  char big[2100];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  struct {
+    const char *key;
+    json_t *value; /* NULL: the key removed */
+    const char *reason;
+  } bad[] = {
+      {"dct:title", json_pack("[{s:s, s:s}]", "@value", big, "@language", "ja"), "does not validate"},
+      {"dct:description", NULL, "does not validate"},
+      {"dct:modified", json_pack("{s:s, s:s}", "@value", "2024-02-30", "@type", "xsd:date"),
+       "does not validate"},
+      {"dct:title", json_pack("[{s:s, s:s}]", "@value", "t", "@language", "not a tag!"),
+       "does not validate"},
+      {"tsunagu:backend", json_string("http://10.0.0.1/"), "does not validate"},
+      {"@id", json_string("urn:tsunagu:a-city:dataset:other"), "is not the change's id"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    json_t *c = json_deep_copy(good);
+    json_t *ds = json_object_get(c, "dataset");
+    json_object_set_new(ds, "dct:title", json_pack("[{s:s, s:s}]", "@value", "形状違反",
+                                                   "@language", "ja"));
+    if (bad[i].value != NULL)
+      json_object_set_new(ds, bad[i].key, bad[i].value);
+    else
+      json_object_del(ds, bad[i].key);
+    why = apply_alone(c, last++);
+    assert_non_null(why);
+    assert_non_null(strstr(why, bad[i].reason));
+  }
+  assert_int_equal(total("形状違反"), 0);
+  assert_int_equal(total("形状検査"), 1); /* the good version stays */
+  json_decref(good);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_apply),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_drop),
       cmocka_unit_test(test_feed_for_viewer),
+      cmocka_unit_test(test_canonical_shape),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
