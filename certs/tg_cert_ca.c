@@ -501,9 +501,21 @@ static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, 
 
 static int64_t asn1_epoch(const ASN1_TIME *t) {
   struct tm tm;
-  if (ASN1_TIME_to_tm(t, &tm) != 1)
+  if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
     return 0;
   return (int64_t)timegm(&tm);
+}
+
+int64_t tg_cert_not_before(const X509 *cert) {
+  return cert ? asn1_epoch(X509_get0_notBefore(cert)) : 0;
+}
+
+int64_t tg_cert_not_after(const X509 *cert) {
+  return cert ? asn1_epoch(X509_get0_notAfter(cert)) : 0;
+}
+
+int64_t tg_cert_crl_next_update(const X509_CRL *crl) {
+  return crl ? asn1_epoch(X509_CRL_get0_nextUpdate(crl)) : 0;
 }
 
 static int next_crl(struct tg_cert_ca *ca, X509_CRL **out, struct tg_err *err);

@@ -6,6 +6,7 @@
 #include "tg_util.h"
 #include "tg_voc_store.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +52,30 @@ int tg_node_split_hostport(const char *s, char *host, size_t hn, int *port) {
   if (tg_parse_u64(colon + 1, 65535, &p))
     return TG_EINVAL;
   *port = (int)p;
+  return 0;
+}
+
+int tg_node_host_wildcard(const char *host) {
+  unsigned char a[16], zero[16] = {0};
+  if (host[0] == '\0')
+    return 1;
+  if (inet_pton(AF_INET, host, a) == 1)
+    return memcmp(a, zero, 4) == 0;
+  return inet_pton(AF_INET6, host, a) == 1 && memcmp(a, zero, 16) == 0;
+}
+
+int tg_node_host_loopback(const char *host) {
+  static const unsigned char v6_loop[16] = {[15] = 1};
+  static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+  unsigned char a[16];
+  size_t l = strlen(host);
+  if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0 ||
+      (l > 10 && strcasecmp(host + l - 10, ".localhost") == 0))
+    return 1;
+  if (inet_pton(AF_INET, host, a) == 1)
+    return a[0] == 127;
+  if (inet_pton(AF_INET6, host, a) == 1)
+    return memcmp(a, v6_loop, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
   return 0;
 }
 
