@@ -476,7 +476,11 @@ int tg_cert_ca_token_plausible(const char *token) {
 static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, EVP_PKEY *pub,
                           GENERAL_NAMES *san, X509 **out, struct tg_err *err) {
   int64_t valid = o->valid_s ? o->valid_s : (int64_t)TG_CA_NODE_DAYS * 86400;
-  int64_t back = o->backdate_s == 0 ? 300 : o->backdate_s < 0 ? 0 : o->backdate_s;
+  /* The default allowance for clock skew is at most a tenth of the validity:
+   * a short-lived certificate (a test of renewal at two thirds of its life)
+   * would otherwise be mostly past at issuance. */
+  int64_t back = o->backdate_s == 0 ? (valid / 10 < 300 ? valid / 10 : 300)
+                 : o->backdate_s < 0 ? 0 : o->backdate_s;
   X509 *x = X509_new();
   int ok = x != NULL && X509_set_version(x, 2) && set_serial(x) &&
            X509_gmtime_adj(X509_getm_notBefore(x), -(long)back) &&

@@ -66,7 +66,8 @@ struct tg_cert_issue {
   const char *token;   /* enrollment token bound to node_id, or NULL (offline signing) */
   const char *hosts;   /* comma-separated DNS names / IP addresses for the SAN, or NULL */
   int64_t valid_s;     /* validity in seconds from now; 0: TG_CA_NODE_DAYS days */
-  int64_t backdate_s;  /* notBefore this far in the past; 0: 300 s; -1: none */
+  int64_t backdate_s;  /* notBefore this far in the past; 0: 300 s (at most a tenth of
+                        * the validity); -1: none */
   const char *how;     /* recorded with the issuance, e.g. "offline" or "register" */
   X509 *renews;        /* borrowed, or NULL: the certificate NODE_ID presented to renew,
                         * recorded as the new one's predecessor (same family) */

@@ -148,6 +148,7 @@ struct tg_fed_renew {
   int64_t retry_at;  /* Unix time: no attempt before, after a failure */
   int64_t backoff_s; /* the wait after the last failure; 0 after a success */
   int64_t life_s;    /* of the current certificate */
+  int64_t renewed_at; /* Unix time of the last successful renewal, 0 before any */
   EVP_PKEY *key;     /* the key of the request in flight (its CSR's), or NULL */
   void (*reload)(void *ud);
   void *ud;
@@ -177,6 +178,10 @@ static void schedule(struct tg_fed_renew *r, int64_t nb, int64_t na) {
   char until[32], at[32];
   r->life_s = na > nb ? na - nb : 0;
   r->due = nb + r->life_s * 2 / 3 + jitter(r->life_s / 30);
+  /* A CA that backdates much, or issues short lives, must not make every
+   * renewal due at once: after one, half of what is left passes first. */
+  if (r->renewed_at > 0 && na > r->renewed_at && r->due < r->renewed_at + (na - r->renewed_at) / 2)
+    r->due = r->renewed_at + (na - r->renewed_at) / 2;
   r->sched_for = na;
   r->retry_at = 0;
   r->backoff_s = 0;
@@ -288,6 +293,7 @@ static int on_body(void *ud, const char *body, size_t len) {
   tg_log_info("certificate renewal: installed certificate %s from %s, valid until %s; reloading",
               serial, r->hub, until);
   r->sched_for = 0; /* worked out again for the new one */
+  r->renewed_at = tg_time_now();
   r->backoff_s = 0;
   uv_timer_start(&r->defer, on_defer, 0, 0);
   return 0;

@@ -104,9 +104,33 @@ int tg_node_harvest_db_open(const char *dir, sqlite3 **out, struct tg_err *err) 
   return tg_db_open(path, 1, out, err);
 }
 
+/* The first of the comma-separated HOSTS that peers could reach (not a
+ * wildcard, not loopback) into OUT (size N); 0, or TG_ENOENT. */
+static int reachable_host(const char *hosts, char *out, size_t n) {
+  for (const char *p = hosts; p && *p;) {
+    size_t l = strcspn(p, ",");
+    if (l > 0 && l < n) {
+      memcpy(out, p, l);
+      out[l] = '\0';
+      if (!tg_node_host_wildcard(out) && !tg_node_host_loopback(out))
+        return 0;
+    }
+    p += l + (p[l] == ',');
+  }
+  return TG_ENOENT;
+}
+
 static int write_conf(const struct tg_node_init_opts *o, const char *dir, const char *host,
                       int port, struct tg_err *err) {
-  char path[4096], text[4096];
+  char path[4096], text[4096], name[256], url[600];
+  /* --hosts names how peers reach the node: its first reachable name and
+   * the listen port become [node] url, which register enrols with (a
+   * wildcard listen address reaches nobody). */
+  if (o->hosts != NULL && port != 0 && reachable_host(o->hosts, name, sizeof(name)) == 0)
+    snprintf(url, sizeof(url), "# how peers reach it (from --hosts)\nurl = https://%s%s%s:%d\n",
+             strchr(name, ':') ? "[" : "", name, strchr(name, ':') ? "]" : "", port);
+  else
+    snprintf(url, sizeof(url), "# url = https://tsunagu.example.lg.jp:8443  # how peers reach it\n");
   tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
   int n = snprintf(text, sizeof(text),
                    "# tsunagu node configuration (see tsunagud(8)).\n"
@@ -114,7 +138,7 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
                    "id = %s\n"
                    "name = %s\n"
                    "# federation = river-basin\n"
-                   "# url = https://tsunagu.example.lg.jp:8443  # how peers reach it\n"
+                   "%s"
                    "\n"
                    "[http]\n"
                    "listen = %s%s%s:%d\n"
@@ -159,7 +183,7 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
                    "[log]\n"
                    "# level = info\n"
                    "# access = on\n",
-                   o->id, o->name ? o->name : o->id, strchr(host, ':') ? "[" : "", host,
+                   o->id, o->name ? o->name : o->id, url, strchr(host, ':') ? "[" : "", host,
                    strchr(host, ':') ? "]" : "", port, o->id);
   if (n < 0 || (size_t)n >= sizeof(text))
     return tg_err_set(err, TG_ETOOBIG, "configuration too long");
@@ -280,8 +304,11 @@ static int build_node(const struct tg_node_init_opts *o, const char *dir, const 
   int rc;
   if ((rc = tg_cert_key_new(&key, err)) != 0)
     return rc;
-  snprintf(hosts, sizeof(hosts), "localhost,%s%s%s", strcmp(host, "localhost") ? host : "127.0.0.1",
-           o->hosts ? "," : "", o->hosts ? o->hosts : "");
+  /* A wildcard listen address is no address of the node's: loopback in its
+   * place (the bootstrap certificate serves local clients until register). */
+  const char *self = strcmp(host, "localhost") == 0 || tg_node_host_wildcard(host) ? "127.0.0.1" : host;
+  snprintf(hosts, sizeof(hosts), "localhost,%s%s%s", self, o->hosts ? "," : "",
+           o->hosts ? o->hosts : "");
   tg_node_path(path, sizeof(path), dir, TG_NODE_KEY);
   if ((rc = tg_cert_key_save(key, path, err)) != 0)
     goto out;
