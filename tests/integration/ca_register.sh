@@ -14,7 +14,9 @@ whoami() {
   if [ "$(tail -1 <<<"$out")" = 200 ]; then jq -r .node_id <<<"$(head -1 <<<"$out")"; else tail -1 <<<"$out"; fi
 }
 
-tg_node_new hub "$(printf '[ca]\ndir = ca')"
+# crl_watch = 0: this hub does not apply its CA's new CRLs by itself, so that
+# the renewal refused by the CA's records while the CRL lags can be tested.
+tg_node_new hub "$(printf '[ca]\ndir = ca\ncrl_watch = 0')"
 "$TSUNAGU" ca init --dir "$CA" --name "Hub Federation" >/dev/null
 "$TSUNAGU" csr --dir "$HUB" >"$TG_TMP/hub.csr"
 "$TSUNAGU" ca sign --dir "$CA" --node hub --hosts 127.0.0.1 "$TG_TMP/hub.csr" >"$TG_TMP/hub.crt" 2>/dev/null
