@@ -214,14 +214,23 @@ static int warnings_print(json_t *j) {
   return (int)json_array_size(json_object_get(j, "warnings"));
 }
 
-/* tsunagu info: the node's /healthz warnings, if any (a node too old to
- * give them gives none). */
-static void print_health_warnings(struct tg_cli *cli) {
+/* tsunagu info: the node's /healthz warnings as a new JSON array, empty when
+ * there are none (or the node is too old to give them). */
+static json_t *health_warnings(struct tg_cli *cli) {
   int status;
-  json_t *h = NULL;
+  json_t *h = NULL, *w = NULL;
   if (tg_cli_call(cli, "GET", "/healthz", NULL, 0, &status, &h, NULL) == 0)
-    warnings_print(h);
+    w = json_object_get(h, "warnings");
+  w = json_is_array(w) ? json_incref(w) : json_array();
   json_decref(h);
+  return w;
+}
+
+static void print_health_warnings(struct tg_cli *cli) {
+  json_t *w = health_warnings(cli), *o = json_pack("{s:O}", "warnings", w);
+  warnings_print(o);
+  json_decref(o);
+  json_decref(w);
 }
 
 int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
@@ -237,6 +246,7 @@ int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("info: the node's answer is not JSON");
   }
   if (cli->json) {
+    json_object_set_new(j, "warnings", health_warnings(cli));
     tg_cli_print_json(j);
   } else {
     printf("node:        %s (%s)\n", json_string_value(json_object_get(j, "node_id")) ?: "?",

@@ -112,13 +112,14 @@ int tg_fed_renew_install(const char *dir, const char *id, EVP_PKEY *key, const c
       rc = tg_err_set(err, TG_EIO, "cannot replace %s: %s", key_path, strerror(errno));
       unlink(crt_new); /* nothing changed */
     } else if (rc == 0 && rename(crt_new, path) != 0) {
-      rc = tg_err_set(err, TG_EIO, "cannot replace %s (node.key is already the new key; "
-                                   "move %s there by hand): %s",
+      rc = tg_err_set(err, TG_EIO,
+                      "cannot replace %s (node.key is already the new key; "
+                      "move %s there by hand): %s",
                       path, crt_new, strerror(errno));
     }
     if (rc == 0)
       tg_file_sync_dir(path); /* both renames reach the disk */
-  } else if (rc == 0) { /* atomic: the node reads either the old or the new file */
+  } else if (rc == 0) {       /* atomic: the node reads either the old or the new file */
     rc = tg_file_write(path, cert_pem, strlen(cert_pem), 0644, 0, err);
   }
   ERR_clear_error();
@@ -139,17 +140,17 @@ struct tg_fed_renew {
   struct tg_periodic *fetch; /* POST {hub}/api/v1/certs/renew when on_tick says so */
   int has_client;            /* a hub, a federation CA and renew = on */
   char dir[4096];
-  char id[64];       /* [node] id */
-  char hub[600];     /* [federation] hub, "" when none */
-  char hub_id[64];   /* [federation] hub_id, or "" */
-  uint64_t check_ms; /* [federation] renew_check */
-  int64_t sched_for; /* the notAfter DUE was worked out for; 0: none yet */
-  int64_t due;       /* Unix time: two thirds of the life, with jitter */
-  int64_t retry_at;  /* Unix time: no attempt before, after a failure */
-  int64_t backoff_s; /* the wait after the last failure; 0 after a success */
-  int64_t life_s;    /* of the current certificate */
+  char id[64];        /* [node] id */
+  char hub[600];      /* [federation] hub, "" when none */
+  char hub_id[64];    /* [federation] hub_id, or "" */
+  uint64_t check_ms;  /* [federation] renew_check */
+  int64_t sched_for;  /* the notAfter DUE was worked out for; 0: none yet */
+  int64_t due;        /* Unix time: two thirds of the life, with jitter */
+  int64_t retry_at;   /* Unix time: no attempt before, after a failure */
+  int64_t backoff_s;  /* the wait after the last failure; 0 after a success */
+  int64_t life_s;     /* of the current certificate */
   int64_t renewed_at; /* Unix time of the last successful renewal, 0 before any */
-  EVP_PKEY *key;     /* the key of the request in flight (its CSR's), or NULL */
+  EVP_PKEY *key;      /* the key of the request in flight (its CSR's), or NULL */
   void (*reload)(void *ud);
   void *ud;
 };
@@ -169,7 +170,9 @@ static int64_t jitter(int64_t span) {
   return (int64_t)(x % (uint64_t)(2 * span + 1)) - span;
 }
 
-static int64_t clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi) {
+  return v < lo ? lo : v > hi ? hi : v;
+}
 
 /* Works out when the certificate valid from NB to NA is renewed: at two
  * thirds of its life, moved by up to a thirtieth of it either way so that
@@ -193,10 +196,11 @@ static void schedule(struct tg_fed_renew *r, int64_t nb, int64_t na) {
 }
 
 /* After a failure: the next attempt waits twice as long as the last one
- * (from a thousandth of the life, 1 s to 1 min, up to a twentieth of it, at
+ * (from a thousandth of the life, 1 s to 1 min, up to a tenth of it, at
  * most 6 h), with a tenth of jitter. */
 static void fail_later(struct tg_fed_renew *r, const char *why) {
-  int64_t lo = clamp(r->life_s / 1000, 1, 60), hi = clamp(r->life_s / 20, lo, TG_FED_RENEW_BACKOFF_MAX_S);
+  int64_t lo = clamp(r->life_s / 1000, 1, 60),
+          hi = clamp(r->life_s / 10, lo, TG_FED_RENEW_BACKOFF_MAX_S);
   r->backoff_s = r->backoff_s ? clamp(r->backoff_s * 2, lo, hi) : lo;
   int64_t wait = r->backoff_s + jitter(r->backoff_s / 10);
   if (wait < 1)
@@ -278,8 +282,9 @@ static int on_body(void *ud, const char *body, size_t len) {
   char serial[64], until[32];
   tg_err_clear(&err);
   json_t *j = json_loadb(body, len, 0, NULL);
-  int rc = r->key ? tg_fed_renew_install(r->dir, r->id, r->key, NULL, j, serial, sizeof(serial), &err)
-                  : tg_err_set(&err, TG_EINVAL, "no request in flight");
+  int rc = r->key
+               ? tg_fed_renew_install(r->dir, r->id, r->key, NULL, j, serial, sizeof(serial), &err)
+               : tg_err_set(&err, TG_EINVAL, "no request in flight");
   json_decref(j);
   EVP_PKEY_free(r->key);
   r->key = NULL;

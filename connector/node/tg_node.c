@@ -130,7 +130,8 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
     snprintf(url, sizeof(url), "# how peers reach it (from --hosts)\nurl = https://%s%s%s:%d\n",
              strchr(name, ':') ? "[" : "", name, strchr(name, ':') ? "]" : "", port);
   else
-    snprintf(url, sizeof(url), "# url = https://tsunagu.example.lg.jp:8443  # how peers reach it\n");
+    snprintf(url, sizeof(url),
+             "# url = https://tsunagu.example.lg.jp:8443  # how peers reach it\n");
   tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
   int n = snprintf(text, sizeof(text),
                    "# tsunagu node configuration (see tsunagud(8)).\n"
@@ -306,7 +307,8 @@ static int build_node(const struct tg_node_init_opts *o, const char *dir, const 
     return rc;
   /* A wildcard listen address is no address of the node's: loopback in its
    * place (the bootstrap certificate serves local clients until register). */
-  const char *self = strcmp(host, "localhost") == 0 || tg_node_host_wildcard(host) ? "127.0.0.1" : host;
+  const char *self =
+      strcmp(host, "localhost") == 0 || tg_node_host_wildcard(host) ? "127.0.0.1" : host;
   snprintf(hosts, sizeof(hosts), "localhost,%s%s%s", self, o->hosts ? "," : "",
            o->hosts ? o->hosts : "");
   tg_node_path(path, sizeof(path), dir, TG_NODE_KEY);
