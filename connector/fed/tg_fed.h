@@ -182,6 +182,7 @@ int tg_fed_renew_install(const char *dir, const char *id, EVP_PKEY *key, const c
  * {hub}/api/v1/certs/renew over mutual TLS, installs the answer and calls
  * RELOAD(UD). A failure is logged and tried again after 1 s to 1 min
  * (a thousandth of the life), doubling up to a tenth of it (at most 6 h).
+ * A CA node without a hub renews from its own CA instead ([ca] validity).
  * [federation] renew = off turns it off. */
 struct tg_fed_renew;
 int tg_fed_renew_start(uv_loop_t *loop, const char *dir, void (*reload)(void *ud), void *ud,

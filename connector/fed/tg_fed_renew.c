@@ -3,6 +3,7 @@
  * shared by tsunagu renew and the daemon, which renews by itself at two
  * thirds of the certificate's life (with jitter, and exponential backoff
  * after a failure) from a periodic client on its main loop, then reloads. */
+#include "tg_ca_node.h"
 #include "tg_cert.h"
 #include "tg_cert_ca.h"
 #include "tg_client.h"
@@ -143,6 +144,7 @@ struct tg_fed_renew {
   char id[64];        /* [node] id */
   char hub[600];      /* [federation] hub, "" when none */
   char hub_id[64];    /* [federation] hub_id, or "" */
+  char ca_dir[4096]; /* a CA node without a hub renews from its own CA; else "" */
   uint64_t check_ms;  /* [federation] renew_check */
   int64_t sched_for;  /* the notAfter DUE was worked out for; 0: none yet */
   int64_t due;        /* Unix time: two thirds of the life, with jitter */
@@ -192,7 +194,7 @@ static void schedule(struct tg_fed_renew *r, int64_t nb, int64_t na) {
   fmt_utc(r->due, at, sizeof(at));
   tg_log_info("certificate renewal: the node certificate is valid until %s; renewal from %s "
               "due at %s",
-              until, r->hub, at);
+              until, r->hub[0] ? r->hub : "the node's own CA", at);
 }
 
 /* After a failure: the next attempt waits twice as long as the last one
@@ -210,7 +212,7 @@ static void fail_later(struct tg_fed_renew *r, const char *why) {
   fmt_utc(r->sched_for, until, sizeof(until));
   tg_log_warn("certificate renewal from %s failed: %s; next attempt in %lld s (the certificate "
               "is valid until %s)",
-              r->hub, why, (long long)wait, until);
+              r->hub[0] ? r->hub : "the node's own CA", why, (long long)wait, until);
 }
 
 static void renew_configure(struct tg_fed_renew *r);
@@ -242,12 +244,74 @@ static int current_cert(struct tg_fed_renew *r, int64_t *nb, int64_t *na) {
   return rc;
 }
 
+/* A CA node without a hub: its certificate comes from its own CA, as the
+ * hub would issue it (same hosts, recorded as a renewal of the current one,
+ * [ca] validity); checked against the node's ca.crt and key, then installed.
+ * The CA's signature is quick enough for the main loop. */
+static int renew_local(struct tg_fed_renew *r, struct tg_err *err) {
+  char path[4096], hosts[2048], serial[64], until[32];
+  EVP_PKEY *key = NULL;
+  X509 *current = NULL, *cert = NULL, *ca_crt = NULL;
+  X509_REQ *req = NULL;
+  struct tg_cert_ca *ca = NULL;
+  char *pem = NULL;
+  int rc, lent = 0;
+  int64_t validity = tg_ca_node_validity();
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_KEY);
+  rc = tg_cert_key_load(path, &key, err);
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CERT);
+  if (rc == 0)
+    rc = tg_cert_load(path, &current, err);
+  if (rc == 0 && tg_cert_hosts(current, hosts, sizeof(hosts)) != 0)
+    rc = tg_err_set(err, TG_EINVAL, "cannot read the host names of %s", path);
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CA);
+  if (rc == 0)
+    rc = tg_cert_load(path, &ca_crt, err);
+  if (rc == 0)
+    rc = tg_cert_csr_new(key, r->id, NULL, &req, err);
+  if (rc == 0)
+    lent = (rc = tg_ca_node_acquire(&ca, NULL, 0, err)) == 0;
+  if (rc == 0) {
+    struct tg_cert_issue o = {.node_id = r->id,
+                              .hosts = hosts[0] ? hosts : NULL,
+                              .valid_s = validity,
+                              .how = "renew",
+                              .renews = current};
+    rc = tg_cert_ca_issue(ca, &o, req, &cert, err);
+  }
+  if (lent)
+    tg_ca_node_release();
+  if (rc == 0)
+    rc = tg_cert_verify(cert, key, ca_crt, NULL, r->id, err);
+  if (rc == 0)
+    rc = tg_cert_serial_hex(cert, serial, sizeof(serial));
+  if (rc == 0)
+    rc = tg_cert_pem(cert, &pem, err);
+  tg_node_path(path, sizeof(path), r->dir, TG_NODE_CERT);
+  if (rc == 0) /* atomic: the node reads either the old or the new file */
+    rc = tg_file_write(path, pem, strlen(pem), 0644, 0, err);
+  if (rc == 0) {
+    fmt_utc(tg_cert_not_after(cert), until, sizeof(until));
+    tg_log_info("certificate renewal: installed certificate %s from the node's own CA (%s), "
+                "valid until %s; reloading",
+                serial, r->ca_dir, until);
+  }
+  ERR_clear_error();
+  free(pem);
+  X509_REQ_free(req);
+  X509_free(cert);
+  X509_free(ca_crt);
+  X509_free(current);
+  EVP_PKEY_free(key);
+  return rc;
+}
+
 /* Each tick: is the renewal due (and not waiting after a failure)? Then the
  * request is made and the fetch allowed. */
 static int on_tick(void *ud) {
   struct tg_fed_renew *r = ud;
   int64_t nb = 0, na = 0, now = tg_time_now();
-  if (!r->has_client || current_cert(r, &nb, &na) != 0)
+  if ((!r->has_client && !r->ca_dir[0]) || current_cert(r, &nb, &na) != 0)
     return 0;
   if (na != r->sched_for)
     schedule(r, nb, na);
@@ -256,6 +320,18 @@ static int on_tick(void *ud) {
   struct tg_fed_renew_req q;
   struct tg_err err;
   tg_err_clear(&err);
+  if (!r->has_client) { /* a CA node without a hub: no request, its own CA issues */
+    int lrc = renew_local(r, &err);
+    if (lrc != 0) {
+      fail_later(r, tg_err_msg(&err, lrc));
+    } else {
+      r->sched_for = 0;
+      r->renewed_at = tg_time_now();
+      r->backoff_s = 0;
+      uv_timer_start(&r->defer, on_defer, 0, 0);
+    }
+    return 0;
+  }
   int rc = tg_fed_renew_request(r->dir, r->id, 0, &q, &err);
   if (rc == 0)
     rc = tg_periodic_set_body(r->fetch, q.body, strlen(q.body), &err);
@@ -352,6 +428,9 @@ static void renew_configure(struct tg_fed_renew *r) {
   }
   struct tg_fed_tls t;
   int fed = on && r->hub[0] && r->id[0] && tg_fed_tls_paths(r->dir, &t) == 0;
+  r->ca_dir[0] = '\0';
+  if (on && !r->hub[0] && r->id[0] && tg_fed_ca_dir(r->dir, r->ca_dir, sizeof(r->ca_dir)) != 0)
+    r->ca_dir[0] = '\0';
   snprintf(url, sizeof(url), "%s/api/v1/certs/renew", r->hub);
   /* No CRL check of the hub here (as for the CRL refresh): an expired CRL
    * must not also stop the certificate's renewal. The hub is the CA's

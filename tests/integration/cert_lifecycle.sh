@@ -2,13 +2,13 @@
 # Certificate lifecycle without surprises, and addresses that work, with real
 # nodes: expiry gauges in /metrics and warnings in /healthz and tsunagu info;
 # a node renewing its own short-lived certificate from the hub ([ca]
-# validity = 30s) and serving the new one, with backoff while the hub is
-# away; the hub refusing a node it revoked at once (no SIGHUP, default CRL
+# validity = 30s) and serving the new one, the hub renewing its own from its
+# CA, backoff while the hub is away; the hub refusing a node it revoked at once (no SIGHUP, default CRL
 # refresh); wildcard and loopback addresses kept out of certificates and the
 # federation directory.
 . "$top_srcdir/tests/lib.sh"
 
-plan 37
+plan 41
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 # gauge NODE WHICH: the value of tsunagu_cert_expiry_seconds{which=WHICH}.
@@ -25,7 +25,7 @@ succeeded_with() { [ "$1" -eq 0 ] && grep -q -e "$2" <<<"$3"; }
 
 # The hub's certificate is signed offline for 90 days; what it issues online
 # (register, renew) lasts 30 s.
-tg_fed_hub hub "Lifecycle Federation" "$(printf 'validity = 30s')" || { echo "Bail out! no hub"; exit 1; }
+tg_fed_hub hub "Lifecycle Federation" "$(printf 'validity = 30s\n[federation]\nrenew_check = 1s')" || { echo "Bail out! no hub"; exit 1; }
 hub=$HUB
 
 # --- 1. expiry visible ---
@@ -101,6 +101,20 @@ post() { jq -n --arg t "$tok2" '{node_id:"w2", url:"https://0.0.0.0:8463", csr:"
 check "the hub itself refuses a wildcard URL at registration" [ "$(post)" = 400 ]
 out=$("$TSUNAGU" register --dir "$TG_TMP/w2" --hub "$hub" --token "$tok2" --ca-fingerprint "$HUB_FP" --hosts w2.example.lg.jp 2>&1)
 check "register --hosts NAME enrols under NAME with the listen port ($out)" grep -q "as https://w2.example.lg.jp:8463" <<<"$out"
+
+# --- the CA node renews its own certificate from its CA ---
+"$TSUNAGU" ca sign --dir "$CA" --node hub --hosts 127.0.0.1 --valid 30s "$TG_TMP/hub.csr" >"$TG_TMP/hub-short.crt" 2>/dev/null
+"$TSUNAGU" cert install --dir "$TG_TMP/hub" --cert "$TG_TMP/hub-short.crt" --ca "$CA/ca.crt" >/dev/null
+kill -HUP "$(tg_node_pid hub)"
+hub_first=$(serial "$TG_TMP/hub-short.crt")
+hub_renewed() { [ "$(serial "$TG_TMP/hub/node.crt")" != "$hub_first" ]; }
+for _ in $(seq 1 400); do hub_renewed && break; sleep 0.1; done
+check "the hub renewed its own short certificate from its CA" hub_renewed
+check "  logged as such" grep -q "installed certificate $(serial "$TG_TMP/hub/node.crt") from the node's own CA" "$TG_TMP/hub/tsunagud.log"
+check "  recorded by the CA as a renewal with the same hosts" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='hub' AND how='renew'")" -ge 1 -a "$(san "$TG_TMP/hub/node.crt" | tail -1 | tr -d ' ')" = "$(san "$TG_TMP/hub-short.crt" | tail -1 | tr -d ' ')" ]
+hub_serves_new() { [ "$(fcurl "$hub/.well-known/tsunagu" | jq -r .certificate.sha256)" = "$(fingerprint "$TG_TMP/hub/node.crt")" ]; }
+for _ in $(seq 1 50); do hub_serves_new && break; sleep 0.1; done
+check "  and serves it" hub_serves_new
 
 # --- backoff: with the hub gone, n1's renewals fail and are spaced out ---
 kill -TERM "$(tg_node_pid hub)"
