@@ -2,10 +2,10 @@
 # Certificate lifecycle without surprises, and addresses that work, with real
 # nodes: expiry gauges in /metrics and warnings in /healthz and tsunagu info;
 # a node renewing its own short-lived certificate from the hub ([ca]
-# validity = 30s) and serving the new one, the hub renewing its own from its
-# CA, backoff while the hub is away; the hub refusing a node it revoked at once (no SIGHUP, default CRL
-# refresh); wildcard and loopback addresses kept out of certificates and the
-# federation directory.
+# validity = 30s) and serving the new one; the hub refusing a node it revoked
+# at once (no SIGHUP, default CRL refresh); wildcard and loopback addresses
+# kept out of certificates and the federation directory; the hub renewing its
+# own certificate from its CA; backoff while the hub is away.
 . "$top_srcdir/tests/lib.sh"
 
 plan 41
