@@ -207,6 +207,10 @@ static void fail_later(struct tg_fed_renew *r, const char *why) {
   int64_t wait = r->backoff_s + jitter(r->backoff_s / 10);
   if (wait < 1)
     wait = 1;
+  /* The attempt comes with a tick, every renew_check: say when that is. */
+  int64_t check_s = (int64_t)((r->check_ms + 999) / 1000);
+  if (check_s > 0)
+    wait = (wait + check_s - 1) / check_s * check_s;
   r->retry_at = tg_time_now() + wait;
   char until[32];
   fmt_utc(r->sched_for, until, sizeof(until));
