@@ -229,6 +229,26 @@ static void load_expiry(struct tg_settings *s, const char *cert, const char *ca,
   ERR_clear_error();
 }
 
+/* The certificate lifecycle's keys, read where they are used (fed/): bad
+ * values are refused here, at start, on SIGHUP and by tsunagud -t. */
+static int check_lifecycle_keys(struct tg_conf *c, const char *path, struct tg_err *err) {
+  uint64_t ms = 0;
+  int rc;
+  const char *v = tg_conf_get(c, "federation", "renew");
+  if (v != NULL && strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+    return tg_err_set(err, TG_EINVAL, "%s: [federation] renew = %s: expected on or off", path, v);
+  if ((rc = tg_conf_get_ms(c, "federation", "renew_check", 3600000, &ms, err)) != 0)
+    return rc;
+  if (ms == 0)
+    return tg_err_set(err, TG_EINVAL, "%s: [federation] renew_check: expected a duration of 1ms "
+                                      "or more (renew = off turns renewal off)", path);
+  if ((rc = tg_conf_get_ms(c, "ca", "validity", 0, &ms, err)) != 0)
+    return rc;
+  if (ms != 0 && ms < 1000)
+    return tg_err_set(err, TG_EINVAL, "%s: [ca] validity: expected a duration of 1s or more", path);
+  return tg_conf_get_ms(c, "ca", "crl_watch", 2000, &ms, err);
+}
+
 int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *err) {
   char path[4096], key[4096], cert[4096], ca[4096], crl[4096], listen[300];
   struct tg_conf *c = NULL;
@@ -269,6 +289,8 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
     goto fail;
   if ((rc = tg_conf_get_ms(c, "federation", "harvest_interval", 60 * 1000,
                            &s->harvest_interval_ms, err)) != 0)
+    goto fail;
+  if ((rc = check_lifecycle_keys(c, path, err)) != 0)
     goto fail;
   if ((rc = tg_backends_load(c, &s->backends, &s->nbackends, err)) != 0)
     goto fail;

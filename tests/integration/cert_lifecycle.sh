@@ -8,7 +8,7 @@
 # own certificate from its CA; backoff while the hub is away.
 . "$top_srcdir/tests/lib.sh"
 
-plan 41
+plan 43
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 # gauge NODE WHICH: the value of tsunagu_cert_expiry_seconds{which=WHICH}.
@@ -123,6 +123,15 @@ waits() { sed -n 's/.*certificate renewal from .* failed: .*; next attempt in \(
 for _ in $(seq 1 400); do [ "$(waits | wc -w)" -ge 3 ] && break; sleep 0.1; done
 check "with the hub gone n1 logs failed renewals and when it tries next" [ "$(waits | wc -w)" -ge 3 ]
 check "  waiting twice as long each time, up to a tenth of the life ($(waits))" [ "$(waits)" = "1 2 3 " ]
+
+# The new keys' values are checked with the rest of the configuration.
+printf '[federation]\nrenew = maybe\n' >>"$TG_TMP/w2/tsunagu.conf"
+out=$("$TSUNAGUD" -t -D "$TG_TMP/w2" 2>&1); rc=$?
+check "tsunagud -t refuses [federation] renew = maybe (rc $rc)" failed_with $rc "renew = maybe: expected on or off" "$out"
+sed -i 's/^renew = maybe$/renew = off/' "$TG_TMP/w2/tsunagu.conf"
+printf '[ca]\nvalidity = soon\n' >>"$TG_TMP/w2/tsunagu.conf"
+out=$("$TSUNAGUD" -t -D "$TG_TMP/w2" 2>&1); rc=$?
+check "  and [ca] validity = soon, naming its line (rc $rc)" failed_with $rc "tsunagu.conf:[0-9]*: \[ca\] validity = soon" "$out"
 
 check "no secret in the logs" [ -z "$(grep -h -e "$tok" -e "$tok2" -e "BEGIN .*PRIVATE" "$TG_TMP"/*/tsunagud.log)" ]
 done_testing
