@@ -476,7 +476,11 @@ int tg_cert_ca_token_plausible(const char *token) {
 static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, EVP_PKEY *pub,
                           GENERAL_NAMES *san, X509 **out, struct tg_err *err) {
   int64_t valid = o->valid_s ? o->valid_s : (int64_t)TG_CA_NODE_DAYS * 86400;
-  int64_t back = o->backdate_s == 0 ? 300 : o->backdate_s < 0 ? 0 : o->backdate_s;
+  /* The default allowance for clock skew is at most a tenth of the validity:
+   * a short-lived certificate (a test of renewal at two thirds of its life)
+   * would otherwise be mostly past at issuance. */
+  int64_t back = o->backdate_s == 0 ? (valid / 10 < 300 ? valid / 10 : 300)
+                 : o->backdate_s < 0 ? 0 : o->backdate_s;
   X509 *x = X509_new();
   int ok = x != NULL && X509_set_version(x, 2) && set_serial(x) &&
            X509_gmtime_adj(X509_getm_notBefore(x), -(long)back) &&
@@ -501,9 +505,21 @@ static int make_node_cert(struct tg_cert_ca *ca, const struct tg_cert_issue *o, 
 
 static int64_t asn1_epoch(const ASN1_TIME *t) {
   struct tm tm;
-  if (ASN1_TIME_to_tm(t, &tm) != 1)
+  if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
     return 0;
   return (int64_t)timegm(&tm);
+}
+
+int64_t tg_cert_not_before(const X509 *cert) {
+  return cert ? asn1_epoch(X509_get0_notBefore(cert)) : 0;
+}
+
+int64_t tg_cert_not_after(const X509 *cert) {
+  return cert ? asn1_epoch(X509_get0_notAfter(cert)) : 0;
+}
+
+int64_t tg_cert_crl_next_update(const X509_CRL *crl) {
+  return crl ? asn1_epoch(X509_CRL_get0_nextUpdate(crl)) : 0;
 }
 
 static int next_crl(struct tg_cert_ca *ca, X509_CRL **out, struct tg_err *err);

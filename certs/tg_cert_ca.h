@@ -66,7 +66,8 @@ struct tg_cert_issue {
   const char *token;   /* enrollment token bound to node_id, or NULL (offline signing) */
   const char *hosts;   /* comma-separated DNS names / IP addresses for the SAN, or NULL */
   int64_t valid_s;     /* validity in seconds from now; 0: TG_CA_NODE_DAYS days */
-  int64_t backdate_s;  /* notBefore this far in the past; 0: 300 s; -1: none */
+  int64_t backdate_s;  /* notBefore this far in the past; 0: 300 s (at most a tenth of
+                        * the validity); -1: none */
   const char *how;     /* recorded with the issuance, e.g. "offline" or "register" */
   X509 *renews;        /* borrowed, or NULL: the certificate NODE_ID presented to renew,
                         * recorded as the new one's predecessor (same family) */
@@ -185,6 +186,11 @@ int tg_cert_node_id(X509 *cert, char *out, size_t n);
  * TG_EPERM with the reason when it does not. */
 int tg_cert_verify(X509 *cert, EVP_PKEY *key, X509 *ca, X509_CRL *crl, const char *node_id,
                    struct tg_err *err);
+/* CERT's notBefore / notAfter, CRL's nextUpdate as Unix time; 0 when absent
+ * or unreadable. */
+int64_t tg_cert_not_before(const X509 *cert);
+int64_t tg_cert_not_after(const X509 *cert);
+int64_t tg_cert_crl_next_update(const X509_CRL *crl);
 /* Serial of CERT as uppercase hex into OUT (size N, 41 is enough for 128 bits). */
 int tg_cert_serial_hex(X509 *cert, char *out, size_t n);
 /* CERT's SAN DNS names and IP addresses as "a,b,…" into OUT (size N); "" when

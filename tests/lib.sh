@@ -112,7 +112,7 @@ tg_fed_join() {
   tg_node_start "$n" || return 1
   u=$(tg_node_url "$n")
   tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
-  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$HUB" --token "$tok" --ca-fingerprint "$HUB_FP" --node-url "$u" >/dev/null || return 1
+  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$HUB" --token "$tok" --ca-fingerprint "$HUB_FP" --node-url "$u" --local >/dev/null || return 1
   kill -HUP "$(tg_node_pid "$n")"
   for _ in $(seq 1 50); do curl -fsS --cacert "$CA/ca.crt" "$u/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1

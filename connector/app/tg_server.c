@@ -177,6 +177,7 @@ struct tg_main {
   struct tg_server *srv;
   uv_signal_t sigterm, sigint, sighup;
   struct tg_fed_refresh *crl; /* periodic CRL refresh (tg_fed_refresh.c) */
+  struct tg_fed_renew *renew; /* the node certificate's renewal (tg_fed_renew.c) */
   struct tg_oauth_refresh *jwks; /* the identity provider's keys (tg_oauth.c) */
 };
 
@@ -190,8 +191,10 @@ static void on_sigterm(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&m->sigint, NULL);
   uv_close((uv_handle_t *)&m->sighup, NULL);
   tg_fed_refresh_stop(m->crl);
+  tg_fed_renew_stop(m->renew);
   tg_oauth_refresh_stop(m->jwks);
   m->crl = NULL;
+  m->renew = NULL;
   m->jwks = NULL;
 }
 
@@ -214,7 +217,7 @@ static void reload(struct tg_main *m) {
   tg_log_info("reloaded configuration and certificates");
 }
 
-/* A new CRL was installed: reload as on SIGHUP. */
+/* A new CRL or certificate was installed: reload as on SIGHUP. */
 static void reload_cb(void *ud) { reload(ud); }
 
 static void on_sighup(uv_signal_t *h, int signum) {
@@ -222,6 +225,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
   (void)signum;
   reload(m);
   tg_fed_refresh_kick(m->crl); /* and fetch the CRL now */
+  tg_fed_renew_kick(m->renew); /* and look at the certificate's renewal */
   tg_oauth_refresh_kick(m->jwks); /* and the identity provider's keys */
   tg_fed_harvest_kick(); /* and a harvest round */
 }
@@ -375,6 +379,8 @@ int tg_server_run(const char *dir) {
   }
   if (tg_fed_refresh_start(&loop, dir, reload_cb, &m, &m.crl, &err) != 0)
     tg_log_warn("no CRL refresh: %s", tg_err_msg(&err, TG_ENOMEM));
+  if (tg_fed_renew_start(&loop, dir, reload_cb, &m, &m.renew, &err) != 0)
+    tg_log_warn("no certificate renewal: %s", tg_err_msg(&err, TG_ENOMEM));
   if (tg_oauth_refresh_start(&loop, dir, &m.jwks, &err) != 0)
     tg_log_warn("no JWKS refresh: %s", tg_err_msg(&err, TG_ENOMEM));
   uv_run(&loop, UV_RUN_DEFAULT);

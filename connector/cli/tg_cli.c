@@ -204,6 +204,35 @@ int tg_cli_init(struct tg_cli *cli, int argc, char **argv) {
   return 0;
 }
 
+/* Prints the warnings of the health answer J (certificates or the CRL near
+ * their expiry) to stderr, one line each; returns how many. */
+static int warnings_print(json_t *j) {
+  size_t i;
+  json_t *w;
+  json_array_foreach(json_object_get(j, "warnings"), i, w)
+    fprintf(stderr, "warning: %s\n", json_string_value(json_object_get(w, "message")) ?: "?");
+  return (int)json_array_size(json_object_get(j, "warnings"));
+}
+
+/* tsunagu info: the node's /healthz warnings as a new JSON array, empty when
+ * there are none (or the node is too old to give them). */
+static json_t *health_warnings(struct tg_cli *cli) {
+  int status;
+  json_t *h = NULL, *w = NULL;
+  if (tg_cli_call(cli, "GET", "/healthz", NULL, 0, &status, &h, NULL) == 0)
+    w = json_object_get(h, "warnings");
+  w = json_is_array(w) ? json_incref(w) : json_array();
+  json_decref(h);
+  return w;
+}
+
+static void print_health_warnings(struct tg_cli *cli) {
+  json_t *w = health_warnings(cli), *o = json_pack("{s:O}", "warnings", w);
+  warnings_print(o);
+  json_decref(o);
+  json_decref(w);
+}
+
 int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
   int status;
   json_t *j = NULL;
@@ -217,6 +246,7 @@ int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("info: the node's answer is not JSON");
   }
   if (cli->json) {
+    json_object_set_new(j, "warnings", health_warnings(cli));
     tg_cli_print_json(j);
   } else {
     printf("node:        %s (%s)\n", json_string_value(json_object_get(j, "node_id")) ?: "?",
@@ -230,6 +260,8 @@ int tg_cli_info(struct tg_cli *cli, int argc, char **argv) {
            json_string_value(json_object_get(json_object_get(j, "certificate"), "sha256")) ?: "?");
   }
   json_decref(j);
+  if (!cli->json)
+    print_health_warnings(cli);
   return 0;
 }
 
@@ -242,11 +274,15 @@ int tg_cli_health(struct tg_cli *cli, int argc, char **argv) {
   if (tg_cli_call(cli, "GET", "/healthz", NULL, 0, &status, &j, NULL))
     return 1;
   const char *s = json_string_value(json_object_get(j, "status"));
-  int ok = s && strcmp(s, "ok") == 0;
-  if (cli->json)
-    printf("{\"status\":\"%s\"}\n", ok ? "ok" : "bad");
-  else
-    printf("%s: %s\n", cli->url, ok ? "ok" : "not healthy");
+  /* degraded: serving, with warnings (a certificate or the CRL expires soon) */
+  int degraded = s && strcmp(s, "degraded") == 0;
+  int ok = s && (strcmp(s, "ok") == 0 || degraded);
+  if (cli->json) {
+    printf("{\"status\":\"%s\"}\n", ok ? s : "bad");
+  } else {
+    printf("%s: %s\n", cli->url, !ok ? "not healthy" : degraded ? "degraded" : "ok");
+    warnings_print(j);
+  }
   json_decref(j);
   return ok ? 0 : 1;
 }

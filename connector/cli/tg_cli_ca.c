@@ -454,29 +454,74 @@ static int x509_fingerprint(X509 *x, char out[65]) {
   return 0;
 }
 
-/* The node's own URL from [http] listen. */
-static int node_url(const char *dir, char *out, size_t n) {
-  char path[4096], host[256];
+/* The URL the node in DIR enrols with, into OUT (size N): --node-url
+ * (GIVEN), else [node] url, else the first of HOSTS (--hosts) with the
+ * [http] listen port, else the listen address itself. A wildcard address
+ * reaches nobody and is refused (with LOCAL, in the last case, 127.0.0.1
+ * stands for it); a loopback one reaches only this machine and is refused
+ * unless LOCAL (a federation on one machine, as in tests and demos). */
+static int node_url(const char *dir, const char *given, const char *hosts, int local, char *out,
+                    size_t n, struct tg_err *err) {
+  char path[4096], host[256], lport[16], port_s[16];
   int port = 0, rc;
   struct tg_conf *c = NULL;
+  const char *from = "[http] listen";
   tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
-  if ((rc = tg_conf_load(path, &c, NULL)) != 0)
+  if ((rc = tg_conf_load(path, &c, err)) != 0)
     return rc;
   const char *l = tg_conf_get(c, "http", "listen");
+  const char *u = tg_conf_get(c, "node", "url");
   rc = tg_node_split_hostport(l ? l : "127.0.0.1:8443", host, sizeof(host), &port);
-  if (rc == 0)
+  snprintf(lport, sizeof(lport), "%d", port);
+  if (rc != 0) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: bad [http] listen", path);
+  } else if (given != NULL || (u != NULL && u[0])) {
+    from = given ? "--node-url" : "[node] url";
+    snprintf(out, n, "%s", given ? given : u);
+    if (tg_client_url_split(out, "https", host, sizeof(host), port_s, sizeof(port_s)) != 0)
+      rc = tg_err_set(err, TG_EINVAL, "%s %s is not an https:// URL", from, out);
+  } else if (hosts != NULL && hosts[0]) {
+    from = "--hosts";
+    size_t hl = strcspn(hosts, ",");
+    if (hl == 0 || hl >= sizeof(host))
+      rc = tg_err_set(err, TG_EINVAL, "--hosts %s: expected NAME[,NAME…]", hosts);
+    else {
+      memcpy(host, hosts, hl);
+      host[hl] = '\0';
+      snprintf(out, n, strchr(host, ':') ? "https://[%s]:%d" : "https://%s:%d", host, port);
+    }
+  } else {
+    from = "[http] listen";
+    if (local && tg_node_host_wildcard(host))
+      snprintf(host, sizeof(host), "127.0.0.1");
     snprintf(out, n, strchr(host, ':') ? "https://[%s]:%d" : "https://%s:%d", host, port);
+  }
+  if (rc == 0 && tg_node_host_wildcard(host))
+    rc = tg_err_set(err, TG_EINVAL,
+                    "%s gives %s, a wildcard address that peers cannot reach; give the address "
+                    "peers use: --node-url https://NAME:%s, [node] url or --hosts NAME",
+                    from, out, lport);
+  else if (rc == 0 && !local && tg_node_host_loopback(host))
+    rc = tg_err_set(err, TG_EINVAL,
+                    "%s gives %s, a loopback address that only this machine reaches; give the "
+                    "address peers use (--node-url https://NAME:%s, [node] url or --hosts NAME), "
+                    "or --local for a federation on this machine",
+                    from, out, lport);
   tg_conf_free(c);
   return rc;
 }
 
 int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
-  const char *hub = NULL, *token = NULL, *fp_s = NULL, *url = NULL, *token_file = NULL;
+  const char *hub = NULL, *token = NULL, *fp_s = NULL, *url = NULL, *token_file = NULL,
+             *hosts = NULL;
+  int local = 0;
   const struct tg_cli_opt opts[] = {{"hub", 0, &hub, NULL, NULL},
                                     {"token", 0, &token, NULL, NULL},
                                     {"token-file", 0, &token_file, NULL, NULL},
                                     {"ca-fingerprint", 0, &fp_s, NULL, NULL},
                                     {"node-url", 0, &url, NULL, NULL},
+                                    {"hosts", 0, &hosts, NULL, NULL},
+                                    {"local", 0, NULL, &local, NULL},
                                     {NULL, 0, NULL, NULL, NULL}};
   char id[64], path[4096], want[65], got[65], urlbuf[600], capath[] = "/tmp/tg-ca-pin-XXXXXX";
   char *csr_pem = NULL, *ca_pem = NULL, *body = NULL, *resp = NULL;
@@ -515,7 +560,7 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   if (fingerprint_norm(fp_s, want) != 0)
     return tg_cli_fail("register: --ca-fingerprint must be 64 hex digits (SHA-256)");
   int rc = node_id_of(cli->dir, id, sizeof(id), &err);
-  if (rc == 0 && url == NULL && (rc = node_url(cli->dir, urlbuf, sizeof(urlbuf))) == 0)
+  if (rc == 0 && (rc = node_url(cli->dir, url, hosts, local, urlbuf, sizeof(urlbuf), &err)) == 0)
     url = urlbuf;
   tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
   if (rc == 0)
@@ -629,8 +674,8 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   EVP_PKEY_free(key);
   if (rc != 0)
     return tg_cli_fail("register: %s", tg_err_msg(&err, rc));
-  printf("node %s enrolled with %s; its federation certificate is installed in %s (reload "
-         "with SIGHUP)\n",
-         id, hub, cli->dir);
+  printf("node %s enrolled with %s as %s; its federation certificate is installed in %s "
+         "(reload with SIGHUP)\n",
+         id, hub, url, cli->dir);
   return 0;
 }

@@ -215,74 +215,14 @@ int tg_cli_peer(struct tg_cli *cli, int argc, char **argv) {
 
 /* --- tsunagu renew --- */
 
-/* Checks the CA's answer to a renewal and installs node.crt and crl.pem.
- * NEW_KEY (or NULL): the new key's file, renamed over node.key just before
- * node.crt is replaced. */
-static int renew_install(const char *dir, const char *id, EVP_PKEY *key, const char *new_key,
-                         json_t *j, char *serial, size_t sn, struct tg_err *err) {
-  const char *cert_pem = json_string_value(json_object_get(j, "certificate"));
-  const char *ca_got = json_string_value(json_object_get(j, "ca_certificate"));
-  const char *crl_pem = json_string_value(json_object_get(j, "crl"));
-  char path[4096];
-  X509 *cert = NULL, *ca = NULL, *ca2 = NULL;
-  X509_CRL *crl = NULL;
-  int rc = 0;
-  if (cert_pem == NULL || ca_got == NULL || crl_pem == NULL)
-    return tg_err_set(err, TG_EPROTO, "the hub's answer lacks certificate, ca_certificate or crl");
-  tg_node_path(path, sizeof(path), dir, TG_NODE_CA);
-  if ((rc = tg_cert_load(path, &ca, err)) == 0 &&
-      (rc = tg_cert_parse(ca_got, strlen(ca_got), &ca2, err)) == 0 && X509_cmp(ca, ca2) != 0)
-    rc = tg_err_set(err, TG_EPROTO, "the hub answered with another CA certificate");
-  if (rc == 0)
-    rc = tg_fed_crl_install(dir, crl_pem, strlen(crl_pem), NULL, err);
-  tg_node_path(path, sizeof(path), dir, TG_NODE_CRL);
-  if (rc == 0)
-    rc = tg_cert_crl_load(path, &crl, err);
-  if (rc == 0)
-    rc = tg_cert_parse(cert_pem, strlen(cert_pem), &cert, err);
-  if (rc == 0)
-    rc = tg_cert_verify(cert, key, ca, crl, id, err);
-  if (rc == 0)
-    rc = tg_cert_serial_hex(cert, serial, sn);
-  tg_node_path(path, sizeof(path), dir, TG_NODE_CERT);
-  if (rc == 0 && new_key != NULL) {
-    /* The certificate is written (and synced) beside node.crt first; then
-     * node.key and node.crt are renamed into place. Nothing can fail between
-     * the two renames but the renames themselves, and a reload in between
-     * finds a mismatched pair, refuses it and keeps serving the old one. */
-    char crt_new[4200], key_path[4096];
-    snprintf(crt_new, sizeof(crt_new), "%s.new", path);
-    tg_node_path(key_path, sizeof(key_path), dir, TG_NODE_KEY);
-    rc = tg_file_write(crt_new, cert_pem, strlen(cert_pem), 0644, 0, err);
-    if (rc == 0 && rename(new_key, key_path) != 0) {
-      rc = tg_err_set(err, TG_EIO, "cannot replace %s: %s", key_path, strerror(errno));
-      unlink(crt_new); /* nothing changed */
-    } else if (rc == 0 && rename(crt_new, path) != 0) {
-      rc = tg_err_set(err, TG_EIO, "cannot replace %s (node.key is already the new key; "
-                                   "move %s there by hand): %s",
-                      path, crt_new, strerror(errno));
-    }
-    if (rc == 0)
-      tg_file_sync_dir(path); /* both renames reach the disk */
-  } else if (rc == 0) { /* atomic: the node reads either the old or the new file */
-    rc = tg_file_write(path, cert_pem, strlen(cert_pem), 0644, 0, err);
-  }
-  X509_free(cert);
-  X509_free(ca);
-  X509_free(ca2);
-  X509_CRL_free(crl);
-  return rc;
-}
-
 int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   const char *hub = NULL;
   int new_key = 0;
-  char id[64], conf_hub[600], path[4096], url[700], serial[64], key_new[4200] = "";
+  char id[64], conf_hub[600], path[4096], url[700], serial[64];
   struct tg_fed_tls t;
   struct tg_err err;
-  EVP_PKEY *key = NULL;
-  X509_REQ *req = NULL;
-  char *csr_pem = NULL, *body = NULL, *resp = NULL;
+  struct tg_fed_renew_req q;
+  char *body = NULL, *resp = NULL;
   size_t len = 0;
   int status = 0, rc;
   json_t *j = NULL;
@@ -304,29 +244,9 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   if (tg_fed_tls_paths(cli->dir, &t) != 0)
     return tg_cli_fail("renew: %s has no federation CA (ca.crt); run tsunagu register first",
                        cli->dir);
-  tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
-  if (new_key) {
-    /* A new P-256 key, kept beside the current one until the CA has
-     * certified it. */
-    snprintf(key_new, sizeof(key_new), "%s.new", path);
-    unlink(key_new);
-    rc = tg_cert_key_new(&key, &err);
-    if (rc == 0)
-      rc = tg_cert_key_save(key, key_new, &err);
-  } else {
-    rc = tg_cert_key_load(path, &key, &err);
-  }
-  if (rc == 0 && (rc = tg_cert_csr_new(key, id, NULL, &req, &err)) == 0)
-    rc = tg_cert_csr_pem(req, &csr_pem, &err);
-  if (rc == 0) {
-    /* A new key is asked for as a rotation, which the CA records (and which
-     * retires the old certificates); a plain renewal keeps the key. */
-    json_t *in = json_pack("{s:s, s:b}", "csr", csr_pem, "rotate_key", new_key);
-    body = in ? json_dumps(in, JSON_COMPACT) : NULL;
-    json_decref(in);
-    if (body == NULL)
-      rc = tg_err_set(&err, TG_ENOMEM, "out of memory");
-  }
+  /* The request and the installation are the daemon's too (tg_fed_renew.c). */
+  rc = tg_fed_renew_request(cli->dir, id, new_key, &q, &err);
+  body = rc == 0 ? q.body : NULL;
   if (rc == 0) {
     /* Authenticated by the current certificate over mutual TLS. */
     static const char *const hdrs[] = {"Content-Type: application/json", NULL};
@@ -354,8 +274,8 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   }
   int rotated = rc == 0 && new_key; /* the CA has retired the old certificate */
   if (rc == 0)
-    rc = renew_install(cli->dir, id, key, new_key ? key_new : NULL, j, serial, sizeof(serial),
-                       &err);
+    rc = tg_fed_renew_install(cli->dir, id, q.key, new_key ? q.key_new : NULL, j, serial,
+                              sizeof(serial), &err);
   if (rc != 0 && rotated) {
     /* The old certificate is revoked now: keep what replaces it for the
      * operator rather than leave the node with nothing that works. */
@@ -369,16 +289,12 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
     tg_err_set(&err, rc,
                "%s; the CA rotated the key and revoked the old certificate: the new key and "
                "certificate are %s and %s, move them to node.key and node.crt",
-               why, key_new, crt_new);
-  } else if (key_new[0]) {
-    unlink(key_new); /* gone after a successful rename; a failure leaves no stray key */
+               why, q.key_new, crt_new);
+    q.key_new[0] = '\0'; /* kept for the operator */
   }
   json_decref(j);
   free(resp);
-  free(body);
-  free(csr_pem);
-  X509_REQ_free(req);
-  EVP_PKEY_free(key);
+  tg_fed_renew_request_close(&q);
   if (rc != 0)
     return tg_cli_fail("renew: %s", tg_err_msg(&err, rc));
   printf("node %s renewed: certificate %s%s installed in %s\n", id, serial,

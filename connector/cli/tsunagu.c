@@ -13,13 +13,18 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "  Creates DIR with the node key (0600), a bootstrap certificate, tsunagu.conf,\n"
    "  the database and an admin token (0600). Refuses to overwrite a node.\n"
    "  NODE-ID is a DNS label: lowercase letters, digits and '-'.\n"
-   "  --hosts adds DNS names or IP addresses (comma-separated) to the certificate.\n",
+   "  --hosts adds DNS names or IP addresses (comma-separated) to the certificate;\n"
+   "  its first reachable name (not a wildcard, not loopback) and the listen port\n"
+   "  become [node] url, which register enrols with.\n",
    tg_cli_init},
   {"info", "show what a node says about itself", "tsunagu info [--dir DIR | --url URL] [--json]\n"
    "  Prints the node's /.well-known/tsunagu: id, name, version, federation,\n"
-   "  endpoints and certificate fingerprint.\n", tg_cli_info},
+   "  endpoints and certificate fingerprint; on stderr, a warning for the node or CA\n"
+   "  certificate or the CRL when it expires within 14 days.\n", tg_cli_info},
   {"health", "check that a node answers", "tsunagu health [--dir DIR | --url URL] [--json]\n"
-   "  Exits 0 when the node answers /healthz with ok.\n", tg_cli_health},
+   "  Exits 0 when the node answers /healthz with ok, or degraded (serving, with\n"
+   "  warnings such as a certificate expiring within 14 days, printed on stderr).\n",
+   tg_cli_health},
   {"metrics", "print a node's Prometheus metrics", "tsunagu metrics [--dir DIR | --url URL]\n",
    tg_cli_metrics},
   {"dataset", "add, list, show or remove datasets in the node's catalog",
@@ -92,12 +97,15 @@ static const struct tg_cli_cmd tg__cmds[] = {
    tg_cli_cert},
   {"register", "enroll a node with a CA node (HTTP), pinning the CA by fingerprint",
    "tsunagu register --dir DIR --hub URL (--token T | --token-file FILE)\n"
-   "                 --ca-fingerprint SHA256 [--node-url URL]\n"
+   "                 --ca-fingerprint SHA256 [--node-url URL | --hosts LIST] [--local]\n"
    "  Fetches the hub's CA certificate and accepts it only if its SHA-256 is the one\n"
    "  given; then, over TLS verified with that CA, sends a CSR for the node's key with\n"
    "  the one-time token, checks the answer and installs node.crt, ca.crt and crl.pem.\n"
-   "  --node-url is the node's own URL (default https://[http] listen), whose host\n"
-   "  goes in the certificate. --token-file keeps the token out of ps and shell history.\n",
+   "  The node's URL, whose host goes in the certificate and the federation directory:\n"
+   "  --node-url, else [node] url, else the first of --hosts with the listen port, else\n"
+   "  https://[http] listen. A wildcard address (0.0.0.0, ::) is refused; a loopback\n"
+   "  one too unless --local (the whole federation runs on this machine).\n"
+   "  --token-file keeps the token out of ps and shell history.\n",
    tg_cli_register},
   {"peer", "the node's peers: add, list (checked over mutual TLS), remove, sync",
    "tsunagu peer add NODE-ID URL   add (or update) a peer\n"

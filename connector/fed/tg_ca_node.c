@@ -30,6 +30,7 @@ static struct {
   char dir[4096];
   unsigned failures;     /* [ca] register_failures; 0: no limit */
   uint64_t window_ms;    /* [ca] register_window */
+  int64_t validity_s;    /* [ca] validity of the certificates issued online; 0: the CA's default */
   struct tg_cert_ca *ca; /* NULL until first lent */
   struct ident files[3]; /* ca.crt, ca.key, ca.db when CA was opened */
   struct tg_ratelimit rl;
@@ -63,6 +64,7 @@ static void configure(void) {
   g.has_ca = 0;
   g.failures = TG_CA_NODE_FAILURES;
   g.window_ms = TG_CA_NODE_WINDOW_MS;
+  g.validity_s = 0;
   if (tg_node_path(path, sizeof(path), s->dir, TG_NODE_CONF) == 0 &&
       tg_conf_load(path, &c, &err) == 0) {
     const char *d = tg_conf_get(c, "ca", "dir");
@@ -81,6 +83,11 @@ static void configure(void) {
       g.window_ms = v;
     else
       tg_log_warn("[ca] register_window: keeping %llu ms", (unsigned long long)g.window_ms);
+    /* Short lifetimes for tests of renewal, or a federation's own policy. */
+    if (tg_conf_get_ms(c, "ca", "validity", 0, &v, &err) == 0 && (v == 0 || v >= 1000))
+      g.validity_s = (int64_t)(v / 1000);
+    else
+      tg_log_warn("[ca] validity: expected a duration of 1s or more; using the CA's default");
     tg_conf_free(c);
   }
   tg_settings_put(s);
@@ -95,6 +102,14 @@ int tg_ca_node_dir(char *out, size_t n) {
   int rc = !g.has_ca ? TG_ENOENT : snprintf(out, n, "%s", g.dir) < (int)n ? 0 : TG_ETOOBIG;
   pthread_mutex_unlock(&g.mu);
   return rc;
+}
+
+int64_t tg_ca_node_validity(void) {
+  pthread_mutex_lock(&g.mu);
+  configure();
+  int64_t v = g.validity_s;
+  pthread_mutex_unlock(&g.mu);
+  return v;
 }
 
 int tg_ca_node_acquire(struct tg_cert_ca **ca, char *dir, size_t n, struct tg_err *err) {

@@ -17,6 +17,10 @@ struct tg_err;
 /* The CA directory into OUT (size N): 0, or TG_ENOENT when the node has no
  * CA role. */
 int tg_ca_node_dir(char *out, size_t n);
+/* [ca] validity in seconds: how long the certificates issued by register
+ * and renew last; 0 for the CA's default (TG_CA_NODE_DAYS). Not to be called
+ * while the CA is lent. */
+int64_t tg_ca_node_validity(void);
 /* Lends the node's CA: *CA (borrowed until tg_ca_node_release, which must
  * follow on the same thread) is opened the first time, after a reload and
  * when ca.crt, ca.key or ca.db changed on disk; DIR (size N, or NULL) gets

@@ -5,6 +5,7 @@
 #define TG_FED_H
 
 #include <jansson.h>
+#include <openssl/types.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,5 +149,47 @@ void tg_fed_refresh_kick(struct tg_fed_refresh *r);
 /* Cancels any fetch and frees R once its handles closed (run the loop); NULL
  * is a no-op. */
 void tg_fed_refresh_stop(struct tg_fed_refresh *r);
+
+/* --- certificate renewal (tg_fed_renew.c) --- */
+
+/* A renewal request of a node: the key its CSR is for and the JSON body
+ * {"csr": …, "rotate_key": …} for POST {hub}/api/v1/certs/renew. */
+struct tg_fed_renew_req {
+  EVP_PKEY *key;      /* owned; the answer's certificate must be for it */
+  char key_new[4200]; /* with a new key: its file (DIR/node.key.new) until installed, else "" */
+  char *body;         /* from malloc */
+};
+/* Makes the request of node NODE_ID in DIR: for its current key, or with
+ * NEW_KEY for a new P-256 key saved as node.key.new. On failure OUT holds
+ * nothing. Close OUT with tg_fed_renew_request_close. */
+int tg_fed_renew_request(const char *dir, const char *node_id, int new_key,
+                         struct tg_fed_renew_req *out, struct tg_err *err);
+/* Frees R's key and body and removes a key_new file still there (after a
+ * successful installation it has been renamed to node.key). */
+void tg_fed_renew_request_close(struct tg_fed_renew_req *r);
+/* Checks the hub's answer J (201 body: certificate, ca_certificate, crl) to
+ * a renewal of node ID in DIR — the same CA, a CRL it signed, a certificate
+ * for KEY naming ID — installs the CRL and node.crt (and, with NEW_KEY, the
+ * file to rename over node.key just before), and writes the new serial into
+ * SERIAL (size SN). Nothing is replaced unless every check passed. */
+int tg_fed_renew_install(const char *dir, const char *id, EVP_PKEY *key, const char *new_key,
+                         json_t *j, char *serial, size_t sn, struct tg_err *err);
+
+/* The daemon's own renewal on its main loop: with [federation] hub and a
+ * certificate issued by ca.crt, every [federation] renew_check (default 1h)
+ * it looks whether two thirds of the certificate's life (plus or minus a
+ * thirtieth, at random) have passed; then it POSTs a CSR for its key to
+ * {hub}/api/v1/certs/renew over mutual TLS, installs the answer and calls
+ * RELOAD(UD). A failure is logged and tried again after 1 s to 1 min
+ * (a thousandth of the life), doubling up to a tenth of it (at most 6 h).
+ * A CA node without a hub renews from its own CA instead ([ca] validity).
+ * [federation] renew = off turns it off. */
+struct tg_fed_renew;
+int tg_fed_renew_start(uv_loop_t *loop, const char *dir, void (*reload)(void *ud), void *ud,
+                       struct tg_fed_renew **out, struct tg_err *err);
+/* Re-reads the configuration and TLS material and looks now (on SIGHUP). */
+void tg_fed_renew_kick(struct tg_fed_renew *r);
+/* Cancels any request and frees R once its handles closed; NULL is a no-op. */
+void tg_fed_renew_stop(struct tg_fed_renew *r);
 
 #endif

@@ -16,11 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TG_FED_CRL_DEFAULT_MS (5 * 60 * 1000)
+#define TG_FED_CRL_WATCH_MS 2000 /* [ca] crl_watch default */
 
 struct tg_fed_refresh {
   uv_timer_t defer; /* the reload runs from here, outside client callbacks */
+  uv_timer_t watch; /* a CA node: looks at its CA's crl.pem every [ca] crl_watch */
+  struct stat seen; /* that file when last installed (st_ino 0: not yet) */
+  uint64_t watch_ms;
+  int open_timers;  /* defer and watch until their close callbacks ran */
   struct tg_periodic *fetch; /* the hub's CRL each interval; its tick does the rest */
   int has_client;   /* the fetcher has a client for the hub */
   char dir[4096];
@@ -115,6 +121,38 @@ static void crl_expiry_warn(struct tg_fed_refresh *r) {
 
 static void refresh_configure(struct tg_fed_refresh *r);
 
+/* A CA node applies its own revocations at once: tsunagu ca revoke (or a
+ * key rotation through renew) writes the CA's crl.pem, and a changed file
+ * is installed and the TLS settings reloaded within [ca] crl_watch, without
+ * waiting for the CRL refresh interval or a SIGHUP. A stat() per interval. */
+static void on_watch(uv_timer_t *t) {
+  struct tg_fed_refresh *r = t->data;
+  char path[4200], *pem = NULL;
+  size_t len = 0;
+  struct stat st;
+  if (!r->ca_dir[0] || r->hub[0])
+    return;
+  snprintf(path, sizeof(path), "%s/%s", r->ca_dir, TG_CA_CRL);
+  if (stat(path, &st) != 0)
+    return;
+  if (st.st_ino == r->seen.st_ino && st.st_dev == r->seen.st_dev &&
+      st.st_size == r->seen.st_size && st.st_mtim.tv_sec == r->seen.st_mtim.tv_sec &&
+      st.st_mtim.tv_nsec == r->seen.st_mtim.tv_nsec)
+    return;
+  r->seen = st;
+  if (tg_file_read(path, TG_CA_MAX_INPUT, &pem, &len, NULL) == 0)
+    refresh_install(r, pem, len, path);
+  free(pem);
+}
+
+/* Starts or stops the watch as the configuration says. */
+static void watch_configure(struct tg_fed_refresh *r) {
+  if (r->ca_dir[0] && !r->hub[0] && r->watch_ms > 0)
+    uv_timer_start(&r->watch, on_watch, 0, r->watch_ms);
+  else
+    uv_timer_stop(&r->watch);
+}
+
 /* Each tick: warnings, the CA's own CRL, and whether to fetch from the hub. */
 static int on_tick(void *ud) {
   struct tg_fed_refresh *r = ud;
@@ -166,10 +204,16 @@ static void refresh_configure(struct tg_fed_refresh *r) {
       r->interval_ms = ms;
     else
       tg_log_warn("[federation] crl_refresh: keeping %llu ms", (unsigned long long)r->interval_ms);
+    r->watch_ms = TG_FED_CRL_WATCH_MS;
+    if (tg_conf_get_ms(c, "ca", "crl_watch", TG_FED_CRL_WATCH_MS, &ms, &err) == 0)
+      r->watch_ms = ms; /* 0: off */
+    else
+      tg_log_warn("[ca] crl_watch: keeping %llu ms", (unsigned long long)r->watch_ms);
     tg_conf_free(c);
   }
   if (tg_fed_ca_dir(r->dir, r->ca_dir, sizeof(r->ca_dir)) != 0)
     r->ca_dir[0] = '\0';
+  watch_configure(r);
   char url[700];
   snprintf(url, sizeof(url), "%s/api/v1/certs/crl", r->hub);
   struct tg_fed_tls t;
@@ -206,7 +250,9 @@ int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, void (*reload)(void *
   r->ud = ud;
   snprintf(r->dir, sizeof(r->dir), "%s", dir);
   uv_timer_init(loop, &r->defer);
-  r->defer.data = r;
+  uv_timer_init(loop, &r->watch);
+  r->defer.data = r->watch.data = r;
+  r->open_timers = 2;
   tg_fed_refresh_kick(r);
   *out = r;
   return 0;
@@ -219,7 +265,12 @@ void tg_fed_refresh_kick(struct tg_fed_refresh *r) {
   tg_periodic_kick(r->fetch);
 }
 
-static void refresh_closed(uv_handle_t *h) { free(h->data); }
+/* The last of the two timers to close frees R. */
+static void refresh_closed(uv_handle_t *h) {
+  struct tg_fed_refresh *r = h->data;
+  if (--r->open_timers == 0)
+    free(r);
+}
 
 void tg_fed_refresh_stop(struct tg_fed_refresh *r) {
   if (r == NULL)
@@ -227,5 +278,7 @@ void tg_fed_refresh_stop(struct tg_fed_refresh *r) {
   tg_periodic_stop(r->fetch);
   r->fetch = NULL;
   uv_timer_stop(&r->defer);
+  uv_timer_stop(&r->watch);
   uv_close((uv_handle_t *)&r->defer, refresh_closed);
+  uv_close((uv_handle_t *)&r->watch, refresh_closed);
 }

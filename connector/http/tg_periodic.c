@@ -7,6 +7,7 @@
 #include "tg_client.h"
 #include "tg_err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@ struct tg_periodic {
   struct tg_client_req *req; /* the fetch in flight, or NULL */
   struct tg_buf body;
   char *url; /* from malloc, or NULL */
+  char *method, *ctype; /* from malloc, or NULL */
+  char *req_body;       /* from malloc, or NULL: tg_periodic_set_body */
+  size_t req_body_len;
   struct tg_periodic_opts o;
   uint64_t last_ms;
 };
@@ -46,7 +50,7 @@ static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
   struct tg_periodic *p = ud;
   uint64_t next = p->o.period_ms;
   p->req = NULL;
-  if (rc != 0 || status != 200) {
+  if (rc != 0 || status != (p->o.ok_status ? p->o.ok_status : 200)) {
     if (p->cb.on_fail != NULL)
       p->cb.on_fail(p->ud, rc, status, err);
     next = retry_ms(p);
@@ -59,8 +63,16 @@ static void on_done(void *ud, int rc, int status, const struct tg_err *err) {
 
 /* Starts the fetch; 0, or a negative code after reporting it. */
 static int fetch(struct tg_periodic *p) {
-  struct tg_client_opts o = {
-      .url = p->url, .timeout_ms = p->o.timeout_ms, .max_response = p->o.max_response};
+  char ct[300];
+  const char *hdrs[] = {ct, NULL};
+  snprintf(ct, sizeof(ct), "Content-Type: %s", p->ctype ? p->ctype : "");
+  struct tg_client_opts o = {.method = p->method,
+                             .url = p->url,
+                             .headers = p->ctype ? hdrs : NULL,
+                             .body = p->req_body,
+                             .body_len = p->req_body_len,
+                             .timeout_ms = p->o.timeout_ms,
+                             .max_response = p->o.max_response};
   struct tg_client_cb cb = {.on_data = on_data, .on_done = on_done};
   struct tg_err err;
   tg_err_clear(&err);
@@ -112,6 +124,9 @@ static void unconfigure(struct tg_periodic *p) {
   p->req = NULL;
   free(p->url);
   p->url = NULL;
+  free(p->method);
+  free(p->ctype);
+  p->method = p->ctype = NULL;
   tg_buf_reset(&p->body);
 }
 
@@ -119,12 +134,15 @@ int tg_periodic_configure(struct tg_periodic *p, const struct tg_client_tls *tls
                           const struct tg_periodic_opts *o, struct tg_err *err) {
   unconfigure(p);
   p->o = *o;
-  p->o.url = NULL;
+  p->o.url = p->o.method = p->o.content_type = NULL;
   uv_timer_stop(&p->timer);
   int rc = 0;
   if (o->url != NULL) {
-    if ((p->url = strdup(o->url)) == NULL)
-      rc = tg_err_set(err, TG_ENOMEM, "out of memory");
+    if ((p->url = strdup(o->url)) == NULL ||
+        (o->method != NULL && (p->method = strdup(o->method)) == NULL) ||
+        (o->content_type != NULL && (strlen(o->content_type) > 200 ||
+                                     (p->ctype = strdup(o->content_type)) == NULL)))
+      rc = tg_err_set(err, TG_ENOMEM, "out of memory or content type too long");
     else
       rc = tg_client_new(p->loop, tls, &p->client, err);
     if (rc != 0)
@@ -132,6 +150,22 @@ int tg_periodic_configure(struct tg_periodic *p, const struct tg_client_tls *tls
   }
   arm(p, p->o.period_ms);
   return rc;
+}
+
+int tg_periodic_set_body(struct tg_periodic *p, const char *body, size_t len, struct tg_err *err) {
+  char *copy = NULL;
+  if (p->req != NULL) /* the fetch in flight sends the old one */
+    return tg_err_set(err, TG_EAGAIN, "a fetch is in flight");
+  if (body != NULL && (copy = malloc(len + 1)) == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  if (copy != NULL) {
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+  }
+  free(p->req_body);
+  p->req_body = copy;
+  p->req_body_len = copy ? len : 0;
+  return 0;
 }
 
 void tg_periodic_kick(struct tg_periodic *p) {
@@ -146,6 +180,7 @@ uint64_t tg_periodic_last_ms(const struct tg_periodic *p) { return p->last_ms; }
 static void closed(uv_handle_t *h) {
   struct tg_periodic *p = h->data;
   tg_buf_close(&p->body);
+  free(p->req_body);
   free(p);
 }
 

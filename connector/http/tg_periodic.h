@@ -33,6 +33,9 @@ struct tg_periodic_opts {
   uint64_t retry_ms;     /* after a failure; 0 means the period */
   uint64_t timeout_ms;   /* of one fetch; 0: the client's default */
   size_t max_response;   /* body limit; 0: none */
+  const char *method;    /* "GET" when NULL; with "POST" the body is tg_periodic_set_body's */
+  const char *content_type; /* of that body, copied; NULL: none sent */
+  int ok_status;         /* the answer on_body takes; 0 means 200 */
 };
 
 /* Creates a fetcher on LOOP that does nothing until configured. CB is copied. */
@@ -45,6 +48,9 @@ int tg_periodic_new(uv_loop_t *loop, const struct tg_periodic_cb *cb, void *ud,
  * successful call. */
 int tg_periodic_configure(struct tg_periodic *p, const struct tg_client_tls *tls,
                           const struct tg_periodic_opts *o, struct tg_err *err);
+/* The request body of the next fetches (copied; NULL clears it), e.g. set
+ * by on_tick just before the fetch it allows. */
+int tg_periodic_set_body(struct tg_periodic *p, const char *body, size_t len, struct tg_err *err);
 /* A tick now (on_tick, then the fetch) unless a fetch is in flight. */
 void tg_periodic_kick(struct tg_periodic *p);
 /* 1 while a fetch is in flight. */

@@ -3,6 +3,7 @@
 #include "tg_metrics.h"
 #include "tg_buf.h"
 #include "tg_settings.h"
+#include "tg_util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -151,6 +152,23 @@ void tg_metrics_render(struct tg_buf *o) {
   tg_buf_printf(o, "# HELP tsunagu_bytes_sent_total Bytes written to client sockets.\n"
                    "# TYPE tsunagu_bytes_sent_total counter\ntsunagu_bytes_sent_total %llu\n",
                 (unsigned long long)SUM(bytes_out));
+  tg_metrics_expiry_render(o);
   tg_metrics_data_render(o);
   tg_metrics_harvest_render(o);
+}
+
+void tg_metrics_expiry_render(struct tg_buf *o) {
+  /* The times were read with the settings; only the subtraction is new. */
+  struct tg_settings *s = tg_settings_get();
+  int64_t now = tg_time_now();
+  tg_buf_puts(o, "# HELP tsunagu_cert_expiry_seconds Seconds until the node certificate's, the "
+                 "federation CA certificate's notAfter or the installed CRL's nextUpdate "
+                 "(negative: past).\n"
+                 "# TYPE tsunagu_cert_expiry_seconds gauge\n");
+  for (int w = 0; s != NULL && w < TG_EXPIRY_N; w++)
+    if (s->expiry[w] > 0)
+      tg_buf_printf(o, "tsunagu_cert_expiry_seconds{which=\"%s\"} %lld\n", tg_expiry_name(w),
+                    (long long)(s->expiry[w] - now));
+  if (s != NULL)
+    tg_settings_put(s);
 }

@@ -14,6 +14,9 @@ void tg_metrics_conn(int delta);
 /* Counts a connection refused at accept (over a connection limit). */
 void tg_metrics_conn_refused(void);
 void tg_metrics_render(struct tg_buf *out);
+/* Appends tsunagu_cert_expiry_seconds{which="node|ca|crl"}: seconds until
+ * each expiry of the current settings (called by tg_metrics_render). */
+void tg_metrics_expiry_render(struct tg_buf *out);
 
 /* The data API's counters (tg_metrics_data.c); strings are copied. */
 /* One data answer of BYTES body bytes for DATASET (may be NULL) and, when a

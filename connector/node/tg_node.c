@@ -6,6 +6,7 @@
 #include "tg_util.h"
 #include "tg_voc_store.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +55,30 @@ int tg_node_split_hostport(const char *s, char *host, size_t hn, int *port) {
   return 0;
 }
 
+int tg_node_host_wildcard(const char *host) {
+  unsigned char a[16], zero[16] = {0};
+  if (host[0] == '\0')
+    return 1;
+  if (inet_pton(AF_INET, host, a) == 1)
+    return memcmp(a, zero, 4) == 0;
+  return inet_pton(AF_INET6, host, a) == 1 && memcmp(a, zero, 16) == 0;
+}
+
+int tg_node_host_loopback(const char *host) {
+  static const unsigned char v6_loop[16] = {[15] = 1};
+  static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+  unsigned char a[16];
+  size_t l = strlen(host);
+  if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0 ||
+      (l > 10 && strcasecmp(host + l - 10, ".localhost") == 0))
+    return 1;
+  if (inet_pton(AF_INET, host, a) == 1)
+    return a[0] == 127;
+  if (inet_pton(AF_INET6, host, a) == 1)
+    return memcmp(a, v6_loop, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+  return 0;
+}
+
 int tg_node_db_open(const char *dir, sqlite3 **out, struct tg_err *err) {
   char path[4096];
   sqlite3 *db;
@@ -89,9 +115,34 @@ int tg_node_harvest_db_open(const char *dir, sqlite3 **out, struct tg_err *err) 
   return rc;
 }
 
+/* The first of the comma-separated HOSTS that peers could reach (not a
+ * wildcard, not loopback) into OUT (size N); 0, or TG_ENOENT. */
+static int reachable_host(const char *hosts, char *out, size_t n) {
+  for (const char *p = hosts; p && *p;) {
+    size_t l = strcspn(p, ",");
+    if (l > 0 && l < n) {
+      memcpy(out, p, l);
+      out[l] = '\0';
+      if (!tg_node_host_wildcard(out) && !tg_node_host_loopback(out))
+        return 0;
+    }
+    p += l + (p[l] == ',');
+  }
+  return TG_ENOENT;
+}
+
 static int write_conf(const struct tg_node_init_opts *o, const char *dir, const char *host,
                       int port, struct tg_err *err) {
-  char path[4096], text[4096];
+  char path[4096], text[4096], name[256], url[600];
+  /* --hosts names how peers reach the node: its first reachable name and
+   * the listen port become [node] url, which register enrols with (a
+   * wildcard listen address reaches nobody). */
+  if (o->hosts != NULL && port != 0 && reachable_host(o->hosts, name, sizeof(name)) == 0)
+    snprintf(url, sizeof(url), "# how peers reach it (from --hosts)\nurl = https://%s%s%s:%d\n",
+             strchr(name, ':') ? "[" : "", name, strchr(name, ':') ? "]" : "", port);
+  else
+    snprintf(url, sizeof(url),
+             "# url = https://tsunagu.example.lg.jp:8443  # how peers reach it\n");
   tg_node_path(path, sizeof(path), dir, TG_NODE_CONF);
   int n = snprintf(text, sizeof(text),
                    "# tsunagu node configuration (see tsunagud(8)).\n"
@@ -99,7 +150,7 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
                    "id = %s\n"
                    "name = %s\n"
                    "# federation = river-basin\n"
-                   "# url = https://tsunagu.example.lg.jp:8443  # how peers reach it\n"
+                   "%s"
                    "\n"
                    "[http]\n"
                    "listen = %s%s%s:%d\n"
@@ -128,11 +179,15 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
                    "# hub = https://hub.example:8443   # set by tsunagu register\n"
                    "# crl_refresh = 5m\n"
                    "# peer_check = 5m   # check every peer over mTLS (0: off)\n"
+                   "# renew = on        # renew node.crt from the hub at 2/3 of its life\n"
+                   "# renew_check = 1h\n"
                    "\n"
                    "# [ca]\n"
                    "# dir = /var/lib/tsunagu/ca        # serve the federation CA from this node\n"
                    "# register_failures = 10           # refused enrolments per address and\n"
                    "# register_window = 1m             #   window before 429\n"
+                   "# validity = 90d                   # of certificates issued by register/renew\n"
+                   "# crl_watch = 2s                   # apply the CA's own revocations at once\n"
                    "\n"
                    "# A backend of distributed datasets: credentials and timeouts by origin.\n"
                    "# [backend.river]\n"
@@ -144,7 +199,7 @@ static int write_conf(const struct tg_node_init_opts *o, const char *dir, const 
                    "[log]\n"
                    "# level = info\n"
                    "# access = on\n",
-                   o->id, o->name ? o->name : o->id, strchr(host, ':') ? "[" : "", host,
+                   o->id, o->name ? o->name : o->id, url, strchr(host, ':') ? "[" : "", host,
                    strchr(host, ':') ? "]" : "", port, o->id);
   if (n < 0 || (size_t)n >= sizeof(text))
     return tg_err_set(err, TG_ETOOBIG, "configuration too long");
@@ -265,8 +320,12 @@ static int build_node(const struct tg_node_init_opts *o, const char *dir, const 
   int rc;
   if ((rc = tg_cert_key_new(&key, err)) != 0)
     return rc;
-  snprintf(hosts, sizeof(hosts), "localhost,%s%s%s", strcmp(host, "localhost") ? host : "127.0.0.1",
-           o->hosts ? "," : "", o->hosts ? o->hosts : "");
+  /* A wildcard listen address is no address of the node's: loopback in its
+   * place (the bootstrap certificate serves local clients until register). */
+  const char *self =
+      strcmp(host, "localhost") == 0 || tg_node_host_wildcard(host) ? "127.0.0.1" : host;
+  snprintf(hosts, sizeof(hosts), "localhost,%s%s%s", self, o->hosts ? "," : "",
+           o->hosts ? o->hosts : "");
   tg_node_path(path, sizeof(path), dir, TG_NODE_KEY);
   if ((rc = tg_cert_key_save(key, path, err)) != 0)
     goto out;

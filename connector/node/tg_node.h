@@ -39,5 +39,11 @@ int tg_node_harvest_db_open(const char *dir, sqlite3 **out, struct tg_err *err);
 int tg_node_path(char *out, size_t n, const char *dir, const char *file);
 /* Splits "host:port" or "[v6]:port"; 0 or TG_EINVAL. */
 int tg_node_split_hostport(const char *s, char *host, size_t hn, int *port);
+/* 1 when HOST (no brackets) is a wildcard address (0.0.0.0, ::, or empty):
+ * one to listen on, never one to be reached at. */
+int tg_node_host_wildcard(const char *host);
+/* 1 when HOST is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x) or
+ * localhost: reachable only from the same machine. */
+int tg_node_host_loopback(const char *host);
 
 #endif

@@ -2,6 +2,7 @@
  * settings object and keeps the current one (swapped whole on reload). */
 #include "tg_settings.h"
 #include "tg_backends.h"
+#include "tg_cert_ca.h"
 #include "tg_conf_check.h"
 #include "tg_conf.h"
 #include "tg_err.h"
@@ -10,6 +11,7 @@
 #include "tg_tls.h"
 #include "tg_util.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -202,6 +204,51 @@ const struct tg_retention *tg_settings_retention(const struct tg_settings *s, co
   return &s->retention_default;
 }
 
+const char *tg_expiry_name(int w) {
+  static const char *const names[TG_EXPIRY_N] = {"node", "ca", "crl"};
+  return w >= 0 && w < TG_EXPIRY_N ? names[w] : "?";
+}
+
+/* Reads the expiry of the node's certificate, its CA's and its CRL into S
+ * (each 0 when the file is missing or unreadable: the TLS context, loaded
+ * just before, has already refused what must be there). */
+static void load_expiry(struct tg_settings *s, const char *cert, const char *ca,
+                        const char *crl) {
+  X509 *x = NULL;
+  X509_CRL *l = NULL;
+  if (tg_cert_load(cert, &x, NULL) == 0)
+    s->expiry[TG_EXPIRY_NODE] = tg_cert_not_after(x);
+  X509_free(x);
+  x = NULL;
+  if (access(ca, F_OK) == 0 && tg_cert_load(ca, &x, NULL) == 0)
+    s->expiry[TG_EXPIRY_CA] = tg_cert_not_after(x);
+  X509_free(x);
+  if (access(crl, F_OK) == 0 && tg_cert_crl_load(crl, &l, NULL) == 0)
+    s->expiry[TG_EXPIRY_CRL] = tg_cert_crl_next_update(l);
+  X509_CRL_free(l);
+  ERR_clear_error();
+}
+
+/* The certificate lifecycle's keys, read where they are used (fed/): bad
+ * values are refused here, at start, on SIGHUP and by tsunagud -t. */
+static int check_lifecycle_keys(struct tg_conf *c, const char *path, struct tg_err *err) {
+  uint64_t ms = 0;
+  int rc;
+  const char *v = tg_conf_get(c, "federation", "renew");
+  if (v != NULL && strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+    return tg_err_set(err, TG_EINVAL, "%s: [federation] renew = %s: expected on or off", path, v);
+  if ((rc = tg_conf_get_ms(c, "federation", "renew_check", 3600000, &ms, err)) != 0)
+    return rc;
+  if (ms == 0)
+    return tg_err_set(err, TG_EINVAL, "%s: [federation] renew_check: expected a duration of 1ms "
+                                      "or more (renew = off turns renewal off)", path);
+  if ((rc = tg_conf_get_ms(c, "ca", "validity", 0, &ms, err)) != 0)
+    return rc;
+  if (ms != 0 && ms < 1000)
+    return tg_err_set(err, TG_EINVAL, "%s: [ca] validity: expected a duration of 1s or more", path);
+  return tg_conf_get_ms(c, "ca", "crl_watch", 2000, &ms, err);
+}
+
 int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *err) {
   char path[4096], key[4096], cert[4096], ca[4096], crl[4096], listen[300];
   struct tg_conf *c = NULL;
@@ -243,6 +290,8 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   if ((rc = tg_conf_get_ms(c, "federation", "harvest_interval", 60 * 1000,
                            &s->harvest_interval_ms, err)) != 0)
     goto fail;
+  if ((rc = check_lifecycle_keys(c, path, err)) != 0)
+    goto fail;
   if ((rc = tg_backends_load(c, &s->backends, &s->nbackends, err)) != 0)
     goto fail;
   tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);
@@ -259,6 +308,7 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
     goto fail;
   if ((rc = tg_tls_cert_fingerprint(cert, s->fingerprint, err)) != 0)
     goto fail;
+  load_expiry(s, cert, ca, crl);
   snprintf(s->dir, sizeof(s->dir), "%s", dir);
   tg_node_path(path, sizeof(path), dir, TG_NODE_TOKEN);
   char *tok = NULL;

@@ -19,6 +19,14 @@ struct tg_retention {
 };
 #define TG_RETENTION_MAX 128
 
+/* What expires among the node's TLS material: its certificate, the
+ * federation CA's certificate and the installed CRL (its nextUpdate). */
+enum tg_expiry_which { TG_EXPIRY_NODE, TG_EXPIRY_CA, TG_EXPIRY_CRL, TG_EXPIRY_N };
+/* A warning is due this long before an expiry (/healthz, tsunagu info). */
+#define TG_EXPIRY_WARN_S (14 * 86400)
+/* "node", "ca", "crl": the label of W in /metrics and /healthz. */
+const char *tg_expiry_name(int w);
+
 /* Limits and knobs read from tsunagu.conf; replaced whole on SIGHUP. */
 struct tg_backend;
 
@@ -38,6 +46,9 @@ struct tg_settings {
   uint64_t drain_timeout_ms;   /* [limits] drain_timeout */
   int access_log;              /* [log] access = on|off */
   char fingerprint[65];        /* SHA-256 of node.crt */
+  /* Unix time at which each expires (tg_expiry_which), read from the files
+   * once with these settings; 0 when the node has no such file. */
+  int64_t expiry[TG_EXPIRY_N];
   char dir[4096];              /* the node's state directory */
   int has_admin_token;
   unsigned char admin_token_sha256[32]; /* of DIR/admin.token's token */

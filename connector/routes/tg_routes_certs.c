@@ -130,19 +130,29 @@ static int enrol_fields(struct tg_http_req *req, json_t *in, const char **node, 
                         "node_id must be a node id and url an http(s) URL");
     return TG_ROUTE_ANSWERED;
   }
+  /* A listen-anywhere address reaches nobody: it must never be certified
+   * nor enter the federation directory. */
+  if (tg_node_host_wildcard(host)) {
+    tg_http_res_problem(req, 400, "wildcard-address", "Unusable address", NULL,
+                        "url %s names a wildcard address, which peers cannot reach; register "
+                        "with the node's DNS name or address (tsunagu register --node-url)",
+                        *url);
+    return TG_ROUTE_ANSWERED;
+  }
   return 0;
 }
 
 /* Issues the certificate (CA lent by the caller) and answers 201. */
 static int enrol(struct tg_http_req *req, struct tg_cert_ca *ca, const char *dir, const char *node,
                  const char *url, const char *pem, const char *token, const char *host,
-                 struct tg_err *err) {
+                 int64_t validity, struct tg_err *err) {
   X509_REQ *csr = NULL;
   X509 *cert = NULL;
   char *cert_pem = NULL, *ca_pem = NULL, *crl = NULL, path[4200];
   int rc = tg_cert_csr_parse(pem, strlen(pem), &csr, err);
   if (rc == 0) {
-    struct tg_cert_issue o = {.node_id = node, .token = token, .hosts = host, .how = "register"};
+    struct tg_cert_issue o = {.node_id = node, .token = token, .hosts = host, .how = "register",
+                              .valid_s = validity};
     rc = tg_cert_ca_issue(ca, &o, csr, &cert, err);
   }
   snprintf(path, sizeof(path), "%s/%s", dir, TG_CA_CRL);
@@ -188,18 +198,20 @@ void tg_route_certs_register(struct tg_http_req *req) {
     return;
   const char *body = tg_http_req_body(req, &len);
   json_t *in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
-  int status = 0, rc;
+  int status = 0, rc = 0;
+  int64_t validity = 0;
   if (enrol_fields(req, in, &node, &url, &pem, &token, host, sizeof(host)) != 0)
     status = 400;
   else if (!tg_cert_ca_token_plausible(token))
     status = refuse(req, tg_err_set(&err, TG_ENOENT, "unknown enrollment token"), &err);
-  else if ((rc = tg_ca_node_acquire(&ca, dir, sizeof(dir), &err)) != 0)
+  else if ((validity = tg_ca_node_validity()) < 0 ||
+           (rc = tg_ca_node_acquire(&ca, dir, sizeof(dir), &err)) != 0)
     tg_http_res_problem(req, 503, "ca-unavailable", "CA unavailable", NULL, "%s",
                         tg_err_msg(&err, rc));
   else {
     rc = tg_cert_ca_token_check(ca, token, node, host, &err);
     if (rc == 0)
-      rc = enrol(req, ca, dir, node, url, pem, token, host, &err);
+      rc = enrol(req, ca, dir, node, url, pem, token, host, validity, &err);
     tg_ca_node_release();
     if (rc != 0)
       status = refuse(req, rc, &err);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int tg_server_debug_routes(void);
@@ -84,10 +85,44 @@ void tg_route_well_known(struct tg_http_req *req) {
   tg_http_res_json(req, 200, o, NULL);
 }
 
+/* The expiry warnings of S at NOW: a new JSON array, one object per
+ * certificate or CRL that expires within TG_EXPIRY_WARN_S (or has expired). */
+static json_t *expiry_warnings(const struct tg_settings *s, int64_t now) {
+  static const char *const what[TG_EXPIRY_N] = {"the node certificate",
+                                                "the federation CA certificate",
+                                                "the installed CRL"};
+  json_t *a = json_array();
+  for (int w = 0; a != NULL && w < TG_EXPIRY_N; w++) {
+    int64_t at = s->expiry[w], left = at - now;
+    if (at <= 0 || left > TG_EXPIRY_WARN_S)
+      continue;
+    char when[32], msg[160];
+    time_t t = (time_t)at;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+      snprintf(when, sizeof(when), "?");
+    snprintf(msg, sizeof(msg), "%s %s %s", what[w], left > 0 ? "expires" : "expired", when);
+    json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:s}", "which", tg_expiry_name(w),
+                                       "expires_at", when, "seconds_left", (json_int_t)left,
+                                       "message", msg));
+  }
+  return a;
+}
+
 void tg_route_healthz(struct tg_http_req *req) {
-  static const char ok[] = "{\"status\":\"ok\"}";
+  /* Still 200 when degraded: the node serves; the warnings are for the
+   * operator and the monitoring that reads the body. */
+  struct tg_settings *s = tg_settings_get();
+  json_t *warn = expiry_warnings(s, tg_time_now());
+  tg_settings_put(s);
   tg_http_res_header(req, "Cache-Control", "no-store");
-  tg_http_res_send(req, 200, "application/json", ok, sizeof(ok) - 1);
+  if (json_array_size(warn) == 0) {
+    static const char ok[] = "{\"status\":\"ok\"}";
+    json_decref(warn);
+    tg_http_res_send(req, 200, "application/json", ok, sizeof(ok) - 1);
+    return;
+  }
+  tg_http_res_json(req, 200, json_pack("{s:s, s:o}", "status", "degraded", "warnings", warn), NULL);
 }
 
 void tg_route_metrics(struct tg_http_req *req) {

@@ -252,6 +252,7 @@ void tg_route_certs_renew(struct tg_http_req *req) {
       return;
     }
   }
+  int64_t validity = tg_ca_node_validity();
   rc = tg_cert_csr_parse(pem, strlen(pem), &csr, &err);
   int lent = rc == 0 && (rc = tg_ca_node_acquire(&ca, dir, sizeof(dir), &err)) == 0;
   if (rc == 0) {
@@ -264,7 +265,8 @@ void tg_route_certs_renew(struct tg_http_req *req) {
                               .hosts = hosts[0] ? hosts : NULL,
                               .how = rot ? "rotate" : "renew",
                               .renews = current,
-                              .rotate = rot};
+                              .rotate = rot,
+                              .valid_s = validity};
     rc = tg_cert_ca_issue(ca, &o, csr, &cert, &err);
     if (rc == TG_EPERM || rc == TG_ENOENT || rc == TG_ECONFLICT) {
       if (rc == TG_ECONFLICT)

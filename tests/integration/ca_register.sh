@@ -14,7 +14,9 @@ whoami() {
   if [ "$(tail -1 <<<"$out")" = 200 ]; then jq -r .node_id <<<"$(head -1 <<<"$out")"; else tail -1 <<<"$out"; fi
 }
 
-tg_node_new hub "$(printf '[ca]\ndir = ca')"
+# crl_watch = 0: this hub does not apply its CA's new CRLs by itself, so that
+# the renewal refused by the CA's records while the CRL lags can be tested.
+tg_node_new hub "$(printf '[ca]\ndir = ca\ncrl_watch = 0')"
 "$TSUNAGU" ca init --dir "$CA" --name "Hub Federation" >/dev/null
 "$TSUNAGU" csr --dir "$HUB" >"$TG_TMP/hub.csr"
 "$TSUNAGU" ca sign --dir "$CA" --node hub --hosts 127.0.0.1 "$TG_TMP/hub.csr" >"$TG_TMP/hub.crt" 2>/dev/null
@@ -30,7 +32,7 @@ for n in r1 r2 r3; do
   tg_node_new "$n"
   tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
   echo "$tok" >"$TG_TMP/$n.token"
-  out=$("$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$hub" --token "$tok" --ca-fingerprint "$fp" 2>&1)
+  out=$("$TSUNAGU" register --local --dir "$TG_TMP/$n" --hub "$hub" --token "$tok" --ca-fingerprint "$fp" 2>&1)
   check "$n: register succeeds" grep -q "enrolled" <<<"$out"
   check "$n: openssl verify -crl_check accepts the certificate" openssl verify -x509_strict -CAfile "$CA/ca.crt" -crl_check -CRLfile "$CA/crl.pem" "$TG_TMP/$n/node.crt"
   check "$n: certtool --verify accepts it" certtool --verify --load-ca-certificate "$CA/ca.crt" --load-crl "$CA/crl.pem" --infile "$TG_TMP/$n/node.crt"
@@ -41,15 +43,15 @@ check "the CA recorded three registrations" [ "$(tg_sql "$CA/ca.db" "SELECT coun
 
 # Refusals.
 before=$(sha256sum "$TG_TMP/r1/node.crt")
-out=$("$TSUNAGU" register --dir "$TG_TMP/r1" --hub "$hub" --token "$(cat "$TG_TMP/r1.token")" --ca-fingerprint "$fp" 2>&1); rc=$?
+out=$("$TSUNAGU" register --local --dir "$TG_TMP/r1" --hub "$hub" --token "$(cat "$TG_TMP/r1.token")" --ca-fingerprint "$fp" 2>&1); rc=$?
 check "a reused token is refused (exit $rc)" [ $rc -ne 0 -a -n "$(grep "already been used" <<<"$out")" ]
 tg_node_new r4
 tok4=$("$TSUNAGU" ca token --dir "$CA" --node r4 2>/dev/null)
 tok5=$("$TSUNAGU" ca token --dir "$CA" --node r5 2>/dev/null)
-out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token "$tok5" --ca-fingerprint "$fp" 2>&1); rc=$?
+out=$("$TSUNAGU" register --local --dir "$TG_TMP/r4" --hub "$hub" --token "$tok5" --ca-fingerprint "$fp" 2>&1); rc=$?
 check "a token for another node id is refused" [ $rc -ne 0 -a -n "$(grep "for node 'r5'" <<<"$out")" ]
 badfp=$(printf '%064d' 0)
-out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token "$tok4" --ca-fingerprint "$badfp" 2>&1); rc=$?
+out=$("$TSUNAGU" register --local --dir "$TG_TMP/r4" --hub "$hub" --token "$tok4" --ca-fingerprint "$badfp" 2>&1); rc=$?
 check "a wrong CA fingerprint is refused before anything is sent" [ $rc -ne 0 -a -n "$(grep "refusing to enroll" <<<"$out")" ]
 check "  and the token is still unused" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
 check "  and r4 keeps its bootstrap certificate" [ -z "$(openssl x509 -in "$TG_TMP/r4/node.crt" -noout -issuer | grep 'Hub Federation')" -a ! -e "$TG_TMP/r4/ca.crt" ]
@@ -64,15 +66,15 @@ AAAA
 check "a malformed CSR gets 400 bad-csr" [ "$(tail -1 <<<"$out")" = 400 -a "$(head -1 <<<"$out" | jq -r .type)" = urn:tsunagu:problem:bad-csr ]
 check "  and the token is still unused" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
 printf '%s\n' "$tok4" >"$TG_TMP/r4.token"
-out=$("$TSUNAGU" register --dir "$TG_TMP/r4" --hub "$hub" --token-file "$TG_TMP/r4.token" --ca-fingerprint "$(tr a-f A-F <<<"$fp")" 2>&1)
+out=$("$TSUNAGU" register --local --dir "$TG_TMP/r4" --hub "$hub" --token-file "$TG_TMP/r4.token" --ca-fingerprint "$(tr a-f A-F <<<"$fp")" 2>&1)
 check "r4 then registers with its token from --token-file (fingerprint in upper case with colons)" grep -q enrolled <<<"$out"
 # A token bound to host names: the node may enrol only under those.
 tg_node_new r5
 tok5h=$("$TSUNAGU" ca token --dir "$CA" --node r5 --hosts localhost 2>/dev/null)
-out=$("$TSUNAGU" register --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://127.0.0.1:18443 2>&1); rc=$?
+out=$("$TSUNAGU" register --local --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://127.0.0.1:18443 2>&1); rc=$?
 check "a token for host localhost refuses enrolment as 127.0.0.1 (rc $rc)" [ $rc -ne 0 -a -n "$(grep "does not allow host '127.0.0.1'" <<<"$out")" ]
 check "  and stays unused" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r5' AND hosts='localhost' AND used_at IS NULL")" = 1 ]
-out=$("$TSUNAGU" register --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://localhost:18443 2>&1)
+out=$("$TSUNAGU" register --local --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5h" --ca-fingerprint "$fp" --node-url https://localhost:18443 2>&1)
 check "  while enrolment as localhost works, with that name in the certificate" [ -n "$(grep enrolled <<<"$out")" -a -n "$(openssl x509 -in "$TG_TMP/r5/node.crt" -noout -ext subjectAltName | grep 'DNS:localhost')" ]
 tg_node_start r1 || { echo "Bail out! r1 did not start"; exit 1; }
 tg_node_start r2 || { echo "Bail out! r2 did not start"; exit 1; }

@@ -33,7 +33,7 @@ for n in p1 p2 p3; do
   tg_node_start "$n" || { echo "Bail out! $n did not start"; exit 1; }
   u=$(tg_node_url "$n")
   tok=$("$TSUNAGU" ca token --dir "$CA" --node "$n" --ttl 1h 2>/dev/null)
-  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$hub" --token "$tok" --ca-fingerprint "$fp" --node-url "$u" >/dev/null
+  "$TSUNAGU" register --dir "$TG_TMP/$n" --hub "$hub" --token "$tok" --ca-fingerprint "$fp" --node-url "$u" --local >/dev/null
   kill -HUP "$(tg_node_pid "$n")"
   for i in $(seq 1 50); do curl -fsS --cacert "$CA/ca.crt" "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 done

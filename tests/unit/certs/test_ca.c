@@ -301,6 +301,31 @@ static void test_issue_contents(void **state) {
   X509_REQ_free(r);
 }
 
+/* A short validity is backdated by at most a tenth of it (two thirds of its
+ * life must lie ahead for renewal), the default by 300 s; the time
+ * accessors read what was issued. */
+static void test_issue_short_validity(void **state) {
+  struct fx *f = *state;
+  struct tg_err err;
+  X509_REQ *r = csr_for(f->key, "short", NULL);
+  X509 *x = NULL;
+  struct tg_cert_issue o = {.node_id = "short", .valid_s = 30};
+  int64_t now = tg_time_now();
+  assert_int_equal(tg_cert_ca_issue(f->ca, &o, r, &x, &err), 0);
+  int64_t nb = tg_cert_not_before(x), na = tg_cert_not_after(x);
+  assert_true(na >= now + 29 && na <= now + 32);
+  assert_true(nb >= now - 4 && nb <= now);
+  X509_free(x);
+  o.valid_s = 0;
+  assert_int_equal(tg_cert_ca_issue(f->ca, &o, r, &x, &err), 0);
+  nb = tg_cert_not_before(x);
+  assert_true(nb >= now - 302 && nb <= now - 299);
+  X509_free(x);
+  assert_int_equal(tg_cert_not_after(NULL), 0);
+  assert_int_equal(tg_cert_crl_next_update(NULL), 0);
+  X509_REQ_free(r);
+}
+
 static void test_tokens(void **state) {
   struct fx *f = *state;
   struct tg_err err;
@@ -547,6 +572,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_csr_wrong_key_signature, setup, teardown),
     cmocka_unit_test_setup_teardown(test_csr_key_types, setup, teardown),
     cmocka_unit_test_setup_teardown(test_issue_contents, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_issue_short_validity, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
     cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
     cmocka_unit_test_setup_teardown(test_renew_rotate_family, setup, teardown),

@@ -5,6 +5,7 @@
 #include "tg_cert_ca.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_node.h"
 #include "tg_util.h"
 
 #include <setjmp.h>
@@ -230,10 +231,33 @@ static void test_members_migrated(void **state) {
   sqlite3_close(db);
 }
 
+/* Addresses to listen on are not addresses to be reached at. */
+static void test_host_kinds(void **state) {
+  (void)state;
+  static const char *const wild[] = {"0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0", "", NULL};
+  static const char *const loop[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1",
+                                     "localhost", "LocalHost", "a.localhost", NULL};
+  static const char *const other[] = {"10.0.0.1", "tsunagu.t4.example.lg.jp", "2001:db8::1",
+                                      "localhost.example", "0.0.0.1", "::2", NULL};
+  for (int i = 0; wild[i]; i++) {
+    assert_int_equal(tg_node_host_wildcard(wild[i]), 1);
+    assert_int_equal(tg_node_host_loopback(wild[i]), 0);
+  }
+  for (int i = 0; loop[i]; i++) {
+    assert_int_equal(tg_node_host_loopback(loop[i]), 1);
+    assert_int_equal(tg_node_host_wildcard(loop[i]), 0);
+  }
+  for (int i = 0; other[i]; i++) {
+    assert_int_equal(tg_node_host_wildcard(other[i]), 0);
+    assert_int_equal(tg_node_host_loopback(other[i]), 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_crl_install, setup, teardown),
       cmocka_unit_test(test_url_split),
+      cmocka_unit_test(test_host_kinds),
       cmocka_unit_test_setup_teardown(test_conf_set_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(test_members, setup, teardown),
       cmocka_unit_test_setup_teardown(test_members_migrated, setup, teardown),
