@@ -121,6 +121,19 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "             which revokes the old certificates (superseded); then node.key and\n"
    "             node.crt are replaced.\n",
    tg_cli_renew},
+  {"prov", "check provenance logs: a node's signed log, a received entry at its owner",
+   "tsunagu prov verify [--node URL]\n"
+   "       tsunagu prov check ENTRY-REF [--owner URL]\n"
+   "  verify: fetches the node's signed tree head (the local node's by default, or the one\n"
+   "  at URL over mutual TLS), checks its signature with the node's federation certificate,\n"
+   "  recomputes the root from every leaf, checks every entry shown against its leaf, and\n"
+   "  a consistency proof from the tree head verified last time (kept in DIR), so that a\n"
+   "  node that rewrote its history is caught.\n"
+   "  check: ENTRY-REF (NODE:INDEX:TREE-SIZE:ROOT) is one of this node's data-received\n"
+   "  entries: proves it in this node's log, then with the owner's inclusion proof that\n"
+   "  the owner logged the same payload (bytes and SHA-256) under a signed tree head.\n"
+   "  The owner's URL comes from the peers, or --owner URL. Needs --dir (a federated node).\n",
+   tg_cli_prov},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
 

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "tg_buf.h"
 #include "tg_node.h"
+#include "tg_provlog.h"
 #include "tg_routes.h"
 #include "tg_metrics.h"
 #include "tg_worker.h"
@@ -86,14 +87,46 @@ void tg_route_well_known(struct tg_http_req *req) {
 
 void tg_route_healthz(struct tg_http_req *req) {
   static const char ok[] = "{\"status\":\"ok\"}";
+  struct tg_provlog_health h;
+  tg_provlog_health(&h);
   tg_http_res_header(req, "Cache-Control", "no-store");
-  tg_http_res_send(req, 200, "application/json", ok, sizeof(ok) - 1);
+  if (h.ok) {
+    tg_http_res_send(req, 200, "application/json", ok, sizeof(ok) - 1);
+    return;
+  }
+  /* The node still serves data, but signs no tree head: degraded, not down. */
+  json_t *p = json_pack("{s:b, s:s}", "ok", 0, "why", h.open ? h.why : "the log is not open");
+  if (p != NULL && h.open)
+    json_object_set_new(p, "first_bad_index", json_integer((json_int_t)h.first_bad));
+  tg_http_res_json(req, 200, json_pack("{s:s, s:o}", "status", "degraded", "provenance", p), NULL);
 }
 
 void tg_route_metrics(struct tg_http_req *req) {
   struct tg_buf b;
   tg_buf_init(&b);
   tg_metrics_render(&b);
+  struct tg_provlog_health h;
+  tg_provlog_health(&h);
+  uint64_t now = tg_provlog_now_us() / 1000;
+  tg_buf_printf(&b,
+                "# HELP tsunagu_provenance_log_ok 1 when the provenance log is open and intact.\n"
+                "# TYPE tsunagu_provenance_log_ok gauge\ntsunagu_provenance_log_ok %d\n"
+                "# HELP tsunagu_provenance_entries Entries in the provenance log.\n"
+                "# TYPE tsunagu_provenance_entries gauge\ntsunagu_provenance_entries %llu\n"
+                "# HELP tsunagu_provenance_appends_total Entries appended durably since start.\n"
+                "# TYPE tsunagu_provenance_appends_total counter\n"
+                "tsunagu_provenance_appends_total %llu\n"
+                "# HELP tsunagu_provenance_append_failures_total Entries that could not be appended.\n"
+                "# TYPE tsunagu_provenance_append_failures_total counter\n"
+                "tsunagu_provenance_append_failures_total %llu\n",
+                h.ok, (unsigned long long)h.size, (unsigned long long)h.appended,
+                (unsigned long long)h.failed);
+  if (h.last_sth_ms > 0)
+    tg_buf_printf(&b,
+                  "# HELP tsunagu_provenance_sth_age_seconds Age of the newest signed tree head.\n"
+                  "# TYPE tsunagu_provenance_sth_age_seconds gauge\n"
+                  "tsunagu_provenance_sth_age_seconds %.3f\n",
+                  now > h.last_sth_ms ? (double)(now - h.last_sth_ms) / 1000.0 : 0.0);
   tg_http_res_send(req, 200, "text/plain; version=0.0.4", b.data, b.len);
   tg_buf_close(&b);
 }
