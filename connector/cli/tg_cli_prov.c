@@ -99,7 +99,7 @@ static void to_hex(const uint8_t *p, size_t n, char *out) {
 static int sth_parse(const json_t *j, struct tg_prov_sth *sth) {
   json_t *ts = json_object_get(j, "tree_size"), *tm = json_object_get(j, "timestamp");
   const char *node = json_string_value(json_object_get(j, "node"));
-  const char *root = json_string_value(json_object_get(j, "root"));
+  const char *root = json_string_value(json_object_get(j, "root_hash"));
   const char *sig = json_string_value(json_object_get(j, "signature"));
   if (!json_is_integer(ts) || !json_is_integer(tm) || json_integer_value(ts) < 0 ||
       json_integer_value(tm) < 0 || !node || !root || !sig)
@@ -339,7 +339,7 @@ static int saved_store(const char *dir, const struct tg_prov_sth *sth) {
   snprintf(tmp, sizeof(tmp), "%s.tmp", path);
   json_t *j = json_pack("{s:s, s:I, s:I, s:s, s:s}", "node", sth->node, "tree_size",
                         (json_int_t)sth->tree_size, "timestamp", (json_int_t)sth->timestamp_ms,
-                        "root", t.root_b64, "signature", t.sig_b64);
+                        "root_hash", t.root_b64, "signature", t.sig_b64);
   int rc = j == NULL || json_dump_file(j, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0;
   json_decref(j);
   return rc ? tg_cli_fail("prov: cannot keep the verified tree head in %s", path) : 0;

@@ -79,7 +79,7 @@ static json_t *sth_json(const struct tg_prov_sth *sth) {
   tg_prov_sth_to_text(sth, &t);
   return json_pack("{s:s, s:I, s:I, s:s, s:s}", "node", sth->node, "tree_size",
                    (json_int_t)sth->tree_size, "timestamp", (json_int_t)sth->timestamp_ms,
-                   "root", t.root_b64, "signature", t.sig_b64);
+                   "root_hash", t.root_b64, "signature", t.sig_b64);
 }
 
 /* The tree head, with the node's certificate to check it with (a verifier
