@@ -497,10 +497,73 @@ static int prov_check(struct tg_cli *cli, const char *text, const char *owner_ur
   return rc;
 }
 
+/* ---- show ------------------------------------------------------------------ */
+
+static const char *str(const json_t *e, const char *k) {
+  const char *v = json_string_value(json_object_get(e, k));
+  return v && *v ? v : "-";
+}
+
+/* One line for entry E, if it matches DATASET and SINCE. */
+static void show_one(const struct tg_cli *cli, const json_t *e, const char *dataset,
+                     const char *since) {
+  const char *time = str(e, "time");
+  if (dataset != NULL && strcmp(str(e, "dataset"), dataset) != 0)
+    return;
+  if (since != NULL && strcmp(time, since) < 0) /* the same ISO form sorts as text */
+    return;
+  if (cli->json) {
+    json_t *c = json_deep_copy(e);
+    json_object_del(c, "encoding");
+    char *s = json_dumps(c, JSON_COMPACT);
+    if (s)
+      puts(s);
+    free(s);
+    json_decref(c);
+    return;
+  }
+  const char *subject = str(e, "requester_subject");
+  printf("%-6lld %.19sZ  %-15s %-9s %s  by %s%s%s  owner %s  %lld bytes%s%s%s%s\n",
+         (long long)json_integer_value(json_object_get(e, "index")), time, str(e, "kind"),
+         str(e, "outcome"), str(e, "dataset"), str(e, "requester_node"),
+         strcmp(subject, "-") ? "/" : "", strcmp(subject, "-") ? subject : "", str(e, "owner_node"),
+         (long long)json_integer_value(json_object_get(e, "bytes")),
+         strcmp(str(e, "purpose"), "-") ? "  purpose " : "",
+         strcmp(str(e, "purpose"), "-") ? str(e, "purpose") : "",
+         strcmp(str(e, "rule"), "-") ? "  rule: " : "", strcmp(str(e, "rule"), "-") ? str(e, "rule") : "");
+}
+
+/* tsunagu prov show: the local node's log, readable (admin). */
+static int prov_show(struct tg_cli *cli, const char *dataset, const char *since) {
+  int status;
+  json_t *j = NULL;
+  if (tg_cli_call(cli, "GET", "/api/v1/provenance/entries?start=0&end=0", NULL, 0, &status, &j,
+                  NULL))
+    return 1;
+  json_int_t size = json_integer_value(json_object_get(j, "tree_size"));
+  json_decref(j);
+  for (json_int_t start = 0; start < size;) {
+    char path[160];
+    json_int_t end = size - start > PAGE ? start + PAGE : size;
+    snprintf(path, sizeof(path), "/api/v1/provenance/entries?start=%lld&end=%lld",
+             (long long)start, (long long)end);
+    if (tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL))
+      return 1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "entries"), i, e) show_one(cli, e, dataset, since);
+    json_decref(j);
+    start = end;
+  }
+  return 0;
+}
+
 int tg_cli_prov(struct tg_cli *cli, int argc, char **argv) {
-  const char *node = NULL, *owner = NULL;
+  const char *node = NULL, *owner = NULL, *dataset = NULL, *since = NULL;
   const struct tg_cli_opt opts[] = {{"node", 0, &node, NULL, NULL},
                                     {"owner", 0, &owner, NULL, NULL},
+                                    {"dataset", 0, &dataset, NULL, NULL},
+                                    {"since", 0, &since, NULL, NULL},
                                     {NULL, 0, NULL, NULL, NULL}};
   int rc = tg_cli_getopt(cli, "prov", &argc, argv, opts, 0);
   if (rc)
@@ -510,6 +573,8 @@ int tg_cli_prov(struct tg_cli *cli, int argc, char **argv) {
     return prov_verify(cli, node);
   if (strcmp(sub, "check") == 0 && argc == 2 && node == NULL)
     return prov_check(cli, argv[1], owner);
-  return tg_cli_usage("prov: bad arguments: verify [--node URL] or check ENTRY-REF [--owner URL] "
-                      "(try tsunagu prov --help)");
+  if (strcmp(sub, "show") == 0 && argc == 1 && node == NULL && owner == NULL)
+    return prov_show(cli, dataset, since);
+  return tg_cli_usage("prov: bad arguments: verify [--node URL], check ENTRY-REF [--owner URL] "
+                      "or show [--dataset ID] [--since T] (try tsunagu prov --help)");
 }

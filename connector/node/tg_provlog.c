@@ -316,6 +316,8 @@ struct tg_prov_log *tg_provlog_log(struct tg_provlog *p) { return p ? p->log : N
 
 const char *tg_provlog_dir(const struct tg_provlog *p) { return p->dir; }
 
+const char *tg_provlog_node(const struct tg_provlog *p) { return p->node; }
+
 void tg_provlog_close(struct tg_provlog *p) {
   if (p == NULL)
     return;

@@ -54,6 +54,8 @@ uint64_t tg_provlog_tick(struct tg_provlog *p, uint64_t now_ms);
  * 0, TG_ENOENT (empty and never signed), TG_EPERM (broken: refused), or the
  * signer's code. */
 int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err);
+/* This node's id (borrowed). */
+const char *tg_provlog_node(const struct tg_provlog *p);
 /* The node directory (borrowed). */
 const char *tg_provlog_dir(const struct tg_provlog *p);
 /* The open log (borrowed), or NULL when it could not be opened. */

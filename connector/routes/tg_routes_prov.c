@@ -30,6 +30,7 @@ struct prov_job {
   uint64_t a, b;            /* start/end, index/tree_size, first/second */
   int a_set, b_set;
   int all;                  /* the caller sees every entry (admin) */
+  int prov_o;               /* entries as PROV-O JSON-LD (?format=prov) */
   char peer[64];            /* else: the calling node, whose own entries it sees */
   /* results, filled on the writer thread */
   json_t *out;              /* the answer (owned) */
@@ -130,10 +131,112 @@ static json_t *entry_json(const struct tg_prov_entry *e, const uint8_t *body, si
   return o;
 }
 
+/* ---- PROV-O ------------------------------------------------------------------ */
+
+#define PROV_NS "http://www.w3.org/ns/prov#"
+#define NODE_URN "urn:tsunagu:node:"
+
+static json_t *dt(uint64_t time_us) {
+  char t[TG_PROV_TIME_TEXT];
+  tg_prov_time_text(time_us, t);
+  return json_pack("{s:s, s:s}", "@value", t, "@type", "xsd:dateTime");
+}
+
+/* Adds node ID (or NODE's SUBJECT, acting on the node's behalf) as an agent
+ * to GRAPH once (SEEN holds the ids added) and returns its @id reference. */
+static json_t *agent(json_t *graph, json_t *seen, const char *node, const char *subject) {
+  char id[TG_PROV_MAX_STR + 128];
+  if (subject != NULL)
+    snprintf(id, sizeof(id), "urn:tsunagu:subject:%s:%s", node ? node : "-", subject);
+  else
+    snprintf(id, sizeof(id), NODE_URN "%s", node);
+  if (json_object_get(seen, id) == NULL) {
+    json_t *a = json_pack("{s:s, s:s}", "@id", id, "@type", "prov:Agent");
+    if (subject != NULL) {
+      json_object_set_new(a, "tsunagu:subject", json_string(subject));
+      if (node != NULL) {
+        char on[128];
+        snprintf(on, sizeof(on), NODE_URN "%s", node);
+        json_object_set_new(a, "prov:actedOnBehalfOf", json_pack("{s:s}", "@id", on));
+      }
+    } else {
+      json_object_set_new(a, "@type", json_pack("[s, s]", "prov:Agent", "prov:SoftwareAgent"));
+    }
+    json_array_append_new(graph, a);
+    json_object_set_new(seen, id, json_true());
+  }
+  return json_pack("{s:s}", "@id", id);
+}
+
+/* Entry E of node SELF as a prov:Activity (and its agents and entities). */
+static void entry_prov(json_t *graph, json_t *seen, const char *self,
+                       const struct tg_prov_entry *e) {
+  char id[128];
+  snprintf(id, sizeof(id), "urn:tsunagu:prov:%s:%llu", self, (unsigned long long)e->index);
+  json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I}", "@id", id, "@type",
+                        "prov:Activity", "tsunagu:kind", tg_prov_kind_name(e->kind),
+                        "tsunagu:outcome", tg_prov_outcome_name(e->outcome), "prov:startedAtTime",
+                        dt(e->time_us), "prov:endedAtTime", dt(e->time_us), "tsunagu:index",
+                        (json_int_t)e->index);
+  if (a == NULL)
+    return;
+  json_t *with = json_array();
+  json_array_append_new(with, agent(graph, seen, self, NULL));
+  if (e->requester_node != NULL && strcmp(e->requester_node, self) != 0)
+    json_array_append_new(with, agent(graph, seen, e->requester_node, NULL));
+  if (e->requester_subject != NULL)
+    json_array_append_new(with, agent(graph, seen, e->requester_node, e->requester_subject));
+  json_object_set_new(a, "prov:wasAssociatedWith", with);
+  if (e->dataset != NULL) {
+    if (json_object_get(seen, e->dataset) == NULL) {
+      json_array_append_new(graph,
+                            json_pack("{s:s, s:s}", "@id", e->dataset, "@type", "prov:Entity"));
+      json_object_set_new(seen, e->dataset, json_true());
+    }
+    json_object_set_new(a, "prov:used", json_pack("{s:s}", "@id", e->dataset));
+  }
+  if (e->has_payload_hash) {
+    char h[2 * TG_PROV_HASH + 1], pid[100];
+    for (size_t i = 0; i < TG_PROV_HASH; i++)
+      snprintf(h + 2 * i, 3, "%02x", e->payload_sha256[i]);
+    snprintf(pid, sizeof(pid), "urn:sha256:%s", h);
+    json_t *p = json_pack("{s:s, s:s, s:I, s:s}", "@id", pid, "@type", "prov:Entity",
+                          "tsunagu:bytes", (json_int_t)e->bytes, "tsunagu:sha256", h);
+    if (p != NULL && e->dataset != NULL)
+      json_object_set_new(p, "prov:wasDerivedFrom", json_pack("{s:s}", "@id", e->dataset));
+    if (p != NULL && !json_object_get(seen, pid)) {
+      json_array_append_new(graph, p);
+      json_object_set_new(seen, pid, json_true());
+    } else {
+      json_decref(p);
+    }
+    /* The owner's answer generated the payload; anything else used it. */
+    if (e->kind == TG_PROV_DATA_SERVED || e->dataset == NULL)
+      json_object_set_new(a, e->kind == TG_PROV_DATA_SERVED ? "prov:generated" : "prov:used",
+                          json_pack("{s:s}", "@id", pid));
+    else
+      json_object_set_new(a, "prov:used",
+                          json_pack("[{s:s}, {s:s}]", "@id", e->dataset, "@id", pid));
+  }
+  if (e->has_ref) {
+    char rid[128];
+    snprintf(rid, sizeof(rid), "urn:tsunagu:prov:%s:%llu", e->ref.node,
+             (unsigned long long)e->ref.index);
+    json_object_set_new(a, "prov:wasInformedBy", json_pack("{s:s}", "@id", rid));
+  }
+  if (e->rule != NULL)
+    json_object_set_new(a, "tsunagu:rule", json_string(e->rule));
+  if (e->purpose != NULL)
+    json_object_set_new(a, "tsunagu:purpose", json_string(e->purpose));
+  json_array_append_new(graph, a);
+}
+
 struct read_ctx {
   struct prov_job *j;
   const struct tg_prov_tree *tree;
   json_t *leaves, *entries;
+  json_t *graph, *seen; /* PROV-O */
+  const char *self;
 };
 
 static int read_one(void *arg, uint64_t index, const uint8_t *body, size_t len) {
@@ -144,13 +247,37 @@ static int read_one(void *arg, uint64_t index, const uint8_t *body, size_t len) 
   if (tg_prov_entry_decode(body, len, &e, NULL) != 0)
     return 0; /* the log checked it at open: cannot happen */
   int mine = e->requester_node != NULL && strcmp(e->requester_node, c->j->peer) == 0;
-  if (c->j->all || (c->j->peer[0] && mine)) {
+  if ((c->j->all || (c->j->peer[0] && mine)) && c->graph != NULL) {
+    entry_prov(c->graph, c->seen, c->self, e);
+  } else if (c->j->all || (c->j->peer[0] && mine)) {
     json_t *o = entry_json(e, body, len);
     if (o != NULL)
       json_array_append_new(c->entries, o);
   }
   tg_prov_entry_free(e);
   return 0;
+}
+
+/* The page as PROV-O JSON-LD: a @graph of activities, agents, entities. */
+static int run_prov_o(struct tg_writer_ctx *ctx, struct prov_job *j, struct read_ctx *c,
+                      uint64_t start, uint64_t end, uint64_t size, struct tg_err *err) {
+  json_decref(c->leaves);
+  json_decref(c->entries);
+  c->leaves = json_array(); /* read_one fills it; dropped below */
+  c->graph = json_array();
+  c->seen = json_object();
+  j->out = json_pack("{s:{s:s, s:s, s:s}, s:I, s:I, s:I, s:O}", "@context", "prov", PROV_NS,
+                     "xsd", "http://www.w3.org/2001/XMLSchema#", "tsunagu", "urn:tsunagu:vocab:",
+                     "tsunagu:treeSize", (json_int_t)size, "tsunagu:start", (json_int_t)start,
+                     "tsunagu:end", (json_int_t)end, "@graph", c->graph);
+  int rc = j->out == NULL ? tg_err_set(err, TG_ENOMEM, "out of memory")
+           : start == end ? 0
+                          : tg_prov_log_read(tg_provlog_log(ctx->prov), start, end, read_one, c,
+                                             err);
+  json_decref(c->graph);
+  json_decref(c->seen);
+  json_decref(c->leaves);
+  return rc;
 }
 
 static int run_entries(struct tg_writer_ctx *ctx, struct prov_job *j, struct tg_err *err) {
@@ -168,7 +295,10 @@ static int run_entries(struct tg_writer_ctx *ctx, struct prov_job *j, struct tg_
     return bad(j, "end", "past the end of the log (%llu entries)", (unsigned long long)size);
   if (end - start > PAGE_MAX)
     return bad(j, "end", "a page holds at most %d entries", PAGE_MAX);
-  struct read_ctx c = {j, tg_prov_log_tree(log), json_array(), json_array()};
+  struct read_ctx c = {j, tg_prov_log_tree(log), json_array(), json_array(), NULL, NULL,
+                       tg_provlog_node(ctx->prov)};
+  if (j->prov_o)
+    return run_prov_o(ctx, j, &c, start, end, size, err);
   j->out = json_pack("{s:I, s:I, s:I, s:o, s:o}", "tree_size", (json_int_t)size, "start",
                      (json_int_t)start, "end", (json_int_t)end, "leaves", c.leaves, "entries",
                      c.entries);
@@ -268,7 +398,7 @@ static void prov_job_answer(struct tg_route_job *b, int rc, const struct tg_err 
     json_t *o = j->out;
     j->out = NULL;
     tg_http_res_header(req, "Cache-Control", "no-store");
-    tg_http_res_json(req, 200, o, NULL);
+    tg_http_res_json(req, 200, o, j->prov_o ? "application/ld+json" : NULL);
   } else if (rc == TG_EPERM) {
     tg_http_res_problem(req, 503, "provenance-unavailable", "Provenance log unavailable", NULL,
                         "%s", tg_err_msg(err, rc));
@@ -319,7 +449,7 @@ static int param(struct tg_http_req *req, const struct tg_qs *q, const char *nam
 static void two_params(struct tg_http_req *req, enum prov_op op, const char *a, const char *b,
                        int need) {
   struct tg_qs q;
-  const char *const allowed[] = {a, b, NULL};
+  const char *const allowed[] = {a, b, op == OP_ENTRIES ? "format" : NULL, NULL};
   uint64_t va, vb;
   int sa, sb;
   if (tg_route_query(req, &q, allowed) || param(req, &q, a, need, &va, &sa) ||
@@ -332,6 +462,13 @@ static void two_params(struct tg_http_req *req, enum prov_op op, const char *a, 
   j->b = vb;
   j->a_set = sa;
   j->b_set = sb;
+  const char *fmt = op == OP_ENTRIES ? tg_qs_get(&q, "format") : NULL;
+  if (fmt != NULL && strcmp(fmt, "prov") != 0 && strcmp(fmt, "json") != 0) {
+    prov_job_free(&j->base);
+    tg_route_bad_param(req, "format", "json (the default) or prov (PROV-O JSON-LD)");
+    return;
+  }
+  j->prov_o = fmt != NULL && strcmp(fmt, "prov") == 0;
   if (op == OP_ENTRIES) {
     const char *peer = tg_http_req_peer(req);
     j->all = tg_auth_has(req, TG_SCOPE_ADMIN);

@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 33
+plan 40
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -94,6 +94,24 @@ check "  a second verification after more entries checks consistency" grep -q "c
 out=$(T a prov verify 2>&1)
 check "a verifies its own log with the admin token (every entry checked)" [ $? = 0 ]
 diag "$out"
+
+# PROV-O export, validated with a real SHACL validator (tests/tools/shacl-validate.js).
+validate() { node "$top_srcdir/tests/tools/shacl-validate.js" --shapes "$top_srcdir/tests/standards/prov/prov-activity.ttl" "$@"; }
+ca -H "Authorization: Bearer $ATOK" -D "$H" "$hub/api/v1/provenance/entries?start=0&end=$pe&format=prov" >"$TG_TMP/prov.jsonld"
+check "?format=prov answers JSON-LD with one prov:Activity per entry" [ "$(jq '[."@graph"[] | select(."@type" == "prov:Activity")] | length' "$TG_TMP/prov.jsonld")" = "$pe" -a -n "$(grep -i '^content-type: application/ld+json' "$H")" ]
+out=$(validate "$TG_TMP/prov.jsonld" 2>&1); rc=$?
+[ $rc = 0 ] || diag "$out"
+check "  it conforms to the PROV shapes (startedAtTime xsd:dateTime, wasAssociatedWith an Agent)" [ $rc = 0 ]
+jq '."@graph" |= map(if ."@type" == "prov:Activity" then del(."prov:startedAtTime") else . end)' "$TG_TMP/prov.jsonld" >"$TG_TMP/prov-bad.jsonld"
+validate "$TG_TMP/prov-bad.jsonld" >/dev/null 2>&1
+check "  an activity without a start time does not" [ $? = 1 ]
+check "  c's received activity was informed by a's served one" [ "$(ca -H "Authorization: Bearer $CTOK" "$c/api/v1/provenance/entries?format=prov" | jq -r "[.\"@graph\"[] | select(.\"tsunagu:kind\" == \"data-received\")][0].\"prov:wasInformedBy\".\"@id\"")" = "urn:tsunagu:prov:a:$(jq .index <<<"$AE")" ]
+st=$(ca -o "$O" -w '%{http_code}' "$hub/api/v1/provenance/entries?format=xml")
+check "  another format is 400 naming format" [ "$st" = 400 -a "$(jq -r .parameter "$O")" = format ]
+
+out=$(T a prov show --dataset "$DS")
+check "tsunagu prov show --dataset: who read what, how much, the outcome" grep -q "data-served *complete  $DS  by c.*owner a  $(jq .bytes <<<"$AE") bytes  purpose flood-watch" <<<"$out"
+check "  --since in the future shows nothing" [ -z "$(T a prov show --since 2999-01-01)" ]
 
 # Bad proof parameters.
 pst() { ca -o "$O" -w '%{http_code}' "$hub/api/v1/provenance/$1"; }
