@@ -53,6 +53,7 @@ void tg_provlog_health(struct tg_provlog_health *out) {
 
 static void health_publish(struct tg_provlog *p, uint64_t appended, uint64_t failed) {
   pthread_mutex_lock(&health_mu);
+  health.enabled = 1;
   health.open = p->log != NULL;
   if (p->log != NULL) {
     const struct tg_prov_log_health *h = tg_prov_log_health(p->log);

@@ -63,6 +63,7 @@ struct tg_prov_log *tg_provlog_log(struct tg_provlog *p);
 
 /* The log's state for /healthz and /metrics, from any thread. */
 struct tg_provlog_health {
+  int enabled;              /* 0 with [provenance] log = off (then the rest means nothing) */
   int open;                 /* 1 once a log was opened */
   int ok;                   /* 1 when open and not broken */
   uint64_t size;            /* entries */

@@ -252,6 +252,12 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
   tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
   tg_node_path(crl, sizeof(crl), dir, TG_NODE_CRL);
+  const char *pl = tg_conf_get(c, "provenance", "log");
+  if (pl != NULL && strcmp(pl, "on") != 0 && strcmp(pl, "off") != 0) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: [provenance] log = %s: expected on or off", path, pl);
+    goto fail;
+  }
+  s->prov_log = pl == NULL || strcmp(pl, "on") == 0;
   const char *tk = tg_conf_get(c, "tls", "session_tickets");
   if (tk != NULL && strcmp(tk, "on") != 0 && strcmp(tk, "off") != 0) {
     rc = tg_err_set(err, TG_EINVAL, "%s: [tls] session_tickets = %s: expected on or off", path, tk);

@@ -480,6 +480,7 @@ struct relay {
   char profile_id[130];
   char dataset[ID_CAP]; /* once resolved: counted in /metrics */
   char peer_in[64];     /* the calling node, or "" */
+  int prov_on;          /* [provenance] log = on: answers get a provenance record */
   uint64_t t0;          /* when the upstream request left (uv_hrtime) */
 };
 
@@ -1024,7 +1025,8 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
   snprintf(r->dataset, sizeof(r->dataset), "%s", id);
   if (d.verdict != TG_CAT_PERMIT) {
     tg_metrics_data_refusal(id, d.reason);
-    prov_refused(req, id, self, &a, d.reason);
+    if (r->prov_on)
+      prov_refused(req, id, self, &a, d.reason);
     json_t *x = json_pack("{s:s, s:s, s:s}", "dataset", id, "node", a.node_id, "rule", d.reason);
     json_decref(doc);
     tg_http_res_header(req, "Tsunagu-Owner", self);
@@ -1036,7 +1038,8 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
   const json_t *dist = data_distribution(doc);
   const char *mode = json_string_value(json_object_get(dist, "tsunagu:mode"));
   snprintf(r->owner, sizeof(r->owner), "%s", self);
-  r->out.prov = prov_new(req, TG_PROV_DATA_SERVED, id, self, a.node_id, a.subject, a.purpose);
+  if (r->prov_on)
+    r->out.prov = prov_new(req, TG_PROV_DATA_SERVED, id, self, a.node_id, a.subject, a.purpose);
   if (mode != NULL && strcmp(mode, "accumulated") == 0) {
     json_decref(doc);
     tg_http_res_header(req, "Tsunagu-Owner", self);
@@ -1093,8 +1096,9 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   const char *subject = request_subject(req);
   struct tg_settings *st = tg_settings_get();
   const char *peer = tg_http_req_peer(req);
-  r->out.prov = prov_new(req, TG_PROV_DATA_RECEIVED, id, owner, peer ? peer : st->node_id,
-                         subject, tg_http_req_header(req, "Tsunagu-Purpose"));
+  if (r->prov_on)
+    r->out.prov = prov_new(req, TG_PROV_DATA_RECEIVED, id, owner, peer ? peer : st->node_id,
+                           subject, tg_http_req_header(req, "Tsunagu-Purpose"));
   tg_settings_put(st);
   int rc = pass_request_headers(r, 1);
   if (rc == 0)
@@ -1139,6 +1143,7 @@ void tg_route_data_get(struct tg_http_req *req) {
   struct tg_settings *s = tg_settings_get();
   char self[64];
   snprintf(self, sizeof(self), "%s", s->node_id);
+  int prov_on = s->prov_log;
   tg_settings_put(s);
   if (tg_route_path_seg(req, "/data", "bad-dataset-id", "dataset id", id, sizeof(id)))
     return;
@@ -1160,6 +1165,7 @@ void tg_route_data_get(struct tg_http_req *req) {
                         "the node is stopping (or out of memory)");
     return;
   }
+  r->prov_on = prov_on;
   int local = strcmp(owner, self) == 0;
   if (profile[0]) {
     snprintf(r->profile_id, sizeof(r->profile_id), "%s", profile);

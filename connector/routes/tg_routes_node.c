@@ -90,7 +90,7 @@ void tg_route_healthz(struct tg_http_req *req) {
   struct tg_provlog_health h;
   tg_provlog_health(&h);
   tg_http_res_header(req, "Cache-Control", "no-store");
-  if (h.ok) {
+  if (h.ok || !h.enabled) {
     tg_http_res_send(req, 200, "application/json", ok, sizeof(ok) - 1);
     return;
   }
@@ -108,7 +108,8 @@ void tg_route_metrics(struct tg_http_req *req) {
   struct tg_provlog_health h;
   tg_provlog_health(&h);
   uint64_t now = tg_provlog_now_us() / 1000;
-  tg_buf_printf(&b,
+  if (h.enabled)
+    tg_buf_printf(&b,
                 "# HELP tsunagu_provenance_log_ok 1 when the provenance log is open and intact.\n"
                 "# TYPE tsunagu_provenance_log_ok gauge\ntsunagu_provenance_log_ok %d\n"
                 "# HELP tsunagu_provenance_entries Entries in the provenance log.\n"
@@ -121,7 +122,7 @@ void tg_route_metrics(struct tg_http_req *req) {
                 "tsunagu_provenance_append_failures_total %llu\n",
                 h.ok, (unsigned long long)h.size, (unsigned long long)h.appended,
                 (unsigned long long)h.failed);
-  if (h.last_sth_ms > 0)
+  if (h.enabled && h.last_sth_ms > 0)
     tg_buf_printf(&b,
                   "# HELP tsunagu_provenance_sth_age_seconds Age of the newest signed tree head.\n"
                   "# TYPE tsunagu_provenance_sth_age_seconds gauge\n"
