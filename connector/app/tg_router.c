@@ -72,6 +72,11 @@ static const struct tg_route tg__routes[] = {
   {"GET", "/api/v1/federation/members", "federation_members", tg_route_federation_members, 0, 0, 1, NULL},
   {"POST", "/api/v1/certs/renew", "certs_renew", tg_route_certs_renew, 64 * KiB, 0, 1, NULL},
   {"POST", "/api/v1/node/reload", "node_reload", tg_route_node_reload, 1 * KiB, 0, 0, A},
+  /* The provenance log (tg_routes_prov.c). */
+  {"GET", "/api/v1/provenance/sth", "prov_sth", tg_route_prov_sth, 0, 0, 0, NULL},
+  {"GET", "/api/v1/provenance/entries", "prov_entries", tg_route_prov_entries, 0, 0, 0, NULL},
+  {"GET", "/api/v1/provenance/proof/inclusion", "prov_inclusion", tg_route_prov_inclusion, 0, 0, 0, NULL},
+  {"GET", "/api/v1/provenance/proof/consistency", "prov_consistency", tg_route_prov_consistency, 0, 0, 0, NULL},
   /* Test-only routes; answer 404 unless [debug] test_routes = on. */
   {"GET", "/api/v1/debug/stream", "debug_stream", tg_route_debug_stream, 0, 0, 0, NULL},
   {"POST", "/api/v1/debug/echo", "debug_echo", tg_route_debug_echo, 64 * MiB, 1, 0, NULL},

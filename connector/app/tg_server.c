@@ -21,6 +21,7 @@
 #include "tg_routes_obs.h"
 #include "tg_voc_store.h"
 #include "tg_writer.h"
+#include "tg_provlog.h"
 
 #include <arpa/inet.h>
 #include <openssl/evp.h>
@@ -325,7 +326,12 @@ int tg_server_run(const char *dir) {
   {
     char dbpath[4096];
     tg_node_path(dbpath, sizeof(dbpath), dir, TG_NODE_DB);
-    if ((rc = tg_writer_start(dbpath, s->node_id, &writer, &err)) != 0) {
+    struct tg_provlog *prov = NULL;
+    if (!s->prov_log)
+      tg_log_info("provenance: [provenance] log = off: nothing is logged");
+    else if (tg_provlog_open(dir, s->node_id, s->prov_sth_interval_ms, &prov) != 0)
+      return 1;
+    if ((rc = tg_writer_start(dbpath, s->node_id, prov, &writer, &err)) != 0) {
       tg_log_error("cannot start the writer: %s", tg_err_msg(&err, rc));
       return 1;
     }

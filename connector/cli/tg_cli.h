@@ -108,4 +108,7 @@ int tg_cli_get(struct tg_cli *cli, int argc, char **argv);
  * dataset; exit 0 all stored, 1 some refused, 2 failed. */
 int tg_cli_put(struct tg_cli *cli, int argc, char **argv);
 
+/* tsunagu prov verify|check (tg_cli_prov.c): provenance logs from outside. */
+int tg_cli_prov(struct tg_cli *cli, int argc, char **argv);
+
 #endif

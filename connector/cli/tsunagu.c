@@ -129,6 +129,23 @@ static const struct tg_cli_cmd tg__cmds[] = {
    "             which revokes the old certificates (superseded); then node.key and\n"
    "             node.crt are replaced.\n",
    tg_cli_renew},
+  {"prov", "provenance logs: verify a node's, check a received entry, show the history",
+   "tsunagu prov verify [--node URL]\n"
+   "       tsunagu prov check ENTRY-REF [--owner URL]\n"
+   "       tsunagu prov show [--dataset ID] [--since T]\n"
+   "  verify: fetches the node's signed tree head (the local node's by default, or the one\n"
+   "  at URL over mutual TLS), checks its signature with the node's federation certificate,\n"
+   "  recomputes the root from every leaf, checks every entry shown against its leaf, and\n"
+   "  a consistency proof from the tree head verified last time (kept in DIR), so that a\n"
+   "  node that rewrote its history is caught.\n"
+   "  check: ENTRY-REF (NODE:INDEX:TREE-SIZE:ROOT) is one of this node's data-received\n"
+   "  entries: proves it in this node's log, then with the owner's inclusion proof that\n"
+   "  the owner logged the same payload (bytes and SHA-256) under a signed tree head.\n"
+   "  The owner's URL comes from the peers, or --owner URL. Needs --dir (a federated node).\n"
+   "  show: the node's log as a readable history (admin): who read what, when, how much,\n"
+   "  the outcome; --dataset keeps one dataset's entries, --since T those from T on\n"
+   "  (2026-12-01 or 2026-12-01T12:00:00); --json prints one JSON object a line.\n",
+   tg_cli_prov},
 };
 #define TG_NCMDS (int)(sizeof(tg__cmds) / sizeof(tg__cmds[0]))
 

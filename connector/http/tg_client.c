@@ -75,6 +75,8 @@ struct tg_client_req {
   char what[200]; /* "METHOD url-without-query" for messages */
   char *pin;      /* the node id the server must be; from malloc, or NULL */
   void (*on_peer)(void *ud, const struct tg_client_peer *peer);
+  void (*on_trailer)(void *ud, const char *line, size_t len);
+  int ntrailers; /* trailer lines seen */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -152,8 +154,13 @@ static size_t req_header_cb(char *p, size_t size, size_t nmemb, void *ud) {
   size_t total = size * nmemb, n = total;
   if (req_dead(r))
     return 0;
-  if (r->head_done)
-    return total; /* trailers: not handed on */
+  if (r->head_done) { /* trailers: handed on when asked for, bounded like headers */
+    while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+      n--;
+    if (r->on_trailer != NULL && n > 0 && n <= 2048 && r->ntrailers++ < TG__MAX_HEADER_LINES)
+      r->on_trailer(r->ud, p, n);
+    return total;
+  }
   while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
     n--;
   if (n == 0)
@@ -428,6 +435,7 @@ static int req_setopt_peer(struct tg_client_req *r, const struct tg_client_opts 
                            struct tg_err *err) {
   CURL *e = r->easy;
   r->on_peer = o->on_peer;
+  r->on_trailer = o->on_trailer;
   if (r->pin != NULL || r->on_peer != NULL) {
     SETOPT(CURLOPT_PREREQFUNCTION, req_prereq_cb);
     SETOPT(CURLOPT_PREREQDATA, (void *)r);

@@ -77,6 +77,11 @@ struct tg_client_opts {
    * https only. (Here rather than in tg_client_cb, whose users list its
    * members in order.) */
   void (*on_peer)(void *ud, const struct tg_client_peer *peer);
+  /* Optional, called with the callbacks' UD for each trailer field line of a
+   * chunked answer ("Name: value", LEN bytes without the line end, not
+   * NUL-terminated, borrowed for the call; at most 2048 bytes, and as many
+   * lines as headers), after the last ON_DATA and before ON_DONE. */
+  void (*on_trailer)(void *ud, const char *line, size_t len);
 };
 
 /* 1 when URL is https://HOST…, or http:// to exactly 127.0.0.1, [::1] or

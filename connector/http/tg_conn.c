@@ -51,6 +51,7 @@ struct tg_http_req {
     unsigned char b[TG_HTTP_APP_MEMO];
   } app;                   /* the application's memo (tg_http_req_app) */
   int status, res_started, res_chunked, res_done, req_done, paused, is_head, has_body;
+  int trailer_sent; /* the last chunk went with a trailer (tg_http_res_end_trailer) */
   int early;               /* answered before the body was read */
   uint64_t limit;          /* body bytes this request may send */
   uint64_t bytes_in, bytes_out, start_ns;
@@ -460,11 +461,31 @@ int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len) {
   return rc;
 }
 
+/* A header field's name or value that may be written as is: no CR, LF or NUL. */
+static int field_ok(const char *s, size_t max) {
+  size_t n = strnlen(s, max + 1);
+  return n > 0 && n <= max && strcspn(s, "\r\n") == n;
+}
+
+int tg_http_res_end_trailer(struct tg_http_req *req, const char *name, const char *value) {
+  if (!req->res_started || req->res_done)
+    return TG_EINVAL;
+  if (!req->res_chunked || req->is_head || name == NULL || value == NULL)
+    return tg_http_res_end(req);
+  if (!field_ok(name, 64) || strcspn(name, ": \t") != strlen(name) || !field_ok(value, 1024))
+    return tg_http_res_end(req);
+  char buf[1200];
+  int n = snprintf(buf, sizeof(buf), "0\r\n%s: %s\r\n\r\n", name, value);
+  req->trailer_sent = 1;
+  req_emit(req, buf, (size_t)n);
+  return tg_http_res_end(req);
+}
+
 int tg_http_res_end(struct tg_http_req *req) {
   struct tg_conn *c = req->conn;
   if (!req->res_started || req->res_done)
     return TG_EINVAL;
-  if (req->res_chunked && !req->is_head)
+  if (req->res_chunked && !req->is_head && !req->trailer_sent)
     req_emit(req, "0\r\n\r\n", 5);
   else if (req->head.len > 0)
     req_emit(req, NULL, 0);

@@ -65,6 +65,11 @@ int tg_http_res_start(struct tg_http_req *req, int status, const char *content_t
 int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len);
 /* Finishes the response. The request must not be touched afterwards. */
 int tg_http_res_end(struct tg_http_req *req);
+/* Finishes a chunked response with the trailer field NAME: VALUE (RFC 9112
+ * 7.1.2; at most 64 and 1024 bytes, no CR or LF: else it is left out), or,
+ * for an answer that is not chunked, just ends it. Announce the field with a
+ * "Trailer" header before tg_http_res_start. As tg_http_res_end. */
+int tg_http_res_end_trailer(struct tg_http_req *req, const char *name, const char *value);
 /* Abandons a started response that cannot be completed: what was queued is
  * sent, then the connection closes without the terminating chunk (or before
  * the announced Content-Length), so no client can take the truncated answer

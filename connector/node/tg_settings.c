@@ -292,12 +292,21 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
     goto fail;
   if ((rc = check_lifecycle_keys(c, path, err)) != 0)
     goto fail;
+  if ((rc = tg_conf_get_ms(c, "provenance", "sth_interval", 10 * 1000, &s->prov_sth_interval_ms,
+                           err)) != 0)
+    goto fail;
   if ((rc = tg_backends_load(c, &s->backends, &s->nbackends, err)) != 0)
     goto fail;
   tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);
   tg_node_path(cert, sizeof(cert), dir, TG_NODE_CERT);
   tg_node_path(ca, sizeof(ca), dir, TG_NODE_CA);
   tg_node_path(crl, sizeof(crl), dir, TG_NODE_CRL);
+  const char *pl = tg_conf_get(c, "provenance", "log");
+  if (pl != NULL && strcmp(pl, "on") != 0 && strcmp(pl, "off") != 0) {
+    rc = tg_err_set(err, TG_EINVAL, "%s: [provenance] log = %s: expected on or off", path, pl);
+    goto fail;
+  }
+  s->prov_log = pl == NULL || strcmp(pl, "on") == 0;
   const char *tk = tg_conf_get(c, "tls", "session_tickets");
   if (tk != NULL && strcmp(tk, "on") != 0 && strcmp(tk, "off") != 0) {
     rc = tg_err_set(err, TG_EINVAL, "%s: [tls] session_tickets = %s: expected on or off", path, tk);

@@ -9,11 +9,13 @@
 #include "tg_db.h"
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_provlog.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct job {
   tg_writer_fn fn;
@@ -118,11 +120,15 @@ static int exec(sqlite3 *db, const char *sql, struct tg_err *err) {
 /* One job in its savepoint. */
 static void run_job(struct tg_writer *w, struct job *j) {
   tg_err_clear(&j->err);
+  size_t mark = w->ctx.prov ? tg_provlog_mark(w->ctx.prov) : 0;
   j->rc = exec(w->ctx.db, "SAVEPOINT tg_job", &j->err);
   if (j->rc == 0)
     j->rc = j->fn(&w->ctx, j->arg, &j->err);
-  if (j->rc != 0)
+  if (j->rc != 0) {
     exec(w->ctx.db, "ROLLBACK TO tg_job", NULL);
+    if (w->ctx.prov)
+      tg_provlog_unstage(w->ctx.prov, mark);
+  }
   exec(w->ctx.db, "RELEASE tg_job", NULL);
 }
 
@@ -148,14 +154,46 @@ static void run_batch(struct tg_writer *w, struct job *batch) {
         j->err = err;
       }
   }
+  /* The entries of what was committed, in one more durable transaction of
+   * their own file, before any job is answered. */
+  if (w->ctx.prov) {
+    if (rc != 0)
+      tg_provlog_unstage(w->ctx.prov, 0);
+    tg_provlog_flush(w->ctx.prov);
+  }
+}
+
+static uint64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits on W's queue (its mutex held) at most MS milliseconds. */
+static void wait_ms(struct tg_writer *w, uint64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)(ms / 1000);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 }
 
 static void *writer_main(void *arg) {
   struct tg_writer *w = arg;
   for (;;) {
+    /* Tree heads are signed here, between batches, when their time came. */
+    uint64_t due = tg_provlog_tick(w->ctx.prov, wall_ms());
     pthread_mutex_lock(&w->mu);
-    while (w->head == NULL && !w->stop)
-      pthread_cond_wait(&w->cv, &w->mu);
+    if (w->head == NULL && !w->stop)
+      wait_ms(w, due);
+    if (w->head == NULL && !w->stop) {
+      pthread_mutex_unlock(&w->mu);
+      continue;
+    }
     struct job *batch = w->head;
     w->head = w->tail = NULL;
     int stop = w->stop;
@@ -172,13 +210,16 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
-int tg_writer_start(const char *path, const char *node_id, struct tg_writer **out,
-                    struct tg_err *err) {
+int tg_writer_start(const char *path, const char *node_id, struct tg_provlog *prov,
+                    struct tg_writer **out, struct tg_err *err) {
   struct tg_writer *w = calloc(1, sizeof(*w));
   int rc;
   *out = NULL;
-  if (w == NULL)
+  if (w == NULL) {
+    tg_provlog_close(prov);
     return tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  w->ctx.prov = prov;
   /* The writer's own page cache (64 MiB) keeps the indexes' hot pages. */
   if ((rc = tg_db_open(path, 0, &w->ctx.db, err)) != 0 ||
       (rc = tg_db_exec(w->ctx.db, "PRAGMA cache_size = -65536", err)) != 0 ||
@@ -188,6 +229,7 @@ int tg_writer_start(const char *path, const char *node_id, struct tg_writer **ou
     tg_cat_store_free(w->ctx.cat);
     tg_cat_obs_free(w->ctx.obs);
     tg_db_close(w->ctx.db);
+    tg_provlog_close(w->ctx.prov);
     free(w);
     return rc;
   }
@@ -202,6 +244,7 @@ int tg_writer_start(const char *path, const char *node_id, struct tg_writer **ou
     tg_db_close(w->ctx.db);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    tg_provlog_close(w->ctx.prov);
     free(w);
     return tg_err_set(err, TG_EIO, "cannot start the writer thread");
   }
@@ -221,6 +264,7 @@ void tg_writer_stop(struct tg_writer *w) {
   tg_cat_store_free(w->ctx.cat);
   tg_cat_obs_free(w->ctx.obs);
   tg_db_close(w->ctx.db);
+  tg_provlog_close(w->ctx.prov);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w);

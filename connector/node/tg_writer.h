@@ -14,6 +14,7 @@ struct tg_cat_obs;
 struct tg_cat_store;
 struct tg_voc_store;
 struct tg_writer;
+struct tg_provlog;
 
 /* What a job's work function may use, on the writer thread only. */
 struct tg_writer_ctx {
@@ -21,6 +22,11 @@ struct tg_writer_ctx {
   struct tg_cat_obs *obs; /* the observation store on DB */
   struct tg_cat_store *cat; /* the catalog on DB (nested: the writer commits) */
   struct tg_voc_store *voc; /* the vocabularies on DB (nested too) */
+  /* The provenance log (tg_provlog.h): a job stages entries with
+   * tg_provlog_stage; they are appended durably, in one transaction for the
+   * whole batch, after the batch's commit and before any job's DONE runs;
+   * a job rolled back loses its entries. */
+  struct tg_provlog *prov;
 };
 
 /* Runs on the writer thread inside a savepoint of the open transaction (no
@@ -37,10 +43,11 @@ typedef void (*tg_writer_done_fn)(void *arg, int rc, const struct tg_err *err);
 struct tg_writer_port;
 
 /* Starts the writer on the database at PATH (the node database, opened with
- * tg_db_open: WAL, synchronous=FULL) of node NODE_ID. *OUT is stopped with
- * tg_writer_stop(). 0 or a TG_E* code. */
-int tg_writer_start(const char *path, const char *node_id, struct tg_writer **out,
-                    struct tg_err *err);
+ * tg_db_open: WAL, synchronous=FULL) of node NODE_ID, with the provenance log
+ * PROV (stolen, closed by tg_writer_stop; may be NULL). *OUT is stopped with
+ * tg_writer_stop(). 0 or a TG_E* code (PROV is closed then too). */
+int tg_writer_start(const char *path, const char *node_id, struct tg_provlog *prov,
+                    struct tg_writer **out, struct tg_err *err);
 /* Runs the jobs still queued, stops the thread and closes its connection.
  * Every port must be closed first. NULL is a no-op. */
 void tg_writer_stop(struct tg_writer *w);

@@ -73,6 +73,14 @@ struct tg_route_job {
  * or at once with a 503 whose title is TITLE when it cannot be queued. */
 void tg_route_job_submit(struct tg_http_req *req, struct tg_route_job *j, const char *title);
 
+/* The provenance log (tg_routes_prov.c): tree head and proofs are public;
+ * entries: all for an admin, a peer's own requests for a peer, and for
+ * everyone the page's leaf hashes (to recompute the root). */
+void tg_route_prov_sth(struct tg_http_req *req);
+void tg_route_prov_entries(struct tg_http_req *req);
+void tg_route_prov_inclusion(struct tg_http_req *req);
+void tg_route_prov_consistency(struct tg_http_req *req);
+
 void tg_route_well_known(struct tg_http_req *req);
 void tg_route_healthz(struct tg_http_req *req);
 void tg_route_metrics(struct tg_http_req *req);

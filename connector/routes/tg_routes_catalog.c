@@ -10,6 +10,7 @@
 #include "tg_err.h"
 #include "tg_problem.h"
 #include "tg_qs.h"
+#include "tg_provlog.h"
 #include "tg_routes.h"
 #include "tg_writer.h"
 #include "tg_worker.h"
@@ -267,6 +268,8 @@ static int cat_job_run(struct tg_writer_ctx *ctx, struct tg_route_job *b, struct
   default:
     rc = tg_cat_dataset_delete(ctx->cat, j->id, j->if_match, NULL, &j->err);
   }
+  if (rc == 0)
+    tg_provlog_event(ctx->prov, TG_PROV_CATALOG_CHANGE, j->w.id ? j->w.id : j->id);
   if (rc != 0 && err != NULL)
     *err = j->err;
   return rc;

@@ -7,6 +7,7 @@
 #include "tg_err.h"
 #include "tg_fed.h"
 #include "tg_node.h"
+#include "tg_provlog.h"
 #include "tg_routes.h"
 #include "tg_worker.h"
 #include "tg_util.h"
@@ -162,6 +163,7 @@ static int enrol(struct tg_http_req *req, struct tg_cert_ca *ca, const char *dir
   if (rc == 0) {
     tg_http_req_set_subject(req, node);
     tg_fed_member_record(dir, node, url, NULL); /* for the federation directory */
+    tg_provlog_note_event(tg_http_req_worker(req)->wport, TG_PROV_CERT_ISSUED, node);
     /* hub_node_id: the node id the enrolled node will require of this hub's
      * certificate from now on (it reached us by host name only so far). */
     struct tg_settings *s = tg_settings_get();

@@ -17,6 +17,8 @@
 #include "tg_http_server.h"
 #include "tg_log.h"
 #include "tg_metrics.h"
+#include "tg_prov.h"
+#include "tg_provlog.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_settings.h"
@@ -24,6 +26,7 @@
 #include "tg_voc_store.h"
 #include "tg_util.h"
 #include "tg_worker.h"
+#include "tg_writer.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -42,11 +45,180 @@
 #define VIA_HEADER "Tsunagu-Via"
 #define ID_CAP 300
 
+/* ---- provenance ---------------------------------------------------------- */
+
+#define PROV_TRAILER "Tsunagu-Prov-Ref"
+#define PROV_STR 512 /* bytes kept of a header-given string (subject, purpose) */
+
+/* One answer's provenance record: the SHA-256 of the payload as it crossed
+ * the wire, computed while it streams, and the entry logged at its end.
+ * Owned by the relay; while its entry is being appended (INFLIGHT) the
+ * writer's DONE owns it if the relay goes first (ORPHAN). */
+struct tg_data_prov {
+  struct tg_worker *w;      /* the loop's worker (its writer port) */
+  struct tg_http_req *req;  /* the answer to end, NULL once gone */
+  EVP_MD_CTX *sha;          /* from EVP_MD_CTX_new */
+  int kind;                 /* TG_PROV_DATA_SERVED or _RECEIVED */
+  int hash_in;              /* 1: hash what the upstream sent (consumer side) */
+  int logged, inflight, orphan, has_ref;
+  uint64_t bytes;           /* payload bytes hashed */
+  char dataset[ID_CAP], owner[64], requester[64], subject[PROV_STR], purpose[PROV_STR];
+  char ref_node[TG_PROV_MAX_NODE + 1];
+  struct tg_prov_ref ref;   /* the owner's reference (consumer side), node -> ref_node */
+  struct tg_provlog_result res;
+  char reftext[TG_PROV_REF_TEXT];
+};
+
+/* Copies a header-given string, keeping printable ASCII only (an entry's
+ * strings must be UTF-8; the rest becomes '?'), at most PROV_STR-1 bytes. */
+static void prov_str(char *out, const char *in) {
+  size_t i = 0;
+  for (; in != NULL && in[i] && i + 1 < PROV_STR; i++)
+    out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+  out[i] = '\0';
+}
+
+static void prov_free(struct tg_data_prov *p) {
+  if (p == NULL)
+    return;
+  EVP_MD_CTX_free(p->sha);
+  free(p);
+}
+
+/* A record for an answer about DATASET by OWNER to REQUESTER. */
+static struct tg_data_prov *prov_new(struct tg_http_req *req, int kind, const char *dataset,
+                                     const char *owner, const char *requester,
+                                     const char *subject, const char *purpose) {
+  struct tg_data_prov *p = calloc(1, sizeof(*p));
+  if (p == NULL || (p->sha = EVP_MD_CTX_new()) == NULL ||
+      EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL) != 1) {
+    prov_free(p);
+    return NULL;
+  }
+  p->w = tg_http_req_worker(req);
+  p->req = req;
+  p->kind = kind;
+  p->hash_in = kind == TG_PROV_DATA_RECEIVED;
+  snprintf(p->dataset, sizeof(p->dataset), "%s", dataset);
+  snprintf(p->owner, sizeof(p->owner), "%s", owner);
+  snprintf(p->requester, sizeof(p->requester), "%s", requester ? requester : "");
+  prov_str(p->subject, subject);
+  prov_str(p->purpose, purpose);
+  return p;
+}
+
+static void prov_hash(struct tg_data_prov *p, const void *data, size_t len) {
+  EVP_DigestUpdate(p->sha, data, len);
+  p->bytes += len;
+}
+
+/* The entry for the answer as it ended (OUTCOME). */
+static void prov_entry(struct tg_data_prov *p, int outcome, struct tg_prov_entry *e) {
+  memset(e, 0, sizeof(*e));
+  e->time_us = tg_provlog_now_us();
+  e->kind = p->kind;
+  e->outcome = outcome;
+  e->dataset = p->dataset;
+  e->requester_node = p->requester;
+  e->requester_subject = p->subject;
+  e->owner_node = p->owner;
+  e->purpose = p->purpose;
+  e->bytes = p->bytes;
+  unsigned int n = 0;
+  e->has_payload_hash = EVP_DigestFinal_ex(p->sha, e->payload_sha256, &n) == 1 && n == 32;
+  if (p->has_ref) {
+    e->has_ref = 1;
+    e->ref = p->ref;
+  }
+}
+
+static int prov_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
+  struct tg_data_prov *p = arg;
+  struct tg_prov_entry e;
+  (void)err;
+  prov_entry(p, TG_PROV_COMPLETE, &e);
+  tg_provlog_stage(ctx->prov, &e, &p->res);
+  return 0;
+}
+
+/* The entry is durable (or not): the answer ends, with its reference. */
+static void prov_done(void *arg, int rc, const struct tg_err *err) {
+  struct tg_data_prov *p = arg;
+  struct tg_http_req *req = p->req;
+  const char *ref = NULL;
+  (void)err;
+  if (rc == 0 && p->res.rc == 0) {
+    struct tg_prov_ref r = {p->res.node, p->res.index, p->res.tree_size, {0}};
+    memcpy(r.root, p->res.root, TG_PROV_HASH);
+    if (tg_prov_ref_format(&r, p->reftext) == 0)
+      ref = p->reftext;
+  } else {
+    tg_log_warn("provenance: %s of %s not logged", tg_prov_kind_name(p->kind), p->dataset);
+  }
+  if (req != NULL) {
+    p->req = NULL;
+    tg_http_res_end_trailer(req, PROV_TRAILER, ref); /* may free the relay: ORPHAN then */
+  }
+  if (p->orphan)
+    prov_free(p);
+  else
+    p->inflight = 0;
+}
+
+/* Logs the answer ending now as complete, then ends it. */
+static int prov_end(struct tg_data_out *o) {
+  struct tg_data_prov *p = o->prov;
+  p->logged = 1;
+  p->inflight = 1;
+  if (tg_writer_submit(tg_writer_get(), p->w->wport, prov_run, prov_done, p) != 0) {
+    p->inflight = 0;
+    return tg_http_res_end(o->req);
+  }
+  return 0;
+}
+
+/* The answer went without a complete end (cut, or its client gone). */
+static void prov_aborted(struct tg_data_prov *p) {
+  struct tg_prov_entry e;
+  if (p->logged)
+    return;
+  p->logged = 1;
+  prov_entry(p, TG_PROV_ABORTED, &e);
+  tg_provlog_note(p->w->wport, &e);
+}
+
+/* A request refused by the owner's policy (RULE). */
+static void prov_refused(struct tg_http_req *req, const char *dataset, const char *self,
+                         const struct tg_cat_access *a, const char *rule) {
+  struct tg_prov_entry e;
+  char subject[PROV_STR], purpose[PROV_STR], why[PROV_STR];
+  prov_str(subject, a->subject);
+  prov_str(purpose, a->purpose);
+  prov_str(why, rule);
+  memset(&e, 0, sizeof(e));
+  e.kind = TG_PROV_REQUEST_REFUSED;
+  e.outcome = TG_PROV_REFUSED;
+  e.dataset = dataset;
+  e.requester_node = a->node_id;
+  e.requester_subject = subject;
+  e.owner_node = self;
+  e.purpose = purpose;
+  e.rule = why;
+  tg_provlog_note(tg_http_req_worker(req)->wport, &e);
+}
+
 /* ---- the answer sink --------------------------------------------------- */
+
+/* Body bytes to the client, hashed on the way when the record says so. */
+static int out_send(struct tg_data_out *o, const void *data, size_t len) {
+  if (o->prov != NULL && !o->prov->hash_in)
+    prov_hash(o->prov, data, len);
+  return tg_http_res_write(o->req, data, len);
+}
 
 static int conv_write(void *ud, const char *data, size_t len) {
   struct tg_data_out *o = ud;
-  return tg_http_res_write(o->req, data, len);
+  return out_send(o, data, len);
 }
 
 static int conv_ndjson(const char *ctype) {
@@ -55,9 +227,23 @@ static int conv_ndjson(const char *ctype) {
          (n == 18 && strncasecmp(ctype, "application/ndjson", n) == 0);
 }
 
+/* Whether this answer gets a provenance entry: a 2xx answer with a body. */
+static int out_logged(const struct tg_data_out *o, int status) {
+  return o->prov != NULL && status >= 200 && status < 300 && status != 204 &&
+         strcmp(tg_http_req_method(o->req), "HEAD") != 0;
+}
+
 int tg_data_out_start(struct tg_data_out *o, int status, const char *ctype, int64_t length) {
   if (o->started)
     return TG_EINVAL;
+  o->status = status;
+  if (out_logged(o, status)) {
+    /* Chunked, so that the entry's reference can follow the last byte. */
+    tg_http_res_header(o->req, "Trailer", PROV_TRAILER);
+    length = -1;
+  } else if (o->prov != NULL) {
+    o->prov->logged = 1; /* nothing to log */
+  }
   if (o->profile != NULL && status >= 200 && status < 300) {
     struct tg_err err;
     int nd = conv_ndjson(ctype);
@@ -76,7 +262,7 @@ int tg_data_out_start(struct tg_data_out *o, int status, const char *ctype, int6
 int tg_data_out_write(struct tg_data_out *o, const void *data, size_t len) {
   o->bytes += len;
   if (o->conv == NULL)
-    return tg_http_res_write(o->req, data, len);
+    return out_send(o, data, len);
   struct tg_err err;
   tg_err_clear(&err);
   return tg_voc_conv_feed(o->conv, data, len, &err);
@@ -92,6 +278,8 @@ int tg_data_out_end(struct tg_data_out *o) {
       return rc;
     }
   }
+  if (o->prov != NULL && !o->prov->logged)
+    return prov_end(o);
   return tg_http_res_end(o->req);
 }
 
@@ -292,6 +480,7 @@ struct relay {
   char profile_id[130];
   char dataset[ID_CAP]; /* once resolved: counted in /metrics */
   char peer_in[64];     /* the calling node, or "" */
+  int prov_on;          /* [provenance] log = on: answers get a provenance record */
   uint64_t t0;          /* when the upstream request left (uv_hrtime) */
 };
 
@@ -303,6 +492,10 @@ static void relay_free(struct relay *r) {
   }
   tg_voc_conv_free(r->out.conv);
   tg_voc_profile_free(r->profile);
+  if (r->out.prov != NULL && r->out.prov->inflight)
+    r->out.prov->orphan = 1; /* prov_done frees it */
+  else
+    prov_free(r->out.prov);
   json_decref(r->fail_extra);
   struct broker_worker *b = r->bw;
   free(r);
@@ -327,6 +520,11 @@ static void relay_release(struct relay *r) {
 static void relay_req_gone(void *ud) {
   struct relay *r = ud;
   r->req = NULL;
+  if (r->out.prov != NULL) {
+    r->out.prov->req = NULL;
+    if (r->out.started && !r->out.prov->inflight)
+      prov_aborted(r->out.prov); /* a no-op once logged */
+  }
   if (r->dataset[0]) {
     int out = r->kind == RELAY_OWNER && r->t0 != 0;
     tg_metrics_data(r->dataset, out ? r->owner : (r->peer_in[0] ? r->peer_in : NULL), out,
@@ -518,6 +716,8 @@ static int relay_on_data(void *ud, const char *data, size_t len) {
   if (r->req == NULL)
     return TG_ECANCELED;
   r->in_cb = 1;
+  if (r->out.prov != NULL && r->out.prov->hash_in)
+    prov_hash(r->out.prov, data, len);
   int rc = tg_data_out_write(&r->out, data, len);
   r->in_cb = 0;
   if (r->req == NULL)
@@ -532,6 +732,31 @@ static int relay_on_data(void *ud, const char *data, size_t len) {
     return TG_EAGAIN;
   }
   return 0;
+}
+
+/* The owner's trailer: its entry's reference, kept if it names the owner. */
+static void relay_on_trailer(void *ud, const char *line, size_t len) {
+  struct relay *r = ud;
+  struct tg_data_prov *p = r->out.prov;
+  size_t n = sizeof(PROV_TRAILER) - 1;
+  char v[TG_PROV_REF_TEXT];
+  if (p == NULL || r->kind != RELAY_OWNER || len <= n + 1 ||
+      strncasecmp(line, PROV_TRAILER ":", n + 1) != 0)
+    return;
+  line += n + 1;
+  len -= n + 1;
+  while (len > 0 && (*line == ' ' || *line == '\t')) {
+    line++;
+    len--;
+  }
+  if (len >= sizeof(v))
+    return;
+  memcpy(v, line, len);
+  v[len] = '\0';
+  if (tg_prov_ref_parse(v, &p->ref, p->ref_node, NULL) == 0 && strcmp(p->ref_node, r->owner) == 0)
+    p->has_ref = 1;
+  else
+    tg_log_warn("data: owner %s sent a malformed %s trailer", r->owner, PROV_TRAILER);
 }
 
 static void relay_on_done(void *ud, int rc, int status, const struct tg_err *err) {
@@ -585,6 +810,7 @@ static void relay_start(struct relay *r, struct tg_client *c, const char *url,
   o.timeout_ms = UINT64_MAX; /* a stream may be long; the gaps are what is bounded */
   o.connect_timeout_ms = connect_ms;
   o.peer_node_id = peer_node_id;
+  o.on_trailer = relay_on_trailer;
   static const struct tg_client_cb cb = {relay_on_head, relay_on_data, NULL, relay_on_done};
   tg_http_req_set_data(r->req, r);
   if (tg_client_request(c, &o, &cb, r, &r->creq, &err) != 0) {
@@ -799,6 +1025,8 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
   snprintf(r->dataset, sizeof(r->dataset), "%s", id);
   if (d.verdict != TG_CAT_PERMIT) {
     tg_metrics_data_refusal(id, d.reason);
+    if (r->prov_on)
+      prov_refused(req, id, self, &a, d.reason);
     json_t *x = json_pack("{s:s, s:s, s:s}", "dataset", id, "node", a.node_id, "rule", d.reason);
     json_decref(doc);
     tg_http_res_header(req, "Tsunagu-Owner", self);
@@ -810,6 +1038,8 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
   const json_t *dist = data_distribution(doc);
   const char *mode = json_string_value(json_object_get(dist, "tsunagu:mode"));
   snprintf(r->owner, sizeof(r->owner), "%s", self);
+  if (r->prov_on)
+    r->out.prov = prov_new(req, TG_PROV_DATA_SERVED, id, self, a.node_id, a.subject, a.purpose);
   if (mode != NULL && strcmp(mode, "accumulated") == 0) {
     json_decref(doc);
     tg_http_res_header(req, "Tsunagu-Owner", self);
@@ -864,6 +1094,12 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
   r->idle_ms = 30000;
   r->want_convert = r->profile_id[0] != '\0';
   const char *subject = request_subject(req);
+  struct tg_settings *st = tg_settings_get();
+  const char *peer = tg_http_req_peer(req);
+  if (r->prov_on)
+    r->out.prov = prov_new(req, TG_PROV_DATA_RECEIVED, id, owner, peer ? peer : st->node_id,
+                           subject, tg_http_req_header(req, "Tsunagu-Purpose"));
+  tg_settings_put(st);
   int rc = pass_request_headers(r, 1);
   if (rc == 0)
     rc = relay_add_header(r, VIA_HEADER, via);
@@ -907,6 +1143,7 @@ void tg_route_data_get(struct tg_http_req *req) {
   struct tg_settings *s = tg_settings_get();
   char self[64];
   snprintf(self, sizeof(self), "%s", s->node_id);
+  int prov_on = s->prov_log;
   tg_settings_put(s);
   if (tg_route_path_seg(req, "/data", "bad-dataset-id", "dataset id", id, sizeof(id)))
     return;
@@ -928,6 +1165,7 @@ void tg_route_data_get(struct tg_http_req *req) {
                         "the node is stopping (or out of memory)");
     return;
   }
+  r->prov_on = prov_on;
   int local = strcmp(owner, self) == 0;
   if (profile[0]) {
     snprintf(r->profile_id, sizeof(r->profile_id), "%s", profile);

@@ -14,6 +14,7 @@
 
 struct tg_voc_conv;
 struct tg_voc_profile;
+struct tg_data_prov;
 
 /* Where an answer's body goes. Filled by the dispatcher; the code producing
  * the body uses only the functions below, never tg_http_res_* directly, so a
@@ -25,6 +26,11 @@ struct tg_data_out {
   struct tg_voc_conv *conv;  /* the conversion, made at start (owned), or NULL */
   uint64_t bytes;            /* body bytes produced so far (before conversion) */
   int started, failed;
+  int status;                /* the answer's status, once started */
+  /* The provenance record of this answer (tg_routes_data.c; owned by the
+   * dispatcher), or NULL: hashes the bytes sent, and on a complete answer
+   * logs it and ends the answer with the entry's reference in a trailer. */
+  struct tg_data_prov *prov;
 };
 
 /* Starts the answer: status and content type; LENGTH is the body length, or
@@ -37,7 +43,9 @@ int tg_data_out_start(struct tg_data_out *o, int status, const char *content_typ
 /* A span of the body (copied or converted at once). 0, or a TG_E* code after
  * which the producer stops and calls tg_data_out_abort(). */
 int tg_data_out_write(struct tg_data_out *o, const void *data, size_t len);
-/* Ends a complete answer (flushes the conversion). 0 or a TG_E* code. */
+/* Ends a complete answer (flushes the conversion). With a provenance record,
+ * the answer ends once its entry is durable (later, on the same loop), with
+ * the entry's reference in the trailer Tsunagu-Prov-Ref. 0 or a TG_E* code. */
 int tg_data_out_end(struct tg_data_out *o);
 /* Ends an answer that cannot be completed after its start: the connection is
  * closed without a terminating chunk, so the client sees a truncated answer

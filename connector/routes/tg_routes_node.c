@@ -3,6 +3,7 @@
 #include "config.h"
 #include "tg_buf.h"
 #include "tg_node.h"
+#include "tg_provlog.h"
 #include "tg_routes.h"
 #include "tg_metrics.h"
 #include "tg_worker.h"
@@ -110,25 +111,62 @@ static json_t *expiry_warnings(const struct tg_settings *s, int64_t now) {
 }
 
 void tg_route_healthz(struct tg_http_req *req) {
-  /* Still 200 when degraded: the node serves; the warnings are for the
-   * operator and the monitoring that reads the body. */
+  /* Still 200 when degraded: the node serves; the warnings (certificates
+   * near expiry, a provenance log that no longer matches its signed tree
+   * head) are for the operator and the monitoring that reads the body. */
+  static const char ok[] = "{\"status\":\"ok\"}";
   struct tg_settings *s = tg_settings_get();
   json_t *warn = expiry_warnings(s, tg_time_now());
   tg_settings_put(s);
+  struct tg_provlog_health h;
+  tg_provlog_health(&h);
   tg_http_res_header(req, "Cache-Control", "no-store");
-  if (json_array_size(warn) == 0) {
-    static const char ok[] = "{\"status\":\"ok\"}";
+  if (json_array_size(warn) == 0 && (h.ok || !h.enabled)) {
     json_decref(warn);
     tg_http_res_send(req, 200, "application/json", ok, sizeof(ok) - 1);
     return;
   }
-  tg_http_res_json(req, 200, json_pack("{s:s, s:o}", "status", "degraded", "warnings", warn), NULL);
+  json_t *out = json_pack("{s:s}", "status", "degraded");
+  if (json_array_size(warn) > 0)
+    json_object_set(out, "warnings", warn);
+  json_decref(warn);
+  if (!(h.ok || !h.enabled)) {
+    /* The node still serves data, but signs no tree head. */
+    json_t *p = json_pack("{s:b, s:s}", "ok", 0, "why", h.open ? h.why : "the log is not open");
+    if (p != NULL && h.open)
+      json_object_set_new(p, "first_bad_index", json_integer((json_int_t)h.first_bad));
+    json_object_set_new(out, "provenance", p);
+  }
+  tg_http_res_json(req, 200, out, NULL);
 }
 
 void tg_route_metrics(struct tg_http_req *req) {
   struct tg_buf b;
   tg_buf_init(&b);
   tg_metrics_render(&b);
+  struct tg_provlog_health h;
+  tg_provlog_health(&h);
+  uint64_t now = tg_provlog_now_us() / 1000;
+  if (h.enabled)
+    tg_buf_printf(&b,
+                "# HELP tsunagu_provenance_log_ok 1 when the provenance log is open and intact.\n"
+                "# TYPE tsunagu_provenance_log_ok gauge\ntsunagu_provenance_log_ok %d\n"
+                "# HELP tsunagu_provenance_entries Entries in the provenance log.\n"
+                "# TYPE tsunagu_provenance_entries gauge\ntsunagu_provenance_entries %llu\n"
+                "# HELP tsunagu_provenance_appends_total Entries appended durably since start.\n"
+                "# TYPE tsunagu_provenance_appends_total counter\n"
+                "tsunagu_provenance_appends_total %llu\n"
+                "# HELP tsunagu_provenance_append_failures_total Entries that could not be appended.\n"
+                "# TYPE tsunagu_provenance_append_failures_total counter\n"
+                "tsunagu_provenance_append_failures_total %llu\n",
+                h.ok, (unsigned long long)h.size, (unsigned long long)h.appended,
+                (unsigned long long)h.failed);
+  if (h.enabled && h.last_sth_ms > 0)
+    tg_buf_printf(&b,
+                  "# HELP tsunagu_provenance_sth_age_seconds Age of the newest signed tree head.\n"
+                  "# TYPE tsunagu_provenance_sth_age_seconds gauge\n"
+                  "tsunagu_provenance_sth_age_seconds %.3f\n",
+                  now > h.last_sth_ms ? (double)(now - h.last_sth_ms) / 1000.0 : 0.0);
   tg_http_res_send(req, 200, "text/plain; version=0.0.4", b.data, b.len);
   tg_buf_close(&b);
 }

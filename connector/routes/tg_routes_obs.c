@@ -23,6 +23,8 @@
 #include "tg_cat.h"
 #include "tg_err.h"
 #include "tg_log.h"
+#include "tg_prov.h"
+#include "tg_provlog.h"
 #include "tg_qs.h"
 #include "tg_routes.h"
 #include "tg_routes_obs.h"
@@ -32,6 +34,7 @@
 #include "tg_writer.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +96,8 @@ struct ingest {
   uint64_t stored, refused, omitted;
   int64_t first_seq, last_seq;
   json_t *errors;
+  EVP_MD_CTX *sha;       /* SHA-256 of the body as it arrived, for the provenance entry */
+  uint64_t bytes_in;
 };
 
 static void chunk_free(struct chunk *c) {
@@ -163,6 +168,7 @@ static void ingest_free(struct ingest *in) {
   tg_cat_obs_split_free(in->sp);
   chunk_free(in->cur);
   json_decref(in->errors);
+  EVP_MD_CTX_free(in->sha);
   free(in);
 }
 
@@ -186,6 +192,25 @@ static json_t *ingest_summary(struct ingest *in) {
   return s;
 }
 
+/* The provenance entry of an ingest that stored records: the body's bytes
+ * and hash as they arrived, who sent them. */
+static void ingest_logged(struct ingest *in) {
+  struct tg_prov_entry e;
+  unsigned int n = 0;
+  const char *peer = tg_http_req_peer(in->req);
+  const char *subject = tg_http_req_subject(in->req);
+  memset(&e, 0, sizeof(e));
+  e.kind = TG_PROV_DATA_INGESTED;
+  e.outcome = TG_PROV_COMPLETE;
+  e.dataset = in->dataset;
+  e.requester_node = peer;
+  e.requester_subject = subject && *subject ? subject : NULL;
+  e.bytes = in->bytes_in;
+  e.has_payload_hash =
+      in->sha != NULL && EVP_DigestFinal_ex(in->sha, e.payload_sha256, &n) == 1 && n == 32;
+  tg_provlog_note(in->w->wport, &e);
+}
+
 /* Answers once nothing is in flight: the summary, or the failure. */
 static void ingest_answer(struct ingest *in) {
   struct tg_http_req *req = in->req;
@@ -200,6 +225,8 @@ static void ingest_answer(struct ingest *in) {
   } else if (sum == NULL) {
     tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
   } else {
+    if (in->stored > 0)
+      ingest_logged(in);
     tg_http_res_header(req, "Cache-Control", "no-store");
     tg_http_res_json(req, in->stored ? 201 : 200, sum, "application/json");
   }
@@ -421,6 +448,9 @@ static void ingest_body(struct tg_http_req *req, const char *data, size_t len) {
   struct ingest *in = tg_http_req_get_data(req);
   if (in == NULL || (!in->parsing && in->fail))
     return;
+  if (in->sha != NULL)
+    EVP_DigestUpdate(in->sha, data, len);
+  in->bytes_in += len;
   if (tg_buf_append(&in->next, data, len) != 0) {
     if (!in->parsing) {
       ingest_fail(in, 503, TG_ENOMEM, NULL);
@@ -545,6 +575,10 @@ void tg_route_data_post(struct tg_http_req *req) {
   }
   in->req = req;
   in->w = w;
+  if ((in->sha = EVP_MD_CTX_new()) != NULL && EVP_DigestInit_ex(in->sha, EVP_sha256(), NULL) != 1) {
+    EVP_MD_CTX_free(in->sha);
+    in->sha = NULL;
+  }
   in->model = model;
   in->fmt = fmt;
   snprintf(in->dataset, sizeof(in->dataset), "%s", id);

@@ -9,6 +9,7 @@
 #include "tg_fed_harvest.h"
 #include "tg_fed_peers.h"
 #include "tg_node.h"
+#include "tg_provlog.h"
 #include "tg_routes.h"
 #include "tg_worker.h"
 #include "tg_tls.h"
@@ -70,6 +71,7 @@ void tg_route_peers_post(struct tg_http_req *req) {
     db_problem(req, &err, rc);
   else {
     tg_fed_harvest_kick(); /* its datasets now, not a whole interval later */
+    tg_provlog_note_event(tg_http_req_worker(req)->wport, TG_PROV_PEER_ADDED, id);
     tg_http_res_json(req, 201, json_pack("{s:s, s:s}", "node_id", id, "url", url), NULL);
   }
   json_decref(in);
@@ -91,6 +93,7 @@ void tg_route_peers_delete(struct tg_http_req *req) {
     db_problem(req, &err, rc);
   else {
     tg_fed_harvest_kick(); /* the round drops its datasets from the index */
+    tg_provlog_note_event(tg_http_req_worker(req)->wport, TG_PROV_PEER_REMOVED, id);
     tg_http_res_send(req, 204, NULL, NULL, 0);
   }
 }
@@ -288,6 +291,8 @@ void tg_route_certs_renew(struct tg_http_req *req) {
     rc = tg_file_read(path, TG_CA_MAX_INPUT, &crl, NULL, &err);
   if (lent)
     tg_ca_node_release();
+  if (rc == 0)
+    tg_provlog_note_event(tg_http_req_worker(req)->wport, TG_PROV_CERT_RENEWED, peer);
   if (rc == 0 && given != NULL)
     tg_fed_member_record(dir, peer, url, NULL);
   if (rc == TG_EINVAL || rc == TG_ETOOBIG || rc == TG_ECRYPTO)

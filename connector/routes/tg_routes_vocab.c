@@ -7,6 +7,7 @@
 #include "tg_err.h"
 #include "tg_problem.h"
 #include "tg_qs.h"
+#include "tg_provlog.h"
 #include "tg_routes.h"
 #include "tg_writer.h"
 #include "tg_worker.h"
@@ -327,6 +328,8 @@ static int voc_job_run(struct tg_writer_ctx *ctx, struct tg_route_job *b, struct
   default:
     j->rc = voc_profile_delete_run(ctx->voc, j);
   }
+  if (j->rc == 0)
+    tg_provlog_event(ctx->prov, TG_PROV_VOCAB_CHANGE, j->uri ? j->uri : j->id);
   if (j->rc != 0 && err != NULL)
     *err = j->err;
   return j->rc;

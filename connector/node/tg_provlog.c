@@ -1,0 +1,397 @@
+/* tg_provlog: the node's provenance log on the writer thread: staging, one
+ * durable append per batch, interval and on-demand tree heads signed with
+ * DIR/node.key, and a health snapshot any thread may read. */
+#include "tg_provlog.h"
+
+#include "tg_buf.h"
+#include "tg_cert.h"
+#include "tg_cert_ca.h"
+#include "tg_err.h"
+#include "tg_log.h"
+#include "tg_node.h"
+#include "tg_writer.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define SIGN_GAP_MS 250 /* on-demand signatures: at most one per this */
+
+struct staged {
+  struct tg_prov_entry e;        /* strings point into blk */
+  char *blk;                     /* from malloc */
+  struct tg_provlog_result *res; /* borrowed, or NULL */
+};
+
+struct tg_provlog {
+  struct tg_prov_log *log; /* NULL if it could not be opened */
+  char dir[4096];
+  char node[TG_PROV_MAX_NODE + 1];
+  uint64_t interval_ms;
+  uint64_t last_sign_ms;  /* wall clock of the newest signature */
+  uint64_t signed_size;   /* tree size of the newest tree head */
+  int have_sth;
+  struct staged *v;       /* from malloc */
+  size_t n, cap;
+  struct tg_prov_entry *batch; /* scratch for tg_prov_log_append, from malloc */
+  size_t batch_cap;
+  struct tg_buf enc; /* scratch: a staged entry must encode (one bad entry would sink its batch) */
+};
+
+static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_provlog_health health;
+
+void tg_provlog_health(struct tg_provlog_health *out) {
+  pthread_mutex_lock(&health_mu);
+  *out = health;
+  pthread_mutex_unlock(&health_mu);
+}
+
+static void health_publish(struct tg_provlog *p, uint64_t appended, uint64_t failed) {
+  pthread_mutex_lock(&health_mu);
+  health.enabled = 1;
+  health.open = p->log != NULL;
+  if (p->log != NULL) {
+    const struct tg_prov_log_health *h = tg_prov_log_health(p->log);
+    health.ok = !h->broken;
+    health.size = tg_prov_log_size(p->log);
+    health.first_bad = h->first_bad;
+    if (h->broken)
+      snprintf(health.why, sizeof(health.why), "%s", h->why);
+  } else {
+    health.ok = 0;
+  }
+  health.last_sth_ms = p->have_sth ? p->last_sign_ms : 0;
+  health.appended += appended;
+  health.failed += failed;
+  pthread_mutex_unlock(&health_mu);
+}
+
+uint64_t tg_provlog_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Checks the stored tree heads' signatures with the key of DIR/node.crt. */
+static void check_signatures(struct tg_provlog *p) {
+  char path[4200];
+  X509 *cert = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  tg_node_path(path, sizeof(path), p->dir, TG_NODE_CERT);
+  struct stat sb;
+  if (stat(path, &sb) != 0 || tg_cert_load(path, &cert, &err) != 0) {
+    X509_free(cert);
+    return; /* not in a federation yet: nothing was signed */
+  }
+  EVP_PKEY *pub = X509_get0_pubkey(cert);
+  int rc = pub ? tg_prov_log_check_signatures(p->log, pub, &err) : 0;
+  if (rc != 0)
+    tg_log_warn("provenance: cannot check the tree heads' signatures: %s", tg_err_msg(&err, rc));
+  X509_free(cert);
+}
+
+int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_ms,
+                    struct tg_provlog **out) {
+  struct tg_provlog *p = calloc(1, sizeof(*p));
+  *out = NULL;
+  if (p == NULL)
+    return TG_ENOMEM;
+  snprintf(p->dir, sizeof(p->dir), "%s", dir);
+  snprintf(p->node, sizeof(p->node), "%s", node_id);
+  p->interval_ms = sth_interval_ms;
+  tg_buf_init(&p->enc);
+  char path[4200];
+  struct tg_err err;
+  tg_err_clear(&err);
+  tg_node_path(path, sizeof(path), dir, "provenance.db");
+  int rc = tg_prov_log_open(path, &p->log, &err);
+  if (rc != 0) {
+    tg_log_error("provenance: cannot open %s: %s; nothing is logged", path, tg_err_msg(&err, rc));
+    pthread_mutex_lock(&health_mu);
+    snprintf(health.why, sizeof(health.why), "the log cannot be opened");
+    pthread_mutex_unlock(&health_mu);
+    p->log = NULL;
+  } else {
+    check_signatures(p);
+    const struct tg_prov_log_health *h = tg_prov_log_health(p->log);
+    struct tg_prov_sth sth;
+    if (tg_prov_log_sth_latest(p->log, &sth, NULL) == 0) {
+      p->have_sth = 1;
+      p->signed_size = sth.tree_size;
+      p->last_sign_ms = sth.timestamp_ms;
+    }
+    if (h->broken)
+      tg_log_error("provenance: the log is broken from entry %llu on: %s; no tree head is "
+                   "signed until it is repaired",
+                   (unsigned long long)h->first_bad, h->why);
+    else
+      tg_log_info("provenance: %llu entries, verified", (unsigned long long)h->size);
+  }
+  health_publish(p, 0, 0);
+  *out = p;
+  return 0;
+}
+
+static void staged_clear(struct staged *s) {
+  free(s->blk);
+  s->blk = NULL;
+}
+
+void tg_provlog_unstage(struct tg_provlog *p, size_t mark) {
+  while (p->n > mark) {
+    struct staged *s = &p->v[--p->n];
+    if (s->res != NULL)
+      s->res->rc = TG_ECANCELED;
+    staged_clear(s);
+  }
+}
+
+size_t tg_provlog_mark(const struct tg_provlog *p) { return p->n; }
+
+/* Copies the strings of E into one block, pointing D's at it. */
+static int entry_copy(struct staged *d, const struct tg_prov_entry *e) {
+  const char *const src[] = {e->dataset, e->requester_node, e->requester_subject,
+                             e->owner_node, e->purpose,     e->rule,
+                             e->has_ref ? e->ref.node : NULL};
+  size_t len[7], total = 0;
+  for (int i = 0; i < 7; i++) {
+    len[i] = src[i] ? strnlen(src[i], TG_PROV_MAX_STR + 1) : 0;
+    total += len[i] + 1;
+  }
+  d->blk = malloc(total);
+  if (d->blk == NULL)
+    return TG_ENOMEM;
+  d->e = *e;
+  const char **dst[] = {&d->e.dataset, &d->e.requester_node, &d->e.requester_subject,
+                        &d->e.owner_node, &d->e.purpose, &d->e.rule, &d->e.ref.node};
+  char *q = d->blk;
+  for (int i = 0; i < 7; i++) {
+    if (src[i] == NULL) {
+      *dst[i] = NULL;
+      continue;
+    }
+    memcpy(q, src[i], len[i]);
+    q[len[i]] = '\0';
+    *dst[i] = q;
+    q += len[i] + 1;
+  }
+  return 0;
+}
+
+int tg_provlog_stage(struct tg_provlog *p, const struct tg_prov_entry *e,
+                     struct tg_provlog_result *res) {
+  if (res != NULL)
+    res->rc = TG_EPERM;
+  if (p == NULL || p->log == NULL || tg_prov_log_health(p->log)->broken)
+    return TG_EPERM;
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    struct staged *v = realloc(p->v, cap * sizeof(*v));
+    if (v == NULL)
+      return TG_ENOMEM;
+    p->v = v;
+    p->cap = cap;
+  }
+  struct staged *s = &p->v[p->n];
+  if (entry_copy(s, e) != 0)
+    return TG_ENOMEM;
+  if (s->e.time_us == 0)
+    s->e.time_us = tg_provlog_now_us();
+  struct tg_err err;
+  tg_err_clear(&err);
+  tg_buf_reset(&p->enc);
+  int rc = tg_prov_entry_encode(&s->e, &p->enc, &err);
+  if (rc != 0) {
+    tg_log_warn("provenance: an entry (%s) refused: %s", tg_prov_kind_name(e->kind),
+                tg_err_msg(&err, rc));
+    staged_clear(s);
+    return rc;
+  }
+  s->res = res;
+  p->n++;
+  return 0;
+}
+
+/* Appends the staged entries (one transaction); 0 or the log's code. */
+static int flush_append(struct tg_provlog *p, struct tg_err *err) {
+  if (p->batch_cap < p->n) {
+    struct tg_prov_entry *b = realloc(p->batch, p->n * sizeof(*b));
+    if (b == NULL)
+      return tg_err_set(err, TG_ENOMEM, "out of memory");
+    p->batch = b;
+    p->batch_cap = p->n;
+  }
+  for (size_t i = 0; i < p->n; i++)
+    p->batch[i] = p->v[i].e;
+  return tg_prov_log_append(p->log, p->batch, p->n, err);
+}
+
+void tg_provlog_flush(struct tg_provlog *p) {
+  if (p == NULL || p->n == 0)
+    return;
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = flush_append(p, &err);
+  uint64_t size = tg_prov_log_size(p->log);
+  uint8_t root[TG_PROV_HASH] = {0};
+  if (rc == 0)
+    rc = tg_prov_tree_root(tg_prov_log_tree(p->log), size, root);
+  else
+    tg_log_error("provenance: %zu entries not appended: %s", p->n, tg_err_msg(&err, rc));
+  for (size_t i = 0; i < p->n; i++) {
+    struct tg_provlog_result *r = p->v[i].res;
+    if (r != NULL) {
+      r->rc = rc;
+      r->index = p->batch[i].index;
+      r->tree_size = size;
+      memcpy(r->root, root, TG_PROV_HASH);
+      snprintf(r->node, sizeof(r->node), "%s", p->node);
+    }
+    staged_clear(&p->v[i]);
+  }
+  health_publish(p, rc == 0 ? p->n : 0, rc == 0 ? 0 : p->n);
+  p->n = 0;
+}
+
+/* Signs a tree head over the whole log now. */
+static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *sth,
+                    struct tg_err *err) {
+  char path[4200];
+  EVP_PKEY *key = NULL;
+  tg_node_path(path, sizeof(path), p->dir, TG_NODE_KEY);
+  int rc = tg_cert_key_load(path, &key, err);
+  if (rc == 0)
+    rc = tg_prov_log_sign(p->log, key, p->node, now_ms, sth, err);
+  EVP_PKEY_free(key);
+  if (rc == 0) {
+    p->have_sth = 1;
+    p->signed_size = sth->tree_size;
+    p->last_sign_ms = now_ms;
+    health_publish(p, 0, 0);
+  }
+  return rc;
+}
+
+uint64_t tg_provlog_tick(struct tg_provlog *p, uint64_t now_ms) {
+  if (p == NULL || p->log == NULL || p->interval_ms == 0)
+    return 60000;
+  uint64_t due = p->last_sign_ms + p->interval_ms;
+  if (now_ms < due && p->have_sth)
+    return due - now_ms;
+  if (!tg_prov_log_health(p->log)->broken && tg_prov_log_size(p->log) > 0 &&
+      (!p->have_sth || tg_prov_log_size(p->log) > p->signed_size)) {
+    struct tg_prov_sth sth;
+    struct tg_err err;
+    tg_err_clear(&err);
+    int rc = sign_now(p, now_ms, &sth, &err);
+    if (rc != 0) {
+      tg_log_warn("provenance: no tree head signed: %s", tg_err_msg(&err, rc));
+      p->last_sign_ms = now_ms; /* try again after an interval, not in a loop */
+    }
+  }
+  return p->interval_ms;
+}
+
+int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err) {
+  if (p == NULL || p->log == NULL)
+    return tg_err_set(err, TG_EPERM, "the provenance log is not open");
+  const struct tg_prov_log_health *h = tg_prov_log_health(p->log);
+  if (h->broken)
+    return tg_err_set(err, TG_EPERM, "the provenance log is broken from entry %llu on: %s",
+                      (unsigned long long)h->first_bad, h->why);
+  uint64_t now = tg_provlog_now_us() / 1000;
+  uint64_t size = tg_prov_log_size(p->log);
+  if (!p->have_sth ||
+      (size > p->signed_size && (now >= p->last_sign_ms + SIGN_GAP_MS || now < p->last_sign_ms)))
+    return sign_now(p, now, sth, err);
+  return tg_prov_log_sth_latest(p->log, sth, err);
+}
+
+struct tg_prov_log *tg_provlog_log(struct tg_provlog *p) { return p ? p->log : NULL; }
+
+const char *tg_provlog_dir(const struct tg_provlog *p) { return p->dir; }
+
+const char *tg_provlog_node(const struct tg_provlog *p) { return p->node; }
+
+void tg_provlog_close(struct tg_provlog *p) {
+  if (p == NULL)
+    return;
+  tg_provlog_unstage(p, 0);
+  if (p->log != NULL && !tg_prov_log_health(p->log)->broken && tg_prov_log_size(p->log) > 0 &&
+      (!p->have_sth || tg_prov_log_size(p->log) > p->signed_size)) {
+    struct tg_prov_sth sth;
+    sign_now(p, tg_provlog_now_us() / 1000, &sth, NULL);
+  }
+  tg_prov_log_close(p->log);
+  free(p->v);
+  free(p->batch);
+  tg_buf_close(&p->enc);
+  free(p);
+}
+
+/* ---- notes from a loop ---------------------------------------------------- */
+
+struct note {
+  struct staged copy; /* the entry, its strings in copy.blk */
+};
+
+void tg_provlog_event(struct tg_provlog *p, int kind, const char *what) {
+  struct tg_prov_entry e;
+  if (p == NULL || p->log == NULL)
+    return;
+  memset(&e, 0, sizeof(e));
+  e.kind = kind;
+  e.outcome = TG_PROV_COMPLETE;
+  e.dataset = what;
+  e.owner_node = p->node;
+  tg_provlog_stage(p, &e, NULL);
+}
+
+void tg_provlog_note_event(struct tg_writer_port *port, int kind, const char *what) {
+  struct tg_prov_entry e;
+  memset(&e, 0, sizeof(e));
+  e.kind = kind;
+  e.outcome = TG_PROV_COMPLETE;
+  e.dataset = what;
+  tg_provlog_note(port, &e);
+}
+
+static int note_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
+  struct note *n = arg;
+  (void)err;
+  if (n->copy.e.owner_node == NULL && ctx->prov != NULL)
+    n->copy.e.owner_node = ctx->prov->node;
+  tg_provlog_stage(ctx->prov, &n->copy.e, NULL);
+  return 0;
+}
+
+static void note_done(void *arg, int rc, const struct tg_err *err) {
+  struct note *n = arg;
+  if (rc != 0)
+    tg_log_warn("provenance: an entry (%s) was not logged: %s", tg_prov_kind_name(n->copy.e.kind),
+                tg_err_msg(err, rc));
+  free(n->copy.blk);
+  free(n);
+}
+
+void tg_provlog_note(struct tg_writer_port *port, const struct tg_prov_entry *e) {
+  struct note *n = calloc(1, sizeof(*n));
+  if (n == NULL || entry_copy(&n->copy, e) != 0) {
+    free(n);
+    tg_log_warn("provenance: an entry (%s) was not logged: out of memory",
+                tg_prov_kind_name(e->kind));
+    return;
+  }
+  if (n->copy.e.time_us == 0)
+    n->copy.e.time_us = tg_provlog_now_us();
+  if (tg_writer_submit(tg_writer_get(), port, note_run, note_done, n) != 0) {
+    free(n->copy.blk);
+    free(n);
+  }
+}
