@@ -113,8 +113,8 @@ static json_t *source_entry(const char *node, const char *status, uint64_t ms, s
 
 /* The owner's URL for each item: ours, a peer's from the table, or what the
  * relaying peer said. */
-static void set_owner_urls(struct fsearch *s, json_t *items) {
-  char self_url[600];
+static void set_owner_urls(struct fsearch *s, sqlite3 *db, json_t *items) {
+  char self_url[600], peer_url[600];
   tg_routes_self_url(self_url, sizeof(self_url), 0);
   size_t i;
   json_t *it;
@@ -125,6 +125,10 @@ static void set_owner_urls(struct fsearch *s, json_t *items) {
       url = self_url[0] ? self_url : NULL;
     else if (owner != NULL)
       url = json_string_value(json_object_get(s->peers, owner));
+    /* Harvested mode lists no peers: the page's few owners are looked up. */
+    if (url == NULL && owner != NULL && db != NULL &&
+        tg_fed_peer_url(db, owner, peer_url, sizeof(peer_url), NULL) == 0)
+      url = peer_url;
     if (url != NULL)
       json_object_set_new(it, "owner_url", json_string(url));
   }
@@ -226,7 +230,7 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   }
   if (s->deferred)
     fill_page(s, tg_http_req_worker(req), json_object_get(out, "items"));
-  set_owner_urls(s, json_object_get(out, "items"));
+  set_owner_urls(s, tg_http_req_worker(req)->db, json_object_get(out, "items"));
   if (s->peer[0] && s->facets) { /* as a local search withholds them from a node */
     json_object_del(out, "facets");
     json_object_set_new(out, "facets_withheld", json_true());
@@ -392,10 +396,12 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
     tg_settings_put(st);
     harvested_part(s, w, &lq, seen, strcmp(s->mode, "auto") == 0 ? fresh_s : 0);
   }
-  struct tg_fed_ask *asks = calloc(FED_MAX_PEERS, sizeof(*asks));
+  /* Harvested mode asks nobody: no peer list (at national scale, listing
+   * 1,741 peers was a fifth of a search); owners' URLs are looked up for
+   * the page alone (set_owner_urls). */
+  int harvested_only = strcmp(s->mode, "harvested") == 0;
+  struct tg_fed_ask *asks = harvested_only ? NULL : calloc(FED_MAX_PEERS, sizeof(*asks));
   size_t n = asks ? pick_peers(s, w->db, seen, asks) : 0;
-  if (strcmp(s->mode, "harvested") == 0)
-    n = 0; /* no network call: the peers were read for their URLs only */
   struct tg_buf path, via;
   tg_buf_init(&path);
   tg_buf_init(&via);
