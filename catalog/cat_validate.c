@@ -133,8 +133,6 @@ static void v_literals(struct val *v, json_t *node, const char *iri, const char 
 /* IRI-valued property: each item a reference or node with an absolute IRI. */
 static int v_iri_item(struct val *v, json_t *it, const char *cname) {
   const char *id = id_of(it);
-  if (json_object_get(it, "@badid") != NULL)
-    return 0; /* already reported by the reader */
   if (is_literal(it)) {
     tg__cat_problem(v->problems, ptr_of(it),
                     "%s must be an IRI reference {\"@id\": \"...\"}, not a text value", cname);
@@ -286,8 +284,6 @@ static void v_spatial(struct val *v, json_t *d) {
                       "dct:spatial must be a place IRI {\"@id\": ...} or a dct:Location node");
       continue;
     }
-    if (json_object_get(it, "@badid") != NULL)
-      continue;
     int geo = nprop(it, NS_DCAT "bbox") + nprop(it, NS_LOCN "geometry") +
               nprop(it, NS_DCAT "centroid");
     if (!geo && (id_of(it) == NULL || strncmp(id_of(it), "_:", 2) == 0)) {
@@ -533,7 +529,9 @@ static void v_policy(struct val *v, json_t *d) {
     json_t *def = tg_cat_policy_default(NULL);
     if (def != NULL)
       json_object_set_new(def, "@context", tg_cat_context());
-    json_t *e = def ? tg__cat_expand(def, NULL, NULL) : NULL;
+    json_t *e = NULL;
+    if (def != NULL)
+      tg__cat_expand(def, NULL, &e);
     json_decref(def);
     if (e != NULL) {
       json_object_del(e, "@ptr");
@@ -807,7 +805,7 @@ static int json_depth_ok(const json_t *j, int depth) {
 int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
                     json_t **problems) {
   struct val v;
-  int unsup = 0, rc = 0;
+  int rc = 0;
   if (canonical != NULL)
     *canonical = NULL;
   if (problems != NULL)
@@ -827,7 +825,7 @@ int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **
                     TG_CAT_MAX_DEPTH);
     rc = TG_ETOOBIG;
   } else {
-    e = tg__cat_expand(in, v.problems, &unsup);
+    rc = tg__cat_expand(in, v.problems, &e);
   }
   if (e != NULL) {
     if (!has_type(e, NS_DCAT "Dataset"))
@@ -852,7 +850,7 @@ int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **
   }
   if (json_array_size(v.problems) > 0 || e == NULL) {
     if (rc == 0)
-      rc = unsup ? TG_EUNSUP : TG_EINVAL;
+      rc = TG_EINVAL;
     if (json_array_size(v.problems) == 0)
       tg__cat_problem(v.problems, "", "the document could not be read");
   } else if (canonical != NULL) {
