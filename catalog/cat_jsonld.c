@@ -118,6 +118,33 @@ char *tg__cat_ptr_idx(const char *ptr, size_t i) {
   return tg_buf_take(&b);
 }
 
+const json_t *tg__cat_ptr_get(const json_t *doc, const char *ptr) {
+  while (doc != NULL && *ptr == '/') {
+    const char *end = strchr(ptr + 1, '/');
+    size_t n = end ? (size_t)(end - ptr - 1) : strlen(ptr + 1);
+    char tok[256];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < sizeof(tok); i++) {
+      char c = ptr[1 + i];
+      if (c == '~' && i + 1 < n && (ptr[2 + i] == '0' || ptr[2 + i] == '1'))
+        c = ptr[2 + i++] == '0' ? '~' : '/';
+      tok[k++] = c;
+    }
+    tok[k] = '\0';
+    if (json_is_object(doc)) {
+      doc = json_object_get(doc, tok);
+    } else if (json_is_array(doc)) {
+      char *e;
+      unsigned long idx = strtoul(tok, &e, 10);
+      doc = *tok != '\0' && *e == '\0' ? json_array_get(doc, idx) : NULL;
+    } else {
+      doc = NULL;
+    }
+    ptr += 1 + n;
+  }
+  return *ptr == '\0' ? doc : NULL;
+}
+
 /* ---- reading input: expansion and what the catalog can store ---- */
 
 /* The key the processor annotates output objects with: the input pointer. */

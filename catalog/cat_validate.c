@@ -19,6 +19,7 @@ static const char *const default_schemes[] = {
 };
 
 struct val {
+  const json_t *in; /* the input document (borrowed): where pointers point */
   json_t *problems;
   const char *const *schemes;
   size_t nschemes;
@@ -616,6 +617,28 @@ static void numeric_value(struct val *v, json_t *it, int k) {
   json_object_set_new(it, "@type", json_string(numeric[k].type));
 }
 
+/* The input pointer of NODE's @id: the string itself when a term coerced it
+ * to an IRI, else the member that gave it (an alias of @id, say). New heap
+ * string or NULL. */
+static char *id_pointer(struct val *v, json_t *node) {
+  const json_t *src = tg__cat_ptr_get(v->in, ptr_of(node));
+  const char *id = id_of(node), *k, *key = "@id";
+  json_t *m;
+  if (json_is_string(src))
+    return strdup(ptr_of(node));
+  if (json_is_object(src) && json_object_get(src, "@id") == NULL) {
+    json_object_foreach((json_t *)src, k, m) {
+      const char *s = json_string_value(m);
+      size_t n = s ? strlen(s) : 0;
+      if (n > 0 && strlen(id) >= n && strcmp(id + strlen(id) - n, s) == 0) {
+        key = k;
+        break;
+      }
+    }
+  }
+  return tg__cat_ptr_key(ptr_of(node), key);
+}
+
 /* Checks every value everywhere: language tags, IRIs, typed dates, and
  * tsunagu: properties outside distributions. */
 static void check_walk(struct val *v, json_t *node, int in_dist) {
@@ -624,7 +647,7 @@ static void check_walk(struct val *v, json_t *node, int in_dist) {
   int is_dist = has_type(node, NS_DCAT "Distribution");
   const char *id = id_of(node);
   if (id != NULL && strncmp(id, "_:", 2) != 0 && !tg__cat_iri_ok(id)) {
-    char *p = tg__cat_ptr_key(ptr_of(node), "@id");
+    char *p = id_pointer(v, node);
     tg__cat_problem(v->problems, p ? p : ptr_of(node), "@id %.200s is not a valid IRI", id);
     free(p);
   }
@@ -813,6 +836,7 @@ int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **
   v.problems = json_array();
   if (v.problems == NULL)
     return TG_ENOMEM;
+  v.in = in;
   v.schemes = opts && opts->theme_schemes ? opts->theme_schemes : default_schemes;
   v.nschemes = opts && opts->theme_schemes ? opts->n_theme_schemes
                                            : sizeof(default_schemes) / sizeof(default_schemes[0]);
