@@ -61,7 +61,6 @@ void tg__cat_problem(json_t *problems, const char *ptr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Builds PTR + "/" + escaped KEY (RFC 6901) into a new heap string. */
 char *tg__cat_ptr_key(const char *ptr, const char *key);
-char *tg__cat_ptr_idx(const char *ptr, size_t i);
 /* The value at JSON pointer PTR in DOC (borrowed), or NULL. */
 const json_t *tg__cat_ptr_get(const json_t *doc, const char *ptr);
 /* Compacts full IRI IRI with the canonical prefixes into a new heap string. */

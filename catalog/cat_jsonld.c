@@ -107,16 +107,6 @@ char *tg__cat_ptr_key(const char *ptr, const char *key) {
   return tg_buf_take(&b);
 }
 
-char *tg__cat_ptr_idx(const char *ptr, size_t i) {
-  struct tg_buf b;
-  tg_buf_init(&b);
-  if (tg_buf_printf(&b, "%s/%zu", ptr, i)) {
-    tg_buf_close(&b);
-    return NULL;
-  }
-  return tg_buf_take(&b);
-}
-
 const json_t *tg__cat_ptr_get(const json_t *doc, const char *ptr) {
   while (doc != NULL && *ptr == '/') {
     const char *end = strchr(ptr + 1, '/');
