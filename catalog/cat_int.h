@@ -42,22 +42,27 @@ void tg__cat_box_empty(double box[4]);
 /* 1 if the media type "type/subtype" is syntactically valid. */
 int tg__cat_mediatype_ok(const char *s);
 
-/* ---- cat_jsonld.c: the JSON-LD subset ---- */
+/* ---- cat_jsonld.c: reading JSON-LD input ---- */
 
-/* Expands IN into an internal expanded form: node objects with full-IRI keys,
- * every property value an array of items ({"@value", "@language"|"@type"},
- * {"@id"} references or node objects), "@type" an array of IRIs, and a
- * "@ptr" member on every object holding its JSON pointer into IN.
- * Problems are appended to PROBLEMS. Returns a new reference (possibly with
- * problems reported) or NULL when nothing could be expanded. *UNSUP is set
- * to 1 when a problem is an unsupported context or feature. */
-json_t *tg__cat_expand(const json_t *in, json_t *problems, int *unsup);
+/* Expands IN (borrowed) with tg_jsonld_expand, the canonical prefixes as its
+ * default context, and sets *NODE to a new reference to its one node object
+ * in expanded form (full-IRI keys, every property value an array of value
+ * objects {"@value", "@language"|"@type"}, {"@id"} references or node
+ * objects, "@type" an array of IRIs), every object carrying "@ptr": the
+ * JSON pointer of the input value it came from. Problems are appended to
+ * PROBLEMS (may be NULL). Returns 0; TG_EINVAL (a JSON-LD error, whose code
+ * starts the detail, or not exactly one node: *NODE stays NULL, or a key
+ * that is no IRI); TG_EUNSUP (an unknown remote context, or a feature the
+ * catalog does not store such as @list or @reverse; *NODE may be set);
+ * TG_ETOOBIG; TG_ENOMEM. */
+int tg__cat_expand(const json_t *in, json_t *problems, json_t **node);
 /* Appends {"pointer": PTR, "detail": ...} to PROBLEMS. */
 void tg__cat_problem(json_t *problems, const char *ptr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Builds PTR + "/" + escaped KEY (RFC 6901) into a new heap string. */
 char *tg__cat_ptr_key(const char *ptr, const char *key);
-char *tg__cat_ptr_idx(const char *ptr, size_t i);
+/* The value at JSON pointer PTR in DOC (borrowed), or NULL. */
+const json_t *tg__cat_ptr_get(const json_t *doc, const char *ptr);
 /* Compacts full IRI IRI with the canonical prefixes into a new heap string. */
 char *tg__cat_compact_iri(const char *iri);
 /* Expands a canonical compact IRI ("odrl:use") with the canonical prefixes:

@@ -19,6 +19,7 @@ static const char *const default_schemes[] = {
 };
 
 struct val {
+  const json_t *in; /* the input document (borrowed): where pointers point */
   json_t *problems;
   const char *const *schemes;
   size_t nschemes;
@@ -133,8 +134,6 @@ static void v_literals(struct val *v, json_t *node, const char *iri, const char 
 /* IRI-valued property: each item a reference or node with an absolute IRI. */
 static int v_iri_item(struct val *v, json_t *it, const char *cname) {
   const char *id = id_of(it);
-  if (json_object_get(it, "@badid") != NULL)
-    return 0; /* already reported by the reader */
   if (is_literal(it)) {
     tg__cat_problem(v->problems, ptr_of(it),
                     "%s must be an IRI reference {\"@id\": \"...\"}, not a text value", cname);
@@ -286,8 +285,6 @@ static void v_spatial(struct val *v, json_t *d) {
                       "dct:spatial must be a place IRI {\"@id\": ...} or a dct:Location node");
       continue;
     }
-    if (json_object_get(it, "@badid") != NULL)
-      continue;
     int geo = nprop(it, NS_DCAT "bbox") + nprop(it, NS_LOCN "geometry") +
               nprop(it, NS_DCAT "centroid");
     if (!geo && (id_of(it) == NULL || strncmp(id_of(it), "_:", 2) == 0)) {
@@ -533,7 +530,9 @@ static void v_policy(struct val *v, json_t *d) {
     json_t *def = tg_cat_policy_default(NULL);
     if (def != NULL)
       json_object_set_new(def, "@context", tg_cat_context());
-    json_t *e = def ? tg__cat_expand(def, NULL, NULL) : NULL;
+    json_t *e = NULL;
+    if (def != NULL)
+      tg__cat_expand(def, NULL, &e);
     json_decref(def);
     if (e != NULL) {
       json_object_del(e, "@ptr");
@@ -618,6 +617,28 @@ static void numeric_value(struct val *v, json_t *it, int k) {
   json_object_set_new(it, "@type", json_string(numeric[k].type));
 }
 
+/* The input pointer of NODE's @id: the string itself when a term coerced it
+ * to an IRI, else the member that gave it (an alias of @id, say). New heap
+ * string or NULL. */
+static char *id_pointer(struct val *v, json_t *node) {
+  const json_t *src = tg__cat_ptr_get(v->in, ptr_of(node));
+  const char *id = id_of(node), *k, *key = "@id";
+  json_t *m;
+  if (json_is_string(src))
+    return strdup(ptr_of(node));
+  if (json_is_object(src) && json_object_get(src, "@id") == NULL) {
+    json_object_foreach((json_t *)src, k, m) {
+      const char *s = json_string_value(m);
+      size_t n = s ? strlen(s) : 0;
+      if (n > 0 && strlen(id) >= n && strcmp(id + strlen(id) - n, s) == 0) {
+        key = k;
+        break;
+      }
+    }
+  }
+  return tg__cat_ptr_key(ptr_of(node), key);
+}
+
 /* Checks every value everywhere: language tags, IRIs, typed dates, and
  * tsunagu: properties outside distributions. */
 static void check_walk(struct val *v, json_t *node, int in_dist) {
@@ -626,7 +647,7 @@ static void check_walk(struct val *v, json_t *node, int in_dist) {
   int is_dist = has_type(node, NS_DCAT "Distribution");
   const char *id = id_of(node);
   if (id != NULL && strncmp(id, "_:", 2) != 0 && !tg__cat_iri_ok(id)) {
-    char *p = tg__cat_ptr_key(ptr_of(node), "@id");
+    char *p = id_pointer(v, node);
     tg__cat_problem(v->problems, p ? p : ptr_of(node), "@id %.200s is not a valid IRI", id);
     free(p);
   }
@@ -807,7 +828,7 @@ static int json_depth_ok(const json_t *j, int depth) {
 int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
                     json_t **problems) {
   struct val v;
-  int unsup = 0, rc = 0;
+  int rc = 0;
   if (canonical != NULL)
     *canonical = NULL;
   if (problems != NULL)
@@ -815,6 +836,7 @@ int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **
   v.problems = json_array();
   if (v.problems == NULL)
     return TG_ENOMEM;
+  v.in = in;
   v.schemes = opts && opts->theme_schemes ? opts->theme_schemes : default_schemes;
   v.nschemes = opts && opts->theme_schemes ? opts->n_theme_schemes
                                            : sizeof(default_schemes) / sizeof(default_schemes[0]);
@@ -827,7 +849,7 @@ int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **
                     TG_CAT_MAX_DEPTH);
     rc = TG_ETOOBIG;
   } else {
-    e = tg__cat_expand(in, v.problems, &unsup);
+    rc = tg__cat_expand(in, v.problems, &e);
   }
   if (e != NULL) {
     if (!has_type(e, NS_DCAT "Dataset"))
@@ -852,7 +874,7 @@ int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **
   }
   if (json_array_size(v.problems) > 0 || e == NULL) {
     if (rc == 0)
-      rc = unsup ? TG_EUNSUP : TG_EINVAL;
+      rc = TG_EINVAL;
     if (json_array_size(v.problems) == 0)
       tg__cat_problem(v.problems, "", "the document could not be read");
   } else if (canonical != NULL) {

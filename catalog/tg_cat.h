@@ -42,14 +42,18 @@ struct tg_cat_vopts {
  * *PROBLEMS gets a new array of {"pointer", "detail"} objects. */
 int tg_cat_parse(const char *text, size_t len, json_t **out, json_t **problems);
 
-/* Validates dataset document IN (borrowed): a JSON-LD dcat:Dataset in compact
- * form with prefixed terms (dct:, dcat:, ... declared in @context) and/or the
- * DCAT-AP 3.0.1 context's terms. Every failing field is reported.
+/* Validates dataset document IN (borrowed): JSON-LD 1.1 describing one
+ * dcat:Dataset node (alone, or alone in a top-level @graph or array), read
+ * with the node's JSON-LD processor (tg_jsonld_expand) with the canonical
+ * prefixes of tg_cat_context() as the default context; the DCAT-AP 3.0.1
+ * context may be given by its URL. Every failing field is reported.
  * On success returns 0 and, if CANONICAL is not NULL, *CANONICAL gets a new
  * reference to the canonical document (owner view: fixed prefix @context,
  * full IRIs compacted with it, typed dates, class-typed references, inferred
- * tsunagu:mode). On failure returns TG_EINVAL (bad fields), TG_EUNSUP (a
- * JSON-LD feature or @context the node does not understand) or TG_ETOOBIG,
+ * tsunagu:mode). On failure returns TG_EINVAL (bad fields, or a JSON-LD
+ * error: the detail starts with the spec's error code), TG_EUNSUP (a remote
+ * @context the node does not know, named in the detail, or a JSON-LD feature
+ * the catalog does not store: @list, @reverse, ...) or TG_ETOOBIG,
  * and *PROBLEMS (if PROBLEMS is not NULL) gets a new array of
  * {"pointer": RFC 6901 pointer into IN, "detail": text}. A missing property
  * is reported at the pointer where it belongs, e.g. "/dct:title".

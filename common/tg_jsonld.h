@@ -30,6 +30,25 @@ struct tg_jsonld_opts {
   size_t max_remote;          /* remote contexts in one chain ("context overflow"); 0: 32 */
   size_t max_nodes;           /* JSON values in the input; 0: 1,000,000 */
   size_t max_work;            /* term definitions created in one call; 0: 1,000,000 */
+  /* Source pointers, off by default (NULL): where in INPUT each part of the
+   * output came from, as RFC 6901 JSON pointers ("" is INPUT itself,
+   * "/@graph/0/dct:title/ja" a language map entry). Pointers into a context
+   * go as far as its items, terms, @base and @vocab. */
+  const char *ptr_key;  /* non-NULL: once expansion has succeeded, every node
+                         * object and value object of the output made from an
+                         * input value gets the string member PTR_KEY (e.g.
+                         * "@ptr") holding that value's pointer (the @list or
+                         * @graph wrapper a container makes gets the pointer
+                         * of the property's value; index-property values get
+                         * none). The algorithm itself never sees these
+                         * members. */
+  json_t *dropped;      /* borrowed array, or NULL: gets (appended) the pointer
+                         * of every input entry dropped because its key is
+                         * neither a keyword nor expands to an IRI */
+  char *err_ptr;        /* caller's buffer of ERR_PTR_SIZE bytes, or NULL: on
+                         * failure, the pointer of the input being expanded
+                         * when the error arose (NUL-terminated, truncated) */
+  size_t err_ptr_size;
 };
 
 /* Expands INPUT (borrowed) per the JSON-LD 1.1 expansion algorithm and sets

@@ -791,8 +791,14 @@ static int process_terms(struct tg_jsonld__st *st, json_t *result, json_t *ctx,
   json_object_foreach(ctx, k, v) {
     if (rc != 0)
       break;
-    if (!special_key(k))
+    if (!special_key(k)) {
+      size_t mark = st->ptr_ctx == 1 ? tg_jsonld__ptr_key(st, k) : st->ptr.len;
+      /* Scoped contexts inside the term are not the document's own items. */
+      st->ptr_ctx += st->ptr_ctx > 0;
       rc = create_term(st, &d, k);
+      st->ptr_ctx -= st->ptr_ctx > 1;
+      tg_jsonld__ptr_pop(st, mark);
+    }
   }
   json_decref(d.defined);
   return rc;
@@ -816,10 +822,19 @@ static int process_definition(struct tg_jsonld__st *st, json_t *result, json_t *
     }
     ctx = merged;
   }
-  if ((v = json_object_get(ctx, "@base")) != NULL && json_array_size(remote) == 0)
+  size_t mark = st->ptr.len;
+  if ((v = json_object_get(ctx, "@base")) != NULL && json_array_size(remote) == 0) {
+    if (st->ptr_ctx == 1)
+      tg_jsonld__ptr_key(st, "@base");
     rc = process_base(st, result, v);
-  if (rc == 0 && (v = json_object_get(ctx, "@vocab")) != NULL)
+    tg_jsonld__ptr_pop(st, mark);
+  }
+  if (rc == 0 && (v = json_object_get(ctx, "@vocab")) != NULL) {
+    if (st->ptr_ctx == 1)
+      tg_jsonld__ptr_key(st, "@vocab");
     rc = process_vocab(st, result, v);
+    tg_jsonld__ptr_pop(st, mark);
+  }
   if (rc == 0)
     rc = process_lang_dir(st, result, ctx);
   if (rc == 0)
@@ -847,8 +862,14 @@ static int process_item(struct tg_jsonld__st *st, json_t *actx, json_t **result,
     *result = fresh;
     return 0;
   }
-  if (json_is_string(item))
-    return process_remote(st, result, json_string_value(item), base_url, remote, validate);
+  if (json_is_string(item)) {
+    /* A remote context's own items are not the document's. */
+    int saved = st->ptr_ctx, rc;
+    st->ptr_ctx = 0;
+    rc = process_remote(st, result, json_string_value(item), base_url, remote, validate);
+    st->ptr_ctx = saved;
+    return rc;
+  }
   if (!json_is_object(item))
     return tg_jsonld__fail(st, TG_EINVAL, "invalid local context", "not a map, string or null");
   /* Terms are added in place: *RESULT is this call's own copy. */
@@ -873,7 +894,9 @@ static int ctx_process_in(struct tg_jsonld__st *st, json_t *actx, json_t *local,
     size_t i;
     json_t *item;
     json_array_foreach(local, i, item) {
+      size_t mark = st->ptr_ctx == 1 ? tg_jsonld__ptr_idx(st, i) : st->ptr.len;
       rc = process_item(st, actx, &result, item, base_url, remote, override, propagate, validate);
+      tg_jsonld__ptr_pop(st, mark);
       if (rc != 0)
         break;
     }

@@ -31,7 +31,60 @@ int tg_jsonld__fail(struct tg_jsonld__st *st, int code, const char *jcode, const
     va_end(ap);
     tg_err_set(st->err, code, "%s: %s", jcode, detail);
   }
+  if (st->o.err_ptr != NULL && st->o.err_ptr_size > 0)
+    snprintf(st->o.err_ptr, st->o.err_ptr_size, "%s", st->ptr.data ? st->ptr.data : "");
   return code;
+}
+
+/* ---- source pointers ------------------------------------------------- */
+
+size_t tg_jsonld__ptr_key(struct tg_jsonld__st *st, const char *key) {
+  size_t mark = st->ptr.len;
+  int rc;
+  if (!st->track)
+    return mark;
+  rc = tg_buf_puts(&st->ptr, "/");
+  for (const char *p = key; rc == 0 && *p; p++)
+    rc = *p == '~' ? tg_buf_puts(&st->ptr, "~0")
+                   : *p == '/' ? tg_buf_puts(&st->ptr, "~1") : tg_buf_append(&st->ptr, p, 1);
+  if (rc != 0)
+    st->ptr_nomem = 1;
+  return mark;
+}
+
+size_t tg_jsonld__ptr_idx(struct tg_jsonld__st *st, size_t i) {
+  size_t mark = st->ptr.len;
+  if (st->track && tg_buf_printf(&st->ptr, "/%zu", i) != 0)
+    st->ptr_nomem = 1;
+  return mark;
+}
+
+void tg_jsonld__ptr_pop(struct tg_jsonld__st *st, size_t mark) {
+  if (st->ptr.data != NULL && mark <= st->ptr.len) {
+    st->ptr.len = mark;
+    st->ptr.data[mark] = '\0';
+  }
+}
+
+/* Remembers that output object OBJ comes from the input at the current
+ * pointer (the member is added once the algorithm is done with OBJ). */
+static void ptr_mark(struct tg_jsonld__st *st, json_t *obj) {
+  if (st->o.ptr_key == NULL || !json_is_object(obj))
+    return;
+  if (json_array_append_new(st->marks, json_pack("[O,s]", obj, st->ptr.data ? st->ptr.data : "")))
+    st->ptr_nomem = 1;
+}
+
+/* Adds the remembered pointers; the deepest (first) mark of an object wins. */
+static void ptr_apply(struct tg_jsonld__st *st) {
+  size_t i;
+  json_t *m;
+  json_array_foreach(st->marks, i, m) {
+    json_t *obj = json_array_get(m, 0);
+    if (json_object_get(obj, st->o.ptr_key) == NULL &&
+        json_object_set(obj, st->o.ptr_key, json_array_get(m, 1)) != 0)
+      st->ptr_nomem = 1;
+  }
 }
 
 int tg_jsonld__enter(struct tg_jsonld__st *st) {
@@ -406,10 +459,14 @@ static int language_map(struct tg_jsonld__st *st, struct obj *o, json_t *def, js
   for (size_t k = 0; k < n && rc == 0; k++) {
     json_t *langv = json_object_get(value, keys[k]);
     int none = streq(keys[k], "@none") || expands_to(st, o->actx, keys[k], "@none");
+    size_t kmark = tg_jsonld__ptr_key(st, keys[k]);
     vals = as_array(langv);
     json_array_foreach(vals, i, item) {
-      if (json_is_null(item))
+      size_t imark = json_is_array(langv) ? tg_jsonld__ptr_idx(st, i) : st->ptr.len;
+      if (json_is_null(item)) {
+        tg_jsonld__ptr_pop(st, imark);
         continue;
+      }
       if (!json_is_string(item)) {
         rc = tg_jsonld__fail(st, TG_EINVAL, "invalid language map value", "'%s'", keys[k]);
         break;
@@ -419,8 +476,11 @@ static int language_map(struct tg_jsonld__st *st, struct obj *o, json_t *def, js
         json_object_set_new(v, "@language", json_string(keys[k]));
       if (json_is_string(dir))
         json_object_set(v, "@direction", dir);
+      ptr_mark(st, v);
       json_array_append_new(out, v);
+      tg_jsonld__ptr_pop(st, imark);
     }
+    tg_jsonld__ptr_pop(st, kmark);
     json_decref(vals);
   }
   free(keys);
@@ -513,13 +573,17 @@ static int index_entry(struct tg_jsonld__st *st, struct obj *o, const char *key,
   json_t *mctx = NULL, *x = NULL, *arr = NULL, *item;
   char *eidx = NULL;
   size_t i;
+  size_t mark = tg_jsonld__ptr_key(st, idx);
   int rc = map_context(st, o, def, idx, &mctx);
   if (rc == 0)
     rc = tg_jsonld__iri_expand(st, o->actx, idx, 0, 1, &eidx);
   if (rc == 0 && (arr = as_array(ivals)) == NULL)
     rc = nomem(st);
+  st->ptr_noidx = !json_is_array(ivals); /* ARR wraps a single value */
   if (rc == 0)
     rc = expand(st, mctx, key, arr, o->base, 1, &x);
+  st->ptr_noidx = 0;
+  tg_jsonld__ptr_pop(st, mark);
   json_decref(arr);
   arr = x == NULL ? NULL : as_array(x);
   json_decref(x);
@@ -617,6 +681,16 @@ static int expand_property(struct tg_jsonld__st *st, struct obj *o, const char *
     return rc;
   if ((ev = wrap_containers(def, ev)) == NULL)
     return nomem(st);
+  /* Wrappers made for the container come from this property's value. */
+  if (json_is_array(ev)) {
+    size_t i;
+    json_t *item;
+    json_array_foreach(ev, i, item) {
+      ptr_mark(st, item);
+    }
+  } else {
+    ptr_mark(st, ev);
+  }
   if (json_is_true(json_object_get(def, "reverse"))) {
     rc = add_reverse(st, o, prop, ev);
     json_decref(ev);
@@ -657,10 +731,15 @@ static int expand_entries(struct tg_jsonld__st *st, struct obj *o, json_t *elem)
     if ((rc = tg_jsonld__iri_expand(st, o->actx, keys[i], 0, 1, &prop)) != 0)
       break;
     json_t *value = json_object_get(elem, keys[i]);
+    size_t mark = tg_jsonld__ptr_key(st, keys[i]);
     if (prop != NULL && tg_jsonld__is_keyword(prop))
       rc = expand_keyword(st, o, keys[i], prop, value);
     else if (prop != NULL && strchr(prop, ':') != NULL)
       rc = expand_property(st, o, keys[i], prop, value);
+    else if (st->o.dropped != NULL &&
+             json_array_append_new(st->o.dropped, json_string(st->ptr.data ? st->ptr.data : "")))
+      rc = nomem(st);
+    tg_jsonld__ptr_pop(st, mark);
     free(prop);
   }
   free(keys);
@@ -668,14 +747,20 @@ static int expand_entries(struct tg_jsonld__st *st, struct obj *o, json_t *elem)
    * after END and handle them themselves). */
   size_t end = json_array_size(o->nests);
   for (size_t i = first_nest; rc == 0 && i < end; i++) {
-    json_t *nv = as_array(json_object_get(elem, json_string_value(json_array_get(o->nests, i))));
-    size_t j;
+    const char *nkey = json_string_value(json_array_get(o->nests, i));
+    json_t *nraw = json_object_get(elem, nkey), *nv = as_array(nraw);
+    size_t j, nmark = tg_jsonld__ptr_key(st, nkey);
     json_t *item;
     json_array_foreach(nv, j, item) {
       const char *k;
       json_t *x;
       if (rc != 0)
         break;
+      if (json_is_array(nraw)) {
+        tg_jsonld__ptr_pop(st, nmark);
+        tg_jsonld__ptr_key(st, nkey);
+        tg_jsonld__ptr_idx(st, j);
+      }
       if (!json_is_object(item))
         rc = tg_jsonld__fail(st, TG_EINVAL, "invalid @nest value", "not a map");
       json_object_foreach(item, k, x) {
@@ -686,6 +771,7 @@ static int expand_entries(struct tg_jsonld__st *st, struct obj *o, json_t *elem)
         rc = expand_nested(st, o, json_string_value(json_array_get(o->nests, i)), item);
       tg_jsonld__leave(st);
     }
+    tg_jsonld__ptr_pop(st, nmark);
     json_decref(nv);
   }
   return rc;
@@ -757,9 +843,14 @@ static int object_contexts(struct tg_jsonld__st *st, struct obj *o, json_t *pctx
                                st, o->actx, json_object_get(pctx_def, "context"),
                                tg_jsonld__def_str(pctx_def, "cbase"), NULL, 1, 1, 1, &next)) == 0)
     replace_ctx(&o->actx, next);
-  if (rc == 0 && (c = json_object_get(elem, "@context")) != NULL &&
-      (rc = tg_jsonld__ctx_process(st, o->actx, c, o->base, NULL, 0, 1, 1, &next)) == 0)
-    replace_ctx(&o->actx, next);
+  if (rc == 0 && (c = json_object_get(elem, "@context")) != NULL) {
+    size_t mark = tg_jsonld__ptr_key(st, "@context");
+    st->ptr_ctx++;
+    if ((rc = tg_jsonld__ctx_process(st, o->actx, c, o->base, NULL, 0, 1, 1, &next)) == 0)
+      replace_ctx(&o->actx, next);
+    st->ptr_ctx--;
+    tg_jsonld__ptr_pop(st, mark);
+  }
   if (rc != 0)
     return rc;
   o->tsctx = json_incref(o->actx);
@@ -884,13 +975,18 @@ static int expand_list(struct tg_jsonld__st *st, json_t *actx, const char *aprop
                        const char *base, int from_map, json_t **out) {
   json_t *res = json_array(), *item, *x;
   int list = tg_jsonld__has_container(tg_jsonld__term(actx, aprop), "@list");
+  int noidx = st->ptr_noidx;
   size_t i;
   int rc = res == NULL ? nomem(st) : 0;
+  st->ptr_noidx = 0;
   json_array_foreach(elem, i, item) {
     if (rc != 0)
       break;
     x = NULL;
-    if ((rc = expand(st, actx, aprop, item, base, from_map, &x)) != 0 || x == NULL)
+    size_t mark = noidx ? st->ptr.len : tg_jsonld__ptr_idx(st, i);
+    rc = expand(st, actx, aprop, item, base, from_map, &x);
+    tg_jsonld__ptr_pop(st, mark);
+    if (rc != 0 || x == NULL)
       continue;
     if (list && json_is_array(x))
       x = json_pack("{s:o}", "@list", x);
@@ -917,6 +1013,8 @@ static int expand(struct tg_jsonld__st *st, json_t *actx, const char *aprop, jso
     rc = expand_object(st, actx, aprop, elem, base, from_map, out);
   else if (rc == 0 && !json_is_null(elem))
     rc = expand_scalar(st, actx, aprop, elem, out);
+  if (rc == 0 && !json_is_array(elem))
+    ptr_mark(st, *out);
   tg_jsonld__leave(st);
   return rc;
 }
@@ -989,7 +1087,14 @@ int tg_jsonld_expand(json_t *input, const struct tg_jsonld_opts *opts, json_t **
   fill_opts(&st, opts);
   st.err = err;
   st.cache = json_object();
-  int rc = st.cache == NULL ? nomem(&st) : count_nodes(&st, input, 0, &n);
+  st.track = st.o.ptr_key != NULL || st.o.dropped != NULL || st.o.err_ptr != NULL;
+  tg_buf_init(&st.ptr);
+  if (st.o.err_ptr != NULL && st.o.err_ptr_size > 0)
+    st.o.err_ptr[0] = '\0';
+  st.marks = st.o.ptr_key != NULL ? json_array() : NULL;
+  int rc = st.cache == NULL || (st.o.ptr_key != NULL && st.marks == NULL)
+               ? nomem(&st)
+               : count_nodes(&st, input, 0, &n);
   if (rc == 0)
     rc = initial_context(&st, &actx);
   if (rc == 0)
@@ -1001,8 +1106,14 @@ int tg_jsonld_expand(json_t *input, const struct tg_jsonld_opts *opts, json_t **
     rc = nomem(&st);
   if (rc == 0 && !json_is_array(res))
     res = json_pack("[o]", res);
+  if (rc == 0 && st.marks != NULL)
+    ptr_apply(&st);
+  if (rc == 0 && st.ptr_nomem)
+    rc = nomem(&st);
   json_decref(actx);
   json_decref(st.cache);
+  json_decref(st.marks);
+  tg_buf_close(&st.ptr);
   if (rc != 0) {
     json_decref(res);
     return rc;

@@ -13,6 +13,7 @@
 #ifndef TG_JSONLD_INT_H
 #define TG_JSONLD_INT_H
 
+#include "tg_buf.h"
 #include "tg_jsonld.h"
 
 #include <jansson.h>
@@ -27,7 +28,20 @@ struct tg_jsonld__st {
   json_t *cache;           /* URL -> loaded document (own reference) */
   size_t depth;            /* current recursion depth (objects, contexts, terms) */
   size_t work;             /* term definitions created so far */
+  /* Source pointers (tg_jsonld_opts.ptr_key, dropped, err_ptr). */
+  int track;               /* any of them is asked for */
+  struct tg_buf ptr;       /* the pointer of the input being expanded */
+  int ptr_nomem;           /* a push ran out of memory */
+  int ptr_ctx;             /* inside the document's own @context (pointers go on) */
+  int ptr_noidx;           /* the next array is a value wrapped by the algorithm */
+  json_t *marks;           /* [[object, pointer], ...] applied at the end (own) */
 };
+
+/* Source pointers: pushes "/" KEY (escaped) or "/" I onto the current input
+ * pointer and returns the mark to pop back to; no-ops unless tracking. */
+size_t tg_jsonld__ptr_key(struct tg_jsonld__st *st, const char *key);
+size_t tg_jsonld__ptr_idx(struct tg_jsonld__st *st, size_t i);
+void tg_jsonld__ptr_pop(struct tg_jsonld__st *st, size_t mark);
 
 /* Records a JSON-LD error: ERR's message becomes "JCODE: detail"; returns CODE. */
 int tg_jsonld__fail(struct tg_jsonld__st *st, int code, const char *jcode, const char *fmt, ...)
