@@ -898,7 +898,7 @@ static int finish_value(struct tg_jsonld__st *st, json_t *r, json_t **out) {
 
 /* Steps 15-20: the finished map R (borrowed) as *OUT (new, or NULL). */
 static int finish_object(struct tg_jsonld__st *st, json_t *r, const char *aprop, json_t **out) {
-  json_t *t = json_object_get(r, "@type"), *res;
+  json_t *t = json_object_get(r, "@type"), *res = NULL;
   int rc;
   *out = NULL;
   if (json_object_get(r, "@value") != NULL) {
