@@ -4,7 +4,7 @@
 # with If-Match, concepts, Japanese search, mappings in both directions, hierarchy,
 # profiles, admin-only writes and strict query strings.
 . "$top_srcdir/tests/lib.sh"
-plan 41
+plan 45
 tg_node_new voc && tg_node_start voc || { echo "Bail out! node did not start"; exit 1; }
 url=$(tg_node_url voc)
 V="$url/api/v1/vocab"
@@ -120,6 +120,36 @@ bad=$(adm -X PUT --data-binary '{"id":"p3","fields":[{"from":"a","to":"b","unit"
 check "an invalid profile is 422 naming the rule" grep -q 'fields\[0\]' <<<"$(jq -r .detail <<<"$bad")"
 st="$(get "$V/profiles" | jq -r '[.profiles[].id] | join(",")')|$(get "$V/profiles/p1" | jq -r '.fields[0].to')|$(code -X DELETE -H "Authorization: Bearer $tok" "$V/profiles/p1")|$(code "$V/profiles/p1")"
 check "profiles list, get, delete ($st)" [ "$st" = "p1|waterLevel|204|404" ]
+
+# --- a city's code list with its own prefix and default language (issue 11's
+# example): stored with full IRIs, found by them, exported and re-imported to
+# the same triples, compared as RDF (tests/tools/rdf-compare.js, jsonld.js).
+cat >"$TG_TMP/stations.jsonld" <<'EOF'
+{"@context": {"ex": "https://a-city.example/vocab/stations/", "skos": "http://www.w3.org/2004/02/skos/core#",
+  "dct": "http://purl.org/dc/terms/", "@language": "ja"},
+ "@graph": [
+  {"@id": "ex:scheme", "@type": "skos:ConceptScheme", "dct:identifier": "a-city-stations",
+   "dct:title": "A市 水位観測所", "skos:hasTopConcept": {"@id": "ex:K01"}},
+  {"@id": "ex:K01", "@type": "skos:Concept", "skos:inScheme": {"@id": "ex:scheme"}, "skos:topConceptOf": {"@id": "ex:scheme"},
+   "skos:prefLabel": "上流観測所", "skos:exactMatch": {"@id": "urn:tsunagu:vocab:properties:water-level"}}
+ ]}
+EOF
+st=$(adm -o "$TG_TMP/out" -w '%{http_code}' -H 'Content-Type: application/ld+json' --data-binary @"$TG_TMP/stations.jsonld" "$V/schemes")
+k01=$(jq -rn --arg s https://a-city.example/vocab/stations/K01 '$s|@uri')
+check "a code list with its own prefix imports ($st) and its concept is found by its full IRI" \
+  [ "$st" = 201 -a "$(get "$V/mappings?uri=$k01" | jq -r '[.. | strings | select(. == "urn:tsunagu:vocab:properties:water-level")] | length > 0')" = true ]
+get -o "$TG_TMP/stations.export.jsonld" "$V/schemes/a-city-stations"
+check "  its export has the full IRI, never ex:K01" \
+  [ -z "$(grep -o 'ex:K01' "$TG_TMP/stations.export.jsonld")" -a -n "$(grep -o 'https://a-city.example/vocab/stations/K01' "$TG_TMP/stations.export.jsonld")" ]
+tg_node_new voc2 && tg_node_start voc2 || { echo "Bail out! voc2 did not start"; exit 1; }
+st=$(tg_curl voc2 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$TG_TMP/voc2/admin.token")" -H 'Content-Type: application/ld+json' --data-binary @"$TG_TMP/stations.export.jsonld" "$(tg_node_url voc2)/api/v1/vocab/schemes")
+tg_curl voc2 -o "$TG_TMP/stations.export2.jsonld" "$(tg_node_url voc2)/api/v1/vocab/schemes/a-city-stations"
+out=$(node "$top_srcdir/tests/tools/rdf-compare.js" "$TG_TMP/stations.export.jsonld" "$TG_TMP/stations.export2.jsonld" 2>&1); rc=$?
+[ $rc = 0 ] || diag "$out"
+check "  the export re-imports on another node ($st) to the same triples ($out)" [ "$st" = 201 -a $rc = 0 ]
+out=$(node "$top_srcdir/tests/tools/rdf-compare.js" "$TG_TMP/stations.jsonld" "$TG_TMP/stations.export.jsonld" 2>&1); rc=$?
+inonly() { [ "$rc" != 2 ] && [ -z "$(grep "^only in $TG_TMP/stations.jsonld:" <<<"$out")" ]; }
+check "  and every triple of the city's input is in the export" inonly
 
 # --- tsunagu init takes the shipped schemes from $TSUNAGU_DATADIR/schemes first
 mkdir -p "$TG_TMP/data/schemes"
