@@ -275,11 +275,35 @@ uint64_t tg_prov_log_size(const struct tg_prov_log *log);
 int tg_prov_log_check_signatures(struct tg_prov_log *log, EVP_PKEY *key, struct tg_err *err);
 /* Appends N entries in one transaction (group commit): sets each
  * entries[i].index, encodes and stores them; when it returns 0 they are
- * committed with synchronous=FULL, i.e. durable. On error nothing is added.
+ * committed: on disk (durable) by default, or written for the operating
+ * system to keep with TG_PROV_SYNC_OS (tg_prov_log_set_sync). On error nothing is added.
  * TG_EPERM on a broken log, TG_EINVAL for an entry that does not encode,
  * TG_EDB, TG_ENOMEM. */
 int tg_prov_log_append(struct tg_prov_log *log, struct tg_prov_entry *entries, size_t n,
                        struct tg_err *err);
+/* How far an append's commit has gone when tg_prov_log_append returns.
+ * FULL (the default): to disk (fsync), safe from power loss. OS: handed to
+ * the operating system (written, not yet synced), safe from the process's
+ * own crash (kill -9) and made durable by the next checkpoint of a
+ * tg_prov_sync (or SQLite's own, every 1,000 WAL pages); a power loss may
+ * take the entries committed since. 0 or TG_EDB. */
+enum { TG_PROV_SYNC_FULL = 0, TG_PROV_SYNC_OS = 1 };
+int tg_prov_log_set_sync(struct tg_prov_log *log, int mode, struct tg_err *err);
+
+/* A thread that makes a log opened with TG_PROV_SYNC_OS durable: every
+ * INTERVAL_MS it checkpoints the log's WAL through a connection of its own
+ * (SQLite syncs the WAL, then the database), so the appending thread never
+ * waits for the disk. */
+struct tg_prov_sync;
+/* Starts the thread on the log at PATH. 0, TG_EDB (the log cannot be opened),
+ * TG_ENOMEM or TG_EIO (no thread). */
+int tg_prov_sync_start(const char *path, uint64_t interval_ms, struct tg_prov_sync **out,
+                       struct tg_err *err);
+/* Runs one last checkpoint, stops the thread, closes its connection. NULL is a no-op. */
+void tg_prov_sync_stop(struct tg_prov_sync *s);
+/* Checkpoints done and failed since start (any thread). */
+void tg_prov_sync_counts(struct tg_prov_sync *s, uint64_t *done, uint64_t *failed);
+
 /* The stored encoding of entry INDEX in a new buffer *OUT (malloc, caller
  * frees) of *LEN bytes. 0, TG_ENOENT, TG_EDB. */
 int tg_prov_log_entry_get(struct tg_prov_log *log, uint64_t index, uint8_t **out, size_t *len,
@@ -293,7 +317,8 @@ typedef int (*tg_prov_read_cb)(void *arg, uint64_t index, const uint8_t *body, s
 int tg_prov_log_read(struct tg_prov_log *log, uint64_t start, uint64_t end, tg_prov_read_cb cb,
                      void *arg, struct tg_err *err);
 /* Signs a tree head over the whole log now with KEY as NODE at TIMESTAMP_MS and
- * stores it; *STH gets it. TG_EPERM if the log is broken. */
+ * stores it, synced to disk with every entry it covers (in TG_PROV_SYNC_OS
+ * too); *STH gets it. TG_EPERM if the log is broken. */
 int tg_prov_log_sign(struct tg_prov_log *log, EVP_PKEY *key, const char *node,
                      uint64_t timestamp_ms, struct tg_prov_sth *sth, struct tg_err *err);
 /* The newest stored tree head in *STH: 0, or TG_ENOENT if none was signed. */

@@ -21,6 +21,7 @@ struct tg_prov_log {
   sqlite3_stmt *ins; /* INSERT of one entry, prepared once */
   struct tg_buf enc; /* encodings of the batch being appended */
   struct tg_prov_log_health health;
+  int sync_os; /* TG_PROV_SYNC_OS: appends are not synced (tg_prov_log_set_sync) */
 };
 
 static const struct tg_db_migration prov_schema[] = {
@@ -359,7 +360,16 @@ int tg_prov_log_sign(struct tg_prov_log *log, EVP_PKEY *key, const char *node,
   if (rc)
     return tg_err_set(err, rc, "tree head: %s", tg_strerror(rc));
   rc = tg_prov_sth_sign(sth, key, err);
-  return rc ? rc : sth_store(log, sth, err);
+  if (rc)
+    return rc;
+  /* A tree head vouches only for entries on disk: its commit syncs the WAL,
+   * and with it every entry appended before, even in TG_PROV_SYNC_OS. */
+  if (log->sync_os && (rc = tg_db_exec(log->db, "PRAGMA synchronous=FULL", err)) != 0)
+    return rc;
+  rc = sth_store(log, sth, err);
+  if (log->sync_os)
+    tg_db_exec(log->db, "PRAGMA synchronous=NORMAL", NULL);
+  return rc;
 }
 
 /* Fills STH from a prov_sth row (tree_size, ts, node, root, sig). */
@@ -428,5 +438,17 @@ int tg_prov_log_sth_latest(struct tg_prov_log *log, struct tg_prov_sth *sth, str
   else
     rc = db_fail(log, err, "reading tree heads");
   sqlite3_finalize(st);
+  return rc;
+}
+
+int tg_prov_log_set_sync(struct tg_prov_log *log, int mode, struct tg_err *err) {
+  if (mode != TG_PROV_SYNC_FULL && mode != TG_PROV_SYNC_OS)
+    return tg_err_set(err, TG_EINVAL, "provenance log: sync mode %d", mode);
+  int rc = tg_db_exec(log->db,
+                      mode == TG_PROV_SYNC_FULL ? "PRAGMA synchronous=FULL"
+                                                : "PRAGMA synchronous=NORMAL",
+                      err);
+  if (rc == 0)
+    log->sync_os = mode == TG_PROV_SYNC_OS;
   return rc;
 }

@@ -329,7 +329,8 @@ int tg_server_run(const char *dir) {
     struct tg_provlog *prov = NULL;
     if (!s->prov_log)
       tg_log_info("provenance: [provenance] log = off: nothing is logged");
-    else if (tg_provlog_open(dir, s->node_id, s->prov_sth_interval_ms, &prov) != 0)
+    else if (tg_provlog_open(dir, s->node_id, s->prov_sth_interval_ms,
+                                  s->prov_sync_interval_ms, &prov) != 0)
       return 1;
     if ((rc = tg_writer_start(dbpath, s->node_id, prov, &writer, &err)) != 0) {
       tg_log_error("cannot start the writer: %s", tg_err_msg(&err, rc));

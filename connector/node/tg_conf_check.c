@@ -28,7 +28,7 @@ static const struct section {
     {"ca", {"dir", "register_failures", "register_window", "validity", "crl_watch"}},
     {"log", {"level", "access"}},
     {"debug", {"test_routes"}},
-    {"provenance", {"log", "sth_interval"}},
+    {"provenance", {"log", "sth_interval", "sync_interval"}},
     {"retention", {NULL}},
     {"backend.", {"origin", "header", "basic", "ca_file", "client_cert", "client_key",
                   "connect_timeout", "first_byte_timeout", "idle_timeout"}},

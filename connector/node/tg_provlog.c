@@ -40,6 +40,7 @@ struct tg_provlog {
   struct tg_prov_entry *batch; /* scratch for tg_prov_log_append, from malloc */
   size_t batch_cap;
   struct tg_buf enc; /* scratch: a staged entry must encode (one bad entry would sink its batch) */
+  struct tg_prov_sync *sync; /* the checkpoint thread, NULL when every append syncs */
 };
 
 static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -96,8 +97,25 @@ static void check_signatures(struct tg_provlog *p) {
   X509_free(cert);
 }
 
+/* With SYNC_MS > 0, appends only reach the operating system (safe from
+ * kill -9) and a thread syncs them every SYNC_MS; 0 syncs each batch. */
+static void set_sync(struct tg_provlog *p, const char *path, uint64_t sync_ms) {
+  struct tg_err err;
+  tg_err_clear(&err);
+  if (sync_ms == 0)
+    return;
+  int rc = tg_prov_log_set_sync(p->log, TG_PROV_SYNC_OS, &err);
+  if (rc == 0)
+    rc = tg_prov_sync_start(path, sync_ms, &p->sync, &err);
+  if (rc != 0) {
+    tg_log_warn("provenance: every append is synced to disk before its answer: %s",
+                tg_err_msg(&err, rc));
+    tg_prov_log_set_sync(p->log, TG_PROV_SYNC_FULL, NULL);
+  }
+}
+
 int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_ms,
-                    struct tg_provlog **out) {
+                    uint64_t sync_interval_ms, struct tg_provlog **out) {
   struct tg_provlog *p = calloc(1, sizeof(*p));
   *out = NULL;
   if (p == NULL)
@@ -132,6 +150,7 @@ int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_
                    (unsigned long long)h->first_bad, h->why);
     else
       tg_log_info("provenance: %llu entries, verified", (unsigned long long)h->size);
+    set_sync(p, path, sync_interval_ms);
   }
   health_publish(p, 0, 0);
   *out = p;
@@ -328,6 +347,7 @@ void tg_provlog_close(struct tg_provlog *p) {
     struct tg_prov_sth sth;
     sign_now(p, tg_provlog_now_us() / 1000, &sth, NULL);
   }
+  tg_prov_sync_stop(p->sync); /* its last checkpoint makes everything durable */
   tg_prov_log_close(p->log);
   free(p->v);
   free(p->batch);
@@ -390,7 +410,7 @@ void tg_provlog_note(struct tg_writer_port *port, const struct tg_prov_entry *e)
   }
   if (n->copy.e.time_us == 0)
     n->copy.e.time_us = tg_provlog_now_us();
-  if (tg_writer_submit(tg_writer_get(), port, note_run, note_done, n) != 0) {
+  if (tg_writer_submit_log(tg_writer_get(), port, note_run, note_done, n) != 0) {
     free(n->copy.blk);
     free(n);
   }

@@ -30,9 +30,13 @@ struct tg_provlog_result {
  * the stored tree heads' signatures against DIR/node.crt when there is one)
  * and logs a broken log with its first bad index. A log that cannot be opened
  * at all is not fatal either: *OUT then logs nothing and says so in its
- * health. Never fails but for memory: 0 or TG_ENOMEM. */
+ * health. SYNC_INTERVAL_MS ([provenance] sync_interval): 0 syncs every batch
+ * to disk before any of its jobs is answered; otherwise a batch is answered
+ * once written (it survives the process's crash) and a checkpoint thread
+ * syncs the log every SYNC_INTERVAL_MS (what a power loss can take).
+ * Never fails but for memory: 0 or TG_ENOMEM. */
 int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_ms,
-                    struct tg_provlog **out);
+                    uint64_t sync_interval_ms, struct tg_provlog **out);
 /* Signs a last tree head if the tree grew, closes the log. NULL is a no-op. */
 void tg_provlog_close(struct tg_provlog *p);
 

@@ -295,6 +295,9 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   if ((rc = tg_conf_get_ms(c, "provenance", "sth_interval", 10 * 1000, &s->prov_sth_interval_ms,
                            err)) != 0)
     goto fail;
+  if ((rc = tg_conf_get_ms(c, "provenance", "sync_interval", 1000, &s->prov_sync_interval_ms,
+                           err)) != 0)
+    goto fail;
   if ((rc = tg_backends_load(c, &s->backends, &s->nbackends, err)) != 0)
     goto fail;
   tg_node_path(key, sizeof(key), dir, TG_NODE_KEY);

@@ -56,6 +56,7 @@ struct tg_settings {
   uint64_t peer_check_ms;      /* [federation] peer_check: 0 = off */
   uint64_t harvest_interval_ms; /* [federation] harvest_interval: peers' feeds, 0 = off */
   uint64_t prov_sth_interval_ms; /* [provenance] sth_interval: tree heads, 0 = on demand only */
+  uint64_t prov_sync_interval_ms; /* [provenance] sync_interval: log synced to disk, 0 = each batch */
   int prov_log;                  /* [provenance] log = on (default) | off: no log at all */
   struct tg_backend *backends; /* [backend.NAME] sections (from malloc; tg_backends.h) */
   size_t nbackends;

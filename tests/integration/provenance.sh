@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 44
+plan 46
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -126,6 +126,25 @@ st=$(pst "proof/consistency?first=1&second=-1")
 check "a negative size: 400 naming second" [ "$st" = 400 -a "$(param)" = second ]
 st=$(pst "entries?start=0&end=100000")
 check "a page that is too large or past the end: 400 naming end, problem+json" [ "$st" = 400 -a "$(param)" = end -a "$(jq -r .type "$O")" = urn:tsunagu:problem:bad-parameter ]
+
+# Both nodes killed with SIGKILL the moment c's answer ended: the references
+# they sent were acknowledged, so both entries are there after the restart
+# ([provenance] sync_interval: written before the answer, synced later).
+ca -o /dev/null -D "$H" -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/$DS/data"
+KREF=$(grep -i '^Tsunagu-Prov-Ref:' "$H" | cut -d' ' -f2- | tr -d '\r')
+for n in a c; do # they come back on the ports their peers know
+  sed -i "s|^listen = 127.0.0.1:0\$|listen = $(tg_node_addr $n)|" "$TG_TMP/$n/tsunagu.conf"
+done
+kill -KILL "$(tg_node_pid a)" "$(tg_node_pid c)"
+tg_wait_exit "$(tg_node_pid a)" 20
+tg_wait_exit "$(tg_node_pid c)" 20
+tg_node_start a && tg_node_start c
+hub=$(tg_node_url a)
+c=$(tg_node_url c)
+check "after kill -9 of a and c, both open their logs whole" [ "$(ca "$hub/healthz" | jq -r .status)$(ca "$c/healthz" | jq -r .status)" = okok ]
+out=$(T c prov check "$KREF" 2>&1)
+check "  and c's last reference ($KREF) still proves at a" [ $? = 0 -a -n "$KREF" ]
+diag "$out"
 
 # Tamper: one byte of a's data-served entry, while a is stopped.
 IDX=$(jq .index <<<"$AE")

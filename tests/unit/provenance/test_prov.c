@@ -971,11 +971,19 @@ static void test_log_delete_last(void **state) {
 }
 
 /* A writer killed with SIGKILL mid-stream: every batch it was told is
- * committed is there after reopening, and the log is whole. */
+ * committed is there after reopening, and the log is whole; with SYNC_OS
+ * too (commits not synced, a checkpoint thread running), since the kernel
+ * keeps what a killed process wrote. */
+static int killed_sync_os;
+
 static void killed_writer(struct fixture *f, int fd) {
   struct tg_prov_log *log = NULL;
+  struct tg_prov_sync *sync = NULL;
   struct tg_prov_sth sth;
   if (tg_prov_log_open(f->path, &log, NULL) != 0)
+    _exit(1);
+  if (killed_sync_os && (tg_prov_log_set_sync(log, TG_PROV_SYNC_OS, NULL) != 0 ||
+                         tg_prov_sync_start(f->path, 5, &sync, NULL) != 0))
     _exit(1);
   for (int round = 0;; round++) {
     struct tg_prov_entry es[50];
@@ -1022,6 +1030,39 @@ static void test_log_kill9(void **state) {
   assert_int_equal(tg_prov_log_check_signatures(log, f->key, NULL), 0);
   assert_int_equal(tg_prov_log_health(log)->broken, 0);
   tg_prov_log_close(log);
+}
+
+static void test_log_kill9_os(void **state) {
+  killed_sync_os = 1;
+  test_log_kill9(state);
+  killed_sync_os = 0;
+}
+
+/* The checkpoint thread checkpoints a log appended without syncs, and a
+ * bad sync mode is refused. */
+static void test_log_sync_thread(void **state) {
+  struct fixture *f = *state;
+  struct tg_prov_log *log = open_log(f);
+  struct tg_prov_sync *sync = NULL;
+  struct tg_err err;
+  uint64_t done = 0, failed = 0;
+  assert_int_equal(tg_prov_log_set_sync(log, 7, &err), TG_EINVAL);
+  assert_int_equal(tg_prov_log_set_sync(log, TG_PROV_SYNC_OS, &err), 0);
+  assert_int_equal(tg_prov_sync_start(f->path, 10, &sync, &err), 0);
+  append_n(log, 0, 200);
+  for (int i = 0; i < 200 && done < 2; i++) {
+    usleep(10000);
+    tg_prov_sync_counts(sync, &done, &failed);
+  }
+  assert_true(done >= 2);
+  assert_int_equal(failed, 0);
+  tg_prov_sync_stop(sync);
+  tg_prov_log_close(log);
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_size(log), 200);
+  tg_prov_log_close(log);
+  assert_int_equal(tg_prov_sync_start("/nonexistent/dir/prov.db", 10, &sync, &err), TG_EDB);
+  assert_null(sync);
 }
 
 /* ---- Signed tree heads --------------------------------------------------- */
@@ -1126,6 +1167,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_log_tamper_delete, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_delete_last, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_kill9, log_setup, log_teardown),
+      cmocka_unit_test_setup_teardown(test_log_kill9_os, log_setup, log_teardown),
+      cmocka_unit_test_setup_teardown(test_log_sync_thread, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_sth, log_setup, log_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

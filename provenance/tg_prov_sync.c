@@ -1,0 +1,111 @@
+/* tg_prov_sync: the checkpointing thread behind a log appended with
+ * TG_PROV_SYNC_OS. The appender's commits only write the WAL (a process
+ * crash keeps them, the kernel has the bytes); this thread, on a connection
+ * of its own, runs a passive checkpoint every interval, which syncs the WAL
+ * and then the database, so that a power loss can take at most the last
+ * interval's entries and the appender never waits for the disk. */
+#include "tg_prov.h"
+
+#include "tg_db.h"
+#include "tg_err.h"
+#include "tg_log.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct tg_prov_sync {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* signalled to stop */
+  int stop;
+  sqlite3 *db; /* the thread's own connection, from tg_db_open */
+  uint64_t interval_ms;
+  _Atomic uint64_t done, failed;
+  int warned; /* a failing checkpoint is logged once until one succeeds */
+};
+
+static void checkpoint(struct tg_prov_sync *s) {
+  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (rc == SQLITE_OK) {
+    atomic_fetch_add(&s->done, 1);
+    s->warned = 0;
+    return;
+  }
+  atomic_fetch_add(&s->failed, 1);
+  if (!s->warned)
+    tg_log_warn("provenance: checkpoint failed (%s, errno %d); recent entries are not yet "
+                "safe from a power loss",
+                sqlite3_errmsg(s->db), sqlite3_system_errno(s->db));
+  s->warned = 1;
+}
+
+static void *sync_main(void *arg) {
+  struct tg_prov_sync *s = arg;
+  pthread_mutex_lock(&s->mu);
+  while (!s->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(s->interval_ms / 1000);
+    ts.tv_nsec += (long)(s->interval_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    if (s->stop)
+      break;
+    pthread_mutex_unlock(&s->mu);
+    checkpoint(s);
+    pthread_mutex_lock(&s->mu);
+  }
+  pthread_mutex_unlock(&s->mu);
+  checkpoint(s); /* what was committed before the stop */
+  return NULL;
+}
+
+int tg_prov_sync_start(const char *path, uint64_t interval_ms, struct tg_prov_sync **out,
+                       struct tg_err *err) {
+  struct tg_prov_sync *s = calloc(1, sizeof(*s));
+  *out = NULL;
+  if (s == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  s->interval_ms = interval_ms ? interval_ms : 1;
+  int rc = tg_db_open(path, 0, &s->db, err);
+  if (rc != 0) {
+    free(s);
+    return rc;
+  }
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  if (pthread_create(&s->thread, NULL, sync_main, s) != 0) {
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    tg_db_close(s->db);
+    free(s);
+    return tg_err_set(err, TG_EIO, "provenance: cannot start the checkpoint thread");
+  }
+  *out = s;
+  return 0;
+}
+
+void tg_prov_sync_stop(struct tg_prov_sync *s) {
+  if (s == NULL)
+    return;
+  pthread_mutex_lock(&s->mu);
+  s->stop = 1;
+  pthread_cond_signal(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(s->thread, NULL);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+  tg_db_close(s->db);
+  free(s);
+}
+
+void tg_prov_sync_counts(struct tg_prov_sync *s, uint64_t *done, uint64_t *failed) {
+  *done = s ? atomic_load(&s->done) : 0;
+  *failed = s ? atomic_load(&s->failed) : 0;
+}
