@@ -86,6 +86,7 @@ struct tg_conn {
   uint64_t stall_bytes;    /* bytes the client took since stall_start */
   int out_blocked;         /* parsing stopped: pending output above the high-water mark */
   int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
+  int corked; /* tg_http_res_cork: output waits for the answer's end */
   int parse_more, handles_open, peer_ok, eof, in_pump;
   int linger;              /* answered early: read and drop the rest before closing */
   int has_cert;            /* the client presented a certificate */
@@ -220,7 +221,7 @@ static void on_write(uv_write_t *w, int status) {
 }
 
 static void conn_flush(struct tg_conn *c) {
-  if (c->closing || c->eout.len == 0)
+  if (c->closing || c->eout.len == 0 || (c->corked && c->eout.len < TG_FLUSH_AT))
     return;
   struct tg_wr *wr = malloc(sizeof(*wr));
   if (wr == NULL) {
@@ -481,6 +482,11 @@ int tg_http_res_end_trailer(struct tg_http_req *req, const char *name, const cha
   return tg_http_res_end(req);
 }
 
+void tg_http_res_cork(struct tg_http_req *req) {
+  if (req->res_started && !req->res_done)
+    req->conn->corked = 1;
+}
+
 int tg_http_res_end(struct tg_http_req *req) {
   struct tg_conn *c = req->conn;
   if (!req->res_started || req->res_done)
@@ -490,6 +496,7 @@ int tg_http_res_end(struct tg_http_req *req) {
   else if (req->head.len > 0)
     req_emit(req, NULL, 0);
   req->res_done = 1;
+  c->corked = 0;
   /* Inside the parse loop, pipelined answers leave together at its end. */
   if (!c->in_process)
     conn_flush(c);
@@ -521,6 +528,7 @@ void tg_http_res_abort(struct tg_http_req *req) {
   if (req->res_started && req->head.len > 0)
     req_emit(req, NULL, 0);
   req->res_done = 1;
+  c->corked = 0;
   c->keep_alive = 0;
   if (!c->in_process)
     conn_flush(c);

@@ -76,6 +76,11 @@ int tg_http_res_end_trailer(struct tg_http_req *req, const char *name, const cha
  * for a complete one. The request's abort callback is not called; the
  * request must not be touched afterwards. */
 void tg_http_res_abort(struct tg_http_req *req);
+/* Keeps what the answer queued from leaving (unless it reaches the flush
+ * threshold) until it ends or is abandoned: an answer whose end follows in a
+ * moment (a trailer computed on another thread) then leaves in one write with
+ * it instead of two. Only for an end that is sure to come soon. */
+void tg_http_res_cork(struct tg_http_req *req);
 /* Bytes accepted but not yet handed to the kernel. */
 size_t tg_http_res_pending(const struct tg_http_req *req);
 /* Calls CB once pending output falls under the low-water mark (64 KiB). */

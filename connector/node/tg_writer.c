@@ -22,6 +22,7 @@ struct job {
   tg_writer_done_fn done;
   void *arg;
   struct tg_writer_port *port;
+  int nodb; /* tg_writer_submit_log: runs outside the node database's transaction */
   int rc;
   struct tg_err err;
   struct job *next;
@@ -132,14 +133,28 @@ static void run_job(struct tg_writer *w, struct job *j) {
   exec(w->ctx.db, "RELEASE tg_job", NULL);
 }
 
+/* A job of tg_writer_submit_log: no savepoint, its entries dropped if it fails. */
+static void run_log_job(struct tg_writer *w, struct job *j) {
+  tg_err_clear(&j->err);
+  size_t mark = w->ctx.prov ? tg_provlog_mark(w->ctx.prov) : 0;
+  j->rc = j->fn(&w->ctx, j->arg, &j->err);
+  if (j->rc != 0 && w->ctx.prov)
+    tg_provlog_unstage(w->ctx.prov, mark);
+}
+
 /* The batch J..: one transaction, one durable commit. */
 static void run_batch(struct tg_writer *w, struct job *batch) {
   struct tg_err err;
+  int rc = 0, db = 0;
   tg_err_clear(&err);
-  int rc = exec(w->ctx.db, "BEGIN IMMEDIATE", &err);
-  if (rc == 0) {
+  for (struct job *j = batch; j && !db; j = j->next)
+    db = !j->nodb;
+  /* A batch of log jobs only (the data path's entries) leaves the node
+   * database alone: no lock, no transaction. */
+  if (db && (rc = exec(w->ctx.db, "BEGIN IMMEDIATE", &err)) == 0) {
     for (struct job *j = batch; j; j = j->next)
-      run_job(w, j);
+      if (!j->nodb)
+        run_job(w, j);
     rc = exec(w->ctx.db, "COMMIT", &err);
     if (rc != 0)
       exec(w->ctx.db, "ROLLBACK", NULL);
@@ -149,18 +164,20 @@ static void run_batch(struct tg_writer *w, struct job *batch) {
   if (rc != 0) {
     tg_log_error("writer: transaction failed: %s", tg_err_msg(&err, rc));
     for (struct job *j = batch; j; j = j->next)
-      if (j->rc == 0) {
+      if (j->rc == 0 && !j->nodb) {
         j->rc = TG_EDB;
         j->err = err;
       }
+    if (w->ctx.prov) /* the failed transaction's entries; log jobs stage after */
+      tg_provlog_unstage(w->ctx.prov, 0);
   }
+  for (struct job *j = batch; j; j = j->next)
+    if (j->nodb)
+      run_log_job(w, j);
   /* The entries of what was committed, in one more durable transaction of
    * their own file, before any job is answered. */
-  if (w->ctx.prov) {
-    if (rc != 0)
-      tg_provlog_unstage(w->ctx.prov, 0);
+  if (w->ctx.prov)
     tg_provlog_flush(w->ctx.prov);
-  }
 }
 
 static uint64_t wall_ms(void) {
@@ -270,13 +287,14 @@ void tg_writer_stop(struct tg_writer *w) {
   free(w);
 }
 
-int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
-                     tg_writer_done_fn done, void *arg) {
+static int submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
+                  tg_writer_done_fn done, void *arg, int nodb) {
   if (w == NULL || p == NULL)
     return TG_ECANCELED;
   struct job *j = calloc(1, sizeof(*j));
   if (j == NULL)
     return TG_ENOMEM;
+  j->nodb = nodb;
   j->fn = fn;
   j->done = done;
   j->arg = arg;
@@ -297,4 +315,14 @@ int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn
   if (p->inflight++ == 0)
     uv_ref((uv_handle_t *)&p->async);
   return 0;
+}
+
+int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
+                     tg_writer_done_fn done, void *arg) {
+  return submit(w, p, fn, done, arg, 0);
+}
+
+int tg_writer_submit_log(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
+                         tg_writer_done_fn done, void *arg) {
+  return submit(w, p, fn, done, arg, 1);
 }

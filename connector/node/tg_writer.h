@@ -67,6 +67,13 @@ void tg_writer_port_close(struct tg_writer_port *p);
 int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
                      tg_writer_done_fn done, void *arg);
 
+/* As tg_writer_submit, for a job that only stages provenance entries or reads
+ * the log (ctx->prov): it runs outside the node database's transaction (a
+ * batch of such jobs alone takes no lock on it), and a failing FN loses only
+ * the entries it staged. */
+int tg_writer_submit_log(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
+                         tg_writer_done_fn done, void *arg);
+
 /* The process's writer (set by the server at start, NULL before), for route
  * handlers. */
 struct tg_writer *tg_writer_get(void);

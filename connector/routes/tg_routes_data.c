@@ -170,7 +170,8 @@ static int prov_end(struct tg_data_out *o) {
   struct tg_data_prov *p = o->prov;
   p->logged = 1;
   p->inflight = 1;
-  if (tg_writer_submit(tg_writer_get(), p->w->wport, prov_run, prov_done, p) != 0) {
+  tg_http_res_cork(o->req); /* the last bytes leave with the trailer */
+  if (tg_writer_submit_log(tg_writer_get(), p->w->wport, prov_run, prov_done, p) != 0) {
     p->inflight = 0;
     return tg_http_res_end(o->req);
   }
