@@ -395,6 +395,49 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every shipped plain-form example (examples/datasets/plain/, installed
+ * with the node) is accepted as it is. */
+static void test_plain_examples(void **state) {
+  (void)state;
+  const char *top = getenv("top_srcdir");
+  char dir[4200];
+  snprintf(dir, sizeof(dir), "%s/examples/datasets/plain", top ? top : ".");
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    size_t len = strlen(e->d_name);
+    if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+      continue;
+    char path[4600];
+    json_error_t je;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    json_t *in = json_load_file(path, 0, &je), *canon = NULL, *problems = NULL;
+    assert_non_null(in);
+    if (tg_cat_validate(in, NULL, &canon, &problems) != 0)
+      dump_problems(e->d_name, problems);
+    assert_non_null(canon);
+    json_decref(canon);
+    json_decref(in);
+    n++;
+  }
+  closedir(d);
+  assert_true(n >= 3);
+}
+
+/* A JSON syntax error says where it is, in the detail and as numbers. */
+static void test_parse_position(void **state) {
+  (void)state;
+  static const char bad[] = "{\n  \"title\": \"t\",\n  \"description\" \"d\"\n}";
+  json_t *in = NULL, *problems = NULL;
+  assert_int_equal(tg_cat_parse(bad, sizeof(bad) - 1, &in, &problems), TG_EINVAL);
+  json_t *p = json_array_get(problems, 0);
+  assert_int_equal(json_integer_value(json_object_get(p, "line")), 3);
+  assert_true(json_integer_value(json_object_get(p, "column")) > 0);
+  assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "line 3"));
+  json_decref(problems);
+}
+
 int main(void) {
   const char *top = getenv("top_srcdir");
   /* The JSON-LD form's cases, then the plain form's (docs/datasets.md). */
@@ -426,6 +469,7 @@ int main(void) {
       cmocka_unit_test(test_dcatap_context), cmocka_unit_test(test_unknown_context),
       cmocka_unit_test(test_public_view),    cmocka_unit_test(test_parse_limits),
       cmocka_unit_test(test_times),          cmocka_unit_test(test_policy),
+      cmocka_unit_test(test_plain_examples), cmocka_unit_test(test_parse_position),
   };
   size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
   struct CMUnitTest *tests = calloc(n + nfixed, sizeof(*tests));
