@@ -564,6 +564,18 @@ static void license_norm(const char *s, char *out, size_t n) {
   out[k] = '\0';
 }
 
+const char *tg__cat_license_url(const char *s, const char **spdx) {
+  char norm[80];
+  license_norm(s, norm, sizeof(norm));
+  for (size_t i = 0; i < NLICENSES; i++)
+    if (strcasecmp(s, licenses[i].spdx) == 0 || strcasecmp(norm, licenses[i].spdx) == 0) {
+      if (spdx != NULL)
+        *spdx = licenses[i].spdx;
+      return licenses[i].url;
+    }
+  return NULL;
+}
+
 static void f_license(struct plain *p, const json_t *v, json_t *out) {
   static const char *const expected =
       "an SPDX licence id (CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0, CC-BY-2.1-JP, ODbL-1.0, ...) or the "

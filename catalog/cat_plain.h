@@ -38,4 +38,9 @@ char *tg__cat_plain_id(const json_t *in, const char *node_id);
  * into OUT (N bytes) and 1 (2 if it has a time of day), else 0. */
 int tg__cat_date_suggest(const char *s, char *out, size_t n);
 
+/* The licence document URL of SPDX id S, also as written with spaces or
+ * underscores ("CC BY 4.0"): borrowed, or NULL. *SPDX (may be NULL) gets
+ * the id as SPDX spells it. */
+const char *tg__cat_license_url(const char *s, const char **spdx);
+
 #endif

@@ -278,8 +278,21 @@ static void v_contacts(struct val *v, json_t *d) {
 static void v_license(struct val *v, json_t *d) {
   too_many(v, d, NS_DCT "license", "dct:license", 1);
   json_t *it = json_array_get(prop(d, NS_DCT "license"), 0);
-  if (it != NULL && v_iri_item(v, it, "dct:license"))
+  if (it != NULL && v_iri_item(v, it, "dct:license")) {
     ensure_type(it, NS_DCT "LicenseDocument");
+  } else if (it != NULL && lit_str(it) != NULL) {
+    /* "CC BY 4.0" as text: name the licence document it stands for. */
+    const char *url = tg__cat_license_url(lit_str(it), NULL);
+    json_t *pr = json_array_get(v->problems, json_array_size(v->problems) - 1);
+    const char *dt = json_string_value(json_object_get(pr, "detail"));
+    if (url != NULL && dt != NULL) {
+      char sug[200], detail[700];
+      snprintf(sug, sizeof(sug), "{\"@id\": \"%s\"}", url);
+      snprintf(detail, sizeof(detail), "%s; did you mean %s?", dt, sug);
+      json_object_set_new(pr, "detail", json_string(detail));
+      json_object_set_new(pr, "suggestion", json_string(sug));
+    }
+  }
 }
 
 static void v_wkt(struct val *v, json_t *loc, const char *iri, const char *cname) {
