@@ -390,27 +390,33 @@ static void f_keywords(struct plain *p, const json_t *v, json_t *out) {
   char at[512], g[64], sug[400];
   json_t *arr = json_array();
   if (json_is_string(v)) {
-    /* "水位, 河川" -> ["水位", "河川"] */
-    const char *s = json_string_value(v);
-    struct tg_buf b;
-    tg_buf_init(&b);
-    int first = 1;
-    tg_buf_puts(&b, "[");
-    for (const char *c = s; *c;) {
-      size_t n = strcspn(c, ",、，");
-      size_t skip = strspn(c, " ");
-      if (n > skip) {
-        tg_buf_printf(&b, "%s\"%.*s\"", first ? "" : ", ", (int)(n - skip), c + skip);
-        first = 0;
+    /* "水位, 河川" or "水位、河川" -> ["水位", "河川"] */
+    const char *str = json_string_value(v);
+    json_t *words = json_array();
+    size_t len = strlen(str), start = 0, pos = 0;
+    while (words != NULL && start <= len) {
+      size_t at_sep = pos;
+      int32_t c = pos < len ? tg_utf8_next(str, len, &pos) : -1;
+      if (c == -1 && pos < len)
+        pos++; /* not UTF-8: keep going byte by byte */
+      if (c == ',' || c == 0x3001 /* 、 */ || c == 0xFF0C /* ， */ || pos >= len) {
+        size_t end = (c == ',' || c == 0x3001 || c == 0xFF0C) ? at_sep : len;
+        while (start < end && str[start] == ' ')
+          start++;
+        while (end > start && str[end - 1] == ' ')
+          end--;
+        if (end > start)
+          json_array_append_new(words, json_stringn(str + start, end - start));
+        start = pos;
+        if (pos >= len)
+          break;
       }
-      c += n;
-      if (*c)
-        c += (unsigned char)*c < 0x80 ? 1 : 3;
     }
-    tg_buf_puts(&b, "]");
-    snprintf(sug, sizeof(sug), "%s", b.data ? b.data : "");
-    tg_buf_close(&b);
-    problem(p, "/keywords", "a list of words", "[\"水位\", \"河川\"]", sug,
+    char *sg = json_array_size(words) > 0 ? json_dumps(words, 0) : NULL;
+    snprintf(sug, sizeof(sug), "%s", sg ? sg : "");
+    free(sg);
+    json_decref(words);
+    problem(p, "/keywords", "a list of words", "[\"水位\", \"河川\"]", sug[0] ? sug : NULL,
             "keywords must be a list, not text");
     json_decref(arr);
     return;
@@ -615,9 +621,12 @@ static const char *const publisher_keys[] = {"name", "url", NULL};
 static void f_publisher(struct plain *p, const json_t *v, json_t *out) {
   json_t *o = json_pack("{s:s}", "@type", "foaf:Agent");
   const json_t *name = v;
-  if (json_is_object(v) && json_object_get(v, "name") != NULL) {
+  if (json_is_object(v) && (json_object_get(v, "name") != NULL || json_object_get(v, "url"))) {
     unknown_keys(p, v, "/publisher", "publisher", publisher_keys);
     name = json_object_get(v, "name");
+    if (name == NULL)
+      problem(p, "/publisher/name", "the publisher's name", "\"A市\"", NULL,
+              "the publisher's name is required");
     const json_t *u = json_object_get(v, "url");
     if (u != NULL) {
       const char *s = json_string_value(u);
@@ -629,9 +638,10 @@ static void f_publisher(struct plain *p, const json_t *v, json_t *out) {
         map(p, "/dct:publisher/@id", "/publisher/url");
       }
     }
-    json_t *n = texts(p, name, "/publisher/name", "/dct:publisher/foaf:name", "publisher name",
-                      "\"A市\"");
-    json_object_set_new(o, "foaf:name", n);
+    if (name != NULL)
+      json_object_set_new(o, "foaf:name", texts(p, name, "/publisher/name",
+                                                "/dct:publisher/foaf:name", "publisher name",
+                                                "\"A市\""));
   } else {
     json_t *n = texts(p, name, "/publisher", "/dct:publisher/foaf:name", "publisher",
                       "\"A市\" or {\"name\": \"A市\", \"url\": \"https://…\"}");
