@@ -129,25 +129,44 @@ static size_t name_distance(const char *a, const char *b) {
 static const struct {
   const char *other, *ours;
 } aliases[] = {
-    {"notes", "description"},     {"name", "id"},
-    {"tags", "keywords"},         {"keyword", "keywords"},
-    {"theme", "themes"},          {"groups", "themes"},
-    {"license_id", "license"},    {"license_url", "license"},
-    {"licence", "license"},       {"resources", "distribution"},
-    {"distributions", "distribution"}, {"organization", "publisher"},
-    {"author", "publisher"},      {"maintainer", "contact"},
-    {"maintainer_email", "contact"}, {"author_email", "contact"},
-    {"contactPoint", "contact"},  {"url", "access_url"},
-    {"accessURL", "access_url"},  {"access_url", "access_url"},
-    {"mediaType", "media_type"},  {"mimetype", "media_type"},
-    {"format", "media_type"},     {"downloadURL", "download_url"},
-    {"metadata_created", "issued"}, {"metadata_modified", "modified"},
-    {"created", "issued"},        {"updated", "modified"},
-    {"policy", "grant"},          {"grants", "grant"},
-    {"assignee", "grant"},        {"period", "temporal"},
-    {"start_date", "temporal"},   {"end_date", "temporal"},
-    {"begin", "start"},           {"from", "start"},
-    {"to", "end"},                {"until", "end"},
+    {"notes", "description"},
+    {"name", "id"},
+    {"tags", "keywords"},
+    {"keyword", "keywords"},
+    {"theme", "themes"},
+    {"groups", "themes"},
+    {"license_id", "license"},
+    {"license_url", "license"},
+    {"licence", "license"},
+    {"resources", "distribution"},
+    {"distributions", "distribution"},
+    {"organization", "publisher"},
+    {"author", "publisher"},
+    {"maintainer", "contact"},
+    {"maintainer_email", "contact"},
+    {"author_email", "contact"},
+    {"contactPoint", "contact"},
+    {"url", "access_url"},
+    {"accessURL", "access_url"},
+    {"access_url", "access_url"},
+    {"mediaType", "media_type"},
+    {"mimetype", "media_type"},
+    {"format", "media_type"},
+    {"downloadURL", "download_url"},
+    {"metadata_created", "issued"},
+    {"metadata_modified", "modified"},
+    {"created", "issued"},
+    {"updated", "modified"},
+    {"policy", "grant"},
+    {"grants", "grant"},
+    {"assignee", "grant"},
+    {"period", "temporal"},
+    {"start_date", "temporal"},
+    {"end_date", "temporal"},
+    {"begin", "start"},
+    {"from", "start"},
+    {"to", "end"},
+    {"until", "end"},
     {"mail", "email"},
 };
 
@@ -639,9 +658,9 @@ static void f_publisher(struct plain *p, const json_t *v, json_t *out) {
       }
     }
     if (name != NULL)
-      json_object_set_new(o, "foaf:name", texts(p, name, "/publisher/name",
-                                                "/dct:publisher/foaf:name", "publisher name",
-                                                "\"A市\""));
+      json_object_set_new(o, "foaf:name",
+                          texts(p, name, "/publisher/name", "/dct:publisher/foaf:name",
+                                "publisher name", "\"A市\""));
   } else {
     json_t *n = texts(p, name, "/publisher", "/dct:publisher/foaf:name", "publisher",
                       "\"A市\" or {\"name\": \"A市\", \"url\": \"https://…\"}");
@@ -770,7 +789,8 @@ static void f_spatial(struct plain *p, const json_t *v, json_t *out) {
     json_t *node = NULL;
     const char *str = json_string_value(s);
     char code[7];
-    if (str != NULL && strlen(str) <= 7 && tg_voc_lgcode_normalize(str, strlen(str), code, NULL) == 0) {
+    if (str != NULL && strlen(str) <= 7 &&
+        tg_voc_lgcode_normalize(str, strlen(str), code, NULL) == 0) {
       char iri[64];
       snprintf(iri, sizeof(iri), "urn:tsunagu:vocab:lg-code:%s", code);
       node = json_pack("{s:s}", "@id", iri);
@@ -788,14 +808,16 @@ static void f_spatial(struct plain *p, const json_t *v, json_t *out) {
       ok = ok && c[0] >= -180 && c[2] <= 180 && c[0] < c[2] && c[1] >= -90 && c[3] <= 90 &&
            c[1] < c[3];
       if (!ok) {
-        problem(p, at_key(g, sizeof(g), at, "bbox"),
-                "[west, south, east, north] in WGS 84 degrees", "[141.2, 43.0, 141.5, 43.2]", NULL,
+        problem(p, at_key(g, sizeof(g), at, "bbox"), "[west, south, east, north] in WGS 84 degrees",
+                "[141.2, 43.0, 141.5, 43.2]", NULL,
                 "bbox must be four numbers, west < east and south < north");
         continue;
       }
       char wkt[300];
-      snprintf(wkt, sizeof(wkt), "POLYGON((%.15g %.15g, %.15g %.15g, %.15g %.15g, %.15g %.15g, "
-               "%.15g %.15g))", c[0], c[1], c[2], c[1], c[2], c[3], c[0], c[3], c[0], c[1]);
+      snprintf(wkt, sizeof(wkt),
+               "POLYGON((%.15g %.15g, %.15g %.15g, %.15g %.15g, %.15g %.15g, "
+               "%.15g %.15g))",
+               c[0], c[1], c[2], c[1], c[2], c[3], c[0], c[3], c[0], c[1]);
       node = json_pack("{s:s, s:s}", "@type", "dct:Location", "dcat:bbox", wkt);
     } else {
       problem(p, at, expected, "\"011002\" or {\"bbox\": [141.2, 43.0, 141.5, 43.2]}", NULL,
@@ -812,8 +834,8 @@ static void f_spatial(struct plain *p, const json_t *v, json_t *out) {
     json_decref(arr);
 }
 
-static const char *const dist_keys[] = {"access_url", "download_url", "media_type", "mode",
-                                        "backend", "title", "description", NULL};
+static const char *const dist_keys[] = {"access_url", "download_url", "media_type",  "mode",
+                                        "backend",    "title",        "description", NULL};
 
 /* A URL field of a distribution. */
 static int dist_url(struct plain *p, const json_t *d, json_t *node, const char *key,
@@ -888,16 +910,16 @@ static void f_distribution(struct plain *p, const json_t *v, json_t *out) {
                           texts(p, json_object_get(d, "title"), at_key(a2, sizeof(a2), at, "title"),
                                 at_key(g, sizeof(g), gat, "dct:title"), "title", "\"CSV\""));
     if (json_object_get(d, "description"))
-      json_object_set_new(node, "dct:description",
-                          texts(p, json_object_get(d, "description"),
-                                at_key(a2, sizeof(a2), at, "description"),
-                                at_key(g, sizeof(g), gat, "dct:description"), "description",
-                                "\"10分毎の水位\""));
+      json_object_set_new(
+          node, "dct:description",
+          texts(p, json_object_get(d, "description"), at_key(a2, sizeof(a2), at, "description"),
+                at_key(g, sizeof(g), gat, "dct:description"), "description", "\"10分毎の水位\""));
     const json_t *m = json_object_get(d, "mode");
     const char *mode = json_string_value(m);
     const json_t *be = json_object_get(d, "backend");
     at_key(a2, sizeof(a2), at, "mode");
-    if (m != NULL && (mode == NULL || (strcmp(mode, "distributed") && strcmp(mode, "accumulated")))) {
+    if (m != NULL &&
+        (mode == NULL || (strcmp(mode, "distributed") && strcmp(mode, "accumulated")))) {
       const char *sug = NULL;
       if (mode && (strncasecmp(mode, "dist", 4) == 0 || strcasecmp(mode, "proxy") == 0 ||
                    strcasecmp(mode, "pass-through") == 0))
@@ -919,8 +941,8 @@ static void f_distribution(struct plain *p, const json_t *v, json_t *out) {
               "backend is only for mode \"distributed\": an accumulated dataset's data is kept "
               "by the node");
     } else if (be == NULL && mode != NULL && strcmp(mode, "distributed") == 0) {
-      problem(p, at_key(a2, sizeof(a2), at, "backend"), "the URL of the backend that serves the data",
-              "\"http://10.0.0.5:8080/water\"", NULL,
+      problem(p, at_key(a2, sizeof(a2), at, "backend"),
+              "the URL of the backend that serves the data", "\"http://10.0.0.5:8080/water\"", NULL,
               "backend is required for mode \"distributed\"");
     } else {
       dist_url(p, d, node, "backend", "tsunagu:backend", at, gat, "\"http://10.0.0.5:8080/water\"");
@@ -983,12 +1005,14 @@ static void f_grant(struct plain *p, const json_t *v, json_t *out) {
     int dup = 0;
     size_t k;
     json_t *e;
-    json_array_foreach(as, k, e) dup |= strcmp(json_string_value(json_object_get(e, "@id")), iri) == 0;
+    json_array_foreach(as, k, e) dup |=
+        strcmp(json_string_value(json_object_get(e, "@id")), iri) == 0;
     if (dup) {
       problem(p, at, NULL, NULL, NULL, "\"%.60s\" is granted twice", s);
       continue;
     }
-    snprintf(g, sizeof(g), "/odrl:hasPolicy/odrl:permission/0/odrl:assignee/%zu", json_array_size(as));
+    snprintf(g, sizeof(g), "/odrl:hasPolicy/odrl:permission/0/odrl:assignee/%zu",
+             json_array_size(as));
     map(p, g, at);
     json_array_append_new(as, json_pack("{s:s}", "@id", iri));
   }
@@ -1006,10 +1030,9 @@ static void f_grant(struct plain *p, const json_t *v, json_t *out) {
 
 /* ---- the document ---- */
 
-static const char *const fields[] = {"id",       "title",     "description", "keywords",
-                                     "themes",   "license",   "issued",      "modified",
-                                     "temporal", "spatial",   "publisher",   "contact",
-                                     "distribution", "grant", NULL};
+static const char *const fields[] = {"id",        "title",   "description",  "keywords", "themes",
+                                     "license",   "issued",  "modified",     "temporal", "spatial",
+                                     "publisher", "contact", "distribution", "grant",    NULL};
 
 int tg__cat_plain_is(const json_t *in) {
   if (!json_is_object(in))
@@ -1047,9 +1070,10 @@ int tg__cat_plain_convert(const json_t *in, const char *node_id, json_t *problem
     f_id(&p, v, o);
   static const struct {
     const char *field, *prop, *example;
-  } lits[] = {{"title", "dct:title", "\"河川水位\" or {\"ja\": \"河川水位\", \"en\": \"River level\"}"},
-              {"description", "dct:description",
-               "\"10分毎の水位\" or {\"ja\": \"10分毎の水位\", \"en\": \"Levels every 10 minutes\"}"}};
+  } lits[] = {
+      {"title", "dct:title", "\"河川水位\" or {\"ja\": \"河川水位\", \"en\": \"River level\"}"},
+      {"description", "dct:description",
+       "\"10分毎の水位\" or {\"ja\": \"10分毎の水位\", \"en\": \"Levels every 10 minutes\"}"}};
   for (size_t i = 0; i < 2; i++) {
     char ptr[32], gen[32];
     snprintf(ptr, sizeof(ptr), "/%s", lits[i].field);
@@ -1115,7 +1139,8 @@ void tg__cat_plain_map_problems(json_t *problems, const json_t *mp) {
       continue;
     json_object_foreach((json_t *)mp, k, v) {
       size_t n = strlen(k);
-      if (strncmp(ptr, k, n) == 0 && (ptr[n] == '\0' || ptr[n] == '/') && (best == NULL || n > blen)) {
+      if (strncmp(ptr, k, n) == 0 && (ptr[n] == '\0' || ptr[n] == '/') &&
+          (best == NULL || n > blen)) {
         best = json_string_value(v);
         blen = n;
       }

@@ -75,7 +75,8 @@ static void load_themes(void) {
         json_object_set(l, "@language", json_object_get(v, "@language"));
       json_array_append_new(labels, l);
     }
-    json_array_append_new(themes, json_pack("{s:s, s:o, s:o}", "id", id, "pref", labels, "keys", keys));
+    json_array_append_new(themes,
+                          json_pack("{s:s, s:o, s:o}", "id", id, "pref", labels, "keys", keys));
   }
   json_decref(ex);
 }
