@@ -541,6 +541,17 @@ static void f_themes(struct plain *p, const json_t *v, json_t *out) {
               "\"%.60s\" is not a known theme", s);
       continue;
     }
+    /* "防災" and "disaster-prevention" are one theme: say so once. */
+    const char *nid = json_string_value(json_object_get(node, "@id"));
+    size_t k, dup = 0;
+    json_t *prev;
+    json_array_foreach(arr, k, prev) dup |=
+        strcmp(json_string_value(json_object_get(prev, "@id")), nid) == 0;
+    if (dup) {
+      problem(p, at, NULL, NULL, NULL, "\"%.60s\" is %.120s, which is already given", s, nid);
+      json_decref(node);
+      continue;
+    }
     map(p, at_idx(g, sizeof(g), "/dcat:theme", json_array_size(arr)), at);
     json_array_append_new(arr, node);
   }
@@ -855,6 +866,44 @@ static int dist_url(struct plain *p, const json_t *d, json_t *node, const char *
   return 1;
 }
 
+/* A distribution's mode and backend (at AT; GAT in the converted
+ * document): distributed needs a backend, accumulated refuses one. */
+static void dist_mode(struct plain *p, const json_t *d, json_t *node, const char *at,
+                      const char *gat) {
+  char a2[512], g[128];
+  const json_t *m = json_object_get(d, "mode");
+  const char *mode = json_string_value(m);
+  const json_t *be = json_object_get(d, "backend");
+  at_key(a2, sizeof(a2), at, "mode");
+  if (m != NULL && (mode == NULL || (strcmp(mode, "distributed") && strcmp(mode, "accumulated")))) {
+    const char *sug = NULL;
+    if (mode && (strncasecmp(mode, "dist", 4) == 0 || strcasecmp(mode, "proxy") == 0 ||
+                 strcasecmp(mode, "pass-through") == 0))
+      sug = "\"distributed\"";
+    else if (mode && (strncasecmp(mode, "acc", 3) == 0 || strcasecmp(mode, "stored") == 0 ||
+                      strcasecmp(mode, "store") == 0))
+      sug = "\"accumulated\"";
+    problem(p, a2,
+            "\"distributed\" (requests pass through to your backend) or \"accumulated\" (the "
+            "node stores the data sent to it)",
+            "\"distributed\"", sug, "mode is not a distribution mode");
+    mode = NULL;
+  } else if (mode != NULL) {
+    json_object_set_new(node, "tsunagu:mode", json_string(mode));
+    map(p, at_key(g, sizeof(g), gat, "tsunagu:mode"), a2);
+  }
+  if (be != NULL && mode != NULL && strcmp(mode, "accumulated") == 0) {
+    problem(p, at_key(a2, sizeof(a2), at, "backend"), NULL, NULL, NULL,
+            "backend is only for mode \"distributed\": an accumulated dataset's data is kept "
+            "by the node");
+  } else if (be == NULL && mode != NULL && strcmp(mode, "distributed") == 0) {
+    problem(p, at_key(a2, sizeof(a2), at, "backend"), "the URL of the backend that serves the data",
+            "\"http://10.0.0.5:8080/water\"", NULL, "backend is required for mode \"distributed\"");
+  } else {
+    dist_url(p, d, node, "backend", "tsunagu:backend", at, gat, "\"http://10.0.0.5:8080/water\"");
+  }
+}
+
 static void f_distribution(struct plain *p, const json_t *v, json_t *out) {
   char at[512], g[128], a2[512];
   json_t *arr = json_array(), *one = NULL;
@@ -914,39 +963,7 @@ static void f_distribution(struct plain *p, const json_t *v, json_t *out) {
           node, "dct:description",
           texts(p, json_object_get(d, "description"), at_key(a2, sizeof(a2), at, "description"),
                 at_key(g, sizeof(g), gat, "dct:description"), "description", "\"10分毎の水位\""));
-    const json_t *m = json_object_get(d, "mode");
-    const char *mode = json_string_value(m);
-    const json_t *be = json_object_get(d, "backend");
-    at_key(a2, sizeof(a2), at, "mode");
-    if (m != NULL &&
-        (mode == NULL || (strcmp(mode, "distributed") && strcmp(mode, "accumulated")))) {
-      const char *sug = NULL;
-      if (mode && (strncasecmp(mode, "dist", 4) == 0 || strcasecmp(mode, "proxy") == 0 ||
-                   strcasecmp(mode, "pass-through") == 0))
-        sug = "\"distributed\"";
-      else if (mode && (strncasecmp(mode, "acc", 3) == 0 || strcasecmp(mode, "stored") == 0 ||
-                        strcasecmp(mode, "store") == 0))
-        sug = "\"accumulated\"";
-      problem(p, a2,
-              "\"distributed\" (requests pass through to your backend) or \"accumulated\" (the "
-              "node stores the data sent to it)",
-              "\"distributed\"", sug, "mode is not a distribution mode");
-      mode = NULL;
-    } else if (mode != NULL) {
-      json_object_set_new(node, "tsunagu:mode", json_string(mode));
-      map(p, at_key(g, sizeof(g), gat, "tsunagu:mode"), a2);
-    }
-    if (be != NULL && mode != NULL && strcmp(mode, "accumulated") == 0) {
-      problem(p, at_key(a2, sizeof(a2), at, "backend"), NULL, NULL, NULL,
-              "backend is only for mode \"distributed\": an accumulated dataset's data is kept "
-              "by the node");
-    } else if (be == NULL && mode != NULL && strcmp(mode, "distributed") == 0) {
-      problem(p, at_key(a2, sizeof(a2), at, "backend"),
-              "the URL of the backend that serves the data", "\"http://10.0.0.5:8080/water\"", NULL,
-              "backend is required for mode \"distributed\"");
-    } else {
-      dist_url(p, d, node, "backend", "tsunagu:backend", at, gat, "\"http://10.0.0.5:8080/water\"");
-    }
+    dist_mode(p, d, node, at, gat);
     map(p, gat, at);
     json_array_append_new(arr, node);
   }
