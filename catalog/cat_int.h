@@ -69,6 +69,20 @@ char *tg__cat_compact_iri(const char *iri);
  * returns a new heap string (a copy when there is no known prefix). */
 char *tg__cat_expand_iri(const char *s);
 
+/* ---- cat_themes.c: the shipped themes scheme ---- */
+
+/* The theme of the shipped scheme that S names (a preferred or alternative
+ * label in any language, its id "disaster-prevention", notation "T04" or
+ * IRI; compared folded): {"id": IRI, "pref": [{"@value", "@language"}],
+ * "keys": [...]}, borrowed from a table that lives as long as the process;
+ * NULL if none. */
+const json_t *tg__cat_theme_find(const char *s);
+/* A new array of the (at most MAX, up to 8) themes whose names are nearest
+ * to S, nearest first; entries as tg__cat_theme_find's. */
+json_t *tg__cat_theme_nearest(const char *s, size_t max);
+/* Edit distance between the folded forms of A and B, in code points. */
+size_t tg__cat_text_distance(const char *a, const char *b);
+
 /* ---- cat_text.c: search text ---- */
 
 /* Character classes for tokenising code points folded by tg_text_fold. */

@@ -2,6 +2,7 @@
  * "catalog", versioned writes (If-Match), one durable transaction per write,
  * the change feed with tombstones, and the search index rows kept in step. */
 #include "cat_int.h"
+#include "cat_plain.h"
 #include "cat_store.h"
 #include "tg_buf.h"
 #include "tg_db.h"
@@ -767,8 +768,9 @@ void tg_cat_batch_rollback(struct tg_cat_store *s) {
  * @id and policy uid set. */
 static int prepare_doc(struct tg_cat_store *s, const json_t *in, const char *id, json_t **doc,
                        json_t **problems) {
-  struct tg_cat_vopts o = {(const char *const *)s->schemes, s->nschemes};
-  int rc = tg_cat_validate(in, s->nschemes ? &o : NULL, doc, problems);
+  struct tg_cat_vopts o = {s->nschemes ? (const char *const *)s->schemes : NULL, s->nschemes,
+                           s->node_id};
+  int rc = tg_cat_validate(in, &o, doc, problems);
   if (rc)
     return rc;
   const char *given = json_string_value(json_object_get(*doc, "@id"));
@@ -777,7 +779,9 @@ static int prepare_doc(struct tg_cat_store *s, const json_t *in, const char *id,
     *doc = NULL;
     if (problems != NULL) {
       *problems = json_array();
-      tg__cat_problem(*problems, "/@id", "@id must be %s (the node assigns dataset ids)", id);
+      tg__cat_problem(*problems, tg__cat_plain_is(in) ? "/id" : "/@id",
+                      "%s must be %s (the node assigns dataset ids)",
+                      tg__cat_plain_is(in) ? "id" : "@id", id);
     }
     return TG_EINVAL;
   }
@@ -802,19 +806,26 @@ int tg_cat_dataset_create(struct tg_cat_store *s, const json_t *in, const char *
     memset(w, 0, sizeof(*w));
   if (s->index_mode)
     return index_only(err);
-  const char *given = json_string_value(json_object_get(in, "@id"));
+  /* The plain form's "id" may be a local id or the full one. */
+  char *plain_id = tg__cat_plain_id(in, s->node_id);
+  const char *given = plain_id ? plain_id : json_string_value(json_object_get(in, "@id"));
   if (slug != NULL) {
-    if (!local_id_ok(slug))
+    if (!local_id_ok(slug)) {
+      free(plain_id);
       return tg_err_set(err, TG_EINVAL, "slug must be 1-64 of A-Z a-z 0-9 . _ -");
+    }
     snprintf(local, sizeof(local), "%s", slug);
   } else if (given != NULL && our_local_id(s, given) != NULL) {
     snprintf(local, sizeof(local), "%s", our_local_id(s, given));
   } else {
     unsigned char r[8];
-    if (tg_random_bytes(r, sizeof(r)))
+    if (tg_random_bytes(r, sizeof(r))) {
+      free(plain_id);
       return tg_err_set(err, TG_EIO, "no randomness");
+    }
     tg_hex(r, sizeof(r), local);
   }
+  free(plain_id);
   char *id = make_id(s, local);
   if (id == NULL)
     return tg_err_set(err, TG_ENOMEM, "out of memory");

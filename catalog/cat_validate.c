@@ -3,6 +3,7 @@
  * distribution modes, ODRL policies), normalises it, and compacts it into the
  * canonical JSON-LD form every other part of the node reads. */
 #include "cat_int.h"
+#include "cat_plain.h"
 #include "tg_err.h"
 #include "tg_util.h"
 
@@ -146,6 +147,21 @@ static int v_iri_item(struct val *v, json_t *it, const char *cname) {
   return 1;
 }
 
+/* Adds to the last problem the typed literal that would have been read:
+ * ISO (text of a date, KIND 1, or a date-time, 2). */
+static void date_suggestion(struct val *v, const char *iso, int kind) {
+  json_t *pr = json_array_get(v->problems, json_array_size(v->problems) - 1);
+  const char *d = json_string_value(json_object_get(pr, "detail"));
+  char sug[160], detail[700];
+  snprintf(sug, sizeof(sug), "{\"@value\": \"%s\", \"@type\": \"%s\"}", iso,
+           kind == 2 ? "xsd:dateTime" : "xsd:date");
+  if (pr == NULL || d == NULL)
+    return;
+  snprintf(detail, sizeof(detail), "%s; did you mean %s?", d, sug);
+  json_object_set_new(pr, "detail", json_string(detail));
+  json_object_set_new(pr, "suggestion", json_string(sug));
+}
+
 /* A date property: one xsd:date or xsd:dateTime literal (lexical form is
  * checked for every typed literal by check_walk). */
 static void v_date(struct val *v, json_t *node, const char *iri, const char *cname) {
@@ -158,10 +174,16 @@ static void v_date(struct val *v, json_t *node, const char *iri, const char *cna
       tg__cat_problem(v->problems, ptr_of(it), "%s must be a typed date literal", cname);
     } else if (t == NULL) {
       int iso = tg__cat_xsd_time(s, 0, NULL) == 0 || tg__cat_xsd_time(s, 1, NULL) == 0;
+      char sug[64];
+      int r = iso ? 0 : tg__cat_date_suggest(s, sug, sizeof(sug));
       tg__cat_problem(v->problems, ptr_of(it),
                       "%s must be a typed literal {\"@value\": \"YYYY-MM-DD\", \"@type\": "
                       "\"xsd:date\"} (or xsd:dateTime)%s",
-                      cname, iso ? "" : "; the value is not an ISO 8601 date either");
+                      cname, iso || r ? "" : "; the value is not an ISO 8601 date either");
+      if (iso)
+        date_suggestion(v, s, strchr(s, 'T') ? 2 : 1);
+      else if (r)
+        date_suggestion(v, sug, r);
     } else if (strcmp(t, NS_XSD "date") != 0 && strcmp(t, NS_XSD "dateTime") != 0) {
       tg__cat_problem(v->problems, ptr_of(it), "%s must be typed xsd:date or xsd:dateTime",
                       cname);
@@ -256,8 +278,21 @@ static void v_contacts(struct val *v, json_t *d) {
 static void v_license(struct val *v, json_t *d) {
   too_many(v, d, NS_DCT "license", "dct:license", 1);
   json_t *it = json_array_get(prop(d, NS_DCT "license"), 0);
-  if (it != NULL && v_iri_item(v, it, "dct:license"))
+  if (it != NULL && v_iri_item(v, it, "dct:license")) {
     ensure_type(it, NS_DCT "LicenseDocument");
+  } else if (it != NULL && lit_str(it) != NULL) {
+    /* "CC BY 4.0" as text: name the licence document it stands for. */
+    const char *url = tg__cat_license_url(lit_str(it), NULL);
+    json_t *pr = json_array_get(v->problems, json_array_size(v->problems) - 1);
+    const char *dt = json_string_value(json_object_get(pr, "detail"));
+    if (url != NULL && dt != NULL) {
+      char sug[200], detail[700];
+      snprintf(sug, sizeof(sug), "{\"@id\": \"%s\"}", url);
+      snprintf(detail, sizeof(detail), "%s; did you mean %s?", dt, sug);
+      json_object_set_new(pr, "detail", json_string(detail));
+      json_object_set_new(pr, "suggestion", json_string(sug));
+    }
+  }
 }
 
 static void v_wkt(struct val *v, json_t *loc, const char *iri, const char *cname) {
@@ -685,11 +720,16 @@ static void check_walk(struct val *v, json_t *node, int in_dist) {
           tg__cat_problem(v->problems, ptr_of(it), "'%.40s' is not a language tag", lang);
         int dt = t && strcmp(t, NS_XSD "dateTime") == 0;
         if (t != NULL && (dt || strcmp(t, NS_XSD "date") == 0) &&
-            (lit_str(it) == NULL || tg__cat_xsd_time(lit_str(it), dt, NULL) != 0))
+            (lit_str(it) == NULL || tg__cat_xsd_time(lit_str(it), dt, NULL) != 0)) {
+          char sug[64];
+          int r = lit_str(it) ? tg__cat_date_suggest(lit_str(it), sug, sizeof(sug)) : 0;
           tg__cat_problem(v->problems, ptr_of(it),
                           "'%.80s' is not a valid %s (ISO 8601 %s, a real calendar date)",
                           lit_str(it) ? lit_str(it) : "", dt ? "xsd:dateTime" : "xsd:date",
                           dt ? "YYYY-MM-DDThh:mm:ss with optional zone" : "YYYY-MM-DD");
+          if (r)
+            date_suggestion(v, sug, r);
+        }
       } else {
         check_walk(v, it, in_dist || is_dist);
       }
@@ -801,9 +841,14 @@ int tg_cat_parse(const char *text, size_t len, json_t **out, json_t **problems) 
   }
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (j == NULL) {
-    if (problems != NULL && (*problems = json_array()) != NULL)
+    if (problems != NULL && (*problems = json_array()) != NULL) {
       tg__cat_problem(*problems, "", "not JSON: %s (line %d, column %d)", je.text, je.line,
                       je.column);
+      /* Where, for programs too (a syntax error has no JSON pointer). */
+      json_t *pr = json_array_get(*problems, 0);
+      json_object_set_new(pr, "line", json_integer(je.line));
+      json_object_set_new(pr, "column", json_integer(je.column));
+    }
     return TG_EINVAL;
   }
   *out = j;
@@ -825,8 +870,8 @@ static int json_depth_ok(const json_t *j, int depth) {
   return 1;
 }
 
-int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
-                    json_t **problems) {
+static int validate_jsonld(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
+                           json_t **problems) {
   struct val v;
   int rc = 0;
   if (canonical != NULL)
@@ -916,3 +961,44 @@ static json_t *strip_private(const json_t *j) {
 }
 
 json_t *tg_cat_public_view(const json_t *doc) { return strip_private(doc); }
+
+/* The plain form: converted, then validated as the JSON-LD it became, with
+ * the pointers of any problem found then put back into the plain input. */
+static int validate_plain(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
+                          json_t **problems) {
+  json_t *probs = json_array(), *doc = NULL, *map = NULL;
+  if (probs == NULL)
+    return TG_ENOMEM;
+  int rc = tg__cat_plain_convert(in, opts ? opts->node_id : NULL, probs, &doc, &map);
+  if (rc == 0) {
+    json_t *more = NULL;
+    rc = validate_jsonld(doc, opts, canonical, &more);
+    if (more != NULL) {
+      tg__cat_plain_map_problems(more, map);
+      json_array_extend(probs, more);
+      json_decref(more);
+    }
+  } else if (json_array_size(probs) == 0) {
+    tg__cat_problem(probs, "", "the document could not be read");
+  }
+  json_decref(doc);
+  json_decref(map);
+  if (problems != NULL && rc != 0)
+    *problems = probs;
+  else
+    json_decref(probs);
+  return rc;
+}
+
+int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
+                    json_t **problems) {
+  if (canonical != NULL)
+    *canonical = NULL;
+  if (problems != NULL)
+    *problems = NULL;
+  /* The limits hold for the input as given, whichever form it is in. */
+  if (tg__cat_plain_is(in) && json_dumpb(in, NULL, 0, JSON_COMPACT) <= TG_CAT_MAX_DOC_BYTES &&
+      json_depth_ok(in, 0))
+    return validate_plain(in, opts, canonical, problems);
+  return validate_jsonld(in, opts, canonical, problems);
+}

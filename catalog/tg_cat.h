@@ -34,6 +34,10 @@ struct tg_cat_vopts {
    * authority table http://publications.europa.eu/resource/authority/data-theme/). */
   const char *const *theme_schemes;
   size_t n_theme_schemes;
+  /* The node the dataset is for (borrowed, may be NULL): a plain-form local
+   * "id" becomes urn:tsunagu:<node_id>:dataset:<id>; without it such an id
+   * is left for the store to assign. */
+  const char *node_id;
 };
 
 /* Parses TEXT (LEN bytes, untrusted) as a dataset document: refuses more than
@@ -42,7 +46,12 @@ struct tg_cat_vopts {
  * *PROBLEMS gets a new array of {"pointer", "detail"} objects. */
 int tg_cat_parse(const char *text, size_t len, json_t **out, json_t **problems);
 
-/* Validates dataset document IN (borrowed): JSON-LD 1.1 describing one
+/* Validates dataset document IN (borrowed): either the plain JSON form
+ * (docs/datasets.md: an object with no "@context" nor other '@' keys,
+ * "title", "themes" by label, "license": "CC-BY-4.0", ...), which is read
+ * into the JSON-LD below first and reported on in its own field names
+ * (pointers into IN; problems may also carry "expected", "example" and
+ * "suggestion"), or JSON-LD 1.1 describing one
  * dcat:Dataset node (alone, or alone in a top-level @graph or array), read
  * with the node's JSON-LD processor (tg_jsonld_expand) with the canonical
  * prefixes of tg_cat_context() as the default context; the DCAT-AP 3.0.1

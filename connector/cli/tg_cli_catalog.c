@@ -1,4 +1,4 @@
-/* tg_cli_catalog: the CLI's catalog commands: tsunagu dataset add|list|show|rm
+/* tg_cli_catalog: the CLI's catalog commands: tsunagu dataset add|list|show|rm|template
  * and tsunagu search, over the node's HTTPS API (/api/v1/datasets, /search). */
 #include "tg_buf.h"
 #include "tg_cat.h"
@@ -219,10 +219,44 @@ static int dataset_rm(struct tg_cli *cli, int argc, char **argv) {
   return 0;
 }
 
+/* The plain-JSON dataset form (docs/datasets.md) filled with example values
+ * that say what goes where; `tsunagu dataset add` accepts it as it is. */
+static const char dataset_template_text[] =
+    "{\n"
+    "  \"id\": \"river-level\",\n"
+    "  \"title\": {\"ja\": \"河川水位観測\", \"en\": \"River water level\"},\n"
+    "  \"description\": {\"ja\": \"市内の河川水位観測所における10分毎の水位。\",\n"
+    "                  \"en\": \"Water levels every 10 minutes at the city's river gauges.\"},\n"
+    "  \"keywords\": [\"水位\", \"河川\", \"river\"],\n"
+    "  \"themes\": [\"防災\", \"environment-energy\"],\n"
+    "  \"license\": \"CC-BY-4.0\",\n"
+    "  \"issued\": \"令和6年4月1日\",\n"
+    "  \"modified\": \"2024-04-02T09:00:00+09:00\",\n"
+    "  \"temporal\": {\"start\": \"2020-04-01\"},\n"
+    "  \"spatial\": [\"011002\", {\"bbox\": [141.2, 43.0, 141.5, 43.2]}],\n"
+    "  \"publisher\": \"A市\",\n"
+    "  \"contact\": {\"name\": \"情報政策課\", \"email\": \"opendata@city.example.lg.jp\"},\n"
+    "  \"distribution\": {\n"
+    "    \"access_url\": \"https://city.example.lg.jp/api/v1/datasets/river-level/data\",\n"
+    "    \"media_type\": \"application/json\",\n"
+    "    \"mode\": \"distributed\",\n"
+    "    \"backend\": \"http://127.0.0.1:8080/water\"\n"
+    "  },\n"
+    "  \"grant\": [\"federation\"]\n"
+    "}\n";
+
+static int dataset_template(struct tg_cli *cli, int argc, char **argv) {
+  int rc = tg_cli_getopt(cli, "dataset template", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("dataset template", argc, argv, 0, 0, NULL)) != 0)
+    return rc;
+  fputs(dataset_template_text, stdout);
+  return 0;
+}
+
 int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
   int rc = tg_cli_getopt(cli, "dataset", &argc, argv, NULL, TG_CLI_OPT_FIRST);
   if (rc || (rc = tg_cli_nargs("dataset", argc, argv, 1, argc,
-                               "give a subcommand: add, list, show or rm")) != 0)
+                               "give a subcommand: add, list, show, rm or template")) != 0)
     return rc;
   if (strcmp(argv[0], "add") == 0)
     return dataset_add(cli, argc - 1, argv + 1);
@@ -232,7 +266,9 @@ int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
     return dataset_show(cli, argc - 1, argv + 1);
   if (strcmp(argv[0], "rm") == 0)
     return dataset_rm(cli, argc - 1, argv + 1);
-  return tg_cli_usage("dataset: unknown subcommand '%s' (add, list, show, rm)", argv[0]);
+  if (strcmp(argv[0], "template") == 0)
+    return dataset_template(cli, argc - 1, argv + 1);
+  return tg_cli_usage("dataset: unknown subcommand '%s' (add, list, show, rm, template)", argv[0]);
 }
 
 /* --near LAT,LON,KM as a bbox parameter (degrees: a kilometre is 1/111.32 of

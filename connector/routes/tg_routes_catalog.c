@@ -179,10 +179,19 @@ static void write_failed(struct tg_http_req *req, int rc, json_t *problems,
     tg_http_res_problem(req, 400, "unsupported-jsonld", "Unsupported JSON-LD", extra,
                         "the document uses a JSON-LD feature or @context this node does not read");
     return;
-  case TG_EINVAL:
-    tg_http_res_problem(req, 400, "invalid-dataset", "Invalid dataset", extra,
-                        "the dataset has %zu invalid field(s)", nproblems);
+  case TG_EINVAL: {
+    /* A JSON syntax error has no field: say where it is instead. */
+    json_t *e0 = json_array_get(json_object_get(extra, "errors"), 0);
+    if (nproblems == 1 && json_object_get(e0, "line") != NULL)
+      tg_http_res_problem(req, 400, "invalid-dataset", "Invalid dataset", extra,
+                          "the body is not valid JSON at line %lld, column %lld",
+                          (long long)json_integer_value(json_object_get(e0, "line")),
+                          (long long)json_integer_value(json_object_get(e0, "column")));
+    else
+      tg_http_res_problem(req, 400, "invalid-dataset", "Invalid dataset", extra,
+                          "the dataset has %zu invalid field(s)", nproblems);
     return;
+  }
   case TG_EEXIST:
     tg_http_res_problem(req, 409, "dataset-exists", "Dataset exists", extra, "%s",
                         tg_err_msg(err, rc));

@@ -300,12 +300,44 @@ static void test_change_feed_replays(void **state) {
   json_decref(replica);
 }
 
+/* The plain form's "id": a local id names this node's dataset on create,
+ * PUT checks it against the target, and a mismatch is reported at /id. */
+static void test_plain_ids(void **state) {
+  struct fx *f = *state;
+  struct tg_cat_write w;
+  struct tg_err err;
+  json_t *problems = NULL;
+  json_t *in = json_pack("{s:s, s:s, s:s}", "id", "river-level", "title", "水位", "description",
+                         "説明");
+  assert_int_equal(tg_cat_dataset_create(f->s, in, NULL, &w, &problems, &err), 0);
+  assert_string_equal(w.id, "urn:tsunagu:a-city:dataset:river-level");
+  tg_cat_write_clear(&w);
+  /* The same document again names the same id: taken. */
+  assert_int_equal(tg_cat_dataset_create(f->s, in, NULL, &w, &problems, &err), TG_EEXIST);
+  /* Updating it by its full id with the local id in the body works... */
+  json_object_set_new(in, "title", json_string("水位（更新）"));
+  assert_int_equal(tg_cat_dataset_put(f->s, "urn:tsunagu:a-city:dataset:river-level", in, 1, &w,
+                                      &problems, &err),
+                   0);
+  assert_int_equal(w.version, 2);
+  tg_cat_write_clear(&w);
+  /* ...but not under another id: the problem points at the plain field. */
+  assert_int_equal(tg_cat_dataset_put(f->s, "urn:tsunagu:a-city:dataset:other", in, -1, &w,
+                                      &problems, &err),
+                   TG_EINVAL);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(problems, 0), "pointer")),
+                      "/id");
+  json_decref(problems);
+  json_decref(in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_get_views, setup, teardown),
       cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen_and_decide, setup, teardown),
       cmocka_unit_test_setup_teardown(test_change_feed_replays, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_plain_ids, setup, teardown),
   };
   return cmocka_run_group_tests_name("catalog_store", tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
 /* test_validate: catalog dataset validation and canonical form: the
- * data-driven cases in tests/cases/catalog/validate/ plus round trips, the
+ * data-driven cases in tests/cases/catalog/validate/ and, for the plain JSON
+ * form, tests/cases/catalog/plain/ (with "equivalent": the hand-written
+ * JSON-LD that must give the same canonical bytes) plus round trips, the
  * DCAT-AP context form, contexts the node refuses, the public view, dates
  * and the ODRL decision. */
 #include <dirent.h>
@@ -78,6 +80,25 @@ static void run_case(void **state) {
       fail();
     }
     json_decref(again);
+    /* A plain-form case names its hand-written JSON-LD equivalent: both
+     * must give the very same canonical document, byte for byte. */
+    json_t *eq = json_object_get(c, "equivalent");
+    if (eq != NULL) {
+      json_t *ecanon = NULL, *eprob = NULL;
+      if (tg_cat_validate(eq, NULL, &ecanon, &eprob) != 0)
+        dump_problems(name, eprob);
+      assert_non_null(ecanon);
+      char *a = json_dumps(canon, JSON_SORT_KEYS | JSON_COMPACT);
+      char *b = json_dumps(ecanon, JSON_SORT_KEYS | JSON_COMPACT);
+      if (strcmp(a, b) != 0) {
+        print_message("# plain:  %s\n# JSON-LD: %s\n", a, b);
+        fail();
+      }
+      free(a);
+      free(b);
+      json_decref(ecanon);
+      json_decref(eprob);
+    }
     const char *k;
     json_t *want;
     json_object_foreach(json_object_get(c, "expect"), k, want) {
@@ -125,6 +146,21 @@ static void run_case(void **state) {
         print_message("# %s: no detail with '%s'\n", name, json_string_value(json_array_get(texts, i)));
         ok = 0;
       }
+    /* Suggestions ("did you mean") that some problem must carry. */
+    texts = json_object_get(c, "suggestion");
+    for (size_t i = 0; i < json_array_size(texts); i++) {
+      const char *want_s = json_string_value(json_array_get(texts, i));
+      int found = 0;
+      for (size_t k = 0; k < json_array_size(problems); k++) {
+        const char *sg =
+            json_string_value(json_object_get(json_array_get(problems, k), "suggestion"));
+        found |= sg != NULL && strcmp(sg, want_s) == 0;
+      }
+      if (!found) {
+        print_message("# %s: no suggestion %s\n", name, want_s);
+        ok = 0;
+      }
+    }
     if (!ok)
       dump_problems(name, problems);
     assert_true(ok);
@@ -208,7 +244,7 @@ static void test_unknown_context(void **state) {
 
 static void test_public_view(void **state) {
   (void)state;
-  json_t *c = load_case("ok_prefixed.json");
+  json_t *c = load_case("validate/ok_prefixed.json");
   json_t *canon = NULL;
   assert_int_equal(tg_cat_validate(json_object_get(c, "input"), NULL, &canon, NULL), 0);
   json_t *d = json_array_get(json_object_get(canon, "dcat:distribution"), 0);
@@ -359,29 +395,81 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every shipped plain-form example (examples/datasets/plain/, installed
+ * with the node) is accepted as it is. */
+static void test_plain_examples(void **state) {
+  (void)state;
+  const char *top = getenv("top_srcdir");
+  char dir[4200];
+  snprintf(dir, sizeof(dir), "%s/examples/datasets/plain", top ? top : ".");
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    size_t len = strlen(e->d_name);
+    if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+      continue;
+    char path[4600];
+    json_error_t je;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    json_t *in = json_load_file(path, 0, &je), *canon = NULL, *problems = NULL;
+    assert_non_null(in);
+    if (tg_cat_validate(in, NULL, &canon, &problems) != 0)
+      dump_problems(e->d_name, problems);
+    assert_non_null(canon);
+    json_decref(canon);
+    json_decref(in);
+    n++;
+  }
+  closedir(d);
+  assert_true(n >= 3);
+}
+
+/* A JSON syntax error says where it is, in the detail and as numbers. */
+static void test_parse_position(void **state) {
+  (void)state;
+  static const char bad[] = "{\n  \"title\": \"t\",\n  \"description\" \"d\"\n}";
+  json_t *in = NULL, *problems = NULL;
+  assert_int_equal(tg_cat_parse(bad, sizeof(bad) - 1, &in, &problems), TG_EINVAL);
+  json_t *p = json_array_get(problems, 0);
+  assert_int_equal(json_integer_value(json_object_get(p, "line")), 3);
+  assert_true(json_integer_value(json_object_get(p, "column")) > 0);
+  assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "line 3"));
+  json_decref(problems);
+}
+
 int main(void) {
   const char *top = getenv("top_srcdir");
-  snprintf(case_dir, sizeof(case_dir), "%s/tests/cases/catalog/validate", top ? top : ".");
-  DIR *dir = opendir(case_dir);
-  if (dir == NULL) {
-    fprintf(stderr, "cannot open %s\n", case_dir);
-    return 1;
-  }
+  /* The JSON-LD form's cases, then the plain form's (docs/datasets.md). */
+  static const char *const subdirs[] = {"validate", "plain"};
+  snprintf(case_dir, sizeof(case_dir), "%s/tests/cases/catalog", top ? top : ".");
   char **names = NULL;
   size_t n = 0;
-  for (struct dirent *e; (e = readdir(dir)) != NULL;) {
-    size_t len = strlen(e->d_name);
-    if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0) {
-      names = realloc(names, (n + 1) * sizeof(*names));
-      names[n++] = strdup(e->d_name);
+  for (size_t d = 0; d < 2; d++) {
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", case_dir, subdirs[d]);
+    DIR *dir = opendir(path);
+    if (dir == NULL) {
+      fprintf(stderr, "cannot open %s\n", path);
+      return 1;
     }
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+      size_t len = strlen(e->d_name);
+      if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0) {
+        names = realloc(names, (n + 1) * sizeof(*names));
+        size_t sz = len + strlen(subdirs[d]) + 2;
+        names[n] = malloc(sz);
+        snprintf(names[n++], sz, "%s/%s", subdirs[d], e->d_name);
+      }
+    }
+    closedir(dir);
   }
-  closedir(dir);
   qsort(names, n, sizeof(*names), cmp_str);
   static const struct CMUnitTest fixed[] = {
       cmocka_unit_test(test_dcatap_context), cmocka_unit_test(test_unknown_context),
       cmocka_unit_test(test_public_view),    cmocka_unit_test(test_parse_limits),
       cmocka_unit_test(test_times),          cmocka_unit_test(test_policy),
+      cmocka_unit_test(test_plain_examples), cmocka_unit_test(test_parse_position),
   };
   size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
   struct CMUnitTest *tests = calloc(n + nfixed, sizeof(*tests));
