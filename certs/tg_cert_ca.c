@@ -311,8 +311,14 @@ int tg_cert_ca_open(const char *dir, struct tg_cert_ca **out, struct tg_err *err
   }
   memcpy(ca->dir, dir, strlen(dir) + 1);
   ca_path(path, sizeof(path), dir, TG_CA_DB);
-  if (!exists(path)) {
-    rc = tg_err_set(err, TG_ENOENT, "no CA in %s (run tsunagu ca init)", dir);
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    /* Only a missing ca.db means no CA; a directory this user may not
+     * enter is a CA that cannot be opened, and says why. */
+    if (errno == ENOENT || errno == ENOTDIR)
+      rc = tg_err_set(err, TG_ENOENT, "no CA in %s (run tsunagu ca init)", dir);
+    else
+      rc = tg_err_set(err, TG_EIO, "cannot open %s: %s", path, strerror(errno));
     goto fail;
   }
   ca_path(path, sizeof(path), dir, TG_CA_CERT);

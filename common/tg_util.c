@@ -62,8 +62,9 @@ static int tg__fsync_dir(const char *path) {
   int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY);
   if (fd < 0)
     return TG_EIO;
-  int rc = fsync(fd);
+  int rc = fsync(fd), e = errno;
   close(fd);
+  errno = e; /* for the caller's message */
   return rc ? TG_EIO : 0;
 }
 
@@ -117,7 +118,9 @@ int tg_file_write(const char *path, const void *data, size_t len, int mode, int 
   }
   if (excl)
     unlink(tmp);
-  return tg__fsync_dir(path) ? tg_err_set(err, TG_EIO, "cannot sync directory of %s", path) : 0;
+  return tg__fsync_dir(path)
+             ? tg_err_set(err, TG_EIO, "cannot sync the directory of %s: %s", path, strerror(errno))
+             : 0;
 }
 
 int tg_file_read(const char *path, size_t max, char **out, size_t *len, struct tg_err *err) {

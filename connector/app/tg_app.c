@@ -61,6 +61,22 @@ static void app_done(struct tg_http_req *req, const void *route, int status, uin
               (unsigned long long)(usec / 1000), (unsigned long long)(usec % 1000));
 }
 
+/* Every 5xx problem is logged with its detail: the client sees a short
+ * answer, the operator must see what failed (a file that cannot be opened
+ * names its path and the system's reason there). An upstream that failed
+ * (502, 504) is a warning, the node's own failure an error. */
+static const char *app_problem(struct tg_http_req *req, json_t *p) {
+  int status = (int)json_integer_value(json_object_get(p, "status"));
+  if (status >= 500) {
+    const char *path = tg_http_req_path(req);
+    tg_log(status == 502 || status == 504 ? TG_LOG_WARN : TG_LOG_ERROR, "%s %s: %d %s: %s",
+           tg_http_req_method(req), path ? path : "-", status,
+           json_string_value(json_object_get(p, "type")),
+           json_string_value(json_object_get(p, "detail")));
+  }
+  return tg_route_dsp_problem(req, p);
+}
+
 static void app_io(uint64_t bytes_in, uint64_t bytes_out) {
   tg_metrics_request(-2, 0, 0, bytes_in, bytes_out);
 }
@@ -76,5 +92,5 @@ const struct tg_http_app tg_app_http = {
     .io = app_io,
     .conn = tg_metrics_conn,
     .refused = tg_metrics_conn_refused,
-    .problem = tg_route_dsp_problem,
+    .problem = app_problem,
 };

@@ -231,12 +231,18 @@ static void on_sighup(uv_signal_t *h, int signum) {
   tg_fed_harvest_kick(); /* and a harvest round */
 }
 
-static int write_addr_file(const char *dir, const char *host, int port) {
+/* Writes DIR/tsunagud.addr (the CLI reads the real port there); a failure
+ * is logged, not fatal: the node serves without it. */
+static void write_addr_file(const char *dir, const char *host, int port) {
   char path[4096], text[300];
+  struct tg_err err;
+  tg_err_clear(&err);
   tg_node_path(path, sizeof(path), dir, TG_NODE_ADDR);
   int n = snprintf(text, sizeof(text), "%s%s%s:%d\n", strchr(host, ':') ? "[" : "", host,
                    strchr(host, ':') ? "]" : "", port);
-  return tg_file_write(path, text, (size_t)n, 0644, 0, NULL);
+  int rc = tg_file_write(path, text, (size_t)n, 0644, 0, &err);
+  if (rc != 0)
+    tg_log_error("%s; the CLI will not find the node's address", tg_err_msg(&err, rc));
 }
 
 /* One daemon per state directory: a second tsunagud on the same DIR would

@@ -130,7 +130,11 @@ int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_
   tg_node_path(path, sizeof(path), dir, "provenance.db");
   int rc = tg_prov_log_open(path, &p->log, &err);
   if (rc != 0) {
-    tg_log_error("provenance: cannot open %s: %s; nothing is logged", path, tg_err_msg(&err, rc));
+    const char *why = tg_err_msg(&err, rc);
+    if (strstr(why, path) != NULL) /* tg_db_open names the file and the reason */
+      tg_log_error("provenance: %s; nothing is logged", why);
+    else
+      tg_log_error("provenance: cannot open %s: %s; nothing is logged", path, why);
     pthread_mutex_lock(&health_mu);
     snprintf(health.why, sizeof(health.why), "the log cannot be opened");
     pthread_mutex_unlock(&health_mu);

@@ -324,7 +324,14 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   snprintf(s->dir, sizeof(s->dir), "%s", dir);
   tg_node_path(path, sizeof(path), dir, TG_NODE_TOKEN);
   char *tok = NULL;
-  if (tg_file_read(path, 256, &tok, NULL, NULL) == 0) {
+  struct tg_err terr;
+  tg_err_clear(&terr);
+  int trc = tg_file_read(path, 256, &tok, NULL, &terr);
+  /* No admin.token is a node without admin access; one that cannot be read
+   * refuses every admin request, and says why here. */
+  if (trc != 0 && trc != TG_ENOENT)
+    tg_log_warn("%s; admin requests are refused", tg_err_msg(&terr, trc));
+  if (trc == 0) {
     size_t tl = strcspn(tok, "\r\n");
     s->has_admin_token = tl > 0 && EVP_Digest(tok, tl, s->admin_token_sha256, NULL,
                                               EVP_sha256(), NULL) == 1;

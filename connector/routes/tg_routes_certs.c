@@ -6,6 +6,7 @@
 #include "tg_cert_ca.h"
 #include "tg_err.h"
 #include "tg_fed.h"
+#include "tg_log.h"
 #include "tg_node.h"
 #include "tg_provlog.h"
 #include "tg_routes.h"
@@ -29,7 +30,11 @@ static void send_ca_file(struct tg_http_req *req, const char *file) {
     return;
   }
   snprintf(path, sizeof(path), "%s/%s", dir, file);
-  if (tg_file_read(path, TG_CA_MAX_INPUT, &data, &len, NULL) != 0) {
+  struct tg_err err;
+  tg_err_clear(&err);
+  int rc = tg_file_read(path, TG_CA_MAX_INPUT, &data, &len, &err);
+  if (rc != 0) {
+    tg_log_error("%s", tg_err_msg(&err, rc)); /* the path for the operator, not the client */
     tg_http_res_problem(req, 503, "ca-unavailable", "CA unavailable", NULL, "cannot read %s",
                         file);
     return;
