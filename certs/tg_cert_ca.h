@@ -168,6 +168,10 @@ int tg_cert_crl_parse(const void *data, size_t len, X509 *ca, X509_CRL **out,
 int tg_cert_crl_check(X509_CRL *crl, X509 *ca, struct tg_err *err);
 /* CRL's crlNumber, or -1 when it has none (or it does not fit a long). */
 long tg_cert_crl_number(const X509_CRL *crl);
+/* Calls CB(UD, SERIAL) for each certificate CRL revokes, SERIAL in the
+ * uppercase hex of tg_cert_serial_hex (borrowed for the call). A non-zero
+ * return from CB stops and is returned; else 0 (TG_ENOMEM). */
+int tg_cert_crl_each(X509_CRL *crl, int (*cb)(void *ud, const char *serial), void *ud);
 
 /* The node a certificate belongs to, for every check of a peer's identity:
  * writes the id of CERT's one SAN URI urn:tsunagu:node:<id> (tg_node_id_valid)

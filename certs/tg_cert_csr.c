@@ -549,3 +549,20 @@ out:
   X509_STORE_free(store);
   return rc;
 }
+
+int tg_cert_crl_each(X509_CRL *crl, int (*cb)(void *ud, const char *serial), void *ud) {
+  STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
+  for (int i = 0; i < sk_X509_REVOKED_num(rev); i++) {
+    const ASN1_INTEGER *sn = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rev, i));
+    BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
+    char *h = bn ? BN_bn2hex(bn) : NULL;
+    BN_free(bn);
+    if (h == NULL)
+      return TG_ENOMEM;
+    int rc = cb(ud, h);
+    OPENSSL_free(h);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}

@@ -390,13 +390,19 @@ int tg_server_run(const char *dir) {
                   "(tsunagu cert install --crl, or [federation] hub to fetch it)",
                   dir, TG_NODE_CRL);
   }
-  if (tg_fed_refresh_start(&loop, dir, reload_cb, &m, &m.crl, &err) != 0)
+  /* The main loop's writer port: provenance entries of its jobs (revocations). */
+  struct tg_writer_port *mport = NULL;
+  if (tg_writer_port_new(&loop, &mport) != 0)
+    tg_log_warn("provenance: no writer port on the main loop: revocations are not logged");
+  if (tg_fed_refresh_start(&loop, dir, mport, reload_cb, &m, &m.crl, &err) != 0)
     tg_log_warn("no CRL refresh: %s", tg_err_msg(&err, TG_ENOMEM));
   if (tg_fed_renew_start(&loop, dir, reload_cb, &m, &m.renew, &err) != 0)
     tg_log_warn("no certificate renewal: %s", tg_err_msg(&err, TG_ENOMEM));
   if (tg_oauth_refresh_start(&loop, dir, &m.jwks, &err) != 0)
     tg_log_warn("no JWKS refresh: %s", tg_err_msg(&err, TG_ENOMEM));
   uv_run(&loop, UV_RUN_DEFAULT);
+  tg_writer_port_close(mport);
+  uv_run(&loop, UV_RUN_DEFAULT); /* its close */
   for (int i = 0; i < srv.nworkers; i++) {
     uv_thread_join(&srv.workers[i].thread);
     uv_loop_close(&srv.workers[i].loop);

@@ -138,12 +138,16 @@ int tg_fed_crl_install(const char *node_dir, const char *pem, size_t len, int *c
  * [federation] crl_refresh (default 5m) over TLS verified by ca.crt; a CA node
  * without a hub takes its CA's crl.pem. A newer CRL signed by ca.crt is
  * installed with tg_fed_crl_install and then RELOAD(UD) is called (the SIGHUP
- * path). */
+ * path). A CA node also writes a cert-revoked provenance entry through PORT
+ * (LOOP's writer port, may be NULL) for each serial its CA's CRL revokes that
+ * it has not logged before (DIR/prov-revoked keeps them). */
 struct tg_fed_refresh;
+struct tg_writer_port;
 /* Starts refreshing for the node in DIR on LOOP; *OUT is stopped with
  * tg_fed_refresh_stop. Reads the configuration and fetches at once. */
-int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, void (*reload)(void *ud), void *ud,
-                         struct tg_fed_refresh **out, struct tg_err *err);
+int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, struct tg_writer_port *port,
+                         void (*reload)(void *ud), void *ud, struct tg_fed_refresh **out,
+                         struct tg_err *err);
 /* Re-reads the configuration and TLS material and fetches now (on SIGHUP). */
 void tg_fed_refresh_kick(struct tg_fed_refresh *r);
 /* Cancels any fetch and frees R once its handles closed (run the loop); NULL

@@ -3,6 +3,7 @@
  * a CA node, its tick reads its CA's crl.pem), installs it when it is newer
  * and signed by the federation CA, and asks the server to reload its TLS
  * settings. */
+#include "tg_buf.h"
 #include "tg_cert_ca.h"
 #include "tg_client.h"
 #include "tg_conf.h"
@@ -11,6 +12,8 @@
 #include "tg_log.h"
 #include "tg_node.h"
 #include "tg_periodic.h"
+#include "tg_prov.h"
+#include "tg_provlog.h"
 #include "tg_util.h"
 
 #include <stdio.h>
@@ -36,7 +39,75 @@ struct tg_fed_refresh {
   uint64_t interval_ms;
   void (*reload)(void *ud);
   void *ud;
+  struct tg_writer_port *port; /* the main loop's, for provenance entries; may be NULL */
 };
+
+/* ---- a CA node's revocations in its provenance log ----------------------
+ * `tsunagu ca revoke` runs offline, beside the node; the node learns of a
+ * revocation when the CA's crl.pem changes, and writes a cert-revoked entry
+ * for each serial it has not logged before. DIR/prov-revoked lists those
+ * serials, one a line, so that a restart does not log them again. */
+#define REVOKED_FILE "prov-revoked"
+
+struct revoked_scan {
+  struct tg_fed_refresh *r;
+  const char *seen;     /* the file, "\n" + serials + "\n" */
+  struct tg_buf add;    /* serials logged now, one a line */
+};
+
+static int revoked_one(void *ud, const char *serial) {
+  struct revoked_scan *s = ud;
+  char key[140], what[160];
+  if (snprintf(key, sizeof(key), "\n%s\n", serial) >= (int)sizeof(key) ||
+      strstr(s->seen, key) != NULL || strstr(s->add.data ? s->add.data : "", key + 1) != NULL)
+    return 0;
+  snprintf(what, sizeof(what), "certificate serial %s", serial);
+  tg_provlog_note_event(s->r->port, TG_PROV_CERT_REVOKED, what);
+  tg_log_info("provenance: certificate serial %s revoked", serial);
+  return tg_buf_append(&s->add, key + 1, strlen(key + 1));
+}
+
+static void revoked_note(struct tg_fed_refresh *r, const char *pem, size_t len) {
+  X509_CRL *crl = NULL;
+  char path[4200], *old = NULL, *seen = NULL;
+  size_t olen = 0;
+  struct tg_provlog_health h;
+  tg_provlog_health(&h);
+  /* Without a working log nothing is written, and nothing is marked logged. */
+  if (r->port == NULL || !h.enabled || !h.ok || tg_cert_crl_parse(pem, len, NULL, &crl, NULL) != 0)
+    return;
+  tg_node_path(path, sizeof(path), r->dir, REVOKED_FILE);
+  if (tg_file_read(path, 1u << 24, &old, &olen, NULL) != 0)
+    olen = 0;
+  struct revoked_scan s = {r, NULL, {0}};
+  tg_buf_init(&s.add);
+  if ((seen = malloc(olen + 2)) != NULL) {
+    seen[0] = '\n';
+    if (olen)
+      memcpy(seen + 1, old, olen);
+    seen[olen + 1] = '\0';
+    s.seen = seen;
+    if (tg_cert_crl_each(crl, revoked_one, &s) == 0 && s.add.len > 0) {
+      struct tg_buf all;
+      tg_buf_init(&all);
+      struct tg_err err;
+      tg_err_clear(&err);
+      int rc = tg_buf_append(&all, old ? old : "", olen);
+      if (rc == 0)
+        rc = tg_buf_append(&all, s.add.data, s.add.len);
+      if (rc == 0)
+        rc = tg_file_write(path, all.data, all.len, 0600, 0, &err);
+      if (rc != 0)
+        tg_log_warn("provenance: cannot record the logged revocations in %s: %s", path,
+                    tg_err_msg(&err, rc));
+      tg_buf_close(&all);
+    }
+  }
+  tg_buf_close(&s.add);
+  free(seen);
+  free(old);
+  X509_CRL_free(crl);
+}
 
 static void on_defer(uv_timer_t *t) {
   struct tg_fed_refresh *r = t->data;
@@ -140,8 +211,10 @@ static void on_watch(uv_timer_t *t) {
       st.st_mtim.tv_nsec == r->seen.st_mtim.tv_nsec)
     return;
   r->seen = st;
-  if (tg_file_read(path, TG_CA_MAX_INPUT, &pem, &len, NULL) == 0)
+  if (tg_file_read(path, TG_CA_MAX_INPUT, &pem, &len, NULL) == 0) {
     refresh_install(r, pem, len, path);
+    revoked_note(r, pem, len);
+  }
   free(pem);
 }
 
@@ -170,8 +243,10 @@ static int on_tick(void *ud) {
     char path[4200], *pem = NULL;
     size_t len = 0;
     snprintf(path, sizeof(path), "%s/%s", r->ca_dir, TG_CA_CRL);
-    if (tg_file_read(path, TG_CA_MAX_INPUT, &pem, &len, NULL) == 0)
+    if (tg_file_read(path, TG_CA_MAX_INPUT, &pem, &len, NULL) == 0) {
       refresh_install(r, pem, len, path);
+      revoked_note(r, pem, len);
+    }
     free(pem);
     return 0;
   }
@@ -234,8 +309,9 @@ static void refresh_configure(struct tg_fed_refresh *r) {
     tg_log_warn("CRL refresh: %s", tg_err_msg(&err, TG_EIO));
 }
 
-int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, void (*reload)(void *ud), void *ud,
-                         struct tg_fed_refresh **out, struct tg_err *err) {
+int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, struct tg_writer_port *port,
+                         void (*reload)(void *ud), void *ud, struct tg_fed_refresh **out,
+                         struct tg_err *err) {
   static const struct tg_periodic_cb cb = {
       .on_tick = on_tick, .on_body = on_body, .on_fail = on_fail};
   struct tg_fed_refresh *r = calloc(1, sizeof(*r));
@@ -248,6 +324,7 @@ int tg_fed_refresh_start(uv_loop_t *loop, const char *dir, void (*reload)(void *
   }
   r->reload = reload;
   r->ud = ud;
+  r->port = port;
   snprintf(r->dir, sizeof(r->dir), "%s", dir);
   uv_timer_init(loop, &r->defer);
   uv_timer_init(loop, &r->watch);

@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 46
+plan 49
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -145,6 +145,26 @@ check "after kill -9 of a and c, both open their logs whole" [ "$(ca "$hub/healt
 out=$(T c prov check "$KREF" 2>&1)
 check "  and c's last reference ($KREF) still proves at a" [ $? = 0 -a -n "$KREF" ]
 diag "$out"
+
+# A revocation of a new member r (tsunagu ca revoke, offline beside the CA
+# node) reaches a's
+# log as a cert-revoked entry once a sees its CA's new CRL ([ca] crl_watch),
+# once only, also across a restart.
+tg_fed_join r || { echo "Bail out! r did not join"; exit 1; }
+cserial=$(openssl x509 -in "$TG_TMP/r/node.crt" -noout -serial | cut -d= -f2 | tr a-f A-F)
+"$TSUNAGU" ca revoke --dir "$CA" --node r --reason cessationOfOperation >/dev/null
+revoked() { entries "$hub" "$ATOK" | jq -r 'select(.kind == "cert-revoked") | .dataset' | sort; }
+for _ in $(seq 1 60); do [ -n "$(revoked)" ] && break; sleep 0.1; done
+check "a logs r's revocation (cert-revoked, serial $cserial)" grep -qx "certificate serial $cserial" <<<"$(revoked)"
+kill -TERM "$(tg_node_pid a)"
+tg_wait_exit "$(tg_node_pid a)" 20
+tg_node_start a
+hub=$(tg_node_url a)
+c=$(tg_node_url c)
+n1=$(revoked | wc -l)
+sleep 0.5
+check "  a restarted logs none of them a second time ($n1 serials)" [ "$(revoked | sort -u | wc -l)" = "$n1" -a "$(revoked | wc -l)" = "$n1" ]
+check "  and the entry's owner is a, its outcome complete" [ "$(entries "$hub" "$ATOK" | jq -r 'select(.kind == "cert-revoked") | .owner_node + " " + .outcome' | sort -u)" = "a complete" ]
 
 # Tamper: one byte of a's data-served entry, while a is stopped.
 IDX=$(jq .index <<<"$AE")
