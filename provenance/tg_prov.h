@@ -273,6 +273,10 @@ uint64_t tg_prov_log_size(const struct tg_prov_log *log);
  * signature marks the log broken from the largest size a good tree head
  * vouched for before it. Returns 0 (see tg_prov_log_health) or TG_EDB. */
 int tg_prov_log_check_signatures(struct tg_prov_log *log, EVP_PKEY *key, struct tg_err *err);
+/* The same with the node's keys over time (KEYS[0..N), borrowed): a tree head
+ * passes if any of them signed it, so a log outlives a key rotation. */
+int tg_prov_log_check_signatures_any(struct tg_prov_log *log, EVP_PKEY *const *keys, size_t n,
+                                     struct tg_err *err);
 /* Appends N entries in one transaction (group commit): sets each
  * entries[i].index, encodes and stores them; when it returns 0 they are
  * committed: on disk (durable) by default, or written for the operating

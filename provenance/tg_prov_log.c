@@ -390,16 +390,28 @@ static int sth_row(sqlite3_stmt *st, struct tg_prov_sth *sth) {
 }
 
 /* Checks one stored tree head's signature; 1 good, 0 bad, <0 on errors. */
-static int head_signed(sqlite3_stmt *st, EVP_PKEY *key, uint64_t *size) {
+/* 1 if one of the N KEYS signed the row's tree head, 0 if none did. */
+static int head_signed(sqlite3_stmt *st, EVP_PKEY *const *keys, size_t n, uint64_t *size) {
   struct tg_prov_sth sth;
   if (sth_row(st, &sth) != 0)
     return 0;
   *size = sth.tree_size;
-  int rc = tg_prov_sth_verify(&sth, key, NULL);
-  return rc == 0 ? 1 : rc == TG_EPROTO || rc == TG_EINVAL ? 0 : rc;
+  for (size_t i = 0; i < n; i++) {
+    int rc = tg_prov_sth_verify(&sth, keys[i], NULL);
+    if (rc == 0)
+      return 1;
+    if (rc != TG_EPROTO && rc != TG_EINVAL)
+      return rc;
+  }
+  return 0;
 }
 
 int tg_prov_log_check_signatures(struct tg_prov_log *log, EVP_PKEY *key, struct tg_err *err) {
+  return tg_prov_log_check_signatures_any(log, &key, 1, err);
+}
+
+int tg_prov_log_check_signatures_any(struct tg_prov_log *log, EVP_PKEY *const *keys, size_t n,
+                                     struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   uint64_t good = 0, size = 0;
   int rc = 0, step;
@@ -407,7 +419,7 @@ int tg_prov_log_check_signatures(struct tg_prov_log *log, EVP_PKEY *key, struct 
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(log, err, "reading tree heads");
   while (rc >= 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    rc = head_signed(st, key, &size);
+    rc = head_signed(st, keys, n, &size);
     if (rc == 0)
       mark_broken(log, good, "a stored tree head (size %llu) is not signed by the node key",
                   (unsigned long long)size);

@@ -5,6 +5,7 @@
  * after a failure) from a periodic client on its main loop, then reloads. */
 #include "tg_ca_node.h"
 #include "tg_cert.h"
+#include "tg_buf.h"
 #include "tg_cert_ca.h"
 #include "tg_client.h"
 #include "tg_conf.h"
@@ -73,6 +74,34 @@ void tg_fed_renew_request_close(struct tg_fed_renew_req *r) {
   memset(r, 0, sizeof(*r));
 }
 
+/* Before a key rotation: the certificate at CERT_PATH is appended to
+ * DIR/retired.crt, so that what its key signed (the provenance log's tree
+ * heads) can still be checked after the key is gone. */
+static int retire_cert(const char *dir, const char *cert_path, struct tg_err *err) {
+  char path[4096], *cur = NULL, *old = NULL;
+  size_t clen = 0, olen = 0;
+  struct tg_buf all;
+  tg_node_path(path, sizeof(path), dir, TG_NODE_RETIRED);
+  if (tg_file_read(cert_path, TG_CA_MAX_INPUT, &cur, &clen, NULL) != 0)
+    return 0; /* no certificate yet: nothing was signed with a certified key */
+  if (tg_file_read(path, 64u << 20, &old, &olen, NULL) != 0)
+    olen = 0;
+  tg_buf_init(&all);
+  int rc = tg_buf_append(&all, old ? old : "", olen);
+  if (rc == 0 && olen > 0 && old[olen - 1] != '\n')
+    rc = tg_buf_append(&all, "\n", 1);
+  if (rc == 0)
+    rc = tg_buf_append(&all, cur, clen);
+  if (rc == 0)
+    rc = tg_file_write(path, all.data, all.len, 0644, 0, err);
+  else
+    tg_err_set(err, rc, "out of memory");
+  tg_buf_close(&all);
+  free(cur);
+  free(old);
+  return rc;
+}
+
 int tg_fed_renew_install(const char *dir, const char *id, EVP_PKEY *key, const char *new_key,
                          json_t *j, char *serial, size_t sn, struct tg_err *err) {
   const char *cert_pem = json_string_value(json_object_get(j, "certificate"));
@@ -100,6 +129,8 @@ int tg_fed_renew_install(const char *dir, const char *id, EVP_PKEY *key, const c
   if (rc == 0)
     rc = tg_cert_serial_hex(cert, serial, sn);
   tg_node_path(path, sizeof(path), dir, TG_NODE_CERT);
+  if (rc == 0 && new_key != NULL)
+    rc = retire_cert(dir, path, err);
   if (rc == 0 && new_key != NULL) {
     /* The certificate is written (and synced) beside node.crt first; then
      * node.key and node.crt are renamed into place. Nothing can fail between

@@ -11,6 +11,9 @@ struct tg_err;
 #define TG_NODE_CONF "tsunagu.conf"
 #define TG_NODE_KEY "node.key"
 #define TG_NODE_CERT "node.crt"
+/* The node's earlier certificates (PEM, appended at each key rotation), whose
+ * keys signed the older provenance tree heads. */
+#define TG_NODE_RETIRED "retired.crt"
 #define TG_NODE_CA "ca.crt"
 #define TG_NODE_CRL "crl.pem"
 #define TG_NODE_DB "tsunagu.db"

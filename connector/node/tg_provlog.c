@@ -11,7 +11,9 @@
 #include "tg_node.h"
 #include "tg_writer.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ struct tg_provlog {
   uint64_t last_sign_ms;  /* wall clock of the newest signature */
   uint64_t signed_size;   /* tree size of the newest tree head */
   int have_sth;
+  struct stat key_st;     /* DIR/node.key when it signed the newest tree head (st_ino 0: unknown) */
   struct staged *v;       /* from malloc */
   size_t n, cap;
   struct tg_prov_entry *batch; /* scratch for tg_prov_log_append, from malloc */
@@ -78,23 +81,45 @@ uint64_t tg_provlog_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Checks the stored tree heads' signatures with the key of DIR/node.crt. */
+#define MAX_KEYS 64 /* the node's keys over time that are tried */
+
+static void key_remember(struct tg_provlog *p);
+
+/* Adds the keys of the certificates in the PEM file PATH to KEYS (new
+ * references), at most CAP in all. */
+static void keys_add(const char *path, EVP_PKEY **keys, size_t *n, size_t cap) {
+  BIO *bio = BIO_new_file(path, "r");
+  X509 *x;
+  while (bio != NULL && *n < cap && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+    EVP_PKEY *k = X509_get_pubkey(x);
+    if (k != NULL)
+      keys[(*n)++] = k;
+    X509_free(x);
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+}
+
+/* Checks the stored tree heads' signatures with the key of DIR/node.crt and
+ * those of DIR/retired.crt (keys the node had before a rotation). */
 static void check_signatures(struct tg_provlog *p) {
   char path[4200];
-  X509 *cert = NULL;
+  EVP_PKEY *keys[MAX_KEYS];
+  size_t n = 0;
   struct tg_err err;
+  struct stat sb;
   tg_err_clear(&err);
   tg_node_path(path, sizeof(path), p->dir, TG_NODE_CERT);
-  struct stat sb;
-  if (stat(path, &sb) != 0 || tg_cert_load(path, &cert, &err) != 0) {
-    X509_free(cert);
+  if (stat(path, &sb) != 0)
     return; /* not in a federation yet: nothing was signed */
-  }
-  EVP_PKEY *pub = X509_get0_pubkey(cert);
-  int rc = pub ? tg_prov_log_check_signatures(p->log, pub, &err) : 0;
+  keys_add(path, keys, &n, MAX_KEYS);
+  tg_node_path(path, sizeof(path), p->dir, TG_NODE_RETIRED);
+  keys_add(path, keys, &n, MAX_KEYS);
+  int rc = n > 0 ? tg_prov_log_check_signatures_any(p->log, keys, n, &err) : 0;
   if (rc != 0)
     tg_log_warn("provenance: cannot check the tree heads' signatures: %s", tg_err_msg(&err, rc));
-  X509_free(cert);
+  for (size_t i = 0; i < n; i++)
+    EVP_PKEY_free(keys[i]);
 }
 
 /* With SYNC_MS > 0, appends only reach the operating system (safe from
@@ -147,6 +172,17 @@ int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_
       p->have_sth = 1;
       p->signed_size = sth.tree_size;
       p->last_sign_ms = sth.timestamp_ms;
+      /* Signed with today's key? Else (a rotation) a head with the new key
+       * follows at the first tick (key_changed). */
+      char crt[4200];
+      EVP_PKEY *cur[1];
+      size_t n = 0;
+      tg_node_path(crt, sizeof(crt), dir, TG_NODE_CERT);
+      keys_add(crt, cur, &n, 1);
+      if (n == 1 && tg_prov_sth_verify(&sth, cur[0], NULL) == 0)
+        key_remember(p);
+      if (n == 1)
+        EVP_PKEY_free(cur[0]);
     }
     if (h->broken)
       tg_log_error("provenance: the log is broken from entry %llu on: %s; no tree head is "
@@ -282,6 +318,27 @@ void tg_provlog_flush(struct tg_provlog *p) {
   p->n = 0;
 }
 
+/* Whether DIR/node.key is another file than the one that signed the newest
+ * tree head (a key rotation): then a new head is signed with the new key,
+ * for the same tree too, so verifiers find one their certificate checks. */
+static int key_changed(const struct tg_provlog *p) {
+  char path[4200];
+  struct stat st;
+  tg_node_path(path, sizeof(path), p->dir, TG_NODE_KEY);
+  if (stat(path, &st) != 0)
+    return 0; /* no key: nothing can be signed anyway */
+  return st.st_ino != p->key_st.st_ino || st.st_dev != p->key_st.st_dev ||
+         st.st_mtim.tv_sec != p->key_st.st_mtim.tv_sec ||
+         st.st_mtim.tv_nsec != p->key_st.st_mtim.tv_nsec;
+}
+
+static void key_remember(struct tg_provlog *p) {
+  char path[4200];
+  tg_node_path(path, sizeof(path), p->dir, TG_NODE_KEY);
+  if (stat(path, &p->key_st) != 0)
+    memset(&p->key_st, 0, sizeof(p->key_st));
+}
+
 /* Signs a tree head over the whole log now. */
 static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *sth,
                     struct tg_err *err) {
@@ -296,6 +353,7 @@ static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *s
     p->have_sth = 1;
     p->signed_size = sth->tree_size;
     p->last_sign_ms = now_ms;
+    key_remember(p);
     health_publish(p, 0, 0);
   }
   return rc;
@@ -308,7 +366,7 @@ uint64_t tg_provlog_tick(struct tg_provlog *p, uint64_t now_ms) {
   if (now_ms < due && p->have_sth)
     return due - now_ms;
   if (!tg_prov_log_health(p->log)->broken && tg_prov_log_size(p->log) > 0 &&
-      (!p->have_sth || tg_prov_log_size(p->log) > p->signed_size)) {
+      (!p->have_sth || tg_prov_log_size(p->log) > p->signed_size || key_changed(p))) {
     struct tg_prov_sth sth;
     struct tg_err err;
     tg_err_clear(&err);
@@ -330,7 +388,7 @@ int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err 
                       (unsigned long long)h->first_bad, h->why);
   uint64_t now = tg_provlog_now_us() / 1000;
   uint64_t size = tg_prov_log_size(p->log);
-  if (!p->have_sth ||
+  if (!p->have_sth || (size > 0 && key_changed(p)) ||
       (size > p->signed_size && (now >= p->last_sign_ms + SIGN_GAP_MS || now < p->last_sign_ms)))
     return sign_now(p, now, sth, err);
   return tg_prov_log_sth_latest(p->log, sth, err);

@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 49
+plan 52
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -165,6 +165,20 @@ n1=$(revoked | wc -l)
 sleep 0.5
 check "  a restarted logs none of them a second time ($n1 serials)" [ "$(revoked | sort -u | wc -l)" = "$n1" -a "$(revoked | wc -l)" = "$n1" ]
 check "  and the entry's owner is a, its outcome complete" [ "$(entries "$hub" "$ATOK" | jq -r 'select(.kind == "cert-revoked") | .owner_node + " " + .outcome' | sort -u)" = "a complete" ]
+
+# Key rotation: the tree heads c signed with its old key still check after
+# renew --new-key and a restart (the old certificate is kept in retired.crt).
+ca -o /dev/null "$c/api/v1/provenance/sth" # at least one tree head with the old key
+oldserial=$(openssl x509 -in "$TG_TMP/c/node.crt" -noout -serial | cut -d= -f2)
+out=$(T c renew --new-key 2>&1)
+check "c rotates its key (renew --new-key)" [ $? = 0 ]
+diag "$out"
+kill -TERM "$(tg_node_pid c)"
+tg_wait_exit "$(tg_node_pid c)" 20
+tg_node_start c
+c=$(tg_node_url c)
+check "  restarted, c's log is whole: its old tree heads check with the retired key ($(ca "$c/healthz" | jq -c .))" [ "$(ca "$c/healthz" | jq -r .status)" = ok ]
+check "  retired.crt holds the old certificate ($oldserial)" [ "$(openssl x509 -in "$TG_TMP/c/retired.crt" -noout -serial | cut -d= -f2)" = "$oldserial" ]
 
 # Tamper: one byte of a's data-served entry, while a is stopped.
 IDX=$(jq .index <<<"$AE")
