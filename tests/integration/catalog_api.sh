@@ -244,7 +244,7 @@ out=$(jq '.["dct:title"][0]["@value"] = "下水道台帳"' "$CASES/bus.json" | "
 check "tsunagu dataset add - reads stdin; --json prints the document" [ $rc = 0 -a "$(jq -r '.["dct:title"][0]["@value"]' <<<"$out")" = 下水道台帳 ]
 out=$("${T[@]}" dataset list)
 check "tsunagu dataset list is a table with every dataset" [ "$(head -1 <<<"$out" | awk '{print $1, $2, $3}')" = "ID MODIFIED TITLE" -a "$(tail -1 <<<"$out")" = "7 dataset(s)" -a -n "$(grep "^$newid " <<<"$out")" ]
-check "tsunagu --json dataset list is JSON" [ "$("${T[@]}" --json dataset list | jq length)" = 7 ]
+check "tsunagu --json dataset list is JSON" [ "$("${T[@]}" --json dataset list | jq ".items | length")" = 7 -a "$("${T[@]}" --json dataset list | jq .next)" = null ]
 out=$("${T[@]}" dataset show "${ID[dam]}")
 check "tsunagu dataset show prints titles and distributions" [ -n "$(grep '^title: *ダム放流情報 (ja)' <<<"$out")" -a "$(grep -c 'https://a-city.example.jp/api/v1/datasets/dam/' <<<"$out")" = 2 ]
 out=$("${T[@]}" search 雨量)
