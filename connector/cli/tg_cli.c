@@ -198,6 +198,9 @@ int tg_cli_status_exit(const struct tg_cli *cli, int status) {
   if (cli->token_from == NULL)
     fprintf(stderr, "tsunagu: no token was sent (none from --token-file, TSUNAGU_TOKEN or "
                     "DIR/admin.token)\n");
+  else if (cli->token[0] == '\0')
+    fprintf(stderr, "tsunagu: no token was sent (%s %s is empty)\n", cli->token_from,
+            cli->token_path);
   else if (strcmp(cli->token_from, "TSUNAGU_TOKEN") == 0)
     fprintf(stderr, "tsunagu: the token came from TSUNAGU_TOKEN (it overrides DIR/admin.token; "
                     "unset it to use the node's admin token)\n");
@@ -505,10 +508,10 @@ int tg_cli_health(struct tg_cli *cli, int argc, char **argv) {
   int degraded = s && strcmp(s, "degraded") == 0;
   int ok = s && (strcmp(s, "ok") == 0 || degraded);
   if (cli->json) {
-    json_t *o = json_pack("{s:s, s:O}", "status", ok ? s : "bad", "warnings",
-                          json_is_array(json_object_get(j, "warnings"))
-                              ? json_object_get(j, "warnings")
-                              : json_array());
+    json_t *w = json_object_get(j, "warnings");
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(ok ? s : "bad"));
+    json_object_set_new(o, "warnings", json_is_array(w) ? json_incref(w) : json_array());
     tg_cli_print_json(o);
     json_decref(o);
   } else {

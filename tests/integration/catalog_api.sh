@@ -264,7 +264,7 @@ check "showing a deleted dataset fails with one line" [ $rc = 1 -a "$(wc -l <<<"
 out=$(jq '.["dct:modified"] = "令和6年4月1日"' "$CASES/bus.json" | "${T[@]}" dataset add - 2>&1); rc=$?
 check "tsunagu dataset add shows the field-level problem" [ $rc = 1 -a -n "$(grep '^  /dct:modified: ' <<<"$out")" ]
 out=$("${T[@]}" --token-file /dev/null dataset rm "${ID[dam]}" 2>&1); rc=$?
-check "tsunagu dataset rm without the token fails (401) and keeps the dataset" [ $rc = 1 -a -n "$(grep 401 <<<"$out")" -a "$(req GET "/api/v1/datasets/$(enc "${ID[dam]}")")" = 200 ]
+check "tsunagu dataset rm without the token fails (401, exit 4) and keeps the dataset" [ $rc = 4 -a -n "$(grep 401 <<<"$out")" -a "$(req GET "/api/v1/datasets/$(enc "${ID[dam]}")")" = 200 ]
 
 # With [node] url set, that is the node's advertised URL (after SIGHUP).
 sed -i '/^\[node\]/a url = https://catalog.a-city.example:8443' "$TG_TMP/a-city/tsunagu.conf"
