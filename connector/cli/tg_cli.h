@@ -133,10 +133,10 @@ int tg_cli_init(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_info(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_health(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_metrics(struct tg_cli *cli, int argc, char **argv);
-/* Catalog commands (tg_cli_catalog.c): dataset add|list|show|rm, search. */
+/* Catalog commands (tg_cli_catalog.c): dataset add|apply|edit|list|show|rm, search. */
 int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_search(struct tg_cli *cli, int argc, char **argv);
-/* tsunagu vocab import|export|schemes|search|convert|profile (tg_cli_vocab.c). */
+/* tsunagu vocab import|export|schemes|search|convert|profile|rm (tg_cli_vocab.c). */
 int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv);
 /* Federation CA and node certificates, offline (tg_cli_ca.c): ca init|token|
  * sign|revoke|crl, csr, cert install. */
@@ -153,7 +153,7 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv);
  * exit 0 only for a complete 2xx answer. */
 int tg_cli_get(struct tg_cli *cli, int argc, char **argv);
 /* tsunagu put: observations streamed from a file or stdin to an accumulated
- * dataset; exit 0 all stored, 1 some refused, 2 failed. */
+ * dataset; exit 0 all stored, 1 some (or all) refused, 3 unreachable, 4 auth. */
 int tg_cli_put(struct tg_cli *cli, int argc, char **argv);
 
 /* tsunagu prov verify|check (tg_cli_prov.c): provenance logs from outside. */
