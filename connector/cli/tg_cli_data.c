@@ -293,8 +293,14 @@ static int get_transfer(struct tg_cli *cli, struct data_run *r, const char *url,
     tg_cli_fail("get: the answer was cut short after %llu bytes (%s)", (unsigned long long)r->bytes,
                 r->errmsg);
   } else if (r->status >= 300 && (r->rc == 0 || r->hold.len > 0)) {
-    json_decref(report_problem(r));
-    *fail_exit = tg_cli_status_exit(cli, r->status);
+    json_t *p = report_problem(r);
+    const char *type = json_string_value(json_object_get(p, "type"));
+    /* The owner's policy refused this node: no token of ours would change that. */
+    if (r->status == 403 && type != NULL && strstr(type, "owner-refused") != NULL)
+      *fail_exit = TG_CLI_EAUTH;
+    else
+      *fail_exit = tg_cli_status_exit(cli, r->status);
+    json_decref(p);
   } else if (r->rc != 0) {
     tg_cli_fail("get: cannot reach %s: %s", cli->url, r->errmsg);
     *fail_exit = TG_CLI_EUNREACH;

@@ -65,7 +65,7 @@ check "  to -o /dev/null (written as is, $rc), in bounded memory (max RSS $k0 ->
   [ "$rc" = 0 -a ! -e /dev/null.part -a $((kb - k0)) -lt 16384 ]
 # Refusals and faults.
 G x urn:tsunagu:a:dataset:river -o "$TG_TMP/x.out" >/dev/null 2>"$E"; rc=$?
-check "x is refused by a's policy: exit 1, one line (rc $rc: $(cat "$E"))" [ $rc = 1 ] && one_line "$E"
+check "x is refused by a's policy: exit 4 (refused), one line (rc $rc: $(cat "$E"))" [ $rc = 4 ] && one_line "$E"
 check "  the line is 'get: 403 owner-refused: DETAIL'" grep -q '^tsunagu: get: 403 owner-refused: ..*' "$E"
 check "  and no file is left" [ ! -e "$TG_TMP/x.out" -a ! -e "$TG_TMP/x.out.part" ]
 G c urn:tsunagu:a:dataset:nosuch >"$TG_TMP/out" 2>"$E"; rc=$?

@@ -64,8 +64,8 @@ out=$(T p1 peer sync 2>&1); rc=$?
 check "p1 refuses a hub whose certificate names another node (rc $rc: $out)" [ $rc -ne 0 -a -n "$(grep -i 'cannot reach the hub.*verification failure' <<<"$out")" ]
 cp "$TG_TMP/p1.conf.saved" "$TG_TMP/p1/tsunagu.conf"
 stored() { curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $(cat "$TG_TMP/p1/admin.token")" "$(tg_node_url p1)/api/v1/peers"; }
-for _ in $(seq 1 40); do [ "$(stored | jq '[.items[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ] && break; sleep 0.1; done
-check "p1 checks its peers by itself (peer_check): all three stored reachable, no peer list run" [ "$(stored | jq '[.items[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ]
+for _ in $(seq 1 40); do [ "$(stored | jq '[.peers[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ] && break; sleep 0.1; done
+check "p1 checks its peers by itself (peer_check): all three stored reachable, no peer list run" [ "$(stored | jq '[.peers[] | select(.status == "reachable" and .last_contact > 0)] | length')" = 3 ]
 
 # Acceptance: each node reaches the two others (and the hub) over mutual TLS.
 for n in p1 p2 p3; do
@@ -78,7 +78,7 @@ check "  with p2's certificate expiry" [ "$(jq '.items[] | select(.node_id == "p
 check "  a latency and a last contact" [ "$(jq '[.items[] | select(.latency_ms >= 0 and .last_contact > 0)] | length' <<<"$j")" = 3 ]
 txt=$(T p1 peer list)
 check "the table shows p3 reachable" grep -Eq "^p3 +reachable +[0-9]+ms" <<<"$txt"
-check "the node stored the contact" [ "$(T p1 --json peer list >/dev/null; curl -sS --cacert "$TG_TMP/p1/node.crt" -H "Authorization: Bearer $(cat "$TG_TMP/p1/admin.token")" "$(tg_node_url p1)/api/v1/peers" | jq -r '.items[] | select(.node_id == "p2") | .status')" = reachable ]
+check "the node stored the contact" [ "$(T p1 --json peer list >/dev/null; curl -sS --cacert "$TG_TMP/p1/node.crt" -H "Authorization: Bearer $(cat "$TG_TMP/p1/admin.token")" "$(tg_node_url p1)/api/v1/peers" | jq -r '.peers[] | select(.node_id == "p2") | .status')" = reachable ]
 
 # Refusals.
 st=$(curl -sS --cacert "$TG_TMP/p1/node.crt" -o /dev/null -w '%{http_code}' "$(tg_node_url p1)/api/v1/peers")
