@@ -246,7 +246,7 @@ static void call_done(void *ud, int rc, int status, const struct tg_err *err) {
     snprintf(r->errmsg, sizeof(r->errmsg), "%s", tg_err_msg(err, rc));
 }
 
-static int call_run(struct tg_cli *cli, const struct tg_client_opts *o, struct call_run *r) {
+static int call_perform(struct tg_cli *cli, const struct tg_client_opts *o, struct call_run *r) {
   uv_loop_t loop;
   struct tg_client *c = NULL;
   struct tg_err err;
@@ -315,7 +315,7 @@ int tg_cli_request(struct tg_cli *cli, const char *method, const char *path, con
   memset(&r, 0, sizeof(r));
   tg_buf_init(&r.body);
   r.h = h;
-  rc = call_run(cli, &o, &r);
+  rc = call_perform(cli, &o, &r);
   tg_buf_close(&url);
   if (rc) {
     tg_buf_close(&r.body);
