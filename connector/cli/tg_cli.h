@@ -13,10 +13,23 @@ struct tg_cli {
   const char *cacert;     /* --cacert: trust anchor (default DIR/node.crt) */
   const char *token_file; /* --token-file (default DIR/admin.token) */
   int json;               /* --json: machine-readable output */
+  /* Where the node and the token were found (static strings, for tsunagu info
+   * and error messages): set by tg_cli_resolve. */
+  const char *node_from;  /* "--dir", "--url", "TSUNAGU_DIR", "TSUNAGU_URL", "the current directory" */
+  const char *token_from; /* "--token-file", "TSUNAGU_TOKEN", "DIR/admin.token", or NULL: none */
+  char dir_buf[4096];     /* DIR when found in the current directory */
+  char token_path[4096];  /* the file the token was read from, or "" */
   char url_buf[512];
   char ca_buf[4096];
   char token[8192];       /* the bearer token (admin token or an OAuth JWT), or "" */
 };
+
+/* The exit status of every command (tsunagu(1), EXIT STATUS). */
+#define TG_CLI_OK 0
+#define TG_CLI_EFAIL 1    /* a failure the node (or a local file, the CA) reported */
+#define TG_CLI_EUSAGE 2   /* unknown command, subcommand or option; a missing argument */
+#define TG_CLI_EUNREACH 3 /* the node could not be found or reached (not running, no such DIR) */
+#define TG_CLI_EAUTH 4    /* refused by authentication or authorisation (401, 403) */
 
 /* One subcommand. RUN gets the arguments after the command name. */
 struct tg_cli_cmd {
@@ -69,13 +82,48 @@ int tg_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 0 when CLI's token (if any) may go to CLI's URL: https, or http to this
  * machine only; otherwise says why on stderr and returns 1. */
 int tg_cli_token_transport(const struct tg_cli *cli);
-/* Resolves the node's URL, CA and token from the options. */
+/* Finds the node's directory when none was given (--dir, --url): from
+ * TSUNAGU_DIR, or the current directory when it holds tsunagu.conf (a node's
+ * directory); sets CLI->dir and CLI->node_from. 0 (CLI->dir may stay NULL
+ * when --url or TSUNAGU_URL names the node). */
+int tg_cli_node_dir(struct tg_cli *cli);
+/* Resolves the node's URL, CA and token: the node from --dir, --url,
+ * TSUNAGU_DIR, TSUNAGU_URL or the current directory, in that order; the token
+ * from --token-file, TSUNAGU_TOKEN or DIR/admin.token. Returns 0, or says why
+ * on stderr and returns an exit status (TG_CLI_EUSAGE: no node given;
+ * TG_CLI_EUNREACH: DIR missing, not a node, or the node not running). */
 int tg_cli_resolve(struct tg_cli *cli);
-/* Calls the node: METHOD PATH with an optional JSON body; on success *OUT gets
- * the parsed JSON answer (new reference) or NULL for non-JSON, *STATUS the
- * status. Problems (4xx/5xx with problem+json) are printed and give 1. */
+
+/* Extra parts of a request to the node. */
+struct tg_cli_http {
+  const char *if_match;    /* sent as If-Match (an entity tag as the node gave it), or NULL */
+  const char *ctype;       /* the body's Content-Type (default application/ld+json) */
+  int quiet_status;        /* an answer with this status is returned (0), not reported */
+  char etag[128];          /* out: the answer's ETag header as sent, or "" */
+};
+/* Calls the node: METHOD PATH with an optional body and H (may be NULL); on
+ * success *OUT gets the parsed JSON answer (new reference) or NULL for
+ * non-JSON, *RAW (may be NULL) the body, *STATUS the status. Returns 0, or
+ * prints one line and returns the exit status: TG_CLI_EUNREACH when the node
+ * cannot be reached, TG_CLI_EAUTH for 401/403 (saying where the token came
+ * from), TG_CLI_EFAIL for another 4xx/5xx (the problem's title, detail and
+ * errors). */
+int tg_cli_request(struct tg_cli *cli, const char *method, const char *path, const char *body,
+                   size_t body_len, struct tg_cli_http *h, int *status, json_t **out, char **raw);
+/* tg_cli_request without extras. */
 int tg_cli_call(struct tg_cli *cli, const char *method, const char *path, const char *body,
                 size_t body_len, int *status, json_t **out, char **raw);
+/* The exit status for a node's answer STATUS (>= 400), after saying where the
+ * token came from when it is 401 or 403: TG_CLI_EAUTH or TG_CLI_EFAIL. */
+int tg_cli_status_exit(const struct tg_cli *cli, int status);
+
+/* A command's result: with --json, OBJ (stolen, may be NULL for {}) with
+ * "message" added; else the message alone. Returns 0. */
+int tg_cli_done(const struct tg_cli *cli, json_t *obj, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The --json shape of every list: {"items": ITEMS (stolen), "next": NEXT
+ * (a string: the node's path of the next page) or null}, printed. */
+void tg_cli_print_list(json_t *items, const char *next);
 
 /* Prints J to stdout as indented JSON and a newline (the --json output). */
 void tg_cli_print_json(const json_t *j);
@@ -85,10 +133,10 @@ int tg_cli_init(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_info(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_health(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_metrics(struct tg_cli *cli, int argc, char **argv);
-/* Catalog commands (tg_cli_catalog.c): dataset add|list|show|rm, search. */
+/* Catalog commands (tg_cli_catalog.c): dataset add|apply|edit|list|show|rm, search. */
 int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv);
 int tg_cli_search(struct tg_cli *cli, int argc, char **argv);
-/* tsunagu vocab import|export|schemes|search|convert|profile (tg_cli_vocab.c). */
+/* tsunagu vocab import|export|schemes|search|convert|profile|rm (tg_cli_vocab.c). */
 int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv);
 /* Federation CA and node certificates, offline (tg_cli_ca.c): ca init|token|
  * sign|revoke|crl, csr, cert install. */
@@ -105,7 +153,7 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv);
  * exit 0 only for a complete 2xx answer. */
 int tg_cli_get(struct tg_cli *cli, int argc, char **argv);
 /* tsunagu put: observations streamed from a file or stdin to an accumulated
- * dataset; exit 0 all stored, 1 some refused, 2 failed. */
+ * dataset; exit 0 all stored, 1 some (or all) refused, 3 unreachable, 4 auth. */
 int tg_cli_put(struct tg_cli *cli, int argc, char **argv);
 
 /* tsunagu prov verify|check (tg_cli_prov.c): provenance logs from outside. */

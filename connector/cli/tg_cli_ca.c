@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static int x509_fingerprint(X509 *x, char out[65]);
+
 static void print_fingerprint(FILE *f, const char *label, X509 *x) {
   unsigned char md[32];
   unsigned int l = sizeof(md);
@@ -42,7 +44,7 @@ static int ca_init(struct tg_cli *cli, int argc, char **argv) {
   if (prc || (prc = tg_cli_nargs("ca init", argc, argv, 0, 0, NULL)) != 0)
     return prc;
   if (cli->dir == NULL || name == NULL)
-    return tg_cli_fail("ca init: --dir CA and --name NAME are required");
+    return tg_cli_usage("ca init: --dir CA and --name NAME are required");
   if (days_s != NULL && (tg_parse_u64(days_s, 36500, &days) != 0 || days == 0))
     return tg_cli_fail("ca init: --days must be a number of days from 1 to 36500");
   int rc = tg_cert_ca_init(cli->dir, name, (int)days, &err);
@@ -51,8 +53,15 @@ static int ca_init(struct tg_cli *cli, int argc, char **argv) {
   struct tg_cert_ca *ca = NULL;
   if ((rc = tg_cert_ca_open(cli->dir, &ca, &err)) != 0)
     return tg_cli_fail("ca init: %s", tg_err_msg(&err, rc));
-  printf("created CA '%s' in %s\n", name, cli->dir);
-  print_fingerprint(stdout, "CA certificate SHA-256: ", tg_cert_ca_cert_get(ca));
+  if (cli->json) {
+    char fp[65];
+    x509_fingerprint(tg_cert_ca_cert_get(ca), fp);
+    tg_cli_done(cli, json_pack("{s:s, s:s, s:s}", "name", name, "dir", cli->dir, "sha256", fp),
+                "created CA '%s' in %s", name, cli->dir);
+  } else {
+    printf("created CA '%s' in %s\n", name, cli->dir);
+    print_fingerprint(stdout, "CA certificate SHA-256: ", tg_cert_ca_cert_get(ca));
+  }
   tg_cert_ca_close(ca);
   return 0;
 }
@@ -72,7 +81,7 @@ static int ca_token(struct tg_cli *cli, int argc, char **argv) {
   if (prc || (prc = tg_cli_nargs("ca token", argc, argv, 0, 0, NULL)) != 0)
     return prc;
   if (cli->dir == NULL || node == NULL)
-    return tg_cli_fail("ca token: --dir CA and --node NODE-ID are required");
+    return tg_cli_usage("ca token: --dir CA and --node NODE-ID are required");
   if (tg_parse_duration(ttl_s, &ttl) != 0 || ttl == 0)
     return tg_cli_fail("ca token: --ttl '%s' is not a duration like 30m, 24h or 7d", ttl_s);
   int rc = tg_cert_ca_open(cli->dir, &ca, &err);
@@ -81,7 +90,13 @@ static int ca_token(struct tg_cli *cli, int argc, char **argv) {
   tg_cert_ca_close(ca);
   if (rc != 0)
     return tg_cli_fail("ca token: %s", tg_err_msg(&err, rc));
-  printf("%s\n", tok);
+  if (cli->json) {
+    json_t *o = json_pack("{s:s, s:s}", "token", tok, "node_id", node);
+    tg_cli_print_json(o);
+    json_decref(o);
+  } else {
+    printf("%s\n", tok);
+  }
   fprintf(stderr, "tsunagu: one-time token for node %s%s%s, valid %s; it is not shown again\n",
           node, hosts ? " on " : "", hosts ? hosts : "", ttl_s);
   return 0;
@@ -130,7 +145,7 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
     return prc;
   file = argc ? argv[0] : NULL;
   if (cli->dir == NULL || node == NULL || file == NULL)
-    return tg_cli_fail("ca sign: --dir CA, --node NODE-ID and FILE.csr are required");
+    return tg_cli_usage("ca sign: --dir CA, --node NODE-ID and FILE.csr are required");
   if (valid_s != NULL && (tg_parse_duration(valid_s, &valid) != 0 || valid == 0))
     return tg_cli_fail("ca sign: --valid '%s' is not a duration like 90d or 1h", valid_s);
   if (hosts != NULL)
@@ -159,8 +174,14 @@ static int ca_sign(struct tg_cli *cli, int argc, char **argv) {
     rc = tg_fed_member_record(cli->dir, node, cli->url, &err);
   if (rc == 0) {
     char serial[48];
-    fputs(pem, stdout);
     tg_cert_serial_hex(x, serial, sizeof(serial));
+    if (cli->json) {
+      json_t *o = json_pack("{s:s, s:s, s:s}", "certificate", pem, "serial", serial, "node_id", node);
+      tg_cli_print_json(o);
+      json_decref(o);
+    } else {
+      fputs(pem, stdout);
+    }
     fprintf(stderr, "tsunagu: issued a certificate for node %s, serial %s\n", node, serial);
   }
   free(pem);
@@ -187,7 +208,7 @@ static int ca_revoke(struct tg_cli *cli, int argc, char **argv) {
   if (prc || (prc = tg_cli_nargs("ca revoke", argc, argv, 0, 0, NULL)) != 0)
     return prc;
   if (cli->dir == NULL || (node == NULL) == (serial == NULL))
-    return tg_cli_fail("ca revoke: --dir CA and one of --node ID or --serial S are required");
+    return tg_cli_usage("ca revoke: --dir CA and one of --node ID or --serial S are required");
   int reason = tg_cert_crl_reason(reason_s);
   if (reason < 0)
     return tg_cli_fail("ca revoke: unknown reason '%s' (unspecified, keyCompromise, "
@@ -200,8 +221,8 @@ static int ca_revoke(struct tg_cli *cli, int argc, char **argv) {
   tg_cert_ca_close(ca);
   if (rc != 0)
     return tg_cli_fail("ca revoke: %s", tg_err_msg(&err, rc));
-  printf("revoked %d certificate(s); new CRL in %s/%s\n", n, cli->dir, TG_CA_CRL);
-  return 0;
+  return tg_cli_done(cli, json_pack("{s:i}", "revoked", n), "revoked %d certificate(s); new CRL in %s/%s",
+                     n, cli->dir, TG_CA_CRL);
 }
 
 static int ca_crl(struct tg_cli *cli, int argc, char **argv) {
@@ -212,15 +233,14 @@ static int ca_crl(struct tg_cli *cli, int argc, char **argv) {
   if (prc || (prc = tg_cli_nargs("ca crl", argc, argv, 0, 0, NULL)) != 0)
     return prc;
   if (cli->dir == NULL)
-    return tg_cli_fail("ca crl: --dir CA is required");
+    return tg_cli_usage("ca crl: --dir CA is required");
   int rc = tg_cert_ca_open(cli->dir, &ca, &err);
   if (rc == 0)
     rc = tg_cert_ca_crl_renew(ca, &err);
   tg_cert_ca_close(ca);
   if (rc != 0)
     return tg_cli_fail("ca crl: %s", tg_err_msg(&err, rc));
-  printf("issued a new CRL in %s/%s\n", cli->dir, TG_CA_CRL);
-  return 0;
+  return tg_cli_done(cli, NULL, "issued a new CRL in %s/%s", cli->dir, TG_CA_CRL);
 }
 
 int tg_cli_ca(struct tg_cli *cli, int argc, char **argv) {
@@ -271,7 +291,7 @@ int tg_cli_csr(struct tg_cli *cli, int argc, char **argv) {
   if (prc || (prc = tg_cli_nargs("csr", argc, argv, 0, 0, NULL)) != 0)
     return prc;
   if (cli->dir == NULL)
-    return tg_cli_fail("csr: --dir NODE-DIR is required");
+    return tg_cli_usage("csr: --dir NODE-DIR is required");
   int rc = node_id_of(cli->dir, id, sizeof(id), &err);
   tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
   if (rc == 0)
@@ -280,8 +300,13 @@ int tg_cli_csr(struct tg_cli *cli, int argc, char **argv) {
     rc = tg_cert_csr_new(key, id, hosts, &req, &err);
   if (rc == 0)
     rc = tg_cert_csr_pem(req, &pem, &err);
-  if (rc == 0)
+  if (rc == 0 && cli->json) {
+    json_t *o = json_pack("{s:s, s:s}", "csr", pem, "node_id", id);
+    tg_cli_print_json(o);
+    json_decref(o);
+  } else if (rc == 0) {
     fputs(pem, stdout);
+  }
   free(pem);
   X509_REQ_free(req);
   EVP_PKEY_free(key);
@@ -315,7 +340,7 @@ static int cert_install(struct tg_cli *cli, int argc, char **argv) {
   if (prc || (prc = tg_cli_nargs("cert install", argc, argv, 0, 0, NULL)) != 0)
     return prc;
   if (cli->dir == NULL || cert_f == NULL || ca_f == NULL)
-    return tg_cli_fail("cert install: --dir NODE-DIR, --cert FILE and --ca FILE are required");
+    return tg_cli_usage("cert install: --dir NODE-DIR, --cert FILE and --ca FILE are required");
   int rc = node_id_of(cli->dir, id, sizeof(id), &err);
   tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
   if (rc == 0)
@@ -361,9 +386,9 @@ static int cert_install(struct tg_cli *cli, int argc, char **argv) {
   X509_CRL_free(crl);
   if (rc != 0)
     return tg_cli_fail("cert install: %s", tg_err_msg(&err, rc));
-  printf("installed the federation certificate of node %s in %s; reload with SIGHUP\n", id,
-         cli->dir);
-  return 0;
+  return tg_cli_done(cli, json_pack("{s:s, s:s}", "node_id", id, "dir", cli->dir),
+                     "installed the federation certificate of node %s in %s; reload with SIGHUP",
+                     id, cli->dir);
 }
 
 int tg_cli_cert(struct tg_cli *cli, int argc, char **argv) {
@@ -525,7 +550,7 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
                                     {NULL, 0, NULL, NULL, NULL}};
   char id[64], path[4096], want[65], got[65], urlbuf[600], capath[] = "/tmp/tg-ca-pin-XXXXXX";
   char *csr_pem = NULL, *ca_pem = NULL, *body = NULL, *resp = NULL;
-  int capath_made = 0, status = 0;
+  int capath_made = 0, status = 0, unreachable = 0;
   size_t len = 0;
   struct tg_err err;
   EVP_PKEY *key = NULL;
@@ -553,7 +578,7 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
     token = tokbuf;
   }
   if (cli->dir == NULL || hub == NULL || token == NULL || fp_s == NULL)
-    return tg_cli_fail("register: --dir DIR, --hub URL, --token T (or --token-file FILE) and "
+    return tg_cli_usage("register: --dir DIR, --hub URL, --token T (or --token-file FILE) and "
                        "--ca-fingerprint SHA256 are required");
   if (strncmp(hub, "https://", 8) != 0 || strlen(hub) > 512)
     return tg_cli_fail("register: --hub must be an https:// URL of at most 512 bytes");
@@ -565,8 +590,8 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   tg_node_path(path, sizeof(path), cli->dir, TG_NODE_KEY);
   if (rc == 0)
     rc = tg_cert_key_load(path, &key, &err);
-  if (rc == 0)
-    rc = fetch_ca_unverified(hub, &ca, &err);
+  if (rc == 0 && (rc = fetch_ca_unverified(hub, &ca, &err)) == TG_EPEER)
+    unreachable = 1;
   if (rc == 0 && (rc = x509_fingerprint(ca, got)) == 0 && strcmp(got, want) != 0)
     rc = tg_err_set(&err, TG_EPERM,
                     "the hub's CA has fingerprint %s, not the %s given: refusing to enroll", got,
@@ -598,6 +623,7 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
                                .body_len = strlen(body), .timeout_ms = 30000,
                                .max_response = 1u << 20};
     rc = tg_client_fetch(&tls, &o, &status, &resp, &len, &err);
+    unreachable = rc != 0;
     if (rc != 0) {
       char why[sizeof(err.msg)];
       snprintf(why, sizeof(why), "%s", err.msg);
@@ -672,10 +698,12 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
   X509_free(ca2);
   X509_CRL_free(crl);
   EVP_PKEY_free(key);
-  if (rc != 0)
-    return tg_cli_fail("register: %s", tg_err_msg(&err, rc));
-  printf("node %s enrolled with %s as %s; its federation certificate is installed in %s "
-         "(reload with SIGHUP)\n",
-         id, hub, url, cli->dir);
-  return 0;
+  if (rc != 0) {
+    tg_cli_fail("register: %s", tg_err_msg(&err, rc));
+    return unreachable ? TG_CLI_EUNREACH : TG_CLI_EFAIL;
+  }
+  return tg_cli_done(cli, json_pack("{s:s, s:s, s:s}", "node_id", id, "hub", hub, "url", url),
+                     "node %s enrolled with %s as %s; its federation certificate is installed in "
+                     "%s (reload with SIGHUP)",
+                     id, hub, url, cli->dir);
 }

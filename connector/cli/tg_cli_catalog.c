@@ -1,5 +1,7 @@
-/* tg_cli_catalog: the CLI's catalog commands: tsunagu dataset add|list|show|rm|template
- * and tsunagu search, over the node's HTTPS API (/api/v1/datasets, /search). */
+/* tg_cli_catalog: the CLI's catalog commands: tsunagu dataset add|apply|edit|
+ * list|show|rm|template and tsunagu search, over the node's HTTPS API
+ * (/api/v1/datasets, /search). apply and edit update a dataset with If-Match,
+ * and change nothing when the document is what the node holds. */
 #include "tg_buf.h"
 #include "tg_cat.h"
 #include "tg_cli.h"
@@ -12,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define DATASET_MAX_BYTES (256u * 1024u)
 
@@ -89,10 +94,13 @@ static int dataset_add(struct tg_cli *cli, int argc, char **argv) {
     return tg_cli_fail("dataset add: cannot read %s: %s", argv[0], tg_err_msg(&err, rc));
   int status;
   json_t *j = NULL;
+  status = 0;
   rc = tg_cli_call(cli, "POST", "/api/v1/datasets", text, len, &status, &j, NULL);
   free(text);
+  if (rc == TG_CLI_EFAIL && status == 409)
+    fprintf(stderr, "tsunagu: to update it: tsunagu dataset apply %s\n", argv[0]);
   if (rc)
-    return 1;
+    return rc;
   if (cli->json) {
     tg_cli_print_json(j);
   } else {
@@ -112,9 +120,9 @@ static int dataset_list(struct tg_cli *cli, int argc, char **argv) {
     int status;
     json_t *j = NULL;
     snprintf(path, sizeof(path), "/api/v1/datasets?limit=1000&offset=%ld", offset);
-    if (tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL)) {
+    if ((rc = tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL)) != 0) {
       json_decref(all);
-      return 1;
+      return rc;
     }
     json_t *ds = json_object_get(j, "datasets");
     json_array_extend(all, ds);
@@ -126,7 +134,8 @@ static int dataset_list(struct tg_cli *cli, int argc, char **argv) {
       break;
   }
   if (cli->json) {
-    tg_cli_print_json(all);
+    tg_cli_print_list(all, NULL);
+    all = NULL;
   } else {
     size_t i;
     json_t *d;
@@ -177,7 +186,7 @@ static int dataset_show(struct tg_cli *cli, int argc, char **argv) {
   rc = tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL);
   free(path);
   if (rc)
-    return 1;
+    return rc;
   if (cli->json) {
     tg_cli_print_json(j);
   } else {
@@ -211,11 +220,41 @@ static int dataset_rm(struct tg_cli *cli, int argc, char **argv) {
   rc = tg_cli_call(cli, "DELETE", path, NULL, 0, &status, NULL, NULL);
   free(path);
   if (rc)
-    return 1;
-  if (cli->json)
-    printf("{\"deleted\":true}\n");
-  else
-    printf("deleted %s\n", argv[0]);
+    return rc;
+  return tg_cli_done(cli, json_pack("{s:b, s:s}", "deleted", 1, "id", argv[0]), "deleted %s",
+                     argv[0]);
+}
+
+/* ---- apply and edit -------------------------------------------------------- */
+
+/* The dataset id to apply DOC under: GIVEN (--id), else DOC's @id; a local id
+ * (no ':') becomes urn:tsunagu:<node>:dataset:<local> with the node's id.
+ * Into *ID (from malloc). Returns 0 or an exit status after saying why. */
+static int apply_id(struct tg_cli *cli, json_t *doc, const char *given, char **id) {
+  const char *want = given ? given : json_string_value(json_object_get(doc, "@id"));
+  int status, rc;
+  json_t *wk = NULL;
+  *id = NULL;
+  if (want == NULL || *want == '\0')
+    return tg_cli_usage("dataset apply: the document has no @id: give it one "
+                        "(urn:tsunagu:NODE:dataset:LOCAL-ID, or a local id) or use --id ID");
+  if (strchr(want, ':') != NULL) {
+    *id = strdup(want);
+    return *id ? 0 : tg_cli_fail("out of memory");
+  }
+  if ((rc = tg_cli_call(cli, "GET", "/.well-known/tsunagu", NULL, 0, &status, &wk, NULL)) != 0)
+    return rc;
+  const char *node = json_string_value(json_object_get(wk, "node_id"));
+  struct tg_buf b;
+  tg_buf_init(&b);
+  if (node == NULL || tg_buf_printf(&b, "urn:tsunagu:%s:dataset:%s", node, want) != 0) {
+    json_decref(wk);
+    tg_buf_close(&b);
+    return tg_cli_fail("dataset apply: the node did not say its id");
+  }
+  json_decref(wk);
+  *id = tg_buf_take(&b);
+  tg_buf_close(&b);
   return 0;
 }
 
@@ -253,13 +292,192 @@ static int dataset_template(struct tg_cli *cli, int argc, char **argv) {
   return 0;
 }
 
+/* 1 when DOC (with its @id set) is what the node holds as CURRENT: the same
+ * canonical document the node would store. A document this client cannot
+ * validate counts as different (the node says what is wrong with it). */
+static int apply_same(json_t *doc, const char *id, json_t *current) {
+  json_t *canon = NULL;
+  if (current == NULL || tg_cat_validate(doc, NULL, &canon, NULL) != 0)
+    return 0;
+  json_object_set_new(canon, "@id", json_string(id));
+  json_t *pol = json_object_get(canon, "odrl:hasPolicy");
+  if (json_is_object(pol) && json_object_get(pol, "@id") == NULL) {
+    struct tg_buf b;
+    tg_buf_init(&b);
+    if (tg_buf_printf(&b, "%s:policy", id) == 0)
+      json_object_set_new(pol, "@id", json_string(b.data));
+    tg_buf_close(&b);
+  }
+  int same = json_equal(canon, current);
+  json_decref(canon);
+  return same;
+}
+
+/* Creates or updates dataset ID with DOC (its @id set to ID): GET the
+ * current one and its ETag; nothing when the same; PUT with If-Match. CMD
+ * names the command in messages. Returns the exit status. */
+static int apply_doc(struct tg_cli *cli, const char *cmd, json_t *doc, const char *id) {
+  char *path = dataset_path(id);
+  struct tg_cli_http h;
+  int status = 0, rc;
+  json_t *cur = NULL, *j = NULL;
+  if (path == NULL)
+    return tg_cli_fail("out of memory");
+  memset(&h, 0, sizeof(h));
+  h.quiet_status = 404;
+  rc = tg_cli_request(cli, "GET", path, NULL, 0, &h, &status, &cur, NULL);
+  if (rc == 0 && status == 200 && apply_same(doc, id, cur)) {
+    free(path);
+    json_decref(cur);
+    return tg_cli_done(cli, json_pack("{s:s, s:s, s:b}", "id", id, "etag", h.etag, "changed", 0),
+                       "%s unchanged", id);
+  }
+  json_decref(cur);
+  char etag[sizeof(h.etag)];
+  snprintf(etag, sizeof(etag), "%s", h.etag);
+  int exists = rc == 0 && status == 200;
+  char *body = rc == 0 ? json_dumps(doc, JSON_COMPACT) : NULL;
+  if (rc == 0 && body == NULL)
+    rc = tg_cli_fail("out of memory");
+  if (rc == 0) {
+    memset(&h, 0, sizeof(h));
+    h.if_match = exists && etag[0] ? etag : NULL; /* someone else's change in between: 412 */
+    rc = tg_cli_request(cli, "PUT", path, body, strlen(body), &h, &status, &j, NULL);
+    if (rc == TG_CLI_EFAIL && status == 412)
+      fprintf(stderr, "tsunagu: %s: the dataset changed on the node meanwhile; run it again\n",
+                      cmd);
+  }
+  free(body);
+  free(path);
+  if (rc)
+    return rc;
+  json_decref(j);
+  return tg_cli_done(cli,
+                     json_pack("{s:s, s:s, s:b, s:b}", "id", id, "etag", h.etag, "changed", 1,
+                               "created", status == 201),
+                     "%s %s", status == 201 ? "created" : "updated", id);
+}
+
+static int dataset_apply(struct tg_cli *cli, int argc, char **argv) {
+  const char *given = NULL;
+  const struct tg_cli_opt opts[] = {{"id", 0, &given, NULL, NULL}, {NULL, 0, NULL, NULL, NULL}};
+  int rc = tg_cli_getopt(cli, "dataset apply", &argc, argv, opts, 0);
+  if (rc || (rc = tg_cli_nargs("dataset apply", argc, argv, 1, 1,
+                               "give one FILE, or - for standard input")) != 0)
+    return rc;
+  char *text = NULL, *id = NULL;
+  size_t len = 0;
+  struct tg_err err;
+  json_error_t jerr;
+  tg_err_clear(&err);
+  rc = tg_cli_read(argv[0], DATASET_MAX_BYTES, &text, &len, &err);
+  if (rc)
+    return tg_cli_fail("dataset apply: cannot read %s: %s", argv[0], tg_err_msg(&err, rc));
+  json_t *doc = json_loadb(text, len, 0, &jerr);
+  free(text);
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    return tg_cli_fail("dataset apply: %s is not a JSON object (line %d, column %d: %s)", argv[0],
+                       jerr.line, jerr.column, doc ? "not an object" : jerr.text);
+  }
+  if ((rc = apply_id(cli, doc, given, &id)) == 0) {
+    json_object_set_new(doc, "@id", json_string(id));
+    rc = apply_doc(cli, "dataset apply", doc, id);
+  }
+  free(id);
+  json_decref(doc);
+  return rc;
+}
+
+/* Runs $VISUAL, $EDITOR or vi on FILE; 0 when it exited 0. */
+static int run_editor(const char *file) {
+  const char *ed = getenv("VISUAL");
+  if (ed == NULL || *ed == '\0')
+    ed = getenv("EDITOR");
+  if (ed == NULL || *ed == '\0')
+    ed = "vi";
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) { /* through the shell: EDITOR may carry arguments ("code -w") */
+    execl("/bin/sh", "sh", "-c", "exec $0 \"$1\"", ed, file, (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    ;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int dataset_edit(struct tg_cli *cli, int argc, char **argv) {
+  int rc = tg_cli_getopt(cli, "dataset edit", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("dataset edit", argc, argv, 1, 1, "give one dataset ID")) != 0)
+    return rc;
+  char *path = dataset_path(argv[0]), *before = NULL, *after = NULL;
+  int status;
+  json_t *doc = NULL;
+  if (path == NULL)
+    return tg_cli_fail("out of memory");
+  rc = tg_cli_call(cli, "GET", path, NULL, 0, &status, &doc, NULL);
+  free(path);
+  if (rc)
+    return rc;
+  const char *id = json_string_value(json_object_get(doc, "@id"));
+  char tmp[] = "/tmp/tsunagu-edit-XXXXXX.json";
+  int fd = id ? mkstemps(tmp, 5) : -1;
+  before = json_dumps(doc, JSON_INDENT(2));
+  if (fd < 0 || before == NULL) {
+    if (fd >= 0)
+      close(fd);
+    json_decref(doc);
+    free(before);
+    return tg_cli_fail("dataset edit: cannot make a temporary file");
+  }
+  size_t n = strlen(before);
+  int wrote = write(fd, before, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
+  close(fd);
+  struct tg_err err;
+  size_t len;
+  tg_err_clear(&err);
+  if (!wrote)
+    rc = tg_cli_fail("dataset edit: cannot write %s", tmp);
+  else if (run_editor(tmp) != 0)
+    rc = tg_cli_fail("dataset edit: the editor failed; nothing changed");
+  else if (tg_cli_read(tmp, DATASET_MAX_BYTES, &after, &len, &err) != 0)
+    rc = tg_cli_fail("dataset edit: cannot read %s back", tmp);
+  if (rc == 0) {
+    json_error_t jerr;
+    json_t *ed = json_loadb(after, len, 0, &jerr);
+    if (!json_is_object(ed)) {
+      rc = tg_cli_fail("dataset edit: %s: line %d, column %d: %s; the edit is kept in %s", argv[0],
+                       jerr.line, jerr.column, ed ? "not a JSON object" : jerr.text, tmp);
+    } else {
+      json_object_set_new(ed, "@id", json_string(id));
+      rc = apply_doc(cli, "dataset edit", ed, id);
+      if (rc != 0)
+        fprintf(stderr, "tsunagu: dataset edit: the edit is kept in %s\n", tmp);
+    }
+    json_decref(ed);
+  }
+  if (rc == 0)
+    unlink(tmp);
+  free(before);
+  free(after);
+  json_decref(doc);
+  return rc;
+}
+
 int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
   int rc = tg_cli_getopt(cli, "dataset", &argc, argv, NULL, TG_CLI_OPT_FIRST);
   if (rc || (rc = tg_cli_nargs("dataset", argc, argv, 1, argc,
-                               "give a subcommand: add, list, show, rm or template")) != 0)
+                               "give a subcommand: add, apply, edit, list, show, rm or template")) != 0)
     return rc;
   if (strcmp(argv[0], "add") == 0)
     return dataset_add(cli, argc - 1, argv + 1);
+  if (strcmp(argv[0], "apply") == 0)
+    return dataset_apply(cli, argc - 1, argv + 1);
+  if (strcmp(argv[0], "edit") == 0)
+    return dataset_edit(cli, argc - 1, argv + 1);
   if (strcmp(argv[0], "list") == 0 || strcmp(argv[0], "ls") == 0)
     return dataset_list(cli, argc - 1, argv + 1);
   if (strcmp(argv[0], "show") == 0)
@@ -268,7 +486,7 @@ int tg_cli_dataset(struct tg_cli *cli, int argc, char **argv) {
     return dataset_rm(cli, argc - 1, argv + 1);
   if (strcmp(argv[0], "template") == 0)
     return dataset_template(cli, argc - 1, argv + 1);
-  return tg_cli_usage("dataset: unknown subcommand '%s' (add, list, show, rm, template)", argv[0]);
+  return tg_cli_usage("dataset: unknown subcommand '%s' (add, apply, edit, list, show, rm, template)", argv[0]);
 }
 
 /* --near LAT,LON,KM as a bbox parameter (degrees: a kilometre is 1/111.32 of
@@ -378,9 +596,88 @@ static int print_sources(json_t *j) {
   return answered;
 }
 
+/* Sets "next" in the search answer J: the path of the next page (PATH, with
+ * an offset) when LOCAL and more matched than were given, else null. */
+static void search_next(json_t *j, struct tg_buf *path, int local) {
+  long long total = (long long)json_integer_value(json_object_get(j, "total"));
+  size_t got = json_array_size(json_object_get(j, "items"));
+  if (local && total > (long long)got && got > 0 && path->len > 0) {
+    path->len--; /* the NUL */
+    if (tg_buf_printf(path, "&offset=%zu", got) == 0) {
+      json_object_set_new(j, "next", json_string(path->data));
+      return;
+    }
+  }
+  json_object_set_new(j, "next", json_null());
+}
+
+/* Appends to OUT each text in V (a string, a {"@value"} object or an array of
+ * either). */
+static void texts_of(json_t *v, json_t *out) {
+  size_t i;
+  json_t *e;
+  if (json_is_string(v))
+    json_array_append(out, v);
+  else if (json_is_object(v) && json_is_string(json_object_get(v, "@value")))
+    json_array_append(out, json_object_get(v, "@value"));
+  else
+    json_array_foreach(v, i, e) texts_of(e, out);
+}
+
+/* 1 when concept C of the themes scheme is called WANT: its id, the last
+ * segment of its id, a preferred or alternative label or its notation (ASCII
+ * letters compared without case). */
+static int theme_is(json_t *c, const char *want) {
+  const char *id = json_string_value(json_object_get(c, "@id"));
+  if (id == NULL)
+    return 0;
+  const char *last = strrchr(id, ':');
+  if (strcmp(id, want) == 0 || (last && strcasecmp(last + 1, want) == 0))
+    return 1;
+  json_t *names = json_array(), *n;
+  const char *k;
+  json_t *v;
+  size_t i;
+  json_object_foreach(c, k, v) {
+    if (strstr(k, "prefLabel") || strstr(k, "altLabel") || strstr(k, "notation"))
+      texts_of(v, names);
+  }
+  int hit = 0;
+  json_array_foreach(names, i, n) hit = hit || strcasecmp(json_string_value(n), want) == 0;
+  json_decref(names);
+  return hit;
+}
+
+/* --theme T: an IRI as it is; else the concept of the node's shipped themes
+ * scheme whose label, id or notation T is (防災, "disaster prevention",
+ * disaster-prevention, T04), into *IRI (from malloc). Returns 0 or an exit
+ * status after saying why. */
+static int theme_resolve(struct tg_cli *cli, const char *theme, char **iri) {
+  int status, rc;
+  json_t *j = NULL, *c;
+  size_t i;
+  *iri = NULL;
+  if (strstr(theme, "://") != NULL || strncmp(theme, "urn:", 4) == 0)
+    return 0;
+  if ((rc = tg_cli_call(cli, "GET", "/api/v1/vocab/schemes/themes", NULL, 0, &status, &j,
+                        NULL)) != 0)
+    return rc;
+  json_array_foreach(json_object_get(j, "@graph"), i, c) {
+    if (*iri == NULL && theme_is(c, theme) &&
+        json_object_get(c, "skos:inScheme") != NULL) /* a concept, not the scheme */
+      *iri = strdup(json_string_value(json_object_get(c, "@id")));
+  }
+  json_decref(j);
+  if (*iri == NULL)
+    return tg_cli_fail("search: no theme '%s' in the node's themes scheme (see tsunagu vocab "
+                       "export themes, or give the theme's IRI)", theme);
+  return 0;
+}
+
 int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
   struct search_opts o = {"local", NULL, NULL, NULL, NULL, NULL};
   struct tg_buf words, path;
+  char *theme = NULL; /* --theme resolved to its concept IRI */
   tg_buf_init(&words);
   tg_buf_init(&path);
   const struct tg_cli_opt opts[] = {{"scope", 0, &o.scope, NULL, NULL},
@@ -400,8 +697,14 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
     }
   if (words.len == 0 && o.theme == NULL && o.keyword == NULL && o.near == NULL) {
     tg_buf_close(&words);
-    return tg_cli_fail("search: give words to search for, or --theme, --keyword or --near");
+    return tg_cli_usage("search: give words to search for, or --theme, --keyword or --near");
   }
+  if (o.theme != NULL && (rc = theme_resolve(cli, o.theme, &theme)) != 0) {
+    tg_buf_close(&words);
+    return rc;
+  }
+  if (theme != NULL)
+    o.theme = theme;
   rc = search_path(&o, words.data ? words.data : "", &path);
   tg_buf_close(&words);
   if (rc) {
@@ -410,11 +713,15 @@ int tg_cli_search(struct tg_cli *cli, int argc, char **argv) {
   }
   int status;
   json_t *j = NULL;
+  free(theme);
   rc = tg_cli_call(cli, "GET", path.data, NULL, 0, &status, &j, NULL);
-  tg_buf_close(&path);
-  if (rc)
-    return 1;
+  if (rc) {
+    tg_buf_close(&path);
+    return rc;
+  }
   int answered = json_object_get(j, "sources") ? print_sources(j) : 1;
+  search_next(j, &path, strcmp(o.scope, "local") == 0);
+  tg_buf_close(&path);
   if (cli->json)
     tg_cli_print_json(j);
   else

@@ -72,7 +72,9 @@ static void progress_tick(uv_timer_t *t) {
  * the line would not mix with data on the same screen. */
 static void progress_start(struct data_run *r, uv_loop_t *loop, int show) {
   r->timer.data = NULL;
-  if (!show || !isatty(STDERR_FILENO) || uv_timer_init(loop, &r->timer) != 0)
+  const char *term = getenv("TERM");
+  if (!show || !isatty(STDERR_FILENO) || (term != NULL && strcmp(term, "dumb") == 0) ||
+      uv_timer_init(loop, &r->timer) != 0)
     return;
   r->timer.data = r;
   r->start_ms = uv_now(loop);
@@ -272,7 +274,8 @@ static int get_finish(struct data_run *r, const char *file, const char *part, in
 /* GETs URL into R->out, with a progress line when PROGRESS (it would share no
  * screen with the data); says why on stderr and returns 0 unless the answer
  * was a complete 2xx, then 1. */
-static int get_transfer(struct tg_cli *cli, struct data_run *r, const char *url, int progress) {
+static int get_transfer(struct tg_cli *cli, struct data_run *r, const char *url, int progress,
+                        int *fail_exit) {
   char auth[8300];
   const char *hdrs[3] = {NULL, NULL, NULL};
   int nh = 0;
@@ -280,17 +283,27 @@ static int get_transfer(struct tg_cli *cli, struct data_run *r, const char *url,
   hdrs[nh++] = "Accept: */*";
   struct tg_client_opts o = {
       .method = "GET", .url = url, .headers = hdrs, .timeout_ms = DATA_TIMEOUT_MS};
+  *fail_exit = TG_CLI_EFAIL;
   if (run(cli, r, &o, progress) != 0) {
     tg_cli_fail("get: cannot reach %s: %s", cli->url, r->errmsg);
+    *fail_exit = TG_CLI_EUNREACH;
   } else if (r->write_failed) {
     tg_cli_fail("get: cannot write to %s: %s", r->out_name, strerror(r->write_errno));
   } else if (r->status >= 200 && r->status < 300 && r->rc != 0) {
     tg_cli_fail("get: the answer was cut short after %llu bytes (%s)", (unsigned long long)r->bytes,
                 r->errmsg);
   } else if (r->status >= 300 && (r->rc == 0 || r->hold.len > 0)) {
-    json_decref(report_problem(r));
+    json_t *p = report_problem(r);
+    const char *type = json_string_value(json_object_get(p, "type"));
+    /* The owner's policy refused this node: no token of ours would change that. */
+    if (r->status == 403 && type != NULL && strstr(type, "owner-refused") != NULL)
+      *fail_exit = TG_CLI_EAUTH;
+    else
+      *fail_exit = tg_cli_status_exit(cli, r->status);
+    json_decref(p);
   } else if (r->rc != 0) {
     tg_cli_fail("get: cannot reach %s: %s", cli->url, r->errmsg);
+    *fail_exit = TG_CLI_EUNREACH;
   } else {
     return 1;
   }
@@ -312,7 +325,9 @@ int tg_cli_get(struct tg_cli *cli, int argc, char **argv) {
   /* A device or pipe (-o /dev/null) is written as it is: no FILE.part beside it. */
   struct stat st;
   int direct = file != NULL && stat(file, &st) == 0 && !S_ISREG(st.st_mode);
-  if (tg_cli_resolve(cli) || tg_cli_token_transport(cli))
+  if ((rc = tg_cli_resolve(cli)) != 0)
+    return rc;
+  if (tg_cli_token_transport(cli))
     return 1;
   struct tg_buf url, part;
   tg_buf_init(&url);
@@ -336,8 +351,11 @@ int tg_cli_get(struct tg_cli *cli, int argc, char **argv) {
     return rc;
   }
   r.out_name = file ? part.data : "standard output";
-  int ok = get_transfer(cli, &r, url.data, file != NULL || !isatty(STDOUT_FILENO));
+  int fail_exit = TG_CLI_EFAIL;
+  int ok = get_transfer(cli, &r, url.data, file != NULL || !isatty(STDOUT_FILENO), &fail_exit);
   rc = get_finish(&r, file, direct ? NULL : part.data, ok);
+  if (rc != 0 && !ok)
+    rc = fail_exit;
   tg_buf_close(&r.hold);
   tg_buf_close(&r.peek);
   tg_buf_close(&url);
@@ -347,7 +365,7 @@ int tg_cli_get(struct tg_cli *cli, int argc, char **argv) {
 
 /* ---------- tsunagu put ---------- */
 
-#define PUT_FAILED 2 /* nothing known stored: the request failed or was refused */
+#define PUT_FAILED TG_CLI_EFAIL /* nothing known stored: the request failed or was refused */
 
 /* Reads IN's leading white space and first other byte into PEEK; returns the
  * Content-Type header the body calls for, or NULL with *EMPTY set when the
@@ -433,11 +451,11 @@ static int put_result(struct tg_cli *cli, struct data_run *r, const char *file) 
     if (json_integer_value(json_object_get(p, "stored")) > 0) /* chunks before a broken one */
       put_print_stored(p, stderr, " before the error");
     json_decref(p);
-    return PUT_FAILED;
+    return tg_cli_status_exit(cli, r->status);
   }
   if (r->rc != 0 && r->status == 0 && r->bytes == 0) {
     tg_cli_fail("put: cannot reach %s: %s", cli->url, r->errmsg);
-    return PUT_FAILED;
+    return TG_CLI_EUNREACH;
   }
   if (r->rc != 0) {
     tg_cli_fail("put: %s (after sending %llu bytes; what was stored is unknown)", r->errmsg,
@@ -458,7 +476,10 @@ static int put_result(struct tg_cli *cli, struct data_run *r, const char *file) 
  * returns the exit status. */
 static int put_send(struct tg_cli *cli, struct data_run *r, const char *id, const char *file,
                     const char *ctype) {
-  if (tg_cli_resolve(cli) || tg_cli_token_transport(cli))
+  int rrc = tg_cli_resolve(cli);
+  if (rrc != 0)
+    return rrc;
+  if (tg_cli_token_transport(cli))
     return PUT_FAILED;
   /* No catalog look-up first: a writer may hold data:write alone, and the
    * node's early refusal (404, 409) of a streamed body reaches us as is. */
@@ -477,9 +498,10 @@ static int put_send(struct tg_cli *cli, struct data_run *r, const char *id, cons
     tg_cli_fail("out of memory");
   } else {
     o.url = url.data;
-    if (run(cli, r, &o, 1) != 0)
+    if (run(cli, r, &o, 1) != 0) {
       tg_cli_fail("put: cannot reach %s: %s", cli->url, r->errmsg);
-    else
+      rc = TG_CLI_EUNREACH;
+    } else
       rc = put_result(cli, r, file);
   }
   tg_buf_close(&url);

@@ -28,7 +28,8 @@ static int peer_add(struct tg_cli *cli, const char *id, const char *url, int qui
   int rc = tg_cli_call(cli, "POST", "/api/v1/peers", body, strlen(body), &status, NULL, NULL);
   free(body);
   if (rc == 0 && !quiet)
-    printf("peer %s added (%s)\n", id, url);
+    tg_cli_done(cli, json_pack("{s:s, s:s}", "node_id", id, "url", url), "peer %s added (%s)", id,
+                url);
   return rc;
 }
 
@@ -45,15 +46,16 @@ static int peer_list(struct tg_cli *cli) {
   int status;
   json_t *j = NULL;
   /* A body: tg_client sends a body-less POST as GET. */
-  if (tg_cli_call(cli, "POST", "/api/v1/peers/check", "{}", 2, &status, &j, NULL))
-    return 1;
+  int rc = tg_cli_call(cli, "POST", "/api/v1/peers/check", "{}", 2, &status, &j, NULL);
+  if (rc)
+    return rc;
   json_t *peers = json_object_get(j, "peers");
   if (!json_is_array(peers)) {
     json_decref(j);
     return tg_cli_fail("peer list: the node's answer has no peers");
   }
   if (cli->json) {
-    tg_cli_print_json(j);
+    tg_cli_print_list(json_incref(peers), NULL);
   } else if (json_array_size(peers) == 0) {
     printf("no peers (add one with tsunagu peer add or tsunagu peer sync)\n");
   } else {
@@ -86,10 +88,11 @@ static int peer_rm(struct tg_cli *cli, const char *id) {
   if (!tg_node_id_valid(id))
     return tg_cli_fail("peer rm: '%s' is not a node id", id);
   snprintf(path, sizeof(path), "/api/v1/peers/%s", id);
-  if (tg_cli_call(cli, "DELETE", path, NULL, 0, &status, NULL, NULL))
-    return 1;
-  printf("peer %s removed\n", id);
-  return 0;
+  int rc = tg_cli_call(cli, "DELETE", path, NULL, 0, &status, NULL, NULL);
+  if (rc)
+    return rc;
+  return tg_cli_done(cli, json_pack("{s:s, s:b}", "node_id", id, "deleted", 1), "peer %s removed",
+                     id);
 }
 
 /* The [node] id and [federation] hub of the node in DIR. */
@@ -125,15 +128,16 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
   char *body = NULL;
   size_t len = 0;
   tg_err_clear(&err);
+  tg_cli_node_dir(cli);
   if (cli->dir == NULL)
-    return tg_cli_fail("peer sync: --dir DIR is required (the node's federation certificate "
+    return tg_cli_usage("peer sync: --dir DIR is required (the node's federation certificate "
                        "authenticates it to the hub)");
   if (node_conf(cli->dir, id, sizeof(id), conf_hub, sizeof(conf_hub)) != 0)
     return tg_cli_fail("peer sync: cannot read %s/%s", cli->dir, TG_NODE_CONF);
   if (hub == NULL)
     hub = conf_hub[0] ? conf_hub : NULL;
   if (hub == NULL)
-    return tg_cli_fail("peer sync: --hub URL is required (no [federation] hub in the node)");
+    return tg_cli_usage("peer sync: --hub URL is required (no [federation] hub in the node)");
   if (strncmp(hub, "https://", 8) != 0 || strlen(hub) > 512)
     return tg_cli_fail("peer sync: the hub must be an https:// URL");
   if (tg_fed_tls_paths(cli->dir, &t) != 0)
@@ -149,8 +153,10 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
   struct tg_client_opts o = {
       .url = url, .headers = hdrs, .timeout_ms = 30000, .max_response = 16u << 20};
   rc = tg_client_fetch(&tls, &o, &status, &body, &len, &err);
-  if (rc != 0)
-    return tg_cli_fail("peer sync: cannot reach the hub over mutual TLS: %s", tg_err_msg(&err, rc));
+  if (rc != 0) {
+    tg_cli_fail("peer sync: cannot reach the hub over mutual TLS: %s", tg_err_msg(&err, rc));
+    return TG_CLI_EUNREACH;
+  }
   json_t *j = json_loadb(body, len, 0, NULL);
   free(body);
   json_t *members = json_object_get(j, "members");
@@ -173,8 +179,9 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
         printf("skipped %s (%s)\n", mid, murl == NULL ? "no URL" : st ? st : "?");
       continue;
     }
-    if (peer_add(cli, mid, murl, cli->json) != 0)
-      rc = 1;
+    int arc = peer_add(cli, mid, murl, cli->json);
+    if (arc != 0)
+      rc = arc;
     else
       added++;
   }
@@ -182,10 +189,8 @@ static int peer_sync(struct tg_cli *cli, const char *hub) {
   if (conf_hub[0] == '\0' && tg_fed_conf_set_hub(cli->dir, hub, &err) != 0)
     return tg_cli_fail("peer sync: cannot record the hub in %s: %s", TG_NODE_CONF,
                        tg_err_msg(&err, TG_EIO));
-  if (cli->json)
-    printf("{\"added\":%d}\n", added);
-  else
-    printf("%d peer%s from %s\n", added, added == 1 ? "" : "s", hub);
+  tg_cli_done(cli, json_pack("{s:i, s:s}", "added", added, "hub", hub), "%d peer%s from %s", added,
+              added == 1 ? "" : "s", hub);
   return rc;
 }
 
@@ -233,14 +238,15 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   if ((rc = tg_cli_getopt(cli, "renew", &argc, argv, opts, 0)) != 0 ||
       (rc = tg_cli_nargs("renew", argc, argv, 0, 0, NULL)) != 0)
     return rc;
+  tg_cli_node_dir(cli);
   if (cli->dir == NULL)
-    return tg_cli_fail("renew: --dir DIR is required");
+    return tg_cli_usage("renew: --dir DIR is required");
   if (node_conf(cli->dir, id, sizeof(id), conf_hub, sizeof(conf_hub)) != 0)
     return tg_cli_fail("renew: cannot read %s/%s", cli->dir, TG_NODE_CONF);
   if (hub == NULL)
     hub = conf_hub[0] ? conf_hub : NULL;
   if (hub == NULL || strncmp(hub, "https://", 8) != 0 || strlen(hub) > 512)
-    return tg_cli_fail("renew: --hub https://… is required (no [federation] hub in the node)");
+    return tg_cli_usage("renew: --hub https://… is required (no [federation] hub in the node)");
   if (tg_fed_tls_paths(cli->dir, &t) != 0)
     return tg_cli_fail("renew: %s has no federation CA (ca.crt); run tsunagu register first",
                        cli->dir);
@@ -297,21 +303,26 @@ int tg_cli_renew(struct tg_cli *cli, int argc, char **argv) {
   tg_fed_renew_request_close(&q);
   if (rc != 0)
     return tg_cli_fail("renew: %s", tg_err_msg(&err, rc));
-  printf("node %s renewed: certificate %s%s installed in %s\n", id, serial,
-         new_key ? " and a new key" : "", cli->dir);
+  json_t *res = json_pack("{s:s, s:s, s:b}", "node_id", id, "serial", serial, "new_key", new_key);
+  if (!cli->json)
+    printf("node %s renewed: certificate %s%s installed in %s\n", id, serial,
+           new_key ? " and a new key" : "", cli->dir);
   /* Ask the running node to switch (trusting the CA: it may still serve the
    * old certificate). */
   tg_node_path(path, sizeof(path), cli->dir, TG_NODE_ADDR);
   if (access(path, F_OK) != 0) {
-    printf("the node is not running; it uses the new certificate when it starts\n");
-    return 0;
+    json_object_set_new(res, "reloaded", json_false());
+    return tg_cli_done(cli, res, "the node is not running; it uses the new certificate when it starts");
   }
   if (cli->cacert == NULL) {
     snprintf(cli->ca_buf, sizeof(cli->ca_buf), "%s", t.ca);
     cli->cacert = cli->ca_buf;
   }
-  if (tg_cli_call(cli, "POST", "/api/v1/node/reload", "{}", 2, &status, NULL, NULL) != 0)
-    return tg_cli_fail("renew: the node did not reload; send it SIGHUP");
-  printf("the node reloaded its certificate\n");
-  return 0;
+  if ((rc = tg_cli_call(cli, "POST", "/api/v1/node/reload", "{}", 2, &status, NULL, NULL)) != 0) {
+    json_decref(res);
+    tg_cli_fail("renew: the node did not reload; send it SIGHUP");
+    return rc;
+  }
+  json_object_set_new(res, "reloaded", json_true());
+  return tg_cli_done(cli, res, "the node reloaded its certificate");
 }

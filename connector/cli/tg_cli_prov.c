@@ -33,6 +33,10 @@ struct target {
 };
 
 /* GET BASE PATH as JSON into *OUT: 0, or 1 after a message. */
+/* The exit status of the last fetch that failed for want of the node
+ * (unreachable, or refused by auth): callers say "1", the command exits this. */
+static int prov_exit;
+
 static int get_json(const struct target *t, const char *path, json_t **out) {
   char url[1200];
   const char *hdrs[3] = {"Accept: application/json", NULL, NULL};
@@ -47,14 +51,19 @@ static int get_json(const struct target *t, const char *path, json_t **out) {
   size_t len = 0;
   tg_err_clear(&err);
   int rc = tg_client_fetch(&t->tls, &o, &status, &body, &len, &err);
-  if (rc != 0)
-    return tg_cli_fail("prov: cannot reach %s: %s", t->base, tg_err_msg(&err, rc));
+  if (rc != 0) {
+    tg_cli_fail("prov: cannot reach %s: %s", t->base, tg_err_msg(&err, rc));
+    prov_exit = TG_CLI_EUNREACH;
+    return TG_CLI_EUNREACH;
+  }
   json_t *j = json_loadb(body, len, 0, NULL);
   free(body);
   if (status != 200 || !json_is_object(j)) {
     const char *d = json_string_value(json_object_get(j, "detail"));
     tg_cli_fail("prov: %s%s answered %d%s%s", t->base, path, status, d ? ": " : "", d ? d : "");
     json_decref(j);
+    if (status == 401 || status == 403)
+      prov_exit = TG_CLI_EAUTH;
     return 1;
   }
   *out = j;
@@ -416,8 +425,9 @@ static int ref_of(const json_t *e, struct tg_prov_ref *ref, char node[TG_PROV_MA
 static int peer_url(struct tg_cli *cli, const char *node, char *out, size_t n) {
   int status;
   json_t *j = NULL;
-  if (tg_cli_call(cli, "GET", "/api/v1/peers", NULL, 0, &status, &j, NULL))
-    return 1;
+  int rc = tg_cli_call(cli, "GET", "/api/v1/peers", NULL, 0, &status, &j, NULL);
+  if (rc)
+    return rc;
   size_t i;
   json_t *p;
   int found = 0;
@@ -444,7 +454,9 @@ static int prov_check(struct tg_cli *cli, const char *text, const char *owner_ur
   if (tg_prov_ref_parse(text, &ref, node, &err) != 0)
     return tg_cli_fail("prov check: bad entry reference: %s", tg_err_msg(&err, TG_EINVAL));
   int rc = tg_cli_resolve(cli);
-  if (rc || target_init(&local, cli->dir, cli->url, cli->token))
+  if (rc)
+    return rc;
+  if (target_init(&local, cli->dir, cli->url, cli->token))
     return 1;
   /* 1. The consumer's own entry, in its own log. */
   if (entry_fetch(&local, ref.index, &e, leaf) || check_ref(&local, &ref, leaf))
@@ -506,7 +518,7 @@ static const char *str(const json_t *e, const char *k) {
 
 /* One line for entry E, if it matches DATASET and SINCE. */
 static void show_one(const struct tg_cli *cli, const json_t *e, const char *dataset,
-                     const char *since) {
+                     const char *since, json_t *items) {
   const char *time = str(e, "time");
   if (dataset != NULL && strcmp(str(e, "dataset"), dataset) != 0)
     return;
@@ -515,11 +527,7 @@ static void show_one(const struct tg_cli *cli, const json_t *e, const char *data
   if (cli->json) {
     json_t *c = json_deep_copy(e);
     json_object_del(c, "encoding");
-    char *s = json_dumps(c, JSON_COMPACT);
-    if (s)
-      puts(s);
-    free(s);
-    json_decref(c);
+    json_array_append_new(items, c);
     return;
   }
   const char *subject = str(e, "requester_subject");
@@ -537,9 +545,11 @@ static void show_one(const struct tg_cli *cli, const json_t *e, const char *data
 static int prov_show(struct tg_cli *cli, const char *dataset, const char *since) {
   int status;
   json_t *j = NULL;
-  if (tg_cli_call(cli, "GET", "/api/v1/provenance/entries?start=0&end=0", NULL, 0, &status, &j,
-                  NULL))
-    return 1;
+  int rc = tg_cli_call(cli, "GET", "/api/v1/provenance/entries?start=0&end=0", NULL, 0, &status,
+                       &j, NULL);
+  if (rc)
+    return rc;
+  json_t *items = json_array();
   json_int_t size = json_integer_value(json_object_get(j, "tree_size"));
   json_decref(j);
   for (json_int_t start = 0; start < size;) {
@@ -547,14 +557,20 @@ static int prov_show(struct tg_cli *cli, const char *dataset, const char *since)
     json_int_t end = size - start > PAGE ? start + PAGE : size;
     snprintf(path, sizeof(path), "/api/v1/provenance/entries?start=%lld&end=%lld",
              (long long)start, (long long)end);
-    if (tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL))
-      return 1;
+    if ((rc = tg_cli_call(cli, "GET", path, NULL, 0, &status, &j, NULL)) != 0) {
+      json_decref(items);
+      return rc;
+    }
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(j, "entries"), i, e) show_one(cli, e, dataset, since);
+    json_array_foreach(json_object_get(j, "entries"), i, e) show_one(cli, e, dataset, since, items);
     json_decref(j);
     start = end;
   }
+  if (cli->json)
+    tg_cli_print_list(items, NULL);
+  else
+    json_decref(items);
   return 0;
 }
 
@@ -570,9 +586,9 @@ int tg_cli_prov(struct tg_cli *cli, int argc, char **argv) {
     return rc;
   const char *sub = argc > 0 ? argv[0] : "";
   if (strcmp(sub, "verify") == 0 && argc == 1 && owner == NULL)
-    return prov_verify(cli, node);
+    return (rc = prov_verify(cli, node)) == 1 && prov_exit ? prov_exit : rc;
   if (strcmp(sub, "check") == 0 && argc == 2 && node == NULL)
-    return prov_check(cli, argv[1], owner);
+    return (rc = prov_check(cli, argv[1], owner)) == 1 && prov_exit ? prov_exit : rc;
   if (strcmp(sub, "show") == 0 && argc == 1 && node == NULL && owner == NULL)
     return prov_show(cli, dataset, since);
   return tg_cli_usage("prov: bad arguments: verify [--node URL], check ENTRY-REF [--owner URL] "

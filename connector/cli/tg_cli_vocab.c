@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,65 @@ static void print_json(json_t *j) {
 
 /* ---- import, export, schemes, search ------------------------------------ */
 
+/* The @id of the skos:ConceptScheme in the SKOS JSON-LD document DOC (at its
+ * top or in its @graph), or NULL. */
+static const char *scheme_uri(json_t *doc) {
+  json_t *nodes = json_object_get(doc, "@graph"), *n;
+  size_t i;
+  if (!json_is_array(nodes))
+    nodes = NULL;
+  for (i = 0; i <= json_array_size(nodes); i++) {
+    n = i == json_array_size(nodes) ? doc : json_array_get(nodes, i);
+    json_t *t = json_object_get(n, "@type"), *e;
+    size_t k;
+    if (json_is_string(t) && strstr(json_string_value(t), "ConceptScheme"))
+      return json_string_value(json_object_get(n, "@id"));
+    json_array_foreach(t, k, e) {
+      if (json_is_string(e) && strstr(json_string_value(e), "ConceptScheme"))
+        return json_string_value(json_object_get(n, "@id"));
+    }
+  }
+  return NULL;
+}
+
+/* The path /api/v1/vocab/schemes/<encoded ID> into P; 0 or an exit status. */
+static int scheme_path(struct tg_buf *p, const char *id) {
+  if (tg_buf_puts(p, "/api/v1/vocab/schemes/") || tg_qs_encode(p, id))
+    return tg_cli_fail("out of memory");
+  return 0;
+}
+
+/* With --replace: the ETag of the scheme TEXT describes as the node holds
+ * it, into H->etag ("" when the node has no such scheme). Returns 0 or an
+ * exit status. */
+static int import_etag(struct tg_cli *cli, const char *file, const char *text, size_t len,
+                       struct tg_cli_http *h) {
+  json_t *doc = json_loadb(text, len, 0, NULL);
+  const char *uri = scheme_uri(doc);
+  struct tg_buf p;
+  int status, rc;
+  tg_buf_init(&p);
+  if (uri == NULL) {
+    json_decref(doc);
+    return tg_cli_fail("vocab import: %s has no skos:ConceptScheme with an @id", file);
+  }
+  memset(h, 0, sizeof(*h));
+  h->quiet_status = 404;
+  rc = scheme_path(&p, uri);
+  json_decref(doc);
+  if (rc == 0)
+    rc = tg_cli_request(cli, "GET", p.data, NULL, 0, h, &status, NULL, NULL);
+  tg_buf_close(&p);
+  if (rc == 0 && status == 404)
+    h->etag[0] = '\0';
+  return rc;
+}
+
 static int vocab_import(struct tg_cli *cli, int argc, char **argv) {
-  int rc = tg_cli_getopt(cli, "vocab import", &argc, argv, NULL, 0);
+  int replace = 0;
+  const struct tg_cli_opt opts[] = {{"replace", 0, NULL, &replace, NULL},
+                                    {NULL, 0, NULL, NULL, NULL}};
+  int rc = tg_cli_getopt(cli, "vocab import", &argc, argv, opts, 0);
   if (rc || (rc = tg_cli_nargs("vocab import", argc, argv, 1, 1,
                                "which file? (tsunagu vocab import FILE|-)")) != 0)
     return rc;
@@ -57,20 +115,50 @@ static int vocab_import(struct tg_cli *cli, int argc, char **argv) {
   size_t len = 0;
   int status;
   json_t *j = NULL;
+  struct tg_cli_http h;
+  memset(&h, 0, sizeof(h));
   if (slurp(file, &text, &len))
     return 1;
-  rc = tg_cli_call(cli, "POST", "/api/v1/vocab/schemes", text, len, &status, &j, NULL);
+  if (replace && (rc = import_etag(cli, file, text, len, &h)) != 0) {
+    free(text);
+    return rc;
+  }
+  char etag[sizeof(h.etag)];
+  snprintf(etag, sizeof(etag), "%s", h.etag);
+  memset(&h, 0, sizeof(h));
+  h.if_match = etag[0] ? etag : NULL; /* replaces that version only: a change meanwhile is 412 */
+  status = 0;
+  rc = tg_cli_request(cli, "POST", "/api/v1/vocab/schemes", text, len, &h, &status, &j, NULL);
   free(text);
+  if (rc == TG_CLI_EFAIL && status == 409 && !replace)
+    fprintf(stderr, "tsunagu: to replace it: tsunagu vocab import --replace %s\n", file);
   if (rc)
-    return 1;
+    return rc;
   if (cli->json)
     print_json(j);
   else
-    printf("imported scheme %s (%s), ETag %s\n", json_string_value(json_object_get(j, "id")) ?: "?",
+    printf("%s scheme %s (%s), ETag %s\n", etag[0] ? "replaced" : "imported",
+           json_string_value(json_object_get(j, "id")) ?: "?",
            json_string_value(json_object_get(j, "uri")) ?: "?",
            json_string_value(json_object_get(j, "etag")) ?: "?");
   json_decref(j);
   return 0;
+}
+
+static int vocab_rm(struct tg_cli *cli, int argc, char **argv) {
+  int rc = tg_cli_getopt(cli, "vocab rm", &argc, argv, NULL, 0);
+  if (rc || (rc = tg_cli_nargs("vocab rm", argc, argv, 1, 1, "give one scheme id or URI")) != 0)
+    return rc;
+  struct tg_buf p;
+  int status;
+  tg_buf_init(&p);
+  if ((rc = scheme_path(&p, argv[0])) == 0)
+    rc = tg_cli_call(cli, "DELETE", p.data, NULL, 0, &status, NULL, NULL);
+  tg_buf_close(&p);
+  if (rc)
+    return rc;
+  return tg_cli_done(cli, json_pack("{s:b, s:s}", "deleted", 1, "id", argv[0]),
+                     "removed scheme %s", argv[0]);
 }
 
 static int vocab_export(struct tg_cli *cli, int argc, char **argv) {
@@ -88,7 +176,7 @@ static int vocab_export(struct tg_cli *cli, int argc, char **argv) {
   rc = tg_cli_call(cli, "GET", p.data, NULL, 0, &status, &j, NULL);
   tg_buf_close(&p);
   if (rc)
-    return 1;
+    return rc;
   print_json(j); /* the export is the data: JSON-LD either way */
   json_decref(j);
   return 0;
@@ -101,10 +189,10 @@ static int vocab_schemes(struct tg_cli *cli, int argc, char **argv) {
   int rc = tg_cli_getopt(cli, "vocab schemes", &argc, argv, NULL, 0);
   if (rc || (rc = tg_cli_nargs("vocab schemes", argc, argv, 0, 0, NULL)) != 0)
     return rc;
-  if (tg_cli_call(cli, "GET", "/api/v1/vocab/schemes", NULL, 0, &status, &j, NULL))
-    return 1;
+  if ((rc = tg_cli_call(cli, "GET", "/api/v1/vocab/schemes", NULL, 0, &status, &j, NULL)) != 0)
+    return rc;
   if (cli->json) {
-    print_json(j);
+    tg_cli_print_list(json_incref(json_object_get(j, "schemes")), NULL);
   } else {
     json_array_foreach(json_object_get(j, "schemes"), i, e) {
       json_t *t = json_object_get(e, "title");
@@ -146,10 +234,10 @@ static int vocab_search(struct tg_cli *cli, int argc, char **argv) {
   tg_buf_close(&q);
   tg_buf_close(&p);
   if (rc)
-    return 1;
+    return rc;
   json_t *res = json_object_get(j, "results");
   if (cli->json) {
-    print_json(j);
+    tg_cli_print_list(json_incref(res), NULL);
   } else if (json_array_size(res) == 0) {
     printf("no concepts found\n");
   } else {
@@ -175,10 +263,10 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
   if (rc)
     return rc;
   if (argc == 1 && strcmp(argv[0], "list") == 0) {
-    if (tg_cli_call(cli, "GET", "/api/v1/vocab/profiles", NULL, 0, &status, &j, NULL))
-      return 1;
+    if ((rc = tg_cli_call(cli, "GET", "/api/v1/vocab/profiles", NULL, 0, &status, &j, NULL)) != 0)
+      return rc;
     if (cli->json)
-      print_json(j);
+      tg_cli_print_list(json_incref(json_object_get(j, "profiles")), NULL);
     else
       json_array_foreach(json_object_get(j, "profiles"), i, e) {
         json_t *t = json_object_get(e, "title");
@@ -219,6 +307,7 @@ static int vocab_profile(struct tg_cli *cli, int argc, char **argv) {
 /* ---- convert: stdin -> node -> stdout, streaming ----------------------------- */
 
 struct conv_run {
+  int fd; /* the input */
   int status;
   int done, rc;
   char errmsg[512];
@@ -258,7 +347,7 @@ static long conv_read(void *ud, char *buf, size_t n) {
   if (r->eof)
     return 0;
   for (;;) {
-    ssize_t k = read(STDIN_FILENO, buf, n);
+    ssize_t k = read(r->fd, buf, n);
     if (k >= 0) {
       r->eof = k == 0;
       return (long)k;
@@ -312,6 +401,9 @@ static int conv_report(struct tg_cli *cli, json_t *s) {
   return !complete || (strcmp(mode, "strict") == 0 && skipped > 0) ? 1 : 0;
 }
 
+static int vocab_convert_fd(struct tg_cli *cli, const char *profile, const char *mode, int ndjson,
+                            int in_fd);
+
 static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
   const char *profile = NULL, *mode = NULL;
   int ndjson = 0;
@@ -321,12 +413,26 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
                                     {"ndjson", 0, NULL, &ndjson, NULL},
                                     {NULL, 0, NULL, NULL, NULL}};
   int rc = tg_cli_getopt(cli, "vocab convert", &argc, argv, opts, 0);
-  if (rc || (rc = tg_cli_nargs("vocab convert", argc, argv, 0, 0, NULL)) != 0)
+  if (rc || (rc = tg_cli_nargs("vocab convert", argc, argv, 0, 1, NULL)) != 0)
     return rc;
   if (profile == NULL)
-    return tg_cli_fail("vocab convert: --profile ID is required");
-  if (tg_cli_resolve(cli))
-    return 1;
+    return tg_cli_usage("vocab convert: --profile ID is required");
+  /* The input: FILE, or standard input (no FILE, or -). */
+  int in_fd = STDIN_FILENO;
+  if (argc == 1 && strcmp(argv[0], "-") != 0 && (in_fd = open(argv[0], O_RDONLY)) < 0)
+    return tg_cli_fail("vocab convert: cannot open %s: %s", argv[0], strerror(errno));
+  rc = vocab_convert_fd(cli, profile, mode, ndjson, in_fd);
+  if (in_fd != STDIN_FILENO)
+    close(in_fd);
+  return rc;
+}
+
+/* Streams IN_FD through the node's profile PROFILE; returns the exit status. */
+static int vocab_convert_fd(struct tg_cli *cli, const char *profile, const char *mode, int ndjson,
+                            int in_fd) {
+  int rc;
+  if ((rc = tg_cli_resolve(cli)) != 0)
+    return rc;
   struct tg_buf url;
   tg_buf_init(&url);
   /* Ask for the profile first: a node that refuses a streamed request early closes
@@ -336,9 +442,9 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
     tg_buf_close(&url);
     return tg_cli_fail("out of memory");
   }
-  if (tg_cli_call(cli, "GET", url.data, NULL, 0, &status, NULL, NULL)) {
+  if ((rc = tg_cli_call(cli, "GET", url.data, NULL, 0, &status, NULL, NULL)) != 0) {
     tg_buf_close(&url);
-    return 1;
+    return rc;
   }
   tg_buf_reset(&url);
   if (tg_buf_printf(&url, "%s/api/v1/vocab/convert?profile=", cli->url) ||
@@ -365,6 +471,7 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
   struct tg_err err;
   struct conv_run r;
   memset(&r, 0, sizeof(r));
+  r.fd = in_fd;
   tg_buf_init(&r.hold);
   tg_err_clear(&err);
   struct tg_client_tls tls = {.ca_file = cli->cacert};
@@ -389,6 +496,8 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
   int exit_status = 1;
   if ((rc || r.rc) && !(r.status >= 400 && r.hold.len > 0)) {
     tg_cli_fail("vocab convert: %s: %s", cli->url, r.errmsg);
+    if (r.status == 0)
+      exit_status = TG_CLI_EUNREACH;
   } else if (r.status != 200) {
     json_t *p = json_loadb(r.hold.data ? r.hold.data : "", r.hold.len, 0, NULL);
     const char *detail = json_string_value(json_object_get(p, "detail"));
@@ -402,6 +511,7 @@ static int vocab_convert(struct tg_cli *cli, int argc, char **argv) {
               json_string_value(json_object_get(e, "detail")) ?: "?");
     }
     json_decref(p);
+    exit_status = tg_cli_status_exit(cli, r.status);
   } else {
     /* What is held is the summary line (and nothing else, if the answer is whole). */
     size_t n = r.hold.len;
@@ -430,7 +540,8 @@ int tg_cli_vocab(struct tg_cli *cli, int argc, char **argv) {
     const char *name;
     int (*run)(struct tg_cli *, int, char **);
   } sub[] = {{"import", vocab_import}, {"export", vocab_export},   {"schemes", vocab_schemes},
-             {"search", vocab_search}, {"convert", vocab_convert}, {"profile", vocab_profile}};
+             {"search", vocab_search}, {"convert", vocab_convert}, {"profile", vocab_profile},
+             {"rm", vocab_rm}};
   int rc = tg_cli_getopt(cli, "vocab", &argc, argv, NULL, TG_CLI_OPT_FIRST);
   if (rc || (rc = tg_cli_nargs("vocab", argc, argv, 1, argc, "which subcommand?")) != 0)
     return rc;

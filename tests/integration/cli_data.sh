@@ -65,7 +65,7 @@ check "  to -o /dev/null (written as is, $rc), in bounded memory (max RSS $k0 ->
   [ "$rc" = 0 -a ! -e /dev/null.part -a $((kb - k0)) -lt 16384 ]
 # Refusals and faults.
 G x urn:tsunagu:a:dataset:river -o "$TG_TMP/x.out" >/dev/null 2>"$E"; rc=$?
-check "x is refused by a's policy: exit 1, one line (rc $rc: $(cat "$E"))" [ $rc = 1 ] && one_line "$E"
+check "x is refused by a's policy: exit 4 (refused), one line (rc $rc: $(cat "$E"))" [ $rc = 4 ] && one_line "$E"
 check "  the line is 'get: 403 owner-refused: DETAIL'" grep -q '^tsunagu: get: 403 owner-refused: ..*' "$E"
 check "  and no file is left" [ ! -e "$TG_TMP/x.out" -a ! -e "$TG_TMP/x.out.part" ]
 G c urn:tsunagu:a:dataset:nosuch >"$TG_TMP/out" 2>"$E"; rc=$?
@@ -83,19 +83,19 @@ check "  also to stdout ($rc after $(cat "$TG_TMP/n") bytes)" [ $rc != 0 ] && gr
 out=$("$TSUNAGU" --dir "$TG_TMP/c" get 2>&1); rc=$?
 check "get without an id is a usage error (exit 2, one line)" [ $rc = 2 -a "$(wc -l <<<"$out")" = 1 ]
 out=$("$TSUNAGU" --dir "$TG_TMP/none" get urn:tsunagu:a:dataset:river 2>&1); rc=$?
-check "get from a node that is not running: one line, exit 1" [ $rc = 1 -a "$(wc -l <<<"$out")" = 1 ]
+check "get from a node directory that does not exist: one line, exit 3" [ $rc = 3 -a "$(wc -l <<<"$out")" = 1 ]
 
 # put: arguments and errors.
 P() { "$TSUNAGU" --dir "$TG_TMP/a" put "$@"; }
 out=$(P urn:tsunagu:a:dataset:river "$TG_TMP/missing.ndjson" 2>&1); rc=$?
-check "put of a missing file: one line naming it, exit 2 ($out)" [ $rc = 2 -a "$(wc -l <<<"$out")" = 1 ] && grep -q "missing.ndjson" <<<"$out"
+check "put of a missing file: one line naming it, exit 1 ($out)" [ $rc = 1 -a "$(wc -l <<<"$out")" = 1 ] && grep -q "missing.ndjson" <<<"$out"
 out=$(P urn:tsunagu:a:dataset:river 2>&1); rc=$?
 check "put without a file is a usage error (exit 2, one line)" [ $rc = 2 -a "$(wc -l <<<"$out")" = 1 ]
 out=$(printf ' \n\n' | P urn:tsunagu:a:dataset:river - 2>&1); rc=$?
-check "put of empty input: 'holds no records', exit 2 ($out)" [ $rc = 2 ] && grep -q "standard input holds no records" <<<"$out"
+check "put of empty input: 'holds no records', exit 1 ($out)" [ $rc = 1 ] && grep -q "standard input holds no records" <<<"$out"
 echo '{"id":"r1","dateObserved":"2026-05-01T00:00:00Z"}' >"$TG_TMP/one.ndjson"
 out=$(P urn:tsunagu:a:dataset:river "$TG_TMP/one.ndjson" 2>&1); rc=$?
-check "put to a pass-through dataset is refused: exit 2 with the node's status ($rc: $out)" [ $rc = 2 ] && grep -q '^tsunagu: put: [0-9][0-9][0-9] ' <<<"$out"
+check "put to a pass-through dataset is refused: exit 1 with the node's status ($rc: $out)" [ $rc = 1 ] && grep -q '^tsunagu: put: [0-9][0-9][0-9] ' <<<"$out"
 
 # put into an accumulated dataset of a (C-village's shelters, as a's own).
 jq 'del(.["@id"])' "$top_srcdir/examples/datasets/c-village/shelters.json" >"$TG_TMP/shelters.json"
@@ -120,12 +120,12 @@ for i in $(seq 1 150); do echo '{"id":"bad"}'; done | P $SH - >"$TG_TMP/many" 2>
 check "150 refused: the omitted ones are counted ($rc: $(tail -1 "$TG_TMP/many"))" \
   [ $rc = 1 ] && grep -q '^… and 50 more refused records not listed (150 refused in all)$' "$TG_TMP/many"
 out=$(printf '[%s, {"id": ' "$(rec s5 03:00)" | P $SH - 2>&1); rc=$?
-check "a broken JSON array: exit 2, 'put: 400 bad-json: …' ($rc: $out)" [ $rc = 2 ] && grep -q '^tsunagu: put: 400 bad-json: ' <<<"$out"
+check "a broken JSON array: exit 1, 'put: 400 bad-json: …' ($rc: $out)" [ $rc = 1 ] && grep -q '^tsunagu: put: 400 bad-json: ' <<<"$out"
 out=$(P urn:tsunagu:a:dataset:river "$TG_TMP/three.ndjson" 2>&1); rc=$?
-check "put to a distributed dataset: exit 2, not-accumulated ($rc: $out)" [ $rc = 2 ] && grep -q '^tsunagu: put: 409 not-accumulated: ' <<<"$out"
+check "put to a distributed dataset: exit 1, not-accumulated ($rc: $out)" [ $rc = 1 ] && grep -q '^tsunagu: put: 409 not-accumulated: ' <<<"$out"
 out=$(P urn:tsunagu:a:dataset:nosuch "$TG_TMP/big.ndjson" 2>&1); rc=$?
-check "put of 20000 records to an unknown dataset: the early 404 arrives, exit 2 ($rc: $out)" \
-  [ $rc = 2 ] && grep -q '^tsunagu: put: 404 unknown-dataset: ' <<<"$out"
+check "put of 20000 records to an unknown dataset: the early 404 arrives, exit 1 ($rc: $out)" \
+  [ $rc = 1 ] && grep -q '^tsunagu: put: 404 unknown-dataset: ' <<<"$out"
 out=$("$TSUNAGU" --dir "$TG_TMP/a" --json put $SH "$TG_TMP/three.ndjson" 2>&1); rc=$?
 check "put --json prints the node's answer ($rc)" [ $rc = 0 ] && [ "$(jq -c '[.stored,.refused]' <<<"$out")" = '[3,0]' ]
 out=$(/usr/bin/time -f %M -o "$TG_TMP/rss" "$TSUNAGU" --dir "$TG_TMP/a" put $SH - <"$TG_TMP/big.ndjson" 2>&1); rc=$?

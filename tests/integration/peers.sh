@@ -12,7 +12,7 @@ CA=$HUB/ca
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 # reach FROM TO: "yes", or the error FROM's node reported for TO.
 reach() {
-  T "$1" --json peer list 2>/dev/null | jq -r --arg p "$2" '.peers[] | select(.node_id == $p) | if .reachable then "yes" else .error end'
+  T "$1" --json peer list 2>/dev/null | jq -r --arg p "$2" '.items[] | select(.node_id == $p) | if .reachable then "yes" else .error end'
 }
 
 tg_node_new hub "$(printf '[ca]\ndir = ca\n[federation]\ncrl_refresh = 1s')"
@@ -70,12 +70,12 @@ check "p1 checks its peers by itself (peer_check): all three stored reachable, n
 # Acceptance: each node reaches the two others (and the hub) over mutual TLS.
 for n in p1 p2 p3; do
   j=$(T "$n" --json peer list)
-  check "$n: peer list shows the hub and the two others reachable" [ "$(jq -c '[.peers[] | select(.reachable) | .node_id]' <<<"$j")" = "$(jq -nc --arg n "$n" '["hub","p1","p2","p3"] - [$n]')" ]
+  check "$n: peer list shows the hub and the two others reachable" [ "$(jq -c '[.items[] | select(.reachable) | .node_id]' <<<"$j")" = "$(jq -nc --arg n "$n" '["hub","p1","p2","p3"] - [$n]')" ]
 done
 j=$(T p1 --json peer list)
 exp=$(date -d "$(openssl x509 -in "$TG_TMP/p2/node.crt" -noout -enddate | cut -d= -f2)" +%s)
-check "  with p2's certificate expiry" [ "$(jq '.peers[] | select(.node_id == "p2") | .cert_expires' <<<"$j")" = "$exp" ]
-check "  a latency and a last contact" [ "$(jq '[.peers[] | select(.latency_ms >= 0 and .last_contact > 0)] | length' <<<"$j")" = 3 ]
+check "  with p2's certificate expiry" [ "$(jq '.items[] | select(.node_id == "p2") | .cert_expires' <<<"$j")" = "$exp" ]
+check "  a latency and a last contact" [ "$(jq '[.items[] | select(.latency_ms >= 0 and .last_contact > 0)] | length' <<<"$j")" = 3 ]
 txt=$(T p1 peer list)
 check "the table shows p3 reachable" grep -Eq "^p3 +reachable +[0-9]+ms" <<<"$txt"
 check "the node stored the contact" [ "$(T p1 --json peer list >/dev/null; curl -sS --cacert "$TG_TMP/p1/node.crt" -H "Authorization: Bearer $(cat "$TG_TMP/p1/admin.token")" "$(tg_node_url p1)/api/v1/peers" | jq -r '.peers[] | select(.node_id == "p2") | .status')" = reachable ]
@@ -120,7 +120,7 @@ served=$(openssl s_client -connect "$(tg_node_addr p1)" </dev/null 2>/dev/null |
 check "  and p1 serves it" [ "$served" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256)" ]
 check "the CA recorded the renewal" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_certs WHERE node_id='p1' AND how='renew'")" = 1 ]
 j=$(T p2 --json peer list)
-check "p2 reaches p1 with its new certificate" [ "$(jq -r '.peers[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
+check "p2 reaches p1 with its new certificate" [ "$(jq -r '.items[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
 # Key rotation: renew --new-key replaces node.key and node.crt together.
 pub() { openssl pkey -in "$1" -pubout 2>/dev/null | sha256sum; }
 old_pub=$(pub "$TG_TMP/p1/node.key")
@@ -131,7 +131,7 @@ check "  the new certificate is for the new key" [ "$(openssl x509 -in "$TG_TMP/
 served=$(openssl s_client -connect "$(tg_node_addr p1)" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
 check "  p1 serves it" [ "$served" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256)" ]
 j=$(T p2 --json peer list)
-check "  and p2 reaches p1 with it" [ "$(jq -r '.peers[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
+check "  and p2 reaches p1 with it" [ "$(jq -r '.items[] | select(.node_id == "p1" and .reachable) | .fingerprint' <<<"$j")" = "$(openssl x509 -in "$TG_TMP/p1/node.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" ]
 st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"csr":"x"}' "$hub/api/v1/certs/renew")
 check "renewal without a federation certificate is refused ($st)" [ "$st" = 403 ]
 # A renewal keeps the key: a CSR for another key (a thief's) is refused

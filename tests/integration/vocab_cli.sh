@@ -30,7 +30,7 @@ check "vocab export prints the scheme as SKOS JSON-LD" \
 out=$(T vocab export nope 2>&1); rc=$?
 check "exporting an unknown scheme fails in one line" [ $rc = 1 -a "$(wc -l <<<"$out")" = 1 ]
 check "vocab search finds a Japanese word" grep -q '^urn:c-city:gauge:1$' <<<"$(T vocab search 量水)"
-check "vocab search --json is JSON" [ "$(T vocab search --json --scheme c-city-gauges gauge | jq -r '.results[0].uri')" = urn:c-city:gauge:1 ]
+check "vocab search --json is JSON" [ "$(T vocab search --json --scheme c-city-gauges gauge | jq -r '.items[0].uri')" = urn:c-city:gauge:1 ]
 
 out=$(T vocab profile put "$CONV/a-city-water.profile.json")
 check "vocab profile put stores a profile" grep -q '^stored profile a-city-water-to-waterobserved' <<<"$out"
