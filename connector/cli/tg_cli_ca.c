@@ -569,7 +569,7 @@ int tg_cli_register(struct tg_cli *cli, int argc, char **argv) {
     token_file = cli->token_file;
   if (token_file != NULL && token == NULL) {
     char *t = NULL;
-    if (tg_file_read(token_file, sizeof(tokbuf) - 1, &t, NULL, NULL) != 0)
+    if (tg_cli_read(token_file, sizeof(tokbuf) - 1, &t, NULL, NULL) != 0)
       return tg_cli_fail("register: cannot read --token-file %s", token_file);
     t[strcspn(t, "\r\n")] = '\0';
     snprintf(tokbuf, sizeof(tokbuf), "%s", t);

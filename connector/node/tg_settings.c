@@ -13,6 +13,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,8 +221,15 @@ static void load_expiry(struct tg_settings *s, const char *cert, const char *ca,
     s->expiry[TG_EXPIRY_NODE] = tg_cert_not_after(x);
   X509_free(x);
   x = NULL;
-  if (access(ca, F_OK) == 0 && tg_cert_load(ca, &x, NULL) == 0)
+  if (access(ca, F_OK) == 0 && tg_cert_load(ca, &x, NULL) == 0) {
     s->expiry[TG_EXPIRY_CA] = tg_cert_not_after(x);
+    /* A member that did not name its federation ([node] federation) goes by
+     * its CA's name, which tsunagu ca init --name gave it. */
+    if (!s->federation[0] &&
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, s->federation,
+                                  (int)sizeof(s->federation)) < 0)
+      s->federation[0] = '\0';
+  }
   X509_free(x);
   if (access(crl, F_OK) == 0 && tg_cert_crl_load(crl, &l, NULL) == 0)
     s->expiry[TG_EXPIRY_CRL] = tg_cert_crl_next_update(l);

@@ -66,8 +66,8 @@ AAAA
 check "a malformed CSR gets 400 bad-csr" [ "$(tail -1 <<<"$out")" = 400 -a "$(head -1 <<<"$out" | jq -r .type)" = urn:tsunagu:problem:bad-csr ]
 check "  and the token is still unused" [ "$(tg_sql "$CA/ca.db" "SELECT count(*) FROM ca_tokens WHERE node_id='r4' AND used_at IS NULL")" = 1 ]
 printf '%s\n' "$tok4" >"$TG_TMP/r4.token"
-out=$("$TSUNAGU" register --local --dir "$TG_TMP/r4" --hub "$hub" --token-file "$TG_TMP/r4.token" --ca-fingerprint "$(tr a-f A-F <<<"$fp")" 2>&1)
-check "r4 then registers with its token from --token-file (fingerprint in upper case with colons)" grep -q enrolled <<<"$out"
+out=$("$TSUNAGU" register --local --dir "$TG_TMP/r4" --hub "$hub" --token-file - --ca-fingerprint "$(tr a-f A-F <<<"$fp")" <"$TG_TMP/r4.token" 2>&1)
+check "r4 then registers with its token from --token-file - (stdin; fingerprint in upper case with colons)" grep -q enrolled <<<"$out"
 # A token bound to host names: the node may enrol only under those.
 tg_node_new r5
 tok5h=$("$TSUNAGU" ca token --dir "$CA" --node r5 --hosts localhost 2>/dev/null)
@@ -78,6 +78,7 @@ out=$("$TSUNAGU" register --local --dir "$TG_TMP/r5" --hub "$hub" --token "$tok5
 check "  while enrolment as localhost works, with that name in the certificate" [ -n "$(grep enrolled <<<"$out")" -a -n "$(openssl x509 -in "$TG_TMP/r5/node.crt" -noout -ext subjectAltName | grep 'DNS:localhost')" ]
 tg_node_start r1 || { echo "Bail out! r1 did not start"; exit 1; }
 tg_node_start r2 || { echo "Bail out! r2 did not start"; exit 1; }
+check "tsunagu info names r1's federation (its CA's name)" grep -q "^federation: *Hub Federation$" <<<"$("$TSUNAGU" --dir "$TG_TMP/r1" info 2>&1)"
 u1=$(tg_node_url r1); u2=$(tg_node_url r2)
 st=$(curl -sS --cacert "$CA/ca.crt" -o /dev/null -w '%{http_code}' "$u1/api/v1/certs/register" -d '{}')
 check "a node without [ca] dir answers 404 on /api/v1/certs/register ($st)" [ "$st" = 404 ]

@@ -41,9 +41,9 @@ chmod 711 "$TG_TMP" # the user reaches its state directory, lists nothing else
 # --- the unit as installed ---------------------------------------------------
 # The build's own install rules put the unit and the sysusers.d file into a
 # staging root, as a package build would.
-mk() { make -s --no-print-directory -C "$top_builddir" "$@"; }
-sbindir=$(printf 'p:\n\t@echo $(sbindir)\n' | make -s --no-print-directory -C "$top_builddir" -f Makefile -f - p)
-unitdir=$(printf 'p:\n\t@echo $(systemdunitdir) $(sysusersdir)\n' | make -s --no-print-directory -C "$top_builddir" -f Makefile -f - p)
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" "$@"; }
+sbindir=$(printf 'p:\n\t@echo $(sbindir)\n' | env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" -f Makefile -f - p)
+unitdir=$(printf 'p:\n\t@echo $(systemdunitdir) $(sysusersdir)\n' | env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" -f Makefile -f - p)
 sysusersdir=${unitdir#* }; unitdir=${unitdir% *}
 ROOT=$TG_TMP/root
 mk install-systemdunitDATA install-dist_sysusersDATA DESTDIR="$ROOT" >/dev/null
