@@ -184,6 +184,16 @@ as_op "$TSUNAGU" cert install --dir "$HUB" --cert "$TG_TMP/hub.crt" --ca "$CA/ca
 check "the operator made the CA node as the service's user" \
   [ "$(stat -c %u "$CA/ca.db")" = $OPU -a "$(stat -c %u "$HUB/node.crt")" = $OPU -a -n "$(grep -x 'dir = ca' "$HUB/tsunagu.conf")" ]
 
+# A build tree under /tmp (a clone there) would vanish under the sandbox's
+# fresh /tmp: the daemon then runs from a copy outside it.
+case $(readlink -f "$TSUNAGUD") in
+/tmp/* | /var/tmp/*)
+  SBIN=$(mktemp -d /run/tsunagu-test-bin.XXXXXX) && chmod 755 "$SBIN" &&
+    cp "$TSUNAGUD" "$SBIN/tsunagud" && TSUNAGUD=$SBIN/tsunagud
+  trap 'rm -rf "$SBIN"; tg_cleanup' EXIT
+  ;;
+esac
+
 # hub_start: the CA node under the sandbox (and strace), its stderr in
 # $TG_TMP/hub.log; sets HUB_URL and HUB_PID (the sandbox's process).
 hub_start() {
