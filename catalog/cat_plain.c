@@ -101,28 +101,12 @@ static const char *json_kind(const json_t *v) {
 
 /* ---- names: fields and what a misspelling meant ---- */
 
-/* Edit distance between two ASCII names, case-insensitive. */
+/* Edit distance between two names, case-insensitive (the catalog's folded
+ * distance, tg__cat_text_distance); long ones are never near. */
 static size_t name_distance(const char *a, const char *b) {
-  size_t na = strlen(a), nb = strlen(b), row[64];
-  if (na >= 63 || nb >= 63)
+  if (strlen(a) >= 63 || strlen(b) >= 63)
     return 99;
-  for (size_t j = 0; j <= nb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= na; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= nb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      diag = up;
-      row[j] = best;
-    }
-  }
-  return row[nb];
+  return tg__cat_text_distance(a, b);
 }
 
 /* Names other tools use for a field (CKAN, DCAT), for suggestions only. */
