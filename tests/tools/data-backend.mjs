@@ -7,7 +7,7 @@
 //   /hang             never answers
 //   /status?code=C    answers with status C
 //   /feed             the file named by the second argument, as NDJSON
-//   /trickle          ten bytes, then ten more a second later
+//   /trickle          ten bytes, then ten more four seconds later
 //   /slowbody         sends 10 bytes, then nothing
 import http from 'node:http';
 import https from 'node:https';
@@ -66,10 +66,10 @@ const handler = (req, res) => {
     case '/big': big(res, n, false); break;
     case '/die': big(res, n, true); break;
     case '/hang': break;
-    case '/trickle': // ten bytes now, the rest a second later
+    case '/trickle': // ten bytes now, the rest four seconds later
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.write('0123456789');
-      setTimeout(() => res.end('abcdefghij'), 1000);
+      setTimeout(() => res.end('abcdefghij'), 4000);
       break;
     case '/slowbody':
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 100 });
