@@ -27,19 +27,48 @@ struct tg_prov_sync {
   int warned; /* a failing checkpoint is logged once until one succeeds */
 };
 
+/* A passive checkpoint syncs the WAL only when it can copy frames: one that
+ * copied fewer frames than the WAL holds (a reader still on an older
+ * snapshot) may have synced nothing, so it is tried again a little later,
+ * and counted as failed if the frames still cannot all be copied. */
 static void checkpoint(struct tg_prov_sync *s) {
-  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-  if (rc == SQLITE_OK) {
+  int rc = SQLITE_OK, nlog = 0, nckpt = 0;
+  for (int i = 0; i < 4; i++) {
+    if (i > 0)
+      nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+    rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+    if (rc != SQLITE_OK || nckpt >= nlog)
+      break;
+  }
+  if (rc == SQLITE_OK && nckpt >= nlog) {
     atomic_fetch_add(&s->done, 1);
     s->warned = 0;
     return;
   }
   atomic_fetch_add(&s->failed, 1);
-  if (!s->warned)
-    tg_log_warn("provenance: checkpoint failed (%s, errno %d); recent entries are not yet "
-                "safe from a power loss",
-                sqlite3_errmsg(s->db), sqlite3_system_errno(s->db));
+  if (!s->warned) {
+    if (rc != SQLITE_OK)
+      tg_log_warn("provenance: checkpoint failed (%s, errno %d); recent entries are not yet "
+                  "safe from a power loss",
+                  sqlite3_errmsg(s->db), sqlite3_system_errno(s->db));
+    else
+      tg_log_warn("provenance: checkpoint copied %d of %d frames (a reader holds an older "
+                  "snapshot); recent entries are not yet safe from a power loss",
+                  nckpt, nlog);
+  }
   s->warned = 1;
+}
+
+/* Now on the monotonic clock plus MS (the condition variable waits on it:
+ * a wall clock stepped back does not stretch the interval). */
+static void deadline_in(struct timespec *ts, uint64_t ms) {
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  ts->tv_sec += (time_t)(ms / 1000);
+  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts->tv_nsec >= 1000000000L) {
+    ts->tv_sec++;
+    ts->tv_nsec -= 1000000000L;
+  }
 }
 
 static void *sync_main(void *arg) {
@@ -47,13 +76,7 @@ static void *sync_main(void *arg) {
   pthread_mutex_lock(&s->mu);
   while (!s->stop) {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(s->interval_ms / 1000);
-    ts.tv_nsec += (long)(s->interval_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    deadline_in(&ts, s->interval_ms);
     pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     if (s->stop)
       break;
@@ -78,8 +101,12 @@ int tg_prov_sync_start(const char *path, uint64_t interval_ms, struct tg_prov_sy
     free(s);
     return rc;
   }
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->cv, NULL);
+  pthread_cond_init(&s->cv, &ca);
+  pthread_condattr_destroy(&ca);
   if (pthread_create(&s->thread, NULL, sync_main, s) != 0) {
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);

@@ -87,6 +87,7 @@ struct tg_conn {
   int out_blocked;         /* parsing stopped: pending output above the high-water mark */
   int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
   int corked; /* tg_http_res_cork: output waits for the answer's end */
+  uint64_t cork_since; /* when it was corked: the idle timeout bounds the wait */
   int parse_more, handles_open, peer_ok, eof, in_pump;
   int linger;              /* answered early: read and drop the rest before closing */
   int has_cert;            /* the client presented a certificate */
@@ -483,8 +484,11 @@ int tg_http_res_end_trailer(struct tg_http_req *req, const char *name, const cha
 }
 
 void tg_http_res_cork(struct tg_http_req *req) {
-  if (req->res_started && !req->res_done)
+  if (req->res_started && !req->res_done && !req->conn->corked) {
     req->conn->corked = 1;
+    req->conn->cork_since = tg_now_ms();
+    conn_arm(req->conn); /* an end that never comes does not hold it forever */
+  }
 }
 
 int tg_http_res_end(struct tg_http_req *req) {
@@ -1177,6 +1181,8 @@ static uint64_t conn_deadline(struct tg_conn *c, int *action) {
     d = min_deadline(c->last_io + st->idle_timeout_ms,
                      rate_deadline(c->stall_start, st->idle_timeout_ms, c->stall_bytes,
                                    st->min_rate));
+  if (c->corked) /* the answer's end is awaited: at most the idle timeout */
+    d = min_deadline(d, c->cork_since + st->idle_timeout_ms);
   if (r == NULL) {
     if (c->head_start == 0 && c->in.len == c->in_off && c->ein.len == 0)
       return min_deadline(d, c->idle_since + st->idle_timeout_ms);

@@ -211,6 +211,20 @@ void tg_provlog_unstage(struct tg_provlog *p, size_t mark) {
   }
 }
 
+void tg_provlog_unstage_range(struct tg_provlog *p, size_t from, size_t to) {
+  if (to > p->n)
+    to = p->n;
+  if (from >= to)
+    return;
+  for (size_t i = from; i < to; i++) {
+    if (p->v[i].res != NULL)
+      p->v[i].res->rc = TG_ECANCELED;
+    staged_clear(&p->v[i]);
+  }
+  memmove(&p->v[from], &p->v[to], (p->n - to) * sizeof(p->v[0]));
+  p->n -= to - from;
+}
+
 size_t tg_provlog_mark(const struct tg_provlog *p) { return p->n; }
 
 /* Copies the strings of E into one block, pointing D's at it. */

@@ -48,6 +48,9 @@ int tg_provlog_stage(struct tg_provlog *p, const struct tg_prov_entry *e,
 /* The number of staged entries, and dropping those past MARK (a job rolled back). */
 size_t tg_provlog_mark(const struct tg_provlog *p);
 void tg_provlog_unstage(struct tg_provlog *p, size_t mark);
+/* Drops the staged entries FROM..TO-1 (a rolled-back job's in a batch whose
+ * later entries stay), keeping the others in their order. */
+void tg_provlog_unstage_range(struct tg_provlog *p, size_t from, size_t to);
 /* Appends every staged entry in one transaction and fills their results. */
 void tg_provlog_flush(struct tg_provlog *p);
 /* Signs a tree head when the interval passed and the tree grew (NOW_MS: the

@@ -23,6 +23,8 @@ struct job {
   void *arg;
   struct tg_writer_port *port;
   int nodb; /* tg_writer_submit_log: runs outside the node database's transaction */
+  size_t staged_from, staged_to; /* a database job's staged entries in its batch */
+  struct job *staged_next;       /* run_batch's reversed list of database jobs */
   int rc;
   struct tg_err err;
   struct job *next;
@@ -131,6 +133,8 @@ static void run_job(struct tg_writer *w, struct job *j) {
       tg_provlog_unstage(w->ctx.prov, mark);
   }
   exec(w->ctx.db, "RELEASE tg_job", NULL);
+  j->staged_from = mark;
+  j->staged_to = w->ctx.prov ? tg_provlog_mark(w->ctx.prov) : 0;
 }
 
 /* A job of tg_writer_submit_log: no savepoint, its entries dropped if it fails. */
@@ -142,7 +146,10 @@ static void run_log_job(struct tg_writer *w, struct job *j) {
     tg_provlog_unstage(w->ctx.prov, mark);
 }
 
-/* The batch J..: one transaction, one durable commit. */
+/* The batch J..: one transaction, one durable commit. Jobs run, and stage
+ * their entries, in the order they were submitted, log jobs among the
+ * database jobs; if the transaction fails, only the database jobs' entries
+ * are dropped. */
 static void run_batch(struct tg_writer *w, struct job *batch) {
   struct tg_err err;
   int rc = 0, db = 0;
@@ -151,10 +158,15 @@ static void run_batch(struct tg_writer *w, struct job *batch) {
     db = !j->nodb;
   /* A batch of log jobs only (the data path's entries) leaves the node
    * database alone: no lock, no transaction. */
-  if (db && (rc = exec(w->ctx.db, "BEGIN IMMEDIATE", &err)) == 0) {
-    for (struct job *j = batch; j; j = j->next)
-      if (!j->nodb)
-        run_job(w, j);
+  if (db)
+    rc = exec(w->ctx.db, "BEGIN IMMEDIATE", &err);
+  for (struct job *j = batch; j; j = j->next) {
+    if (j->nodb)
+      run_log_job(w, j);
+    else if (rc == 0)
+      run_job(w, j);
+  }
+  if (db && rc == 0) {
     rc = exec(w->ctx.db, "COMMIT", &err);
     if (rc != 0)
       exec(w->ctx.db, "ROLLBACK", NULL);
@@ -163,17 +175,20 @@ static void run_batch(struct tg_writer *w, struct job *batch) {
   }
   if (rc != 0) {
     tg_log_error("writer: transaction failed: %s", tg_err_msg(&err, rc));
+    /* Backwards, so that the earlier ranges keep their positions. */
+    struct job *rev = NULL;
     for (struct job *j = batch; j; j = j->next)
-      if (j->rc == 0 && !j->nodb) {
-        j->rc = TG_EDB;
-        j->err = err;
+      if (!j->nodb) {
+        if (j->rc == 0) {
+          j->rc = TG_EDB;
+          j->err = err;
+        }
+        j->staged_next = rev;
+        rev = j;
       }
-    if (w->ctx.prov) /* the failed transaction's entries; log jobs stage after */
-      tg_provlog_unstage(w->ctx.prov, 0);
+    for (struct job *j = rev; j && w->ctx.prov; j = j->staged_next)
+      tg_provlog_unstage_range(w->ctx.prov, j->staged_from, j->staged_to);
   }
-  for (struct job *j = batch; j; j = j->next)
-    if (j->nodb)
-      run_log_job(w, j);
   /* The entries of what was committed, in one more durable transaction of
    * their own file, before any job is answered. */
   if (w->ctx.prov)
@@ -186,10 +201,11 @@ static uint64_t wall_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Waits on W's queue (its mutex held) at most MS milliseconds. */
+/* Waits on W's queue (its mutex held) at most MS milliseconds, on the
+ * monotonic clock (the condition variable's: see tg_writer_start). */
 static void wait_ms(struct tg_writer *w, uint64_t ms) {
   struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   ts.tv_sec += (time_t)(ms / 1000);
   ts.tv_nsec += (long)(ms % 1000) * 1000000L;
   if (ts.tv_nsec >= 1000000000L) {
@@ -252,8 +268,12 @@ int tg_writer_start(const char *path, const char *node_id, struct tg_provlog *pr
   }
   tg_cat_store_nest(w->ctx.cat);
   tg_voc_store_nest(w->ctx.voc);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cv, NULL);
+  pthread_cond_init(&w->cv, &ca);
+  pthread_condattr_destroy(&ca);
   if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
     tg_voc_store_close(w->ctx.voc);
     tg_cat_store_free(w->ctx.cat);

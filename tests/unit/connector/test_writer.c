@@ -1,0 +1,179 @@
+/* Unit tests for tg_writer's batches and their provenance entries: jobs of
+ * both kinds stage their entries in the order they were submitted, a failed
+ * database job loses only its own entries, and a staged range can be dropped
+ * from the middle of a batch with the rest kept in order. */
+#include "tg_writer.h"
+#include "tg_provlog.h"
+#include "tg_prov.h"
+#include "tg_db.h"
+#include "tg_err.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NODE "t"
+
+struct job {
+  const char *what; /* the entry's dataset field */
+  int fail;         /* the job returns TG_EINVAL after staging */
+  int hold;         /* the job waits until RELEASED is set */
+  int done_rc;
+  int done;
+};
+
+static atomic_int started, released, ndone;
+
+static int job_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
+  struct job *j = arg;
+  (void)err;
+  if (j->hold) {
+    atomic_store(&started, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&released); i++)
+      nanosleep(&(struct timespec){0, 1000000L}, NULL);
+  }
+  tg_provlog_event(ctx->prov, TG_PROV_CATALOG_CHANGE, j->what);
+  return j->fail ? TG_EINVAL : 0;
+}
+
+static void job_done(void *arg, int rc, const struct tg_err *err) {
+  struct job *j = arg;
+  (void)err;
+  j->done_rc = rc;
+  j->done = 1;
+  atomic_fetch_add(&ndone, 1);
+}
+
+/* Collects the datasets of the log's entries, comma-separated. */
+struct seen {
+  char text[512];
+};
+
+static int seen_cb(void *arg, uint64_t index, const uint8_t *body, size_t len) {
+  struct seen *s = arg;
+  struct tg_prov_entry *e = NULL;
+  (void)index;
+  assert_int_equal(tg_prov_entry_decode(body, len, &e, NULL), 0);
+  size_t n = strlen(s->text);
+  snprintf(s->text + n, sizeof(s->text) - n, "%s%s", n ? "," : "", e->dataset);
+  tg_prov_entry_free(e);
+  return 0;
+}
+
+static void log_text(const char *dir, struct seen *s) {
+  char path[512];
+  struct tg_prov_log *log = NULL;
+  snprintf(path, sizeof(path), "%s/provenance.db", dir);
+  memset(s, 0, sizeof(*s));
+  assert_int_equal(tg_prov_log_open(path, &log, NULL), 0);
+  assert_int_equal(tg_prov_log_read(log, 0, tg_prov_log_size(log), seen_cb, s, NULL), 0);
+  tg_prov_log_close(log);
+}
+
+static void rm_dir(const char *dir) {
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void start(char *dir, struct tg_writer **w) {
+  char db[512];
+  struct tg_provlog *prov = NULL;
+  struct tg_err err;
+  tg_err_clear(&err);
+  assert_non_null(mkdtemp(dir));
+  snprintf(db, sizeof(db), "%s/node.db", dir);
+  sqlite3 *h = NULL; /* the node creates its database before the writer starts */
+  assert_int_equal(tg_db_open(db, 1, &h, NULL), 0);
+  tg_db_close(h);
+  assert_int_equal(tg_provlog_open(dir, NODE, 3600000, 0, &prov), 0);
+  int rc = tg_writer_start(db, NODE, prov, w, &err);
+  if (rc != 0)
+    fail_msg("writer: %s", tg_err_msg(&err, rc));
+}
+
+/* One batch of mixed jobs, held together behind a first job that waits. */
+static void test_mixed_batch_order(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tg-writer-test.XXXXXX";
+  struct tg_writer *w = NULL;
+  struct tg_writer_port *port = NULL;
+  uv_loop_t loop;
+  struct job jobs[] = {
+      {"a", 0, 1, 0, 0}, /* held: the rest queue up behind it, one batch */
+      {"b", 0, 0, 0, 0}, {"c", 0, 0, 0, 0}, {"d", 1, 0, 0, 0},
+      {"e", 0, 0, 0, 0}, {"f", 0, 0, 0, 0},
+  };
+  const int nodb[] = {0, 0, 1, 0, 1, 0};
+  const size_t n = sizeof(jobs) / sizeof(jobs[0]);
+  atomic_store(&started, 0);
+  atomic_store(&released, 0);
+  atomic_store(&ndone, 0);
+  start(dir, &w);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(tg_writer_port_new(&loop, &port), 0);
+  assert_int_equal(tg_writer_submit(w, port, job_run, job_done, &jobs[0]), 0);
+  for (int i = 0; i < 2000 && !atomic_load(&started); i++)
+    nanosleep(&(struct timespec){0, 1000000L}, NULL);
+  assert_true(atomic_load(&started));
+  for (size_t i = 1; i < n; i++)
+    assert_int_equal((nodb[i] ? tg_writer_submit_log : tg_writer_submit)(w, port, job_run,
+                                                                          job_done, &jobs[i]),
+                     0);
+  atomic_store(&released, 1);
+  while (atomic_load(&ndone) < (int)n)
+    uv_run(&loop, UV_RUN_ONCE);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(jobs[i].done_rc, jobs[i].fail ? TG_EINVAL : 0);
+  tg_writer_port_close(port);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  tg_writer_stop(w);
+  struct seen s;
+  log_text(dir, &s);
+  /* In submission order; the failed database job's entry alone is gone. */
+  assert_string_equal(s.text, "a,b,c,e,f");
+  rm_dir(dir);
+}
+
+/* tg_provlog_unstage_range drops a middle range and keeps the order. */
+static void test_unstage_range(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tg-writer-test.XXXXXX";
+  struct tg_provlog *prov = NULL;
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tg_provlog_open(dir, NODE, 3600000, 0, &prov), 0);
+  const char *names[] = {"p", "q", "r", "s", "t"};
+  for (int i = 0; i < 5; i++)
+    tg_provlog_event(prov, TG_PROV_CATALOG_CHANGE, names[i]);
+  assert_int_equal(tg_provlog_mark(prov), 5);
+  tg_provlog_unstage_range(prov, 1, 3);
+  assert_int_equal(tg_provlog_mark(prov), 3);
+  tg_provlog_unstage_range(prov, 2, 99); /* clipped to what is staged */
+  assert_int_equal(tg_provlog_mark(prov), 2);
+  tg_provlog_unstage_range(prov, 1, 1); /* empty */
+  assert_int_equal(tg_provlog_mark(prov), 2);
+  tg_provlog_flush(prov);
+  tg_provlog_close(prov);
+  struct seen s;
+  log_text(dir, &s);
+  assert_string_equal(s.text, "p,s");
+  rm_dir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mixed_batch_order),
+      cmocka_unit_test(test_unstage_range),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
