@@ -35,6 +35,14 @@ struct tg_writer_port {
   pthread_mutex_t mu; /* guards head/tail (the writer appends) */
   struct job *head, *tail;
   int inflight;       /* jobs submitted and not yet delivered (loop thread only) */
+  /* Log jobs of this loop turn (loop thread only): handed to the writer
+   * together by IDLE at the next turn, or before a database job submitted
+   * after them, so that a busy loop wakes the writer once per turn, not
+   * once per answer. */
+  uv_idle_t idle;
+  struct job *pend_head, *pend_tail;
+  struct tg_writer *pend_w;
+  int handles;        /* open handles (async, idle) */
 };
 
 struct tg_writer {
@@ -77,28 +85,39 @@ int tg_writer_port_new(uv_loop_t *loop, struct tg_writer_port **out) {
     free(p);
     return TG_EIO;
   }
+  uv_idle_init(loop, &p->idle);
   pthread_mutex_init(&p->mu, NULL);
   p->async.data = p;
+  p->idle.data = p;
+  p->handles = 2;
   uv_unref((uv_handle_t *)&p->async);
   *out = p;
   return 0;
 }
 
-static void port_closed(uv_handle_t *h) {
-  struct tg_writer_port *p = h->data;
+static void port_free(struct tg_writer_port *p) {
   pthread_mutex_destroy(&p->mu);
   free(p);
+}
+
+static void port_closed(uv_handle_t *h) {
+  struct tg_writer_port *p = h->data;
+  if (--p->handles == 0)
+    port_free(p);
 }
 
 void tg_writer_port_close(struct tg_writer_port *p) {
   if (p == NULL)
     return;
   if (uv_is_closing((uv_handle_t *)&p->async)) {
-    /* closed by a walk over the finished loop's handles: free the memory */
-    port_closed((uv_handle_t *)&p->async);
+    /* closed by a walk over the finished loop's handles: free the memory
+     * (nothing is pending: the idle handle keeps a loop running until its
+     * jobs are handed over) */
+    port_free(p);
     return;
   }
   uv_close((uv_handle_t *)&p->async, port_closed);
+  uv_close((uv_handle_t *)&p->idle, port_closed);
 }
 
 static void port_deliver(struct job *j) {
@@ -307,6 +326,47 @@ void tg_writer_stop(struct tg_writer *w) {
   free(w);
 }
 
+/* Appends the jobs FIRST..LAST to W's queue and wakes the writer; 0 or
+ * TG_ECANCELED when W is stopping. */
+static int enqueue(struct tg_writer *w, struct job *first, struct job *last) {
+  pthread_mutex_lock(&w->mu);
+  if (w->stop) {
+    pthread_mutex_unlock(&w->mu);
+    return TG_ECANCELED;
+  }
+  if (w->tail)
+    w->tail->next = first;
+  else
+    w->head = first;
+  w->tail = last;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  return 0;
+}
+
+/* Hands P's pending log jobs to their writer. A writer that stopped in the
+ * meantime answers them TG_ECANCELED on this loop. */
+static void port_flush(struct tg_writer_port *p) {
+  struct job *j = p->pend_head, *last = p->pend_tail;
+  if (j == NULL)
+    return;
+  p->pend_head = p->pend_tail = NULL;
+  uv_idle_stop(&p->idle);
+  if (enqueue(p->pend_w, j, last) == 0)
+    return;
+  while (j != NULL) { /* a stopping writer: answered here */
+    struct job *next = j->next;
+    tg_err_clear(&j->err);
+    if (--p->inflight == 0)
+      uv_unref((uv_handle_t *)&p->async);
+    j->done(j->arg, TG_ECANCELED, &j->err);
+    free(j);
+    j = next;
+  }
+}
+
+static void port_on_idle(uv_idle_t *h) { port_flush(h->data); }
+
 static int submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
                   tg_writer_done_fn done, void *arg, int nodb) {
   if (w == NULL || p == NULL)
@@ -319,19 +379,23 @@ static int submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn
   j->done = done;
   j->arg = arg;
   j->port = p;
-  pthread_mutex_lock(&w->mu);
-  if (w->stop) {
-    pthread_mutex_unlock(&w->mu);
-    free(j);
-    return TG_ECANCELED;
+  if (nodb && (p->pend_head == NULL || p->pend_w == w)) {
+    /* A log job waits for the end of the loop turn, with the others. */
+    if (p->pend_tail)
+      p->pend_tail->next = j;
+    else
+      p->pend_head = j;
+    p->pend_tail = j;
+    p->pend_w = w;
+    uv_idle_start(&p->idle, port_on_idle);
+  } else {
+    port_flush(p); /* the log jobs submitted before it go first */
+    int rc = enqueue(w, j, j);
+    if (rc != 0) {
+      free(j);
+      return rc;
+    }
   }
-  if (w->tail)
-    w->tail->next = j;
-  else
-    w->head = j;
-  w->tail = j;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
   if (p->inflight++ == 0)
     uv_ref((uv_handle_t *)&p->async);
   return 0;

@@ -70,7 +70,10 @@ int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn
 /* As tg_writer_submit, for a job that only stages provenance entries or reads
  * the log (ctx->prov): it runs outside the node database's transaction (a
  * batch of such jobs alone takes no lock on it), and a failing FN loses only
- * the entries it staged. */
+ * the entries it staged. It reaches the writer at the end of the loop turn,
+ * with the turn's other log jobs (one wake-up for all of them), or earlier
+ * when a database job is submitted after it: jobs run in submission order.
+ * If W stops before then, DONE gets TG_ECANCELED. */
 int tg_writer_submit_log(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
                          tg_writer_done_fn done, void *arg);
 
