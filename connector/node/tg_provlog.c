@@ -72,6 +72,7 @@ static void health_publish(struct tg_provlog *p, uint64_t appended, uint64_t fai
   health.last_sth_ms = p->have_sth ? p->last_sign_ms : 0;
   health.appended += appended;
   health.failed += failed;
+  health.commits += appended > 0;
   pthread_mutex_unlock(&health_mu);
 }
 

@@ -77,6 +77,7 @@ struct tg_provlog_health {
   uint64_t first_bad;       /* when broken */
   uint64_t last_sth_ms;     /* time of the newest tree head, 0 if none */
   uint64_t appended, failed; /* entries appended / refused since start */
+  uint64_t commits;          /* durable commits that appended them (group commit) */
   char why[160];            /* when not ok */
 };
 void tg_provlog_health(struct tg_provlog_health *out);

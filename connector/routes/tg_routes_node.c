@@ -158,9 +158,13 @@ void tg_route_metrics(struct tg_http_req *req) {
                 "tsunagu_provenance_appends_total %llu\n"
                 "# HELP tsunagu_provenance_append_failures_total Entries that could not be appended.\n"
                 "# TYPE tsunagu_provenance_append_failures_total counter\n"
-                "tsunagu_provenance_append_failures_total %llu\n",
+                "tsunagu_provenance_append_failures_total %llu\n"
+                "# HELP tsunagu_provenance_commits_total Durable commits of appended entries"
+                " (entries per commit: the group commit's batch).\n"
+                "# TYPE tsunagu_provenance_commits_total counter\n"
+                "tsunagu_provenance_commits_total %llu\n",
                 h.ok, (unsigned long long)h.size, (unsigned long long)h.appended,
-                (unsigned long long)h.failed);
+                (unsigned long long)h.failed, (unsigned long long)h.commits);
   if (h.enabled && h.last_sth_ms > 0)
     tg_buf_printf(&b,
                   "# HELP tsunagu_provenance_sth_age_seconds Age of the newest signed tree head.\n"

@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 52
+plan 53
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -67,6 +67,9 @@ check "  and the byte counts agree with the body" [ "$(jq .bytes <<<"$AE")" = "$
 AREF=$(jq -r .ref <<<"$CE")
 check "  c's entry points at a's entry ($AREF)" [ "$(cut -d: -f1-2 <<<"$AREF")" = "a:$(jq .index <<<"$AE")" ]
 check "  c's trailer names that entry" [ "$(cut -d: -f2 <<<"$CREF")" = "$(jq .index <<<"$CE")" ]
+pm=$(ca -H "Authorization: Bearer $ATOK" "$hub/metrics" | awk '/^tsunagu_provenance_(appends|commits)_total /{print $2}' | tr '\n' ' ')
+check "  a's /metrics counts appended entries and the commits that wrote them ($pm)" \
+  awk -v a="${pm%% *}" -v c="$(cut -d' ' -f2 <<<"$pm")" 'BEGIN{exit !(a >= 2 && c >= 1 && c <= a)}'
 
 # A peer sees its own requests only; everyone sees the leaves.
 pe=$(ca --cert "$TG_TMP/c/node.crt" --key "$TG_TMP/c/node.key" "$hub/api/v1/provenance/entries?start=0&end=0" | jq .tree_size)
