@@ -80,8 +80,6 @@ const json_t *tg__cat_theme_find(const char *s);
 /* A new array of the (at most MAX, up to 8) themes whose names are nearest
  * to S, nearest first; entries as tg__cat_theme_find's. */
 json_t *tg__cat_theme_nearest(const char *s, size_t max);
-/* Edit distance between the folded forms of A and B, in code points. */
-size_t tg__cat_text_distance(const char *a, const char *b);
 
 /* ---- cat_text.c: search text ---- */
 

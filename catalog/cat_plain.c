@@ -102,11 +102,11 @@ static const char *json_kind(const json_t *v) {
 /* ---- names: fields and what a misspelling meant ---- */
 
 /* Edit distance between two names, case-insensitive (the catalog's folded
- * distance, tg__cat_text_distance); long ones are never near. */
+ * distance, tg_text_distance); long ones are never near. */
 static size_t name_distance(const char *a, const char *b) {
   if (strlen(a) >= 63 || strlen(b) >= 63)
     return 99;
-  return tg__cat_text_distance(a, b);
+  return tg_text_distance(a, b);
 }
 
 /* Names other tools use for a field (CKAN, DCAT), for suggestions only. */

@@ -103,42 +103,6 @@ const json_t *tg__cat_theme_find(const char *s) {
   return found;
 }
 
-/* Levenshtein distance between code point strings A and B (short: labels). */
-static size_t distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
-  size_t *row = malloc((nb + 1) * sizeof(*row));
-  if (row == NULL)
-    return (size_t)-1;
-  for (size_t j = 0; j <= nb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= na; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= nb; j++) {
-      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      diag = up;
-      row[j] = best;
-    }
-  }
-  size_t d = row[nb];
-  free(row);
-  return d;
-}
-
-size_t tg__cat_text_distance(const char *a, const char *b) {
-  uint32_t *ca = NULL, *cb = NULL;
-  size_t na = 0, nb = 0, d = (size_t)-1;
-  if (tg_text_fold(a, strlen(a), &ca, NULL, NULL, &na) == 0 &&
-      tg_text_fold(b, strlen(b), &cb, NULL, NULL, &nb) == 0)
-    d = distance(ca, na, cb, nb);
-  free(ca);
-  free(cb);
-  return d;
-}
-
 json_t *tg__cat_theme_nearest(const char *s, size_t max) {
   json_t *out = json_array();
   size_t best[8] = {0};
@@ -150,7 +114,7 @@ json_t *tg__cat_theme_nearest(const char *s, size_t max) {
   json_array_foreach(table(), i, t) {
     size_t d = (size_t)-1;
     json_array_foreach(json_object_get(t, "keys"), j, key) {
-      size_t dk = tg__cat_text_distance(s, json_string_value(key));
+      size_t dk = tg_text_distance(s, json_string_value(key));
       if (dk < d)
         d = dk;
     }

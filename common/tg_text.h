@@ -47,4 +47,10 @@ int tg_text_fold_key(const char *s, size_t len, struct tg_buf *out);
  * case; anything else is returned as it is. */
 uint32_t tg_text_fold_width(uint32_t cp);
 
+/* Edit distance (Levenshtein, in code points) between the folded forms of A
+ * and B: "LOG" and "log" are 0 apart, "ÀLTO" and "àlto" too. For short
+ * strings (names, labels): O(len(A) * len(B)) time; bytes that are not UTF-8
+ * count as U+FFFD (tg_text_fold). (size_t)-1 when memory runs out. */
+size_t tg_text_distance(const char *a, const char *b);
+
 #endif

@@ -5,6 +5,7 @@
 #include "tg_conf.h"
 #include "tg_err.h"
 #include "tg_settings.h"
+#include "tg_text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,45 +36,20 @@ static const struct section {
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
-/* Levenshtein distance of A and B, capped at 9 (names here are short). */
-static int distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  int row[64];
-  if (la >= 63 || lb >= 63)
-    return 9;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = (int)j;
-  for (size_t i = 1; i <= la; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= lb; j++) {
-      int up = row[j];
-      int best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb] > 9 ? 9 : row[lb];
-}
-
 /* The closest of NAMES (N of them, NULL-terminated if shorter) to WANT, when
  * close enough to be a typo (at most two edits, and fewer than WANT has
  * letters); else NULL. */
 static const char *closest(const char *want, const char *const *names, size_t n) {
   const char *best = NULL;
-  int bd = 9;
+  size_t bd = 9;
   for (size_t i = 0; i < n && names[i] != NULL; i++) {
-    int d = distance(want, names[i]);
+    size_t d = tg_text_distance(want, names[i]);
     if (d < bd) {
       bd = d;
       best = names[i];
     }
   }
-  return bd <= 2 && (size_t)bd < strlen(want) ? best : NULL;
+  return bd <= 2 && bd < strlen(want) ? best : NULL;
 }
 
 static const struct section *find_section(const char *name) {

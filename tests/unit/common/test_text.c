@@ -221,6 +221,21 @@ static void test_utf8(void **state) {
   tg_buf_close(&b);
 }
 
+/* Edit distance over folded text: case and width do not count, one code
+ * point is one edit whatever its UTF-8 length. */
+static void test_distance(void **state) {
+  (void)state;
+  assert_int_equal(tg_text_distance("workers", "workers"), 0);
+  assert_int_equal(tg_text_distance("workrs", "workers"), 1);
+  assert_int_equal(tg_text_distance("LOG", "log"), 0);
+  assert_int_equal(tg_text_distance("\xc3\x80LTO", "alto"), 1); /* ÀLTO: À folds to à, not a */
+  assert_int_equal(tg_text_distance("\xc3\x80LTO", "\xc3\xa0lto"), 0); /* ... which is à */
+  assert_int_equal(tg_text_distance("\xe6\xb0\xb4\xe4\xbd\x8d", "\xe6\xb0\xb4\xe9\x87\x8f"), 1); /* 水位 / 水量 */
+  assert_int_equal(tg_text_distance("\xef\xbc\xa1\xef\xbc\xa2", "ab"), 0); /* full-width ＡＢ */
+  assert_int_equal(tg_text_distance("", "abc"), 3);
+  assert_int_equal(tg_text_distance("a\xff", "a"), 1); /* a broken byte is one U+FFFD */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fold_cases),
@@ -230,6 +245,7 @@ int main(void) {
       cmocka_unit_test(test_fold_key),
       cmocka_unit_test(test_fold_width),
       cmocka_unit_test(test_utf8),
+      cmocka_unit_test(test_distance),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
