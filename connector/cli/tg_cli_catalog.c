@@ -227,17 +227,32 @@ static int dataset_rm(struct tg_cli *cli, int argc, char **argv) {
 
 /* ---- apply and edit -------------------------------------------------------- */
 
-/* The dataset id to apply DOC under: GIVEN (--id), else DOC's @id; a local id
- * (no ':') becomes urn:tsunagu:<node>:dataset:<local> with the node's id.
- * Into *ID (from malloc). Returns 0 or an exit status after saying why. */
+/* The dataset id to apply DOC under: GIVEN (--id), else DOC's @id (JSON-LD)
+ * or id (the plain form, docs/datasets.md); a local id (no ':') becomes
+ * urn:tsunagu:<node>:dataset:<local> with the node's id. Into *ID (from
+ * malloc). Returns 0 or an exit status after saying why. */
+/* 1 when DOC is in the plain form: no key starts with '@' (the node decides
+ * the same way, with more care for prefixed keys). */
+static int doc_plain(json_t *doc) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(doc, k, v) {
+    if (k[0] == '@')
+      return 0;
+  }
+  return 1;
+}
+
 static int apply_id(struct tg_cli *cli, json_t *doc, const char *given, char **id) {
-  const char *want = given ? given : json_string_value(json_object_get(doc, "@id"));
+  const char *want =
+      given ? given : json_string_value(json_object_get(doc, doc_plain(doc) ? "id" : "@id"));
   int status, rc;
   json_t *wk = NULL;
   *id = NULL;
   if (want == NULL || *want == '\0')
-    return tg_cli_usage("dataset apply: the document has no @id: give it one "
-                        "(urn:tsunagu:NODE:dataset:LOCAL-ID, or a local id) or use --id ID");
+    return tg_cli_usage("dataset apply: the document has no @id (or id in the plain form): "
+                        "give it one (urn:tsunagu:NODE:dataset:LOCAL-ID, or a local id) or "
+                        "use --id ID");
   if (strchr(want, ':') != NULL) {
     *id = strdup(want);
     return *id ? 0 : tg_cli_fail("out of memory");
@@ -313,7 +328,7 @@ static int apply_same(json_t *doc, const char *id, json_t *current) {
   return same;
 }
 
-/* Creates or updates dataset ID with DOC (its @id set to ID): GET the
+/* Creates or updates dataset ID with DOC (its @id, or plain id, set to ID): GET the
  * current one and its ETag; nothing when the same; PUT with If-Match. CMD
  * names the command in messages. Returns the exit status. */
 static int apply_doc(struct tg_cli *cli, const char *cmd, json_t *doc, const char *id) {
@@ -381,7 +396,7 @@ static int dataset_apply(struct tg_cli *cli, int argc, char **argv) {
                        jerr.line, jerr.column, doc ? "not an object" : jerr.text);
   }
   if ((rc = apply_id(cli, doc, given, &id)) == 0) {
-    json_object_set_new(doc, "@id", json_string(id));
+    json_object_set_new(doc, doc_plain(doc) ? "id" : "@id", json_string(id));
     rc = apply_doc(cli, "dataset apply", doc, id);
   }
   free(id);

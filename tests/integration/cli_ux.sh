@@ -6,7 +6,7 @@
 # import --replace and rm, {items, next} lists, search --theme by label,
 # vocab convert FILE, bash completion, no ANSI codes in redirected output.
 . "$top_srcdir/tests/lib.sh"
-plan 50
+plan 53
 OUT=$TG_TMP/all-output # everything the CLI printed, checked for ANSI codes at the end
 T() { "$TSUNAGU" "$@" 2>>"$OUT" | tee -a "$OUT"; return "${PIPESTATUS[0]}"; }
 
@@ -118,6 +118,13 @@ out=$(T dataset apply --id urn:tsunagu:ux:dataset:river "$TG_TMP/noid.json")
 check "--id names the dataset of a document without @id ($out)" [ "$out" = "urn:tsunagu:ux:dataset:river unchanged" ]
 out=$("$TSUNAGU" dataset apply "$TG_TMP/noid.json" 2>&1); rc=$?
 check "a document without @id and no --id is a usage error" [ $rc = 2 ] && grep -q -- "--id" <<<"$out"
+jq '.distribution.backend = "http://127.0.0.1:9/water"' "$top_srcdir/examples/datasets/plain/river-level.json" >"$TG_TMP/plain.json"
+out=$(T dataset apply "$TG_TMP/plain.json"); rc=$?
+check "apply of a plain-form document uses its id ($out)" [ $rc = 0 -a "$out" = "created urn:tsunagu:ux:dataset:river-level" ]
+out=$(T dataset apply "$TG_TMP/plain.json"); rc=$?
+check "  applied again it is unchanged ($out)" [ $rc = 0 -a "$out" = "urn:tsunagu:ux:dataset:river-level unchanged" ]
+out=$(T dataset apply --id plain2 <(jq 'del(.id)' "$TG_TMP/plain.json")); rc=$?
+check "  --id names a plain document without id ($out)" [ $rc = 0 -a "$out" = "created urn:tsunagu:ux:dataset:plain2" ]
 out=$("$TSUNAGU" dataset add <(jq '.["@id"] = "urn:tsunagu:ux:dataset:river"' "$TG_TMP/river.json") 2>&1); rc=$?
 check "dataset add of an existing @id points to apply (exit 1)" [ $rc = 1 ] && grep -q "tsunagu dataset apply" <<<"$out"
 printf '#!/bin/sh\nsed -i "s/河川水位（改）/河川水位（編集）/" "$1"\n' >"$TG_TMP/ed.sh"
