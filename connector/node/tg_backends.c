@@ -41,6 +41,17 @@ int tg_backend_origin(const char *url, char *out, size_t cap) {
 
 const struct tg_backend *tg_backend_find(const struct tg_backend *b, size_t n, const char *url) {
   char origin[300];
+  if (n == 0)
+    return NULL;
+  /* The usual case without parsing (it cost 2% of a pass-through's CPU): URL
+   * starts with an origin exactly as written in its section, and the
+   * authority ends right there. Anything else (upper case, an explicit
+   * default port, user info) goes through the parser below. */
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(b[i].origin);
+    if (strncmp(url, b[i].origin, len) == 0 && strchr("/?#", url[len]) != NULL)
+      return &b[i];
+  }
   if (tg_backend_origin(url, origin, sizeof(origin)) != 0)
     return NULL;
   for (size_t i = 0; i < n; i++)

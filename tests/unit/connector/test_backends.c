@@ -58,6 +58,14 @@ static void test_load_and_find(void **state) {
   assert_string_equal(b->basic, "u:p");
   assert_null(tg_backend_find(v, n, "http://127.0.0.1:8081/water"));
   assert_null(tg_backend_find(v, n, "https://127.0.0.1:8080/water")); /* another scheme */
+  /* the prefix shortcut must not match another authority that starts alike */
+  assert_null(tg_backend_find(v, n, "http://127.0.0.1:80801/water"));
+  assert_null(tg_backend_find(v, n, "http://127.0.0.1:8080@evil.example/water"));
+  assert_null(tg_backend_find(v, n, "http://127.0.0.1:8080.evil.example/water"));
+  assert_non_null(tg_backend_find(v, n, "http://127.0.0.1:8080"));
+  assert_non_null(tg_backend_find(v, n, "http://127.0.0.1:8080?q=1"));
+  assert_non_null(tg_backend_find(v, n, "HTTP://127.0.0.1:8080/water")); /* by the parser */
+  assert_null(tg_backend_find(NULL, 0, "http://127.0.0.1:8080/water"));
   free(v);
 }
 
