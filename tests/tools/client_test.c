@@ -365,16 +365,16 @@ static int healthz_wave(struct tg_client *c, int n) {
 static void case_concurrent(struct tg_client *c) {
   uint64_t m0 = 0, m1 = 0, m2 = 0;
   int ok0 = metric_connections(&m0) == 0;
-  int good = healthz_wave(c, 40);
-  tap(good == 40, "40 concurrent GET /healthz complete with 200 (%d did)", good);
+  int good = healthz_wave(c, 100);
+  tap(good == 100, "100 concurrent GET /healthz complete with 200 (%d did)", good);
   int ok1 = metric_connections(&m1) == 0;
   uint64_t used1 = m1 - m0 - 1; /* the second /metrics fetch is one connection */
-  tap(ok0 && ok1 && used1 >= 1 && used1 <= 8, "the wave used 1..8 connections (%llu)",
+  tap(ok0 && ok1 && used1 >= 1 && used1 <= 64, "the wave used 1..64 connections (%llu)",
       (unsigned long long)used1);
-  good = healthz_wave(c, 20);
+  good = healthz_wave(c, 50);
   int ok2 = metric_connections(&m2) == 0;
   uint64_t used2 = m2 - m1 - 1;
-  tap(good == 20 && ok2 && used2 == 0, "a second wave of 20 reuses the kept connections (%llu new)",
+  tap(good == 50 && ok2 && used2 == 0, "a second wave of 50 reuses the kept connections (%llu new)",
       (unsigned long long)used2);
 }
 
