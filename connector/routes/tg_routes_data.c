@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,13 +86,20 @@ static void prov_free(struct tg_data_prov *p) {
   free(p);
 }
 
+/* SHA-256 fetched once: EVP_sha256() in a DigestInit fetches it again each
+ * time (OpenSSL 3), a lock and a lookup on every answer. */
+static EVP_MD *prov_md;
+static void prov_md_fetch(void) { prov_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 /* A record for an answer about DATASET by OWNER to REQUESTER. */
 static struct tg_data_prov *prov_new(struct tg_http_req *req, int kind, const char *dataset,
                                      const char *owner, const char *requester,
                                      const char *subject, const char *purpose) {
-  struct tg_data_prov *p = calloc(1, sizeof(*p));
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, prov_md_fetch);
+  struct tg_data_prov *p = prov_md ? calloc(1, sizeof(*p)) : NULL;
   if (p == NULL || (p->sha = EVP_MD_CTX_new()) == NULL ||
-      EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL) != 1) {
+      EVP_DigestInit_ex2(p->sha, prov_md, NULL) != 1) {
     prov_free(p);
     return NULL;
   }
