@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,29 @@ static void job_done(void *arg, int rc, const struct tg_err *err) {
   j->done_rc = rc;
   j->done = 1;
   atomic_fetch_add(&ndone, 1);
+}
+
+/* The writer thread's wake-up of a port (uv_async_send) against the port's
+ * end: once the loop took the last result it may end and free the port, so
+ * the writer must be done with the port by then. uv_async_send is wrapped
+ * (-Wl,--wrap in tests/Makefile.inc): when armed, the writer's second
+ * wake-up waits until the test freed the port (or half a second), then reads
+ * the handle as uv_async_send does. */
+int __real_uv_async_send(uv_async_t *a);
+int __wrap_uv_async_send(uv_async_t *a);
+
+static pthread_t main_thread;
+static atomic_int slow_armed, sends, slow_entered, port_gone;
+
+int __wrap_uv_async_send(uv_async_t *a) {
+  if (atomic_load(&slow_armed) && !pthread_equal(pthread_self(), main_thread) &&
+      atomic_fetch_add(&sends, 1) == 1) {
+    atomic_store(&slow_entered, 1);
+    for (int i = 0; i < 500 && !atomic_load(&port_gone); i++)
+      nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    (void)*(void *volatile *)&a->data; /* freed with the port? (ASan says) */
+  }
+  return __real_uv_async_send(a);
 }
 
 /* Collects the datasets of the log's entries, comma-separated. */
@@ -145,6 +169,43 @@ static void test_mixed_batch_order(void **state) {
   rm_dir(dir);
 }
 
+/* Two results: the loop takes both at the first wake-up while the writer is
+ * still about to send the second one, ends, and its port is freed (as
+ * tsunagud's worker threads do at their end); the second wake-up must not
+ * reach the freed port. */
+static void test_deliver_then_port_freed(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tg-writer-test.XXXXXX";
+  struct tg_writer *w = NULL;
+  struct tg_writer_port *port = NULL;
+  uv_loop_t loop;
+  struct job jobs[] = {{"x", 0, 0, 0, 0}, {"y", 0, 0, 0, 0}};
+  atomic_store(&ndone, 0);
+  start(dir, &w);
+  main_thread = pthread_self();
+  atomic_store(&sends, 0);
+  atomic_store(&slow_entered, 0);
+  atomic_store(&port_gone, 0);
+  atomic_store(&slow_armed, 1);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(tg_writer_port_new(&loop, &port), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(tg_writer_submit(w, port, job_run, job_done, &jobs[i]), 0);
+  /* Both results are in the port's list before the loop looks. */
+  for (int i = 0; i < 2000 && !atomic_load(&slow_entered); i++)
+    nanosleep(&(struct timespec){0, 1000000L}, NULL);
+  assert_true(atomic_load(&slow_entered));
+  uv_run(&loop, UV_RUN_DEFAULT); /* ends once nothing is in flight */
+  assert_int_equal(atomic_load(&ndone), 2);
+  tg_writer_port_close(port);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  atomic_store(&port_gone, 1);
+  tg_writer_stop(w); /* joins the writer: its last wake-up is over */
+  atomic_store(&slow_armed, 0);
+  rm_dir(dir);
+}
+
 /* tg_provlog_unstage_range drops a middle range and keeps the order. */
 static void test_unstage_range(void **state) {
   (void)state;
@@ -174,6 +235,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mixed_batch_order),
       cmocka_unit_test(test_unstage_range),
+      cmocka_unit_test(test_deliver_then_port_freed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
