@@ -1,7 +1,9 @@
 /* Unit tests for tg_writer's batches and their provenance entries: jobs of
  * both kinds stage their entries in the order they were submitted, a failed
  * database job loses only its own entries, and a staged range can be dropped
- * from the middle of a batch with the rest kept in order. */
+ * from the middle of a batch with the rest kept in order; the writer is done
+ * with a port before its loop can take the last result; a flush out of
+ * memory answers its entries with the error. */
 #include "tg_writer.h"
 #include "tg_provlog.h"
 #include "tg_prov.h"
@@ -75,6 +77,19 @@ int __wrap_uv_async_send(uv_async_t *a) {
     (void)*(void *volatile *)&a->data; /* freed with the port? (ASan says) */
   }
   return __real_uv_async_send(a);
+}
+
+/* realloc is wrapped too: when armed, the next call (from the node library)
+ * fails as when memory runs out. */
+void *__real_realloc(void *ptr, size_t size);
+void *__wrap_realloc(void *ptr, size_t size);
+
+static atomic_int realloc_fail;
+
+void *__wrap_realloc(void *ptr, size_t size) {
+  if (atomic_exchange(&realloc_fail, 0))
+    return NULL;
+  return __real_realloc(ptr, size);
 }
 
 /* Collects the datasets of the log's entries, comma-separated. */
@@ -231,11 +246,45 @@ static void test_unstage_range(void **state) {
   rm_dir(dir);
 }
 
+/* A flush that cannot get its scratch memory answers every staged entry
+ * with the error (nothing appended) and stays usable. */
+static void test_flush_out_of_memory(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tg-writer-test.XXXXXX";
+  struct tg_provlog *prov = NULL;
+  struct tg_provlog_result res[2];
+  struct tg_prov_entry e;
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tg_provlog_open(dir, NODE, 3600000, 0, &prov), 0);
+  memset(&e, 0, sizeof(e));
+  e.kind = TG_PROV_CATALOG_CHANGE;
+  e.outcome = TG_PROV_COMPLETE;
+  e.owner_node = NODE;
+  e.dataset = "lost";
+  assert_int_equal(tg_provlog_stage(prov, &e, &res[0]), 0);
+  atomic_store(&realloc_fail, 1); /* the flush's scratch array */
+  tg_provlog_flush(prov);
+  atomic_store(&realloc_fail, 0);
+  assert_int_equal(res[0].rc, TG_ENOMEM);
+  assert_int_equal(tg_provlog_mark(prov), 0);
+  e.dataset = "kept";
+  assert_int_equal(tg_provlog_stage(prov, &e, &res[1]), 0);
+  tg_provlog_flush(prov);
+  assert_int_equal(res[1].rc, 0);
+  assert_int_equal(res[1].index, 0);
+  tg_provlog_close(prov);
+  struct seen s;
+  log_text(dir, &s);
+  assert_string_equal(s.text, "kept");
+  rm_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mixed_batch_order),
       cmocka_unit_test(test_unstage_range),
       cmocka_unit_test(test_deliver_then_port_freed),
+      cmocka_unit_test(test_flush_out_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
