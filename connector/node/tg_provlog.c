@@ -322,7 +322,8 @@ void tg_provlog_flush(struct tg_provlog *p) {
     struct tg_provlog_result *r = p->v[i].res;
     if (r != NULL) {
       r->rc = rc;
-      r->index = p->batch[i].index;
+      /* no index without an append (p->batch may be short: out of memory) */
+      r->index = rc == 0 ? p->batch[i].index : 0;
       r->tree_size = size;
       memcpy(r->root, root, TG_PROV_HASH);
       snprintf(r->node, sizeof(r->node), "%s", p->node);

@@ -129,8 +129,10 @@ static void port_deliver(struct job *j) {
   else
     p->head = j;
   p->tail = j;
-  pthread_mutex_unlock(&p->mu);
+  /* Sent before the unlock: once the loop can take J (the last in flight),
+   * it may end and free P, so nothing here may touch P after that. */
   uv_async_send(&p->async);
+  pthread_mutex_unlock(&p->mu);
 }
 
 /* --- the writer thread --- */

@@ -1,7 +1,9 @@
 /* Unit tests for tg_writer's batches and their provenance entries: jobs of
  * both kinds stage their entries in the order they were submitted, a failed
  * database job loses only its own entries, and a staged range can be dropped
- * from the middle of a batch with the rest kept in order. */
+ * from the middle of a batch with the rest kept in order; the writer is done
+ * with a port before its loop can take the last result; a flush out of
+ * memory answers its entries with the error. */
 #include "tg_writer.h"
 #include "tg_provlog.h"
 #include "tg_prov.h"
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,42 @@ static void job_done(void *arg, int rc, const struct tg_err *err) {
   j->done_rc = rc;
   j->done = 1;
   atomic_fetch_add(&ndone, 1);
+}
+
+/* The writer thread's wake-up of a port (uv_async_send) against the port's
+ * end: once the loop took the last result it may end and free the port, so
+ * the writer must be done with the port by then. uv_async_send is wrapped
+ * (-Wl,--wrap in tests/Makefile.inc): when armed, the writer's second
+ * wake-up waits until the test freed the port (or half a second), then reads
+ * the handle as uv_async_send does. */
+int __real_uv_async_send(uv_async_t *a);
+int __wrap_uv_async_send(uv_async_t *a);
+
+static pthread_t main_thread;
+static atomic_int slow_armed, sends, slow_entered, port_gone;
+
+int __wrap_uv_async_send(uv_async_t *a) {
+  if (atomic_load(&slow_armed) && !pthread_equal(pthread_self(), main_thread) &&
+      atomic_fetch_add(&sends, 1) == 1) {
+    atomic_store(&slow_entered, 1);
+    for (int i = 0; i < 500 && !atomic_load(&port_gone); i++)
+      nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    (void)*(void *volatile *)&a->data; /* freed with the port? (ASan says) */
+  }
+  return __real_uv_async_send(a);
+}
+
+/* realloc is wrapped too: when armed, the next call (from the node library)
+ * fails as when memory runs out. */
+void *__real_realloc(void *ptr, size_t size);
+void *__wrap_realloc(void *ptr, size_t size);
+
+static atomic_int realloc_fail;
+
+void *__wrap_realloc(void *ptr, size_t size) {
+  if (atomic_exchange(&realloc_fail, 0))
+    return NULL;
+  return __real_realloc(ptr, size);
 }
 
 /* Collects the datasets of the log's entries, comma-separated. */
@@ -145,6 +184,43 @@ static void test_mixed_batch_order(void **state) {
   rm_dir(dir);
 }
 
+/* Two results: the loop takes both at the first wake-up while the writer is
+ * still about to send the second one, ends, and its port is freed (as
+ * tsunagud's worker threads do at their end); the second wake-up must not
+ * reach the freed port. */
+static void test_deliver_then_port_freed(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tg-writer-test.XXXXXX";
+  struct tg_writer *w = NULL;
+  struct tg_writer_port *port = NULL;
+  uv_loop_t loop;
+  struct job jobs[] = {{"x", 0, 0, 0, 0}, {"y", 0, 0, 0, 0}};
+  atomic_store(&ndone, 0);
+  start(dir, &w);
+  main_thread = pthread_self();
+  atomic_store(&sends, 0);
+  atomic_store(&slow_entered, 0);
+  atomic_store(&port_gone, 0);
+  atomic_store(&slow_armed, 1);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(tg_writer_port_new(&loop, &port), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(tg_writer_submit(w, port, job_run, job_done, &jobs[i]), 0);
+  /* Both results are in the port's list before the loop looks. */
+  for (int i = 0; i < 2000 && !atomic_load(&slow_entered); i++)
+    nanosleep(&(struct timespec){0, 1000000L}, NULL);
+  assert_true(atomic_load(&slow_entered));
+  uv_run(&loop, UV_RUN_DEFAULT); /* ends once nothing is in flight */
+  assert_int_equal(atomic_load(&ndone), 2);
+  tg_writer_port_close(port);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  atomic_store(&port_gone, 1);
+  tg_writer_stop(w); /* joins the writer: its last wake-up is over */
+  atomic_store(&slow_armed, 0);
+  rm_dir(dir);
+}
+
 /* tg_provlog_unstage_range drops a middle range and keeps the order. */
 static void test_unstage_range(void **state) {
   (void)state;
@@ -170,10 +246,45 @@ static void test_unstage_range(void **state) {
   rm_dir(dir);
 }
 
+/* A flush that cannot get its scratch memory answers every staged entry
+ * with the error (nothing appended) and stays usable. */
+static void test_flush_out_of_memory(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tg-writer-test.XXXXXX";
+  struct tg_provlog *prov = NULL;
+  struct tg_provlog_result res[2];
+  struct tg_prov_entry e;
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tg_provlog_open(dir, NODE, 3600000, 0, &prov), 0);
+  memset(&e, 0, sizeof(e));
+  e.kind = TG_PROV_CATALOG_CHANGE;
+  e.outcome = TG_PROV_COMPLETE;
+  e.owner_node = NODE;
+  e.dataset = "lost";
+  assert_int_equal(tg_provlog_stage(prov, &e, &res[0]), 0);
+  atomic_store(&realloc_fail, 1); /* the flush's scratch array */
+  tg_provlog_flush(prov);
+  atomic_store(&realloc_fail, 0);
+  assert_int_equal(res[0].rc, TG_ENOMEM);
+  assert_int_equal(tg_provlog_mark(prov), 0);
+  e.dataset = "kept";
+  assert_int_equal(tg_provlog_stage(prov, &e, &res[1]), 0);
+  tg_provlog_flush(prov);
+  assert_int_equal(res[1].rc, 0);
+  assert_int_equal(res[1].index, 0);
+  tg_provlog_close(prov);
+  struct seen s;
+  log_text(dir, &s);
+  assert_string_equal(s.text, "kept");
+  rm_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mixed_batch_order),
       cmocka_unit_test(test_unstage_range),
+      cmocka_unit_test(test_deliver_then_port_freed),
+      cmocka_unit_test(test_flush_out_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
