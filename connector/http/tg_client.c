@@ -27,7 +27,7 @@
 #define TG__DEF_CONNECT_MS 5000u
 #define TG__MAX_HOST_CONNS 64 /* per origin and worker: as many as a loaded data path
                                * keeps busy (8 held the two-node path at ~0.75x); more wait */
-#define TG__MAX_CONNS 64      /* idle connections kept for reuse */
+#define TG__MAX_CONNS 256     /* connections kept for reuse: several busy origins */
 #define TG__MAX_HEADER_LINES 256
 
 #define TG__CONTAINER(p, type, field) ((type *)(void *)((char *)(p)-offsetof(type, field)))
