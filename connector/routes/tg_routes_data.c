@@ -1163,6 +1163,16 @@ void tg_route_data_get(struct tg_http_req *req) {
   }
   if (check_via(req, self, via, sizeof(via)))
     return;
+  if (tg_http_req_peer(req) != NULL && strcmp(owner, self) != 0) {
+    /* Forwarded, the request would reach the owner with this node's
+     * certificate, and the owner's policy would judge this node instead of
+     * the caller: a peer asks the owner itself (nodes forward to the owner
+     * directly, so no honest request comes here). */
+    tg_http_res_problem(req, 403, "not-owner", "Not the owner node", NULL,
+                        "%s is not a dataset of this node (%s): a node asks the owner, %s, itself",
+                        id, self, owner);
+    return;
+  }
   const char *raw = tg_http_req_query(req);
   if (split_query(raw, query, sizeof(query), profile, sizeof(profile)) != 0) {
     tg_route_bad_param(req, "profile", "badly encoded or too long");

@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 48
+plan 49
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -116,6 +116,14 @@ st=$(get "$x" "$XTOK" river)
 check "x is refused by a's policy (403 owner-refused, $st)" [ "$st" = 403 -a "$(ptype)" = urn:tsunagu:problem:owner-refused ]
 check "  the refusal names the node and the rule" [ "$(jq -r .node "$O")" = x -a -n "$(jq -r '.rule // empty' "$O")" ]
 check "  the backend saw no request" [ "$(count)" = "$n0" ]
+# Nor through c, which a grants: c would call a with its own certificate, so
+# a's policy would judge c instead of x.
+n0=$(count)
+st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x/node.key" -o "$O" -w '%{http_code}' \
+  "$c/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
+relay_refused() { [ "$st" = 403 -a "$(count)" = "$n0" ] && ! grep -q "$MARK" "$O"; }
+check "x asking c (not the owner) with its certificate: 403, no data, the backend saw nothing ($st)" relay_refused
+
 
 # A policy change takes effect at once (the owner caches datasets per worker
 # until the catalog changes).
