@@ -635,6 +635,15 @@ static const char *const pass_unconverted[] = {"ETag", "Accept-Ranges", NULL};
 static const char *const pass_from_owner[] = {"Tsunagu-Owner", "Tsunagu-Profile", "Link",
                                               "WWW-Authenticate", NULL};
 
+/* 1 if header line LINE holds no control character but HTAB: curl hands on a
+ * bare CR inside a line, which would end the field at the consumer. */
+static int header_line_ok(const char *line) {
+  for (const unsigned char *p = (const unsigned char *)line; *p; p++)
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      return 0;
+  return 1;
+}
+
 static void copy_headers(struct relay *r, const char *const *headers, const char **ctype,
                          int64_t *length, int *profiled) {
   *ctype = "application/octet-stream";
@@ -642,6 +651,8 @@ static void copy_headers(struct relay *r, const char *const *headers, const char
   *profiled = 0;
   for (size_t i = 0; headers[i] != NULL; i++) {
     const char *v;
+    if (!header_line_ok(headers[i]))
+      continue;
     if ((v = header_value(headers[i], "Content-Type")) != NULL)
       *ctype = v;
     else if ((v = header_value(headers[i], "Content-Length")) != NULL)

@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 49
+plan 51
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -206,6 +206,13 @@ check "a request that passed 4 nodes: 508 ($st)" [ "$st" = 508 ]
 st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x/node.key" -o "$O" -w '%{http_code}' \
   -H 'Tsunagu-Via: x, a' "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
 check "a peer forwarding back to the owner that already passed it: 508 ($st)" [ "$st" = 508 ]
+
+# A backend's header reaches the consumer only as well-formed header fields.
+s=$(mkds rawct '/raw?k=ctype' c)$(mkds rawte '/raw?k=te' c)
+check "a publishes two datasets with hand-written backend answers ($s)" [ "$s" = 201201 ]
+st=$(get "$hub" "$ATOK" rawct)
+no_injected() { [ "$st" = 200 ] && ! grep -q injected "$H"; }
+check "a bare CR in the backend's Content-Type smuggles no header to the consumer ($st)" no_injected
 
 # ?profile= converts on the way: on the owner when it holds the profile, else
 # on the consumer's node; the records are what /convert gives.

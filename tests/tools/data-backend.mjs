@@ -9,6 +9,9 @@
 //   /feed             the file named by the second argument, as NDJSON
 //   /trickle          ten bytes, then ten more four seconds later
 //   /slowbody         sends 10 bytes, then nothing
+//   /raw?k=K          a hand-written answer: ctype (a bare CR in Content-Type
+//                     hiding a Set-Cookie), te (416, chunked and a
+//                     Content-Length that disagrees with the body)
 import http from 'node:http';
 import https from 'node:https';
 import fs from 'node:fs';
@@ -75,6 +78,17 @@ const handler = (req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 100 });
       res.write('0123456789');
       break;
+    case '/raw': {
+      const raw = {
+        ctype: 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\rSet-Cookie: injected=1\r\n' +
+          'Content-Length: 2\r\nConnection: close\r\n\r\nok',
+        te: 'HTTP/1.1 416 Range Not Satisfiable\r\nContent-Type: text/plain\r\n' +
+          'Transfer-Encoding: chunked\r\nContent-Length: 2\r\nConnection: close\r\n\r\n' +
+          '6\r\nabcdef\r\n0\r\n\r\n',
+      }[u.searchParams.get('k')] || 'HTTP/1.1 500 Unknown\r\nContent-Length: 0\r\n\r\n';
+      res.socket.end(raw);
+      break;
+    }
     case '/status':
       res.writeHead(Number(u.searchParams.get('code') || 500), { 'Content-Type': 'text/plain' });
       res.end('backend says no');
