@@ -646,6 +646,7 @@ static int header_line_ok(const char *line) {
 
 static void copy_headers(struct relay *r, const char *const *headers, const char **ctype,
                          int64_t *length, int *profiled) {
+  int chunked = 0;
   *ctype = "application/octet-stream";
   *length = -1;
   *profiled = 0;
@@ -657,6 +658,8 @@ static void copy_headers(struct relay *r, const char *const *headers, const char
       *ctype = v;
     else if ((v = header_value(headers[i], "Content-Length")) != NULL)
       *length = strtoll(v, NULL, 10);
+    else if (header_value(headers[i], "Transfer-Encoding") != NULL)
+      chunked = 1;
     for (size_t k = 0; pass_always[k]; k++)
       if ((v = header_value(headers[i], pass_always[k])) != NULL)
         tg_http_res_header(r->req, pass_always[k], v);
@@ -670,6 +673,11 @@ static void copy_headers(struct relay *r, const char *const *headers, const char
           *profiled = 1;
       }
   }
+  /* A body sent with a transfer coding has no Content-Length of its own
+   * (RFC 9112 6.3): curl ignores the field, and so do we, or the consumer
+   * would be told a length the bytes that follow do not have. */
+  if (chunked)
+    *length = -1;
 }
 
 /* 1 for a backend status the consumer gets as is. */

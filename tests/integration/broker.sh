@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 51
+plan 52
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -124,7 +124,6 @@ st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x
 relay_refused() { [ "$st" = 403 -a "$(count)" = "$n0" ] && ! grep -q "$MARK" "$O"; }
 check "x asking c (not the owner) with its certificate: 403, no data, the backend saw nothing ($st)" relay_refused
 
-
 # A policy change takes effect at once (the owner caches datasets per worker
 # until the catalog changes).
 for _ in 1 2 3 4; do get "$c" "$CTOK" river >/dev/null; done
@@ -213,6 +212,9 @@ check "a publishes two datasets with hand-written backend answers ($s)" [ "$s" =
 st=$(get "$hub" "$ATOK" rawct)
 no_injected() { [ "$st" = 200 ] && ! grep -q injected "$H"; }
 check "a bare CR in the backend's Content-Type smuggles no header to the consumer ($st)" no_injected
+st=$(get "$hub" "$ATOK" rawte)
+te_ok() { [ "$st" = 416 -a "$(cat "$O")" = abcdef ]; }
+check "a chunked backend answer with a stray Content-Length reaches the consumer whole ($st: $(cat "$O"))" te_ok
 
 # ?profile= converts on the way: on the owner when it holds the profile, else
 # on the consumer's node; the records are what /convert gives.
