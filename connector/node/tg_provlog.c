@@ -44,7 +44,14 @@ struct tg_provlog {
   size_t batch_cap;
   struct tg_buf enc; /* scratch: a staged entry must encode (one bad entry would sink its batch) */
   struct tg_prov_sync *sync; /* the checkpoint thread, NULL when every append syncs */
+  /* A twin (tg_provlog_twin) stages on its own loop and appends to its
+   * core's log; CORE is NULL in the log opened by tg_provlog_open, whose MU
+   * guards the log, the tree and the signing state for all of them. */
+  struct tg_provlog *core;
+  pthread_mutex_t mu;
 };
+
+#define CORE(p) ((p)->core != NULL ? (p)->core : (p))
 
 static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tg_provlog_health health;
@@ -146,6 +153,7 @@ int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_
   *out = NULL;
   if (p == NULL)
     return TG_ENOMEM;
+  pthread_mutex_init(&p->mu, NULL);
   snprintf(p->dir, sizeof(p->dir), "%s", dir);
   snprintf(p->node, sizeof(p->node), "%s", node_id);
   p->interval_ms = sth_interval_ms;
@@ -262,7 +270,12 @@ int tg_provlog_stage(struct tg_provlog *p, const struct tg_prov_entry *e,
                      struct tg_provlog_result *res) {
   if (res != NULL)
     res->rc = TG_EPERM;
-  if (p == NULL || p->log == NULL || tg_prov_log_health(p->log)->broken)
+  if (p == NULL || CORE(p)->log == NULL)
+    return TG_EPERM;
+  pthread_mutex_lock(&CORE(p)->mu);
+  int broken = tg_prov_log_health(CORE(p)->log)->broken;
+  pthread_mutex_unlock(&CORE(p)->mu);
+  if (broken)
     return TG_EPERM;
   if (p->n == p->cap) {
     size_t cap = p->cap ? p->cap * 2 : 64;
@@ -303,20 +316,24 @@ static int flush_append(struct tg_provlog *p, struct tg_err *err) {
   }
   for (size_t i = 0; i < p->n; i++)
     p->batch[i] = p->v[i].e;
-  return tg_prov_log_append(p->log, p->batch, p->n, err);
+  return tg_prov_log_append(CORE(p)->log, p->batch, p->n, err);
 }
 
 void tg_provlog_flush(struct tg_provlog *p) {
   if (p == NULL || p->n == 0)
     return;
+  struct tg_provlog *c = CORE(p);
   struct tg_err err;
   tg_err_clear(&err);
+  pthread_mutex_lock(&c->mu);
   int rc = flush_append(p, &err);
-  uint64_t size = tg_prov_log_size(p->log);
+  uint64_t size = tg_prov_log_size(c->log);
   uint8_t root[TG_PROV_HASH] = {0};
   if (rc == 0)
-    rc = tg_prov_tree_root(tg_prov_log_tree(p->log), size, root);
-  else
+    rc = tg_prov_tree_root(tg_prov_log_tree(c->log), size, root);
+  health_publish(c, rc == 0 ? p->n : 0, rc == 0 ? 0 : p->n);
+  pthread_mutex_unlock(&c->mu);
+  if (rc != 0)
     tg_log_error("provenance: %zu entries not appended: %s", p->n, tg_err_msg(&err, rc));
   for (size_t i = 0; i < p->n; i++) {
     struct tg_provlog_result *r = p->v[i].res;
@@ -326,11 +343,10 @@ void tg_provlog_flush(struct tg_provlog *p) {
       r->index = rc == 0 ? p->batch[i].index : 0;
       r->tree_size = size;
       memcpy(r->root, root, TG_PROV_HASH);
-      snprintf(r->node, sizeof(r->node), "%s", p->node);
+      snprintf(r->node, sizeof(r->node), "%s", c->node);
     }
     staged_clear(&p->v[i]);
   }
-  health_publish(p, rc == 0 ? p->n : 0, rc == 0 ? 0 : p->n);
   p->n = 0;
 }
 
@@ -375,9 +391,18 @@ static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *s
   return rc;
 }
 
+static uint64_t tick_locked(struct tg_provlog *p, uint64_t now_ms);
+
 uint64_t tg_provlog_tick(struct tg_provlog *p, uint64_t now_ms) {
   if (p == NULL || p->log == NULL || p->interval_ms == 0)
     return 60000;
+  pthread_mutex_lock(&p->mu);
+  uint64_t next = tick_locked(p, now_ms);
+  pthread_mutex_unlock(&p->mu);
+  return next;
+}
+
+static uint64_t tick_locked(struct tg_provlog *p, uint64_t now_ms) {
   uint64_t due = p->last_sign_ms + p->interval_ms;
   if (now_ms < due && p->have_sth)
     return due - now_ms;
@@ -395,9 +420,19 @@ uint64_t tg_provlog_tick(struct tg_provlog *p, uint64_t now_ms) {
   return p->interval_ms;
 }
 
+static int sth_locked(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err);
+
 int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err) {
-  if (p == NULL || p->log == NULL)
+  if (p == NULL || CORE(p)->log == NULL)
     return tg_err_set(err, TG_EPERM, "the provenance log is not open");
+  p = CORE(p);
+  pthread_mutex_lock(&p->mu);
+  int rc = sth_locked(p, sth, err);
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+static int sth_locked(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err) {
   const struct tg_prov_log_health *h = tg_prov_log_health(p->log);
   if (h->broken)
     return tg_err_set(err, TG_EPERM, "the provenance log is broken from entry %llu on: %s",
@@ -410,11 +445,46 @@ int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err 
   return tg_prov_log_sth_latest(p->log, sth, err);
 }
 
-struct tg_prov_log *tg_provlog_log(struct tg_provlog *p) { return p ? p->log : NULL; }
+struct tg_prov_log *tg_provlog_log(struct tg_provlog *p) { return p ? CORE(p)->log : NULL; }
 
-const char *tg_provlog_dir(const struct tg_provlog *p) { return p->dir; }
+void tg_provlog_lock(struct tg_provlog *p) {
+  if (p != NULL)
+    pthread_mutex_lock(&CORE(p)->mu);
+}
 
-const char *tg_provlog_node(const struct tg_provlog *p) { return p->node; }
+void tg_provlog_unlock(struct tg_provlog *p) {
+  if (p != NULL)
+    pthread_mutex_unlock(&CORE(p)->mu);
+}
+
+const char *tg_provlog_dir(const struct tg_provlog *p) { return CORE(p)->dir; }
+
+const char *tg_provlog_node(const struct tg_provlog *p) { return CORE(p)->node; }
+
+int tg_provlog_direct(const struct tg_provlog *p) {
+  return p != NULL && CORE(p)->log != NULL && CORE(p)->sync != NULL;
+}
+
+int tg_provlog_twin(struct tg_provlog *p, struct tg_provlog **out) {
+  struct tg_provlog *t = calloc(1, sizeof(*t));
+  *out = NULL;
+  if (t == NULL)
+    return TG_ENOMEM;
+  t->core = CORE(p);
+  tg_buf_init(&t->enc);
+  *out = t;
+  return 0;
+}
+
+void tg_provlog_twin_free(struct tg_provlog *t) {
+  if (t == NULL)
+    return;
+  tg_provlog_unstage(t, 0);
+  free(t->v);
+  free(t->batch);
+  tg_buf_close(&t->enc);
+  free(t);
+}
 
 void tg_provlog_close(struct tg_provlog *p) {
   if (p == NULL)
@@ -430,6 +500,7 @@ void tg_provlog_close(struct tg_provlog *p) {
   free(p->v);
   free(p->batch);
   tg_buf_close(&p->enc);
+  pthread_mutex_destroy(&p->mu);
   free(p);
 }
 
@@ -441,13 +512,13 @@ struct note {
 
 void tg_provlog_event(struct tg_provlog *p, int kind, const char *what) {
   struct tg_prov_entry e;
-  if (p == NULL || p->log == NULL)
+  if (p == NULL || CORE(p)->log == NULL)
     return;
   memset(&e, 0, sizeof(e));
   e.kind = kind;
   e.outcome = TG_PROV_COMPLETE;
   e.dataset = what;
-  e.owner_node = p->node;
+  e.owner_node = CORE(p)->node;
   tg_provlog_stage(p, &e, NULL);
 }
 
@@ -464,7 +535,7 @@ static int note_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
   struct note *n = arg;
   (void)err;
   if (n->copy.e.owner_node == NULL && ctx->prov != NULL)
-    n->copy.e.owner_node = ctx->prov->node;
+    n->copy.e.owner_node = tg_provlog_node(ctx->prov);
   tg_provlog_stage(ctx->prov, &n->copy.e, NULL);
   return 0;
 }

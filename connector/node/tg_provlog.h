@@ -1,9 +1,12 @@
-/* tg_provlog: the node's provenance log (DIR/provenance.db) as the writer
- * thread runs it: entries staged by writer jobs are appended in one durable
- * transaction per batch (group commit), tree heads are signed with the node
- * key at [provenance] sth_interval when the tree grew, and the log's health
- * is published for /healthz and /metrics. Everything but tg_provlog_health
- * runs on the writer thread only (tg_writer.h). */
+/* tg_provlog: the node's provenance log (DIR/provenance.db): entries staged
+ * by writer jobs are appended in one durable transaction per batch (group
+ * commit), tree heads are signed with the node key at [provenance]
+ * sth_interval when the tree grew, and the log's health is published for
+ * /healthz and /metrics. The log opened by tg_provlog_open is the writer
+ * thread's; a twin (tg_provlog_twin) stages and appends on one loop thread
+ * (tg_writer.h: the data path's entries). One mutex in the core guards the
+ * log, its tree and the signing state: appends, signatures and
+ * tg_provlog_lock'ed readers take it; staging is each object's own. */
 #ifndef TG_PROVLOG_H
 #define TG_PROVLOG_H
 
@@ -65,8 +68,20 @@ int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err 
 const char *tg_provlog_node(const struct tg_provlog *p);
 /* The node directory (borrowed). */
 const char *tg_provlog_dir(const struct tg_provlog *p);
-/* The open log (borrowed), or NULL when it could not be opened. */
+/* The open log (borrowed), or NULL when it could not be opened. Reading it
+ * (entries, proofs, sizes) while twins may append: between tg_provlog_lock
+ * and tg_provlog_unlock (not around tg_provlog_sth, which locks itself). */
 struct tg_prov_log *tg_provlog_log(struct tg_provlog *p);
+void tg_provlog_lock(struct tg_provlog *p);
+void tg_provlog_unlock(struct tg_provlog *p);
+/* 1 when entries may be appended by twins on loop threads: the log is open
+ * and its appends only reach the operating system ([provenance]
+ * sync_interval > 0; an append then costs no disk wait on the loop). */
+int tg_provlog_direct(const struct tg_provlog *p);
+/* A twin of P for one loop thread: its own staging (tg_provlog_stage, mark,
+ * unstage, flush) over P's log. Freed before P is closed. 0 or TG_ENOMEM. */
+int tg_provlog_twin(struct tg_provlog *p, struct tg_provlog **out);
+void tg_provlog_twin_free(struct tg_provlog *t);
 
 /* The log's state for /healthz and /metrics, from any thread. */
 struct tg_provlog_health {

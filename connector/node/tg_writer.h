@@ -67,13 +67,16 @@ void tg_writer_port_close(struct tg_writer_port *p);
 int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
                      tg_writer_done_fn done, void *arg);
 
-/* As tg_writer_submit, for a job that only stages provenance entries or reads
- * the log (ctx->prov): it runs outside the node database's transaction (a
- * batch of such jobs alone takes no lock on it), and a failing FN loses only
- * the entries it staged. It reaches the writer at the end of the loop turn,
- * with the turn's other log jobs (one wake-up for all of them), or earlier
- * when a database job is submitted after it: jobs run in submission order.
- * If W stops before then, DONE gets TG_ECANCELED. */
+/* As tg_writer_submit, for a job that only stages provenance entries
+ * (ctx->prov; nothing else of CTX is set): it runs outside the node
+ * database's transaction, and a failing FN loses only the entries it staged.
+ * The turn's log jobs go together at the end of the loop turn to the writer
+ * (one wake-up for all; in submission order with database jobs when every
+ * append is synced). While the writer is inside a batch of database jobs
+ * and the log's appends cost no disk wait (tg_provlog_direct: [provenance]
+ * sync_interval > 0), they are appended on this loop thread instead, one
+ * append for all of them, so that they never wait behind a long database
+ * batch. If W stops before then, DONE gets TG_ECANCELED. */
 int tg_writer_submit_log(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
                          tg_writer_done_fn done, void *arg);
 

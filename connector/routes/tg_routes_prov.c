@@ -365,22 +365,22 @@ static int run_consistency(struct tg_writer_ctx *ctx, struct prov_job *j, struct
 }
 
 /* On the writer thread. A parameter out of range is not the writer's
- * failure: it returns 0 and the answer says 400. */
+ * failure: it returns 0 and the answer says 400. The log is read under its
+ * lock: loop threads append the data path's entries meanwhile. */
 static int prov_job_run(struct tg_writer_ctx *ctx, struct tg_route_job *b, struct tg_err *err) {
   struct prov_job *j = (struct prov_job *)b;
   int rc;
-  switch (j->op) {
-  case OP_STH:
-    rc = run_sth(ctx, j, &j->err);
-    break;
-  case OP_ENTRIES:
-    rc = run_entries(ctx, j, &j->err);
-    break;
-  case OP_INCLUSION:
-    rc = run_inclusion(ctx, j, &j->err);
-    break;
-  default:
-    rc = run_consistency(ctx, j, &j->err);
+  if (j->op == OP_STH) {
+    rc = run_sth(ctx, j, &j->err); /* tg_provlog_sth locks */
+  } else {
+    tg_provlog_lock(ctx->prov);
+    if (j->op == OP_ENTRIES)
+      rc = run_entries(ctx, j, &j->err);
+    else if (j->op == OP_INCLUSION)
+      rc = run_inclusion(ctx, j, &j->err);
+    else
+      rc = run_consistency(ctx, j, &j->err);
+    tg_provlog_unlock(ctx->prov);
   }
   if (rc == TG_EINVAL && j->bad != NULL)
     return 0;

@@ -124,7 +124,7 @@ static void rm_dir(const char *dir) {
   assert_int_equal(system(cmd), 0);
 }
 
-static void start(char *dir, struct tg_writer **w) {
+static void start_sync(char *dir, struct tg_writer **w, uint64_t sync_ms) {
   char db[512];
   struct tg_provlog *prov = NULL;
   struct tg_err err;
@@ -134,11 +134,14 @@ static void start(char *dir, struct tg_writer **w) {
   sqlite3 *h = NULL; /* the node creates its database before the writer starts */
   assert_int_equal(tg_db_open(db, 1, &h, NULL), 0);
   tg_db_close(h);
-  assert_int_equal(tg_provlog_open(dir, NODE, 3600000, 0, &prov), 0);
+  assert_int_equal(tg_provlog_open(dir, NODE, 3600000, sync_ms, &prov), 0);
   int rc = tg_writer_start(db, NODE, prov, w, &err);
   if (rc != 0)
     fail_msg("writer: %s", tg_err_msg(&err, rc));
 }
+
+/* Every append synced before its answer: log jobs go through the writer. */
+static void start(char *dir, struct tg_writer **w) { start_sync(dir, w, 0); }
 
 /* One batch of mixed jobs, held together behind a first job that waits. */
 static void test_mixed_batch_order(void **state) {
@@ -279,12 +282,56 @@ static void test_flush_out_of_memory(void **state) {
   rm_dir(dir);
 }
 
+/* With appends that cost no disk wait ([provenance] sync_interval > 0), a
+ * log job (the data path's entry) is appended and answered on its loop while
+ * the writer is still inside a long database job; before, it queued behind
+ * it (a read answered during a 20,000-row ingest waited 240 ms). */
+static void test_log_job_not_behind_db(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tg-writer-test.XXXXXX";
+  struct tg_writer *w = NULL;
+  struct tg_writer_port *port = NULL;
+  uv_loop_t loop;
+  struct job held = {"held", 0, 1, 0, 0}, quick = {"quick", 0, 0, 0, 0};
+  atomic_store(&started, 0);
+  atomic_store(&released, 0);
+  atomic_store(&ndone, 0);
+  start_sync(dir, &w, 1000);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(tg_writer_port_new(&loop, &port), 0);
+  assert_int_equal(tg_writer_submit(w, port, job_run, job_done, &held), 0);
+  for (int i = 0; i < 2000 && !atomic_load(&started); i++)
+    nanosleep(&(struct timespec){0, 1000000L}, NULL);
+  assert_true(atomic_load(&started));
+  assert_int_equal(tg_writer_submit_log(w, port, job_run, job_done, &quick), 0);
+  for (int i = 0; i < 500 && !quick.done; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    nanosleep(&(struct timespec){0, 1000000L}, NULL);
+  }
+  int quick_first = quick.done && !held.done;
+  atomic_store(&released, 1);
+  while (atomic_load(&ndone) < 2)
+    uv_run(&loop, UV_RUN_ONCE);
+  assert_true(quick_first);
+  assert_int_equal(quick.done_rc, 0);
+  assert_int_equal(held.done_rc, 0);
+  tg_writer_port_close(port);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  tg_writer_stop(w);
+  struct seen s;
+  log_text(dir, &s);
+  assert_string_equal(s.text, "quick,held"); /* in the order they were appended */
+  rm_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mixed_batch_order),
       cmocka_unit_test(test_unstage_range),
       cmocka_unit_test(test_deliver_then_port_freed),
       cmocka_unit_test(test_flush_out_of_memory),
+      cmocka_unit_test(test_log_job_not_behind_db),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
