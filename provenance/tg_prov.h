@@ -289,8 +289,9 @@ int tg_prov_log_append(struct tg_prov_log *log, struct tg_prov_entry *entries, s
  * FULL (the default): to disk (fsync), safe from power loss. OS: handed to
  * the operating system (written, not yet synced), safe from the process's
  * own crash (kill -9) and made durable by the next checkpoint of a
- * tg_prov_sync (or SQLite's own, every 1,000 WAL pages); a power loss may
- * take the entries committed since. 0 or TG_EDB. */
+ * tg_prov_sync, which must run (appends then make no checkpoint of their
+ * own: they never wait for the disk); a power loss may take the entries
+ * committed since. 0 or TG_EDB. */
 enum { TG_PROV_SYNC_FULL = 0, TG_PROV_SYNC_OS = 1 };
 int tg_prov_log_set_sync(struct tg_prov_log *log, int mode, struct tg_err *err);
 

@@ -456,9 +456,13 @@ int tg_prov_log_sth_latest(struct tg_prov_log *log, struct tg_prov_sth *sth, str
 int tg_prov_log_set_sync(struct tg_prov_log *log, int mode, struct tg_err *err) {
   if (mode != TG_PROV_SYNC_FULL && mode != TG_PROV_SYNC_OS)
     return tg_err_set(err, TG_EINVAL, "provenance log: sync mode %d", mode);
+  /* With TG_PROV_SYNC_OS the checkpoint thread checkpoints (and syncs): an
+   * automatic checkpoint in an append would wait for the disk, and appends
+   * may run on an event loop (tg_provlog_direct). */
   int rc = tg_db_exec(log->db,
-                      mode == TG_PROV_SYNC_FULL ? "PRAGMA synchronous=FULL"
-                                                : "PRAGMA synchronous=NORMAL",
+                      mode == TG_PROV_SYNC_FULL
+                          ? "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=1000"
+                          : "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0",
                       err);
   if (rc == 0)
     log->sync_os = mode == TG_PROV_SYNC_OS;
