@@ -990,6 +990,8 @@ static int validate_plain(const json_t *in, const struct tg_cat_vopts *opts, jso
   return rc;
 }
 
+int tg_cat_is_plain(const json_t *in) { return tg__cat_plain_is(in); }
+
 int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
                     json_t **problems) {
   if (canonical != NULL)

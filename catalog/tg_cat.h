@@ -69,6 +69,9 @@ int tg_cat_parse(const char *text, size_t len, json_t **out, json_t **problems);
  * Outputs are set to NULL when not produced. */
 int tg_cat_validate(const json_t *in, const struct tg_cat_vopts *opts, json_t **canonical,
                     json_t **problems);
+/* 1 when IN is a dataset in the plain-JSON form (docs/datasets.md), the way
+ * tg_cat_validate tells the two forms apart; else 0. */
+int tg_cat_is_plain(const json_t *in);
 
 /* Returns a new reference to the public view of canonical document DOC
  * (borrowed): every property in the tsunagu: namespace (urn:tsunagu:ns:, i.e.

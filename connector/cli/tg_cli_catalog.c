@@ -227,30 +227,13 @@ static int dataset_rm(struct tg_cli *cli, int argc, char **argv) {
 
 /* ---- apply and edit -------------------------------------------------------- */
 
-/* 1 when DOC is in the plain form, by the node's rule: no key starts with
- * '@' and not every key is a prefixed term ("dct:title"). */
-static int doc_plain(json_t *doc) {
-  const char *k;
-  json_t *v;
-  int prefixed = 0, plain = 0;
-  json_object_foreach(doc, k, v) {
-    if (k[0] == '@')
-      return 0;
-    if (strchr(k, ':') != NULL)
-      prefixed++;
-    else
-      plain++;
-  }
-  return plain > 0 || prefixed == 0;
-}
-
 /* The dataset id to apply DOC under: GIVEN (--id), else DOC's @id (JSON-LD)
  * or id (the plain form, docs/datasets.md); a local id (no ':') becomes
  * urn:tsunagu:<node>:dataset:<local> with the node's id. Into *ID (from
  * malloc). Returns 0 or an exit status after saying why. */
 static int apply_id(struct tg_cli *cli, json_t *doc, const char *given, char **id) {
-  const char *want =
-      given ? given : json_string_value(json_object_get(doc, doc_plain(doc) ? "id" : "@id"));
+  const char *key = tg_cat_is_plain(doc) ? "id" : "@id";
+  const char *want = given ? given : json_string_value(json_object_get(doc, key));
   int status, rc;
   json_t *wk = NULL;
   *id = NULL;
@@ -401,7 +384,7 @@ static int dataset_apply(struct tg_cli *cli, int argc, char **argv) {
                        jerr.line, jerr.column, doc ? "not an object" : jerr.text);
   }
   if ((rc = apply_id(cli, doc, given, &id)) == 0) {
-    json_object_set_new(doc, doc_plain(doc) ? "id" : "@id", json_string(id));
+    json_object_set_new(doc, tg_cat_is_plain(doc) ? "id" : "@id", json_string(id));
     rc = apply_doc(cli, "dataset apply", doc, id);
   }
   free(id);
