@@ -143,6 +143,31 @@ static void start_sync(char *dir, struct tg_writer **w, uint64_t sync_ms) {
 /* Every append synced before its answer: log jobs go through the writer. */
 static void start(char *dir, struct tg_writer **w) { start_sync(dir, w, 0); }
 
+/* A writer over DIR (sync interval SYNC_MS) and a loop with its port. */
+static void begin(char *dir, struct tg_writer **w, uv_loop_t *loop, struct tg_writer_port **port,
+                  uint64_t sync_ms) {
+  atomic_store(&started, 0);
+  atomic_store(&released, 0);
+  atomic_store(&ndone, 0);
+  start_sync(dir, w, sync_ms);
+  assert_int_equal(uv_loop_init(loop), 0);
+  assert_int_equal(tg_writer_port_new(loop, port), 0);
+}
+
+/* Closes the port and the loop, stops the writer, and checks that the log's
+ * entries are EXPECT (their dataset fields, comma-separated). */
+static void finish(const char *dir, uv_loop_t *loop, struct tg_writer_port *port,
+                   struct tg_writer *w, const char *expect) {
+  tg_writer_port_close(port);
+  uv_run(loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(loop), 0);
+  tg_writer_stop(w);
+  struct seen s;
+  log_text(dir, &s);
+  assert_string_equal(s.text, expect);
+  rm_dir(dir);
+}
+
 /* One batch of mixed jobs, held together behind a first job that waits. */
 static void test_mixed_batch_order(void **state) {
   (void)state;
@@ -157,12 +182,7 @@ static void test_mixed_batch_order(void **state) {
   };
   const int nodb[] = {0, 0, 1, 0, 1, 0};
   const size_t n = sizeof(jobs) / sizeof(jobs[0]);
-  atomic_store(&started, 0);
-  atomic_store(&released, 0);
-  atomic_store(&ndone, 0);
-  start(dir, &w);
-  assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(tg_writer_port_new(&loop, &port), 0);
+  begin(dir, &w, &loop, &port, 0);
   assert_int_equal(tg_writer_submit(w, port, job_run, job_done, &jobs[0]), 0);
   for (int i = 0; i < 2000 && !atomic_load(&started); i++)
     nanosleep(&(struct timespec){0, 1000000L}, NULL);
@@ -176,15 +196,8 @@ static void test_mixed_batch_order(void **state) {
     uv_run(&loop, UV_RUN_ONCE);
   for (size_t i = 0; i < n; i++)
     assert_int_equal(jobs[i].done_rc, jobs[i].fail ? TG_EINVAL : 0);
-  tg_writer_port_close(port);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  tg_writer_stop(w);
-  struct seen s;
-  log_text(dir, &s);
   /* In submission order; the failed database job's entry alone is gone. */
-  assert_string_equal(s.text, "a,b,c,e,f");
-  rm_dir(dir);
+  finish(dir, &loop, port, w, "a,b,c,e,f");
 }
 
 /* Two results: the loop takes both at the first wake-up while the writer is
@@ -293,12 +306,7 @@ static void test_log_job_not_behind_db(void **state) {
   struct tg_writer_port *port = NULL;
   uv_loop_t loop;
   struct job held = {"held", 0, 1, 0, 0}, quick = {"quick", 0, 0, 0, 0};
-  atomic_store(&started, 0);
-  atomic_store(&released, 0);
-  atomic_store(&ndone, 0);
-  start_sync(dir, &w, 1000);
-  assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(tg_writer_port_new(&loop, &port), 0);
+  begin(dir, &w, &loop, &port, 1000);
   assert_int_equal(tg_writer_submit(w, port, job_run, job_done, &held), 0);
   for (int i = 0; i < 2000 && !atomic_load(&started); i++)
     nanosleep(&(struct timespec){0, 1000000L}, NULL);
@@ -315,14 +323,7 @@ static void test_log_job_not_behind_db(void **state) {
   assert_true(quick_first);
   assert_int_equal(quick.done_rc, 0);
   assert_int_equal(held.done_rc, 0);
-  tg_writer_port_close(port);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  tg_writer_stop(w);
-  struct seen s;
-  log_text(dir, &s);
-  assert_string_equal(s.text, "quick,held"); /* in the order they were appended */
-  rm_dir(dir);
+  finish(dir, &loop, port, w, "quick,held"); /* in the order they were appended */
 }
 
 int main(void) {
