@@ -476,13 +476,18 @@ int tg_provlog_twin(struct tg_provlog *p, struct tg_provlog **out) {
   return 0;
 }
 
+/* Drops what P has staged and frees its staging (a twin's or the core's). */
+static void staging_close(struct tg_provlog *p) {
+  tg_provlog_unstage(p, 0);
+  free(p->v);
+  free(p->batch);
+  tg_buf_close(&p->enc);
+}
+
 void tg_provlog_twin_free(struct tg_provlog *t) {
   if (t == NULL)
     return;
-  tg_provlog_unstage(t, 0);
-  free(t->v);
-  free(t->batch);
-  tg_buf_close(&t->enc);
+  staging_close(t);
   free(t);
 }
 
@@ -497,9 +502,7 @@ void tg_provlog_close(struct tg_provlog *p) {
   }
   tg_prov_sync_stop(p->sync); /* its last checkpoint makes everything durable */
   tg_prov_log_close(p->log);
-  free(p->v);
-  free(p->batch);
-  tg_buf_close(&p->enc);
+  staging_close(p);
   pthread_mutex_destroy(&p->mu);
   free(p);
 }

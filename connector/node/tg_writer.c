@@ -166,12 +166,20 @@ static void run_job(struct tg_writer *w, struct job *j) {
 }
 
 /* A job of tg_writer_submit_log: no savepoint, its entries dropped if it fails. */
-static void run_log_job(struct tg_writer *w, struct job *j) {
+static void run_log_job(struct tg_writer_ctx *ctx, struct job *j) {
   tg_err_clear(&j->err);
-  size_t mark = w->ctx.prov ? tg_provlog_mark(w->ctx.prov) : 0;
-  j->rc = j->fn(&w->ctx, j->arg, &j->err);
-  if (j->rc != 0 && w->ctx.prov)
-    tg_provlog_unstage(w->ctx.prov, mark);
+  size_t mark = ctx->prov ? tg_provlog_mark(ctx->prov) : 0;
+  j->rc = j->fn(ctx, j->arg, &j->err);
+  if (j->rc != 0 && ctx->prov)
+    tg_provlog_unstage(ctx->prov, mark);
+}
+
+/* The log jobs J.. (linked by next) with CTX, then one append of their
+ * entries: on the writer thread, or on a loop through its twin. */
+static void run_log_jobs(struct tg_writer_ctx *ctx, struct job *j) {
+  for (; j != NULL; j = j->next)
+    run_log_job(ctx, j);
+  tg_provlog_flush(ctx->prov);
 }
 
 /* The batch J..: one transaction, one durable commit. Jobs run, and stage
@@ -190,7 +198,7 @@ static void run_batch(struct tg_writer *w, struct job *batch) {
     rc = exec(w->ctx.db, "BEGIN IMMEDIATE", &err);
   for (struct job *j = batch; j; j = j->next) {
     if (j->nodb)
-      run_log_job(w, j);
+      run_log_job(&w->ctx, j);
     else if (rc == 0)
       run_job(w, j);
   }
@@ -240,9 +248,7 @@ static struct job *run_logs_first(struct tg_writer *w, struct job *batch) {
   }
   if (logs == NULL)
     return dbs;
-  for (struct job *j = logs; j != NULL; j = j->next)
-    run_log_job(w, j);
-  tg_provlog_flush(w->ctx.prov);
+  run_log_jobs(&w->ctx, logs);
   for (struct job *j = logs, *next; j != NULL; j = next) {
     next = j->next;
     port_deliver(j);
@@ -430,14 +436,7 @@ static int port_run_direct(struct tg_writer_port *p, struct tg_writer *w, struct
   struct tg_writer_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
   ctx.prov = p->twin; /* a log job touches nothing else */
-  for (struct job *k = j; k != NULL; k = k->next) {
-    tg_err_clear(&k->err);
-    size_t mark = tg_provlog_mark(p->twin);
-    k->rc = k->fn(&ctx, k->arg, &k->err);
-    if (k->rc != 0)
-      tg_provlog_unstage(p->twin, mark);
-  }
-  tg_provlog_flush(p->twin);
+  run_log_jobs(&ctx, j);
   port_answer(p, j, 0);
   return 0;
 }
