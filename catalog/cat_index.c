@@ -398,10 +398,13 @@ int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t
   size_t i;
   const json_t *c;
   json_t *ctx = tg_cat_context();
+  ix->terms_seen = json_object();
   json_array_foreach(json_object_get(page, "changes"), i, c) {
     if ((rc = apply_one(ix, source, c, ctx, ref, err)) != 0)
       break;
   }
+  json_decref(ix->terms_seen);
+  ix->terms_seen = NULL;
   json_decref(ctx);
   int64_t new_last = json_integer_value(json_object_get(page, "last_seq"));
   if (rc == 0)

@@ -410,7 +410,7 @@ static int is_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0
  * term that starts with an ASCII letter or digit, and each suffix that starts
  * with one right after a non-ASCII character (where FTS5's own tokenizer
  * might split), so every index token a Latin prefix can reach is listed. */
-static int term_write(sqlite3_stmt *st, const struct tg_buf *t) {
+static int term_write(sqlite3_stmt *st, json_t *seen, const struct tg_buf *t) {
   if (t->data == NULL)
     return 0;
   const char *p = t->data, *end = t->data + t->len;
@@ -423,6 +423,11 @@ static int term_write(sqlite3_stmt *st, const struct tg_buf *t) {
     for (const char *q = w; q < p; q++) {
       if (!is_alnum((unsigned char)*q) || (q > w && (unsigned char)q[-1] < 0x80))
         continue;
+      if (seen != NULL) { /* written already in this transaction */
+        if (json_object_getn(seen, q, (size_t)(p - q)) != NULL)
+          continue;
+        json_object_setn_new_nocheck(seen, q, (size_t)(p - q), json_true());
+      }
       sqlite3_reset(st);
       sqlite3_bind_text(st, 1, q, (int)(p - q), SQLITE_STATIC);
       if (sqlite3_step(st) != SQLITE_DONE)
@@ -458,7 +463,8 @@ static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int
   st = NULL;
   if (rc == 0 && !del) {
     rc = wget(s, W_TERM, "INSERT OR IGNORE INTO cat_term(term) VALUES(?1)", &st, err);
-    if (rc == 0 && (term_write(st, &t) || term_write(st, &b) || term_write(st, &k)))
+    json_t *seen = s->terms_seen;
+    if (rc == 0 && (term_write(st, seen, &t) || term_write(st, seen, &b) || term_write(st, seen, &k)))
       rc = db_err(s, err);
     wput(st);
   }
@@ -480,16 +486,21 @@ static int facet_add(sqlite3_stmt *st, int64_t rid, const char *kind, const char
 
 static const char *id_text(const json_t *j) { return json_string_value(json_object_get(j, "@id")); }
 
-static int facets_write(struct tg_cat_store *s, int64_t rid, const json_t *doc,
+/* Replaces the facet rows of RID by those of DOC (NULL: none). FRESH: RID is
+ * a row inserted just now, which has none to delete (a removed row's facets
+ * went with it). */
+static int facets_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int fresh,
                         struct tg_err *err) {
   sqlite3_stmt *st = NULL;
-  int rc = wget(s, W_FACET_DEL, "DELETE FROM cat_facet WHERE rid = ?1", &st, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, rid);
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_err(s, err);
-  wput(st);
+  int rc = 0;
+  if (!fresh) {
+    if ((rc = wget(s, W_FACET_DEL, "DELETE FROM cat_facet WHERE rid = ?1", &st, err)))
+      return rc;
+    sqlite3_bind_int64(st, 1, rid);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db_err(s, err);
+    wput(st);
+  }
   if (rc || doc == NULL)
     return rc;
   if ((rc = wget(s, W_FACET_ADD,
@@ -635,7 +646,7 @@ static int store_doc_text(struct tg_cat_store *s, const char *id, const char *lo
   if (rc == 0)
     rc = fts_write(s, rid, doc, 0, err);
   if (rc == 0)
-    rc = facets_write(s, rid, doc, err);
+    rc = facets_write(s, rid, doc, !cur->exists, err);
   if (rc == 0 && w != NULL) {
     w->id = strdup(id);
     w->version = version;
@@ -688,7 +699,7 @@ int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *
     rc = fts_write(s, cur.rid, cur.doc, 1, err);
   json_decref(cur.doc);
   if (rc == 0)
-    rc = facets_write(s, cur.rid, NULL, err);
+    rc = facets_write(s, cur.rid, NULL, 0, err);
   sqlite3_stmt *st = NULL;
   if (rc == 0)
     rc = wget(s, W_REMOVE, "DELETE FROM cat_dataset WHERE rid = ?1", &st, err);
@@ -931,7 +942,7 @@ int tg_cat_dataset_delete(struct tg_cat_store *s, const char *id, int64_t if_mat
   if (rc == 0 && cur.doc != NULL)
     rc = fts_write(s, cur.rid, cur.doc, 1, err);
   if (rc == 0)
-    rc = facets_write(s, cur.rid, NULL, err);
+    rc = facets_write(s, cur.rid, NULL, 0, err);
   json_decref(cur.doc);
   rc = finish(s, rc, err);
   if (rc == 0 && w != NULL) {
@@ -1172,7 +1183,7 @@ static int fold_row(struct tg_cat_store *s, sqlite3_stmt *upd, int64_t rid, cons
   if (rc == 0)
     rc = fts_write(s, rid, doc, 0, err);
   if (rc == 0)
-    rc = facets_write(s, rid, doc, err);
+    rc = facets_write(s, rid, doc, 0, err);
   free(d.title_key);
   json_decref(doc);
   return rc;

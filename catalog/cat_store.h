@@ -16,6 +16,10 @@ struct tg_cat_store {
   int index_mode;   /* the harvested index: peers' datasets, written by cat_index.c only */
   int nested;       /* the caller holds the transaction (tg_cat_store_nest) */
   struct tg__cat_search_cache *sc; /* cat_search.c's prepared statements, or NULL */
+  /* While a harvested page is applied (tg_cat_index_apply): the cat_term
+   * terms written in its transaction, so each is inserted once, not once per
+   * dataset that uses it (a JSON object as a set); NULL otherwise. */
+  json_t *terms_seen;
   sqlite3_stmt *wst[12];           /* the write path's prepared statements (cat_store.c),
                                       prepared on first use, finalised by tg_cat_store_free */
 };

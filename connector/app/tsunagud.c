@@ -6,6 +6,9 @@
 #include "tg_server.h"
 
 #include <curl/curl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +61,15 @@ int main(int argc, char **argv) {
   if (test)
     return tg_server_check(dir);
   warn_state_dir(dir);
+#if defined(__GLIBC__) && defined(M_MXFAST)
+  /* No fastbins: with them, glibc consolidates every fastbin chunk before
+   * each allocation of 1 KiB or more, and the daemon's mix of many small
+   * JSON/SQLite frees with page-sized buffers made that the hottest
+   * function of a harvest (h 25 s -> 19 s of CPU for 100,000 datasets, the
+   * serving peer 9.4 -> 7.3 s). Small sizes still come from the per-thread
+   * caches. */
+  mallopt(M_MXFAST, 0);
+#endif
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = tg_server_run(dir);
   tg_ca_node_shutdown();
