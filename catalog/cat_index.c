@@ -556,6 +556,59 @@ int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *e
   return rc;
 }
 
+int tg_cat_index_harvest_times(struct tg_cat_store *ix, const struct tg_cat_harvest_time **out,
+                               size_t *n, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  int64_t version = 0;
+  *out = NULL;
+  *n = 0;
+  int rc = prepare(ix, "PRAGMA data_version", &st, err);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    version = sqlite3_column_int64(st, 0);
+  else
+    rc = db_err(ix, err);
+  sqlite3_finalize(st);
+  if (rc)
+    return rc;
+  if (!ix->hv_valid || ix->hv_version != version) {
+    ix->hv_valid = 0;
+    ix->hv_n = 0;
+    rc = prepare(ix, "SELECT node, coalesce(harvested_at, 0) FROM hv_source ORDER BY node", &st,
+                 err);
+    if (rc)
+      return rc;
+    size_t cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      if (ix->hv_n == cap) {
+        size_t nc = cap ? cap * 2 : 64;
+        struct tg_cat_harvest_time *t = realloc(ix->hv_times, nc * sizeof(*t));
+        if (t == NULL)
+          break;
+        ix->hv_times = t;
+        cap = nc;
+      }
+      struct tg_cat_harvest_time *t = &ix->hv_times[ix->hv_n++];
+      snprintf(t->node, sizeof(t->node), "%s", (const char *)sqlite3_column_text(st, 0));
+      t->at = sqlite3_column_int64(st, 1);
+    }
+    if (step != SQLITE_DONE)
+      rc = step == SQLITE_ROW ? tg_err_set(err, TG_ENOMEM, "out of memory") : db_err(ix, err);
+    sqlite3_finalize(st);
+    if (rc) {
+      ix->hv_n = 0;
+      return rc;
+    }
+    ix->hv_valid = 1;
+    ix->hv_version = version;
+  }
+  *out = ix->hv_times;
+  *n = ix->hv_n;
+  return 0;
+}
+
 int tg_cat_index_sources_brief(struct tg_cat_store *ix, json_t **out, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   int rc = prepare(ix, "SELECT node, last_seq, harvested_at, status FROM hv_source ORDER BY node",

@@ -107,6 +107,7 @@ void tg_cat_store_free(struct tg_cat_store *s) {
   free_schemes(s);
   tg__cat_search_cache_free(s);
   wfree(s);
+  free(s->hv_times);
   free(s);
 }
 

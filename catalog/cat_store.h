@@ -20,6 +20,12 @@ struct tg_cat_store {
    * terms written in its transaction, so each is inserted once, not once per
    * dataset that uses it (a JSON object as a set); NULL otherwise. */
   json_t *terms_seen;
+  /* tg_cat_index_harvest_times' copy of hv_source, and the connection's
+   * data_version it was read at (valid when hv_valid). */
+  struct tg_cat_harvest_time *hv_times;
+  size_t hv_n;
+  int64_t hv_version;
+  int hv_valid;
   sqlite3_stmt *wst[12];           /* the write path's prepared statements (cat_store.c),
                                       prepared on first use, finalised by tg_cat_store_free */
 };

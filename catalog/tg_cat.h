@@ -303,6 +303,19 @@ int tg_cat_index_sources(struct tg_cat_store *ix, json_t **out, struct tg_err *e
  * round). *OUT gets a new reference. */
 int tg_cat_index_sources_brief(struct tg_cat_store *ix, json_t **out, struct tg_err *err);
 
+/* A source of the index and when it was last harvested (0: never). */
+struct tg_cat_harvest_time {
+  char node[64];
+  int64_t at;
+};
+/* The index's sources, sorted by node (strcmp), with when each was last
+ * harvested: *OUT is borrowed from IX until the next call on IX or its
+ * free, *N their count. Read from hv_source only when the database changed
+ * since the last call on IX's connection (PRAGMA data_version): a harvested
+ * search, which needs them all, does not rebuild 1,741 of them each time. */
+int tg_cat_index_harvest_times(struct tg_cat_store *ix, const struct tg_cat_harvest_time **out,
+                               size_t *n, struct tg_err *err);
+
 /* Locates dataset ID in the index: its owner node into OWNER (size N) and
  * when it was last harvested into *HARVESTED_AT (may be NULL). TG_ENOENT
  * when the index does not hold it, TG_ETOOBIG when OWNER is too small. */

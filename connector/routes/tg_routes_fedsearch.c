@@ -14,6 +14,7 @@
 #include "tg_routes.h"
 #include "tg_routes_data.h"
 #include "tg_settings.h"
+#include "tg_util.h"
 #include "tg_worker.h"
 
 #include <jansson.h>
@@ -33,7 +34,10 @@ struct fsearch {
   struct tg_fed_fanout *fan;
   json_t *local;           /* this node's answer */
   json_t *harvested;       /* the harvested index's answer, or NULL (live mode) */
-  json_t *harvest_src;     /* source entries for the harvested peers */
+  /* The harvested peers' source entries, rendered: ",{...}" each. At
+   * national scale there are 1,741 of them in every answer; as jansson
+   * objects, built, dumped and freed per search, they were a third of it. */
+  struct tg_buf hv_text;
   const char *mode;        /* "live", "harvested" or "auto" (static) */
   json_t *peers;           /* the peers table as asked: node -> url */
   char self[64];
@@ -48,7 +52,7 @@ struct fsearch {
 
 static void fsearch_free(struct fsearch *s) {
   json_decref(s->harvested);
-  json_decref(s->harvest_src);
+  tg_buf_close(&s->hv_text);
   json_decref(s->local);
   json_decref(s->peers);
   free(s->qtext);
@@ -159,6 +163,39 @@ static void fill_page(struct fsearch *s, struct tg_worker *w, json_t *items) {
       json_array_remove(items, k);
 }
 
+/* Answers OUT (taken) with "sources": SELF's entry, then the harvested
+ * peers' rendered entries HV, then the entries of REST (taken): the same
+ * JSON as one object, spliced as text. */
+static void answer(struct tg_http_req *req, json_t *out, json_t *self, const struct tg_buf *hv,
+                   json_t *rest) {
+  char *body = json_dumps(out, JSON_COMPACT), *me = json_dumps(self, JSON_COMPACT);
+  char *others = json_array_size(rest) > 0 ? json_dumps(rest, JSON_COMPACT) : NULL;
+  json_decref(out);
+  json_decref(self);
+  json_decref(rest);
+  struct tg_buf b;
+  tg_buf_init(&b);
+  size_t bl = body ? strlen(body) : 0;
+  /* BODY is an object with members ("{...}"): its last brace gives way. */
+  int rc = body == NULL || me == NULL || bl < 3 || body[bl - 1] != '}' ||
+           (json_array_size(rest) > 0 && others == NULL);
+  if (!rc)
+    rc = tg_buf_append(&b, body, bl - 1) || tg_buf_puts(&b, ",\"sources\":[") ||
+         tg_buf_puts(&b, me) || (hv->len > 0 && tg_buf_append(&b, hv->data, hv->len));
+  if (!rc && others != NULL) /* "[a,b]" -> ",a,b" */
+    rc = tg_buf_puts(&b, ",") || tg_buf_append(&b, others + 1, strlen(others) - 2);
+  if (!rc)
+    rc = tg_buf_puts(&b, "]}");
+  if (rc)
+    tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
+  else
+    tg_http_res_send(req, 200, "application/json", b.data, b.len);
+  tg_buf_close(&b);
+  free(body);
+  free(me);
+  free(others);
+}
+
 static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   struct fsearch *s = ud;
   struct tg_http_req *req = s->req;
@@ -184,18 +221,14 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
     tg_route_search_hide(s->local, s->peer);
   in[0].source = s->self;
   in[0].answer = s->local;
-  json_array_append_new(sources, source_entry(s->self, "ok", s->local_ms,
-                                              json_array_size(json_object_get(s->local, "items")),
-                                              NULL));
+  json_t *self_src = source_entry(s->self, "ok", s->local_ms,
+                                  json_array_size(json_object_get(s->local, "items")), NULL);
   size_t m = 1;
   if (s->harvested != NULL) {
     if (s->peer[0])
       tg_route_search_hide(s->harvested, s->peer);
     in[m].source = NULL; /* each hit's own "source": its owner */
     in[m++].answer = s->harvested;
-    size_t k;
-    json_t *e;
-    json_array_foreach(s->harvest_src, k, e) json_array_append(sources, e);
   }
   for (size_t i = 0; i < n; i++) {
     json_t *e = source_entry(asks[i].node, tg_fed_ask_state_name(asks[i].state), asks[i].ms,
@@ -223,6 +256,7 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   int rc = tg_cat_merge(in, m, s->sort, s->offset, s->limit, &out, &err);
   free(in);
   if (rc != 0) {
+    json_decref(self_src);
     json_decref(sources);
     tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "%s", tg_err_msg(&err, rc));
     fsearch_free(s);
@@ -237,9 +271,8 @@ static void fsearch_done(void *ud, struct tg_fed_ask *asks, size_t n) {
   }
   json_object_set_new(out, "scope", json_string("federation"));
   json_object_set_new(out, "mode", json_string(s->mode));
-  json_object_set_new(out, "sources", sources);
+  answer(req, out, self_src, &s->hv_text, sources);
   fsearch_free(s); /* the request stays ours until the answer is sent */
-  tg_http_res_json(req, 200, out, NULL);
 }
 
 /* The peers to ask: every peer not in SEEN (ours and the via-list's), into
@@ -299,60 +332,74 @@ static int fed_params(struct tg_http_req *req, const struct tg_qs *q, int64_t *t
   return 0;
 }
 
+/* The index of NODE in the sorted SRC[0..N), or -1. */
+static long source_find(const struct tg_cat_harvest_time *src, size_t n, const char *node) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(src[mid].node, node);
+    if (c == 0)
+      return (long)mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
 /* The harvested index's answer for LQ into S (mode harvested or auto): only
  * hits of sources harvested within FRESH_S seconds (all, for harvested),
- * each marked with its owner as source; their nodes go into SEEN (asked no
- * further) and get a "harvested" entry in S->harvest_src. */
+ * each marked with its owner as source; each such source gets a "harvested"
+ * entry in S->hv_text and, with MARK, its node goes into SEEN (asked no
+ * further: auto mode). */
 static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct tg_cat_query *lq,
-                           json_t *seen, int64_t fresh_s) {
-  json_t *srcs = NULL, *fresh = json_object();
+                           json_t *seen, int64_t fresh_s, int mark) {
+  const struct tg_cat_harvest_time *src = NULL;
+  size_t ns = 0;
   int64_t now = (int64_t)time(NULL);
-  s->harvest_src = json_array();
-  if (w->harvested == NULL || tg_cat_index_sources_brief(w->harvested, &srcs, NULL) != 0 ||
-      tg_cat_search(w->harvested, lq, &s->harvested, NULL) != 0) {
-    json_decref(srcs);
-    json_decref(fresh);
+  if (w->harvested == NULL || tg_cat_index_harvest_times(w->harvested, &src, &ns, NULL) != 0 ||
+      tg_cat_search(w->harvested, lq, &s->harvested, NULL) != 0)
+    return;
+  size_t *hits = calloc(ns ? ns : 1, sizeof(*hits)); /* (size_t)-1: not a source here */
+  if (hits == NULL) {
+    json_decref(s->harvested);
+    s->harvested = NULL;
     return;
   }
-  size_t i;
-  json_t *e;
-  json_array_foreach(srcs, i, e) {
-    const char *node = json_string_value(json_object_get(e, "node"));
-    json_int_t at = json_integer_value(json_object_get(e, "harvested_at"));
-    if (node == NULL || at <= 0 || json_object_get(seen, node) != NULL)
-      continue;
-    if (fresh_s > 0 && now - at > fresh_s)
-      continue;
-    json_object_set_new(fresh, node, json_integer(now - at));
-  }
+  for (size_t i = 0; i < ns; i++)
+    if (src[i].at <= 0 || json_object_get(seen, src[i].node) != NULL ||
+        (fresh_s > 0 && now - src[i].at > fresh_s))
+      hits[i] = (size_t)-1;
   /* Keep the fresh sources' hits, marked with their owner. */
   json_t *items = json_object_get(s->harvested, "items");
-  json_t *hits = json_object();
   for (size_t k = json_array_size(items); k-- > 0;) {
     json_t *it = json_array_get(items, k);
     const char *id = json_string_value(json_object_get(it, "id"));
     char owner[64];
-    if (id == NULL || tg_cat_dataset_owner(id, owner, sizeof(owner)) != 0 ||
-        json_object_get(fresh, owner) == NULL) {
+    long at = id != NULL && tg_cat_dataset_owner(id, owner, sizeof(owner)) == 0
+                  ? source_find(src, ns, owner)
+                  : -1;
+    if (at < 0 || hits[at] == (size_t)-1) {
       json_array_remove(items, k);
       continue;
     }
     json_object_set_new(it, "source", json_string(owner));
     json_object_set_new(it, "harvested", json_true());
-    json_object_set_new(hits, owner, json_integer(json_integer_value(json_object_get(hits, owner)) + 1));
+    hits[at]++;
   }
-  const char *node;
-  json_t *age;
-  json_object_foreach(fresh, node, age) {
-    json_t *entry = source_entry(node, "harvested", 0,
-                                 (size_t)json_integer_value(json_object_get(hits, node)), NULL);
-    json_object_set_new(entry, "age_s", json_integer(json_integer_value(age)));
-    json_array_append_new(s->harvest_src, entry);
-    json_object_set_new(seen, node, json_true());
+  for (size_t i = 0; i < ns; i++) {
+    /* Node ids are [a-z0-9-] (tg_node_id_valid): nothing to escape. */
+    if (hits[i] == (size_t)-1 || !tg_node_id_valid(src[i].node))
+      continue;
+    tg_buf_printf(&s->hv_text,
+                  ",{\"node\":\"%s\",\"status\":\"harvested\",\"ms\":0,\"hits\":%zu,"
+                  "\"age_s\":%lld}",
+                  src[i].node, hits[i], (long long)(now - src[i].at));
+    if (mark)
+      json_object_set_new(seen, src[i].node, json_true());
   }
-  json_decref(hits);
-  json_decref(fresh);
-  json_decref(srcs);
+  free(hits);
 }
 
 /* Runs the local search and starts the fan-out; 0, or TG_ROUTE_ANSWERED. */
@@ -394,7 +441,8 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
     struct tg_settings *st = tg_settings_get();
     int64_t fresh_s = (int64_t)(st->harvest_interval_ms * 2 / 1000) + 60;
     tg_settings_put(st);
-    harvested_part(s, w, &lq, seen, strcmp(s->mode, "auto") == 0 ? fresh_s : 0);
+    int automode = strcmp(s->mode, "auto") == 0;
+    harvested_part(s, w, &lq, seen, automode ? fresh_s : 0, automode);
   }
   /* Harvested mode asks nobody: no peer list (at national scale, listing
    * 1,741 peers was a fifth of a search); owners' URLs are looked up for
