@@ -1044,6 +1044,17 @@ static void conn_pump(struct tg_conn *c) {
         conn_close(c);
         break;
       }
+      /* SSL_get_error says SSL_ERROR_SSL whenever the thread's error queue
+       * holds an error, so one that another OpenSSL user on this worker's
+       * thread left behind would turn a plain "no more data yet" (-1,
+       * WANT_READ) into a fatal error: the connection would close without
+       * answering the request just decrypted. libcurl leaves such errors
+       * (7.88 at least): closing a client connection whose handshake failed
+       * calls SSL_shutdown, which queues "shutdown while in init"; the
+       * node's own requests on this thread (peer checks, harvests) do that
+       * whenever a handshake with a peer fails, e.g. once a CRL revokes it.
+       * (SSL_do_handshake empties the queue itself; SSL_read does not.) */
+      ERR_clear_error();
       int n = SSL_read(c->ssl, c->in.data + c->in.len, 16384);
       if (n > 0) {
         if (c->req == NULL && c->head_start == 0)
