@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <limits.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <openssl/x509.h>
@@ -657,8 +658,10 @@ static void req_unlink(struct tg_client_req *r) {
 }
 
 static void req_detach(struct tg_client_req *r) {
-  if (r->in_multi)
+  if (r->in_multi) {
     curl_multi_remove_handle(r->c->multi, r->easy);
+    ERR_clear_error(); /* see client_drive */
+  }
   r->in_multi = 0;
 }
 
@@ -740,6 +743,12 @@ static void client_drive(struct tg_client *c, curl_socket_t fd, int flags) {
     return;
   c->in_curl++;
   curl_multi_socket_action(c->multi, fd, flags, &running);
+  /* Nothing of curl's on this thread's OpenSSL error queue: libcurl (7.88)
+   * leaves "shutdown while in init" there when it closes a connection whose
+   * handshake failed, and the queue is shared with the worker's server
+   * connections (tg_conn.c) and every other OpenSSL user on the thread, whose
+   * SSL_get_error and error messages would report it as theirs. */
+  ERR_clear_error();
   c->in_curl--;
   client_after_curl(c);
 }
@@ -823,6 +832,7 @@ static void client_teardown(struct tg_client *c) {
     sock_close(c->socks);
   }
   curl_multi_cleanup(c->multi);
+  ERR_clear_error(); /* see client_drive */
   c->multi = NULL;
   uv_close((uv_handle_t *)&c->timer, client_handle_closed);
   uv_close((uv_handle_t *)&c->defer, client_handle_closed);
