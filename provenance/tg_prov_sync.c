@@ -25,7 +25,14 @@ struct tg_prov_sync {
   uint64_t interval_ms;
   _Atomic uint64_t done, failed;
   int warned; /* a failing checkpoint is logged once until one succeeds */
+  /* tg_prov_sync_set_hold's function and argument (under MU). */
+  void (*hold)(void *arg, int on);
+  void *hold_arg;
 };
+
+/* A WAL of this many frames (4 KiB pages) or more after a checkpoint is
+ * emptied with appends held (tg_prov_sync_set_hold). */
+#define WAL_RESET_FRAMES 1024
 
 /* A passive checkpoint syncs the WAL only when it can copy frames: one that
  * copied fewer frames than the WAL holds (a reader still on an older
@@ -33,12 +40,36 @@ struct tg_prov_sync {
  * and counted as failed if the frames still cannot all be copied. */
 static void checkpoint(struct tg_prov_sync *s) {
   int rc = SQLITE_OK, nlog = 0, nckpt = 0;
+  pthread_mutex_lock(&s->mu);
+  void (*hold)(void *, int) = s->hold;
+  void *arg = s->hold_arg;
+  pthread_mutex_unlock(&s->mu);
   for (int i = 0; i < 4; i++) {
     if (i > 0)
       nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
     rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
     if (rc != SQLITE_OK || nckpt >= nlog)
       break;
+  }
+  /* SQLite writes the WAL from its start again only when a write begins
+   * with every frame copied back, and an appender that commits while a
+   * passive checkpoint runs (every loop turn under load) leaves frames the
+   * checkpoint did not see: the WAL never restarts and grows without end
+   * (500 MB in 40 s of 1 KiB answers). So once it is big, the frames
+   * appended meanwhile (few: the first pass did the bulk) are copied with
+   * the appenders held, and the WAL truncated. */
+  if (rc == SQLITE_OK && hold != NULL && nlog >= WAL_RESET_FRAMES) {
+    /* Appenders wait for this (4-8 ms here, once an interval under load):
+     * a reader that would make it wait longer fails it, to be tried again
+     * at the next interval, after the passive pass did its work. */
+    int l2 = 0, c2 = 0;
+    sqlite3_busy_timeout(s->db, 50);
+    hold(arg, 1);
+    int rc2 = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &l2, &c2);
+    hold(arg, 0);
+    sqlite3_busy_timeout(s->db, 5000);
+    if (rc2 == SQLITE_OK)
+      nlog = nckpt = 0; /* all copied, synced, and the WAL emptied */
   }
   if (rc == SQLITE_OK && nckpt >= nlog) {
     atomic_fetch_add(&s->done, 1);
@@ -130,6 +161,13 @@ void tg_prov_sync_stop(struct tg_prov_sync *s) {
   pthread_cond_destroy(&s->cv);
   tg_db_close(s->db);
   free(s);
+}
+
+void tg_prov_sync_set_hold(struct tg_prov_sync *s, void (*hold)(void *arg, int on), void *arg) {
+  pthread_mutex_lock(&s->mu);
+  s->hold = hold;
+  s->hold_arg = arg;
+  pthread_mutex_unlock(&s->mu);
 }
 
 void tg_prov_sync_counts(struct tg_prov_sync *s, uint64_t *done, uint64_t *failed) {

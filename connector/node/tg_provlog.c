@@ -130,6 +130,16 @@ static void check_signatures(struct tg_provlog *p) {
     EVP_PKEY_free(keys[i]);
 }
 
+/* tg_prov_sync's hold: every append, the core's and its twins', is made
+ * under the core's MU. */
+static void hold_appends(void *arg, int on) {
+  struct tg_provlog *p = arg;
+  if (on)
+    pthread_mutex_lock(&p->mu);
+  else
+    pthread_mutex_unlock(&p->mu);
+}
+
 /* With SYNC_MS > 0, appends only reach the operating system (safe from
  * kill -9) and a thread syncs them every SYNC_MS; 0 syncs each batch. */
 static void set_sync(struct tg_provlog *p, const char *path, uint64_t sync_ms) {
@@ -140,6 +150,8 @@ static void set_sync(struct tg_provlog *p, const char *path, uint64_t sync_ms) {
   int rc = tg_prov_log_set_sync(p->log, TG_PROV_SYNC_OS, &err);
   if (rc == 0)
     rc = tg_prov_sync_start(path, sync_ms, &p->sync, &err);
+  if (rc == 0)
+    tg_prov_sync_set_hold(p->sync, hold_appends, p);
   if (rc != 0) {
     tg_log_warn("provenance: every append is synced to disk before its answer: %s",
                 tg_err_msg(&err, rc));

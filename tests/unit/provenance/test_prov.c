@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tg_buf.h"
@@ -1065,6 +1068,65 @@ static void test_log_sync_thread(void **state) {
   assert_null(sync);
 }
 
+/* Appends that never pause, each overlapping the checkpoints: with the
+ * appenders' lock given to the checkpoint thread (tg_prov_sync_set_hold),
+ * the WAL stays bounded (it grew without end when no checkpoint could ever
+ * copy every frame: SQLite restarts a WAL only from a complete one). */
+static pthread_mutex_t wal_mu = PTHREAD_MUTEX_INITIALIZER;
+static int wal_holds;
+
+static void wal_hold(void *arg, int on) {
+  (void)arg;
+  if (on) {
+    pthread_mutex_lock(&wal_mu);
+    wal_holds++;
+  } else {
+    pthread_mutex_unlock(&wal_mu);
+  }
+}
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_log_sync_wal_bounded(void **state) {
+  struct fixture *f = *state;
+  struct tg_prov_log *log = open_log(f);
+  struct tg_prov_sync *sync = NULL;
+  char wal[160];
+  struct stat sb;
+  off_t most = 0;
+  snprintf(wal, sizeof(wal), "%s-wal", f->path);
+  assert_int_equal(tg_prov_log_set_sync(log, TG_PROV_SYNC_OS, NULL), 0);
+  assert_int_equal(tg_prov_sync_start(f->path, 5, &sync, NULL), 0);
+  tg_prov_sync_set_hold(sync, wal_hold, NULL);
+  wal_holds = 0;
+  int seed = 0;
+  /* About 12 MiB of WAL a second without the bound, on this machine. */
+  for (double end = mono_s() + 2.0; mono_s() < end;) {
+    pthread_mutex_lock(&wal_mu);
+    append_n(log, seed, 4);
+    pthread_mutex_unlock(&wal_mu);
+    seed += 4;
+    if (seed % 400 == 0 && stat(wal, &sb) == 0 && sb.st_size > most)
+      most = sb.st_size;
+  }
+  tg_prov_sync_stop(sync);
+  if (stat(wal, &sb) == 0 && sb.st_size > most)
+    most = sb.st_size;
+  assert_true(wal_holds > 0); /* the bound was needed: the WAL reached 4 MiB */
+  if (most > 24 * 1024 * 1024)
+    fail_msg("the WAL grew to %lld bytes (%d entries appended)", (long long)most, seed);
+  assert_int_equal(tg_prov_log_size(log), (uint64_t)seed);
+  tg_prov_log_close(log);
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_size(log), (uint64_t)seed);
+  assert_int_equal(tg_prov_log_health(log)->broken, 0);
+  tg_prov_log_close(log);
+}
+
 /* ---- Signed tree heads --------------------------------------------------- */
 
 static void test_sth(void **state) {
@@ -1169,6 +1231,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_log_kill9, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_kill9_os, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_sync_thread, log_setup, log_teardown),
+      cmocka_unit_test_setup_teardown(test_log_sync_wal_bounded, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_sth, log_setup, log_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
