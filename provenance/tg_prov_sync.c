@@ -37,7 +37,8 @@ struct tg_prov_sync {
 /* A passive checkpoint syncs the WAL only when it can copy frames: one that
  * copied fewer frames than the WAL holds (a reader still on an older
  * snapshot) may have synced nothing, so it is tried again a little later,
- * and counted as failed if the frames still cannot all be copied. */
+ * and counted as failed if the frames still cannot all be copied (or the
+ * log stays busy). */
 static void checkpoint(struct tg_prov_sync *s) {
   int rc = SQLITE_OK, nlog = 0, nckpt = 0;
   pthread_mutex_lock(&s->mu);
@@ -48,7 +49,9 @@ static void checkpoint(struct tg_prov_sync *s) {
     if (i > 0)
       nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
     rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
-    if (rc != SQLITE_OK || nckpt >= nlog)
+    /* SQLITE_BUSY: an appender was starting the WAL over (after a
+     * truncation below), a moment's work; tried again like a partial copy. */
+    if ((rc != SQLITE_OK && rc != SQLITE_BUSY) || (rc == SQLITE_OK && nckpt >= nlog))
       break;
   }
   /* SQLite writes the WAL from its start again only when a write begins
