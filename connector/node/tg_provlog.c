@@ -548,11 +548,14 @@ void tg_provlog_note_event(struct tg_writer_port *port, int kind, const char *wh
 
 static int note_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
   struct note *n = arg;
-  (void)err;
   if (n->copy.e.owner_node == NULL && ctx->prov != NULL)
     n->copy.e.owner_node = tg_provlog_node(ctx->prov);
-  tg_provlog_stage(ctx->prov, &n->copy.e, NULL);
-  return 0;
+  /* A refusal to stage (no memory, a broken log) is said by note_done; an
+   * append that fails later is said by tg_provlog_flush. */
+  if (ctx->prov == NULL)
+    return 0; /* [provenance] log = off */
+  int rc = tg_provlog_stage(ctx->prov, &n->copy.e, NULL);
+  return rc == 0 ? 0 : tg_err_set(err, rc, "the log refused it");
 }
 
 static void note_done(void *arg, int rc, const struct tg_err *err) {
