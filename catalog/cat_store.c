@@ -424,10 +424,14 @@ static int term_write(sqlite3_stmt *st, json_t *seen, const struct tg_buf *t) {
     for (const char *q = w; q < p; q++) {
       if (!is_alnum((unsigned char)*q) || (q > w && (unsigned char)q[-1] < 0x80))
         continue;
-      if (seen != NULL) { /* written already in this transaction */
-        if (json_object_getn(seen, q, (size_t)(p - q)) != NULL)
+      char key[128];
+      size_t kl = (size_t)(p - q);
+      if (seen != NULL && kl < sizeof(key)) { /* written already in this transaction? */
+        memcpy(key, q, kl);
+        key[kl] = '\0';
+        if (json_object_get(seen, key) != NULL)
           continue;
-        json_object_setn_new_nocheck(seen, q, (size_t)(p - q), json_true());
+        json_object_set_new_nocheck(seen, key, json_true());
       }
       sqlite3_reset(st);
       sqlite3_bind_text(st, 1, q, (int)(p - q), SQLITE_STATIC);

@@ -307,8 +307,9 @@ int tg_prov_sync_start(const char *path, uint64_t interval_ms, struct tg_prov_sy
 /* HOLD(ARG, 1) keeps every appender of the log out until HOLD(ARG, 0) (a
  * lock they all take around tg_prov_log_append). With it, a WAL that
  * appends running during the checkpoints keep from restarting is copied
- * back and truncated under HOLD once it reaches 4 MiB; without it (the
- * default) nothing bounds the WAL of a log appended to without a pause. */
+ * back whole under HOLD once it reaches 4 MiB, so that the next append
+ * starts it over; without it (the default) nothing bounds the WAL of a log
+ * appended to without a pause. */
 void tg_prov_sync_set_hold(struct tg_prov_sync *s, void (*hold)(void *arg, int on), void *arg);
 /* Runs one last checkpoint, stops the thread, closes its connection. NULL is a no-op. */
 void tg_prov_sync_stop(struct tg_prov_sync *s);

@@ -462,7 +462,8 @@ int tg_prov_log_set_sync(struct tg_prov_log *log, int mode, struct tg_err *err) 
   int rc = tg_db_exec(log->db,
                       mode == TG_PROV_SYNC_FULL
                           ? "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=1000"
-                          : "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0",
+                          : "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
+                            " PRAGMA journal_size_limit=4194304",
                       err);
   if (rc == 0)
     log->sync_os = mode == TG_PROV_SYNC_OS;

@@ -31,7 +31,7 @@ struct tg_prov_sync {
 };
 
 /* A WAL of this many frames (4 KiB pages) or more after a checkpoint is
- * emptied with appends held (tg_prov_sync_set_hold). */
+ * copied back whole with appends held (tg_prov_sync_set_hold). */
 #define WAL_RESET_FRAMES 1024
 
 /* A passive checkpoint syncs the WAL only when it can copy frames: one that
@@ -58,21 +58,19 @@ static void checkpoint(struct tg_prov_sync *s) {
    * with every frame copied back, and an appender that commits while a
    * passive checkpoint runs (every loop turn under load) leaves frames the
    * checkpoint did not see: the WAL never restarts and grows without end
-   * (500 MB in 40 s of 1 KiB answers). So once it is big, the frames
-   * appended meanwhile (few: the first pass did the bulk) are copied with
-   * the appenders held, and the WAL truncated. */
-  if (rc == SQLITE_OK && hold != NULL && nlog >= WAL_RESET_FRAMES) {
-    /* Appenders wait for this (4-8 ms here, once an interval under load):
-     * a reader that would make it wait longer fails it, to be tried again
-     * at the next interval, after the passive pass did its work. */
+   * (500 MB in 40 s of 1 KiB answers). So once it is big, and the pass above
+   * copied all it saw (no reader pinning frames), the frames appended
+   * meanwhile are copied with the appenders held (few: 4-8 ms here, once an
+   * interval under load); the next append then starts the WAL over, cut
+   * back to 4 MiB (journal_size_limit, tg_prov_log_set_sync). Passive under
+   * the hold too: it waits for no lock and no reader. */
+  if (rc == SQLITE_OK && nckpt >= nlog && hold != NULL && nlog >= WAL_RESET_FRAMES) {
     int l2 = 0, c2 = 0;
-    sqlite3_busy_timeout(s->db, 50);
     hold(arg, 1);
-    int rc2 = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &l2, &c2);
+    int rc2 = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &l2, &c2);
     hold(arg, 0);
-    sqlite3_busy_timeout(s->db, 5000);
-    if (rc2 == SQLITE_OK)
-      nlog = nckpt = 0; /* all copied, synced, and the WAL emptied */
+    if (rc2 == SQLITE_OK && c2 >= l2)
+      nlog = nckpt = l2;
   }
   if (rc == SQLITE_OK && nckpt >= nlog) {
     atomic_fetch_add(&s->done, 1);

@@ -550,12 +550,14 @@ static int note_run(struct tg_writer_ctx *ctx, void *arg, struct tg_err *err) {
   struct note *n = arg;
   if (n->copy.e.owner_node == NULL && ctx->prov != NULL)
     n->copy.e.owner_node = tg_provlog_node(ctx->prov);
-  /* A refusal to stage (no memory, a broken log) is said by note_done; an
-   * append that fails later is said by tg_provlog_flush. */
   if (ctx->prov == NULL)
     return 0; /* [provenance] log = off */
+  /* A failure to stage (no memory, an entry that does not encode) is said
+   * by note_done; a log that is not open or broken was said once, at open
+   * and in /healthz, not again for every note a caller can cause; an
+   * append that fails later is said by tg_provlog_flush. */
   int rc = tg_provlog_stage(ctx->prov, &n->copy.e, NULL);
-  return rc == 0 ? 0 : tg_err_set(err, rc, "the log refused it");
+  return rc == 0 || rc == TG_EPERM ? 0 : tg_err_set(err, rc, "the log refused it");
 }
 
 static void note_done(void *arg, int rc, const struct tg_err *err) {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <signal.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1104,14 +1105,18 @@ static void test_log_sync_wal_bounded(void **state) {
   tg_prov_sync_set_hold(sync, wal_hold, NULL);
   wal_holds = 0;
   int seed = 0;
-  /* About 12 MiB of WAL a second without the bound, on this machine. */
-  for (double end = mono_s() + 2.0; mono_s() < end;) {
+  /* About 12 MiB of WAL a second without the bound, on this machine: at
+   * least 2 s, and on until the bound has been used (at most 30 s). */
+  for (double t0 = mono_s(); mono_s() < t0 + 30.0 && (mono_s() < t0 + 2.0 || wal_holds < 3);) {
     pthread_mutex_lock(&wal_mu);
     append_n(log, seed, 4);
     pthread_mutex_unlock(&wal_mu);
     seed += 4;
-    if (seed % 400 == 0 && stat(wal, &sb) == 0 && sb.st_size > most)
-      most = sb.st_size;
+    if (seed % 400 == 0) {
+      if (stat(wal, &sb) == 0 && sb.st_size > most)
+        most = sb.st_size;
+      sched_yield(); /* the checkpoint thread gets the lock too */
+    }
   }
   tg_prov_sync_stop(sync);
   if (stat(wal, &sb) == 0 && sb.st_size > most)
