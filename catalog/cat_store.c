@@ -469,7 +469,8 @@ static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int
   if (rc == 0 && !del) {
     rc = wget(s, W_TERM, "INSERT OR IGNORE INTO cat_term(term) VALUES(?1)", &st, err);
     json_t *seen = s->terms_seen;
-    if (rc == 0 && (term_write(st, seen, &t) || term_write(st, seen, &b) || term_write(st, seen, &k)))
+    if (rc == 0 &&
+        (term_write(st, seen, &t) || term_write(st, seen, &b) || term_write(st, seen, &k)))
       rc = db_err(s, err);
     wput(st);
   }

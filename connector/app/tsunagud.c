@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
    * each allocation of 1 KiB or more, and the daemon's mix of many small
    * JSON/SQLite frees with page-sized buffers made that the hottest
    * function of a harvest (h 25 s -> 19 s of CPU for 100,000 datasets, the
-   * serving peer 9.4 -> 7.3 s). Small sizes still come from the per-thread
+   * serving peer 9.5 -> 7.5 s). Small sizes still come from the per-thread
    * caches. */
   mallopt(M_MXFAST, 0);
 #endif

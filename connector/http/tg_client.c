@@ -15,8 +15,8 @@
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <pthread.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,8 +353,6 @@ int tg_client_url_split(const char *url, const char *scheme, char *host, size_t 
   return rc;
 }
 
-/* What the server's certificate on R's connection says into P; 0, or
- * TG_EPEER when the connection is not TLS or shows no certificate. */
 /* A certificate's facts, computed once and kept on the certificate object
  * itself (X509 ex_data, freed with it): a reused connection's requests do
  * not digest and parse the same certificate again (that was 6% of a
@@ -372,6 +370,8 @@ static void peer_facts_init(void) {
   peer_facts_idx = X509_get_ex_new_index(0, NULL, NULL, NULL, peer_facts_free);
 }
 
+/* What the server's certificate on R's connection says into P; 0, or
+ * TG_EPEER when the connection is not TLS or shows no certificate. */
 static int req_peer_facts(struct tg_client_req *r, struct tg_client_peer *p) {
   struct curl_tlssessioninfo *ti = NULL;
   memset(p, 0, sizeof(*p));

@@ -351,10 +351,10 @@ static long source_find(const struct tg_cat_harvest_time *src, size_t n, const c
 /* The harvested index's answer for LQ into S (mode harvested or auto): only
  * hits of sources harvested within FRESH_S seconds (all, for harvested),
  * each marked with its owner as source; each such source gets a "harvested"
- * entry in S->hv_text and, with MARK, its node goes into SEEN (asked no
- * further: auto mode). */
+ * entry in S->hv_text and, in auto mode (FRESH_S > 0), its node goes into
+ * SEEN (asked no further). */
 static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct tg_cat_query *lq,
-                           json_t *seen, int64_t fresh_s, int mark) {
+                           json_t *seen, int64_t fresh_s) {
   const struct tg_cat_harvest_time *src = NULL;
   size_t ns = 0;
   int64_t now = (int64_t)time(NULL);
@@ -396,7 +396,7 @@ static void harvested_part(struct fsearch *s, struct tg_worker *w, const struct 
                   ",{\"node\":\"%s\",\"status\":\"harvested\",\"ms\":0,\"hits\":%zu,"
                   "\"age_s\":%lld}",
                   src[i].node, hits[i], (long long)(now - src[i].at));
-    if (mark)
+    if (fresh_s > 0)
       json_object_set_new(seen, src[i].node, json_true());
   }
   free(hits);
@@ -441,8 +441,7 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
     struct tg_settings *st = tg_settings_get();
     int64_t fresh_s = (int64_t)(st->harvest_interval_ms * 2 / 1000) + 60;
     tg_settings_put(st);
-    int automode = strcmp(s->mode, "auto") == 0;
-    harvested_part(s, w, &lq, seen, automode ? fresh_s : 0, automode);
+    harvested_part(s, w, &lq, seen, strcmp(s->mode, "auto") == 0 ? fresh_s : 0);
   }
   /* Harvested mode asks nobody: no peer list (at national scale, listing
    * 1,741 peers was a fifth of a search); owners' URLs are looked up for
