@@ -333,6 +333,23 @@ int tg_prov_log_read(struct tg_prov_log *log, uint64_t start, uint64_t end, tg_p
  * too); *STH gets it. TG_EPERM if the log is broken. */
 int tg_prov_log_sign(struct tg_prov_log *log, EVP_PKEY *key, const char *node,
                      uint64_t timestamp_ms, struct tg_prov_sth *sth, struct tg_err *err);
+/* The three steps of tg_prov_log_sign, for a caller that serialises the
+ * log's calls with a lock and must not hold it while signing and syncing:
+ * tg_prov_log_head fills *STH with the whole log's size and root, NODE and
+ * TIMESTAMP_MS, unsigned (TG_EPERM if the log is broken); the caller signs it
+ * (tg_prov_sth_sign) and makes the entries it covers durable with
+ * tg_prov_log_sync_entries, which needs no lock (it only syncs the log's
+ * files: in TG_PROV_SYNC_OS, the WAL); then tg_prov_log_store stores it
+ * (TG_EINVAL if its root is not the log's at its size, TG_EPERM if the log
+ * broke meanwhile), with SYNC committed to disk, else as the log's appends
+ * are (in TG_PROV_SYNC_OS the stored head then reaches the disk with the
+ * next checkpoint: a power loss before it can lose the stored head, never an
+ * entry it covers). */
+int tg_prov_log_head(struct tg_prov_log *log, const char *node, uint64_t timestamp_ms,
+                     struct tg_prov_sth *sth, struct tg_err *err);
+int tg_prov_log_sync_entries(const struct tg_prov_log *log, struct tg_err *err);
+int tg_prov_log_store(struct tg_prov_log *log, const struct tg_prov_sth *sth, int sync,
+                      struct tg_err *err);
 /* The newest stored tree head in *STH: 0, or TG_ENOENT if none was signed. */
 int tg_prov_log_sth_latest(struct tg_prov_log *log, struct tg_prov_sth *sth, struct tg_err *err);
 

@@ -8,20 +8,26 @@
 #include "tg_prov.h"
 #include "tg_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct tg_prov_log {
   sqlite3 *db;               /* from tg_db_open */
   struct tg_prov_tree *tree; /* the verified entries' tree */
   struct tg__prov_sha sha;
   sqlite3_stmt *ins; /* INSERT of one entry, prepared once */
+  sqlite3_stmt *begin, *commit; /* an append's transaction, prepared once:
+                                 * parsing them was a tenth of an append */
   struct tg_buf enc; /* encodings of the batch being appended */
   struct tg_prov_log_health health;
   int sync_os; /* TG_PROV_SYNC_OS: appends are not synced (tg_prov_log_set_sync) */
+  char *wal;   /* the WAL file's path (tg_prov_log_sync_entries) */
 };
 
 static const struct tg_db_migration prov_schema[] = {
@@ -151,12 +157,33 @@ static int log_prepare(struct tg_prov_log *log, const char *path, struct tg_err 
     rc = tg_db_migrate(log->db, "prov", prov_schema, 1, err);
   if (rc == 0 && (rc = tg_prov_tree_new(&log->tree)) != 0)
     tg_err_set(err, rc, "provenance log: %s", tg_strerror(rc));
+  if (rc == 0) {
+    const char *db = sqlite3_db_filename(log->db, "main");
+    size_t n = strlen(db ? db : "") + sizeof("-wal");
+    if ((log->wal = malloc(n)) == NULL)
+      rc = tg_err_set(err, TG_ENOMEM, "provenance log: out of memory");
+    else
+      snprintf(log->wal, n, "%s-wal", db ? db : "");
+  }
   if (rc == 0 && tg__prov_sha_init(&log->sha) != 0)
     rc = tg_err_set(err, TG_ECRYPTO, "provenance log: no SHA-256");
   if (rc == 0 &&
       sqlite3_prepare_v3(log->db, "INSERT INTO prov_entry(idx, body, leaf) VALUES(?1, ?2, ?3)", -1,
                          SQLITE_PREPARE_PERSISTENT, &log->ins, NULL) != SQLITE_OK)
     rc = db_fail(log, err, "preparing");
+  if (rc == 0 && (sqlite3_prepare_v3(log->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
+                                     &log->begin, NULL) != SQLITE_OK ||
+                  sqlite3_prepare_v3(log->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
+                                     &log->commit, NULL) != SQLITE_OK))
+    rc = db_fail(log, err, "preparing");
+  return rc;
+}
+
+/* Runs a prepared statement that returns no rows; 0 or TG_EDB. */
+static int step_done(struct tg_prov_log *log, sqlite3_stmt *st, const char *what,
+                     struct tg_err *err) {
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(log, err, what);
+  sqlite3_reset(st);
   return rc;
 }
 
@@ -182,10 +209,13 @@ void tg_prov_log_close(struct tg_prov_log *log) {
   if (log == NULL)
     return;
   sqlite3_finalize(log->ins);
+  sqlite3_finalize(log->begin);
+  sqlite3_finalize(log->commit);
   tg_db_close(log->db);
   tg_prov_tree_free(log->tree);
   tg__prov_sha_close(&log->sha);
   tg_buf_close(&log->enc);
+  free(log->wal);
   free(log);
 }
 
@@ -263,11 +293,11 @@ int tg_prov_log_append(struct tg_prov_log *log, struct tg_prov_entry *entries, s
   if (rc == 0)
     rc = batch_encode(log, entries, n, ends, leaves, err);
   if (rc == 0)
-    rc = tg_db_exec(log->db, "BEGIN IMMEDIATE", err);
+    rc = step_done(log, log->begin, "appending", err);
   if (rc == 0) {
     rc = batch_insert(log, n, ends, leaves, err);
     if (rc == 0)
-      rc = tg_db_exec(log->db, "COMMIT", err);
+      rc = step_done(log, log->commit, "appending", err);
     if (rc)
       tg_db_exec(log->db, "ROLLBACK", NULL);
     else
@@ -346,8 +376,8 @@ static int sth_store(struct tg_prov_log *log, const struct tg_prov_sth *sth, str
   return rc;
 }
 
-int tg_prov_log_sign(struct tg_prov_log *log, EVP_PKEY *key, const char *node,
-                     uint64_t timestamp_ms, struct tg_prov_sth *sth, struct tg_err *err) {
+int tg_prov_log_head(struct tg_prov_log *log, const char *node, uint64_t timestamp_ms,
+                     struct tg_prov_sth *sth, struct tg_err *err) {
   if (log->health.broken)
     return tg_err_set(err, TG_EPERM, "provenance log is broken, not signing: %s", log->health.why);
   memset(sth, 0, sizeof(*sth));
@@ -359,16 +389,54 @@ int tg_prov_log_sign(struct tg_prov_log *log, EVP_PKEY *key, const char *node,
   int rc = tg_prov_tree_root(log->tree, sth->tree_size, sth->root);
   if (rc)
     return tg_err_set(err, rc, "tree head: %s", tg_strerror(rc));
-  rc = tg_prov_sth_sign(sth, key, err);
-  if (rc)
-    return rc;
-  /* A tree head vouches only for entries on disk: its commit syncs the WAL,
-   * and with it every entry appended before, even in TG_PROV_SYNC_OS. */
-  if (log->sync_os && (rc = tg_db_exec(log->db, "PRAGMA synchronous=FULL", err)) != 0)
+  return 0;
+}
+
+int tg_prov_log_sync_entries(const struct tg_prov_log *log, struct tg_err *err) {
+  if (!log->sync_os)
+    return 0; /* every commit was synced */
+  /* A WAL frame leaves the WAL only for a checkpoint that synced the database
+   * first, so syncing the WAL makes every committed entry durable. Any
+   * descriptor of the file will do: the kernel writes the file's pages. */
+  int fd = open(log->wal, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 /* no WAL: all is in the synced database */
+                           : tg_err_set(err, TG_EIO, "provenance log: %s: %s", log->wal,
+                                        strerror(errno));
+  int rc = fdatasync(fd) == 0 ? 0
+                              : tg_err_set(err, TG_EIO, "provenance log: syncing %s: %s",
+                                           log->wal, strerror(errno));
+  close(fd);
+  return rc;
+}
+
+int tg_prov_log_store(struct tg_prov_log *log, const struct tg_prov_sth *sth, int sync,
+                      struct tg_err *err) {
+  uint8_t r[TG_PROV_HASH];
+  if (log->health.broken)
+    return tg_err_set(err, TG_EPERM, "provenance log is broken, not signing: %s", log->health.why);
+  if (sth->tree_size > tg_prov_tree_size(log->tree) ||
+      tg_prov_tree_root(log->tree, sth->tree_size, r) != 0 ||
+      memcmp(r, sth->root, TG_PROV_HASH) != 0)
+    return tg_err_set(err, TG_EINVAL, "tree head: it does not match the log");
+  int rc = 0;
+  if (sync && log->sync_os && (rc = tg_db_exec(log->db, "PRAGMA synchronous=FULL", err)) != 0)
     return rc;
   rc = sth_store(log, sth, err);
-  if (log->sync_os)
+  if (sync && log->sync_os)
     tg_db_exec(log->db, "PRAGMA synchronous=NORMAL", NULL);
+  return rc;
+}
+
+int tg_prov_log_sign(struct tg_prov_log *log, EVP_PKEY *key, const char *node,
+                     uint64_t timestamp_ms, struct tg_prov_sth *sth, struct tg_err *err) {
+  int rc = tg_prov_log_head(log, node, timestamp_ms, sth, err);
+  if (rc == 0)
+    rc = tg_prov_sth_sign(sth, key, err);
+  /* A tree head vouches only for entries on disk: its commit syncs the WAL,
+   * and with it every entry appended before, even in TG_PROV_SYNC_OS. */
+  if (rc == 0)
+    rc = tg_prov_log_store(log, sth, 1, err);
   return rc;
 }
 

@@ -383,78 +383,95 @@ static void key_remember(struct tg_provlog *p) {
     memset(&p->key_st, 0, sizeof(p->key_st));
 }
 
-/* Signs a tree head over the whole log now. */
+/* Signs a tree head over the whole log now. On the writer thread, the one
+ * thread that signs, without the lock: loading the key, the signature and
+ * the sync of the entries the head covers (5-10 ms on a virtual disk) do not
+ * hold up the loops' appends (tg_provlog_direct); taking the head and
+ * storing it, without a sync, do. The stored head reaches the disk with the
+ * next checkpoint, the entries it covers before it is stored or shown. */
 static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *sth,
                     struct tg_err *err) {
   char path[4200];
   EVP_PKEY *key = NULL;
+  struct stat key_st;
+  pthread_mutex_lock(&p->mu);
+  int rc = tg_prov_log_head(p->log, p->node, now_ms, sth, err);
+  pthread_mutex_unlock(&p->mu);
   tg_node_path(path, sizeof(path), p->dir, TG_NODE_KEY);
-  int rc = tg_cert_key_load(path, &key, err);
+  if (stat(path, &key_st) != 0)
+    memset(&key_st, 0, sizeof(key_st));
   if (rc == 0)
-    rc = tg_prov_log_sign(p->log, key, p->node, now_ms, sth, err);
+    rc = tg_cert_key_load(path, &key, err);
+  if (rc == 0)
+    rc = tg_prov_sth_sign(sth, key, err);
   EVP_PKEY_free(key);
+  if (rc == 0)
+    rc = tg_prov_log_sync_entries(p->log, err);
+  if (rc != 0)
+    return rc;
+  pthread_mutex_lock(&p->mu);
+  rc = tg_prov_log_store(p->log, sth, 0, err);
   if (rc == 0) {
     p->have_sth = 1;
     p->signed_size = sth->tree_size;
     p->last_sign_ms = now_ms;
-    key_remember(p);
+    p->key_st = key_st;
     health_publish(p, 0, 0);
   }
+  pthread_mutex_unlock(&p->mu);
   return rc;
 }
-
-static uint64_t tick_locked(struct tg_provlog *p, uint64_t now_ms);
 
 uint64_t tg_provlog_tick(struct tg_provlog *p, uint64_t now_ms) {
   if (p == NULL || p->log == NULL || p->interval_ms == 0)
     return 60000;
   pthread_mutex_lock(&p->mu);
-  uint64_t next = tick_locked(p, now_ms);
-  pthread_mutex_unlock(&p->mu);
-  return next;
-}
-
-static uint64_t tick_locked(struct tg_provlog *p, uint64_t now_ms) {
-  uint64_t due = p->last_sign_ms + p->interval_ms;
+  uint64_t due = p->last_sign_ms + p->interval_ms, next = p->interval_ms;
+  int sign = 0;
   if (now_ms < due && p->have_sth)
-    return due - now_ms;
-  if (!tg_prov_log_health(p->log)->broken && tg_prov_log_size(p->log) > 0 &&
-      (!p->have_sth || tg_prov_log_size(p->log) > p->signed_size || key_changed(p))) {
+    next = due - now_ms;
+  else
+    sign = !tg_prov_log_health(p->log)->broken && tg_prov_log_size(p->log) > 0 &&
+           (!p->have_sth || tg_prov_log_size(p->log) > p->signed_size || key_changed(p));
+  pthread_mutex_unlock(&p->mu);
+  if (sign) {
     struct tg_prov_sth sth;
     struct tg_err err;
     tg_err_clear(&err);
     int rc = sign_now(p, now_ms, &sth, &err);
     if (rc != 0) {
       tg_log_warn("provenance: no tree head signed: %s", tg_err_msg(&err, rc));
+      pthread_mutex_lock(&p->mu);
       p->last_sign_ms = now_ms; /* try again after an interval, not in a loop */
+      pthread_mutex_unlock(&p->mu);
     }
   }
-  return p->interval_ms;
+  return next;
 }
-
-static int sth_locked(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err);
 
 int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err) {
   if (p == NULL || CORE(p)->log == NULL)
     return tg_err_set(err, TG_EPERM, "the provenance log is not open");
   p = CORE(p);
   pthread_mutex_lock(&p->mu);
-  int rc = sth_locked(p, sth, err);
-  pthread_mutex_unlock(&p->mu);
-  return rc;
-}
-
-static int sth_locked(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err *err) {
   const struct tg_prov_log_health *h = tg_prov_log_health(p->log);
-  if (h->broken)
-    return tg_err_set(err, TG_EPERM, "the provenance log is broken from entry %llu on: %s",
-                      (unsigned long long)h->first_bad, h->why);
-  uint64_t now = tg_provlog_now_us() / 1000;
-  uint64_t size = tg_prov_log_size(p->log);
-  if (!p->have_sth || (size > 0 && key_changed(p)) ||
-      (size > p->signed_size && (now >= p->last_sign_ms + SIGN_GAP_MS || now < p->last_sign_ms)))
-    return sign_now(p, now, sth, err);
-  return tg_prov_log_sth_latest(p->log, sth, err);
+  int rc = 0, sign = 0;
+  if (h->broken) {
+    rc = tg_err_set(err, TG_EPERM, "the provenance log is broken from entry %llu on: %s",
+                    (unsigned long long)h->first_bad, h->why);
+  } else {
+    uint64_t now = tg_provlog_now_us() / 1000;
+    uint64_t size = tg_prov_log_size(p->log);
+    sign = !p->have_sth || (size > 0 && key_changed(p)) ||
+           (size > p->signed_size &&
+            (now >= p->last_sign_ms + SIGN_GAP_MS || now < p->last_sign_ms));
+    if (!sign)
+      rc = tg_prov_log_sth_latest(p->log, sth, err);
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (sign)
+    rc = sign_now(p, tg_provlog_now_us() / 1000, sth, err);
+  return rc;
 }
 
 struct tg_prov_log *tg_provlog_log(struct tg_provlog *p) { return p ? CORE(p)->log : NULL; }

@@ -70,13 +70,13 @@ int tg_writer_submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn
 /* As tg_writer_submit, for a job that only stages provenance entries
  * (ctx->prov; nothing else of CTX is set): it runs outside the node
  * database's transaction, and a failing FN loses only the entries it staged.
- * The turn's log jobs go together at the end of the loop turn to the writer
- * (one wake-up for all; in submission order with database jobs when every
- * append is synced). While the writer is inside a batch of database jobs
- * and the log's appends cost no disk wait (tg_provlog_direct: [provenance]
- * sync_interval > 0), they are appended on this loop thread instead, one
- * append for all of them, so that they never wait behind a long database
- * batch. If W stops before then, DONE gets TG_ECANCELED. */
+ * The turn's log jobs go together at the end of the loop turn: when the
+ * log's appends cost no disk wait (tg_provlog_direct: [provenance]
+ * sync_interval > 0) they are appended on this loop thread, one append for
+ * all of them, so that they never wait behind a database batch or for
+ * another thread; else to the writer (one wake-up for all; in submission
+ * order with database jobs, every append synced). If W stops before then,
+ * DONE gets TG_ECANCELED. */
 int tg_writer_submit_log(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
                          tg_writer_done_fn done, void *arg);
 

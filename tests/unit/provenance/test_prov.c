@@ -811,6 +811,52 @@ static void test_log_bad_open(void **state) {
   tg_prov_log_close(log);
 }
 
+/* Signing in steps (the daemon signs and syncs without its lock): a head
+ * taken before more appends is stored as it was taken, a head that is not
+ * the log's is refused, and syncing with no WAL file is a no-op. */
+static void test_log_sign_steps(void **state) {
+  struct fixture *f = *state;
+  struct tg_prov_log *log = open_log(f);
+  struct tg_prov_sth sth, got, bad;
+  struct tg_err err;
+  assert_int_equal(tg_prov_log_set_sync(log, TG_PROV_SYNC_OS, NULL), 0);
+  append_n(log, 0, 30);
+  assert_int_equal(tg_prov_log_head(log, "a", 7, &sth, &err), 0);
+  assert_int_equal(sth.tree_size, 30);
+  assert_int_equal(sth.sig_len, 0);
+  append_n(log, 30, 10); /* the loops append while the writer signs */
+  assert_int_equal(tg_prov_sth_sign(&sth, f->key, &err), 0);
+  assert_int_equal(tg_prov_log_sync_entries(log, &err), 0);
+  bad = sth;
+  bad.root[3] ^= 1;
+  assert_int_equal(tg_prov_log_store(log, &bad, 0, &err), TG_EINVAL);
+  bad = sth;
+  bad.tree_size = 41;
+  assert_int_equal(tg_prov_log_store(log, &bad, 0, &err), TG_EINVAL);
+  assert_int_equal(tg_prov_log_store(log, &sth, 0, &err), 0);
+  assert_int_equal(tg_prov_log_sth_latest(log, &got, &err), 0);
+  assert_int_equal(got.tree_size, 30);
+  assert_int_equal(got.timestamp_ms, 7);
+  assert_memory_equal(got.root, sth.root, TG_PROV_HASH);
+  assert_int_equal(tg_prov_sth_verify(&got, f->key, &err), 0);
+  char longnode[100];
+  memset(longnode, 'a', sizeof(longnode) - 1);
+  longnode[sizeof(longnode) - 1] = '\0';
+  assert_int_equal(tg_prov_log_head(log, longnode, 1, &bad, &err), TG_EINVAL);
+  tg_prov_log_close(log);
+  /* Reopened: the stored head checks, and with the WAL gone a sync is a no-op. */
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_health(log)->broken, 0);
+  assert_int_equal(tg_prov_log_size(log), 40);
+  assert_int_equal(tg_prov_log_check_signatures(log, f->key, NULL), 0);
+  assert_int_equal(tg_prov_log_set_sync(log, TG_PROV_SYNC_OS, NULL), 0);
+  char wal[4200];
+  snprintf(wal, sizeof(wal), "%s-wal", f->path);
+  if (access(wal, F_OK) != 0)
+    assert_int_equal(tg_prov_log_sync_entries(log, &err), 0);
+  tg_prov_log_close(log);
+}
+
 static void expect_broken(struct fixture *f, uint64_t first_bad) {
   struct tg_prov_log *log = open_log(f);
   const struct tg_prov_log_health *h = tg_prov_log_health(log);
@@ -995,7 +1041,15 @@ static void killed_writer(struct fixture *f, int fd) {
       es[i] = served(round * 50 + i);
     if (tg_prov_log_append(log, es, 50, NULL) != 0)
       _exit(1);
-    if (round % 3 == 0 && tg_prov_log_sign(log, f->key, "a", (uint64_t)round, &sth, NULL) != 0)
+    /* With SYNC_OS, signed as the daemon does: in steps, the head stored
+     * without a sync after the entries it covers were synced. */
+    if (round % 3 == 0 &&
+        (killed_sync_os
+             ? tg_prov_log_head(log, "a", (uint64_t)round, &sth, NULL) != 0 ||
+                   tg_prov_sth_sign(&sth, f->key, NULL) != 0 ||
+                   tg_prov_log_sync_entries(log, NULL) != 0 ||
+                   tg_prov_log_store(log, &sth, 0, NULL) != 0
+             : tg_prov_log_sign(log, f->key, "a", (uint64_t)round, &sth, NULL) != 0))
       _exit(1);
     uint64_t acked = tg_prov_log_size(log);
     if (write(fd, &acked, sizeof(acked)) != (ssize_t)sizeof(acked))
@@ -1228,6 +1282,7 @@ int main(void) {
       cmocka_unit_test(test_ref_text),
       cmocka_unit_test_setup_teardown(test_log_batches_reopen, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_bad_open, log_setup, log_teardown),
+      cmocka_unit_test_setup_teardown(test_log_sign_steps, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_edit, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_rehashed, log_setup, log_teardown),
       cmocka_unit_test_setup_teardown(test_log_tamper_signatures, log_setup, log_teardown),
