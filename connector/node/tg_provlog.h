@@ -2,9 +2,9 @@
  * by writer jobs are appended in one durable transaction per batch (group
  * commit), tree heads are signed with the node key at [provenance]
  * sth_interval when the tree grew, and the log's health is published for
- * /healthz and /metrics. The log opened by tg_provlog_open is the writer
- * thread's; a twin (tg_provlog_twin) stages and appends on one loop thread
- * (tg_writer.h: the data path's entries). One mutex in the core guards the
+ * /healthz and /metrics. The log opened by tg_provlog_open stages the writer
+ * thread's entries and signs; a twin (tg_provlog_twin) stages and appends on
+ * one loop thread (tg_writer.h: the data path's entries). One mutex in the core guards the
  * log, its tree and the signing state: appends, signatures and
  * tg_provlog_lock'ed readers take it; staging is each object's own. */
 #ifndef TG_PROVLOG_H
@@ -76,7 +76,8 @@ void tg_provlog_lock(struct tg_provlog *p);
 void tg_provlog_unlock(struct tg_provlog *p);
 /* 1 when entries may be appended by twins on loop threads: the log is open
  * and its appends only reach the operating system ([provenance]
- * sync_interval > 0; an append then costs no disk wait on the loop). */
+ * sync_interval > 0; an append then waits for no sync, but for the first
+ * append after the WAL starts over, which syncs the new WAL's header). */
 int tg_provlog_direct(const struct tg_provlog *p);
 /* A twin of P for one loop thread: its own staging (tg_provlog_stage, mark,
  * unstage, flush) over P's log. Freed before P is closed. 0 or TG_ENOMEM. */

@@ -377,9 +377,8 @@ void tg_writer_stop(struct tg_writer *w) {
 }
 
 /* Appends the jobs FIRST..LAST to W's queue and wakes the writer; 0 or
- * TG_ECANCELED when W is stopping. With DIRECT, while W is inside a
- * database batch, nothing is queued and 1 returned: the caller runs the
- * (log) jobs itself. */
+ * TG_ECANCELED when W is stopping. With DIRECT nothing is queued and 1
+ * returned: the caller runs the (log) jobs itself. */
 static int enqueue_unless_direct(struct tg_writer *w, struct job *first, struct job *last,
                                  int direct) {
   pthread_mutex_lock(&w->mu);
@@ -450,10 +449,14 @@ static void port_flush(struct tg_writer_port *p) {
   if (j == NULL)
     return;
   p->pend_head = p->pend_tail = NULL;
-  uv_idle_stop(&p->idle);
   int rc = enqueue_unless_direct(w, j, last, tg_provlog_direct(w->ctx.prov));
+  /* Run here, the idle handle stays on for one more turn: the answers just
+   * ended leave in the check phase after the poll, and an active idle
+   * handle keeps that poll from blocking until the next event or timer
+   * while they wait (port_on_idle stops it). */
   if (rc == 1 && port_run_direct(p, w, j) == 0)
     return;
+  uv_idle_stop(&p->idle);
   if (rc == 1)
     rc = enqueue(w, j, last); /* no twin: to the writer after all */
   if (rc == 0)
@@ -461,7 +464,13 @@ static void port_flush(struct tg_writer_port *p) {
   port_answer(p, j, 1); /* a stopping writer */
 }
 
-static void port_on_idle(uv_idle_t *h) { port_flush(h->data); }
+static void port_on_idle(uv_idle_t *h) {
+  struct tg_writer_port *p = h->data;
+  if (p->pend_head == NULL)
+    uv_idle_stop(h); /* the turn after a direct append, with nothing new */
+  else
+    port_flush(p);
+}
 
 static int submit(struct tg_writer *w, struct tg_writer_port *p, tg_writer_fn fn,
                   tg_writer_done_fn done, void *arg, int nodb) {

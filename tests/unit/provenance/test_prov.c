@@ -844,16 +844,11 @@ static void test_log_sign_steps(void **state) {
   longnode[sizeof(longnode) - 1] = '\0';
   assert_int_equal(tg_prov_log_head(log, longnode, 1, &bad, &err), TG_EINVAL);
   tg_prov_log_close(log);
-  /* Reopened: the stored head checks, and with the WAL gone a sync is a no-op. */
+  /* Reopened: the stored head checks. */
   log = open_log(f);
   assert_int_equal(tg_prov_log_health(log)->broken, 0);
   assert_int_equal(tg_prov_log_size(log), 40);
   assert_int_equal(tg_prov_log_check_signatures(log, f->key, NULL), 0);
-  assert_int_equal(tg_prov_log_set_sync(log, TG_PROV_SYNC_OS, NULL), 0);
-  char wal[4200];
-  snprintf(wal, sizeof(wal), "%s-wal", f->path);
-  if (access(wal, F_OK) != 0)
-    assert_int_equal(tg_prov_log_sync_entries(log, &err), 0);
   tg_prov_log_close(log);
 }
 
@@ -1041,10 +1036,11 @@ static void killed_writer(struct fixture *f, int fd) {
       es[i] = served(round * 50 + i);
     if (tg_prov_log_append(log, es, 50, NULL) != 0)
       _exit(1);
-    /* With SYNC_OS, signed as the daemon does: in steps, the head stored
-     * without a sync after the entries it covers were synced. */
+    /* With SYNC_OS, signed as the daemon does (in steps, the head stored
+     * without a sync after the entries it covers were synced), and every
+     * other time as the library's one call does. */
     if (round % 3 == 0 &&
-        (killed_sync_os
+        (killed_sync_os && round % 2 == 0
              ? tg_prov_log_head(log, "a", (uint64_t)round, &sth, NULL) != 0 ||
                    tg_prov_sth_sign(&sth, f->key, NULL) != 0 ||
                    tg_prov_log_sync_entries(log, NULL) != 0 ||
