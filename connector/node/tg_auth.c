@@ -3,6 +3,7 @@
  * provider (its scopes; tg_oauth.c), a verified federation certificate
  * (catalog:read), and otherwise the [auth] anonymous scopes. */
 #include "tg_auth.h"
+#include "tg_log.h"
 #include "tg_oauth.h"
 #include "tg_http_server.h"
 #include "tg_worker.h"
@@ -32,7 +33,11 @@ static const char *bearer(struct tg_http_req *req, size_t *len) {
  * (OpenSSL 3), a lock and a lookup in every request with a token (1.4% of a
  * node's CPU on 1 KiB answers). */
 static EVP_MD *admin_md;
-static void admin_md_fetch(void) { admin_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+static void admin_md_fetch(void) {
+  admin_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+  if (admin_md == NULL) /* once: every admin token is refused until a restart */
+    tg_log_error("auth: OpenSSL has no SHA-256; the admin token cannot be checked");
+}
 
 static int is_admin(const struct tg_settings *s, const char *tok, size_t len) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
