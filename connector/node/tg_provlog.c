@@ -91,7 +91,7 @@ uint64_t tg_provlog_now_us(void) {
 
 #define MAX_KEYS 64 /* the node's keys over time that are tried */
 
-static void key_remember(struct tg_provlog *p);
+static void key_stat(const struct tg_provlog *p, struct stat *st);
 
 /* Adds the keys of the certificates in the PEM file PATH to KEYS (new
  * references), at most CAP in all. */
@@ -201,7 +201,7 @@ int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_
       tg_node_path(crt, sizeof(crt), dir, TG_NODE_CERT);
       keys_add(crt, cur, &n, 1);
       if (n == 1 && tg_prov_sth_verify(&sth, cur[0], NULL) == 0)
-        key_remember(p);
+        key_stat(p, &p->key_st);
       if (n == 1)
         EVP_PKEY_free(cur[0]);
     }
@@ -376,11 +376,12 @@ static int key_changed(const struct tg_provlog *p) {
          st.st_mtim.tv_nsec != p->key_st.st_mtim.tv_nsec;
 }
 
-static void key_remember(struct tg_provlog *p) {
+/* DIR/node.key's identity now into ST (zeroed when there is none). */
+static void key_stat(const struct tg_provlog *p, struct stat *st) {
   char path[4200];
   tg_node_path(path, sizeof(path), p->dir, TG_NODE_KEY);
-  if (stat(path, &p->key_st) != 0)
-    memset(&p->key_st, 0, sizeof(p->key_st));
+  if (stat(path, st) != 0)
+    memset(st, 0, sizeof(*st));
 }
 
 /* Signs a tree head over the whole log now. On the writer thread, the one
@@ -397,9 +398,8 @@ static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *s
   pthread_mutex_lock(&p->mu);
   int rc = tg_prov_log_head(p->log, p->node, now_ms, sth, err);
   pthread_mutex_unlock(&p->mu);
+  key_stat(p, &key_st); /* before the load: a rotation meanwhile signs again */
   tg_node_path(path, sizeof(path), p->dir, TG_NODE_KEY);
-  if (stat(path, &key_st) != 0)
-    memset(&key_st, 0, sizeof(key_st));
   if (rc == 0)
     rc = tg_cert_key_load(path, &key, err);
   if (rc == 0)

@@ -231,31 +231,6 @@ static void run_batch(struct tg_writer *w, struct job *batch) {
     tg_provlog_flush(w->ctx.prov);
 }
 
-/* Runs BATCH's log jobs, appends their entries and delivers them; returns
- * the database jobs, in their order. */
-static struct job *run_logs_first(struct tg_writer *w, struct job *batch) {
-  struct job *logs = NULL, **lt = &logs, *dbs = NULL, **dt = &dbs;
-  for (struct job *j = batch, *next; j != NULL; j = next) {
-    next = j->next;
-    j->next = NULL;
-    if (j->nodb) {
-      *lt = j;
-      lt = &j->next;
-    } else {
-      *dt = j;
-      dt = &j->next;
-    }
-  }
-  if (logs == NULL)
-    return dbs;
-  run_log_jobs(&w->ctx, logs);
-  for (struct job *j = logs, *next; j != NULL; j = next) {
-    next = j->next;
-    port_deliver(j);
-  }
-  return dbs;
-}
-
 static uint64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -290,18 +265,13 @@ static void *writer_main(void *arg) {
     }
     struct job *batch = w->head;
     w->head = w->tail = NULL;
-    int stop = w->stop, has_db = 0;
-    for (struct job *j = batch; j != NULL && !has_db; j = j->next)
-      has_db = !j->nodb;
-    /* Log jobs that could be appended on their loops (tg_provlog_direct)
-     * are not held by this batch's database work: they go first, alone,
-     * and those submitted meanwhile are run on their loops (port_flush). */
-    int split = has_db && tg_provlog_direct(w->ctx.prov);
+    int stop = w->stop;
     pthread_mutex_unlock(&w->mu);
     if (batch == NULL && stop)
       break;
-    if (split)
-      batch = run_logs_first(w, batch);
+    /* Log jobs reach this batch only when every append is synced (else their
+     * loops append them: port_flush), or when a loop had no memory for its
+     * twin; they are appended with the batch's entries. */
     run_batch(w, batch);
     while (batch != NULL) {
       struct job *next = batch->next;
