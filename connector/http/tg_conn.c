@@ -60,6 +60,12 @@ struct tg_http_req {
 };
 
 #define TG_FLUSH_AT 65536 /* queued encrypted output written at once */
+/* Encrypted output is gathered in blocks of this size, kept by the worker
+ * between writes: a flush at TG_FLUSH_AT plus one more 16 KiB TLS record
+ * fits, and the block stays below malloc's mmap threshold. Without them the
+ * buffer grew from 64 bytes by doubling on every response, and a large one
+ * was mapped and unmapped (page faults) on every write. */
+#define TG_OUT_BLOCK (96 * 1024)
 
 struct tg_conn {
   uv_tcp_t tcp;
@@ -102,7 +108,9 @@ struct tg_conn {
 
 struct tg_wr {
   uv_write_t w;
-  uv_buf_t b;
+  uv_buf_t b;  /* what is left to write, in mem */
+  char *mem;   /* from malloc, or a block (cap TG_OUT_BLOCK) */
+  size_t cap;  /* of mem */
   struct tg_conn *c;
 };
 
@@ -185,6 +193,38 @@ static void conn_done(struct tg_conn *c) {
 /* Output accepted but not yet taken by the kernel: encrypted and queued. */
 static size_t conn_out_pending(const struct tg_conn *c) { return c->inflight + c->eout.len; }
 
+/* Makes room in C's output for LEN more plaintext bytes: a head or a small
+ * answer gets one small allocation; a large write moves the output into a
+ * block, from the worker's cache if it has one. Without memory, the buffer
+ * grows as it is written. */
+static void out_reserve(struct tg_conn *c, size_t len) {
+  struct tg_http_worker *w = c->w;
+  if (c->eout.cap >= TG_OUT_BLOCK)
+    return;
+  if (len < 8192) {
+    if (c->eout.data == NULL)
+      (void)tg_buf_reserve(&c->eout, len + 2048);
+    return;
+  }
+  char *p = w->nspare_out > 0 ? w->spare_out[--w->nspare_out] : malloc(TG_OUT_BLOCK);
+  if (p == NULL)
+    return;
+  if (c->eout.len > 0) /* what is queued: less than the block's size */
+    memcpy(p, c->eout.data, c->eout.len);
+  p[c->eout.len] = '\0';
+  free(c->eout.data);
+  c->eout.data = p;
+  c->eout.cap = TG_OUT_BLOCK;
+}
+
+/* Keeps a written block of TG_OUT_BLOCK bytes for the next output. */
+static void out_block_put(struct tg_http_worker *w, char *p, size_t cap) {
+  if (cap == TG_OUT_BLOCK && w->nspare_out < (int)(sizeof(w->spare_out) / sizeof(w->spare_out[0])))
+    w->spare_out[w->nspare_out++] = p;
+  else
+    free(p);
+}
+
 static void on_write(uv_write_t *w, int status) {
   struct tg_wr *wr = (struct tg_wr *)w;
   struct tg_conn *c = wr->c;
@@ -192,7 +232,7 @@ static void on_write(uv_write_t *w, int status) {
   c->stall_bytes += wr->b.len;
   if (c->inflight == 0)
     c->stall_start = 0;
-  free(wr->b.base);
+  out_block_put(c->w, wr->mem, wr->cap);
   free(wr);
   if (c->closing)
     return;
@@ -224,24 +264,49 @@ static void on_write(uv_write_t *w, int status) {
 static void conn_flush(struct tg_conn *c) {
   if (c->closing || c->eout.len == 0 || (c->corked && c->eout.len < TG_FLUSH_AT))
     return;
+  size_t len = c->eout.len, done = 0;
+  c->w->app->io(0, len);
+  if (c->inflight == 0) {
+    /* Nothing queued: write at once. A uv_write that completes still changes
+     * libuv's poll set afterwards (one epoll_ctl per answer); what the kernel
+     * takes now needs no write request at all. */
+    uv_buf_t b = uv_buf_init(c->eout.data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    /* An error is left to uv_write to report from the loop: a write never
+     * closes the connection under the handler that called it. */
+    if (n > 0) {
+      done = (size_t)n;
+      c->last_io = tg_now_ms();
+    }
+    if (done == len) {
+      if (c->eout.cap == TG_OUT_BLOCK) {
+        out_block_put(c->w, c->eout.data, c->eout.cap);
+        tg_buf_init(&c->eout);
+      } else {
+        tg_buf_close(&c->eout);
+      }
+      return;
+    }
+  }
   struct tg_wr *wr = malloc(sizeof(*wr));
   if (wr == NULL) {
     conn_close(c);
     return;
   }
-  size_t len = c->eout.len;
-  wr->b = uv_buf_init(tg_buf_take(&c->eout), (unsigned)len);
+  wr->cap = c->eout.cap;
+  wr->mem = tg_buf_take(&c->eout);
+  wr->b = uv_buf_init(wr->mem + done, (unsigned)(len - done));
   wr->c = c;
+  len -= done;
   if (c->inflight == 0) {
     /* The reader's clock starts with the first bytes it has to take. */
     c->stall_start = c->last_io = tg_now_ms();
     c->stall_bytes = 0;
   }
   c->inflight += len;
-  c->w->app->io(0, len);
   if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &wr->b, 1, on_write) != 0) {
     c->inflight -= len;
-    free(wr->b.base);
+    out_block_put(c->w, wr->mem, wr->cap);
     free(wr);
     conn_close(c);
   }
@@ -285,6 +350,7 @@ static void conn_mark_dirty(struct tg_conn *c) {
 static int conn_send(struct tg_conn *c, const void *data, size_t len) {
   if (c->closing)
     return TG_EIO;
+  out_reserve(c, len);
   while (len > 0) {
     int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
     int n = SSL_write(c->ssl, data, chunk);
@@ -1388,4 +1454,6 @@ void tg_http_worker_close(struct tg_http_worker *hw) {
   free(hw->spare_in);
   hw->spare_in = NULL;
   hw->spare_cap = 0;
+  while (hw->nspare_out > 0)
+    free(hw->spare_out[--hw->nspare_out]);
 }

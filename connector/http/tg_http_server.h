@@ -82,6 +82,8 @@ struct tg_http_worker {
   char readbuf[65536];         /* shared read buffer: connections keep only leftovers */
   char *spare_in;              /* one idle plaintext buffer for reuse, from malloc() */
   size_t spare_cap;
+  char *spare_out[32];         /* idle output blocks (TG_OUT_BLOCK bytes) for reuse */
+  int nspare_out;
   uv_check_t flush;            /* writes what handlers queued outside the parse loop */
   int flush_init;
   void *dirty;                 /* connections with output to write (tg_conn.c) */
