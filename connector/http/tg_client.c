@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TG__DEF_TIMEOUT_MS 30000u
 #define TG__DEF_CONNECT_MS 5000u
@@ -39,7 +41,16 @@ struct tg__sock {
   struct tg_client *c;
   curl_socket_t fd;
   int closing;
+  int ours;   /* opened by client_open_fn: closed through client_close_fn */
+  int parked; /* curl let go of it between transfers: see client_socket_fn */
+  int ev;     /* the events it is polled for (0: stopped) */
   struct tg__sock *prev, *next;
+};
+
+/* What the client knows of a file descriptor number. */
+struct tg__slot {
+  struct tg__sock *sock; /* its poll handle, or NULL */
+  int ours;              /* a connection socket curl opened through client_open_fn */
 };
 
 struct tg_client {
@@ -51,6 +62,8 @@ struct tg_client {
   char *peer_node_id;                              /* from malloc, or NULL */
   struct tg_client_req *reqs;                      /* every live request */
   struct tg__sock *socks;                          /* every open poll handle */
+  struct tg__slot *slots;                          /* by descriptor; from malloc */
+  size_t nslots;
   int open_handles; /* uv handles not closed yet; the client is freed at 0 */
   int in_curl;      /* depth of our calls into curl (its callbacks may run) */
   int freeing;      /* tg_client_free was called */
@@ -510,6 +523,54 @@ static int req_setopt_method(struct tg_client_req *r, const struct tg_client_opt
   return 0;
 }
 
+static void sock_close(struct tg__sock *s);
+
+/* Makes C's table of descriptors hold FD. */
+static int slots_reserve(struct tg_client *c, curl_socket_t fd) {
+  if (fd < 0 || (size_t)fd < c->nslots)
+    return 0;
+  size_t n = c->nslots ? c->nslots : 64;
+  while (n <= (size_t)fd)
+    n *= 2;
+  struct tg__slot *ns = realloc(c->slots, n * sizeof(*ns));
+  if (ns == NULL)
+    return -1;
+  memset(ns + c->nslots, 0, (n - c->nslots) * sizeof(*ns));
+  c->slots = ns;
+  c->nslots = n;
+  return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: a connection's socket, marked as one that
+ * client_close_fn will see closed (so that its poll handle may outlive a
+ * transfer: client_socket_fn). */
+static curl_socket_t client_open_fn(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+  struct tg_client *c = clientp;
+  (void)purpose;
+  int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (fd < 0)
+    return CURL_SOCKET_BAD;
+  if (slots_reserve(c, fd) != 0) {
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  c->slots[fd].ours = 1;
+  c->slots[fd].sock = NULL;
+  return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the socket's poll handle is closed (out of the
+ * loop's epoll set) before the descriptor is. */
+static int client_close_fn(void *clientp, curl_socket_t fd) {
+  struct tg_client *c = clientp;
+  if (fd >= 0 && (size_t)fd < c->nslots) {
+    if (c->slots[fd].sock != NULL)
+      sock_close(c->slots[fd].sock);
+    c->slots[fd].ours = 0;
+  }
+  return close(fd);
+}
+
 static long ms_long(uint64_t ms) { return ms > (uint64_t)LONG_MAX ? LONG_MAX : (long)ms; }
 
 static int req_setopt_all(struct tg_client_req *r, const struct tg_client_tls *tls,
@@ -533,6 +594,12 @@ static int req_setopt_all(struct tg_client_req *r, const struct tg_client_tls *t
   SETOPT(CURLOPT_WRITEFUNCTION, req_write_cb);
   SETOPT(CURLOPT_WRITEDATA, (void *)r);
   SETOPT(CURLOPT_HTTPHEADER, r->hdrs);
+  if (r->c != NULL) {
+    SETOPT(CURLOPT_OPENSOCKETFUNCTION, client_open_fn);
+    SETOPT(CURLOPT_OPENSOCKETDATA, (void *)r->c);
+    SETOPT(CURLOPT_CLOSESOCKETFUNCTION, client_close_fn);
+    SETOPT(CURLOPT_CLOSESOCKETDATA, (void *)r->c);
+  }
   int rc = req_setopt_tls(e, tls, err);
   rc = rc ? rc : req_setopt_peer(r, o, err);
   return rc ? rc : req_setopt_method(r, o, m, err);
@@ -704,6 +771,7 @@ static void client_maybe_free(struct tg_client *c) {
   free(c->key_file);
   free(c->crl_file);
   free(c->peer_node_id);
+  free(c->slots);
   free(c);
   curl_global_cleanup();
 }
@@ -727,6 +795,8 @@ static void sock_close(struct tg__sock *s) {
   if (s->closing)
     return;
   s->closing = 1;
+  if ((size_t)s->fd < c->nslots && c->slots[s->fd].sock == s)
+    c->slots[s->fd].sock = NULL;
   if (s->prev != NULL)
     s->prev->next = s->next;
   else
@@ -753,8 +823,32 @@ static void client_drive(struct tg_client *c, curl_socket_t fd, int flags) {
   client_after_curl(c);
 }
 
+static void sock_poll_cb(uv_poll_t *p, int status, int events);
+
+/* Polls S for EV (UV_READABLE, UV_WRITABLE; 0 stops). libuv's uv_poll_start
+ * takes the descriptor out of epoll and puts it back even when the events
+ * are the same (two epoll_ctl calls): for a socket of ours it is called only
+ * for a change. Another socket (the resolver's) may have been closed and its
+ * number reused under the same handle: it is always put back. */
+static int sock_poll(struct tg__sock *s, int ev) {
+  if (s->ours && ev == s->ev)
+    return 0;
+  int rc = ev == 0 ? uv_poll_stop(&s->poll) : uv_poll_start(&s->poll, ev, sock_poll_cb);
+  s->ev = rc == 0 ? ev : 0;
+  if (rc != 0)
+    uv_poll_stop(&s->poll);
+  return rc;
+}
+
 static void sock_poll_cb(uv_poll_t *p, int status, int events) {
   struct tg__sock *s = TG__CONTAINER(p, struct tg__sock, poll);
+  if (s->parked) {
+    /* An idle pooled connection became readable: its server closed it.
+     * curl finds that out when it next looks at the connection. */
+    uv_poll_stop(p);
+    s->ev = 0;
+    return;
+  }
   int flags = 0;
   if (status < 0)
     flags = CURL_CSELECT_ERR;
@@ -772,14 +866,35 @@ static int client_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
   (void)easy;
   if (c->torn_down)
     return 0;
+  struct tg__slot *slot = fd >= 0 && (size_t)fd < c->nslots ? &c->slots[fd] : NULL;
   if (what == CURL_POLL_REMOVE) {
     if (s != NULL) {
       curl_multi_assign(c->multi, fd, NULL);
-      sock_close(s);
+      /* A connection socket curl keeps for the next transfer stays in the
+       * loop, watched for its server closing it; taking it out and adding it
+       * again cost two epoll_ctl calls per request through a pooled
+       * connection. client_close_fn closes the handle before curl closes the
+       * socket. Other sockets (the resolver's) curl may close without
+       * calling client_close_fn: their handles go now. */
+      if (s->ours && slot != NULL && slot->sock == s && !s->closing) {
+        s->parked = 1;
+        if (s->ev != 0 && s->ev != UV_READABLE && sock_poll(s, UV_READABLE) != 0)
+          sock_poll(s, 0);
+      } else {
+        sock_close(s);
+      }
     }
     return 0;
   }
+  if (s == NULL && slot != NULL && slot->sock != NULL && slot->sock->parked) {
+    s = slot->sock; /* kept since its last transfer */
+    s->parked = 0;
+    curl_multi_assign(c->multi, fd, s);
+  }
   if (s == NULL) {
+    if (slots_reserve(c, fd) != 0)
+      return -1;
+    slot = fd >= 0 ? &c->slots[fd] : NULL;
     s = calloc(1, sizeof(*s));
     if (s == NULL)
       return -1;
@@ -794,6 +909,10 @@ static int client_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
       c->socks->prev = s;
     c->socks = s;
     c->open_handles++;
+    if (slot != NULL) {
+      slot->sock = s;
+      s->ours = slot->ours;
+    }
     curl_multi_assign(c->multi, fd, s);
   }
   if (s->closing)
@@ -803,7 +922,7 @@ static int client_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
     ev |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     ev |= UV_WRITABLE;
-  return uv_poll_start(&s->poll, ev, sock_poll_cb) == 0 ? 0 : -1;
+  return sock_poll(s, ev) == 0 ? 0 : -1;
 }
 
 static void client_timer_cb(uv_timer_t *t) {

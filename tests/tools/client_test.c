@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 static uv_loop_t loop;
@@ -220,6 +221,7 @@ struct srv {
   size_t reply_len;
   uv_tcp_t *peers[64];
   int npeers;
+  int keep; /* keep a connection open after the reply (else cut it) */
 };
 
 struct peer {
@@ -245,7 +247,9 @@ static void peer_closed(uv_handle_t *h) {
 }
 
 static void peer_written(uv_write_t *w, int status) {
-  (void)status;
+  struct peer *p = (struct peer *)(void *)w->handle;
+  if (status == 0 && p->s->keep)
+    return;
   uv_close((uv_handle_t *)w->handle, peer_closed); /* cut the connection */
 }
 
@@ -539,6 +543,57 @@ static void case_cut(struct tg_client *c, const char *reply, const char *what) {
     run_until(&q.done, 1, 10000);
   tap(q.done == 1 && q.rc == TG_EPEER && q.got == 10,
       "%s: body cut after 10 bytes is not complete: rc %d, got %llu (%s)", what, q.rc,
+      (unsigned long long)q.got, q.err.msg);
+  rq_close(&q);
+  srv_stop(&s);
+  run_for(1);
+}
+
+static uint64_t cpu_ms(void) {
+  struct rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  return (uint64_t)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000 +
+         (uint64_t)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1000;
+}
+
+/* A kept connection its server closes while it is idle in the pool: the
+ * client's loop must not spin on the readable socket, and the next request
+ * to that server still works. */
+static void case_idle_close(struct tg_client *c) {
+  struct srv s;
+  if (srv_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") != 0) {
+    tap(0, "keep-alive server");
+    return;
+  }
+  s.keep = 1;
+  char u[256];
+  snprintf(u, sizeof(u), "http://127.0.0.1:%d/idle", s.port);
+  struct tg_client_opts o = {.url = u, .timeout_ms = 5000};
+  struct rq q;
+  rq_init(&q);
+  if (rq_start(c, &q, &o) == 0)
+    run_until(&q.done, 1, 10000);
+  int first = q.done == 1 && q.rc == 0 && q.status == 200 && q.got == 2;
+  rq_close(&q);
+  run_for(20);
+  int kept = s.npeers;
+  for (int i = 0; i < s.npeers; i++) /* the server closes its side */
+    if (!uv_is_closing((uv_handle_t *)s.peers[i]))
+      uv_close((uv_handle_t *)s.peers[i], peer_closed);
+  while (s.npeers > 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  uint64_t t0 = cpu_ms();
+  run_for(300);
+  uint64_t used = cpu_ms() - t0;
+  tap(first && kept == 1 && used < 100,
+      "a kept connection closed by its server while idle: the loop used %llu ms of CPU in 300 ms "
+      "(first answer %s, %d kept)",
+      (unsigned long long)used, first ? "ok" : "bad", kept);
+  rq_init(&q);
+  if (rq_start(c, &q, &o) == 0)
+    run_until(&q.done, 1, 10000);
+  tap(q.done == 1 && q.rc == 0 && q.status == 200 && q.got == 2,
+      "the next request to that server is answered: rc %d status %d got %llu (%s)", q.rc, q.status,
       (unsigned long long)q.got, q.err.msg);
   rq_close(&q);
   srv_stop(&s);
@@ -1088,6 +1143,7 @@ int main(int argc, char **argv) {
   case_cut(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789", "Content-Length");
   case_cut(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n",
            "chunked");
+  case_idle_close(c);
   case_limits_and_aborts(c);
   case_cancel(c);
   case_fetch();
