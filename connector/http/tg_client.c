@@ -828,8 +828,7 @@ static void sock_poll_cb(uv_poll_t *p, int status, int events);
 /* Polls S for EV (UV_READABLE, UV_WRITABLE; 0 stops). libuv's uv_poll_start
  * takes the descriptor out of epoll and puts it back even when the events
  * are the same (two epoll_ctl calls): for a socket of ours it is called only
- * for a change. Another socket (the resolver's) may have been closed and its
- * number reused under the same handle: it is always put back. */
+ * for a change. Other sockets (the resolver's) keep the old behaviour. */
 static int sock_poll(struct tg__sock *s, int ev) {
   if (s->ours && ev == s->ev)
     return 0;
@@ -850,8 +849,10 @@ static void sock_poll_cb(uv_poll_t *p, int status, int events) {
     return;
   }
   int flags = 0;
-  if (status < 0)
+  if (status < 0) {
     flags = CURL_CSELECT_ERR;
+    s->ev = 0; /* libuv stopped the poll: the next sock_poll starts it */
+  }
   if (events & (UV_READABLE | UV_DISCONNECT))
     flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE)

@@ -117,6 +117,7 @@ struct tg_wr {
 static void conn_peer_verify(struct tg_conn *c, const struct tg_http_limits *s);
 static void conn_resume_input(struct tg_conn *c);
 static void conn_close(struct tg_conn *c);
+static void conn_close_how(struct tg_conn *c, int reset);
 static void conn_process(struct tg_conn *c);
 static void conn_arm(struct tg_conn *c);
 static void conn_update_reading(struct tg_conn *c);
@@ -293,12 +294,25 @@ static void conn_flush(struct tg_conn *c) {
     conn_close(c);
     return;
   }
-  wr->cap = c->eout.cap;
-  wr->mem = tg_buf_take(&c->eout);
-  wr->b = uv_buf_init(wr->mem + done, (unsigned)(len - done));
-  wr->c = c;
   len -= done;
-  if (c->inflight == 0) {
+  char *copy = c->eout.cap == TG_OUT_BLOCK && len < TG_OUT_BLOCK / 3 ? malloc(len) : NULL;
+  if (copy != NULL) {
+    /* A queued write keeps what it holds until the client takes it: a slow
+     * reader's few kilobytes must not hold a block each. */
+    memcpy(copy, c->eout.data + done, len);
+    out_block_put(c->w, c->eout.data, c->eout.cap);
+    tg_buf_init(&c->eout);
+    wr->cap = len;
+    wr->mem = copy;
+    done = 0;
+  } else {
+    wr->cap = c->eout.cap;
+    wr->mem = tg_buf_take(&c->eout);
+  }
+  wr->b = uv_buf_init(wr->mem + done, (unsigned)len);
+  wr->c = c;
+  int stall_starts = c->inflight == 0;
+  if (stall_starts) {
     /* The reader's clock starts with the first bytes it has to take. */
     c->stall_start = c->last_io = tg_now_ms();
     c->stall_bytes = 0;
@@ -309,7 +323,10 @@ static void conn_flush(struct tg_conn *c) {
     out_block_put(c->w, wr->mem, wr->cap);
     free(wr);
     conn_close(c);
+    return;
   }
+  if (stall_starts)
+    conn_arm(c); /* the stall deadline: on_write re-arms it as the client reads */
 }
 
 /* Output queued outside the parse loop (a handler answering from a timer or
@@ -350,9 +367,11 @@ static void conn_mark_dirty(struct tg_conn *c) {
 static int conn_send(struct tg_conn *c, const void *data, size_t len) {
   if (c->closing)
     return TG_EIO;
-  out_reserve(c, len);
   while (len > 0) {
-    int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+    /* A TLS record at a time: a large answer is written as its queue
+     * fills, and the queue stays within its block. */
+    out_reserve(c, len);
+    int chunk = len > 16384 ? 16384 : (int)len;
     int n = SSL_write(c->ssl, data, chunk);
     if (n <= 0) {
       ERR_clear_error();
@@ -361,10 +380,13 @@ static int conn_send(struct tg_conn *c, const void *data, size_t len) {
     }
     data = (const char *)data + n;
     len -= (size_t)n;
+    if (c->eout.len >= TG_FLUSH_AT) {
+      conn_flush(c);
+      if (c->closing)
+        return TG_EIO;
+    }
   }
-  if (c->eout.len >= TG_FLUSH_AT)
-    conn_flush(c);
-  else if (c->eout.len > 0 && !c->in_process)
+  if (c->eout.len > 0 && !c->in_process)
     conn_mark_dirty(c);
   return 0;
 }
@@ -965,6 +987,7 @@ static void conn_process(struct tg_conn *c) {
     return;
   }
   c->in_process = 1;
+parse:
   do {
     c->again = 0;
     while (!c->closing && !c->close_after_write) {
@@ -1001,12 +1024,23 @@ static void conn_process(struct tg_conn *c) {
         break;
     }
   } while (c->again && !c->closing);
-  c->in_process = 0;
-  if (c->closing)
+  if (c->closing) {
+    c->in_process = 0;
     return;
+  }
   conn_flush(c);
-  if (c->closing)
+  if (c->closing) {
+    c->in_process = 0;
     return;
+  }
+  if (c->out_blocked && conn_out_pending(c) < TG_LOW_WATER) {
+    /* Parsing stopped for output that the kernel took at once (no write
+     * request, so no on_write to resume it): go on. */
+    c->out_blocked = 0;
+    conn_update_reading(c);
+    goto parse;
+  }
+  c->in_process = 0;
   if (c->close_after_write && c->inflight == 0) {
     conn_done(c);
     return;
@@ -1308,7 +1342,7 @@ static void on_timer(uv_timer_t *t) {
     if (!c->closing)
       conn_arm(c);
   } else {
-    conn_close(c);
+    conn_close_how(c, c->stall_start != 0); /* a reader that stopped: reset */
   }
 }
 
@@ -1336,7 +1370,13 @@ static void on_handle_closed(uv_handle_t *h) {
   free(c);
 }
 
-static void conn_close(struct tg_conn *c) {
+static void conn_close(struct tg_conn *c) { conn_close_how(c, 0); }
+
+/* Closes C; with RESET, by a TCP reset that drops what the kernel still
+ * holds for the client: a client that stopped reading would otherwise keep
+ * that queue, and the connection half-open, with the node's FIN queued
+ * behind it for as long as it advertises no window. */
+static void conn_close_how(struct tg_conn *c, int reset) {
   if (c->closing)
     return;
   c->closing = 1;
@@ -1354,7 +1394,8 @@ static void conn_close(struct tg_conn *c) {
   if (c->next)
     c->next->prev = c->prev;
   c->w->nconns--;
-  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  if (!reset || uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 

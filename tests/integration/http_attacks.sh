@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/lib.sh"
 ATK="$top_builddir/tests/tools/attack"
 RAW="$top_builddir/tests/tools/rawtls"
-plan 15
+plan 16
 
 tg_node_new atk "[limits]
 handshake_timeout = 2s
@@ -105,6 +105,11 @@ check "a small body to an open route is still taken" [ "$code" = 200 ]
 # no byte taken.
 out=$("$ATK" pipeline "$addr" "$ca" 1 20 -p /api/v1/vocab/schemes/units -b 200000)
 check "a reader that stopped reading is closed ($out)" \
+  [ "$(field "$out" open)" = 0 -a "$(field "$out" closed)" = 1 ]
+# The same for a streamed answer: the write that finds the kernel's buffer
+# full is the first to wait, and the stall deadline must run from it.
+out=$("$ATK" pipeline "$addr" "$ca" 1 12 -p "/api/v1/debug/stream?bytes=4000000000" -b 1)
+check "a reader that stopped reading a streamed answer is closed ($out)" \
   [ "$(field "$out" open)" = 0 -a "$(field "$out" closed)" = 1 ]
 check "the node survived all of it" tg_curl atk -f -o /dev/null "$url/healthz"
 done_testing

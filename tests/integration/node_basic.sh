@@ -4,7 +4,7 @@
 # pipelining, chunked bodies and problem+json errors.
 . "$top_srcdir/tests/lib.sh"
 RAW="$top_builddir/tests/tools/rawtls"
-plan 43
+plan 44
 
 dir=$TG_TMP/a-city
 "$TSUNAGU" init --dir "$dir" --id a-city --name "A City" --listen 127.0.0.1:0 >/dev/null
@@ -82,6 +82,13 @@ check "pipelined requests are answered in order" [ "$(echo $out)" = "status 200 
 for i in $(seq 1 2000); do printf 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n'; done >"$TG_TMP/burst"
 n=$("$RAW" "$(tg_node_addr a-city)" "$dir/node.crt" -t 5000 <"$TG_TMP/burst" | grep -c '^status 200')
 check "2,000 pipelined requests in one burst are all answered ($n)" [ "$n" = 2000 ]
+# The same with output_buffer under the 64 KiB at which parsing resumes: the
+# kernel takes each batch of answers at once (no write left to complete), and
+# parsing must still go on.
+tg_node_new small '[limits]
+output_buffer = 16k' && tg_node_start small || diag "node small did not start"
+n=$("$RAW" "$(tg_node_addr small)" "$TG_TMP/small/node.crt" -t 5000 <"$TG_TMP/burst" | grep -c '^status 200')
+check "with output_buffer = 16k, 2,000 pipelined requests are all answered ($n)" [ "$n" = 2000 ]
 
 head -c 300000 /dev/urandom >"$TG_TMP/blob"
 want=$(sha256sum <"$TG_TMP/blob" | cut -d' ' -f1)
