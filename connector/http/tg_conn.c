@@ -1033,9 +1033,11 @@ parse:
     c->in_process = 0;
     return;
   }
-  if (c->out_blocked && conn_out_pending(c) < TG_LOW_WATER) {
+  size_t low = c->st->out_high_water < TG_LOW_WATER ? c->st->out_high_water : TG_LOW_WATER;
+  if (c->out_blocked && c->inflight == 0 && conn_out_pending(c) < low) {
     /* Parsing stopped for output that the kernel took at once (no write
-     * request, so no on_write to resume it): go on. */
+     * request, so no on_write to resume it): go on. Each pass either uses
+     * up input or queues output up to the mark again, so this ends. */
     c->out_blocked = 0;
     conn_update_reading(c);
     goto parse;
@@ -1279,6 +1281,15 @@ static uint64_t min_deadline(uint64_t a, uint64_t b) { return a < b ? a : b; }
  * then: 1 = close quietly, 2 = answer 408 and close. Every phase has a bound
  * that trickled bytes cannot move: the handshake from accept, the head from
  * its first byte, a body and a slow reader by a minimum rate after a grace. */
+/* While output waits for the client (stall_start set): when it must have
+ * taken some of it (idle_timeout) and enough (min_rate). */
+static uint64_t stall_deadline(const struct tg_conn *c) {
+  const struct tg_http_limits *st = c->st;
+  return min_deadline(c->last_io + st->idle_timeout_ms,
+                      rate_deadline(c->stall_start, st->idle_timeout_ms, c->stall_bytes,
+                                    st->min_rate));
+}
+
 static uint64_t conn_deadline(struct tg_conn *c, int *action) {
   const struct tg_http_limits *st = c->st;
   struct tg_http_req *r = c->req;
@@ -1289,9 +1300,7 @@ static uint64_t conn_deadline(struct tg_conn *c, int *action) {
   if (!c->handshaken)
     return c->accept_ms + st->handshake_timeout_ms;
   if (c->stall_start != 0) /* output waits for a client that does not read */
-    d = min_deadline(c->last_io + st->idle_timeout_ms,
-                     rate_deadline(c->stall_start, st->idle_timeout_ms, c->stall_bytes,
-                                   st->min_rate));
+    d = stall_deadline(c);
   if (c->corked) /* the answer's end is awaited: at most the idle timeout */
     d = min_deadline(d, c->cork_since + st->idle_timeout_ms);
   if (r == NULL) {
@@ -1342,7 +1351,8 @@ static void on_timer(uv_timer_t *t) {
     if (!c->closing)
       conn_arm(c);
   } else {
-    conn_close_how(c, c->stall_start != 0); /* a reader that stopped: reset */
+    /* A reader that stopped reading (its stall deadline passed) is reset. */
+    conn_close_how(c, c->stall_start != 0 && tg_now_ms() >= stall_deadline(c));
   }
 }
 
