@@ -1277,10 +1277,6 @@ static uint64_t rate_deadline(uint64_t start, uint64_t grace, uint64_t bytes, ui
 
 static uint64_t min_deadline(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* Picks the deadline that applies in the connection's state and what happens
- * then: 1 = close quietly, 2 = answer 408 and close. Every phase has a bound
- * that trickled bytes cannot move: the handshake from accept, the head from
- * its first byte, a body and a slow reader by a minimum rate after a grace. */
 /* While output waits for the client (stall_start set): when it must have
  * taken some of it (idle_timeout) and enough (min_rate). */
 static uint64_t stall_deadline(const struct tg_conn *c) {
@@ -1290,6 +1286,10 @@ static uint64_t stall_deadline(const struct tg_conn *c) {
                                     st->min_rate));
 }
 
+/* Picks the deadline that applies in the connection's state and what happens
+ * then: 1 = close quietly, 2 = answer 408 and close. Every phase has a bound
+ * that trickled bytes cannot move: the handshake from accept, the head from
+ * its first byte, a body and a slow reader by a minimum rate after a grace. */
 static uint64_t conn_deadline(struct tg_conn *c, int *action) {
   const struct tg_http_limits *st = c->st;
   struct tg_http_req *r = c->req;
