@@ -218,12 +218,19 @@ static void out_reserve(struct tg_conn *c, size_t len) {
   c->eout.cap = TG_OUT_BLOCK;
 }
 
-/* Keeps a written block of TG_OUT_BLOCK bytes for the next output. */
+/* Keeps a written block of TG_OUT_BLOCK bytes for the next output; frees
+ * anything else. */
 static void out_block_put(struct tg_http_worker *w, char *p, size_t cap) {
   if (cap == TG_OUT_BLOCK && w->nspare_out < (int)(sizeof(w->spare_out) / sizeof(w->spare_out[0])))
     w->spare_out[w->nspare_out++] = p;
   else
     free(p);
+}
+
+/* Empties C's output buffer, giving its memory back (out_block_put). */
+static void out_release(struct tg_conn *c) {
+  out_block_put(c->w, c->eout.data, c->eout.cap);
+  tg_buf_init(&c->eout);
 }
 
 static void on_write(uv_write_t *w, int status) {
@@ -280,12 +287,7 @@ static void conn_flush(struct tg_conn *c) {
       c->last_io = tg_now_ms();
     }
     if (done == len) {
-      if (c->eout.cap == TG_OUT_BLOCK) {
-        out_block_put(c->w, c->eout.data, c->eout.cap);
-        tg_buf_init(&c->eout);
-      } else {
-        tg_buf_close(&c->eout);
-      }
+      out_release(c);
       return;
     }
   }
@@ -300,8 +302,7 @@ static void conn_flush(struct tg_conn *c) {
     /* A queued write keeps what it holds until the client takes it: a slow
      * reader's few kilobytes must not hold a block each. */
     memcpy(copy, c->eout.data + done, len);
-    out_block_put(c->w, c->eout.data, c->eout.cap);
-    tg_buf_init(&c->eout);
+    out_release(c);
     wr->cap = len;
     wr->mem = copy;
     done = 0;

@@ -346,19 +346,21 @@ void tg_writer_stop(struct tg_writer *w) {
   free(w);
 }
 
+/* 1 when W is stopping. */
+static int writer_stopping(struct tg_writer *w) {
+  pthread_mutex_lock(&w->mu);
+  int stop = w->stop;
+  pthread_mutex_unlock(&w->mu);
+  return stop;
+}
+
 /* Appends the jobs FIRST..LAST to W's queue and wakes the writer; 0 or
- * TG_ECANCELED when W is stopping. With DIRECT nothing is queued and 1
- * returned: the caller runs the (log) jobs itself. */
-static int enqueue_unless_direct(struct tg_writer *w, struct job *first, struct job *last,
-                                 int direct) {
+ * TG_ECANCELED when W is stopping. */
+static int enqueue(struct tg_writer *w, struct job *first, struct job *last) {
   pthread_mutex_lock(&w->mu);
   if (w->stop) {
     pthread_mutex_unlock(&w->mu);
     return TG_ECANCELED;
-  }
-  if (direct) {
-    pthread_mutex_unlock(&w->mu);
-    return 1;
   }
   if (w->tail)
     w->tail->next = first;
@@ -368,10 +370,6 @@ static int enqueue_unless_direct(struct tg_writer *w, struct job *first, struct 
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   return 0;
-}
-
-static int enqueue(struct tg_writer *w, struct job *first, struct job *last) {
-  return enqueue_unless_direct(w, first, last, 0);
 }
 
 /* Answers the jobs J.. on P's loop: with their own RC, or TG_ECANCELED. */
@@ -419,19 +417,23 @@ static void port_flush(struct tg_writer_port *p) {
   if (j == NULL)
     return;
   p->pend_head = p->pend_tail = NULL;
-  int rc = enqueue_unless_direct(w, j, last, tg_provlog_direct(w->ctx.prov));
-  /* Run here, the idle handle stays on for one more turn: the answers just
-   * ended leave in the check phase after the poll, and an active idle
-   * handle keeps that poll from blocking until the next event or timer
-   * while they wait (port_on_idle stops it). */
-  if (rc == 1 && port_run_direct(p, w, j) == 0)
-    return;
+  if (tg_provlog_direct(w->ctx.prov)) {
+    if (writer_stopping(w)) {
+      uv_idle_stop(&p->idle);
+      port_answer(p, j, 1);
+      return;
+    }
+    /* Run here, the idle handle stays on for one more turn: the answers just
+     * ended leave in the check phase after the poll, and an active idle
+     * handle keeps that poll from blocking until the next event or timer
+     * while they wait (port_on_idle stops it). */
+    if (port_run_direct(p, w, j) == 0)
+      return;
+    /* no twin: to the writer after all */
+  }
   uv_idle_stop(&p->idle);
-  if (rc == 1)
-    rc = enqueue(w, j, last); /* no twin: to the writer after all */
-  if (rc == 0)
-    return;
-  port_answer(p, j, 1); /* a stopping writer */
+  if (enqueue(w, j, last) != 0)
+    port_answer(p, j, 1); /* a stopping writer */
 }
 
 static void port_on_idle(uv_idle_t *h) {
