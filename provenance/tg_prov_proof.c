@@ -166,7 +166,9 @@ int tg_prov_proof_decode(const void *data, size_t len, struct tg_prov_proof *p,
   p->b = tg__prov_get64(d + 10);
   p->n = d[18];
   int want = tg_prov_proof_len(p->type, p->a, p->b);
-  if (want < 0)
+  /* Sizes of 2^63 and more (no log is that large) could ask for more hashes
+   * than a proof holds. */
+  if (want < 0 || want > TG_PROV_MAX_PROOF || p->b >= (uint64_t)1 << 63)
     return tg_err_set(err, TG_EINVAL, "proof: no proof exists for %llu and %llu",
                       (unsigned long long)p->a, (unsigned long long)p->b);
   if (p->n != (size_t)want)

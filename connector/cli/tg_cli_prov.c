@@ -30,7 +30,17 @@ struct target {
   char token[8300]; /* "Authorization: Bearer …" for the local node only, else "" */
   struct tg_client_tls tls;
   struct tg_fed_tls fed;
+  char pin[TG_PROV_MAX_NODE + 1]; /* the node every answer must come from, or "" */
 };
+
+/* The node id the certificate of the server that answered the last fetch
+ * names (tg_client_fetch hands its on_peer no context of ours). */
+static char served_by[64];
+
+static void note_peer(void *ud, const struct tg_client_peer *peer) {
+  (void)ud;
+  snprintf(served_by, sizeof(served_by), "%s", peer->node_id);
+}
 
 /* GET BASE PATH as JSON into *OUT: 0, or 1 after a message. */
 /* The exit status of the last fetch that failed for want of the node
@@ -44,12 +54,14 @@ static int get_json(const struct target *t, const char *path, json_t **out) {
     hdrs[1] = t->token;
   snprintf(url, sizeof(url), "%s%s", t->base, path);
   struct tg_client_opts o = {.url = url, .headers = hdrs, .timeout_ms = 60000,
-                             .max_response = MAX_ANSWER};
+                             .max_response = MAX_ANSWER, .on_peer = note_peer,
+                             .peer_node_id = t->pin[0] ? t->pin : NULL};
   struct tg_err err;
   int status = 0;
   char *body = NULL;
   size_t len = 0;
   tg_err_clear(&err);
+  served_by[0] = '\0';
   int rc = tg_client_fetch(&t->tls, &o, &status, &body, &len, &err);
   if (rc != 0) {
     tg_cli_fail("prov: cannot reach %s: %s", t->base, tg_err_msg(&err, rc));
@@ -125,6 +137,7 @@ static int sth_parse(const json_t *j, struct tg_prov_sth *sth) {
 static int sth_fetch(const struct target *t, const char *node, struct tg_prov_sth *sth) {
   json_t *j = NULL;
   X509 *cert = NULL, *ca = NULL;
+  X509_CRL *crl = NULL;
   struct tg_err err;
   tg_err_clear(&err);
   if (get_json(t, "/api/v1/provenance/sth", &j))
@@ -139,7 +152,10 @@ static int sth_fetch(const struct target *t, const char *node, struct tg_prov_st
     tg_cli_fail("prov: %s sent no usable certificate with its tree head", t->base);
   else if (tg_cert_load(t->fed.ca, &ca, &err) != 0)
     tg_cli_fail("prov: cannot read the federation CA: %s", tg_err_msg(&err, TG_EIO));
-  else if (tg_cert_verify(cert, NULL, ca, NULL, sth->node, &err) != 0)
+  /* A revoked certificate (a stolen key) vouches for no tree head. */
+  else if (t->fed.crl[0] && tg_cert_crl_load(t->fed.crl, &crl, &err) != 0)
+    tg_cli_fail("prov: cannot read the federation CRL: %s", tg_err_msg(&err, TG_EIO));
+  else if (tg_cert_verify(cert, NULL, ca, crl, sth->node, &err) != 0)
     tg_cli_fail("prov: node %s's certificate is not a federation certificate: %s", sth->node,
                 tg_err_msg(&err, TG_EPERM));
   else if (tg_prov_sth_verify_cert(sth, cert, &err) != 0)
@@ -149,6 +165,7 @@ static int sth_fetch(const struct target *t, const char *node, struct tg_prov_st
     rc = 0;
   X509_free(cert);
   X509_free(ca);
+  X509_CRL_free(crl);
   json_decref(j);
   return rc;
 }
@@ -225,9 +242,11 @@ static int inclusion(const struct target *t, uint64_t index, uint64_t size, cons
              : 0;
 }
 
-/* Entry INDEX of T's log as the node shows it to us: its JSON (new
- * reference, with "encoding") and its leaf hash recomputed from the bytes. */
-static int entry_fetch(const struct target *t, uint64_t index, json_t **entry,
+/* Entry INDEX of T's log: decoded from the bytes the node shows us (its
+ * "encoding"), the only part of its answer a proof covers, into *ENTRY
+ * (tg_prov_entry_free), with their leaf hash. The JSON fields beside it are
+ * not trusted: a node could change them and keep the bytes. */
+static int entry_fetch(const struct target *t, uint64_t index, struct tg_prov_entry **entry,
                        uint8_t leaf[TG_PROV_HASH]) {
   char path[200];
   json_t *j = NULL;
@@ -237,17 +256,24 @@ static int entry_fetch(const struct target *t, uint64_t index, json_t **entry,
     return 1;
   json_t *e = json_array_get(json_object_get(j, "entries"), 0);
   const char *enc = json_string_value(json_object_get(e, "encoding"));
-  uint8_t *body = enc ? malloc(strlen(enc)) : NULL;
+  uint8_t *body = enc ? malloc(strlen(enc) + 1) : NULL;
   size_t len = 0;
   int rc = 1;
+  *entry = NULL;
   if (e == NULL || enc == NULL)
     tg_cli_fail("prov: %s does not show us entry %llu", t->base, (unsigned long long)index);
   else if (body == NULL || tg_prov_b64_decode(enc, body, strlen(enc), &len) != 0 ||
-           tg_prov_leaf_hash(body, len, leaf) != 0)
+           tg_prov_leaf_hash(body, len, leaf) != 0 ||
+           tg_prov_entry_decode(body, len, entry, NULL) != 0)
     tg_cli_fail("prov: entry %llu's encoding is malformed", (unsigned long long)index);
-  else {
-    *entry = json_incref(e);
+  else if ((*entry)->index != index)
+    tg_cli_fail("prov: %s showed entry %llu when asked for %llu", t->base,
+                (unsigned long long)(*entry)->index, (unsigned long long)index);
+  else
     rc = 0;
+  if (rc) {
+    tg_prov_entry_free(*entry);
+    *entry = NULL;
   }
   free(body);
   json_decref(j);
@@ -367,6 +393,14 @@ static int prov_verify(struct tg_cli *cli, const char *node_url) {
   struct verified v = {0, 0};
   if (sth_fetch(&t, NULL, &sth))
     return 1;
+  /* The tree head must be the answering node's own: a node could otherwise
+   * pass off another member's head and leaves as its log, and the check
+   * against the head kept for it would be made against the other's. Its
+   * leaves and proofs then come from that node only. */
+  if (strcmp(served_by, sth.node) != 0)
+    return tg_cli_fail("prov: %s is node %s, but its tree head is node %s's", t.base,
+                       served_by[0] ? served_by : "(no node id in its certificate)", sth.node);
+  snprintf(t.pin, sizeof(t.pin), "%s", sth.node);
   if (tg_prov_tree_new(&tree) != 0 || tg_prov_tree_reserve(tree, sth.tree_size) != 0) {
     tg_prov_tree_free(tree);
     return tg_cli_fail("prov: out of memory");
@@ -416,11 +450,6 @@ static int check_ref(const struct target *t, const struct tg_prov_ref *ref, cons
   return 0;
 }
 
-static int ref_of(const json_t *e, struct tg_prov_ref *ref, char node[TG_PROV_MAX_NODE + 1]) {
-  const char *s = json_string_value(json_object_get(e, "ref"));
-  return s && tg_prov_ref_parse(s, ref, node, NULL) == 0 ? 0 : -1;
-}
-
 /* The URL of peer NODE from the local node's peers. */
 static int peer_url(struct tg_cli *cli, const char *node, char *out, size_t n) {
   int status;
@@ -444,12 +473,13 @@ static int peer_url(struct tg_cli *cli, const char *node, char *out, size_t n) {
 }
 
 static int prov_check(struct tg_cli *cli, const char *text, const char *owner_url) {
-  struct tg_prov_ref ref, oref;
+  struct tg_prov_ref ref;
   char node[TG_PROV_MAX_NODE + 1], onode[TG_PROV_MAX_NODE + 1], url[600];
+  char hash[2 * TG_PROV_HASH + 1], ohash[2 * TG_PROV_HASH + 1];
   struct tg_err err;
   struct target local, owner;
   uint8_t leaf[TG_PROV_HASH], oleaf[TG_PROV_HASH];
-  json_t *e = NULL, *oe = NULL;
+  struct tg_prov_entry *e = NULL, *oe = NULL;
   tg_err_clear(&err);
   if (tg_prov_ref_parse(text, &ref, node, &err) != 0)
     return tg_cli_fail("prov check: bad entry reference: %s", tg_err_msg(&err, TG_EINVAL));
@@ -459,53 +489,57 @@ static int prov_check(struct tg_cli *cli, const char *text, const char *owner_ur
   if (target_init(&local, cli->dir, cli->url, cli->token))
     return 1;
   /* 1. The consumer's own entry, in its own log. */
-  if (entry_fetch(&local, ref.index, &e, leaf) || check_ref(&local, &ref, leaf))
+  if (entry_fetch(&local, ref.index, &e, leaf) || check_ref(&local, &ref, leaf)) {
+    tg_prov_entry_free(e);
     return 1;
-  const char *kind = json_string_value(json_object_get(e, "kind"));
-  const char *hash = json_string_value(json_object_get(e, "payload_sha256"));
-  if (kind == NULL || strcmp(kind, "data-received") != 0 || hash == NULL ||
-      ref_of(e, &oref, onode) != 0) {
-    json_decref(e);
+  }
+  if (e->kind != TG_PROV_DATA_RECEIVED || !e->has_payload_hash || !e->has_ref) {
+    tg_prov_entry_free(e);
     return tg_cli_fail("prov check: entry %s is no data-received entry with an owner's "
                        "reference",
                        text);
   }
-  /* 2. The owner's entry, in the owner's log, with the same payload. */
+  /* 2. The owner's entry, in the owner's log, with the same payload: the
+   * owner's reference is the one the consumer's proven entry holds. */
+  struct tg_prov_ref oref = e->ref;
+  snprintf(onode, sizeof(onode), "%s", e->ref.node ? e->ref.node : "");
+  oref.node = onode;
   if (owner_url == NULL && peer_url(cli, onode, url, sizeof(url)) == 0)
     owner_url = url;
   if (owner_url == NULL || target_init(&owner, cli->dir, owner_url, NULL) ||
       entry_fetch(&owner, oref.index, &oe, oleaf) || check_ref(&owner, &oref, oleaf)) {
-    json_decref(e);
+    tg_prov_entry_free(e);
+    tg_prov_entry_free(oe);
     return 1;
   }
-  const char *okind = json_string_value(json_object_get(oe, "kind"));
-  const char *ohash = json_string_value(json_object_get(oe, "payload_sha256"));
-  const char *ds = json_string_value(json_object_get(e, "dataset"));
-  const char *ods = json_string_value(json_object_get(oe, "dataset"));
-  json_int_t bytes = json_integer_value(json_object_get(e, "bytes"));
-  json_int_t obytes = json_integer_value(json_object_get(oe, "bytes"));
+  to_hex(e->payload_sha256, TG_PROV_HASH, hash);
+  to_hex(oe->payload_sha256, TG_PROV_HASH, ohash);
   rc = 0;
-  if (okind == NULL || strcmp(okind, "data-served") != 0)
+  if (oe->kind != TG_PROV_DATA_SERVED)
     rc = tg_cli_fail("prov check: the owner's entry %llu is not a data-served entry",
                      (unsigned long long)oref.index);
-  else if (ohash == NULL || strcmp(hash, ohash) != 0 || bytes != obytes)
-    rc = tg_cli_fail("prov check: MISMATCH: received %lld bytes with SHA-256 %s, the owner "
-                     "logged %lld bytes with %s",
-                     (long long)bytes, hash, (long long)obytes, ohash ? ohash : "none");
-  else if (ds == NULL || ods == NULL || strcmp(ds, ods) != 0)
+  else if (!oe->has_payload_hash ||
+           memcmp(e->payload_sha256, oe->payload_sha256, TG_PROV_HASH) != 0 ||
+           e->bytes != oe->bytes)
+    rc = tg_cli_fail("prov check: MISMATCH: received %llu bytes with SHA-256 %s, the owner "
+                     "logged %llu bytes with %s",
+                     (unsigned long long)e->bytes, hash, (unsigned long long)oe->bytes,
+                     oe->has_payload_hash ? ohash : "none");
+  else if (e->dataset == NULL || oe->dataset == NULL || strcmp(e->dataset, oe->dataset) != 0)
     rc = tg_cli_fail("prov check: MISMATCH: the entries name different datasets");
   if (rc == 0) {
     if (cli->json)
       printf("{\"entry\":\"%s\",\"owner\":\"%s\",\"owner_index\":%llu,\"payload_sha256\":\"%s\","
-             "\"bytes\":%lld,\"ok\":true}\n",
-             text, onode, (unsigned long long)oref.index, hash, (long long)bytes);
+             "\"bytes\":%llu,\"ok\":true}\n",
+             text, onode, (unsigned long long)oref.index, hash, (unsigned long long)e->bytes);
     else
       printf("entry %s: included in %s's log; owner %s logged it as entry %llu (data-served, "
-             "%lld bytes, SHA-256 %s), included under a signed tree head\n",
-             text, node, onode, (unsigned long long)oref.index, (long long)bytes, hash);
+             "%llu bytes, SHA-256 %s), included under a signed tree head\n",
+             text, node, onode, (unsigned long long)oref.index, (unsigned long long)e->bytes,
+             hash);
   }
-  json_decref(e);
-  json_decref(oe);
+  tg_prov_entry_free(e);
+  tg_prov_entry_free(oe);
   return rc;
 }
 

@@ -35,6 +35,7 @@ struct tg_provlog {
   char node[TG_PROV_MAX_NODE + 1];
   uint64_t interval_ms;
   uint64_t last_sign_ms;  /* wall clock of the newest signature */
+  uint64_t last_try_ms;   /* wall clock of the newest on-demand attempt (tg_provlog_sth) */
   uint64_t signed_size;   /* tree size of the newest tree head */
   int have_sth;
   struct stat key_st;     /* DIR/node.key when it signed the newest tree head (st_ino 0: unknown) */
@@ -428,7 +429,9 @@ uint64_t tg_provlog_tick(struct tg_provlog *p, uint64_t now_ms) {
   pthread_mutex_lock(&p->mu);
   uint64_t due = p->last_sign_ms + p->interval_ms, next = p->interval_ms;
   int sign = 0;
-  if (now_ms < due && p->have_sth)
+  /* A clock stepped back behind the newest signature makes it due now,
+   * rather than when the clock catches up. */
+  if (now_ms < due && p->have_sth && now_ms >= p->last_sign_ms)
     next = due - now_ms;
   else
     sign = !tg_prov_log_health(p->log)->broken && tg_prov_log_size(p->log) > 0 &&
@@ -462,10 +465,13 @@ int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err 
   } else {
     uint64_t now = tg_provlog_now_us() / 1000;
     uint64_t size = tg_prov_log_size(p->log);
-    sign = !p->have_sth || (size > 0 && key_changed(p)) ||
-           (size > p->signed_size &&
-            (now >= p->last_sign_ms + SIGN_GAP_MS || now < p->last_sign_ms));
-    if (!sign)
+    /* Anyone may ask: at most one signature (and sync) per SIGN_GAP_MS,
+     * whatever the reason to sign, and failed attempts count too. */
+    int gap = now >= p->last_try_ms + SIGN_GAP_MS || now < p->last_try_ms;
+    sign = gap && (!p->have_sth || (size > 0 && key_changed(p)) || size > p->signed_size);
+    if (sign)
+      p->last_try_ms = now;
+    else
       rc = tg_prov_log_sth_latest(p->log, sth, err);
   }
   pthread_mutex_unlock(&p->mu);

@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 53
+plan 55
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -97,6 +97,17 @@ check "  a second verification after more entries checks consistency" grep -q "c
 out=$(T a prov verify 2>&1)
 check "a verifies its own log with the admin token (every entry checked)" [ $? = 0 ]
 diag "$out"
+
+# A node that passes off another member's log as its own: the relay answers
+# with c's certificate and shows a's tree head and leaves. Verified as it
+# claims (a), the check against the head kept for a would be made against
+# the wrong node's log.
+node "$top_srcdir/tests/tools/prov-relay.mjs" "$TG_TMP/c/node.key" "$TG_TMP/c/node.crt" "$CA/ca.crt" "$hub" >"$TG_TMP/relay.port" 2>"$TG_TMP/relay.log" &
+TG_PIDS="$TG_PIDS $!"
+for _ in $(seq 1 50); do [ -s "$TG_TMP/relay.port" ] && break; sleep 0.1; done
+out=$(T c prov verify --node "https://127.0.0.1:$(cat "$TG_TMP/relay.port")" 2>&1)
+check "prov verify of a node that shows another member's log fails" [ $? != 0 ]
+check "  naming both nodes ($out)" grep -q "is node c, but its tree head is node a's" <<<"$out"
 
 # PROV-O export, validated with a real SHACL validator (tests/tools/shacl-validate.js).
 validate() { node "$top_srcdir/tests/tools/shacl-validate.js" --shapes "$top_srcdir/tests/standards/prov/prov-activity.ttl" "$@"; }

@@ -362,6 +362,22 @@ static void test_proof_codec(void **state) {
   assert_true(tg_prov_proof_len(TG_PROV_PROOF_CONSISTENCY, 3, UINT64_MAX) > 0);
   assert_int_equal(tg_prov_proof_len(TG_PROV_PROOF_CONSISTENCY, 0, 1), -1);
   assert_int_equal(tg_prov_proof_len(9, 0, 1), -1);
+  /* A consistency proof between sizes near 2^64 would take 65 hashes, one
+   * more than a proof holds: its binary form is refused, not copied. */
+  int n65 = tg_prov_proof_len(TG_PROV_PROOF_CONSISTENCY, UINT64_MAX - 2, UINT64_MAX);
+  tg_buf_reset(&b);
+  uint8_t head[19] = {1, TG_PROV_PROOF_CONSISTENCY};
+  for (int i = 0; i < 8; i++) {
+    head[2 + i] = (uint8_t)((UINT64_MAX - 2) >> (56 - 8 * i));
+    head[10 + i] = 0xff;
+  }
+  head[18] = (uint8_t)n65;
+  assert_int_equal(tg_buf_append(&b, head, sizeof(head)), 0);
+  static const uint8_t zero[TG_PROV_HASH];
+  for (int i = 0; i < n65; i++)
+    assert_int_equal(tg_buf_append(&b, zero, sizeof(zero)), 0);
+  assert_true(n65 > TG_PROV_MAX_PROOF);
+  assert_int_equal(tg_prov_proof_decode(b.data, b.len, &q, &err), TG_EINVAL);
   tg_buf_close(&b);
   tg_prov_tree_free(t);
 }
