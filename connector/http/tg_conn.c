@@ -52,6 +52,7 @@ struct tg_http_req {
   } app;                   /* the application's memo (tg_http_req_app) */
   int status, res_started, res_chunked, res_done, req_done, paused, is_head, has_body;
   int trailer_sent; /* the last chunk went with a trailer (tg_http_res_end_trailer) */
+  int64_t res_length; /* the Content-Length sent, or -1 */
   int early;               /* answered before the body was read */
   uint64_t limit;          /* body bytes this request may send */
   uint64_t bytes_in, bytes_out, start_ns;
@@ -92,6 +93,7 @@ struct tg_conn {
   uint64_t stall_bytes;    /* bytes the client took since stall_start */
   int out_blocked;         /* parsing stopped: pending output above the high-water mark */
   int handshaken, closing, close_after_write, keep_alive, reading, in_process, again;
+  int reset_close; /* an aborted answer that only the close delimits: end it by a reset */
   int corked; /* tg_http_res_cork: output waits for the answer's end */
   uint64_t cork_since; /* when it was corked: the idle timeout bounds the wait */
   int parse_more, handles_open, peer_ok, eof, in_pump;
@@ -173,6 +175,10 @@ static unsigned cc_add(const char *addr, int delta) {
 static void conn_done(struct tg_conn *c) {
   if (c->closing)
     return;
+  if (c->reset_close) {
+    conn_close_how(c, 1);
+    return;
+  }
   if (!c->linger || c->lingering) {
     conn_close(c);
     return;
@@ -478,6 +484,7 @@ int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, in
   if (length < 0 && c->hp.http_minor == 0)
     c->keep_alive = 0; /* HTTP/1.0: the body ends at close */
   req->res_chunked = length < 0 && c->hp.http_minor == 1 && status != 204 && status != 304;
+  req->res_length = -1;
   /* Built without printf: this runs once per response. */
   char num[24];
   tg_buf_reserve(h, 256 + req->reshdr.len);
@@ -496,6 +503,7 @@ int tg_http_res_start(struct tg_http_req *req, int status, const char *ctype, in
   if (req->res_chunked) {
     tg_buf_puts(h, "Transfer-Encoding: chunked\r\n");
   } else if (length >= 0 && status != 204 && status != 304) {
+    req->res_length = length;
     tg_buf_puts(h, "Content-Length: ");
     tg_buf_append(h, num, fmt_u64(num, (uint64_t)length));
     tg_buf_puts(h, "\r\n");
@@ -532,6 +540,17 @@ int tg_http_res_write(struct tg_http_req *req, const void *data, size_t len) {
     return TG_EINVAL;
   if (len == 0 || req->is_head)
     return 0;
+  if (!req->res_chunked && req->res_length >= 0) {
+    uint64_t want = (uint64_t)req->res_length;
+    uint64_t room = req->bytes_out < want ? want - req->bytes_out : 0;
+    if (len > room) {
+      /* More than the Content-Length sent: the excess would be read as the
+       * next answer on this connection. It is dropped, and the answer's end
+       * becomes an abort (tg_http_res_end). */
+      req->bytes_out = want + 1;
+      return room > 0 ? req_emit(req, data, (size_t)room) : 0;
+    }
+  }
   req->bytes_out += len;
   if (!req->res_chunked)
     return req_emit(req, data, len);
@@ -584,6 +603,14 @@ int tg_http_res_end(struct tg_http_req *req) {
   struct tg_conn *c = req->conn;
   if (!req->res_started || req->res_done)
     return TG_EINVAL;
+  if (req->res_length >= 0 && !req->is_head && req->bytes_out != (uint64_t)req->res_length) {
+    /* Not the length the head announced (a relayed answer that promised
+     * more than came, or sent more): ended like a complete one, it would
+     * take the next answer on the connection for its rest, or the other way
+     * round. The client sees a truncated answer instead. */
+    tg_http_res_abort(req);
+    return TG_EIO;
+  }
   if (req->res_chunked && !req->is_head && !req->trailer_sent)
     req_emit(req, "0\r\n\r\n", 5);
   else if (req->head.len > 0)
@@ -623,6 +650,11 @@ void tg_http_res_abort(struct tg_http_req *req) {
   req->res_done = 1;
   c->corked = 0;
   c->keep_alive = 0;
+  /* An answer without a length or chunks (HTTP/1.0) ends where the
+   * connection does: closed normally, a cut one would look whole. */
+  if (req->res_started && !req->res_chunked && req->res_length < 0 && !req->is_head &&
+      req->status != 204 && req->status != 304)
+    c->reset_close = 1;
   if (!c->in_process)
     conn_flush(c);
   if (c->closing)
@@ -694,6 +726,7 @@ int tg_http_res_problem(struct tg_http_req *req, int status, const char *slug, c
 /* --- the request API --- */
 
 const char *tg_http_req_method(const struct tg_http_req *r) { return r->method; }
+int tg_http_req_may_chunk(const struct tg_http_req *r) { return r->conn->hp.http_minor == 1; }
 const char *tg_http_req_path(const struct tg_http_req *r) { return r->target; }
 const char *tg_http_req_query(const struct tg_http_req *r) { return r->query; }
 const char *tg_http_req_rest(const struct tg_http_req *r) { return r->rest ? r->rest : ""; }

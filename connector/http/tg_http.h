@@ -19,6 +19,9 @@ typedef void (*tg_http_body_cb)(struct tg_http_req *req, const char *data, size_
 
 /* --- the request --- */
 const char *tg_http_req_method(const struct tg_http_req *req);
+/* 1 when an answer of unknown length can go chunked (HTTP/1.1), 0 when it
+ * can only end with the connection (HTTP/1.0): no trailer then. */
+int tg_http_req_may_chunk(const struct tg_http_req *req);
 /* Path without the query, percent-encoding kept. Borrowed. */
 const char *tg_http_req_path(const struct tg_http_req *req);
 /* The text after '?', or "" (borrowed). */

@@ -247,9 +247,13 @@ int tg_data_out_start(struct tg_data_out *o, int status, const char *ctype, int6
     return TG_EINVAL;
   o->status = status;
   if (out_logged(o, status)) {
-    /* Chunked, so that the entry's reference can follow the last byte. */
-    tg_http_res_header(o->req, "Trailer", PROV_TRAILER);
-    length = -1;
+    /* Chunked, so that the entry's reference can follow the last byte. An
+     * HTTP/1.0 client gets none (it could only be told the end by the
+     * close, and a cut answer would look whole): the length stays. */
+    if (tg_http_req_may_chunk(o->req)) {
+      tg_http_res_header(o->req, "Trailer", PROV_TRAILER);
+      length = -1;
+    }
   } else if (o->prov != NULL) {
     o->prov->logged = 1; /* nothing to log */
   }
@@ -629,9 +633,10 @@ static const char *header_value(const char *line, const char *name) {
 }
 
 /* The upstream answer's headers that go on to the consumer. */
-static const char *const pass_always[] = {"Last-Modified", "Content-Range", "Retry-After",
-                                          "Cache-Control", NULL};
-static const char *const pass_unconverted[] = {"ETag", "Accept-Ranges", NULL};
+static const char *const pass_always[] = {"Last-Modified", "Retry-After", "Cache-Control",
+                                          NULL};
+/* A converted answer is other bytes: its ranges and tags are not the source's. */
+static const char *const pass_unconverted[] = {"ETag", "Accept-Ranges", "Content-Range", NULL};
 static const char *const pass_from_owner[] = {"Tsunagu-Owner", "Tsunagu-Profile", "Link",
                                               "WWW-Authenticate", NULL};
 
@@ -680,6 +685,22 @@ static void copy_headers(struct relay *r, const char *const *headers, const char
     *length = -1;
 }
 
+/* 1 unless a Content-Length field of HEADERS is not a plain decimal the
+ * node can count to (at most 18 digits): one that overflows is taken by
+ * libcurl as no length at all, and the consumer would be promised bytes
+ * that never come, or told a cut answer was whole. */
+static int lengths_ok(const char *const *headers) {
+  for (size_t i = 0; headers[i] != NULL; i++) {
+    const char *v = header_value(headers[i], "Content-Length");
+    if (v == NULL)
+      continue;
+    size_t n = strspn(v, "0123456789");
+    if (n == 0 || n > 18 || v[n + strspn(v + n, " \t")] != '\0')
+      return 0;
+  }
+  return 1;
+}
+
 /* 1 for a backend status the consumer gets as is. */
 static int backend_status_passes(int status) {
   return (status >= 200 && status < 300) || status == 304 || status == 412 || status == 416;
@@ -705,6 +726,11 @@ static int relay_head(struct relay *r, int status, const char *const *headers) {
     return relay_defer_fail(r, 502, "backend-failed", "Backend failed",
                             json_pack("{s:i}", "backend_status", status),
                             "the data source answered with an error status");
+  if (!lengths_ok(headers))
+    return relay_defer_fail(r, 502, "backend-failed", "Backend failed", NULL,
+                            r->kind == RELAY_BACKEND
+                                ? "the data source sent an invalid Content-Length"
+                                : "the owner node sent an invalid Content-Length");
   r->headed = 1;
   tg_metrics_data_ttfb(r->kind == RELAY_OWNER, (uv_hrtime() - r->t0) / 1000);
   copy_headers(r, headers, &ctype, &length, &profiled);
@@ -874,6 +900,38 @@ static int split_query(const char *q, char *out, size_t cap, char *profile, size
     q += n + (q[n] == '&');
   }
   out[o] = '\0';
+  return 0;
+}
+
+/* The decoded name of the query parameter at Q (up to '&', '#' or the end)
+ * into OUT; the length of the pair in *N. 0, or -1 for a name that does not
+ * decode (treated as clashing: the backend might read it some other way). */
+static int param_name(const char *q, size_t *n, char *out, size_t cap) {
+  *n = strcspn(q, "&#");
+  size_t k = strcspn(q, "=&#");
+  return tg_qs_decode(q, k, out, cap, 1) >= 0 ? 0 : -1;
+}
+
+/* Whether the consumer's QUERY names a parameter the backend URL sets
+ * itself: appended after it, it could override it (backends differ on which
+ * of two values counts) and reach another resource of the backend, with the
+ * node's credentials, than the one the dataset's policy was decided for.
+ * The name at fault into NAME. */
+static int query_clash(const char *url, const char *query, char *name, size_t cap) {
+  const char *uq = strchr(url, '?');
+  char a[256], b[256];
+  size_t n, m;
+  for (const char *p = uq ? uq + 1 : NULL; p != NULL && *p && *p != '#'; p += n + (p[n] == '&')) {
+    if (param_name(p, &n, a, sizeof(a)) != 0 || n == 0)
+      continue;
+    for (const char *q = query; *q; q += m + (q[m] == '&')) {
+      int bad = param_name(q, &m, b, sizeof(b));
+      if (m > 0 && (bad != 0 || strcmp(a, b) == 0)) {
+        snprintf(name, cap, "%s", bad != 0 ? "(undecodable)" : a);
+        return 1;
+      }
+    }
+  }
   return 0;
 }
 
@@ -1085,6 +1143,12 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
                         "dataset %s has no distribution with tsunagu:mode", id);
     return;
   }
+  char clash[256];
+  if (query_clash(url, query, clash, sizeof(clash))) {
+    json_decref(doc);
+    tg_route_bad_param(req, clash, "fixed by the dataset's distribution");
+    return;
+  }
   r->want_convert = r->profile != NULL;
   char *u = strdup(url);
   json_decref(doc);
@@ -1128,7 +1192,9 @@ static void serve_forward(struct relay *r, const char *id, const char *owner, co
     r->out.prov = prov_new(req, TG_PROV_DATA_RECEIVED, id, owner, peer ? peer : st->node_id,
                            subject, tg_http_req_header(req, "Tsunagu-Purpose"));
   tg_settings_put(st);
-  int rc = pass_request_headers(r, 1);
+  /* Converted here (an owner without the profile answers the source's
+   * bytes), a range would cut the source, not the answer. */
+  int rc = pass_request_headers(r, !r->want_convert);
   if (rc == 0)
     rc = relay_add_header(r, VIA_HEADER, via);
   if (rc == 0)

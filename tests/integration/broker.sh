@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 52
+plan 58
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -165,6 +165,10 @@ got=$(stat -c %s "$O" 2>/dev/null || echo 0)
 check "a backend that dies halfway: c's answer is aborted, curl fails ($rc, $got bytes)" [ "$rc" != 0 -a "$got" -lt 8000000 ]
 get "$hub" "$ATOK" die >/dev/null 2>&1
 check "  also on the owner's own answer" [ $? != 0 ]
+get "$hub" "$ATOK" die --http1.0 >/dev/null 2>&1
+check "  also to an HTTP/1.0 client, whose answer only the close delimits (a reset, not a clean end)" [ $? != 0 ]
+st=$(get "$hub" "$ATOK" river --http1.0)
+check "  an HTTP/1.0 client gets the backend's Content-Length and the whole body, no trailer ($st)" [ "$st" = 200 -a "$(hdr Content-Length)" = "$(wc -c <"$O")" -a -z "$(hdr Trailer)" ]
 
 # Streams pass on what arrives when it arrives: the first ten bytes reach
 # the consumer long before the rest exists (the rest comes 4 s later; 3 s
@@ -207,11 +211,22 @@ st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x
 check "a peer forwarding back to the owner that already passed it: 508 ($st)" [ "$st" = 508 ]
 
 # A backend's header reaches the consumer only as well-formed header fields.
-s=$(mkds rawct '/raw?k=ctype' c)$(mkds rawte '/raw?k=te' c)
-check "a publishes two datasets with hand-written backend answers ($s)" [ "$s" = 201201 ]
+s=$(mkds rawct '/raw?k=ctype' c)$(mkds rawte '/raw?k=te' c)$(mkds rawlen '/raw?k=hugelen' c)
+check "a publishes three datasets with hand-written backend answers ($s)" [ "$s" = 201201201 ]
+st=$(get "$hub" "$ATOK" rawlen)
+check "a Content-Length past 2^63 is backend-failed, not an answer of unknown length ($st)" [ "$st" = 502 -a "$(ptype)" = urn:tsunagu:problem:backend-failed ]
 st=$(get "$hub" "$ATOK" rawct)
 no_injected() { [ "$st" = 200 ] && ! grep -q injected "$H"; }
 check "a bare CR in the backend's Content-Type smuggles no header to the consumer ($st)" no_injected
+# The consumer's query cannot override a parameter of the backend URL (the
+# policy was decided for the resource it names), in any spelling.
+qget() { curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' -H "Authorization: Bearer $ATOK" "$hub/api/v1/datasets/urn:tsunagu:a:dataset:rawct/data?$1"; }
+st=$(qget 'k=te')
+check "a query naming a parameter the backend URL sets is 400 naming it ($st)" [ "$st" = 400 -a "$(jq -r .parameter "$O")" = k ]
+st=$(qget 'x=1&%6B=te')
+check "  also percent-encoded ($st)" [ "$st" = 400 -a "$(jq -r .parameter "$O")" = k ]
+st=$(qget 'x=1')
+check "  other parameters pass through after the URL's ($st: $(stats | jq -r .last.url))" [ "$st" = 200 -a "$(stats | jq -r .last.url)" = '/raw?k=ctype&x=1' ]
 st=$(get "$hub" "$ATOK" rawte)
 te_ok() { [ "$st" = 416 -a "$(cat "$O")" = abcdef ]; }
 check "a chunked backend answer with a stray Content-Length reaches the consumer whole ($st: $(cat "$O"))" te_ok

@@ -11,7 +11,8 @@
 //   /slowbody         sends 10 bytes, then nothing
 //   /raw?k=K          a hand-written answer: ctype (a bare CR in Content-Type
 //                     hiding a Set-Cookie), te (416, chunked and a
-//                     Content-Length that disagrees with the body)
+//                     Content-Length that disagrees with the body), hugelen
+//                     (a Content-Length past 2^63)
 import http from 'node:http';
 import https from 'node:https';
 import fs from 'node:fs';
@@ -85,6 +86,8 @@ const handler = (req, res) => {
         te: 'HTTP/1.1 416 Range Not Satisfiable\r\nContent-Type: text/plain\r\n' +
           'Transfer-Encoding: chunked\r\nContent-Length: 2\r\nConnection: close\r\n\r\n' +
           '6\r\nabcdef\r\n0\r\n\r\n',
+        hugelen: 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n' +
+          'Content-Length: 9223372036854775808\r\nConnection: close\r\n\r\nshort',
       }[u.searchParams.get('k')] || 'HTTP/1.1 500 Unknown\r\nContent-Length: 0\r\n\r\n';
       res.socket.end(raw);
       break;
