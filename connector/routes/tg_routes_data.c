@@ -941,9 +941,9 @@ static int check_via(struct tg_http_req *req, const char *self, char *next, size
   const char *via = tg_http_req_header(req, VIA_HEADER);
   int hops = 0;
   for (const char *p = via; p != NULL && *p;) {
-    while (*p == ' ' || *p == ',')
+    while (*p == ' ' || *p == '\t' || *p == ',') /* list separators and OWS */
       p++;
-    size_t n = strcspn(p, ", ");
+    size_t n = strcspn(p, ", \t");
     if (n == 0)
       break;
     hops++;

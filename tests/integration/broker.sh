@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 58
+plan 59
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -209,6 +209,9 @@ check "a request that passed 4 nodes: 508 ($st)" [ "$st" = 508 ]
 st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x/node.key" -o "$O" -w '%{http_code}' \
   -H 'Tsunagu-Via: x, a' "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
 check "a peer forwarding back to the owner that already passed it: 508 ($st)" [ "$st" = 508 ]
+st=$(curl -sS --cacert "$CA/ca.crt" --cert "$TG_TMP/x/node.crt" --key "$TG_TMP/x/node.key" -o "$O" -w '%{http_code}' \
+  -H "$(printf 'Tsunagu-Via: x,\ta')" "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
+check "  also when a tab separates the list's items ($st)" [ "$st" = 508 ]
 
 # A backend's header reaches the consumer only as well-formed header fields.
 s=$(mkds rawct '/raw?k=ctype' c)$(mkds rawte '/raw?k=te' c)$(mkds rawlen '/raw?k=hugelen' c)
