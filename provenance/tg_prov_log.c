@@ -333,6 +333,26 @@ int tg_prov_log_entry_get(struct tg_prov_log *log, uint64_t index, uint8_t **out
   return rc;
 }
 
+/* A row read while the node runs, checked against the tree verified at open:
+ * the log is marked broken (no tree head is signed over it, /healthz says
+ * so) when a row went missing (WANT, not IDX, came next) or no longer hashes
+ * to its leaf: the file was edited under the running node. */
+static int read_check(struct tg_prov_log *log, uint64_t want, uint64_t idx, const uint8_t *body,
+                      size_t len, struct tg_err *err) {
+  uint8_t h[TG_PROV_HASH];
+  const uint8_t *leaf = tg_prov_tree_leaf(log->tree, want);
+  if (idx != want) {
+    mark_broken(log, want, "entry %llu is missing", (unsigned long long)want);
+  } else if (leaf == NULL || tg__prov_sha_leaf(&log->sha, body, len, h) != 0 ||
+             memcmp(h, leaf, TG_PROV_HASH) != 0) {
+    mark_broken(log, want, "entry %llu no longer matches its leaf hash",
+                (unsigned long long)want);
+  } else {
+    return 0;
+  }
+  return tg_err_set(err, TG_EDB, "provenance log is broken: %s", log->health.why);
+}
+
 int tg_prov_log_read(struct tg_prov_log *log, uint64_t start, uint64_t end, tg_prov_read_cb cb,
                      void *arg, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
@@ -348,13 +368,20 @@ int tg_prov_log_read(struct tg_prov_log *log, uint64_t start, uint64_t end, tg_p
   sqlite3_bind_int64(st, 1, (sqlite3_int64)start);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)end);
   int rc = 0, step;
+  uint64_t want = start;
   while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
     const uint8_t *body = sqlite3_column_blob(st, 1);
     size_t len = (size_t)sqlite3_column_bytes(st, 1);
-    rc = cb(arg, (uint64_t)sqlite3_column_int64(st, 0), body ? body : (const uint8_t *)"", len);
+    uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+    if ((rc = read_check(log, want, idx, body ? body : (const uint8_t *)"", len, err)) != 0)
+      break;
+    rc = cb(arg, idx, body ? body : (const uint8_t *)"", len);
+    want++;
   }
   if (rc == 0 && step != SQLITE_DONE)
     rc = db_fail(log, err, "reading entries");
+  if (rc == 0 && want != end)
+    rc = read_check(log, want, end, NULL, 0, err);
   sqlite3_finalize(st);
   return rc;
 }

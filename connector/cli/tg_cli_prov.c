@@ -406,6 +406,10 @@ static int prov_verify(struct tg_cli *cli, const char *node_url) {
     return tg_cli_fail("prov: out of memory");
   }
   rc = verify_root(&t, &sth, tree, &v);
+  /* Its admin sees every entry: one withheld could be one changed. */
+  if (rc == 0 && t.token[0] && v.entries != v.leaves)
+    rc = tg_cli_fail("prov: node %s showed its admin %llu of its %llu entries", sth.node,
+                     (unsigned long long)v.entries, (unsigned long long)v.leaves);
   int had = rc == 0 ? saved_load(cli->dir, sth.node, &old) : 1;
   if (rc == 0 && had < 0)
     rc = tg_cli_fail("prov: the kept tree head of %s is unreadable", sth.node);

@@ -488,8 +488,25 @@ void tg_provlog_lock(struct tg_provlog *p) {
 }
 
 void tg_provlog_unlock(struct tg_provlog *p) {
-  if (p != NULL)
-    pthread_mutex_unlock(&CORE(p)->mu);
+  if (p == NULL)
+    return;
+  struct tg_provlog *c = CORE(p);
+  /* A read under the lock may have found a row changed or gone under the
+   * running node (tg_prov_log_read): /healthz and /metrics say so now, and
+   * the log says it once. */
+  const struct tg_prov_log_health *h = c->log != NULL ? tg_prov_log_health(c->log) : NULL;
+  if (h != NULL && h->broken) {
+    pthread_mutex_lock(&health_mu);
+    int was_ok = health.ok;
+    pthread_mutex_unlock(&health_mu);
+    if (was_ok) {
+      health_publish(c, 0, 0);
+      tg_log_error("provenance: the log is broken from entry %llu on: %s; no tree head is "
+                   "signed until it is repaired",
+                   (unsigned long long)h->first_bad, h->why);
+    }
+  }
+  pthread_mutex_unlock(&c->mu);
 }
 
 const char *tg_provlog_dir(const struct tg_provlog *p) { return CORE(p)->dir; }

@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 55
+plan 58
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -233,5 +233,16 @@ out=$(T a prov verify --node "$c" 2>&1)
 check "  but a's verification against the tree head it kept fails" [ $? != 0 ]
 diag "$out"
 check "  and says the log shrank" grep -q "INCONSISTENT" <<<"$out"
+
+# A row changed under the running node: the next read of it finds it, the
+# log is marked broken at once (no restart needed), and its admin's verify fails.
+c0=$(tg_sql "$CDB" "SELECT hex(body) FROM prov_entry WHERE idx = 0")
+tg_sql "$CDB" "UPDATE prov_entry SET body = X'${c0:0:60}$([ "${c0:60:1}" = 0 ] && echo 1 || echo 0)${c0:61}' WHERE idx = 0"
+out=$(T c prov verify 2>&1)
+check "a byte changed while c runs: c's own verify fails" [ $? != 0 ]
+diag "$out"
+hz=$(ca "$c/healthz")
+check "  and c's /healthz says degraded from entry 0 ($hz)" [ "$(jq -r '.status + " " + (.provenance.first_bad_index | tostring)' <<<"$hz")" = "degraded 0" ]
+check "  its log says so" grep -q "provenance: the log is broken from entry 0 on: entry 0 no longer matches" "$TG_TMP/c/tsunagud.log"
 
 done_testing
