@@ -277,6 +277,12 @@ int tg_prov_log_check_signatures(struct tg_prov_log *log, EVP_PKEY *key, struct 
  * passes if any of them signed it, so a log outlives a key rotation. */
 int tg_prov_log_check_signatures_any(struct tg_prov_log *log, EVP_PKEY *const *keys, size_t n,
                                      struct tg_err *err);
+/* Checks the log against a tree head kept outside it (SIZE entries under
+ * ROOT: the last one the node signed): a log whose last entries were deleted
+ * together with the tree heads stored beside them opens whole, but not
+ * against this. A mismatch marks the log broken (from the first entry the
+ * head covers that the log no longer holds, else from 0). Returns 0. */
+int tg_prov_log_expect(struct tg_prov_log *log, uint64_t size, const uint8_t root[TG_PROV_HASH]);
 /* Appends N entries in one transaction (group commit): sets each
  * entries[i].index, encodes and stores them; when it returns 0 they are
  * committed: on disk (durable) by default, or written for the operating

@@ -529,6 +529,19 @@ int tg_prov_log_check_signatures_any(struct tg_prov_log *log, EVP_PKEY *const *k
   return rc;
 }
 
+int tg_prov_log_expect(struct tg_prov_log *log, uint64_t size, const uint8_t root[TG_PROV_HASH]) {
+  uint8_t r[TG_PROV_HASH];
+  uint64_t have = tg_prov_tree_size(log->tree);
+  if (size > have)
+    mark_broken(log, have,
+                "the last tree head signed covers %llu entries, the log holds %llu good ones",
+                (unsigned long long)size, (unsigned long long)have);
+  else if (tg_prov_tree_root(log->tree, size, r) != 0 || memcmp(r, root, TG_PROV_HASH) != 0)
+    mark_broken(log, 0, "the log does not match the last tree head signed (size %llu)",
+                (unsigned long long)size);
+  return 0;
+}
+
 int tg_prov_log_sth_latest(struct tg_prov_log *log, struct tg_prov_sth *sth, struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   int rc;

@@ -9,6 +9,7 @@
 #include "tg_err.h"
 #include "tg_log.h"
 #include "tg_node.h"
+#include "tg_util.h"
 #include "tg_writer.h"
 
 #include <openssl/err.h>
@@ -16,12 +17,16 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #define SIGN_GAP_MS 250 /* on-demand signatures: at most one per this */
+/* DIR/provenance.head: the size and root of the last tree head signed, kept
+ * outside provenance.db (head_keep, head_check). */
+#define HEAD_FILE "provenance.head"
 
 struct staged {
   struct tg_prov_entry e;        /* strings point into blk */
@@ -93,6 +98,7 @@ uint64_t tg_provlog_now_us(void) {
 #define MAX_KEYS 64 /* the node's keys over time that are tried */
 
 static void key_stat(const struct tg_provlog *p, struct stat *st);
+static void head_check(struct tg_provlog *p);
 
 /* Adds the keys of the certificates in the PEM file PATH to KEYS (new
  * references), at most CAP in all. */
@@ -188,6 +194,7 @@ int tg_provlog_open(const char *dir, const char *node_id, uint64_t sth_interval_
     p->log = NULL;
   } else {
     check_signatures(p);
+    head_check(p);
     const struct tg_prov_log_health *h = tg_prov_log_health(p->log);
     struct tg_prov_sth sth;
     if (tg_prov_log_sth_latest(p->log, &sth, NULL) == 0) {
@@ -385,6 +392,46 @@ static void key_stat(const struct tg_provlog *p, struct stat *st) {
     memset(st, 0, sizeof(*st));
 }
 
+/* Keeps STH's size and root in DIR/provenance.head (written atomically and
+ * synced): deleting the last entries together with the tree heads stored
+ * beside them in provenance.db no longer opens as a whole log. A failure is
+ * logged: the head is signed and stored all the same. */
+static void head_keep(const struct tg_provlog *p, const struct tg_prov_sth *sth) {
+  char path[4200], text[120], hex[2 * TG_PROV_HASH + 1];
+  struct tg_err err;
+  tg_err_clear(&err);
+  for (int i = 0; i < TG_PROV_HASH; i++)
+    snprintf(hex + 2 * i, 3, "%02x", sth->root[i]);
+  int n = snprintf(text, sizeof(text), "%llu %s\n", (unsigned long long)sth->tree_size, hex);
+  tg_node_path(path, sizeof(path), p->dir, HEAD_FILE);
+  int rc = tg_file_write(path, text, (size_t)n, 0644, 0, &err);
+  if (rc != 0)
+    tg_log_warn("provenance: cannot keep the last tree head: %s", tg_err_msg(&err, rc));
+}
+
+/* Checks the opened log against DIR/provenance.head, when there is one. */
+static void head_check(struct tg_provlog *p) {
+  char path[4200], hex[2 * TG_PROV_HASH + 1];
+  unsigned long long size;
+  uint8_t root[TG_PROV_HASH];
+  tg_node_path(path, sizeof(path), p->dir, HEAD_FILE);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return; /* nothing signed yet, or a log from before the file */
+  int ok = fscanf(f, "%20llu %64[0-9a-f]", &size, hex) == 2 && strlen(hex) == 2 * TG_PROV_HASH;
+  fclose(f);
+  for (int i = 0; ok && i < TG_PROV_HASH; i++) {
+    unsigned v;
+    ok = sscanf(hex + 2 * i, "%2x", &v) == 1;
+    root[i] = (uint8_t)v;
+  }
+  if (!ok) {
+    tg_log_warn("provenance: %s is malformed: the log is not checked against it", path);
+    return;
+  }
+  tg_prov_log_expect(p->log, (uint64_t)size, root);
+}
+
 /* Signs a tree head over the whole log now. On the writer thread, the one
  * thread that signs, without the lock: loading the key, the signature and
  * the sync of the entries the head covers (5-10 ms on a virtual disk) do not
@@ -412,6 +459,8 @@ static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *s
     return rc;
   pthread_mutex_lock(&p->mu);
   rc = tg_prov_log_store(p->log, sth, 0, err);
+  if (rc == 0)
+    head_keep(p, sth);
   if (rc == 0) {
     p->have_sth = 1;
     p->signed_size = sth->tree_size;

@@ -9,7 +9,7 @@
 # is reported at start with its index; /healthz says degraded, /metrics 0,
 # and a signs no tree head.
 . "$top_srcdir/tests/lib.sh"
-plan 58
+plan 59
 
 MARK="PROV-MARKER-$$-$RANDOM"
 FEED=$top_srcdir/examples/vocab/a-city-water.ndjson
@@ -217,10 +217,13 @@ check "  and it refuses to sign a tree head (503, $st)" [ "$st" = 503 ]
 st=$(ca -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $CTOK" "$c/api/v1/datasets/$DS/data")
 check "  it still serves data ($st)" [ "$st" = 200 ]
 
-# A node that deletes its last entry (and the tree heads that covered it) opens
-# whole, but a verifier that kept an earlier tree head catches it.
+# A node whose last entry is deleted together with the tree heads that
+# covered it: DIR/provenance.head (the last head signed, kept outside the
+# database) catches it at start; deleted as well, the node opens whole, but
+# a verifier that kept an earlier tree head catches it.
 T a prov verify --node "$c" >/dev/null 2>&1
 check "a verifies c's log and keeps its tree head" [ $? = 0 ]
+ca -o /dev/null "$c/api/v1/provenance/sth" # a head covering c's last entry
 kill -TERM "$(tg_node_pid c)"
 tg_wait_exit "$(tg_node_pid c)" 20
 CDB=$TG_TMP/c/provenance.db
@@ -228,7 +231,14 @@ last=$(tg_sql "$CDB" "SELECT max(idx) FROM prov_entry")
 tg_sql "$CDB" "DELETE FROM prov_entry WHERE idx = $last; DELETE FROM prov_sth WHERE tree_size > $last"
 tg_node_start c
 c=$(tg_node_url c)
-check "c starts with its last entry deleted and sees nothing wrong" [ "$(ca "$c/healthz" | jq -r .status)" = ok ]
+hz=$(ca "$c/healthz")
+check "c starts with its last entry and tree heads deleted: provenance.head names entry $last ($hz)" [ "$(jq -r '.status + " " + (.provenance.first_bad_index | tostring)' <<<"$hz")" = "degraded $last" ]
+kill -TERM "$(tg_node_pid c)"
+tg_wait_exit "$(tg_node_pid c)" 20
+rm "$TG_TMP/c/provenance.head"
+tg_node_start c
+c=$(tg_node_url c)
+check "  with provenance.head deleted too, c sees nothing wrong" [ "$(ca "$c/healthz" | jq -r .status)" = ok ]
 out=$(T a prov verify --node "$c" 2>&1)
 check "  but a's verification against the tree head it kept fails" [ $? != 0 ]
 diag "$out"

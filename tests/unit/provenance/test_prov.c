@@ -797,6 +797,17 @@ static void test_log_batches_reopen(void **state) {
   assert_int_equal(tg_prov_log_sign(log, f->key, "a", 1796208001000ull, &sth, &err), 0);
   assert_int_equal(tg_prov_tree_consistency(tg_prov_log_tree(log), 538, 548, &p), 0);
   assert_int_equal(tg_prov_consistency_verify(&p, latest.root, sth.root), 0);
+  /* A tree head kept outside the log: the same size and root hold; one the
+   * log no longer reaches names the first entry it lacks; another root at a
+   * size it has marks it broken from 0. */
+  assert_int_equal(tg_prov_log_expect(log, 548, sth.root), 0);
+  assert_int_equal(tg_prov_log_health(log)->broken, 0);
+  assert_int_equal(tg_prov_log_expect(log, 538, sth.root), 0);
+  assert_true(tg_prov_log_health(log)->broken && tg_prov_log_health(log)->first_bad == 0);
+  tg_prov_log_close(log);
+  log = open_log(f);
+  assert_int_equal(tg_prov_log_expect(log, 550, sth.root), 0);
+  assert_true(tg_prov_log_health(log)->broken && tg_prov_log_health(log)->first_bad == 548);
   tg_prov_log_close(log);
   tg_prov_log_close(NULL);
 }
