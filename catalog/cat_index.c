@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define LAST_REFUSED_MAX 10
+#define REFUSED_ID_MAX 200 /* bytes of a refused entry's id that are kept */
 
 static const struct tg_db_migration migrations[] = {
     {1, "CREATE TABLE hv_source("
@@ -91,16 +92,31 @@ int tg_cat_index_last_seq(struct tg_cat_store *ix, const char *source, int64_t *
 
 /* ---- applying a page ---- */
 
+/* ID as a refusal records it: the id is the peer's choice and may be as long
+ * as its page, so at most REFUSED_ID_MAX bytes of it are kept (cut at a
+ * UTF-8 character boundary and marked with "…"), into BUF of
+ * REFUSED_ID_MAX + 4 bytes when cut. NULL stays NULL. */
+static const char *refused_id(const char *id, char *buf) {
+  if (id == NULL || strlen(id) <= REFUSED_ID_MAX)
+    return id;
+  size_t n = REFUSED_ID_MAX;
+  while (n > 0 && ((unsigned char)id[n] & 0xC0) == 0x80)
+    n--; /* ID[N] continues a character: cut before that character */
+  memcpy(buf, id, n);
+  memcpy(buf + n, "\xe2\x80\xa6", 4); /* "…" and the NUL */
+  return buf;
+}
+
 static void refuse(json_t *refused, int64_t seq, const char *id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void refuse(json_t *refused, int64_t seq, const char *id, const char *fmt, ...) {
-  char why[300];
+  char why[300], cut[REFUSED_ID_MAX + 4];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
-  json_array_append_new(
-      refused, json_pack("{s:I, s:s?, s:s}", "seq", (json_int_t)seq, "id", id, "reason", why));
+  json_array_append_new(refused, json_pack("{s:I, s:s?, s:s}", "seq", (json_int_t)seq, "id",
+                                           refused_id(id, cut), "reason", why));
 }
 
 /* Checks the page's shape and that its seqs go forward from LAST: 0, or
@@ -378,23 +394,26 @@ static int source_done(struct tg_cat_store *ix, const char *source, int64_t last
   return rc;
 }
 
-int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t *page,
-                       int64_t *last_seq_out, json_t **refused, struct tg_err *err) {
-  int64_t last = 0;
-  if (refused != NULL)
-    *refused = NULL;
-  if (source == NULL || !tg_node_id_valid(source) || strcmp(source, ix->node_id) == 0)
-    return tg_err_set(err, TG_EINVAL, "harvest index: bad source node");
-  int rc = tg_cat_index_last_seq(ix, source, &last, err);
-  if (rc == 0)
-    rc = page_check(page, last, err);
-  json_t *ref = rc == 0 ? json_array() : NULL;
-  if (rc == 0 && ref == NULL)
-    rc = tg_err_set(err, TG_ENOMEM, "out of memory");
-  if (rc == 0)
-    rc = tg_db_exec(ix->db, "BEGIN IMMEDIATE", err);
-  if (rc)
-    return rc;
+/* Checks that a page fetched from SINCE (-1: not known) starts where
+ * SOURCE's row ends, LAST: a page asked from further on would skip what
+ * lies between (the fetch read a last_seq that a drop has since reset).
+ * 0, or TG_ECONFLICT with *LAST_SEQ_OUT (may be NULL) set to LAST. */
+static int since_check(const char *source, int64_t since, int64_t last, int64_t *last_seq_out,
+                       struct tg_err *err) {
+  if (since < 0 || since == last)
+    return 0;
+  if (last_seq_out != NULL)
+    *last_seq_out = last;
+  return tg_err_set(err, TG_ECONFLICT,
+                    "the page was asked from seq %lld but the index holds %s up to seq %lld:"
+                    " fetch it again from there",
+                    (long long)since, source, (long long)last);
+}
+
+/* Applies every change of PAGE (checked) of SOURCE, refusals into REF. */
+static int apply_changes(struct tg_cat_store *ix, const char *source, const json_t *page,
+                         json_t *ref, struct tg_err *err) {
+  int rc = 0;
   size_t i;
   const json_t *c;
   json_t *ctx = tg_cat_context();
@@ -406,6 +425,36 @@ int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t
   json_decref(ix->terms_seen);
   ix->terms_seen = NULL;
   json_decref(ctx);
+  return rc;
+}
+
+int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t *page,
+                       int64_t *last_seq_out, json_t **refused, struct tg_err *err) {
+  return tg_cat_index_apply_from(ix, source, -1, page, last_seq_out, refused, err);
+}
+
+int tg_cat_index_apply_from(struct tg_cat_store *ix, const char *source, int64_t since,
+                            const json_t *page, int64_t *last_seq_out, json_t **refused,
+                            struct tg_err *err) {
+  int64_t last = 0;
+  if (refused != NULL)
+    *refused = NULL;
+  if (source == NULL || !tg_node_id_valid(source) || strcmp(source, ix->node_id) == 0)
+    return tg_err_set(err, TG_EINVAL, "harvest index: bad source node");
+  json_t *ref = json_array();
+  if (ref == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  /* last_seq is read inside the write transaction, so nothing (a drop of
+   * the source) can change it between the checks and the writes. */
+  int rc = tg_db_exec(ix->db, "BEGIN IMMEDIATE", err);
+  if (rc == 0)
+    rc = tg_cat_index_last_seq(ix, source, &last, err);
+  if (rc == 0)
+    rc = since_check(source, since, last, last_seq_out, err);
+  if (rc == 0)
+    rc = page_check(page, last, err);
+  if (rc == 0)
+    rc = apply_changes(ix, source, page, ref, err);
   int64_t new_last = json_integer_value(json_object_get(page, "last_seq"));
   if (rc == 0)
     rc = source_done(ix, source, new_last, ref, err);

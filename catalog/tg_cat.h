@@ -267,7 +267,8 @@ int tg_cat_index_open(sqlite3 *db, const char *self, struct tg_cat_store **out,
  * entry is refused, and the rest applied, when it is malformed, its id is
  * not SOURCE's (urn:tsunagu:<SOURCE>:dataset:<local-id>) or its dataset does
  * not validate; *REFUSED (may be NULL) gets a new array of {"seq", "id",
- * "reason"} (empty when none). The whole page is refused, nothing written,
+ * "reason"} (empty when none; an id over 200 bytes is cut at a character
+ * boundary and ends in "…"). The whole page is refused, nothing written,
  * when it is not a changes page (TG_EPROTO), has more than
  * TG_CAT_INDEX_MAX_PAGE changes (TG_ETOOBIG), or goes backwards: a seq not
  * above the last one applied, or not increasing (TG_EPROTO). On success the
@@ -275,6 +276,16 @@ int tg_cat_index_open(sqlite3 *db, const char *self, struct tg_cat_store **out,
  * it. TG_EDB, TG_ENOMEM; SELF as SOURCE is TG_EINVAL. */
 int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t *page,
                        int64_t *last_seq_out, json_t **refused, struct tg_err *err);
+/* Like tg_cat_index_apply for a page fetched with ?since=SINCE (-1: not
+ * known, as tg_cat_index_apply): the page is refused, nothing written, with
+ * TG_ECONFLICT unless SINCE is the last seq applied from SOURCE, and
+ * *LAST_SEQ_OUT (may be NULL) then gets that last seq, to fetch from again.
+ * A page asked from further on would skip the changes between (the fetch
+ * read a last_seq that a drop of the source has since reset); its seqs
+ * alone cannot tell. */
+int tg_cat_index_apply_from(struct tg_cat_store *ix, const char *source, int64_t since,
+                            const json_t *page, int64_t *last_seq_out, json_t **refused,
+                            struct tg_err *err);
 
 /* The last seq applied from SOURCE (0 when none) into *OUT. */
 int tg_cat_index_last_seq(struct tg_cat_store *ix, const char *source, int64_t *out,

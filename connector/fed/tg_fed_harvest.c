@@ -44,6 +44,10 @@ struct hv_peer {
   int stop;         /* failed: fetch nothing more, apply nothing more */
   int started, ended;
   int pages;        /* pages fetched and parsed */
+  int limit;        /* changes asked per page: TG_FED_HARVEST_PAGE, less after a page
+                       too dense with values (parse_after) */
+  unsigned gen;     /* bumped when the feed is followed again from the index's
+                       last seq: pages fetched before are dropped */
   char fail[600];   /* the first failure, "" when none */
   int transport;    /* that failure was the connection's or TLS's */
   uint64_t refused;
@@ -56,7 +60,10 @@ struct hv_parse {
   struct hv_peer *p; /* not touched once H is stopping */
   char *body;        /* from malloc */
   size_t len;
+  int64_t since;     /* the since it was fetched with */
+  unsigned gen;      /* the peer's gen when it was fetched */
   json_t *page;      /* new reference, or NULL with MSG set */
+  int dense;         /* refused unparsed: more than TG_FED_HARVEST_MAX_VALUES */
   char msg[300];
 };
 
@@ -77,6 +84,9 @@ struct hv_job {
   char node[64];
   struct hv_peer *p; /* APPLY: the peer waiting for it */
   json_t *page;      /* APPLY: the parsed page (new reference) */
+  int64_t since;     /* APPLY: the since it was fetched with; the index's
+                        last seq when the apply found them apart */
+  unsigned gen;      /* APPLY: the peer's gen when it was fetched */
   int skip;          /* APPLY: the peer failed meanwhile: apply nothing */
   char msg[600];   /* FAIL: the error to record; APPLY: why it failed */
   int rc, more;    /* APPLY: the outcome */
@@ -235,7 +245,8 @@ static void job_free(struct hv_job *j) {
 static void job_apply(struct hv_job *j) {
   struct tg_err err;
   tg_err_clear(&err);
-  j->rc = tg_cat_index_apply(j->h->wix, j->node, j->page, NULL, &j->refused, &err);
+  j->rc =
+      tg_cat_index_apply_from(j->h->wix, j->node, j->since, j->page, &j->since, &j->refused, &err);
   if (j->rc != 0)
     snprintf(j->msg, sizeof(j->msg), "%s", tg_err_msg(&err, j->rc));
 }
@@ -279,8 +290,9 @@ static void pump(struct tg_fed_harvest *h) {
   if (h->q_head == NULL)
     h->q_tail = NULL;
   h->busy = 1;
-  if (j->kind == JOB_APPLY && j->p->stop)
-    j->skip = 1; /* an earlier page of the peer failed: this one must not follow it */
+  if (j->kind == JOB_APPLY && (j->p->stop || j->gen != j->p->gen))
+    j->skip = 1; /* an earlier page of the peer failed or was fetched again: this one must not
+                    follow it */
   j->work.data = j;
   if (uv_queue_work(h->loop, &j->work, job_run, job_after) != 0) {
     job_run(&j->work); /* no thread pool: on the loop, as before */
@@ -372,10 +384,38 @@ static void peer_try_fetch(struct hv_peer *p) {
     peer_fetch(p);
 }
 
+/* P's page asked from a since other than the index's last seq LAST was
+ * refused: P's feed is followed again from LAST, not failed. The fetch in
+ * flight and the pages waiting were asked from the wrong place too: they
+ * are dropped (GEN). Each fetch again counts as a page of the round, so a
+ * since that keeps moving cannot loop. */
+static void peer_refetch(struct hv_peer *p, int64_t last) {
+  tg_log_info("harvest of %s: the page did not start at the index's last seq %lld: fetching again"
+              " from there",
+              p->node, (long long)last);
+  p->gen++;
+  p->since = last;
+  p->more = 1;
+  if (p->req != NULL) {
+    tg_client_req_cancel(p->req);
+    p->req = NULL;
+    p->fetching = 0;
+    tg_buf_close(&p->body);
+    tg_buf_init(&p->body);
+  }
+}
+
 /* The page job J of P ended: the next page, or the end of P's harvest. */
 static void peer_applied(struct hv_peer *p, struct hv_job *j) {
   p->waiting--;
   if (j->skip) {
+    peer_try_fetch(p); /* room for a page freed: one dropped for GEN is replaced */
+    peer_maybe_end(p);
+    return;
+  }
+  if (j->rc == TG_ECONFLICT) {
+    peer_refetch(p, j->since);
+    peer_try_fetch(p);
     peer_maybe_end(p);
     return;
   }
@@ -389,12 +429,64 @@ static void peer_applied(struct hv_peer *p, struct hv_job *j) {
   peer_maybe_end(p);
 }
 
+/* The JSON values in BODY (LEN bytes) as parsing would make them: each
+ * '{', '[' and ',' outside strings, counted up to MAX + 1. One pass with no
+ * allocation, so a page is measured before jansson spends memory on it. */
+static long count_values(const char *body, size_t len, long max) {
+  long n = 0;
+  int in_string = 0, escaped = 0;
+  for (size_t i = 0; i < len && n <= max; i++) {
+    char c = body[i];
+    if (in_string) {
+      if (escaped)
+        escaped = 0;
+      else if (c == '\\')
+        escaped = 1;
+      else if (c == '"')
+        in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '{' || c == '[' || c == ',') {
+      n++;
+    }
+  }
+  return n;
+}
+
+/* 1 if PAGE has the shape of a feed page of at most TG_FED_HARVEST_PAGE
+ * changes, else 0 with why in MSG (size N). The apply checks the rest; this
+ * much is checked here so a page too big is dropped before it waits. */
+static int page_shape_ok(const json_t *page, char *msg, size_t n) {
+  const json_t *ch = json_object_get(page, "changes");
+  if (!json_is_object(page) || !json_is_array(ch)) {
+    snprintf(msg, n, "not a change feed page ({\"changes\": [...], \"last_seq\"})");
+    return 0;
+  }
+  if (json_array_size(ch) > TG_FED_HARVEST_PAGE) {
+    snprintf(msg, n, "the feed page has %zu changes (at most %d)", json_array_size(ch),
+             TG_FED_HARVEST_PAGE);
+    return 0;
+  }
+  return 1;
+}
+
 static void parse_run(uv_work_t *w) {
   struct hv_parse *x = w->data;
   json_error_t je;
-  x->page = json_loadb(x->body ? x->body : "", x->len, 0, &je);
-  if (x->page == NULL)
+  const char *body = x->body ? x->body : "";
+  /* Parsed, a page dense with values (empty objects) takes some 80 times
+   * the bytes of its text: the values are counted first, and a page with
+   * more than a real page of changes could hold is refused unparsed. */
+  if ((x->dense = count_values(body, x->len, TG_FED_HARVEST_MAX_VALUES) >
+                  TG_FED_HARVEST_MAX_VALUES))
+    snprintf(x->msg, sizeof(x->msg), "the feed page has more than %ld JSON values: not parsed",
+             TG_FED_HARVEST_MAX_VALUES);
+  else if ((x->page = json_loadb(body, x->len, 0, &je)) == NULL)
     snprintf(x->msg, sizeof(x->msg), "the feed is not JSON: %s", je.text);
+  else if (!page_shape_ok(x->page, x->msg, sizeof(x->msg))) {
+    json_decref(x->page);
+    x->page = NULL;
+  }
   free(x->body);
   x->body = NULL;
 }
@@ -418,9 +510,29 @@ static void parse_after(uv_work_t *w, int status) {
   json_t *page = x->page;
   char msg[300];
   snprintf(msg, sizeof(msg), "%s", x->msg);
+  int64_t since = x->since;
+  unsigned gen = x->gen;
+  int dense = x->dense;
   free(x);
   if (p->stop) { /* failed meanwhile */
     json_decref(page);
+    peer_maybe_end(p);
+    return;
+  }
+  if (gen != p->gen) { /* asked from the wrong place: the feed is followed again */
+    json_decref(page);
+    peer_try_fetch(p);
+    peer_maybe_end(p);
+    return;
+  }
+  if (page == NULL && dense && p->limit > 1) {
+    /* Real datasets can be that rich (up to 100 distributions each): the
+     * same place again, fewer changes a page. Since is unchanged (it moves
+     * only with a parsed page), and no later page is in flight (its since
+     * would come from this one). A single change still too dense fails. */
+    p->limit = p->limit / 8 > 0 ? p->limit / 8 : 1;
+    tg_log_info("harvest of %s: %s; asking %d changes a page", p->node, msg, p->limit);
+    peer_try_fetch(p);
     peer_maybe_end(p);
     return;
   }
@@ -443,6 +555,8 @@ static void parse_after(uv_work_t *w, int status) {
     p->since = json_integer_value(ls);
   j->p = p;
   j->page = page;
+  j->since = since;
+  j->gen = gen;
   p->waiting++;
   pump(h);
   peer_try_fetch(p);
@@ -476,6 +590,8 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
   }
   x->h = p->h;
   x->p = p;
+  x->since = p->since; /* unchanged while its fetch is in flight */
+  x->gen = p->gen;
   x->len = p->body.len;
   x->body = tg_buf_take(&p->body); /* the page is parsed off the loop */
   tg_buf_init(&p->body);
@@ -499,7 +615,7 @@ static void peer_fetch(struct hv_peer *p) {
   if (p->since < 0)
     rc = tg_cat_index_last_seq(p->h->ix, p->node, &p->since, &err);
   snprintf(url, sizeof(url), "%.*s/api/v1/catalog/changes?since=%lld&limit=%d", (int)ul, p->url,
-           (long long)p->since, TG_FED_HARVEST_PAGE);
+           (long long)p->since, p->limit);
   struct tg_client_opts o = {.url = url,
                              .headers = hdrs,
                              .timeout_ms = TG_FED_HARVEST_PAGE_TIMEOUT_MS,
@@ -571,6 +687,7 @@ static int round_fill(struct tg_fed_harvest *h, const json_t *peers) {
     snprintf(p->url, sizeof(p->url), "%s", url);
     p->since = -1;
     p->more = 1;
+    p->limit = TG_FED_HARVEST_PAGE;
     tg_buf_init(&p->body);
   }
   return 0;

@@ -19,6 +19,15 @@ struct tg_fed_harvest;
 #define TG_FED_HARVEST_MAX_PAGES 100            /* pages per peer and round */
 #define TG_FED_HARVEST_MAX_RESPONSE (32u << 20) /* bytes of one page */
 #define TG_FED_HARVEST_PAGE_TIMEOUT_MS 30000u
+/* JSON values (each '{', '[' and ',' outside strings) in one page, counted
+ * in the raw body before it is parsed: jansson spends up to about 300 bytes
+ * of memory per value counted (nested empty objects, 5 bytes of body each),
+ * so a 32 MiB page of them would take some 2 GB. A real change
+ * counts about 90 (examples/datasets/river.json, with its @context and the
+ * change's own members), one with all TG_CAT_MAX_KEYWORDS keywords about
+ * 190; 256 per change on average leaves that room on every change of a full
+ * page and caps one parsed page at about 77 MB. */
+#define TG_FED_HARVEST_MAX_VALUES (256L * TG_FED_HARVEST_PAGE)
 #define TG_FED_HARVEST_BACKOFF_CAP_MS (30u * 60 * 1000)
 
 /* Creates the harvester on LOOP over the node database DB (the peers table)
@@ -36,7 +45,11 @@ int tg_fed_harvest_new(uv_loop_t *loop, sqlite3 *db, struct tg_cat_store *ix, co
  * from the last seq applied, page after page while "more" (at most
  * TG_FED_HARVEST_MAX_PAGES), over mutual TLS pinned to that peer, the next
  * page fetched while the last is written, TG_FED_HARVEST_PARALLEL peers at
- * a time. A peer
+ * a time. A page with more than TG_FED_HARVEST_MAX_VALUES JSON values or
+ * TG_FED_HARVEST_PAGE changes is refused before it is parsed or queued; one
+ * that does not start at the last seq applied (a drop of the peer's
+ * datasets reset it after the fetch began) is not applied, and the feed is
+ * fetched again from there, not failed. A peer
  * that fails is retried with exponential backoff (the interval doubled per
  * consecutive failure, at most 30 min); one whose certificate is revoked
  * has its datasets dropped. The timer never keeps the loop alive. */

@@ -5,10 +5,11 @@
 # whose policy hides it from c is in neither a's feed nor its DSP catalog as
 # c's certificate sees them, and never reaches c. Deletions and policy changes
 # propagate, peer rm and revocation drop a peer's datasets, and a peer that
-# answers garbage, goes backwards, never ends or publishes another node's ids is
-# refused (or bounded) and shown.
+# answers garbage, goes backwards, never ends, sends a page dense with JSON
+# values or publishes another node's ids (or ids 100 KB long) is refused (or
+# bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 35
+plan 44
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -123,6 +124,38 @@ wait_for '[ "$(rounds)" -ge $((r0 + 2)) ]'
 r1=$(rounds); s1=$(gs last_seq)
 check "an endless feed is followed at most 100 pages a round: rounds end ($r0 -> $r1 rounds, last_seq $seq_before -> $s1)" [ "$r1" -ge $((r0 + 2)) -a $((s1 - seq_before)) -le $(( (r1 - r0 + 1) * 100 )) -a "$(gs status)" = ok ]
 check "  and logged as nothing worse" [ -z "$(grep 'harvest of g failed' "$TG_TMP/c/tsunagud.log" | grep -v -e 'not JSON' -e 'backwards')" ]
+
+# A page of 4 MiB of empty objects would take some 300 MB parsed: it is
+# refused unparsed, as g's failure, and c's memory does not grow by it.
+cpid=$(tg_node_pid c)
+hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$cpid/status"; }
+fails() { curl -sS --cacert "$CA/ca.crt" "$c/metrics" | sed -n 's/^tsunagu_harvest_failures_total{peer="g"} //p'; }
+m0=$(hwm); f0=$(fails)
+echo flood >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for '[ "$(gs status)" = failing ] && gs error | grep -q "JSON values"'
+check "a page of 4 MiB of empty objects is refused unparsed ($(gs error))" grep -q "^the feed page has more than [0-9]* JSON values" <<<"$(gs error)"
+check "  counted as g's failure in /metrics ($f0 -> $(fails))" [ "$(fails)" -gt "$f0" ]
+check "  and logged" grep -q "harvest of g failed: the feed page has more than" "$TG_TMP/c/tsunagud.log"
+m1=$(hwm)
+check "  c's peak memory grew by $(( (m1 - m0) / 1024 )) MB (less than 200)" [ $((m1 - m0)) -lt 204800 ]
+# A peer whose datasets are that rich (up to 100 distributions each): c asks
+# for fewer changes a page and goes on, without failing it.
+echo rich >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for 'grep -q "harvest of g: the feed page has more than .*; asking 125 changes a page" "$TG_TMP/c/tsunagud.log" && [ "$(gs status)" = ok ]'
+check "a page too dense with values is asked for again with fewer changes, and g harvests ($(gs status))" [ "$(gs status)" = ok ]
+# A change whose id is 100 KB long: refused, and the refusal keeps ~200 bytes of it.
+r0=$(gs refused)
+echo longid >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for '[ "$(gs status)" = ok -a "$(gs refused)" -gt "$r0" ]'
+check "c stays up and harvests g again afterwards ($(gs status))" [ "$(gs status)" = ok ]
+lr=$(gs last_refused | jq -r '.[0].id')
+check "  a change with a 100 KB id is refused ($(gs refused) refused)" [ "$(gs refused)" -gt "$r0" ]
+lrb=$(printf %s "$lr" | wc -c)
+check "  and its refusal keeps a short id ($lrb bytes, ending in …)" [ "$lrb" -le 203 ] && [[ "$lr" == urn:tsunagu:g:dataset:x*"…" ]]
+check "  in hv_source too" [ "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT length(last_refused) < 1000 FROM hv_source WHERE node = 'g'")" = 1 ]
 echo foreign >"$TG_TMP/g.mode"
 check "the metrics show a's last success age" grep -q '^tsunagu_harvest_last_success_age_seconds{peer="a"} [0-9]' <<<"$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")"
 

@@ -2,8 +2,11 @@
 // Serves GET /api/v1/catalog/changes over TLS with a real federation
 // certificate (argv: key, cert, mode file). The mode file says what to send:
 // "garbage" (not JSON), "foreign" (a page publishing another node's
-// dataset id), "backwards" (a last_seq below the one asked for) or "endless"
-// (always one more page). Prints its port on stdout.
+// dataset id), "backwards" (a last_seq below the one asked for), "endless"
+// (always one more page), "flood" (4 MiB of empty objects: some 1.4 million
+// JSON values, about 300 MB once parsed), "rich" (that page while more than
+// 125 changes are asked for, a plain one after) or "longid" (a change whose
+// id is 100 KB long). Prints its port on stdout.
 import https from 'node:https';
 import fs from 'node:fs';
 
@@ -15,6 +18,7 @@ const forged = {
   'dct:title': 'forged dataset',
   'dct:description': 'claims to be a\'s',
 };
+const flood = '{"changes":[' + '{},'.repeat((4 << 20) / 3) + '{}],"last_seq":1,"more":false}';
 const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
   const mode = fs.readFileSync(modeFile, 'utf8').trim();
   if (!req.url.startsWith('/api/v1/catalog/changes')) {
@@ -29,6 +33,24 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
   const json = (o) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(o));
   if (mode === 'backwards') {
     json({ changes: [], last_seq: Math.max(since - 1, 0), more: false });
+    return;
+  }
+  if (mode === 'flood') {
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(flood);
+    return;
+  }
+  if (mode === 'rich') { // as dense as flood for a full page, a plain page once asked for fewer
+    if (Number(new URL(req.url, 'https://x').searchParams.get('limit') || 1000) > 125) {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(flood);
+      return;
+    }
+    json({ changes: [{ seq: since + 1, op: 'delete', id: 'urn:tsunagu:g:dataset:rich', version: 1 }],
+      last_seq: since + 1, more: false });
+    return;
+  }
+  if (mode === 'longid') {
+    const id = 'urn:tsunagu:g:dataset:' + 'x'.repeat(100000);
+    json({ changes: [{ seq: since + 1, op: 'delete', id, version: 1 }], last_seq: since + 1, more: false });
     return;
   }
   if (mode === 'endless') {

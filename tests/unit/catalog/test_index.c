@@ -1,6 +1,7 @@
 /* test_index: the harvested index on a real SQLite file: a peer's feed pages
  * applied (upserts, deletions), foreign ids and malformed entries refused,
- * a feed that goes backwards refused whole, dropping a source, locating a
+ * a feed that goes backwards refused whole, a page asked from the wrong
+ * since refused, refused ids kept short, dropping a source, locating a
  * dataset, and search over the index finding a peer's dataset in Japanese. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -294,6 +295,103 @@ static void test_canonical_shape(void **state) {
   json_decref(good);
 }
 
+/* A page of SOURCE with one delete at SEQ, its last_seq SEQ. */
+static json_t *delete_page(const char *source, int64_t seq) {
+  char id[128];
+  snprintf(id, sizeof(id), "urn:tsunagu:%s:dataset:gone", source);
+  return json_pack("{s:[{s:I, s:s, s:s, s:I}], s:I, s:b}", "changes", "seq", (json_int_t)seq, "op",
+                   "delete", "id", id, "version", (json_int_t)1, "last_seq", (json_int_t)seq,
+                   "more", 0);
+}
+
+/* A page asked from a since that is not the source's last seq (the fetch
+ * read it before a drop reset it) is refused whole, TG_ECONFLICT, with the
+ * last seq to fetch from again; asked from the right since it applies. */
+static void test_since(void **state) {
+  (void)state;
+  json_t *page = delete_page("e-town", 5000);
+  int64_t last = -1;
+  assert_int_equal(tg_cat_index_apply_from(ix, "e-town", 0, page, &last, NULL, NULL), 0);
+  assert_int_equal(last, 5000);
+  json_decref(page);
+  assert_int_equal(tg_cat_index_drop_source(ix, "e-town", NULL, NULL), 0);
+  /* the next page, asked from 5000 before the drop ran */
+  page = delete_page("e-town", 5001);
+  struct tg_err err;
+  tg_err_clear(&err);
+  last = -1;
+  assert_int_equal(tg_cat_index_apply_from(ix, "e-town", 5000, page, &last, NULL, &err),
+                   TG_ECONFLICT);
+  assert_int_equal(last, 0);
+  assert_non_null(strstr(err.msg, "asked from seq 5000"));
+  assert_int_equal(tg_cat_index_last_seq(ix, "e-town", &last, NULL), 0);
+  assert_int_equal(last, 0); /* nothing written */
+  json_t *src = NULL;
+  assert_int_equal(tg_cat_index_sources(ix, &src, NULL), 0);
+  for (size_t i = 0; i < json_array_size(src); i++)
+    assert_string_not_equal(json_string_value(json_object_get(json_array_get(src, i), "node")),
+                            "e-town");
+  json_decref(src);
+  /* from the stored last seq it applies; tg_cat_index_apply does not check */
+  assert_int_equal(tg_cat_index_apply_from(ix, "e-town", 0, page, &last, NULL, NULL), 0);
+  assert_int_equal(last, 5001);
+  json_decref(page);
+  page = delete_page("e-town", 5002);
+  assert_int_equal(tg_cat_index_apply_from(ix, "e-town", 5000, page, NULL, NULL, NULL),
+                   TG_ECONFLICT);
+  assert_int_equal(tg_cat_index_apply(ix, "e-town", page, &last, NULL, NULL), 0);
+  assert_int_equal(last, 5002);
+  json_decref(page);
+}
+
+/* A refused change's id is the peer's to choose: the refusal keeps at most
+ * about 200 bytes of it, cut at a character boundary and marked. */
+static void test_long_refused_id(void **state) {
+  (void)state;
+  const size_t n = 50000; /* "é" is two bytes: 100 KB */
+  const char *prefix = "urn:tsunagu:a-city:dataset:";
+  char *id = malloc(strlen(prefix) + 2 * n + 1);
+  assert_non_null(id);
+  strcpy(id, prefix);
+  char *q = id + strlen(prefix);
+  for (size_t i = 0; i < n; i++, q += 2)
+    memcpy(q, "\xc3\xa9", 2);
+  *q = '\0';
+  int64_t last = 0;
+  assert_int_equal(tg_cat_index_last_seq(ix, "a-city", &last, NULL), 0);
+  json_t *page = json_pack("{s:[{s:I, s:s, s:s, s:I}], s:I, s:b}", "changes", "seq",
+                           (json_int_t)(last + 1), "op", "delete", "id", id, "version",
+                           (json_int_t)1, "last_seq", (json_int_t)(last + 1), "more", 0);
+  free(id);
+  assert_non_null(page);
+  json_t *refused = NULL;
+  assert_int_equal(tg_cat_index_apply(ix, "a-city", page, NULL, &refused, NULL), 0);
+  json_decref(page);
+  assert_int_equal(json_array_size(refused), 1);
+  const char *got = json_string_value(json_object_get(json_array_get(refused, 0), "id"));
+  assert_non_null(got); /* jansson took it: still UTF-8 */
+  assert_true(strlen(got) <= 203);
+  assert_int_equal(strncmp(got, prefix, strlen(prefix)), 0);
+  assert_string_equal(got + strlen(got) - 3, "\xe2\x80\xa6");
+  assert_int_equal(strncmp(got + strlen(got) - 5, "\xc3\xa9", 2), 0); /* a whole "é" last */
+  json_decref(refused);
+  json_t *src = NULL;
+  int found = 0;
+  assert_int_equal(tg_cat_index_sources(ix, &src, NULL), 0);
+  for (size_t i = 0; i < json_array_size(src); i++) {
+    json_t *s = json_array_get(src, i);
+    if (strcmp(json_string_value(json_object_get(s, "node")), "a-city") != 0)
+      continue;
+    found = 1;
+    char *lr = json_dumps(json_object_get(s, "last_refused"), JSON_COMPACT);
+    assert_non_null(strstr(lr, "\xe2\x80\xa6"));
+    assert_true(strlen(lr) < 600);
+    free(lr);
+  }
+  assert_true(found);
+  json_decref(src);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_apply),
@@ -301,6 +399,8 @@ int main(void) {
       cmocka_unit_test(test_drop),
       cmocka_unit_test(test_feed_for_viewer),
       cmocka_unit_test(test_canonical_shape),
+      cmocka_unit_test(test_since),
+      cmocka_unit_test(test_long_refused_id),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
