@@ -1142,6 +1142,8 @@ void tg_client_free(struct tg_client *c) {
   /* else the call into curl that is under way tears down when it returns */
 }
 
+int tg_client_busy(const struct tg_client *c) { return c->reqs != NULL; }
+
 int tg_client_request(struct tg_client *c, const struct tg_client_opts *o,
                       const struct tg_client_cb *cb, void *ud, struct tg_client_req **out,
                       struct tg_err *err) {

@@ -104,6 +104,9 @@ int tg_client_new(uv_loop_t *loop, const struct tg_client_tls *tls, struct tg_cl
  * frees the client once its handles have closed; NULL is a no-op. The loop
  * must be run afterwards for the handles to close. */
 void tg_client_free(struct tg_client *c);
+/* 1 while C carries a request that has not ended (its DONE not yet called or
+ * it not yet canceled), 0 when freeing it would cancel nothing. */
+int tg_client_busy(const struct tg_client *c);
 /* Starts a request. On success *OUT (may be NULL) identifies it until DONE.
  * If this returns an error, no callback is ever called. */
 int tg_client_request(struct tg_client *c, const struct tg_client_opts *o,

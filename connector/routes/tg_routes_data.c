@@ -444,14 +444,31 @@ static struct tg_client *backend_client(struct tg_worker *w, const struct tg_bac
   return worker_client(w, key, plain ? NULL : &tls, err);
 }
 
+/* Frees the worker's clients for other nodes made before the one keyed KEY
+ * that carry no request any more: each kept its pooled connections open
+ * (an owner's close left them in CLOSE_WAIT), one more per reload. */
+static void fed_clients_sweep(struct broker_worker *b, const char *key) {
+  for (size_t i = 0; i < b->n;) {
+    if (strncmp(b->v[i].key, "fed\n", 4) == 0 && strcmp(b->v[i].key, key) != 0 &&
+        !tg_client_busy(b->v[i].c)) {
+      tg_client_free(b->v[i].c);
+      b->v[i] = b->v[--b->n];
+    } else {
+      i++;
+    }
+  }
+}
+
 /* The client for calls to other nodes: the federation certificate, the
  * federation CA as the only anchor, the CRL. Made again after each reload
  * (a node that registered or renewed has new material); earlier ones stay
- * until the worker stops, for the requests they still carry. */
+ * for the requests they still carry, and go once those have ended. */
 struct tg_client *tg_routes_data_fed_client(struct tg_worker *w, struct tg_err *err) {
   char key[64];
   snprintf(key, sizeof(key), "fed\n%llu", (unsigned long long)tg_settings_generation());
   struct broker_worker *b = broker_of(w);
+  if (b != NULL && !b->closing)
+    fed_clients_sweep(b, key);
   for (size_t i = 0; b != NULL && !b->closing && i < b->n; i++)
     if (strcmp(b->v[i].key, key) == 0)
       return b->v[i].c;

@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 59
+plan 60
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -282,6 +282,25 @@ check "  and bytes: the 64 MiB dataset's read on a ($big_a) and c's bytes from p
   [ "$big_a" = 67108864 -a -n "$(grep '^tsunagu_data_peer_bytes_total{peer="a",direction="out"}' <<<"$mc")" -a -n "$(grep '^tsunagu_data_peer_requests_total{peer="c",direction="in"}' <<<"$m")" ]
 check "  and the upstream time to first byte" grep -q '^tsunagu_data_upstream_first_byte_seconds_count{upstream="owner"} [1-9]' <<<"$mc"
 check "after all that, the nodes still answer" curl -fsS --cacert "$CA/ca.crt" "$c/healthz" -o /dev/null
+
+# Each reload makes a new client for calls to other nodes: the earlier ones
+# go once their requests have ended, with their pooled connections (they
+# stayed open, one more per reload and worker).
+cnode=$(tg_node_pid c)
+socks() { find "/proc/$cnode/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
+get "$c" "$CTOK" river >/dev/null
+get "$c" "$CTOK" river >/dev/null
+sleep 0.3
+s0=$(socks)
+for _ in 1 2 3 4 5 6; do
+  kill -HUP "$cnode"
+  sleep 0.3
+  get "$c" "$CTOK" river >/dev/null
+  get "$c" "$CTOK" river >/dev/null
+done
+sleep 0.3
+s1=$(socks)
+check "six reloads leave no connections of earlier clients open ($s0 -> $s1 sockets)" [ $((s1 - s0)) -le 2 ]
 
 # SIGTERM while a stream passes through c: the stream finishes within the
 # drain deadline, then c exits 0 (its clients are freed after the last stream).
