@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #define LAST_REFUSED_MAX 10
@@ -264,6 +265,56 @@ static int is_dataset(const json_t *t) {
   return 0;
 }
 
+/* The item I of V, a value or an array of them. */
+static const json_t *item(const json_t *v, size_t i) {
+  return json_is_array(v) ? json_array_get(v, i) : v;
+}
+
+static size_t items(const json_t *v) {
+  return v == NULL ? 0 : json_is_array(v) ? json_array_size(v) : 1;
+}
+
+/* 1 if V holds MIN..MAX IRI references ({"@id": an absolute IRI}, no blank
+ * node, no text value). */
+static int iris_ok(const json_t *v, size_t min, size_t max) {
+  size_t n = items(v);
+  if (n < min || n > max)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *it = item(v, i);
+    const char *id = json_string_value(json_object_get(it, "@id"));
+    if (!json_is_object(it) || json_object_get(it, "@value") != NULL || id == NULL ||
+        strncmp(id, "_:", 2) == 0 || !tg__cat_iri_ok(id))
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 if DS's distributions have the shape the validator requires: at most
+ * TG_CAT_MAX_DISTRIBUTIONS embedded nodes, each with an accessURL, IRIs
+ * where IRIs belong, at most one media type and format, good literals and
+ * dates. Else the validator decides (and says why it refuses). */
+static int dists_ok(const json_t *ds) {
+  const json_t *v = json_object_get(ds, "dcat:distribution");
+  size_t n = items(v);
+  if (n > TG_CAT_MAX_DISTRIBUTIONS)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *d = item(v, i);
+    if (!json_is_object(d) || json_object_get(d, "@value") != NULL || json_object_size(d) < 2 ||
+        !iris_ok(json_object_get(d, "dcat:accessURL"), 1, SIZE_MAX) ||
+        !iris_ok(json_object_get(d, "dcat:downloadURL"), 0, SIZE_MAX) ||
+        !iris_ok(json_object_get(d, "dcat:mediaType"), 0, 1) ||
+        !iris_ok(json_object_get(d, "dct:format"), 0, 1) ||
+        !iris_ok(json_object_get(d, "dct:license"), 0, SIZE_MAX) ||
+        !lits_ok(json_object_get(d, "dct:title"), 0, 20, TG_CAT_MAX_TITLE_BYTES) ||
+        !lits_ok(json_object_get(d, "dct:description"), 0, 20, TG_CAT_MAX_LITERAL_BYTES) ||
+        !date_ok(json_object_get(d, "dct:issued")) || !date_ok(json_object_get(d, "dct:modified")))
+      return 0;
+  }
+  return 1;
+}
+
 /* 1 if dataset DS is in the canonical shape under the fixed context CTX and
  * passes every check above. */
 static int canonical_ok(const json_t *ds, const json_t *ctx) {
@@ -273,7 +324,7 @@ static int canonical_ok(const json_t *ds, const json_t *ctx) {
          lits_ok(json_object_get(ds, "dcat:keyword"), 0, TG_CAT_MAX_KEYWORDS,
                  TG_CAT_MAX_TITLE_BYTES) &&
          date_ok(json_object_get(ds, "dct:modified")) &&
-         date_ok(json_object_get(ds, "dct:issued")) && terms_ok(ds, ctx, 0);
+         date_ok(json_object_get(ds, "dct:issued")) && dists_ok(ds) && terms_ok(ds, ctx, 0);
 }
 
 /* DS (borrowed) serialised for storage: without its @context, compact,

@@ -276,6 +276,18 @@ static void test_canonical_shape(void **state) {
        "does not validate"},
       {"tsunagu:backend", json_string("http://10.0.0.1/"), "does not validate"},
       {"@id", json_string("urn:tsunagu:a-city:dataset:other"), "is not the change's id"},
+      /* distributions the fast path took as they were */
+      {"dcat:distribution", json_string("http://example.org/data.csv"), "does not validate"},
+      {"dcat:distribution",
+       json_pack("[{s:s, s:s}]", "@type", "dcat:Distribution", "dcat:accessURL",
+                 "http://example.org/data.csv"),
+       "does not validate"},
+      {"dcat:distribution", json_pack("[{s:s, s:s}]", "@type", "dcat:Distribution", "dct:title", "x"),
+       "does not validate"},
+      {"dcat:distribution",
+       json_pack("[{s:s, s:{s:s}, s:s}]", "@type", "dcat:Distribution", "dcat:accessURL", "@id",
+                 "http://example.org/d", "dct:license", "CC-BY 4.0"),
+       "does not validate"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     json_t *c = json_deep_copy(good);
