@@ -46,6 +46,7 @@ struct hv_peer {
   int pages;        /* pages fetched and parsed */
   int limit;        /* changes asked per page: TG_FED_HARVEST_PAGE, less after a page
                        too dense with values (parse_after) */
+  uint64_t t0;      /* loop time it started; it fetches no more past harvest_peer_time */
   unsigned gen;     /* bumped when the feed is followed again from the index's
                        last seq: pages fetched before are dropped */
   char fail[600];   /* the first failure, "" when none */
@@ -322,11 +323,26 @@ static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const
 
 /* Ends P once nothing of it is in flight: recorded as a success or as its
  * first failure (logged, recorded, counted, backed off). */
+/* 1 while P has more pages to fetch this round: not failed, the feed says
+ * more, at most TG_FED_HARVEST_MAX_PAGES, and within [federation]
+ * harvest_peer_time, so a peer that answers slowly (each page just inside
+ * its timeout) holds one of the round's TG_FED_HARVEST_PARALLEL places for
+ * that long, not for 100 page timeouts; it goes on from its last seq in the
+ * next round. */
+static int peer_more_due(const struct hv_peer *p) {
+  if (p->stop || !p->more || p->pages >= TG_FED_HARVEST_MAX_PAGES)
+    return 0;
+  struct tg_settings *s = tg_settings_get();
+  uint64_t budget = s->harvest_peer_time_ms;
+  tg_settings_put(s);
+  return budget == 0 || uv_now(p->h->loop) - p->t0 < budget;
+}
+
 static void peer_maybe_end(struct hv_peer *p) {
   struct tg_fed_harvest *h = p->h;
   if (p->ended || p->fetching || p->waiting > 0)
     return;
-  if (!p->stop && p->more && p->pages < TG_FED_HARVEST_MAX_PAGES)
+  if (peer_more_due(p))
     return; /* the next page is due (peer_try_fetch) */
   if (p->fail[0] != '\0') {
     tg_log_warn("harvest of %s failed: %s", p->node, p->fail);
@@ -379,8 +395,7 @@ static void log_refused(const struct hv_peer *p, const json_t *refused) {
 
 /* Fetches P's next page if one is due and room is left for it. */
 static void peer_try_fetch(struct hv_peer *p) {
-  if (!p->stop && !p->fetching && p->more && p->pages < TG_FED_HARVEST_MAX_PAGES &&
-      p->waiting < 2)
+  if (!p->fetching && p->waiting < 2 && peer_more_due(p))
     peer_fetch(p);
 }
 
@@ -637,6 +652,7 @@ static void peer_fetch(struct hv_peer *p) {
 /* Starts P's harvest: its first page. */
 static void peer_start(struct hv_peer *p) {
   p->started = 1;
+  p->t0 = uv_now(p->h->loop);
   peer_fetch(p);
 }
 

@@ -24,7 +24,7 @@ static const struct section {
     {"limits", {"header_bytes", "body_bytes", "header_timeout", "body_timeout", "idle_timeout",
                 "handshake_timeout", "min_rate", "output_buffer", "connections",
                 "connections_per_client", "drain_timeout"}},
-    {"federation", {"hub", "hub_id", "crl_refresh", "peer_check", "harvest_interval", "renew",
+    {"federation", {"hub", "hub_id", "crl_refresh", "peer_check", "harvest_interval", "harvest_peer_time", "renew",
                     "renew_check"}},
     {"ca", {"dir", "register_failures", "register_window", "validity", "crl_watch"}},
     {"log", {"level", "access"}},

@@ -298,6 +298,9 @@ int tg_settings_load(const char *dir, struct tg_settings **out, struct tg_err *e
   if ((rc = tg_conf_get_ms(c, "federation", "harvest_interval", 60 * 1000,
                            &s->harvest_interval_ms, err)) != 0)
     goto fail;
+  if ((rc = tg_conf_get_ms(c, "federation", "harvest_peer_time", 5 * 60 * 1000,
+                           &s->harvest_peer_time_ms, err)) != 0)
+    goto fail;
   if ((rc = check_lifecycle_keys(c, path, err)) != 0)
     goto fail;
   if ((rc = tg_conf_get_ms(c, "provenance", "sth_interval", 10 * 1000, &s->prov_sth_interval_ms,

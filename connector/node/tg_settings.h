@@ -55,6 +55,7 @@ struct tg_settings {
   struct tg_oauth_conf auth;   /* [auth]: the identity provider, anonymous scopes */
   uint64_t peer_check_ms;      /* [federation] peer_check: 0 = off */
   uint64_t harvest_interval_ms; /* [federation] harvest_interval: peers' feeds, 0 = off */
+  uint64_t harvest_peer_time_ms; /* [federation] harvest_peer_time: one peer's share of a round */
   uint64_t prov_sth_interval_ms; /* [provenance] sth_interval: tree heads, 0 = on demand only */
   uint64_t prov_sync_interval_ms; /* [provenance] sync_interval: log synced to disk, 0 = each batch */
   int prov_log;                  /* [provenance] log = on (default) | off: no log at all */

@@ -9,7 +9,7 @@
 # values or publishes another node's ids (or ids 100 KB long) is refused (or
 # bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 44
+plan 45
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -124,6 +124,19 @@ wait_for '[ "$(rounds)" -ge $((r0 + 2)) ]'
 r1=$(rounds); s1=$(gs last_seq)
 check "an endless feed is followed at most 100 pages a round: rounds end ($r0 -> $r1 rounds, last_seq $seq_before -> $s1)" [ "$r1" -ge $((r0 + 2)) -a $((s1 - seq_before)) -le $(( (r1 - r0 + 1) * 100 )) -a "$(gs status)" = ok ]
 check "  and logged as nothing worse" [ -z "$(grep 'harvest of g failed' "$TG_TMP/c/tsunagud.log" | grep -v -e 'not JSON' -e 'backwards')" ]
+
+# A slow peer (each page 700 ms late, always more) takes at most
+# harvest_peer_time (2s here) of a round, not 100 pages' worth (70 s): its
+# rounds end, a few pages each, and it is not failed.
+sed -i 's/^harvest_interval = 1s$/harvest_interval = 1s\nharvest_peer_time = 2s/' "$TG_TMP/c/tsunagu.conf"
+echo slow >"$TG_TMP/g.mode"
+kill -HUP "$(tg_node_pid c)"
+sleep 1
+r0=$(rounds); s0=$(gs last_seq); t0=$(date +%s)
+for _ in $(seq 1 300); do [ "$(rounds)" -ge $((r0 + 2)) ] && break; sleep 0.1; done # 100 pages would be 70 s a round
+r1=$(rounds); s1=$(gs last_seq); t1=$(date +%s)
+check "a slow peer's rounds end after harvest_peer_time ($r0 -> $r1 rounds in $((t1 - t0)) s, last_seq $s0 -> $s1)" [ "$r1" -ge $((r0 + 2)) -a $((t1 - t0)) -le 30 -a $((s1 - s0)) -le $(( (r1 - r0 + 1) * 6 )) -a "$(gs status)" = ok ]
+sed -i '/^harvest_peer_time = 2s$/d' "$TG_TMP/c/tsunagu.conf"
 
 # A page of 4 MiB of empty objects would take some 300 MB parsed: it is
 # refused unparsed, as g's failure, and c's memory does not grow by it.

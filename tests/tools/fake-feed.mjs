@@ -3,7 +3,7 @@
 // certificate (argv: key, cert, mode file). The mode file says what to send:
 // "garbage" (not JSON), "foreign" (a page publishing another node's
 // dataset id), "backwards" (a last_seq below the one asked for), "endless"
-// (always one more page), "flood" (4 MiB of empty objects: some 1.4 million
+// (always one more page), "slow" (endless, each page 700 ms late), "flood" (4 MiB of empty objects: some 1.4 million
 // JSON values, about 300 MB once parsed), "rich" (that page while more than
 // 125 changes are asked for, a plain one after) or "longid" (a change whose
 // id is 100 KB long). Prints its port on stdout.
@@ -51,6 +51,10 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
   if (mode === 'longid') {
     const id = 'urn:tsunagu:g:dataset:' + 'x'.repeat(100000);
     json({ changes: [{ seq: since + 1, op: 'delete', id, version: 1 }], last_seq: since + 1, more: false });
+    return;
+  }
+  if (mode === 'slow') { // endless, each page 700 ms late
+    setTimeout(() => json({ changes: [], last_seq: since + 1, more: true }), 700);
     return;
   }
   if (mode === 'endless') {
