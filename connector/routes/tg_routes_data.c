@@ -220,6 +220,8 @@ static void prov_refused(struct tg_http_req *req, const char *dataset, const cha
 
 /* Body bytes to the client, hashed on the way when the record says so. */
 static int out_send(struct tg_data_out *o, const void *data, size_t len) {
+  if (o->req == NULL)
+    return TG_ECANCELED; /* its client is gone (a converter may still write) */
   if (o->prov != NULL && !o->prov->hash_in)
     prov_hash(o->prov, data, len);
   return tg_http_res_write(o->req, data, len);
@@ -282,13 +284,15 @@ int tg_data_out_write(struct tg_data_out *o, const void *data, size_t len) {
 }
 
 int tg_data_out_end(struct tg_data_out *o) {
+  if (o->req == NULL)
+    return TG_ECANCELED; /* its client is gone */
   if (o->conv != NULL) {
     struct tg_err err;
     tg_err_clear(&err);
     int rc = tg_voc_conv_finish(o->conv, &err);
-    if (rc != 0) {
+    if (rc != 0 || o->req == NULL) { /* a write that failed may have closed it */
       tg_data_out_abort(o);
-      return rc;
+      return rc != 0 ? rc : TG_ECANCELED;
     }
   }
   if (o->prov != NULL && !o->prov->logged)
@@ -298,11 +302,12 @@ int tg_data_out_end(struct tg_data_out *o) {
 
 void tg_data_out_abort(struct tg_data_out *o) {
   o->failed = 1;
-  tg_http_res_abort(o->req);
+  if (o->req != NULL)
+    tg_http_res_abort(o->req);
 }
 
 size_t tg_data_out_pending(const struct tg_data_out *o) {
-  return tg_http_res_pending(o->req);
+  return o->req != NULL ? tg_http_res_pending(o->req) : 0;
 }
 
 /* ---- per-worker clients ------------------------------------------------- */
@@ -550,6 +555,7 @@ static void relay_release(struct relay *r) {
 static void relay_req_gone(void *ud) {
   struct relay *r = ud;
   r->req = NULL;
+  r->out.req = NULL; /* a converter or an end under way must not write to it */
   if (r->out.prov != NULL) {
     r->out.prov->req = NULL;
     if (r->out.started && !r->out.prov->inflight)
@@ -844,6 +850,9 @@ static void relay_on_done(void *ud, int rc, int status, const struct tg_err *err
     relay_release(r);
     return;
   }
+  /* Ending the answer writes, and a write that fails closes the connection
+   * at once, the request and relay_req_gone with it: R stays until here. */
+  r->in_cb = 1;
   if (r->fail_status != 0) {
     json_t *x = r->fail_extra;
     r->fail_extra = NULL;
@@ -863,6 +872,9 @@ static void relay_on_done(void *ud, int rc, int status, const struct tg_err *err
     relay_fail(r, 502, "backend-failed", "Backend failed", NULL,
                "the data source could not be reached or sent a malformed answer");
   }
+  r->in_cb = 0;
+  if (r->req == NULL)
+    relay_release(r);
 }
 
 /* Starts the upstream request to URL with client C. */
