@@ -41,6 +41,7 @@ struct tg_fed_check {
   int64_t checked_at;   /* Unix time */
   int64_t not_after;    /* the peer certificate's expiry (Unix time), 0 if none seen */
   char fingerprint[65]; /* SHA-256 of the peer certificate, "" if none seen */
+  char serial[65];      /* its serial number (upper-case hex), "" if none seen */
   char cert_node[64];   /* node id in the peer certificate's SAN URI, "" if none */
   char error[512];      /* why it failed */
   /* private to tg_fed_check.c */

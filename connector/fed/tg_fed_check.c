@@ -33,6 +33,7 @@ static void check_on_peer(void *ud, const struct tg_client_peer *p) {
   c->seen = 1;
   c->not_after = p->not_after;
   snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", p->fingerprint);
+  snprintf(c->serial, sizeof(c->serial), "%s", p->serial);
   snprintf(c->cert_node, sizeof(c->cert_node), "%s", p->node_id);
 }
 
@@ -90,7 +91,7 @@ int tg_fed_check_start(struct tg_client *client, struct tg_fed_check *c,
   struct tg_err err;
   c->ok = c->seen = 0;
   c->not_after = 0;
-  c->fingerprint[0] = c->cert_node[0] = c->error[0] = '\0';
+  c->fingerprint[0] = c->serial[0] = c->cert_node[0] = c->error[0] = '\0';
   c->t0 = uv_hrtime();
   c->checked_at = tg_time_now();
   c->done = done;

@@ -670,7 +670,20 @@ static int listed(const json_t *peers, const char *node) {
 }
 
 /* Drops the datasets of sources that are no longer peers. */
-static void prune(struct tg_fed_harvest *h, const json_t *peers) {
+/* 1 if NODE is one of the strings of A. */
+static int among(const json_t *a, const char *node) {
+  size_t i;
+  const json_t *v;
+  json_array_foreach(a, i, v) {
+    if (strcmp(json_string_value(v), node) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Drops the datasets of sources that are no longer among PEERS, or whose
+ * certificate the CRL revokes (REVOKED: their ids). */
+static void prune(struct tg_fed_harvest *h, const json_t *peers, const json_t *revoked) {
   json_t *src = NULL;
   if (tg_cat_index_sources_brief(h->ix, &src, NULL) != 0)
     return;
@@ -678,14 +691,17 @@ static void prune(struct tg_fed_harvest *h, const json_t *peers) {
   json_t *s;
   json_array_foreach(src, i, s) {
     const char *node = json_string_value(json_object_get(s, "node"));
-    if (!listed(peers, node))
+    if (among(revoked, node))
+      enqueue(h, JOB_DROP, node, "its certificate is revoked");
+    else if (!listed(peers, node))
       enqueue(h, JOB_DROP, node, "no longer a peer");
   }
   json_decref(src);
   pump(h);
 }
 
-/* Fills the round's peers from PEERS, those due only. */
+/* Fills the round's peers from PEERS, those due only. A revoked one is
+ * still asked (its datasets were dropped by prune): the failure shows why. */
 static int round_fill(struct tg_fed_harvest *h, const json_t *peers) {
   h->peers = calloc(json_array_size(peers) + 1, sizeof(*h->peers));
   if (h->peers == NULL)
@@ -710,19 +726,26 @@ static int round_fill(struct tg_fed_harvest *h, const json_t *peers) {
 }
 
 static void round_start(struct tg_fed_harvest *h) {
-  json_t *peers = NULL;
+  json_t *peers = NULL, *revoked = NULL;
   struct tg_settings *s = tg_settings_get();
+  char crl[4200];
+  tg_node_path(crl, sizeof(crl), s->dir, TG_NODE_CRL);
   int rc = h->stopping || interval_ms() == 0 ? TG_ECANCELED : 0;
   if (rc == 0)
     rc = tg_fed_peers_list(h->db, &peers, NULL);
+  /* A peer revoked while it cannot be reached fails no fetch with a
+   * revocation to show it: the CRL and the serial it last showed do. */
   if (rc == 0)
-    prune(h, peers);
+    rc = tg_fed_peers_revoked(h->db, crl, &revoked, NULL);
+  if (rc == 0)
+    prune(h, peers, revoked);
   if (rc == 0 && json_array_size(peers) > 0)
     rc = tg_fed_client_new(h->loop, s->dir, &h->client, NULL); /* TG_ENOENT: no federation yet */
   tg_settings_put(s);
   if (rc == 0 && json_array_size(peers) > 0)
     rc = round_fill(h, peers);
   json_decref(peers);
+  json_decref(revoked);
   h->forced = 0;
   if (rc != 0 || h->n == 0) {
     free(h->peers);

@@ -1,10 +1,14 @@
 /* tg_fed_peers: the store of the node's peers over the node database's
  * peers table (created by node/'s schema): bound parameters only. */
 #include "tg_fed_peers.h"
+#include "tg_cert_ca.h"
 #include "tg_err.h"
 #include "tg_fed.h"
 #include "tg_util.h"
 
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -127,7 +131,8 @@ int tg_fed_peers_record(sqlite3 *db, const struct tg_fed_check *c, struct tg_err
   if (sqlite3_prepare_v2(db,
                          "UPDATE peers SET status = ?2, latency_ms = ?3,"
                          " last_contact = CASE WHEN ?4 THEN ?5 ELSE last_contact END,"
-                         " fingerprint = coalesce(?6, fingerprint) WHERE node_id = ?1",
+                         " fingerprint = coalesce(?6, fingerprint),"
+                         " serial = coalesce(?7, serial) WHERE node_id = ?1",
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(db, err);
   sqlite3_bind_text(st, 1, c->node_id, -1, SQLITE_STATIC);
@@ -137,6 +142,8 @@ int tg_fed_peers_record(sqlite3 *db, const struct tg_fed_check *c, struct tg_err
   sqlite3_bind_int64(st, 5, c->checked_at);
   if (c->ok && c->fingerprint[0])
     sqlite3_bind_text(st, 6, c->fingerprint, -1, SQLITE_STATIC);
+  if (c->ok && c->serial[0])
+    sqlite3_bind_text(st, 7, c->serial, -1, SQLITE_STATIC);
   return step_done(db, st, err);
 }
 
@@ -161,5 +168,49 @@ int tg_fed_peer_url(sqlite3 *db, const char *node_id, char *out, size_t n, struc
     rc = db_fail(db, err);
   }
   sqlite3_finalize(st);
+  return rc;
+}
+
+/* 1 if CRL lists the serial number HEX (upper-case hex). */
+static int crl_lists(X509_CRL *crl, const char *hex) {
+  BIGNUM *bn = NULL;
+  X509_REVOKED *rev = NULL;
+  if (BN_hex2bn(&bn, hex) != (int)strlen(hex)) {
+    BN_free(bn);
+    return 0;
+  }
+  ASN1_INTEGER *sn = BN_to_ASN1_INTEGER(bn, NULL);
+  int hit = sn != NULL && X509_CRL_get0_by_serial(crl, &rev, sn) == 1;
+  ASN1_INTEGER_free(sn);
+  BN_free(bn);
+  return hit;
+}
+
+int tg_fed_peers_revoked(sqlite3 *db, const char *crl_path, json_t **out, struct tg_err *err) {
+  X509_CRL *crl = NULL;
+  sqlite3_stmt *st = NULL;
+  *out = json_array();
+  if (*out == NULL)
+    return tg_err_set(err, TG_ENOMEM, "peers: out of memory");
+  /* The installed CRL was checked against the federation CA when it came. */
+  if (crl_path == NULL || tg_cert_crl_load(crl_path, &crl, NULL) != 0) {
+    ERR_clear_error();
+    return 0;
+  }
+  int rc = 0, s;
+  if (sqlite3_prepare_v2(db, "SELECT node_id, serial FROM peers WHERE serial IS NOT NULL", -1,
+                         &st, NULL) != SQLITE_OK)
+    rc = db_fail(db, err);
+  while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *hex = (const char *)sqlite3_column_text(st, 1);
+    if (hex != NULL && crl_lists(crl, hex) &&
+        json_array_append_new(*out, json_string((const char *)sqlite3_column_text(st, 0))) != 0)
+      rc = tg_err_set(err, TG_ENOMEM, "peers: out of memory");
+  }
+  if (rc == 0 && s != SQLITE_DONE)
+    rc = db_fail(db, err);
+  sqlite3_finalize(st);
+  X509_CRL_free(crl);
+  ERR_clear_error();
   return rc;
 }

@@ -31,6 +31,11 @@ int tg_fed_peers_delete(sqlite3 *db, const char *node_id, struct tg_err *err);
  * or unreachable, latency; when reachable also the last contact and the
  * certificate fingerprint seen. A peer removed meanwhile is left alone. */
 int tg_fed_peers_record(sqlite3 *db, const struct tg_fed_check *c, struct tg_err *err);
+/* The ids of the peers whose last certificate seen (its serial, stored by
+ * tg_fed_peers_record) the CRL at CRL_PATH revokes, into *OUT (a new array;
+ * empty without a CRL). A revoked peer that cannot be reached is thus known
+ * too. 0, or TG_EDB / TG_ENOMEM. */
+int tg_fed_peers_revoked(sqlite3 *db, const char *crl_path, json_t **out, struct tg_err *err);
 
 /* A number that changes after every peer added, changed or removed in this
  * process, for caching what tg_fed_peer_url gives. */

@@ -407,6 +407,12 @@ static int req_peer_facts(struct tg_client_req *r, struct tg_client_peer *p) {
   unsigned int mdlen = sizeof(md);
   if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == sizeof(md))
     tg_hex(md, sizeof(md), p->fingerprint);
+  BIGNUM *sn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+  char *hex = sn != NULL ? BN_bn2hex(sn) : NULL;
+  if (hex != NULL && strlen(hex) < sizeof(p->serial))
+    memcpy(p->serial, hex, strlen(hex) + 1);
+  OPENSSL_free(hex);
+  BN_free(sn);
   struct tm tm;
   const ASN1_TIME *na = X509_get0_notAfter(x);
   if (na != NULL && ASN1_TIME_to_tm(na, &tm) == 1)

@@ -29,6 +29,7 @@ struct tg_client_tls {
 struct tg_client_peer {
   char node_id[64];     /* from its SAN URI urn:tsunagu:node:<id>, or "" */
   char fingerprint[65]; /* SHA-256 of the certificate in lower-case hex */
+  char serial[65];      /* its serial number in upper-case hex (as in a CRL), or "" */
   int64_t not_after;    /* its expiry (Unix time), 0 if unreadable */
 };
 

@@ -24,6 +24,9 @@ static const struct tg_db_migration tg__node_schema[] = {
       "CREATE TABLE peers(node_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
       " fingerprint TEXT, added_at INTEGER NOT NULL, last_contact INTEGER,"
       " latency_ms INTEGER, status TEXT NOT NULL DEFAULT 'active');"},
+  /* The serial of the certificate a peer last showed: a revocation in the
+   * CRL then reaches a peer that cannot be reached (tg_fed_peers_revoked). */
+  {2, "ALTER TABLE peers ADD COLUMN serial TEXT;"},
 };
 
 int tg_node_path(char *out, size_t n, const char *dir, const char *file) {

@@ -9,7 +9,7 @@
 # values or publishes another node's ids (or ids 100 KB long) is refused (or
 # bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 45
+plan 46
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -181,11 +181,18 @@ wait_for '[ -z "$(ids | grep urn:tsunagu:a:)" ]'
 check "tsunagu peer rm a drops a's datasets from c's index: $(ids)" [ -z "$(ids | grep urn:tsunagu:a:)" ]
 check "  and a from the harvest status" [ -z "$(hv | jq -r '.sources[] | select(.node == "a") | .node')" ]
 check "  with the reason logged" grep -q "harvest: dropped the 1 datasets of a (no longer a peer)" "$TG_TMP/c/tsunagud.log"
+# b is stopped first: a revoked peer that cannot be reached shows no
+# revocation in a failed fetch; c knows the serial b last showed (tsunagu
+# peer list checks every peer) and finds it in the new CRL.
+T c peer list >/dev/null
+check "c keeps the serial of b's certificate" [ "$(tg_sql "$TG_TMP/c/tsunagu.db" "SELECT serial FROM peers WHERE node_id = 'b'")" = "$(openssl x509 -in "$TG_TMP/b/node.crt" -noout -serial | cut -d= -f2)" ]
+kill -STOP "$(tg_node_pid b)"
 out=$("$TSUNAGU" ca revoke --dir "$CA" --node b 2>&1)
-check "the CA revokes b ($out)" grep -q "^revoked" <<<"$out"
+check "the CA revokes b, stopped ($out)" grep -q "^revoked" <<<"$out"
 wait_for '[ -z "$(ids | grep urn:tsunagu:b:)" ]'
 check "b's datasets leave c's index once c has the new CRL: $(ids)" [ -z "$(ids | grep urn:tsunagu:b:)" ]
 check "  with the reason logged" grep -q "harvest: dropped the 1 datasets of b (its certificate is revoked)" "$TG_TMP/c/tsunagud.log"
+kill -CONT "$(tg_node_pid b)"
 # (Shown once c's next round for b has failed: wait for it, not only for the drop.)
 bstate() { hv | jq -r '.sources[] | select(.node == "b") | "\(.status) \(.datasets) \(.error)"'; }
 bfailing() { bstate | grep '^failing 0 ' | grep -qi revoked; }
