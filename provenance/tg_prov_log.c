@@ -373,6 +373,10 @@ int tg_prov_log_read(struct tg_prov_log *log, uint64_t start, uint64_t end, tg_p
     const uint8_t *body = sqlite3_column_blob(st, 1);
     size_t len = (size_t)sqlite3_column_bytes(st, 1);
     uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+    if (body == NULL && sqlite3_errcode(log->db) == SQLITE_NOMEM) {
+      rc = tg_err_set(err, TG_ENOMEM, "provenance log: out of memory reading entries");
+      break; /* no body for want of memory is not a changed entry */
+    }
     if ((rc = read_check(log, want, idx, body ? body : (const uint8_t *)"", len, err)) != 0)
       break;
     rc = cb(arg, idx, body ? body : (const uint8_t *)"", len);

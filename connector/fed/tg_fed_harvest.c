@@ -73,6 +73,8 @@ struct hv_backoff {
   char node[64];
   unsigned failures;
   uint64_t due_ms; /* uv_now() */
+  int limit;       /* changes a page asked of it, 0 for TG_FED_HARVEST_PAGE: a peer
+                      whose pages were too dense keeps the smaller limit (parse_after) */
 };
 
 /* A write to the index, run on the thread pool: applying a page, recording
@@ -394,6 +396,16 @@ static void log_refused(const struct hv_peer *p, const json_t *refused) {
 }
 
 /* Fetches P's next page if one is due and room is left for it. */
+/* Fetches P's next page when one is due; else ends P if it is done. P may
+ * be gone when this returns (a fetch that fails at once fails P, and the
+ * last peer to end ends the round and frees it): callers touch P no more. */
+static void peer_next(struct hv_peer *p) {
+  if (!p->fetching && p->waiting < 2 && peer_more_due(p))
+    peer_fetch(p);
+  else
+    peer_maybe_end(p);
+}
+
 static void peer_try_fetch(struct hv_peer *p) {
   if (!p->fetching && p->waiting < 2 && peer_more_due(p))
     peer_fetch(p);
@@ -424,14 +436,12 @@ static void peer_refetch(struct hv_peer *p, int64_t last) {
 static void peer_applied(struct hv_peer *p, struct hv_job *j) {
   p->waiting--;
   if (j->skip) {
-    peer_try_fetch(p); /* room for a page freed: one dropped for GEN is replaced */
-    peer_maybe_end(p);
+    peer_next(p); /* room for a page freed: one dropped for GEN is replaced */
     return;
   }
   if (j->rc == TG_ECONFLICT) {
     peer_refetch(p, j->since);
-    peer_try_fetch(p);
-    peer_maybe_end(p);
+    peer_next(p);
     return;
   }
   if (j->rc != 0) {
@@ -440,8 +450,7 @@ static void peer_applied(struct hv_peer *p, struct hv_job *j) {
   }
   p->refused += json_array_size(j->refused);
   log_refused(p, j->refused);
-  peer_try_fetch(p);
-  peer_maybe_end(p);
+  peer_next(p);
 }
 
 /* The JSON values in BODY (LEN bytes) as parsing would make them: each
@@ -536,8 +545,7 @@ static void parse_after(uv_work_t *w, int status) {
   }
   if (gen != p->gen) { /* asked from the wrong place: the feed is followed again */
     json_decref(page);
-    peer_try_fetch(p);
-    peer_maybe_end(p);
+    peer_next(p);
     return;
   }
   if (page == NULL && dense && p->limit > 1) {
@@ -546,9 +554,11 @@ static void parse_after(uv_work_t *w, int status) {
      * only with a parsed page), and no later page is in flight (its since
      * would come from this one). A single change still too dense fails. */
     p->limit = p->limit / 8 > 0 ? p->limit / 8 : 1;
+    struct hv_backoff *b = backoff_of(h, p->node);
+    if (b != NULL)
+      b->limit = p->limit; /* and in later rounds: a dense page is not fetched again each round */
     tg_log_info("harvest of %s: %s; asking %d changes a page", p->node, msg, p->limit);
-    peer_try_fetch(p);
-    peer_maybe_end(p);
+    peer_next(p);
     return;
   }
   if (page == NULL) {
@@ -719,7 +729,8 @@ static int round_fill(struct tg_fed_harvest *h, const json_t *peers) {
     snprintf(p->url, sizeof(p->url), "%s", url);
     p->since = -1;
     p->more = 1;
-    p->limit = TG_FED_HARVEST_PAGE;
+    struct hv_backoff *b = backoff_of(h, node);
+    p->limit = b != NULL && b->limit > 0 ? b->limit : TG_FED_HARVEST_PAGE;
     tg_buf_init(&p->body);
   }
   return 0;

@@ -607,7 +607,9 @@ int tg_http_res_end(struct tg_http_req *req) {
     /* Not the length the head announced (a relayed answer that promised
      * more than came, or sent more): ended like a complete one, it would
      * take the next answer on the connection for its rest, or the other way
-     * round. The client sees a truncated answer instead. */
+     * round. The client sees a truncated answer instead, ended by a reset:
+     * after excess bytes were dropped, the announced length did arrive. */
+    c->reset_close = 1;
     tg_http_res_abort(req);
     return TG_EIO;
   }

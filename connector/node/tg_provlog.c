@@ -41,6 +41,7 @@ struct tg_provlog {
   uint64_t interval_ms;
   uint64_t last_sign_ms;  /* wall clock of the newest signature */
   uint64_t last_try_ms;   /* wall clock of the newest on-demand attempt (tg_provlog_sth) */
+  uint64_t last_fail_ms;  /* and of the newest one that failed */
   uint64_t signed_size;   /* tree size of the newest tree head */
   int have_sth;
   struct stat key_st;     /* DIR/node.key when it signed the newest tree head (st_ino 0: unknown) */
@@ -459,8 +460,6 @@ static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *s
     return rc;
   pthread_mutex_lock(&p->mu);
   rc = tg_prov_log_store(p->log, sth, 0, err);
-  if (rc == 0)
-    head_keep(p, sth);
   if (rc == 0) {
     p->have_sth = 1;
     p->signed_size = sth->tree_size;
@@ -469,6 +468,10 @@ static int sign_now(struct tg_provlog *p, uint64_t now_ms, struct tg_prov_sth *s
     health_publish(p, 0, 0);
   }
   pthread_mutex_unlock(&p->mu);
+  /* Its two syncs outside the lock the loops append under; signing is the
+   * writer thread's alone, so the file follows the heads in order. */
+  if (rc == 0)
+    head_keep(p, sth);
   return rc;
 }
 
@@ -514,18 +517,26 @@ int tg_provlog_sth(struct tg_provlog *p, struct tg_prov_sth *sth, struct tg_err 
   } else {
     uint64_t now = tg_provlog_now_us() / 1000;
     uint64_t size = tg_prov_log_size(p->log);
-    /* Anyone may ask: at most one signature (and sync) per SIGN_GAP_MS,
-     * whatever the reason to sign, and failed attempts count too. */
+    /* Anyone may ask: a grown log is signed at most once per SIGN_GAP_MS.
+     * With no head yet, or none with today's key (after a rotation, a head
+     * with the old key would not check against node.crt), it is signed now,
+     * unless an attempt failed within SIGN_GAP_MS: a failing sync must not
+     * cost a signature and an fsync per anonymous request. */
     int gap = now >= p->last_try_ms + SIGN_GAP_MS || now < p->last_try_ms;
-    sign = gap && (!p->have_sth || (size > 0 && key_changed(p)) || size > p->signed_size);
+    int fail_gap = now >= p->last_fail_ms + SIGN_GAP_MS || now < p->last_fail_ms;
+    int must = !p->have_sth || (size > 0 && key_changed(p));
+    sign = must ? fail_gap : size > p->signed_size && gap;
     if (sign)
       p->last_try_ms = now;
     else
       rc = tg_prov_log_sth_latest(p->log, sth, err);
   }
   pthread_mutex_unlock(&p->mu);
-  if (sign)
-    rc = sign_now(p, tg_provlog_now_us() / 1000, sth, err);
+  if (sign && (rc = sign_now(p, tg_provlog_now_us() / 1000, sth, err)) != 0) {
+    pthread_mutex_lock(&p->mu);
+    p->last_fail_ms = tg_provlog_now_us() / 1000;
+    pthread_mutex_unlock(&p->mu);
+  }
   return rc;
 }
 

@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -913,8 +914,8 @@ static void relay_start(struct relay *r, struct tg_client *c, const char *url,
 static int split_query(const char *q, char *out, size_t cap, char *profile, size_t pcap) {
   size_t o = 0;
   profile[0] = '\0';
-  while (q != NULL && *q) {
-    size_t n = strcspn(q, "&");
+  while (q != NULL && *q && *q != '#') { /* a fragment is the client's, not the backend's */
+    size_t n = strcspn(q, "&#");
     if (n >= 8 && strncmp(q, "profile=", 8) == 0) {
       if (tg_qs_decode(q + 8, n - 8, profile, pcap, 1) <= 0)
         return TG_EINVAL;
@@ -932,13 +933,26 @@ static int split_query(const char *q, char *out, size_t cap, char *profile, size
   return 0;
 }
 
-/* The decoded name of the query parameter at Q (up to '&', '#' or the end)
- * into OUT; the length of the pair in *N. 0, or -1 for a name that does not
- * decode (treated as clashing: the backend might read it some other way). */
+/* The name of the query parameter at Q (up to '&', ';', '#' or the end),
+ * decoded and folded the ways backends read names (ASCII case, as OGC
+ * services do; a "[...]" suffix, as PHP does), into OUT; the pair's length
+ * in *N. 0, or -1 for a name that does not decode (treated as clashing: the
+ * backend might read it some other way). */
 static int param_name(const char *q, size_t *n, char *out, size_t cap) {
-  *n = strcspn(q, "&#");
-  size_t k = strcspn(q, "=&#");
-  return tg_qs_decode(q, k, out, cap, 1) >= 0 ? 0 : -1;
+  *n = strcspn(q, "&;#");
+  size_t k = strcspn(q, "=&;#");
+  if (tg_qs_decode(q, k, out, cap, 1) < 0)
+    return -1;
+  out[strcspn(out, "[")] = '\0';
+  for (char *c = out; *c; c++)
+    *c = (char)tolower((unsigned char)*c);
+  return 0;
+}
+
+/* The pair after the one of N bytes at P ('&' and ';' both separate). */
+static const char *next_pair(const char *p, size_t n) {
+  p += n;
+  return *p == '&' || *p == ';' ? p + 1 : p;
 }
 
 /* Whether the consumer's QUERY names a parameter the backend URL sets
@@ -950,10 +964,10 @@ static int query_clash(const char *url, const char *query, char *name, size_t ca
   const char *uq = strchr(url, '?');
   char a[256], b[256];
   size_t n, m;
-  for (const char *p = uq ? uq + 1 : NULL; p != NULL && *p && *p != '#'; p += n + (p[n] == '&')) {
+  for (const char *p = uq ? uq + 1 : NULL; p != NULL && *p && *p != '#'; p = next_pair(p, n)) {
     if (param_name(p, &n, a, sizeof(a)) != 0 || n == 0)
       continue;
-    for (const char *q = query; *q; q += m + (q[m] == '&')) {
+    for (const char *q = query; *q && *q != '#'; q = next_pair(q, m)) {
       int bad = param_name(q, &m, b, sizeof(b));
       if (m > 0 && (bad != 0 || strcmp(a, b) == 0)) {
         snprintf(name, cap, "%s", bad != 0 ? "(undecodable)" : a);
