@@ -79,7 +79,7 @@ struct hv_backoff {
 
 /* A write to the index, run on the thread pool: applying a page, recording
  * a failure, dropping a source. */
-enum hv_kind { JOB_APPLY, JOB_FAIL, JOB_DROP };
+enum hv_kind { JOB_APPLY, JOB_FAIL, JOB_DROP, JOB_CHECKPOINT };
 struct hv_job {
   uv_work_t work;
   struct tg_fed_harvest *h;
@@ -185,6 +185,9 @@ static int backoff_due(struct tg_fed_harvest *h, const char *node) {
 /* ---- one peer ---- */
 
 static void peer_fetch(struct hv_peer *p);
+static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const char *node,
+                              const char *msg);
+static void pump(struct tg_fed_harvest *h);
 
 static void round_end(struct tg_fed_harvest *h) {
   for (size_t i = 0; i < h->n; i++)
@@ -195,6 +198,13 @@ static void round_end(struct tg_fed_harvest *h) {
   tg_client_free(h->client); /* possibly from inside its last callback: allowed */
   h->client = NULL;
   h->running = 0;
+  /* The round's pages are applied (a peer ends only then): what is left in
+   * the WAL goes to the database file. Searches read a fully checkpointed
+   * WAL not at all, where with up to wal_autocheckpoint pages left they
+   * looked every page they read up in its index: a fifth of a harvested
+   * search's CPU at 150,000 datasets. */
+  if (!h->stopping && enqueue(h, JOB_CHECKPOINT, "", NULL) != NULL)
+    pump(h);
   if (h->again && !h->stopping) {
     h->again = 0;
     h->forced = 1;
@@ -262,6 +272,8 @@ static void job_run(uv_work_t *w) {
     job_apply(j);
   else if (j->kind == JOB_FAIL)
     tg_cat_index_fail(j->h->wix, j->node, j->msg, NULL);
+  else if (j->kind == JOB_CHECKPOINT) /* passive: never waits for a reader */
+    sqlite3_wal_checkpoint_v2(j->h->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   else
     j->rc = tg_cat_index_drop_source(j->h->wix, j->node, &j->dropped, NULL);
 }
