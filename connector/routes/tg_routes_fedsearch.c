@@ -121,7 +121,7 @@ static void set_owner_urls(struct fsearch *s, sqlite3 *db, json_t *items) {
   char self_url[600], peer_url[600];
   tg_routes_self_url(self_url, sizeof(self_url), 0);
   size_t i;
-  json_t *it;
+  json_t *it, *seen = json_object(); /* owners looked up for this page */
   json_array_foreach(items, i, it) {
     const char *owner = json_string_value(json_object_get(it, "owner"));
     const char *url = NULL;
@@ -129,13 +129,19 @@ static void set_owner_urls(struct fsearch *s, sqlite3 *db, json_t *items) {
       url = self_url[0] ? self_url : NULL;
     else if (owner != NULL)
       url = json_string_value(json_object_get(s->peers, owner));
-    /* Harvested mode lists no peers: the page's few owners are looked up. */
+    if (url == NULL && owner != NULL)
+      url = json_string_value(json_object_get(seen, owner));
+    /* Harvested mode lists no peers: the page's few owners are looked up,
+     * each once. */
     if (url == NULL && owner != NULL && db != NULL &&
-        tg_fed_peer_url(db, owner, peer_url, sizeof(peer_url), NULL) == 0)
+        tg_fed_peer_url(db, owner, peer_url, sizeof(peer_url), NULL) == 0) {
       url = peer_url;
+      json_object_set_new(seen, owner, json_string(peer_url));
+    }
     if (url != NULL)
       json_object_set_new(it, "owner_url", json_string(url));
   }
+  json_decref(seen);
 }
 
 /* Loads the documents of the page's hits that came without them (a
