@@ -1115,6 +1115,17 @@ static void serve_backend(struct relay *r, const char *url, const char *query) {
   free(full);
 }
 
+/* Not a node id (node ids are [a-z0-9-]): what an anonymous caller is to a
+ * policy, which no assignee names. */
+#define ANONYMOUS_NODE "(anonymous)"
+
+/* 1 if the caller signed in here (the admin token or a verified token):
+ * tg_auth_require set its subject. */
+static int signed_in(struct tg_http_req *req) {
+  const char *s = tg_http_req_subject(req);
+  return s != NULL && *s != '\0';
+}
+
 /* The subject this request is made for, passed to the owner for its record. */
 static const char *request_subject(struct tg_http_req *req) {
   if (tg_http_req_peer(req) != NULL)
@@ -1142,13 +1153,19 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
     return;
   }
   const char *peer = tg_http_req_peer(req);
-  struct tg_cat_access a = {peer ? peer : self,
+  /* The owner's own signed-in users (the admin token, a token of its
+   * identity provider) use its data as the owner; a peer as the node its
+   * certificate names; anyone else (anonymous, when [auth] anonymous grants
+   * data:read, or a peer without its certificate) as no node at all, so
+   * only a permission without an assignee lets them in. */
+  int anonymous = peer == NULL && !signed_in(req);
+  struct tg_cat_access a = {peer ? peer : anonymous ? ANONYMOUS_NODE : self,
                             request_subject(req),
                             tg_http_req_header(req, "Tsunagu-Purpose"),
                             "use",
                             (int64_t)time(NULL),
                             peer != NULL,
-                            peer == NULL};
+                            peer == NULL && !anonymous};
   struct tg_cat_decision d;
   tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
   snprintf(r->dataset, sizeof(r->dataset), "%s", id);
@@ -1327,8 +1344,15 @@ void tg_route_data_get(struct tg_http_req *req) {
       return;
     }
   }
-  if (local)
+  if (local) {
     serve_owned(r, id, query, self);
-  else
+  } else if (tg_http_req_peer(req) == NULL && !signed_in(req)) {
+    /* Forwarded, it would reach the owner as this node, with what the
+     * owner grants this node: not for anyone who did not sign in here. */
+    tg_http_res_header(req, "WWW-Authenticate", "Bearer realm=\"tsunagu\"");
+    tg_http_res_problem(req, 401, "unauthorized", "Authentication required", NULL,
+                        "reading another node's dataset needs a signed-in user of this node");
+  } else {
     serve_forward(r, id, owner, via, raw ? raw : "");
+  }
 }

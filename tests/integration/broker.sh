@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 65
+plan 69
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -311,6 +311,23 @@ done
 sleep 0.3
 s1=$(socks)
 check "six reloads leave no connections of earlier clients open ($s0 -> $s1 sockets)" [ $((s1 - s0)) -le 2 ]
+
+# [auth] anonymous = catalog:read data:read: an anonymous caller is no node
+# to the owner's policies (river is granted to c only), and is not forwarded
+# to another node as this one.
+for n in a c; do
+  sed -i 's/^\[auth\]$/[auth]\nanonymous = catalog:read data:read/' "$TG_TMP/$n/tsunagu.conf"
+  kill -HUP "$(tg_node_pid $n)"
+done
+sleep 1
+st=$(curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' "$hub/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
+check "anonymous data:read: a refuses an anonymous caller a dataset granted to c only ($st)" [ "$st" = 403 -a "$(ptype)" = urn:tsunagu:problem:owner-refused ]
+st=$(get "$hub" "$ATOK" river)
+check "  its admin still reads it ($st)" [ "$st" = 200 ]
+st=$(curl -sS --cacert "$CA/ca.crt" -o "$O" -w '%{http_code}' "$c/api/v1/datasets/urn:tsunagu:a:dataset:river/data")
+check "  c does not forward an anonymous caller to a ($st)" [ "$st" = 401 ]
+st=$(get "$c" "$CTOK" river)
+check "  c's signed-in user still reads it through c ($st)" [ "$st" = 200 ]
 
 # SIGTERM while a stream passes through c: the stream finishes within the
 # drain deadline, then c exits 0 (its clients are freed after the last stream).

@@ -13,7 +13,7 @@ check "init creates admin.token 0600" [ "$(stat -c %a "$dir/admin.token")" = 600
 check "init creates the config, certificate and database" test -s "$dir/tsunagu.conf" -a -s "$dir/node.crt" -a -s "$dir/tsunagu.db"
 check "the key is ECDSA P-256" grep -q "prime256v1\|P-256" <<<"$(openssl pkey -in "$dir/node.key" -noout -text 2>&1)"
 check "the certificate names the node in a SAN URI" grep -q "URI:urn:tsunagu:node:a-city" <<<"$(openssl x509 -in "$dir/node.crt" -noout -ext subjectAltName)"
-check "the database has the node schema at version 1" [ "$(tg_sql "$dir/tsunagu.db" "SELECT version FROM tg_schema WHERE component='node'")" = 1 ]
+check "the database has the node schema at version 2 (peers.serial)" [ "$(tg_sql "$dir/tsunagu.db" "SELECT version FROM tg_schema WHERE component='node'")" = 2 ]
 check "the database is in WAL mode" [ "$(tg_sql "$dir/tsunagu.db" "PRAGMA journal_mode")" = wal ]
 before=$(sha256sum "$dir/node.key")
 out=$("$TSUNAGU" init --dir "$dir" --id a-city 2>&1); rc=$?
