@@ -5,6 +5,7 @@
 #include "cat_int.h"
 #include "tg_buf.h"
 #include "tg_err.h"
+#include "tg_text.h"
 #include "tg_jsonld.h"
 
 #include <stdarg.h>
@@ -83,8 +84,13 @@ void tg__cat_problem(json_t *problems, const char *ptr, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  if (problems != NULL)
-    json_array_append_new(problems, json_pack("{s:s, s:s}", "pointer", ptr, "detail", msg));
+  tg_utf8_scrub(msg); /* a value cut in a character ("%.80s") must not lose the problem */
+  if (problems == NULL)
+    return;
+  json_t *p = json_pack("{s:s, s:s}", "pointer", ptr, "detail", msg);
+  /* A problem is never dropped: the document must not pass for want of it. */
+  json_array_append_new(problems, p != NULL ? p : json_pack("{s:s, s:s}", "pointer", "",
+                                                          "detail", "a problem (not shown)"));
 }
 
 char *tg__cat_ptr_key(const char *ptr, const char *key) {

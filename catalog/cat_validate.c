@@ -118,7 +118,9 @@ static void v_literals(struct val *v, json_t *node, const char *iri, const char 
       tg__cat_problem(v->problems, ptr_of(it), "%s must not be empty", cname);
     if (strlen(s) > maxbytes)
       tg__cat_problem(v->problems, ptr_of(it), "%s is longer than %zu bytes", cname, maxbytes);
-    if (!unique_lang)
+    /* Past MAXCOUNT the document is refused already: each value against
+     * every earlier language would be quadratic in what a client sends. */
+    if (!unique_lang || i >= maxcount)
       continue;
     const char *lang = json_string_value(json_object_get(it, "@language"));
     for (size_t j = 0; j < i; j++) {

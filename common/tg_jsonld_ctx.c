@@ -843,6 +843,22 @@ static int process_definition(struct tg_jsonld__st *st, json_t *result, json_t *
   return rc;
 }
 
+/* Items of one context array, and previous contexts in one chain: each
+ * null of a context that does not propagate adds a link (1.1 step 5.1.2),
+ * and a chain of hundreds of thousands, built from a 256 KiB document
+ * (nulls repeated, a type-scoped context applied for each of many @types),
+ * overflowed the stack when it was freed. */
+#define CTX_MAX_ITEMS 256
+#define CTX_MAX_PREVIOUS 1024
+
+static int previous_depth_ok(json_t *ctx) {
+  size_t n = 0;
+  for (json_t *p = json_object_get(ctx, "previous"); p != NULL; p = json_object_get(p, "previous"))
+    if (++n > CTX_MAX_PREVIOUS)
+      return 0;
+  return 1;
+}
+
 /* Steps 5.1-5.13 for one ITEM of the local context. */
 static int process_item(struct tg_jsonld__st *st, json_t *actx, json_t **result, json_t *item,
                         const char *base_url, json_t *remote, int override, int propagate,
@@ -857,6 +873,11 @@ static int process_item(struct tg_jsonld__st *st, json_t *actx, json_t **result,
     if (!propagate && json_object_set(fresh, "previous", *result) != 0) {
       json_decref(fresh);
       return nomem(st);
+    }
+    if (!propagate && !previous_depth_ok(fresh)) {
+      json_decref(fresh);
+      return tg_jsonld__fail(st, TG_ETOOBIG, "invalid context nullification",
+                             "more than %d contexts to return to", CTX_MAX_PREVIOUS);
     }
     json_decref(*result);
     *result = fresh;
@@ -879,6 +900,22 @@ static int process_item(struct tg_jsonld__st *st, json_t *actx, json_t **result,
 static int ctx_process_in(struct tg_jsonld__st *st, json_t *actx, json_t *local,
                           const char *base_url, json_t *remote_in, int override, int propagate,
                           int validate, json_t **out) {
+  if (json_is_array(local) && json_array_size(local) > CTX_MAX_ITEMS)
+    return tg_jsonld__fail(st, TG_ETOOBIG, "invalid local context",
+                           "more than %d items in one context array", CTX_MAX_ITEMS);
+  if (propagate && json_is_object(local) && json_object_size(local) == 0) {
+    /* {} changes nothing: no copy of every term (scoped contexts may be
+     * applied for every value of a property). */
+    *out = json_incref(actx);
+    return 0;
+  }
+  /* Every copy costs as many steps as the context has terms: a scoped
+   * context applied to each of many values must not copy a large context
+   * without end. */
+  st->work += json_object_size(json_object_get(actx, "terms"));
+  if (st->work > st->o.max_work)
+    return tg_jsonld__fail(st, TG_ETOOBIG, "context overflow",
+                           "too much context processing for one document");
   json_t *result = ctx_copy(actx), *remote = json_copy(remote_in), *p;
   int rc = 0;
   if (result == NULL || remote == NULL)

@@ -39,6 +39,17 @@ int32_t tg_utf8_next(const char *s, size_t len, size_t *pos) {
   return cp;
 }
 
+void tg_utf8_scrub(char *s) {
+  size_t len = strlen(s), pos = 0;
+  while (pos < len) {
+    size_t at = pos;
+    if (tg_utf8_next(s, len, &pos) < 0) {
+      s[at] = '?';
+      pos = at + 1;
+    }
+  }
+}
+
 int tg_utf8_put(struct tg_buf *b, uint32_t cp) {
   utf8proc_uint8_t u[4];
   if (cp < 0x80) {

@@ -19,6 +19,11 @@ int32_t tg_utf8_next(const char *s, size_t len, size_t *pos);
 int tg_utf8_put(struct tg_buf *b, uint32_t cp);
 /* 1 if S[0..LEN) is well-formed UTF-8 (NUL bytes allowed), else 0. */
 int tg_utf8_valid(const char *s, size_t len);
+/* Replaces, in the NUL-terminated S, each byte that does not start a
+ * well-formed UTF-8 sequence with '?': a message cut by a byte count
+ * ("%.80s") in the middle of a character becomes valid text (jansson
+ * refuses a string that is not, and the message was lost). */
+void tg_utf8_scrub(char *s);
 
 /* Folds UTF-8 text S (LEN bytes) for matching: NFKC_Casefold (compatibility
  * forms, width, case, default ignorables dropped) applied per extended

@@ -857,7 +857,7 @@ static int assemble(const struct tg_voc_profile *p, json_t *rec, json_t **v, con
 /* Converts REC (ours). Returns 0, TG_EINVAL (the record is refused) or TG_ENOMEM. */
 static int apply_in_place(const struct tg_voc_profile *p, json_t *rec, json_t **outp,
                           size_t record, tg_voc_conv_report_cb cb, void *ud) {
-  json_t *vals[64], **v = vals;
+  json_t *vals[64] = {0}, **v = vals; /* freed whole when converting stops early */
   char fl[64], *failed = fl;
   int n, rc;
   if (p->n > 64) {

@@ -7,6 +7,7 @@
 #include "tg_http_parse.h"
 #include "tg_log.h"
 #include "tg_http_server.h"
+#include "tg_text.h"
 #include "tg_tls.h"
 #include "tg_util.h"
 
@@ -710,6 +711,7 @@ int tg_http_res_problem(struct tg_http_req *req, int status, const char *slug, c
   va_start(ap, fmt);
   vsnprintf(detail, sizeof(detail), fmt, ap);
   va_end(ap);
+  tg_utf8_scrub(detail); /* cut by a byte count, it may end in half a character */
   snprintf(type, sizeof(type), "urn:tsunagu:problem:%s", slug);
   json_t *p = extra && json_is_object(extra) ? extra : json_object();
   if (extra && !json_is_object(extra))

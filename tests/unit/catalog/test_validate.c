@@ -315,6 +315,25 @@ static void test_times(void **state) {
   assert_int_equal(tg_cat_parse_time("2024-4-1", &t), TG_EINVAL);
   assert_int_equal(tg_cat_parse_time("令和6年4月1日", &t), TG_EINVAL);
   assert_int_equal(tg_cat_parse_time("2024-04-01 ", &t), TG_EINVAL);
+  /* A bad date whose problem message cuts the value inside a character
+   * ("%.80s"): the message was invalid UTF-8, jansson dropped it, and with
+   * no problem listed the document passed. */
+  char doc[1024], bad[200];
+  memset(bad, 'x', 79);
+  snprintf(bad + 79, sizeof(bad) - 79, "年");
+  snprintf(doc, sizeof(doc),
+           "{\"@context\": {\"dct\": \"http://purl.org/dc/terms/\", \"dcat\": "
+           "\"http://www.w3.org/ns/dcat#\", \"xsd\": \"http://www.w3.org/2001/XMLSchema#\"}, "
+           "\"@type\": \"dcat:Dataset\", \"dct:title\": \"t\", \"dct:description\": \"d\", "
+           "\"dct:issued\": {\"@value\": \"%s\", \"@type\": \"xsd:date\"}}",
+           bad);
+  json_t *in = parse(doc), *canon = NULL, *problems = NULL;
+  assert_int_not_equal(tg_cat_validate(in, NULL, &canon, &problems), 0);
+  assert_true(json_array_size(problems) >= 1);
+  assert_true(json_is_string(json_object_get(json_array_get(problems, 0), "detail")));
+  json_decref(problems);
+  json_decref(canon);
+  json_decref(in);
 }
 
 static json_t *policy_of(const char *perms) {

@@ -159,6 +159,53 @@ static void test_limits(void **state) {
   tg_buf_puts(&b, "\"p0\": \"http://e/\"}, \"p399:y\": 1}");
   expect_error(b.data, NULL, TG_ETOOBIG, "context overflow");
   tg_buf_close(&b);
+  /* A type-scoped context of nulls (it does not propagate: each null links
+   * the last result as the context to return to), applied for each of many
+   * types: the chain is bounded, not built until freeing it overflows the
+   * stack. */
+  tg_buf_init(&b);
+  tg_buf_puts(&b, "{\"@context\": {\"T\": {\"@id\": \"http://e/T\", \"@context\": [");
+  for (int i = 0; i < 250; i++)
+    tg_buf_puts(&b, i ? ", null" : "null");
+  tg_buf_puts(&b, "]}}, \"@type\": [");
+  for (int i = 0; i < 40; i++)
+    tg_buf_puts(&b, i ? ", \"T\"" : "\"T\"");
+  tg_buf_puts(&b, "], \"http://e/p\": 1}");
+  expect_error(b.data, NULL, TG_ETOOBIG, "invalid context nullification");
+  tg_buf_close(&b);
+  tg_buf_init(&b);
+  tg_buf_puts(&b, "{\"@context\": [");
+  for (int i = 0; i < 300; i++)
+    tg_buf_puts(&b, i ? ", {}" : "{}");
+  tg_buf_puts(&b, "], \"http://e/p\": 1}");
+  expect_error(b.data, NULL, TG_ETOOBIG, "invalid local context");
+  tg_buf_close(&b);
+  /* An empty scoped context on a property with many values: no copy of the
+   * (large) context per value, so it stays within the work budget. */
+  tg_buf_init(&b);
+  tg_buf_puts(&b, "{\"@context\": {\"p\": {\"@id\": \"http://e/p\", \"@context\": {}}");
+  for (int i = 0; i < 2000; i++)
+    tg_buf_printf(&b, ", \"t%d\": \"http://e/t%d\"", i, i);
+  tg_buf_puts(&b, "}, \"p\": [");
+  for (int i = 0; i < 2000; i++)
+    tg_buf_puts(&b, i ? ", {\"http://e/q\": 1}" : "{\"http://e/q\": 1}");
+  tg_buf_puts(&b, "]}");
+  json_t *out = NULL;
+  struct tg_err err;
+  assert_int_equal(expand_text(b.data, NULL, &out, &err), 0);
+  json_decref(out);
+  /* The same with a scoped context that defines a term: each value's copy
+   * of 2,000 terms is counted, and the document is refused as too much. */
+  tg_buf_reset(&b);
+  tg_buf_puts(&b, "{\"@context\": {\"p\": {\"@id\": \"http://e/p\", \"@context\": {\"z\": \"http://e/z\"}}");
+  for (int i = 0; i < 2000; i++)
+    tg_buf_printf(&b, ", \"t%d\": \"http://e/t%d\"", i, i);
+  tg_buf_puts(&b, "}, \"p\": [");
+  for (int i = 0; i < 2000; i++)
+    tg_buf_puts(&b, i ? ", {\"http://e/q\": 1}" : "{\"http://e/q\": 1}");
+  tg_buf_puts(&b, "]}");
+  expect_error(b.data, NULL, TG_ETOOBIG, "context overflow");
+  tg_buf_close(&b);
 }
 
 static void test_errors(void **state) {
