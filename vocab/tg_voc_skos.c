@@ -47,7 +47,7 @@ const struct tg__voc_prop tg__voc_props[TG__VOC_P_N] = {
   [TG__VOC_P_PUBLISHER] = {"publisher", 'd', 1},
 };
 
-enum { MAX_TRIPLES = 500000, MAX_VISIT = 100000 };
+enum { MAX_TRIPLES = 500000, MAX_VISIT = 100000, MAX_VISITS = 1000000 };
 
 int tg__voc_prop_find(const char *name) {
   for (int i = 0; i < TG__VOC_P_N; i++)
@@ -384,6 +384,9 @@ static int is_concept(const struct tg__voc_graph *g, const char *s) {
 struct up_index {
   size_t *idx; /* from malloc(): indices into the graph */
   size_t n;
+  size_t visits; /* concepts visited by every reaches_up of one validation: at most
+                    MAX_VISITS, so skos:related triples along a long broader chain
+                    cannot make the check run for hours */
 };
 
 static int cmp_by_object(const void *a, const void *b, void *ud) {
@@ -419,18 +422,25 @@ static int push(const char ***stack, size_t *sp, size_t *cap, const char *x) {
 /* 1 if TARGET is reachable from FROM going to broader concepts (skos:broader,
  * skos:broaderTransitive, or skos:narrower / narrowerTransitive stated the other way),
  * 0 if not, TG_ENOMEM. Cycles are allowed in SKOS and are walked once. */
-static int reaches_up(const struct tg__voc_graph *g, const struct up_index *ix,
-                      const char *from, const char *target) {
-  const char **stack = NULL, **seen = NULL;
-  size_t sp = 0, cap = 0, nseen = 0, seencap = 0;
-  int found = 0, rc = push(&stack, &sp, &cap, from);
+static int reaches_up(const struct tg__voc_graph *g, struct up_index *ix, const char *from,
+                      const char *target) {
+  const char **stack = NULL;
+  json_t *seen = json_object(); /* a hash set: a list searched per visit was quadratic */
+  size_t sp = 0, cap = 0, nseen = 0;
+  int found = 0, rc = seen ? push(&stack, &sp, &cap, from) : TG_ENOMEM;
   while (rc == 0 && sp > 0 && !found && nseen < MAX_VISIT) {
     const char *x = stack[--sp];
-    size_t j;
-    for (j = 0; j < nseen && strcmp(seen[j], x) != 0; j++)
-      ;
-    if (j < nseen || (rc = push(&seen, &nseen, &seencap, x)) != 0)
+    if (json_object_get(seen, x) != NULL)
       continue;
+    if (json_object_set_new_nocheck(seen, x, json_true()) != 0) {
+      rc = TG_ENOMEM;
+      continue;
+    }
+    nseen++;
+    if (++ix->visits > MAX_VISITS) {
+      rc = TG_ETOOBIG;
+      continue;
+    }
     static const int ups[] = {TG__VOC_P_BROADER, TG__VOC_P_BROADERT};
     for (size_t u = 0; u < 2 && rc == 0; u++)
       for (size_t i = first_of(g, x, ups[u]), p = (size_t)ups[u];
@@ -452,7 +462,7 @@ static int reaches_up(const struct tg__voc_graph *g, const struct up_index *ix,
     }
   }
   free(stack);
-  free(seen);
+  json_decref(seen);
   return rc ? rc : found;
 }
 
@@ -491,7 +501,7 @@ static int check_node_types(struct tg__voc_graph *g, struct tg_err *err) {
   return g->scheme ? 0 : TG_ENOMEM;
 }
 
-static int check_triple(const struct tg__voc_graph *g, const struct up_index *ix, size_t i,
+static int check_triple(const struct tg__voc_graph *g, struct up_index *ix, size_t i,
                         struct tg_err *err) {
   const struct tg__voc_triple *t = &g->t[i];
   const char *pn = tg__voc_props[t->p].name;
@@ -526,6 +536,10 @@ static int check_triple(const struct tg__voc_graph *g, const struct up_index *ix
     int up = strcmp(t->s, t->o) == 0 ? 1 : reaches_up(g, ix, t->s, t->o);
     if (up == 0)
       up = reaches_up(g, ix, t->o, t->s);
+    if (up == TG_ETOOBIG)
+      return tg_err_set(err, up, "S27: the scheme's skos:related and broader statements are "
+                                 "too many to check against each other (more than %d steps)",
+                        MAX_VISITS);
     if (up < 0)
       return tg_err_set(err, up, "out of memory");
     if (up)
@@ -613,7 +627,7 @@ int tg__voc_graph_from_jsonld(const json_t *doc, struct tg__voc_graph *g, struct
     rc = check_node_types(g, err);
   }
   if (rc == 0) {
-    struct up_index ix;
+    struct up_index ix = {NULL, 0, 0};
     if ((rc = up_index_build(g, &ix)) != 0)
       tg_err_set(err, rc, "out of memory");
     for (i = 0; rc == 0 && i < g->n; i++)

@@ -509,8 +509,45 @@ static void context_prefixes_expand(void **state) {
   fix_close(&f);
 }
 
+/* skos:related checked against broader (S27) along a long broader chain:
+ * each related triple walks the chain, so the walks of one validation are
+ * bounded (they took hours where a list of visited concepts was searched
+ * at each step); past the bound the scheme is refused, saying why. */
+static void related_check_bounded(void **state) {
+  (void)state;
+  enum { N = 1600 };
+  json_t *graph = json_array();
+  json_array_append_new(graph, json_pack("{s:s, s:s, s:{s:s, s:s}}", "@id", "urn:t:s", "@type",
+                                         "skos:ConceptScheme", "dct:title", "@value", "T",
+                                         "@language", "en"));
+  json_array_append_new(graph, json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "@id", "urn:t:x", "@type",
+                                         "skos:Concept", "skos:prefLabel", "@value", "x",
+                                         "@language", "en"));
+  for (int i = 0; i < N; i++) {
+    char id[32], up[32], label[32];
+    snprintf(id, sizeof(id), "urn:t:c%d", i);
+    snprintf(up, sizeof(up), "urn:t:c%d", i + 1);
+    snprintf(label, sizeof(label), "c%d", i);
+    json_t *c = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:[{s:s}]}", "@id", id, "@type",
+                          "skos:Concept", "skos:prefLabel", "@value", label, "@language", "en",
+                          "skos:related", "@id", "urn:t:x");
+    if (i + 1 < N)
+      json_object_set_new(c, "skos:broader", json_pack("[{s:s}]", "@id", up));
+    json_array_append_new(graph, c);
+  }
+  json_t *doc = json_pack("{s:{s:s, s:s}, s:o}", "@context", "skos",
+                          "http://www.w3.org/2004/02/skos/core#", "dct",
+                          "http://purl.org/dc/terms/", "@graph", graph);
+  struct tg_err err;
+  tg_err_clear(&err);
+  assert_int_equal(tg_voc_scheme_validate(doc, &err), TG_ETOOBIG);
+  assert_non_null(strstr(err.msg, "too many to check"));
+  json_decref(doc);
+}
+
 int main(void) {
   tcase_add_file("skos.tsv", skos_case);
+  tcase_add("related_check_bounded", related_check_bounded);
   tcase_add("shipped_round_trip", shipped_round_trip);
   tcase_add("units_scheme_matches_table", units_scheme_matches_table);
   tcase_add("search", search);
