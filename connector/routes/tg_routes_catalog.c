@@ -38,9 +38,9 @@ static struct tg_cat_store *cat_of(struct tg_http_req *req) {
 /* The base of the links this node puts in Link headers: its advertised URL,
  * or "" (links relative to the request) when it has none. Never the Host
  * header: a client could make the node advertise any host. */
-/* The calling node when it is a verified peer: the feed and the DSP catalog
- * leave out what its policy does not let it use. NULL for anonymous and
- * local callers (today's view). A is filled and returned. */
+/* The calling node when it is a verified peer: the feed, the DSP catalog and
+ * the catalog API leave out what its policy does not let it use. NULL for
+ * anonymous and local callers (today's view). A is filled and returned. */
 static const struct tg_cat_access *viewer_of(struct tg_http_req *req, struct tg_cat_access *a) {
   const char *peer = tg_http_req_peer(req);
   if (peer == NULL)
@@ -353,8 +353,10 @@ void tg_route_datasets_list(struct tg_http_req *req) {
       tg_auth_has(req, TG_SCOPE_CATALOG_WRITE) ? TG_CAT_VIEW_OWNER : TG_CAT_VIEW_PUBLIC;
   json_t *out = NULL;
   struct tg_err err;
+  struct tg_cat_access a;
   tg_err_clear(&err);
-  int rc = tg_cat_dataset_list(cat_of(req), view, offset, limit, &out, &err);
+  const struct tg_cat_access *viewer = view == TG_CAT_VIEW_PUBLIC ? viewer_of(req, &a) : NULL;
+  int rc = tg_cat_dataset_list_for(cat_of(req), view, viewer, offset, limit, &out, &err);
   if (rc) {
     internal(req, rc, &err);
     return;
@@ -376,6 +378,14 @@ void tg_route_dataset_get(struct tg_http_req *req) {
   struct tg_err err;
   tg_err_clear(&err);
   int rc = tg_cat_dataset_get(cat_of(req), id, view, &doc, &ver, &err);
+  struct tg_cat_access a;
+  struct tg_cat_decision d;
+  if (rc == 0 && view == TG_CAT_VIEW_PUBLIC && viewer_of(req, &a) != NULL &&
+      (tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d) != 0 ||
+       d.verdict != TG_CAT_PERMIT)) {
+    json_decref(doc); /* what a peer may not use, it does not see (as in the DSP catalog) */
+    rc = TG_ENOENT;
+  }
   if (rc == TG_ENOENT) {
     tg_http_res_problem(req, 404, "not-found", "Not found", NULL, "no dataset %s", id);
     return;
@@ -519,8 +529,10 @@ void tg_route_catalog(struct tg_http_req *req) {
     return;
   json_t *list = NULL;
   struct tg_err err;
+  struct tg_cat_access a;
   tg_err_clear(&err);
-  int rc = tg_cat_dataset_list(cat_of(req), TG_CAT_VIEW_PUBLIC, offset, limit, &list, &err);
+  int rc = tg_cat_dataset_list_for(cat_of(req), TG_CAT_VIEW_PUBLIC, viewer_of(req, &a), offset,
+                                   limit, &list, &err);
   if (rc) {
     internal(req, rc, &err);
     return;

@@ -9,7 +9,7 @@
 # values or publishes another node's ids (or ids 100 KB long) is refused (or
 # bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 46
+plan 48
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -78,6 +78,11 @@ d=$(curl -sS "${CC[@]}" -H 'Content-Type: application/json' -d '{"@context": ["h
 check "a's DSP catalog as c sees it lists river and park only" [ "$(jq -c '[.dataset[]["@id"]] | sort' <<<"$d")" = '["urn:tsunagu:a:dataset:park","urn:tsunagu:a:dataset:river"]' ]
 st=$(curl -sS "${CC[@]}" -o /dev/null -w '%{http_code}' "$a/dsp/catalog/datasets/urn%3Atsunagu%3Aa%3Adataset%3Asecret")
 check "  and its DSP dataset secret is 404 for c ($st)" [ "$st" = 404 ]
+st=$(curl -sS "${CC[@]}" -o /dev/null -w '%{http_code}' "$a/api/v1/datasets/urn:tsunagu:a:dataset:secret")
+check "  so is the catalog API's dataset secret ($st)" [ "$st" = 404 ]
+l=$(curl -sS "${CC[@]}" "$a/api/v1/datasets?limit=100")
+ls_ids=$(jq -r '.datasets[]["@id"]' <<<"$l" | sort | tr '\n' ' ')
+check "  and the catalog API's lists leave it out for c ($ls_ids)" [ "$ls_ids" = "urn:tsunagu:a:dataset:park urn:tsunagu:a:dataset:river " -a -z "$(curl -sS "${CC[@]}" "$a/api/v1/catalog" | grep -o 'a:dataset:secret')" -a -n "$(curl -sS "${CC[@]}" "$a/api/v1/catalog" | grep -o 'a:dataset:river')" ]
 
 # Changes propagate: a deletion, a policy change hiding park.
 ATOK=$(cat "$TG_TMP/a/admin.token")
