@@ -20,6 +20,7 @@
 #include "tg_prov.h"
 #include "tg_provlog.h"
 #include "tg_qs.h"
+#include "tg_text.h"
 #include "tg_routes.h"
 #include "tg_settings.h"
 #include "tg_voc_conv.h"
@@ -1168,6 +1169,7 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
                             peer == NULL && !anonymous};
   struct tg_cat_decision d;
   tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
+  tg_utf8_scrub(d.reason); /* it quotes the caller's purpose, cut at a byte count */
   snprintf(r->dataset, sizeof(r->dataset), "%s", id);
   if (d.verdict != TG_CAT_PERMIT) {
     tg_metrics_data_refusal(id, d.reason);

@@ -8,7 +8,7 @@
 # touched, a backend that dies mid-answer cuts the consumer's answer, timeouts
 # and backend errors have their own problem types, the via-list guard.
 . "$top_srcdir/tests/lib.sh"
-plan 69
+plan 70
 # Memory is measured below: keep ASan's quarantine of freed chunks small.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 
@@ -190,6 +190,9 @@ st=$(get "$c" "$CTOK" purp -H 'Tsunagu-Purpose: marketing')
 check "  with another purpose: 403 ($st), and the backend saw neither request" [ "$st" = 403 -a "$(count)" = "$n0" ]
 st=$(get "$c" "$CTOK" purp -H 'Tsunagu-Purpose: disaster-prevention')
 check "  with the policy's purpose: 200 ($st)" [ "$st" = 200 ]
+m=$(curl -sS --cacert "$CA/ca.crt" "$hub/metrics")
+check "  a's refusal metric names the rule, not the caller's purpose text ($(grep 'refusals_total.*purp' <<<"$m" | tr '\n' ' '))" \
+  [ -n "$(grep '^tsunagu_data_refusals_total{dataset="urn:tsunagu:a:dataset:purp",rule="a permission names node c but the purpose is not allowed"} 1$' <<<"$m")" -a -z "$(grep marketing <<<"$m")" ]
 
 # A peer whose certificate names another node: c is told that x's address is
 # a's; x's certificate does not name a, so nothing is sent.
