@@ -135,6 +135,18 @@ static int loop_load(void *user, const char *url, json_t **doc, struct tg_err *e
   return 0;
 }
 
+/* A document with 2,000 terms whose property p has the scoped context
+ * SCOPED and 2,000 node values, into B. */
+static void scoped_doc(struct tg_buf *b, const char *scoped) {
+  tg_buf_printf(b, "{\"@context\": {\"p\": {\"@id\": \"http://e/p\", \"@context\": %s}", scoped);
+  for (int i = 0; i < 2000; i++)
+    tg_buf_printf(b, ", \"t%d\": \"http://e/t%d\"", i, i);
+  tg_buf_puts(b, "}, \"p\": [");
+  for (int i = 0; i < 2000; i++)
+    tg_buf_puts(b, i ? ", {\"http://e/q\": 1}" : "{\"http://e/q\": 1}");
+  tg_buf_puts(b, "]}");
+}
+
 static void test_limits(void **state) {
   (void)state;
   struct tg_buf b;
@@ -183,13 +195,7 @@ static void test_limits(void **state) {
   /* An empty scoped context on a property with many values: no copy of the
    * (large) context per value, so it stays within the work budget. */
   tg_buf_init(&b);
-  tg_buf_puts(&b, "{\"@context\": {\"p\": {\"@id\": \"http://e/p\", \"@context\": {}}");
-  for (int i = 0; i < 2000; i++)
-    tg_buf_printf(&b, ", \"t%d\": \"http://e/t%d\"", i, i);
-  tg_buf_puts(&b, "}, \"p\": [");
-  for (int i = 0; i < 2000; i++)
-    tg_buf_puts(&b, i ? ", {\"http://e/q\": 1}" : "{\"http://e/q\": 1}");
-  tg_buf_puts(&b, "]}");
+  scoped_doc(&b, "{}");
   json_t *out = NULL;
   struct tg_err err;
   assert_int_equal(expand_text(b.data, NULL, &out, &err), 0);
@@ -197,13 +203,7 @@ static void test_limits(void **state) {
   /* The same with a scoped context that defines a term: each value's copy
    * of 2,000 terms is counted, and the document is refused as too much. */
   tg_buf_reset(&b);
-  tg_buf_puts(&b, "{\"@context\": {\"p\": {\"@id\": \"http://e/p\", \"@context\": {\"z\": \"http://e/z\"}}");
-  for (int i = 0; i < 2000; i++)
-    tg_buf_printf(&b, ", \"t%d\": \"http://e/t%d\"", i, i);
-  tg_buf_puts(&b, "}, \"p\": [");
-  for (int i = 0; i < 2000; i++)
-    tg_buf_puts(&b, i ? ", {\"http://e/q\": 1}" : "{\"http://e/q\": 1}");
-  tg_buf_puts(&b, "]}");
+  scoped_doc(&b, "{\"z\": \"http://e/z\"}");
   expect_error(b.data, NULL, TG_ETOOBIG, "context overflow");
   tg_buf_close(&b);
 }
