@@ -851,12 +851,24 @@ static int process_definition(struct tg_jsonld__st *st, json_t *result, json_t *
 #define CTX_MAX_ITEMS 256
 #define CTX_MAX_PREVIOUS 1024
 
-static int previous_depth_ok(json_t *ctx) {
-  size_t n = 0;
-  for (json_t *p = json_object_get(ctx, "previous"); p != NULL; p = json_object_get(p, "previous"))
-    if (++n > CTX_MAX_PREVIOUS)
-      return 0;
-  return 1;
+/* Links CTX's previous context to PREV, keeping the chain's length in
+ * "pdepth" (checked in O(1): walking the chain at each null was quadratic
+ * in a document's nodes). 0, TG_ETOOBIG past CTX_MAX_PREVIOUS, TG_ENOMEM. */
+static int link_previous(json_t *ctx, json_t *prev) {
+  json_int_t depth = json_integer_value(json_object_get(prev, "pdepth")) + 1;
+  if (depth > CTX_MAX_PREVIOUS)
+    return TG_ETOOBIG;
+  if (json_object_set(ctx, "previous", prev) != 0 ||
+      json_object_set_new(ctx, "pdepth", json_integer(depth)) != 0)
+    return TG_ENOMEM;
+  return 0;
+}
+
+static int link_fail(struct tg_jsonld__st *st, int rc) {
+  return rc == TG_ETOOBIG ? tg_jsonld__fail(st, TG_ETOOBIG, "invalid context nullification",
+                                            "more than %d contexts to return to",
+                                            CTX_MAX_PREVIOUS)
+                          : nomem(st);
 }
 
 /* Steps 5.1-5.13 for one ITEM of the local context. */
@@ -867,17 +879,16 @@ static int process_item(struct tg_jsonld__st *st, json_t *actx, json_t **result,
     if (!override && has_protected(*result))
       return tg_jsonld__fail(st, TG_EINVAL, "invalid context nullification",
                              "the context has protected terms");
+    if (++st->work > st->o.max_work) /* a null copies nothing, but it is a step */
+      return tg_jsonld__fail(st, TG_ETOOBIG, "context overflow",
+                             "too much context processing for one document");
     json_t *fresh = tg_jsonld__ctx_new(tg_jsonld__ctx_str(actx, "obase"));
     if (fresh == NULL)
       return nomem(st);
-    if (!propagate && json_object_set(fresh, "previous", *result) != 0) {
+    int rc = propagate ? 0 : link_previous(fresh, *result);
+    if (rc != 0) {
       json_decref(fresh);
-      return nomem(st);
-    }
-    if (!propagate && !previous_depth_ok(fresh)) {
-      json_decref(fresh);
-      return tg_jsonld__fail(st, TG_ETOOBIG, "invalid context nullification",
-                             "more than %d contexts to return to", CTX_MAX_PREVIOUS);
+      return link_fail(st, rc);
     }
     json_decref(*result);
     *result = fresh;
@@ -925,8 +936,9 @@ static int ctx_process_in(struct tg_jsonld__st *st, json_t *actx, json_t *local,
       rc = tg_jsonld__fail(st, TG_EINVAL, "invalid @propagate value", "not a boolean");
     propagate = json_is_true(p);
   }
-  if (rc == 0 && !propagate && json_object_get(result, "previous") == NULL)
-    rc = json_object_set(result, "previous", actx) == 0 ? 0 : nomem(st);
+  if (rc == 0 && !propagate && json_object_get(result, "previous") == NULL &&
+      (rc = link_previous(result, actx)) != 0)
+    rc = link_fail(st, rc);
   if (rc == 0 && json_is_array(local)) {
     size_t i;
     json_t *item;

@@ -437,7 +437,7 @@ static int reaches_up(const struct tg__voc_graph *g, struct up_index *ix, const 
       continue;
     }
     nseen++;
-    if (++ix->visits > MAX_VISITS) {
+    if (++ix->visits > MAX_VISITS + 20 * g->n) { /* large schemes get room in proportion */
       rc = TG_ETOOBIG;
       continue;
     }
@@ -538,8 +538,8 @@ static int check_triple(const struct tg__voc_graph *g, struct up_index *ix, size
       up = reaches_up(g, ix, t->o, t->s);
     if (up == TG_ETOOBIG)
       return tg_err_set(err, up, "S27: the scheme's skos:related and broader statements are "
-                                 "too many to check against each other (more than %d steps)",
-                        MAX_VISITS);
+                                 "too many to check against each other (more than %zu steps)",
+                        (size_t)MAX_VISITS + 20 * g->n);
     if (up < 0)
       return tg_err_set(err, up, "out of memory");
     if (up)

@@ -368,8 +368,13 @@ static void peer_maybe_end(struct hv_peer *p) {
     backoff_fail(h, p->node);
   } else {
     struct hv_backoff *b = backoff_of(h, p->node);
-    if (b != NULL)
+    if (b != NULL) {
       b->failures = 0, b->due_ms = 0;
+      /* A smaller page limit grows back, doubling per good round: one rich
+       * dataset must not hold a peer to a change a page for good. */
+      if (b->limit > 0 && (b->limit *= 2) >= TG_FED_HARVEST_PAGE)
+        b->limit = 0;
+    }
     tg_metrics_harvest(p->node, 1, p->refused);
   }
   peer_end(p);

@@ -115,6 +115,11 @@ int tg__auth_grants(unsigned scopes, const char *scope) {
   return bit != 0 && (scopes & bit) == bit;
 }
 
+int tg_auth_signed_in(struct tg_http_req *req) {
+  const struct tg_auth_memo *c = credential(req);
+  return c->kind == CRED_ADMIN || c->kind == CRED_TOKEN;
+}
+
 int tg_auth_has(struct tg_http_req *req, const char *scope) {
   const struct tg_auth_memo *c = credential(req);
   return c->kind != CRED_BAD && tg__auth_grants(c->scopes, scope);

@@ -22,6 +22,9 @@
  * handler must then return without touching REQ. */
 int tg_auth_require(struct tg_http_req *req, const char *scope);
 /* Returns 1 if REQ carries a credential granting SCOPE; never answers. */
+/* 1 if the caller signed in here: the admin token or a verified bearer token
+ * (whatever its subject), 0 for anonymous callers and bad tokens. */
+int tg_auth_signed_in(struct tg_http_req *req);
 int tg_auth_has(struct tg_http_req *req, const char *scope);
 
 /* Internal, for tests: 1 if the scope bits SCOPES (TG_SCOPEBIT_*) grant

@@ -19,6 +19,7 @@
 #include "tg_metrics.h"
 #include "tg_prov.h"
 #include "tg_provlog.h"
+#include "tg_auth.h"
 #include "tg_qs.h"
 #include "tg_text.h"
 #include "tg_routes.h"
@@ -1120,12 +1121,9 @@ static void serve_backend(struct relay *r, const char *url, const char *query) {
  * policy, which no assignee names. */
 #define ANONYMOUS_NODE "(anonymous)"
 
-/* 1 if the caller signed in here (the admin token or a verified token):
- * tg_auth_require set its subject. */
-static int signed_in(struct tg_http_req *req) {
-  const char *s = tg_http_req_subject(req);
-  return s != NULL && *s != '\0';
-}
+/* 1 if the caller signed in here (the admin token or a verified token, by
+ * its credential: a token's subject may be empty). */
+static int signed_in(struct tg_http_req *req) { return tg_auth_signed_in(req); }
 
 /* The subject this request is made for, passed to the owner for its record. */
 static const char *request_subject(struct tg_http_req *req) {

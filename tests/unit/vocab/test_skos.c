@@ -515,7 +515,7 @@ static void context_prefixes_expand(void **state) {
  * at each step); past the bound the scheme is refused, saying why. */
 static void related_check_bounded(void **state) {
   (void)state;
-  enum { N = 1600 };
+  enum { N = 1800 };
   json_t *graph = json_array();
   json_array_append_new(graph, json_pack("{s:s, s:s, s:{s:s, s:s}}", "@id", "urn:t:s", "@type",
                                          "skos:ConceptScheme", "dct:title", "@value", "T",
