@@ -121,6 +121,14 @@ st=$(post_ds "$(sign "{$base,\"scope\":\"catalog:read catalog:write\",\"exp\":\"
 check "a token without a kid is tried against each key ($st)" [ "$st" = 201 ]
 aud2=$(sign "{\"iss\":\"$I\",\"aud\":[\"x\",\"urn:tsunagu:test\"],\"sub\":\"crafted\",\"scope\":\"catalog:write\",\"exp\":\"+600\"}")
 check "an aud array that holds the node's audience is accepted" [ "$(post_ds "$aud2")" = 201 ]
+# A verified token whose sub is empty is a signed-in user all the same: the
+# owner's own user passes its policy (granted to node c only) and reaches
+# the backend, where nothing listens (502; anonymous callers get 403).
+jq '.["dcat:distribution"][0]["tsunagu:backend"]["@id"] = "http://127.0.0.1:9/x" | .["odrl:hasPolicy"]["odrl:permission"][0]["odrl:assignee"] = [{"@id": "urn:tsunagu:node:c"}] | del(.["@id"])' "$DS" >"$TG_TMP/own.json"
+st=$(req "$ADMIN" POST /api/v1/datasets -H 'Content-Type: application/ld+json' -H 'Slug: own' --data-binary @"$TG_TMP/own.json")
+nosub=$(sign "{\"iss\":\"$I\",\"aud\":\"urn:tsunagu:test\",\"sub\":\"\",\"scope\":\"data:read\",\"exp\":\"+600\"}")
+st2=$(req "$nosub" GET "/api/v1/datasets/urn:tsunagu:a:dataset:own/data")
+check "a verified token with an empty sub is the owner's user, past its policy ($st, $st2 $(ptype))" [ "$st" = 201 -a "$st2" = 502 ]
 
 check "no token or secret reached the log" [ -z "$(grep -F -e "$WRITER" -e "$READER" -e "$SHORT" -e "$ADMIN" -e "secret-writer" "$TG_TMP/a/tsunagud.log")" ]
 
