@@ -2,6 +2,7 @@
  * subject S and purpose P) use a dataset now, under the dataset's Offer. */
 #include "cat_int.h"
 #include "tg_err.h"
+#include "tg_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,8 +115,8 @@ static int assignee_matches(const json_t *as, const struct tg_cat_access *req) {
   return 0;
 }
 
-int tg_cat_policy_decide(const json_t *policy, const struct tg_cat_access *req,
-                         struct tg_cat_decision *out) {
+static int decide(const json_t *policy, const struct tg_cat_access *req,
+                  struct tg_cat_decision *out) {
   if (req == NULL || out == NULL || req->node_id == NULL)
     return TG_EINVAL;
   memset(out, 0, sizeof(*out));
@@ -167,4 +168,14 @@ int tg_cat_policy_decide(const json_t *policy, const struct tg_cat_access *req,
              "no permission grants '%s' to node %.63s%s", action, req->node_id,
              req->is_federation_member ? "" : " (not an active federation member)");
   return 0;
+}
+
+int tg_cat_policy_decide(const json_t *policy, const struct tg_cat_access *req,
+                         struct tg_cat_decision *out) {
+  int rc = decide(policy, req, out);
+  /* The reason quotes the caller's purpose and node, cut at byte counts:
+   * valid UTF-8 again, for the problem, the log and the metric it goes to. */
+  if (rc == 0)
+    tg_utf8_scrub(out->reason);
+  return rc;
 }

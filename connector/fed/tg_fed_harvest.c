@@ -46,7 +46,8 @@ struct hv_peer {
   int pages;        /* pages fetched and parsed */
   int limit;        /* changes asked per page: TG_FED_HARVEST_PAGE, less after a page
                        too dense with values (parse_after) */
-  uint64_t t0;      /* loop time it started; it fetches no more past harvest_peer_time */
+  uint64_t deadline; /* loop time past which it fetches no more this round
+                        ([federation] harvest_peer_time from its start), 0: none */
   unsigned gen;     /* bumped when the feed is followed again from the index's
                        last seq: pages fetched before are dropped */
   char fail[600];   /* the first failure, "" when none */
@@ -335,8 +336,6 @@ static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const
 
 /* ---- one peer's outcome ---- */
 
-/* Ends P once nothing of it is in flight: recorded as a success or as its
- * first failure (logged, recorded, counted, backed off). */
 /* 1 while P has more pages to fetch this round: not failed, the feed says
  * more, at most TG_FED_HARVEST_MAX_PAGES, and within [federation]
  * harvest_peer_time, so a peer that answers slowly (each page just inside
@@ -346,12 +345,11 @@ static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const
 static int peer_more_due(const struct hv_peer *p) {
   if (p->stop || !p->more || p->pages >= TG_FED_HARVEST_MAX_PAGES)
     return 0;
-  struct tg_settings *s = tg_settings_get();
-  uint64_t budget = s->harvest_peer_time_ms;
-  tg_settings_put(s);
-  return budget == 0 || uv_now(p->h->loop) - p->t0 < budget;
+  return p->deadline == 0 || uv_now(p->h->loop) < p->deadline;
 }
 
+/* Ends P once nothing of it is in flight: recorded as a success or as its
+ * first failure (logged, recorded, counted, backed off). */
 static void peer_maybe_end(struct hv_peer *p) {
   struct tg_fed_harvest *h = p->h;
   if (p->ended || p->fetching || p->waiting > 0)
@@ -380,6 +378,18 @@ static void peer_maybe_end(struct hv_peer *p) {
   peer_end(p);
 }
 
+/* Cancels P's fetch in flight, if any (no callback follows), and drops
+ * what it had received. */
+static void peer_cancel_fetch(struct hv_peer *p) {
+  if (p->req == NULL)
+    return;
+  tg_client_req_cancel(p->req);
+  p->req = NULL;
+  p->fetching = 0;
+  tg_buf_close(&p->body);
+  tg_buf_init(&p->body);
+}
+
 /* P failed with MSG (the first failure counts): nothing more is fetched or
  * applied; a fetch in flight is canceled. TRANSPORT: the connection or TLS
  * failed (not the peer's answer), where a revoked certificate shows: then
@@ -390,11 +400,7 @@ static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
     p->transport = transport;
   }
   p->stop = 1;
-  if (p->req != NULL) {
-    tg_client_req_cancel(p->req);
-    p->req = NULL;
-    p->fetching = 0;
-  }
+  peer_cancel_fetch(p);
   peer_maybe_end(p);
 }
 
@@ -412,20 +418,20 @@ static void log_refused(const struct hv_peer *p, const json_t *refused) {
   }
 }
 
-/* Fetches P's next page if one is due and room is left for it. */
-/* Fetches P's next page when one is due; else ends P if it is done. P may
- * be gone when this returns (a fetch that fails at once fails P, and the
- * last peer to end ends the round and frees it): callers touch P no more. */
-static void peer_next(struct hv_peer *p) {
-  if (!p->fetching && p->waiting < 2 && peer_more_due(p))
-    peer_fetch(p);
-  else
-    peer_maybe_end(p);
+/* Fetches P's next page if one is due and room is left for it; 1 if it
+ * did (P may be gone then: a fetch that fails at once fails P, and the last
+ * peer to end ends the round and frees it). */
+static int peer_try_fetch(struct hv_peer *p) {
+  if (p->fetching || p->waiting >= 2 || !peer_more_due(p))
+    return 0;
+  peer_fetch(p);
+  return 1;
 }
 
-static void peer_try_fetch(struct hv_peer *p) {
-  if (!p->fetching && p->waiting < 2 && peer_more_due(p))
-    peer_fetch(p);
+/* The next page of P, or P's end if it is done; callers touch P no more. */
+static void peer_next(struct hv_peer *p) {
+  if (!peer_try_fetch(p))
+    peer_maybe_end(p);
 }
 
 /* P's page asked from a since other than the index's last seq LAST was
@@ -440,13 +446,7 @@ static void peer_refetch(struct hv_peer *p, int64_t last) {
   p->gen++;
   p->since = last;
   p->more = 1;
-  if (p->req != NULL) {
-    tg_client_req_cancel(p->req);
-    p->req = NULL;
-    p->fetching = 0;
-    tg_buf_close(&p->body);
-    tg_buf_init(&p->body);
-  }
+  peer_cancel_fetch(p);
 }
 
 /* The page job J of P ended: the next page, or the end of P's harvest. */
@@ -678,8 +678,11 @@ static void peer_fetch(struct hv_peer *p) {
 
 /* Starts P's harvest: its first page. */
 static void peer_start(struct hv_peer *p) {
+  struct tg_settings *s = tg_settings_get();
+  uint64_t budget = s->harvest_peer_time_ms;
+  tg_settings_put(s);
   p->started = 1;
-  p->t0 = uv_now(p->h->loop);
+  p->deadline = budget ? uv_now(p->h->loop) + budget : 0;
   peer_fetch(p);
 }
 
@@ -696,7 +699,6 @@ static int listed(const json_t *peers, const char *node) {
   return 0;
 }
 
-/* Drops the datasets of sources that are no longer peers. */
 /* 1 if NODE is one of the strings of A. */
 static int among(const json_t *a, const char *node) {
   size_t i;

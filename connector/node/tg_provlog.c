@@ -401,8 +401,7 @@ static void head_keep(const struct tg_provlog *p, const struct tg_prov_sth *sth)
   char path[4200], text[120], hex[2 * TG_PROV_HASH + 1];
   struct tg_err err;
   tg_err_clear(&err);
-  for (int i = 0; i < TG_PROV_HASH; i++)
-    snprintf(hex + 2 * i, 3, "%02x", sth->root[i]);
+  tg_hex(sth->root, TG_PROV_HASH, hex);
   int n = snprintf(text, sizeof(text), "%llu %s\n", (unsigned long long)sth->tree_size, hex);
   tg_node_path(path, sizeof(path), p->dir, HEAD_FILE);
   int rc = tg_file_write(path, text, (size_t)n, 0644, 0, &err);

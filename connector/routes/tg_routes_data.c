@@ -21,7 +21,6 @@
 #include "tg_provlog.h"
 #include "tg_auth.h"
 #include "tg_qs.h"
-#include "tg_text.h"
 #include "tg_routes.h"
 #include "tg_settings.h"
 #include "tg_voc_conv.h"
@@ -1121,10 +1120,6 @@ static void serve_backend(struct relay *r, const char *url, const char *query) {
  * policy, which no assignee names. */
 #define ANONYMOUS_NODE "(anonymous)"
 
-/* 1 if the caller signed in here (the admin token or a verified token, by
- * its credential: a token's subject may be empty). */
-static int signed_in(struct tg_http_req *req) { return tg_auth_signed_in(req); }
-
 /* The subject this request is made for, passed to the owner for its record. */
 static const char *request_subject(struct tg_http_req *req) {
   if (tg_http_req_peer(req) != NULL)
@@ -1157,7 +1152,7 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
    * certificate names; anyone else (anonymous, when [auth] anonymous grants
    * data:read, or a peer without its certificate) as no node at all, so
    * only a permission without an assignee lets them in. */
-  int anonymous = peer == NULL && !signed_in(req);
+  int anonymous = peer == NULL && !tg_auth_signed_in(req);
   struct tg_cat_access a = {peer ? peer : anonymous ? ANONYMOUS_NODE : self,
                             request_subject(req),
                             tg_http_req_header(req, "Tsunagu-Purpose"),
@@ -1167,7 +1162,6 @@ static void serve_owned(struct relay *r, const char *id, const char *query, cons
                             peer == NULL && !anonymous};
   struct tg_cat_decision d;
   tg_cat_policy_decide(json_object_get(doc, "odrl:hasPolicy"), &a, &d);
-  tg_utf8_scrub(d.reason); /* it quotes the caller's purpose, cut at a byte count */
   snprintf(r->dataset, sizeof(r->dataset), "%s", id);
   if (d.verdict != TG_CAT_PERMIT) {
     tg_metrics_data_refusal(id, d.reason);
@@ -1346,7 +1340,7 @@ void tg_route_data_get(struct tg_http_req *req) {
   }
   if (local) {
     serve_owned(r, id, query, self);
-  } else if (tg_http_req_peer(req) == NULL && !signed_in(req)) {
+  } else if (tg_http_req_peer(req) == NULL && !tg_auth_signed_in(req)) {
     /* Forwarded, it would reach the owner as this node, with what the
      * owner grants this node: not for anyone who did not sign in here. */
     tg_http_res_header(req, "WWW-Authenticate", "Bearer realm=\"tsunagu\"");
