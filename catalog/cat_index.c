@@ -120,32 +120,59 @@ static void refuse(json_t *refused, int64_t seq, const char *id, const char *fmt
                                            refused_id(id, cut), "reason", why));
 }
 
-/* Checks the page's shape and that its seqs go forward from LAST: 0, or
- * TG_EPROTO / TG_ETOOBIG with ERR set. */
-static int page_check(const json_t *page, int64_t last, struct tg_err *err) {
+/* What page_check needs of a page, read when it is prepared. */
+struct page_seqs {
+  int shape_ok;    /* an object with a "changes" array and an integer "last_seq" */
+  size_t n;        /* its changes */
+  int64_t *seq;    /* each change's seq (N of them; from malloc), when HAS_SEQ */
+  size_t bad;      /* the first change without an integer seq, or N */
+  int64_t last_seq;
+};
+
+static int seqs_read(const json_t *page, struct page_seqs *ps) {
   const json_t *ch = json_object_get(page, "changes");
   const json_t *ls = json_object_get(page, "last_seq");
-  if (!json_is_object(page) || !json_is_array(ch) || !json_is_integer(ls))
+  memset(ps, 0, sizeof(*ps));
+  ps->shape_ok = json_is_object(page) && json_is_array(ch) && json_is_integer(ls);
+  if (!ps->shape_ok)
+    return 0;
+  ps->n = json_array_size(ch);
+  ps->last_seq = json_integer_value(ls);
+  ps->bad = ps->n;
+  if (ps->n > TG_CAT_INDEX_MAX_PAGE)
+    return 0;
+  if (ps->n > 0 && (ps->seq = malloc(ps->n * sizeof(*ps->seq))) == NULL)
+    return TG_ENOMEM;
+  for (size_t i = 0; i < ps->n; i++) {
+    const json_t *sq = json_object_get(json_array_get(ch, i), "seq");
+    if (!json_is_integer(sq) && ps->bad == ps->n)
+      ps->bad = i;
+    ps->seq[i] = json_integer_value(sq);
+  }
+  return 0;
+}
+
+/* Checks the page's shape and that its seqs go forward from LAST: 0, or
+ * TG_EPROTO / TG_ETOOBIG with ERR set. */
+static int page_check(const struct page_seqs *ps, int64_t last, struct tg_err *err) {
+  if (!ps->shape_ok)
     return tg_err_set(err, TG_EPROTO,
                       "not a change feed page ({\"changes\": [...], \"last_seq\"})");
-  if (json_array_size(ch) > TG_CAT_INDEX_MAX_PAGE)
-    return tg_err_set(err, TG_ETOOBIG, "a page of %zu changes (at most %d)", json_array_size(ch),
+  if (ps->n > TG_CAT_INDEX_MAX_PAGE)
+    return tg_err_set(err, TG_ETOOBIG, "a page of %zu changes (at most %d)", ps->n,
                       TG_CAT_INDEX_MAX_PAGE);
   int64_t prev = last;
-  size_t i;
-  const json_t *c;
-  json_array_foreach(ch, i, c) {
-    const json_t *s = json_object_get(c, "seq");
-    if (!json_is_integer(s))
+  for (size_t i = 0; i < ps->n; i++) {
+    if (i == ps->bad)
       return tg_err_set(err, TG_EPROTO, "change %zu has no integer seq", i);
-    if (json_integer_value(s) <= prev)
+    if (ps->seq[i] <= prev)
       return tg_err_set(err, TG_EPROTO, "the feed went backwards: seq %lld after %lld",
-                        (long long)json_integer_value(s), (long long)prev);
-    prev = json_integer_value(s);
+                        (long long)ps->seq[i], (long long)prev);
+    prev = ps->seq[i];
   }
-  if (json_integer_value(ls) < prev)
+  if (ps->last_seq < prev)
     return tg_err_set(err, TG_EPROTO, "the feed went backwards: last_seq %lld after %lld",
-                      (long long)json_integer_value(ls), (long long)prev);
+                      (long long)ps->last_seq, (long long)prev);
   return 0;
 }
 
@@ -378,15 +405,36 @@ static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, const j
   return doc;
 }
 
-/* Applies change C of SOURCE; a refusal is appended to REFUSED and is not
- * an error. CTX is the fixed context. */
-static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *c,
-                     const json_t *ctx, json_t *refused, struct tg_err *err) {
+/* A change of a page, checked and prepared off the writer. */
+enum pc_op { PC_SKIP, PC_DELETE, PC_UPSERT };
+struct pchange {
+  enum pc_op op;
+  char *id; /* from malloc */
+  int64_t version;
+  struct tg__cat_prep prep; /* UPSERT: the canonical document, prepared */
+};
+
+/* A page prepared: it holds nothing of the parsed page, which the thread
+ * that parsed it frees (a page's tree freed on another thread cost as much
+ * again in the allocator's locks). */
+struct tg_cat_index_page {
+  char source[64];
+  struct page_seqs seqs;
+  json_t *refused; /* the entries refused, in the page's order */
+  size_t n;
+  struct pchange *c;
+};
+
+/* Checks change C of SOURCE into PC: a refusal is appended to REFUSED
+ * (PC_SKIP) and is not an error. CTX is the fixed context. 0 or TG_ENOMEM. */
+static int prepare_one(const char *source, const json_t *c, const json_t *ctx, json_t *refused,
+                       struct pchange *pc) {
   int64_t seq = json_integer_value(json_object_get(c, "seq"));
   const char *id = json_string_value(json_object_get(c, "id"));
   const char *op = json_string_value(json_object_get(c, "op"));
   const json_t *ver = json_object_get(c, "version");
   char owner[64];
+  pc->op = PC_SKIP;
   if (id == NULL || op == NULL || !json_is_integer(ver) || json_integer_value(ver) < 1) {
     refuse(refused, seq, id, "malformed change: it needs id, op and a positive version");
     return 0;
@@ -396,20 +444,83 @@ static int apply_one(struct tg_cat_store *ix, const char *source, const json_t *
            source);
     return 0;
   }
-  if (strcmp(op, "delete") == 0)
-    return tg__cat_store_remove(ix, id, err);
-  if (strcmp(op, "upsert") != 0) {
+  pc->version = json_integer_value(ver);
+  int del = strcmp(op, "delete") == 0;
+  if (!del && strcmp(op, "upsert") != 0) {
     refuse(refused, seq, id, "unknown op");
+    return 0;
+  }
+  if ((pc->id = strdup(id)) == NULL)
+    return TG_ENOMEM;
+  if (del) {
+    pc->op = PC_DELETE;
     return 0;
   }
   char *text = NULL;
   json_t *doc = upsert_doc(json_object_get(c, "dataset"), id, seq, ctx, &text, refused);
   if (doc == NULL)
     return 0;
-  int rc = tg__cat_store_put_foreign_text(ix, id, doc, text, json_integer_value(ver), err);
+  int rc = tg__cat_prep_doc(doc, text, &pc->prep);
   json_decref(doc);
-  free(text);
-  return rc;
+  if (rc != 0)
+    return TG_ENOMEM;
+  pc->op = PC_UPSERT;
+  return 0;
+}
+
+void tg_cat_index_page_free(struct tg_cat_index_page *pp) {
+  if (pp == NULL)
+    return;
+  for (size_t i = 0; i < pp->n; i++) {
+    free(pp->c[i].id);
+    tg__cat_prep_free(&pp->c[i].prep);
+  }
+  free(pp->c);
+  free(pp->seqs.seq);
+  json_decref(pp->refused);
+  free(pp);
+}
+
+int tg_cat_index_prepare(const char *source, json_t *page, struct tg_cat_index_page **out,
+                         struct tg_err *err) {
+  *out = NULL;
+  if (source == NULL || !tg_node_id_valid(source))
+    return tg_err_set(err, TG_EINVAL, "harvest index: bad source node");
+  struct tg_cat_index_page *pp = calloc(1, sizeof(*pp));
+  json_t *ch = json_object_get(page, "changes"), *ctx = tg_cat_context();
+  /* A page the apply refuses whole (page_check) is not worked on. */
+  size_t n = json_is_array(ch) && json_array_size(ch) <= TG_CAT_INDEX_MAX_PAGE
+                 ? json_array_size(ch)
+                 : 0;
+  int rc = pp && ctx ? 0 : TG_ENOMEM;
+  if (rc == 0) {
+    snprintf(pp->source, sizeof(pp->source), "%s", source);
+    rc = seqs_read(page, &pp->seqs);
+    pp->refused = json_array();
+    pp->c = n ? calloc(n, sizeof(*pp->c)) : NULL;
+    if (rc || pp->refused == NULL || (n && pp->c == NULL))
+      rc = TG_ENOMEM;
+  }
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rc = prepare_one(source, json_array_get(ch, i), ctx, pp->refused, &pp->c[i]);
+    pp->n = i + 1;
+  }
+  json_decref(ctx);
+  if (rc) {
+    tg_cat_index_page_free(pp);
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  }
+  *out = pp;
+  return 0;
+}
+
+/* Writes prepared change PC (a refused one is skipped). */
+static int apply_one(struct tg_cat_store *ix, const struct pchange *pc, struct tg_err *err) {
+  if (pc->op == PC_DELETE)
+    return tg__cat_store_remove(ix, pc->id, err);
+  if (pc->op == PC_UPSERT)
+    return tg__cat_store_put_foreign_prep(ix, pc->id, &pc->prep, pc->version, err);
+  return 0;
 }
 
 /* Records the applied page in SOURCE's row. */
@@ -461,21 +572,15 @@ static int since_check(const char *source, int64_t since, int64_t last, int64_t 
                     (long long)since, source, (long long)last);
 }
 
-/* Applies every change of PAGE (checked) of SOURCE, refusals into REF. */
-static int apply_changes(struct tg_cat_store *ix, const char *source, const json_t *page,
-                         json_t *ref, struct tg_err *err) {
+/* Writes every prepared change of PP. */
+static int apply_changes(struct tg_cat_store *ix, const struct tg_cat_index_page *pp,
+                         struct tg_err *err) {
   int rc = 0;
-  size_t i;
-  const json_t *c;
-  json_t *ctx = tg_cat_context();
   ix->terms_seen = json_object();
-  json_array_foreach(json_object_get(page, "changes"), i, c) {
-    if ((rc = apply_one(ix, source, c, ctx, ref, err)) != 0)
-      break;
-  }
+  for (size_t i = 0; i < pp->n && rc == 0; i++)
+    rc = apply_one(ix, &pp->c[i], err);
   json_decref(ix->terms_seen);
   ix->terms_seen = NULL;
-  json_decref(ctx);
   return rc;
 }
 
@@ -487,14 +592,25 @@ int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t
 int tg_cat_index_apply_from(struct tg_cat_store *ix, const char *source, int64_t since,
                             const json_t *page, int64_t *last_seq_out, json_t **refused,
                             struct tg_err *err) {
-  int64_t last = 0;
+  struct tg_cat_index_page *pp = NULL;
   if (refused != NULL)
     *refused = NULL;
-  if (source == NULL || !tg_node_id_valid(source) || strcmp(source, ix->node_id) == 0)
+  int rc = tg_cat_index_prepare(source, (json_t *)page, &pp, err);
+  if (rc == 0)
+    rc = tg_cat_index_apply_page(ix, since, pp, last_seq_out, refused, err);
+  tg_cat_index_page_free(pp);
+  return rc;
+}
+
+int tg_cat_index_apply_page(struct tg_cat_store *ix, int64_t since,
+                            const struct tg_cat_index_page *pp, int64_t *last_seq_out,
+                            json_t **refused, struct tg_err *err) {
+  int64_t last = 0;
+  const char *source = pp->source;
+  if (refused != NULL)
+    *refused = NULL;
+  if (strcmp(source, ix->node_id) == 0)
     return tg_err_set(err, TG_EINVAL, "harvest index: bad source node");
-  json_t *ref = json_array();
-  if (ref == NULL)
-    return tg_err_set(err, TG_ENOMEM, "out of memory");
   /* last_seq is read inside the write transaction, so nothing (a drop of
    * the source) can change it between the checks and the writes. */
   int rc = tg_db_exec(ix->db, "BEGIN IMMEDIATE", err);
@@ -503,25 +619,22 @@ int tg_cat_index_apply_from(struct tg_cat_store *ix, const char *source, int64_t
   if (rc == 0)
     rc = since_check(source, since, last, last_seq_out, err);
   if (rc == 0)
-    rc = page_check(page, last, err);
+    rc = page_check(&pp->seqs, last, err);
   if (rc == 0)
-    rc = apply_changes(ix, source, page, ref, err);
-  int64_t new_last = json_integer_value(json_object_get(page, "last_seq"));
+    rc = apply_changes(ix, pp, err);
+  int64_t new_last = pp->seqs.last_seq;
   if (rc == 0)
-    rc = source_done(ix, source, new_last, ref, err);
+    rc = source_done(ix, source, new_last, pp->refused, err);
   if (rc == 0)
     rc = tg_db_exec(ix->db, "COMMIT", err);
   if (rc) {
     tg_db_exec(ix->db, "ROLLBACK", NULL);
-    json_decref(ref);
     return rc;
   }
   if (last_seq_out != NULL)
     *last_seq_out = new_last;
   if (refused != NULL)
-    *refused = ref;
-  else
-    json_decref(ref);
+    *refused = json_incref(pp->refused);
   return 0;
 }
 

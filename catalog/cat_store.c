@@ -442,16 +442,13 @@ static int term_write(sqlite3_stmt *st, json_t *seen, const struct tg_buf *t) {
   return 0;
 }
 
-static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int del,
-                     struct tg_err *err) {
-  struct tg_buf t, b, k;
-  tg_buf_init(&t);
-  tg_buf_init(&b);
-  tg_buf_init(&k);
-  int rc = tg__cat_doc_terms(doc, &t, &b, &k);
+/* Writes (DEL: deletes) RID's cat_fts row of columns T, B and K, and
+ * records the terms of a row written in cat_term. */
+static int fts_put(struct tg_cat_store *s, int64_t rid, const struct tg_buf *tp,
+                   const struct tg_buf *bp, const struct tg_buf *kp, int del, struct tg_err *err) {
+  const struct tg_buf t = *tp, b = *bp, k = *kp;
   sqlite3_stmt *st = NULL;
-  if (rc == 0)
-    rc = wget(s, del ? W_FTS_DEL : W_FTS_ADD,
+  int rc = wget(s, del ? W_FTS_DEL : W_FTS_ADD,
               del ? "INSERT INTO cat_fts(cat_fts, rowid, title, body, kw) "
                     "VALUES('delete', ?1, ?2, ?3, ?4)"
                   : "INSERT INTO cat_fts(rowid, title, body, kw) VALUES(?1, ?2, ?3, ?4)",
@@ -474,28 +471,76 @@ static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int
       rc = db_err(s, err);
     wput(st);
   }
+  return rc;
+}
+
+static int fts_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int del,
+                     struct tg_err *err) {
+  struct tg_buf t, b, k;
+  tg_buf_init(&t);
+  tg_buf_init(&b);
+  tg_buf_init(&k);
+  int rc = tg__cat_doc_terms(doc, &t, &b, &k);
+  if (rc)
+    rc = tg_err_set(err, TG_ENOMEM, "out of memory");
+  else
+    rc = fts_put(s, rid, &t, &b, &k, del, err);
   tg_buf_close(&t);
   tg_buf_close(&b);
   tg_buf_close(&k);
   return rc;
 }
 
-static int facet_add(sqlite3_stmt *st, int64_t rid, const char *kind, const char *value) {
+/* Appends "KIND\0VALUE\0" to B (nothing for an empty VALUE). */
+static int facet_add(struct tg_buf *b, const char *kind, const char *value) {
   if (value == NULL || *value == '\0')
     return 0;
-  sqlite3_reset(st);
-  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 3, rid);
-  return sqlite3_step(st) == SQLITE_DONE ? 0 : TG_EDB;
+  return tg_buf_append(b, kind, strlen(kind) + 1) || tg_buf_append(b, value, strlen(value) + 1)
+             ? TG_ENOMEM
+             : 0;
 }
 
 static const char *id_text(const json_t *j) { return json_string_value(json_object_get(j, "@id")); }
 
-/* Replaces the facet rows of RID by those of DOC (NULL: none). FRESH: RID is
- * a row inserted just now, which has none to delete (a removed row's facets
- * went with it). */
-static int facets_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, int fresh,
+/* The facet rows of canonical document DOC, as "KIND\0VALUE\0" pairs
+ * appended to B. 0 or TG_ENOMEM. */
+static int facets_of(const json_t *doc, struct tg_buf *b) {
+  int rc = 0;
+  const json_t *v = json_object_get(doc, "dcat:theme");
+  for (size_t i = 0; i < count(v) && rc == 0; i++)
+    rc = facet_add(b, "theme", id_text(nth(v, i)));
+  v = json_object_get(doc, "dcat:keyword");
+  for (size_t i = 0; i < count(v) && rc == 0; i++) {
+    char *k = lit_text(nth(v, i)) ? tg__cat_norm_keyword(lit_text(nth(v, i))) : NULL;
+    rc = facet_add(b, "keyword", k);
+    free(k);
+  }
+  const json_t *pub = json_object_get(doc, "dct:publisher");
+  v = json_object_get(pub, "foaf:name");
+  for (size_t i = 0; i < count(v) && rc == 0; i++)
+    rc = facet_add(b, "publisher", lit_text(nth(v, i)));
+  if (rc == 0)
+    rc = facet_add(b, "publisher_id", id_text(pub));
+  v = json_object_get(doc, "dct:spatial");
+  for (size_t i = 0; i < count(v) && rc == 0; i++)
+    rc = facet_add(b, "spatial", id_text(nth(v, i)));
+  v = json_object_get(doc, "dcat:distribution");
+  for (size_t i = 0; i < count(v) && rc == 0; i++) {
+    const char *mt = id_text(json_object_get(nth(v, i), "dcat:mediaType"));
+    static const char iana[] = "https://www.iana.org/assignments/media-types/";
+    if (mt != NULL && strncmp(mt, iana, sizeof(iana) - 1) == 0)
+      mt += sizeof(iana) - 1;
+    rc = facet_add(b, "format", mt);
+    if (rc == 0)
+      rc = facet_add(b, "format", id_text(json_object_get(nth(v, i), "dct:format")));
+  }
+  return rc;
+}
+
+/* Replaces the facet rows of RID by the pairs F (facets_of; NULL: none).
+ * FRESH: RID is a row inserted just now, which has none to delete (a
+ * removed row's facets went with it). */
+static int facets_write(struct tg_cat_store *s, int64_t rid, const struct tg_buf *f, int fresh,
                         struct tg_err *err) {
   sqlite3_stmt *st = NULL;
   int rc = 0;
@@ -507,41 +552,21 @@ static int facets_write(struct tg_cat_store *s, int64_t rid, const json_t *doc, 
       rc = db_err(s, err);
     wput(st);
   }
-  if (rc || doc == NULL)
+  if (rc || f == NULL || f->len == 0)
     return rc;
   if ((rc = wget(s, W_FACET_ADD,
                  "INSERT OR IGNORE INTO cat_facet(kind, value, rid) VALUES(?1, ?2, ?3)", &st, err)))
     return rc;
-  const json_t *v = json_object_get(doc, "dcat:theme");
-  for (size_t i = 0; i < count(v) && rc == 0; i++)
-    rc = facet_add(st, rid, "theme", id_text(nth(v, i)));
-  v = json_object_get(doc, "dcat:keyword");
-  for (size_t i = 0; i < count(v) && rc == 0; i++) {
-    char *k = lit_text(nth(v, i)) ? tg__cat_norm_keyword(lit_text(nth(v, i))) : NULL;
-    rc = facet_add(st, rid, "keyword", k);
-    free(k);
+  for (const char *p = f->data, *end = f->data + f->len; p < end && rc == 0;) {
+    const char *kind = p, *value = kind + strlen(kind) + 1;
+    p = value + strlen(value) + 1;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rid);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db_err(s, err);
   }
-  const json_t *pub = json_object_get(doc, "dct:publisher");
-  v = json_object_get(pub, "foaf:name");
-  for (size_t i = 0; i < count(v) && rc == 0; i++)
-    rc = facet_add(st, rid, "publisher", lit_text(nth(v, i)));
-  if (rc == 0)
-    rc = facet_add(st, rid, "publisher_id", id_text(pub));
-  v = json_object_get(doc, "dct:spatial");
-  for (size_t i = 0; i < count(v) && rc == 0; i++)
-    rc = facet_add(st, rid, "spatial", id_text(nth(v, i)));
-  v = json_object_get(doc, "dcat:distribution");
-  for (size_t i = 0; i < count(v) && rc == 0; i++) {
-    const char *mt = id_text(json_object_get(nth(v, i), "dcat:mediaType"));
-    static const char iana[] = "https://www.iana.org/assignments/media-types/";
-    if (mt != NULL && strncmp(mt, iana, sizeof(iana) - 1) == 0)
-      mt += sizeof(iana) - 1;
-    rc = facet_add(st, rid, "format", mt);
-    if (rc == 0)
-      rc = facet_add(st, rid, "format", id_text(json_object_get(nth(v, i), "dct:format")));
-  }
-  if (rc)
-    rc = db_err(s, err);
   wput(st);
   return rc;
 }
@@ -605,17 +630,44 @@ static void bind_box(sqlite3_stmt *st, int first, const double box[4]) {
   }
 }
 
-/* Writes DOC as the new state of ID inside an open transaction, at VERSION
- * (< 0: the next one). */
-static int store_doc_text(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
-                          const char *text, const struct current *cur, int64_t version,
-                          struct tg_cat_write *w, struct tg_err *err) {
-  int64_t now = tg_time_now(), seq = 0;
+int tg__cat_prep_doc(const json_t *doc, char *text, struct tg__cat_prep *p) {
   struct derived d;
-  char *own = text ? NULL : dump_doc(doc);
-  const char *doc_s = text ? text : own;
-  derive(doc, now, &d);
-  int rc = doc_s && d.title_key ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
+  memset(p, 0, sizeof(*p));
+  p->text = text ? text : dump_doc(doc);
+  derive(doc, INT64_MIN, &d);
+  p->dmod = d.dmod;
+  p->title_key = d.title_key;
+  memcpy(p->box, d.box, sizeof(p->box));
+  if (p->text == NULL || p->title_key == NULL || tg__cat_doc_terms(doc, &p->t, &p->b, &p->k) ||
+      facets_of(doc, &p->f)) {
+    tg__cat_prep_free(p);
+    return TG_ENOMEM;
+  }
+  return 0;
+}
+
+void tg__cat_prep_free(struct tg__cat_prep *p) {
+  free(p->text);
+  free(p->title_key);
+  tg_buf_close(&p->t);
+  tg_buf_close(&p->b);
+  tg_buf_close(&p->k);
+  tg_buf_close(&p->f);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Writes the document prepared as PREP as the new state of ID inside an
+ * open transaction, at VERSION (< 0: the next one). */
+static int store_doc_text(struct tg_cat_store *s, const char *id, const char *local,
+                          const struct tg__cat_prep *prep, const struct current *cur,
+                          int64_t version, struct tg_cat_write *w, struct tg_err *err) {
+  int64_t now = tg_time_now(), seq = 0;
+  int rc = 0;
+  struct derived d;
+  const char *doc_s = prep->text;
+  d.dmod = prep->dmod == INT64_MIN ? now : prep->dmod;
+  d.title_key = prep->title_key;
+  memcpy(d.box, prep->box, sizeof(d.box));
   if (rc == 0)
     rc = next_seq(s, &seq, err);
   sqlite3_stmt *st = NULL;
@@ -650,9 +702,9 @@ static int store_doc_text(struct tg_cat_store *s, const char *id, const char *lo
   if (rc == 0 && cur->live && cur->doc != NULL)
     rc = fts_write(s, rid, cur->doc, 1, err);
   if (rc == 0)
-    rc = fts_write(s, rid, doc, 0, err);
+    rc = fts_put(s, rid, &prep->t, &prep->b, &prep->k, 0, err);
   if (rc == 0)
-    rc = facets_write(s, rid, doc, !cur->exists, err);
+    rc = facets_write(s, rid, &prep->f, !cur->exists, err);
   if (rc == 0 && w != NULL) {
     w->id = strdup(id);
     w->version = version;
@@ -661,15 +713,18 @@ static int store_doc_text(struct tg_cat_store *s, const char *id, const char *lo
     if (w->id == NULL)
       rc = tg_err_set(err, TG_ENOMEM, "out of memory");
   }
-  free(own);
-  free(d.title_key);
   return rc;
 }
 
 static int store_doc(struct tg_cat_store *s, const char *id, const char *local, json_t *doc,
                      const struct current *cur, int64_t version, struct tg_cat_write *w,
                      struct tg_err *err) {
-  return store_doc_text(s, id, local, doc, NULL, cur, version, w, err);
+  struct tg__cat_prep p;
+  if (tg__cat_prep_doc(doc, NULL, &p) != 0)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  int rc = store_doc_text(s, id, local, &p, cur, version, w, err);
+  tg__cat_prep_free(&p);
+  return rc;
 }
 
 /* The harvested index is written only by tg_cat_index_apply (cat_index.c). */
@@ -679,19 +734,25 @@ static int index_only(struct tg_err *err) {
 
 /* ---- the harvested index's writes (cat_index.c), inside its transaction ---- */
 
-int tg__cat_store_put_foreign_text(struct tg_cat_store *s, const char *id, json_t *doc,
-                                   const char *text, int64_t version, struct tg_err *err) {
+int tg__cat_store_put_foreign_prep(struct tg_cat_store *s, const char *id,
+                                   const struct tg__cat_prep *p, int64_t version,
+                                   struct tg_err *err) {
   struct current cur;
   int rc = load_current(s, id, &cur, err);
   if (rc == 0)
-    rc = store_doc_text(s, id, id, doc, text, &cur, version, NULL, err);
+    rc = store_doc_text(s, id, id, p, &cur, version, NULL, err);
   json_decref(cur.doc);
   return rc;
 }
 
 int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
                               int64_t version, struct tg_err *err) {
-  return tg__cat_store_put_foreign_text(s, id, doc, NULL, version, err);
+  struct tg__cat_prep p;
+  if (tg__cat_prep_doc(doc, NULL, &p) != 0)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  int rc = tg__cat_store_put_foreign_prep(s, id, &p, version, err);
+  tg__cat_prep_free(&p);
+  return rc;
 }
 
 int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *err) {
@@ -1167,6 +1228,110 @@ int tg_cat_changes_for(struct tg_cat_store *s, int64_t since, int64_t limit,
   return *out ? 0 : tg_err_set(err, TG_ENOMEM, "out of memory");
 }
 
+/* Appends S as a JSON string. */
+static int put_json_string(struct tg_buf *b, const char *s) {
+  json_t *j = json_string(s ? s : "");
+  char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+  json_decref(j);
+  int rc = t ? tg_buf_puts(b, t) : TG_ENOMEM;
+  free(t);
+  return rc;
+}
+
+/* Appends the change-feed entry of ST's row for VIEWER as change_entry()
+ * would make it, dumped compact. A live dataset without private terms is
+ * its stored text (compact, as a dump of it would be) with the fixed
+ * context CTX (its compact text) after its last member: parsed only for
+ * its policy, never dumped again. */
+static int change_text(struct tg_buf *b, sqlite3_stmt *st, const struct tg_cat_access *viewer,
+                       const char *ctx) {
+  int del = sqlite3_column_int(st, 3);
+  const char *text = (const char *)sqlite3_column_text(st, 4);
+  json_t *d = NULL;
+  if (!del) {
+    d = tg__cat_load_view(text, TG_CAT_VIEW_PUBLIC);
+    if (!visible(d, viewer))
+      del = 1;
+  }
+  int rc = tg_buf_printf(b, "{\"seq\":%lld,\"op\":\"%s\",\"id\":",
+                         (long long)sqlite3_column_int64(st, 0), del ? "delete" : "upsert");
+  if (rc == 0)
+    rc = put_json_string(b, (const char *)sqlite3_column_text(st, 1));
+  if (rc == 0)
+    rc = tg_buf_printf(b, ",\"version\":%lld", (long long)sqlite3_column_int64(st, 2));
+  if (rc == 0 && !del) {
+    size_t n = text ? strlen(text) : 0;
+    rc = tg_buf_puts(b, ",\"dataset\":");
+    if (rc == 0 && d == NULL) /* unreadable: as change_entry() gives it */
+      rc = tg_buf_puts(b, "null");
+    else if (rc == 0 && n > 2 && text[0] == '{' && text[n - 1] == '}' &&
+        strstr(text, "\"tsunagu:") == NULL && strstr(text, "\"urn:tsunagu:ns:") == NULL) {
+      rc = tg_buf_append(b, text, n - 1);
+      if (rc == 0)
+        rc = tg_buf_printf(b, ",\"@context\":%s}", ctx);
+    } else if (rc == 0) {
+      char *t = json_dumps(d, JSON_COMPACT);
+      rc = t ? tg_buf_puts(b, t) : TG_ENOMEM;
+      free(t);
+    }
+  }
+  json_decref(d);
+  return rc ? rc : tg_buf_puts(b, "}");
+}
+
+int tg_cat_changes_text(struct tg_cat_store *s, int64_t since, int64_t limit,
+                        const struct tg_cat_access *viewer, struct tg_buf *out, int64_t *last_seq,
+                        int *more_out, struct tg_err *err) {
+  sqlite3_stmt *st = NULL;
+  if (limit < 1)
+    limit = 1;
+  if (limit > 1000)
+    limit = 1000;
+  json_t *cj = tg_cat_context();
+  char *ctx = cj ? json_dumps(cj, JSON_COMPACT) : NULL;
+  json_decref(cj);
+  if (ctx == NULL)
+    return tg_err_set(err, TG_ENOMEM, "out of memory");
+  int rc = prepare(s,
+                   "SELECT seq, id, version, deleted, doc FROM cat_dataset WHERE seq > ?1"
+                   " ORDER BY seq LIMIT ?2",
+                   &st, err);
+  if (rc) {
+    free(ctx);
+    return rc;
+  }
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, limit + 1);
+  int64_t last = since, n = 0;
+  int more = 0, step = SQLITE_DONE, w = tg_buf_puts(out, "{\"changes\":[");
+  while (w == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n == limit) {
+      more = 1;
+      continue;
+    }
+    if (n > 0)
+      w = tg_buf_puts(out, ",");
+    if (w == 0)
+      w = change_text(out, st, viewer, ctx);
+    last = sqlite3_column_int64(st, 0);
+    n++;
+  }
+  if (w == 0)
+    w = tg_buf_printf(out, "],\"last_seq\":%lld,\"more\":%s}", (long long)last,
+                      more ? "true" : "false");
+  if (w != 0)
+    rc = tg_err_set(err, TG_ENOMEM, "out of memory");
+  else if (step != SQLITE_DONE && step != SQLITE_ROW)
+    rc = db_err(s, err);
+  sqlite3_finalize(st);
+  free(ctx);
+  if (rc == 0) {
+    *last_seq = last;
+    *more_out = more;
+  }
+  return rc;
+}
+
 /* ---- rebuilding the folded index (CAT_FOLD_VERSION) ---- */
 
 /* Refolds live dataset RID (stored document TEXT): title_key through UPD,
@@ -1186,10 +1351,15 @@ static int fold_row(struct tg_cat_store *s, sqlite3_stmt *upd, int64_t rid, cons
     if (sqlite3_step(upd) != SQLITE_DONE)
       rc = db_err(s, err);
   }
+  struct tg_buf f;
+  tg_buf_init(&f);
   if (rc == 0)
     rc = fts_write(s, rid, doc, 0, err);
+  if (rc == 0 && facets_of(doc, &f) != 0)
+    rc = tg_err_set(err, TG_ENOMEM, "out of memory");
   if (rc == 0)
-    rc = facets_write(s, rid, doc, 0, err);
+    rc = facets_write(s, rid, &f, 0, err);
+  tg_buf_close(&f);
   free(d.title_key);
   json_decref(doc);
   return rc;

@@ -2,9 +2,8 @@
 #ifndef TG_CAT_STORE_H
 #define TG_CAT_STORE_H
 
+#include "tg_buf.h"
 #include "tg_cat.h"
-
-struct tg_buf;
 struct tg__cat_search_cache;
 
 struct tg_cat_store {
@@ -39,10 +38,27 @@ void tg__cat_search_cache_free(struct tg_cat_store *s);
  * with its rows (no tombstone; a no-op when absent). 0 or TG_EDB/TG_ENOMEM. */
 int tg__cat_store_put_foreign(struct tg_cat_store *s, const char *id, json_t *doc,
                               int64_t version, struct tg_err *err);
-/* Like tg__cat_store_put_foreign with DOC already serialised for storage as
- * TEXT (borrowed: DOC without its @context, compact, keys sorted). */
-int tg__cat_store_put_foreign_text(struct tg_cat_store *s, const char *id, json_t *doc,
-                                   const char *text, int64_t version, struct tg_err *err);
+/* What storing a document needs besides the database, worked out on any
+ * thread beforehand: the harvester prepares a page while the page before it
+ * is written, so the one writer runs SQL only. */
+struct tg__cat_prep {
+  char *text;            /* the document serialised for storage (from malloc) */
+  int64_t dmod;          /* from its dct:modified, or INT64_MIN: the write's time */
+  char *title_key;       /* from malloc */
+  double box[4];
+  struct tg_buf t, b, k; /* its cat_fts columns (tg__cat_doc_terms) */
+  struct tg_buf f;       /* its cat_facet rows, "KIND\0VALUE\0" pairs */
+};
+/* Prepares canonical document DOC (borrowed) into P: TEXT (taken, may be
+ * NULL: DOC is serialised here) is DOC without its @context, compact, keys
+ * sorted. 0, or TG_ENOMEM with P freed. */
+int tg__cat_prep_doc(const json_t *doc, char *text, struct tg__cat_prep *p);
+/* Frees P's members (not P); a zeroed P is a no-op. */
+void tg__cat_prep_free(struct tg__cat_prep *p);
+/* Like tg__cat_store_put_foreign with the document prepared as P (borrowed). */
+int tg__cat_store_put_foreign_prep(struct tg_cat_store *s, const char *id,
+                                   const struct tg__cat_prep *p, int64_t version,
+                                   struct tg_err *err);
 /* 1 if L is a valid local dataset id (1-64 of A-Z a-z 0-9 . _ -). */
 int tg__cat_local_id_ok(const char *l);
 int tg__cat_store_remove(struct tg_cat_store *s, const char *id, struct tg_err *err);

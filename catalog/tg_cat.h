@@ -243,6 +243,14 @@ int tg_cat_changes(struct tg_cat_store *s, int64_t since, int64_t limit, json_t 
  * that hides a dataset reaches a follower as a deletion. */
 int tg_cat_changes_for(struct tg_cat_store *s, int64_t since, int64_t limit,
                        const struct tg_cat_access *viewer, json_t **out, struct tg_err *err);
+/* tg_cat_changes_for's page as its compact JSON text, appended to OUT (the
+ * same members in the same order as json_dumps(JSON_COMPACT) of that page),
+ * with its last_seq and more; a feed of stored datasets is not parsed into
+ * a tree and dumped again. */
+struct tg_buf;
+int tg_cat_changes_text(struct tg_cat_store *s, int64_t since, int64_t limit,
+                        const struct tg_cat_access *viewer, struct tg_buf *out, int64_t *last_seq,
+                        int *more, struct tg_err *err);
 
 /* ---- the harvested index (cat_index.c) ----------------------------------- */
 
@@ -286,6 +294,21 @@ int tg_cat_index_apply(struct tg_cat_store *ix, const char *source, const json_t
 int tg_cat_index_apply_from(struct tg_cat_store *ix, const char *source, int64_t since,
                             const json_t *page, int64_t *last_seq_out, json_t **refused,
                             struct tg_err *err);
+/* tg_cat_index_apply_from in two steps, so the work that needs no database
+ * (checking each entry, validating or serialising its dataset, its search
+ * terms) runs on any thread while the one writer writes the page before:
+ * tg_cat_index_prepare checks PAGE (borrowed; a reference is kept) of
+ * SOURCE into *OUT (TG_EINVAL for a bad SOURCE, TG_ENOMEM);
+ * tg_cat_index_apply_page writes it as tg_cat_index_apply_from would
+ * (*REFUSED: a new reference to the entries refused); the page is freed
+ * with tg_cat_index_page_free (NULL: a no-op). */
+struct tg_cat_index_page;
+int tg_cat_index_prepare(const char *source, json_t *page, struct tg_cat_index_page **out,
+                         struct tg_err *err);
+int tg_cat_index_apply_page(struct tg_cat_store *ix, int64_t since,
+                            const struct tg_cat_index_page *pp, int64_t *last_seq_out,
+                            json_t **refused, struct tg_err *err);
+void tg_cat_index_page_free(struct tg_cat_index_page *pp);
 
 /* The last seq applied from SOURCE (0 when none) into *OUT. */
 int tg_cat_index_last_seq(struct tg_cat_store *ix, const char *source, int64_t *out,

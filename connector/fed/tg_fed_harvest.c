@@ -19,6 +19,7 @@
 #include "tg_settings.h"
 #include "tg_worker.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,18 +28,25 @@
 
 #define IDLE_MS 60000u /* how often an off harvest_interval is looked at again */
 
-/* One peer's harvest within a round: its pages go fetch -> parse (thread
- * pool, any number at once) -> apply (the serial job queue). The next page
- * is fetched as soon as the previous one is parsed (its last_seq is the next
- * since), so the peer serves page k+1 while page k is written; at most two
- * parsed pages wait per peer. */
+/* One peer's harvest within a round: its pages go fetch -> parse and
+ * prepare (thread pool, one page of a peer at a time) -> apply (the serial
+ * job queue). The next page is fetched as soon as the page before has
+ * arrived, from the since its Link rel="next" names (else once it is
+ * parsed: its last_seq), so the peer serves page k+2 while page k+1 is
+ * parsed and page k written; a Link that disagrees with the parsed page
+ * has the pages after it fetched again. At most one page is fetched, one
+ * waits for its parse, one is parsed, and with those at most three wait for
+ * or are in the index writes per peer. */
 struct hv_peer {
   struct tg_fed_harvest *h;
   char node[64], url[512];
   struct tg_client_req *req; /* the page in flight, or NULL */
   struct tg_buf body;
   int64_t since;    /* the next page's since; -1: read it from the index first */
-  int fetching;     /* a page is being fetched or parsed */
+  int fetching;     /* a page is being fetched */
+  int parsing;      /* a page is being parsed (at most one) */
+  struct hv_parse *held; /* a page fetched while another was parsed: parsed next */
+  int64_t link_since; /* the page in flight's Link rel="next" since, or -1 */
   int waiting;      /* parsed pages queued for or being applied */
   int more;         /* the last parsed page said more */
   int stop;         /* failed: fetch nothing more, apply nothing more */
@@ -63,8 +71,13 @@ struct hv_parse {
   char *body;        /* from malloc */
   size_t len;
   int64_t since;     /* the since it was fetched with */
+  int64_t next_since; /* the since the page after it was fetched with, on its Link (-1: none) */
   unsigned gen;      /* the peer's gen when it was fetched */
-  json_t *page;      /* new reference, or NULL with MSG set */
+  char node[64];     /* its peer's */
+  struct tg_cat_index_page *pp; /* the page prepared for the index (tg_cat_index_prepare),
+                                   or NULL with MSG set */
+  int more;          /* the page says more, with an integer last_seq above SINCE */
+  int64_t last_seq;  /* its last_seq */
   int dense;         /* refused unparsed: more than TG_FED_HARVEST_MAX_VALUES */
   char msg[300];
 };
@@ -87,7 +100,7 @@ struct hv_job {
   enum hv_kind kind;
   char node[64];
   struct hv_peer *p; /* APPLY: the peer waiting for it */
-  json_t *page;      /* APPLY: the parsed page (new reference) */
+  struct tg_cat_index_page *pp; /* APPLY: the page, parsed and prepared */
   int64_t since;     /* APPLY: the since it was fetched with; the index's
                         last seq when the apply found them apart */
   unsigned gen;      /* APPLY: the peer's gen when it was fetched */
@@ -250,7 +263,7 @@ static void maybe_free(struct tg_fed_harvest *h);
 static void peer_applied(struct hv_peer *p, struct hv_job *j);
 
 static void job_free(struct hv_job *j) {
-  json_decref(j->page);
+  tg_cat_index_page_free(j->pp);
   json_decref(j->refused);
   free(j);
 }
@@ -260,7 +273,7 @@ static void job_apply(struct hv_job *j) {
   struct tg_err err;
   tg_err_clear(&err);
   j->rc =
-      tg_cat_index_apply_from(j->h->wix, j->node, j->since, j->page, &j->since, &j->refused, &err);
+      tg_cat_index_apply_page(j->h->wix, j->since, j->pp, &j->since, &j->refused, &err);
   if (j->rc != 0)
     snprintf(j->msg, sizeof(j->msg), "%s", tg_err_msg(&err, j->rc));
 }
@@ -352,7 +365,7 @@ static int peer_more_due(const struct hv_peer *p) {
  * first failure (logged, recorded, counted, backed off). */
 static void peer_maybe_end(struct hv_peer *p) {
   struct tg_fed_harvest *h = p->h;
-  if (p->ended || p->fetching || p->waiting > 0)
+  if (p->ended || p->fetching || p->parsing || p->held != NULL || p->waiting > 0)
     return;
   if (peer_more_due(p))
     return; /* the next page is due (peer_try_fetch) */
@@ -378,9 +391,33 @@ static void peer_maybe_end(struct hv_peer *p) {
   peer_end(p);
 }
 
+static void peer_cancel_fetch(struct hv_peer *p);
+
+/* P's pages from SINCE on are fetched again, MORE as the page before said:
+ * the pages fetched before are dropped (GEN), those waiting for the index
+ * too unless KEEP_QUEUED (they come before SINCE and join up). */
+static void peer_rewind(struct hv_peer *p, int64_t since, int more, int keep_queued) {
+  unsigned old = p->gen++;
+  for (struct hv_job *j = p->h->q_head; keep_queued && j != NULL; j = j->next)
+    if (j->kind == JOB_APPLY && j->p == p && j->gen == old)
+      j->gen = p->gen;
+  p->since = since;
+  p->more = more;
+  peer_cancel_fetch(p);
+}
+
 /* Cancels P's fetch in flight, if any (no callback follows), and drops
  * what it had received. */
+static void peer_drop_held(struct hv_peer *p) {
+  if (p->held == NULL)
+    return;
+  free(p->held->body);
+  free(p->held);
+  p->held = NULL;
+}
+
 static void peer_cancel_fetch(struct hv_peer *p) {
+  peer_drop_held(p); /* fetched from the same place: as stale */
   if (p->req == NULL)
     return;
   tg_client_req_cancel(p->req);
@@ -422,7 +459,7 @@ static void log_refused(const struct hv_peer *p, const json_t *refused) {
  * did (P may be gone then: a fetch that fails at once fails P, and the last
  * peer to end ends the round and frees it). */
 static int peer_try_fetch(struct hv_peer *p) {
-  if (p->fetching || p->waiting >= 2 || !peer_more_due(p))
+  if (p->fetching || p->held != NULL || p->waiting + p->parsing > 2 || !peer_more_due(p))
     return 0;
   peer_fetch(p);
   return 1;
@@ -443,10 +480,7 @@ static void peer_refetch(struct hv_peer *p, int64_t last) {
   tg_log_info("harvest of %s: the page did not start at the index's last seq %lld: fetching again"
               " from there",
               p->node, (long long)last);
-  p->gen++;
-  p->since = last;
-  p->more = 1;
-  peer_cancel_fetch(p);
+  peer_rewind(p, last, 1, 0);
 }
 
 /* The page job J of P ended: the next page, or the end of P's harvest. */
@@ -513,6 +547,7 @@ static int page_shape_ok(const json_t *page, char *msg, size_t n) {
 
 static void parse_run(uv_work_t *w) {
   struct hv_parse *x = w->data;
+  json_t *page = NULL;
   json_error_t je;
   const char *body = x->body ? x->body : "";
   /* Parsed, a page dense with values (empty objects) takes some 80 times
@@ -522,18 +557,44 @@ static void parse_run(uv_work_t *w) {
                   TG_FED_HARVEST_MAX_VALUES))
     snprintf(x->msg, sizeof(x->msg), "the feed page has more than %ld JSON values: not parsed",
              TG_FED_HARVEST_MAX_VALUES);
-  else if ((x->page = json_loadb(body, x->len, 0, &je)) == NULL)
+  else if ((page = json_loadb(body, x->len, 0, &je)) == NULL)
     snprintf(x->msg, sizeof(x->msg), "the feed is not JSON: %s", je.text);
-  else if (!page_shape_ok(x->page, x->msg, sizeof(x->msg))) {
-    json_decref(x->page);
-    x->page = NULL;
+  else if (page_shape_ok(page, x->msg, sizeof(x->msg))) {
+    /* Checked, validated and worked out for the index here, so the writer
+     * (one job at a time) runs SQL only; the tree is freed here too. */
+    struct tg_err err;
+    tg_err_clear(&err);
+    int rc = tg_cat_index_prepare(x->node, page, &x->pp, &err);
+    if (rc != 0)
+      snprintf(x->msg, sizeof(x->msg), "%s", tg_err_msg(&err, rc));
+    const json_t *ls = json_object_get(page, "last_seq");
+    /* A page whose last_seq is missing or goes nowhere fails in the apply. */
+    x->more = json_is_true(json_object_get(page, "more")) && json_is_integer(ls) &&
+              json_integer_value(ls) > x->since;
+    x->last_seq = json_integer_value(ls);
   }
+  json_decref(page);
   free(x->body);
   x->body = NULL;
 }
 
-/* Page X of its peer is parsed: queued for the index, and the next page
- * fetched meanwhile (since = this page's last_seq; the apply checks that the
+static void parse_after(uv_work_t *w, int status);
+
+/* Parses X of P on the thread pool (on the loop without one). */
+static void parse_start(struct hv_peer *p, struct hv_parse *x) {
+  p->parsing = 1;
+  p->h->parsing++;
+  x->work.data = x;
+  if (uv_queue_work(p->h->loop, &x->work, parse_run, parse_after) != 0) {
+    parse_run(&x->work);
+    parse_after(&x->work, 0);
+  }
+}
+
+
+/* Page X of its peer is parsed: queued for the index; the page held for
+ * the parse is parsed next, and the next page fetched if it is due and was
+ * not already (since = this page's last_seq; the apply checks that the
  * pages join up, as ever). */
 static void parse_after(uv_work_t *w, int status) {
   struct hv_parse *x = w->data;
@@ -542,66 +603,115 @@ static void parse_after(uv_work_t *w, int status) {
   (void)status;
   h->parsing--;
   if (h->stopping) {
-    json_decref(x->page);
+    tg_cat_index_page_free(x->pp);
     free(x);
     maybe_free(h);
     return;
   }
-  p->fetching = 0;
-  json_t *page = x->page;
+  p->parsing = 0;
+  struct tg_cat_index_page *pp = x->pp;
+  int more = x->more;
+  int64_t last = x->last_seq;
   char msg[300];
   snprintf(msg, sizeof(msg), "%s", x->msg);
-  int64_t since = x->since;
+  int64_t since = x->since, next_since = x->next_since;
   unsigned gen = x->gen;
   int dense = x->dense;
   free(x);
   if (p->stop) { /* failed meanwhile */
-    json_decref(page);
+    tg_cat_index_page_free(pp);
     peer_maybe_end(p);
     return;
   }
   if (gen != p->gen) { /* asked from the wrong place: the feed is followed again */
-    json_decref(page);
+    tg_cat_index_page_free(pp);
+    if (p->held != NULL && p->held->gen == p->gen) {
+      struct hv_parse *y = p->held;
+      p->held = NULL;
+      parse_start(p, y);
+      return;
+    }
+    peer_drop_held(p);
     peer_next(p);
     return;
   }
-  if (page == NULL && dense && p->limit > 1) {
+  if (pp == NULL && dense && p->limit > 1) {
     /* Real datasets can be that rich (up to 100 distributions each): the
-     * same place again, fewer changes a page. Since is unchanged (it moves
-     * only with a parsed page), and no later page is in flight (its since
-     * would come from this one). A single change still too dense fails. */
+     * same place again, fewer changes a page. What was fetched after it
+     * came from its Link, and is fetched again. A single change still too
+     * dense fails. */
     p->limit = p->limit / 8 > 0 ? p->limit / 8 : 1;
     struct hv_backoff *b = backoff_of(h, p->node);
     if (b != NULL)
       b->limit = p->limit; /* and in later rounds: a dense page is not fetched again each round */
     tg_log_info("harvest of %s: %s; asking %d changes a page", p->node, msg, p->limit);
+    peer_rewind(p, since, 1, 1);
     peer_next(p);
     return;
   }
-  if (page == NULL) {
+  if (pp == NULL) {
     peer_fail(p, msg, 0);
     return;
   }
   struct hv_job *j = enqueue(h, JOB_APPLY, p->node, NULL);
   if (j == NULL) {
-    json_decref(page);
+    tg_cat_index_page_free(pp);
     peer_fail(p, "out of memory", 0);
     return;
   }
-  const json_t *ls = json_object_get(page, "last_seq");
   p->pages++;
-  /* A page whose last_seq is missing or goes nowhere fails in the apply. */
-  p->more = json_is_true(json_object_get(page, "more")) && json_is_integer(ls) &&
-            json_integer_value(ls) > p->since;
-  if (p->more)
-    p->since = json_integer_value(ls);
+  if (next_since < 0) {
+    p->more = more;
+    if (more)
+      p->since = last;
+  } else if (!more || last != next_since) {
+    /* The Link named another place than the page's own last_seq: what
+     * was fetched after it is fetched again from there (or nothing). */
+    tg_log_info("harvest of %s: the feed's Link said since=%lld, its page last_seq %lld",
+                p->node, (long long)next_since, (long long)last);
+    peer_rewind(p, more ? last : since, more, 1);
+  }
   j->p = p;
-  j->page = page;
+  j->pp = pp;
   j->since = since;
-  j->gen = gen;
+  j->gen = p->gen;
   p->waiting++;
   pump(h);
+  if (p->held != NULL) {
+    struct hv_parse *y = p->held;
+    p->held = NULL;
+    parse_start(p, y);
+  }
   peer_try_fetch(p);
+}
+
+/* The since of the Link rel="next" in HEADERS, or -1. */
+static int64_t link_next_since(const char *const *headers) {
+  for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+    const char *v = headers[i];
+    if (strncasecmp(v, "Link:", 5) != 0)
+      continue;
+    const char *lt = strchr(v, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    if (gt == NULL || strstr(gt, "rel=\"next\"") == NULL)
+      continue;
+    for (const char *q = lt; q != NULL && q < gt; q = strpbrk(q + 1, "?&")) {
+      if (strncmp(q + 1, "since=", 6) != 0)
+        continue;
+      char *end;
+      errno = 0;
+      long long n = strtoll(q + 7, &end, 10);
+      if (end != q + 7 && (*end == '&' || *end == '>') && errno == 0 && n >= 0)
+        return n;
+      return -1;
+    }
+  }
+  return -1;
+}
+
+static int peer_on_head(void *ud, int status, const char *const *headers) {
+  struct hv_peer *p = ud;
+  p->link_since = status == 200 ? link_next_since(headers) : -1;
+  return 0;
 }
 
 static int peer_on_data(void *ud, const char *data, size_t len) {
@@ -613,8 +723,8 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
   struct hv_peer *p = ud;
   char msg[600];
   p->req = NULL;
+  p->fetching = 0;
   if (rc != 0 || status != 200) {
-    p->fetching = 0;
     tg_buf_close(&p->body);
     tg_buf_init(&p->body);
     if (rc != 0)
@@ -626,23 +736,30 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
   }
   struct hv_parse *x = calloc(1, sizeof(*x));
   if (x == NULL) {
-    p->fetching = 0;
     peer_fail(p, "out of memory", 0);
     return;
   }
   x->h = p->h;
   x->p = p;
+  snprintf(x->node, sizeof(x->node), "%s", p->node);
   x->since = p->since; /* unchanged while its fetch is in flight */
+  x->next_since = -1;
   x->gen = p->gen;
   x->len = p->body.len;
   x->body = tg_buf_take(&p->body); /* the page is parsed off the loop */
   tg_buf_init(&p->body);
-  x->work.data = x;
-  p->h->parsing++;
-  if (uv_queue_work(p->h->loop, &x->work, parse_run, parse_after) != 0) {
-    parse_run(&x->work); /* no thread pool: on the loop */
-    parse_after(&x->work, 0);
+  if (p->link_since > p->since) { /* the next page now, while this one is parsed */
+    x->next_since = p->link_since;
+    p->since = p->link_since;
+    p->more = 1;
+  } else {
+    p->more = 0; /* its parse tells */
   }
+  if (p->parsing)
+    p->held = x;
+  else
+    parse_start(p, x);
+  peer_try_fetch(p);
 }
 
 static void peer_fetch(struct hv_peer *p) {
@@ -663,10 +780,11 @@ static void peer_fetch(struct hv_peer *p) {
                              .timeout_ms = TG_FED_HARVEST_PAGE_TIMEOUT_MS,
                              .max_response = TG_FED_HARVEST_MAX_RESPONSE,
                              .peer_node_id = p->node};
-  struct tg_client_cb cb = {.on_data = peer_on_data, .on_done = peer_on_done};
+  struct tg_client_cb cb = {.on_head = peer_on_head, .on_data = peer_on_data, .on_done = peer_on_done};
   if (rc == 0 && strncmp(p->url, "https://", 8) != 0)
     rc = tg_err_set(&err, TG_EINVAL, "bad peer URL %s", p->url);
   p->fetching = 1;
+  p->link_since = -1;
   if (rc == 0)
     rc = tg_client_request(p->h->client, &o, &cb, p, &p->req, &err);
   if (rc != 0) {
@@ -895,8 +1013,10 @@ void tg_fed_harvest_free(struct tg_fed_harvest *h) {
     job_free(j);
   }
   h->q_tail = NULL;
-  for (size_t i = 0; i < h->n; i++)
+  for (size_t i = 0; i < h->n; i++) {
     tg_buf_close(&h->peers[i].body);
+    peer_drop_held(&h->peers[i]);
+  }
   free(h->peers);
   h->peers = NULL;
   h->n = 0;

@@ -574,25 +574,30 @@ void tg_route_catalog_changes(struct tg_http_req *req) {
       tg_route_query_int(req, &q, "since", 0, INT64_MAX, 0, &since) ||
       tg_route_query_int(req, &q, "limit", 1, 1000, 100, &limit))
     return;
-  json_t *out = NULL;
+  struct tg_buf out;
   struct tg_err err;
   tg_err_clear(&err);
   struct tg_cat_access a;
-  int rc = tg_cat_changes_for(cat_of(req), since, limit, viewer_of(req, &a), &out, &err);
+  int64_t last = 0;
+  int more = 0;
+  tg_buf_init(&out);
+  int rc = tg_cat_changes_text(cat_of(req), since, limit, viewer_of(req, &a), &out, &last, &more,
+                               &err);
   if (rc) {
+    tg_buf_close(&out);
     internal(req, rc, &err);
     return;
   }
-  if (json_is_true(json_object_get(out, "more"))) {
+  if (more) {
     char base[600], link[900];
     link_base(base, sizeof(base));
     snprintf(link, sizeof(link), "<%s/api/v1/catalog/changes?since=%lld&limit=%lld>; rel=\"next\"",
-             base, (long long)json_integer_value(json_object_get(out, "last_seq")),
-             (long long)limit);
+             base, (long long)last, (long long)limit);
     tg_http_res_header(req, "Link", link);
   }
   tg_http_res_header(req, "Cache-Control", "no-cache");
-  tg_http_res_json(req, 200, out, NULL);
+  tg_http_res_send(req, 200, "application/json", out.data, out.len);
+  tg_buf_close(&out);
 }
 
 /* ---- /api/v1/search --------------------------------------------------------- */

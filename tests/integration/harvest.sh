@@ -9,7 +9,7 @@
 # values or publishes another node's ids (or ids 100 KB long) is refused (or
 # bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 48
+plan 51
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -174,6 +174,15 @@ check "  a change with a 100 KB id is refused ($(gs refused) refused)" [ "$(gs r
 lrb=$(printf %s "$lr" | wc -c)
 check "  and its refusal keeps a short id ($lrb bytes, ending in …)" [ "$lrb" -le 203 ] && [[ "$lr" == urn:tsunagu:g:dataset:x*"…" ]]
 check "  in hv_source too" [ "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT length(last_refused) < 1000 FROM hv_source WHERE node = 'g'")" = 1 ]
+# A feed whose Link rel="next" names another since than its page's
+# last_seq: what c fetched ahead on the Link is dropped, and the feed is
+# followed from the page's own last_seq.
+echo liar >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for '[ -n "$(ids | grep g:dataset:liar2)" ]'
+check "a Link that disagrees with its page: the feed goes on from the page's last_seq (g: $(ids | grep g:dataset:liar | tr '\n' ' '))" [ -n "$(ids | grep g:dataset:liar1)" -a -n "$(ids | grep g:dataset:liar2)" -a "$(gs status)" = ok ]
+check "  the page fetched on the Link is not applied" [ -z "$(ids | grep g:dataset:liarwrong)" ]
+check "  and the disagreement is logged" grep -q "harvest of g: the feed's Link said since=" "$TG_TMP/c/tsunagud.log"
 echo foreign >"$TG_TMP/g.mode"
 check "the metrics show a's last success age" grep -q '^tsunagu_harvest_last_success_age_seconds{peer="a"} [0-9]' <<<"$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")"
 

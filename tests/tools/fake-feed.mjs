@@ -6,7 +6,11 @@
 // (always one more page), "slow" (endless, each page 700 ms late), "flood" (4 MiB of empty objects: some 1.4 million
 // JSON values, about 300 MB once parsed), "rich" (that page while more than
 // 125 changes are asked for, a plain one after) or "longid" (a change whose
-// id is 100 KB long). Prints its port on stdout.
+// id is 100 KB long), "liar" (a page whose Link rel="next" names another
+// since than its last_seq: a follower that fetches ahead on the Link must
+// fetch again from the page's own last_seq). "rich" sends a Link too, so the
+// page fetched ahead is dropped when the dense one is asked again. Prints
+// its port on stdout.
 import https from 'node:https';
 import fs from 'node:fs';
 
@@ -18,6 +22,8 @@ const forged = {
   'dct:title': 'forged dataset',
   'dct:description': 'claims to be a\'s',
 };
+const gds = (local) => ({ ...forged, '@id': `urn:tsunagu:g:dataset:${local}`, 'dct:title': `liar ${local}` });
+let liarBase = -1;
 const flood = '{"changes":[' + '{},'.repeat((4 << 20) / 3) + '{}],"last_seq":1,"more":false}';
 const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
   const mode = fs.readFileSync(modeFile, 'utf8').trim();
@@ -41,11 +47,29 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
   }
   if (mode === 'rich') { // as dense as flood for a full page, a plain page once asked for fewer
     if (Number(new URL(req.url, 'https://x').searchParams.get('limit') || 1000) > 125) {
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(flood);
+      res.writeHead(200, { 'Content-Type': 'application/json',
+        Link: `<https://g/api/v1/catalog/changes?since=${since + 1000}&limit=1000>; rel="next"` }).end(flood);
       return;
     }
     json({ changes: [{ seq: since + 1, op: 'delete', id: 'urn:tsunagu:g:dataset:rich', version: 1 }],
       last_seq: since + 1, more: false });
+    return;
+  }
+  if (mode === 'liar') {
+    if (liarBase < 0) liarBase = since;
+    const page = (seq, local, more) => ({ changes: [{ seq, op: 'upsert', id: gds(local)['@id'], version: 1,
+      dataset: gds(local) }], last_seq: seq, more });
+    if (since === liarBase) {
+      res.writeHead(200, { 'Content-Type': 'application/json',
+        Link: `<https://g/api/v1/catalog/changes?limit=1000&since=${since + 7}>; rel="next"` })
+        .end(JSON.stringify(page(since + 1, 'liar1', true)));
+    } else if (since === liarBase + 1) {
+      json(page(since + 1, 'liar2', false));
+    } else if (since === liarBase + 7) {
+      json(page(since + 1, 'liarwrong', false));
+    } else {
+      json({ changes: [], last_seq: since, more: false });
+    }
     return;
   }
   if (mode === 'longid') {

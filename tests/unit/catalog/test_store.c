@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "tg_buf.h"
 #include "tg_cat.h"
 #include "tg_db.h"
 #include "tg_err.h"
@@ -302,6 +303,73 @@ static void test_change_feed_replays(void **state) {
 
 /* The plain form's "id": a local id names this node's dataset on create,
  * PUT checks it against the target, and a mismatch is reported at /id. */
+/* The feed page as text (stored datasets spliced in, not dumped again) is
+ * byte for byte the compact dump of the page as a tree, for every viewer:
+ * a dataset without private terms (the splice), one with them (the public
+ * view), one the viewer's policy hides (a delete), a deleted one, and
+ * strings that need escaping. */
+static void test_change_feed_text(void **state) {
+  struct fx *f = *state;
+  struct tg_cat_write w;
+  const char *plain =
+      "{\"@context\": {\"dct\": \"http://purl.org/dc/terms/\", \"dcat\":"
+      " \"http://www.w3.org/ns/dcat#\", \"odrl\": \"http://www.w3.org/ns/odrl/2/\"},"
+      " \"@type\": \"dcat:Dataset\", \"dct:title\": {\"@value\": \"水位 \\\"q\\\" a\\\\b </x> \\u00e9\","
+      " \"@language\": \"ja\"}, \"dct:description\": {\"@value\": \"d\\nline\", \"@language\": \"en\"}}";
+  const char *hidden =
+      "{\"@context\": {\"dct\": \"http://purl.org/dc/terms/\", \"dcat\":"
+      " \"http://www.w3.org/ns/dcat#\", \"odrl\": \"http://www.w3.org/ns/odrl/2/\"},"
+      " \"@type\": \"dcat:Dataset\", \"dct:title\": {\"@value\": \"h\", \"@language\": \"en\"},"
+      " \"dct:description\": {\"@value\": \"d\", \"@language\": \"en\"}, \"odrl:hasPolicy\":"
+      " {\"@type\": \"odrl:Offer\", \"odrl:permission\": {\"odrl:action\": {\"@id\": \"odrl:use\"},"
+      " \"odrl:assignee\": {\"@id\": \"urn:tsunagu:node:b-town\"}}}}";
+  const char *texts[] = {plain, hidden, plain};
+  const char *slugs[] = {"plain", "hidden", "gone"};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *in = json_loads(texts[i], 0, NULL);
+    assert_non_null(in);
+    assert_int_equal(tg_cat_dataset_create(f->s, in, slugs[i], &w, NULL, NULL), 0);
+    json_decref(in);
+    if (i == 2)
+      assert_int_equal(tg_cat_dataset_delete(f->s, w.id, -1, NULL, NULL), 0);
+    tg_cat_write_clear(&w);
+  }
+  json_t *in = doc("private", NULL); /* tsunagu:backend: the public view */
+  assert_int_equal(tg_cat_dataset_create(f->s, in, "private", &w, NULL, NULL), 0);
+  json_decref(in);
+  tg_cat_write_clear(&w);
+  struct tg_cat_access c = {
+      .node_id = "c-village", .action = "use", .now = 1800000000, .is_federation_member = 1};
+  struct tg_cat_access b = c;
+  b.node_id = "b-town";
+  const struct tg_cat_access *viewers[] = {NULL, &c, &b};
+  int spliced = 0;
+  for (size_t v = 0; v < 3; v++) {
+    for (int64_t since = 0; since < 5; since++) {
+      for (int64_t limit = 1; limit <= 5; limit += 4) {
+        json_t *page = NULL;
+        assert_int_equal(tg_cat_changes_for(f->s, since, limit, viewers[v], &page, NULL), 0);
+        char *want = json_dumps(page, JSON_COMPACT);
+        struct tg_buf got;
+        tg_buf_init(&got);
+        int64_t last = -1;
+        int more = -1;
+        assert_int_equal(
+            tg_cat_changes_text(f->s, since, limit, viewers[v], &got, &last, &more, NULL), 0);
+        assert_string_equal(got.data, want);
+        assert_int_equal(last, json_integer_value(json_object_get(page, "last_seq")));
+        assert_int_equal(more, json_is_true(json_object_get(page, "more")));
+        if (strstr(got.data, "</x>") != NULL)
+          spliced++;
+        tg_buf_close(&got);
+        free(want);
+        json_decref(page);
+      }
+    }
+  }
+  assert_true(spliced > 0);
+}
+
 static void test_plain_ids(void **state) {
   struct fx *f = *state;
   struct tg_cat_write w;
@@ -338,6 +406,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reopen_and_decide, setup, teardown),
       cmocka_unit_test_setup_teardown(test_change_feed_replays, setup, teardown),
       cmocka_unit_test_setup_teardown(test_plain_ids, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_change_feed_text, setup, teardown),
   };
   return cmocka_run_group_tests_name("catalog_store", tests, NULL, NULL);
 }
