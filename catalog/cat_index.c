@@ -6,6 +6,7 @@
 #include "cat_store.h"
 #include "tg_db.h"
 #include "tg_err.h"
+#include "tg_json_scan.h"
 #include "tg_util.h"
 
 #include <stdarg.h>
@@ -366,12 +367,40 @@ static char *stored_text(const json_t *ds) {
   return t;
 }
 
+/* DS's stored text from RAW, the bytes DS was parsed from (a page parsed
+ * with JSON_REJECT_DUPLICATES, so they hold nothing DS does not): RAW
+ * without its "@context" member, if RAW is compact. From malloc, or NULL
+ * (then DS is dumped). Jansson's dump of a dataset costs as much as its
+ * parse. */
+static char *raw_text(const struct tg_json_span *raw) {
+  struct tg_json_span m;
+  if (raw == NULL || raw->b == NULL || !tg_json_compact(raw->b, raw->e) ||
+      tg_json_member(raw->b, raw->e, "@context", &m) != 0)
+    return NULL;
+  const char *cut_b, *cut_e;
+  if (m.key > raw->b && m.key[-1] == ',') { /* a member after the first */
+    cut_b = m.key - 1;
+    cut_e = m.e;
+  } else { /* the first: its comma after it goes */
+    cut_b = m.key;
+    cut_e = m.e < raw->e && *m.e == ',' ? m.e + 1 : m.e;
+  }
+  size_t n1 = (size_t)(cut_b - raw->b), n2 = (size_t)(raw->e - cut_e);
+  char *t = malloc(n1 + n2 + 1);
+  if (t == NULL)
+    return NULL;
+  memcpy(t, raw->b, n1);
+  memcpy(t + n1, cut_e, n2);
+  t[n1 + n2] = '\0';
+  return t;
+}
+
 /* Validates the upsert's dataset DS for ID: a new canonical document, or
- * NULL after refusing it. CTX is the fixed context. *TEXT gets the document
- * serialised for storage when the fast path took it (from malloc), else
- * NULL. */
+ * NULL after refusing it. CTX is the fixed context; RAW (may be NULL) the
+ * bytes DS was parsed from. *TEXT gets the document serialised for storage
+ * when the fast path took it (from malloc), else NULL. */
 static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, const json_t *ctx,
-                          char **text, json_t *refused) {
+                          const struct tg_json_span *raw, char **text, json_t *refused) {
   json_t *doc = NULL, *problems = NULL;
   *text = NULL;
   if (!json_is_object(ds)) {
@@ -384,7 +413,9 @@ static json_t *upsert_doc(const json_t *ds, const char *id, int64_t seq, const j
     return NULL;
   }
   if (canonical_ok(ds, ctx)) {
-    char *t = stored_text(ds);
+    char *t = raw_text(raw);
+    if (t == NULL)
+      t = stored_text(ds);
     if (t != NULL && strlen(t) <= TG_CAT_MAX_DOC_BYTES) {
       *text = t;
       return json_incref((json_t *)ds);
@@ -427,8 +458,8 @@ struct tg_cat_index_page {
 
 /* Checks change C of SOURCE into PC: a refusal is appended to REFUSED
  * (PC_SKIP) and is not an error. CTX is the fixed context. 0 or TG_ENOMEM. */
-static int prepare_one(const char *source, const json_t *c, const json_t *ctx, json_t *refused,
-                       struct pchange *pc) {
+static int prepare_one(const char *source, const json_t *c, const json_t *ctx,
+                       const struct tg_json_span *raw, json_t *refused, struct pchange *pc) {
   int64_t seq = json_integer_value(json_object_get(c, "seq"));
   const char *id = json_string_value(json_object_get(c, "id"));
   const char *op = json_string_value(json_object_get(c, "op"));
@@ -457,7 +488,7 @@ static int prepare_one(const char *source, const json_t *c, const json_t *ctx, j
     return 0;
   }
   char *text = NULL;
-  json_t *doc = upsert_doc(json_object_get(c, "dataset"), id, seq, ctx, &text, refused);
+  json_t *doc = upsert_doc(json_object_get(c, "dataset"), id, seq, ctx, raw, &text, refused);
   if (doc == NULL)
     return 0;
   int rc = tg__cat_prep_doc(doc, text, &pc->prep);
@@ -481,8 +512,29 @@ void tg_cat_index_page_free(struct tg_cat_index_page *pp) {
   free(pp);
 }
 
-int tg_cat_index_prepare(const char *source, json_t *page, struct tg_cat_index_page **out,
-                         struct tg_err *err) {
+/* The spans of the "dataset" members of the N changes of page TEXT (LEN
+ * bytes) into RAW (zeroed where there is none); 0, or -1 when TEXT is not
+ * laid out as the page says (RAW is then not used). */
+static int raw_spans(const char *text, size_t len, size_t n, struct tg_json_span *raw) {
+  const char *end = text + len, *it;
+  struct tg_json_span ch, c;
+  if (tg_json_member(text, end, "changes", &ch) != 0)
+    return -1;
+  it = ch.b;
+  for (size_t i = 0; i < n; i++) {
+    if (tg_json_next(&it, ch.e, &c) != 1)
+      return -1;
+    int r = tg_json_member(c.b, c.e, "dataset", &raw[i]);
+    if (r < 0)
+      return -1;
+    if (r == 1)
+      memset(&raw[i], 0, sizeof(raw[i]));
+  }
+  return tg_json_next(&it, ch.e, &c) == 0 ? 0 : -1;
+}
+
+int tg_cat_index_prepare(const char *source, json_t *page, const char *text, size_t len,
+                         struct tg_cat_index_page **out, struct tg_err *err) {
   *out = NULL;
   if (source == NULL || !tg_node_id_valid(source))
     return tg_err_set(err, TG_EINVAL, "harvest index: bad source node");
@@ -501,10 +553,17 @@ int tg_cat_index_prepare(const char *source, json_t *page, struct tg_cat_index_p
     if (rc || pp->refused == NULL || (n && pp->c == NULL))
       rc = TG_ENOMEM;
   }
+  struct tg_json_span *raw = text != NULL && n > 0 ? calloc(n, sizeof(*raw)) : NULL;
+  if (raw != NULL && raw_spans(text, len, n, raw) != 0) {
+    free(raw);
+    raw = NULL;
+  }
   for (size_t i = 0; i < n && rc == 0; i++) {
-    rc = prepare_one(source, json_array_get(ch, i), ctx, pp->refused, &pp->c[i]);
+    rc = prepare_one(source, json_array_get(ch, i), ctx, raw ? &raw[i] : NULL, pp->refused,
+                     &pp->c[i]);
     pp->n = i + 1;
   }
+  free(raw);
   json_decref(ctx);
   if (rc) {
     tg_cat_index_page_free(pp);
@@ -595,7 +654,7 @@ int tg_cat_index_apply_from(struct tg_cat_store *ix, const char *source, int64_t
   struct tg_cat_index_page *pp = NULL;
   if (refused != NULL)
     *refused = NULL;
-  int rc = tg_cat_index_prepare(source, (json_t *)page, &pp, err);
+  int rc = tg_cat_index_prepare(source, (json_t *)page, NULL, 0, &pp, err);
   if (rc == 0)
     rc = tg_cat_index_apply_page(ix, since, pp, last_seq_out, refused, err);
   tg_cat_index_page_free(pp);

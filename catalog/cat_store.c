@@ -7,6 +7,7 @@
 #include "tg_buf.h"
 #include "tg_db.h"
 #include "tg_err.h"
+#include "tg_json_scan.h"
 #include "tg_log.h"
 #include "tg_text.h"
 #include "tg_util.h"
@@ -1238,20 +1239,96 @@ static int put_json_string(struct tg_buf *b, const char *s) {
   return rc;
 }
 
+/* 1 if key K (its KL bytes between the quotes) is a private term. */
+static int private_key(const char *k, size_t kl) {
+  return (kl >= 8 && memcmp(k, "tsunagu:", 8) == 0) ||
+         (kl >= sizeof(NS_TG) - 1 && memcmp(k, NS_TG, sizeof(NS_TG) - 1) == 0);
+}
+
+/* Appends the value [P, END) of a stored document without the members
+ * whose key is a private term, at any depth but inside "@context": as
+ * tg_cat_public_view() does the tree, and as compact as its dump. A stored
+ * document is jansson's compact dump, so its keys are written without
+ * escapes. 0, TG_ENOMEM, or TG_EINVAL when the text is not laid out that
+ * way or nests deeper than 64 (the caller parses it instead). */
+static int strip_text(const char *p, const char *end, struct tg_buf *out, int depth) {
+  struct tg_json_span m;
+  const char *it = p;
+  int r, first = 1, rc = 0, obj = p < end && *p == '{';
+  if (p >= end || (*p != '{' && *p != '['))
+    return tg_buf_append(out, p, (size_t)(end - p));
+  if (depth > 64)
+    return TG_EINVAL;
+  rc = tg_buf_puts(out, obj ? "{" : "[");
+  while (rc == 0 && (r = obj ? tg_json_next_member(&it, end, &m) : tg_json_next(&it, end, &m)) == 1) {
+    size_t kl = obj ? (size_t)(m.ke - m.key) - 2 : 0;
+    if (obj && private_key(m.key + 1, kl))
+      continue;
+    if (!first)
+      rc = tg_buf_puts(out, ",");
+    first = 0;
+    if (rc == 0 && obj && (rc = tg_buf_append(out, m.key, kl + 2)) == 0)
+      rc = tg_buf_puts(out, ":");
+    if (rc == 0 && obj && kl == 8 && memcmp(m.key + 1, "@context", 8) == 0)
+      rc = tg_buf_append(out, m.b, (size_t)(m.e - m.b));
+    else if (rc == 0)
+      rc = strip_text(m.b, m.e, out, depth + 1);
+  }
+  if (rc == 0 && r != 0)
+    return TG_EINVAL;
+  return rc ? rc : tg_buf_puts(out, obj ? "}" : "]");
+}
+
+/* 1 if TEXT (N bytes, a stored document: jansson's compact dump, so its
+ * keys are written without escapes) has no private terms and its policy
+ * permits VIEWER (NULL: anyone), 0 if not, -1 if that cannot be told
+ * without parsing it all. Only its policy is parsed. */
+static int plain_visible(const char *text, size_t n, const struct tg_cat_access *viewer) {
+  if (n < 2 || text[0] != '{' || text[n - 1] != '}' || strstr(text, "\"tsunagu:") != NULL ||
+      strstr(text, "\"" NS_TG) != NULL)
+    return -1;
+  if (viewer == NULL)
+    return 1;
+  struct tg_json_span m;
+  json_t *pol = NULL;
+  int r = tg_json_member(text, text + n, "odrl:hasPolicy", &m);
+  if (r < 0 || (r == 0 && (pol = json_loadb(m.b, (size_t)(m.e - m.b), 0, NULL)) == NULL))
+    return -1;
+  struct tg_cat_decision d;
+  int ok = tg_cat_policy_decide(pol, viewer, &d) == 0 && d.verdict == TG_CAT_PERMIT;
+  json_decref(pol);
+  return ok;
+}
+
 /* Appends the change-feed entry of ST's row for VIEWER as change_entry()
  * would make it, dumped compact. A live dataset without private terms is
  * its stored text (compact, as a dump of it would be) with the fixed
- * context CTX (its compact text) after its last member: parsed only for
- * its policy, never dumped again. */
+ * context CTX (its compact text) after its last member: only its policy is
+ * parsed, and it is never dumped again. */
 static int change_text(struct tg_buf *b, sqlite3_stmt *st, const struct tg_cat_access *viewer,
                        const char *ctx) {
   int del = sqlite3_column_int(st, 3);
   const char *text = (const char *)sqlite3_column_text(st, 4);
+  size_t n = text ? strlen(text) : 0;
   json_t *d = NULL;
-  if (!del) {
+  struct tg_buf pub; /* TEXT's public view, when it has private terms */
+  tg_buf_init(&pub);
+  if (!del && n > 0 &&
+      (strstr(text, "\"tsunagu:") != NULL || strstr(text, "\"" NS_TG) != NULL)) {
+    if (strip_text(text, text + n, &pub, 0) == 0) {
+      text = pub.data;
+      n = pub.len;
+    } else {
+      n = 0; /* parsed below */
+    }
+  }
+  int plain = del ? 0 : plain_visible(text, n, viewer);
+  if (!del && plain < 0) {
     d = tg__cat_load_view(text, TG_CAT_VIEW_PUBLIC);
     if (!visible(d, viewer))
       del = 1;
+  } else if (plain == 0) {
+    del = 1;
   }
   int rc = tg_buf_printf(b, "{\"seq\":%lld,\"op\":\"%s\",\"id\":",
                          (long long)sqlite3_column_int64(st, 0), del ? "delete" : "upsert");
@@ -1260,15 +1337,13 @@ static int change_text(struct tg_buf *b, sqlite3_stmt *st, const struct tg_cat_a
   if (rc == 0)
     rc = tg_buf_printf(b, ",\"version\":%lld", (long long)sqlite3_column_int64(st, 2));
   if (rc == 0 && !del) {
-    size_t n = text ? strlen(text) : 0;
     rc = tg_buf_puts(b, ",\"dataset\":");
-    if (rc == 0 && d == NULL) /* unreadable: as change_entry() gives it */
-      rc = tg_buf_puts(b, "null");
-    else if (rc == 0 && n > 2 && text[0] == '{' && text[n - 1] == '}' &&
-        strstr(text, "\"tsunagu:") == NULL && strstr(text, "\"urn:tsunagu:ns:") == NULL) {
+    if (rc == 0 && plain > 0) {
       rc = tg_buf_append(b, text, n - 1);
       if (rc == 0)
         rc = tg_buf_printf(b, ",\"@context\":%s}", ctx);
+    } else if (rc == 0 && d == NULL) { /* unreadable: as change_entry() gives it */
+      rc = tg_buf_puts(b, "null");
     } else if (rc == 0) {
       char *t = json_dumps(d, JSON_COMPACT);
       rc = t ? tg_buf_puts(b, t) : TG_ENOMEM;
@@ -1276,6 +1351,7 @@ static int change_text(struct tg_buf *b, sqlite3_stmt *st, const struct tg_cat_a
     }
   }
   json_decref(d);
+  tg_buf_close(&pub);
   return rc ? rc : tg_buf_puts(b, "}");
 }
 

@@ -297,14 +297,16 @@ int tg_cat_index_apply_from(struct tg_cat_store *ix, const char *source, int64_t
 /* tg_cat_index_apply_from in two steps, so the work that needs no database
  * (checking each entry, validating or serialising its dataset, its search
  * terms) runs on any thread while the one writer writes the page before:
- * tg_cat_index_prepare checks PAGE (borrowed; a reference is kept) of
- * SOURCE into *OUT (TG_EINVAL for a bad SOURCE, TG_ENOMEM);
+ * tg_cat_index_prepare checks PAGE (borrowed) of SOURCE into *OUT
+ * (TG_EINVAL for a bad SOURCE, TG_ENOMEM); TEXT (may be NULL), LEN bytes,
+ * is the text PAGE was parsed from with JSON_REJECT_DUPLICATES: a dataset
+ * stored as it came is then its bytes there, not dumped again;
  * tg_cat_index_apply_page writes it as tg_cat_index_apply_from would
  * (*REFUSED: a new reference to the entries refused); the page is freed
  * with tg_cat_index_page_free (NULL: a no-op). */
 struct tg_cat_index_page;
-int tg_cat_index_prepare(const char *source, json_t *page, struct tg_cat_index_page **out,
-                         struct tg_err *err);
+int tg_cat_index_prepare(const char *source, json_t *page, const char *text, size_t len,
+                         struct tg_cat_index_page **out, struct tg_err *err);
 int tg_cat_index_apply_page(struct tg_cat_store *ix, int64_t since,
                             const struct tg_cat_index_page *pp, int64_t *last_seq_out,
                             json_t **refused, struct tg_err *err);
