@@ -1325,7 +1325,7 @@ static int change_text(struct tg_buf *b, sqlite3_stmt *st, const struct tg_cat_a
   int plain = del ? 0 : plain_visible(text, n, viewer);
   if (!del && plain < 0) {
     d = tg__cat_load_view(text, TG_CAT_VIEW_PUBLIC);
-    if (!visible(d, viewer))
+    if (d != NULL && !visible(d, viewer)) /* as change_entry() */
       del = 1;
   } else if (plain == 0) {
     del = 1;

@@ -50,8 +50,9 @@ struct tg__cat_prep {
   struct tg_buf f;       /* its cat_facet rows, "KIND\0VALUE\0" pairs */
 };
 /* Prepares canonical document DOC (borrowed) into P: TEXT (taken, may be
- * NULL: DOC is serialised here) is DOC without its @context, compact, keys
- * sorted. 0, or TG_ENOMEM with P freed. */
+ * NULL: DOC is serialised here, compact, keys sorted) is DOC without its
+ * @context as JSON text (a harvested dataset's bytes as they came, in their
+ * order). 0, or TG_ENOMEM with P freed. */
 int tg__cat_prep_doc(const json_t *doc, char *text, struct tg__cat_prep *p);
 /* Frees P's members (not P); a zeroed P is a no-op. */
 void tg__cat_prep_free(struct tg__cat_prep *p);

@@ -19,8 +19,8 @@
 #include "tg_settings.h"
 #include "tg_worker.h"
 
-#include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +50,8 @@ struct hv_peer {
   int waiting;      /* parsed pages queued for or being applied */
   int more;         /* the last parsed page said more */
   int stop;         /* failed: fetch nothing more, apply nothing more */
+  int halted;       /* a fetch failed (FAIL) with pages before it on their way: fetch nothing
+                       more, write those, then end as failed */
   int started, ended;
   int pages;        /* pages fetched and parsed */
   int limit;        /* changes asked per page: TG_FED_HARVEST_PAGE, less after a page
@@ -127,7 +129,8 @@ struct tg_fed_harvest {
   sqlite3 *cdb;
   uv_work_t ckpt;
   int ckpt_busy;
-  int ckpt_due; /* pages applied since the last checkpoint started */
+  int ckpt_due;   /* pages applied since the last checkpoint started */
+  int ckpt_again; /* a checkpoint of all is due once the one running ends */
   struct hv_job *q_head, *q_tail; /* jobs waiting */
   int busy;                       /* a job is on the thread pool */
   int parsing;                    /* pages being parsed on the thread pool */
@@ -293,8 +296,8 @@ static void job_run(uv_work_t *w) {
     job_apply(j);
   else if (j->kind == JOB_FAIL)
     tg_cat_index_fail(j->h->wix, j->node, j->msg, NULL);
-  else if (j->kind == JOB_CHECKPOINT) /* passive: never waits for a reader */
-    sqlite3_wal_checkpoint_v2(j->h->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  else if (j->kind == JOB_CHECKPOINT)
+    ; /* a mark in the queue: the checkpointer runs once the writes before it are done */
   else
     j->rc = tg_cat_index_drop_source(j->h->wix, j->node, &j->dropped, NULL);
 }
@@ -308,24 +311,43 @@ static void ckpt_run(uv_work_t *w) {
   sqlite3_wal_checkpoint_v2(h->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
+static void ckpt_start(struct tg_fed_harvest *h);
+
 static void ckpt_after(uv_work_t *w, int status) {
   struct tg_fed_harvest *h = w->data;
   (void)status;
   h->ckpt_busy = 0;
   if (h->stopping)
     maybe_free(h);
+  else if (h->ckpt_again)
+    ckpt_start(h);
+}
+
+static void ckpt_start(struct tg_fed_harvest *h) {
+  h->ckpt_due = 0;
+  h->ckpt_again = 0;
+  h->ckpt.data = h;
+  if (uv_queue_work(h->loop, &h->ckpt, ckpt_run, ckpt_after) == 0)
+    h->ckpt_busy = 1;
 }
 
 /* Starts a checkpoint beside the writes every CKPT_PAGES pages applied (at
  * a page of 1,000 datasets, some 25 MiB of WAL). */
 #define CKPT_PAGES 8
 static void ckpt_maybe(struct tg_fed_harvest *h) {
-  if (h->stopping || h->ckpt_busy || h->cdb == NULL || ++h->ckpt_due < CKPT_PAGES)
+  if (!h->stopping && h->cdb != NULL && ++h->ckpt_due >= CKPT_PAGES && !h->ckpt_busy)
+    ckpt_start(h);
+}
+
+/* Every write so far copied back: now, or once the checkpoint running
+ * (which may have started before the last ones) ends. */
+static void ckpt_all(struct tg_fed_harvest *h) {
+  if (h->stopping || h->cdb == NULL)
     return;
-  h->ckpt_due = 0;
-  h->ckpt.data = h;
-  if (uv_queue_work(h->loop, &h->ckpt, ckpt_run, ckpt_after) == 0)
-    h->ckpt_busy = 1;
+  if (h->ckpt_busy)
+    h->ckpt_again = 1;
+  else
+    ckpt_start(h);
 }
 
 static void job_after(uv_work_t *w, int status) {
@@ -335,6 +357,8 @@ static void job_after(uv_work_t *w, int status) {
   h->busy = 0;
   if (j->kind == JOB_APPLY && !j->skip)
     ckpt_maybe(h);
+  else if (j->kind == JOB_CHECKPOINT)
+    ckpt_all(h);
   if (!h->stopping && j->kind == JOB_APPLY)
     peer_applied(j->p, j);
   else if (!h->stopping && j->kind == JOB_DROP && j->rc == 0 && j->dropped > 0)
@@ -392,7 +416,7 @@ static struct hv_job *enqueue(struct tg_fed_harvest *h, enum hv_kind kind, const
  * that long, not for 100 page timeouts; it goes on from its last seq in the
  * next round. */
 static int peer_more_due(const struct hv_peer *p) {
-  if (p->stop || !p->more || p->pages >= TG_FED_HARVEST_MAX_PAGES)
+  if (p->stop || p->halted || !p->more || p->pages >= TG_FED_HARVEST_MAX_PAGES)
     return 0;
   return p->deadline == 0 || uv_now(p->h->loop) < p->deadline;
 }
@@ -590,17 +614,28 @@ static void parse_run(uv_work_t *w) {
    * the bytes of its text: the values are counted first, and a page with
    * more than a real page of changes could hold is refused unparsed. */
   if ((x->dense = count_values(body, x->len, TG_FED_HARVEST_MAX_VALUES) >
-                  TG_FED_HARVEST_MAX_VALUES))
+                  TG_FED_HARVEST_MAX_VALUES)) {
     snprintf(x->msg, sizeof(x->msg), "the feed page has more than %ld JSON values: not parsed",
              TG_FED_HARVEST_MAX_VALUES);
-  else if ((page = json_loadb(body, x->len, JSON_REJECT_DUPLICATES, &je)) == NULL)
+    goto done;
+  }
+  /* The text goes along only when it holds nothing the tree does not (no
+   * key twice in an object): datasets are then stored as their bytes came.
+   * A page with a key twice is read as before (the last one counts). */
+  int raw = 1;
+  page = json_loadb(body, x->len, JSON_REJECT_DUPLICATES, &je);
+  if (page == NULL && json_error_code(&je) == json_error_duplicate_key) {
+    raw = 0;
+    page = json_loadb(body, x->len, 0, &je);
+  }
+  if (page == NULL) {
     snprintf(x->msg, sizeof(x->msg), "the feed is not JSON: %s", je.text);
-  else if (page_shape_ok(page, x->msg, sizeof(x->msg))) {
+  } else if (page_shape_ok(page, x->msg, sizeof(x->msg))) {
     /* Checked, validated and worked out for the index here, so the writer
      * (one job at a time) runs SQL only; the tree is freed here too. */
     struct tg_err err;
     tg_err_clear(&err);
-    int rc = tg_cat_index_prepare(x->node, page, body, x->len, &x->pp, &err);
+    int rc = tg_cat_index_prepare(x->node, page, raw ? body : NULL, x->len, &x->pp, &err);
     if (rc != 0)
       snprintf(x->msg, sizeof(x->msg), "%s", tg_err_msg(&err, rc));
     const json_t *ls = json_object_get(page, "last_seq");
@@ -610,21 +645,25 @@ static void parse_run(uv_work_t *w) {
     x->last_seq = json_integer_value(ls);
   }
   json_decref(page);
+done:
   free(x->body);
   x->body = NULL;
 }
 
 static void parse_after(uv_work_t *w, int status);
 
-/* Parses X of P on the thread pool (on the loop without one). */
-static void parse_start(struct hv_peer *p, struct hv_parse *x) {
+/* Parses X of P on the thread pool (on the loop without one: then 1, and P
+ * may be gone, as the round may have ended in parse_after). */
+static int parse_start(struct hv_peer *p, struct hv_parse *x) {
   p->parsing = 1;
   p->h->parsing++;
   x->work.data = x;
   if (uv_queue_work(p->h->loop, &x->work, parse_run, parse_after) != 0) {
     parse_run(&x->work);
     parse_after(&x->work, 0);
+    return 1;
   }
+  return 0;
 }
 
 
@@ -716,29 +755,45 @@ static void parse_after(uv_work_t *w, int status) {
   if (p->held != NULL) {
     struct hv_parse *y = p->held;
     p->held = NULL;
-    parse_start(p, y);
+    if (parse_start(p, y))
+      return;
   }
   peer_try_fetch(p);
 }
 
-/* The since of the Link rel="next" in HEADERS, or -1. */
+/* The since= of URL [B, E) (its query), or -1. */
+static int64_t url_since(const char *b, const char *e) {
+  for (const char *q = memchr(b, '?', (size_t)(e - b)); q != NULL && q < e;
+       q = memchr(q + 1, '&', (size_t)(e - q - 1))) {
+    if (e - q < 8 || strncmp(q + 1, "since=", 6) != 0)
+      continue;
+    int64_t n = 0;
+    const char *d = q + 7;
+    for (; d < e && *d >= '0' && *d <= '9' && n <= (INT64_MAX - 9) / 10; d++)
+      n = n * 10 + (*d - '0');
+    return d > q + 7 && (d == e || *d == '&' || *d == '#') ? n : -1;
+  }
+  return -1;
+}
+
+/* The since of the link whose rel is "next" in HEADERS' Link headers
+ * ("<URL>; rel=\"next\", <URL>; rel=\"last\"" -- each URL with its own
+ * parameters), or -1. */
 static int64_t link_next_since(const char *const *headers) {
   for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
-    const char *v = headers[i];
-    if (strncasecmp(v, "Link:", 5) != 0)
+    if (strncasecmp(headers[i], "Link:", 5) != 0)
       continue;
-    const char *lt = strchr(v, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-    if (gt == NULL || strstr(gt, "rel=\"next\"") == NULL)
-      continue;
-    for (const char *q = lt; q != NULL && q < gt; q = strpbrk(q + 1, "?&")) {
-      if (strncmp(q + 1, "since=", 6) != 0)
-        continue;
-      char *end;
-      errno = 0;
-      long long n = strtoll(q + 7, &end, 10);
-      if (end != q + 7 && (*end == '&' || *end == '>') && errno == 0 && n >= 0)
-        return n;
-      return -1;
+    for (const char *lt = strchr(headers[i], '<'); lt != NULL;) {
+      const char *gt = strchr(lt, '>');
+      if (gt == NULL)
+        break;
+      const char *next = strchr(gt, '<'); /* the next link's URL; its parameters end there */
+      size_t plen = next ? (size_t)(next - gt) : strlen(gt);
+      char params[256];
+      snprintf(params, sizeof(params), "%.*s", (int)(plen < 255 ? plen : 255), gt + 1);
+      if (strstr(params, "rel=\"next\"") != NULL || strstr(params, "rel=next") != NULL)
+        return url_since(lt + 1, gt);
+      lt = next;
     }
   }
   return -1;
@@ -767,6 +822,17 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
       snprintf(msg, sizeof(msg), "%s", tg_err_msg(err, rc));
     else
       snprintf(msg, sizeof(msg), "the peer answered %d", status);
+    if (p->parsing || p->held != NULL || p->waiting > 0) {
+      /* A page fetched ahead failed: the pages before it are written
+       * first (they are good), then P ends with this failure. */
+      if (p->fail[0] == '\0') {
+        snprintf(p->fail, sizeof(p->fail), "%s", msg);
+        p->transport = rc != 0;
+      }
+      p->halted = 1;
+      peer_maybe_end(p);
+      return;
+    }
     peer_fail(p, msg, rc != 0);
     return;
   }
@@ -793,8 +859,8 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
   }
   if (p->parsing)
     p->held = x;
-  else
-    parse_start(p, x);
+  else if (parse_start(p, x))
+    return;
   peer_try_fetch(p);
 }
 

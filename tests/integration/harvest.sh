@@ -9,7 +9,7 @@
 # values or publishes another node's ids (or ids 100 KB long) is refused (or
 # bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 51
+plan 55
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -183,6 +183,21 @@ wait_for '[ -n "$(ids | grep g:dataset:liar2)" ]'
 check "a Link that disagrees with its page: the feed goes on from the page's last_seq (g: $(ids | grep g:dataset:liar | tr '\n' ' '))" [ -n "$(ids | grep g:dataset:liar1)" -a -n "$(ids | grep g:dataset:liar2)" -a "$(gs status)" = ok ]
 check "  the page fetched on the Link is not applied" [ -z "$(ids | grep g:dataset:liarwrong)" ]
 check "  and the disagreement is logged" grep -q "harvest of g: the feed's Link said since=" "$TG_TMP/c/tsunagud.log"
+lb=$(head -n 1 "$TG_TMP/g.mode.since")
+check "  the page fetched ahead came from the rel=\"next\" link, not the rel=\"last\" before it (asked: $(tr '\n' ' ' <"$TG_TMP/g.mode.since"))" grep -qx "$((lb + 7))" "$TG_TMP/g.mode.since"
+# A page fetched ahead that fails (500) while the page before it is still
+# being prepared: that page is written all the same, and g ends the round
+# failing with the 500.
+echo failahead >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for '[ "$(gs status)" = failing ] && gs error | grep -q "answered 500"'
+check "a page fetched ahead answers 500: g is failing ($(gs error))" grep -q "answered 500" <<<"$(gs error)"
+check "  and the 1,000 datasets of the page before it are in c's index" [ "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT count(*) FROM cat_dataset WHERE id LIKE 'urn:tsunagu:g:dataset:fa%'")" = 1000 ]
+# A dataset with a key twice (its title): read as before, the last counting.
+echo dupkey >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for '[ -n "$(ids | grep g:dataset:dup)" ]'
+check "a dataset with a key twice is harvested, the last one counting ($(gs status))" [ "$(gs status)" = ok -a -n "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT doc FROM cat_dataset WHERE id = 'urn:tsunagu:g:dataset:dup'" | grep 'dup second')" ]
 echo foreign >"$TG_TMP/g.mode"
 check "the metrics show a's last success age" grep -q '^tsunagu_harvest_last_success_age_seconds{peer="a"} [0-9]' <<<"$(curl -sS --cacert "$CA/ca.crt" "$c/metrics")"
 

@@ -24,6 +24,7 @@ const forged = {
 };
 const gds = (local) => ({ ...forged, '@id': `urn:tsunagu:g:dataset:${local}`, 'dct:title': `liar ${local}` });
 let liarBase = -1;
+let faBase = -1;
 const flood = '{"changes":[' + '{},'.repeat((4 << 20) / 3) + '{}],"last_seq":1,"more":false}';
 const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
   const mode = fs.readFileSync(modeFile, 'utf8').trim();
@@ -59,9 +60,11 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
     if (liarBase < 0) liarBase = since;
     const page = (seq, local, more) => ({ changes: [{ seq, op: 'upsert', id: gds(local)['@id'], version: 1,
       dataset: gds(local) }], last_seq: seq, more });
-    if (since === liarBase) {
+    fs.appendFileSync(`${modeFile}.since`, `${since}\n`);
+    if (since === liarBase) { // the next link after a last one, each with its own parameters
       res.writeHead(200, { 'Content-Type': 'application/json',
-        Link: `<https://g/api/v1/catalog/changes?limit=1000&since=${since + 7}>; rel="next"` })
+        Link: `<https://g/api/v1/catalog/changes?since=${since + 900}>; rel="last", ` +
+          `<https://g/api/v1/catalog/changes?limit=1000&since=${since + 7}>; rel="next"` })
         .end(JSON.stringify(page(since + 1, 'liar1', true)));
     } else if (since === liarBase + 1) {
       json(page(since + 1, 'liar2', false));
@@ -70,6 +73,28 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
     } else {
       json({ changes: [], last_seq: since, more: false });
     }
+    return;
+  }
+  if (mode === 'failahead') {
+    if (faBase < 0) faBase = since;
+    if (since === faBase) {
+      const changes = [];
+      for (let i = 0; i < 1000; i++) {
+        changes.push({ seq: since + 1 + i, op: 'upsert', id: gds(`fa${i}`)['@id'], version: 1, dataset: gds(`fa${i}`) });
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json',
+        Link: `<https://g/api/v1/catalog/changes?since=${since + 1000}&limit=1000>; rel="next"` })
+        .end(JSON.stringify({ changes, last_seq: since + 1000, more: true }));
+    } else {
+      res.writeHead(500, { 'Content-Type': 'text/plain' }).end('broken');
+    }
+    return;
+  }
+  if (mode === 'dupkey') {
+    const ds = JSON.stringify(gds('dup')).replace(/}$/, ',"dct:title":"dup second"}');
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+      `{"changes":[{"seq":${since + 1},"op":"upsert","id":"urn:tsunagu:g:dataset:dup","version":1,` +
+      `"dataset":${ds}}],"last_seq":${since + 1},"more":false}`);
     return;
   }
   if (mode === 'longid') {

@@ -301,13 +301,11 @@ static void test_change_feed_replays(void **state) {
   json_decref(replica);
 }
 
-/* The plain form's "id": a local id names this node's dataset on create,
- * PUT checks it against the target, and a mismatch is reported at /id. */
 /* The feed page as text (stored datasets spliced in, not dumped again) is
  * byte for byte the compact dump of the page as a tree, for every viewer:
  * a dataset without private terms (the splice), one with them (the public
- * view), one the viewer's policy hides (a delete), a deleted one, and
- * strings that need escaping. */
+ * view, cut from the text), one the viewer's policy hides (a delete), a
+ * deleted one, and strings that need escaping. */
 static void test_change_feed_text(void **state) {
   struct fx *f = *state;
   struct tg_cat_write w;
@@ -370,6 +368,8 @@ static void test_change_feed_text(void **state) {
   assert_true(spliced > 0);
 }
 
+/* The plain form's "id": a local id names this node's dataset on create,
+ * PUT checks it against the target, and a mismatch is reported at /id. */
 static void test_plain_ids(void **state) {
   struct fx *f = *state;
   struct tg_cat_write w;
