@@ -12,7 +12,7 @@
 
 #define FACET_CAP 1000        /* facets count at most this many matches */
 #define COUNT_CAP 10000       /* totals are exact up to this */
-#define RANK_CANDIDATES 1000  /* relevance ranks at most the newest this many matches */
+#define RANK_CANDIDATES TG_CAT_RANK_CANDIDATES
 #define FACET_TOP 20
 #define SNIPPET_CP 160
 
@@ -182,6 +182,7 @@ struct tg__cat_search_cache {
   sqlite3_stmt *ranked_rank; /* the same with FTS5's rank, if tg_bm25 is unavailable */
   sqlite3_stmt *nth;    /* the RANK_CANDIDATES-th newest match */
   sqlite3_stmt *fill;   /* one dataset's document (tg_cat_search_fill) */
+  sqlite3_stmt *size;   /* the highest record number (tg_cat_size_hint) */
   int rank_fn;          /* 1: tg_bm25 registered on this connection, -1: unavailable */
   unsigned int version; /* database data version the counts below belong to */
   int have_version;
@@ -198,6 +199,7 @@ void tg__cat_search_cache_free(struct tg_cat_store *s) {
   sqlite3_finalize(s->sc->ranked_rank);
   sqlite3_finalize(s->sc->nth);
   sqlite3_finalize(s->sc->fill);
+  sqlite3_finalize(s->sc->size);
   for (size_t i = 0; i < DF_SLOTS; i++)
     free(s->sc->df[i].phrase);
   free(s->sc);
@@ -214,7 +216,8 @@ static sqlite3_stmt *cached(struct tg_cat_store *s, size_t slot, const char *sql
                      : slot == 2 ? &s->sc->ranked
                      : slot == 3 ? &s->sc->ranked_rank
                      : slot == 4 ? &s->sc->nth
-                                 : &s->sc->fill;
+                     : slot == 5 ? &s->sc->fill
+                                 : &s->sc->size;
   if (*p == NULL &&
       sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, p, NULL) != SQLITE_OK) {
     sqlite3_finalize(*p);
@@ -226,6 +229,15 @@ static sqlite3_stmt *cached(struct tg_cat_store *s, size_t slot, const char *sql
 static void done(sqlite3_stmt *st) {
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
+}
+
+int64_t tg_cat_size_hint(struct tg_cat_store *s) {
+  sqlite3_stmt *st = cached(s, 6, "SELECT max(rid) FROM cat_dataset");
+  if (st == NULL)
+    return 0;
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  done(st);
+  return n;
 }
 
 /* The row count of phrase I (text PH of LEN bytes) from the cache, or by
@@ -488,17 +500,18 @@ static int64_t kept_count(struct tg_cat_store *s, const char *match) {
   return -1;
 }
 
-/* The rowid of the RANK_CANDIDATES-th newest match of MATCH into *F (0 if
- * fewer); *KEPT (when not NULL) gets kept_count() read in the same
- * snapshot, or -1. */
-static int nth_newest(struct tg_cat_store *s, const char *match, int64_t *f, int64_t *kept) {
+/* The rowid of the CAP-th newest match of MATCH into *F (0 if fewer);
+ * *KEPT (when not NULL) gets kept_count() read in the same snapshot, or
+ * -1. */
+static int nth_newest(struct tg_cat_store *s, const char *match, int64_t cap, int64_t *f,
+                      int64_t *kept) {
   sqlite3_stmt *nth = cached(s, 4,
                              "SELECT rowid FROM cat_fts WHERE cat_fts MATCH ?1"
                              " ORDER BY rowid DESC LIMIT 1 OFFSET ?2");
   if (nth == NULL)
     return TG_EDB;
   sqlite3_bind_text(nth, 1, match, -1, SQLITE_STATIC);
-  sqlite3_bind_int(nth, 2, RANK_CANDIDATES - 1);
+  sqlite3_bind_int64(nth, 2, cap - 1);
   int step = sqlite3_step(nth);
   /* still inside the statement's read transaction: the count belongs to
    * the same snapshot when the data version matches */
@@ -510,23 +523,24 @@ static int nth_newest(struct tg_cat_store *s, const char *match, int64_t *f, int
 }
 
 /* *TOTAL gets the number of matches of MATCH up to COUNT_CAP + 1 and *FLOOR
- * the rowid of the RANK_CANDIDATES-th newest when there are more than that
- * (else 0). A single phrase whose row count tg_bm25 kept needs only the
- * walk to the RANK_CANDIDATES-th newest; otherwise one forward pass (FTS5
- * walks doclists forward faster than backward) counts and remembers the
- * rowids, which give the floor unless the count reached the cap. */
-static int scan_newest(struct tg_cat_store *s, const char *match, int64_t *total, int64_t *floor) {
+ * the rowid of the CAP-th newest when there are more than CAP (else 0). A
+ * single phrase whose row count tg_bm25 kept needs only the walk to the
+ * CAP-th newest; otherwise one forward pass (FTS5 walks doclists forward
+ * faster than backward) counts and remembers the rowids, which give the
+ * floor unless the count reached the cap. */
+static int scan_newest(struct tg_cat_store *s, const char *match, int64_t cap, int64_t *total,
+                       int64_t *floor) {
   const char *ph[2];
   size_t len[2];
   int64_t f = 0, kept = -1;
   int have_f = 0;
   if (split_phrases(match, ph, len, 2) == 1) {
-    if (nth_newest(s, match, &f, &kept) != 0)
+    if (nth_newest(s, match, cap, &f, &kept) != 0)
       return TG_EDB;
     have_f = 1;
-    if (kept >= RANK_CANDIDATES) {
+    if (kept >= cap) {
       *total = kept > COUNT_CAP ? COUNT_CAP + 1 : kept;
-      *floor = kept > RANK_CANDIDATES ? f : 0;
+      *floor = kept > cap ? f : 0;
       return 0;
     }
   }
@@ -546,10 +560,10 @@ static int scan_newest(struct tg_cat_store *s, const char *match, int64_t *total
   done(st);
   int rc = step == SQLITE_DONE ? 0 : TG_EDB;
   if (rc == 0 && n > COUNT_CAP && !have_f)
-    rc = nth_newest(s, match, &f, NULL);
+    rc = nth_newest(s, match, cap, &f, NULL);
   if (rc == 0) {
     *total = n;
-    *floor = n <= RANK_CANDIDATES ? 0 : n > COUNT_CAP ? f : ids[n - RANK_CANDIDATES];
+    *floor = n <= cap ? 0 : n > COUNT_CAP ? f : ids[n - cap];
   }
   free(ids);
   return rc;
@@ -798,7 +812,14 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
              q->theme == NULL && keyword == NULL && q->publisher == NULL && q->spatial == NULL &&
              !q->has_bbox && q->modified_since <= 0;
   int64_t floor = 0;
-  if (rc == 0 && (fast ? scan_newest(s, match, &total, &floor)
+  /* The candidates ranked: RANK_CANDIDATES, or fewer when asked (never
+   * fewer than the page reaches). */
+  int64_t cap = q->rank_candidates > 0 && q->rank_candidates < RANK_CANDIDATES
+                    ? q->rank_candidates
+                    : RANK_CANDIDATES;
+  if (cap < q->offset + limit)
+    cap = q->offset + limit;
+  if (rc == 0 && (fast ? scan_newest(s, match, cap, &total, &floor)
                        : count_total(s->db, from.data, &b, &total)) != 0)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));
   if (rc == 0 && fast)

@@ -367,6 +367,7 @@ int tg_cat_dataset_owner(const char *id, char *owner, size_t n);
 enum tg_cat_sort { TG_CAT_SORT_RELEVANCE = 0, TG_CAT_SORT_MODIFIED, TG_CAT_SORT_TITLE };
 
 /* A local search. Every string is borrowed and may be NULL (no filter). */
+#define TG_CAT_RANK_CANDIDATES 1000 /* relevance ranks at most the newest this many matches */
 struct tg_cat_query {
   const char *q;            /* words, "quoted phrases", -excluded, a OR b */
   const char *theme;        /* theme concept IRI */
@@ -382,7 +383,14 @@ struct tg_cat_query {
   int facets;               /* compute facet counts */
   int deferred;             /* items without "dataset" and "highlight" (fill the
                              * ones kept with tg_cat_search_fill) */
+  int64_t rank_candidates;  /* relevance ranks at most the newest this many
+                             * matches (at least the page's offset + limit);
+                             * 0: TG_CAT_RANK_CANDIDATES */
 };
+
+/* About how many datasets S has held (its highest record number: one
+ * B-tree step, where a count reads them all); 0 when it cannot tell. */
+int64_t tg_cat_size_hint(struct tg_cat_store *s);
 
 /* Searches the local catalog. *OUT gets a new object:
  * {"total": n, "total_exact": bool, "ranked_partial": bool, "offset", "limit",

@@ -427,6 +427,18 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
     tg_http_res_problem(req, 503, "unavailable", "Unavailable", NULL, "out of memory");
     return TG_ROUTE_ANSWERED;
   }
+  /* Harvested answers rank the newest TG_CAT_RANK_CANDIDATES matches in
+   * all, as one node holding every dataset would, not that many here and
+   * as many again in the index:
+   * each part's share goes by its size (ranking was a third of a search). */
+  struct tg_cat_query hq = lq;
+  if (strcmp(s->mode, "live") != 0 && w->harvested != NULL) {
+    int64_t mine = tg_cat_size_hint(w->cat), theirs = tg_cat_size_hint(w->harvested);
+    if (mine > 0 && theirs > 0) {
+      lq.rank_candidates = 1 + TG_CAT_RANK_CANDIDATES * mine / (mine + theirs);
+      hq.rank_candidates = 1 + TG_CAT_RANK_CANDIDATES * theirs / (mine + theirs);
+    }
+  }
   uint64_t t0 = uv_hrtime();
   int rc = tg_cat_search(w->cat, &lq, &s->local, &err);
   s->local_ms = (uv_hrtime() - t0) / 1000000;
@@ -447,7 +459,7 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
     struct tg_settings *st = tg_settings_get();
     int64_t fresh_s = (int64_t)(st->harvest_interval_ms * 2 / 1000) + 60;
     tg_settings_put(st);
-    harvested_part(s, w, &lq, seen, strcmp(s->mode, "auto") == 0 ? fresh_s : 0);
+    harvested_part(s, w, &hq, seen, strcmp(s->mode, "auto") == 0 ? fresh_s : 0);
   }
   /* Harvested mode asks nobody: no peer list (at national scale, listing
    * 1,741 peers was a fifth of a search); owners' URLs are looked up for

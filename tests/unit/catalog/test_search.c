@@ -531,6 +531,44 @@ static void test_kept_totals_follow_writes(void **state) {
   assert_int_equal(total_of("縞馬", &partial), 1000);
 }
 
+/* A query may rank fewer of the newest matches (the federated search's
+ * share for one part), never fewer than its page reaches; the hits ranked
+ * are the newest ones; and a size hint follows the record numbers. */
+static void test_rank_candidates(void **state) {
+  (void)state;
+  for (int i = 0; i < 6; i++) {
+    char slug[16];
+    snprintf(slug, sizeof(slug), "okapi%d", i);
+    put(slug, "霍加狓", i == 0 ? "Okapi okapi okapi sighting" : "Okapi sighting", "Forest", NULL);
+  }
+  struct tg_cat_query q = {.q = "okapi", .limit = 1, .rank_candidates = 2};
+  json_t *res = NULL;
+  assert_int_equal(tg_cat_search(store, &q, &res, NULL), 0);
+  assert_int_equal(json_integer_value(json_object_get(res, "total")), 6);
+  assert_true(json_is_true(json_object_get(res, "ranked_partial")));
+  /* okapi0, the best match, is the oldest: outside the newest two */
+  const char *top = json_string_value(json_object_get(json_array_get(json_object_get(res, "items"), 0), "id"));
+  assert_non_null(top);
+  assert_null(strstr(top, "okapi0"));
+  json_decref(res);
+  q.rank_candidates = 0; /* the default window holds all six: okapi0 first */
+  assert_int_equal(tg_cat_search(store, &q, &res, NULL), 0);
+  assert_false(json_is_true(json_object_get(res, "ranked_partial")));
+  top = json_string_value(json_object_get(json_array_get(json_object_get(res, "items"), 0), "id"));
+  assert_non_null(strstr(top, "okapi0"));
+  json_decref(res);
+  q.rank_candidates = 2; /* a page of 6 needs all six ranked */
+  q.limit = 6;
+  assert_int_equal(tg_cat_search(store, &q, &res, NULL), 0);
+  assert_false(json_is_true(json_object_get(res, "ranked_partial")));
+  assert_int_equal(json_array_size(json_object_get(res, "items")), 6);
+  json_decref(res);
+  int64_t n = tg_cat_size_hint(store);
+  assert_true(n >= 6);
+  put("okapi-new", "霍加狓", "Okapi", "Forest", NULL);
+  assert_int_equal(tg_cat_size_hint(store), n + 1);
+}
+
 /* A catalog indexed before cat_term existed gets the list from its index. */
 static void test_term_list_migration(void **state) {
   (void)state;
@@ -700,6 +738,7 @@ int main(void) {
       cmocka_unit_test(test_prefix_completions),
       cmocka_unit_test(test_rank_counts_follow_writes),
       cmocka_unit_test(test_kept_totals_follow_writes),
+      cmocka_unit_test(test_rank_candidates),
       cmocka_unit_test(test_term_list_migration),
       cmocka_unit_test(test_fold_reindex),
       cmocka_unit_test(test_deferred_fill),
