@@ -812,13 +812,11 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
              q->theme == NULL && keyword == NULL && q->publisher == NULL && q->spatial == NULL &&
              !q->has_bbox && q->modified_since <= 0;
   int64_t floor = 0;
-  /* The candidates ranked: RANK_CANDIDATES, or fewer when asked (never
-   * fewer than the page reaches). */
+  /* The candidates ranked: RANK_CANDIDATES, or fewer when asked. The same
+   * for every page, so paging neither repeats nor skips a hit. */
   int64_t cap = q->rank_candidates > 0 && q->rank_candidates < RANK_CANDIDATES
                     ? q->rank_candidates
                     : RANK_CANDIDATES;
-  if (cap < q->offset + limit)
-    cap = q->offset + limit;
   if (rc == 0 && (fast ? scan_newest(s, match, cap, &total, &floor)
                        : count_total(s->db, from.data, &b, &total)) != 0)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));

@@ -384,8 +384,8 @@ struct tg_cat_query {
   int deferred;             /* items without "dataset" and "highlight" (fill the
                              * ones kept with tg_cat_search_fill) */
   int64_t rank_candidates;  /* relevance ranks at most the newest this many
-                             * matches (at least the page's offset + limit);
-                             * 0: TG_CAT_RANK_CANDIDATES */
+                             * matches, on every page alike (none past them);
+                             * 0 or more than TG_CAT_RANK_CANDIDATES: that */
 };
 
 /* About how many datasets S has held (its highest record number: one

@@ -1037,6 +1037,10 @@ static int open_writer(struct tg_fed_harvest *h, const char *dir, struct tg_err 
    * the write in progress. */
   if (rc == 0)
     rc = tg_db_exec(h->wdb, "PRAGMA wal_autocheckpoint = 65536", err);
+  /* ... and a WAL grown by a large harvest is cut back to 64 MiB when it
+   * starts over (SQLite keeps the file at its largest otherwise). */
+  if (rc == 0)
+    rc = tg_db_exec(h->wdb, "PRAGMA journal_size_limit = 67108864", err);
   if (rc == 0)
     rc = tg_node_harvest_db_open(dir, &h->cdb, err);
   if (rc == 0)
