@@ -458,6 +458,11 @@ static void peer_cancel_fetch(struct hv_peer *p);
  * too unless KEEP_QUEUED (they come before SINCE and join up). */
 static void peer_rewind(struct hv_peer *p, int64_t since, int more, int keep_queued) {
   unsigned old = p->gen++;
+  if (p->halted && !p->stop) { /* the fetch that failed is abandoned with the rest */
+    p->halted = 0;
+    p->fail[0] = '\0';
+    p->transport = 0;
+  }
   for (struct hv_job *j = p->h->q_head; keep_queued && j != NULL; j = j->next)
     if (j->kind == JOB_APPLY && j->p == p && j->gen == old)
       j->gen = p->gen;
@@ -492,9 +497,10 @@ static void peer_cancel_fetch(struct hv_peer *p) {
  * failed (not the peer's answer), where a revoked certificate shows: then
  * the peer's datasets go (its row stays, failing). */
 static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
-  if (p->fail[0] == '\0') {
+  if (p->fail[0] == '\0' || p->halted) { /* a page's own failure before a later fetch's */
     snprintf(p->fail, sizeof(p->fail), "%s", msg);
     p->transport = transport;
+    p->halted = 0;
   }
   p->stop = 1;
   peer_cancel_fetch(p);

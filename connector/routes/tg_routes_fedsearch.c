@@ -429,14 +429,15 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
   }
   /* Harvested answers rank the newest TG_CAT_RANK_CANDIDATES matches in
    * all, as one node holding every dataset would, not that many here and
-   * as many again in the index:
-   * each part's share goes by its size (ranking was a third of a search). */
+   * as many again in the index (ranking was a third of a search): the local
+   * part's share goes by its size, the index gets the rest. */
   struct tg_cat_query hq = lq;
+  int split = 0;
   if (strcmp(s->mode, "live") != 0 && w->harvested != NULL) {
     int64_t mine = tg_cat_size_hint(w->cat), theirs = tg_cat_size_hint(w->harvested);
     if (mine > 0 && theirs > 0) {
       lq.rank_candidates = 1 + TG_CAT_RANK_CANDIDATES * mine / (mine + theirs);
-      hq.rank_candidates = 1 + TG_CAT_RANK_CANDIDATES * theirs / (mine + theirs);
+      split = 1;
     }
   }
   uint64_t t0 = uv_hrtime();
@@ -450,6 +451,14 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
                           tg_err_msg(&err, rc));
     return TG_ROUTE_ANSWERED;
   }
+  /* What the local part's matches leave of the window goes to the index. */
+  int64_t local_total = json_integer_value(json_object_get(s->local, "total"));
+  if (split) {
+    hq.rank_candidates = TG_CAT_RANK_CANDIDATES -
+                         (local_total < lq.rank_candidates ? local_total : lq.rank_candidates);
+    if (hq.rank_candidates < 1)
+      hq.rank_candidates = 1; /* 0 would be the whole window */
+  }
   json_t *seen = json_object();
   via_names(tg_http_req_header(req, FED_VIA), seen);
   json_object_set_new(seen, s->self, json_true());
@@ -460,6 +469,19 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
     int64_t fresh_s = (int64_t)(st->harvest_interval_ms * 2 / 1000) + 60;
     tg_settings_put(st);
     harvested_part(s, w, &hq, seen, strcmp(s->mode, "auto") == 0 ? fresh_s : 0);
+    /* ... and what the index's matches leave, to the local part when its
+     * share cut it short: together they rank the newest 1,000 matches, or
+     * all of them when there are fewer (a second local search, only then). */
+    int64_t their_total = json_integer_value(json_object_get(s->harvested, "total"));
+    if (split && s->harvested != NULL && local_total > lq.rank_candidates &&
+        their_total < hq.rank_candidates) {
+      json_t *again = NULL;
+      lq.rank_candidates += hq.rank_candidates - their_total;
+      if (tg_cat_search(w->cat, &lq, &again, NULL) == 0) {
+        json_decref(s->local);
+        s->local = again;
+      }
+    }
   }
   /* Harvested mode asks nobody: no peer list (at national scale, listing
    * 1,741 peers was a fifth of a search); owners' URLs are looked up for

@@ -9,7 +9,7 @@
 # values or publishes another node's ids (or ids 100 KB long) is refused (or
 # bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 55
+plan 56
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -193,6 +193,14 @@ kill -HUP "$cpid"
 wait_for '[ "$(gs status)" = failing ] && gs error | grep -q "answered 500"'
 check "a page fetched ahead answers 500: g is failing ($(gs error))" grep -q "answered 500" <<<"$(gs error)"
 check "  and the 1,000 datasets of the page before it are in c's index" [ "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT count(*) FROM cat_dataset WHERE id LIKE 'urn:tsunagu:g:dataset:fa%'")" = 1000 ]
+# A Link to a place that answers 500 while the page before is prepared: the
+# page's own last_seq says where to go on, the failed fetch is abandoned
+# with the rest fetched on the Link, and g does not fail.
+l5f0=$(fails)
+echo liar500 >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for '[ -n "$(ids | grep g:dataset:l5end)" ]'
+check "a Link to a 500 is abandoned with the page's last_seq: the feed goes on and g is ok ($(gs status), failures $l5f0 -> $(fails))" [ -n "$(ids | grep g:dataset:l5end)" -a "$(gs status)" = ok -a "$(fails)" = "$l5f0" ]
 # A dataset with a key twice (its title): read as before, the last counting.
 echo dupkey >"$TG_TMP/g.mode"
 kill -HUP "$cpid"

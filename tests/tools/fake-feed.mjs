@@ -25,6 +25,7 @@ const forged = {
 const gds = (local) => ({ ...forged, '@id': `urn:tsunagu:g:dataset:${local}`, 'dct:title': `liar ${local}` });
 let liarBase = -1;
 let faBase = -1;
+let l5Base = -1;
 const flood = '{"changes":[' + '{},'.repeat((4 << 20) / 3) + '{}],"last_seq":1,"more":false}';
 const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
   const mode = fs.readFileSync(modeFile, 'utf8').trim();
@@ -87,6 +88,26 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
         .end(JSON.stringify({ changes, last_seq: since + 1000, more: true }));
     } else {
       res.writeHead(500, { 'Content-Type': 'text/plain' }).end('broken');
+    }
+    return;
+  }
+  if (mode === 'liar500') {
+    if (l5Base < 0) l5Base = since;
+    if (since === l5Base) {
+      const changes = [];
+      for (let i = 0; i < 1000; i++) {
+        changes.push({ seq: since + 1 + i, op: 'upsert', id: gds(`l5x${i}`)['@id'], version: 1, dataset: gds(`l5x${i}`) });
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json',
+        Link: `<https://g/api/v1/catalog/changes?since=${since + 5000}>; rel="next"` })
+        .end(JSON.stringify({ changes, last_seq: since + 1000, more: true }));
+    } else if (since === l5Base + 1000) {
+      json({ changes: [{ seq: since + 1, op: 'upsert', id: gds('l5end')['@id'], version: 1, dataset: gds('l5end') }],
+        last_seq: since + 1, more: false });
+    } else if (since === l5Base + 5000) {
+      res.writeHead(500, { 'Content-Type': 'text/plain' }).end('nothing here');
+    } else {
+      json({ changes: [], last_seq: since, more: false });
     }
     return;
   }
