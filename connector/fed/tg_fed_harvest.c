@@ -1,9 +1,10 @@
 /* tg_fed_harvest: the harvester (one timer, one uv_async for kicks from any
  * thread, one client per round so each round sees the TLS material and CRL
  * as they are now, up to TG_FED_HARVEST_PARALLEL peers' feeds followed at
- * once; each page parsed on the thread pool and the next one fetched while
- * it is written; the index written off the loop, one job at a time on the
- * thread pool) and tg_fed_locate. */
+ * once; each page parsed and prepared on the thread pool while the next one
+ * is fetched (on its Link) and the one before is written; the index written
+ * off the loop, one job at a time on the thread pool, and checkpointed
+ * beside it on a connection of its own) and tg_fed_locate. */
 #include "tg_fed_harvest.h"
 
 #include "tg_buf.h"
@@ -65,7 +66,9 @@ struct hv_peer {
   uint64_t refused;
 };
 
-/* A page being parsed on the thread pool (any number at once). */
+/* A page being parsed and prepared on the thread pool (one per peer at a
+ * time; any number of peers at once), or held until its peer's page before
+ * it is. */
 struct hv_parse {
   uv_work_t work;
   struct tg_fed_harvest *h;
