@@ -9,7 +9,7 @@
 # values or publishes another node's ids (or ids 100 KB long) is refused (or
 # bounded) and shown.
 . "$top_srcdir/tests/lib.sh"
-plan 56
+plan 58
 
 T() { "$TSUNAGU" --dir "$TG_TMP/$1" "${@:2}"; }
 tg_fed_hub a "Harvest Federation" || { echo "Bail out! a did not start"; exit 1; }
@@ -201,6 +201,18 @@ echo liar500 >"$TG_TMP/g.mode"
 kill -HUP "$cpid"
 wait_for '[ -n "$(ids | grep g:dataset:l5end)" ]'
 check "a Link to a 500 is abandoned with the page's last_seq: the feed goes on and g is ok ($(gs status), failures $l5f0 -> $(fails))" [ -n "$(ids | grep g:dataset:l5end)" -a "$(gs status)" = ok -a "$(fails)" = "$l5f0" ]
+# A harvested search over an index much larger than c's own catalog: the
+# two share the 1,000 ranked candidates by size (c's part gets ~10 of them),
+# and when the index has no match c's part is searched again with the rest,
+# so all 30 of c's matches are ranked and listed.
+echo bulk >"$TG_TMP/g.mode"
+kill -HUP "$cpid"
+wait_for '[ "$(tg_sql "$TG_TMP/c/harvest.db" "SELECT count(*) FROM cat_dataset WHERE id LIKE '"'urn:tsunagu:g:dataset:bulk%'"'")" = 3000 ]'
+hp=""
+for i in $(seq 1 30); do hp="$hp$(pub c "hippo$i" - "Hippo survey $i")"; done
+check "c publishes 30 datasets of its own (all 201)" [ "$hp" = "$(printf '201%.0s' $(seq 1 30))" ]
+hits=$(curl -sS --cacert "$CA/ca.crt" -H "Authorization: Bearer $CTOK" "$c/api/v1/search?scope=federation&mode=harvested&q=hippo&limit=100" | jq '[.items[] | select(.owner == "c")] | length')
+check "a harvested search beside 3,000 harvested datasets lists all 30 of c's matches ($hits)" [ "$hits" = 30 ]
 # A dataset with a key twice (its title): read as before, the last counting.
 echo dupkey >"$TG_TMP/g.mode"
 kill -HUP "$cpid"

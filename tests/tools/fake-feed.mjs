@@ -26,6 +26,7 @@ const gds = (local) => ({ ...forged, '@id': `urn:tsunagu:g:dataset:${local}`, 'd
 let liarBase = -1;
 let faBase = -1;
 let l5Base = -1;
+let bkBase = -1;
 const flood = '{"changes":[' + '{},'.repeat((4 << 20) / 3) + '{}],"last_seq":1,"more":false}';
 const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
   const mode = fs.readFileSync(modeFile, 'utf8').trim();
@@ -106,6 +107,23 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
         last_seq: since + 1, more: false });
     } else if (since === l5Base + 5000) {
       res.writeHead(500, { 'Content-Type': 'text/plain' }).end('nothing here');
+    } else {
+      json({ changes: [], last_seq: since, more: false });
+    }
+    return;
+  }
+  if (mode === 'bulk') {
+    if (bkBase < 0) bkBase = since;
+    const k = (since - bkBase) / 1000;
+    if (Number.isInteger(k) && k >= 0 && k < 3) {
+      const changes = [];
+      for (let i = 0; i < 1000; i++) {
+        const n = k * 1000 + i;
+        changes.push({ seq: since + 1 + i, op: 'upsert', id: gds(`bulk${n}`)['@id'], version: 1, dataset: gds(`bulk${n}`) });
+      }
+      const head = { 'Content-Type': 'application/json' };
+      if (k < 2) head.Link = `<https://g/api/v1/catalog/changes?since=${since + 1000}>; rel="next"`;
+      res.writeHead(200, head).end(JSON.stringify({ changes, last_seq: since + 1000, more: k < 2 }));
     } else {
       json({ changes: [], last_seq: since, more: false });
     }
