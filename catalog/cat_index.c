@@ -125,7 +125,7 @@ static void refuse(json_t *refused, int64_t seq, const char *id, const char *fmt
 struct page_seqs {
   int shape_ok;    /* an object with a "changes" array and an integer "last_seq" */
   size_t n;        /* its changes */
-  int64_t *seq;    /* each change's seq (N of them; from malloc), when HAS_SEQ */
+  int64_t *seq;    /* each change's seq (N of them; from malloc) */
   size_t bad;      /* the first change without an integer seq, or N */
   int64_t last_seq;
 };

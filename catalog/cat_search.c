@@ -12,7 +12,6 @@
 
 #define FACET_CAP 1000        /* facets count at most this many matches */
 #define COUNT_CAP 10000       /* totals are exact up to this */
-#define RANK_CANDIDATES TG_CAT_RANK_CANDIDATES
 #define FACET_TOP 20
 #define SNIPPET_CP 160
 
@@ -180,7 +179,7 @@ struct tg__cat_search_cache {
   sqlite3_stmt *scan;   /* the newest matches: total and rank floor */
   sqlite3_stmt *ranked; /* the page of a plain word query (tg_bm25) */
   sqlite3_stmt *ranked_rank; /* the same with FTS5's rank, if tg_bm25 is unavailable */
-  sqlite3_stmt *nth;    /* the RANK_CANDIDATES-th newest match */
+  sqlite3_stmt *nth;    /* the TG_CAT_RANK_CANDIDATES-th newest match */
   sqlite3_stmt *fill;   /* one dataset's document (tg_cat_search_fill) */
   sqlite3_stmt *size;   /* the highest record number (tg_cat_size_hint) */
   int rank_fn;          /* 1: tg_bm25 registered on this connection, -1: unavailable */
@@ -721,7 +720,7 @@ static int fetch_items(struct tg_cat_store *s, const struct tg_cat_query *q, con
 }
 
 /* The common case, words and nothing else: rank inside FTS5 alone (over the
- * newest RANK_CANDIDATES matches at most), then join only the page's rows. */
+ * newest TG_CAT_RANK_CANDIDATES matches at most), then join only the page's rows. */
 static int fetch_ranked(struct tg_cat_store *s, const struct tg_cat_query *q, const char *match,
                         int64_t floor, const char *words, size_t nwords, int64_t limit,
                         json_t *items, struct tg_err *err) {
@@ -812,11 +811,11 @@ int tg_cat_search(struct tg_cat_store *s, const struct tg_cat_query *q, json_t *
              q->theme == NULL && keyword == NULL && q->publisher == NULL && q->spatial == NULL &&
              !q->has_bbox && q->modified_since <= 0;
   int64_t floor = 0;
-  /* The candidates ranked: RANK_CANDIDATES, or fewer when asked. The same
+  /* The candidates ranked: TG_CAT_RANK_CANDIDATES, or fewer when asked. The same
    * for every page, so paging neither repeats nor skips a hit. */
-  int64_t cap = q->rank_candidates > 0 && q->rank_candidates < RANK_CANDIDATES
+  int64_t cap = q->rank_candidates > 0 && q->rank_candidates < TG_CAT_RANK_CANDIDATES
                     ? q->rank_candidates
-                    : RANK_CANDIDATES;
+                    : TG_CAT_RANK_CANDIDATES;
   if (rc == 0 && (fast ? scan_newest(s, match, cap, &total, &floor)
                        : count_total(s->db, from.data, &b, &total)) != 0)
     rc = tg_err_set(err, TG_EDB, "catalog search: %s", sqlite3_errmsg(s->db));

@@ -148,15 +148,20 @@ json_t *tg__cat_load_doc(const char *text) {
   return d;
 }
 
+/* 1 if stored TEXT may hold private terms: a quoted string (a key, or a
+ * value that looks like one) starting with tsunagu: or its IRI; a value
+ * such as "urn:tsunagu:a:dataset:x" does not match. */
+static int private_terms(const char *text) {
+  return strstr(text, "\"tsunagu:") != NULL || strstr(text, "\"" NS_TG) != NULL;
+}
+
 json_t *tg__cat_load_view(const char *text, enum tg_cat_view view) {
   json_t *d = tg__cat_load_doc(text);
   if (d == NULL || view == TG_CAT_VIEW_OWNER)
     return d;
-  /* No key of the stored text starts with tsunagu: or its IRI (keys are
-   * quoted: a value such as "urn:tsunagu:a:dataset:x" does not match): the
-   * public view is the document itself, without a deep copy. Most datasets
-   * have no private terms; a change feed page builds a thousand views. */
-  if (text != NULL && strstr(text, "\"tsunagu:") == NULL && strstr(text, "\"urn:tsunagu:ns:") == NULL)
+  /* Without private terms the public view is the document itself, without
+   * a deep copy. Most datasets have none; a search page builds 20 views. */
+  if (text != NULL && !private_terms(text))
     return d;
   /* One stored copy (the owner's); the public view is derived on read. */
   json_t *pub = tg_cat_public_view(d);
@@ -663,14 +668,7 @@ static int store_doc_text(struct tg_cat_store *s, const char *id, const char *lo
                           const struct tg__cat_prep *prep, const struct current *cur,
                           int64_t version, struct tg_cat_write *w, struct tg_err *err) {
   int64_t now = tg_time_now(), seq = 0;
-  int rc = 0;
-  struct derived d;
-  const char *doc_s = prep->text;
-  d.dmod = prep->dmod == INT64_MIN ? now : prep->dmod;
-  d.title_key = prep->title_key;
-  memcpy(d.box, prep->box, sizeof(d.box));
-  if (rc == 0)
-    rc = next_seq(s, &seq, err);
+  int rc = next_seq(s, &seq, err);
   sqlite3_stmt *st = NULL;
   if (rc == 0)
     rc = wget(s, cur->exists ? W_UPDATE : W_INSERT,
@@ -688,11 +686,11 @@ static int store_doc_text(struct tg_cat_store *s, const char *id, const char *lo
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
     sqlite3_bind_int64(st, 3, seq);
-    sqlite3_bind_text(st, 4, doc_s, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, prep->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
-    sqlite3_bind_int64(st, 7, d.dmod);
-    sqlite3_bind_text(st, 8, d.title_key, -1, SQLITE_STATIC);
-    bind_box(st, 9, d.box);
+    sqlite3_bind_int64(st, 7, prep->dmod == INT64_MIN ? now : prep->dmod);
+    sqlite3_bind_text(st, 8, prep->title_key, -1, SQLITE_STATIC);
+    bind_box(st, 9, prep->box);
     if (!cur->exists)
       sqlite3_bind_text(st, 13, local, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
@@ -1284,8 +1282,7 @@ static int strip_text(const char *p, const char *end, struct tg_buf *out, int de
  * permits VIEWER (NULL: anyone), 0 if not, -1 if that cannot be told
  * without parsing it all. Only its policy is parsed. */
 static int plain_visible(const char *text, size_t n, const struct tg_cat_access *viewer) {
-  if (n < 2 || text[0] != '{' || text[n - 1] != '}' || strstr(text, "\"tsunagu:") != NULL ||
-      strstr(text, "\"" NS_TG) != NULL)
+  if (n < 2 || text[0] != '{' || text[n - 1] != '}' || private_terms(text))
     return -1;
   if (viewer == NULL)
     return 1;
@@ -1313,8 +1310,7 @@ static int change_text(struct tg_buf *b, sqlite3_stmt *st, const struct tg_cat_a
   json_t *d = NULL;
   struct tg_buf pub; /* TEXT's public view, when it has private terms */
   tg_buf_init(&pub);
-  if (!del && n > 0 &&
-      (strstr(text, "\"tsunagu:") != NULL || strstr(text, "\"" NS_TG) != NULL)) {
+  if (!del && n > 0 && private_terms(text)) {
     if (strip_text(text, text + n, &pub, 0) == 0) {
       text = pub.data;
       n = pub.len;

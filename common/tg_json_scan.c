@@ -70,26 +70,35 @@ static const char *member_at(const char *p, const char *end, struct tg_json_span
   return ve;
 }
 
-int tg_json_next_member(const char **it, const char *end, struct tg_json_span *m) {
+/* The next item of the container OPEN ... CLOSE that *IT walks (see
+ * tg_json_next): a member (MEMBER) or an element. */
+static int next_item(const char **it, const char *end, char open, char close, int member,
+                     struct tg_json_span *m) {
   const char *p = ws(*it, end);
   if (p >= end)
     return -1;
-  if (*p == '{') { /* the first call */
+  if (*p == open) { /* the first call */
     p = ws(p + 1, end);
-    if (p < end && *p == '}') {
+    if (p < end && *p == close) {
       *it = p;
       return 0;
     }
   } else if (*p == ',') {
     p = ws(p + 1, end);
   } else {
-    return *p == '}' ? 0 : -1;
+    return *p == close ? 0 : -1;
   }
-  const char *e = member_at(p, end, m);
+  const char *e = member ? member_at(p, end, m) : tg_json_value_end(p, end);
   if (e == NULL)
     return -1;
+  if (!member)
+    m->key = m->ke = NULL, m->b = p, m->e = e;
   *it = e;
   return 1;
+}
+
+int tg_json_next_member(const char **it, const char *end, struct tg_json_span *m) {
+  return next_item(it, end, '{', '}', 1, m);
 }
 
 int tg_json_member(const char *obj, const char *end, const char *key, struct tg_json_span *m) {
@@ -104,26 +113,7 @@ int tg_json_member(const char *obj, const char *end, const char *key, struct tg_
 }
 
 int tg_json_next(const char **it, const char *end, struct tg_json_span *m) {
-  const char *p = ws(*it, end);
-  if (p >= end)
-    return -1;
-  if (*p == '[') { /* the first call */
-    p = ws(p + 1, end);
-    if (p < end && *p == ']') {
-      *it = p;
-      return 0;
-    }
-  } else if (*p == ',') {
-    p = ws(p + 1, end);
-  } else {
-    return *p == ']' ? 0 : -1;
-  }
-  const char *e = tg_json_value_end(p, end);
-  if (e == NULL)
-    return -1;
-  m->key = m->ke = NULL, m->b = p, m->e = e;
-  *it = e;
-  return 1;
+  return next_item(it, end, '[', ']', 0, m);
 }
 
 int tg_json_compact(const char *p, const char *end) {

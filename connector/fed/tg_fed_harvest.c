@@ -456,6 +456,18 @@ static void peer_maybe_end(struct hv_peer *p) {
 
 static void peer_cancel_fetch(struct hv_peer *p);
 
+static int parse_start(struct hv_peer *p, struct hv_parse *x);
+
+/* Starts the parse of P's held page, if any; 1 if it ran on the loop (P
+ * may be gone then). */
+static int peer_parse_held(struct hv_peer *p) {
+  struct hv_parse *y = p->held;
+  if (y == NULL)
+    return 0;
+  p->held = NULL;
+  return parse_start(p, y);
+}
+
 /* P's pages from SINCE on are fetched again, MORE as the page before said:
  * the pages fetched before are dropped (GEN), those waiting for the index
  * too unless KEEP_QUEUED (they come before SINCE and join up). */
@@ -474,8 +486,7 @@ static void peer_rewind(struct hv_peer *p, int64_t since, int more, int keep_que
   peer_cancel_fetch(p);
 }
 
-/* Cancels P's fetch in flight, if any (no callback follows), and drops
- * what it had received. */
+/* Drops P's page held for its parse, if any. */
 static void peer_drop_held(struct hv_peer *p) {
   if (p->held == NULL)
     return;
@@ -484,6 +495,8 @@ static void peer_drop_held(struct hv_peer *p) {
   p->held = NULL;
 }
 
+/* Cancels P's fetch in flight, if any (no callback follows), and drops
+ * what it had received. */
 static void peer_cancel_fetch(struct hv_peer *p) {
   peer_drop_held(p); /* fetched from the same place: as stale */
   if (p->req == NULL)
@@ -495,16 +508,22 @@ static void peer_cancel_fetch(struct hv_peer *p) {
   tg_buf_init(&p->body);
 }
 
-/* P failed with MSG (the first failure counts): nothing more is fetched or
- * applied; a fetch in flight is canceled. TRANSPORT: the connection or TLS
- * failed (not the peer's answer), where a revoked certificate shows: then
- * the peer's datasets go (its row stays, failing). */
+/* Records MSG as P's failure: the first one counts, but a page's own
+ * failure replaces that of a fetch after it (HALTED). */
+static void peer_note_fail(struct hv_peer *p, const char *msg, int transport) {
+  if (p->fail[0] != '\0' && !p->halted)
+    return;
+  snprintf(p->fail, sizeof(p->fail), "%s", msg);
+  p->transport = transport;
+  p->halted = 0;
+}
+
+/* P failed with MSG (peer_note_fail): nothing more is fetched or applied;
+ * a fetch in flight is canceled. TRANSPORT: the connection or TLS failed
+ * (not the peer's answer), where a revoked certificate shows: then the
+ * peer's datasets go (its row stays, failing). */
 static void peer_fail(struct hv_peer *p, const char *msg, int transport) {
-  if (p->fail[0] == '\0' || p->halted) { /* a page's own failure before a later fetch's */
-    snprintf(p->fail, sizeof(p->fail), "%s", msg);
-    p->transport = transport;
-    p->halted = 0;
-  }
+  peer_note_fail(p, msg, transport);
   p->stop = 1;
   peer_cancel_fetch(p);
   peer_maybe_end(p);
@@ -675,7 +694,6 @@ static int parse_start(struct hv_peer *p, struct hv_parse *x) {
   return 0;
 }
 
-
 /* Page X of its peer is parsed: queued for the index; the page held for
  * the parse is parsed next, and the next page fetched if it is due and was
  * not already (since = this page's last_seq; the apply checks that the
@@ -710,9 +728,7 @@ static void parse_after(uv_work_t *w, int status) {
   if (gen != p->gen) { /* asked from the wrong place: the feed is followed again */
     tg_cat_index_page_free(pp);
     if (p->held != NULL && p->held->gen == p->gen) {
-      struct hv_parse *y = p->held;
-      p->held = NULL;
-      parse_start(p, y);
+      peer_parse_held(p);
       return;
     }
     peer_drop_held(p);
@@ -761,12 +777,8 @@ static void parse_after(uv_work_t *w, int status) {
   j->gen = p->gen;
   p->waiting++;
   pump(h);
-  if (p->held != NULL) {
-    struct hv_parse *y = p->held;
-    p->held = NULL;
-    if (parse_start(p, y))
-      return;
-  }
+  if (peer_parse_held(p))
+    return;
   peer_try_fetch(p);
 }
 
@@ -834,10 +846,7 @@ static void peer_on_done(void *ud, int rc, int status, const struct tg_err *err)
     if (p->parsing || p->held != NULL || p->waiting > 0) {
       /* A page fetched ahead failed: the pages before it are written
        * first (they are good), then P ends with this failure. */
-      if (p->fail[0] == '\0') {
-        snprintf(p->fail, sizeof(p->fail), "%s", msg);
-        p->transport = rc != 0;
-      }
+      peer_note_fail(p, msg, rc != 0);
       p->halted = 1;
       peer_maybe_end(p);
       return;

@@ -432,14 +432,12 @@ static int fsearch_start(struct fsearch *s, struct tg_http_req *req, const struc
    * as many again in the index (ranking was a third of a search): the local
    * part's share goes by its size, the index gets the rest. */
   struct tg_cat_query hq = lq;
-  int split = 0;
   if (strcmp(s->mode, "live") != 0 && w->harvested != NULL) {
     int64_t mine = tg_cat_size_hint(w->cat), theirs = tg_cat_size_hint(w->harvested);
-    if (mine > 0 && theirs > 0) {
+    if (mine > 0 && theirs > 0)
       lq.rank_candidates = 1 + TG_CAT_RANK_CANDIDATES * mine / (mine + theirs);
-      split = 1;
-    }
   }
+  int split = lq.rank_candidates > 0; /* the window is shared */
   uint64_t t0 = uv_hrtime();
   int rc = tg_cat_search(w->cat, &lq, &s->local, &err);
   s->local_ms = (uv_hrtime() - t0) / 1000000;
