@@ -23,6 +23,11 @@ const forged = {
   'dct:description': 'claims to be a\'s',
 };
 const gds = (local) => ({ ...forged, '@id': `urn:tsunagu:g:dataset:${local}`, 'dct:title': `liar ${local}` });
+// 1,000 upserts of g's datasets PREFIX<FIRST..FIRST+999> after SINCE.
+const upserts = (since, prefix, first = 0) => Array.from({ length: 1000 }, (_, i) => {
+  const ds = gds(`${prefix}${first + i}`);
+  return { seq: since + 1 + i, op: 'upsert', id: ds['@id'], version: 1, dataset: ds };
+});
 let liarBase = -1;
 let faBase = -1;
 let l5Base = -1;
@@ -80,10 +85,7 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
   if (mode === 'failahead') {
     if (faBase < 0) faBase = since;
     if (since === faBase) {
-      const changes = [];
-      for (let i = 0; i < 1000; i++) {
-        changes.push({ seq: since + 1 + i, op: 'upsert', id: gds(`fa${i}`)['@id'], version: 1, dataset: gds(`fa${i}`) });
-      }
+      const changes = upserts(since, 'fa');
       res.writeHead(200, { 'Content-Type': 'application/json',
         Link: `<https://g/api/v1/catalog/changes?since=${since + 1000}&limit=1000>; rel="next"` })
         .end(JSON.stringify({ changes, last_seq: since + 1000, more: true }));
@@ -95,10 +97,7 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
   if (mode === 'liar500') {
     if (l5Base < 0) l5Base = since;
     if (since === l5Base) {
-      const changes = [];
-      for (let i = 0; i < 1000; i++) {
-        changes.push({ seq: since + 1 + i, op: 'upsert', id: gds(`l5x${i}`)['@id'], version: 1, dataset: gds(`l5x${i}`) });
-      }
+      const changes = upserts(since, 'l5x');
       res.writeHead(200, { 'Content-Type': 'application/json',
         Link: `<https://g/api/v1/catalog/changes?since=${since + 5000}>; rel="next"` })
         .end(JSON.stringify({ changes, last_seq: since + 1000, more: true }));
@@ -116,11 +115,7 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
     if (bkBase < 0) bkBase = since;
     const k = (since - bkBase) / 1000;
     if (Number.isInteger(k) && k >= 0 && k < 3) {
-      const changes = [];
-      for (let i = 0; i < 1000; i++) {
-        const n = k * 1000 + i;
-        changes.push({ seq: since + 1 + i, op: 'upsert', id: gds(`bulk${n}`)['@id'], version: 1, dataset: gds(`bulk${n}`) });
-      }
+      const changes = upserts(since, 'bulk', k * 1000);
       const head = { 'Content-Type': 'application/json' };
       if (k < 2) head.Link = `<https://g/api/v1/catalog/changes?since=${since + 1000}>; rel="next"`;
       res.writeHead(200, head).end(JSON.stringify({ changes, last_seq: since + 1000, more: k < 2 }));
