@@ -562,8 +562,9 @@ static curl_socket_t client_open_fn(void *clientp, curlsocktype purpose, struct 
     close(fd);
     return CURL_SOCKET_BAD;
   }
+  if (c->slots[fd].sock != NULL) /* its descriptor was closed behind our back */
+    sock_close(c->slots[fd].sock);
   c->slots[fd].ours = 1;
-  c->slots[fd].sock = NULL;
   return fd;
 }
 
@@ -878,11 +879,22 @@ static void sock_poll_cb(uv_poll_t *p, int status, int events) {
   client_drive(s->c, s->fd, flags);
 }
 
+/* Whether FD is the socket of the connection EASY's transfer left in curl's
+ * pool. A socket curl stops watching is not always open: libcurl (7.88)
+ * closes a socket whose connect had not finished without the close
+ * callback, and only then tells us to stop watching it. Watching it on (or
+ * polling it again) would hand libuv a closed descriptor, and libuv aborts
+ * the process when epoll_ctl fails. */
+static int conn_kept(CURL *easy, curl_socket_t fd) {
+  curl_socket_t live = CURL_SOCKET_BAD;
+  return easy != NULL && curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &live) == CURLE_OK &&
+         live == fd;
+}
+
 /* CURLMOPT_SOCKETFUNCTION: watch FD for what curl wants. */
 static int client_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp) {
   struct tg_client *c = userp;
   struct tg__sock *s = sockp;
-  (void)easy;
   if (c->torn_down)
     return 0;
   struct tg__slot *slot = fd >= 0 && (size_t)fd < c->nslots ? &c->slots[fd] : NULL;
@@ -895,7 +907,7 @@ static int client_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
        * connection. client_close_fn closes the handle before curl closes the
        * socket. Other sockets (the resolver's) curl may close without
        * calling client_close_fn: their handles go now. */
-      if (s->ours && slot != NULL && slot->sock == s && !s->closing) {
+      if (s->ours && slot != NULL && slot->sock == s && !s->closing && conn_kept(easy, fd)) {
         s->parked = 1;
         if (s->ev != 0 && s->ev != UV_READABLE && sock_poll(s, UV_READABLE) != 0)
           sock_poll(s, 0);

@@ -14,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 static uv_loop_t loop;
@@ -673,6 +677,59 @@ static void case_cancel(struct tg_client *c) {
   tap(good == 3, "the client still works after the cancels");
 }
 
+/* A request canceled while its connection is still being set up. libcurl
+ * closes such a socket itself (no close callback) before it tells the
+ * client to stop watching it; a client that then kept watching the closed
+ * descriptor made libuv abort the process on the next loop turn (EBADF from
+ * epoll_ctl). The listener's accept queue is full, so connects hang. */
+static void case_cancel_connecting(struct tg_client *c) {
+  int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof(a);
+  int fill[4], nfill = 0;
+  if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 0) != 0 ||
+      getsockname(l, (struct sockaddr *)&a, &alen) != 0) {
+    tap(0, "a listener that never accepts");
+    if (l >= 0)
+      close(l);
+    return;
+  }
+  for (; nfill < 4; nfill++) { /* fill the accept queue */
+    fill[nfill] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fill[nfill] < 0)
+      break;
+    (void)connect(fill[nfill], (struct sockaddr *)&a, sizeof(a));
+  }
+  run_for(100);
+  char u[128];
+  snprintf(u, sizeof(u), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+  struct tg_client_opts o = {.url = u, .timeout_ms = 20000, .connect_timeout_ms = 20000};
+  struct rq q[8];
+  int started = 0;
+  for (int i = 0; i < 8; i++) {
+    rq_init(&q[i]);
+    started += rq_start(c, &q[i], &o) == 0;
+  }
+  run_for(200); /* the connects are under way: curl watches them for writing */
+  int pending = 0;
+  for (int i = 0; i < 8; i++) {
+    pending += q[i].done == 0;
+    if (q[i].done == 0)
+      tg_client_req_cancel(q[i].req);
+  }
+  run_for(100); /* the process is still here after this */
+  tap(started == 8 && pending == 8,
+      "requests canceled while connecting: %d started, %d still connecting when canceled",
+      started, pending);
+  for (int i = 0; i < 8; i++)
+    rq_close(&q[i]);
+  for (int i = 0; i < nfill; i++)
+    close(fill[i]);
+  close(l);
+  int good = healthz_wave(c, 3);
+  tap(good == 3, "the client still works after canceling connects");
+}
+
 static void case_fetch(void) {
   char u[512];
   url(u, sizeof(u), "/healthz");
@@ -1146,6 +1203,7 @@ int main(int argc, char **argv) {
   case_idle_close(c);
   case_limits_and_aborts(c);
   case_cancel(c);
+  case_cancel_connecting(c);
   case_fetch();
   case_free_in_flight();
   case_free_in_done();
